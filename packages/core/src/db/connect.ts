@@ -1,0 +1,104 @@
+import { mkdirSync } from "node:fs";
+import { PGlite } from "@electric-sql/pglite";
+import { Kysely, PostgresDialect } from "kysely";
+import { PGliteDialect } from "kysely-pglite-dialect";
+import pg from "pg";
+import type { Database } from "./schema.ts";
+
+export type DbEngine = "postgres" | "pglite";
+export type Db = Kysely<Database>;
+
+export interface DbHandle {
+  db: Db;
+  engine: DbEngine;
+  /** Where the data lives: a redacted connection string, a folder, or "memory". */
+  location: string;
+  /** The pg pool (postgres engine only): COPY and LISTEN need a raw client. */
+  pool?: pg.Pool;
+  pglite?: PGlite;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  /** A postgres:// URL. When absent, PGlite is used. */
+  databaseUrl?: string;
+  /** PGlite data folder; absent (with no databaseUrl) means in memory. */
+  dataDir?: string;
+  /** statement_timeout for every query, in ms (0 disables). Default 15000. */
+  statementTimeoutMs?: number;
+  /** Pool size for postgres. Default 10. */
+  maxConnections?: number;
+}
+
+// Type OIDs whose text form the two drivers would otherwise turn into different JS values.
+const INT8 = 20;
+const NUMERIC = 1700;
+const DATE = 1082;
+const TIMESTAMP = 1114;
+const TIMESTAMPTZ = 1184;
+
+/** `timestamp without time zone` holds UTC here: '2024-01-02 03:04:05.6' -> '2024-01-02T03:04:05.600Z'. */
+export function timestampToIso(text: string): string {
+  const d = new Date(`${text.replace(" ", "T")}Z`);
+  return Number.isNaN(d.getTime()) ? text : d.toISOString();
+}
+
+function timestamptzToIso(text: string): string {
+  const d = new Date(text.length > 22 && /[+-]\d\d$/.test(text) ? `${text}:00` : text);
+  return Number.isNaN(d.getTime()) ? text : d.toISOString();
+}
+
+const parsers: Record<number, (text: string) => unknown> = {
+  [INT8]: (t) => Number(t),
+  [NUMERIC]: (t) => Number(t),
+  [DATE]: (t) => t,
+  [TIMESTAMP]: timestampToIso,
+  [TIMESTAMPTZ]: timestamptzToIso,
+};
+
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return "postgres://(unparseable url)";
+  }
+}
+
+export async function openDatabase(opts: OpenOptions = {}): Promise<DbHandle> {
+  const timeout = opts.statementTimeoutMs ?? 15_000;
+  if (opts.databaseUrl) {
+    const pool = new pg.Pool({
+      connectionString: opts.databaseUrl,
+      max: opts.maxConnections ?? 10,
+      connectionTimeoutMillis: 5_000,
+      options: `-c TimeZone=UTC -c statement_timeout=${Math.max(0, Math.floor(timeout))}`,
+      types: {
+        getTypeParser: ((oid: number, format?: string) =>
+          parsers[oid] ?? pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser,
+      },
+    });
+    // An idle client that loses its server must not crash the process; the next query reports it.
+    pool.on("error", () => {});
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    return {
+      db,
+      engine: "postgres",
+      location: redactUrl(opts.databaseUrl),
+      pool,
+      close: () => db.destroy(),
+    };
+  }
+  if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true });
+  const pglite = await PGlite.create({ ...(opts.dataDir ? { dataDir: opts.dataDir } : {}), parsers });
+  await pglite.exec(`SET TimeZone = 'UTC'; SET statement_timeout = ${Math.max(0, Math.floor(timeout))};`);
+  const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
+  return {
+    db,
+    engine: "pglite",
+    location: opts.dataDir ?? "memory",
+    pglite,
+    close: () => db.destroy(),
+  };
+}

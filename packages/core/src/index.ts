@@ -1,0 +1,15 @@
+export * from "./auth/authenticate.ts";
+export * from "./auth/hash.ts";
+export * from "./clock.ts";
+export * from "./config/config.ts";
+export * from "./db/connect.ts";
+export * from "./db/migrations.ts";
+export type { Database } from "./db/schema.ts";
+export * from "./demo/catalog.ts";
+export * from "./demo/generate.ts";
+export * from "./demo/write.ts";
+export * from "./errors.ts";
+export * from "./scope.ts";
+export * from "./spend/counters.ts";
+export * from "./spend/globalSpend.ts";
+export * from "./validation.ts";

@@ -1,0 +1,112 @@
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+import { openDatabase, type DbHandle } from "../db/connect.ts";
+import { migrate } from "../db/migrations.ts";
+import type { DemoErrorLog, DemoLog } from "../demo/generate.ts";
+import { insertErrorLogBatch, insertLogBatch } from "../demo/write.ts";
+
+/**
+ * One suite, two engines: SPENDLENS_TEST_ENGINE=pglite (default) or postgres. On postgres every test
+ * file gets a fresh database (created here, dropped by `drop()`), on the server at
+ * SPENDLENS_TEST_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres).
+ */
+export type TestEngine = "pglite" | "postgres";
+export const testEngine = (): TestEngine => (process.env.SPENDLENS_TEST_ENGINE === "postgres" ? "postgres" : "pglite");
+export const adminPgUrl = () => process.env.SPENDLENS_TEST_PG_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+
+export interface TestDb extends DbHandle {
+  /** The connection string of the fresh database (postgres engine), for servers and CLIs the test starts. */
+  url: string | null;
+  drop(): Promise<void>;
+}
+
+export async function createTestDb(opts: { migrate?: boolean } = {}): Promise<TestDb> {
+  const engine = testEngine();
+  let handle: DbHandle;
+  let url: string | null = null;
+  let dropDb = async () => {};
+  if (engine === "postgres") {
+    const name = `spendlens_t_${process.pid}_${randomBytes(4).toString("hex")}`;
+    const admin = new pg.Client({ connectionString: adminPgUrl() });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE "${name}"`); // name is generated above, not input
+    await admin.end();
+    const u = new URL(adminPgUrl());
+    u.pathname = `/${name}`;
+    url = u.toString();
+    handle = await openDatabase({ databaseUrl: url, maxConnections: 20 });
+    dropDb = async () => {
+      const c = new pg.Client({ connectionString: adminPgUrl() });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await c.end();
+    };
+  } else {
+    handle = await openDatabase({});
+  }
+  if (opts.migrate !== false) await migrate(handle.db);
+  return {
+    ...handle,
+    url,
+    async drop() {
+      await handle.close();
+      await dropDb();
+    },
+  };
+}
+
+let seq = 0;
+/** A spend log with plain defaults; tests override what they assert on. */
+export function makeLog(p: Partial<DemoLog> & { startTime: string }): DemoLog {
+  seq += 1;
+  return {
+    request_id: p.request_id ?? `t-${process.pid}-${seq}`,
+    call_type: "acompletion",
+    api_key: "",
+    spend: 0,
+    total_tokens: (p.prompt_tokens ?? 0) + (p.completion_tokens ?? 0),
+    prompt_tokens: 0,
+    completion_tokens: 0,
+    endTime: p.startTime,
+    model: "",
+    model_id: "",
+    model_group: "",
+    custom_llm_provider: "",
+    api_base: "",
+    user: "",
+    metadata: "{}",
+    cache_hit: "False",
+    request_tags: "[]",
+    team_id: null,
+    end_user: null,
+    status: "success",
+    ...p,
+  };
+}
+
+export async function insertLogs(db: DbHandle["db"], logs: DemoLog[]): Promise<void> {
+  for (let i = 0; i < logs.length; i += 5000) await insertLogBatch(db, logs.slice(i, i + 5000));
+}
+
+export function makeErrorLog(p: Partial<DemoErrorLog> & { startTime: string }): DemoErrorLog {
+  seq += 1;
+  return {
+    request_id: `e-${process.pid}-${seq}`,
+    endTime: p.startTime,
+    api_base: "",
+    model_group: "",
+    litellm_model_name: "",
+    model_id: "",
+    exception_type: "RateLimitError",
+    status_code: "429",
+    ...p,
+  };
+}
+
+export async function insertErrorLogs(db: DbHandle["db"], logs: DemoErrorLog[]): Promise<void> {
+  for (let i = 0; i < logs.length; i += 5000) await insertErrorLogBatch(db, logs.slice(i, i + 5000));
+}
+
+/** UTC day `n` days before now, as YYYY-MM-DD. */
+export const daysAgo = (n: number, from = new Date()) =>
+  new Date(Date.UTC(from.getUTCFullYear(), from.getUTCMonth(), from.getUTCDate()) - n * 86_400_000).toISOString().slice(0, 10);

@@ -1,0 +1,96 @@
+import { z } from "zod";
+
+/**
+ * Input pieces shared by every domain. Field names are the seed's snake_case query names, so a 400
+ * names the field exactly as the caller sent it.
+ */
+
+const DAY_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
+const DATETIME_RE = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(\.\d{1,6})?Z?$/;
+
+function isRealDay(y: number, m: number, d: number): boolean {
+  const t = new Date(Date.UTC(y, m - 1, d));
+  return t.getUTCFullYear() === y && t.getUTCMonth() === m - 1 && t.getUTCDate() === d;
+}
+
+const required = (what: string) => (iss: { input?: unknown }) =>
+  iss.input === undefined || iss.input === null ? `is required (${what})` : `must be ${what}`;
+
+/** A calendar day, `YYYY-MM-DD`, UTC. */
+export const zDay = z.string({ error: required("a date YYYY-MM-DD") }).refine((s) => {
+  const m = DAY_RE.exec(s);
+  return !!m && isRealDay(+m[1]!, +m[2]!, +m[3]!);
+}, "must be a real date in the form YYYY-MM-DD");
+
+/** A UTC instant, `YYYY-MM-DD HH:MM:SS` (the seed's logs/ui form; `T` and a trailing `Z` accepted). Normalised to ISO. */
+export const zDateTime = z
+  .string({ error: required("a datetime YYYY-MM-DD HH:MM:SS") })
+  .refine((s) => {
+    const m = DATETIME_RE.exec(s);
+    return !!m && isRealDay(+m[1]!, +m[2]!, +m[3]!) && +m[4]! < 24 && +m[5]! < 60 && +m[6]! < 60;
+  }, "must be a UTC datetime in the form YYYY-MM-DD HH:MM:SS")
+  .transform((s) => new Date(`${s.replace(" ", "T").replace(/Z$/, "")}Z`).toISOString());
+
+/** Whole numbers that may arrive as query strings. */
+export const zInt = (min: number, max: number) =>
+  z.coerce
+    .number({ error: required(`a whole number from ${min} to ${max}`) })
+    .int(`must be a whole number from ${min} to ${max}`)
+    .min(min, `must be at least ${min}`)
+    .max(max, `must be at most ${max}`);
+
+export const MAX_RANGE_DAYS = 366;
+
+export const DAY_MS = 86_400_000;
+
+/** Days from start to end inclusive. */
+export const daysBetween = (start: string, end: string) =>
+  Math.round((Date.parse(`${end}T00:00:00Z`) - Date.parse(`${start}T00:00:00Z`)) / DAY_MS) + 1;
+
+/**
+ * Checks a start/end day pair: end not before start, range at most MAX_RANGE_DAYS.
+ * Use as `.superRefine(checkDayRange)` on an object with start_date and end_date.
+ */
+export function checkDayRange(v: { start_date?: string | undefined; end_date?: string | undefined }, ctx: z.RefinementCtx): void {
+  if (!v.start_date || !v.end_date) return;
+  const n = daysBetween(v.start_date, v.end_date);
+  if (n < 1) ctx.addIssue({ code: "custom", path: ["end_date"], message: "must not be before start_date" });
+  else if (n > MAX_RANGE_DAYS) {
+    ctx.addIssue({ code: "custom", path: ["end_date"], message: `the range may span at most ${MAX_RANGE_DAYS} days` });
+  }
+}
+
+/** The required start_date/end_date pair of most reports. */
+export const zDayRange = z
+  .object({ start_date: zDay, end_date: zDay })
+  .superRefine(checkDayRange);
+
+/** A half-open UTC window [from, to) as ISO strings. The end day is always included whole. */
+export interface Window {
+  from: string;
+  to: string;
+}
+
+export const dayStart = (day: string) => `${day}T00:00:00.000Z`;
+export const addDays = (day: string, n: number) =>
+  new Date(Date.parse(`${day}T00:00:00Z`) + n * DAY_MS).toISOString().slice(0, 10);
+
+export const dayWindow = (start: string, end: string): Window => ({ from: dayStart(start), to: dayStart(addDays(end, 1)) });
+
+/** "Last 30 days" as the seed's views mean it: from UTC midnight 30 days ago, with no upper bound. */
+export function last30DaysFrom(at: Date): string {
+  return `${addDays(at.toISOString().slice(0, 10), -30)}T00:00:00.000Z`;
+}
+
+/** Every day from start to end inclusive, for filling empty days with zero. */
+export function eachDay(start: string, end: string): string[] {
+  const out: string[] = [];
+  for (let d = start; d <= end; d = addDays(d, 1)) out.push(d);
+  return out;
+}
+
+/** The seed's day label, 'Jan 22'. */
+export function seedDayLabel(day: string): string {
+  const d = new Date(`${day}T00:00:00Z`);
+  return `${d.toLocaleString("en-US", { month: "short", timeZone: "UTC" })} ${String(d.getUTCDate()).padStart(2, "0")}`;
+}

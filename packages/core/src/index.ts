@@ -13,3 +13,5 @@ export * from "./scope.ts";
 export * from "./spend/counters.ts";
 export * from "./spend/globalSpend.ts";
 export * from "./validation.ts";
+export * from "./runtime.ts";
+export * from "./db/meta.ts";

@@ -1,0 +1,87 @@
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import {
+  demoConfigYaml,
+  ensureEmbeddedMasterKey,
+  getMeta,
+  openRuntime,
+  seedDemoData,
+  setMeta,
+  type Settings,
+  settingsFromEnv,
+  SpendlensError,
+} from "@spendlens/core";
+import pino from "pino";
+import { startServer } from "./server.ts";
+
+export interface ServeOptions {
+  /** Demo logs to write on a fresh embedded database. Default SPENDLENS_DEMO_LOGS or 50000. */
+  demoLogs?: number;
+  host?: string;
+}
+
+/**
+ * Starts spendlens. On the embedded default (no DATABASE_URL) a fresh data folder gets a demo config
+ * and demo data, and a master key is made and printed if none is set. With DATABASE_URL the database is
+ * served as it is: spendlens migrates its own objects and writes no demo data.
+ */
+export async function serve(settings: Settings, opts: ServeOptions = {}) {
+  const log = pino({ level: process.env.SPENDLENS_LOG_LEVEL ?? "info" });
+  const embedded = !settings.databaseUrl;
+  if (embedded && !settings.configPath && !existsSync(join(settings.dataDir, "config.yaml"))) {
+    // A fresh embedded folder: write the demo world's config beside the data.
+    const fresh = !existsSync(join(settings.dataDir, "PG_VERSION"));
+    if (fresh) {
+      mkdirSync(settings.dataDir, { recursive: true });
+      writeFileSync(join(settings.dataDir, "config.yaml"), demoConfigYaml());
+    }
+  }
+  const rt = await openRuntime(settings);
+  const db = rt.handle.db;
+  if (embedded) {
+    if ((await getMeta(db, "demo_seeded")) === null) {
+      const n = opts.demoLogs ?? Number(process.env.SPENDLENS_DEMO_LOGS ?? 50_000);
+      log.info({ logs: n }, "writing demo data into the embedded database");
+      const r = await seedDemoData(db, { logs: n });
+      await setMeta(db, "demo_seeded", String(r.logs));
+    }
+  }
+  let masterKey = settings.masterKey;
+  let printedKey: string | null = null;
+  if (!masterKey && embedded) {
+    masterKey = ensureEmbeddedMasterKey(settings.dataDir).key;
+    printedKey = masterKey;
+  }
+  if (!masterKey) log.warn("SPENDLENS_MASTER_KEY is not set: only virtual keys from LiteLLM_VerificationToken can sign in");
+  const running = await startServer({
+    services: { db, handle: rt.handle, config: rt.config, masterKey },
+    port: settings.port,
+    host: opts.host ?? process.env.SPENDLENS_HOST ?? "127.0.0.1",
+    logger: log,
+  });
+  log.info({ url: running.url, database: rt.handle.location, engine: rt.handle.engine, mode: rt.migration.mode, config: rt.config.path }, "spendlens is listening");
+  process.stderr.write(`\nspendlens is listening on ${running.url}\n`);
+  if (printedKey) process.stderr.write(`admin key (stored in ${join(settings.dataDir, "master_key")}): ${printedKey}\n`);
+  process.stderr.write(`try: curl -H 'Authorization: Bearer ${printedKey ?? "<key>"}' ${running.url}/global/spend\n\n`);
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, "shutting down");
+    await running.close();
+    await rt.close();
+    process.exit(0);
+  };
+  process.on("SIGINT", () => void stop("SIGINT"));
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  return { running, runtime: rt };
+}
+
+const isMain = process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/\\/g, "/"));
+if (isMain) {
+  serve(settingsFromEnv()).catch((e) => {
+    const msg = e instanceof SpendlensError ? e.message : e instanceof Error ? e.message : String(e);
+    process.stderr.write(`spendlens: ${msg}\n`);
+    process.exit(1);
+  });
+}

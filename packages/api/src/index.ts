@@ -1,0 +1,4 @@
+export { type AppRouter, appRouter, createCaller } from "./root.ts";
+export { callRestRoute, matchRoute, type RestRoute, restErrorBody, restRoutes } from "./rest.ts";
+export { toTRPCError } from "./errors.ts";
+export { type Context, createContext, createLocalContext, type Meta, type RestMeta, type Services } from "./trpc.ts";

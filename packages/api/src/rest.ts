@@ -1,0 +1,92 @@
+import { TRPCError } from "@trpc/server";
+import { getHTTPStatusCodeFromError } from "@trpc/server/http";
+import { errorField, toTRPCError, validationMessage } from "./errors.ts";
+import { type AppRouter, appRouter, createCaller } from "./root.ts";
+import type { Context, RestMeta } from "./trpc.ts";
+
+/**
+ * The seed's REST routes, served from the same procedures: each procedure whose meta has `rest` is a
+ * route with the seed's path and method; query names are the procedure's input names (snake_case).
+ */
+export interface RestRoute {
+  method: "GET" | "POST";
+  path: string;
+  procedure: string;
+  meta: RestMeta;
+}
+
+export function restRoutes(router: AppRouter = appRouter): RestRoute[] {
+  const out: RestRoute[] = [];
+  const procs = router._def.procedures as unknown as Record<string, { _def: { meta?: { rest?: RestMeta } } }>;
+  for (const [name, proc] of Object.entries(procs)) {
+    const rest = proc._def.meta?.rest;
+    if (rest) out.push({ method: rest.method, path: rest.path, procedure: name, meta: rest });
+  }
+  return out;
+}
+
+export interface RestResponse {
+  status: number;
+  body: unknown;
+}
+
+const ERROR_TYPES: Record<number, string> = {
+  400: "bad_request_error",
+  401: "auth_error",
+  403: "permission_error",
+  404: "not_found_error",
+  409: "conflict_error",
+  503: "service_unavailable",
+  504: "timeout_error",
+};
+
+/** The LiteLLM proxy's error body: `{"error": {"message", "type", "param", "code"}}`. */
+export function restErrorBody(err: TRPCError): RestResponse {
+  const status = getHTTPStatusCodeFromError(err);
+  const message = (err.code === "BAD_REQUEST" ? validationMessage(err) : null) ?? err.message;
+  return {
+    status,
+    body: {
+      error: {
+        message,
+        type: ERROR_TYPES[status] ?? "internal_error",
+        param: errorField(err),
+        code: String(status),
+      },
+    },
+  };
+}
+
+function defaultInput(route: RestRoute, query: Record<string, string>, body: unknown): unknown {
+  if (route.method === "GET") return query;
+  if (body && typeof body === "object" && !Array.isArray(body)) return { ...query, ...(body as object) };
+  return Object.keys(query).length ? query : body;
+}
+
+/** Runs one REST request through its procedure; errors come back in LiteLLM's error shape. */
+export async function callRestRoute(
+  ctx: Context,
+  route: RestRoute,
+  req: { query: Record<string, string>; body: unknown },
+): Promise<RestResponse> {
+  try {
+    const input = route.meta.input ? route.meta.input(req) : defaultInput(route, req.query, req.body);
+    const caller = createCaller(ctx) as unknown as Record<string, unknown>;
+    const fn = route.procedure.split(".").reduce<any>((o, k) => o?.[k], caller) as (i: unknown) => Promise<unknown>;
+    const out = await fn(input);
+    return { status: 200, body: route.meta.output ? route.meta.output(out) : out };
+  } catch (e) {
+    return restErrorBody(toTRPCError(e));
+  }
+}
+
+/** Finds the route for a method and path; `null` when none, `"method"` when the path exists with another method. */
+export function matchRoute(routes: RestRoute[], method: string, path: string): RestRoute | "method" | null {
+  let other = false;
+  for (const r of routes) {
+    if (r.path !== path) continue;
+    if (r.method === method) return r;
+    other = true;
+  }
+  return other ? "method" : null;
+}

@@ -1,0 +1,133 @@
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { loadConfig, type SpendlensConfig } from "./config/config.ts";
+import { type DbHandle, openDatabase } from "./db/connect.ts";
+import { type MigrationReport, migrate } from "./db/migrations.ts";
+import { SpendlensError } from "./errors.ts";
+
+/**
+ * Settings, from the environment and the same names as CLI flags:
+ * DATABASE_URL, SPENDLENS_DATA_DIR, SPENDLENS_MASTER_KEY, SPENDLENS_PORT, SPENDLENS_CONFIG,
+ * SPENDLENS_STATEMENT_TIMEOUT_MS.
+ */
+export interface Settings {
+  databaseUrl: string | undefined;
+  dataDir: string;
+  masterKey: string | undefined;
+  port: number;
+  configPath: string | undefined;
+  statementTimeoutMs: number;
+}
+
+export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env, flags: Partial<Settings> = {}): Settings {
+  const port = flags.port ?? Number(env.SPENDLENS_PORT ?? 4000);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new SpendlensError("CONFIG", `SPENDLENS_PORT must be a port number, got ${env.SPENDLENS_PORT}`);
+  }
+  const timeout = flags.statementTimeoutMs ?? Number(env.SPENDLENS_STATEMENT_TIMEOUT_MS ?? 15000);
+  return {
+    databaseUrl: flags.databaseUrl ?? (env.DATABASE_URL || undefined),
+    dataDir: resolve(flags.dataDir ?? env.SPENDLENS_DATA_DIR ?? ".spendlens"),
+    masterKey: flags.masterKey ?? (env.SPENDLENS_MASTER_KEY || undefined),
+    port,
+    configPath: flags.configPath ?? (env.SPENDLENS_CONFIG || undefined),
+    statementTimeoutMs: Number.isFinite(timeout) && timeout >= 0 ? timeout : 15000,
+  };
+}
+
+export interface Runtime {
+  handle: DbHandle;
+  config: SpendlensConfig;
+  migration: MigrationReport;
+  settings: Settings;
+  close(): Promise<void>;
+}
+
+/**
+ * The embedded data folder may be open in one process only (PGlite has no locking of its own): a lock
+ * file holds the owner's pid, and a second opener is told which process has it.
+ */
+function lockDataDir(dir: string): () => void {
+  mkdirSync(dir, { recursive: true });
+  const lock = join(dir, "spendlens.lock");
+  if (existsSync(lock)) {
+    const pid = Number(readFileSync(lock, "utf8").trim());
+    let alive = false;
+    if (pid && pid !== process.pid) {
+      try {
+        process.kill(pid, 0);
+        alive = true;
+      } catch {
+        alive = false;
+      }
+    }
+    if (alive) {
+      throw new SpendlensError(
+        "UNAVAILABLE",
+        `the data folder ${dir} is in use by process ${pid} (a running server?): use --url to talk to it`,
+      );
+    }
+  }
+  writeFileSync(lock, String(process.pid));
+  return () => {
+    try {
+      if (readFileSync(lock, "utf8").trim() === String(process.pid)) unlinkSync(lock);
+    } catch {
+      /* already gone */
+    }
+  };
+}
+
+/** The config file: SPENDLENS_CONFIG, else config.yaml in the embedded data folder if there is one. */
+export function resolveConfigPath(s: Settings): string | undefined {
+  if (s.configPath) return s.configPath;
+  if (!s.databaseUrl) {
+    const p = join(s.dataDir, "config.yaml");
+    if (existsSync(p)) return p;
+  }
+  return undefined;
+}
+
+/** Opens the database the settings name (Postgres, or the embedded folder), migrates, loads the config. */
+export async function openRuntime(s: Settings): Promise<Runtime> {
+  const config = loadConfig(resolveConfigPath(s));
+  const unlock = s.databaseUrl ? () => {} : lockDataDir(s.dataDir);
+  let handle: DbHandle | undefined;
+  try {
+    handle = await openDatabase({
+      databaseUrl: s.databaseUrl,
+      dataDir: s.databaseUrl ? undefined : s.dataDir,
+      statementTimeoutMs: s.statementTimeoutMs,
+    });
+    const migration = await migrate(handle.db);
+    const h = handle;
+    return {
+      handle: h,
+      config,
+      migration,
+      settings: s,
+      async close() {
+        await h.close();
+        unlock();
+      },
+    };
+  } catch (e) {
+    await handle?.close().catch(() => {});
+    unlock();
+    throw e;
+  }
+}
+
+/**
+ * The master key of the embedded default when none is configured: made once, kept in the data folder
+ * (mode 0600), and returned so the caller can print it.
+ */
+export function ensureEmbeddedMasterKey(dataDir: string): { key: string; created: boolean } {
+  const p = join(dataDir, "master_key");
+  if (existsSync(p)) return { key: readFileSync(p, "utf8").trim(), created: false };
+  const key = `sk-${randomBytes(24).toString("base64url")}`;
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(p, `${key}\n`, { mode: 0o600 });
+  return { key, created: true };
+}

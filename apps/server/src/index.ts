@@ -1,2 +1,2 @@
-export { bearerOf, type RunningServer, type ServerOptions, startServer } from "./server.ts";
 export { type ServeOptions, serve } from "./main.ts";
+export { bearerOf, type RunningServer, type ServerOptions, startServer } from "./server.ts";

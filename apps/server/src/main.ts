@@ -5,11 +5,11 @@ import {
   ensureEmbeddedMasterKey,
   getMeta,
   openRuntime,
+  type Settings,
+  SpendlensError,
   seedDemoData,
   setMeta,
-  type Settings,
   settingsFromEnv,
-  SpendlensError,
 } from "@spendlens/core";
 import pino from "pino";
 import { startServer } from "./server.ts";
@@ -52,17 +52,30 @@ export async function serve(settings: Settings, opts: ServeOptions = {}) {
     masterKey = ensureEmbeddedMasterKey(settings.dataDir).key;
     printedKey = masterKey;
   }
-  if (!masterKey) log.warn("SPENDLENS_MASTER_KEY is not set: only virtual keys from LiteLLM_VerificationToken can sign in");
+  if (!masterKey)
+    log.warn("SPENDLENS_MASTER_KEY is not set: only virtual keys from LiteLLM_VerificationToken can sign in");
   const running = await startServer({
     services: { db, handle: rt.handle, config: rt.config, masterKey },
     port: settings.port,
     host: opts.host ?? process.env.SPENDLENS_HOST ?? "127.0.0.1",
     logger: log,
   });
-  log.info({ url: running.url, database: rt.handle.location, engine: rt.handle.engine, mode: rt.migration.mode, config: rt.config.path }, "spendlens is listening");
+  log.info(
+    {
+      url: running.url,
+      database: rt.handle.location,
+      engine: rt.handle.engine,
+      mode: rt.migration.mode,
+      config: rt.config.path,
+    },
+    "spendlens is listening",
+  );
   process.stderr.write(`\nspendlens is listening on ${running.url}\n`);
-  if (printedKey) process.stderr.write(`admin key (stored in ${join(settings.dataDir, "master_key")}): ${printedKey}\n`);
-  process.stderr.write(`try: curl -H 'Authorization: Bearer ${printedKey ?? "<key>"}' ${running.url}/global/spend\n\n`);
+  if (printedKey)
+    process.stderr.write(`admin key (stored in ${join(settings.dataDir, "master_key")}): ${printedKey}\n`);
+  process.stderr.write(
+    `try: curl -H 'Authorization: Bearer ${printedKey ?? "<key>"}' ${running.url}/global/spend\n\n`,
+  );
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

@@ -5,8 +5,8 @@ import { extname, join, normalize } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
   appRouter,
-  callRestRoute,
   type Context,
+  callRestRoute,
   createContext,
   matchRoute,
   restErrorBody,
@@ -80,7 +80,10 @@ async function readJsonBody(req: IncomingMessage, limit: number): Promise<unknow
 }
 
 async function serveDashboard(path: string, res: ServerResponse): Promise<boolean> {
-  const rel = path === "/" || path === "/dashboard" || path === "/dashboard/" ? "index.html" : path.replace(/^\/dashboard\//, "");
+  const rel =
+    path === "/" || path === "/dashboard" || path === "/dashboard/"
+      ? "index.html"
+      : path.replace(/^\/dashboard\//, "");
   const file = normalize(join(DASHBOARD_DIR, rel));
   if (!file.startsWith(DASHBOARD_DIR)) return false;
   try {
@@ -106,7 +109,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     maxBodySize: maxBody,
     createContext: ({ req }) => createContext(services, bearerOf(req)),
     onError: ({ error, path }) => {
-      if (error.code === "INTERNAL_SERVER_ERROR") log.error({ path, err: error.cause ?? error }, "procedure failed");
+      if (error.code === "INTERNAL_SERVER_ERROR")
+        log.error({ path, err: error.cause ?? error }, "procedure failed");
     },
   });
 
@@ -116,7 +120,16 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, "") : url.pathname;
     res.on("finish", () => {
       // Never log query values: they may hold raw keys.
-      log.info({ method: req.method, path, params: [...url.searchParams.keys()], status: res.statusCode, ms: Math.round(performance.now() - started) }, "request");
+      log.info(
+        {
+          method: req.method,
+          path,
+          params: [...url.searchParams.keys()],
+          status: res.statusCode,
+          ms: Math.round(performance.now() - started),
+        },
+        "request",
+      );
     });
     try {
       if (path.startsWith("/trpc/")) return void (await trpcHandler(req, res));
@@ -126,7 +139,15 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
           : sendJson(res, 503, { status: "unavailable", database: "down" });
       }
       const route = matchRoute(routes, req.method ?? "GET", path);
-      if (route === "method") return sendJson(res, 405, { error: { message: `method ${req.method} not allowed on ${path}`, type: "method_not_allowed", param: null, code: "405" } });
+      if (route === "method")
+        return sendJson(res, 405, {
+          error: {
+            message: `method ${req.method} not allowed on ${path}`,
+            type: "method_not_allowed",
+            param: null,
+            code: "405",
+          },
+        });
       if (route) {
         const body = route.method === "POST" ? await readJsonBody(req, maxBody) : undefined;
         let ctx: Context;
@@ -141,13 +162,25 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         return sendJson(res, r.status, r.body);
       }
       if (req.method === "GET" && (await serveDashboard(path, res))) return;
-      sendJson(res, 404, { error: { message: `no route ${req.method} ${path}`, type: "not_found_error", param: null, code: "404" } });
+      sendJson(res, 404, {
+        error: {
+          message: `no route ${req.method} ${path}`,
+          type: "not_found_error",
+          param: null,
+          code: "404",
+        },
+      });
     } catch (e) {
       if (e instanceof BodyError) {
-        return sendJson(res, e.status, { error: { message: e.message, type: "bad_request_error", param: "body", code: String(e.status) } });
+        return sendJson(res, e.status, {
+          error: { message: e.message, type: "bad_request_error", param: "body", code: String(e.status) },
+        });
       }
       log.error({ err: e, path }, "unhandled");
-      if (!res.headersSent) sendJson(res, 500, { error: { message: "internal error", type: "internal_error", param: null, code: "500" } });
+      if (!res.headersSent)
+        sendJson(res, 500, {
+          error: { message: "internal error", type: "internal_error", param: null, code: "500" },
+        });
       else res.end();
     }
   };

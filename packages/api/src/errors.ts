@@ -1,4 +1,4 @@
-import { classifyDbError, SpendlensError, type ErrorCode } from "@spendlens/core";
+import { classifyDbError, type ErrorCode, SpendlensError } from "@spendlens/core";
 import { TRPCError } from "@trpc/server";
 
 /** The one place domain errors become tRPC errors (and so HTTP statuses). */
@@ -28,7 +28,11 @@ export function toTRPCError(err: unknown): TRPCError {
     return new TRPCError({ code: CODE_MAP[e.code], message: e.message, cause: e });
   }
   // Never leak internals: the message stays generic, the cause is logged by the server.
-  return new TRPCError({ code: "INTERNAL_SERVER_ERROR", message: "internal error", cause: err instanceof Error ? err : undefined });
+  return new TRPCError({
+    code: "INTERNAL_SERVER_ERROR",
+    message: "internal error",
+    cause: err instanceof Error ? err : undefined,
+  });
 }
 
 /** The input field a validation or domain error names, if any. */

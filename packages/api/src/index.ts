@@ -1,4 +1,11 @@
-export { type AppRouter, appRouter, createCaller } from "./root.ts";
-export { callRestRoute, matchRoute, type RestRoute, restErrorBody, restRoutes } from "./rest.ts";
 export { toTRPCError } from "./errors.ts";
-export { type Context, createContext, createLocalContext, type Meta, type RestMeta, type Services } from "./trpc.ts";
+export { callRestRoute, matchRoute, type RestRoute, restErrorBody, restRoutes } from "./rest.ts";
+export { type AppRouter, appRouter, createCaller } from "./root.ts";
+export {
+  type Context,
+  createContext,
+  createLocalContext,
+  type Meta,
+  type RestMeta,
+  type Services,
+} from "./trpc.ts";

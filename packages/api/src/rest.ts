@@ -1,4 +1,4 @@
-import { TRPCError } from "@trpc/server";
+import type { TRPCError } from "@trpc/server";
 import { getHTTPStatusCodeFromError } from "@trpc/server/http";
 import { errorField, toTRPCError, validationMessage } from "./errors.ts";
 import { type AppRouter, appRouter, createCaller } from "./root.ts";
@@ -72,7 +72,9 @@ export async function callRestRoute(
   try {
     const input = route.meta.input ? route.meta.input(req) : defaultInput(route, req.query, req.body);
     const caller = createCaller(ctx) as unknown as Record<string, unknown>;
-    const fn = route.procedure.split(".").reduce<any>((o, k) => o?.[k], caller) as (i: unknown) => Promise<unknown>;
+    const fn = route.procedure.split(".").reduce<any>((o, k) => o?.[k], caller) as (
+      i: unknown,
+    ) => Promise<unknown>;
     const out = await fn(input);
     return { status: 200, body: route.meta.output ? route.meta.output(out) : out };
   } catch (e) {

@@ -6,9 +6,9 @@ import {
   type DbHandle,
   isAdminRole,
   type Scope,
-  scopeOf,
-  SpendlensError,
   type SpendlensConfig,
+  SpendlensError,
+  scopeOf,
 } from "@spendlens/core";
 import { initTRPC, TRPCError } from "@trpc/server";
 import { errorField, toTRPCError, validationMessage } from "./errors.ts";
@@ -52,14 +52,19 @@ export async function createContext(services: Services, bearer: string | null | 
     const caller = await authenticate(services.db, bearer, services.masterKey);
     return { ...services, caller, authError: null };
   } catch (e) {
-    if (e instanceof SpendlensError && e.code === "UNAUTHORIZED") return { ...services, caller: null, authError: e };
+    if (e instanceof SpendlensError && e.code === "UNAUTHORIZED")
+      return { ...services, caller: null, authError: e };
     throw e;
   }
 }
 
 /** In-process access (the CLI on a local database): the operator is proxy_admin. */
 export function createLocalContext(services: Services): Context {
-  return { ...services, caller: { role: "proxy_admin", userId: null, keyHash: null, metadata: {} }, authError: null };
+  return {
+    ...services,
+    caller: { role: "proxy_admin", userId: null, keyHash: null, metadata: {} },
+    authError: null,
+  };
 }
 
 const t = initTRPC

@@ -25,7 +25,8 @@ export class SpendlensError extends Error {
   }
 }
 
-export const badRequest = (field: string, message: string) => new SpendlensError("BAD_REQUEST", message, field);
+export const badRequest = (field: string, message: string) =>
+  new SpendlensError("BAD_REQUEST", message, field);
 export const forbidden = (message: string) => new SpendlensError("FORBIDDEN", message);
 
 const CONNECTION_CODES = new Set([
@@ -62,7 +63,8 @@ export function classifyDbError(err: unknown): unknown {
     /Connection terminated|connect ECONNREFUSED|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(
       msg,
     ) ||
-    (Array.isArray(e.errors) && e.errors.some((x) => CONNECTION_CODES.has((x as { code?: string })?.code ?? "")))
+    (Array.isArray(e.errors) &&
+      e.errors.some((x) => CONNECTION_CODES.has((x as { code?: string })?.code ?? "")))
   ) {
     return new SpendlensError("UNAVAILABLE", "the database is unavailable");
   }

@@ -20,7 +20,10 @@ export interface Settings {
   statementTimeoutMs: number;
 }
 
-export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env, flags: Partial<Settings> = {}): Settings {
+export function settingsFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+  flags: Partial<Settings> = {},
+): Settings {
   const port = flags.port ?? Number(env.SPENDLENS_PORT ?? 4000);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new SpendlensError("CONFIG", `SPENDLENS_PORT must be a port number, got ${env.SPENDLENS_PORT}`);

@@ -51,19 +51,24 @@ export const daysBetween = (start: string, end: string) =>
  * Checks a start/end day pair: end not before start, range at most MAX_RANGE_DAYS.
  * Use as `.superRefine(checkDayRange)` on an object with start_date and end_date.
  */
-export function checkDayRange(v: { start_date?: string | undefined; end_date?: string | undefined }, ctx: z.RefinementCtx): void {
+export function checkDayRange(
+  v: { start_date?: string | undefined; end_date?: string | undefined },
+  ctx: z.RefinementCtx,
+): void {
   if (!v.start_date || !v.end_date) return;
   const n = daysBetween(v.start_date, v.end_date);
   if (n < 1) ctx.addIssue({ code: "custom", path: ["end_date"], message: "must not be before start_date" });
   else if (n > MAX_RANGE_DAYS) {
-    ctx.addIssue({ code: "custom", path: ["end_date"], message: `the range may span at most ${MAX_RANGE_DAYS} days` });
+    ctx.addIssue({
+      code: "custom",
+      path: ["end_date"],
+      message: `the range may span at most ${MAX_RANGE_DAYS} days`,
+    });
   }
 }
 
 /** The required start_date/end_date pair of most reports. */
-export const zDayRange = z
-  .object({ start_date: zDay, end_date: zDay })
-  .superRefine(checkDayRange);
+export const zDayRange = z.object({ start_date: zDay, end_date: zDay }).superRefine(checkDayRange);
 
 /** A half-open UTC window [from, to) as ISO strings. The end day is always included whole. */
 export interface Window {
@@ -75,7 +80,10 @@ export const dayStart = (day: string) => `${day}T00:00:00.000Z`;
 export const addDays = (day: string, n: number) =>
   new Date(Date.parse(`${day}T00:00:00Z`) + n * DAY_MS).toISOString().slice(0, 10);
 
-export const dayWindow = (start: string, end: string): Window => ({ from: dayStart(start), to: dayStart(addDays(end, 1)) });
+export const dayWindow = (start: string, end: string): Window => ({
+  from: dayStart(start),
+  to: dayStart(addDays(end, 1)),
+});
 
 /** "Last 30 days" as the seed's views mean it: from UTC midnight 30 days ago, with no upper bound. */
 export function last30DaysFrom(at: Date): string {

@@ -1,6 +1,6 @@
+import { now } from "../clock.ts";
 import type { Db } from "../db/connect.ts";
 import { SpendlensError } from "../errors.ts";
-import { now } from "../clock.ts";
 import { ALL, type Scope, userScope } from "../scope.ts";
 import { hashToken, secretsEqual } from "./hash.ts";
 
@@ -22,7 +22,8 @@ export const isAdminRole = (r: Role) => r === "proxy_admin" || r === "proxy_admi
 /** The rows a caller may read: everything for admins, their own for internal users. */
 export function scopeOf(caller: Caller): Scope {
   if (isAdminRole(caller.role)) return ALL;
-  if (!caller.userId) throw new SpendlensError("FORBIDDEN", "this key has no user, so it may see no user's data");
+  if (!caller.userId)
+    throw new SpendlensError("FORBIDDEN", "this key has no user, so it may see no user's data");
   return userScope(caller.userId);
 }
 
@@ -33,7 +34,11 @@ const asRole = (r: string | null | undefined): Role =>
  * Resolves `Authorization: Bearer <key>` to a caller, or throws UNAUTHORIZED.
  * The master key is compared in constant time; any other key is looked up by its sha256 only.
  */
-export async function authenticate(db: Db, bearer: string | null | undefined, masterKey: string | undefined): Promise<Caller> {
+export async function authenticate(
+  db: Db,
+  bearer: string | null | undefined,
+  masterKey: string | undefined,
+): Promise<Caller> {
   if (!bearer) throw new SpendlensError("UNAUTHORIZED", "missing API key: send Authorization: Bearer <key>");
   if (masterKey && secretsEqual(bearer, masterKey)) {
     return { role: "proxy_admin", userId: null, keyHash: null, metadata: {} };
@@ -50,6 +55,7 @@ export async function authenticate(db: Db, bearer: string | null | undefined, ma
   if (row.expires && new Date(row.expires).getTime() <= now().getTime()) {
     throw new SpendlensError("UNAUTHORIZED", "this API key has expired");
   }
-  const metadata = row.metadata && typeof row.metadata === "object" ? (row.metadata as Record<string, unknown>) : {};
+  const metadata =
+    row.metadata && typeof row.metadata === "object" ? (row.metadata as Record<string, unknown>) : {};
   return { role: asRole(row.user_role), userId: row.user_id, keyHash: token, metadata };
 }

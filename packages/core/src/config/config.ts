@@ -9,7 +9,13 @@ import { SpendlensError } from "../errors.ts";
  * read are ignored.
  */
 
-const num = z.union([z.number(), z.string().regex(/^-?\d+(\.\d+)?(e-?\d+)?$/i).transform(Number)]);
+const num = z.union([
+  z.number(),
+  z
+    .string()
+    .regex(/^-?\d+(\.\d+)?(e-?\d+)?$/i)
+    .transform(Number),
+]);
 
 const deploymentSchema = z
   .object({
@@ -25,7 +31,10 @@ const deploymentSchema = z
         cache_creation_input_token_cost: num.optional(),
       })
       .passthrough(),
-    model_info: z.object({ id: z.union([z.string(), z.number()]).transform(String).optional() }).passthrough().optional(),
+    model_info: z
+      .object({ id: z.union([z.string(), z.number()]).transform(String).optional() })
+      .passthrough()
+      .optional(),
   })
   .passthrough();
 
@@ -60,7 +69,12 @@ export interface SpendlensConfig {
   maxBudget: number | null;
 }
 
-export const emptyConfig = (): SpendlensConfig => ({ path: null, modelList: [], providerBudgets: {}, maxBudget: null });
+export const emptyConfig = (): SpendlensConfig => ({
+  path: null,
+  modelList: [],
+  providerBudgets: {},
+  maxBudget: null,
+});
 
 /** Parses config text; errors name the file and line. */
 export function parseConfig(text: string, path = "config.yaml"): SpendlensConfig {
@@ -69,7 +83,10 @@ export function parseConfig(text: string, path = "config.yaml"): SpendlensConfig
   if (doc.errors.length) {
     const e = doc.errors[0]!;
     const pos = lineCounter.linePos(e.pos[0]);
-    throw new SpendlensError("CONFIG", `${path}: line ${pos.line}, column ${pos.col}: ${e.message.split("\n")[0]}`);
+    throw new SpendlensError(
+      "CONFIG",
+      `${path}: line ${pos.line}, column ${pos.col}: ${e.message.split("\n")[0]}`,
+    );
   }
   const raw = doc.toJS() ?? {};
   if (typeof raw !== "object" || Array.isArray(raw)) {
@@ -89,7 +106,10 @@ export function parseConfig(text: string, path = "config.yaml"): SpendlensConfig
       }
       if (i === 1 && isMap(doc.contents)) line = 1;
     }
-    throw new SpendlensError("CONFIG", `${path}: line ${line}: ${keyPath.join(".") || "(top)"}: ${issue.message}`);
+    throw new SpendlensError(
+      "CONFIG",
+      `${path}: line ${line}: ${keyPath.join(".") || "(top)"}: ${issue.message}`,
+    );
   }
   const c = parsed.data;
   return {
@@ -107,7 +127,10 @@ export function loadConfig(path: string | undefined | null): SpendlensConfig {
   try {
     text = readFileSync(path, "utf8");
   } catch (e) {
-    throw new SpendlensError("CONFIG", `cannot read config file ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    throw new SpendlensError(
+      "CONFIG",
+      `cannot read config file ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
+    );
   }
   return parseConfig(text, path);
 }

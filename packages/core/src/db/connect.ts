@@ -28,6 +28,8 @@ export interface OpenOptions {
   statementTimeoutMs?: number;
   /** Pool size for postgres. Default 10. */
   maxConnections?: number;
+  /** PGlite only: start from a dumped data folder (tests use a migrated template). */
+  loadDataDir?: Blob;
 }
 
 // Type OIDs whose text form the two drivers would otherwise turn into different JS values.
@@ -91,7 +93,11 @@ export async function openDatabase(opts: OpenOptions = {}): Promise<DbHandle> {
     };
   }
   if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true });
-  const pglite = await PGlite.create({ ...(opts.dataDir ? { dataDir: opts.dataDir } : {}), parsers });
+  const pglite = await PGlite.create({
+    ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
+    ...(opts.loadDataDir ? { loadDataDir: opts.loadDataDir } : {}),
+    parsers,
+  });
   await pglite.exec(`SET TimeZone = 'UTC'; SET statement_timeout = ${Math.max(0, Math.floor(timeout))};`);
   const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
   return {

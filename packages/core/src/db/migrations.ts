@@ -156,25 +156,65 @@ const LITELLM_INDEXES: Record<string, string[]> = {
 /** The columns spendlens reads; a LiteLLM table that lacks one cannot be served. */
 export const REQUIRED_COLUMNS: Record<string, string[]> = {
   LiteLLM_SpendLogs: [
-    "request_id", "call_type", "api_key", "spend", "total_tokens", "prompt_tokens", "completion_tokens",
-    "startTime", "endTime", "model", "model_id", "model_group", "custom_llm_provider", "api_base", "user",
-    "metadata", "cache_hit", "request_tags", "team_id", "end_user",
+    "request_id",
+    "call_type",
+    "api_key",
+    "spend",
+    "total_tokens",
+    "prompt_tokens",
+    "completion_tokens",
+    "startTime",
+    "endTime",
+    "model",
+    "model_id",
+    "model_group",
+    "custom_llm_provider",
+    "api_base",
+    "user",
+    "metadata",
+    "cache_hit",
+    "request_tags",
+    "team_id",
+    "end_user",
   ],
-  LiteLLM_ErrorLogs: ["request_id", "startTime", "endTime", "api_base", "model_group", "model_id", "exception_type", "status_code"],
-  LiteLLM_VerificationToken: ["token", "key_name", "key_alias", "spend", "expires", "user_id", "team_id", "metadata", "blocked"],
+  LiteLLM_ErrorLogs: [
+    "request_id",
+    "startTime",
+    "endTime",
+    "api_base",
+    "model_group",
+    "model_id",
+    "exception_type",
+    "status_code",
+  ],
+  LiteLLM_VerificationToken: [
+    "token",
+    "key_name",
+    "key_alias",
+    "spend",
+    "expires",
+    "user_id",
+    "team_id",
+    "metadata",
+    "blocked",
+  ],
   LiteLLM_UserTable: ["user_id", "user_role", "spend"],
   LiteLLM_TeamTable: ["team_id", "team_alias", "spend"],
   LiteLLM_EndUserTable: ["user_id", "spend"],
 };
 
 async function tableExists(db: Kysely<any>, name: string): Promise<boolean> {
-  const r = await sql<{ oid: string | null }>`SELECT to_regclass(${`public."${name}"`})::text AS oid`.execute(db);
+  const r = await sql<{ oid: string | null }>`SELECT to_regclass(${`public."${name}"`})::text AS oid`.execute(
+    db,
+  );
   return r.rows[0]?.oid != null;
 }
 
 const m0001_base: Migration = {
   async up(db) {
-    await sql`CREATE TABLE IF NOT EXISTS spendlens.meta (key text PRIMARY KEY, value text NOT NULL)`.execute(db);
+    await sql`CREATE TABLE IF NOT EXISTS spendlens.meta (key text PRIMARY KEY, value text NOT NULL)`.execute(
+      db,
+    );
     const created: string[] = [];
     for (const [name, ddl] of Object.entries(LITELLM_TABLES)) {
       if (await tableExists(db, name)) continue;

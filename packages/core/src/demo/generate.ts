@@ -17,7 +17,10 @@ export function prng(seed: number): () => number {
 function weightedPicker(weights: number[]): (r: number) => number {
   const cum: number[] = [];
   let total = 0;
-  for (const w of weights) cum.push((total += w));
+  for (const w of weights) {
+    total += w;
+    cum.push(total);
+  }
   return (r: number) => {
     const x = r * total;
     let lo = 0;
@@ -31,8 +34,16 @@ function weightedPicker(weights: number[]): (r: number) => number {
   };
 }
 
-export interface DemoTeam { team_id: string; team_alias: string; }
-export interface DemoUser { user_id: string; user_role: string; team_id: string | null; user_email: string; }
+export interface DemoTeam {
+  team_id: string;
+  team_alias: string;
+}
+export interface DemoUser {
+  user_id: string;
+  user_role: string;
+  team_id: string | null;
+  user_email: string;
+}
 export interface DemoKey {
   raw: string;
   token: string;
@@ -68,7 +79,20 @@ export function buildWorld(opts: WorldOptions = {}): DemoWorld {
   const nUsers = opts.users ?? 300;
   const nKeys = opts.keys ?? 2000;
   const nEnd = opts.endUsers ?? 400;
-  const teamNames = ["platform", "search", "growth", "support", "data", "ml", "mobile", "web", "infra", "security", "finance", "legal"];
+  const teamNames = [
+    "platform",
+    "search",
+    "growth",
+    "support",
+    "data",
+    "ml",
+    "mobile",
+    "web",
+    "infra",
+    "security",
+    "finance",
+    "legal",
+  ];
   const teams: DemoTeam[] = Array.from({ length: nTeams }, (_, i) => ({
     team_id: `team-${String(i + 1).padStart(3, "0")}`,
     team_alias: `${teamNames[i % teamNames.length]}${i >= teamNames.length ? `-${Math.floor(i / teamNames.length) + 1}` : ""}`,
@@ -77,7 +101,14 @@ export function buildWorld(opts: WorldOptions = {}): DemoWorld {
     const r = rnd();
     return {
       user_id: `user-${String(i + 1).padStart(4, "0")}`,
-      user_role: i === 0 ? "proxy_admin" : i < 4 ? "proxy_admin_viewer" : r < 0.1 ? "internal_user_viewer" : "internal_user",
+      user_role:
+        i === 0
+          ? "proxy_admin"
+          : i < 4
+            ? "proxy_admin_viewer"
+            : r < 0.1
+              ? "internal_user_viewer"
+              : "internal_user",
       team_id: rnd() < 0.9 ? teams[Math.floor(rnd() * teams.length)]!.team_id : null,
       user_email: `user${i + 1}@example.com`,
     };
@@ -169,7 +200,11 @@ function tokens(rnd: () => number, median: number): number {
  * Generates logs one at a time, deterministically from the seed: the same seed and count give the same
  * rows (request ids `demo-<seed>-<n>`), so a repeated seed run adds nothing twice.
  */
-export function* generateLogs(world: DemoWorld, count: number, opts: LogStreamOptions = {}): Generator<{ log: DemoLog; error: DemoErrorLog | null }> {
+export function* generateLogs(
+  world: DemoWorld,
+  count: number,
+  opts: LogStreamOptions = {},
+): Generator<{ log: DemoLog; error: DemoErrorLog | null }> {
   const seed = opts.seed ?? 42;
   const rnd = prng(seed);
   const days = opts.days ?? 90;
@@ -186,7 +221,8 @@ export function* generateLogs(world: DemoWorld, count: number, opts: LogStreamOp
   const tagCountPick = weightedPicker([40, 30, 20, 10]);
   for (let n = 0; n < count; n++) {
     const key = world.keys[world.keyPicker(rnd())]!;
-    const dep: DemoDeployment = DEMO_DEPLOYMENTS[key.deployments[Math.floor(rnd() * key.deployments.length)]!]!;
+    const dep: DemoDeployment =
+      DEMO_DEPLOYMENTS[key.deployments[Math.floor(rnd() * key.deployments.length)]!]!;
     const day = firstDay + dayPick(rnd());
     let start = day * 86_400_000 + hourPick(rnd()) * 3_600_000 + Math.floor(rnd() * 3_600_000);
     if (start > end) start = end - Math.floor(rnd() * 3_600_000);

@@ -6,7 +6,14 @@ import pgCopy from "pg-copy-streams";
 import type { Db, DbHandle } from "../db/connect.ts";
 import type { Database } from "../db/schema.ts";
 import { addLogToDeltas, applySpendDeltas, emptyDeltas } from "../spend/counters.ts";
-import { buildWorld, type DemoErrorLog, type DemoLog, type DemoWorld, generateLogs, type WorldOptions } from "./generate.ts";
+import {
+  buildWorld,
+  type DemoErrorLog,
+  type DemoLog,
+  type DemoWorld,
+  generateLogs,
+  type WorldOptions,
+} from "./generate.ts";
 
 export interface SeedOptions extends WorldOptions {
   logs: number;
@@ -51,7 +58,13 @@ export async function writeWorld(db: Db, world: DemoWorld): Promise<void> {
 /** Inserts spend logs in one statement; returns the rows actually inserted (duplicates skipped). */
 export async function insertLogBatch(db: Db, rows: DemoLog[]) {
   const col = <K extends keyof DemoLog>(k: K) => rows.map((r) => r[k]);
-  const r = await sql<{ api_key: string; spend: number; user: string | null; team_id: string | null; end_user: string | null }>`
+  const r = await sql<{
+    api_key: string;
+    spend: number;
+    user: string | null;
+    team_id: string | null;
+    end_user: string | null;
+  }>`
     INSERT INTO "LiteLLM_SpendLogs" (request_id, call_type, api_key, spend, total_tokens, prompt_tokens,
       completion_tokens, "startTime", "endTime", model, model_id, model_group, custom_llm_provider, api_base,
       "user", metadata, cache_hit, request_tags, team_id, end_user, status)
@@ -74,7 +87,8 @@ export async function insertLogBatch(db: Db, rows: DemoLog[]) {
 export async function insertErrorLogBatch(db: Db, rows: DemoErrorLog[]): Promise<number> {
   if (!rows.length) return 0;
   const col = <K extends keyof DemoErrorLog>(k: K) => rows.map((r) => r[k]);
-  const r = await sql`INSERT INTO "LiteLLM_ErrorLogs" (request_id, "startTime", "endTime", api_base, model_group,
+  const r =
+    await sql`INSERT INTO "LiteLLM_ErrorLogs" (request_id, "startTime", "endTime", api_base, model_group,
       litellm_model_name, model_id, exception_type, status_code)
     SELECT * FROM unnest(${col("request_id")}::text[], ${col("startTime")}::timestamp[], ${col("endTime")}::timestamp[],
       ${col("api_base")}::text[], ${col("model_group")}::text[], ${col("litellm_model_name")}::text[],
@@ -100,9 +114,10 @@ export async function seedDemoData(target: DbHandle | Db, opts: SeedOptions): Pr
   const world = buildWorld(opts);
   await writeWorld(db, world);
   const rows = generateLogs(world, opts.logs, opts);
-  const counts = handle?.engine === "postgres" && handle.pool
-    ? await copyLogs(handle.pool, rows, opts)
-    : await insertLogs(db, rows, opts);
+  const counts =
+    handle?.engine === "postgres" && handle.pool
+      ? await copyLogs(handle.pool, rows, opts)
+      : await insertLogs(db, rows, opts);
   return { ...counts, keys: world.keys.length, users: world.users.length, teams: world.teams.length, world };
 }
 
@@ -145,22 +160,44 @@ async function insertLogs(db: Db, rows: Iterator<GeneratedRow>, opts: SeedOption
 // ---- Postgres: COPY into a staging table, then move ----
 
 const LOG_COLUMNS = [
-  ["request_id", "text"], ["call_type", "text"], ["api_key", "text"], ["spend", "double precision"],
-  ["total_tokens", "integer"], ["prompt_tokens", "integer"], ["completion_tokens", "integer"],
-  ["startTime", "timestamp(3)"], ["endTime", "timestamp(3)"], ["model", "text"], ["model_id", "text"],
-  ["model_group", "text"], ["custom_llm_provider", "text"], ["api_base", "text"], ["user", "text"],
-  ["metadata", "jsonb"], ["cache_hit", "text"], ["request_tags", "jsonb"], ["team_id", "text"],
-  ["end_user", "text"], ["status", "text"],
+  ["request_id", "text"],
+  ["call_type", "text"],
+  ["api_key", "text"],
+  ["spend", "double precision"],
+  ["total_tokens", "integer"],
+  ["prompt_tokens", "integer"],
+  ["completion_tokens", "integer"],
+  ["startTime", "timestamp(3)"],
+  ["endTime", "timestamp(3)"],
+  ["model", "text"],
+  ["model_id", "text"],
+  ["model_group", "text"],
+  ["custom_llm_provider", "text"],
+  ["api_base", "text"],
+  ["user", "text"],
+  ["metadata", "jsonb"],
+  ["cache_hit", "text"],
+  ["request_tags", "jsonb"],
+  ["team_id", "text"],
+  ["end_user", "text"],
+  ["status", "text"],
 ] as const satisfies ReadonlyArray<readonly [keyof DemoLog, string]>;
 
 const ERROR_COLUMNS = [
-  ["request_id", "text"], ["startTime", "timestamp(3)"], ["endTime", "timestamp(3)"], ["api_base", "text"],
-  ["model_group", "text"], ["litellm_model_name", "text"], ["model_id", "text"], ["exception_type", "text"],
+  ["request_id", "text"],
+  ["startTime", "timestamp(3)"],
+  ["endTime", "timestamp(3)"],
+  ["api_base", "text"],
+  ["model_group", "text"],
+  ["litellm_model_name", "text"],
+  ["model_id", "text"],
+  ["exception_type", "text"],
   ["status_code", "text"],
 ] as const satisfies ReadonlyArray<readonly [keyof DemoErrorLog, string]>;
 
 const colList = (cols: ReadonlyArray<readonly [string, string]>) => cols.map(([c]) => `"${c}"`).join(", ");
-const colDefs = (cols: ReadonlyArray<readonly [string, string]>) => cols.map(([c, t]) => `"${c}" ${t}`).join(", ");
+const colDefs = (cols: ReadonlyArray<readonly [string, string]>) =>
+  cols.map(([c, t]) => `"${c}" ${t}`).join(", ");
 
 /**
  * One CSV field. Every non-null string is quoted, so '' stays an empty string and the unquoted empty
@@ -173,33 +210,48 @@ function csvField(v: string | number | null | undefined): string {
   return v.includes('"') ? `"${v.replaceAll('"', '""')}"` : `"${v}"`;
 }
 
-function csvLine<T>(row: T, cols: ReadonlyArray<readonly [keyof T & string, string]>): string {
-  let line = "";
-  for (let i = 0; i < cols.length; i++) {
-    if (i) line += ",";
-    line += csvField(row[cols[i]![0]] as string | number | null | undefined);
-  }
+/** One CSV line (without the newline) for `row`, fields in `cols` order. */
+export function csvLine<T>(row: T, cols: ReadonlyArray<readonly [keyof T & string, string]>): string {
+  let line = csvField(row[cols[0]![0]] as string | number | null | undefined);
+  for (let i = 1; i < cols.length; i++)
+    line += `,${csvField(row[cols[i]![0]] as string | number | null | undefined)}`;
   return line;
 }
 
-/** Pulls up to `limit` rows as CSV text in pieces of ~1000 lines; error logs go to `errorLines`. */
-function* logCsv(rows: Iterator<GeneratedRow>, limit: number, errorLines: string[], counter: { n: number }): Generator<string> {
-  let piece: string[] = [];
+/** CSV text is handed to COPY in pieces of about this many characters. */
+const CSV_PIECE = 64 * 1024;
+
+/**
+ * Pulls up to `limit` rows from the shared generator as CSV text pieces; the chunk's error logs are
+ * collected (as CSV lines) in `errorLines`. Only one piece is held at a time.
+ */
+function* logCsv(
+  rows: Iterator<GeneratedRow>,
+  limit: number,
+  errorLines: string[],
+  counter: { n: number },
+): Generator<string> {
+  let piece = "";
   while (counter.n < limit) {
     const r = rows.next();
     if (r.done) break;
     counter.n++;
-    piece.push(csvLine(r.value.log, LOG_COLUMNS));
+    piece += `${csvLine(r.value.log, LOG_COLUMNS)}\n`;
     if (r.value.error) errorLines.push(csvLine(r.value.error, ERROR_COLUMNS));
-    if (piece.length >= 1000) {
-      yield `${piece.join("\n")}\n`;
-      piece = [];
+    if (piece.length >= CSV_PIECE) {
+      yield piece;
+      piece = "";
     }
   }
-  if (piece.length) yield `${piece.join("\n")}\n`;
+  if (piece) yield piece;
 }
 
-async function copyIn(client: pg.PoolClient, table: string, cols: ReadonlyArray<readonly [string, string]>, source: Iterable<string>): Promise<void> {
+async function copyIn(
+  client: pg.PoolClient,
+  table: string,
+  cols: ReadonlyArray<readonly [string, string]>,
+  source: Iterable<string>,
+): Promise<void> {
   const stream = client.query(pgCopy.from(`COPY ${table} (${colList(cols)}) FROM STDIN (FORMAT csv)`));
   await pipeline(Readable.from(source), stream);
 }
@@ -212,66 +264,139 @@ function pinnedKysely(client: pg.PoolClient): Db {
   });
 }
 
+/** A turn in a sequence: `wait` resolves when the previous holder called `done`. */
+function takeTurn(prev: Promise<void>): { wait: Promise<void>; done: () => void; next: Promise<void> } {
+  let done!: () => void;
+  const next = new Promise<void>((r) => (done = r));
+  return { wait: prev, done, next };
+}
+
 /**
- * Per chunk, in one transaction: COPY the logs into a temp staging table, INSERT them into
- * "LiteLLM_SpendLogs" ON CONFLICT DO NOTHING, aggregate the inserted rows' spend in SQL, apply those
- * deltas to the counters (ids locked in sorted order by applySpendDeltas), then the same COPY + move
- * for the chunk's error logs. Only one chunk's CSV is produced at a time.
+ * Postgres path. Each chunk is one transaction on a dedicated connection:
+ *   1. COPY the chunk's logs (CSV generated on the fly) into a temp staging table;
+ *   2. INSERT them into "LiteLLM_SpendLogs" ON CONFLICT (request_id) DO NOTHING, aggregating the
+ *      spend of the rows actually inserted in SQL (RETURNING feeds a GROUP BY, not the client);
+ *   3. the same COPY + move for the chunk's error logs;
+ *   4. apply the deltas with applySpendDeltas (`spend = spend + delta`, ids in sorted order) and commit.
+ * Two connections ("lanes") alternate chunks so that generating/COPYing chunk k+1 overlaps the move of
+ * chunk k. COPYs run in chunk order (the generator is shared), and so do counter updates and commits:
+ * chunk k+1 touches the counters only after chunk k committed, so the lanes never wait on each other's
+ * row locks and progress is reported in order.
  */
-async function copyLogs(pool: pg.Pool, rows: Iterator<GeneratedRow>, opts: SeedOptions): Promise<WriteCounts> {
+async function copyLogs(
+  pool: pg.Pool,
+  rows: Iterator<GeneratedRow>,
+  opts: SeedOptions,
+): Promise<WriteCounts> {
   const chunkSize = Math.max(1, opts.batchSize ?? 100_000);
-  const client = await pool.connect();
-  const db = pinnedKysely(client);
-  let failed: unknown;
-  let written = 0;
-  let inserted = 0;
-  let errorLogs = 0;
-  try {
-    for (;;) {
-      const counter = { n: 0 };
-      const errorLines: string[] = [];
-      await db.transaction().execute(async (trx) => {
-        // A chunk's statements can outlast the pool's per-statement timeout; seeding is a one-off bulk job.
-        await sql`SET LOCAL statement_timeout = 0`.execute(trx);
-        await sql.raw(`CREATE TEMP TABLE seed_logs (${colDefs(LOG_COLUMNS)}) ON COMMIT DROP`).execute(trx);
-        await copyIn(client, "seed_logs", LOG_COLUMNS, logCsv(rows, chunkSize, errorLines, counter));
-        if (!counter.n) return;
-        const cols = sql.raw(colList(LOG_COLUMNS));
-        const agg = await sql<{ api_key: string; user: string | null; team_id: string | null; end_user: string | null; n: number; spend: number }>`
-          WITH ins AS (
-            INSERT INTO "LiteLLM_SpendLogs" (${cols}) SELECT ${cols} FROM seed_logs
-            ON CONFLICT (request_id) DO NOTHING
-            RETURNING api_key, spend, "user", team_id, end_user)
-          SELECT api_key, "user", team_id, end_user, count(*)::int AS n,
-            coalesce(sum(spend) FILTER (WHERE spend > 0), 0)::float8 AS spend
-          FROM ins GROUP BY api_key, "user", team_id, end_user`.execute(trx);
-        const deltas = emptyDeltas();
-        for (const r of agg.rows) {
-          inserted += r.n;
-          addLogToDeltas(deltas, r);
+  const lanes = Math.max(1, Math.min(2, pool.options.max ?? 2));
+  const st = {
+    written: 0,
+    inserted: 0,
+    errorLogs: 0,
+    exhausted: false,
+    failed: null as { error: unknown } | null,
+  };
+  let copyGate = Promise.resolve();
+  let applyGate = Promise.resolve();
+  const stop = new Error("seed aborted: another chunk failed");
+
+  const lane = async (): Promise<void> => {
+    let client: pg.PoolClient | undefined;
+    let clientBroken = false;
+    let db: Db | undefined;
+    try {
+      client = await pool.connect();
+      db = pinnedKysely(client);
+      const c = client;
+      while (!st.exhausted && !st.failed) {
+        // Take this chunk's places in both sequences before yielding to the other lane.
+        const copy = takeTurn(copyGate);
+        copyGate = copy.next;
+        const apply = takeTurn(applyGate);
+        applyGate = apply.next;
+        const counter = { n: 0 };
+        try {
+          await copy.wait;
+          if (st.exhausted || st.failed) break;
+          const errorLines: string[] = [];
+          await db.transaction().execute(async (trx) => {
+            // A chunk's statements can outlast the pool's per-statement timeout; seeding is a one-off bulk job.
+            await sql`SET LOCAL statement_timeout = 0`.execute(trx);
+            await sql
+              .raw(`CREATE TEMP TABLE seed_logs (${colDefs(LOG_COLUMNS)}) ON COMMIT DROP`)
+              .execute(trx);
+            try {
+              await copyIn(c, "seed_logs", LOG_COLUMNS, logCsv(rows, chunkSize, errorLines, counter));
+            } catch (err) {
+              clientBroken = true;
+              throw err;
+            }
+            if (counter.n < chunkSize) st.exhausted = true;
+            copy.done();
+            if (!counter.n) return;
+            const cols = sql.raw(colList(LOG_COLUMNS));
+            const agg = await sql<{
+              api_key: string;
+              user: string | null;
+              team_id: string | null;
+              end_user: string | null;
+              n: number;
+              spend: number;
+            }>`
+              WITH ins AS (
+                INSERT INTO "LiteLLM_SpendLogs" (${cols}) SELECT ${cols} FROM seed_logs
+                ON CONFLICT (request_id) DO NOTHING
+                RETURNING api_key, spend, "user", team_id, end_user)
+              SELECT api_key, "user", team_id, end_user, count(*)::int AS n,
+                coalesce(sum(spend) FILTER (WHERE spend > 0), 0)::float8 AS spend
+              FROM ins GROUP BY api_key, "user", team_id, end_user`.execute(trx);
+            let errorsInserted = 0;
+            if (errorLines.length) {
+              await sql
+                .raw(`CREATE TEMP TABLE seed_errors (${colDefs(ERROR_COLUMNS)}) ON COMMIT DROP`)
+                .execute(trx);
+              await copyIn(c, "seed_errors", ERROR_COLUMNS, [`${errorLines.join("\n")}\n`]);
+              const ecols = sql.raw(colList(ERROR_COLUMNS));
+              const r = await sql`INSERT INTO "LiteLLM_ErrorLogs" (${ecols}) SELECT ${ecols} FROM seed_errors
+                ON CONFLICT (request_id) DO NOTHING`.execute(trx);
+              errorsInserted = Number(r.numAffectedRows ?? 0);
+            }
+            await apply.wait;
+            if (st.failed) throw stop; // roll back: an earlier chunk failed
+            const deltas = emptyDeltas();
+            let inserted = 0;
+            for (const r of agg.rows) {
+              inserted += r.n;
+              addLogToDeltas(deltas, r);
+            }
+            await applySpendDeltas(trx, deltas);
+            st.inserted += inserted;
+            st.errorLogs += errorsInserted;
+          });
+          if (counter.n) {
+            st.written += counter.n;
+            opts.onProgress?.(st.written, opts.logs);
+          }
+        } catch (error) {
+          st.failed ??= { error }; // before the turns are handed on, so the other lane sees it
+          throw error;
+        } finally {
+          copy.done();
+          // Keep the apply order even when this chunk ends early.
+          void apply.wait.then(apply.done);
         }
-        await applySpendDeltas(trx, deltas);
-        if (errorLines.length) {
-          await sql.raw(`CREATE TEMP TABLE seed_errors (${colDefs(ERROR_COLUMNS)}) ON COMMIT DROP`).execute(trx);
-          await copyIn(client, "seed_errors", ERROR_COLUMNS, [`${errorLines.join("\n")}\n`]);
-          const ecols = sql.raw(colList(ERROR_COLUMNS));
-          const r = await sql`INSERT INTO "LiteLLM_ErrorLogs" (${ecols}) SELECT ${ecols} FROM seed_errors
-            ON CONFLICT (request_id) DO NOTHING`.execute(trx);
-          errorLogs += Number(r.numAffectedRows ?? 0);
-        }
-      });
-      if (!counter.n) break;
-      written += counter.n;
-      opts.onProgress?.(written, opts.logs);
-      if (counter.n < chunkSize) break;
+      }
+    } catch (error) {
+      st.failed ??= { error };
+    } finally {
+      // A client whose COPY broke is discarded rather than returned to the pool.
+      client?.release(clientBroken || undefined);
+      await db?.destroy();
     }
-  } catch (err) {
-    failed = err;
-    throw err;
-  } finally {
-    // A client whose COPY or transaction failed is discarded rather than reused.
-    client.release(failed ? (failed instanceof Error ? failed : true) : undefined);
-    await db.destroy();
-  }
-  return { logs: inserted, errorLogs };
+  };
+
+  await Promise.all(Array.from({ length: lanes }, lane));
+  if (st.failed) throw st.failed.error;
+  return { logs: st.inserted, errorLogs: st.errorLogs };
 }

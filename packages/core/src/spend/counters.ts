@@ -9,7 +9,12 @@ export interface SpendDeltas {
   endUsers: Map<string, number>;
 }
 
-export const emptyDeltas = (): SpendDeltas => ({ keys: new Map(), users: new Map(), teams: new Map(), endUsers: new Map() });
+export const emptyDeltas = (): SpendDeltas => ({
+  keys: new Map(),
+  users: new Map(),
+  teams: new Map(),
+  endUsers: new Map(),
+});
 
 const bump = (m: Map<string, number>, k: string | null | undefined, v: number) => {
   if (k) m.set(k, (m.get(k) ?? 0) + v);
@@ -18,7 +23,13 @@ const bump = (m: Map<string, number>, k: string | null | undefined, v: number) =
 /** Adds one inserted log's spend to the deltas. */
 export function addLogToDeltas(
   d: SpendDeltas,
-  log: { api_key: string; spend: number; user: string | null; team_id: string | null; end_user: string | null },
+  log: {
+    api_key: string;
+    spend: number;
+    user: string | null;
+    team_id: string | null;
+    end_user: string | null;
+  },
 ): void {
   if (!(log.spend > 0)) return;
   bump(d.keys, log.api_key, log.spend);
@@ -28,7 +39,8 @@ export function addLogToDeltas(
 }
 
 /** Entries sorted by id: every writer locks rows in the same order, so concurrent batches cannot deadlock. */
-const sorted = (m: Map<string, number>) => [...m.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+const sorted = (m: Map<string, number>) =>
+  [...m.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
 
 /**
  * Applies deltas atomically (`spend = spend + delta`, never read-modify-write). Keys, users and teams

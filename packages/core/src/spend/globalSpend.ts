@@ -13,7 +13,11 @@ export interface GlobalSpend {
 }
 
 /** GET /global/spend: total spend over the last 30 days and the configured max budget. */
-export async function globalSpend(db: Db, scope: Scope, config: Pick<SpendlensConfig, "maxBudget">): Promise<GlobalSpend> {
+export async function globalSpend(
+  db: Db,
+  scope: Scope,
+  config: Pick<SpendlensConfig, "maxBudget">,
+): Promise<GlobalSpend> {
   const user = scopeUserId(scope);
   const row = await db
     .selectFrom("LiteLLM_SpendLogs")

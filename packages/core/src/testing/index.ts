@@ -1,7 +1,10 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
+import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import pg from "pg";
-import { openDatabase, type DbHandle } from "../db/connect.ts";
-import { migrate } from "../db/migrations.ts";
+import { type DbHandle, openDatabase } from "../db/connect.ts";
+import { migrate, migrations } from "../db/migrations.ts";
 import type { DemoErrorLog, DemoLog } from "../demo/generate.ts";
 import { insertErrorLogBatch, insertLogBatch } from "../demo/write.ts";
 
@@ -11,8 +14,10 @@ import { insertErrorLogBatch, insertLogBatch } from "../demo/write.ts";
  * SPENDLENS_TEST_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres).
  */
 export type TestEngine = "pglite" | "postgres";
-export const testEngine = (): TestEngine => (process.env.SPENDLENS_TEST_ENGINE === "postgres" ? "postgres" : "pglite");
-export const adminPgUrl = () => process.env.SPENDLENS_TEST_PG_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+export const testEngine = (): TestEngine =>
+  process.env.SPENDLENS_TEST_ENGINE === "postgres" ? "postgres" : "pglite";
+export const adminPgUrl = () =>
+  process.env.SPENDLENS_TEST_PG_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 
 export interface TestDb extends DbHandle {
   /** The connection string of the fresh database (postgres engine), for servers and CLIs the test starts. */
@@ -41,8 +46,10 @@ export async function createTestDb(opts: { migrate?: boolean } = {}): Promise<Te
       await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
       await c.end();
     };
-  } else {
+  } else if (opts.migrate === false) {
     handle = await openDatabase({});
+  } else {
+    handle = await openDatabase({ loadDataDir: await migratedPgliteTemplate() });
   }
   if (opts.migrate !== false) await migrate(handle.db);
   return {
@@ -53,6 +60,32 @@ export async function createTestDb(opts: { migrate?: boolean } = {}): Promise<Te
       await dropDb();
     },
   };
+}
+
+/**
+ * A fresh PGlite takes seconds to initdb; a dump of a migrated one loads in under one. The dump is cached
+ * in the temp folder, keyed by the migrations' source, so a changed migration makes a new one.
+ */
+async function migratedPgliteTemplate(): Promise<Blob> {
+  const key = createHash("sha256")
+    .update(
+      Object.entries(migrations)
+        .map(([k, m]) => `${k}:${m.up.toString()}`)
+        .join("\n"),
+    )
+    .digest("hex")
+    .slice(0, 16);
+  const file = join(tmpdir(), `spendlens-pglite-template-${key}.tar`);
+  if (!existsSync(file)) {
+    const h = await openDatabase({});
+    await migrate(h.db);
+    const dump = await h.pglite!.dumpDataDir("none");
+    await h.close();
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, Buffer.from(await dump.arrayBuffer()));
+    renameSync(tmp, file); // atomic: a parallel worker sees a whole file or none
+  }
+  return new Blob([readFileSync(file)]);
 }
 
 let seq = 0;
@@ -109,4 +142,6 @@ export async function insertErrorLogs(db: DbHandle["db"], logs: DemoErrorLog[]):
 
 /** UTC day `n` days before now, as YYYY-MM-DD. */
 export const daysAgo = (n: number, from = new Date()) =>
-  new Date(Date.UTC(from.getUTCFullYear(), from.getUTCMonth(), from.getUTCDate()) - n * 86_400_000).toISOString().slice(0, 10);
+  new Date(Date.UTC(from.getUTCFullYear(), from.getUTCMonth(), from.getUTCDate()) - n * 86_400_000)
+    .toISOString()
+    .slice(0, 10);

@@ -1,0 +1,69 @@
+import { type AppRouter, appRouter, createLocalContext } from "@spendlens/api";
+import { openRuntime, type Runtime, type Settings, settingsFromEnv } from "@spendlens/core";
+import { createTRPCClient, httpLink, type TRPCClient, unstable_localLink } from "@trpc/client";
+
+export interface ConnectOptions {
+  /** A spendlens server; when set, procedures run there over HTTP with `key`. */
+  url?: string;
+  key?: string;
+  /** In process: these override the environment. */
+  databaseUrl?: string;
+  dataDir?: string;
+  config?: string;
+}
+
+export interface Connection {
+  client: TRPCClient<AppRouter>;
+  mode: "remote" | "local";
+  runtime: Runtime | null;
+  close(): Promise<void>;
+}
+
+export function localSettings(o: ConnectOptions): Settings {
+  return settingsFromEnv(process.env, {
+    ...(o.databaseUrl ? { databaseUrl: o.databaseUrl } : {}),
+    ...(o.dataDir ? { dataDir: o.dataDir } : {}),
+    ...(o.config ? { configPath: o.config } : {}),
+  });
+}
+
+/**
+ * One typed client, two transports: over HTTP to a server, or in process on the database (as
+ * proxy_admin, since whoever can open the database can read it all). Every command goes through it.
+ */
+export async function connect(o: ConnectOptions): Promise<Connection> {
+  if (o.url) {
+    const key = o.key ?? process.env.SPENDLENS_API_KEY;
+    const client = createTRPCClient<AppRouter>({
+      links: [
+        httpLink({
+          url: `${o.url.replace(/\/+$/, "")}/trpc`,
+          headers: () => (key ? { authorization: `Bearer ${key}` } : {}),
+        }),
+      ],
+    });
+    return { client, mode: "remote", runtime: null, close: async () => {} };
+  }
+  const runtime = await openRuntime(localSettings(o));
+  const ctx = createLocalContext({ db: runtime.handle.db, handle: runtime.handle, config: runtime.config });
+  const client = createTRPCClient<AppRouter>({
+    links: [unstable_localLink({ router: appRouter, createContext: async () => ctx })],
+  });
+  return { client, mode: "local", runtime, close: () => runtime.close() };
+}
+
+/** Calls a procedure by its dotted path, as a query or mutation as the router defines it. */
+export async function callProcedure(conn: Connection, path: string, input: unknown): Promise<unknown> {
+  const procs = appRouter._def.procedures as unknown as Record<string, { _def: { type: string } }>;
+  const proc = procs[path];
+  if (!proc) {
+    const known = Object.keys(procs).sort().join(", ");
+    throw new Error(`no procedure "${path}"; known: ${known}`);
+  }
+  const node = path.split(".").reduce<any>((o, k) => o[k], conn.client);
+  return proc._def.type === "mutation" ? node.mutate(input) : node.query(input);
+}
+
+export function procedureNames(): string[] {
+  return Object.keys(appRouter._def.procedures as object).sort();
+}

@@ -1,0 +1,3 @@
+import type { ReportCommand } from "./types.ts";
+
+export const logsCommands: ReportCommand[] = [];

@@ -1,0 +1,30 @@
+/**
+ * A named CLI command that calls one procedure. Options map to input fields by their long flag:
+ * `--start-date <day>` sets `start_date`. Values stay strings unless `parse` says otherwise; the
+ * procedure's zod input does the validation, so the CLI and the API answer the same errors.
+ */
+export interface OptionSpec {
+  flags: string;
+  description: string;
+  /** Input field; default: the long flag in snake_case. */
+  field?: string;
+  parse?: (value: string) => unknown;
+  defaultValue?: string;
+}
+
+export interface ReportCommand {
+  name: string;
+  procedure: string;
+  summary: string;
+  options?: OptionSpec[];
+  /** Positional arguments, each mapped to an input field. */
+  args?: { name: string; field: string; description: string; optional?: boolean }[];
+  /** Shapes the answer before it is printed (e.g. choosing the table to show). Default: as is. */
+  view?: (out: any) => unknown;
+}
+
+export const csvList = (v: string) =>
+  v
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);

@@ -15,3 +15,4 @@ export * from "./scope.ts";
 export * from "./spend/counters.ts";
 export * from "./spend/globalSpend.ts";
 export * from "./validation.ts";
+export * from "./providers/resolve.ts";

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
@@ -22,10 +22,18 @@ export const adminPgUrl = () =>
 export interface TestDb extends DbHandle {
   /** The connection string of the fresh database (postgres engine), for servers and CLIs the test starts. */
   url: string | null;
+  /** PGlite on disk (with `onDisk`): the folder, for a CLI the test runs after closing this handle. */
+  dataDir: string | null;
+  /** CLI flags that open this same database in process: --database-url or --data-dir. */
+  cliArgs: string[];
   drop(): Promise<void>;
 }
 
-export async function createTestDb(opts: { migrate?: boolean } = {}): Promise<TestDb> {
+/**
+ * A fresh, migrated database for one test file. With `onDisk` on the PGlite engine it lives in a temp
+ * folder, so a CLI process can open it once this handle is closed (PGlite allows one process at a time).
+ */
+export async function createTestDb(opts: { migrate?: boolean; onDisk?: boolean } = {}): Promise<TestDb> {
   const engine = testEngine();
   let handle: DbHandle;
   let url: string | null = null;
@@ -46,17 +54,23 @@ export async function createTestDb(opts: { migrate?: boolean } = {}): Promise<Te
       await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
       await c.end();
     };
-  } else if (opts.migrate === false) {
-    handle = await openDatabase({});
   } else {
-    handle = await openDatabase({ loadDataDir: await migratedPgliteTemplate() });
+    const dataDir = opts.onDisk ? mkdtempSync(join(tmpdir(), "spendlens-test-")) : undefined;
+    handle = await openDatabase({
+      ...(dataDir ? { dataDir } : {}),
+      ...(opts.migrate === false ? {} : { loadDataDir: await migratedPgliteTemplate() }),
+    });
+    if (dataDir) dropDb = async () => rmSync(dataDir, { recursive: true, force: true });
   }
   if (opts.migrate !== false) await migrate(handle.db);
+  const dataDir = handle.engine === "pglite" && handle.location !== "memory" ? handle.location : null;
   return {
     ...handle,
     url,
+    dataDir,
+    cliArgs: url ? ["--database-url", url] : dataDir ? ["--data-dir", dataDir] : [],
     async drop() {
-      await handle.close();
+      await handle.close().catch(() => {});
       await dropDb();
     },
   };

@@ -1,0 +1,67 @@
+import { sql } from "kysely";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { getMeta, isMigrated, migrate, SpendlensError } from "../src/index.ts";
+import { createTestDb, type TestDb } from "../src/testing/index.ts";
+
+describe("migrations, standalone", () => {
+  let t: TestDb;
+  beforeAll(async () => {
+    t = await createTestDb({ migrate: false });
+  });
+  afterAll(() => t?.drop());
+
+  it("creates LiteLLM's tables when absent, records standalone mode, and is idempotent", async () => {
+    expect(await isMigrated(t.db)).toBe(false);
+    const first = await migrate(t.db);
+    expect(first.mode).toBe("standalone");
+    expect(first.applied[0]).toBe("0001_base");
+    expect(await isMigrated(t.db)).toBe(true);
+    const again = await migrate(t.db);
+    expect(again.applied).toEqual([]);
+    expect(again.mode).toBe("standalone");
+    const tables = await sql<{ n: number }>`SELECT count(*)::int AS n FROM information_schema.tables
+      WHERE table_schema = 'public' AND table_name LIKE 'LiteLLM_%'`.execute(t.db);
+    expect(tables.rows[0]!.n).toBe(6);
+  });
+});
+
+describe("migrations, attach to a LiteLLM database", () => {
+  let t: TestDb;
+  beforeAll(async () => {
+    t = await createTestDb({ migrate: false });
+  });
+  afterAll(() => t?.drop());
+
+  it("leaves LiteLLM's own tables exactly as they are and reports a half-made one clearly", async () => {
+    // A LiteLLM-made SpendLogs with a column spendlens has never heard of, and without request_tags.
+    await sql`CREATE TABLE "LiteLLM_SpendLogs" (
+      request_id text PRIMARY KEY, call_type text NOT NULL DEFAULT '', api_key text NOT NULL DEFAULT '',
+      spend double precision NOT NULL DEFAULT 0, total_tokens int NOT NULL DEFAULT 0,
+      prompt_tokens int NOT NULL DEFAULT 0, completion_tokens int NOT NULL DEFAULT 0,
+      "startTime" timestamp(3) NOT NULL, "endTime" timestamp(3) NOT NULL, model text NOT NULL DEFAULT '',
+      model_id text DEFAULT '', model_group text DEFAULT '', custom_llm_provider text DEFAULT '',
+      api_base text DEFAULT '', "user" text DEFAULT '', metadata jsonb DEFAULT '{}', cache_hit text DEFAULT '',
+      team_id text, end_user text, some_future_column text DEFAULT 'kept')`.execute(t.db);
+    const err = await migrate(t.db).catch((e) => e);
+    expect(err).toBeInstanceOf(SpendlensError);
+    expect(err.code).toBe("SCHEMA");
+    expect(err.message).toContain('"LiteLLM_SpendLogs" lacks column(s) request_tags');
+
+    // LiteLLM adds the column in a later version: now spendlens attaches.
+    await sql`ALTER TABLE "LiteLLM_SpendLogs" ADD COLUMN request_tags jsonb DEFAULT '[]'`.execute(t.db);
+    const r = await migrate(t.db);
+    expect(r.mode).toBe("attach");
+    expect(await getMeta(t.db, "mode")).toBe("attach");
+    const cols = await sql<{ column_name: string }>`SELECT column_name FROM information_schema.columns
+      WHERE table_schema = 'public' AND table_name = 'LiteLLM_SpendLogs' ORDER BY ordinal_position`.execute(
+      t.db,
+    );
+    const names = cols.rows.map((c) => c.column_name);
+    expect(names).toContain("some_future_column");
+    expect(names).not.toContain("session_id"); // spendlens's DDL for the table was not applied
+    // spendlens added no index of its own on LiteLLM's table.
+    const ix = await sql<{ indexname: string }>`SELECT indexname FROM pg_indexes
+      WHERE schemaname = 'public' AND tablename = 'LiteLLM_SpendLogs'`.execute(t.db);
+    expect(ix.rows.map((i) => i.indexname)).toEqual(["LiteLLM_SpendLogs_pkey"]);
+  });
+});

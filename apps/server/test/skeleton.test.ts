@@ -1,0 +1,148 @@
+import { emptyConfig, hashToken, openDatabase, setClock } from "@spendlens/core";
+import { createTestDb, insertLogs, makeLog, type TestDb } from "@spendlens/core/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type RunningServer, startServer } from "../src/server.ts";
+
+const MASTER = "sk-master-server-test";
+const NOW = new Date("2026-05-20T12:00:00.000Z"); // window from 2026-04-20T00:00:00Z
+let t: TestDb;
+let srv: RunningServer;
+
+const logs = [
+  makeLog({ startTime: "2026-04-20T00:00:00.000Z", spend: 10.5, user: "alice" }),
+  makeLog({ startTime: "2026-04-19T23:59:59.999Z", spend: 1000, user: "alice" }),
+  makeLog({ startTime: "2026-05-20T11:00:00.000Z", spend: 0.25, user: "bob" }),
+];
+const expected = logs
+  .filter((l) => l.startTime >= "2026-04-20T00:00:00.000Z")
+  .reduce((s, l) => s + l.spend, 0);
+
+const get = (path: string, key?: string, init: RequestInit = {}) =>
+  fetch(`${srv.url}${path}`, {
+    ...init,
+    headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...init.headers },
+  });
+
+beforeAll(async () => {
+  setClock(() => NOW);
+  t = await createTestDb();
+  await t.db
+    .insertInto("LiteLLM_UserTable")
+    .values([
+      { user_id: "alice", user_role: "internal_user" },
+      { user_id: "vic", user_role: "proxy_admin_viewer" },
+    ])
+    .execute();
+  await t.db
+    .insertInto("LiteLLM_VerificationToken")
+    .values([
+      { token: hashToken("sk-alice"), user_id: "alice" },
+      { token: hashToken("sk-vic"), user_id: "vic" },
+    ])
+    .execute();
+  await insertLogs(t.db, logs);
+  srv = await startServer({
+    services: { db: t.db, handle: t, config: { ...emptyConfig(), maxBudget: 99 }, masterKey: MASTER },
+    port: 0,
+    logger: (await import("pino")).default({ level: "silent" }),
+  });
+});
+afterAll(async () => {
+  setClock(null);
+  await srv?.close();
+  await t?.drop();
+});
+
+describe("GET /global/spend through HTTP", () => {
+  it("answers the master key with the brute-force sum and the configured max budget", async () => {
+    expect(expected).toBe(10.75);
+    const r = await get("/global/spend", MASTER);
+    expect(r.status).toBe(200);
+    expect(await r.json()).toEqual({ spend: 10.75, max_budget: 99 });
+  });
+
+  it("answers proxy_admin_viewer too, and the tRPC route gives the same numbers", async () => {
+    expect(await (await get("/global/spend", "sk-vic")).json()).toEqual({ spend: 10.75, max_budget: 99 });
+    const r = await get("/trpc/spend.globalSpend", MASTER);
+    expect(r.status).toBe(200);
+    expect(await r.json()).toEqual({ result: { data: { spend: 10.75, max_budget: 99 } } });
+  });
+
+  it("is 401 without a key and with a wrong key, in LiteLLM's error shape", async () => {
+    const none = await get("/global/spend");
+    expect(none.status).toBe(401);
+    expect(await none.json()).toEqual({
+      error: {
+        message: "missing API key: send Authorization: Bearer <key>",
+        type: "auth_error",
+        param: null,
+        code: "401",
+      },
+    });
+    const wrong = await get("/global/spend", "sk-not-a-key");
+    expect(wrong.status).toBe(401);
+    expect(((await wrong.json()) as { error: { message: string } }).error.message).toBe("invalid API key");
+    expect((await get("/trpc/spend.globalSpend", "sk-not-a-key")).status).toBe(401);
+  });
+
+  it("is 403 for an internal user on an admin report", async () => {
+    const r = await get("/global/spend", "sk-alice");
+    expect(r.status).toBe(403);
+    expect(((await r.json()) as { error: { type: string } }).error.type).toBe("permission_error");
+  });
+
+  it("is 400 naming the field for bad tRPC input, and 400 for a body that is not JSON", async () => {
+    const r = await get(`/trpc/spend.globalSpend?input=${encodeURIComponent('"not-an-object"')}`, MASTER);
+    expect(r.status).toBe(400);
+    const body = (await r.json()) as { error: { message: string; data: { code: string } } };
+    expect(body.error.data.code).toBe("BAD_REQUEST");
+    expect(body.error.message).toMatch(/input: /);
+  });
+
+  it("has /healthz, 404 for unknown paths and 405 for a wrong method", async () => {
+    expect(await (await get("/healthz")).json()).toEqual({ status: "ok", database: t.engine });
+    expect((await get("/no/such/route", MASTER)).status).toBe(404);
+    expect((await get("/global/spend", MASTER, { method: "POST" })).status).toBe(405);
+  });
+});
+
+describe("a database that is down", () => {
+  it("answers 503 with a clear message, never a stack trace", async () => {
+    // Nothing listens on port 1: every query fails to connect.
+    const dead = await openDatabase({ databaseUrl: "postgres://postgres@127.0.0.1:1/nowhere" });
+    const down = await startServer({
+      services: { db: dead.db, handle: dead, config: emptyConfig(), masterKey: MASTER },
+      port: 0,
+      logger: (await import("pino")).default({ level: "silent" }),
+    });
+    try {
+      const viaMaster = await fetch(`${down.url}/global/spend`, {
+        headers: { authorization: `Bearer ${MASTER}` },
+      });
+      expect(viaMaster.status).toBe(503);
+      expect(await viaMaster.json()).toEqual({
+        error: {
+          message: "the database is unavailable",
+          type: "service_unavailable",
+          param: null,
+          code: "503",
+        },
+      });
+      // A virtual key needs the database to be checked: also 503, not 401.
+      const viaKey = await fetch(`${down.url}/global/spend`, {
+        headers: { authorization: "Bearer sk-alice" },
+      });
+      expect(viaKey.status).toBe(503);
+      const trpc = await fetch(`${down.url}/trpc/spend.globalSpend`, {
+        headers: { authorization: `Bearer ${MASTER}` },
+      });
+      expect(trpc.status).toBe(503);
+      const text = await trpc.text();
+      expect(text).not.toMatch(/ECONNREFUSED|at .*\.ts/);
+      expect((await fetch(`${down.url}/healthz`)).status).toBe(503);
+    } finally {
+      await down.close();
+      await dead.close();
+    }
+  });
+});

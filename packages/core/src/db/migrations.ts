@@ -1,6 +1,7 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from "kysely";
 import { SpendlensError } from "../errors.ts";
 import type { Db } from "./connect.ts";
+import { m0002_budgets } from "./migrations/0002_budgets.ts";
 
 /**
  * Migrations are frozen in time: never edit one that has shipped, add the next.
@@ -231,6 +232,7 @@ const m0001_base: Migration = {
 /** Registry of every migration, in order. Later issues append here. */
 export const migrations: Record<string, Migration> = {
   "0001_base": m0001_base,
+  "0002_budgets": m0002_budgets,
 };
 
 class StaticProvider implements MigrationProvider {

@@ -1,0 +1,12 @@
+import { z } from "zod";
+
+/** Shared zod pieces of the logs and spend endpoints (seed's snake_case names). */
+
+/** A free-text filter (key, id, team): a bounded string. */
+export const zFilter = z.string().max(512, "must be at most 512 characters");
+
+/** A spend bound from a query string; an empty value is an error, not 0. */
+export const zSpend = z.preprocess(
+  (v) => (typeof v === "string" && v.trim() === "" ? Number.NaN : v),
+  z.coerce.number({ error: "must be a number" }).refine(Number.isFinite, "must be a finite number"),
+);

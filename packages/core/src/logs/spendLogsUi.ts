@@ -1,0 +1,68 @@
+import { z } from "zod";
+import { normalizeKeyFilter } from "../auth/hash.ts";
+import type { Db } from "../db/connect.ts";
+import { narrowToUser, type Scope } from "../scope.ts";
+import { zDateTime, zInt } from "../validation.ts";
+import { zFilter, zSpend } from "./inputs.ts";
+import { countSpendLogs, querySpendLogs, type SpendLogFilter, type SpendLogRow } from "./query.ts";
+
+export const MAX_LOGS_PAGE = 1_000_000;
+
+/** GET /spend/logs/ui query. start_date and end_date are required UTC datetimes. */
+export const spendLogsUiInput = z
+  .object({
+    api_key: zFilter.optional(),
+    user_id: zFilter.optional(),
+    request_id: zFilter.optional(),
+    team_id: zFilter.optional(),
+    min_spend: zSpend.optional(),
+    max_spend: zSpend.optional(),
+    start_date: zDateTime,
+    end_date: zDateTime,
+    page: zInt(1, MAX_LOGS_PAGE).default(1),
+    page_size: zInt(1, 100).default(50),
+  })
+  .superRefine((v, ctx) => {
+    if (v.end_date < v.start_date)
+      ctx.addIssue({ code: "custom", path: ["end_date"], message: "must not be before start_date" });
+  });
+
+export type SpendLogsUiInput = z.output<typeof spendLogsUiInput>;
+
+export interface SpendLogsPage {
+  data: SpendLogRow[];
+  total: number;
+  page: number;
+  page_size: number;
+  total_pages: number;
+}
+
+/**
+ * GET /spend/logs/ui: filtered logs, newest first, one page at a time. Both ends of the window are
+ * inclusive (the seed's gte/lte). The total is counted with the same filters, and only when the page
+ * does not tell it already: a short page (or an empty first page) is the last one, so its total is
+ * known without a COUNT.
+ */
+export async function spendLogsUi(db: Db, scope: Scope, input: SpendLogsUiInput): Promise<SpendLogsPage> {
+  const s = narrowToUser(scope, input.user_id);
+  const filter: SpendLogFilter = {
+    api_key: input.api_key !== undefined ? normalizeKeyFilter(input.api_key) : undefined,
+    request_id: input.request_id,
+    team_id: input.team_id,
+    min_spend: input.min_spend,
+    max_spend: input.max_spend,
+    from: input.start_date,
+    toInclusive: input.end_date,
+  };
+  const offset = (input.page - 1) * input.page_size;
+  const data = await querySpendLogs(db, s, filter, { limit: input.page_size, offset });
+  const lastPageKnown = data.length < input.page_size && (data.length > 0 || offset === 0);
+  const total = lastPageKnown ? offset + data.length : await countSpendLogs(db, s, filter);
+  return {
+    data,
+    total,
+    page: input.page,
+    page_size: input.page_size,
+    total_pages: Math.ceil(total / input.page_size),
+  };
+}

@@ -1,0 +1,64 @@
+import { sql } from "kysely";
+import { now } from "../clock.ts";
+import type { Db } from "../db/connect.ts";
+import { type Scope, scopeUserId } from "../scope.ts";
+import { last30DaysFrom } from "../validation.ts";
+
+export const UNASSIGNED_TEAM = "Unassigned";
+export const TOP_TEAMS = 10;
+
+export interface TeamSpendResult {
+  /** One entry per day with spend, sorted by date: `{date: 'YYYY-MM-DD', <team alias>: spend, ...}`. */
+  daily_spend: Array<{ date: string } & Record<string, number | string>>;
+  /** Every team alias with spend in the window, highest total first. */
+  teams: string[];
+  /** The top 10 teams by total spend: `{team_id: <alias>, total_spend}` (the seed names the alias team_id). */
+  total_spend_per_team: Array<{ team_id: string; total_spend: number }>;
+}
+
+const round2 = (x: number) => Math.round(x * 100) / 100;
+
+/**
+ * GET /global/spend/teams: spend per day per team alias since UTC midnight 30 days ago. Logs without a
+ * team, or whose team has no alias or is not in LiteLLM_TeamTable, count as "Unassigned". Daily values
+ * are rounded to cents as the seed does; team totals are the rounded sum of the exact daily spend.
+ */
+export async function globalSpendTeams(db: Db, scope: Scope): Promise<TeamSpendResult> {
+  const user = scopeUserId(scope);
+  const day = sql<string>`(s."startTime")::date`;
+  const alias = sql<string>`coalesce(t.team_alias, ${UNASSIGNED_TEAM})`;
+  const rows = await db
+    .selectFrom("LiteLLM_SpendLogs as s")
+    .leftJoin("LiteLLM_TeamTable as t", "t.team_id", "s.team_id")
+    .select([
+      alias.as("team_alias"),
+      day.as("spend_date"),
+      sql<number>`coalesce(sum(s.spend), 0)::float8`.as("total_spend"),
+    ])
+    .where("s.startTime", ">=", last30DaysFrom(now()))
+    .$if(user !== null, (q) => q.where("s.user", "=", user))
+    .groupBy([alias, day])
+    .orderBy("spend_date")
+    .orderBy("team_alias")
+    .execute();
+
+  const byDate = new Map<string, { date: string } & Record<string, number | string>>();
+  const totals = new Map<string, number>();
+  for (const r of rows) {
+    let d = byDate.get(r.spend_date);
+    if (!d) {
+      d = { date: r.spend_date };
+      byDate.set(r.spend_date, d);
+    }
+    d[r.team_alias] = round2(r.total_spend);
+    totals.set(r.team_alias, (totals.get(r.team_alias) ?? 0) + r.total_spend);
+  }
+  const ranked = [...totals.entries()]
+    .map(([team, total]) => ({ team_id: team, total_spend: round2(total) }))
+    .sort((a, b) => b.total_spend - a.total_spend || (a.team_id < b.team_id ? -1 : 1));
+  return {
+    daily_spend: [...byDate.values()].sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0)),
+    teams: ranked.map((r) => r.team_id),
+    total_spend_per_team: ranked.slice(0, TOP_TEAMS),
+  };
+}

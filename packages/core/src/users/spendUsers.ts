@@ -1,0 +1,35 @@
+import type { Selectable } from "kysely";
+import { z } from "zod";
+import type { Db } from "../db/connect.ts";
+import type { UserTable } from "../db/schema.ts";
+import { zFilter } from "../logs/inputs.ts";
+import { narrowToUser, type Scope, scopeUserId } from "../scope.ts";
+
+/** Columns of LiteLLM_UserTable that are never returned. */
+export const SECRET_USER_COLUMNS = ["password"] as const;
+
+/** A LiteLLM_UserTable row (every column the table has) minus `password`. */
+export type UserRow = Selectable<UserTable> & Record<string, unknown>;
+
+export const spendUsersInput = z.object({ user_id: zFilter.optional() }).optional();
+export type SpendUsersInput = z.output<typeof spendUsersInput>;
+
+/**
+ * GET /spend/users: every user with their spend, highest first (ties by user_id); with user_id, that
+ * user's row only ([] when there is none). Internal users see only themselves; another user_id is a 403.
+ */
+export async function spendUsers(db: Db, scope: Scope, input: SpendUsersInput): Promise<UserRow[]> {
+  const user = scopeUserId(narrowToUser(scope, input?.user_id));
+  const rows = await db
+    .selectFrom("LiteLLM_UserTable")
+    .selectAll()
+    .$if(user !== null, (q) => q.where("user_id", "=", user))
+    .orderBy("spend", "desc")
+    .orderBy("user_id")
+    .execute();
+  return rows.map((r) => {
+    const out: Record<string, unknown> = { ...r };
+    for (const c of SECRET_USER_COLUMNS) delete out[c];
+    return out as UserRow;
+  });
+}

@@ -56,6 +56,8 @@ export function checkDayRange(
   ctx: z.RefinementCtx,
 ): void {
   if (!v.start_date || !v.end_date) return;
+  // A malformed day already has its own issue; comparing it would add a misleading one on end_date.
+  if (!zDay.safeParse(v.start_date).success || !zDay.safeParse(v.end_date).success) return;
   const n = daysBetween(v.start_date, v.end_date);
   if (n < 1) ctx.addIssue({ code: "custom", path: ["end_date"], message: "must not be before start_date" });
   else if (n > MAX_RANGE_DAYS) {

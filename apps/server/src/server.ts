@@ -12,6 +12,7 @@ import {
   restErrorBody,
   restRoutes,
   type Services,
+  toCsv,
   toTRPCError,
 } from "@spendlens/api";
 import { ping } from "@spendlens/core";
@@ -157,8 +158,20 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
           const r = restErrorBody(toTRPCError(e));
           return sendJson(res, r.status, r.body);
         }
-        const r = await callRestRoute(ctx, route, { query: Object.fromEntries(url.searchParams), body });
+        // CSV of any table-shaped answer: ?format=csv or Accept: text/csv.
+        const query = Object.fromEntries(url.searchParams);
+        const csv = query.format === "csv" || /\btext\/csv\b/.test(req.headers.accept ?? "");
+        delete query.format;
+        const r = await callRestRoute(ctx, route, { query, body });
         if (r.status >= 500) log.warn({ path, status: r.status }, "rest route failed");
+        if (csv && r.status === 200) {
+          const text = toCsv(r.body);
+          res.writeHead(200, {
+            "content-type": "text/csv; charset=utf-8",
+            "content-length": Buffer.byteLength(text),
+          });
+          return void res.end(text);
+        }
         return sendJson(res, r.status, r.body);
       }
       if (req.method === "GET" && (await serveDashboard(path, res))) return;

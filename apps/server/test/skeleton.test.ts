@@ -85,6 +85,14 @@ describe("GET /global/spend through HTTP", () => {
     expect((await get("/trpc/spend.globalSpend", "sk-not-a-key")).status).toBe(401);
   });
 
+  it("answers CSV with ?format=csv or Accept: text/csv", async () => {
+    const a = await get("/global/spend?format=csv", MASTER);
+    expect(a.headers.get("content-type")).toBe("text/csv; charset=utf-8");
+    expect(await a.text()).toBe("spend,max_budget\n10.75,99\n");
+    const b = await get("/global/spend", MASTER, { headers: { accept: "text/csv" } });
+    expect(await b.text()).toBe("spend,max_budget\n10.75,99\n");
+  });
+
   it("is 403 for an internal user on an admin report", async () => {
     const r = await get("/global/spend", "sk-alice");
     expect(r.status).toBe(403);

@@ -1,6 +1,7 @@
 export { toTRPCError } from "./errors.ts";
 export { callRestRoute, matchRoute, type RestRoute, restErrorBody, restRoutes } from "./rest.ts";
 export { type AppRouter, appRouter, createCaller } from "./root.ts";
+export { cell, columnsOf, type Row, tableOf, toCsv } from "./tabular.ts";
 export {
   type Context,
   createContext,

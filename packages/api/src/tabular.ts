@@ -1,15 +1,14 @@
-import Table from "cli-table3";
 import { stringify } from "csv-stringify/sync";
 
-export type Format = "table" | "json" | "csv";
-
-type Row = Record<string, unknown>;
+export type Row = Record<string, unknown>;
 
 const isPlainObject = (v: unknown): v is Row => !!v && typeof v === "object" && !Array.isArray(v);
 
-const cell = (v: unknown): string => {
+/** A cell's text; `round` shortens long fractions for a terminal table (CSV keeps every digit). */
+export const cell = (v: unknown, round = true): string => {
   if (v === null || v === undefined) return "";
-  if (typeof v === "number") return Number.isInteger(v) ? String(v) : String(Math.round(v * 1e6) / 1e6);
+  if (typeof v === "number")
+    return Number.isInteger(v) || !round ? String(v) : String(Math.round(v * 1e6) / 1e6);
   if (typeof v === "object") return JSON.stringify(v);
   return String(v);
 };
@@ -33,7 +32,7 @@ export function tableOf(data: unknown): { rows: Row[]; summary: Row } {
   return { rows: [{ value: data }], summary: {} };
 }
 
-function columnsOf(rows: Row[]): string[] {
+export function columnsOf(rows: Row[]): string[] {
   const cols: string[] = [];
   const seen = new Set<string>();
   for (const r of rows) for (const k of Object.keys(r)) if (!seen.has(k)) seen.add(k), cols.push(k);
@@ -44,20 +43,5 @@ function columnsOf(rows: Row[]): string[] {
 export function toCsv(data: unknown): string {
   const { rows } = tableOf(data);
   const cols = columnsOf(rows);
-  return stringify([cols, ...rows.map((r) => cols.map((c) => cell(r[c])))]);
-}
-
-export function render(data: unknown, format: Format): string {
-  if (format === "json") return `${JSON.stringify(data, null, 2)}\n`;
-  if (format === "csv") return toCsv(data);
-  const { rows, summary } = tableOf(data);
-  const cols = columnsOf(rows);
-  let out = "";
-  if (rows.length) {
-    const t = new Table({ head: cols, style: { head: [], border: [] } });
-    for (const r of rows) t.push(cols.map((c) => cell(r[c])));
-    out += `${t.toString()}\n`;
-  } else out += "(no rows)\n";
-  for (const [k, v] of Object.entries(summary)) out += `${k}: ${cell(v)}\n`;
-  return out;
+  return stringify([cols, ...rows.map((r) => cols.map((c) => cell(r[c], false)))]);
 }

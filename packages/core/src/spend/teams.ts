@@ -26,38 +26,45 @@ const round2 = (x: number) => Math.round(x * 100) / 100;
 export async function globalSpendTeams(db: Db, scope: Scope): Promise<TeamSpendResult> {
   const user = scopeUserId(scope);
   const day = sql<string>`(s."startTime")::date`;
-  const alias = sql<string>`coalesce(t.team_alias, ${UNASSIGNED_TEAM})`;
   const rows = await db
     .selectFrom("LiteLLM_SpendLogs as s")
     .leftJoin("LiteLLM_TeamTable as t", "t.team_id", "s.team_id")
     .select([
-      alias.as("team_alias"),
+      "t.team_alias",
       day.as("spend_date"),
       sql<number>`coalesce(sum(s.spend), 0)::float8`.as("total_spend"),
     ])
     .where("s.startTime", ">=", last30DaysFrom(now()))
     .$if(user !== null, (q) => q.where("s.user", "=", user))
-    .groupBy([alias, day])
-    .orderBy("spend_date")
-    .orderBy("team_alias")
+    .groupBy(["t.team_alias", day])
     .execute();
 
-  const byDate = new Map<string, { date: string } & Record<string, number | string>>();
+  // Exact sums per (day, alias) and per alias; "Unassigned" gathers every null alias.
+  const byDate = new Map<string, Map<string, number>>();
   const totals = new Map<string, number>();
   for (const r of rows) {
+    const alias = r.team_alias ?? UNASSIGNED_TEAM;
     let d = byDate.get(r.spend_date);
     if (!d) {
-      d = { date: r.spend_date };
+      d = new Map();
       byDate.set(r.spend_date, d);
     }
-    d[r.team_alias] = round2(r.total_spend);
-    totals.set(r.team_alias, (totals.get(r.team_alias) ?? 0) + r.total_spend);
+    d.set(alias, (d.get(alias) ?? 0) + r.total_spend);
+    totals.set(alias, (totals.get(alias) ?? 0) + r.total_spend);
   }
+  const daily = [...byDate.entries()]
+    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+    .map(([date, m]) => {
+      const entry: { date: string } & Record<string, number | string> = { date };
+      for (const [alias, v] of [...m.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1)))
+        entry[alias] = round2(v);
+      return entry;
+    });
   const ranked = [...totals.entries()]
     .map(([team, total]) => ({ team_id: team, total_spend: round2(total) }))
     .sort((a, b) => b.total_spend - a.total_spend || (a.team_id < b.team_id ? -1 : 1));
   return {
-    daily_spend: [...byDate.values()].sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0)),
+    daily_spend: daily,
     teams: ranked.map((r) => r.team_id),
     total_spend_per_team: ranked.slice(0, TOP_TEAMS),
   };

@@ -50,8 +50,18 @@ const GROUPS: (string | null)[] = [
 const rnd = prng(7);
 const logs = [
   // Boundaries: the last instant before the window and the first after it carry huge token counts.
-  makeLog({ startTime: "2026-01-29T23:59:59.999Z", user: "alice", model_group: "gpt-4o", prompt_tokens: 1e6 }),
-  makeLog({ startTime: "2026-02-03T00:00:00.000Z", user: "alice", model_group: "gpt-4o", prompt_tokens: 2e6 }),
+  makeLog({
+    startTime: "2026-01-29T23:59:59.999Z",
+    user: "alice",
+    model_group: "gpt-4o",
+    prompt_tokens: 1e6,
+  }),
+  makeLog({
+    startTime: "2026-02-03T00:00:00.000Z",
+    user: "alice",
+    model_group: "gpt-4o",
+    prompt_tokens: 2e6,
+  }),
   makeLog({ startTime: "2026-01-30T00:00:00.000Z", user: "alice", model_group: "gpt-4o", prompt_tokens: 11 }),
   makeLog({ startTime: "2026-02-02T23:59:59.999Z", user: "bob", model_group: "claude", prompt_tokens: 13 }),
 ];
@@ -118,7 +128,9 @@ function bruteDaily(rows: Log[]) {
     d.total_tokens += l.total_tokens;
     m.set(dayOf(l.startTime), d);
   }
-  const daily_data = [...m.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([date, v]) => ({ date, ...v }));
+  const daily_data = [...m.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([date, v]) => ({ date, ...v }));
   return {
     daily_data,
     sum_api_requests: rows.length,
@@ -243,7 +255,11 @@ const rateLimited = (group: string) =>
 describe("globalActivityExceptions", () => {
   it("counts one model group's 429s per day, boundaries included/excluded exactly", async () => {
     for (const g of ["gpt-4o", "claude", "no-such-group"]) {
-      const r = await globalActivityExceptions(t.db, ALL, { model_group: g, start_date: START, end_date: END });
+      const r = await globalActivityExceptions(t.db, ALL, {
+        model_group: g,
+        start_date: START,
+        end_date: END,
+      });
       expect(r).toEqual(bruteExceptions(rateLimited(g)));
     }
     const r = await globalActivityExceptions(t.db, ALL, {
@@ -267,7 +283,8 @@ describe("globalActivityExceptions", () => {
       .map(([api_base, es]) => ({ api_base, ...bruteExceptions(es) }))
       .sort(
         (a, b) =>
-          b.sum_num_rate_limit_exceptions - a.sum_num_rate_limit_exceptions || (a.api_base < b.api_base ? -1 : 1),
+          b.sum_num_rate_limit_exceptions - a.sum_num_rate_limit_exceptions ||
+          (a.api_base < b.api_base ? -1 : 1),
       )
       .slice(0, 10);
     const r = await globalActivityExceptionsByDeployment(t.db, ALL, {
@@ -280,10 +297,14 @@ describe("globalActivityExceptions", () => {
 
   it("error logs have no user: an internal user's scope is refused", async () => {
     const input = { model_group: "gpt-4o", start_date: START, end_date: END };
-    await expect(globalActivityExceptions(t.db, userScope("alice"), input)).rejects.toBeInstanceOf(SpendlensError);
-    await expect(globalActivityExceptionsByDeployment(t.db, userScope("alice"), input)).rejects.toMatchObject({
-      code: "FORBIDDEN",
-    });
+    await expect(globalActivityExceptions(t.db, userScope("alice"), input)).rejects.toBeInstanceOf(
+      SpendlensError,
+    );
+    await expect(globalActivityExceptionsByDeployment(t.db, userScope("alice"), input)).rejects.toMatchObject(
+      {
+        code: "FORBIDDEN",
+      },
+    );
   });
 });
 
@@ -294,8 +315,12 @@ describe("inputs", () => {
   it("requires both dates as real YYYY-MM-DD days, start ≤ end, at most 366 days", () => {
     expect(issue(activityInput.safeParse({ end_date: END }))).toEqual(["start_date"]);
     expect(issue(activityInput.safeParse({ start_date: START }))).toEqual(["end_date"]);
-    expect(issue(activityInput.safeParse({ start_date: "2026-02-30", end_date: END }))).toEqual(["start_date"]);
-    expect(issue(activityInput.safeParse({ start_date: "01/30/2026", end_date: END }))).toEqual(["start_date"]);
+    expect(issue(activityInput.safeParse({ start_date: "2026-02-30", end_date: END }))).toEqual([
+      "start_date",
+    ]);
+    expect(issue(activityInput.safeParse({ start_date: "01/30/2026", end_date: END }))).toEqual([
+      "start_date",
+    ]);
     expect(issue(activityInput.safeParse({ start_date: END, end_date: START }))).toEqual(["end_date"]);
     expect(activityInput.safeParse({ start_date: "2025-01-01", end_date: "2026-01-01" }).success).toBe(true); // 366 days
     expect(issue(activityInput.safeParse({ start_date: "2025-01-01", end_date: "2026-01-02" }))).toEqual([

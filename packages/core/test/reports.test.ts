@@ -72,13 +72,55 @@ const base = (p: Record<string, unknown>) => ({
 
 const provOf = new Map<string, string>();
 const logs = [
-  makeLog(base({ startTime: "2026-01-29T23:59:59.999Z", spend: 1000, team_id: "t1", end_user: "cust-1", model: "" })),
-  makeLog(base({ startTime: "2026-02-03T00:00:00.000Z", spend: 2000, team_id: "t1", end_user: "cust-1", model: "" })),
-  makeLog(base({ startTime: "2026-01-30T00:00:00.000Z", spend: 0.5, team_id: "t1", end_user: "cust-1", model: "" })),
-  makeLog(base({ startTime: "2026-02-02T23:59:59.999Z", spend: 0.25, team_id: "t1", end_user: "cust-1", model: "" })),
+  makeLog(
+    base({
+      startTime: "2026-01-29T23:59:59.999Z",
+      spend: 1000,
+      team_id: "t1",
+      end_user: "cust-1",
+      model: "",
+    }),
+  ),
+  makeLog(
+    base({
+      startTime: "2026-02-03T00:00:00.000Z",
+      spend: 2000,
+      team_id: "t1",
+      end_user: "cust-1",
+      model: "",
+    }),
+  ),
+  makeLog(
+    base({ startTime: "2026-01-30T00:00:00.000Z", spend: 0.5, team_id: "t1", end_user: "cust-1", model: "" }),
+  ),
+  makeLog(
+    base({
+      startTime: "2026-02-02T23:59:59.999Z",
+      spend: 0.25,
+      team_id: "t1",
+      end_user: "cust-1",
+      model: "",
+    }),
+  ),
   // The seed's BETWEEN $1::date AND $2::date stops at the end day's midnight: these two count here.
-  makeLog(base({ startTime: "2026-02-02T00:00:00.001Z", spend: 0.125, team_id: "t1", end_user: "cust-1", model: "" })),
-  makeLog(base({ startTime: "2026-02-02T18:00:00.000Z", spend: 0.0625, team_id: "t1", end_user: "cust-1", model: "" })),
+  makeLog(
+    base({
+      startTime: "2026-02-02T00:00:00.001Z",
+      spend: 0.125,
+      team_id: "t1",
+      end_user: "cust-1",
+      model: "",
+    }),
+  ),
+  makeLog(
+    base({
+      startTime: "2026-02-02T18:00:00.000Z",
+      spend: 0.0625,
+      team_id: "t1",
+      end_user: "cust-1",
+      model: "",
+    }),
+  ),
 ];
 for (let i = 0; i < 400; i++) {
   const day = Math.floor(rnd() * 7); // 2026-01-29 .. 2026-02-04
@@ -188,7 +230,9 @@ describe("spendByProvider", () => {
   function bruteProviders(rows: Log[]) {
     const m = new Map<string, number>();
     for (const l of rows) m.set(provOf.get(l.request_id)!, (m.get(provOf.get(l.request_id)!) ?? 0) + l.spend);
-    const known = [...m.entries()].filter(([p]) => p !== "Unknown").sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+    const known = [...m.entries()]
+      .filter(([p]) => p !== "Unknown")
+      .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
     return [...known, ...[...m.entries()].filter(([p]) => p === "Unknown")].map(([provider, spend]) => ({
       provider,
       spend,
@@ -230,7 +274,9 @@ describe("spendReport", () => {
     const r = await spendReport(t.db, ALL, range);
     expect(r.group_by).toBe("team");
     expect(r.data).toEqual(bruteTeams(win));
-    const names = new Set((r.data as ReturnType<typeof bruteTeams>).flatMap((d) => d.teams.map((x) => x.team_name)));
+    const names = new Set(
+      (r.data as ReturnType<typeof bruteTeams>).flatMap((d) => d.teams.map((x) => x.team_name)),
+    );
     expect([...names].sort()).toEqual(["Team One", "Team Two", "Unassigned Team"]);
     // The end day counts whole: 0.25 + 0.125 + 0.0625 of the hand-placed rows are in Feb 02.
     const feb2 = (r.data as ReturnType<typeof bruteTeams>).find((d) => d.group_by_day === END)!;
@@ -277,7 +323,8 @@ describe("spendReport", () => {
     const rows = win.filter((l) => l.team_id === "t1" && l.end_user === "cust-1");
     const r = await spendReport(t.db, ALL, { ...range, team_id: "t1", customer_id: "cust-1" });
     expect(r).toEqual({ group_by: "customer", data: bruteCustomers(rows) });
-    for (const d of r.data as ReturnType<typeof bruteCustomers>) expect(d.customers.map((c) => c.customer)).toEqual(["cust-1"]);
+    for (const d of r.data as ReturnType<typeof bruteCustomers>)
+      expect(d.customers.map((c) => c.customer)).toEqual(["cust-1"]);
   });
 
   it("a lone team_id or customer_id narrows the group_by answer", async () => {
@@ -307,8 +354,8 @@ describe("spendReport", () => {
       ...range,
       group_by: "team",
     });
-    expect((spendByProviderInput.safeParse({ start_date: END, end_date: START }).error?.issues ?? [])[0]?.path).toEqual([
-      "end_date",
-    ]);
+    expect(
+      (spendByProviderInput.safeParse({ start_date: END, end_date: START }).error?.issues ?? [])[0]?.path,
+    ).toEqual(["end_date"]);
   });
 });

@@ -2,6 +2,7 @@ import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   ALL,
+  type DemoLog,
   hashToken,
   parseConfig,
   prng,
@@ -59,7 +60,7 @@ const pick = <T>(xs: T[]) => xs[Math.floor(rnd() * xs.length)]!;
 // Spends are multiples of 1/256, so every sum is exact whatever the order of addition.
 const spend = () => Math.floor(rnd() * 512) / 256;
 
-const base = (p: Record<string, unknown>) => ({
+const base = (p: Partial<DemoLog> & { startTime: string }): Partial<DemoLog> & { startTime: string } => ({
   api_key: pick(KEYS),
   team_id: pick(TEAM_IDS),
   end_user: pick(CUSTOMERS),

@@ -1,3 +1,23 @@
+import { refreshSpend, resetSpend } from "@spendlens/core";
 import type { TRPCRouterRecord } from "@trpc/server";
+import { z } from "zod";
+import { adminWriteProcedure } from "../trpc.ts";
 
-export const adminRouter = {} satisfies TRPCRouterRecord;
+export const adminRouter = {
+  globalSpendReset: adminWriteProcedure
+    .meta({
+      rest: { method: "POST", path: "/global/spend/reset" },
+      summary: "Set spend to 0 on every key and team (logs untouched); proxy_admin only",
+    })
+    .input(z.object({}).optional().nullable())
+    .mutation(({ ctx }) => resetSpend(ctx.db, ctx.scope)),
+
+  globalSpendRefresh: adminWriteProcedure
+    .meta({
+      rest: { method: "POST", path: "/global/spend/refresh" },
+      summary:
+        "Bring derived spend data up to date (and LiteLLM's materialized MonthlyGlobalSpend); proxy_admin only",
+    })
+    .input(z.object({}).optional().nullable())
+    .mutation(({ ctx }) => refreshSpend(ctx.db, ctx.scope)),
+} satisfies TRPCRouterRecord;

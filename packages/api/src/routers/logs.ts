@@ -1,3 +1,32 @@
+import {
+  spendLogs,
+  spendLogsInput,
+  spendLogsRestShape,
+  spendLogsUi,
+  spendLogsUiInput,
+} from "@spendlens/core";
 import type { TRPCRouterRecord } from "@trpc/server";
+import { scopedReadProcedure } from "../trpc.ts";
 
-export const logsRouter = {} satisfies TRPCRouterRecord;
+export const logsRouter = {
+  spendLogsUi: scopedReadProcedure
+    .meta({
+      rest: { method: "GET", path: "/spend/logs/ui" },
+      summary: "Spend logs between two UTC datetimes, filtered and paginated, newest first",
+    })
+    .input(spendLogsUiInput)
+    .query(({ ctx, input }) => spendLogsUi(ctx.db, ctx.scope, input)),
+
+  /**
+   * tRPC answers `{mode: "summary", days}` or `{mode: "logs", data, truncated, limit}`; the REST route
+   * answers the seed's bare list (at most 1000 rows in the list modes, documented in docs/spend-logs.md).
+   */
+  spendLogs: scopedReadProcedure
+    .meta({
+      rest: { method: "GET", path: "/spend/logs", output: spendLogsRestShape },
+      summary:
+        "Spend logs by api_key / request_id / user_id (max 1000), or a per-day summary over a date range",
+    })
+    .input(spendLogsInput)
+    .query(({ ctx, input }) => spendLogs(ctx.db, ctx.scope, input)),
+} satisfies TRPCRouterRecord;

@@ -1,7 +1,24 @@
-import { globalSpend } from "@spendlens/core";
+import {
+  globalAllEndUsers,
+  globalSpend,
+  globalSpendEndUsers,
+  globalSpendEndUsersInput,
+  globalSpendKeys,
+  globalSpendKeysInput,
+  globalSpendLogs,
+  globalSpendLogsInput,
+  globalSpendModels,
+  globalSpendModelsInput,
+  globalSpendTeams,
+  spendKeys,
+  spendUsers,
+  spendUsersInput,
+} from "@spendlens/core";
 import type { TRPCRouterRecord } from "@trpc/server";
 import { z } from "zod";
-import { adminReadProcedure } from "../trpc.ts";
+import { adminReadProcedure, scopedReadProcedure } from "../trpc.ts";
+
+const noInput = z.object({}).optional();
 
 export const spendRouter = {
   globalSpend: adminReadProcedure
@@ -11,4 +28,69 @@ export const spendRouter = {
     })
     .input(z.object({}).optional())
     .query(({ ctx }) => globalSpend(ctx.db, ctx.scope, ctx.config)),
+
+  spendKeys: scopedReadProcedure
+    .meta({
+      rest: { method: "GET", path: "/spend/keys" },
+      summary: "Every key with its spend, highest first (internal users: their own keys)",
+    })
+    .input(noInput)
+    .query(({ ctx }) => spendKeys(ctx.db, ctx.scope)),
+
+  spendUsers: scopedReadProcedure
+    .meta({
+      rest: { method: "GET", path: "/spend/users" },
+      summary: "Every user with their spend, or one user's row (internal users: themselves)",
+    })
+    .input(spendUsersInput)
+    .query(({ ctx, input }) => spendUsers(ctx.db, ctx.scope, input)),
+
+  globalSpendLogs: scopedReadProcedure
+    .meta({
+      rest: { method: "GET", path: "/global/spend/logs" },
+      summary:
+        "Spend per day over the last 30 days, optionally for one key (internal users: their own, per key)",
+    })
+    .input(globalSpendLogsInput)
+    .query(({ ctx, input }) => globalSpendLogs(ctx.db, ctx.scope, input)),
+
+  globalSpendKeys: scopedReadProcedure
+    .meta({
+      rest: { method: "GET", path: "/global/spend/keys" },
+      summary: "Top keys by spend over the last 30 days, with key_alias and key_name",
+    })
+    .input(globalSpendKeysInput)
+    .query(({ ctx, input }) => globalSpendKeys(ctx.db, ctx.scope, input)),
+
+  globalSpendModels: scopedReadProcedure
+    .meta({
+      rest: { method: "GET", path: "/global/spend/models" },
+      summary: "Top models by spend over the last 30 days (default 10)",
+    })
+    .input(globalSpendModelsInput)
+    .query(({ ctx, input }) => globalSpendModels(ctx.db, ctx.scope, input)),
+
+  globalSpendTeams: adminReadProcedure
+    .meta({
+      rest: { method: "GET", path: "/global/spend/teams" },
+      summary: "Spend per day per team alias over the last 30 days; top 10 teams",
+    })
+    .input(noInput)
+    .query(({ ctx }) => globalSpendTeams(ctx.db, ctx.scope)),
+
+  globalAllEndUsers: adminReadProcedure
+    .meta({
+      rest: { method: "GET", path: "/global/all_end_users" },
+      summary: "Every distinct end user",
+    })
+    .input(noInput)
+    .query(({ ctx }) => globalAllEndUsers(ctx.db, ctx.scope)),
+
+  globalSpendEndUsers: adminReadProcedure
+    .meta({
+      rest: { method: "POST", path: "/global/spend/end_users" },
+      summary: "Top 100 end users by spend between startTime and endTime (default: last 30 days)",
+    })
+    .input(globalSpendEndUsersInput)
+    .query(({ ctx, input }) => globalSpendEndUsers(ctx.db, ctx.scope, input)),
 } satisfies TRPCRouterRecord;

@@ -116,9 +116,10 @@ export interface ProviderSpendItem {
  *
  * Which logs count: those spent inside the window that is current now. A live window takes the logs
  * spent since its start. When none is live, a calendar window opens on the period holding now and takes
- * the logs spent since the period began; a rolling window opens at the earliest spend that still ends in
- * the future (LiteLLM: the window starts at the first spend) and takes those logs. Older logs (a backfill)
- * belong to windows that have already ended and are not added.
+ * the logs spent since the period began; a rolling window opens at the earliest spend after the previous
+ * window's end whose window would still be running now (LiteLLM: the window starts at the first spend)
+ * and takes the logs from there. Older logs (a backfill, or a late log of an ended window) belong to
+ * windows that are over and are not added.
  *
  * Providers without a budget in the config are not tracked. Returns the spend added per provider.
  */
@@ -168,7 +169,12 @@ export async function addProviderSpend(
         ({ start, end } = calendarWindow(at, d));
         counted = logs.filter((l) => l.t >= start);
       } else {
-        counted = logs.filter((l) => addDuration(l.t, d) > at);
+        // Spend before the previous window's end belonged to that window, which is over.
+        const prevEnd =
+          row?.window_end && row.time_period === c.time_period && row.window_kind === kind
+            ? Date.parse(row.window_end)
+            : Number.NEGATIVE_INFINITY;
+        counted = logs.filter((l) => l.t >= prevEnd && addDuration(l.t, d) > at);
         start = Math.min(...counted.map((l) => l.t));
         end = addDuration(start, d);
       }

@@ -274,8 +274,8 @@ export async function calculateSpend(
     }
     model = input.model;
     modelField = "model";
-    const dep = deploymentFor(config, model);
-    const enc = encodingForModel(dep ? dep.litellm_params.model : model);
+    // The tokenizer of what the deployment really runs (its base_model, else its model), else the name asked.
+    const enc = encodingForModel(lookupNames(model, deploymentFor(config, model))[0]!);
     const prompt = countMessages(await getEncoder(enc.encoding), input.messages);
     tokenizer = enc.encoding;
     tokenizerExact = enc.exact;

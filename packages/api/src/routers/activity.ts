@@ -1,3 +1,53 @@
+import {
+  activityExceptionsInput,
+  activityInput,
+  globalActivity,
+  globalActivityByModelGroup,
+  globalActivityExceptions,
+  globalActivityExceptionsByDeployment,
+  seedActivityByModelGroup,
+  seedActivityExceptions,
+  seedExceptionsByDeployment,
+  seedGlobalActivity,
+} from "@spendlens/core";
 import type { TRPCRouterRecord } from "@trpc/server";
+import { adminReadProcedure, scopedReadProcedure } from "../trpc.ts";
 
-export const activityRouter = {} satisfies TRPCRouterRecord;
+/** tRPC answers carry ISO days in `date`; the REST routes show the seed's 'Jan 22' there and add `date_iso`. */
+export const activityRouter = {
+  globalActivity: scopedReadProcedure
+    .meta({
+      rest: { method: "GET", path: "/global/activity", output: seedGlobalActivity },
+      summary: "Requests and total tokens per day, and their sums (internal users: their own)",
+    })
+    .input(activityInput)
+    .query(({ ctx, input }) => globalActivity(ctx.db, ctx.scope, input)),
+
+  globalActivityModel: scopedReadProcedure
+    .meta({
+      rest: { method: "GET", path: "/global/activity/model", output: seedActivityByModelGroup },
+      summary: "Requests and total tokens per day per model group, top 10 groups (internal users: their own)",
+    })
+    .input(activityInput)
+    .query(({ ctx, input }) => globalActivityByModelGroup(ctx.db, ctx.scope, input)),
+
+  globalActivityExceptions: adminReadProcedure
+    .meta({
+      rest: { method: "GET", path: "/global/activity/exceptions", output: seedActivityExceptions },
+      summary: "429 errors per day for one model group",
+    })
+    .input(activityExceptionsInput)
+    .query(({ ctx, input }) => globalActivityExceptions(ctx.db, ctx.scope, input)),
+
+  globalActivityExceptionsDeployment: adminReadProcedure
+    .meta({
+      rest: {
+        method: "GET",
+        path: "/global/activity/exceptions/deployment",
+        output: seedExceptionsByDeployment,
+      },
+      summary: "429 errors per day for one model group, per api_base, top 10",
+    })
+    .input(activityExceptionsInput)
+    .query(({ ctx, input }) => globalActivityExceptionsByDeployment(ctx.db, ctx.scope, input)),
+} satisfies TRPCRouterRecord;

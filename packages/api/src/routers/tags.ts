@@ -1,3 +1,36 @@
+import {
+  allTagNames,
+  globalSpendTags,
+  globalSpendTagsInput,
+  spendTags,
+  spendTagsInput,
+} from "@spendlens/core";
 import type { TRPCRouterRecord } from "@trpc/server";
+import { z } from "zod";
+import { adminReadProcedure } from "../trpc.ts";
 
-export const tagsRouter = {} satisfies TRPCRouterRecord;
+export const tagsRouter = {
+  spendTags: adminReadProcedure
+    .meta({
+      rest: { method: "GET", path: "/spend/tags" },
+      summary: "Spend and request count per request tag, all time or a date range",
+    })
+    .input(spendTagsInput.optional())
+    .query(({ ctx, input }) => spendTags(ctx.db, ctx.scope, input ?? {})),
+
+  allTagNames: adminReadProcedure
+    .meta({
+      rest: { method: "GET", path: "/global/spend/all_tag_names" },
+      summary: "Every distinct request tag",
+    })
+    .input(z.object({}).optional())
+    .query(({ ctx }) => allTagNames(ctx.db, ctx.scope)),
+
+  globalSpendTags: adminReadProcedure
+    .meta({
+      rest: { method: "GET", path: "/global/spend/tags" },
+      summary: "Spend and log count per tag in a date range (tags: comma separated or all-tags)",
+    })
+    .input(globalSpendTagsInput)
+    .query(({ ctx, input }) => globalSpendTags(ctx.db, ctx.scope, input)),
+} satisfies TRPCRouterRecord;

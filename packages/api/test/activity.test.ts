@@ -1,0 +1,226 @@
+import { emptyConfig, hashToken } from "@spendlens/core";
+import {
+  createTestDb,
+  insertErrorLogs,
+  insertLogs,
+  makeErrorLog,
+  makeLog,
+  type TestDb,
+} from "@spendlens/core/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { callRestRoute, createCaller, createContext, restRoutes, type Services } from "../src/index.ts";
+
+const MASTER = "sk-master-activity";
+let t: TestDb;
+let services: Services;
+
+// Window 2026-01-31 .. 2026-02-01; numbers below are worked out by hand from these rows.
+const logs = [
+  makeLog({
+    startTime: "2026-01-30T23:59:59.999Z",
+    user: "alice",
+    model_group: "gpt-4o",
+    prompt_tokens: 160,
+  }),
+  makeLog({ startTime: "2026-01-31T00:00:00.000Z", user: "alice", model_group: "gpt-4o", prompt_tokens: 10 }),
+  makeLog({ startTime: "2026-02-01T23:59:59.999Z", user: "alice", model_group: "", prompt_tokens: 20 }),
+  makeLog({
+    startTime: "2026-02-01T12:00:00.000Z",
+    user: "bob",
+    model_group: "gpt-4o",
+    completion_tokens: 40,
+  }),
+  makeLog({ startTime: "2026-02-02T00:00:00.000Z", user: "bob", model_group: "gpt-4o", prompt_tokens: 80 }),
+];
+const errorLogs = [
+  makeErrorLog({ startTime: "2026-01-31T00:00:00.000Z", model_group: "gpt-4o", api_base: "https://a" }),
+  makeErrorLog({ startTime: "2026-02-01T23:59:59.999Z", model_group: "gpt-4o", api_base: "https://b" }),
+  makeErrorLog({ startTime: "2026-02-01T01:00:00.000Z", model_group: "gpt-4o", api_base: "https://b" }),
+  makeErrorLog({ startTime: "2026-02-02T00:00:00.000Z", model_group: "gpt-4o", api_base: "https://a" }),
+  makeErrorLog({ startTime: "2026-02-01T01:00:00.000Z", model_group: "gpt-4o", status_code: "500" }),
+];
+const range = { start_date: "2026-01-31", end_date: "2026-02-01" };
+
+async function as(key: string) {
+  return createCaller(await createContext(services, key));
+}
+async function rest(key: string, path: string, query: Record<string, string>) {
+  const route = restRoutes().find((r) => r.path === path)!;
+  return callRestRoute(await createContext(services, key), route, { query, body: undefined });
+}
+
+beforeAll(async () => {
+  t = await createTestDb();
+  await t.db
+    .insertInto("LiteLLM_UserTable")
+    .values([
+      { user_id: "alice", user_role: "internal_user" },
+      { user_id: "bob", user_role: "internal_user_viewer" },
+      { user_id: "vic", user_role: "proxy_admin_viewer" },
+    ])
+    .execute();
+  await t.db
+    .insertInto("LiteLLM_VerificationToken")
+    .values([
+      { token: hashToken("sk-alice"), user_id: "alice" },
+      { token: hashToken("sk-bob"), user_id: "bob" },
+      { token: hashToken("sk-vic"), user_id: "vic" },
+      { token: hashToken("sk-nouser"), user_id: null },
+    ])
+    .execute();
+  await insertLogs(t.db, logs);
+  await insertErrorLogs(t.db, errorLogs);
+  services = { db: t.db, handle: t, config: emptyConfig(), masterKey: MASTER };
+});
+afterAll(async () => {
+  await t?.drop();
+});
+
+describe("activity.globalActivity", () => {
+  const all = {
+    daily_data: [
+      { date: "2026-01-31", api_requests: 1, total_tokens: 10 },
+      { date: "2026-02-01", api_requests: 2, total_tokens: 60 },
+    ],
+    sum_api_requests: 3,
+    sum_total_tokens: 70,
+  };
+
+  it("admins (master key and proxy_admin_viewer) see every row", async () => {
+    expect(await (await as(MASTER)).activity.globalActivity(range)).toEqual(all);
+    expect(await (await as("sk-vic")).activity.globalActivity(range)).toEqual(all);
+  });
+
+  it("internal users see only their own rows, never another's", async () => {
+    expect(await (await as("sk-alice")).activity.globalActivity(range)).toEqual({
+      daily_data: [
+        { date: "2026-01-31", api_requests: 1, total_tokens: 10 },
+        { date: "2026-02-01", api_requests: 1, total_tokens: 20 },
+      ],
+      sum_api_requests: 2,
+      sum_total_tokens: 30,
+    });
+    expect(await (await as("sk-bob")).activity.globalActivity(range)).toEqual({
+      daily_data: [{ date: "2026-02-01", api_requests: 1, total_tokens: 40 }],
+      sum_api_requests: 1,
+      sum_total_tokens: 40,
+    });
+    // A key with no user may see no user's rows.
+    await expect((await as("sk-nouser")).activity.globalActivity(range)).rejects.toMatchObject({
+      code: "FORBIDDEN",
+    });
+  });
+
+  it("REST keeps the seed's label in date and adds date_iso", async () => {
+    const r = await rest(MASTER, "/global/activity", range);
+    expect(r).toEqual({
+      status: 200,
+      body: {
+        daily_data: [
+          { date: "Jan 31", date_iso: "2026-01-31", api_requests: 1, total_tokens: 10 },
+          { date: "Feb 01", date_iso: "2026-02-01", api_requests: 2, total_tokens: 60 },
+        ],
+        sum_api_requests: 3,
+        sum_total_tokens: 70,
+      },
+    });
+  });
+
+  it("400 names the field: missing, malformed, reversed, too long", async () => {
+    const cases: [Record<string, string>, string][] = [
+      [{ end_date: "2026-02-01" }, "start_date"],
+      [{ start_date: "2026-01-31" }, "end_date"],
+      [{ start_date: "2026/01/31", end_date: "2026-02-01" }, "start_date"],
+      [{ start_date: "2026-02-01", end_date: "2026-01-31" }, "end_date"],
+      [{ start_date: "2025-01-01", end_date: "2026-01-02" }, "end_date"],
+    ];
+    for (const [q, field] of cases) {
+      const r = await rest(MASTER, "/global/activity", q);
+      expect(r.status).toBe(400);
+      expect((r.body as { error: { param: string; type: string } }).error).toMatchObject({
+        param: field,
+        type: "bad_request_error",
+      });
+    }
+  });
+});
+
+describe("activity.globalActivityModel", () => {
+  it("per model group ('' for none), highest requests first; internal users: own rows", async () => {
+    expect(await (await as(MASTER)).activity.globalActivityModel(range)).toEqual([
+      {
+        model: "gpt-4o",
+        daily_data: [
+          { date: "2026-01-31", api_requests: 1, total_tokens: 10 },
+          { date: "2026-02-01", api_requests: 1, total_tokens: 40 },
+        ],
+        sum_api_requests: 2,
+        sum_total_tokens: 50,
+      },
+      {
+        model: "",
+        daily_data: [{ date: "2026-02-01", api_requests: 1, total_tokens: 20 }],
+        sum_api_requests: 1,
+        sum_total_tokens: 20,
+      },
+    ]);
+    expect(await (await as("sk-bob")).activity.globalActivityModel(range)).toEqual([
+      {
+        model: "gpt-4o",
+        daily_data: [{ date: "2026-02-01", api_requests: 1, total_tokens: 40 }],
+        sum_api_requests: 1,
+        sum_total_tokens: 40,
+      },
+    ]);
+  });
+});
+
+describe("activity exceptions", () => {
+  const input = { model_group: "gpt-4o", ...range };
+
+  it("counts 429s per day, and per api_base", async () => {
+    const admin = await as("sk-vic");
+    expect(await admin.activity.globalActivityExceptions(input)).toEqual({
+      daily_data: [
+        { date: "2026-01-31", num_rate_limit_exceptions: 1 },
+        { date: "2026-02-01", num_rate_limit_exceptions: 2 },
+      ],
+      sum_num_rate_limit_exceptions: 3,
+    });
+    expect(await admin.activity.globalActivityExceptionsDeployment(input)).toEqual([
+      {
+        api_base: "https://b",
+        daily_data: [{ date: "2026-02-01", num_rate_limit_exceptions: 2 }],
+        sum_num_rate_limit_exceptions: 2,
+      },
+      {
+        api_base: "https://a",
+        daily_data: [{ date: "2026-01-31", num_rate_limit_exceptions: 1 }],
+        sum_num_rate_limit_exceptions: 1,
+      },
+    ]);
+  });
+
+  it("is 403 for internal users", async () => {
+    const alice = await as("sk-alice");
+    await expect(alice.activity.globalActivityExceptions(input)).rejects.toMatchObject({ code: "FORBIDDEN" });
+    await expect(alice.activity.globalActivityExceptionsDeployment(input)).rejects.toMatchObject({
+      code: "FORBIDDEN",
+    });
+    expect((await rest("sk-bob", "/global/activity/exceptions", input)).status).toBe(403);
+  });
+
+  it("REST: the seed's fields, api_base inside each daily row; 400 without model_group", async () => {
+    const r = await rest(MASTER, "/global/activity/exceptions/deployment", input);
+    expect((r.body as unknown[])[0]).toEqual({
+      api_base: "https://b",
+      daily_data: [
+        { api_base: "https://b", date: "Feb 01", date_iso: "2026-02-01", num_rate_limit_exceptions: 2 },
+      ],
+      sum_num_rate_limit_exceptions: 2,
+    });
+    const bad = await rest(MASTER, "/global/activity/exceptions", range);
+    expect(bad.status).toBe(400);
+    expect((bad.body as { error: { param: string } }).error.param).toBe("model_group");
+  });
+});

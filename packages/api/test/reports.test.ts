@@ -1,0 +1,222 @@
+import { hashToken, parseConfig } from "@spendlens/core";
+import { createTestDb, insertLogs, makeLog, type TestDb } from "@spendlens/core/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { callRestRoute, createCaller, createContext, restRoutes, type Services } from "../src/index.ts";
+
+const MASTER = "sk-master-reports";
+const KEY_A = hashToken("sk-a");
+const KEY_B = hashToken("sk-b");
+let t: TestDb;
+let services: Services;
+
+// Window 2026-01-31 .. 2026-02-01; expected numbers below are worked out by hand.
+const logs = [
+  makeLog({
+    startTime: "2026-01-31T00:00:00.000Z",
+    user: "alice",
+    api_key: KEY_A,
+    model: "gpt-4o",
+    model_id: "dep-azure",
+    custom_llm_provider: "openai",
+    team_id: "t1",
+    end_user: "c1",
+    spend: 1.5,
+    prompt_tokens: 100,
+    completion_tokens: 10,
+  }),
+  makeLog({
+    startTime: "2026-02-01T23:59:59.999Z",
+    user: "bob",
+    api_key: KEY_B,
+    model: "claude-3-5-sonnet",
+    end_user: "c1",
+    spend: 0.25,
+    prompt_tokens: 20,
+    completion_tokens: 5,
+  }),
+  makeLog({
+    startTime: "2026-02-01T10:00:00.000Z",
+    user: "alice",
+    api_key: KEY_A,
+    model: "gpt-4o",
+    team_id: "t1",
+    spend: 0.5,
+    prompt_tokens: 30,
+    completion_tokens: 3,
+  }),
+  makeLog({
+    startTime: "2026-02-02T00:00:00.000Z",
+    user: "alice",
+    api_key: KEY_A,
+    team_id: "t1",
+    spend: 100,
+  }),
+  makeLog({ startTime: "2026-01-30T23:59:59.999Z", user: "bob", api_key: KEY_B, spend: 200 }),
+];
+const range = { start_date: "2026-01-31", end_date: "2026-02-01" };
+
+async function as(key: string) {
+  return createCaller(await createContext(services, key));
+}
+async function rest(key: string, path: string, query: Record<string, string>) {
+  const route = restRoutes().find((r) => r.path === path)!;
+  return callRestRoute(await createContext(services, key), route, { query, body: undefined });
+}
+
+beforeAll(async () => {
+  t = await createTestDb();
+  await t.db.insertInto("LiteLLM_TeamTable").values({ team_id: "t1", team_alias: "Team One" }).execute();
+  await t.db
+    .insertInto("LiteLLM_UserTable")
+    .values([
+      { user_id: "alice", user_role: "internal_user" },
+      { user_id: "bob", user_role: "internal_user" },
+      { user_id: "vic", user_role: "proxy_admin_viewer" },
+    ])
+    .execute();
+  await t.db
+    .insertInto("LiteLLM_VerificationToken")
+    .values([
+      { token: hashToken("sk-alice"), user_id: "alice" },
+      { token: hashToken("sk-bob"), user_id: "bob" },
+      { token: hashToken("sk-vic"), user_id: "vic" },
+    ])
+    .execute();
+  await insertLogs(t.db, logs);
+  const config = parseConfig(
+    "model_list:\n  - model_name: gpt-4o\n    litellm_params:\n      model: azure/gpt-4o\n    model_info:\n      id: dep-azure\n",
+  );
+  services = { db: t.db, handle: t, config, masterKey: MASTER };
+});
+afterAll(async () => {
+  await t?.drop();
+});
+
+describe("reports.spendProvider", () => {
+  it("admins: deployment's provider, else the log's provider or model name", async () => {
+    expect(await (await as(MASTER)).reports.spendProvider(range)).toEqual([
+      { provider: "azure", spend: 1.5 },
+      { provider: "openai", spend: 0.5 },
+      { provider: "anthropic", spend: 0.25 },
+    ]);
+  });
+
+  it("internal users: their own rows only", async () => {
+    expect(await (await as("sk-alice")).reports.spendProvider(range)).toEqual([
+      { provider: "azure", spend: 1.5 },
+      { provider: "openai", spend: 0.5 },
+    ]);
+    expect(await (await as("sk-bob")).reports.spendProvider(range)).toEqual([
+      { provider: "anthropic", spend: 0.25 },
+    ]);
+  });
+
+  it("REST: the seed's [{provider, spend}]", async () => {
+    expect(await rest("sk-bob", "/global/spend/provider", range)).toEqual({
+      status: 200,
+      body: [{ provider: "anthropic", spend: 0.25 }],
+    });
+  });
+});
+
+describe("reports.spendReport", () => {
+  const teams = [
+    {
+      group_by_day: "2026-01-31",
+      teams: [
+        {
+          team_name: "Team One",
+          total_spend: 1.5,
+          metadata: [{ model: "gpt-4o", api_key: KEY_A, spend: 1.5, total_tokens: 110 }],
+        },
+      ],
+    },
+    {
+      group_by_day: "2026-02-01",
+      teams: [
+        {
+          team_name: "Team One",
+          total_spend: 0.5,
+          metadata: [{ model: "gpt-4o", api_key: KEY_A, spend: 0.5, total_tokens: 33 }],
+        },
+        {
+          team_name: "Unassigned Team",
+          total_spend: 0.25,
+          metadata: [{ model: "claude-3-5-sonnet", api_key: KEY_B, spend: 0.25, total_tokens: 25 }],
+        },
+      ],
+    },
+  ];
+  const keys = [
+    {
+      api_key: KEY_A,
+      total_cost: 2,
+      total_input_tokens: 130,
+      total_output_tokens: 13,
+      model_details: [{ model: "gpt-4o", total_cost: 2, total_input_tokens: 130, total_output_tokens: 13 }],
+    },
+    {
+      api_key: KEY_B,
+      total_cost: 0.25,
+      total_input_tokens: 20,
+      total_output_tokens: 5,
+      model_details: [
+        { model: "claude-3-5-sonnet", total_cost: 0.25, total_input_tokens: 20, total_output_tokens: 5 },
+      ],
+    },
+  ];
+
+  it("tRPC answers {group_by, data}: team by default, api_key, a raw key filter", async () => {
+    const admin = await as("sk-vic");
+    expect(await admin.reports.spendReport(range)).toEqual({ group_by: "team", data: teams });
+    expect(await admin.reports.spendReport({ ...range, group_by: "api_key" })).toEqual({
+      group_by: "api_key",
+      data: keys,
+    });
+    expect(await admin.reports.spendReport({ ...range, api_key: "sk-b" })).toEqual({
+      group_by: "api_key",
+      data: [keys[1]],
+    });
+  });
+
+  it("team_id + customer_id: per day, the customer shape", async () => {
+    expect(
+      await (await as(MASTER)).reports.spendReport({ ...range, team_id: "t1", customer_id: "c1" }),
+    ).toEqual({
+      group_by: "customer",
+      data: [
+        {
+          group_by_day: "2026-01-31",
+          customers: [
+            {
+              customer: "c1",
+              total_spend: 1.5,
+              metadata: [{ model: "gpt-4o", api_key: KEY_A, spend: 1.5, total_tokens: 110 }],
+            },
+          ],
+        },
+      ],
+    });
+  });
+
+  it("REST answers the seed's bare array; no premium gate", async () => {
+    expect(await rest(MASTER, "/global/spend/report", range)).toEqual({ status: 200, body: teams });
+    expect(await rest(MASTER, "/global/spend/report", { ...range, internal_user_id: "bob" })).toEqual({
+      status: 200,
+      body: [keys[1]],
+    });
+  });
+
+  it("is 403 for internal users; 400 names group_by / the dates", async () => {
+    await expect((await as("sk-alice")).reports.spendReport(range)).rejects.toMatchObject({
+      code: "FORBIDDEN",
+    });
+    const r403 = await rest("sk-alice", "/global/spend/report", { ...range, internal_user_id: "alice" });
+    expect(r403.status).toBe(403);
+    const bad = await rest(MASTER, "/global/spend/report", { ...range, group_by: "org" });
+    expect(bad.status).toBe(400);
+    expect((bad.body as { error: { param: string } }).error.param).toBe("group_by");
+    const noEnd = await rest(MASTER, "/global/spend/provider", { start_date: "2026-01-31" });
+    expect((noEnd.body as { error: { param: string } }).error.param).toBe("end_date");
+  });
+});

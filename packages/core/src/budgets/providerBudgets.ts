@@ -40,7 +40,7 @@ interface WindowRow {
 const kindOf = (c: ProviderBudgetConfig): WindowKind => c.window ?? "rolling";
 
 /** A stored window is current when it was opened under the same config and has not ended. */
-function isLive(row: WindowRow | undefined, c: ProviderBudgetConfig, at: number): row is WindowRow {
+function isLive(row: WindowRow | undefined, c: ProviderBudgetConfig, at: number): boolean {
   return (
     !!row &&
     row.window_start !== null &&
@@ -87,9 +87,9 @@ export async function providerBudgets(
     if (isLive(row, c, at)) {
       providers[provider] = {
         ...base,
-        spend: row.spend,
-        budget_reset_at: iso(Date.parse(row.window_end!)),
-        window_start: iso(Date.parse(row.window_start!)),
+        spend: row!.spend,
+        budget_reset_at: iso(Date.parse(row!.window_end!)),
+        window_start: iso(Date.parse(row!.window_start!)),
       };
     } else if (kind === "calendar") {
       const w = calendarWindow(at, parseDuration(c.time_period));
@@ -154,7 +154,7 @@ export async function addProviderSpend(
     const row = locked.rows[0];
     let delta = 0;
     if (isLive(row, c, at)) {
-      const start = Date.parse(row.window_start!);
+      const start = Date.parse(row!.window_start!);
       for (const l of logs) if (l.t >= start) delta += l.spend;
       if (delta > 0) {
         await sql`UPDATE spendlens.provider_budget_windows SET spend = spend + ${delta}::float8,

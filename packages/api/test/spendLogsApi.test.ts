@@ -1,0 +1,320 @@
+import { emptyConfig, hashToken, setClock } from "@spendlens/core";
+import { createTestDb, insertLogs, makeLog, type TestDb } from "@spendlens/core/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { callRestRoute, createCaller, createContext, restRoutes, type Services } from "../src/index.ts";
+
+/**
+ * Roles, validation and REST shapes of the spend, logs and admin procedures (issue 4). Numbers are
+ * worked out by hand from the rows below. NOW pins the 30-day window to start 2026-02-13 00:00 UTC.
+ */
+const MASTER = "sk-master-spend-api";
+const NOW = new Date("2026-03-15T10:00:00.000Z");
+const KA = hashToken("sk-alice");
+const KB = hashToken("sk-bob");
+let t: TestDb;
+let services: Services;
+
+const logs = [
+  makeLog({
+    request_id: "r1",
+    startTime: "2026-02-13T00:00:00.000Z",
+    user: "alice",
+    api_key: KA,
+    spend: 1,
+    model: "m1",
+    end_user: "e1",
+  }),
+  makeLog({
+    request_id: "r2",
+    startTime: "2026-02-12T23:59:59.999Z",
+    user: "alice",
+    api_key: KA,
+    spend: 64,
+    model: "m1",
+    end_user: "e1",
+  }),
+  makeLog({
+    request_id: "r3",
+    startTime: "2026-03-01T12:00:00.000Z",
+    user: "bob",
+    api_key: KB,
+    spend: 2.5,
+    model: "m2",
+    end_user: "e2",
+  }),
+  makeLog({
+    request_id: "r4",
+    startTime: "2026-03-01T13:00:00.000Z",
+    user: "alice",
+    api_key: KA,
+    spend: 0.25,
+    model: "m2",
+    team_id: "tm",
+  }),
+];
+
+async function as(key: string | null) {
+  return createCaller(await createContext(services, key));
+}
+async function rest(
+  key: string | null,
+  method: "GET" | "POST",
+  path: string,
+  query: Record<string, string> = {},
+  body?: unknown,
+) {
+  const route = restRoutes().find((r) => r.path === path && r.method === method);
+  if (!route) throw new Error(`no route ${method} ${path}`);
+  return callRestRoute(await createContext(services, key), route, { query, body });
+}
+
+beforeAll(async () => {
+  setClock(() => NOW);
+  t = await createTestDb();
+  await t.db
+    .insertInto("LiteLLM_UserTable")
+    .values([
+      { user_id: "alice", user_role: "internal_user", spend: 3 },
+      { user_id: "bob", user_role: "internal_user_viewer", spend: 2 },
+      { user_id: "vic", user_role: "proxy_admin_viewer", spend: 1 },
+    ])
+    .execute();
+  await t.db
+    .insertInto("LiteLLM_VerificationToken")
+    .values([
+      { token: KA, user_id: "alice", spend: 5, key_alias: "a" },
+      { token: KB, user_id: "bob", spend: 7, key_alias: "b" },
+      { token: hashToken("sk-vic"), user_id: "vic", spend: 1 },
+    ])
+    .execute();
+  await t.db
+    .insertInto("LiteLLM_TeamTable")
+    .values({ team_id: "tm", team_alias: "Team M", spend: 9 })
+    .execute();
+  await insertLogs(t.db, logs);
+  services = { db: t.db, handle: t, config: emptyConfig(), masterKey: MASTER };
+});
+afterAll(async () => {
+  setClock(null);
+  await t?.drop();
+});
+
+describe("roles", () => {
+  it("no key or a wrong key is 401 on every new route", async () => {
+    const paths = restRoutes().filter((r) =>
+      [
+        "/spend/keys",
+        "/spend/users",
+        "/spend/logs",
+        "/spend/logs/ui",
+        "/global/spend/logs",
+        "/global/spend/keys",
+        "/global/spend/teams",
+        "/global/all_end_users",
+        "/global/spend/end_users",
+        "/global/spend/models",
+        "/global/spend/reset",
+        "/global/spend/refresh",
+      ].includes(r.path),
+    );
+    expect(paths.length).toBe(12);
+    for (const r of paths) {
+      expect((await rest(null, r.method, r.path)).status, r.path).toBe(401);
+      expect((await rest("sk-wrong", r.method, r.path)).status, r.path).toBe(401);
+    }
+  });
+
+  it("admin reports: internal users 403, proxy_admin_viewer allowed", async () => {
+    for (const key of ["sk-alice", "sk-bob"]) {
+      const c = await as(key);
+      await expect(c.spend.globalSpendTeams()).rejects.toMatchObject({ code: "FORBIDDEN" });
+      await expect(c.spend.globalAllEndUsers()).rejects.toMatchObject({ code: "FORBIDDEN" });
+      await expect(c.spend.globalSpendEndUsers({})).rejects.toMatchObject({ code: "FORBIDDEN" });
+    }
+    const v = await as("sk-vic");
+    expect(await v.spend.globalAllEndUsers()).toEqual({ end_users: ["e1", "e2"] });
+    expect(await v.spend.globalSpendEndUsers({})).toEqual([
+      { end_user: "e2", total_count: 1, total_spend: 2.5 },
+      { end_user: "e1", total_count: 1, total_spend: 1 },
+    ]);
+    expect((await v.spend.globalSpendTeams()).total_spend_per_team).toEqual([
+      { team_id: "Unassigned", total_spend: 3.5 },
+      { team_id: "Team M", total_spend: 0.25 },
+    ]);
+  });
+
+  it("reset and refresh: proxy_admin only (viewer and internal users 403), nothing changed by a refused call", async () => {
+    for (const key of ["sk-vic", "sk-alice", "sk-bob"]) {
+      const c = await as(key);
+      await expect(c.admin.globalSpendReset()).rejects.toMatchObject({ code: "FORBIDDEN" });
+      await expect(c.admin.globalSpendRefresh()).rejects.toMatchObject({ code: "FORBIDDEN" });
+      expect((await rest(key, "POST", "/global/spend/reset")).status).toBe(403);
+    }
+    const keys = await t.db
+      .selectFrom("LiteLLM_VerificationToken")
+      .select("spend")
+      .orderBy("token")
+      .execute();
+    expect(keys.map((k) => k.spend).sort()).toEqual([1, 5, 7]);
+  });
+
+  it("internal users asking for another user id: 403 on /spend/users, /spend/logs, /spend/logs/ui", async () => {
+    for (const key of ["sk-alice", "sk-bob"]) {
+      const other = key === "sk-alice" ? "bob" : "alice";
+      const c = await as(key);
+      await expect(c.spend.spendUsers({ user_id: other })).rejects.toMatchObject({ code: "FORBIDDEN" });
+      await expect(c.logs.spendLogs({ user_id: other })).rejects.toMatchObject({ code: "FORBIDDEN" });
+      await expect(
+        c.logs.spendLogsUi({
+          user_id: other,
+          start_date: "2026-01-01 00:00:00",
+          end_date: "2026-12-31 00:00:00",
+        }),
+      ).rejects.toMatchObject({ code: "FORBIDDEN" });
+      const r = await rest(key, "GET", "/spend/users", { user_id: other });
+      expect(r.status).toBe(403);
+      expect((r.body as { error: { type: string } }).error.type).toBe("permission_error");
+    }
+  });
+
+  it("internal users see their own keys, users, logs and 30-day rows", async () => {
+    const c = await as("sk-alice");
+    expect((await c.spend.spendKeys()).map((k) => k.token)).toEqual([KA]);
+    expect((await c.spend.spendUsers()).map((u) => u.user_id)).toEqual(["alice"]);
+    expect(await c.spend.globalSpendLogs()).toEqual([
+      { date: "2026-02-13", spend: 1, api_key: KA, user: "alice" },
+      { date: "2026-03-01", spend: 0.25, api_key: KA, user: "alice" },
+    ]);
+    expect(await c.spend.globalSpendKeys()).toEqual([
+      { api_key: KA, key_alias: "a", key_name: null, total_spend: 1.25 },
+    ]);
+    expect(await c.spend.globalSpendModels()).toEqual([
+      { model: "m1", total_spend: 1, total_tokens: 0 },
+      { model: "m2", total_spend: 0.25, total_tokens: 0 },
+    ]);
+    const page = await c.logs.spendLogsUi({
+      start_date: "2026-01-01 00:00:00",
+      end_date: "2026-12-31 00:00:00",
+    });
+    expect(page.data.map((r) => r.request_id)).toEqual(["r4", "r1", "r2"]);
+  });
+});
+
+describe("REST", () => {
+  it("400s name the field in LiteLLM's error body", async () => {
+    const cases: [string, "GET" | "POST", Record<string, string>, unknown, string][] = [
+      ["/spend/logs/ui", "GET", { end_date: "2026-03-01 00:00:00" }, undefined, "start_date"],
+      ["/spend/logs/ui", "GET", { start_date: "2026-03-01 00:00:00" }, undefined, "end_date"],
+      [
+        "/spend/logs/ui",
+        "GET",
+        { start_date: "2026-03-01", end_date: "2026-03-02 00:00:00" },
+        undefined,
+        "start_date",
+      ],
+      [
+        "/spend/logs/ui",
+        "GET",
+        { start_date: "2026-03-01 00:00:00", end_date: "2026-03-02 00:00:00", page_size: "101" },
+        undefined,
+        "page_size",
+      ],
+      [
+        "/spend/logs/ui",
+        "GET",
+        { start_date: "2026-03-01 00:00:00", end_date: "2026-03-02 00:00:00", page: "0" },
+        undefined,
+        "page",
+      ],
+      [
+        "/spend/logs/ui",
+        "GET",
+        { start_date: "2026-03-02 00:00:00", end_date: "2026-03-01 00:00:00" },
+        undefined,
+        "end_date",
+      ],
+      ["/spend/logs", "GET", { start_date: "2026-03-01" }, undefined, "end_date"],
+      ["/spend/logs", "GET", { start_date: "2026-03-05", end_date: "2026-03-01" }, undefined, "end_date"],
+      ["/global/spend/keys", "GET", { limit: "0" }, undefined, "limit"],
+      ["/global/spend/keys", "GET", { limit: "1001" }, undefined, "limit"],
+      ["/global/spend/models", "GET", { limit: "abc" }, undefined, "limit"],
+      ["/global/spend/end_users", "POST", {}, { startTime: "last week" }, "startTime"],
+      ["/global/spend/end_users", "POST", {}, { startTime: "2026-03-10", endTime: "2026-03-01" }, "endTime"],
+    ];
+    for (const [path, method, query, body, field] of cases) {
+      const r = await rest(MASTER, method, path, query, body);
+      expect(r.status, `${path} ${JSON.stringify(query)}`).toBe(400);
+      const err = (r.body as { error: { param: string; type: string; code: string; message: string } }).error;
+      expect(err.param, `${path} ${JSON.stringify(query)}`).toBe(field);
+      expect(err.type).toBe("bad_request_error");
+      expect(err.code).toBe("400");
+      expect(err.message).toContain(field);
+    }
+  });
+
+  it("/spend/logs answers the seed's bare list, and the seed's per-day objects with dates", async () => {
+    const list = await rest(MASTER, "GET", "/spend/logs", { api_key: "sk-bob" });
+    expect(list.status).toBe(200);
+    expect((list.body as { request_id: string }[]).map((r) => r.request_id)).toEqual(["r3"]);
+    const sum = await rest(MASTER, "GET", "/spend/logs", {
+      start_date: "2026-02-28",
+      end_date: "2026-03-02",
+    });
+    expect(sum.body).toEqual([
+      { startTime: "2026-02-28", spend: 0, users: {}, models: {} },
+      {
+        startTime: "2026-03-01",
+        spend: 2.75,
+        users: { alice: 0.25, bob: 2.5 },
+        models: { m2: 2.75 },
+        [KA]: 0.25,
+        [KB]: 2.5,
+      },
+      { startTime: "2026-03-02", spend: 0, users: {}, models: {} },
+    ]);
+  });
+
+  it("POST /global/spend/end_users takes the seed's JSON body; no body means the last 30 days", async () => {
+    const none = await rest(MASTER, "POST", "/global/spend/end_users");
+    expect(none.body).toEqual([
+      { end_user: "e2", total_count: 1, total_spend: 2.5 },
+      { end_user: "e1", total_count: 1, total_spend: 1 },
+    ]);
+    const r = await rest(
+      MASTER,
+      "POST",
+      "/global/spend/end_users",
+      {},
+      { startTime: "2026-02-01", endTime: "2026-02-28", api_key: "sk-alice" },
+    );
+    expect(r.body).toEqual([{ end_user: "e1", total_count: 2, total_spend: 65 }]);
+  });
+
+  it("reset answers the seed's message and zeroes keys and teams only", async () => {
+    const r = await rest(MASTER, "POST", "/global/spend/reset");
+    expect(r).toEqual({
+      status: 200,
+      body: { message: "Spend for all API Keys and Teams reset successfully", status: "success" },
+    });
+    expect(
+      (await t.db.selectFrom("LiteLLM_VerificationToken").select("spend").execute()).map((k) => k.spend),
+    ).toEqual([0, 0, 0]);
+    expect(
+      (await t.db.selectFrom("LiteLLM_TeamTable").select("spend").execute()).map((k) => k.spend),
+    ).toEqual([0]);
+    expect(
+      (await t.db.selectFrom("LiteLLM_UserTable").select("spend").orderBy("user_id").execute()).map(
+        (u) => u.spend,
+      ),
+    ).toEqual([3, 2, 1]);
+    expect((await t.db.selectFrom("LiteLLM_SpendLogs").select("request_id").execute()).length).toBe(4);
+    const refresh = await rest(MASTER, "POST", "/global/spend/refresh");
+    expect(refresh).toEqual({
+      status: 200,
+      body: {
+        message: "MonthlyGlobalSpend is not a materialized view: nothing to refresh",
+        status: "success",
+      },
+    });
+  });
+});

@@ -1,3 +1,55 @@
-import type { ReportCommand } from "./types.ts";
+import type { SpendLogRow, SpendLogsPage, SpendLogsResult } from "@spendlens/core";
+import type { OptionSpec, ReportCommand } from "./types.ts";
 
-export const logsCommands: ReportCommand[] = [];
+/** The columns a table shows; `spendlens call logs.spendLogsUi '<json>'` gives whole rows. */
+const LOG_COLUMNS = [
+  "request_id",
+  "startTime",
+  "api_key",
+  "user",
+  "team_id",
+  "end_user",
+  "model",
+  "spend",
+  "total_tokens",
+];
+const brief = (r: SpendLogRow) => Object.fromEntries(LOG_COLUMNS.map((c) => [c, r[c] ?? null]));
+
+const filters: OptionSpec[] = [
+  { flags: "--api-key <key>", description: "one key: raw sk-… (hashed) or its hash" },
+  { flags: "--user-id <id>", description: "one user" },
+  { flags: "--request-id <id>", description: "one request" },
+];
+
+export const logsCommands: ReportCommand[] = [
+  {
+    name: "spend-logs-ui",
+    procedure: "logs.spendLogsUi",
+    summary:
+      "Spend logs between two UTC datetimes, filtered and paginated, newest first (GET /spend/logs/ui)",
+    options: [
+      { flags: "--start-date <datetime>", description: "'YYYY-MM-DD HH:MM:SS' UTC, included (required)" },
+      { flags: "--end-date <datetime>", description: "'YYYY-MM-DD HH:MM:SS' UTC, included (required)" },
+      ...filters,
+      { flags: "--team-id <id>", description: "one team" },
+      { flags: "--min-spend <usd>", description: "spend at least this" },
+      { flags: "--max-spend <usd>", description: "spend at most this" },
+      { flags: "--page <n>", description: "page, from 1 (default 1)" },
+      { flags: "--page-size <n>", description: "rows per page, 1..100 (default 50)" },
+    ],
+    view: (o: SpendLogsPage) => ({ ...o, data: o.data.map(brief) }),
+  },
+  {
+    name: "spend-logs",
+    procedure: "logs.spendLogs",
+    summary:
+      "Spend logs by key / user / request (newest 1000 at most), or with --start-date and --end-date a per-day summary (GET /spend/logs)",
+    options: [
+      ...filters,
+      { flags: "--start-date <day>", description: "summary from this day, YYYY-MM-DD (UTC)" },
+      { flags: "--end-date <day>", description: "summary to this day, included whole" },
+    ],
+    view: (o: SpendLogsResult) =>
+      o.mode === "summary" ? o.days : { data: o.data.map(brief), truncated: o.truncated, limit: o.limit },
+  },
+];

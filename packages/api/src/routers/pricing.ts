@@ -1,3 +1,15 @@
+import { ALL, calculateSpend, spendCalculateInput } from "@spendlens/core";
 import type { TRPCRouterRecord } from "@trpc/server";
+import { authedProcedure } from "../trpc.ts";
 
-export const pricingRouter = {} satisfies TRPCRouterRecord;
+export const pricingRouter = {
+  /** Any valid key (as the seed). Reads no data: only the config's prices and the price table. */
+  spendCalculate: authedProcedure
+    .meta({
+      rest: { method: "POST", path: "/spend/calculate", input: ({ body }) => body ?? {} },
+      summary:
+        "Cost of a call: model + messages (before it) or completion_response (after it), with a breakdown",
+    })
+    .input(spendCalculateInput)
+    .mutation(({ ctx, input }) => calculateSpend(ctx.db, ALL, input, ctx.config)),
+} satisfies TRPCRouterRecord;

@@ -1,3 +1,40 @@
-import type { ReportCommand } from "./types.ts";
+import type { DeploymentExceptions, ModelGroupActivity } from "@spendlens/core";
+import type { OptionSpec, ReportCommand } from "./types.ts";
 
-export const activityCommands: ReportCommand[] = [];
+export const dayRangeOptions: OptionSpec[] = [
+  { flags: "--start-date <day>", description: "first day, YYYY-MM-DD (UTC)" },
+  { flags: "--end-date <day>", description: "last day, YYYY-MM-DD (UTC), included whole" },
+];
+const modelGroup: OptionSpec = { flags: "--model-group <name>", description: "the model group (required)" };
+
+export const activityCommands: ReportCommand[] = [
+  {
+    name: "activity",
+    procedure: "activity.globalActivity",
+    summary: "Requests and total tokens per day, and their sums (GET /global/activity)",
+    options: dayRangeOptions,
+  },
+  {
+    name: "activity-model",
+    procedure: "activity.globalActivityModel",
+    summary: "Requests and tokens per day per model group, top 10 groups (GET /global/activity/model)",
+    options: dayRangeOptions,
+    // One row per model group and day; `call activity.globalActivityModel` gives the nested answer.
+    view: (o: ModelGroupActivity[]) => o.flatMap((g) => g.daily_data.map((d) => ({ model: g.model, ...d }))),
+  },
+  {
+    name: "activity-exceptions",
+    procedure: "activity.globalActivityExceptions",
+    summary: "429 errors per day for one model group (GET /global/activity/exceptions)",
+    options: [modelGroup, ...dayRangeOptions],
+  },
+  {
+    name: "activity-exceptions-deployment",
+    procedure: "activity.globalActivityExceptionsDeployment",
+    summary:
+      "429 errors per day per api_base for one model group, top 10 (GET /global/activity/exceptions/deployment)",
+    options: [modelGroup, ...dayRangeOptions],
+    view: (o: DeploymentExceptions[]) =>
+      o.flatMap((g) => g.daily_data.map((d) => ({ api_base: g.api_base, ...d }))),
+  },
+];

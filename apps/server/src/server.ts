@@ -1,7 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
-import { extname, join, normalize } from "node:path";
+import { dirname, extname, join, normalize } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
   appRouter,
@@ -35,6 +36,8 @@ export interface RunningServer {
 }
 
 const DASHBOARD_DIR = fileURLToPath(new URL("../dashboard/", import.meta.url));
+// The chart library the dashboard loads, served from its npm package.
+const CHART_JS = join(dirname(createRequire(import.meta.url).resolve("chart.js")), "chart.umd.min.js");
 const MIME: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
   ".js": "text/javascript; charset=utf-8",
@@ -81,6 +84,11 @@ async function readJsonBody(req: IncomingMessage, limit: number): Promise<unknow
 }
 
 async function serveDashboard(path: string, res: ServerResponse): Promise<boolean> {
+  if (path === "/dashboard/vendor/chart.umd.min.js") {
+    res.writeHead(200, { "content-type": MIME[".js"]!, "cache-control": "max-age=86400" });
+    res.end(await readFile(CHART_JS));
+    return true;
+  }
   const rel =
     path === "/" || path === "/dashboard" || path === "/dashboard/"
       ? "index.html"

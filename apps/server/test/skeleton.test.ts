@@ -107,6 +107,16 @@ describe("GET /global/spend through HTTP", () => {
     expect(body.error.message).toMatch(/input: /);
   });
 
+  it("serves the dashboard and its chart library without a key", async () => {
+    const page = await get("/");
+    expect(page.headers.get("content-type")).toBe("text/html; charset=utf-8");
+    expect(await page.text()).toContain('<script src="/dashboard/app.js"></script>');
+    const lib = await get("/dashboard/vendor/chart.umd.min.js");
+    expect(lib.status).toBe(200);
+    expect((await lib.text()).length).toBeGreaterThan(100_000);
+    expect((await get("/dashboard/../package.json")).status).toBe(404);
+  });
+
   it("has /healthz, 404 for unknown paths and 405 for a wrong method", async () => {
     expect(await (await get("/healthz")).json()).toEqual({ status: "ok", database: t.engine });
     expect((await get("/no/such/route", MASTER)).status).toBe(404);

@@ -1,0 +1,186 @@
+import { emptyConfig, hashToken } from "@spendlens/core";
+import {
+  createTestDb,
+  insertErrorLogs,
+  insertLogs,
+  makeErrorLog,
+  makeLog,
+  type TestDb,
+} from "@spendlens/core/testing";
+import pino from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type RunningServer, startServer } from "../src/server.ts";
+
+const MASTER = "sk-master-activity-http";
+let t: TestDb;
+let srv: RunningServer;
+
+// 2026-01-31 .. 2026-02-01: crosses a month, so the seed's string sort would put 'Feb 01' first.
+const Q = "start_date=2026-01-31&end_date=2026-02-01";
+const FROM = "2026-01-31T00:00:00.000Z";
+const TO = "2026-02-02T00:00:00.000Z";
+const inWindow = (s: string) => s >= FROM && s < TO;
+
+const logs = [
+  makeLog({
+    startTime: "2026-01-30T23:59:59.999Z",
+    user: "alice",
+    model_group: "gpt-4o",
+    prompt_tokens: 1000,
+  }),
+  makeLog({ startTime: "2026-01-31T00:00:00.000Z", user: "alice", model_group: "gpt-4o", prompt_tokens: 7 }),
+  makeLog({ startTime: "2026-01-31T13:00:00.000Z", user: "bob", model_group: "claude", prompt_tokens: 5 }),
+  makeLog({ startTime: "2026-02-01T23:59:59.999Z", user: "alice", model_group: "", completion_tokens: 3 }),
+  makeLog({ startTime: "2026-02-01T08:00:00.000Z", user: "bob", model_group: "gpt-4o", prompt_tokens: 11 }),
+  makeLog({ startTime: "2026-02-02T00:00:00.000Z", user: "bob", model_group: "gpt-4o", prompt_tokens: 2000 }),
+];
+const errorLogs = [
+  makeErrorLog({ startTime: "2026-01-31T00:00:00.000Z", model_group: "gpt-4o", api_base: "https://east" }),
+  makeErrorLog({ startTime: "2026-02-01T23:59:59.999Z", model_group: "gpt-4o", api_base: "https://west" }),
+  makeErrorLog({ startTime: "2026-02-01T10:00:00.000Z", model_group: "gpt-4o", api_base: "https://west" }),
+  makeErrorLog({ startTime: "2026-02-02T00:00:00.000Z", model_group: "gpt-4o", api_base: "https://east" }),
+  makeErrorLog({ startTime: "2026-02-01T10:00:00.000Z", model_group: "gpt-4o", status_code: "503" }),
+];
+
+const get = async (path: string, key = MASTER) => {
+  const r = await fetch(`${srv.url}${path}`, { headers: { authorization: `Bearer ${key}` } });
+  return { status: r.status, body: (await r.json()) as any };
+};
+
+const label = (iso: string) => `${["Jan", "Feb"][Number(iso.slice(5, 7)) - 1]} ${iso.slice(8, 10)}`; // enough for this window
+
+function bruteDaily(rows: typeof logs) {
+  const days = [...new Set(rows.map((l) => l.startTime.slice(0, 10)))].sort();
+  return {
+    daily_data: days.map((d) => {
+      const on = rows.filter((l) => l.startTime.slice(0, 10) === d);
+      return {
+        date: label(d),
+        date_iso: d,
+        api_requests: on.length,
+        total_tokens: on.reduce((s, l) => s + l.total_tokens, 0),
+      };
+    }),
+    sum_api_requests: rows.length,
+    sum_total_tokens: rows.reduce((s, l) => s + l.total_tokens, 0),
+  };
+}
+
+beforeAll(async () => {
+  t = await createTestDb();
+  await t.db
+    .insertInto("LiteLLM_UserTable")
+    .values([{ user_id: "alice", user_role: "internal_user" }])
+    .execute();
+  await t.db
+    .insertInto("LiteLLM_VerificationToken")
+    .values([{ token: hashToken("sk-alice"), user_id: "alice" }])
+    .execute();
+  await insertLogs(t.db, logs);
+  await insertErrorLogs(t.db, errorLogs);
+  srv = await startServer({
+    services: { db: t.db, handle: t, config: emptyConfig(), masterKey: MASTER },
+    port: 0,
+    logger: pino({ level: "silent" }),
+  });
+});
+afterAll(async () => {
+  await srv?.close();
+  await t?.drop();
+});
+
+describe("GET /global/activity", () => {
+  it("answers the seed's fields, 'Jan 31' labels in date order with date_iso, brute-force numbers", async () => {
+    const r = await get(`/global/activity?${Q}`);
+    expect(r.status).toBe(200);
+    expect(Object.keys(r.body)).toEqual(["daily_data", "sum_api_requests", "sum_total_tokens"]);
+    expect(Object.keys(r.body.daily_data[0])).toEqual(["date", "date_iso", "api_requests", "total_tokens"]);
+    expect(r.body).toEqual(bruteDaily(logs.filter((l) => inWindow(l.startTime))));
+    expect(r.body.daily_data.map((d: { date: string }) => d.date)).toEqual(["Jan 31", "Feb 01"]);
+    expect(r.body.sum_total_tokens).toBe(7 + 5 + 3 + 11);
+  });
+
+  it("an internal user's key sees only that user's rows", async () => {
+    const r = await get(`/global/activity?${Q}`, "sk-alice");
+    expect(r.status).toBe(200);
+    expect(r.body).toEqual(bruteDaily(logs.filter((l) => inWindow(l.startTime) && l.user === "alice")));
+    expect(r.body.sum_api_requests).toBe(2);
+  });
+
+  it("400 names the field as the caller sent it", async () => {
+    const r = await get("/global/activity?start_date=2026-02-01&end_date=2026-01-31");
+    expect(r.status).toBe(400);
+    expect(r.body.error).toMatchObject({ param: "end_date", type: "bad_request_error", code: "400" });
+    const missing = await get("/global/activity?end_date=2026-01-31");
+    expect(missing.body.error.param).toBe("start_date");
+    expect(missing.body.error.message).toMatch(/^start_date: /);
+  });
+});
+
+describe("GET /global/activity/model", () => {
+  it("answers [{model, daily_data:[{model_group, date, date_iso, …}], sums}] by requests", async () => {
+    const r = await get(`/global/activity/model?${Q}`);
+    expect(r.status).toBe(200);
+    const win = logs.filter((l) => inWindow(l.startTime));
+    const groups = [...new Set(win.map((l) => l.model_group))];
+    const expected = groups
+      .map((g) => {
+        const d = bruteDaily(win.filter((l) => l.model_group === g));
+        return {
+          model: g,
+          daily_data: d.daily_data.map((x) => ({ model_group: g, ...x })),
+          sum_api_requests: d.sum_api_requests,
+          sum_total_tokens: d.sum_total_tokens,
+        };
+      })
+      .sort((a, b) => b.sum_api_requests - a.sum_api_requests || (a.model < b.model ? -1 : 1));
+    expect(r.body).toEqual(expected);
+    expect(r.body.map((g: { model: string }) => g.model)).toEqual(["gpt-4o", "", "claude"]);
+  });
+});
+
+describe("GET /global/activity/exceptions[/deployment]", () => {
+  it("counts 429s per day in the seed's fields", async () => {
+    const r = await get(`/global/activity/exceptions?model_group=gpt-4o&${Q}`);
+    expect(r.status).toBe(200);
+    expect(r.body).toEqual({
+      daily_data: [
+        { date: "Jan 31", date_iso: "2026-01-31", num_rate_limit_exceptions: 1 },
+        { date: "Feb 01", date_iso: "2026-02-01", num_rate_limit_exceptions: 2 },
+      ],
+      sum_num_rate_limit_exceptions: 3,
+    });
+  });
+
+  it("per api_base: [{api_base, daily_data, sum_num_rate_limit_exceptions}]", async () => {
+    const r = await get(`/global/activity/exceptions/deployment?model_group=gpt-4o&${Q}`);
+    expect(r.body).toEqual([
+      {
+        api_base: "https://west",
+        daily_data: [
+          { api_base: "https://west", date: "Feb 01", date_iso: "2026-02-01", num_rate_limit_exceptions: 2 },
+        ],
+        sum_num_rate_limit_exceptions: 2,
+      },
+      {
+        api_base: "https://east",
+        daily_data: [
+          { api_base: "https://east", date: "Jan 31", date_iso: "2026-01-31", num_rate_limit_exceptions: 1 },
+        ],
+        sum_num_rate_limit_exceptions: 1,
+      },
+    ]);
+  });
+
+  it("is 403 for an internal user and 400 without model_group", async () => {
+    const r = await get(`/global/activity/exceptions?model_group=gpt-4o&${Q}`, "sk-alice");
+    expect(r.status).toBe(403);
+    expect(r.body.error.type).toBe("permission_error");
+    expect(
+      (await get(`/global/activity/exceptions/deployment?model_group=gpt-4o&${Q}`, "sk-alice")).status,
+    ).toBe(403);
+    const bad = await get(`/global/activity/exceptions?${Q}`);
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.param).toBe("model_group");
+  });
+});

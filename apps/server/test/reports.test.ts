@@ -1,0 +1,216 @@
+import { hashToken, parseConfig } from "@spendlens/core";
+import { createTestDb, insertLogs, makeLog, type TestDb } from "@spendlens/core/testing";
+import pino from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type RunningServer, startServer } from "../src/server.ts";
+
+const MASTER = "sk-master-reports-http";
+const KEY_A = hashToken("sk-key-a");
+const KEY_B = hashToken("sk-key-b");
+let t: TestDb;
+let srv: RunningServer;
+
+// Window 2026-01-31 .. 2026-02-01. Spends are dyadic, so every sum is exact.
+const Q = "start_date=2026-01-31&end_date=2026-02-01";
+const logs = [
+  makeLog({
+    startTime: "2026-01-31T00:00:00.000Z",
+    user: "alice",
+    api_key: KEY_A,
+    model: "gpt-4o",
+    model_id: "dep-1",
+    team_id: "t1",
+    end_user: "cust-1",
+    spend: 1.5,
+    prompt_tokens: 100,
+    completion_tokens: 10,
+  }),
+  makeLog({
+    startTime: "2026-02-01T23:59:59.999Z",
+    user: "bob",
+    api_key: KEY_B,
+    model: "mistral/mistral-large",
+    team_id: null,
+    end_user: null,
+    spend: 0.25,
+    prompt_tokens: 20,
+    completion_tokens: 5,
+  }),
+  makeLog({
+    startTime: "2026-02-01T09:00:00.000Z",
+    user: "alice",
+    api_key: KEY_A,
+    model: "",
+    model_id: "",
+    team_id: "t1",
+    end_user: "cust-1",
+    spend: 0.125,
+    prompt_tokens: 1,
+    completion_tokens: 2,
+  }),
+  makeLog({ startTime: "2026-02-02T00:00:00.000Z", user: "alice", api_key: KEY_A, team_id: "t1", spend: 64 }),
+  makeLog({ startTime: "2026-01-30T23:59:59.999Z", user: "bob", api_key: KEY_B, spend: 128 }),
+];
+
+const get = async (path: string, key = MASTER) => {
+  const r = await fetch(`${srv.url}${path}`, { headers: { authorization: `Bearer ${key}` } });
+  return { status: r.status, body: (await r.json()) as any };
+};
+
+beforeAll(async () => {
+  t = await createTestDb();
+  await t.db.insertInto("LiteLLM_TeamTable").values({ team_id: "t1", team_alias: "Platform" }).execute();
+  await t.db
+    .insertInto("LiteLLM_UserTable")
+    .values([{ user_id: "alice", user_role: "internal_user" }])
+    .execute();
+  await t.db
+    .insertInto("LiteLLM_VerificationToken")
+    .values([{ token: hashToken("sk-alice"), user_id: "alice" }])
+    .execute();
+  await insertLogs(t.db, logs);
+  const config = parseConfig(
+    [
+      "model_list:",
+      "  - model_name: gpt-4o",
+      "    litellm_params:",
+      "      model: gpt-4o",
+      "      custom_llm_provider: azure",
+      "    model_info:",
+      "      id: dep-1",
+      "",
+    ].join("\n"),
+  );
+  srv = await startServer({
+    services: { db: t.db, handle: t, config, masterKey: MASTER },
+    port: 0,
+    logger: pino({ level: "silent" }),
+  });
+});
+afterAll(async () => {
+  await srv?.close();
+  await t?.drop();
+});
+
+describe("GET /global/spend/provider", () => {
+  it("answers [{provider, spend}], Unknown last", async () => {
+    const r = await get(`/global/spend/provider?${Q}`);
+    expect(r.status).toBe(200);
+    expect(r.body).toEqual([
+      { provider: "azure", spend: 1.5 },
+      { provider: "mistral", spend: 0.25 },
+      { provider: "Unknown", spend: 0.125 },
+    ]);
+  });
+
+  it("an internal user's key sees only that user's rows", async () => {
+    expect((await get(`/global/spend/provider?${Q}`, "sk-alice")).body).toEqual([
+      { provider: "azure", spend: 1.5 },
+      { provider: "Unknown", spend: 0.125 },
+    ]);
+  });
+});
+
+describe("GET /global/spend/report", () => {
+  it("group_by=team (default): [{group_by_day, teams:[{team_name, total_spend, metadata}]}]", async () => {
+    const r = await get(`/global/spend/report?${Q}`);
+    expect(r.status).toBe(200);
+    expect(r.body).toEqual([
+      {
+        group_by_day: "2026-01-31",
+        teams: [
+          {
+            team_name: "Platform",
+            total_spend: 1.5,
+            metadata: [{ model: "gpt-4o", api_key: KEY_A, spend: 1.5, total_tokens: 110 }],
+          },
+        ],
+      },
+      {
+        group_by_day: "2026-02-01",
+        teams: [
+          {
+            team_name: "Unassigned Team",
+            total_spend: 0.25,
+            metadata: [{ model: "mistral/mistral-large", api_key: KEY_B, spend: 0.25, total_tokens: 25 }],
+          },
+          {
+            team_name: "Platform",
+            total_spend: 0.125,
+            metadata: [{ model: "", api_key: KEY_A, spend: 0.125, total_tokens: 3 }],
+          },
+        ],
+      },
+    ]);
+  });
+
+  it("group_by=customer: [{group_by_day, customers:[{customer, total_spend, metadata}]}]", async () => {
+    const r = await get(`/global/spend/report?${Q}&group_by=customer`);
+    expect(r.body[1]).toEqual({
+      group_by_day: "2026-02-01",
+      customers: [
+        {
+          customer: null,
+          total_spend: 0.25,
+          metadata: [{ model: "mistral/mistral-large", api_key: KEY_B, spend: 0.25, total_tokens: 25 }],
+        },
+        {
+          customer: "cust-1",
+          total_spend: 0.125,
+          metadata: [{ model: "", api_key: KEY_A, spend: 0.125, total_tokens: 3 }],
+        },
+      ],
+    });
+  });
+
+  it("group_by=api_key and api_key=sk-…: [{api_key, total_cost, …, model_details}]", async () => {
+    const keyA = {
+      api_key: KEY_A,
+      total_cost: 1.625,
+      total_input_tokens: 101,
+      total_output_tokens: 12,
+      model_details: [
+        { model: "gpt-4o", total_cost: 1.5, total_input_tokens: 100, total_output_tokens: 10 },
+        { model: "", total_cost: 0.125, total_input_tokens: 1, total_output_tokens: 2 },
+      ],
+    };
+    const all = await get(`/global/spend/report?${Q}&group_by=api_key`);
+    expect(all.body).toEqual([
+      keyA,
+      {
+        api_key: KEY_B,
+        total_cost: 0.25,
+        total_input_tokens: 20,
+        total_output_tokens: 5,
+        model_details: [
+          {
+            model: "mistral/mistral-large",
+            total_cost: 0.25,
+            total_input_tokens: 20,
+            total_output_tokens: 5,
+          },
+        ],
+      },
+    ]);
+    expect((await get(`/global/spend/report?${Q}&api_key=sk-key-a`)).body).toEqual([keyA]);
+  });
+
+  it("team_id + customer_id: the customer shape for both", async () => {
+    const r = await get(`/global/spend/report?${Q}&team_id=t1&customer_id=cust-1`);
+    expect(r.body.map((d: { group_by_day: string }) => d.group_by_day)).toEqual(["2026-01-31", "2026-02-01"]);
+    expect(r.body[0].customers).toEqual([
+      {
+        customer: "cust-1",
+        total_spend: 1.5,
+        metadata: [{ model: "gpt-4o", api_key: KEY_A, spend: 1.5, total_tokens: 110 }],
+      },
+    ]);
+  });
+
+  it("is 403 for an internal user; 400 names group_by", async () => {
+    expect((await get(`/global/spend/report?${Q}`, "sk-alice")).status).toBe(403);
+    const bad = await get(`/global/spend/report?${Q}&group_by=everything`);
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.param).toBe("group_by");
+  });
+});

@@ -1,4 +1,4 @@
-import { calcPrice, type ModelPrice, type PriceCalculation, type Provider } from "@pydantic/genai-prices";
+import type { ModelPrice, PriceCalculation, Provider } from "@pydantic/genai-prices";
 import { z } from "zod";
 import { now } from "../clock.ts";
 import type { Deployment, SpendlensConfig } from "../config/config.ts";
@@ -76,6 +76,14 @@ interface Usage {
 }
 
 const money = (x: number) => Math.round(x * 1e12) / 1e12;
+
+/** The price table is large (~0.2 s to load): loaded on the first calculation, not with core. */
+type GenaiPrices = typeof import("@pydantic/genai-prices");
+let genaiPrices: Promise<GenaiPrices> | null = null;
+const loadPrices = () => {
+  genaiPrices ??= import("@pydantic/genai-prices");
+  return genaiPrices;
+};
 
 function count(field: string, v: unknown): number {
   if (v === undefined || v === null) return 0;
@@ -208,7 +216,12 @@ function genaiUsage(u: Usage) {
 }
 
 /** The library's price for usage under a reduced price set of the same model (to split the bill). */
-function priceWith(r: PriceCalculation, prices: ModelPrice, u: Usage): number {
+function priceWith(
+  calcPrice: GenaiPrices["calcPrice"],
+  r: PriceCalculation,
+  prices: ModelPrice,
+  u: Usage,
+): number {
   const provider: Provider = {
     id: r.provider.id,
     name: r.provider.name,
@@ -218,11 +231,12 @@ function priceWith(r: PriceCalculation, prices: ModelPrice, u: Usage): number {
   return calcPrice(genaiUsage(u), "__spendlens_part__", { provider, timestamp: now() })?.input_price ?? 0;
 }
 
-function priceFromTable(
+async function priceFromTable(
   names: string[],
   u: Usage,
   field: string,
-): { r: PriceCalculation; b: CostBreakdown } | null {
+): Promise<{ r: PriceCalculation; b: CostBreakdown } | null> {
+  const { calcPrice } = await loadPrices();
   for (const name of names) {
     let r: PriceCalculation | null;
     try {
@@ -237,11 +251,11 @@ function priceFromTable(
     const p = r.model_price;
     const cacheRead =
       u.cacheRead > 0 && p.cache_read_mtok !== undefined
-        ? priceWith(r, { input_mtok: 0, cache_read_mtok: p.cache_read_mtok }, u)
+        ? priceWith(calcPrice, r, { input_mtok: 0, cache_read_mtok: p.cache_read_mtok }, u)
         : 0;
     const cacheWrite =
       u.cacheWrite > 0 && p.cache_write_mtok !== undefined
-        ? priceWith(r, { input_mtok: 0, cache_write_mtok: p.cache_write_mtok }, u)
+        ? priceWith(calcPrice, r, { input_mtok: 0, cache_write_mtok: p.cache_write_mtok }, u)
         : 0;
     return {
       r,
@@ -313,7 +327,7 @@ export async function calculateSpend(
     };
   } else {
     const names = lookupNames(model, dep);
-    const found = priceFromTable(names, usage, modelField);
+    const found = await priceFromTable(names, usage, modelField);
     if (!found) {
       throw badRequest(
         modelField,

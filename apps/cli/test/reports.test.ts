@@ -1,0 +1,99 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { hashToken } from "@spendlens/core";
+import { createTestDb, insertLogs, makeLog, type TestDb } from "@spendlens/core/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const BIN = fileURLToPath(new URL("../bin/spendlens.mjs", import.meta.url));
+const run = promisify(execFile);
+
+async function cli(args: string[]) {
+  try {
+    const r = await run(process.execPath, [BIN, ...args], { timeout: 240_000 });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (e) {
+    const x = e as { code?: number; stdout: string; stderr: string };
+    return { code: x.code ?? 1, stdout: x.stdout, stderr: x.stderr };
+  }
+}
+
+const RANGE = ["--start-date", "2026-01-31", "--end-date", "2026-02-01"];
+const KEY = hashToken("sk-cli-key");
+const logs = [
+  makeLog({
+    startTime: "2026-01-31T00:00:00.000Z",
+    api_key: KEY,
+    model: "gpt-4o",
+    model_id: "dep-1",
+    team_id: "t1",
+    spend: 0.75,
+    prompt_tokens: 10,
+    completion_tokens: 2,
+  }),
+  makeLog({
+    startTime: "2026-02-01T23:59:59.999Z",
+    api_key: "other",
+    model: "claude-3-haiku",
+    spend: 0.5,
+    prompt_tokens: 3,
+    completion_tokens: 1,
+  }),
+  makeLog({
+    startTime: "2026-02-02T00:00:00.000Z",
+    api_key: KEY,
+    model: "gpt-4o",
+    model_id: "dep-1",
+    spend: 99,
+  }),
+];
+
+let t: TestDb;
+let dir: string;
+let configPath: string;
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "spendlens-cli-reports-"));
+  configPath = join(dir, "config.yaml");
+  writeFileSync(
+    configPath,
+    "model_list:\n  - model_name: gpt-4o\n    litellm_params:\n      model: azure/gpt-4o\n    model_info:\n      id: dep-1\n",
+  );
+  t = await createTestDb({ onDisk: true });
+  await t.db.insertInto("LiteLLM_TeamTable").values({ team_id: "t1", team_alias: "Research" }).execute();
+  await insertLogs(t.db, logs);
+  if (t.engine === "pglite") await t.close();
+});
+afterAll(async () => {
+  await t?.drop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("spendlens report commands", () => {
+  it("spend-provider --json maps model_id through the --config deployments", async () => {
+    const r = await cli([...t.cliArgs, "--config", configPath, "--json", "spend-provider", ...RANGE]);
+    expect(r.stderr).toBe("");
+    expect(JSON.parse(r.stdout)).toEqual([
+      { provider: "azure", spend: 0.75 },
+      { provider: "anthropic", spend: 0.5 },
+    ]);
+  }, 600_000);
+
+  it("spend-report --csv: one row per day, team, model and key", async () => {
+    const r = await cli([...t.cliArgs, "--csv", "spend-report", ...RANGE]);
+    expect(r.stdout).toBe(
+      "day,team_name,model,api_key,spend,total_tokens\n" +
+        `2026-01-31,Research,gpt-4o,${KEY},0.75,12\n` +
+        "2026-02-01,Unassigned Team,claude-3-haiku,other,0.5,4\n",
+    );
+  }, 600_000);
+
+  it("spend-report --group-by api_key --api-key sk-… --json hashes the raw key", async () => {
+    const r = await cli([...t.cliArgs, "--json", "spend-report", ...RANGE, "--api-key", "sk-cli-key"]);
+    expect(JSON.parse(r.stdout)).toEqual([
+      { api_key: KEY, model: "gpt-4o", total_cost: 0.75, total_input_tokens: 10, total_output_tokens: 2 },
+    ]);
+  }, 600_000);
+});

@@ -1,0 +1,287 @@
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { type DbHandle, emptyConfig, hashToken, openDatabase } from "@spendlens/core";
+import { createTestDb, daysAgo, insertLogs, makeLog, type TestDb } from "@spendlens/core/testing";
+import { type RunningServer, startServer } from "@spendlens/server";
+import pino from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+/**
+ * The issue-4 commands through the real binary. The CLI runs in its own process with the real clock,
+ * so the rows sit at days relative to today: the 30-day window starts at UTC midnight of daysAgo(30).
+ */
+const BIN = fileURLToPath(new URL("../bin/spendlens.mjs", import.meta.url));
+const run = promisify(execFile);
+const MASTER = "sk-master-spend-cli";
+const KA = hashToken("sk-alice");
+const KB = hashToken("sk-bob");
+const D30 = daysAgo(30);
+const D5 = daysAgo(5);
+/** Each CLI run is a fresh process opening the database: allow several per test on a busy machine. */
+const SLOW = 400_000;
+
+const logs = [
+  makeLog({
+    request_id: "c1",
+    startTime: `${D30}T00:00:00.000Z`,
+    user: "alice",
+    api_key: KA,
+    spend: 1,
+    model: "m1",
+    end_user: "e1",
+    team_id: "ta",
+  }),
+  makeLog({
+    request_id: "c2",
+    startTime: `${daysAgo(31)}T23:59:59.999Z`,
+    user: "alice",
+    api_key: KA,
+    spend: 64,
+    model: "m1",
+    end_user: "e1",
+  }),
+  makeLog({
+    request_id: "c3",
+    startTime: `${D5}T10:00:00.000Z`,
+    user: "bob",
+    api_key: KB,
+    spend: 2.5,
+    model: "m2",
+    end_user: "e2",
+    team_id: "ta",
+  }),
+  makeLog({
+    request_id: "c4",
+    startTime: `${D5}T11:00:00.000Z`,
+    user: "alice",
+    api_key: KA,
+    spend: 0.25,
+    model: "m2",
+  }),
+];
+
+let t: TestDb;
+async function cli(args: string[]) {
+  try {
+    const r = await run(process.execPath, [BIN, ...args], { timeout: 90_000 });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (e) {
+    const x = e as { code?: number; stdout: string; stderr: string };
+    return { code: x.code ?? 1, stdout: x.stdout, stderr: x.stderr };
+  }
+}
+const json = async (args: string[]) => {
+  const r = await cli([...t.cliArgs, "--json", ...args]);
+  expect(r.stderr).toBe("");
+  expect(r.code).toBe(0);
+  return JSON.parse(r.stdout);
+};
+
+beforeAll(async () => {
+  t = await createTestDb({ onDisk: true });
+  await t.db
+    .insertInto("LiteLLM_UserTable")
+    .values([
+      { user_id: "alice", user_role: "internal_user", spend: 3 },
+      { user_id: "bob", user_role: "internal_user", spend: 2 },
+    ])
+    .execute();
+  await t.db
+    .insertInto("LiteLLM_VerificationToken")
+    .values([
+      { token: KA, user_id: "alice", spend: 5, key_alias: "alias-a" },
+      { token: KB, user_id: "bob", spend: 7, key_alias: "alias-b" },
+    ])
+    .execute();
+  await t.db
+    .insertInto("LiteLLM_TeamTable")
+    .values({ team_id: "ta", team_alias: "Team A", spend: 9 })
+    .execute();
+  await insertLogs(t.db, logs);
+  if (t.engine === "pglite") await t.close(); // one process per PGlite folder: hand it to the CLI
+});
+afterAll(() => t?.drop());
+
+describe("spendlens spend and logs commands, in process", () => {
+  it(
+    "global-spend-logs: per day from the window start (the edge row in, 1 ms before out)",
+    async () => {
+      expect(await json(["global-spend-logs"])).toEqual([
+        { date: D30, spend: 1 },
+        { date: D5, spend: 2.75 },
+      ]);
+      expect(await json(["global-spend-logs", "--api-key", "sk-bob"])).toEqual([
+        { date: D5, spend: 2.5, api_key: KB },
+      ]);
+    },
+    SLOW,
+  );
+
+  it(
+    "global-spend-keys, global-spend-models (CSV), global-spend-teams",
+    async () => {
+      expect(await json(["global-spend-keys", "--limit", "1"])).toEqual([
+        { api_key: KB, key_alias: "alias-b", key_name: null, total_spend: 2.5 },
+      ]);
+      const csv = await cli([...t.cliArgs, "--csv", "global-spend-models"]);
+      expect(csv.stdout).toBe("model,total_spend,total_tokens\nm2,2.75,0\nm1,1,0\n");
+      expect(await json(["global-spend-teams"])).toEqual([
+        { date: D30, "Team A": 1 },
+        { date: D5, "Team A": 2.5, Unassigned: 0.25 },
+      ]);
+    },
+    SLOW,
+  );
+
+  it(
+    "spend-logs-ui prints a page (table with the totals below it), spend-logs a summary",
+    async () => {
+      const start = `${daysAgo(40)} 00:00:00`;
+      const end = `${daysAgo(0)} 23:59:59`;
+      const page = await json([
+        "spend-logs-ui",
+        "--start-date",
+        start,
+        "--end-date",
+        end,
+        "--page-size",
+        "2",
+        "--page",
+        "2",
+      ]);
+      expect(page.data.map((r: { request_id: string }) => r.request_id)).toEqual(["c1", "c2"]);
+      expect([page.total, page.page, page.page_size, page.total_pages]).toEqual([4, 2, 2, 2]);
+      const table = await cli([
+        ...t.cliArgs,
+        "spend-logs-ui",
+        "--start-date",
+        start,
+        "--end-date",
+        end,
+        "--min-spend",
+        "2",
+      ]);
+      expect(table.stdout).toMatch(/│ request_id\s+│ startTime/);
+      expect(table.stdout).toMatch(/│ c2\s+│/);
+      expect(table.stdout).toMatch(/│ c3\s+│/);
+      expect(table.stdout).not.toMatch(/│ c1\s+│/);
+      expect(table.stdout).toContain("total: 2\n");
+      const days = await json(["spend-logs", "--start-date", daysAgo(6), "--end-date", D5]);
+      expect(days).toEqual([
+        { date: daysAgo(6), spend: 0, users: {}, models: {}, api_keys: {} },
+        {
+          date: D5,
+          spend: 2.75,
+          users: { alice: 0.25, bob: 2.5 },
+          models: { m2: 2.75 },
+          api_keys: { [KA]: 0.25, [KB]: 2.5 },
+        },
+      ]);
+      const list = await json(["spend-logs", "--user-id", "alice"]);
+      expect(list.data.map((r: { request_id: string }) => r.request_id)).toEqual(["c4", "c1", "c2"]);
+      expect([list.truncated, list.limit]).toEqual([false, 1000]);
+    },
+    SLOW,
+  );
+
+  it(
+    "end users, spend-users, and one clear line for bad input",
+    async () => {
+      expect(await json(["global-all-end-users"])).toEqual([{ end_user: "e1" }, { end_user: "e2" }]);
+      expect(
+        await json(["global-spend-end-users", "--api-key", "sk-alice", "--start-time", daysAgo(31)]),
+      ).toEqual([{ end_user: "e1", total_count: 2, total_spend: 65 }]);
+      expect(await json(["spend-users", "--user-id", "bob"])).toEqual([
+        {
+          user_id: "bob",
+          user_alias: null,
+          user_email: null,
+          user_role: "internal_user",
+          team_id: null,
+          spend: 2,
+          max_budget: null,
+        },
+      ]);
+      const bad = await cli([...t.cliArgs, "spend-logs-ui", "--end-date", "2026-01-01 00:00:00"]);
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toBe(
+        "spendlens: start_date: is required (a datetime YYYY-MM-DD HH:MM:SS) (400 BAD_REQUEST)\n",
+      );
+    },
+    SLOW,
+  );
+
+  it(
+    "global-spend-reset zeroes keys and teams; spend-keys shows it; users untouched",
+    async () => {
+      expect(await json(["global-spend-reset"])).toEqual({
+        message: "Spend for all API Keys and Teams reset successfully",
+        status: "success",
+      });
+      expect((await json(["spend-keys"])).map((k: { spend: number }) => k.spend)).toEqual([0, 0]);
+      expect(
+        (await json(["spend-users"])).map((u: { user_id: string; spend: number }) => [u.user_id, u.spend]),
+      ).toEqual([
+        ["alice", 3],
+        ["bob", 2],
+      ]);
+      expect(
+        (await json(["spend-logs", "--start-date", D30, "--end-date", D5])).reduce(
+          (s: number, d: { spend: number }) => s + d.spend,
+          0,
+        ),
+      ).toBe(3.75);
+      expect(await json(["global-spend-refresh"])).toEqual({
+        message: "MonthlyGlobalSpend is not a materialized view: nothing to refresh",
+        status: "success",
+      });
+    },
+    SLOW,
+  );
+});
+
+describe("spendlens --url with an internal user's key", () => {
+  let srv: RunningServer;
+  let handle: DbHandle;
+  beforeAll(async () => {
+    handle = t.engine === "pglite" ? await openDatabase({ dataDir: t.dataDir! }) : t;
+    srv = await startServer({
+      services: { db: handle.db, handle, config: emptyConfig(), masterKey: MASTER },
+      port: 0,
+      logger: pino({ level: "silent" }),
+    });
+  });
+  afterAll(async () => {
+    await srv?.close();
+    if (t.engine === "pglite") await handle?.close();
+  }, SLOW);
+
+  it(
+    "sees only their own rows and gets 403 for another user's id or an admin command",
+    async () => {
+      const own = await cli(["--url", srv.url, "--key", "sk-alice", "--json", "spend-keys"]);
+      expect(JSON.parse(own.stdout).map((k: { token: string }) => k.token)).toEqual([KA]);
+      for (const args of [
+        ["spend-users", "--user-id", "bob"],
+        ["spend-logs", "--user-id", "bob"],
+        [
+          "spend-logs-ui",
+          "--user-id",
+          "bob",
+          "--start-date",
+          "2020-01-01 00:00:00",
+          "--end-date",
+          "2030-01-01 00:00:00",
+        ],
+      ]) {
+        const r = await cli(["--url", srv.url, "--key", "sk-alice", ...args]);
+        expect(r.code).toBe(1);
+        expect(r.stderr).toBe("spendlens: internal users may only see their own data (403 FORBIDDEN)\n");
+      }
+      const reset = await cli(["--url", srv.url, "--key", "sk-alice", "global-spend-reset"]);
+      expect(reset.stderr).toBe("spendlens: only proxy_admin may do this (403 FORBIDDEN)\n");
+    },
+    SLOW,
+  );
+});

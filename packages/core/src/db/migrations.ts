@@ -2,6 +2,7 @@ import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } fr
 import { SpendlensError } from "../errors.ts";
 import type { Db } from "./connect.ts";
 import { m0002_budgets } from "./migrations/0002_budgets.ts";
+import { m0003_rollups } from "./migrations/0003_rollups.ts";
 
 /**
  * Migrations are frozen in time: never edit one that has shipped, add the next.
@@ -233,6 +234,7 @@ const m0001_base: Migration = {
 export const migrations: Record<string, Migration> = {
   "0001_base": m0001_base,
   "0002_budgets": m0002_budgets,
+  "0003_rollups": m0003_rollups,
 };
 
 class StaticProvider implements MigrationProvider {

@@ -1,0 +1,170 @@
+import { sql } from "kysely";
+import type { Db } from "../db/connect.ts";
+import { badRequest } from "../errors.ts";
+import { addDays } from "../validation.ts";
+
+/**
+ * Looking after the rollups: status, pausing for bulk loads, the delete setting, and rebuilding days
+ * from the raw logs. Settings live in spendlens.meta:
+ *   'rollups.status'      'ready' (triggers keep the rollups exact) | 'paused' (triggers only mark the
+ *                         days they touch dirty; readers answer dirty days from the raw logs)
+ *   'rollups.delete_mode' 'keep' (default: deleting raw logs, e.g. retention, keeps the totals) |
+ *                         'subtract' (a DELETE subtracts the deleted logs; TRUNCATE empties the rollups)
+ */
+
+export type RollupStatusValue = "ready" | "paused";
+export type RollupDeleteMode = "keep" | "subtract";
+
+export interface RollupStatus {
+  status: RollupStatusValue;
+  deleteMode: RollupDeleteMode;
+  /** Days whose rollups are not trusted (readers use the raw logs for them), oldest first. */
+  dirtyDays: { day: string; reason: string | null }[];
+  /** Days that lost raw logs while their totals were kept; a rebuild leaves them alone unless asked. */
+  rawDeletedDays: string[];
+}
+
+export async function rollupStatus(db: Db): Promise<RollupStatus> {
+  const meta = await sql<{ key: string; value: string }>`SELECT key, value FROM spendlens.meta
+    WHERE key IN ('rollups.status', 'rollups.delete_mode')`.execute(db);
+  const m = new Map(meta.rows.map((r) => [r.key, r.value]));
+  const days = await sql<{ day: string; dirty_reason: string | null; dirty: boolean; raw_deleted: boolean }>`
+    SELECT day, dirty_reason, dirty_at IS NOT NULL AS dirty, raw_deleted FROM spendlens.rollup_days ORDER BY day`.execute(
+    db,
+  );
+  return {
+    status: m.get("rollups.status") === "paused" ? "paused" : "ready",
+    deleteMode: m.get("rollups.delete_mode") === "subtract" ? "subtract" : "keep",
+    dirtyDays: days.rows.filter((r) => r.dirty).map((r) => ({ day: r.day, reason: r.dirty_reason })),
+    rawDeletedDays: days.rows.filter((r) => r.raw_deleted).map((r) => r.day),
+  };
+}
+
+async function setStatus(db: Db, status: RollupStatusValue): Promise<void> {
+  await sql`INSERT INTO spendlens.meta (key, value) VALUES ('rollups.status', ${status})
+    ON CONFLICT (key) DO UPDATE SET value = excluded.value`.execute(db);
+}
+
+/**
+ * For bulk loads: the triggers stop computing rollups and only mark the days they touch dirty (readers
+ * stay exact by reading those days raw). Follow with `resumeRollups` and `rebuildRollups`.
+ */
+export async function pauseRollups(db: Db): Promise<void> {
+  await setStatus(db, "paused");
+}
+
+export async function resumeRollups(db: Db): Promise<void> {
+  await setStatus(db, "ready");
+}
+
+export async function setRollupDeleteMode(db: Db, mode: RollupDeleteMode): Promise<void> {
+  if (mode !== "keep" && mode !== "subtract") throw badRequest("delete_mode", "must be keep or subtract");
+  await sql`INSERT INTO spendlens.meta (key, value) VALUES ('rollups.delete_mode', ${mode})
+    ON CONFLICT (key) DO UPDATE SET value = excluded.value`.execute(db);
+}
+
+export interface RebuildOptions {
+  /**
+   * Which days: 'dirty' (default) rebuilds the days marked dirty; 'all' every day from the first to the
+   * last raw log (and every dirty day). Explicit `from`/`to` ('YYYY-MM-DD', inclusive) rebuild that range.
+   */
+  scope?: "dirty" | "all";
+  from?: string;
+  to?: string;
+  /** Rebuild days that lost raw logs while totals were kept (their kept totals are then lost). Default false. */
+  includeRawDeleted?: boolean;
+  /** Days per transaction: each one holds a write lock on the log tables while it runs. Default 7. */
+  chunkDays?: number;
+  onProgress?: (doneDays: number, totalDays: number) => void;
+}
+
+export interface RebuildResult {
+  days: number;
+  chunks: number;
+  skippedRawDeleted: string[];
+  ms: number;
+}
+
+const DAY_RE = /^\d{4}-\d{2}-\d{2}$/;
+
+/** Groups sorted days into runs of consecutive days, each at most `max` long. */
+function runs(days: string[], max: number): [string, string][] {
+  const out: [string, string][] = [];
+  let start: string | null = null;
+  let prev: string | null = null;
+  let len = 0;
+  for (const d of days) {
+    if (start !== null && prev !== null && addDays(prev, 1) === d && len < max) {
+      prev = d;
+      len++;
+      continue;
+    }
+    if (start !== null && prev !== null) out.push([start, prev]);
+    start = d;
+    prev = d;
+    len = 1;
+  }
+  if (start !== null && prev !== null) out.push([start, prev]);
+  return out;
+}
+
+/**
+ * Recomputes rollup days from the raw logs, a chunk of days per transaction. Each chunk locks the log
+ * tables against writers (SHARE ROW EXCLUSIVE: readers go on) for its duration, deletes the chunk's
+ * rollup rows and recomputes them, so concurrent writers never fall between the two: a write either
+ * lands before the lock (and is recomputed) or after the commit (and its trigger adds it).
+ * Rebuilt days are clean (no longer dirty or raw_deleted).
+ */
+export async function rebuildRollups(db: Db, opts: RebuildOptions = {}): Promise<RebuildResult> {
+  const started = performance.now();
+  for (const [k, v] of [
+    ["from", opts.from],
+    ["to", opts.to],
+  ] as const) {
+    if (v !== undefined && !DAY_RE.test(v)) throw badRequest(k, "must be a date YYYY-MM-DD");
+  }
+  const chunkDays = Math.max(1, Math.floor(opts.chunkDays ?? 7));
+  const st = await rollupStatus(db);
+  const dirty = new Set(st.dirtyDays.map((d) => d.day));
+  const rawDeleted = new Set(st.rawDeletedDays);
+  const wanted = new Set<string>(dirty);
+  if (opts.from !== undefined || opts.to !== undefined || opts.scope === "all") {
+    let lo = opts.from ?? null;
+    let hi = opts.to ?? null;
+    if (lo === null || hi === null) {
+      const r = await sql<{ lo: string | null; hi: string | null }>`
+        SELECT least(a.lo, b.lo)::text AS lo, greatest(a.hi, b.hi)::text AS hi FROM
+          (SELECT spendlens.utc_day(min("startTime")) AS lo, spendlens.utc_day(max("startTime")) AS hi FROM "LiteLLM_SpendLogs") a,
+          (SELECT spendlens.utc_day(min("startTime")) AS lo, spendlens.utc_day(max("startTime")) AS hi FROM "LiteLLM_ErrorLogs") b`.execute(
+        db,
+      );
+      lo ??= r.rows[0]?.lo ?? null;
+      hi ??= r.rows[0]?.hi ?? null;
+    }
+    if (lo !== null && hi !== null) for (let d = lo; d <= hi; d = addDays(d, 1)) wanted.add(d);
+  }
+  const skipped: string[] = [];
+  const days = [...wanted].sort().filter((d) => {
+    if (rawDeleted.has(d) && !dirty.has(d) && !opts.includeRawDeleted) {
+      skipped.push(d);
+      return false;
+    }
+    return true;
+  });
+  const chunks = runs(days, chunkDays);
+  let done = 0;
+  for (const [a, b] of chunks) {
+    await db.transaction().execute(async (trx) => {
+      await sql`SET LOCAL statement_timeout = 0`.execute(trx);
+      await sql`SELECT spendlens.rollups_rebuild_days(${a}::date, ${b}::date)`.execute(trx);
+    });
+    done += Math.round((Date.parse(b) - Date.parse(a)) / 86_400_000) + 1;
+    opts.onProgress?.(done, days.length);
+  }
+  return {
+    days: days.length,
+    chunks: chunks.length,
+    skippedRawDeleted: skipped,
+    ms: performance.now() - started,
+  };
+}

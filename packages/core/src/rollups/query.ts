@@ -1,0 +1,398 @@
+import { type RawBuilder, type Sql, sql } from "kysely";
+import type { Db } from "../db/connect.ts";
+import { badRequest, forbidden } from "../errors.ts";
+import { type Scope, scopeUserId } from "../scope.ts";
+import { addDays, DAY_MS } from "../validation.ts";
+import {
+  ERROR_DIMS,
+  ERROR_GRAIN,
+  type ErrorDim,
+  ident,
+  SPEND_DIMS,
+  SPEND_GRAINS,
+  type SpendDim,
+  TAG_GRAINS,
+} from "./grains.ts";
+
+/**
+ * Typed reads over the rollups. A query names what it groups by (`dims`), what it filters on, and a
+ * half-open UTC window; it never names a table. The plan:
+ *   - the smallest grain whose dimensions cover the dims, the filters and the caller's scope;
+ *   - whole UTC days of the window from that grain, the partial days at either end from the raw logs;
+ *   - days marked dirty in spendlens.rollup_days (a failed or paused trigger) from the raw logs too,
+ *     decided inside the same statement, so the answer is one snapshot: always equal to a sum over the
+ *     raw logs (up to float rounding order), including logs committed a moment ago.
+ * Queries no grain covers (a tag with any other dimension, or a tag for an internal user) read the raw
+ * logs only: slower, same numbers.
+ */
+
+export type RollupDim = SpendDim | "day" | "tag";
+export type FilterValue = string | null | readonly (string | null)[];
+export type RollupFilters = Partial<Record<SpendDim | "tag", FilterValue>>;
+export const SPEND_MEASURE_NAMES = [
+  "requests",
+  "spend",
+  "prompt_tokens",
+  "completion_tokens",
+  "total_tokens",
+] as const;
+export type SpendMeasure = (typeof SPEND_MEASURE_NAMES)[number];
+
+/** A half-open UTC window [from, to) of ISO instants; null is unbounded. `dayWindow()` makes whole days. */
+export interface TimeWindow {
+  from: string | null;
+  to: string | null;
+}
+
+export interface OrderTerm<K extends string> {
+  by: K;
+  desc?: boolean;
+}
+
+export interface SpendQuery {
+  window: TimeWindow;
+  /** What to group by. `day` is the UTC day ('YYYY-MM-DD'); `tag` one element of request_tags. */
+  dims?: readonly RollupDim[];
+  /** Equality filters; null means IS NULL, an array means any of. */
+  filters?: RollupFilters;
+  /**
+   * With `tag`: `split` (default) gives each of a request's n tags spend/n, so tags add up to the total;
+   * `full` gives every tag the whole spend (the seed's figures). Requests and tokens count per tag.
+   */
+  attribution?: "split" | "full";
+  orderBy?: readonly OrderTerm<RollupDim | SpendMeasure>[];
+  /** At most this many rows (1..100000). */
+  limit?: number;
+}
+
+export type SpendRow = Partial<Record<RollupDim, string | null>> & Record<SpendMeasure, number>;
+
+export interface SpendPlan {
+  /** The rollup table for whole days, or null when the raw logs answer everything. */
+  table: string | null;
+  /** Whole days read from the rollup: [fromDay, toDay) ('YYYY-MM-DD'; null = unbounded). */
+  rollupDays: { from: string | null; to: string | null } | null;
+  /** Instants read from the raw logs (besides dirty days). */
+  rawRanges: TimeWindow[];
+}
+
+const MAX_LIMIT = 100_000;
+
+function isMidnight(iso: string): boolean {
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) throw badRequest("window", `not an ISO instant: ${iso}`);
+  return t % DAY_MS === 0;
+}
+const dayOf = (iso: string) => new Date(Date.parse(iso)).toISOString().slice(0, 10);
+const isoOf = (iso: string) => new Date(Date.parse(iso)).toISOString();
+const dayStartIso = (day: string) => `${day}T00:00:00.000Z`;
+
+/** Splits a window into whole UTC days (for a rollup) and the partial days at its ends (raw). */
+export function splitWindow(w: TimeWindow): {
+  days: { from: string | null; to: string | null } | null;
+  raw: TimeWindow[];
+} {
+  const from = w.from === null ? null : isoOf(w.from);
+  const to = w.to === null ? null : isoOf(w.to);
+  if (from !== null && to !== null && Date.parse(from) >= Date.parse(to)) return { days: null, raw: [] };
+  const fromDay = from === null ? null : isMidnight(from) ? dayOf(from) : addDays(dayOf(from), 1);
+  const toDay = to === null ? null : dayOf(to);
+  if (fromDay !== null && toDay !== null && fromDay >= toDay) {
+    return { days: null, raw: [{ from, to }] };
+  }
+  const raw: TimeWindow[] = [];
+  if (from !== null && fromDay !== null && from !== dayStartIso(fromDay))
+    raw.push({ from, to: dayStartIso(fromDay) });
+  if (to !== null && toDay !== null && to !== dayStartIso(toDay)) raw.push({ from: dayStartIso(toDay), to });
+  return { days: { from: fromDay, to: toDay }, raw };
+}
+
+function filterList(v: FilterValue): { values: string[]; withNull: boolean } {
+  const arr = typeof v === "string" || v === null ? [v] : [...v];
+  return { values: arr.filter((x): x is string => x !== null), withNull: arr.some((x) => x === null) };
+}
+
+/** `col = v`, `col IS NULL`, or `(col = ANY(...) OR col IS NULL)`; values are bound parameters. */
+function filterSql(col: Sql | RawBuilder<unknown>, v: FilterValue): RawBuilder<unknown> {
+  const { values, withNull } = filterList(v);
+  const parts: RawBuilder<unknown>[] = [];
+  if (values.length === 1) parts.push(sql`${col} = ${values[0]!}`);
+  else if (values.length > 1) parts.push(sql`${col} = ANY(${values}::text[])`);
+  if (withNull) parts.push(sql`${col} IS NULL`);
+  if (!parts.length) return sql`false`;
+  return parts.length === 1 ? parts[0]! : sql`(${sql.join(parts, sql` OR `)})`;
+}
+
+const SPEND_DIM_SET = new Set<string>(SPEND_DIMS);
+
+function checkDims(dims: readonly string[], filters: Record<string, unknown>): void {
+  for (const d of dims) {
+    if (d !== "day" && d !== "tag" && !SPEND_DIM_SET.has(d))
+      throw badRequest("dims", `unknown dimension ${d}`);
+  }
+  for (const f of Object.keys(filters)) {
+    if (f !== "tag" && !SPEND_DIM_SET.has(f)) throw badRequest("filters", `unknown dimension ${f}`);
+  }
+}
+
+/** Which grain answers the whole days, or null when none covers what the query needs. */
+export function chooseSpendGrain(
+  dims: readonly RollupDim[],
+  filters: RollupFilters,
+  scope: Scope,
+): { table: string; tag: boolean } | null {
+  const need = new Set<string>(
+    [...dims, ...Object.keys(filters)].filter((d) => d !== "day" && d !== "tag") as string[],
+  );
+  if (scopeUserId(scope) !== null) need.add("user");
+  const tag = dims.includes("tag") || "tag" in filters;
+  const grains = tag ? TAG_GRAINS : SPEND_GRAINS;
+  const g = grains.find((x) => [...need].every((d) => (x.dims as readonly string[]).includes(d)));
+  return g ? { table: g.table, tag } : null;
+}
+
+const rawColumnCache = new WeakMap<Db, Promise<Set<string>>>();
+/** Columns of "LiteLLM_SpendLogs" (an older LiteLLM lacks organization_id: it reads as NULL). */
+function rawSpendColumns(db: Db): Promise<Set<string>> {
+  let p = rawColumnCache.get(db);
+  if (!p) {
+    p = sql<{ column_name: string }>`SELECT column_name FROM information_schema.columns
+        WHERE table_schema = 'public' AND table_name = 'LiteLLM_SpendLogs'`
+      .execute(db)
+      .then((r) => new Set(r.rows.map((x) => x.column_name)));
+    rawColumnCache.set(db, p);
+    p.catch(() => rawColumnCache.delete(db));
+  }
+  return p;
+}
+
+function orderSql<K extends string>(
+  terms: readonly OrderTerm<K>[] | undefined,
+  allowed: ReadonlySet<string>,
+): RawBuilder<unknown> {
+  if (!terms?.length) return sql``;
+  const parts = terms.map((t) => {
+    if (!allowed.has(t.by)) throw badRequest("orderBy", `cannot order by ${t.by}`);
+    return sql.raw(`${ident(t.by)} ${t.desc ? "DESC NULLS LAST" : "ASC NULLS FIRST"}`);
+  });
+  return sql` ORDER BY ${sql.join(parts, sql`, `)}`;
+}
+
+function limitSql(limit: number | undefined): RawBuilder<unknown> {
+  if (limit === undefined) return sql``;
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT)
+    throw badRequest("limit", `must be a whole number from 1 to ${MAX_LIMIT}`);
+  return sql` LIMIT ${limit}`;
+}
+
+/**
+ * The statement for a spend query (for callers that stream or wrap it). Columns: the dims in order,
+ * then requests (int8), spend, prompt_tokens, completion_tokens, total_tokens (float8).
+ */
+export async function spendTotalsSql(db: Db, scope: Scope, q: SpendQuery): Promise<RawBuilder<SpendRow>> {
+  const dims = [...new Set(q.dims ?? [])];
+  const filters = q.filters ?? {};
+  checkDims(dims, filters);
+  const user = scopeUserId(scope);
+  const grain = chooseSpendGrain(dims, filters, scope);
+  const tagQuery = dims.includes("tag") || "tag" in filters;
+  const split = (q.attribution ?? "split") === "split";
+  const { days, raw } = splitWindow(q.window);
+  const haveCols = await rawSpendColumns(db);
+
+  const outDims = dims.map((d) => sql.raw(ident(d)));
+
+  // Raw logs: one row per log (per tag element for tag queries), same columns as the rollup rows.
+  const rawSelect = (where: RawBuilder<unknown>) => {
+    const cols: RawBuilder<unknown>[] = [];
+    for (const d of dims) {
+      if (d === "day") cols.push(sql`spendlens.utc_day(l."startTime") AS "day"`);
+      else if (d === "tag") cols.push(sql`e.tag AS "tag"`);
+      else if (!haveCols.has(d)) cols.push(sql.raw(`NULL::text AS ${ident(d)}`));
+      else cols.push(sql.raw(`l.${ident(d)} AS ${ident(d)}`));
+    }
+    const spend = tagQuery && split ? sql`coalesce(l.spend, 0) / e.n` : sql`coalesce(l.spend, 0)`;
+    const conds: RawBuilder<unknown>[] = [where];
+    for (const [k, v] of Object.entries(filters)) {
+      if (v === undefined) continue;
+      const col =
+        k === "tag" ? sql`e.tag` : haveCols.has(k) ? sql.raw(`l.${ident(k)}`) : sql.raw("NULL::text");
+      conds.push(filterSql(col, v as FilterValue));
+    }
+    if (user !== null) conds.push(sql`l."user" = ${user}`);
+    return sql`SELECT ${sql.join([...cols, sql`1::int8 AS requests`, sql`${spend}::float8 AS spend`, sql`coalesce(l.prompt_tokens, 0)::int8 AS prompt_tokens`, sql`coalesce(l.completion_tokens, 0)::int8 AS completion_tokens`, sql`coalesce(l.total_tokens, 0)::int8 AS total_tokens`], sql`, `)}
+      FROM "LiteLLM_SpendLogs" l${tagQuery ? sql` CROSS JOIN LATERAL spendlens.request_tags(l.request_tags) e` : sql``}
+      WHERE ${sql.join(conds, sql` AND `)}`;
+  };
+
+  const parts: RawBuilder<unknown>[] = [];
+  let dirtyCte = sql``;
+  if (days && grain) {
+    dirtyCte = dirtyDaysCte(days);
+    const rcols = dims.map((d) => sql.raw(`r.${ident(d)}`));
+    const conds: RawBuilder<unknown>[] = dayRange("r", days);
+    for (const [k, v] of Object.entries(filters)) {
+      if (v !== undefined) conds.push(filterSql(sql.raw(`r.${ident(k)}`), v as FilterValue));
+    }
+    if (user !== null) conds.push(sql`r."user" = ${user}`);
+    conds.push(sql`NOT EXISTS (SELECT 1 FROM dirty WHERE dirty.day = r.day)`);
+    const spendCol = grain.tag && split ? sql`r.spend_split` : sql`r.spend`;
+    parts.push(sql`SELECT ${sql.join([...rcols, sql`r.requests`, sql`${spendCol} AS spend`, sql`r.prompt_tokens`, sql`r.completion_tokens`, sql`r.total_tokens`], sql`, `)}
+      FROM spendlens.${sql.raw(ident(grain.table))} r WHERE ${sql.join(conds, sql` AND `)}`);
+    // Dirty days inside the window: from the raw logs (UTC midnight bounds; sessions run in UTC).
+    parts.push(
+      rawSelect(
+        sql`EXISTS (SELECT 1 FROM dirty WHERE l."startTime" >= dirty.day::timestamp AND l."startTime" < (dirty.day + 1)::timestamp)`,
+      ),
+    );
+    for (const r of raw) parts.push(rawSelect(rangeSql(r)));
+  } else {
+    // No grain covers the query, or no whole day in the window: the raw logs answer it all.
+    const w = q.window;
+    if (!(w.from !== null && w.to !== null && Date.parse(w.from) >= Date.parse(w.to))) {
+      parts.push(rawSelect(rangeSql({ from: w.from && isoOf(w.from), to: w.to && isoOf(w.to) })));
+    }
+  }
+
+  const measures = sql`coalesce(sum(u.requests), 0)::int8 AS requests, coalesce(sum(u.spend), 0)::float8 AS spend,
+    coalesce(sum(u.prompt_tokens), 0)::float8 AS prompt_tokens, coalesce(sum(u.completion_tokens), 0)::float8 AS completion_tokens,
+    coalesce(sum(u.total_tokens), 0)::float8 AS total_tokens`;
+  const allowedOrder = new Set<string>([...dims, ...SPEND_MEASURE_NAMES]);
+  const order = orderSql(q.orderBy, allowedOrder);
+  const limit = limitSql(q.limit);
+  const union = parts.length ? sql.join(parts, sql` UNION ALL `) : emptySpendRows(dims);
+  const groupBy = outDims.length ? sql` GROUP BY ${sql.join(outDims, sql`, `)}` : sql``;
+  const select = outDims.length ? sql`${sql.join(outDims, sql`, `)}, ${measures}` : measures;
+  return sql<SpendRow>`${dirtyCte}SELECT ${select} FROM (${union}) u${groupBy}${order}${limit}`;
+}
+
+/** `alias.day >= from AND alias.day < to` for a day range (bounds bound as parameters). */
+function dayRange(
+  alias: "r" | "rollup_days",
+  days: { from: string | null; to: string | null },
+): RawBuilder<unknown>[] {
+  const a = sql.raw(alias);
+  const c: RawBuilder<unknown>[] = [];
+  if (days.from !== null) c.push(sql`${a}.day >= ${days.from}::date`);
+  if (days.to !== null) c.push(sql`${a}.day < ${days.to}::date`);
+  return c;
+}
+
+/** The window's days that a failed or paused trigger left dirty: answered from the raw logs. */
+function dirtyDaysCte(days: { from: string | null; to: string | null }): RawBuilder<unknown> {
+  const conds = [sql`rollup_days.dirty_at IS NOT NULL`, ...dayRange("rollup_days", days)];
+  return sql`WITH dirty AS MATERIALIZED (SELECT day FROM spendlens.rollup_days WHERE ${sql.join(conds, sql` AND `)}) `;
+}
+
+function rangeSql(r: TimeWindow): RawBuilder<unknown> {
+  const c: RawBuilder<unknown>[] = [];
+  if (r.from !== null) c.push(sql`l."startTime" >= ${r.from}`);
+  if (r.to !== null) c.push(sql`l."startTime" < ${r.to}`);
+  return c.length ? sql.join(c, sql` AND `) : sql`true`;
+}
+
+function emptySpendRows(dims: readonly string[]): RawBuilder<unknown> {
+  const cols = dims.map((d) => (d === "day" ? `NULL::date AS "day"` : `NULL::text AS ${ident(d)}`));
+  return sql.raw(
+    `SELECT ${[...cols, "0::int8 AS requests", "0::float8 AS spend", "0::int8 AS prompt_tokens", "0::int8 AS completion_tokens", "0::int8 AS total_tokens"].join(", ")} WHERE false`,
+  );
+}
+
+/** How a spend query would be answered (tests and the bench print it). */
+export function planSpendQuery(scope: Scope, q: SpendQuery): SpendPlan {
+  const dims = q.dims ?? [];
+  const filters = q.filters ?? {};
+  checkDims(dims, filters);
+  const grain = chooseSpendGrain(dims, filters, scope);
+  const { days, raw } = splitWindow(q.window);
+  if (!grain || !days)
+    return { table: null, rollupDays: null, rawRanges: days || raw.length ? [q.window] : [] };
+  return { table: grain.table, rollupDays: days, rawRanges: raw };
+}
+
+/**
+ * Spend, requests and tokens grouped by `dims` over a window, from the rollups (see the top of this
+ * file). Scope is applied: an internal user gets only rows whose "user" is theirs.
+ */
+export async function spendTotals(db: Db, scope: Scope, q: SpendQuery): Promise<SpendRow[]> {
+  const stmt = await spendTotalsSql(db, scope, q);
+  const r = await stmt.execute(db);
+  return r.rows;
+}
+
+// ---- error logs ----
+
+export type ErrorRollupDim = ErrorDim | "day";
+export type ErrorFilters = Partial<Record<ErrorDim, FilterValue>>;
+
+export interface ErrorQuery {
+  window: TimeWindow;
+  dims?: readonly ErrorRollupDim[];
+  filters?: ErrorFilters;
+  orderBy?: readonly OrderTerm<ErrorRollupDim | "errors">[];
+  limit?: number;
+}
+
+export type ErrorRow = Partial<Record<ErrorRollupDim, string | null>> & { errors: number };
+
+const ERROR_DIM_SET = new Set<string>(ERROR_DIMS);
+
+/**
+ * Error-log counts grouped by `dims` over a window. Error logs carry no user, so only an
+ * all-rows scope may read them (the seed's exception reports are admin-only).
+ */
+export async function errorTotals(db: Db, scope: Scope, q: ErrorQuery): Promise<ErrorRow[]> {
+  if (scopeUserId(scope) !== null) throw forbidden("error logs are visible to admins only");
+  const dims = [...new Set(q.dims ?? [])];
+  const filters = q.filters ?? {};
+  for (const d of dims)
+    if (d !== "day" && !ERROR_DIM_SET.has(d)) throw badRequest("dims", `unknown dimension ${d}`);
+  for (const f of Object.keys(filters))
+    if (!ERROR_DIM_SET.has(f)) throw badRequest("filters", `unknown dimension ${f}`);
+  const { days, raw } = splitWindow(q.window);
+  const rawSelect = (where: RawBuilder<unknown>) => {
+    const cols = dims.map((d) =>
+      d === "day" ? sql`spendlens.utc_day(l."startTime") AS "day"` : sql.raw(`l.${ident(d)} AS ${ident(d)}`),
+    );
+    const conds: RawBuilder<unknown>[] = [where];
+    for (const [k, v] of Object.entries(filters))
+      if (v !== undefined) conds.push(filterSql(sql.raw(`l.${ident(k)}`), v as FilterValue));
+    return sql`SELECT ${sql.join([...cols, sql`1::int8 AS errors`], sql`, `)} FROM "LiteLLM_ErrorLogs" l WHERE ${sql.join(conds, sql` AND `)}`;
+  };
+  const parts: RawBuilder<unknown>[] = [];
+  let dirtyCte = sql``;
+  if (days) {
+    dirtyCte = dirtyDaysCte(days);
+    const conds: RawBuilder<unknown>[] = dayRange("r", days);
+    for (const [k, v] of Object.entries(filters))
+      if (v !== undefined) conds.push(filterSql(sql.raw(`r.${ident(k)}`), v as FilterValue));
+    conds.push(sql`NOT EXISTS (SELECT 1 FROM dirty WHERE dirty.day = r.day)`);
+    const rcols = dims.map((d) => sql.raw(`r.${ident(d)}`));
+    parts.push(
+      sql`SELECT ${sql.join([...rcols, sql`r.errors`], sql`, `)} FROM spendlens.${sql.raw(ident(ERROR_GRAIN.table))} r WHERE ${sql.join(conds, sql` AND `)}`,
+    );
+    parts.push(
+      rawSelect(
+        sql`EXISTS (SELECT 1 FROM dirty WHERE l."startTime" >= dirty.day::timestamp AND l."startTime" < (dirty.day + 1)::timestamp)`,
+      ),
+    );
+    for (const r of raw) parts.push(rawSelect(rangeSql(r)));
+  } else if (raw.length) {
+    parts.push(rawSelect(rangeSql(raw[0]!)));
+  }
+  const outDims = dims.map((d) => sql.raw(ident(d)));
+  const measures = sql`coalesce(sum(u.errors), 0)::int8 AS errors`;
+  const union = parts.length
+    ? sql.join(parts, sql` UNION ALL `)
+    : sql.raw(
+        `SELECT ${[...dims.map((d) => (d === "day" ? `NULL::date AS "day"` : `NULL::text AS ${ident(d)}`)), "0::int8 AS errors"].join(", ")} WHERE false`,
+      );
+  const order = orderSql(q.orderBy, new Set<string>([...dims, "errors"]));
+  const groupBy = outDims.length ? sql` GROUP BY ${sql.join(outDims, sql`, `)}` : sql``;
+  const select = outDims.length ? sql`${sql.join(outDims, sql`, `)}, ${measures}` : measures;
+  const r =
+    await sql<ErrorRow>`${dirtyCte}SELECT ${select} FROM (${union}) u${groupBy}${order}${limitSql(q.limit)}`.execute(
+      db,
+    );
+  return r.rows;
+}

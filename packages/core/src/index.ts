@@ -39,3 +39,4 @@ export * from "./ingest/ingest.ts";
 export * from "./ingest/rows.ts";
 export * from "./pricing/calculate.ts";
 export * from "./pricing/tokenize.ts";
+export * from "./rollups/index.ts";

@@ -304,7 +304,7 @@ describe("ingestSpendLogs under concurrency", () => {
     expect(r.rows[0]).toEqual({ s: expected, n: 10_000 });
   });
 
-  it(`runs on ${testEngine()} with real concurrency where the engine has it`, async () => {
+  it(`overlapping batches in opposite orders neither deadlock nor double count (${testEngine()})`, async () => {
     // Overlapping batches in opposite orders: sorted locking means no deadlock, and each row counts once.
     const ids = Array.from({ length: 200 }, (_, i) => `ov-${String(i).padStart(3, "0")}`);
     const mk = (id: string) => log(id, { api_key: "hot-key", user: "bob", team_id: "team-b", spend: 0.5 });

@@ -102,4 +102,9 @@ litellm_settings:
       maxBudget: null,
     });
   });
+
+  it("an unclosed quote names the line where the quote opened", () => {
+    const text = 'model_list:\n  - model_name: "gpt-4o\n    litellm_params:\n      model: gpt-4o\n';
+    expect(() => parseConfig(text, "q.yaml")).toThrow(/^q\.yaml: line 2: Missing closing "quote/);
+  });
 });

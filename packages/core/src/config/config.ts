@@ -83,10 +83,14 @@ export function parseConfig(text: string, path = "config.yaml"): SpendlensConfig
   if (doc.errors.length) {
     const e = doc.errors[0]!;
     const pos = lineCounter.linePos(e.pos[0]);
-    throw new SpendlensError(
-      "CONFIG",
-      `${path}: line ${pos.line}, column ${pos.col}: ${e.message.split("\n")[0]}`,
-    );
+    let where = `line ${pos.line}, column ${pos.col}`;
+    // An unclosed quote is reported at the end of the file: name the line where it opened instead.
+    const quote = /Missing closing (["'])quote/.exec(e.message)?.[1];
+    if (quote) {
+      const opened = text.split("\n").findIndex((l) => l.split(quote).length % 2 === 0);
+      if (opened >= 0) where = `line ${opened + 1}`;
+    }
+    throw new SpendlensError("CONFIG", `${path}: ${where}: ${e.message.split("\n")[0]}`);
   }
   const raw = doc.toJS() ?? {};
   if (typeof raw !== "object" || Array.isArray(raw)) {

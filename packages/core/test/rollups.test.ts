@@ -1,0 +1,665 @@
+import { type Kysely, sql } from "kysely";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  ALL,
+  type DemoErrorLog,
+  type DemoLog,
+  type ErrorQuery,
+  errorTotals,
+  migrations,
+  pauseRollups,
+  prng,
+  rebuildRollups,
+  resumeRollups,
+  rollupStatus,
+  type Scope,
+  type SpendQuery,
+  setRollupDeleteMode,
+  spendTotals,
+  userScope,
+} from "../src/index.ts";
+import {
+  createTestDb,
+  insertErrorLogs,
+  insertLogs,
+  makeErrorLog,
+  makeLog,
+  type TestDb,
+  testEngine,
+} from "../src/testing/index.ts";
+
+/**
+ * Property test: random streams of spend and error logs, written every way a log reaches the table
+ * (spendlens's batch insert, LiteLLM-style multi-row VALUES, single rows, INSERT ... ON CONFLICT DO
+ * UPDATE, COPY on Postgres, late logs, duplicates, updates, deletes), and after each step every
+ * rollup-derived total must equal a brute-force sum over the logs computed here in the test.
+ */
+
+type Log = DemoLog & { organization_id: string | null; request_tags: string | null };
+
+// The days span a month boundary; times include both sides of UTC midnight.
+const DAYS = ["2026-02-26", "2026-02-27", "2026-02-28", "2026-03-01", "2026-03-02", "2026-03-03"];
+const TAG_VALUES = [
+  "[]",
+  '["prod"]',
+  '["prod", "chat"]',
+  '["chat", "rag", "batch"]',
+  '["prod", "prod"]', // a repeated tag counts once per element, as jsonb_array_elements_text does
+  '["x", 7]', // a number element is the tag "7"
+  '{"legacy": ["prod"]}', // not an array: no tags
+  '"prod"',
+  "5",
+  "null",
+  null, // SQL NULL
+];
+
+function pick<T>(rnd: () => number, xs: readonly T[]): T {
+  return xs[Math.floor(rnd() * xs.length)]!;
+}
+
+function randomTime(rnd: () => number, day: string): string {
+  const r = rnd();
+  if (r < 0.12) return `${day}T00:00:00.000Z`;
+  if (r < 0.24) return `${day}T23:59:59.999Z`;
+  const ms = Math.floor(rnd() * 86_400_000);
+  return new Date(Date.parse(`${day}T00:00:00Z`) + ms).toISOString();
+}
+
+let counter = 0;
+function randomLog(rnd: () => number, day = pick(rnd, DAYS)): Log {
+  counter++;
+  const prompt = Math.floor(rnd() * 2000);
+  const completion = Math.floor(rnd() * 800);
+  const startTime = randomTime(rnd, day);
+  return {
+    ...makeLog({ startTime }),
+    request_id: `p-${counter}-${Math.floor(rnd() * 1e9)}`,
+    api_key: pick(rnd, ["k1", "k2", "k3", "k4", ""]),
+    user: pick(rnd, ["alice", "bob", "carol", "", null]) as string,
+    team_id: pick(rnd, ["t1", "t2", "", null]),
+    organization_id: pick(rnd, ["o1", null]),
+    end_user: pick(rnd, ["c1", "c2", "c3", "", null]),
+    model: pick(rnd, ["gpt-4o", "claude", "azure/gpt-4o"]),
+    model_group: pick(rnd, ["gpt-4o", "claude", "", null]) as string,
+    model_id: pick(rnd, ["m1", "m2", ""]),
+    custom_llm_provider: pick(rnd, ["openai", "anthropic", "azure", null]) as string,
+    api_base: pick(rnd, ["https://a", "https://b", null]) as string,
+    spend: rnd() < 0.1 ? 0 : Math.round(rnd() * 1e7) / 1e6,
+    prompt_tokens: prompt,
+    completion_tokens: completion,
+    total_tokens: prompt + completion + (rnd() < 0.2 ? 3 : 0),
+    request_tags: pick(rnd, TAG_VALUES) as string,
+  };
+}
+
+// ---- the model: what the rollups must reflect ----
+
+/** Logs the rollups count: inserted (and, in keep mode, deleted) ones, as last written. */
+const counted = new Map<string, Log>();
+/** Logs currently in the table (for choosing what to update or delete). */
+const present = new Set<string>();
+const countedErrors = new Map<string, DemoErrorLog>();
+const presentErrors = new Set<string>();
+
+function tagsOf(json: string | null): (string | null)[] {
+  if (json === null) return [];
+  const v = JSON.parse(json) as unknown;
+  if (!Array.isArray(v)) return [];
+  return v.map((e) => (e === null ? null : typeof e === "string" ? e : JSON.stringify(e)));
+}
+
+function matches(v: string | null, f: string | null | readonly (string | null)[]): boolean {
+  return typeof f === "string" || f === null ? v === f : f.includes(v);
+}
+
+interface Sums {
+  requests: number;
+  spend: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+}
+
+function wholeDayInside(startTime: string, from: number, to: number): boolean {
+  const dayStart = Date.parse(`${startTime.slice(0, 10)}T00:00:00.000Z`);
+  return dayStart >= from && dayStart + 86_400_000 <= to;
+}
+
+/**
+ * The brute-force answer: a plain loop over the model. `rawOnly`: a query no rollup grain covers reads
+ * the raw logs alone, so logs deleted by retention are not in it.
+ */
+function bruteSpend(q: SpendQuery, scope: Scope, rawOnly: boolean): Map<string, Sums> {
+  const dims = q.dims ?? [];
+  const filters = (q.filters ?? {}) as Record<string, string | null | (string | null)[]>;
+  const tagQuery = dims.includes("tag") || "tag" in filters;
+  const split = (q.attribution ?? "split") === "split";
+  const from = q.window.from === null ? -Infinity : Date.parse(q.window.from);
+  const to = q.window.to === null ? Infinity : Date.parse(q.window.to);
+  const out = new Map<string, Sums>();
+  if (!dims.length)
+    out.set("[]", { requests: 0, spend: 0, prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 });
+  for (const l of counted.values()) {
+    const t = Date.parse(l.startTime);
+    if (t < from || t >= to) continue;
+    // Totals are kept per whole UTC day; a day the window covers only in part is read from the raw
+    // logs, so logs deleted by retention are gone from it.
+    if ((rawOnly || !wholeDayInside(l.startTime, from, to)) && !present.has(l.request_id)) continue;
+    if (scope.kind === "user" && l.user !== scope.userId) continue;
+    const tags = tagsOf(l.request_tags);
+    const units: { tag: string | null; share: number }[] = tagQuery
+      ? tags.map((tag) => ({ tag, share: split ? 1 / tags.length : 1 }))
+      : [{ tag: null, share: 1 }];
+    for (const u of units) {
+      const value = (d: string): string | null =>
+        d === "day" ? l.startTime.slice(0, 10) : d === "tag" ? u.tag : ((l as any)[d] ?? null);
+      if (!Object.entries(filters).every(([k, f]) => matches(value(k), f))) continue;
+      const key = JSON.stringify(dims.map(value));
+      const s = out.get(key) ?? {
+        requests: 0,
+        spend: 0,
+        prompt_tokens: 0,
+        completion_tokens: 0,
+        total_tokens: 0,
+      };
+      s.requests += 1;
+      s.spend += split && tagQuery ? l.spend / tags.length : l.spend;
+      s.prompt_tokens += l.prompt_tokens;
+      s.completion_tokens += l.completion_tokens;
+      s.total_tokens += l.total_tokens;
+      out.set(key, s);
+    }
+  }
+  return out;
+}
+
+function bruteErrors(q: ErrorQuery): Map<string, number> {
+  const dims = q.dims ?? [];
+  const filters = (q.filters ?? {}) as Record<string, string | null | (string | null)[]>;
+  const from = q.window.from === null ? -Infinity : Date.parse(q.window.from);
+  const to = q.window.to === null ? Infinity : Date.parse(q.window.to);
+  const out = new Map<string, number>();
+  if (!dims.length) out.set("[]", 0);
+  for (const e of countedErrors.values()) {
+    const t = Date.parse(e.startTime);
+    if (t < from || t >= to) continue;
+    if (!wholeDayInside(e.startTime, from, to) && !presentErrors.has(e.request_id)) continue;
+    const value = (d: string): string | null => (d === "day" ? e.startTime.slice(0, 10) : (e as any)[d]);
+    if (!Object.entries(filters).every(([k, f]) => matches(value(k), f))) continue;
+    const key = JSON.stringify(dims.map(value));
+    out.set(key, (out.get(key) ?? 0) + 1);
+  }
+  return out;
+}
+
+// ---- the queries checked after every step ----
+
+const WHOLE: SpendQuery["window"] = { from: null, to: null };
+const DAYS_WINDOW = { from: "2026-02-27T00:00:00.000Z", to: "2026-03-02T00:00:00.000Z" };
+const PARTIAL = { from: "2026-02-26T13:30:00.000Z", to: "2026-03-02T06:15:00.500Z" };
+const INSIDE_ONE_DAY = { from: "2026-02-28T01:00:00.000Z", to: "2026-02-28T23:00:00.000Z" };
+const OPEN_END = { from: "2026-03-01T00:00:00.000Z", to: null };
+
+/** [name, query, scope, answered from the raw logs only (no grain covers it)] */
+const SPEND_QUERIES: [string, SpendQuery, Scope, boolean?][] = [
+  ["total", { window: WHOLE }, ALL],
+  ["per day", { window: WHOLE, dims: ["day"] }, ALL],
+  ["per key", { window: DAYS_WINDOW, dims: ["api_key"] }, ALL],
+  ["per model_group per day", { window: PARTIAL, dims: ["day", "model_group"] }, ALL],
+  ["per team", { window: OPEN_END, dims: ["team_id", "organization_id"] }, ALL],
+  ["per end user", { window: PARTIAL, dims: ["end_user"] }, ALL],
+  ["per provider", { window: WHOLE, dims: ["custom_llm_provider", "model_id"] }, ALL],
+  ["per tag (split)", { window: WHOLE, dims: ["tag"] }, ALL],
+  ["per tag (full)", { window: PARTIAL, dims: ["tag"], attribution: "full" }, ALL],
+  ["per tag per day", { window: DAYS_WINDOW, dims: ["day", "tag"] }, ALL],
+  ["one tag, no dims", { window: WHOLE, filters: { tag: "prod" }, attribution: "full" }, ALL],
+  ["tag with another dim (raw)", { window: PARTIAL, dims: ["tag", "model"] }, ALL, true],
+  [
+    "every dim",
+    {
+      window: PARTIAL,
+      dims: [
+        "day",
+        "api_key",
+        "user",
+        "team_id",
+        "end_user",
+        "model",
+        "model_group",
+        "model_id",
+        "custom_llm_provider",
+        "api_base",
+        "organization_id",
+      ],
+    },
+    ALL,
+  ],
+  [
+    "filters with NULL and lists",
+    { window: WHOLE, dims: ["user"], filters: { team_id: [null, "t1"], end_user: null } },
+    ALL,
+  ],
+  ["key filter per day", { window: DAYS_WINDOW, dims: ["day"], filters: { api_key: "k2" } }, ALL],
+  ["within one day (raw)", { window: INSIDE_ONE_DAY, dims: ["model_group"] }, ALL, true],
+  ["scoped total", { window: WHOLE }, userScope("alice")],
+  ["scoped per day per model", { window: PARTIAL, dims: ["day", "model_group"] }, userScope("bob")],
+  ["scoped per tag (raw)", { window: WHOLE, dims: ["tag"] }, userScope("carol"), true],
+  ["scoped empty-string user", { window: WHOLE, dims: ["api_key"] }, userScope("")],
+];
+
+const ERROR_QUERIES: [string, ErrorQuery][] = [
+  ["errors per day", { window: WHOLE, dims: ["day"] }],
+  [
+    "429s of a group per day",
+    { window: PARTIAL, dims: ["day"], filters: { model_group: "gpt-4o", status_code: "429" } },
+  ],
+  ["per deployment", { window: DAYS_WINDOW, dims: ["api_base", "model_group"] }],
+  ["total", { window: OPEN_END }],
+];
+
+async function checkAll(db: TestDb["db"], label: string): Promise<void> {
+  for (const [name, q, scope, rawOnly] of SPEND_QUERIES) {
+    const rows = await spendTotals(db, scope, q);
+    const got = new Map(rows.map((r) => [JSON.stringify((q.dims ?? []).map((d) => r[d] ?? null)), r]));
+    const want = bruteSpend(q, scope, rawOnly ?? false);
+    const where = `${label}: ${name}`;
+    expect([...got.keys()].sort(), where).toEqual([...want.keys()].sort());
+    for (const [k, w] of want) {
+      const g = got.get(k)!;
+      expect(g.requests, `${where} ${k} requests`).toBe(w.requests);
+      expect(g.spend, `${where} ${k} spend`).toBeCloseTo(w.spend, 9);
+      expect(g.prompt_tokens, `${where} ${k} prompt_tokens`).toBe(w.prompt_tokens);
+      expect(g.completion_tokens, `${where} ${k} completion_tokens`).toBe(w.completion_tokens);
+      expect(g.total_tokens, `${where} ${k} total_tokens`).toBe(w.total_tokens);
+    }
+  }
+  for (const [name, q] of ERROR_QUERIES) {
+    const rows = await errorTotals(db, ALL, q);
+    const got = new Map(rows.map((r) => [JSON.stringify((q.dims ?? []).map((d) => r[d] ?? null)), r.errors]));
+    expect(got, `${label}: ${name}`).toEqual(bruteErrors(q));
+  }
+}
+
+// ---- the ways logs reach the table ----
+
+/** spendlens's batch insert (insertLogBatch) writes no organization_id. */
+async function insertBatch(db: TestDb["db"], logs: Log[]): Promise<void> {
+  for (const l of logs) l.organization_id = null;
+  await insertLogs(db, logs);
+  rememberInserted(logs);
+}
+
+function rememberInserted(logs: Log[]): void {
+  for (const l of logs) {
+    if (present.has(l.request_id) || counted.has(l.request_id)) continue; // ON CONFLICT DO NOTHING
+    counted.set(l.request_id, l);
+    present.add(l.request_id);
+  }
+}
+
+/** As LiteLLM writes: one multi-row INSERT ... VALUES with ON CONFLICT DO NOTHING (prisma skipDuplicates). */
+async function insertLikeLiteLLM(db: Kysely<any>, logs: Log[]): Promise<void> {
+  const rows = logs.map(
+    (
+      l,
+    ) => sql`(${l.request_id}, ${l.call_type}, ${l.api_key}, ${l.spend}, ${l.total_tokens}, ${l.prompt_tokens},
+      ${l.completion_tokens}, ${l.startTime}, ${l.endTime}, ${l.model}, ${l.model_id}, ${l.model_group},
+      ${l.custom_llm_provider}, ${l.api_base}, ${l.user}, ${l.request_tags}::jsonb, ${l.team_id}, ${l.organization_id}, ${l.end_user})`,
+  );
+  await sql`INSERT INTO "LiteLLM_SpendLogs" (request_id, call_type, api_key, spend, total_tokens, prompt_tokens,
+      completion_tokens, "startTime", "endTime", model, model_id, model_group, custom_llm_provider, api_base, "user",
+      request_tags, team_id, organization_id, end_user)
+    VALUES ${sql.join(rows)} ON CONFLICT (request_id) DO NOTHING`.execute(db);
+}
+
+/** LiteLLM-style upsert: new rows are inserted, existing ones get the new spend and tags. */
+async function upsertLikeLiteLLM(db: Kysely<any>, logs: Log[]): Promise<void> {
+  const rows = logs.map(
+    (
+      l,
+    ) => sql`(${l.request_id}, ${l.api_key}, ${l.spend}, ${l.total_tokens}, ${l.prompt_tokens}, ${l.completion_tokens},
+      ${l.startTime}, ${l.endTime}, ${l.model}, ${l.model_group}, ${l.user}, ${l.request_tags}::jsonb, ${l.team_id}, ${l.end_user})`,
+  );
+  await sql`INSERT INTO "LiteLLM_SpendLogs" (request_id, api_key, spend, total_tokens, prompt_tokens, completion_tokens,
+      "startTime", "endTime", model, model_group, "user", request_tags, team_id, end_user)
+    VALUES ${sql.join(rows)}
+    ON CONFLICT (request_id) DO UPDATE SET spend = excluded.spend, request_tags = excluded.request_tags`.execute(
+    db,
+  );
+  for (const l of logs) {
+    const old = counted.get(l.request_id);
+    if (old && present.has(l.request_id)) {
+      counted.set(l.request_id, { ...old, spend: l.spend, request_tags: l.request_tags });
+    } else if (!old) {
+      counted.set(l.request_id, {
+        ...l,
+        model_id: "",
+        custom_llm_provider: "",
+        api_base: "",
+        organization_id: null,
+      });
+      present.add(l.request_id);
+    }
+  }
+}
+
+async function copyIn(t: TestDb, logs: Log[]): Promise<void> {
+  const pgCopy = (await import("pg-copy-streams")).default;
+  const { Readable } = await import("node:stream");
+  const { pipeline } = await import("node:stream/promises");
+  const q = (v: string | number | null) =>
+    v === null ? "" : typeof v === "number" ? String(v) : `"${v.replaceAll('"', '""')}"`;
+  const csv = logs
+    .map((l) =>
+      [
+        l.request_id,
+        l.api_key,
+        l.spend,
+        l.total_tokens,
+        l.prompt_tokens,
+        l.completion_tokens,
+        l.startTime,
+        l.endTime,
+        l.model,
+        l.model_id,
+        l.model_group,
+        l.custom_llm_provider,
+        l.api_base,
+        l.user,
+        l.request_tags,
+        l.team_id,
+        l.organization_id,
+        l.end_user,
+      ]
+        .map(q)
+        .join(","),
+    )
+    .join("\n");
+  const client = await t.pool!.connect();
+  try {
+    const stream = client.query(
+      pgCopy.from(`COPY "LiteLLM_SpendLogs" (request_id, api_key, spend, total_tokens, prompt_tokens, completion_tokens,
+        "startTime", "endTime", model, model_id, model_group, custom_llm_provider, api_base, "user", request_tags,
+        team_id, organization_id, end_user) FROM STDIN (FORMAT csv)`),
+    );
+    await pipeline(Readable.from([`${csv}\n`]), stream);
+  } finally {
+    client.release();
+  }
+  rememberInserted(logs);
+}
+
+async function insertErrorsDirect(db: Kysely<any>, errs: DemoErrorLog[]): Promise<void> {
+  const rows = errs.map(
+    (e) =>
+      sql`(${e.request_id}, ${e.startTime}, ${e.endTime}, ${e.api_base}, ${e.model_group}, ${e.model_id}, ${e.exception_type}, ${e.status_code})`,
+  );
+  await sql`INSERT INTO "LiteLLM_ErrorLogs" (request_id, "startTime", "endTime", api_base, model_group, model_id,
+      exception_type, status_code) VALUES ${sql.join(rows)}`.execute(db);
+  for (const e of errs) {
+    countedErrors.set(e.request_id, e);
+    presentErrors.add(e.request_id);
+  }
+}
+
+function randomError(rnd: () => number, day = pick(rnd, DAYS)): DemoErrorLog {
+  counter++;
+  return makeErrorLog({
+    request_id: `pe-${counter}-${Math.floor(rnd() * 1e9)}`,
+    startTime: randomTime(rnd, day),
+    model_group: pick(rnd, ["gpt-4o", "claude", ""]),
+    api_base: pick(rnd, ["https://a", "https://b", ""]),
+    model_id: pick(rnd, ["m1", "m2"]),
+    status_code: pick(rnd, ["429", "429", "500"]),
+    exception_type: pick(rnd, ["RateLimitError", "InternalServerError"]),
+  });
+}
+
+// ---- the test ----
+
+let t: TestDb;
+const rnd = prng(20260301);
+
+beforeAll(async () => {
+  t = await createTestDb();
+});
+afterAll(async () => {
+  await t?.drop();
+});
+
+describe("rollups equal a brute-force sum over the logs", () => {
+  it("after inserts by every path: batches, LiteLLM-style VALUES, single rows, COPY, duplicates, late logs", async () => {
+    // spendlens's batch insert (INSERT ... SELECT FROM unnest ON CONFLICT DO NOTHING)
+    for (let b = 0; b < 4; b++) {
+      const logs = Array.from({ length: 150 }, () => randomLog(rnd, pick(rnd, DAYS.slice(3))));
+      await insertBatch(t.db, logs);
+    }
+    await checkAll(t.db, "batches");
+    // LiteLLM writing straight into the table, and single-row statements
+    const direct = Array.from({ length: 120 }, () => randomLog(rnd));
+    await insertLikeLiteLLM(t.db, direct);
+    rememberInserted(direct);
+    for (let i = 0; i < 8; i++) {
+      const one = randomLog(rnd);
+      await insertLikeLiteLLM(t.db, [one]);
+      rememberInserted([one]);
+    }
+    // duplicates: the same request ids again (some with other content) count once
+    const dups = [...counted.values()].slice(0, 40).map((l) => ({ ...l, spend: l.spend + 1 }));
+    await insertLogs(t.db, dups);
+    await insertLikeLiteLLM(t.db, dups.slice(0, 10));
+    // late logs: old days arriving after newer ones
+    const late = Array.from({ length: 60 }, () => randomLog(rnd, DAYS[0]!));
+    await insertBatch(t.db, late);
+    if (testEngine() === "postgres") {
+      const copied = Array.from({ length: 200 }, () => randomLog(rnd));
+      await copyIn(t, copied);
+    }
+    const errs = Array.from({ length: 80 }, () => randomError(rnd));
+    await insertErrorLogs(t.db, errs.slice(0, 50));
+    for (const e of errs.slice(0, 50)) {
+      countedErrors.set(e.request_id, e);
+      presentErrors.add(e.request_id);
+    }
+    await insertErrorsDirect(t.db, errs.slice(50));
+    await checkAll(t.db, "inserts");
+    expect((await rollupStatus(t.db)).dirtyDays).toEqual([]);
+  });
+
+  it("after updates: spend, day, user and tags changed in place, upserts, and updates that change nothing relevant", async () => {
+    const ids = [...present];
+    const chosen = ids.filter(() => rnd() < 0.25);
+    for (const id of chosen) {
+      const l = counted.get(id)!;
+      const next: Log = {
+        ...l,
+        spend: Math.round(rnd() * 1e6) / 1e5,
+        startTime: rnd() < 0.3 ? randomTime(rnd, pick(rnd, DAYS)) : l.startTime,
+        user: rnd() < 0.3 ? (pick(rnd, ["alice", "bob", null]) as string) : l.user,
+        request_tags: rnd() < 0.3 ? (pick(rnd, TAG_VALUES) as string) : l.request_tags,
+      };
+      counted.set(id, next);
+    }
+    // One UPDATE statement for all of them (old and new rows meet in the transition tables).
+    const upd = chosen.map((id) => counted.get(id)!);
+    await sql`UPDATE "LiteLLM_SpendLogs" AS s SET spend = v.spend, "startTime" = v.st::timestamp, "user" = v.usr,
+        request_tags = v.tags::jsonb
+      FROM unnest(${upd.map((l) => l.request_id)}::text[], ${upd.map((l) => l.spend)}::float8[],
+        ${upd.map((l) => l.startTime)}::text[], ${upd.map((l) => l.user)}::text[], ${upd.map((l) => l.request_tags)}::text[])
+        AS v(id, spend, st, usr, tags)
+      WHERE s.request_id = v.id`.execute(t.db);
+    await checkAll(t.db, "update");
+    // An update of columns rollups do not read changes nothing.
+    await sql`UPDATE "LiteLLM_SpendLogs" SET metadata = '{"touched": true}'::jsonb, status = 'success'`.execute(
+      t.db,
+    );
+    // Upserts: some existing ids get new spend and tags, some ids are new.
+    const existing = [...present].slice(0, 15).map((id) => ({
+      ...counted.get(id)!,
+      spend: Math.round(rnd() * 1e6) / 1e5,
+      request_tags: pick(rnd, TAG_VALUES) as string,
+    }));
+    const fresh = Array.from({ length: 10 }, () => randomLog(rnd));
+    await upsertLikeLiteLLM(t.db, [...existing, ...fresh]);
+    // Error logs: a status change moves a row between groups.
+    const eids = [...presentErrors].slice(0, 20);
+    await sql`UPDATE "LiteLLM_ErrorLogs" SET status_code = '503' WHERE request_id = ANY(${eids}::text[])`.execute(
+      t.db,
+    );
+    for (const id of eids) countedErrors.set(id, { ...countedErrors.get(id)!, status_code: "503" });
+    await checkAll(t.db, "upserts");
+  });
+
+  it("deletes keep the totals by default (retention); subtract mode subtracts; a rebuild leaves kept days alone", async () => {
+    const st0 = await rollupStatus(t.db);
+    expect(st0.deleteMode).toBe("keep");
+    // Retention: drop the raw logs before noon of the third day; totals stay (the model keeps them counted).
+    const cutoff = `${DAYS[2]}T12:00:00.000Z`;
+    await sql`DELETE FROM "LiteLLM_SpendLogs" WHERE "startTime" < ${cutoff}`.execute(t.db);
+    await sql`DELETE FROM "LiteLLM_ErrorLogs" WHERE "startTime" < ${cutoff}`.execute(t.db);
+    for (const id of [...present]) if (counted.get(id)!.startTime < cutoff) present.delete(id);
+    for (const id of [...presentErrors])
+      if (countedErrors.get(id)!.startTime < cutoff) presentErrors.delete(id);
+    await checkAll(t.db, "after retention");
+    const raw = await sql<{ n: number }>`SELECT count(*)::int AS n FROM "LiteLLM_SpendLogs"`.execute(t.db);
+    expect(raw.rows[0]!.n).toBe(present.size); // the raw table did shrink
+    expect(present.size).toBeLessThan(counted.size);
+    const st1 = await rollupStatus(t.db);
+    expect(st1.rawDeletedDays).toEqual([DAYS[0], DAYS[1], DAYS[2]]);
+    // A full rebuild recomputes the days that have raw logs, but skips a day whose totals were kept
+    // (the third day still has raw logs after noon); the emptied days are outside its range anyway.
+    const rb = await rebuildRollups(t.db, { scope: "all", chunkDays: 2 });
+    expect(rb.skippedRawDeleted).toEqual([DAYS[2]]);
+    expect(rb.days).toBe(3);
+    await checkAll(t.db, "after rebuild");
+
+    // Subtract mode: a delete takes the rows out of the totals.
+    await setRollupDeleteMode(t.db, "subtract");
+    const victims = [...present].filter(() => rnd() < 0.2);
+    await sql`DELETE FROM "LiteLLM_SpendLogs" WHERE request_id = ANY(${victims}::text[])`.execute(t.db);
+    for (const id of victims) {
+      counted.delete(id);
+      present.delete(id);
+    }
+    const evictims = [...presentErrors].slice(0, 5);
+    await sql`DELETE FROM "LiteLLM_ErrorLogs" WHERE request_id = ANY(${evictims}::text[])`.execute(t.db);
+    for (const id of evictims) {
+      countedErrors.delete(id);
+      presentErrors.delete(id);
+    }
+    await checkAll(t.db, "subtract deletes");
+    await setRollupDeleteMode(t.db, "keep");
+  });
+
+  it("while paused, the touched days are answered from the raw logs; a rebuild makes them clean", async () => {
+    await pauseRollups(t.db);
+    const logs = Array.from({ length: 100 }, () => randomLog(rnd, pick(rnd, DAYS.slice(3))));
+    await insertBatch(t.db, logs);
+    const st = await rollupStatus(t.db);
+    expect(st.status).toBe("paused");
+    expect(st.dirtyDays.length).toBeGreaterThan(0);
+    expect(st.dirtyDays.every((d) => d.reason === "paused")).toBe(true);
+    await checkAll(t.db, "paused");
+    await resumeRollups(t.db);
+    const r = await rebuildRollups(t.db);
+    expect(r.days).toBe(st.dirtyDays.length);
+    expect((await rollupStatus(t.db)).dirtyDays).toEqual([]);
+    await checkAll(t.db, "rebuilt");
+  });
+
+  it("a failing rollup write marks its days dirty and lets the log write succeed; answers stay exact", async () => {
+    // Make one rollup table refuse rows (as a bug or a full disk on that table would).
+    await sql`ALTER TABLE spendlens.key_daily ADD CONSTRAINT test_refuse CHECK (spend < 1000)`.execute(t.db);
+    const big = randomLog(rnd, DAYS[4]!);
+    big.spend = 5000;
+    await insertBatch(t.db, [big]);
+    const st = await rollupStatus(t.db);
+    expect(st.dirtyDays.map((d) => d.day)).toEqual([DAYS[4]]);
+    expect(st.dirtyDays[0]!.reason).toMatch(/test_refuse/);
+    await checkAll(t.db, "dirty day");
+    await sql`ALTER TABLE spendlens.key_daily DROP CONSTRAINT test_refuse`.execute(t.db);
+    await rebuildRollups(t.db);
+    expect((await rollupStatus(t.db)).dirtyDays).toEqual([]);
+    await checkAll(t.db, "repaired");
+  });
+
+  it("concurrent writers with overlapping keys in opposite orders neither deadlock nor lose a log", async () => {
+    const batches = Array.from({ length: 8 }, (_, i) => {
+      const logs = Array.from({ length: 60 }, () => randomLog(rnd, pick(rnd, DAYS.slice(2))));
+      return i % 2 ? logs.reverse() : logs;
+    });
+    for (const [i, b] of batches.entries()) if (i % 2) for (const l of b) l.organization_id = null;
+    await Promise.all(
+      batches.map((logs, i) =>
+        i % 2 ? insertLogs(t.db, logs) : t.db.transaction().execute((trx) => insertLikeLiteLLM(trx, logs)),
+      ),
+    );
+    for (const b of batches) rememberInserted(b);
+    expect((await rollupStatus(t.db)).dirtyDays).toEqual([]);
+    await checkAll(t.db, "concurrent");
+  });
+
+  it("TRUNCATE keeps the totals by default and empties them in subtract mode", async () => {
+    await sql`TRUNCATE "LiteLLM_ErrorLogs"`.execute(t.db);
+    presentErrors.clear();
+    await checkAll(t.db, "truncate kept");
+    await setRollupDeleteMode(t.db, "subtract");
+    await sql`TRUNCATE "LiteLLM_SpendLogs"`.execute(t.db);
+    counted.clear();
+    present.clear();
+    await checkAll(t.db, "truncate subtracted");
+    await setRollupDeleteMode(t.db, "keep");
+  });
+});
+
+describe("migration 0003 on a database that already holds logs", () => {
+  let db: TestDb;
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  it("fills the rollups from the existing logs", async () => {
+    db = await createTestDb({ migrate: false });
+    await sql`CREATE SCHEMA IF NOT EXISTS spendlens`.execute(db.db);
+    await migrations["0001_base"]!.up(db.db as Kysely<any>);
+    await migrations["0002_budgets"]!.up(db.db as Kysely<any>);
+    const local = prng(7);
+    const logs = Array.from({ length: 300 }, () => randomLog(local));
+    await insertLikeLiteLLM(db.db as Kysely<any>, logs);
+    const errs = Array.from({ length: 30 }, () => randomError(local));
+    await insertErrorsDirect(db.db as Kysely<any>, errs);
+    await db.db.transaction().execute((trx) => migrations["0003_rollups"]!.up(trx as Kysely<any>));
+    // The model above describes the other database: swap in this one's logs while checking.
+    const saved = [
+      new Map(counted),
+      new Set(present),
+      new Map(countedErrors),
+      new Set(presentErrors),
+    ] as const;
+    counted.clear();
+    present.clear();
+    countedErrors.clear();
+    presentErrors.clear();
+    for (const l of logs) counted.set(l.request_id, l);
+    for (const l of logs) present.add(l.request_id);
+    for (const e of errs) countedErrors.set(e.request_id, e);
+    for (const e of errs) presentErrors.add(e.request_id);
+    try {
+      await checkAll(db.db, "backfill");
+      const n = await sql<{ n: number }>`SELECT sum(requests)::int AS n FROM spendlens.detail_daily`.execute(
+        db.db,
+      );
+      expect(n.rows[0]!.n).toBe(300); // read from the rollup, not only from the raw fallback
+      expect((await rollupStatus(db.db)).dirtyDays).toEqual([]);
+    } finally {
+      counted.clear();
+      present.clear();
+      countedErrors.clear();
+      presentErrors.clear();
+      for (const [k, v] of saved[0]) counted.set(k, v);
+      for (const k of saved[1]) present.add(k);
+      for (const [k, v] of saved[2]) countedErrors.set(k, v);
+      for (const k of saved[3]) presentErrors.add(k);
+    }
+  });
+});

@@ -1,0 +1,600 @@
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { restRoutes } from "@spendlens/api";
+import {
+  buildWorld,
+  type DbHandle,
+  type DemoLog,
+  demoConfigYaml,
+  generateLogs,
+  getMeta,
+  migrate,
+  openDatabase,
+  pauseRollups,
+  rebuildRollups,
+  resumeRollups,
+  rollupStatus,
+  seedDemoData,
+  setMeta,
+  setRollupDeleteMode,
+} from "@spendlens/core";
+import { sql } from "kysely";
+import { describeMachine, type Machine } from "./machine.ts";
+import { type Ctx, ORIGINAL, type OriginalQuery } from "./original.ts";
+import { NOT_TIMED, type Numbers, ROUTE_BENCH, type RouteBench } from "./routes.ts";
+import { type ChildServer, startChildServer } from "./server.ts";
+import { fmtMs, percentile, table } from "./stats.ts";
+
+/**
+ * `pnpm bench`: spendlens against the original SQL on the same Postgres.
+ *   DATABASE_URL=postgres://…/spendlens_bench pnpm bench [--logs 1000000] [--fresh] [--calls 30]
+ *     [--orig-calls 5] [--ingest 100000] [--ingest-concurrency 4] [--seed-mode paused|triggers]
+ *     [--only <text>] [--markdown FILE]
+ * Seeds N demo logs over 90 days (once; kept between runs), starts the real server in a child process,
+ * times every REST route through HTTP (p50/p99) and the seed's SQL for the same question, checks that
+ * both give the same numbers, measures ingest throughput through POST /spend/logs/ingest and the
+ * server's peak RSS, and prints one table.
+ */
+
+interface Args {
+  logs: number;
+  days: number;
+  fresh: boolean;
+  calls: number;
+  origCalls: number;
+  ingest: number;
+  ingestConcurrency: number;
+  seedMode: "paused" | "triggers";
+  only: string | null;
+  markdown: string | null;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = {
+    logs: 1_000_000,
+    days: 90,
+    fresh: false,
+    calls: 30,
+    origCalls: 5,
+    ingest: 100_000,
+    ingestConcurrency: 4,
+    seedMode: "paused",
+    only: null,
+    markdown: null,
+  };
+  const int = (name: string, v: string | undefined, min: number) => {
+    const n = Number(v?.replaceAll("_", ""));
+    if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be a whole number ≥ ${min}`);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i]!;
+    const v = () => argv[++i];
+    if (k === "--") continue;
+    else if (k === "--logs") a.logs = int("logs", v(), 1);
+    else if (k === "--days") a.days = int("days", v(), 31);
+    else if (k === "--fresh") a.fresh = true;
+    else if (k === "--calls") a.calls = int("calls", v(), 1);
+    else if (k === "--orig-calls") a.origCalls = int("orig-calls", v(), 0);
+    else if (k === "--ingest") a.ingest = int("ingest", v(), 0);
+    else if (k === "--ingest-concurrency") a.ingestConcurrency = int("ingest-concurrency", v(), 1);
+    else if (k === "--seed-mode") {
+      const m = v();
+      if (m !== "paused" && m !== "triggers") throw new Error("--seed-mode must be paused or triggers");
+      a.seedMode = m;
+    } else if (k === "--only") a.only = v() ?? null;
+    else if (k === "--markdown") a.markdown = v() ?? null;
+    else throw new Error(`unknown option ${k}`);
+  }
+  return a;
+}
+
+const log = (s: string) => process.stderr.write(`${s}\n`);
+const day = (d: Date) => d.toISOString().slice(0, 10);
+const addDays = (d: string, n: number) => day(new Date(Date.parse(`${d}T00:00:00Z`) + n * 86_400_000));
+
+// ---- data ----
+
+const DATASET_KEY = "bench.dataset";
+
+async function resetStandalone(h: DbHandle): Promise<void> {
+  // Only tables spendlens created (standalone mode) are dropped; checked by the caller.
+  await sql`DROP SCHEMA IF EXISTS spendlens CASCADE`.execute(h.db);
+  for (const t of [
+    "LiteLLM_SpendLogs",
+    "LiteLLM_ErrorLogs",
+    "LiteLLM_VerificationToken",
+    "LiteLLM_UserTable",
+    "LiteLLM_TeamTable",
+    "LiteLLM_EndUserTable",
+  ]) {
+    await sql`DROP TABLE IF EXISTS ${sql.table(t)} CASCADE`.execute(h.db);
+  }
+}
+
+interface SeedReport {
+  seeded: boolean;
+  logs: number;
+  errorLogs: number;
+  seedMs: number;
+  rebuildMs: number;
+  vacuumMs: number;
+  mode: string;
+}
+
+async function ensureData(h: DbHandle, a: Args): Promise<SeedReport> {
+  let migration = await migrate(h.db);
+  const wanted = JSON.stringify({ logs: a.logs, days: a.days, seed: 42 });
+  const have = await getMeta(h.db, DATASET_KEY);
+  const anyLogs = await sql<{
+    n: number;
+  }>`SELECT count(*)::int AS n FROM (SELECT 1 FROM "LiteLLM_SpendLogs" LIMIT 1) x`.execute(h.db);
+  if (migration.mode !== "standalone") {
+    throw new Error(
+      "DATABASE_URL is a database spendlens did not create (attach mode): the bench writes demo data and may drop tables, so point it at a database of its own",
+    );
+  }
+  const stale = have !== wanted;
+  if (stale && !a.fresh && (have !== null || anyLogs.rows[0]!.n > 0)) {
+    throw new Error(
+      `the database holds another data set (${have ?? "not made by the bench"}); add --fresh to recreate it`,
+    );
+  }
+  if (!stale && !a.fresh) {
+    const n = await sql<{ n: number; e: number }>`SELECT (SELECT count(*) FROM "LiteLLM_SpendLogs")::int AS n,
+      (SELECT count(*) FROM "LiteLLM_ErrorLogs")::int AS e`.execute(h.db);
+    return {
+      seeded: false,
+      logs: n.rows[0]!.n,
+      errorLogs: n.rows[0]!.e,
+      seedMs: 0,
+      rebuildMs: 0,
+      vacuumMs: 0,
+      mode: "kept",
+    };
+  }
+  if (have !== null || anyLogs.rows[0]!.n > 0) {
+    log("recreating the bench database (--fresh)");
+    await resetStandalone(h);
+    migration = await migrate(h.db);
+    if (migration.mode !== "standalone") throw new Error("expected a standalone database after the reset");
+  }
+  log(`seeding ${a.logs.toLocaleString("en-US")} logs over ${a.days} days (rollups: ${a.seedMode})`);
+  if (a.seedMode === "paused") await pauseRollups(h.db);
+  const t0 = performance.now();
+  let lastPct = -1;
+  const r = await seedDemoData(h, {
+    logs: a.logs,
+    days: a.days,
+    seed: 42,
+    end: new Date(),
+    onProgress: (done, total) => {
+      const pct = Math.floor((100 * done) / total);
+      if (pct >= lastPct + 10) {
+        lastPct = pct;
+        log(
+          `  ${pct}% (${done.toLocaleString("en-US")} logs, ${((performance.now() - t0) / 1000).toFixed(0)} s)`,
+        );
+      }
+    },
+  });
+  const seedMs = performance.now() - t0;
+  let rebuildMs = 0;
+  if (a.seedMode === "paused") {
+    await resumeRollups(h.db);
+    const t1 = performance.now();
+    const rb = await rebuildRollups(h.db, { chunkDays: 7 });
+    rebuildMs = performance.now() - t1;
+    log(`rollups rebuilt: ${rb.days} days in ${(rebuildMs / 1000).toFixed(1)} s`);
+  }
+  const t2 = performance.now();
+  await sql`VACUUM ANALYZE`.execute(h.db);
+  const vacuumMs = performance.now() - t2;
+  await setMeta(h.db, DATASET_KEY, wanted);
+  return {
+    seeded: true,
+    logs: r.logs,
+    errorLogs: r.errorLogs,
+    seedMs,
+    rebuildMs,
+    vacuumMs,
+    mode: a.seedMode,
+  };
+}
+
+// ---- timing ----
+
+interface Timed {
+  samples: number[];
+  body: unknown;
+  error: string | null;
+}
+
+async function callRoute(
+  server: ChildServer,
+  key: string,
+  r: RouteBench,
+  c: Ctx,
+): Promise<{ ms: number; status: number; text: string }> {
+  const q = r.query ? `?${new URLSearchParams(r.query(c))}` : "";
+  const t0 = performance.now();
+  const res = await fetch(`${server.url}${r.path}${q}`, {
+    method: r.method,
+    headers: { authorization: `Bearer ${key}`, ...(r.body ? { "content-type": "application/json" } : {}) },
+    ...(r.body ? { body: JSON.stringify(r.body(c)) } : {}),
+  });
+  const text = await res.text();
+  return { ms: performance.now() - t0, status: res.status, text };
+}
+
+async function timeRoute(
+  server: ChildServer,
+  key: string,
+  r: RouteBench,
+  c: Ctx,
+  calls: number,
+): Promise<Timed> {
+  let last: { ms: number; status: number; text: string } | null = null;
+  for (let i = 0; i < 2; i++) {
+    last = await callRoute(server, key, r, c);
+    if (last.status !== 200)
+      return { samples: [], body: null, error: `HTTP ${last.status}: ${last.text.slice(0, 200)}` };
+  }
+  const samples: number[] = [];
+  for (let i = 0; i < calls; i++) {
+    last = await callRoute(server, key, r, c);
+    if (last.status !== 200)
+      return { samples, body: null, error: `HTTP ${last.status}: ${last.text.slice(0, 200)}` };
+    samples.push(last.ms);
+  }
+  return { samples, body: JSON.parse(last!.text), error: null };
+}
+
+async function timeOriginal(
+  h: DbHandle,
+  qs: OriginalQuery[],
+  calls: number,
+): Promise<{ samples: number[]; rows: any[][]; error: string | null }> {
+  const pool = h.pool!;
+  let rows: any[][] = [];
+  try {
+    const samples: number[] = [];
+    for (let i = 0; i < calls + 1; i++) {
+      const t0 = performance.now();
+      rows = [];
+      for (const q of qs) rows.push((await pool.query(q.text, q.values)).rows);
+      if (i > 0 || calls === 0) samples.push(performance.now() - t0); // the first run warms the cache
+    }
+    return { samples, rows, error: null };
+  } catch (e) {
+    return { samples: [], rows, error: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+function compare(a: Numbers, b: Numbers): { ok: boolean; detail: string } {
+  const bad: string[] = [];
+  for (const k of Object.keys({ ...a, ...b })) {
+    const x = a[k] ?? Number.NaN;
+    const y = b[k] ?? Number.NaN;
+    const rel = Math.abs(x - y) / Math.max(1e-12, Math.abs(x), Math.abs(y));
+    if (!(x === y || rel <= 1e-6)) bad.push(`${k} ${x} vs ${y}`);
+  }
+  return bad.length
+    ? { ok: false, detail: bad.join("; ") }
+    : {
+        ok: true,
+        detail: Object.entries(a)
+          .map(([k, v]) => `${k}=${Number(v.toPrecision(10))}`)
+          .join(" "),
+      };
+}
+
+// ---- ingest ----
+
+interface IngestReport {
+  logs: number;
+  ms: number;
+  perSecond: number;
+  inserted: number;
+  batch: number;
+  concurrency: number;
+  exact: { ok: boolean; detail: string } | null;
+  error: string | null;
+}
+
+function toIngestRow(l: DemoLog): Record<string, unknown> {
+  let tags: unknown;
+  try {
+    tags = JSON.parse(l.request_tags);
+  } catch {
+    tags = [];
+  }
+  return {
+    request_id: l.request_id,
+    call_type: l.call_type,
+    api_key: l.api_key,
+    spend: l.spend,
+    total_tokens: l.total_tokens,
+    prompt_tokens: l.prompt_tokens,
+    completion_tokens: l.completion_tokens,
+    startTime: l.startTime,
+    endTime: l.endTime,
+    model: l.model,
+    model_id: l.model_id,
+    model_group: l.model_group,
+    custom_llm_provider: l.custom_llm_provider,
+    api_base: l.api_base,
+    user: l.user,
+    metadata: JSON.parse(l.metadata),
+    cache_hit: l.cache_hit,
+    request_tags: Array.isArray(tags) ? tags : [],
+    team_id: l.team_id,
+    end_user: l.end_user,
+    status: l.status,
+  };
+}
+
+async function measureIngest(h: DbHandle, server: ChildServer, key: string, a: Args): Promise<IngestReport> {
+  const runSeed = 1_000_000 + Math.floor(Math.random() * 1_000_000_000);
+  const world = buildWorld({ seed: 42 });
+  const rows = [...generateLogs(world, a.ingest, { seed: runSeed, days: 1, end: new Date() })].map((x) =>
+    toIngestRow(x.log),
+  );
+  const batch = 1000;
+  const batches: Record<string, unknown>[][] = [];
+  for (let i = 0; i < rows.length; i += batch) batches.push(rows.slice(i, i + batch));
+  const before = await sql<{ s: number }>`SELECT coalesce(sum(spend), 0)::float8 AS s FROM "LiteLLM_SpendLogs"
+    WHERE "startTime" >= CURRENT_DATE - 30`.execute(h.db);
+  let inserted = 0;
+  let error: string | null = null;
+  let next = 0;
+  const t0 = performance.now();
+  const worker = async () => {
+    while (next < batches.length && !error) {
+      const b = batches[next++]!;
+      const res = await fetch(`${server.url}/spend/logs/ingest`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+        body: JSON.stringify({ logs: b }),
+      });
+      const text = await res.text();
+      if (res.status !== 200) error = `HTTP ${res.status}: ${text.slice(0, 200)}`;
+      else inserted += Number((JSON.parse(text) as { inserted?: number }).inserted ?? 0);
+    }
+  };
+  await Promise.all(Array.from({ length: a.ingestConcurrency }, worker));
+  const ms = performance.now() - t0;
+  // Fresh and exact: /global/spend right after the ingest equals the raw sum.
+  let exact: IngestReport["exact"] = null;
+  if (!error) {
+    const res = await fetch(`${server.url}/global/spend`, { headers: { authorization: `Bearer ${key}` } });
+    const api = (await res.json()) as { spend: number };
+    const raw = await sql<{ s: number }>`SELECT coalesce(sum(spend), 0)::float8 AS s FROM "LiteLLM_SpendLogs"
+      WHERE "startTime" >= CURRENT_DATE - 30`.execute(h.db);
+    exact = compare({ spend: api.spend }, { spend: raw.rows[0]!.s });
+    exact.detail += ` (+${(raw.rows[0]!.s - before.rows[0]!.s).toFixed(4)} from the ingest)`;
+  }
+  // Put the data set back: take the ingested logs out of the raw table and the rollups.
+  await setRollupDeleteMode(h.db, "subtract");
+  try {
+    await sql`DELETE FROM "LiteLLM_SpendLogs" WHERE request_id LIKE ${`demo-${runSeed}-%`}`.execute(h.db);
+  } finally {
+    await setRollupDeleteMode(h.db, "keep");
+  }
+  return {
+    logs: rows.length,
+    ms,
+    perSecond: (inserted / ms) * 1000,
+    inserted,
+    batch,
+    concurrency: a.ingestConcurrency,
+    exact,
+    error,
+  };
+}
+
+// ---- main ----
+
+interface Row {
+  route: string;
+  size: string;
+  p50: number;
+  p99: number;
+  o50: number;
+  o99: number;
+  same: string;
+  note: string;
+}
+
+async function main(): Promise<void> {
+  const a = parseArgs(process.argv.slice(2));
+  const url = process.env.DATABASE_URL;
+  if (!url) {
+    throw new Error(
+      "DATABASE_URL is required: the bench measures Postgres and refuses to run on the embedded default (PGlite)",
+    );
+  }
+  const h = await openDatabase({ databaseUrl: url, statementTimeoutMs: 0, maxConnections: 4 });
+  let server: ChildServer | null = null;
+  try {
+    const machine: Machine = await describeMachine(h.pool!);
+    const seed = await ensureData(h, a);
+    const st = await rollupStatus(h.db);
+    if (st.dirtyDays.length) {
+      log(`${st.dirtyDays.length} dirty rollup days: rebuilding them first`);
+      await rebuildRollups(h.db);
+    }
+    const masterKey = `sk-bench-${randomBytes(12).toString("hex")}`;
+    const dir = mkdtempSync(join(tmpdir(), "spendlens-bench-"));
+    writeFileSync(join(dir, "config.yaml"), demoConfigYaml());
+    server = await startChildServer({
+      DATABASE_URL: url,
+      SPENDLENS_MASTER_KEY: masterKey,
+      SPENDLENS_CONFIG: join(dir, "config.yaml"),
+      SPENDLENS_LOG_LEVEL: "warn",
+    });
+    log(`server ${server.url} (pid ${server.pid}), RSS at start ${server.rssMiB().toFixed(0)} MiB`);
+
+    const now = new Date();
+    const end = day(now);
+    const sample = await sql<{ model_group: string | null; api_key: string | null }>`SELECT
+        (SELECT model_group FROM spendlens.error_daily WHERE status_code = '429' GROUP BY model_group ORDER BY sum(errors) DESC LIMIT 1) AS model_group,
+        (SELECT api_key FROM spendlens.key_daily WHERE day >= CURRENT_DATE - 30 GROUP BY api_key ORDER BY sum(spend) DESC LIMIT 1) AS api_key`.execute(
+      h.db,
+    );
+    const ctx: Ctx = {
+      start: addDays(end, -29),
+      end,
+      endNext: addDays(end, 1),
+      nowIso: now.toISOString(),
+      monthAgoIso: new Date(now.getTime() - 30 * 86_400_000).toISOString(),
+      modelGroup: sample.rows[0]?.model_group ?? "gpt-4o",
+      apiKey: sample.rows[0]?.api_key ?? "",
+    };
+
+    const served = new Set(restRoutes().map((r) => `${r.method} ${r.path}`));
+    const rows: Row[] = [];
+    const notes: string[] = [];
+    const covered = new Set<string>();
+    for (const r of ROUTE_BENCH) {
+      covered.add(`${r.method} ${r.path}`);
+      if (a.only && !r.name.includes(a.only)) continue;
+      if (!served.has(`${r.method} ${r.path}`)) {
+        notes.push(`${r.method} ${r.name}: skipped, the server does not serve this route yet`);
+        continue;
+      }
+      log(`timing ${r.method} ${r.name}`);
+      const api = await timeRoute(server, masterKey, r, ctx, a.calls);
+      const origFn = ORIGINAL[r.name];
+      const qs = origFn ? ([] as OriginalQuery[]).concat(origFn(ctx)) : [];
+      const orig = qs.length ? await timeOriginal(h, qs, Math.max(1, a.origCalls)) : null;
+      let same = "–";
+      const noteParts: string[] = [];
+      if (api.error) noteParts.push(`spendlens: ${api.error}`);
+      if (orig?.error) noteParts.push(`original: ${orig.error}`);
+      if (!api.error && orig && !orig.error && r.api && r.orig) {
+        const cmp = compare(r.api(api.body), r.orig(orig.rows));
+        same = cmp.ok ? "yes" : "NO";
+        noteParts.push(cmp.detail);
+      }
+      const fix = qs.map((q) => q.fix).find(Boolean);
+      if (fix) noteParts.push(`original: ${fix}`);
+      if (r.note) noteParts.push(r.note);
+      rows.push({
+        route: `${r.method} ${r.name}`,
+        size: r.size,
+        p50: percentile(api.samples, 50),
+        p99: percentile(api.samples, 99),
+        o50: orig ? percentile(orig.samples, 50) : Number.NaN,
+        o99: orig ? percentile(orig.samples, 99) : Number.NaN,
+        same,
+        note: noteParts.join("; "),
+      });
+    }
+    for (const s of [...served].sort()) {
+      if (!covered.has(s) && !NOT_TIMED.has(s))
+        notes.push(`${s}: served, but the bench has no parameters for it (apps/bench/src/routes.ts)`);
+    }
+    const rssAfterReports = server.peakRssMiB();
+
+    let ingest: IngestReport | null = null;
+    if (a.ingest > 0 && !a.only) {
+      if (!served.has("POST /spend/logs/ingest"))
+        notes.push("POST /spend/logs/ingest: not served yet, ingest not measured");
+      else {
+        log(`ingesting ${a.ingest.toLocaleString("en-US")} logs through POST /spend/logs/ingest`);
+        ingest = await measureIngest(h, server, masterKey, a);
+      }
+    }
+    const peakRss = server.peakRssMiB();
+    await server.stop();
+    server = null;
+
+    const report = render(a, machine, seed, rows, notes, ingest, peakRss, rssAfterReports);
+    process.stdout.write(`${report}\n`);
+    if (a.markdown) {
+      writeFileSync(a.markdown, `${report}\n`);
+      log(`written to ${a.markdown}`);
+    }
+  } finally {
+    await server?.stop();
+    await h.close();
+  }
+}
+
+function render(
+  a: Args,
+  m: Machine,
+  seed: SeedReport,
+  rows: Row[],
+  notes: string[],
+  ingest: IngestReport | null,
+  peakRss: number,
+  rssAfterReports: number,
+): string {
+  const ratio = (r: Row) =>
+    Number.isNaN(r.o50) || Number.isNaN(r.p50) ? "–" : `${(r.o50 / r.p50).toFixed(1)}×`;
+  const out: string[] = [];
+  out.push(`## Run of ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC`);
+  out.push("");
+  out.push(
+    `Machine: ${m.cpus} CPUs (${m.cpuModel}), ${m.memoryGiB} GiB RAM, Node ${m.node}, PostgreSQL ${m.postgres} (${m.postgresSettings}); load average at the end ${m.loadAverage}.`,
+  );
+  out.push(
+    `Data: ${seed.logs.toLocaleString("en-US")} spend logs and ${seed.errorLogs.toLocaleString("en-US")} error logs over ${a.days} days (demo generator, seed 42)` +
+      (seed.seeded
+        ? `, seeded in ${(seed.seedMs / 1000).toFixed(1)} s (${Math.round((seed.logs / seed.seedMs) * 1000).toLocaleString("en-US")} logs/s, rollups ${seed.mode === "paused" ? `paused, then rebuilt in ${(seed.rebuildMs / 1000).toFixed(1)} s` : "kept by the triggers"}), VACUUM ANALYZE ${(seed.vacuumMs / 1000).toFixed(1)} s.`
+        : " (kept from an earlier run)."),
+  );
+  out.push(
+    `Calls: window ${"30 days ending today"}; spendlens ${a.calls} timed calls per route through HTTP (after 2 warm-ups, sequential, keep-alive); original ${Math.max(1, a.origCalls)} timed runs on the same database (after 1 warm-up).`,
+  );
+  out.push("");
+  out.push(
+    table(
+      [
+        "route",
+        "answer",
+        "spendlens p50",
+        "spendlens p99",
+        "original p50",
+        "original p99",
+        "ratio (p50)",
+        "same numbers",
+      ],
+      rows.map((r) => [
+        r.route,
+        r.size,
+        fmtMs(r.p50),
+        fmtMs(r.p99),
+        fmtMs(r.o50),
+        fmtMs(r.o99),
+        ratio(r),
+        r.same,
+      ]),
+    ),
+  );
+  out.push("");
+  if (ingest) {
+    out.push(
+      ingest.error
+        ? `Ingest: failed: ${ingest.error}`
+        : `Ingest: ${ingest.inserted.toLocaleString("en-US")} logs through POST /spend/logs/ingest in ${(ingest.ms / 1000).toFixed(1)} s = **${Math.round(ingest.perSecond).toLocaleString("en-US")} logs/s** (batches of ${ingest.batch}, ${ingest.concurrency} concurrent requests). /global/spend right after: ${ingest.exact?.ok ? "equal to the raw sum" : "DIFFERENT from the raw sum"} (${ingest.exact?.detail}).`,
+    );
+  }
+  out.push(
+    `Server peak RSS: **${peakRss.toFixed(0)} MiB** (${rssAfterReports.toFixed(0)} MiB after the report calls, before the ingest).`,
+  );
+  out.push("");
+  out.push("Details per route:");
+  for (const r of rows) if (r.note) out.push(`- ${r.route}: ${r.note}`);
+  for (const n of notes) out.push(`- ${n}`);
+  return out.join("\n");
+}
+
+main().catch((e) => {
+  process.stderr.write(`bench: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,67 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+/**
+ * The real server (apps/server/src/main.ts) in a child process, so that its memory is its own:
+ * peak RSS is the kernel's VmHWM for that process.
+ */
+export interface ChildServer {
+  url: string;
+  pid: number;
+  /** Peak resident set size so far, in MiB (VmHWM). */
+  peakRssMiB(): number;
+  rssMiB(): number;
+  stop(): Promise<void>;
+}
+
+const SERVER_DIR = fileURLToPath(new URL("../../server/", import.meta.url));
+
+function statusKiB(pid: number, field: "VmHWM" | "VmRSS"): number {
+  try {
+    const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+export async function startChildServer(env: Record<string, string>): Promise<ChildServer> {
+  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+    cwd: SERVER_DIR,
+    env: { ...process.env, ...env, SPENDLENS_PORT: "0", SPENDLENS_HOST: "127.0.0.1" },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let buf = "";
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${buf}`)), 120_000);
+    child.stderr!.on("data", (d: Buffer) => {
+      buf += d.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(buf);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited (${code}) before listening:\n${buf}`));
+    });
+  });
+  // Keep draining stderr (warnings) so the child never blocks on a full pipe.
+  child.stderr!.on("data", () => {});
+  const pid = child.pid!;
+  return {
+    url,
+    pid,
+    peakRssMiB: () => statusKiB(pid, "VmHWM") / 1024,
+    rssMiB: () => statusKiB(pid, "VmRSS") / 1024,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once("exit", () => resolve());
+        child.kill("SIGTERM");
+        setTimeout(() => child.kill("SIGKILL"), 10_000).unref();
+      }),
+  };
+}

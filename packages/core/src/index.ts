@@ -40,3 +40,6 @@ export * from "./ingest/rows.ts";
 export * from "./pricing/calculate.ts";
 export * from "./pricing/tokenize.ts";
 export * from "./rollups/index.ts";
+export * from "./analytics/analytics.ts";
+export * from "./analytics/zones.ts";
+export * from "./logs/cursor.ts";

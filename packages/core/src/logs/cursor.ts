@@ -1,0 +1,154 @@
+import { type SelectQueryBuilder, sql } from "kysely";
+import { z } from "zod";
+import { spendLogColumns } from "../analytics/columns.ts";
+import { normalizeKeyFilter } from "../auth/hash.ts";
+import type { Db } from "../db/connect.ts";
+import type { Database } from "../db/schema.ts";
+import { badRequest } from "../errors.ts";
+import { narrowToUser, type Scope } from "../scope.ts";
+import { zDateTime, zInt } from "../validation.ts";
+import { zFilter, zSpend } from "./inputs.ts";
+import { type SpendLogFilter, type SpendLogRow, whereSpendLogs } from "./query.ts";
+
+/**
+ * Keyset (cursor) pagination of spend logs (SPEC §5): newest first, ORDER BY "startTime" DESC,
+ * request_id DESC; a page reads only `limit + 1` rows from where the last one stopped, however deep
+ * the page is. The exact total is a COUNT with the same filters, run only when asked for.
+ */
+
+export const LOGS_PAGE_MAX = 100;
+
+const zBool = z.preprocess(
+  (v) => (v === "true" || v === "1" ? true : v === "false" || v === "0" ? false : v),
+  z.boolean({ error: "must be true or false" }),
+);
+
+/** GET /spendlens/logs query (the filters of /spend/logs/ui, plus end_user and model). */
+export const logsPageInput = z
+  .object({
+    api_key: zFilter.optional(),
+    user_id: zFilter.optional(),
+    request_id: zFilter.optional(),
+    team_id: zFilter.optional(),
+    end_user: zFilter.optional(),
+    model: zFilter.optional(),
+    min_spend: zSpend.optional(),
+    max_spend: zSpend.optional(),
+    start_date: zDateTime.optional(),
+    end_date: zDateTime.optional(),
+    limit: zInt(1, LOGS_PAGE_MAX).default(50),
+    cursor: z.string().max(2048, "must be a cursor from a previous page").optional(),
+    include_total: zBool.default(false),
+  })
+  .superRefine((v, ctx) => {
+    if (v.start_date !== undefined && v.end_date !== undefined && v.end_date < v.start_date)
+      ctx.addIssue({ code: "custom", path: ["end_date"], message: "must not be before start_date" });
+  });
+
+export type LogsPageInput = z.input<typeof logsPageInput>;
+
+export interface LogsPage {
+  data: SpendLogRow[];
+  /** Pass as `cursor` for the next page; null on the last page. */
+  next_cursor: string | null;
+  has_more: boolean;
+  /** Every log the filters match (not only those after the cursor); null unless include_total. */
+  total: number | null;
+  limit: number;
+}
+
+/** Where a page stopped: the last row's "startTime" (as the database prints it, exact) and request_id. */
+export interface LogsCursor {
+  startTime: string;
+  requestId: string;
+}
+
+const TS_RE = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?(\+00)?$/;
+
+/** base64url of JSON `[startTime, request_id]`. Opaque to callers. */
+export function encodeLogsCursor(c: LogsCursor): string {
+  return Buffer.from(JSON.stringify([c.startTime, c.requestId]), "utf8").toString("base64url");
+}
+
+/** Decodes a cursor; anything that is not one this module made is a 400 naming `cursor`. */
+export function decodeLogsCursor(s: string): LogsCursor {
+  const bad = () => badRequest("cursor", "is not a valid cursor (pass next_cursor from a previous page)");
+  if (!/^[A-Za-z0-9_-]+$/.test(s)) throw bad();
+  let v: unknown;
+  try {
+    v = JSON.parse(Buffer.from(s, "base64url").toString("utf8"));
+  } catch {
+    throw bad();
+  }
+  if (
+    !Array.isArray(v) ||
+    v.length !== 2 ||
+    typeof v[0] !== "string" ||
+    typeof v[1] !== "string" ||
+    !TS_RE.test(v[0]) ||
+    Number.isNaN(Date.parse(`${v[0].slice(0, 10)}T00:00:00Z`)) ||
+    v[1].length > 1024
+  )
+    throw bad();
+  return { startTime: v[0], requestId: v[1] };
+}
+
+/**
+ * One page of logs, newest first. Internal users see their own logs only; a user_id naming anyone
+ * else is a 403. Without `cursor`, the first page.
+ */
+export async function logsPage(db: Db, scope: Scope, input: LogsPageInput): Promise<LogsPage> {
+  const parsed = logsPageInput.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw badRequest(issue.path.map(String).join(".") || "input", issue.message);
+  }
+  const a = parsed.data;
+  const s = narrowToUser(scope, a.user_id);
+  const after = a.cursor !== undefined ? decodeLogsCursor(a.cursor) : null;
+  const filter: SpendLogFilter = {
+    api_key: a.api_key !== undefined ? normalizeKeyFilter(a.api_key) : undefined,
+    request_id: a.request_id,
+    team_id: a.team_id,
+    min_spend: a.min_spend,
+    max_spend: a.max_spend,
+    from: a.start_date,
+    toInclusive: a.end_date,
+  };
+  const where = <O>(qb: SelectQueryBuilder<Database, "LiteLLM_SpendLogs", O>) =>
+    whereSpendLogs(qb, s, filter)
+      .$if(a.end_user !== undefined, (x) => x.where("end_user", "=", a.end_user!))
+      .$if(a.model !== undefined, (x) => x.where("model", "=", a.model!));
+
+  // The cursor's time is the database's own text of "startTime" (every digit it stores); compared as
+  // a row, so an index on ("startTime", request_id) in either direction can serve the page.
+  const { startTimeHasZone } = await spendLogColumns(db);
+  const tsText = startTimeHasZone
+    ? sql<string>`(("startTime" AT TIME ZONE 'UTC')::text || '+00')`
+    : sql<string>`"startTime"::text`;
+  const rows = (await where(db.selectFrom("LiteLLM_SpendLogs").selectAll())
+    .select(tsText.as("__cursor_ts"))
+    .$if(after !== null, (x) =>
+      x.where(sql<boolean>`("startTime", request_id) < (${after!.startTime}, ${after!.requestId})`),
+    )
+    .orderBy("startTime", "desc")
+    .orderBy("request_id", "desc")
+    .limit(a.limit + 1)
+    .execute()) as (SpendLogRow & { __cursor_ts: string })[];
+
+  const has_more = rows.length > a.limit;
+  const page = rows.slice(0, a.limit);
+  const last = page[page.length - 1];
+  const next_cursor =
+    has_more && last ? encodeLogsCursor({ startTime: last.__cursor_ts, requestId: last.request_id }) : null;
+  const data = page.map(({ __cursor_ts: _, ...r }) => r as SpendLogRow);
+
+  let total: number | null = null;
+  if (a.include_total) {
+    const r = await where(
+      db.selectFrom("LiteLLM_SpendLogs").select(sql<number>`count(*)::int`.as("n")),
+    ).executeTakeFirstOrThrow();
+    total = r.n;
+  }
+  return { data, next_cursor, has_more, total, limit: a.limit };
+}

@@ -65,6 +65,20 @@ export interface LogsCursor {
 
 const TS_RE = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?(\+00)?$/;
 
+function realTimestamp(s: string): boolean {
+  const [y, mo, d, h, mi, se] = s.split(/[- :.+]/).map(Number) as number[];
+  const t = new Date(Date.UTC(y!, mo! - 1, d!));
+  return (
+    y! >= 1 &&
+    t.getUTCFullYear() === y &&
+    t.getUTCMonth() === mo! - 1 &&
+    t.getUTCDate() === d &&
+    h! < 24 &&
+    mi! < 60 &&
+    se! < 60
+  );
+}
+
 /** base64url of JSON `[startTime, request_id]`. Opaque to callers. */
 export function encodeLogsCursor(c: LogsCursor): string {
   return Buffer.from(JSON.stringify([c.startTime, c.requestId]), "utf8").toString("base64url");
@@ -86,7 +100,7 @@ export function decodeLogsCursor(s: string): LogsCursor {
     typeof v[0] !== "string" ||
     typeof v[1] !== "string" ||
     !TS_RE.test(v[0]) ||
-    Number.isNaN(Date.parse(`${v[0].slice(0, 10)}T00:00:00Z`)) ||
+    !realTimestamp(v[0]) ||
     v[1].length > 1024
   )
     throw bad();

@@ -1,4 +1,6 @@
 import {
+  logsPage,
+  logsPageInput,
   spendLogs,
   spendLogsInput,
   spendLogsRestShape,
@@ -29,4 +31,13 @@ export const logsRouter = {
     })
     .input(spendLogsInput)
     .query(({ ctx, input }) => spendLogs(ctx.db, ctx.scope, input)),
+
+  /** Keyset pages (docs/analytics.md): `next_cursor` for the next page, `total` only with include_total. */
+  page: scopedReadProcedure
+    .meta({
+      rest: { method: "GET", path: "/spendlens/logs" },
+      summary: "Spend logs newest first, one keyset page at a time (cursor), exact total when asked",
+    })
+    .input(logsPageInput)
+    .query(({ ctx, input }) => logsPage(ctx.db, ctx.scope, input)),
 } satisfies TRPCRouterRecord;

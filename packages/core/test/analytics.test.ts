@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AnalyticsQueryInput, analyticsQuery } from "../src/analytics/analytics.ts";
+import { bucketsFor } from "../src/analytics/zones.ts";
 import type { SpendlensError } from "../src/errors.ts";
 import { ALL, type Scope, userScope } from "../src/scope.ts";
 import { createTestDb, insertLogs, makeLog, type TestDb } from "../src/testing/index.ts";
@@ -411,5 +412,35 @@ describe("analytics query: internal users and validation", () => {
     // The longest windows are allowed.
     await run({ start: "2026-03-01", end: "2026-03-31", bucket: "hour" });
     await run({ start: "2025-04-10", end: "2026-04-10", bucket: "day" });
+  });
+});
+
+describe("bucket starts (zones.ts), checked by hand", () => {
+  const show = (unit: "hour" | "day", tz: string, from: string, to: string) =>
+    bucketsFor(unit, tz, Date.parse(from), Date.parse(to)).map((b) => [
+      new Date(b.start).toISOString(),
+      b.label,
+    ]);
+
+  it("a fall-back repeats an hour: two buckets with the same local hour and different offsets", () => {
+    expect(show("hour", "Europe/Paris", "2026-10-25T00:00:00Z", "2026-10-25T02:00:00Z")).toEqual([
+      ["2026-10-25T00:00:00.000Z", "2026-10-25T02:00:00+02:00"],
+      ["2026-10-25T01:00:00.000Z", "2026-10-25T02:00:00+01:00"],
+    ]);
+  });
+
+  it("a skipped midnight (Asia/Beirut, 2026-03-29 00:00 → 01:00) starts the day at 01:00", () => {
+    expect(show("day", "Asia/Beirut", "2026-03-28T12:00:00Z", "2026-03-29T23:00:00Z")).toEqual([
+      ["2026-03-27T22:00:00.000Z", "2026-03-28"],
+      ["2026-03-28T22:00:00.000Z", "2026-03-29"],
+      ["2026-03-29T21:00:00.000Z", "2026-03-30"],
+    ]);
+  });
+
+  it("quarter-hour zones: Asia/Kathmandu (+05:45) hours start at :15 UTC", () => {
+    expect(show("hour", "Asia/Kathmandu", "2026-01-01T00:00:00Z", "2026-01-01T01:00:00Z")).toEqual([
+      ["2025-12-31T23:15:00.000Z", "2026-01-01T05:00:00+05:45"],
+      ["2026-01-01T00:15:00.000Z", "2026-01-01T06:00:00+05:45"],
+    ]);
   });
 });

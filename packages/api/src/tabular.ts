@@ -35,7 +35,13 @@ export function tableOf(data: unknown): { rows: Row[]; summary: Row } {
 export function columnsOf(rows: Row[]): string[] {
   const cols: string[] = [];
   const seen = new Set<string>();
-  for (const r of rows) for (const k of Object.keys(r)) if (!seen.has(k)) seen.add(k), cols.push(k);
+  for (const r of rows) {
+    for (const k of Object.keys(r)) {
+      if (seen.has(k)) continue;
+      seen.add(k);
+      cols.push(k);
+    }
+  }
   return cols;
 }
 

@@ -203,7 +203,7 @@ export async function spendTotalsSql(db: Db, scope: Scope, q: SpendQuery): Promi
   const outDims = dims.map((d) => sql.raw(ident(d)));
 
   // Raw logs: one row per log (per tag element for tag queries), same columns as the rollup rows.
-  const rawSelect = (where: RawBuilder<unknown>) => {
+  const rawSelect = (where: RawBuilder<unknown>, dirtyDays = false) => {
     const cols: RawBuilder<unknown>[] = [];
     for (const d of dims) {
       if (d === "day") cols.push(sql`spendlens.utc_day(l."startTime") AS "day"`);
@@ -221,7 +221,7 @@ export async function spendTotalsSql(db: Db, scope: Scope, q: SpendQuery): Promi
     }
     if (user !== null) conds.push(sql`l."user" = ${user}`);
     return sql`SELECT ${sql.join([...cols, sql`1::int8 AS requests`, sql`${spend}::float8 AS spend`, sql`coalesce(l.prompt_tokens, 0)::int8 AS prompt_tokens`, sql`coalesce(l.completion_tokens, 0)::int8 AS completion_tokens`, sql`coalesce(l.total_tokens, 0)::int8 AS total_tokens`], sql`, `)}
-      FROM "LiteLLM_SpendLogs" l${tagQuery ? sql` CROSS JOIN LATERAL spendlens.request_tags(l.request_tags) e` : sql``}
+      FROM ${dirtyDays ? dirtyRawFrom("LiteLLM_SpendLogs") : sql`"LiteLLM_SpendLogs" l`}${tagQuery ? sql` CROSS JOIN LATERAL spendlens.request_tags(l.request_tags) e` : sql``}
       WHERE ${sql.join(conds, sql` AND `)}`;
   };
 
@@ -235,16 +235,12 @@ export async function spendTotalsSql(db: Db, scope: Scope, q: SpendQuery): Promi
       if (v !== undefined) conds.push(filterSql(sql.raw(`r.${ident(k)}`), v as FilterValue));
     }
     if (user !== null) conds.push(sql`r."user" = ${user}`);
-    conds.push(sql`NOT EXISTS (SELECT 1 FROM dirty WHERE dirty.day = r.day)`);
+    conds.push(notDirty);
     const spendCol = grain.tag && split ? sql`r.spend_split` : sql`r.spend`;
     parts.push(sql`SELECT ${sql.join([...rcols, sql`r.requests`, sql`${spendCol} AS spend`, sql`r.prompt_tokens`, sql`r.completion_tokens`, sql`r.total_tokens`], sql`, `)}
       FROM spendlens.${sql.raw(ident(grain.table))} r WHERE ${sql.join(conds, sql` AND `)}`);
     // Dirty days inside the window: from the raw logs (UTC midnight bounds; sessions run in UTC).
-    parts.push(
-      rawSelect(
-        sql`EXISTS (SELECT 1 FROM dirty WHERE l."startTime" >= dirty.day::timestamp AND l."startTime" < (dirty.day + 1)::timestamp)`,
-      ),
-    );
+    parts.push(rawSelect(sql`true`, true));
     for (const r of raw) parts.push(rawSelect(rangeSql(r)));
   } else {
     // No grain covers the query, or no whole day in the window: the raw logs answer it all.
@@ -278,11 +274,26 @@ function dayRange(
   return c;
 }
 
-/** The window's days that a failed or paused trigger left dirty: answered from the raw logs. */
+/**
+ * The window's dirty days (a failed or paused trigger) as ONE row (lo, hi, days): an aggregate always
+ * plans as a single row, so the raw part for dirty days plans as one bounded "startTime" index probe,
+ * never as a scan of the table (nor a JIT compile). With no dirty day, lo and hi are NULL and the
+ * probe returns nothing at once.
+ */
 function dirtyDaysCte(days: { from: string | null; to: string | null }): RawBuilder<unknown> {
   const conds = [sql`rollup_days.dirty_at IS NOT NULL`, ...dayRange("rollup_days", days)];
-  return sql`WITH dirty AS MATERIALIZED (SELECT day FROM spendlens.rollup_days WHERE ${sql.join(conds, sql` AND `)}) `;
+  return sql`WITH dirty AS MATERIALIZED (SELECT min(rollup_days.day) AS lo, max(rollup_days.day) AS hi,
+      coalesce(array_agg(rollup_days.day), '{}') AS days
+    FROM spendlens.rollup_days WHERE ${sql.join(conds, sql` AND `)}) `;
 }
+
+/** The raw rows of the dirty days: from the first to the last dirty day, on a dirty day. */
+const dirtyRawFrom = (table: "LiteLLM_SpendLogs" | "LiteLLM_ErrorLogs") =>
+  sql.raw(`dirty JOIN "${table}" l ON l."startTime" >= dirty.lo::timestamp AND l."startTime" < (dirty.hi + 1)::timestamp
+      AND spendlens.utc_day(l."startTime") = ANY(dirty.days)`);
+
+/** Rollup rows outside the dirty days. */
+const notDirty = sql`r.day <> ALL((SELECT dirty.days FROM dirty)::date[])`;
 
 function rangeSql(r: TimeWindow): RawBuilder<unknown> {
   const c: RawBuilder<unknown>[] = [];
@@ -350,14 +361,15 @@ export async function errorTotals(db: Db, scope: Scope, q: ErrorQuery): Promise<
   for (const f of Object.keys(filters))
     if (!ERROR_DIM_SET.has(f)) throw badRequest("filters", `unknown dimension ${f}`);
   const { days, raw } = splitWindow(q.window);
-  const rawSelect = (where: RawBuilder<unknown>) => {
+  const rawSelect = (where: RawBuilder<unknown>, dirtyDays = false) => {
     const cols = dims.map((d) =>
       d === "day" ? sql`spendlens.utc_day(l."startTime") AS "day"` : sql.raw(`l.${ident(d)} AS ${ident(d)}`),
     );
     const conds: RawBuilder<unknown>[] = [where];
     for (const [k, v] of Object.entries(filters))
       if (v !== undefined) conds.push(filterSql(sql.raw(`l.${ident(k)}`), v as FilterValue));
-    return sql`SELECT ${sql.join([...cols, sql`1::int8 AS errors`], sql`, `)} FROM "LiteLLM_ErrorLogs" l WHERE ${sql.join(conds, sql` AND `)}`;
+    const from = dirtyDays ? dirtyRawFrom("LiteLLM_ErrorLogs") : sql`"LiteLLM_ErrorLogs" l`;
+    return sql`SELECT ${sql.join([...cols, sql`1::int8 AS errors`], sql`, `)} FROM ${from} WHERE ${sql.join(conds, sql` AND `)}`;
   };
   const parts: RawBuilder<unknown>[] = [];
   let dirtyCte = sql``;
@@ -366,16 +378,12 @@ export async function errorTotals(db: Db, scope: Scope, q: ErrorQuery): Promise<
     const conds: RawBuilder<unknown>[] = dayRange("r", days);
     for (const [k, v] of Object.entries(filters))
       if (v !== undefined) conds.push(filterSql(sql.raw(`r.${ident(k)}`), v as FilterValue));
-    conds.push(sql`NOT EXISTS (SELECT 1 FROM dirty WHERE dirty.day = r.day)`);
+    conds.push(notDirty);
     const rcols = dims.map((d) => sql.raw(`r.${ident(d)}`));
     parts.push(
       sql`SELECT ${sql.join([...rcols, sql`r.errors`], sql`, `)} FROM spendlens.${sql.raw(ident(ERROR_GRAIN.table))} r WHERE ${sql.join(conds, sql` AND `)}`,
     );
-    parts.push(
-      rawSelect(
-        sql`EXISTS (SELECT 1 FROM dirty WHERE l."startTime" >= dirty.day::timestamp AND l."startTime" < (dirty.day + 1)::timestamp)`,
-      ),
-    );
+    parts.push(rawSelect(sql`true`, true));
     for (const r of raw) parts.push(rawSelect(rangeSql(r)));
   } else if (raw.length) {
     parts.push(rawSelect(rangeSql(raw[0]!)));

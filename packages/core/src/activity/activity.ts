@@ -1,15 +1,8 @@
-import { sql } from "kysely";
 import { z } from "zod";
 import type { Db } from "../db/connect.ts";
 import { pushGrouped } from "../reports/group.ts";
-import {
-  dayOf,
-  dayRangeShape,
-  requireAllScope,
-  userCond,
-  windowCond,
-  windowOf,
-} from "../reports/sqlParts.ts";
+import { dayRangeShape, requireAllScope, windowOf } from "../reports/sqlParts.ts";
+import { errorTotals, spendTotals } from "../rollups/query.ts";
 import type { Scope } from "../scope.ts";
 import { checkDayRange, type Window } from "../validation.ts";
 
@@ -17,8 +10,8 @@ import { checkDayRange, type Window } from "../validation.ts";
  * GET /global/activity, /global/activity/model, /global/activity/exceptions and
  * /global/activity/exceptions/deployment.
  *
- * Each report is one `…Rows` function holding its SQL (so a later rollup table can replace the raw-log
- * scan in one place) and one pure `shape…` function that builds the answer from those rows.
+ * Each report is one `…Rows` function reading the daily rollups (rollups/query.ts: whole UTC days from
+ * the rollup tables, dirty days from the raw logs, always exact) and one pure `shape…` function that builds the answer from those rows.
  * Days are ISO 'YYYY-MM-DD' and sorted as dates; the REST routes add the seed's 'Jan 22' label.
  */
 
@@ -86,26 +79,22 @@ export interface ActivityDayRow {
   total_tokens: number;
 }
 
-/** Requests and tokens per UTC day of the caller's logs in the window. */
+/** Requests and tokens per UTC day of the caller's logs in the window (from the daily rollups). */
 export async function globalActivityRows(db: Db, scope: Scope, w: Window): Promise<ActivityDayRow[]> {
-  const r = await sql<ActivityDayRow>`
-    SELECT ${dayOf()} AS day,
-           count(*)::int AS api_requests,
-           coalesce(sum(total_tokens), 0)::float8 AS total_tokens
-    FROM "LiteLLM_SpendLogs"
-    WHERE true ${windowCond(w)} ${userCond(scope)}
-    GROUP BY 1
-    ORDER BY 1`.execute(db);
-  return r.rows;
+  const rows = await spendTotals(db, scope, { window: w, dims: ["day"], orderBy: [{ by: "day" }] });
+  return rows.map((r) => ({ day: r.day as string, api_requests: r.requests, total_tokens: r.total_tokens }));
 }
 
 export interface ModelGroupDayRow extends ActivityDayRow {
   model_group: string;
 }
 
+const cmpName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
 /**
  * Requests and tokens per model_group and UTC day, for the top `limit` model groups by requests
- * (ties by name). A null model_group and '' are the same group ('').
+ * (ties by name). A null model_group and '' are the same group (''). Reads the rollups per
+ * (model_group, day) (O(days × groups) rows) and ranks the groups here.
  */
 export async function activityByModelGroupRows(
   db: Db,
@@ -113,26 +102,29 @@ export async function activityByModelGroupRows(
   w: Window,
   limit = ACTIVITY_TOP_N,
 ): Promise<ModelGroupDayRow[]> {
-  const r = await sql<ModelGroupDayRow>`
-    WITH daily AS (
-      SELECT coalesce(model_group, '') AS model_group,
-             ${dayOf()} AS day,
-             count(*)::int AS api_requests,
-             coalesce(sum(total_tokens), 0)::float8 AS total_tokens
-      FROM "LiteLLM_SpendLogs"
-      WHERE true ${windowCond(w)} ${userCond(scope)}
-      GROUP BY 1, 2
-    ), top_groups AS (
-      SELECT model_group
-      FROM daily
-      GROUP BY model_group
-      ORDER BY sum(api_requests) DESC, model_group ASC
-      LIMIT ${limit}
-    )
-    SELECT d.model_group, d.day, d.api_requests, d.total_tokens
-    FROM daily d JOIN top_groups USING (model_group)
-    ORDER BY d.model_group, d.day`.execute(db);
-  return r.rows;
+  const rows = await spendTotals(db, scope, { window: w, dims: ["model_group", "day"] });
+  const daily = new Map<string, ModelGroupDayRow>();
+  const totals = new Map<string, number>();
+  for (const r of rows) {
+    const model_group = r.model_group ?? "";
+    const day = r.day as string;
+    const k = `${model_group}\u0000${day}`;
+    const d = daily.get(k);
+    if (d) {
+      d.api_requests += r.requests;
+      d.total_tokens += r.total_tokens;
+    } else daily.set(k, { model_group, day, api_requests: r.requests, total_tokens: r.total_tokens });
+    totals.set(model_group, (totals.get(model_group) ?? 0) + r.requests);
+  }
+  const top = new Set(
+    [...totals.entries()]
+      .sort((a, b) => b[1] - a[1] || cmpName(a[0], b[0]))
+      .slice(0, limit)
+      .map(([g]) => g),
+  );
+  return [...daily.values()]
+    .filter((d) => top.has(d.model_group))
+    .sort((a, b) => cmpName(a.model_group, b.model_group) || cmpName(a.day, b.day));
 }
 
 export interface ExceptionDayRow {
@@ -148,13 +140,13 @@ export async function activityExceptionsRows(
   w: Window,
 ): Promise<ExceptionDayRow[]> {
   requireAllScope(scope, "error logs");
-  const r = await sql<ExceptionDayRow>`
-    SELECT ${dayOf()} AS day, count(*)::int AS num_rate_limit_exceptions
-    FROM "LiteLLM_ErrorLogs"
-    WHERE model_group = ${modelGroup} AND status_code = '429' ${windowCond(w)}
-    GROUP BY 1
-    ORDER BY 1`.execute(db);
-  return r.rows;
+  const rows = await errorTotals(db, scope, {
+    window: w,
+    dims: ["day"],
+    filters: { model_group: modelGroup, status_code: "429" },
+    orderBy: [{ by: "day" }],
+  });
+  return rows.map((r) => ({ day: r.day as string, num_rate_limit_exceptions: r.errors }));
 }
 
 export interface DeploymentExceptionDayRow extends ExceptionDayRow {
@@ -170,23 +162,31 @@ export async function activityExceptionsByDeploymentRows(
   limit = ACTIVITY_TOP_N,
 ): Promise<DeploymentExceptionDayRow[]> {
   requireAllScope(scope, "error logs");
-  const r = await sql<DeploymentExceptionDayRow>`
-    WITH daily AS (
-      SELECT coalesce(api_base, '') AS api_base, ${dayOf()} AS day, count(*)::int AS num_rate_limit_exceptions
-      FROM "LiteLLM_ErrorLogs"
-      WHERE model_group = ${modelGroup} AND status_code = '429' ${windowCond(w)}
-      GROUP BY 1, 2
-    ), top_bases AS (
-      SELECT api_base
-      FROM daily
-      GROUP BY api_base
-      ORDER BY sum(num_rate_limit_exceptions) DESC, api_base ASC
-      LIMIT ${limit}
-    )
-    SELECT d.api_base, d.day, d.num_rate_limit_exceptions
-    FROM daily d JOIN top_bases USING (api_base)
-    ORDER BY d.api_base, d.day`.execute(db);
-  return r.rows;
+  const rows = await errorTotals(db, scope, {
+    window: w,
+    dims: ["api_base", "day"],
+    filters: { model_group: modelGroup, status_code: "429" },
+  });
+  const daily = new Map<string, DeploymentExceptionDayRow>();
+  const totals = new Map<string, number>();
+  for (const r of rows) {
+    const api_base = r.api_base ?? "";
+    const day = r.day as string;
+    const k = `${api_base}\u0000${day}`;
+    const d = daily.get(k);
+    if (d) d.num_rate_limit_exceptions += r.errors;
+    else daily.set(k, { api_base, day, num_rate_limit_exceptions: r.errors });
+    totals.set(api_base, (totals.get(api_base) ?? 0) + r.errors);
+  }
+  const top = new Set(
+    [...totals.entries()]
+      .sort((a, b) => b[1] - a[1] || cmpName(a[0], b[0]))
+      .slice(0, limit)
+      .map(([g]) => g),
+  );
+  return [...daily.values()]
+    .filter((d) => top.has(d.api_base))
+    .sort((a, b) => cmpName(a.api_base, b.api_base) || cmpName(a.day, b.day));
 }
 
 // ---------- shaping (pure) ----------

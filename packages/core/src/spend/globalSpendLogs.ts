@@ -1,9 +1,9 @@
-import { sql } from "kysely";
 import { z } from "zod";
 import { normalizeKeyFilter } from "../auth/hash.ts";
 import { now } from "../clock.ts";
 import type { Db } from "../db/connect.ts";
 import { zFilter } from "../logs/inputs.ts";
+import { spendTotals } from "../rollups/query.ts";
 import { type Scope, scopeUserId } from "../scope.ts";
 import { last30DaysFrom } from "../validation.ts";
 
@@ -24,7 +24,7 @@ export interface DailySpendRow {
 
 /**
  * GET /global/spend/logs: spend per day since UTC midnight 30 days ago, ordered by date, computed from
- * LiteLLM_SpendLogs (never from LiteLLM's views, which may be missing).
+ * LiteLLM_SpendLogs through the daily rollups (never from LiteLLM's views, which may be missing).
  * - admins, no api_key: MonthlyGlobalSpend rows {date, spend};
  * - admins, api_key (raw sk- keys are hashed): MonthlyGlobalSpendPerKey rows {date, spend, api_key};
  * - internal users: MonthlyGlobalSpendPerUserPerKey rows {date, spend, api_key, user} of their own
@@ -37,32 +37,31 @@ export async function globalSpendLogs(
 ): Promise<DailySpendRow[]> {
   const user = scopeUserId(scope);
   const key = input?.api_key !== undefined ? normalizeKeyFilter(input.api_key) : undefined;
-  const day = sql<string>`("startTime")::date`;
-  const base = db
-    .selectFrom("LiteLLM_SpendLogs")
-    .where("startTime", ">=", last30DaysFrom(now()))
-    .$if(key !== undefined, (q) => q.where("api_key", "=", key!));
-  const spend = sql<number>`coalesce(sum(spend), 0)::float8`.as("spend");
-
+  const window = { from: last30DaysFrom(now()), to: null };
+  const filters = key !== undefined ? { api_key: key } : {};
   if (user !== null) {
-    return base
-      .select([day.as("date"), spend, "api_key", "user"])
-      .where("user", "=", user)
-      .groupBy([day, "user", "api_key"])
-      .orderBy("date")
-      .orderBy("api_key")
-      .execute();
+    const rows = await spendTotals(db, scope, {
+      window,
+      dims: ["day", "api_key", "user"],
+      filters,
+      orderBy: [{ by: "day" }, { by: "api_key" }],
+    });
+    return rows.map((r) => ({
+      date: r.day as string,
+      spend: r.spend,
+      api_key: r.api_key as string,
+      user: r.user ?? null,
+    }));
   }
   if (key !== undefined) {
-    return base
-      .select([day.as("date"), spend, "api_key"])
-      .groupBy([day, "api_key"])
-      .orderBy("date")
-      .execute();
+    const rows = await spendTotals(db, scope, {
+      window,
+      dims: ["day", "api_key"],
+      filters,
+      orderBy: [{ by: "day" }],
+    });
+    return rows.map((r) => ({ date: r.day as string, spend: r.spend, api_key: r.api_key as string }));
   }
-  return base
-    .select([day.as("date"), spend])
-    .groupBy(day)
-    .orderBy("date")
-    .execute();
+  const rows = await spendTotals(db, scope, { window, dims: ["day"], orderBy: [{ by: "day" }] });
+  return rows.map((r) => ({ date: r.day as string, spend: r.spend }));
 }

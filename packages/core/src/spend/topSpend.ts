@@ -2,7 +2,8 @@ import { sql } from "kysely";
 import { z } from "zod";
 import { now } from "../clock.ts";
 import type { Db } from "../db/connect.ts";
-import { type Scope, scopeUserId } from "../scope.ts";
+import { spendTotals } from "../rollups/query.ts";
+import type { Scope } from "../scope.ts";
 import { last30DaysFrom, zInt } from "../validation.ts";
 
 export const MAX_TOP_LIMIT = 1000;
@@ -29,26 +30,33 @@ export async function globalSpendKeys(
   scope: Scope,
   input: GlobalSpendKeysInput,
 ): Promise<KeySpendRow[]> {
-  const user = scopeUserId(scope);
   const limit = input?.limit;
-  return db
-    .with("top", (q) =>
-      q
-        .selectFrom("LiteLLM_SpendLogs")
-        .select(["api_key", sql<number>`coalesce(sum(spend), 0)::float8`.as("total_spend")])
-        .where("startTime", ">=", last30DaysFrom(now()))
-        .$if(user !== null, (w) => w.where("user", "=", user))
-        .groupBy("api_key")
-        .orderBy("total_spend", "desc")
-        .orderBy("api_key")
-        .$if(limit !== undefined, (w) => w.limit(limit!)),
-    )
-    .selectFrom("top as t")
-    .leftJoin("LiteLLM_VerificationToken as v", "v.token", "t.api_key")
-    .select(["t.api_key", "v.key_alias", "v.key_name", "t.total_spend"])
-    .orderBy("t.total_spend", "desc")
-    .orderBy("t.api_key")
-    .execute();
+  const top = await spendTotals(db, scope, {
+    window: { from: last30DaysFrom(now()), to: null },
+    dims: ["api_key"],
+    orderBy: [{ by: "spend", desc: true }, { by: "api_key" }],
+    ...(limit !== undefined ? { limit } : {}),
+  });
+  // Names joined after aggregation: one lookup for the (at most `limit`) keys.
+  const keys = top.map((r) => r.api_key).filter((k): k is string => k != null);
+  const names = new Map<string, { key_alias: string | null; key_name: string | null }>();
+  if (keys.length) {
+    const v = await db
+      .selectFrom("LiteLLM_VerificationToken")
+      .select(["token", "key_alias", "key_name"])
+      .where("token", "=", sql<string>`ANY(${keys}::text[])`)
+      .execute();
+    for (const r of v) names.set(r.token, { key_alias: r.key_alias ?? null, key_name: r.key_name ?? null });
+  }
+  return top.map((r) => {
+    const n = r.api_key != null ? names.get(r.api_key) : undefined;
+    return {
+      api_key: r.api_key as string,
+      key_alias: n?.key_alias ?? null,
+      key_name: n?.key_name ?? null,
+      total_spend: r.spend,
+    };
+  });
 }
 
 /** GET /global/spend/models?limit: 1..1000, default 10. */
@@ -71,20 +79,15 @@ export async function globalSpendModels(
   scope: Scope,
   input: GlobalSpendModelsInput,
 ): Promise<ModelSpendRow[]> {
-  const user = scopeUserId(scope);
-  return db
-    .selectFrom("LiteLLM_SpendLogs")
-    .select([
-      "model",
-      sql<number>`coalesce(sum(spend), 0)::float8`.as("total_spend"),
-      sql<number>`coalesce(sum(total_tokens), 0)::float8`.as("total_tokens"),
-    ])
-    .where("startTime", ">=", last30DaysFrom(now()))
-    .where("model", "<>", "")
-    .$if(user !== null, (w) => w.where("user", "=", user))
-    .groupBy("model")
-    .orderBy("total_spend", "desc")
-    .orderBy("model")
-    .limit(input?.limit ?? 10)
-    .execute();
+  // Every model's total in the database's order (few rows: one per model), then the view's
+  // `model <> ''` (which also leaves out NULL) and the limit.
+  const rows = await spendTotals(db, scope, {
+    window: { from: last30DaysFrom(now()), to: null },
+    dims: ["model"],
+    orderBy: [{ by: "spend", desc: true }, { by: "model" }],
+  });
+  return rows
+    .filter((r) => r.model != null && r.model !== "")
+    .slice(0, input?.limit ?? 10)
+    .map((r) => ({ model: r.model as string, total_spend: r.spend, total_tokens: r.total_tokens }));
 }

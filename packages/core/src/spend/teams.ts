@@ -1,7 +1,8 @@
 import { sql } from "kysely";
 import { now } from "../clock.ts";
 import type { Db } from "../db/connect.ts";
-import { type Scope, scopeUserId } from "../scope.ts";
+import { spendTotals } from "../rollups/query.ts";
+import type { Scope } from "../scope.ts";
 import { last30DaysFrom } from "../validation.ts";
 
 export const UNASSIGNED_TEAM = "Unassigned";
@@ -24,20 +25,26 @@ const round2 = (x: number) => Math.round(x * 100) / 100;
  * are rounded to cents as the seed does; team totals are the rounded sum of the exact daily spend.
  */
 export async function globalSpendTeams(db: Db, scope: Scope): Promise<TeamSpendResult> {
-  const user = scopeUserId(scope);
-  const day = sql<string>`(s."startTime")::date`;
-  const rows = await db
-    .selectFrom("LiteLLM_SpendLogs as s")
-    .leftJoin("LiteLLM_TeamTable as t", "t.team_id", "s.team_id")
-    .select([
-      "t.team_alias",
-      day.as("spend_date"),
-      sql<number>`coalesce(sum(s.spend), 0)::float8`.as("total_spend"),
-    ])
-    .where("s.startTime", ">=", last30DaysFrom(now()))
-    .$if(user !== null, (q) => q.where("s.user", "=", user))
-    .groupBy(["t.team_alias", day])
-    .execute();
+  // Spend per (team_id, day) from the rollups, then the team aliases joined after aggregation.
+  const totalsByTeam = await spendTotals(db, scope, {
+    window: { from: last30DaysFrom(now()), to: null },
+    dims: ["team_id", "day"],
+  });
+  const teamIds = [...new Set(totalsByTeam.map((r) => r.team_id).filter((t): t is string => t != null))];
+  const aliasOf = new Map<string, string | null>();
+  if (teamIds.length) {
+    const t = await db
+      .selectFrom("LiteLLM_TeamTable")
+      .select(["team_id", "team_alias"])
+      .where("team_id", "=", sql<string>`ANY(${teamIds}::text[])`)
+      .execute();
+    for (const r of t) aliasOf.set(r.team_id, r.team_alias ?? null);
+  }
+  const rows = totalsByTeam.map((r) => ({
+    team_alias: r.team_id != null ? (aliasOf.get(r.team_id) ?? null) : null,
+    spend_date: r.day as string,
+    total_spend: r.spend,
+  }));
 
   // Exact sums per (day, alias) and per alias; "Unassigned" gathers every null alias.
   const byDate = new Map<string, Map<string, number>>();

@@ -1,11 +1,11 @@
-import { sql } from "kysely";
 import { z } from "zod";
 import { normalizeKeyFilter } from "../auth/hash.ts";
 import { now } from "../clock.ts";
 import type { Db } from "../db/connect.ts";
 import { badRequest } from "../errors.ts";
 import { zFilter } from "../logs/inputs.ts";
-import { type Scope, scopeUserId } from "../scope.ts";
+import { spendTotals } from "../rollups/query.ts";
+import type { Scope } from "../scope.ts";
 import { addDays, dayStart, last30DaysFrom, zDateTime, zDay } from "../validation.ts";
 
 /**
@@ -13,17 +13,15 @@ import { addDays, dayStart, last30DaysFrom, zDateTime, zDay } from "../validatio
  * end user and are left out).
  */
 export async function globalAllEndUsers(db: Db, scope: Scope): Promise<{ end_users: string[] }> {
-  const user = scopeUserId(scope);
-  const rows = await db
-    .selectFrom("LiteLLM_SpendLogs")
-    .select("end_user")
-    .distinct()
-    .where("end_user", "is not", null)
-    .where("end_user", "<>", "")
-    .$if(user !== null, (q) => q.where("user", "=", user))
-    .orderBy("end_user")
-    .execute();
-  return { end_users: rows.map((r) => r.end_user as string) };
+  // All time, per end user, from the rollups (detail_daily: one row per day and dimension set).
+  const rows = await spendTotals(db, scope, {
+    window: { from: null, to: null },
+    dims: ["end_user"],
+    orderBy: [{ by: "end_user" }],
+  });
+  return {
+    end_users: rows.map((r) => r.end_user).filter((u): u is string => u != null && u !== ""),
+  };
 }
 
 export const TOP_END_USERS = 100;
@@ -69,7 +67,6 @@ export async function globalSpendEndUsers(
   scope: Scope,
   input: GlobalSpendEndUsersInput,
 ): Promise<EndUserSpendRow[]> {
-  const user = scopeUserId(scope);
   const start = input?.startTime;
   const end = input?.endTime;
   const from = !start ? last30DaysFrom(now()) : start.kind === "day" ? dayStart(start.day) : start.iso;
@@ -80,23 +77,16 @@ export async function globalSpendEndUsers(
       "must not be before startTime (defaults: startTime = UTC midnight 30 days ago, endTime = now)",
     );
   const key = input?.api_key != null ? normalizeKeyFilter(input.api_key) : undefined;
-  const rows = await db
-    .selectFrom("LiteLLM_SpendLogs")
-    .select([
-      "end_user",
-      sql<number>`count(*)::int`.as("total_count"),
-      sql<number>`coalesce(sum(spend), 0)::float8`.as("total_spend"),
-    ])
-    .where("startTime", ">=", from)
-    .where("startTime", "<", to)
-    .where("end_user", "is not", null)
-    .where("end_user", "<>", "")
-    .$if(key !== undefined, (q) => q.where("api_key", "=", key!))
-    .$if(user !== null, (q) => q.where("user", "=", user))
-    .groupBy("end_user")
-    .orderBy("total_spend", "desc")
-    .orderBy("end_user")
-    .limit(TOP_END_USERS)
-    .execute();
-  return rows as EndUserSpendRow[];
+  // Ranked in the database; NULL and '' (not end users) are dropped here, so ask for two more rows.
+  const rows = await spendTotals(db, scope, {
+    window: { from, to },
+    dims: ["end_user"],
+    ...(key !== undefined ? { filters: { api_key: key } } : {}),
+    orderBy: [{ by: "spend", desc: true }, { by: "end_user" }],
+    limit: TOP_END_USERS + 2,
+  });
+  return rows
+    .filter((r) => r.end_user != null && r.end_user !== "")
+    .slice(0, TOP_END_USERS)
+    .map((r) => ({ end_user: r.end_user as string, total_count: r.requests, total_spend: r.spend }));
 }

@@ -1,11 +1,11 @@
-import { sql } from "kysely";
 import { z } from "zod";
 import type { SpendlensConfig } from "../config/config.ts";
 import type { Db } from "../db/connect.ts";
 import { providerResolver, UNKNOWN_PROVIDER } from "../providers/resolve.ts";
+import { spendTotals } from "../rollups/query.ts";
 import type { Scope } from "../scope.ts";
 import { checkDayRange, type Window } from "../validation.ts";
-import { dayRangeShape, userCond, windowCond, windowOf } from "./sqlParts.ts";
+import { dayRangeShape, windowOf } from "./sqlParts.ts";
 
 /**
  * GET /global/spend/provider: spend per provider. A log's provider is its deployment's (model_id →
@@ -28,17 +28,18 @@ export interface ProviderSpendRow {
   spend: number;
 }
 
-/** Spend per (model_id, custom_llm_provider, model) of the caller's logs in the window. */
+/** Spend per (model_id, custom_llm_provider, model) of the caller's logs in the window (daily rollups). */
 export async function spendByProviderRows(db: Db, scope: Scope, w: Window): Promise<ProviderSpendRow[]> {
-  const r = await sql<ProviderSpendRow>`
-    SELECT coalesce(model_id, '') AS model_id,
-           coalesce(custom_llm_provider, '') AS custom_llm_provider,
-           coalesce(model, '') AS model,
-           coalesce(sum(spend), 0)::float8 AS spend
-    FROM "LiteLLM_SpendLogs"
-    WHERE true ${windowCond(w)} ${userCond(scope)}
-    GROUP BY 1, 2, 3`.execute(db);
-  return r.rows;
+  const rows = await spendTotals(db, scope, {
+    window: w,
+    dims: ["model_id", "custom_llm_provider", "model"],
+  });
+  return rows.map((r) => ({
+    model_id: r.model_id ?? "",
+    custom_llm_provider: r.custom_llm_provider ?? "",
+    model: r.model ?? "",
+    spend: r.spend,
+  }));
 }
 
 /** Highest spend first (ties by name); "Unknown" always last. */

@@ -2,10 +2,11 @@ import { sql } from "kysely";
 import { z } from "zod";
 import { normalizeKeyFilter } from "../auth/hash.ts";
 import type { Db } from "../db/connect.ts";
+import { type RollupFilters, spendTotals } from "../rollups/query.ts";
 import { narrowToUser, type Scope } from "../scope.ts";
 import { checkDayRange, type Window } from "../validation.ts";
 import { pushGrouped } from "./group.ts";
-import { dayOf, dayRangeShape, userCond, windowCond, windowOf, zOptionalText } from "./sqlParts.ts";
+import { dayRangeShape, windowOf, zOptionalText } from "./sqlParts.ts";
 
 /**
  * GET /global/spend/report: daily spend per team or customer (each with per model+key metadata), or
@@ -96,10 +97,13 @@ export interface ReportFilters {
   customer_id?: string | undefined;
 }
 
-function filterConds(f: ReportFilters) {
-  return sql`${f.api_key !== undefined ? sql`AND l.api_key = ${f.api_key}` : sql``}
-    ${f.team_id !== undefined ? sql`AND l.team_id = ${f.team_id}` : sql``}
-    ${f.customer_id !== undefined ? sql`AND l.end_user = ${f.customer_id}` : sql``}`;
+/** The report's filters as rollup filters (customer_id is the log's end_user). */
+function rollupFilters(f: ReportFilters): RollupFilters {
+  const out: RollupFilters = {};
+  if (f.api_key !== undefined) out.api_key = f.api_key;
+  if (f.team_id !== undefined) out.team_id = f.team_id;
+  if (f.customer_id !== undefined) out.end_user = f.customer_id;
+  return out;
 }
 
 export interface DayGroupRow {
@@ -120,19 +124,47 @@ export async function spendReportDayRows(
   by: "team" | "customer",
   f: ReportFilters,
 ): Promise<DayGroupRow[]> {
-  const grp = by === "team" ? sql`coalesce(t.team_alias, 'Unassigned Team')` : sql`l.end_user`;
-  const join = by === "team" ? sql`LEFT JOIN "LiteLLM_TeamTable" t ON t.team_id = l.team_id` : sql``;
-  const r = await sql<DayGroupRow>`
-    SELECT ${dayOf("l")} AS day,
-           ${grp} AS grp,
-           l.model,
-           l.api_key,
-           coalesce(sum(l.spend), 0)::float8 AS spend,
-           coalesce(sum(l.total_tokens), 0)::float8 AS total_tokens
-    FROM "LiteLLM_SpendLogs" l ${join}
-    WHERE true ${windowCond(w, "l")} ${userCond(scope, "l")} ${filterConds(f)}
-    GROUP BY 1, 2, 3, 4`.execute(db);
-  return r.rows;
+  // Per (day, team_id or end_user, model, api_key) from the rollups; team aliases joined after
+  // aggregation, and rows of teams sharing an alias (or all without one) merged as GROUP BY did.
+  const grpDim = by === "team" ? "team_id" : "end_user";
+  const rows = await spendTotals(db, scope, {
+    window: w,
+    dims: ["day", grpDim, "model", "api_key"],
+    filters: rollupFilters(f),
+  });
+  let nameOf = (v: string | null): string | null => v;
+  if (by === "team") {
+    const ids = [...new Set(rows.map((r) => r.team_id).filter((t): t is string => t != null))];
+    const alias = new Map<string, string | null>();
+    if (ids.length) {
+      const t = await db
+        .selectFrom("LiteLLM_TeamTable")
+        .select(["team_id", "team_alias"])
+        .where("team_id", "=", sql<string>`ANY(${ids}::text[])`)
+        .execute();
+      for (const x of t) alias.set(x.team_id, x.team_alias ?? null);
+    }
+    nameOf = (v) => (v != null ? alias.get(v) : null) ?? "Unassigned Team";
+  }
+  const merged = new Map<string, DayGroupRow>();
+  for (const r of rows) {
+    const grp = nameOf(r[grpDim] ?? null);
+    const k = JSON.stringify([r.day, grp, r.model ?? null, r.api_key ?? null]);
+    const m = merged.get(k);
+    if (m) {
+      m.spend += r.spend;
+      m.total_tokens += r.total_tokens;
+    } else
+      merged.set(k, {
+        day: r.day as string,
+        grp,
+        model: r.model as string,
+        api_key: r.api_key as string,
+        spend: r.spend,
+        total_tokens: r.total_tokens,
+      });
+  }
+  return [...merged.values()];
 }
 
 export interface KeyModelRow {
@@ -150,16 +182,18 @@ export async function spendReportKeyRows(
   w: Window,
   f: ReportFilters,
 ): Promise<KeyModelRow[]> {
-  const r = await sql<KeyModelRow>`
-    SELECT l.api_key,
-           l.model,
-           coalesce(sum(l.spend), 0)::float8 AS total_cost,
-           coalesce(sum(l.prompt_tokens), 0)::float8 AS total_input_tokens,
-           coalesce(sum(l.completion_tokens), 0)::float8 AS total_output_tokens
-    FROM "LiteLLM_SpendLogs" l
-    WHERE true ${windowCond(w, "l")} ${userCond(scope, "l")} ${filterConds(f)}
-    GROUP BY 1, 2`.execute(db);
-  return r.rows;
+  const rows = await spendTotals(db, scope, {
+    window: w,
+    dims: ["api_key", "model"],
+    filters: rollupFilters(f),
+  });
+  return rows.map((r) => ({
+    api_key: r.api_key as string,
+    model: r.model as string,
+    total_cost: r.spend,
+    total_input_tokens: r.prompt_tokens,
+    total_output_tokens: r.completion_tokens,
+  }));
 }
 
 // ---------- shaping ----------

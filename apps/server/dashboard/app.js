@@ -4,6 +4,12 @@
   const iso = (d) => d.toISOString().slice(0, 10);
   const today = new Date();
   const monthAgo = new Date(today.getTime() - 29 * 86400000);
+  // A link may carry the key in its fragment (never sent to the server): keep it here, then drop it from the URL.
+  const fromHash = new URLSearchParams(location.hash.slice(1)).get("key");
+  if (fromHash) {
+    localStorage.setItem("spendlens.key", fromHash);
+    history.replaceState(null, "", location.pathname);
+  }
   $("key").value = localStorage.getItem("spendlens.key") || "";
   $("start").value = localStorage.getItem("spendlens.start") || iso(monthAgo);
   $("end").value = localStorage.getItem("spendlens.end") || iso(today);

@@ -71,8 +71,10 @@ export async function serve(settings: Settings, opts: ServeOptions = {}) {
     "spendlens is listening",
   );
   process.stderr.write(`\nspendlens is listening on ${running.url}\n`);
-  if (printedKey)
+  if (printedKey) {
     process.stderr.write(`admin key (stored in ${join(settings.dataDir, "master_key")}): ${printedKey}\n`);
+    process.stderr.write(`dashboard: ${running.url}/#key=${printedKey}\n`);
+  }
   process.stderr.write(
     `try: curl -H 'Authorization: Bearer ${printedKey ?? "<key>"}' ${running.url}/global/spend\n\n`,
   );

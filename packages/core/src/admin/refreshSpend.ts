@@ -1,21 +1,26 @@
 import { sql } from "kysely";
 import type { Db } from "../db/connect.ts";
 import { classifyDbError, forbidden, SpendlensError } from "../errors.ts";
+import { rebuildRollups } from "../rollups/maintain.ts";
 import type { Scope } from "../scope.ts";
 
 /** What the spendlens side of a refresh did. */
 export interface DerivedRefreshReport {
-  /** Names of the derived objects brought up to date (none yet). */
+  /** Names of the derived objects brought up to date: `rollups` when dirty rollup days were rebuilt. */
   refreshed: string[];
+  /** How many dirty rollup days were rebuilt (absent when none). */
+  rollupDays?: number;
 }
 
 /**
- * HOOK for the rollup engine: bring spendlens's own derived spend data (rollups in schema `spendlens`)
- * up to date with LiteLLM_SpendLogs. Today spendlens keeps no derived data, so there is nothing to do;
- * whoever adds rollups fills this in, and POST /global/spend/refresh calls it first.
+ * Brings spendlens's own derived spend data up to date with LiteLLM_SpendLogs: rebuilds the rollup days
+ * marked dirty (a failed or paused trigger; see rollups/maintain.ts `rebuildRollups`). Reports read dirty
+ * days from the raw logs, so answers are exact either way; rebuilding makes them fast again.
+ * POST /global/spend/refresh calls it first.
  */
-export async function refreshDerivedSpend(_db: Db): Promise<DerivedRefreshReport> {
-  return { refreshed: [] };
+export async function refreshDerivedSpend(db: Db): Promise<DerivedRefreshReport> {
+  const r = await rebuildRollups(db, { scope: "dirty" });
+  return r.days > 0 ? { refreshed: ["rollups"], rollupDays: r.days } : { refreshed: [] };
 }
 
 export type RefreshSpendResult =

@@ -651,6 +651,14 @@ describe("migration 0003 on a database that already holds logs", () => {
       );
       expect(n.rows[0]!.n).toBe(300); // read from the rollup, not only from the raw fallback
       expect((await rollupStatus(db.db)).dirtyDays).toEqual([]);
+      expect((await rollupStatus(db.db)).missingTriggers).toEqual([]);
+      // A table recreated or altered behind spendlens's back shows up in the status.
+      await sql`DROP TRIGGER spendlens_rollup_update ON "LiteLLM_SpendLogs"`.execute(db.db);
+      await sql`ALTER TABLE "LiteLLM_ErrorLogs" DISABLE TRIGGER spendlens_rollup_insert`.execute(db.db);
+      expect((await rollupStatus(db.db)).missingTriggers).toEqual([
+        "LiteLLM_SpendLogs.spendlens_rollup_update",
+        "LiteLLM_ErrorLogs.spendlens_rollup_insert",
+      ]);
     } finally {
       counted.clear();
       present.clear();

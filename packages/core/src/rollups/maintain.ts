@@ -22,7 +22,16 @@ export interface RollupStatus {
   dirtyDays: { day: string; reason: string | null }[];
   /** Days that lost raw logs while their totals were kept; a rebuild leaves them alone unless asked. */
   rawDeletedDays: string[];
+  /**
+   * Rollup triggers that are not on the log tables (e.g. a LiteLLM migration recreated a table): while
+   * any is missing, writes go uncounted and the rollups cannot be trusted. Empty when all is well.
+   */
+  missingTriggers: string[];
 }
+
+const EXPECTED_TRIGGERS = ["LiteLLM_SpendLogs", "LiteLLM_ErrorLogs"].flatMap((t) =>
+  ["insert", "update", "delete", "truncate"].map((e) => `${t}.spendlens_rollup_${e}`),
+);
 
 export async function rollupStatus(db: Db): Promise<RollupStatus> {
   const meta = await sql<{ key: string; value: string }>`SELECT key, value FROM spendlens.meta
@@ -32,11 +41,17 @@ export async function rollupStatus(db: Db): Promise<RollupStatus> {
     SELECT day, dirty_reason, dirty_at IS NOT NULL AS dirty, raw_deleted FROM spendlens.rollup_days ORDER BY day`.execute(
     db,
   );
+  const trg = await sql<{ name: string }>`SELECT c.relname || '.' || t.tgname AS name
+    FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname = 'public' AND c.relname IN ('LiteLLM_SpendLogs', 'LiteLLM_ErrorLogs')
+      AND t.tgname LIKE 'spendlens_rollup_%' AND t.tgenabled <> 'D'`.execute(db);
+  const present = new Set(trg.rows.map((r) => r.name));
   return {
     status: m.get("rollups.status") === "paused" ? "paused" : "ready",
     deleteMode: m.get("rollups.delete_mode") === "subtract" ? "subtract" : "keep",
     dirtyDays: days.rows.filter((r) => r.dirty).map((r) => ({ day: r.day, reason: r.dirty_reason })),
     rawDeletedDays: days.rows.filter((r) => r.raw_deleted).map((r) => r.day),
+    missingTriggers: EXPECTED_TRIGGERS.filter((x) => !present.has(x)),
   };
 }
 

@@ -2,6 +2,7 @@ import { sql } from "kysely";
 import { z } from "zod";
 import type { Db } from "../db/connect.ts";
 import { dayRangeShape, userCond, windowCond } from "../reports/sqlParts.ts";
+import { spendTotals } from "../rollups/query.ts";
 import type { Scope } from "../scope.ts";
 import { checkDayRange, dayWindow, type Window, zDay } from "../validation.ts";
 
@@ -135,14 +136,18 @@ export async function tagTotalsRows(
   return r.rows;
 }
 
-/** Every distinct tag of the caller's logs, sorted. */
+/**
+ * Every distinct tag of the caller's logs, sorted. From the per-tag rollup (tag_daily, all time) for
+ * admins; an internal user's tags come from the raw logs (no tag grain has a user). Duplicate and null
+ * elements only change the rollup's measures, never which tags exist, so the list is the same.
+ */
 export async function tagNamesRows(db: Db, scope: Scope): Promise<string[]> {
-  const r = await sql<{ tag: string }>`
-    SELECT DISTINCT e.tag
-    FROM "LiteLLM_SpendLogs" l CROSS JOIN LATERAL ${tagsOfLog}
-    WHERE e.tag IS NOT NULL ${userCond(scope, "l")}
-    ORDER BY e.tag`.execute(db);
-  return r.rows.map((x) => x.tag);
+  const rows = await spendTotals(db, scope, {
+    window: { from: null, to: null },
+    dims: ["tag"],
+    orderBy: [{ by: "tag" }],
+  });
+  return rows.map((r) => r.tag).filter((t): t is string => t != null);
 }
 
 // ---------- shaping ----------

@@ -475,7 +475,11 @@ async function main(): Promise<void> {
         continue;
       }
       log(`timing ${r.method} ${r.name}`);
-      const api = await timeRoute(server, masterKey, r, ctx, a.calls);
+      const api = await timeRoute(server, masterKey, r, ctx, a.calls).catch((e: unknown) => {
+        throw new Error(
+          `${r.method} ${r.name}: ${e instanceof Error ? e.message : String(e)}\n${server?.death() ?? ""}`,
+        );
+      });
       const origFn = ORIGINAL[r.name];
       const qs = origFn ? ([] as OriginalQuery[]).concat(origFn(ctx)) : [];
       const orig = qs.length ? await timeOriginal(h, qs, Math.max(1, a.origCalls)) : null;

@@ -199,6 +199,35 @@ export const ORIGINAL: Record<string, (c: Ctx) => OriginalQuery | OriginalQuery[
       GROUP BY end_user ORDER BY total_spend DESC LIMIT 100`,
     values: [c.monthAgoIso, c.nowIso, null],
   }),
+  // The seed's UI page for the same window, for the keyset page (the seed has no keyset page).
+  "/spendlens/logs": (c) => [
+    {
+      text: `SELECT COUNT(*) AS total FROM "LiteLLM_SpendLogs" WHERE "startTime" >= $1 AND "startTime" <= $2`,
+      values: [`${c.start}T00:00:00Z`, `${c.end}T23:59:59Z`],
+    },
+    {
+      text: `SELECT * FROM "LiteLLM_SpendLogs" WHERE "startTime" >= $1 AND "startTime" <= $2
+        ORDER BY "startTime" DESC OFFSET 0 LIMIT 50`,
+      values: [`${c.start}T00:00:00Z`, `${c.end}T23:59:59Z`],
+    },
+  ],
+  "/spendlens/logs?api_key": (c) => [
+    {
+      text: `SELECT COUNT(*) AS total FROM "LiteLLM_SpendLogs" WHERE "startTime" >= $1 AND "startTime" <= $2 AND api_key = $3`,
+      values: [`${c.start}T00:00:00Z`, `${c.end}T23:59:59Z`, c.apiKey],
+    },
+    {
+      text: `SELECT * FROM "LiteLLM_SpendLogs" WHERE "startTime" >= $1 AND "startTime" <= $2 AND api_key = $3
+        ORDER BY "startTime" DESC OFFSET 0 LIMIT 50`,
+      values: [`${c.start}T00:00:00Z`, `${c.end}T23:59:59Z`, c.apiKey],
+    },
+  ],
+  // No seed route: the same question as plain SQL over the raw logs.
+  "/spendlens/analytics": (c) => ({
+    text: `SELECT model_group, date_trunc('day', "startTime") AS day, COUNT(*) AS requests, SUM(spend) AS spend
+      FROM "LiteLLM_SpendLogs" WHERE "startTime" >= $1::date AND "startTime" < $2::date GROUP BY 1, 2`,
+    values: [c.start, c.endNext],
+  }),
   "/spend/keys": () => ({ text: `SELECT * FROM "LiteLLM_VerificationToken"`, values: [] }),
   "/spend/users": () => ({ text: `SELECT * FROM "LiteLLM_UserTable"`, values: [] }),
 };

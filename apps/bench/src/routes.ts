@@ -288,6 +288,45 @@ export const ROUTE_BENCH: RouteBench[] = [
     orig: ([r]) => ({ users: r!.length }),
   },
   {
+    name: "/spendlens/logs",
+    method: "GET",
+    path: "/spendlens/logs",
+    // The keyset page (newest first, 50 rows, no total unless asked) against the seed's /spend/logs/ui
+    // page for the same window (which always counts).
+    query: (c) => ({ start_date: `${c.start} 00:00:00`, end_date: `${c.end} 23:59:59`, limit: "50" }),
+    size: "small",
+    api: (b) => ({ rows: (b.data ?? []).length }),
+    orig: ([, page]) => ({ rows: page!.length }),
+  },
+  {
+    name: "/spendlens/logs?api_key",
+    method: "GET",
+    path: "/spendlens/logs",
+    query: (c) => ({
+      start_date: `${c.start} 00:00:00`,
+      end_date: `${c.end} 23:59:59`,
+      api_key: c.apiKey,
+      limit: "50",
+      include_total: "true",
+    }),
+    size: "small",
+    api: (b) => ({ rows: (b.data ?? []).length, total: num(b.total) }),
+    orig: ([count, page]) => ({ rows: page!.length, total: num(count![0]?.total) }),
+  },
+  {
+    name: "/spendlens/analytics",
+    method: "GET",
+    path: "/spendlens/analytics",
+    query: (c) => ({ dims: "model_group", bucket: "day", start: c.start, end: c.end }),
+    size: "small",
+    api: (b) => ({
+      spend: sum(b.rows ?? [], (x: any) => x.spend),
+      requests: sum(b.rows ?? [], (x: any) => x.requests),
+    }),
+    orig: ([r]) => ({ spend: sum(r!, (x) => x.spend), requests: sum(r!, (x) => x.requests) }),
+    note: "no seed route: the original column is a plain GROUP BY over the raw logs",
+  },
+  {
     name: "/provider/budgets",
     method: "GET",
     path: "/provider/budgets",
@@ -310,4 +349,5 @@ export const NOT_TIMED = new Set([
   "POST /global/spend/refresh",
   "POST /spend/logs/ingest",
   "POST /error/logs/ingest",
+  "POST /spendlens/analytics", // the same query as GET /spendlens/analytics, with a JSON body
 ]);

@@ -9,6 +9,8 @@ import { fileURLToPath } from "node:url";
 export interface ChildServer {
   url: string;
   pid: number;
+  /** Why the server died, if it did: exit code or signal and the end of its stderr. */
+  death(): string | null;
   /** Peak resident set size so far, in MiB (VmHWM). */
   peakRssMiB(): number;
   rssMiB(): number;
@@ -48,12 +50,20 @@ export async function startChildServer(env: Record<string, string>): Promise<Chi
       reject(new Error(`server exited (${code}) before listening:\n${buf}`));
     });
   });
-  // Keep draining stderr (warnings) so the child never blocks on a full pipe.
-  child.stderr!.on("data", () => {});
+  // Keep draining stderr (warnings) so the child never blocks on a full pipe; keep its tail.
+  let tail = "";
+  child.stderr!.on("data", (d: Buffer) => {
+    tail = (tail + d.toString()).slice(-4000);
+  });
+  let died: string | null = null;
+  child.once("exit", (code, signal) => {
+    died = `server exited (${signal ?? code}):\n${tail}`;
+  });
   const pid = child.pid!;
   return {
     url,
     pid,
+    death: () => died,
     peakRssMiB: () => statusKiB(pid, "VmHWM") / 1024,
     rssMiB: () => statusKiB(pid, "VmRSS") / 1024,
     stop: () =>

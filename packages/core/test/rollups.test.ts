@@ -6,6 +6,7 @@ import {
   type DemoLog,
   type ErrorQuery,
   errorTotals,
+  migrate,
   migrations,
   pauseRollups,
   prng,
@@ -669,5 +670,54 @@ describe("migration 0003 on a database that already holds logs", () => {
       for (const [k, v] of saved[2]) countedErrors.set(k, v);
       for (const k of saved[3]) presentErrors.add(k);
     }
+  });
+});
+
+describe("attach mode: a LiteLLM database without organization_id", () => {
+  let db: TestDb;
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  it("adds triggers but no index to LiteLLM's table, and reads the missing column as NULL", async () => {
+    db = await createTestDb({ migrate: false });
+    // An older LiteLLM's SpendLogs: every column spendlens requires, but no organization_id.
+    await sql`CREATE TABLE "LiteLLM_SpendLogs" (
+      request_id text PRIMARY KEY, call_type text NOT NULL DEFAULT '', api_key text NOT NULL DEFAULT '',
+      spend double precision NOT NULL DEFAULT 0, total_tokens integer NOT NULL DEFAULT 0,
+      prompt_tokens integer NOT NULL DEFAULT 0, completion_tokens integer NOT NULL DEFAULT 0,
+      "startTime" timestamp(3) NOT NULL, "endTime" timestamp(3) NOT NULL, model text NOT NULL DEFAULT '',
+      model_id text DEFAULT '', model_group text DEFAULT '', custom_llm_provider text DEFAULT '',
+      api_base text DEFAULT '', "user" text DEFAULT '', metadata jsonb DEFAULT '{}', cache_hit text DEFAULT '',
+      request_tags jsonb DEFAULT '[]', team_id text, end_user text)`.execute(db.db);
+    await sql`INSERT INTO "LiteLLM_SpendLogs" (request_id, spend, "startTime", "endTime", "user", request_tags)
+      VALUES ('old-1', 1.5, '2026-02-01 10:00:00', '2026-02-01 10:00:01', 'alice', '["a"]')`.execute(db.db);
+    const m = await migrate(db.db);
+    expect(m.mode).toBe("attach");
+    const ix = await sql<{ indexname: string }>`SELECT indexname FROM pg_indexes
+      WHERE tablename = 'LiteLLM_SpendLogs' ORDER BY indexname`.execute(db.db);
+    expect(ix.rows.map((r) => r.indexname)).toEqual(["LiteLLM_SpendLogs_pkey"]); // nothing of spendlens's
+    expect((await rollupStatus(db.db)).missingTriggers).toEqual([]);
+    // A log written after the migration, straight into the table, joins the one backfilled.
+    await sql`INSERT INTO "LiteLLM_SpendLogs" (request_id, spend, "startTime", "endTime", "user", request_tags)
+      VALUES ('new-1', 2.25, '2026-02-01 23:00:00', '2026-02-01 23:00:01', 'alice', '["a", "b"]')`.execute(
+      db.db,
+    );
+    const w = { from: "2026-02-01T00:00:00.000Z", to: "2026-02-02T00:00:00.000Z" };
+    expect(await spendTotals(db.db, ALL, { window: w, dims: ["organization_id", "user"] })).toEqual([
+      {
+        organization_id: null,
+        user: "alice",
+        requests: 2,
+        spend: 3.75,
+        prompt_tokens: 0,
+        completion_tokens: 0,
+        total_tokens: 0,
+      },
+    ]);
+    expect(await spendTotals(db.db, ALL, { window: w, dims: ["tag"], orderBy: [{ by: "tag" }] })).toEqual([
+      { tag: "a", requests: 2, spend: 2.625, prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 },
+      { tag: "b", requests: 1, spend: 1.125, prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 },
+    ]);
   });
 });

@@ -135,7 +135,7 @@ export function buildProgram(): Command {
       const started = Date.now();
       try {
         bar.start(o.logs, 0);
-        const r = await seedDemoData(rt.handle.db, {
+        const r = await seedDemoData(rt.handle, {
           logs: o.logs,
           seed: o.seed,
           days: o.days,

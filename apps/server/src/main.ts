@@ -42,7 +42,7 @@ export async function serve(settings: Settings, opts: ServeOptions = {}) {
     if ((await getMeta(db, "demo_seeded")) === null) {
       const n = opts.demoLogs ?? Number(process.env.SPENDLENS_DEMO_LOGS ?? 50_000);
       log.info({ logs: n }, "writing demo data into the embedded database");
-      const r = await seedDemoData(db, { logs: n });
+      const r = await seedDemoData(rt.handle, { logs: n });
       await setMeta(db, "demo_seeded", String(r.logs));
     }
   }

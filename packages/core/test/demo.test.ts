@@ -1,0 +1,87 @@
+import { sql } from "kysely";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildWorld, generateLogs, seedDemoData } from "../src/index.ts";
+import { createTestDb, type TestDb } from "../src/testing/index.ts";
+
+let t: TestDb;
+const END = new Date("2026-06-30T18:00:00.000Z");
+const N = 3000;
+
+beforeAll(async () => {
+  t = await createTestDb();
+});
+afterAll(() => t?.drop());
+
+describe("demo data", () => {
+  it("is deterministic from the seed", () => {
+    const w = buildWorld({ seed: 7 });
+    const a = [...generateLogs(w, 50, { seed: 7, end: END })];
+    const b = [...generateLogs(buildWorld({ seed: 7 }), 50, { seed: 7, end: END })];
+    expect(a).toEqual(b);
+    const c = [...generateLogs(w, 50, { seed: 8, end: END })];
+    expect(c.map((x) => x.log.spend)).not.toEqual(a.map((x) => x.log.spend));
+  });
+
+  it("writes N logs (COPY on Postgres, batches on PGlite) with counters equal to the logs", async () => {
+    // Passing the handle takes the COPY path on Postgres.
+    const r = await seedDemoData(t, { logs: N, seed: 7, end: END, days: 30 });
+    expect(r.logs).toBe(N);
+    // Brute force in JS over the same generator's rows.
+    const rows = [...generateLogs(buildWorld({ seed: 7 }), N, { seed: 7, end: END, days: 30 })];
+    const spend = rows.reduce((s, x) => s + x.log.spend, 0);
+    const errors = rows.filter((x) => x.error).length;
+    expect(r.errorLogs).toBe(errors);
+    const db = await sql<{
+      n: number;
+      spend: number;
+      keys: number;
+      users: number;
+      teams: number;
+      ends: number;
+    }>`
+      SELECT (SELECT count(*)::int FROM "LiteLLM_SpendLogs") AS n,
+             (SELECT sum(spend)::float8 FROM "LiteLLM_SpendLogs") AS spend,
+             (SELECT sum(spend)::float8 FROM "LiteLLM_VerificationToken") AS keys,
+             (SELECT sum(spend)::float8 FROM "LiteLLM_UserTable") AS users,
+             (SELECT sum(spend)::float8 FROM "LiteLLM_TeamTable") AS teams,
+             (SELECT sum(spend)::float8 FROM "LiteLLM_EndUserTable") AS ends`.execute(t.db);
+    const got = db.rows[0]!;
+    expect(got.n).toBe(N);
+    expect(got.spend).toBeCloseTo(spend, 9);
+    expect(got.keys).toBeCloseTo(spend, 9);
+    expect(got.users).toBeCloseTo(spend, 9);
+    const teamSpend = rows.filter((x) => x.log.team_id).reduce((s, x) => s + x.log.spend, 0);
+    const endSpend = rows.filter((x) => x.log.end_user).reduce((s, x) => s + x.log.spend, 0);
+    expect(got.teams).toBeCloseTo(teamSpend, 9);
+    expect(got.ends).toBeCloseTo(endSpend, 9);
+    // The rows round-trip exactly: one log checked column by column.
+    const first = rows[0]!.log;
+    const stored = await t.db
+      .selectFrom("LiteLLM_SpendLogs")
+      .selectAll()
+      .where("request_id", "=", first.request_id)
+      .executeTakeFirstOrThrow();
+    expect(stored).toMatchObject({
+      spend: first.spend,
+      startTime: first.startTime,
+      model: first.model,
+      user: first.user,
+      team_id: first.team_id,
+      end_user: first.end_user,
+      request_tags: JSON.parse(first.request_tags),
+    });
+  });
+
+  it("adds nothing when the same seed runs again", async () => {
+    const before = await sql<{
+      keys: number;
+    }>`SELECT sum(spend)::float8 AS keys FROM "LiteLLM_VerificationToken"`.execute(t.db);
+    const r = await seedDemoData(t, { logs: N, seed: 7, end: END, days: 30 });
+    expect(r.logs).toBe(0);
+    expect(r.errorLogs).toBe(0);
+    const after = await sql<{ keys: number; n: number }>`SELECT sum(spend)::float8 AS keys,
+      (SELECT count(*)::int FROM "LiteLLM_SpendLogs") AS n FROM "LiteLLM_VerificationToken"`.execute(t.db);
+    expect(after.rows[0]!.n).toBe(N);
+    expect(after.rows[0]!.keys).toBe(before.rows[0]!.keys);
+  });
+});

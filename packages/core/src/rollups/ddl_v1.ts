@@ -66,10 +66,10 @@ const ERROR_SOURCE_COLUMNS = [
 
 const FN_ATTRS = "LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp";
 // Trigger batches (a COPY chunk can be 100k rows) aggregate in memory rather than spill to disk.
-const TRIGGER_ATTRS = `${FN_ATTRS} SET work_mem = '64MB' SET jit = off`;
-const REBUILD_ATTRS = `${FN_ATTRS} SET work_mem = '256MB' SET jit = off`;
+export const TRIGGER_ATTRS = `${FN_ATTRS} SET work_mem = '64MB' SET jit = off`;
+export const REBUILD_ATTRS = `${FN_ATTRS} SET work_mem = '256MB' SET jit = off`;
 
-const keyHash = (cols: string[]) => `sha256(convert_to(ROW(${cols.join(", ")})::text, 'UTF8'))`;
+export const keyHash = (cols: string[]) => `sha256(convert_to(ROW(${cols.join(", ")})::text, 'UTF8'))`;
 
 // ident() allows lower-case names only; "startTime" is LiteLLM's, quoted here by hand.
 const q = (c: string) => (c === "startTime" ? `"startTime"` : ident(c));
@@ -84,7 +84,7 @@ function spendCol(o: DdlOptions, alias: string, c: string): string {
  * the inserted rows (+1), the deleted rows (-1), or, for an UPDATE, the rows whose rollup-relevant
  * columns changed (old -1, new +1; an unchanged row contributes nothing).
  */
-function spendSource(o: DdlOptions, kind: "insert" | "delete" | "update" | "raw"): string {
+export function spendSource(o: DdlOptions, kind: "insert" | "delete" | "update" | "raw"): string {
   const cols = (a: string) => SPEND_SOURCE_COLUMNS.map((c) => `${spendCol(o, a, c)} AS ${q(c)}`).join(", ");
   if (kind === "insert") return `(SELECT ${cols("t")}, 1 AS sign FROM new_rows t)`;
   if (kind === "delete") return `(SELECT ${cols("t")}, -1 AS sign FROM old_rows t)`;
@@ -146,7 +146,7 @@ function spendDerive(g: SpendGrain): string {
 }
 
 /** Upsert of one tag grain: one row per array element, spend in full and split over the elements. */
-function tagUpsert(g: TagGrain, src: string): string {
+export function tagUpsert(g: TagGrain, src: string): string {
   const dims = g.dims.map(ident);
   const all = [...dims, `"tag"`];
   const a = all.map((d) => `a.${d}`);
@@ -184,7 +184,7 @@ function errorUpsert(g: ErrorGrain, src: string): string {
 const SPEND_TABLES = [...SPEND_GRAINS_V1.map((g) => g.table), ...TAG_GRAINS_V1.map((g) => g.table)];
 
 /** After negative deltas: rows whose count fell to zero describe no log any more and are removed. */
-function dropEmpty(tables: string[], measure: string, daysExpr: string): string[] {
+export function dropEmpty(tables: string[], measure: string, daysExpr: string): string[] {
   return tables.map(
     (t) => `DELETE FROM spendlens.${ident(t)} WHERE ${measure} <= 0 AND day = ANY (${daysExpr})`,
   );
@@ -203,7 +203,7 @@ function errorApply(kind: "insert" | "delete" | "update"): string[] {
  * A trigger body: skip while paused; apply; retry a deadlock twice; on any other failure in the rollup
  * part, mark the days dirty and let the gateway's write succeed.
  */
-function triggerFunction(name: string, statements: string[], daysExpr: string): string {
+export function triggerFunction(name: string, statements: string[], daysExpr: string): string {
   return `CREATE FUNCTION spendlens.${name}() RETURNS trigger ${TRIGGER_ATTRS} AS $fn$
 DECLARE
   attempt int := 0;
@@ -236,10 +236,10 @@ BEGIN
 END $fn$`;
 }
 
-const daysOf = (rels: string[]) =>
+export const daysOf = (rels: string[]) =>
   `ARRAY(${rels.map((r) => `SELECT spendlens.utc_day("startTime") FROM ${r}`).join(" UNION ")})`;
 
-function createTable(
+export function createTable(
   table: string,
   dims: string[],
   measures: [string, string][],
@@ -267,7 +267,7 @@ const SPEND_MEASURE_COLS: [string, string][] = [
   ["completion_tokens", "bigint"],
   ["total_tokens", "bigint"],
 ];
-const TAG_MEASURE_COLS: [string, string][] = [
+export const TAG_MEASURE_COLS: [string, string][] = [
   ["requests", "bigint"],
   ["spend", "double precision"],
   ["spend_split", "double precision"],
@@ -428,7 +428,7 @@ END $fn$`);
 }
 
 /** A SQL string literal (for format() templates built above from code, never from input). */
-function lit(s: string): string {
+export function lit(s: string): string {
   return `'${s.replaceAll("'", "''")}'`;
 }
 

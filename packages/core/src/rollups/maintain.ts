@@ -2,6 +2,7 @@ import { sql } from "kysely";
 import type { Db } from "../db/connect.ts";
 import { badRequest } from "../errors.ts";
 import { addDays } from "../validation.ts";
+import { TAG_REQUEST_TABLE, TRIGGERS_V2 } from "./ddl_v2.ts";
 
 /**
  * Looking after the rollups: status, pausing for bulk loads, the delete setting, and rebuilding days
@@ -46,12 +47,17 @@ export async function rollupStatus(db: Db): Promise<RollupStatus> {
     WHERE n.nspname = 'public' AND c.relname IN ('LiteLLM_SpendLogs', 'LiteLLM_ErrorLogs')
       AND t.tgname LIKE 'spendlens_rollup_%' AND t.tgenabled <> 'D'`.execute(db);
   const present = new Set(trg.rows.map((r) => r.name));
+  // Migration 0004's triggers are expected once it has run (its table exists).
+  const v2 = await sql<{ oid: string | null }>`SELECT to_regclass(${`spendlens.${TAG_REQUEST_TABLE}`})::text AS oid`.execute(
+    db,
+  );
+  const expected = v2.rows[0]?.oid ? [...EXPECTED_TRIGGERS, ...TRIGGERS_V2] : EXPECTED_TRIGGERS;
   return {
     status: m.get("rollups.status") === "paused" ? "paused" : "ready",
     deleteMode: m.get("rollups.delete_mode") === "subtract" ? "subtract" : "keep",
     dirtyDays: days.rows.filter((r) => r.dirty).map((r) => ({ day: r.day, reason: r.dirty_reason })),
     rawDeletedDays: days.rows.filter((r) => r.raw_deleted).map((r) => r.day),
-    missingTriggers: EXPECTED_TRIGGERS.filter((x) => !present.has(x)),
+    missingTriggers: expected.filter((x) => !present.has(x)),
   };
 }
 

@@ -13,6 +13,7 @@ import {
   type SpendDim,
   TAG_GRAINS,
 } from "./grains.ts";
+import { TAG_REQUEST_TABLE, USER_TAG_REQUEST_TABLE } from "./ddl_v2.ts";
 
 /**
  * Typed reads over the rollups. A query names what it groups by (`dims`), what it filters on, and a
@@ -402,5 +403,95 @@ export async function errorTotals(db: Db, scope: Scope, q: ErrorQuery): Promise<
     await sql<ErrorRow>`${dirtyCte}SELECT ${select} FROM (${union}) u${groupBy}${order}${limitSql(q.limit)}`.execute(
       db,
     );
+  return r.rows;
+}
+
+// ---- tags counted per request (migration 0004) ----
+
+/**
+ * Per-tag totals with the tag reports' semantics: a request counts once for each DISTINCT non-null
+ * element of its request_tags array (a non-array is no tags); `spend_split` gives it spend / (its
+ * number of distinct tags), `spend` the whole spend. Read like spendTotals: whole UTC days from
+ * tag_request_daily (admins) or user_tag_request_daily (an internal user, through its (user, day)
+ * index), partial days at the window's edges and dirty days from the raw logs, in one statement.
+ */
+export interface TagRequestQuery {
+  window: TimeWindow;
+  /** Only these tags (a request's split share is not recomputed over them); null or absent: every tag. */
+  tags?: readonly string[] | null;
+}
+
+export interface TagRequestRow {
+  tag: string;
+  /** Requests carrying the tag. */
+  requests: number;
+  /** The whole spend of each of those requests. */
+  spend: number;
+  /** Each request's spend divided by its number of distinct tags. */
+  spend_split: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+}
+
+const TAG_REQUEST_MEASURES = [
+  "requests",
+  "spend",
+  "spend_split",
+  "prompt_tokens",
+  "completion_tokens",
+  "total_tokens",
+] as const;
+
+/** How a per-request tag query would be answered (tests and the bench print it). */
+export function planTagRequestQuery(scope: Scope, q: TagRequestQuery): SpendPlan {
+  const { days, raw } = splitWindow(q.window);
+  if (!days) return { table: null, rollupDays: null, rawRanges: raw };
+  return {
+    table: scopeUserId(scope) === null ? TAG_REQUEST_TABLE : USER_TAG_REQUEST_TABLE,
+    rollupDays: days,
+    rawRanges: raw,
+  };
+}
+
+export async function tagRequestTotals(db: Db, scope: Scope, q: TagRequestQuery): Promise<TagRequestRow[]> {
+  const user = scopeUserId(scope);
+  const tags = q.tags ?? null;
+  if (tags !== null && tags.length > MAX_LIMIT) throw badRequest("tags", "too many tags");
+  const { days, raw } = splitWindow(q.window);
+  const tagCond = (col: RawBuilder<unknown>) => (tags === null ? [] : [filterSql(col, tags)]);
+
+  const rawSelect = (where: RawBuilder<unknown>, dirtyDays = false) => {
+    const conds: RawBuilder<unknown>[] = [where, ...tagCond(sql`e.tag`)];
+    if (user !== null) conds.push(sql`l."user" = ${user}`);
+    return sql`SELECT e.tag, 1::int8 AS requests, coalesce(l.spend, 0)::float8 AS spend,
+        (coalesce(l.spend, 0) / e.n)::float8 AS spend_split, coalesce(l.prompt_tokens, 0)::int8 AS prompt_tokens,
+        coalesce(l.completion_tokens, 0)::int8 AS completion_tokens, coalesce(l.total_tokens, 0)::int8 AS total_tokens
+      FROM ${dirtyDays ? dirtyRawFrom("LiteLLM_SpendLogs") : sql`"LiteLLM_SpendLogs" l`}
+        CROSS JOIN LATERAL spendlens.request_tag_set(l.request_tags) e
+      WHERE ${sql.join(conds, sql` AND `)}`;
+  };
+
+  const parts: RawBuilder<unknown>[] = [];
+  let dirtyCte = sql``;
+  if (days) {
+    dirtyCte = dirtyDaysCte(days);
+    const table = user === null ? TAG_REQUEST_TABLE : USER_TAG_REQUEST_TABLE;
+    const conds: RawBuilder<unknown>[] = [...dayRange("r", days), ...tagCond(sql`r."tag"`)];
+    if (user !== null) conds.push(sql`r."user" = ${user}`);
+    conds.push(notDirty);
+    parts.push(sql`SELECT r."tag", ${sql.raw(TAG_REQUEST_MEASURES.map((m) => `r.${m}`).join(", "))}
+      FROM spendlens.${sql.raw(ident(table))} r WHERE ${sql.join(conds, sql` AND `)}`);
+    parts.push(rawSelect(sql`true`, true));
+    for (const r of raw) parts.push(rawSelect(rangeSql(r)));
+  } else if (raw.length) {
+    parts.push(rawSelect(rangeSql(raw[0]!)));
+  }
+  if (!parts.length) return [];
+  const r = await sql<TagRequestRow>`${dirtyCte}SELECT u."tag", coalesce(sum(u.requests), 0)::int8 AS requests,
+      coalesce(sum(u.spend), 0)::float8 AS spend, coalesce(sum(u.spend_split), 0)::float8 AS spend_split,
+      coalesce(sum(u.prompt_tokens), 0)::float8 AS prompt_tokens, coalesce(sum(u.completion_tokens), 0)::float8 AS completion_tokens,
+      coalesce(sum(u.total_tokens), 0)::float8 AS total_tokens
+    FROM (${sql.join(parts, sql` UNION ALL `)}) u GROUP BY u."tag" ORDER BY u."tag"`.execute(db);
   return r.rows;
 }

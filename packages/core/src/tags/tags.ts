@@ -1,8 +1,7 @@
-import { sql } from "kysely";
 import { z } from "zod";
 import type { Db } from "../db/connect.ts";
-import { dayRangeShape, userCond, windowCond } from "../reports/sqlParts.ts";
-import { spendTotals } from "../rollups/query.ts";
+import { dayRangeShape } from "../reports/sqlParts.ts";
+import { tagRequestTotals } from "../rollups/query.ts";
 import type { Scope } from "../scope.ts";
 import { checkDayRange, dayWindow, type Window, zDay } from "../validation.ts";
 
@@ -106,48 +105,36 @@ export interface TagTotalsRow {
   full_spend: number;
 }
 
-/** A log's tags as rows of `tag` (non-array request_tags count as none). */
-const tagsOfLog = sql`jsonb_array_elements_text(
-  CASE WHEN jsonb_typeof(l.request_tags) = 'array' THEN l.request_tags ELSE '[]'::jsonb END) AS e(tag)`;
-
-/** Per tag: request count, split and full spend over the caller's logs in the window (null: all time). */
+/**
+ * Per tag: request count, split and full spend over the caller's logs in the window (null: all time).
+ * From the per-request tag rollups (migration 0004: tag_request_daily, or user_tag_request_daily for
+ * an internal user), dirty days from the raw logs, through `tagRequestTotals`.
+ */
 export async function tagTotalsRows(
   db: Db,
   scope: Scope,
   w: Window | null,
   only: string[] | null,
 ): Promise<TagTotalsRow[]> {
-  const r = await sql<TagTotalsRow>`
-    WITH tagged AS (
-      SELECT DISTINCT l.request_id, coalesce(l.spend, 0) AS spend, e.tag
-      FROM "LiteLLM_SpendLogs" l CROSS JOIN LATERAL ${tagsOfLog}
-      WHERE e.tag IS NOT NULL ${windowCond(w, "l")} ${userCond(scope, "l")}
-    ), shares AS (
-      SELECT tag, spend, spend / count(*) OVER (PARTITION BY request_id) AS share
-      FROM tagged
-    )
-    SELECT tag,
-           count(*)::int AS log_count,
-           coalesce(sum(share), 0)::float8 AS split_spend,
-           coalesce(sum(spend), 0)::float8 AS full_spend
-    FROM shares
-    WHERE true ${only ? sql`AND tag = ANY(${only}::text[])` : sql``}
-    GROUP BY tag`.execute(db);
-  return r.rows;
+  const rows = await tagRequestTotals(db, scope, {
+    window: w ? { from: w.from, to: w.to } : { from: null, to: null },
+    tags: only,
+  });
+  return rows.map((r) => ({
+    tag: r.tag,
+    log_count: r.requests,
+    split_spend: r.spend_split,
+    full_spend: r.spend,
+  }));
 }
 
 /**
- * Every distinct tag of the caller's logs, sorted. From the per-tag rollup (tag_daily, all time) for
- * admins; an internal user's tags come from the raw logs (no tag grain has a user). Duplicate and null
- * elements only change the rollup's measures, never which tags exist, so the list is the same.
+ * Every distinct tag of the caller's logs, sorted (all time): the tags of the per-request tag rollups
+ * (the caller's own for an internal user).
  */
 export async function tagNamesRows(db: Db, scope: Scope): Promise<string[]> {
-  const rows = await spendTotals(db, scope, {
-    window: { from: null, to: null },
-    dims: ["tag"],
-    orderBy: [{ by: "tag" }],
-  });
-  return rows.map((r) => r.tag).filter((t): t is string => t != null);
+  const rows = await tagRequestTotals(db, scope, { window: { from: null, to: null } });
+  return rows.map((r) => r.tag);
 }
 
 // ---------- shaping ----------

@@ -48,9 +48,9 @@ export async function rollupStatus(db: Db): Promise<RollupStatus> {
       AND t.tgname LIKE 'spendlens_rollup_%' AND t.tgenabled <> 'D'`.execute(db);
   const present = new Set(trg.rows.map((r) => r.name));
   // Migration 0004's triggers are expected once it has run (its table exists).
-  const v2 = await sql<{ oid: string | null }>`SELECT to_regclass(${`spendlens.${TAG_REQUEST_TABLE}`})::text AS oid`.execute(
-    db,
-  );
+  const v2 = await sql<{
+    oid: string | null;
+  }>`SELECT to_regclass(${`spendlens.${TAG_REQUEST_TABLE}`})::text AS oid`.execute(db);
   const expected = v2.rows[0]?.oid ? [...EXPECTED_TRIGGERS, ...TRIGGERS_V2] : EXPECTED_TRIGGERS;
   return {
     status: m.get("rollups.status") === "paused" ? "paused" : "ready",

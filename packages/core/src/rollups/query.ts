@@ -3,6 +3,7 @@ import type { Db } from "../db/connect.ts";
 import { badRequest, forbidden } from "../errors.ts";
 import { type Scope, scopeUserId } from "../scope.ts";
 import { addDays, DAY_MS } from "../validation.ts";
+import { TAG_REQUEST_TABLE, USER_TAG_REQUEST_TABLE } from "./ddl_v2.ts";
 import {
   ERROR_DIMS,
   ERROR_GRAIN,
@@ -13,7 +14,6 @@ import {
   type SpendDim,
   TAG_GRAINS,
 } from "./grains.ts";
-import { TAG_REQUEST_TABLE, USER_TAG_REQUEST_TABLE } from "./ddl_v2.ts";
 
 /**
  * Typed reads over the rollups. A query names what it groups by (`dims`), what it filters on, and a
@@ -488,7 +488,8 @@ export async function tagRequestTotals(db: Db, scope: Scope, q: TagRequestQuery)
     parts.push(rawSelect(rangeSql(raw[0]!)));
   }
   if (!parts.length) return [];
-  const r = await sql<TagRequestRow>`${dirtyCte}SELECT u."tag", coalesce(sum(u.requests), 0)::int8 AS requests,
+  const r =
+    await sql<TagRequestRow>`${dirtyCte}SELECT u."tag", coalesce(sum(u.requests), 0)::int8 AS requests,
       coalesce(sum(u.spend), 0)::float8 AS spend, coalesce(sum(u.spend_split), 0)::float8 AS spend_split,
       coalesce(sum(u.prompt_tokens), 0)::float8 AS prompt_tokens, coalesce(sum(u.completion_tokens), 0)::float8 AS completion_tokens,
       coalesce(sum(u.total_tokens), 0)::float8 AS total_tokens

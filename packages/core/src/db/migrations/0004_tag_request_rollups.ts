@@ -32,7 +32,8 @@ async function up(db: Kysely<any>): Promise<void> {
     SELECT spendlens.utc_day(min("startTime"))::text AS lo, spendlens.utc_day(max("startTime"))::text AS hi
     FROM "LiteLLM_SpendLogs"`.execute(db);
   const { lo, hi } = range.rows[0] ?? { lo: null, hi: null };
-  if (lo && hi) await sql`SELECT spendlens.tag_request_rollups_fill_days(${lo}::date, ${hi}::date)`.execute(db);
+  if (lo && hi)
+    await sql`SELECT spendlens.tag_request_rollups_fill_days(${lo}::date, ${hi}::date)`.execute(db);
 }
 
 /**

@@ -1,4 +1,4 @@
-import { sql } from "kysely";
+import { type RawBuilder, sql } from "kysely";
 import { now } from "../clock.ts";
 import type { ProviderBudgetConfig, SpendlensConfig } from "../config/config.ts";
 import type { Db } from "../db/connect.ts";
@@ -190,4 +190,104 @@ export async function addProviderSpend(
     if (delta > 0) added[provider] = delta;
   }
   return added;
+}
+
+/** A duration as a Postgres interval (`timestamp + interval` adds months as `addDuration` does: clamped). */
+function intervalText(d: Duration): string {
+  const unit = { s: "seconds", m: "minutes", h: "hours", d: "days", w: "days", mo: "months" }[d.unit];
+  return `${d.unit === "w" ? d.n * 7 : d.n} ${unit}`;
+}
+
+/**
+ * `addProviderSpend` as CTEs of the ingest statement (one round trip; `addProviderSpend` is the reference
+ * and fastIngest.test.ts checks that both give the same windows). Reads the CTE `ins` (request_id, spend,
+ * "endTime" of the rows the statement inserted) and the batch recordset `v` (`v.p`: the row's provider
+ * when it has a budget, else null). One `INSERT … ON CONFLICT (provider) DO UPDATE` per statement, rows in
+ * provider order: the upsert locks the latest version of each provider row (or creates it) and computes
+ * the new window from that row, as `addProviderSpend` does after its `SELECT … FOR UPDATE`:
+ * a live window takes the logs spent since its start; otherwise a calendar window opens on the period
+ * holding now, and a rolling one at the earliest log after the previous window's end whose window would
+ * still be running now. The CTE `pw` returns `provider, added` (the spend added to the current window).
+ *
+ * `providers`: the budgeted providers that the batch's rows resolve to (others are left out).
+ */
+export function providerWindowCtes(
+  config: Pick<SpendlensConfig, "providerBudgets">,
+  providers: Iterable<string>,
+  at: number,
+): [string, RawBuilder<unknown>][] {
+  const budgets = config.providerBudgets ?? {};
+  const cfg = [...new Set(providers)]
+    .filter((p) => Object.hasOwn(budgets, p))
+    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+    .map((provider) => {
+      const c = budgets[provider]!;
+      const kind = kindOf(c);
+      const d = parseDuration(c.time_period);
+      const cal = kind === "calendar" ? calendarWindow(at, d) : null;
+      return {
+        provider,
+        time_period: c.time_period,
+        kind,
+        iv: intervalText(d),
+        cal_start: cal ? iso(cal.start) : null,
+        cal_end: cal ? iso(cal.end) : null,
+      };
+    });
+  if (!cfg.length) return [];
+  const NOW = sql`${iso(at)}::timestamp(3)`;
+  /** The window step for one provider row (start, end, time_period, kind: NULLs for a new row). */
+  const step = (rs: RawBuilder<unknown>, re: RawBuilder<unknown>, rtp: RawBuilder<unknown>, rk: RawBuilder<unknown>) => sql`
+    pw_cfg c
+    CROSS JOIN LATERAL (SELECT (${rs} IS NOT NULL AND ${re} IS NOT NULL AND ${rtp} = c.time_period
+      AND ${rk} = c.kind AND ${rs} <= ${NOW} AND ${re} > ${NOW}) AS live) l
+    CROSS JOIN LATERAL (SELECT CASE WHEN l.live THEN ${rs}
+        WHEN c.kind = 'calendar' THEN c.cal_start
+        WHEN ${re} IS NOT NULL AND ${rtp} = c.time_period AND ${rk} = c.kind THEN ${re}
+        ELSE '-infinity'::timestamp END AS lo) b
+    CROSS JOIN LATERAL (SELECT min(i.t) AS first, sum(i.spend) AS delta FROM pw_items i
+      WHERE i.provider = c.provider AND i.t >= b.lo
+        AND (l.live OR c.kind = 'calendar' OR i.t + c.iv > ${NOW})) a
+    CROSS JOIN LATERAL (SELECT CASE WHEN c.kind = 'calendar' THEN c.cal_start ELSE a.first END AS start,
+        CASE WHEN c.kind = 'calendar' THEN c.cal_end ELSE a.first + c.iv END AS stop) o`;
+  const nul = sql`NULL::timestamp(3)`;
+  const nulText = sql`NULL::text`;
+  return [
+    [
+      "pw_items",
+      sql`SELECT v.p AS provider, least(i."endTime", ${NOW}) AS t, i.spend FROM ins i
+        JOIN v ON v.request_id = i.request_id WHERE v.p IS NOT NULL AND i.spend > 0`,
+    ],
+    [
+      "pw_cfg",
+      sql`SELECT c.* FROM json_to_recordset(${JSON.stringify(cfg)}::json) AS c(provider text,
+          time_period text, kind text, iv interval, cal_start timestamp(3), cal_end timestamp(3))
+        WHERE EXISTS (SELECT 1 FROM pw_items i WHERE i.provider = c.provider)`,
+    ],
+    [
+      "pw",
+      sql`INSERT INTO spendlens.provider_budget_windows AS w
+          (provider, time_period, window_kind, window_start, window_end, spend, updated_at)
+        SELECT c.provider, c.time_period, c.kind,
+          CASE WHEN a.delta > 0 THEN o.start END, CASE WHEN a.delta > 0 THEN o.stop END,
+          CASE WHEN a.delta > 0 THEN a.delta ELSE 0 END,
+          CASE WHEN a.delta > 0 THEN ${NOW} ELSE (now() AT TIME ZONE 'UTC')::timestamp(3) END
+        FROM ${step(nul, nul, nulText, nulText)}
+        ORDER BY c.provider COLLATE "C"
+        ON CONFLICT (provider) DO UPDATE SET
+          (time_period, window_kind, window_start, window_end, spend, updated_at) = (
+          SELECT CASE WHEN NOT l.live AND a.delta > 0 THEN c.time_period ELSE w.time_period END,
+            CASE WHEN NOT l.live AND a.delta > 0 THEN c.kind ELSE w.window_kind END,
+            CASE WHEN NOT l.live AND a.delta > 0 THEN o.start ELSE w.window_start END,
+            CASE WHEN NOT l.live AND a.delta > 0 THEN o.stop ELSE w.window_end END,
+            CASE WHEN a.delta > 0 THEN (CASE WHEN l.live THEN w.spend + a.delta ELSE a.delta END) ELSE w.spend END,
+            CASE WHEN a.delta > 0 THEN ${NOW} ELSE w.updated_at END
+          FROM ${step(sql`w.window_start`, sql`w.window_end`, sql`w.time_period`, sql`w.window_kind`)}
+          WHERE c.provider = w.provider)
+        RETURNING w.provider, (SELECT CASE WHEN w.window_start <= ${NOW} AND w.window_end > ${NOW}
+            AND w.time_period = c.time_period AND w.window_kind = c.kind
+          THEN (SELECT coalesce(sum(i.spend), 0) FROM pw_items i WHERE i.provider = w.provider AND i.t >= w.window_start)
+          ELSE 0 END FROM pw_cfg c WHERE c.provider = w.provider)::float8 AS added`,
+    ],
+  ];
 }

@@ -1,11 +1,17 @@
 import { type RawBuilder, sql } from "kysely";
 import type { Db } from "../db/connect.ts";
+import type { WireRow } from "./validate.ts";
 
 /**
- * Idempotent batch insert on request_id: `INSERT … ON CONFLICT (request_id) DO NOTHING RETURNING`, rows
- * in sorted request_id order (concurrent batches take the unique-index locks in the same order, so they
- * cannot deadlock), then the rows that were not inserted are compared column by column with the stored
- * ones, in SQL (jsonb compares by value), to tell a duplicate from a conflict.
+ * Idempotent batch insert on request_id, as SQL pieces that ingest.ts puts into one statement. The batch
+ * travels as one JSON array per column, zipped back into rows by
+ * `ROWS FROM (json_array_elements_text($1::json), …)` (measured, server + Node CPU per 1000 rows: 6 + 9 ms;
+ * one `text[]`/`float8[]` parameter per column as before 8 + 13 ms, the driver's array escaping being the
+ * Node part; one JSON array of row objects with json_to_recordset 79 + 15 ms). Rows go in with
+ * `INSERT … ON CONFLICT (request_id) DO NOTHING RETURNING` in request_id order (concurrent batches take the
+ * unique-index locks in one order); only when some row was not inserted, a second statement compares
+ * those rows column by column with the stored ones, in SQL (jsonb compares by value), to tell a duplicate
+ * from a conflict.
  */
 
 export type PgType = "text" | "float8" | "int4" | "timestamp" | "jsonb";
@@ -16,14 +22,7 @@ export interface Column {
   type: PgType;
 }
 
-/** How each type travels: as an array parameter of this type, then cast per element. */
-const ARRAY_TYPE: Record<PgType, string> = {
-  text: "text[]",
-  float8: "float8[]",
-  int4: "int4[]",
-  timestamp: "text[]",
-  jsonb: "text[]",
-};
+/** The stored value from the recordset's element (text, or json for jsonb columns). */
 const ELEMENT_CAST: Record<PgType, string> = {
   text: "text",
   float8: "float8",
@@ -32,62 +31,70 @@ const ELEMENT_CAST: Record<PgType, string> = {
   jsonb: "jsonb",
 };
 
-type Row = Record<string, unknown>;
-
-/** `unnest($1::text[], …) WITH ORDINALITY AS v(c1, …, ord)` over the rows' values. */
-function unnestRows(cols: Column[], rows: Row[]): RawBuilder<unknown> {
-  const arrays = cols.map((c) => sql`${rows.map((r) => r[c.name] ?? null)}::${sql.raw(ARRAY_TYPE[c.type])}`);
-  const names = cols.map((c) => sql.ref(c.name));
-  return sql`unnest(${sql.join(arrays)}) WITH ORDINALITY AS v(${sql.join(names)}, ord)`;
-}
-
-const castValue = (c: Column) => sql`${sql.ref(`v.${c.name}`)}::${sql.raw(ELEMENT_CAST[c.type])}`;
-
-const byRequestId = (a: Row, b: Row) => {
-  const x = a.request_id as string;
-  const y = b.request_id as string;
-  return x < y ? -1 : x > y ? 1 : 0;
-};
-
-/** Inserts rows (request_ids unique within `rows`); returns the request_ids actually inserted. */
-export async function insertNew(db: Db, table: string, cols: Column[], rows: Row[]): Promise<Set<string>> {
-  if (!rows.length) return new Set();
-  const sorted = [...rows].sort(byRequestId);
-  const r = await sql<{
-    request_id: string;
-  }>`INSERT INTO ${sql.table(table)} (${sql.join(cols.map((c) => sql.ref(c.name)))})
-    SELECT ${sql.join(cols.map(castValue))} FROM ${unnestRows(cols, sorted)}
-    ORDER BY v.ord
-    ON CONFLICT (request_id) DO NOTHING
-    RETURNING request_id`.execute(db);
-  return new Set(r.rows.map((x) => x.request_id));
+/** Each column of the rows as one JSON array (`null` for a missing value). */
+export function encodeColumns(rows: WireRow[], cols: Column[]): string[] {
+  return cols.map((c) => {
+    const values = new Array<unknown>(rows.length);
+    for (let k = 0; k < rows.length; k++) {
+      const x = rows[k]![c.name];
+      values[k] = x === undefined ? null : x;
+    }
+    return JSON.stringify(values);
+  });
 }
 
 /**
- * For each row, the columns whose stored value differs (empty: a duplicate), or null when no row with
- * that request_id is stored. Result is in the order of `rows`.
+ * `SELECT v.request_id::text AS request_id, … FROM ROWS FROM (json_array_elements_text($1::json), …) AS v(…)`:
+ * the rows, typed, from their encoded columns.
+ */
+export function typedRows(encoded: string[], cols: Column[]): RawBuilder<unknown> {
+  const fns = cols.map((c, k) =>
+    c.type === "jsonb"
+      ? sql`json_array_elements(${encoded[k]}::json)`
+      : sql`json_array_elements_text(${encoded[k]}::json)`,
+  );
+  const typed = cols.map(
+    (c) => sql`${sql.ref(`v.${c.name}`)}::${sql.raw(ELEMENT_CAST[c.type])} AS ${sql.ref(c.name)}`,
+  );
+  return sql`SELECT ${sql.join(typed)}
+    FROM ROWS FROM (${sql.join(fns)}) AS v(${sql.join(cols.map((c) => sql.ref(c.name)))})`;
+}
+
+/**
+ * `INSERT INTO table (cols) SELECT … FROM v ORDER BY request_id ON CONFLICT DO NOTHING RETURNING …`, the
+ * body of a CTE reading the CTE `v` (typedRows). `returning` are stored columns (allowlisted names).
+ */
+export function insertCte(table: string, cols: Column[], returning: string[]): RawBuilder<unknown> {
+  return sql`INSERT INTO ${sql.table(table)} AS s (${sql.join(cols.map((c) => sql.ref(c.name)))})
+    SELECT ${sql.join(cols.map((c) => sql.ref(`v.${c.name}`)))} FROM v ORDER BY v.request_id COLLATE "C"
+    ON CONFLICT (request_id) DO NOTHING
+    RETURNING ${sql.join(returning.map((c) => sql.ref(`s.${c}`)))}`;
+}
+
+/**
+ * For each wire row (with its batch index `i`), the columns whose stored value differs (empty: a
+ * duplicate); rows with no stored row of that request_id are absent. Keyed by `i`.
  */
 export async function diffStored(
   db: Db,
   table: string,
   cols: Column[],
-  rows: Row[],
-): Promise<(string[] | null)[]> {
-  if (!rows.length) return [];
+  rows: WireRow[],
+): Promise<Map<number, string[]>> {
+  const all: Column[] = [{ name: "i", type: "int4" }, ...cols];
+  const out = new Map<number, string[]>();
+  if (!rows.length) return out;
   const checks = cols
     .filter((c) => c.name !== "request_id")
     .map(
       (c) =>
-        sql`CASE WHEN ${sql.ref(`s.${c.name}`)} IS DISTINCT FROM ${castValue(c)} THEN ${c.name}::text END`,
+        sql`CASE WHEN ${sql.ref(`s.${c.name}`)} IS DISTINCT FROM ${sql.ref(`v.${c.name}`)} THEN ${c.name}::text END`,
     );
-  const r = await sql<{ ord: number | string; fields: string[] | string }>`
-    SELECT v.ord::int AS ord, array_to_json(array_remove(ARRAY[${sql.join(checks)}]::text[], NULL))::text AS fields
-    FROM ${unnestRows(cols, rows)}
+  const r = await sql<{ i: number; fields: string[] | string }>`
+    SELECT v.i, array_to_json(array_remove(ARRAY[${sql.join(checks)}]::text[], NULL))::text AS fields
+    FROM (${typedRows(encodeColumns(rows, all), all)}) AS v
     JOIN ${sql.table(table)} AS s ON s.request_id = v.request_id`.execute(db);
-  const out: (string[] | null)[] = rows.map(() => null);
-  for (const x of r.rows) {
-    out[Number(x.ord) - 1] = JSON.parse(x.fields as string) as string[];
-  }
+  for (const x of r.rows) out.set(Number(x.i), JSON.parse(x.fields as string) as string[]);
   return out;
 }
 
@@ -96,4 +103,10 @@ export async function tableColumns(db: Db, table: string): Promise<Set<string>> 
   const r = await sql<{ column_name: string }>`SELECT column_name FROM information_schema.columns
     WHERE table_schema = 'public' AND table_name = ${table}`.execute(db);
   return new Set(r.rows.map((x) => x.column_name));
+}
+
+/** Deadlock and serialization failures: the whole statement rolled back, so it is safe to run again. */
+export function isRetryable(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return code === "40P01" || code === "40001";
 }

@@ -1,18 +1,30 @@
-import type { z } from "zod";
-import { addProviderSpend, type ProviderSpendItem } from "../budgets/providerBudgets.ts";
+import { type RawBuilder, sql } from "kysely";
+import { providerWindowCtes } from "../budgets/providerBudgets.ts";
+import { now } from "../clock.ts";
 import type { SpendlensConfig } from "../config/config.ts";
 import type { Db } from "../db/connect.ts";
 import { badRequest, forbidden } from "../errors.ts";
 import { providerResolver } from "../providers/resolve.ts";
 import { type Scope, scopeUserId } from "../scope.ts";
-import { addLogToDeltas, applySpendDeltas, emptyDeltas } from "../spend/counters.ts";
-import { type Column, diffStored, insertNew, tableColumns } from "./idempotent.ts";
+import { spendCounterCtes } from "../spend/counters.ts";
 import {
-  errorLogRowSchema,
-  type IngestErrorLogRow,
-  type IngestSpendLogRow,
-  spendLogRowSchema,
-} from "./rows.ts";
+  type Column,
+  diffStored,
+  encodeColumns,
+  insertCte,
+  isRetryable,
+  tableColumns,
+  typedRows,
+} from "./idempotent.ts";
+import {
+  checkErrorLogRow,
+  checkSpendLogRow,
+  MAYBE_UNSTORABLE_JSON,
+  type RowCheck,
+  UNSTORABLE_REASON,
+  unstorableField,
+  type WireRow,
+} from "./validate.ts";
 
 /** Most rows one ingest call takes. */
 export const MAX_INGEST_BATCH = 1000;
@@ -99,45 +111,49 @@ const ERROR_LOG_COLUMNS: Column[] = [
   { name: "status_code", type: "text" },
 ];
 
-interface Parsed<R> {
-  valid: { index: number; row: R }[];
+/** A valid row: its position in `logs` and its wire form (with `i`, the position, added). */
+interface Valid {
+  index: number;
+  row: WireRow;
+}
+
+interface Parsed {
+  valid: Valid[];
   invalid: IngestInvalidRow[];
 }
 
-function parseRows<S extends z.ZodType>(
+const requestIdOf = (raw: unknown): string | null =>
+  raw && typeof raw === "object" && typeof (raw as { request_id?: unknown }).request_id === "string"
+    ? (raw as { request_id: string }).request_id
+    : null;
+
+/** Validates every row (one pass each; zod only for rows the fast check is unsure about). */
+function parseRows(
   logs: unknown[],
-  schema: S,
-  check?: (row: z.output<S>) => { field: string; reason: string } | null,
-): Parsed<z.output<S>> {
-  const out: Parsed<z.output<S>> = { valid: [], invalid: [] };
-  logs.forEach((raw, index) => {
-    const rid =
-      raw && typeof raw === "object" && typeof (raw as { request_id?: unknown }).request_id === "string"
-        ? ((raw as { request_id: string }).request_id as string)
-        : null;
-    if (!raw || typeof raw !== "object" || Array.isArray(raw)) {
+  checkRow: (raw: unknown) => RowCheck,
+  extra?: (row: WireRow) => { field: string; reason: string } | null,
+): Parsed {
+  const out: Parsed = { valid: [], invalid: [] };
+  for (let index = 0; index < logs.length; index++) {
+    const raw = logs[index];
+    const c = checkRow(raw);
+    if (!c.ok) {
+      out.invalid.push({ index, request_id: requestIdOf(raw), field: c.field, reason: c.reason });
+      continue;
+    }
+    const bad = extra?.(c.row);
+    if (bad) {
       out.invalid.push({
         index,
-        request_id: null,
-        field: null,
-        reason: "must be a JSON object (one log row)",
+        request_id: requestIdOf(raw),
+        field: bad.field,
+        reason: `${bad.field}: ${bad.reason}`,
       });
-      return;
+      continue;
     }
-    const p = schema.safeParse(raw);
-    if (!p.success) {
-      const issue = p.error.issues[0]!;
-      const field = issue.path.map(String).join(".") || null;
-      out.invalid.push({ index, request_id: rid, field, reason: `${field ?? "row"}: ${issue.message}` });
-      return;
-    }
-    const bad = check?.(p.data);
-    if (bad) {
-      out.invalid.push({ index, request_id: rid, field: bad.field, reason: `${bad.field}: ${bad.reason}` });
-      return;
-    }
-    out.valid.push({ index, row: p.data });
-  });
+    c.row.i = index;
+    out.valid.push({ index, row: c.row });
+  }
   return out;
 }
 
@@ -148,54 +164,171 @@ function checkBatch(logs: unknown[]): void {
   }
 }
 
+/** Rows Postgres could not store are reported invalid (naming the field) instead of failing the batch. */
+function dropUnstorable(parsed: Parsed): void {
+  const keep: Valid[] = [];
+  for (const v of parsed.valid) {
+    const field = unstorableField(v.row);
+    if (field === null) keep.push(v);
+    else {
+      parsed.invalid.push({
+        index: v.index,
+        request_id: v.row.request_id as string,
+        field,
+        reason: `${field}: ${UNSTORABLE_REASON}`,
+      });
+    }
+  }
+  parsed.valid = keep;
+  parsed.invalid.sort((a, b) => a.index - b.index);
+}
+
+/** The first valid row per request_id is offered for insert; later ones in the batch are compared. */
+function splitRepeats(valid: Valid[]): { offered: Valid[]; repeats: Valid[] } {
+  const seen = new Set<string>();
+  const offered: Valid[] = [];
+  const repeats: Valid[] = [];
+  for (const v of valid) {
+    const id = v.row.request_id as string;
+    if (seen.has(id)) repeats.push(v);
+    else {
+      seen.add(id);
+      offered.push(v);
+    }
+  }
+  return { offered, repeats };
+}
+
+/** Extra fields of the statement's rows: the row's index in `logs`, and its budgeted provider (or null). */
+const EXTRA: Column[] = [
+  { name: "i", type: "int4" },
+  { name: "p", type: "text" },
+];
+
 /**
- * Stores valid rows idempotently and sorts the rest into duplicates and conflicts. `afterInsert` runs in
- * the same transaction with the rows actually inserted.
+ * The rows to offer and to compare, and the offered rows' columns encoded, after making sure Postgres can
+ * store them: one regex over each encoded column finds any escaped NUL or unpaired surrogate; only then
+ * are the rows checked one by one (and those at fault reported invalid).
  */
-async function ingestRows<R extends { request_id: string }>(
+function prepare(parsed: Parsed, cols: Column[]): { offered: Valid[]; repeats: Valid[]; encoded: string[] } {
+  const all = [...EXTRA, ...cols];
+  let split = splitRepeats(parsed.valid);
+  let encoded = encodeColumns(
+    split.offered.map((v) => v.row),
+    all,
+  );
+  const suspicious =
+    encoded.some((e) => MAYBE_UNSTORABLE_JSON.test(e)) ||
+    (split.repeats.length > 0 &&
+      encodeColumns(
+        split.repeats.map((v) => v.row),
+        all,
+      ).some((e) => MAYBE_UNSTORABLE_JSON.test(e)));
+  if (suspicious) {
+    const before = parsed.valid.length;
+    dropUnstorable(parsed);
+    if (parsed.valid.length !== before) {
+      split = splitRepeats(parsed.valid);
+      encoded = encodeColumns(
+        split.offered.map((v) => v.row),
+        all,
+      );
+    }
+  }
+  return { ...split, encoded };
+}
+
+/** Runs the ingest statement; a deadlock (possible with writers that lock in another order) is retried. */
+async function runStatement<T>(db: Db, q: RawBuilder<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const r = await q.execute(db);
+      return r.rows[0]!;
+    } catch (e) {
+      if (!isRetryable(e) || attempt >= 4) throw e;
+      await new Promise((res) => setTimeout(res, 5 * attempt + Math.random() * 20));
+    }
+  }
+}
+
+/**
+ * The one statement of a batch: the recordset `v`, the insert `ins`, then `ctes` (counters, provider
+ * windows) in order; answers the batch indexes of the rows not inserted and the provider windows' `added`.
+ * Every CTE is read by the final SELECT, left to right, which is the order they run and lock in.
+ */
+function ingestStatement(
+  table: string,
+  cols: Column[],
+  encoded: string[],
+  returning: string[],
+  ctes: [string, RawBuilder<unknown>][],
+): RawBuilder<{ not_inserted: string; windows: string | null }> {
+  const withs = [
+    sql`v AS (${typedRows(encoded, [...EXTRA, ...cols])})`,
+    sql`ins AS (${insertCte(table, cols, returning)})`,
+    ...ctes.map(([name, body]) => sql`${sql.ref(name)} AS (${body})`),
+  ];
+  const touch = ctes
+    .filter(([name]) => name !== "pw" && name !== "pw_items" && name !== "pw_cfg")
+    .map(([name]) => sql`(SELECT count(*) FROM ${sql.ref(name)})`);
+  const hasPw = ctes.some(([name]) => name === "pw");
+  return sql<{ not_inserted: string; windows: string | null }>`WITH ${sql.join(withs)}
+    SELECT (SELECT coalesce(json_agg(v.i), '[]'::json) FROM v
+        WHERE NOT EXISTS (SELECT 1 FROM ins WHERE ins.request_id = v.request_id))::text AS not_inserted,
+      ${touch.length ? sql`${sql.join(touch)},` : sql``}
+      ${hasPw ? sql`(SELECT coalesce(json_agg(json_build_array(pw.provider, pw.added)), '[]'::json) FROM pw)::text` : sql`NULL::text`} AS windows`;
+}
+
+/**
+ * Stores valid rows idempotently in ONE statement (plus a comparison statement only when some row was
+ * not inserted) and sorts the rest into duplicates and conflicts.
+ */
+async function ingestRows(
   db: Db,
   table: string,
   cols: Column[],
-  parsed: Parsed<R>,
+  parsed: Parsed,
   received: number,
-  afterInsert: (trx: Db, inserted: R[]) => Promise<void>,
-): Promise<IngestResult> {
-  // The first valid row per request_id is the one offered for insert; later ones in the batch are compared.
-  const first = new Map<string, { index: number; row: R }>();
-  const repeats: { index: number; row: R }[] = [];
-  for (const v of parsed.valid) {
-    if (first.has(v.row.request_id)) repeats.push(v);
-    else first.set(v.row.request_id, v);
+  ctes: () => [string, RawBuilder<unknown>][],
+): Promise<IngestResult & { insertedRows: WireRow[]; windows: [string, number][] }> {
+  const { offered, repeats, encoded } = prepare(parsed, cols);
+  let notInsertedIdx = new Set<number>();
+  let windows: [string, number][] = [];
+  if (offered.length) {
+    const returning = ["request_id", "spend", "api_key", "user", "team_id", "end_user", "endTime"].filter((c) =>
+      cols.some((x) => x.name === c),
+    );
+    const r = await runStatement(db, ingestStatement(table, cols, encoded, returning, ctes()));
+    notInsertedIdx = new Set(JSON.parse(r.not_inserted) as number[]);
+    windows = r.windows ? (JSON.parse(r.windows) as [string, number][]) : [];
   }
-  const offered = [...first.values()];
-  const result = await db.transaction().execute(async (trx) => {
-    const insertedIds = await insertNew(
-      trx,
-      table,
-      cols,
-      offered.map((v) => v.row) as Record<string, unknown>[],
-    );
-    const notInserted = [...offered.filter((v) => !insertedIds.has(v.row.request_id)), ...repeats].sort(
-      (a, b) => a.index - b.index,
-    );
-    const diffs = await diffStored(
-      trx,
-      table,
-      cols,
-      notInserted.map((v) => v.row) as Record<string, unknown>[],
-    );
-    const inserted = offered.filter((v) => insertedIds.has(v.row.request_id)).map((v) => v.row);
-    await afterInsert(trx, inserted);
-    const duplicates: string[] = [];
-    const conflicts: IngestConflict[] = [];
-    notInserted.forEach((v, i) => {
-      const d = diffs[i];
-      if (d && d.length === 0) duplicates.push(v.row.request_id);
-      else conflicts.push({ request_id: v.row.request_id, fields: d ?? ["request_id"] });
-    });
-    return { inserted: inserted.length, duplicates, conflicts };
-  });
-  return { received, ...result, invalid: parsed.invalid };
+  const insertedRows = offered.filter((v) => !notInsertedIdx.has(v.index)).map((v) => v.row);
+  const notInserted = [...offered.filter((v) => notInsertedIdx.has(v.index)), ...repeats].sort(
+    (a, b) => a.index - b.index,
+  );
+  const diffs = await diffStored(
+    db,
+    table,
+    cols,
+    notInserted.map((v) => v.row),
+  );
+  const duplicates: string[] = [];
+  const conflicts: IngestConflict[] = [];
+  for (const v of notInserted) {
+    const d = diffs.get(v.index);
+    const id = v.row.request_id as string;
+    if (d && d.length === 0) duplicates.push(id);
+    else conflicts.push({ request_id: id, fields: d ?? ["request_id"] });
+  }
+  return {
+    received,
+    inserted: insertedRows.length,
+    duplicates,
+    conflicts,
+    invalid: parsed.invalid,
+    insertedRows,
+    windows,
+  };
 }
 
 const optionalColumnsCache = new WeakMap<object, Column[]>();
@@ -203,9 +336,10 @@ const optionalColumnsCache = new WeakMap<object, Column[]>();
 /**
  * POST /spend/logs/ingest: writes spend logs the way the gateway would. Idempotent on request_id (the
  * same row twice counts once; the same id with other content is a conflict and changes nothing). In the
- * same transaction, and only for rows actually inserted, their spend is added to their key, user, team
- * and end user (created when missing) and to their provider's current budget window. Every increment is
- * atomic (`x = x + delta`) and taken in sorted id order.
+ * same statement (so the same transaction), and only for rows actually inserted, their spend is added to
+ * their key, user, team and end user (created when missing) and to their provider's current budget
+ * window, and the rollup triggers add them to the daily rollups. Every increment is atomic
+ * (`x = x + delta`) and taken in sorted id order. docs/ingest-budgets-pricing.md has the statement.
  *
  * An internal-user scope may only write rows whose `user` is its own user (others are reported invalid).
  */
@@ -217,10 +351,13 @@ export async function ingestSpendLogs(
 ): Promise<SpendIngestResult> {
   checkBatch(input.logs);
   const only = scopeUserId(scope);
-  const parsed = parseRows(input.logs, spendLogRowSchema, (row) =>
-    only !== null && row.user !== only
-      ? { field: "user", reason: `this key may only write logs of user ${only}` }
-      : null,
+  const parsed = parseRows(
+    input.logs,
+    checkSpendLogRow,
+    only === null
+      ? undefined
+      : (row) =>
+          row.user !== only ? { field: "user", reason: `this key may only write logs of user ${only}` } : null,
   );
   let cols = optionalColumnsCache.get(db);
   if (!cols) {
@@ -228,33 +365,43 @@ export async function ingestSpendLogs(
     cols = [...SPEND_LOG_COLUMNS, ...OPTIONAL_SPEND_LOG_COLUMNS.filter((c) => have.has(c.name))];
     optionalColumnsCache.set(db, cols);
   }
-  const resolve = providerResolver(config.modelList ?? []);
-  let spendAdded = 0;
-  let providerAdded: Record<string, number> = {};
-  const r = await ingestRows<IngestSpendLogRow>(
+  const budgets = config.providerBudgets ?? {};
+  const budgeted = Object.keys(budgets).length > 0;
+  const resolve = budgeted ? providerResolver(config.modelList ?? []) : null;
+  const at = now().getTime();
+  // The provider of each row with a budget (`p`, read by the provider-window CTEs), else null.
+  const seen = new Set<string>();
+  for (const v of parsed.valid) {
+    let p: string | null = null;
+    if (resolve && (v.row.spend as number) > 0) {
+      const name = resolve(v.row as { model_id: string | null; model: string; custom_llm_provider: string | null });
+      if (Object.hasOwn(budgets, name)) {
+        p = name;
+        seen.add(name);
+      }
+    }
+    v.row.p = p;
+  }
+  const r = await ingestRows(
     db,
     "LiteLLM_SpendLogs",
     cols,
     parsed,
     input.logs.length,
-    async (trx, inserted) => {
-      const deltas = emptyDeltas();
-      const items: ProviderSpendItem[] = [];
-      for (const row of inserted) {
-        addLogToDeltas(deltas, row);
-        spendAdded += row.spend;
-        items.push({ provider: resolve(row), spend: row.spend, at: row.endTime });
-      }
-      await applySpendDeltas(trx, deltas);
-      providerAdded = await addProviderSpend(trx, config, items);
-    },
+    () => [...spendCounterCtes(), ...providerWindowCtes(config, seen, at)],
   );
-  return { ...r, spend_added: spendAdded, provider_spend_added: providerAdded };
+  let spendAdded = 0;
+  for (const row of r.insertedRows) spendAdded += row.spend as number;
+  const providerAdded: Record<string, number> = {};
+  for (const [provider, added] of r.windows) if (added > 0) providerAdded[provider] = added;
+  const { insertedRows: _rows, windows: _windows, ...result } = r;
+  return { ...result, spend_added: spendAdded, provider_spend_added: providerAdded };
 }
 
 /**
  * POST /error/logs/ingest: writes error logs (LiteLLM_ErrorLogs rows), idempotent on request_id like
- * spend logs. Error logs carry no user, so only an unscoped caller (admin or ingest key) may write them.
+ * spend logs, in one statement (the error rollup trigger fires in it). Error logs carry no user, so only
+ * an unscoped caller (admin or ingest key) may write them.
  */
 export async function ingestErrorLogs(
   db: Db,
@@ -264,13 +411,15 @@ export async function ingestErrorLogs(
   checkBatch(input.logs);
   if (scopeUserId(scope) !== null)
     throw forbidden("error logs carry no user: only an ingest key may write them");
-  const parsed = parseRows(input.logs, errorLogRowSchema);
-  return ingestRows<IngestErrorLogRow>(
+  const parsed = parseRows(input.logs, checkErrorLogRow);
+  const r = await ingestRows(
     db,
     "LiteLLM_ErrorLogs",
     ERROR_LOG_COLUMNS,
     parsed,
     input.logs.length,
-    async () => {},
+    () => [],
   );
+  const { insertedRows: _rows, windows: _windows, ...result } = r;
+  return result;
 }

@@ -1,4 +1,4 @@
-import { sql } from "kysely";
+import { type RawBuilder, sql } from "kysely";
 import type { Db } from "../db/connect.ts";
 
 /** Spend to add, per entity. Built from logs that were actually inserted. */
@@ -72,4 +72,40 @@ export async function applySpendDeltas(db: Db, d: SpendDeltas): Promise<void> {
       SELECT id, delta FROM unnest(${ends.map((x) => x[0])}::text[], ${ends.map((x) => x[1])}::float8[]) AS v(id, delta)
       ON CONFLICT (user_id) DO UPDATE SET spend = t.spend + excluded.spend`.execute(db);
   }
+}
+
+/**
+ * The same increments as `applySpendDeltas`, as CTEs of the ingest statement: each reads the CTE `ins`
+ * (the rows that statement actually inserted: spend, api_key, "user", team_id, end_user), groups it per
+ * entity in SQL and adds `spend = spend + sum`. Same rules: only spend > 0, no empty or null ids; keys,
+ * users and teams that do not exist are left alone, end users are created. Deltas are sorted by id
+ * (`COLLATE "C"`), so the join visits rows in one order for every writer. Returns `[cte name, body]`
+ * pairs, in the order the statement must run them (keys → users → teams → end users).
+ */
+export function spendCounterCtes(): [string, RawBuilder<unknown>][] {
+  const delta = (col: string) => sql`SELECT ${sql.ref(col)} AS id, sum(spend) AS delta FROM ins
+    WHERE spend > 0 AND ${sql.ref(col)} <> '' GROUP BY 1 ORDER BY ${sql.ref(col)} COLLATE "C"`;
+  return [
+    [
+      "c_keys",
+      sql`UPDATE "LiteLLM_VerificationToken" AS t SET spend = t.spend + d.delta
+        FROM (${delta("api_key")}) AS d WHERE t.token = d.id RETURNING 1`,
+    ],
+    [
+      "c_users",
+      sql`UPDATE "LiteLLM_UserTable" AS t SET spend = t.spend + d.delta
+        FROM (${delta("user")}) AS d WHERE t.user_id = d.id RETURNING 1`,
+    ],
+    [
+      "c_teams",
+      sql`UPDATE "LiteLLM_TeamTable" AS t SET spend = t.spend + d.delta
+        FROM (${delta("team_id")}) AS d WHERE t.team_id = d.id RETURNING 1`,
+    ],
+    [
+      "c_end_users",
+      sql`INSERT INTO "LiteLLM_EndUserTable" AS t (user_id, spend)
+        SELECT id, delta FROM (${delta("end_user")}) AS d ORDER BY id COLLATE "C"
+        ON CONFLICT (user_id) DO UPDATE SET spend = t.spend + excluded.spend RETURNING 1`,
+    ],
+  ];
 }

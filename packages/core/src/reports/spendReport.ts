@@ -1,11 +1,11 @@
-import { sql } from "kysely";
+import { type RawBuilder, sql } from "kysely";
 import { z } from "zod";
 import { normalizeKeyFilter } from "../auth/hash.ts";
 import type { Db } from "../db/connect.ts";
-import { type RollupFilters, spendTotals } from "../rollups/query.ts";
+import { type StreamOptions, streamRows } from "../db/stream.ts";
+import { type RollupFilters, spendDayRowsSql, spendTotalsSql, windowDaysSql } from "../rollups/query.ts";
 import { narrowToUser, type Scope } from "../scope.ts";
-import { checkDayRange, type Window } from "../validation.ts";
-import { pushGrouped } from "./group.ts";
+import { checkDayRange, eachDay, type Window } from "../validation.ts";
 import { dayRangeShape, windowOf, zOptionalText } from "./sqlParts.ts";
 
 /**
@@ -16,6 +16,18 @@ import { dayRangeShape, windowOf, zOptionalText } from "./sqlParts.ts";
  * 3. team_id and customer_id given: the per-day customer answer over logs of both;
  * 4. else by group_by (team, the default; customer; api_key), narrowed by team_id or customer_id when
  *    only one of them is given (the seed ignores a lone one).
+ *
+ * How it is read (issue 6): the answer is as big as the rollup rows it comes from (at 1M logs, 30 days:
+ * ~70k metadata entries, ~13 MB of JSON), so Postgres does the grouping, the ordering and the JSON of
+ * the leaves, and the answer is streamed element by element from a server-side cursor
+ * (`spendReportStream`; see db/stream.ts):
+ * - per day × team/customer: a nested loop over the window's days (windowDaysSql) with, per day, the
+ *   day's detail_daily rows (or its raw logs when the day is dirty: spendDayRowsSql) grouped by (team
+ *   alias or end_user, model, api_key), then per team/customer its total and its metadata as JSON text,
+ *   ordered as the seed's answer is shown (total_spend, then name; metadata by spend, model, key).
+ *   One row per (day, team/customer); one element per day is assembled from them.
+ * - per key: spendTotalsSql(api_key, model) grouped per key, ordered by total_cost, then key.
+ * Text ties are ordered by code point (COLLATE "C"), never by the database's locale.
  */
 
 export const SPEND_REPORT_GROUP_BY = ["team", "customer", "api_key"] as const;
@@ -88,7 +100,7 @@ export type SpendReport =
   | { group_by: "customer"; data: CustomerSpendDay[] }
   | { group_by: "api_key"; data: KeySpend[] };
 
-// ---------- queries ----------
+// ---------- SQL ----------
 
 export interface ReportFilters {
   /** Hashed key. */
@@ -106,203 +118,186 @@ function rollupFilters(f: ReportFilters): RollupFilters {
   return out;
 }
 
-export interface DayGroupRow {
+/** A JSON value of a SQL expression, as text ('null' for NULL; to_json quotes a non-finite float). */
+const jsonText = (expr: RawBuilder<unknown>) => sql`coalesce(to_json(${expr})::text, 'null')`;
+
+interface DayGroupRow {
   day: string;
-  /** team_name or customer. */
+  /** The team's alias ('Unassigned Team' without one) or the end_user. */
   grp: string | null;
-  model: string;
-  api_key: string;
-  spend: number;
-  total_tokens: number;
+  total: number;
+  /** The group's metadata entries as JSON text, comma separated, in order. */
+  metadata: string;
 }
 
-/** Spend and tokens per (UTC day, team name or customer, model, api_key). */
-export async function spendReportDayRows(
+/** One row per (day, team or customer), days ascending, then by total_spend and name. */
+async function dayGroupSql(
   db: Db,
   scope: Scope,
-  w: Window,
+  days: readonly string[],
   by: "team" | "customer",
   f: ReportFilters,
-): Promise<DayGroupRow[]> {
-  // Per (day, team_id or end_user, model, api_key) from the rollups; team aliases joined after
-  // aggregation, and rows of teams sharing an alias (or all without one) merged as GROUP BY did.
+): Promise<RawBuilder<DayGroupRow>> {
   const grpDim = by === "team" ? "team_id" : "end_user";
-  const rows = await spendTotals(db, scope, {
-    window: w,
-    dims: ["day", grpDim, "model", "api_key"],
-    filters: rollupFilters(f),
-  });
-  let nameOf = (v: string | null): string | null => v;
-  if (by === "team") {
-    const ids = [...new Set(rows.map((r) => r.team_id).filter((t): t is string => t != null))];
-    const alias = new Map<string, string | null>();
-    if (ids.length) {
-      const t = await db
-        .selectFrom("LiteLLM_TeamTable")
-        .select(["team_id", "team_alias"])
-        .where("team_id", "=", sql<string>`ANY(${ids}::text[])`)
-        .execute();
-      for (const x of t) alias.set(x.team_id, x.team_alias ?? null);
-    }
-    nameOf = (v) => (v != null ? alias.get(v) : null) ?? "Unassigned Team";
-  }
-  const merged = new Map<string, DayGroupRow>();
-  for (const r of rows) {
-    const grp = nameOf(r[grpDim] ?? null);
-    const k = JSON.stringify([r.day, grp, r.model ?? null, r.api_key ?? null]);
-    const m = merged.get(k);
-    if (m) {
-      m.spend += r.spend;
-      m.total_tokens += r.total_tokens;
-    } else
-      merged.set(k, {
-        day: r.day as string,
-        grp,
-        model: r.model as string,
-        api_key: r.api_key as string,
-        spend: r.spend,
-        total_tokens: r.total_tokens,
-      });
-  }
-  return [...merged.values()];
+  const src = await spendDayRowsSql(
+    db,
+    scope,
+    { dims: [grpDim, "model", "api_key"], filters: rollupFilters(f) },
+    sql`d.day`,
+    sql`d.dirty`,
+  );
+  // Teams by alias as the seed's GROUP BY tt.team_alias does: teams sharing an alias (or all without
+  // one, and ids missing from the team table) are one 'Unassigned Team'.
+  const leaf =
+    by === "team"
+      ? sql`SELECT coalesce(tt.team_alias, 'Unassigned Team') AS grp, s.model, s.api_key,
+            sum(s.spend)::float8 AS spend, sum(s.total_tokens)::float8 AS total_tokens
+          FROM (${src}) s LEFT JOIN "LiteLLM_TeamTable" tt ON tt.team_id = s.team_id GROUP BY 1, 2, 3`
+      : sql`SELECT s.end_user AS grp, s.model, s.api_key,
+            sum(s.spend)::float8 AS spend, sum(s.total_tokens)::float8 AS total_tokens
+          FROM (${src}) s GROUP BY 1, 2, 3`;
+  const entry = sql`'{"model":' || ${jsonText(sql`m.model`)} || ',"api_key":' || ${jsonText(sql`m.api_key`)}
+    || ',"spend":' || ${jsonText(sql`m.spend`)} || ',"total_tokens":' || ${jsonText(sql`m.total_tokens`)} || '}'`;
+  return sql<DayGroupRow>`WITH days AS MATERIALIZED (${windowDaysSql(days)})
+    SELECT to_char(d.day, 'YYYY-MM-DD') AS day, x.grp, x.total, x.metadata
+    FROM days d CROSS JOIN LATERAL (
+      SELECT m.grp, sum(m.spend)::float8 AS total,
+        string_agg(${entry}, ',' ORDER BY m.spend DESC, m.model COLLATE "C", m.api_key COLLATE "C") AS metadata
+      FROM (${leaf}) m
+      GROUP BY m.grp
+      ORDER BY total DESC, m.grp COLLATE "C"
+    ) x`;
 }
 
-export interface KeyModelRow {
-  api_key: string;
-  model: string;
+interface KeyRow {
+  api_key: string | null;
   total_cost: number;
   total_input_tokens: number;
   total_output_tokens: number;
+  /** The key's model_details entries as JSON text, comma separated, in order. */
+  details: string;
 }
 
-/** Cost and prompt/completion tokens per (api_key, model). */
-export async function spendReportKeyRows(
-  db: Db,
-  scope: Scope,
-  w: Window,
-  f: ReportFilters,
-): Promise<KeyModelRow[]> {
-  const rows = await spendTotals(db, scope, {
+/** One row per api_key, by total_cost (highest first), then key. */
+async function keySql(db: Db, scope: Scope, w: Window, f: ReportFilters) {
+  const totals = await spendTotalsSql(db, scope, {
     window: w,
     dims: ["api_key", "model"],
     filters: rollupFilters(f),
   });
-  return rows.map((r) => ({
-    api_key: r.api_key as string,
-    model: r.model as string,
-    total_cost: r.spend,
-    total_input_tokens: r.prompt_tokens,
-    total_output_tokens: r.completion_tokens,
-  }));
+  const entry = sql`'{"model":' || ${jsonText(sql`k.model`)} || ',"total_cost":' || ${jsonText(sql`k.spend`)}
+    || ',"total_input_tokens":' || ${jsonText(sql`k.prompt_tokens`)}
+    || ',"total_output_tokens":' || ${jsonText(sql`k.completion_tokens`)} || '}'`;
+  return sql<KeyRow>`SELECT k.api_key, sum(k.spend)::float8 AS total_cost,
+      sum(k.prompt_tokens)::float8 AS total_input_tokens, sum(k.completion_tokens)::float8 AS total_output_tokens,
+      string_agg(${entry}, ',' ORDER BY k.spend DESC, k.model COLLATE "C") AS details
+    FROM (${totals}) k
+    GROUP BY k.api_key
+    ORDER BY total_cost DESC, k.api_key COLLATE "C"`;
 }
 
-// ---------- shaping ----------
+// ---------- the answer ----------
 
-const cmpText = (a: string | null, b: string | null) =>
-  a === b ? 0 : a === null ? 1 : b === null ? -1 : a < b ? -1 : 1;
-
-const byMetadata = (a: ReportMetadata, b: ReportMetadata) =>
-  b.spend - a.spend || cmpText(a.model, b.model) || cmpText(a.api_key, b.api_key);
-
-/** Days ascending; groups by total_spend, highest first (ties by name); metadata by spend. */
-function shapeDays(rows: DayGroupRow[]) {
-  const days = new Map<string, Map<string | null, ReportMetadata[]>>();
-  for (const r of rows) {
-    let d = days.get(r.day);
-    if (!d) {
-      d = new Map();
-      days.set(r.day, d);
-    }
-    pushGrouped(d, r.grp, {
-      model: r.model,
-      api_key: r.api_key,
-      spend: r.spend,
-      total_tokens: r.total_tokens,
-    });
-  }
-  return [...days.entries()]
-    .sort(([a], [b]) => cmpText(a, b))
-    .map(([day, groups]) => ({
-      day,
-      groups: [...groups.entries()]
-        .map(([name, metadata]) => ({
-          name,
-          total_spend: metadata.reduce((s, m) => s + m.spend, 0),
-          metadata: metadata.sort(byMetadata),
-        }))
-        .sort((a, b) => b.total_spend - a.total_spend || cmpText(a.name, b.name)),
-    }));
+/** The REST answer (the seed's bare array), element by element. */
+export interface SpendReportStream {
+  /** Which shape the elements have (api_key and internal_user_id filters give "api_key"). */
+  group_by: SpendReport["group_by"];
+  /** The keys of every element, in order (CSV columns). */
+  columns: readonly string[];
+  /**
+   * Each element of `data`, in order, as JSON text: a day (team, customer) or a key (api_key). A day
+   * comes as its pieces (joined, they are the element): no string as big as a day is ever built.
+   */
+  items(): AsyncGenerator<string | readonly string[], void, undefined>;
 }
 
-export function shapeTeamDays(rows: DayGroupRow[]): TeamSpendDay[] {
-  return shapeDays(rows).map((d) => ({
-    group_by_day: d.day,
-    teams: d.groups.map((g) => ({
-      team_name: g.name ?? "Unassigned Team",
-      total_spend: g.total_spend,
-      metadata: g.metadata,
-    })),
-  }));
-}
+/** Transaction settings of the report's cursor (see StreamOptions). */
+const REPORT_SETTINGS = { jit: "off", extra_float_digits: "3" } as const;
 
-export function shapeCustomerDays(rows: DayGroupRow[]): CustomerSpendDay[] {
-  return shapeDays(rows).map((d) => ({
-    group_by_day: d.day,
-    customers: d.groups.map((g) => ({ customer: g.name, total_spend: g.total_spend, metadata: g.metadata })),
-  }));
-}
+const str = (v: string | null) => JSON.stringify(v);
+const num = (v: number) => JSON.stringify(v);
 
-/** Keys by total_cost, highest first (ties by key); model_details by cost, then model. */
-export function shapeKeys(rows: KeyModelRow[]): KeySpend[] {
-  const keys = new Map<string, ModelDetail[]>();
-  for (const r of rows) {
-    pushGrouped(keys, r.api_key, {
-      model: r.model,
-      total_cost: r.total_cost,
-      total_input_tokens: r.total_input_tokens,
-      total_output_tokens: r.total_output_tokens,
-    });
-  }
-  return [...keys.entries()]
-    .map(([api_key, model_details]) => ({
-      api_key,
-      total_cost: model_details.reduce((s, m) => s + m.total_cost, 0),
-      total_input_tokens: model_details.reduce((s, m) => s + m.total_input_tokens, 0),
-      total_output_tokens: model_details.reduce((s, m) => s + m.total_output_tokens, 0),
-      model_details: model_details.sort((a, b) => b.total_cost - a.total_cost || cmpText(a.model, b.model)),
-    }))
-    .sort((a, b) => b.total_cost - a.total_cost || cmpText(a.api_key, b.api_key));
-}
-
-// ---------- report ----------
-
-export async function spendReport(db: Db, scope: Scope, raw: SpendReportInput): Promise<SpendReport> {
+/**
+ * The spend report, streamed: input is checked here (a 400 or 403 is thrown before anything is read);
+ * `items()` then reads from a server-side cursor, `opts.chunkRows` rows (day × team/customer, or keys)
+ * at a time, and yields each element once it is complete. Memory: one day (or one chunk of keys).
+ */
+export function spendReportStream(
+  db: Db,
+  scope: Scope,
+  raw: SpendReportInput,
+  opts: Omit<StreamOptions, "settings"> = {},
+): SpendReportStream {
   const input = spendReportInput.parse(raw);
   const w = windowOf(input);
-  if (input.api_key !== undefined) {
-    const rows = await spendReportKeyRows(db, scope, w, { api_key: normalizeKeyFilter(input.api_key) });
-    return { group_by: "api_key", data: shapeKeys(rows) };
-  }
-  if (input.internal_user_id !== undefined) {
-    const rows = await spendReportKeyRows(db, narrowToUser(scope, input.internal_user_id), w, {});
-    return { group_by: "api_key", data: shapeKeys(rows) };
-  }
-  const f: ReportFilters = { team_id: input.team_id, customer_id: input.customer_id };
-  if (input.team_id !== undefined && input.customer_id !== undefined) {
+  const days = eachDay(input.start_date, input.end_date);
+  const stream = { ...opts, settings: REPORT_SETTINGS };
+  const byKey = (s: Scope, f: ReportFilters): SpendReportStream => ({
+    group_by: "api_key",
+    columns: ["api_key", "total_cost", "total_input_tokens", "total_output_tokens", "model_details"],
+    async *items() {
+      const stmt = await keySql(db, s, w, f);
+      for await (const rows of streamRows(db, stmt, stream)) {
+        for (const r of rows) {
+          yield `{"api_key":${str(r.api_key)},"total_cost":${num(r.total_cost)},"total_input_tokens":${num(r.total_input_tokens)},"total_output_tokens":${num(r.total_output_tokens)},"model_details":[${r.details}]}`;
+        }
+      }
+    },
+  });
+  const byDay = (by: "team" | "customer", f: ReportFilters): SpendReportStream => {
+    const list = by === "team" ? "teams" : "customers";
+    const name = by === "team" ? "team_name" : "customer";
     return {
-      group_by: "customer",
-      data: shapeCustomerDays(await spendReportDayRows(db, scope, w, "customer", f)),
+      group_by: by,
+      columns: ["group_by_day", list],
+      async *items() {
+        const stmt = await dayGroupSql(db, scope, days, by, f);
+        let day: string | null = null;
+        let parts: string[] = [];
+        for await (const rows of streamRows(db, stmt, stream)) {
+          for (const r of rows) {
+            if (r.day !== day) {
+              if (day !== null) {
+                // The nested loop yields days in the order given; anything else is a bug, not an answer.
+                if (r.day < day) throw new Error("spend report rows out of day order");
+                parts.push("]}");
+                yield parts;
+              }
+              day = r.day;
+              parts = [`{"group_by_day":${str(day)},"${list}":[`];
+            } else parts.push(",");
+            parts.push(
+              `{"${name}":${str(r.grp)},"total_spend":${num(r.total)},"metadata":[`,
+              r.metadata,
+              "]}",
+            );
+          }
+        }
+        if (day !== null) {
+          parts.push("]}");
+          yield parts;
+        }
+      },
     };
-  }
+  };
+  if (input.api_key !== undefined) return byKey(scope, { api_key: normalizeKeyFilter(input.api_key) });
+  if (input.internal_user_id !== undefined) return byKey(narrowToUser(scope, input.internal_user_id), {});
+  const f: ReportFilters = { team_id: input.team_id, customer_id: input.customer_id };
+  if (input.team_id !== undefined && input.customer_id !== undefined) return byDay("customer", f);
   switch (input.group_by) {
     case "team":
-      return { group_by: "team", data: shapeTeamDays(await spendReportDayRows(db, scope, w, "team", f)) };
+      return byDay("team", f);
     case "customer":
-      return {
-        group_by: "customer",
-        data: shapeCustomerDays(await spendReportDayRows(db, scope, w, "customer", f)),
-      };
+      return byDay("customer", f);
     case "api_key":
-      return { group_by: "api_key", data: shapeKeys(await spendReportKeyRows(db, scope, w, f)) };
+      return byKey(scope, f);
   }
+}
+
+/** The whole report (tRPC and small callers): the streamed elements, parsed. */
+export async function spendReport(db: Db, scope: Scope, raw: SpendReportInput): Promise<SpendReport> {
+  const s = spendReportStream(db, scope, raw, { chunkRows: 5000 });
+  const data: unknown[] = [];
+  for await (const item of s.items()) data.push(JSON.parse(typeof item === "string" ? item : item.join("")));
+  return { group_by: s.group_by, data } as SpendReport;
 }

@@ -332,6 +332,66 @@ export async function spendTotals(db: Db, scope: Scope, q: SpendQuery): Promise<
   return r.rows;
 }
 
+// ---- per-day reads (streamed reports) ----
+
+/**
+ * The given UTC days ('YYYY-MM-DD', in the order given) with whether each is dirty: rows (day date,
+ * dirty boolean). For a per-day read: `WITH days AS MATERIALIZED (…) SELECT … FROM days d CROSS JOIN
+ * LATERAL (… spendDayRowsSql(…, sql`d.day`, sql`d.dirty`) …)`: a nested loop over the days, so rows
+ * come out day after day and each day's work (a few thousand rollup rows) stays in memory.
+ */
+export function windowDaysSql(days: readonly string[]): RawBuilder<{ day: string; dirty: boolean }> {
+  return sql`SELECT w.day, EXISTS (SELECT 1 FROM spendlens.rollup_days rd
+      WHERE rd.day = w.day AND rd.dirty_at IS NOT NULL) AS dirty
+    FROM unnest(${[...days]}::date[]) WITH ORDINALITY AS w(day, n) ORDER BY w.n`;
+}
+
+/**
+ * One UTC day's spend rows, for a per-day read (see windowDaysSql): the rows of the smallest grain
+ * covering `dims`, `filters` and the scope when the day is clean, the day's raw logs when it is dirty
+ * (so, like spendTotals, always equal to the raw logs). Not aggregated (one grain row or one log per
+ * row): the caller groups. `day` (a date) and `dirty` (a boolean) are expressions of the enclosing
+ * query. Columns: the dims, then requests, spend, prompt_tokens, completion_tokens, total_tokens.
+ */
+export async function spendDayRowsSql(
+  db: Db,
+  scope: Scope,
+  q: { dims: readonly SpendDim[]; filters?: Partial<Record<SpendDim, FilterValue>> },
+  day: RawBuilder<unknown>,
+  dirty: RawBuilder<unknown>,
+): Promise<RawBuilder<unknown>> {
+  const dims = [...new Set(q.dims)];
+  const filters = q.filters ?? {};
+  checkDims(dims, filters);
+  const grain = chooseSpendGrain(dims, filters, scope);
+  if (!grain) throw new Error(`no rollup grain covers ${dims.join(", ")}`); // detail_daily covers every SpendDim
+  const user = scopeUserId(scope);
+  const haveCols = await rawSpendColumns(db);
+  const side = (alias: "r" | "l") => {
+    const col = (d: string) =>
+      alias === "l" && !haveCols.has(d) ? sql.raw("NULL::text") : sql.raw(`${alias}.${ident(d)}`);
+    const cols = dims.map((d) => sql`${col(d)} AS ${sql.raw(ident(d))}`);
+    const conds: RawBuilder<unknown>[] = [];
+    for (const [k, v] of Object.entries(filters)) if (v !== undefined) conds.push(filterSql(col(k), v));
+    if (user !== null) conds.push(sql`${sql.raw(alias)}."user" = ${user}`);
+    return { cols, conds };
+  };
+  const r = side("r");
+  const l = side("l");
+  const measures = (a: "r" | "l") =>
+    a === "r"
+      ? sql`r.requests, r.spend, r.prompt_tokens, r.completion_tokens, r.total_tokens`
+      : sql`1::int8 AS requests, coalesce(l.spend, 0)::float8 AS spend, coalesce(l.prompt_tokens, 0)::int8 AS prompt_tokens,
+        coalesce(l.completion_tokens, 0)::int8 AS completion_tokens, coalesce(l.total_tokens, 0)::int8 AS total_tokens`;
+  const and = (c: RawBuilder<unknown>[]) => (c.length ? sql` AND ${sql.join(c, sql` AND `)}` : sql``);
+  return sql`SELECT ${sql.join(r.cols, sql`, `)}, ${measures("r")}
+      FROM spendlens.${sql.raw(ident(grain.table))} r WHERE r.day = ${day} AND NOT ${dirty}${and(r.conds)}
+    UNION ALL
+    SELECT ${sql.join(l.cols, sql`, `)}, ${measures("l")}
+      FROM "LiteLLM_SpendLogs" l WHERE ${dirty} AND l."startTime" >= (${day})::timestamp
+        AND l."startTime" < ((${day}) + 1)::timestamp${and(l.conds)}`;
+}
+
 // ---- error logs ----
 
 export type ErrorRollupDim = ErrorDim | "day";

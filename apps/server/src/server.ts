@@ -10,6 +10,8 @@ import {
   callRestRoute,
   createContext,
   matchRoute,
+  type OpenedStream,
+  openRestStream,
   restErrorBody,
   restRoutes,
   type Services,
@@ -19,6 +21,7 @@ import {
 import { ping } from "@spendlens/core";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import pino from "pino";
+import { sendRestStream } from "./stream.ts";
 
 export interface ServerOptions {
   services: Services;
@@ -170,7 +173,23 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         const query = Object.fromEntries(url.searchParams);
         const csv = query.format === "csv" || /\btext\/csv\b/.test(req.headers.accept ?? "");
         delete query.format;
-        const r = await callRestRoute(ctx, route, { query, body });
+        const r = await callRestRoute(ctx, route, { query, body }, { stream: true });
+        if (r.stream) {
+          // A big answer, streamed (apps/server/src/stream.ts): errors before the first byte are
+          // answered as usual; after it, the connection is cut.
+          let opened: OpenedStream;
+          try {
+            opened = await openRestStream(r.stream, csv ? "csv" : "json");
+          } catch (e) {
+            const er = restErrorBody(toTRPCError(e));
+            const msg = e instanceof Error ? e.message : String(e);
+            if (er.status >= 500) log.warn({ path, status: er.status, err: msg }, "rest route failed");
+            return sendJson(res, er.status, er.body);
+          }
+          const cut = await sendRestStream(res, opened);
+          if (cut) log.warn({ path, err: cut.message }, "streamed answer cut short");
+          return;
+        }
         if (r.status >= 500) log.warn({ path, status: r.status }, "rest route failed");
         if (csv && r.status === 200) {
           const text = toCsv(r.body);

@@ -1,6 +1,21 @@
 export { toTRPCError } from "./errors.ts";
-export { callRestRoute, matchRoute, type RestRoute, restErrorBody, restRoutes } from "./rest.ts";
+export {
+  callRestRoute,
+  matchRoute,
+  type RestResponse,
+  type RestRoute,
+  restErrorBody,
+  restRoutes,
+} from "./rest.ts";
 export { type AppRouter, appRouter, createCaller } from "./root.ts";
+export {
+  isRestStream,
+  type OpenedStream,
+  openRestStream,
+  type RestItem,
+  type RestStream,
+  streamOr,
+} from "./stream.ts";
 export { cell, columnsOf, type Row, tableOf, toCsv } from "./tabular.ts";
 export {
   type Context,

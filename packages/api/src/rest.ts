@@ -2,6 +2,7 @@ import type { TRPCError } from "@trpc/server";
 import { getHTTPStatusCodeFromError } from "@trpc/server/http";
 import { errorField, toTRPCError, validationMessage } from "./errors.ts";
 import { type AppRouter, appRouter, createCaller } from "./root.ts";
+import { isRestStream, type RestStream } from "./stream.ts";
 import type { Context, RestMeta } from "./trpc.ts";
 
 /**
@@ -28,6 +29,8 @@ export function restRoutes(router: AppRouter = appRouter): RestRoute[] {
 export interface RestResponse {
   status: number;
   body: unknown;
+  /** A streamed answer (status 200, body unset): see stream.ts. Only when the call asked for one. */
+  stream?: RestStream;
 }
 
 const ERROR_TYPES: Record<number, string> = {
@@ -63,19 +66,28 @@ function defaultInput(route: RestRoute, query: Record<string, string>, body: unk
   return Object.keys(query).length ? query : body;
 }
 
-/** Runs one REST request through its procedure; errors come back in LiteLLM's error shape. */
+/**
+ * Runs one REST request through its procedure; errors come back in LiteLLM's error shape. With
+ * `stream: true`, a procedure that can stream its answer (stream.ts `streamOr`) returns it as
+ * `stream` (already in the REST shape: `meta.output` does not apply) instead of a whole `body`.
+ */
 export async function callRestRoute(
   ctx: Context,
   route: RestRoute,
   req: { query: Record<string, string>; body: unknown },
+  opts: { stream?: boolean } = {},
 ): Promise<RestResponse> {
   try {
     const input = route.meta.input ? route.meta.input(req) : defaultInput(route, req.query, req.body);
-    const caller = createCaller(ctx) as unknown as Record<string, unknown>;
+    const caller = createCaller(opts.stream ? { ...ctx, restStream: true } : ctx) as unknown as Record<
+      string,
+      unknown
+    >;
     const fn = route.procedure.split(".").reduce<any>((o, k) => o?.[k], caller) as (
       i: unknown,
     ) => Promise<unknown>;
     const out = await fn(input);
+    if (isRestStream(out)) return { status: 200, body: undefined, stream: out };
     return { status: 200, body: route.meta.output ? route.meta.output(out) : out };
   } catch (e) {
     return restErrorBody(toTRPCError(e));

@@ -28,6 +28,8 @@ export interface Context extends Services {
   caller: Caller | null;
   /** Why there is no caller (missing or wrong key), raised by procedures that need one. */
   authError: SpendlensError | null;
+  /** Set by the REST server: a procedure may answer with a stream (stream.ts `streamOr`). */
+  restStream?: boolean;
 }
 
 /** How a procedure is also served as one of the seed's REST routes. */

@@ -1,0 +1,26 @@
+import type { ServerResponse } from "node:http";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type { OpenedStream } from "@spendlens/api";
+
+/**
+ * Writes a streamed REST answer (packages/api/src/stream.ts): status 200 with `transfer-encoding:
+ * chunked` (no content-length: the size is not known up front), the body as its pieces arrive.
+ * Backpressure: the next piece is read from the database only once the socket has taken the previous
+ * ones, so a slow client slows the cursor down instead of filling memory.
+ *
+ * An error after the headers (the database going away, a statement timeout between two chunks):
+ * the response cannot become an error any more, so the connection is destroyed without the final
+ * zero-length chunk; every HTTP client then reports a truncated body (fetch: "terminated", curl:
+ * exit 18), never a complete-looking 200. Resolves with the error (or null) for the request log.
+ */
+export async function sendRestStream(res: ServerResponse, s: OpenedStream): Promise<Error | null> {
+  res.writeHead(200, { "content-type": s.contentType });
+  try {
+    await pipeline(Readable.from(s.chunks, { objectMode: true, highWaterMark: 1 }), res);
+    return null;
+  } catch (e) {
+    res.destroy();
+    return e instanceof Error ? e : new Error(String(e));
+  }
+}

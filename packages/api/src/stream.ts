@@ -1,0 +1,153 @@
+import { stringify } from "csv-stringify/sync";
+import { cell, toCsv } from "./tabular.ts";
+
+/**
+ * Streamed REST answers (issue 6): a procedure whose answer can be big (the spend report, /spend/logs)
+ * hands the REST server a stream of the answer's elements instead of the value, and the server writes
+ * the JSON (or CSV) as elements arrive, with backpressure: memory is bounded by a chunk, not by the
+ * answer. tRPC callers, the CLI and tests keep getting the whole value from the same procedure.
+ *
+ * How a procedure opts in: `streamOr(ctx, whole, stream)`. The REST server calls the procedure with
+ * `ctx.restStream = true`; the procedure has then already run its middlewares (auth, role) and checked
+ * its input, so a 400/401/403 is answered as before; what it returns is a RestStream marker (typed as
+ * the whole value, which the REST path never serializes).
+ */
+
+const STREAMED: unique symbol = Symbol("spendlens.restStream");
+
+/** One element of a streamed answer: its JSON text, whole or in pieces. */
+export type RestItem = string | readonly string[];
+const itemText = (i: RestItem) => (typeof i === "string" ? i : i.join(""));
+
+export interface RestStream {
+  readonly [STREAMED]: true;
+  /**
+   * Each element of the REST answer's top-level array, in order, as JSON text: a string, or pieces
+   * whose concatenation is the element (so that a big element is never one big string).
+   */
+  items(): AsyncIterable<RestItem>;
+  /**
+   * When every element has exactly these keys in this order, CSV streams too (one line per element).
+   * Without it, CSV is built from the whole answer (toCsv), as for any other route.
+   */
+  csvColumns?: readonly string[] | undefined;
+}
+
+export function isRestStream(v: unknown): v is RestStream {
+  return !!v && typeof v === "object" && (v as { [STREAMED]?: unknown })[STREAMED] === true;
+}
+
+/**
+ * In a procedure: when the REST server asked for a stream (`ctx.restStream`), the stream; otherwise
+ * the whole value. `stream` must check its input synchronously (throw before returning) and read
+ * nothing until `items()` is iterated.
+ */
+export function streamOr<T>(
+  ctx: { restStream?: boolean | undefined },
+  whole: () => Promise<T>,
+  stream: () => Omit<RestStream, typeof STREAMED>,
+): Promise<T> {
+  if (!ctx.restStream) return whole();
+  const s = stream();
+  const marker: RestStream = { [STREAMED]: true, items: () => s.items(), csvColumns: s.csvColumns };
+  return Promise.resolve(marker as unknown as T);
+}
+
+/** Text handed to the socket at once: elements are joined up to about this many characters. */
+const BATCH_CHARS = 64 * 1024;
+
+export interface OpenedStream {
+  contentType: string;
+  /** The body, in pieces of about BATCH_CHARS characters. */
+  chunks: AsyncGenerator<string, void, undefined>;
+}
+
+/**
+ * Starts a streamed answer: reads its first element before anything is written, so that an error
+ * there (database down, timeout, bad data) is still a proper error response (thrown here). Errors
+ * after that surface from `chunks` once bytes have been sent: the server then destroys the connection
+ * (see apps/server), so a client sees a truncated body, never a silently short 200.
+ */
+export async function openRestStream(s: RestStream, format: "json" | "csv"): Promise<OpenedStream> {
+  const it = s.items()[Symbol.asyncIterator]();
+  let first: IteratorResult<RestItem>;
+  try {
+    first = await it.next();
+  } catch (e) {
+    await it.return?.().catch(() => {});
+    throw e;
+  }
+  const rest = async function* (): AsyncGenerator<RestItem, void, undefined> {
+    if (first.done) return;
+    yield first.value;
+    for (;;) {
+      const n = await it.next();
+      if (n.done) return;
+      yield n.value;
+    }
+  };
+  const columns = s.csvColumns;
+  if (format === "csv" && !columns) {
+    // Columns depend on every element (toCsv): built whole.
+    const all: unknown[] = [];
+    for await (const item of rest()) all.push(JSON.parse(itemText(item)));
+    return { contentType: "text/csv; charset=utf-8", chunks: once(toCsv(all)) };
+  }
+  if (format === "csv" && first.done) {
+    return { contentType: "text/csv; charset=utf-8", chunks: once(toCsv([])) };
+  }
+  const pieces = format === "csv" ? csvPieces(rest(), columns ?? []) : jsonPieces(rest());
+  return {
+    contentType: format === "csv" ? "text/csv; charset=utf-8" : "application/json",
+    chunks: batch(pieces, it),
+  };
+}
+
+async function* once(text: string): AsyncGenerator<string, void, undefined> {
+  yield text;
+}
+
+async function* jsonPieces(items: AsyncIterable<RestItem>): AsyncGenerator<string, void, undefined> {
+  let sep = "[";
+  for await (const item of items) {
+    yield sep;
+    if (typeof item === "string") yield item;
+    else yield* item;
+    sep = ",";
+  }
+  yield sep === "[" ? "[]" : "]";
+}
+
+async function* csvPieces(
+  items: AsyncIterable<RestItem>,
+  columns: readonly string[],
+): AsyncGenerator<string, void, undefined> {
+  yield stringify([[...columns]]);
+  for await (const item of items) {
+    const o = JSON.parse(itemText(item)) as Record<string, unknown>;
+    yield stringify([columns.map((c) => cell(o[c], false))]);
+  }
+}
+
+/** Joins small pieces into writes of about BATCH_CHARS; stopping early also stops the source. */
+async function* batch(
+  pieces: AsyncGenerator<string, void, undefined>,
+  source: AsyncIterator<RestItem>,
+): AsyncGenerator<string, void, undefined> {
+  let buf: string[] = [];
+  let size = 0;
+  try {
+    for await (const p of pieces) {
+      buf.push(p);
+      size += p.length;
+      if (size >= BATCH_CHARS) {
+        yield buf.join("");
+        buf = [];
+        size = 0;
+      }
+    }
+    if (buf.length) yield buf.join("");
+  } finally {
+    await source.return?.().catch(() => {});
+  }
+}

@@ -1,6 +1,6 @@
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildWorld, generateLogs, seedDemoData } from "../src/index.ts";
+import { ALL, buildWorld, generateLogs, globalSpend, seedDemoData, setClock } from "../src/index.ts";
 import { createTestDb, type TestDb } from "../src/testing/index.ts";
 
 let t: TestDb;
@@ -83,5 +83,48 @@ describe("demo data", () => {
       (SELECT count(*)::int FROM "LiteLLM_SpendLogs") AS n FROM "LiteLLM_VerificationToken"`.execute(t.db);
     expect(after.rows[0]!.n).toBe(N);
     expect(after.rows[0]!.keys).toBe(before.rows[0]!.keys);
+  });
+
+  it("generates the days in order, each day's count in proportion to its weight, summing to N", () => {
+    const rows = [...generateLogs(buildWorld({ seed: 3 }), 5000, { seed: 3, end: END, days: 30 })];
+    expect(rows).toHaveLength(5000);
+    const days = rows.map((r) => r.log.startTime.slice(0, 10));
+    for (let i = 1; i < days.length; i++) expect(days[i]! >= days[i - 1]!).toBe(true);
+    const distinct = new Set(days);
+    expect(distinct.size).toBe(30);
+    expect([...distinct][0]).toBe("2026-06-01");
+    expect(days.at(-1)).toBe("2026-06-30");
+    // Nothing after `end`, and every error log shares its request's time.
+    for (const r of rows) {
+      expect(r.log.startTime <= END.toISOString()).toBe(true);
+      if (r.error) expect(r.error.startTime).toBe(r.log.startTime);
+    }
+  });
+
+  it("seeds in many small chunks (on Postgres: two connections at once) with counters and rollups exact", async () => {
+    const u = await createTestDb();
+    try {
+      const n = 4000;
+      const r = await seedDemoData(u, { logs: n, seed: 11, end: END, days: 20, batchSize: 250 });
+      expect(r.logs).toBe(n);
+      const rows = [...generateLogs(buildWorld({ seed: 11 }), n, { seed: 11, end: END, days: 20 })];
+      const byKey = new Map<string, number>();
+      for (const x of rows) byKey.set(x.log.api_key, (byKey.get(x.log.api_key) ?? 0) + x.log.spend);
+      const stored = await sql<{ token: string; spend: number }>`
+        SELECT token, spend::float8 AS spend FROM "LiteLLM_VerificationToken" WHERE spend > 0`.execute(u.db);
+      expect(stored.rows).toHaveLength([...byKey.values()].filter((v) => v > 0).length);
+      for (const s of stored.rows) expect(s.spend).toBeCloseTo(byKey.get(s.token)!, 9);
+      const errs = await sql<{ n: number }>`SELECT count(*)::int AS n FROM "LiteLLM_ErrorLogs"`.execute(u.db);
+      expect(errs.rows[0]!.n).toBe(rows.filter((x) => x.error).length);
+      // The rollups (kept by the triggers while both connections wrote) equal the raw sum: all 20 days
+      // fall in the 30-day window ending at END.
+      const total = rows.reduce((s, x) => s + x.log.spend, 0);
+      setClock(() => END);
+      const g = await globalSpend(u.db, ALL, { maxBudget: null });
+      expect(g.spend).toBeCloseTo(total, 6);
+    } finally {
+      setClock(null);
+      await u.drop();
+    }
   });
 });

@@ -197,8 +197,29 @@ function tokens(rnd: () => number, median: number): number {
 }
 
 /**
+ * Splits `count` over the days in proportion to their weights (largest remainders get the leftover
+ * units), so the days' counts add up to `count` exactly.
+ */
+function allocate(count: number, weights: number[]): number[] {
+  const total = weights.reduce((a, b) => a + b, 0);
+  const exact = weights.map((w) => (count * w) / total);
+  const out = exact.map(Math.floor);
+  let left = count - out.reduce((a, b) => a + b, 0);
+  const order = exact
+    .map((x, i) => [x - Math.floor(x), i] as const)
+    .sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+  for (let k = 0; left > 0; k = (k + 1) % order.length, left--) out[order[k]![1]]!++;
+  return out;
+}
+
+/**
  * Generates logs one at a time, deterministically from the seed: the same seed and count give the same
  * rows (request ids `demo-<seed>-<n>`), so a repeated seed run adds nothing twice.
+ *
+ * Days come in order (the first day's requests, then the next day's, ...; times within a day are
+ * random), as a gateway writes them. This is also what keeps a bulk load cheap: each chunk of a seed
+ * touches a few days of rollup rows and the right-hand edge of the ("startTime"), (api_key, "startTime"),
+ * … indexes, instead of every day and page of them (measured in docs/scaling.md).
  */
 export function* generateLogs(
   world: DemoWorld,
@@ -216,14 +237,18 @@ export function* generateLogs(
     const growth = 0.7 + (0.6 * i) / days; // traffic grows over the period
     return WEEKDAY_WEIGHTS[d.getUTCDay()]! * growth;
   });
-  const dayPick = weightedPicker(dayWeights);
+  const perDay = allocate(count, dayWeights);
   const hourPick = weightedPicker(HOUR_WEIGHTS);
   const tagCountPick = weightedPicker([40, 30, 20, 10]);
+  let dayIndex = 0;
+  let leftToday = perDay[0] ?? 0;
   for (let n = 0; n < count; n++) {
+    while (leftToday === 0) leftToday = perDay[++dayIndex]!;
+    leftToday--;
     const key = world.keys[world.keyPicker(rnd())]!;
     const dep: DemoDeployment =
       DEMO_DEPLOYMENTS[key.deployments[Math.floor(rnd() * key.deployments.length)]!]!;
-    const day = firstDay + dayPick(rnd());
+    const day = firstDay + dayIndex;
     let start = day * 86_400_000 + hourPick(rnd()) * 3_600_000 + Math.floor(rnd() * 3_600_000);
     if (start > end) start = end - Math.floor(rnd() * 3_600_000);
     const prompt = tokens(rnd, 900);

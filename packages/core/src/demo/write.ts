@@ -97,6 +97,8 @@ export async function insertErrorLogBatch(db: Db, rows: DemoErrorLog[]): Promise
   return Number(r.numAffectedRows ?? 0);
 }
 
+const aborted = new Error("seed aborted: another chunk failed");
+
 /** One generated request: its spend log and, sometimes, an error log. */
 export type GeneratedRow = { log: DemoLog; error: DemoErrorLog | null };
 
@@ -429,6 +431,9 @@ function takeTurn(prev: Promise<void>): { wait: Promise<void>; done: () => void;
   return { wait: prev, done, next };
 }
 
+/** The seed's lock (pg_advisory_xact_lock key) around the counter updates of a chunk. */
+const SEED_COUNTERS_LOCK = 0x5e_ed_c0_de;
+
 /**
  * Writes spend logs (and their error logs) on Postgres, with counters; `opts.logs` is only the total
  * reported to onProgress. Each chunk is one transaction on a dedicated connection:
@@ -438,10 +443,17 @@ function takeTurn(prev: Promise<void>): { wait: Promise<void>; done: () => void;
  *      of the rows actually inserted in SQL (RETURNING feeds a GROUP BY; only the sums reach the client),
  *      and the error logs into "LiteLLM_ErrorLogs" likewise;
  *   3. applySpendDeltas (`spend = spend + delta`, ids in sorted order, end users created), then commit.
- * Two connections ("lanes") take alternate chunks, so generating and COPYing chunk k+1 (Node plus one
- * backend) overlaps the move of chunk k (the other backend). COPYs run in chunk order (the generator is
- * shared), and so do steps 2-3: chunk k+1 starts its move only after chunk k has committed, so the lanes
- * never wait on each other's row locks and progress is reported in order.
+ * Two connections ("lanes") take alternate chunks and run in parallel: on a 2-core machine the two
+ * backends' INSERTs (index and rollup-trigger upkeep is most of a seed's cost) use both cores while
+ * Node generates the next chunk. COPYs run in chunk order (the generator is shared). Locks:
+ * - the rollup triggers upsert in one global order (table, day, key_hash), so two lanes may wait for
+ *   each other's commit (adjacent chunks share a day) but never deadlock;
+ * - step 3 runs under a transaction-level advisory lock, so the lanes' counter updates (whose row order
+ *   the planner picks) are serialized: the lane holding it already finished its INSERT and needs nothing
+ *   the other lane holds;
+ * - a deadlock with some other writer (e.g. a live gateway) is retried from a savepoint: the staged
+ *   rows are still there.
+ * Progress is reported as chunks commit (possibly out of order; the count is what matters).
  */
 export async function copyLogRows(
   pool: pg.Pool,
@@ -459,10 +471,46 @@ export async function copyLogRows(
     failed: null as { error: unknown } | null,
   };
   let copyGate = Promise.resolve();
-  let moveGate = Promise.resolve();
-  const aborted = new Error("seed aborted: another chunk failed");
 
   const order = (await keyLedIndex(pool)) ? sql`ORDER BY api_key, "startTime"` : sql``;
+
+  /** Step 2 and 3 of one chunk; returns [logs inserted, error logs inserted]. */
+  const move = async (trx: Db, withErrors: boolean): Promise<[number, number]> => {
+    const cols = sql.raw(colList(LOG_COLUMNS));
+    const agg = await sql<{
+      api_key: string;
+      user: string | null;
+      team_id: string | null;
+      end_user: string | null;
+      n: number;
+      spend: number;
+    }>`
+      WITH ins AS (
+        INSERT INTO "LiteLLM_SpendLogs" (${cols}) SELECT ${cols} FROM pg_temp.seed_logs
+        ${order}
+        ON CONFLICT (request_id) DO NOTHING
+        RETURNING api_key, spend, "user", team_id, end_user)
+      SELECT api_key, "user", team_id, end_user, count(*)::int AS n,
+        coalesce(sum(spend) FILTER (WHERE spend > 0), 0)::float8 AS spend
+      FROM ins GROUP BY api_key, "user", team_id, end_user`.execute(trx);
+    let errorsInserted = 0;
+    if (withErrors) {
+      const ecols = sql.raw(colList(ERROR_COLUMNS));
+      const r = await sql`INSERT INTO "LiteLLM_ErrorLogs" (${ecols})
+        SELECT ${ecols} FROM pg_temp.seed_errors
+        ON CONFLICT (request_id) DO NOTHING`.execute(trx);
+      errorsInserted = Number(r.numAffectedRows ?? 0);
+    }
+    const deltas = emptyDeltas();
+    let inserted = 0;
+    for (const r of agg.rows) {
+      inserted += r.n;
+      addLogToDeltas(deltas, r);
+    }
+    await sql`SELECT pg_advisory_xact_lock(${SEED_COUNTERS_LOCK})`.execute(trx);
+    await applySpendDeltas(trx, deltas);
+    return [inserted, errorsInserted];
+  };
 
   const lane = async (): Promise<void> => {
     let client: pg.PoolClient | undefined;
@@ -473,11 +521,9 @@ export async function copyLogRows(
       const c = client;
       db = pinnedKysely(c);
       while (!st.exhausted && !st.failed) {
-        // Take this chunk's places in both sequences before the other lane can.
+        // Take this chunk's place in the COPY sequence before the other lane can.
         const copy = takeTurn(copyGate);
         copyGate = copy.next;
-        const move = takeTurn(moveGate);
-        moveGate = move.next;
         const counter = { n: 0 };
         try {
           await copy.wait;
@@ -506,58 +552,29 @@ export async function copyLogRows(
                 .execute(trx);
               await copyIn(c, "pg_temp.seed_errors", ERROR_COLUMNS, errors.ready);
             }
-            // Moves run one at a time, in chunk order: this one starts once the previous chunk committed.
-            // (Overlapping them would let this chunk's INSERT take row locks, e.g. in a trigger on the log
-            // table, that the previous chunk needs while this one waits here for it: a wait Postgres
-            // cannot see. Until now this transaction holds nothing but its temp tables.)
-            await move.wait;
-            if (st.failed) throw aborted; // roll this chunk back too
-            const cols = sql.raw(colList(LOG_COLUMNS));
-            const agg = await sql<{
-              api_key: string;
-              user: string | null;
-              team_id: string | null;
-              end_user: string | null;
-              n: number;
-              spend: number;
-            }>`
-              WITH ins AS (
-                INSERT INTO "LiteLLM_SpendLogs" (${cols}) SELECT ${cols} FROM pg_temp.seed_logs
-                ${order}
-                ON CONFLICT (request_id) DO NOTHING
-                RETURNING api_key, spend, "user", team_id, end_user)
-              SELECT api_key, "user", team_id, end_user, count(*)::int AS n,
-                coalesce(sum(spend) FILTER (WHERE spend > 0), 0)::float8 AS spend
-              FROM ins GROUP BY api_key, "user", team_id, end_user`.execute(trx);
-            let errorsInserted = 0;
-            if (errors.ready.length) {
-              const ecols = sql.raw(colList(ERROR_COLUMNS));
-              const r = await sql`INSERT INTO "LiteLLM_ErrorLogs" (${ecols})
-                SELECT ${ecols} FROM pg_temp.seed_errors
-                ON CONFLICT (request_id) DO NOTHING`.execute(trx);
-              errorsInserted = Number(r.numAffectedRows ?? 0);
+            if (st.failed) throw aborted; // the other lane failed: roll this chunk back too
+            for (let attempt = 1; ; attempt++) {
+              await sql`SAVEPOINT seed_move`.execute(trx);
+              try {
+                const [inserted, errorsInserted] = await move(trx, errors.ready.length > 0);
+                st.inserted += inserted;
+                st.errorLogs += errorsInserted;
+                break;
+              } catch (err) {
+                if ((err as { code?: string }).code !== "40P01" || attempt >= 5) throw err;
+                await sql`ROLLBACK TO SAVEPOINT seed_move`.execute(trx);
+              }
             }
-            const deltas = emptyDeltas();
-            let inserted = 0;
-            for (const r of agg.rows) {
-              inserted += r.n;
-              addLogToDeltas(deltas, r);
-            }
-            await applySpendDeltas(trx, deltas);
-            st.inserted += inserted;
-            st.errorLogs += errorsInserted;
           });
           if (counter.n) {
             st.written += counter.n;
             opts.onProgress?.(st.written, opts.logs);
           }
         } catch (error) {
-          st.failed ??= { error }; // set before the turns are handed on, so the other lane sees it
+          st.failed ??= { error }; // set before the turn is handed on, so the other lane sees it
           throw error;
         } finally {
           copy.done();
-          // Keep the move sequence intact even when this chunk ended early.
-          void move.wait.then(move.done);
         }
       }
     } catch (error) {

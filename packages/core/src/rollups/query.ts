@@ -468,13 +468,7 @@ export async function errorTotals(db: Db, scope: Scope, q: ErrorQuery): Promise<
 
 // ---- tags counted per request (migration 0004) ----
 
-/**
- * Per-tag totals with the tag reports' semantics: a request counts once for each DISTINCT non-null
- * element of its request_tags array (a non-array is no tags); `spend_split` gives it spend / (its
- * number of distinct tags), `spend` the whole spend. Read like spendTotals: whole UTC days from
- * tag_request_daily (admins) or user_tag_request_daily (an internal user, through its (user, day)
- * index), partial days at the window's edges and dirty days from the raw logs, in one statement.
- */
+/** A per-tag query: a half-open UTC window and, optionally, the tags wanted. */
 export interface TagRequestQuery {
   window: TimeWindow;
   /** Only these tags (a request's split share is not recomputed over them); null or absent: every tag. */
@@ -503,21 +497,16 @@ const TAG_REQUEST_MEASURES = [
   "total_tokens",
 ] as const;
 
-/** How a per-request tag query would be answered (tests and the bench print it). */
-export function planTagRequestQuery(scope: Scope, q: TagRequestQuery): SpendPlan {
-  const { days, raw } = splitWindow(q.window);
-  if (!days) return { table: null, rollupDays: null, rawRanges: raw };
-  return {
-    table: scopeUserId(scope) === null ? TAG_REQUEST_TABLE : USER_TAG_REQUEST_TABLE,
-    rollupDays: days,
-    rawRanges: raw,
-  };
-}
-
+/**
+ * Per-tag totals with the tag reports' semantics: a request counts once for each DISTINCT non-null
+ * element of its request_tags array (a non-array is no tags); `spend_split` gives it spend / (its
+ * number of distinct tags), `spend` the whole spend. Read like spendTotals: whole UTC days from
+ * tag_request_daily (admins) or user_tag_request_daily (an internal user, through its (user, day)
+ * index), partial days at the window's edges and dirty days from the raw logs, in one statement.
+ */
 export async function tagRequestTotals(db: Db, scope: Scope, q: TagRequestQuery): Promise<TagRequestRow[]> {
   const user = scopeUserId(scope);
   const tags = q.tags ?? null;
-  if (tags !== null && tags.length > MAX_LIMIT) throw badRequest("tags", "too many tags");
   const { days, raw } = splitWindow(q.window);
   const tagCond = (col: RawBuilder<unknown>) => (tags === null ? [] : [filterSql(col, tags)]);
 

@@ -56,9 +56,10 @@ export function bearerOf(req: IncomingMessage): string | null {
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
-  res.end(text);
+  // Encoded once: Buffer.byteLength(text) then res.end(text) would walk a large answer twice.
+  const buf = Buffer.from(JSON.stringify(body), "utf8");
+  res.writeHead(status, { "content-type": "application/json", "content-length": buf.length });
+  res.end(buf);
 }
 
 class BodyError extends Error {
@@ -192,12 +193,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         }
         if (r.status >= 500) log.warn({ path, status: r.status }, "rest route failed");
         if (csv && r.status === 200) {
-          const text = toCsv(r.body);
-          res.writeHead(200, {
-            "content-type": "text/csv; charset=utf-8",
-            "content-length": Buffer.byteLength(text),
-          });
-          return void res.end(text);
+          const buf = Buffer.from(toCsv(r.body), "utf8");
+          res.writeHead(200, { "content-type": "text/csv; charset=utf-8", "content-length": buf.length });
+          return void res.end(buf);
         }
         return sendJson(res, r.status, r.body);
       }

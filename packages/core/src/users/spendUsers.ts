@@ -27,9 +27,12 @@ export async function spendUsers(db: Db, scope: Scope, input: SpendUsersInput): 
     .orderBy("spend", "desc")
     .orderBy("user_id")
     .execute();
+  // Copied without the secret columns rather than `delete`d: a delete turns each object into a slow
+  // dictionary-mode object (slower to build and to serialize).
+  const secret = new Set<string>(SECRET_USER_COLUMNS);
   return rows.map((r) => {
-    const out: Record<string, unknown> = { ...r };
-    for (const c of SECRET_USER_COLUMNS) delete out[c];
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(r)) if (!secret.has(k)) out[k] = v;
     return out as UserRow;
   });
 }

@@ -4,6 +4,7 @@ import type { Db } from "./connect.ts";
 import { m0002_budgets } from "./migrations/0002_budgets.ts";
 import { m0003_rollups } from "./migrations/0003_rollups.ts";
 import { m0004_tag_request_rollups } from "./migrations/0004_tag_request_rollups.ts";
+import { m0005_derived_rollups } from "./migrations/0005_derived_rollups.ts";
 
 /**
  * Migrations are frozen in time: never edit one that has shipped, add the next.
@@ -237,6 +238,7 @@ export const migrations: Record<string, Migration> = {
   "0002_budgets": m0002_budgets,
   "0003_rollups": m0003_rollups,
   "0004_tag_request_rollups": m0004_tag_request_rollups,
+  "0005_derived_rollups": m0005_derived_rollups,
 };
 
 class StaticProvider implements MigrationProvider {

@@ -1,6 +1,7 @@
 import { type Selectable, type SelectQueryBuilder, sql } from "kysely";
 import type { Db } from "../db/connect.ts";
 import type { Database, SpendLogsTable } from "../db/schema.ts";
+import { type RollupFilters, spendTotals } from "../rollups/query.ts";
 import { type Scope, scopeUserId } from "../scope.ts";
 
 /**
@@ -60,8 +61,75 @@ export async function querySpendLogs(
   return rows as SpendLogRow[];
 }
 
-/** How many logs match (the same scope and filters as `querySpendLogs`). */
-export async function countSpendLogs(db: Db, scope: Scope, filter: SpendLogFilter): Promise<number> {
+const precisionCache = new WeakMap<Db, Promise<boolean>>();
+/**
+ * Whether "startTime" keeps at most milliseconds (LiteLLM's timestamp(3)), so that `<= t` is `< t + 1 ms`.
+ * Cached per database.
+ */
+function millisecondTimes(db: Db): Promise<boolean> {
+  let p = precisionCache.get(db);
+  if (!p) {
+    p = sql<{ p: number | null }>`SELECT datetime_precision AS p FROM information_schema.columns
+        WHERE table_schema = 'public' AND table_name = 'LiteLLM_SpendLogs' AND column_name = 'startTime'`
+      .execute(db)
+      .then((r) => r.rows[0]?.p != null && Number(r.rows[0].p) <= 3);
+    precisionCache.set(db, p);
+    p.catch(() => precisionCache.delete(db));
+  }
+  return p;
+}
+
+/** Up to this many matching logs are counted directly; beyond it the count comes from the rollups. */
+export const COUNT_SCAN_LIMIT = 10_000;
+
+/**
+ * How many logs match (the same scope and filters as `querySpendLogs`).
+ *
+ * Filtered by time, key, team and the caller's user only (the usual /spend/logs/ui page): the logs are
+ * counted directly up to `scanLimit` (default COUNT_SCAN_LIMIT: cheap, and independent of the rollups);
+ * a larger total comes from the rollups (rollups/query.ts): whole days from key_daily / model_daily, the
+ * partial days at the ends raw or as their whole day minus the rest of it, and days that are dirty or
+ * lost raw logs to retention (`matchRaw`) from the raw logs, all in one statement: the same number as a
+ * COUNT(*) over the logs, without reading a month of them. With request_id or a spend bound no rollup
+ * can tell, so the logs are counted.
+ */
+export async function countSpendLogs(
+  db: Db,
+  scope: Scope,
+  filter: SpendLogFilter,
+  opts: { scanLimit?: number } = {},
+): Promise<number> {
+  const rollupable =
+    filter.request_id === undefined &&
+    filter.min_spend === undefined &&
+    filter.max_spend === undefined &&
+    (await millisecondTimes(db));
+  if (rollupable) {
+    const limit = opts.scanLimit ?? COUNT_SCAN_LIMIT;
+    if (limit > 0) {
+      const first = whereSpendLogs(
+        db.selectFrom("LiteLLM_SpendLogs").select(sql<number>`1`.as("one")),
+        scope,
+        filter,
+      ).limit(limit + 1);
+      const r = await db
+        .selectFrom(first.as("s"))
+        .select(sql<number>`count(*)::int`.as("n"))
+        .executeTakeFirstOrThrow();
+      if (r.n <= limit) return r.n;
+    }
+    const to =
+      filter.toInclusive === undefined ? null : new Date(Date.parse(filter.toInclusive) + 1).toISOString();
+    const filters: RollupFilters = {};
+    if (filter.api_key !== undefined) filters.api_key = filter.api_key;
+    if (filter.team_id !== undefined) filters.team_id = filter.team_id;
+    const [row] = await spendTotals(db, scope, {
+      window: { from: filter.from ?? null, to },
+      filters,
+      matchRaw: true,
+    });
+    return row?.requests ?? 0;
+  }
   const r = await whereSpendLogs(
     db.selectFrom("LiteLLM_SpendLogs").select(sql<number>`count(*)::int`.as("n")),
     scope,

@@ -85,8 +85,63 @@ export const TAG_GRAINS_V1: readonly TagGrain[] = [
 
 export const ERROR_GRAIN_V1: ErrorGrain = { kind: "error", table: "error_daily", dims: ERROR_DIMS };
 
-/** The grains queries choose from (today: version 1). */
-export const SPEND_GRAINS = SPEND_GRAINS_V1;
+/**
+ * A rollup table derived from a version-1 one (migration 0005, ddl_derived.ts): kept equal to
+ * `SELECT period(day), dims, sum(measures) FROM source GROUP BY …` by statement triggers on the source,
+ * so it is exactly as fresh and as exact as the source, dirty days included.
+ */
+export interface DerivedGrain {
+  table: string;
+  source: "detail_daily" | "key_daily";
+  dims: readonly SpendDim[];
+  /** `day` (column "day") or `week` (column "week": the Monday of the ISO week, UTC). */
+  period: "day" | "week";
+  /** Extra btree indexes, each on (col, period column). */
+  indexes: readonly SpendDim[][];
+}
+
+/**
+ * Spend per (day, end_user), derived from detail_daily: ~400 rows a day in the demo whatever the number
+ * of logs, where detail_daily has a row per key × model × end user. The (end_user, day) index lets
+ * "every end user ever" skip-scan (rollups/distinct.ts).
+ */
+export const END_USER_DAILY: DerivedGrain = {
+  table: "end_user_daily",
+  source: "detail_daily",
+  dims: ["end_user"],
+  period: "day",
+  indexes: [["end_user"]],
+};
+
+/**
+ * key_daily per ISO week: whole weeks of an admin's unfiltered per-key read (top keys over 30 days)
+ * come from here, the days at the ends from key_daily (rollups/query.ts).
+ */
+export const KEY_WEEKLY: DerivedGrain = {
+  table: "key_weekly",
+  source: "key_daily",
+  dims: ["api_key", "user", "team_id", "organization_id"],
+  period: "week",
+  indexes: [],
+};
+
+export const DERIVED_GRAINS: readonly DerivedGrain[] = [END_USER_DAILY, KEY_WEEKLY];
+
+/** end_user_daily as a spend grain the query planner may choose (its period is the day). */
+export const END_USER_GRAIN: SpendGrain = {
+  kind: "spend",
+  table: END_USER_DAILY.table,
+  dims: END_USER_DAILY.dims,
+  indexes: END_USER_DAILY.indexes,
+};
+
+/** The grains queries choose from, smallest first: version 1 plus end_user_daily (0005). */
+export const SPEND_GRAINS: readonly SpendGrain[] = [
+  SPEND_GRAINS_V1[0]!, // model_daily
+  SPEND_GRAINS_V1[1]!, // team_daily
+  END_USER_GRAIN,
+  ...SPEND_GRAINS_V1.slice(2), // key_daily, detail_daily
+];
 export const TAG_GRAINS = TAG_GRAINS_V1;
 export const ERROR_GRAIN = ERROR_GRAIN_V1;
 

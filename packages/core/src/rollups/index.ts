@@ -1,3 +1,4 @@
+export * from "./distinct.ts";
 export {
   ERROR_DIMS,
   type ErrorDim,

@@ -1,17 +1,21 @@
 import { type RawBuilder, type Sql, sql } from "kysely";
+import { now } from "../clock.ts";
 import type { Db } from "../db/connect.ts";
 import { badRequest, forbidden } from "../errors.ts";
 import { type Scope, scopeUserId } from "../scope.ts";
 import { addDays, DAY_MS } from "../validation.ts";
 import { TAG_REQUEST_TABLE, USER_TAG_REQUEST_TABLE } from "./ddl_v2.ts";
 import {
+  END_USER_GRAIN,
   ERROR_DIMS,
   ERROR_GRAIN,
   type ErrorDim,
   ident,
+  KEY_WEEKLY,
   SPEND_DIMS,
   SPEND_GRAINS,
   type SpendDim,
+  type SpendGrain,
   TAG_GRAINS,
 } from "./grains.ts";
 
@@ -64,6 +68,20 @@ export interface SpendQuery {
   orderBy?: readonly OrderTerm<RollupDim | SpendMeasure>[];
   /** At most this many rows (1..100000). */
   limit?: number;
+  /**
+   * How a day the window covers only in part is read. `raw`: its logs inside the window. `complement`:
+   * the day's rollup rows minus its logs outside the window (only for a day with no dirty or
+   * raw-deleted flag; otherwise raw, decided in the statement). `auto` (default): whichever part
+   * holds less time up to now, so a window ending now (POST /global/spend/end_users) or at 23:59:59
+   * (/spend/logs/ui) subtracts the (empty) rest of the day instead of reading the day's logs so far.
+   */
+  edges?: "auto" | "raw" | "complement";
+  /**
+   * Count what the raw table holds now: days flagged raw_deleted (logs deleted while their totals were
+   * kept, delete mode `keep`) are read from the raw logs like dirty days. For counts that must match a
+   * listing of the logs (/spend/logs/ui's total); reports keep the totals (default false).
+   */
+  matchRaw?: boolean;
 }
 
 export type SpendRow = Partial<Record<RollupDim, string | null>> & Record<SpendMeasure, number>;
@@ -75,6 +93,13 @@ export interface SpendPlan {
   rollupDays: { from: string | null; to: string | null } | null;
   /** Instants read from the raw logs (besides dirty days). */
   rawRanges: TimeWindow[];
+  /**
+   * Edge days read as their rollup rows minus these instants' raw logs (`edges`; each range lies in one
+   * UTC day, which is read whole from the rollup when it is clean, else the window's part of it raw).
+   */
+  complements?: TimeWindow[];
+  /** Whole ISO weeks [from, to) (Mondays; null = unbounded) read from a weekly table instead of `table`. */
+  weekly?: { table: string; from: string | null; to: string | null } | null;
 }
 
 const MAX_LIMIT = 100_000;
@@ -141,13 +166,14 @@ export function chooseSpendGrain(
   dims: readonly RollupDim[],
   filters: RollupFilters,
   scope: Scope,
+  spendGrains: readonly SpendGrain[] = SPEND_GRAINS,
 ): { table: string; tag: boolean } | null {
   const need = new Set<string>(
     [...dims, ...Object.keys(filters)].filter((d) => d !== "day" && d !== "tag") as string[],
   );
   if (scopeUserId(scope) !== null) need.add("user");
   const tag = dims.includes("tag") || "tag" in filters;
-  const grains = tag ? TAG_GRAINS : SPEND_GRAINS;
+  const grains = tag ? TAG_GRAINS : spendGrains;
   const g = grains.find((x) => [...need].every((d) => (x.dims as readonly string[]).includes(d)));
   return g ? { table: g.table, tag } : null;
 }
@@ -165,6 +191,85 @@ function rawSpendColumns(db: Db): Promise<Set<string>> {
     p.catch(() => rawColumnCache.delete(db));
   }
   return p;
+}
+
+const derivedCache = new WeakMap<Db, Promise<boolean>>();
+/**
+ * Whether migration 0005's derived tables (end_user_daily, key_weekly) exist (a database migrated only
+ * part of the way, as some tests make, lacks them). Only a positive answer is cached.
+ */
+function haveDerivedGrains(db: Db): Promise<boolean> {
+  let p = derivedCache.get(db);
+  if (!p) {
+    p = sql<{ ok: boolean }>`SELECT to_regclass(${`spendlens.${END_USER_GRAIN.table}`}) IS NOT NULL AS ok`
+      .execute(db)
+      .then((r) => r.rows[0]?.ok === true);
+    derivedCache.set(db, p);
+    p.then(
+      (ok) => ok || derivedCache.delete(db),
+      () => derivedCache.delete(db),
+    );
+  }
+  return p;
+}
+
+/** One partial day at an end of the window: its part inside the window, and the rest of that day. */
+interface EdgePlan {
+  part: TimeWindow;
+  day: string;
+  /** Set when the day is read as rollup minus raw: the instants of the day outside the window. */
+  complement: TimeWindow | null;
+}
+
+/** The Monday of a day's ISO week ('YYYY-MM-DD'). */
+function weekOf(day: string): string {
+  const t = Date.parse(`${day}T00:00:00Z`);
+  const dow = (new Date(t).getUTCDay() + 6) % 7; // Monday 0 … Sunday 6
+  return new Date(t - dow * DAY_MS).toISOString().slice(0, 10);
+}
+
+/** The same in SQL, for a date expression (2001-01-01 was a Monday; no time zone involved). */
+const weekSql = (d: string) => `(${d} - (((${d} - DATE '2001-01-01') % 7 + 7) % 7))`;
+
+/**
+ * The whole ISO weeks [from, to) (Mondays, null = unbounded) inside a range of whole days, when a
+ * query may read them from a weekly table: an admin's per-key read with no filter and no per-day
+ * grouping (top keys) whose window holds at least one whole week. Null otherwise.
+ */
+function weeklyRange(
+  grainTable: string,
+  dims: readonly RollupDim[],
+  filters: RollupFilters,
+  user: string | null,
+  days: { from: string | null; to: string | null },
+): { from: string | null; to: string | null } | null {
+  if (grainTable !== KEY_WEEKLY.source || user !== null || dims.includes("day")) return null;
+  if (Object.values(filters).some((v) => v !== undefined)) return null;
+  const from =
+    days.from === null ? null : days.from === weekOf(days.from) ? days.from : addDays(weekOf(days.from), 7);
+  const to = days.to === null ? null : weekOf(days.to);
+  if (from !== null && to !== null && from >= to) return null;
+  return { from, to };
+}
+
+/** Chooses, for each partial edge day (from splitWindow), raw or rollup-minus-complement. */
+function planEdges(raw: TimeWindow[], mode: "auto" | "raw" | "complement"): EdgePlan[] {
+  const nowMs = mode === "auto" ? now().getTime() : 0;
+  return raw.map((part) => {
+    const f = Date.parse(part.from!);
+    const t = Date.parse(part.to!);
+    const dayStart = Math.floor(f / DAY_MS) * DAY_MS;
+    const dayEnd = dayStart + DAY_MS;
+    // splitWindow's edges touch a day boundary: the start edge ends at the next midnight, the end edge
+    // starts at one.
+    const comp = f === dayStart ? { from: t, to: dayEnd } : { from: dayStart, to: f };
+    const day = new Date(dayStart).toISOString().slice(0, 10);
+    // Logs are written at their start time: the part of a day after now holds (next to) nothing.
+    const live = (a: number, b: number) => Math.max(0, Math.min(b, nowMs) - a);
+    const use = mode === "complement" || (mode === "auto" && live(comp.from, comp.to) < live(f, t));
+    const iso = (ms: number) => new Date(ms).toISOString();
+    return { part, day, complement: use ? { from: iso(comp.from), to: iso(comp.to) } : null };
+  });
 }
 
 function orderSql<K extends string>(
@@ -195,7 +300,15 @@ export async function spendTotalsSql(db: Db, scope: Scope, q: SpendQuery): Promi
   const filters = q.filters ?? {};
   checkDims(dims, filters);
   const user = scopeUserId(scope);
-  const grain = chooseSpendGrain(dims, filters, scope);
+  let grain = chooseSpendGrain(dims, filters, scope);
+  const derived = await haveDerivedGrains(db);
+  if (grain?.table === END_USER_GRAIN.table && !derived)
+    grain = chooseSpendGrain(
+      dims,
+      filters,
+      scope,
+      SPEND_GRAINS.filter((g) => g !== END_USER_GRAIN),
+    );
   const tagQuery = dims.includes("tag") || "tag" in filters;
   const split = (q.attribution ?? "split") === "split";
   const { days, raw } = splitWindow(q.window);
@@ -204,7 +317,8 @@ export async function spendTotalsSql(db: Db, scope: Scope, q: SpendQuery): Promi
   const outDims = dims.map((d) => sql.raw(ident(d)));
 
   // Raw logs: one row per log (per tag element for tag queries), same columns as the rollup rows.
-  const rawSelect = (where: RawBuilder<unknown>, dirtyDays = false) => {
+  // `negate`: the measures with the opposite sign (a day's logs outside the window, subtracted).
+  const rawSelect = (where: RawBuilder<unknown>, dirtyDays = false, negate = false) => {
     const cols: RawBuilder<unknown>[] = [];
     for (const d of dims) {
       if (d === "day") cols.push(sql`spendlens.utc_day(l."startTime") AS "day"`);
@@ -221,28 +335,72 @@ export async function spendTotalsSql(db: Db, scope: Scope, q: SpendQuery): Promi
       conds.push(filterSql(col, v as FilterValue));
     }
     if (user !== null) conds.push(sql`l."user" = ${user}`);
-    return sql`SELECT ${sql.join([...cols, sql`1::int8 AS requests`, sql`${spend}::float8 AS spend`, sql`coalesce(l.prompt_tokens, 0)::int8 AS prompt_tokens`, sql`coalesce(l.completion_tokens, 0)::int8 AS completion_tokens`, sql`coalesce(l.total_tokens, 0)::int8 AS total_tokens`], sql`, `)}
+    const m = sql.raw(negate ? "-" : "");
+    return sql`SELECT ${sql.join([...cols, sql`${m}1::int8 AS requests`, sql`(${m}${spend})::float8 AS spend`, sql`${m}coalesce(l.prompt_tokens, 0)::int8 AS prompt_tokens`, sql`${m}coalesce(l.completion_tokens, 0)::int8 AS completion_tokens`, sql`${m}coalesce(l.total_tokens, 0)::int8 AS total_tokens`], sql`, `)}
       FROM ${dirtyDays ? dirtyRawFrom("LiteLLM_SpendLogs") : sql`"LiteLLM_SpendLogs" l`}${tagQuery ? sql` CROSS JOIN LATERAL spendlens.request_tags(l.request_tags) e` : sql``}
       WHERE ${sql.join(conds, sql` AND `)}`;
   };
 
   const parts: RawBuilder<unknown>[] = [];
   let dirtyCte = sql``;
+  let complemented = false;
   if (days && grain) {
-    dirtyCte = dirtyDaysCte(days);
+    const edges = planEdges(raw, q.edges ?? "auto");
+    const edgeDays = edges.filter((e) => e.complement).map((e) => e.day);
+    dirtyCte = dirtyDaysCte(days, q.matchRaw ?? false, edgeDays);
     const rcols = dims.map((d) => sql.raw(`r.${ident(d)}`));
-    const conds: RawBuilder<unknown>[] = dayRange("r", days);
+    const rconds: RawBuilder<unknown>[] = [];
     for (const [k, v] of Object.entries(filters)) {
-      if (v !== undefined) conds.push(filterSql(sql.raw(`r.${ident(k)}`), v as FilterValue));
+      if (v !== undefined) rconds.push(filterSql(sql.raw(`r.${ident(k)}`), v as FilterValue));
     }
-    if (user !== null) conds.push(sql`r."user" = ${user}`);
-    conds.push(notDirty);
+    if (user !== null) rconds.push(sql`r."user" = ${user}`);
     const spendCol = grain.tag && split ? sql`r.spend_split` : sql`r.spend`;
-    parts.push(sql`SELECT ${sql.join([...rcols, sql`r.requests`, sql`${spendCol} AS spend`, sql`r.prompt_tokens`, sql`r.completion_tokens`, sql`r.total_tokens`], sql`, `)}
-      FROM spendlens.${sql.raw(ident(grain.table))} r WHERE ${sql.join(conds, sql` AND `)}`);
+    const rollupSelect = (where: RawBuilder<unknown>[]) =>
+      sql`SELECT ${sql.join([...rcols, sql`r.requests`, sql`${spendCol} AS spend`, sql`r.prompt_tokens`, sql`r.completion_tokens`, sql`r.total_tokens`], sql`, `)}
+      FROM spendlens.${sql.raw(ident(grain.table))} r WHERE ${sql.join([...where, ...rconds], sql` AND `)}`;
+    const weeks = derived ? weeklyRange(grain.table, dims, filters, user, days) : null;
+    if (!weeks) parts.push(rollupSelect([...dayRange("r", days), notDirty]));
+    else {
+      // Whole weeks from key_weekly, except weeks with a dirty day; the days before and after them,
+      // and the clean days of those weeks, from key_daily.
+      if (weeks.from !== null && days.from! < weeks.from)
+        parts.push(rollupSelect([...dayRange("r", { from: days.from, to: weeks.from }), notDirty]));
+      if (weeks.to !== null && (days.to === null || weeks.to < days.to))
+        parts.push(rollupSelect([...dayRange("r", { from: weeks.to, to: days.to }), notDirty]));
+      const dirtyWeeks = sql.raw(
+        `(SELECT ARRAY(SELECT DISTINCT ${weekSql("x")} FROM unnest(dirty.days) AS x) FROM dirty)::date[]`,
+      );
+      const wconds: RawBuilder<unknown>[] = [];
+      if (weeks.from !== null) wconds.push(sql`r.week >= ${weeks.from}::date`);
+      if (weeks.to !== null) wconds.push(sql`r.week < ${weeks.to}::date`);
+      parts.push(sql`SELECT ${sql.join([...rcols, sql`r.requests`, sql`r.spend`, sql`r.prompt_tokens`, sql`r.completion_tokens`, sql`r.total_tokens`], sql`, `)}
+      FROM spendlens.${sql.raw(ident(KEY_WEEKLY.table))} r WHERE ${sql.join([...wconds, sql`r.week <> ALL(${dirtyWeeks})`], sql` AND `)}`);
+      parts.push(
+        rollupSelect([
+          ...dayRange("r", weeks),
+          sql.raw(`r.day >= (SELECT ${weekSql("dirty.lo")} FROM dirty)`),
+          sql.raw(`r.day < (SELECT ${weekSql("dirty.hi")} + 7 FROM dirty)`),
+          sql`${sql.raw(weekSql("r.day"))} = ANY(${dirtyWeeks})`,
+          notDirty,
+        ]),
+      );
+    }
     // Dirty days inside the window: from the raw logs (UTC midnight bounds; sessions run in UTC).
     parts.push(rawSelect(sql`true`, true));
-    for (const r of raw) parts.push(rawSelect(rangeSql(r)));
+    for (const e of edges) {
+      if (!e.complement) {
+        parts.push(rawSelect(rangeSql(e.part)));
+        continue;
+      }
+      // The whole day from the rollup minus its logs outside the window, when the day is clean; its
+      // logs inside the window when it is not. The test is one value for the statement (an InitPlan),
+      // so only one side runs.
+      complemented = true;
+      const clean = sql`NOT (${e.day}::date = ANY((SELECT edges.unclean FROM edges)::date[]))`;
+      parts.push(rollupSelect([sql`r.day = ${e.day}::date`, clean]));
+      parts.push(rawSelect(sql`${rangeSql(e.complement)} AND ${clean}`, false, true));
+      parts.push(rawSelect(sql`${rangeSql(e.part)} AND NOT ${clean}`));
+    }
   } else {
     // No grain covers the query, or no whole day in the window: the raw logs answer it all.
     const w = q.window;
@@ -258,7 +416,10 @@ export async function spendTotalsSql(db: Db, scope: Scope, q: SpendQuery): Promi
   const order = orderSql(q.orderBy, allowedOrder);
   const limit = limitSql(q.limit);
   const union = parts.length ? sql.join(parts, sql` UNION ALL `) : emptySpendRows(dims);
-  const groupBy = outDims.length ? sql` GROUP BY ${sql.join(outDims, sql`, `)}` : sql``;
+  // A group seen only in a subtracted part nets to zero requests: it has no log in the window.
+  const groupBy = outDims.length
+    ? sql` GROUP BY ${sql.join(outDims, sql`, `)}${complemented ? sql` HAVING sum(u.requests) <> 0` : sql``}`
+    : sql``;
   const select = outDims.length ? sql`${sql.join(outDims, sql`, `)}, ${measures}` : measures;
   return sql<SpendRow>`${dirtyCte}SELECT ${select} FROM (${union}) u${groupBy}${order}${limit}`;
 }
@@ -281,11 +442,25 @@ function dayRange(
  * never as a scan of the table (nor a JIT compile). With no dirty day, lo and hi are NULL and the
  * probe returns nothing at once.
  */
-function dirtyDaysCte(days: { from: string | null; to: string | null }): RawBuilder<unknown> {
-  const conds = [sql`rollup_days.dirty_at IS NOT NULL`, ...dayRange("rollup_days", days)];
+function dirtyDaysCte(
+  days: { from: string | null; to: string | null },
+  matchRaw = false,
+  edgeDays: readonly string[] = [],
+): RawBuilder<unknown> {
+  const flag = matchRaw
+    ? sql`(rollup_days.dirty_at IS NOT NULL OR rollup_days.raw_deleted)`
+    : sql`rollup_days.dirty_at IS NOT NULL`;
+  const conds = [flag, ...dayRange("rollup_days", days)];
+  // Edge days read as rollup minus complement need a clean day: neither dirty nor raw-deleted (keep
+  // mode: its rollup still counts deleted logs that the complement, read raw, no longer holds).
+  const edges = edgeDays.length
+    ? sql`, edges AS MATERIALIZED (SELECT coalesce(array_agg(rollup_days.day), '{}') AS unclean
+      FROM spendlens.rollup_days WHERE rollup_days.day = ANY(${[...edgeDays]}::date[])
+        AND (rollup_days.dirty_at IS NOT NULL OR rollup_days.raw_deleted))`
+    : sql``;
   return sql`WITH dirty AS MATERIALIZED (SELECT min(rollup_days.day) AS lo, max(rollup_days.day) AS hi,
       coalesce(array_agg(rollup_days.day), '{}') AS days
-    FROM spendlens.rollup_days WHERE ${sql.join(conds, sql` AND `)}) `;
+    FROM spendlens.rollup_days WHERE ${sql.join(conds, sql` AND `)})${edges} `;
 }
 
 /** The raw rows of the dirty days: from the first to the last dirty day, on a dirty day. */
@@ -318,8 +493,21 @@ export function planSpendQuery(scope: Scope, q: SpendQuery): SpendPlan {
   const grain = chooseSpendGrain(dims, filters, scope);
   const { days, raw } = splitWindow(q.window);
   if (!grain || !days)
-    return { table: null, rollupDays: null, rawRanges: days || raw.length ? [q.window] : [] };
-  return { table: grain.table, rollupDays: days, rawRanges: raw };
+    return {
+      table: null,
+      rollupDays: null,
+      rawRanges: days || raw.length ? [q.window] : [],
+      complements: [],
+    };
+  const edges = planEdges(raw, q.edges ?? "auto");
+  const weeks = weeklyRange(grain.table, dims, filters, scopeUserId(scope), days);
+  return {
+    table: grain.table,
+    rollupDays: days,
+    rawRanges: edges.filter((e) => !e.complement).map((e) => e.part),
+    complements: edges.flatMap((e) => (e.complement ? [e.complement] : [])),
+    weekly: weeks && { table: KEY_WEEKLY.table, ...weeks },
+  };
 }
 
 /**

@@ -4,6 +4,7 @@ import { now } from "../clock.ts";
 import type { Db } from "../db/connect.ts";
 import { badRequest } from "../errors.ts";
 import { zFilter } from "../logs/inputs.ts";
+import { distinctEndUsers } from "../rollups/distinct.ts";
 import { spendTotals } from "../rollups/query.ts";
 import type { Scope } from "../scope.ts";
 import { addDays, dayStart, last30DaysFrom, zDateTime, zDay } from "../validation.ts";
@@ -13,15 +14,8 @@ import { addDays, dayStart, last30DaysFrom, zDateTime, zDay } from "../validatio
  * end user and are left out).
  */
 export async function globalAllEndUsers(db: Db, scope: Scope): Promise<{ end_users: string[] }> {
-  // All time, per end user, from the rollups (detail_daily: one row per day and dimension set).
-  const rows = await spendTotals(db, scope, {
-    window: { from: null, to: null },
-    dims: ["end_user"],
-    orderBy: [{ by: "end_user" }],
-  });
-  return {
-    end_users: rows.map((r) => r.end_user).filter((u): u is string => u != null && u !== ""),
-  };
+  // All time: a skip scan of end_user_daily's (end_user, day) index, one probe per end user.
+  return { end_users: await distinctEndUsers(db, scope) };
 }
 
 export const TOP_END_USERS = 100;

@@ -45,6 +45,8 @@ interface Args {
   calls: number;
   origCalls: number;
   ingest: number;
+  /** --ingest was given: measure ingest even with --only. */
+  ingestAsked: boolean;
   ingestConcurrency: number;
   seedMode: "paused" | "triggers";
   cluster: boolean;
@@ -60,6 +62,7 @@ function parseArgs(argv: string[]): Args {
     calls: 30,
     origCalls: 5,
     ingest: 100_000,
+    ingestAsked: false,
     ingestConcurrency: 4,
     seedMode: "paused",
     cluster: true,
@@ -81,8 +84,10 @@ function parseArgs(argv: string[]): Args {
     else if (k === "--no-cluster") a.cluster = false;
     else if (k === "--calls") a.calls = int("calls", v(), 1);
     else if (k === "--orig-calls") a.origCalls = int("orig-calls", v(), 0);
-    else if (k === "--ingest") a.ingest = int("ingest", v(), 0);
-    else if (k === "--ingest-concurrency") a.ingestConcurrency = int("ingest-concurrency", v(), 1);
+    else if (k === "--ingest") {
+      a.ingest = int("ingest", v(), 0);
+      a.ingestAsked = true;
+    } else if (k === "--ingest-concurrency") a.ingestConcurrency = int("ingest-concurrency", v(), 1);
     else if (k === "--seed-mode") {
       const m = v();
       if (m !== "paused" && m !== "triggers") throw new Error("--seed-mode must be paused or triggers");
@@ -513,7 +518,7 @@ async function main(): Promise<void> {
     const rssAfterReports = server.peakRssMiB();
 
     let ingest: IngestReport | null = null;
-    if (a.ingest > 0 && !a.only) {
+    if (a.ingest > 0 && (!a.only || a.ingestAsked)) {
       if (!served.has("POST /spend/logs/ingest"))
         notes.push("POST /spend/logs/ingest: not served yet, ingest not measured");
       else {

@@ -237,7 +237,12 @@ export function providerWindowCtes(
   if (!cfg.length) return [];
   const NOW = sql`${iso(at)}::timestamp(3)`;
   /** The window step for one provider row (start, end, time_period, kind: NULLs for a new row). */
-  const step = (rs: RawBuilder<unknown>, re: RawBuilder<unknown>, rtp: RawBuilder<unknown>, rk: RawBuilder<unknown>) => sql`
+  const step = (
+    rs: RawBuilder<unknown>,
+    re: RawBuilder<unknown>,
+    rtp: RawBuilder<unknown>,
+    rk: RawBuilder<unknown>,
+  ) => sql`
     pw_cfg c
     CROSS JOIN LATERAL (SELECT (${rs} IS NOT NULL AND ${re} IS NOT NULL AND ${rtp} = c.time_period
       AND ${rk} = c.kind AND ${rs} <= ${NOW} AND ${re} > ${NOW}) AS live) l

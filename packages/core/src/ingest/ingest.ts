@@ -295,8 +295,8 @@ async function ingestRows(
   let notInsertedIdx = new Set<number>();
   let windows: [string, number][] = [];
   if (offered.length) {
-    const returning = ["request_id", "spend", "api_key", "user", "team_id", "end_user", "endTime"].filter((c) =>
-      cols.some((x) => x.name === c),
+    const returning = ["request_id", "spend", "api_key", "user", "team_id", "end_user", "endTime"].filter(
+      (c) => cols.some((x) => x.name === c),
     );
     const r = await runStatement(db, ingestStatement(table, cols, encoded, returning, ctes()));
     notInsertedIdx = new Set(JSON.parse(r.not_inserted) as number[]);
@@ -357,7 +357,9 @@ export async function ingestSpendLogs(
     only === null
       ? undefined
       : (row) =>
-          row.user !== only ? { field: "user", reason: `this key may only write logs of user ${only}` } : null,
+          row.user !== only
+            ? { field: "user", reason: `this key may only write logs of user ${only}` }
+            : null,
   );
   let cols = optionalColumnsCache.get(db);
   if (!cols) {
@@ -374,7 +376,9 @@ export async function ingestSpendLogs(
   for (const v of parsed.valid) {
     let p: string | null = null;
     if (resolve && (v.row.spend as number) > 0) {
-      const name = resolve(v.row as { model_id: string | null; model: string; custom_llm_provider: string | null });
+      const name = resolve(
+        v.row as { model_id: string | null; model: string; custom_llm_provider: string | null },
+      );
       if (Object.hasOwn(budgets, name)) {
         p = name;
         seen.add(name);
@@ -382,14 +386,10 @@ export async function ingestSpendLogs(
     }
     v.row.p = p;
   }
-  const r = await ingestRows(
-    db,
-    "LiteLLM_SpendLogs",
-    cols,
-    parsed,
-    input.logs.length,
-    () => [...spendCounterCtes(), ...providerWindowCtes(config, seen, at)],
-  );
+  const r = await ingestRows(db, "LiteLLM_SpendLogs", cols, parsed, input.logs.length, () => [
+    ...spendCounterCtes(),
+    ...providerWindowCtes(config, seen, at),
+  ]);
   let spendAdded = 0;
   for (const row of r.insertedRows) spendAdded += row.spend as number;
   const providerAdded: Record<string, number> = {};
@@ -412,14 +412,7 @@ export async function ingestErrorLogs(
   if (scopeUserId(scope) !== null)
     throw forbidden("error logs carry no user: only an ingest key may write them");
   const parsed = parseRows(input.logs, checkErrorLogRow);
-  const r = await ingestRows(
-    db,
-    "LiteLLM_ErrorLogs",
-    ERROR_LOG_COLUMNS,
-    parsed,
-    input.logs.length,
-    () => [],
-  );
+  const r = await ingestRows(db, "LiteLLM_ErrorLogs", ERROR_LOG_COLUMNS, parsed, input.logs.length, () => []);
   const { insertedRows: _rows, windows: _windows, ...result } = r;
   return result;
 }

@@ -129,7 +129,13 @@ export function fastSpendLogRow(raw: Record<string, unknown>): WireRow | null {
   const custom_llm_provider = optStr(raw.custom_llm_provider, "");
   const api_base = optStr(raw.api_base, "");
   const user = optStr(raw.user, "");
-  if (model_id === BAD || model_group === BAD || custom_llm_provider === BAD || api_base === BAD || user === BAD)
+  if (
+    model_id === BAD ||
+    model_group === BAD ||
+    custom_llm_provider === BAD ||
+    api_base === BAD ||
+    user === BAD
+  )
     return null;
   let metadata = raw.metadata;
   if (metadata === undefined || metadata === null) metadata = {};
@@ -251,7 +257,9 @@ function wireFromZod(out: Record<string, unknown>, json: readonly string[]): Wir
 }
 
 type ZodLike = {
-  safeParse(v: unknown):
+  safeParse(
+    v: unknown,
+  ):
     | { success: true; data: unknown }
     | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } };
 };

@@ -1,0 +1,377 @@
+import { sql } from "kysely";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  ALL,
+  cmpCodePoint,
+  type DemoLog,
+  hashToken,
+  pauseRollups,
+  prng,
+  resumeRollups,
+  rollupStatus,
+  type SpendReportInput,
+  spendReport,
+  spendReportStream,
+  userScope,
+} from "../src/index.ts";
+import { createTestDb, insertLogs, makeLog, type TestDb, testEngine } from "../src/testing/index.ts";
+
+/**
+ * The streamed spend report (GET /global/spend/report's REST answer, element by element from a
+ * cursor) against a brute-force JS computation over the inserted logs: exact values, exact order
+ * (ties included), chunks much smaller than the answer, both connection layouts on Postgres, dirty
+ * days (raw logs), one snapshot for the whole stream, and a stream stopped early.
+ */
+
+const START = "2026-03-02";
+const END = "2026-03-11";
+const inWindow = (s: string) => s >= "2026-03-02T" && s < "2026-03-12T";
+const dayOf = (s: string) => s.slice(0, 10);
+
+const KEYS = [hashToken("sk-s1"), hashToken("sk-s2"), "plain-key", "zz-key"];
+// t1 and t2 share an alias (merged as the seed's GROUP BY team_alias does); t3 has none; ghost is not
+// in the team table.
+const TEAMS: Record<string, string | null> = { t1: "Alpha", t2: "Alpha", t3: null, t4: "Zed", t5: "é-team" };
+const TEAM_IDS: (string | null)[] = ["t1", "t2", "t3", "t4", "t5", "ghost", null];
+// Code-point order differs from UTF-16 order for U+FF21 against an astral character.
+const CUSTOMERS: (string | null)[] = ["c-1", "c-2", "é-cust", "\u{1F600}-cust", "\uFF21-cust", null];
+const MODELS = ["gpt-4o", "claude", "", "gpt-4o-mini"];
+const USERS = ["alice", "bob", "carol"];
+
+const rnd = prng(606);
+const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)]!;
+// Few distinct dyadic spends: many ties (tie-breaks are tested), every sum exact in any order.
+const spend = () => Math.floor(rnd() * 6) / 4;
+
+const logs: DemoLog[] = [];
+for (let i = 0; i < 900; i++) {
+  const day = Math.floor(rnd() * 12); // 2026-03-01 .. 2026-03-12: the days either side are outside
+  const startTime = new Date(
+    Date.parse("2026-03-01T00:00:00.000Z") + day * 86_400_000 + Math.floor(rnd() * 86_400_000),
+  ).toISOString();
+  const p = Math.floor(rnd() * 500);
+  const c = Math.floor(rnd() * 200);
+  logs.push(
+    makeLog({
+      startTime,
+      api_key: pick(KEYS),
+      team_id: pick(TEAM_IDS),
+      end_user: pick(CUSTOMERS),
+      user: pick(USERS),
+      model: pick(MODELS),
+      spend: spend(),
+      prompt_tokens: p,
+      completion_tokens: c,
+      total_tokens: p + c,
+    }),
+  );
+}
+
+type Log = DemoLog;
+
+/** Code-point order, nulls last (the report's order of text), written independently of the code. */
+function cp(a: string | null, b: string | null): number {
+  if (a === b) return 0;
+  if (a === null) return 1;
+  if (b === null) return -1;
+  const x = Array.from(a, (c) => c.codePointAt(0)!);
+  const y = Array.from(b, (c) => c.codePointAt(0)!);
+  for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i]! < y[i]! ? -1 : 1;
+  return x.length - y.length;
+}
+const teamName = (l: Log) => (l.team_id && TEAMS[l.team_id] != null ? TEAMS[l.team_id]! : "Unassigned Team");
+
+function bruteDays(rows: Log[], by: "team" | "customer") {
+  const days = new Map<string, Map<string | null, Map<string, { spend: number; total_tokens: number }>>>();
+  for (const l of rows) {
+    const d = days.get(dayOf(l.startTime)) ?? new Map();
+    days.set(dayOf(l.startTime), d);
+    const gk = by === "team" ? teamName(l) : l.end_user;
+    const g = d.get(gk) ?? new Map();
+    d.set(gk, g);
+    const k = JSON.stringify([l.model, l.api_key]);
+    const m = g.get(k) ?? { spend: 0, total_tokens: 0 };
+    m.spend += l.spend;
+    m.total_tokens += l.total_tokens;
+    g.set(k, m);
+  }
+  return [...days.entries()]
+    .sort(([a], [b]) => cp(a, b))
+    .map(([day, groups]) => {
+      const list = [...groups.entries()]
+        .map(([name, ms]) => {
+          const metadata = [...ms.entries()]
+            .map(([k, v]) => {
+              const [model, api_key] = JSON.parse(k) as [string, string];
+              return { model, api_key, spend: v.spend, total_tokens: v.total_tokens };
+            })
+            .sort((a, b) => b.spend - a.spend || cp(a.model, b.model) || cp(a.api_key, b.api_key));
+          return { name, total_spend: metadata.reduce((s, m) => s + m.spend, 0), metadata };
+        })
+        .sort((a, b) => b.total_spend - a.total_spend || cp(a.name, b.name));
+      return by === "team"
+        ? {
+            group_by_day: day,
+            teams: list.map((g) => ({ team_name: g.name, total_spend: g.total_spend, metadata: g.metadata })),
+          }
+        : {
+            group_by_day: day,
+            customers: list.map((g) => ({
+              customer: g.name,
+              total_spend: g.total_spend,
+              metadata: g.metadata,
+            })),
+          };
+    });
+}
+
+function bruteKeys(rows: Log[]) {
+  const keys = new Map<string, Map<string, { c: number; i: number; o: number }>>();
+  for (const l of rows) {
+    const k = keys.get(l.api_key) ?? new Map();
+    keys.set(l.api_key, k);
+    const m = k.get(l.model) ?? { c: 0, i: 0, o: 0 };
+    m.c += l.spend;
+    m.i += l.prompt_tokens;
+    m.o += l.completion_tokens;
+    k.set(l.model, m);
+  }
+  return [...keys.entries()]
+    .map(([api_key, ms]) => {
+      const model_details = [...ms.entries()]
+        .map(([model, v]) => ({ model, total_cost: v.c, total_input_tokens: v.i, total_output_tokens: v.o }))
+        .sort((a, b) => b.total_cost - a.total_cost || cp(a.model, b.model));
+      return {
+        api_key,
+        total_cost: model_details.reduce((s, m) => s + m.total_cost, 0),
+        total_input_tokens: model_details.reduce((s, m) => s + m.total_input_tokens, 0),
+        total_output_tokens: model_details.reduce((s, m) => s + m.total_output_tokens, 0),
+        model_details,
+      };
+    })
+    .sort((a, b) => b.total_cost - a.total_cost || cp(a.api_key, b.api_key));
+}
+
+/** Reads the stream to the end: the elements parsed one by one, and how many came. */
+async function collect(s: ReturnType<typeof spendReportStream>) {
+  const out: unknown[] = [];
+  for await (const item of s.items()) out.push(JSON.parse(typeof item === "string" ? item : item.join("")));
+  return out;
+}
+
+let t: TestDb;
+let inserted: Log[] = [];
+const range = { start_date: START, end_date: END };
+const win = () => inserted.filter((l) => inWindow(l.startTime));
+const postgres = testEngine() === "postgres";
+const LAYOUTS = postgres ? ([1, 2] as const) : ([1] as const);
+
+beforeAll(async () => {
+  t = await createTestDb();
+  for (const [id, alias] of Object.entries(TEAMS)) {
+    await sql`INSERT INTO "LiteLLM_TeamTable" (team_id, team_alias) VALUES (${id}, ${alias})`.execute(t.db);
+  }
+  await insertLogs(t.db, logs);
+  inserted = [...logs];
+});
+afterAll(async () => {
+  await t?.drop();
+});
+
+describe("spendReportStream", () => {
+  it("the brute-force data has what the test needs: many rows per chunk, ties, both text orders", () => {
+    const teams = bruteDays(win(), "team");
+    const rows = teams.reduce((n, d) => n + d.teams.length, 0);
+    expect(teams.length).toBe(10);
+    // (day, team) rows: 4 names a day (t1 and t2 merged as "Alpha"; t3, ghost and null "Unassigned
+    // Team"): many chunks of 3, one chunk of 500.
+    expect(rows).toBe(40);
+    const customers = bruteDays(win(), "customer").flatMap((d) => d.customers.map((c) => c.customer));
+    expect(customers.length).toBe(60);
+    expect(customers).toContain("\u{1F600}-cust");
+    expect(customers).toContain("\uFF21-cust");
+    // The astral name sorts after U+FF21 by code point (UTF-16 would put it first).
+    expect(cp("\u{1F600}-cust", "\uFF21-cust")).toBe(1);
+    expect(cmpCodePoint("\u{1F600}-cust", "\uFF21-cust")).toBe(1);
+    expect("\u{1F600}-cust" < "\uFF21-cust").toBe(true);
+    const metadata = teams.flatMap((d) => d.teams.flatMap((g) => g.metadata));
+    const spends = metadata.map((m) => m.spend);
+    expect(new Set(spends).size).toBeLessThan(spends.length / 4); // ties on spend abound
+  });
+
+  for (const parallel of LAYOUTS) {
+    for (const chunkRows of [1, 3, 500]) {
+      it(`team, customer and api_key answers equal the brute force (parallel ${parallel}, chunks of ${chunkRows})`, async () => {
+        const opts = { parallel, chunkRows };
+        const team = spendReportStream(t.db, ALL, { ...range, group_by: "team" }, opts);
+        expect(team.group_by).toBe("team");
+        expect(team.columns).toEqual(["group_by_day", "teams"]);
+        expect(await collect(team)).toEqual(bruteDays(win(), "team"));
+        const cust = spendReportStream(t.db, ALL, { ...range, group_by: "customer" }, opts);
+        expect(await collect(cust)).toEqual(bruteDays(win(), "customer"));
+        const keys = spendReportStream(t.db, ALL, { ...range, group_by: "api_key" }, opts);
+        expect(keys.columns).toEqual([
+          "api_key",
+          "total_cost",
+          "total_input_tokens",
+          "total_output_tokens",
+          "model_details",
+        ]);
+        expect(await collect(keys)).toEqual(bruteKeys(win()));
+      });
+    }
+  }
+
+  it("the whole answer (tRPC) is the same elements", async () => {
+    expect(await spendReport(t.db, ALL, { ...range, group_by: "customer" })).toEqual({
+      group_by: "customer",
+      data: bruteDays(win(), "customer"),
+    });
+    expect(await spendReport(t.db, ALL, range)).toEqual({ group_by: "team", data: bruteDays(win(), "team") });
+    expect(await spendReport(t.db, ALL, { ...range, group_by: "api_key" })).toEqual({
+      group_by: "api_key",
+      data: bruteKeys(win()),
+    });
+  });
+
+  it("filters and scopes: team_id + customer_id, api_key, an internal user", async () => {
+    const f = (p: (l: Log) => boolean) => win().filter(p);
+    for (const parallel of LAYOUTS) {
+      const both = spendReportStream(
+        t.db,
+        ALL,
+        { ...range, team_id: "t1", customer_id: "c-2" },
+        { parallel },
+      );
+      expect(both.group_by).toBe("customer");
+      expect(await collect(both)).toEqual(
+        bruteDays(
+          f((l) => l.team_id === "t1" && l.end_user === "c-2"),
+          "customer",
+        ),
+      );
+      const team = spendReportStream(t.db, ALL, { ...range, group_by: "team", team_id: "t2" }, { parallel });
+      expect(await collect(team)).toEqual(
+        bruteDays(
+          f((l) => l.team_id === "t2"),
+          "team",
+        ),
+      );
+      const user = spendReportStream(
+        t.db,
+        userScope("bob"),
+        { ...range, group_by: "customer" },
+        { parallel },
+      );
+      expect(await collect(user)).toEqual(
+        bruteDays(
+          f((l) => l.user === "bob"),
+          "customer",
+        ),
+      );
+    }
+    const key = spendReportStream(t.db, ALL, { ...range, api_key: "sk-s2" }, { chunkRows: 1 });
+    expect(await collect(key)).toEqual(bruteKeys(f((l) => l.api_key === hashToken("sk-s2"))));
+    const byUser = spendReportStream(t.db, ALL, { ...range, internal_user_id: "carol" }, { chunkRows: 1 });
+    expect(await collect(byUser)).toEqual(bruteKeys(f((l) => l.user === "carol")));
+  });
+
+  it("an empty window streams no element", async () => {
+    const s = spendReportStream(t.db, ALL, { start_date: "2025-01-01", end_date: "2025-01-31" });
+    expect(await collect(s)).toEqual([]);
+  });
+
+  it("bad input and a forbidden user fail before anything is read", () => {
+    expect(() => spendReportStream(t.db, ALL, { ...range, group_by: "nope" } as SpendReportInput)).toThrow();
+    expect(() => spendReportStream(t.db, ALL, { start_date: END, end_date: START })).toThrow();
+    expect(() => spendReportStream(t.db, userScope("bob"), { ...range, internal_user_id: "alice" })).toThrow(
+      /only see their own/,
+    );
+  });
+
+  it("one snapshot: a log written while the stream is read is not in it; the next read has it", async () => {
+    const late = makeLog({
+      startTime: "2026-03-11T12:00:00.000Z",
+      api_key: KEYS[0]!,
+      team_id: "t4",
+      end_user: "c-1",
+      user: "alice",
+      model: "gpt-4o",
+      spend: 1024,
+      prompt_tokens: 1,
+      completion_tokens: 1,
+      total_tokens: 2,
+    });
+    for (const parallel of LAYOUTS) {
+      const before = bruteDays(win(), "team");
+      const it = spendReportStream(t.db, ALL, range, { parallel, chunkRows: 1 }).items();
+      const first = await it.next();
+      expect(first.done).toBe(false);
+      const lateOne = { ...late, request_id: `${late.request_id}-${parallel}` };
+      await insertLogs(t.db, [lateOne]);
+      inserted.push(lateOne);
+      const rest: unknown[] = [first.value];
+      for (let r = await it.next(); !r.done; r = await it.next()) rest.push(r.value);
+      const parsed = rest.map((x) => JSON.parse(typeof x === "string" ? x : (x as string[]).join("")));
+      expect(parsed).toEqual(before);
+      expect(await collect(spendReportStream(t.db, ALL, range, { parallel }))).toEqual(
+        bruteDays(win(), "team"),
+      );
+    }
+  });
+
+  it("dirty days come from the raw logs, exactly", async () => {
+    await pauseRollups(t.db);
+    try {
+      const extra = Array.from({ length: 40 }, (_, i) =>
+        makeLog({
+          startTime: `2026-03-0${3 + (i % 2)}T0${i % 10}:30:00.000Z`,
+          api_key: pick(KEYS),
+          team_id: pick(TEAM_IDS),
+          end_user: pick(CUSTOMERS),
+          user: pick(USERS),
+          model: pick(MODELS),
+          spend: spend(),
+          prompt_tokens: i,
+          completion_tokens: 2 * i,
+          total_tokens: 3 * i,
+        }),
+      );
+      await insertLogs(t.db, extra);
+      inserted.push(...extra);
+      const st = await rollupStatus(t.db);
+      expect(st.dirtyDays.map((d) => d.day)).toEqual(expect.arrayContaining(["2026-03-03", "2026-03-04"]));
+      for (const parallel of LAYOUTS) {
+        for (const by of ["team", "customer"] as const) {
+          const s = spendReportStream(t.db, ALL, { ...range, group_by: by }, { parallel, chunkRows: 2 });
+          expect(await collect(s)).toEqual(bruteDays(win(), by));
+        }
+        const keys = spendReportStream(t.db, ALL, { ...range, group_by: "api_key" }, { parallel });
+        expect(await collect(keys)).toEqual(bruteKeys(win()));
+      }
+    } finally {
+      await resumeRollups(t.db);
+    }
+  });
+
+  it("a stream left early releases its connections; the database answers the next read", async () => {
+    for (const parallel of LAYOUTS) {
+      const s = spendReportStream(t.db, ALL, range, { parallel, chunkRows: 1 });
+      let n = 0;
+      for await (const _ of s.items()) {
+        n += 1;
+        if (n === 2) break;
+      }
+      expect(n).toBe(2);
+      if (postgres) {
+        const open = await sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_stat_activity
+          WHERE datname = current_database() AND pid <> pg_backend_pid()
+            AND (state LIKE 'idle in transaction%' OR query LIKE 'FETCH%')`.execute(t.db);
+        expect(open.rows[0]!.n).toBe(0);
+      }
+      expect(await collect(spendReportStream(t.db, ALL, range, { parallel }))).toEqual(
+        bruteDays(win(), "team"),
+      );
+    }
+  });
+});

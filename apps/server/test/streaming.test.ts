@@ -1,0 +1,311 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { openRestStream, type RestStream, streamOr, toCsv } from "@spendlens/api";
+import { type DemoLog, hashToken, parseConfig, prng } from "@spendlens/core";
+import { createTestDb, insertLogs, makeLog, type TestDb, testEngine } from "@spendlens/core/testing";
+import pino from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type RunningServer, startServer } from "../src/server.ts";
+import { sendRestStream } from "../src/stream.ts";
+
+/**
+ * Streamed REST answers through real HTTP: GET /global/spend/report sent as it is read (chunked, no
+ * content-length), equal to a brute-force computation over the inserted logs, with more (day,
+ * customer) rows than one cursor chunk (500) and more bytes than one write (64 KiB); CSV streamed too;
+ * errors before the first byte are proper error responses, an error after it cuts the connection; a
+ * client that goes away releases the database.
+ */
+
+const MASTER = "sk-master-streaming";
+const START = "2026-05-01";
+const END = "2026-05-24";
+const KEYS = Array.from({ length: 6 }, (_, i) => hashToken(`sk-stream-${i}`));
+const CUSTOMERS: (string | null)[] = [...Array.from({ length: 40 }, (_, i) => `cust-${i}`), null];
+const TEAMS: Record<string, string | null> = { t1: "Search", t2: "Ads", t3: null };
+const TEAM_IDS: (string | null)[] = ["t1", "t2", "t3", null];
+const MODELS = ["gpt-4o", "claude-3-5-sonnet", "gpt-4o-mini"];
+
+const rnd = prng(4242);
+const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)]!;
+const logs: DemoLog[] = [];
+// 26 days (the window and one day either side) x ~100 logs: ~1000 (day, customer) rows in the window.
+for (let d = 0; d < 26; d++) {
+  for (let i = 0; i < 100; i++) {
+    const p = Math.floor(rnd() * 1000);
+    const c = Math.floor(rnd() * 300);
+    logs.push(
+      makeLog({
+        startTime: new Date(
+          Date.parse("2026-04-30T00:00:00.000Z") + d * 86_400_000 + Math.floor(rnd() * 86_400_000),
+        ).toISOString(),
+        api_key: pick(KEYS),
+        end_user: pick(CUSTOMERS),
+        team_id: pick(TEAM_IDS),
+        user: pick(["alice", "bob"]),
+        model: pick(MODELS),
+        spend: Math.floor(rnd() * 1024) / 512, // dyadic: exact in any order of addition
+        prompt_tokens: p,
+        completion_tokens: c,
+        total_tokens: p + c,
+      }),
+    );
+  }
+}
+const inWindow = (l: DemoLog) => l.startTime >= `${START}T` && l.startTime < "2026-05-25T";
+const win = logs.filter(inWindow);
+const cmp = (a: string | null, b: string | null) =>
+  a === b ? 0 : a === null ? 1 : b === null ? -1 : a < b ? -1 : 1; // ASCII names: code-point order
+
+function brute(by: "team" | "customer") {
+  const days = new Map<string, Map<string | null, Map<string, { spend: number; total_tokens: number }>>>();
+  for (const l of win) {
+    const day = l.startTime.slice(0, 10);
+    const g = by === "team" ? ((l.team_id && TEAMS[l.team_id]) ?? "Unassigned Team") : l.end_user;
+    const dm = days.get(day) ?? new Map();
+    days.set(day, dm);
+    const gm = dm.get(g) ?? new Map();
+    dm.set(g, gm);
+    const k = JSON.stringify([l.model, l.api_key]);
+    const m = gm.get(k) ?? { spend: 0, total_tokens: 0 };
+    m.spend += l.spend;
+    m.total_tokens += l.total_tokens;
+    gm.set(k, m);
+  }
+  return [...days.entries()]
+    .sort(([a], [b]) => cmp(a, b))
+    .map(([day, groups]) => {
+      const list = [...groups.entries()]
+        .map(([name, ms]) => {
+          const metadata = [...ms.entries()]
+            .map(([k, v]) => {
+              const [model, api_key] = JSON.parse(k) as [string, string];
+              return { model, api_key, spend: v.spend, total_tokens: v.total_tokens };
+            })
+            .sort((a, b) => b.spend - a.spend || cmp(a.model, b.model) || cmp(a.api_key, b.api_key));
+          return { name, total_spend: metadata.reduce((s, m) => s + m.spend, 0), metadata };
+        })
+        .sort((a, b) => b.total_spend - a.total_spend || cmp(a.name, b.name));
+      return by === "team"
+        ? {
+            group_by_day: day,
+            teams: list.map((g) => ({ team_name: g.name, total_spend: g.total_spend, metadata: g.metadata })),
+          }
+        : {
+            group_by_day: day,
+            customers: list.map((g) => ({
+              customer: g.name,
+              total_spend: g.total_spend,
+              metadata: g.metadata,
+            })),
+          };
+    });
+}
+
+function bruteKeys() {
+  const keys = new Map<string, Map<string, { c: number; i: number; o: number }>>();
+  for (const l of win) {
+    const km = keys.get(l.api_key) ?? new Map();
+    keys.set(l.api_key, km);
+    const m = km.get(l.model) ?? { c: 0, i: 0, o: 0 };
+    m.c += l.spend;
+    m.i += l.prompt_tokens;
+    m.o += l.completion_tokens;
+    km.set(l.model, m);
+  }
+  return [...keys.entries()]
+    .map(([api_key, ms]) => {
+      const model_details = [...ms.entries()]
+        .map(([model, v]) => ({ model, total_cost: v.c, total_input_tokens: v.i, total_output_tokens: v.o }))
+        .sort((a, b) => b.total_cost - a.total_cost || cmp(a.model, b.model));
+      return {
+        api_key,
+        total_cost: model_details.reduce((s, m) => s + m.total_cost, 0),
+        total_input_tokens: model_details.reduce((s, m) => s + m.total_input_tokens, 0),
+        total_output_tokens: model_details.reduce((s, m) => s + m.total_output_tokens, 0),
+        model_details,
+      };
+    })
+    .sort((a, b) => b.total_cost - a.total_cost || cmp(a.api_key, b.api_key));
+}
+
+let t: TestDb;
+let srv: RunningServer;
+const Q = `start_date=${START}&end_date=${END}`;
+const get = (path: string, key = MASTER, init: RequestInit = {}) =>
+  fetch(`${srv.url}${path}`, { ...init, headers: { authorization: `Bearer ${key}` } });
+
+beforeAll(async () => {
+  t = await createTestDb();
+  await t.db
+    .insertInto("LiteLLM_TeamTable")
+    .values(Object.entries(TEAMS).map(([team_id, team_alias]) => ({ team_id, team_alias })))
+    .execute();
+  await t.db
+    .insertInto("LiteLLM_UserTable")
+    .values({ user_id: "alice", user_role: "internal_user" })
+    .execute();
+  await t.db
+    .insertInto("LiteLLM_VerificationToken")
+    .values({ token: hashToken("sk-alice-stream"), user_id: "alice" })
+    .execute();
+  await insertLogs(t.db, logs);
+  srv = await startServer({
+    services: { db: t.db, handle: t, config: parseConfig(""), masterKey: MASTER },
+    port: 0,
+    logger: pino({ level: "silent" }),
+  });
+});
+afterAll(async () => {
+  await srv?.close();
+  await t?.drop();
+});
+
+describe("GET /global/spend/report, streamed", () => {
+  it("customer: chunked, more rows than a cursor chunk, equal to the brute force", async () => {
+    const expected = brute("customer");
+    const rows = expected.reduce((n, d) => n + d.customers.length, 0);
+    expect(rows).toBeGreaterThan(500); // more (day, customer) rows than one FETCH
+    const r = await get(`/global/spend/report?${Q}&group_by=customer`);
+    expect(r.status).toBe(200);
+    expect(r.headers.get("content-type")).toBe("application/json");
+    expect(r.headers.get("transfer-encoding")).toBe("chunked");
+    expect(r.headers.get("content-length")).toBeNull();
+    const text = await r.text();
+    expect(text.length).toBeGreaterThan(64 * 1024); // more than one write
+    expect(JSON.parse(text)).toEqual(expected);
+  });
+
+  it("team (the default) and api_key equal the brute force", async () => {
+    const team = await get(`/global/spend/report?${Q}`);
+    expect(team.headers.get("transfer-encoding")).toBe("chunked");
+    expect(await team.json()).toEqual(brute("team"));
+    const keys = await get(`/global/spend/report?${Q}&group_by=api_key`);
+    expect(await keys.json()).toEqual(bruteKeys());
+  });
+
+  it("?format=csv streams the same table toCsv makes of the whole answer", async () => {
+    for (const by of ["customer", "team"] as const) {
+      const r = await get(`/global/spend/report?${Q}&group_by=${by}&format=csv`);
+      expect(r.status).toBe(200);
+      expect(r.headers.get("content-type")).toBe("text/csv; charset=utf-8");
+      expect(r.headers.get("transfer-encoding")).toBe("chunked");
+      expect(await r.text()).toBe(toCsv(brute(by)));
+    }
+    const keys = await get(`/global/spend/report?${Q}&group_by=api_key&format=csv`);
+    expect(await keys.text()).toBe(toCsv(bruteKeys()));
+    const empty = await get("/global/spend/report?start_date=2025-01-01&end_date=2025-01-02&format=csv");
+    expect(await empty.text()).toBe(toCsv([]));
+  });
+
+  it("an empty answer is [] (still streamed)", async () => {
+    const r = await get("/global/spend/report?start_date=2025-01-01&end_date=2025-01-02");
+    expect(r.status).toBe(200);
+    expect(await r.json()).toEqual([]);
+  });
+
+  it("errors before the first byte are LiteLLM error responses with a content-length", async () => {
+    const bad = await get(`/global/spend/report?${Q}&group_by=everything`);
+    expect(bad.status).toBe(400);
+    expect(bad.headers.get("content-length")).not.toBeNull();
+    expect(((await bad.json()) as any).error.param).toBe("group_by");
+    expect((await get(`/global/spend/report?${Q}`, "sk-alice-stream")).status).toBe(403);
+    expect((await get(`/global/spend/report?${Q}`, "sk-wrong")).status).toBe(401);
+  });
+
+  it("a client that goes away mid-answer releases the database; the server keeps answering", async () => {
+    const ac = new AbortController();
+    const r = await get(`/global/spend/report?${Q}&group_by=customer`, MASTER, { signal: ac.signal });
+    const reader = r.body!.getReader();
+    const first = await reader.read();
+    expect(first.done).toBe(false);
+    ac.abort();
+    await reader.read().catch(() => {});
+    // The server notices the closed socket, stops reading and rolls back.
+    for (let i = 0; testEngine() === "postgres"; i++) {
+      const open = await t.pool!.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity
+        WHERE datname = current_database() AND (state LIKE 'idle in transaction%' OR query LIKE 'FETCH%')`);
+      if (open.rows[0]!.n === 0) break;
+      if (i === 50) throw new Error("the stream's transaction is still open");
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    const again = await get(`/global/spend/report?${Q}&group_by=customer`);
+    expect(await again.json()).toEqual(brute("customer"));
+  });
+});
+
+describe("the streaming hook (api openRestStream + server sendRestStream)", () => {
+  let http: Server;
+  let url = "";
+  // Elements of ~70 kB each; the stream fails when it reaches `failAt` (null: ends after `count`).
+  let failAt: number | null = null;
+  let count = 0;
+  const element = (i: number) => [`{"i":${i},"pad":"`, "x".repeat(70_000), `"}`];
+
+  beforeAll(async () => {
+    http = createServer(async (_req, res) => {
+      const marker = await streamOr(
+        { restStream: true },
+        async () => null,
+        () => ({
+          async *items() {
+            for (let i = 0; i < count; i++) {
+              if (i === failAt) throw new Error("the database went away");
+              yield element(i);
+            }
+          },
+        }),
+      );
+      try {
+        const opened = await openRestStream(marker as unknown as RestStream, "json");
+        await sendRestStream(res, opened);
+      } catch (e) {
+        res.writeHead(503, { "content-type": "application/json" });
+        res.end(JSON.stringify({ error: (e as Error).message }));
+      }
+    });
+    await new Promise<void>((r) => http.listen(0, "127.0.0.1", () => r()));
+    url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    await new Promise<void>((r) => http.close(() => r()));
+  });
+
+  it("an error before the first element is an error response", async () => {
+    failAt = 0;
+    count = 10;
+    const r = await fetch(url);
+    expect(r.status).toBe(503);
+    expect(await r.json()).toEqual({ error: "the database went away" });
+  });
+
+  it("an error after the first byte cuts the connection: the client sees a truncated body, never a 200 that parses", async () => {
+    failAt = 3;
+    count = 10;
+    const r = await fetch(url);
+    expect(r.status).toBe(200);
+    expect(r.headers.get("transfer-encoding")).toBe("chunked");
+    let text = "";
+    const reader = r.body!.getReader();
+    const dec = new TextDecoder();
+    const read = async () => {
+      for (;;) {
+        const c = await reader.read();
+        if (c.done) return "complete";
+        text += dec.decode(c.value, { stream: true });
+      }
+    };
+    await expect(read()).rejects.toThrow();
+    expect(text.startsWith('[{"i":0,"pad":"xxx')).toBe(true);
+    expect(() => JSON.parse(text)).toThrow();
+  });
+
+  it("without an error the same hook sends the whole array, in order", async () => {
+    failAt = null;
+    count = 7;
+    const r = await fetch(url);
+    expect(r.status).toBe(200);
+    const body = (await r.json()) as { i: number; pad: string }[];
+    expect(body.map((x) => x.i)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(body.every((x) => x.pad.length === 70_000)).toBe(true);
+  });
+});

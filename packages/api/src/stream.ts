@@ -39,16 +39,17 @@ export function isRestStream(v: unknown): v is RestStream {
 
 /**
  * In a procedure: when the REST server asked for a stream (`ctx.restStream`), the stream; otherwise
- * the whole value. `stream` must check its input synchronously (throw before returning) and read
- * nothing until `items()` is iterated.
+ * (or when `stream` gives null: this input is answered whole) the whole value. `stream` must check
+ * its input synchronously (throw before returning) and read nothing until `items()` is iterated.
  */
 export function streamOr<T>(
   ctx: { restStream?: boolean | undefined },
   whole: () => Promise<T>,
-  stream: () => Omit<RestStream, typeof STREAMED>,
+  stream: () => Omit<RestStream, typeof STREAMED> | null,
 ): Promise<T> {
   if (!ctx.restStream) return whole();
   const s = stream();
+  if (!s) return whole();
   const marker: RestStream = { [STREAMED]: true, items: () => s.items(), csvColumns: s.csvColumns };
   return Promise.resolve(marker as unknown as T);
 }

@@ -25,6 +25,7 @@ export * from "./logs/cursor.ts";
 export * from "./logs/inputs.ts";
 export * from "./logs/query.ts";
 export * from "./logs/spendLogs.ts";
+export * from "./logs/spendLogsStream.ts";
 export * from "./logs/spendLogsUi.ts";
 export * from "./pricing/calculate.ts";
 export * from "./pricing/tokenize.ts";

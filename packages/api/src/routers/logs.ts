@@ -4,10 +4,12 @@ import {
   spendLogs,
   spendLogsInput,
   spendLogsRestShape,
+  spendLogsSummaryStream,
   spendLogsUi,
   spendLogsUiInput,
 } from "@spendlens/core";
 import type { TRPCRouterRecord } from "@trpc/server";
+import { streamOr } from "../stream.ts";
 import { scopedReadProcedure } from "../trpc.ts";
 
 export const logsRouter = {
@@ -30,7 +32,14 @@ export const logsRouter = {
         "Spend logs by api_key / request_id / user_id (max 1000), or a per-day summary over a date range",
     })
     .input(spendLogsInput)
-    .query(({ ctx, input }) => spendLogs(ctx.db, ctx.scope, input)),
+    // REST: the per-day summary is streamed day by day from the rollups (core logs/spendLogsStream.ts).
+    .query(({ ctx, input }) =>
+      streamOr(
+        ctx,
+        () => spendLogs(ctx.db, ctx.scope, input),
+        () => spendLogsSummaryStream(ctx.db, ctx.scope, input),
+      ),
+    ),
 
   /** Keyset pages (docs/analytics.md): `next_cursor` for the next page, `total` only with include_total. */
   page: scopedReadProcedure

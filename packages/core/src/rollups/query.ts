@@ -528,9 +528,17 @@ export async function spendTotals(db: Db, scope: Scope, q: SpendQuery): Promise<
  * LATERAL (… spendDayRowsSql(…, sql`d.day`, sql`d.dirty`) …)`: a nested loop over the days, so rows
  * come out day after day and each day's work (a few thousand rollup rows) stays in memory.
  */
-export function windowDaysSql(days: readonly string[]): RawBuilder<{ day: string; dirty: boolean }> {
+export function windowDaysSql(
+  days: readonly string[],
+  opts: { matchRaw?: boolean } = {},
+): RawBuilder<{ day: string; dirty: boolean }> {
+  // matchRaw (as SpendQuery.matchRaw): days whose raw logs were deleted while the rollups kept their
+  // totals (delete mode `keep`) are read from the raw logs too, so the answer is what the table holds.
+  const flag = opts.matchRaw
+    ? sql`(rd.dirty_at IS NOT NULL OR rd.raw_deleted)`
+    : sql`rd.dirty_at IS NOT NULL`;
   return sql`SELECT w.day, EXISTS (SELECT 1 FROM spendlens.rollup_days rd
-      WHERE rd.day = w.day AND rd.dirty_at IS NOT NULL) AS dirty
+      WHERE rd.day = w.day AND ${flag}) AS dirty
     FROM unnest(${[...days]}::date[]) WITH ORDINALITY AS w(day, n) ORDER BY w.n`;
 }
 

@@ -233,6 +233,35 @@ describe("GET /global/spend/report, streamed", () => {
   });
 });
 
+describe("GET /spend/logs (per-day summary), streamed", () => {
+  it("chunked, every day of the range, equal to the brute force; an internal user gets their own", async () => {
+    const summary = (rows: DemoLog[]) => {
+      const out: Record<string, any>[] = [];
+      for (let d = Date.parse(`${START}T00:00:00Z`); d <= Date.parse(`${END}T00:00:00Z`); d += 86_400_000) {
+        const day = new Date(d).toISOString().slice(0, 10);
+        const o: Record<string, any> = { users: {}, models: {}, spend: 0, startTime: day };
+        for (const l of rows.filter((x) => x.startTime.slice(0, 10) === day)) {
+          o.spend += l.spend;
+          o[l.api_key] = (o[l.api_key] ?? 0) + l.spend;
+          o.users[l.user] = (o.users[l.user] ?? 0) + l.spend;
+          o.models[l.model] = (o.models[l.model] ?? 0) + l.spend;
+        }
+        out.push(o);
+      }
+      return out;
+    };
+    const r = await get(`/spend/logs?${Q}`);
+    expect(r.status).toBe(200);
+    expect(r.headers.get("transfer-encoding")).toBe("chunked");
+    const body = (await r.json()) as unknown[];
+    expect(body).toHaveLength(24);
+    expect(body).toEqual(summary(win));
+    const own = await get(`/spend/logs?${Q}`, "sk-alice-stream");
+    expect(await own.json()).toEqual(summary(win.filter((l) => l.user === "alice")));
+    expect((await get(`/spend/logs?${Q}&user_id=bob`, "sk-alice-stream")).status).toBe(403);
+  });
+});
+
 describe("the streaming hook (api openRestStream + server sendRestStream)", () => {
   let http: Server;
   let url = "";

@@ -238,14 +238,18 @@ function prepare(parsed: Parsed, cols: Column[]): { offered: Valid[]; repeats: V
   return { ...split, encoded };
 }
 
-/** Runs the ingest statement; a deadlock (possible with writers that lock in another order) is retried. */
+/**
+ * Runs the ingest statement, its own transaction. A deadlock (possible with a writer that locks the
+ * counter and rollup rows in another order, e.g. LiteLLM itself in attach mode) rolled the whole
+ * statement back, so it is run again (up to 3 times); inside a caller's transaction it cannot be.
+ */
 async function runStatement<T>(db: Db, q: RawBuilder<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       const r = await q.execute(db);
       return r.rows[0]!;
     } catch (e) {
-      if (!isRetryable(e) || attempt >= 4) throw e;
+      if (!isRetryable(e) || attempt >= 4 || db.isTransaction) throw e;
       await new Promise((res) => setTimeout(res, 5 * attempt + Math.random() * 20));
     }
   }

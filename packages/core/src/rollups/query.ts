@@ -463,10 +463,15 @@ function dirtyDaysCte(
     FROM spendlens.rollup_days WHERE ${sql.join(conds, sql` AND `)})${edges} `;
 }
 
-/** The raw rows of the dirty days: from the first to the last dirty day, on a dirty day. */
+/**
+ * The raw rows of the dirty days: from the first to the last dirty day, on a dirty day. `dirty.lo IS
+ * NOT NULL` filters the one CTE row itself, so with no dirty day the log table is not read at all: the
+ * error logs have no "startTime" index (LiteLLM creates none), and the join alone scanned all of them on
+ * every exception report.
+ */
 const dirtyRawFrom = (table: "LiteLLM_SpendLogs" | "LiteLLM_ErrorLogs") =>
-  sql.raw(`dirty JOIN "${table}" l ON l."startTime" >= dirty.lo::timestamp AND l."startTime" < (dirty.hi + 1)::timestamp
-      AND spendlens.utc_day(l."startTime") = ANY(dirty.days)`);
+  sql.raw(`dirty JOIN "${table}" l ON dirty.lo IS NOT NULL AND l."startTime" >= dirty.lo::timestamp
+      AND l."startTime" < (dirty.hi + 1)::timestamp AND spendlens.utc_day(l."startTime") = ANY(dirty.days)`);
 
 /** Rollup rows outside the dirty days. */
 const notDirty = sql`r.day <> ALL((SELECT dirty.days FROM dirty)::date[])`;

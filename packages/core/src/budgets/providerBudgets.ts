@@ -200,7 +200,7 @@ function intervalText(d: Duration): string {
 
 /**
  * `addProviderSpend` as CTEs of the ingest statement (one round trip; `addProviderSpend` is the reference
- * and fastIngest.test.ts checks that both give the same windows). Reads the CTE `ins` (request_id, spend,
+ * and ingestFast.test.ts checks that both give the same windows). Reads the CTE `ins` (request_id, spend,
  * "endTime" of the rows the statement inserted) and the batch recordset `v` (`v.p`: the row's provider
  * when it has a budget, else null). One `INSERT … ON CONFLICT (provider) DO UPDATE` per statement, rows in
  * provider order: the upsert locks the latest version of each provider row (or creates it) and computes

@@ -6,7 +6,7 @@ import { errorLogRowSchema, parseIsoInstant, spendLogRowSchema } from "./rows.ts
  * row and of every error message: a row that the fast check is sure about is normalized here in one pass
  * (the zod schemas cost ~0.1–0.3 ms per row, which capped ingest at ~6k logs/s); a row it is not sure about
  * (any invalid or unusual value) goes through zod, which reports the first issue exactly as before
- * (`field`, `reason`) or, if it accepts the row after all, normalizes it. Test: fastRows.test.ts checks that
+ * (`field`, `reason`) or, if it accepts the row after all, normalizes it. Test: ingestFast.test.ts checks that
  * wherever the fast check accepts a row, zod accepts it with the same values.
  *
  * Output: a "wire row", the column values to store as zod's output has them, except that jsonb columns

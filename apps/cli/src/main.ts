@@ -4,8 +4,9 @@ import cliProgress from "cli-progress";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { type ConnectOptions, callProcedure, connect, localSettings, procedureNames } from "./client.ts";
 import { reportCommands } from "./commands/index.ts";
-import type { ReportCommand } from "./commands/types.ts";
+import type { ReportCommand, StreamSource } from "./commands/types.ts";
 import { type Format, render } from "./output.ts";
+import { writeRows } from "./stream.ts";
 
 interface GlobalOpts extends ConnectOptions {
   json?: boolean;
@@ -47,10 +48,20 @@ async function run(
   procedure: string,
   input: unknown,
   view?: (o: any) => unknown,
+  streamRows?: ReportCommand["streamRows"],
 ): Promise<void> {
   const g = program.opts<GlobalOpts>();
   const conn = await connect(g);
   try {
+    const format = formatOf(g);
+    // Big answers with --json/--csv are printed as they are read (stream.ts).
+    if (streamRows && format !== "table") {
+      const src: StreamSource = conn.runtime
+        ? { mode: "local", db: conn.runtime.handle.db }
+        : { mode: "remote", url: g.url!, key: g.key ?? process.env.SPENDLENS_API_KEY };
+      const s = await streamRows(src, input as Record<string, unknown>);
+      if (s) return await writeRows(s, format, process.stdout);
+    }
     const out = await callProcedure(conn, procedure, input);
     process.stdout.write(render(view ? view(out) : out, formatOf(g)));
   } finally {
@@ -78,7 +89,7 @@ function addReportCommand(program: Command, spec: ReportCommand): void {
       if (v === undefined) continue;
       input[o.field ?? snake(lf)] = o.parse && typeof v === "string" ? o.parse(v) : v;
     }
-    await run(program, spec.procedure, input, spec.view);
+    await run(program, spec.procedure, input, spec.view, spec.streamRows);
   });
 }
 

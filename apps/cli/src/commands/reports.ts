@@ -1,25 +1,89 @@
-import type { SpendReport } from "@spendlens/core";
+import { restRoutes } from "@spendlens/api";
+import {
+  ALL,
+  type CustomerSpendDay,
+  type KeySpend,
+  type SpendReport,
+  spendReportInput,
+  spendReportShape,
+  spendReportStream,
+  type TeamSpendDay,
+} from "@spendlens/core";
+import { jsonArrayElements, type Row, type RowStream } from "../stream.ts";
 import { dayRangeOptions } from "./activity.ts";
-import type { ReportCommand } from "./types.ts";
+import type { ReportCommand, StreamSource } from "./types.ts";
+
+/** One element of the spend report's data as its rows: per (team or customer, model, key), or per model. */
+function flattenElement(by: SpendReport["group_by"], el: unknown): Row[] {
+  switch (by) {
+    case "team": {
+      const d = el as TeamSpendDay;
+      return d.teams.flatMap((g) =>
+        g.metadata.map((m) => ({ day: d.group_by_day, team_name: g.team_name, ...m })),
+      );
+    }
+    case "customer": {
+      const d = el as CustomerSpendDay;
+      return d.customers.flatMap((g) =>
+        g.metadata.map((m) => ({ day: d.group_by_day, customer: g.customer, ...m })),
+      );
+    }
+    case "api_key": {
+      const k = el as KeySpend;
+      return k.model_details.map((m) => ({ api_key: k.api_key, ...m }));
+    }
+  }
+}
 
 /** The nested spend report as one row per (day, team or customer, model, key), or per (key, model). */
 export function flattenSpendReport(r: SpendReport): Record<string, unknown>[] {
-  switch (r.group_by) {
-    case "team":
-      return r.data.flatMap((d) =>
-        d.teams.flatMap((g) =>
-          g.metadata.map((m) => ({ day: d.group_by_day, team_name: g.team_name, ...m })),
-        ),
-      );
-    case "customer":
-      return r.data.flatMap((d) =>
-        d.customers.flatMap((g) =>
-          g.metadata.map((m) => ({ day: d.group_by_day, customer: g.customer, ...m })),
-        ),
-      );
-    case "api_key":
-      return r.data.flatMap((k) => k.model_details.map((m) => ({ api_key: k.api_key, ...m })));
+  return (r.data as unknown[]).flatMap((el) => flattenElement(r.group_by, el));
+}
+
+const COLUMNS: Record<SpendReport["group_by"], readonly string[]> = {
+  team: ["day", "team_name", "model", "api_key", "spend", "total_tokens"],
+  customer: ["day", "customer", "model", "api_key", "spend", "total_tokens"],
+  api_key: ["api_key", "model", "total_cost", "total_input_tokens", "total_output_tokens"],
+};
+
+/**
+ * spend-report's rows, streamed: in process from the core's cursor, against a server from the REST
+ * route's streamed body. Input the procedure would refuse, and any HTTP error, go the whole way
+ * (null) so that the error is reported as for every other command.
+ */
+async function streamSpendReport(
+  src: StreamSource,
+  input: Record<string, unknown>,
+): Promise<RowStream | null> {
+  const parsed = spendReportInput.safeParse(input);
+  if (!parsed.success) return null;
+  const by = spendReportShape(parsed.data);
+  let elements: AsyncIterable<unknown>;
+  if (src.mode === "local") {
+    const s = spendReportStream(src.db, ALL, parsed.data);
+    elements = (async function* () {
+      for await (const item of s.items()) yield JSON.parse(typeof item === "string" ? item : item.join(""));
+    })();
+  } else {
+    const route = restRoutes().find((r) => r.procedure === "reports.spendReport")!;
+    const query = new URLSearchParams(
+      Object.entries(input).filter((e): e is [string, string] => typeof e[1] === "string"),
+    );
+    const res = await fetch(`${src.url.replace(/\/+$/, "")}${route.path}?${query}`, {
+      headers: src.key ? { authorization: `Bearer ${src.key}` } : {},
+    });
+    if (res.status !== 200 || !res.body) {
+      await res.body?.cancel();
+      return null;
+    }
+    elements = jsonArrayElements(res.body as unknown as AsyncIterable<Uint8Array>);
   }
+  return {
+    columns: COLUMNS[by],
+    rows: (async function* () {
+      for await (const el of elements) yield* flattenElement(by, el);
+    })(),
+  };
 }
 
 export const reportsCommands: ReportCommand[] = [
@@ -45,5 +109,6 @@ export const reportsCommands: ReportCommand[] = [
     ],
     // One row per leaf; `call reports.spendReport` gives the nested answer.
     view: flattenSpendReport,
+    streamRows: streamSpendReport,
   },
 ];

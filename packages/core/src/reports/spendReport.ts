@@ -357,6 +357,13 @@ export function spendReportStream(
   }
 }
 
+/** Which shape the answer to a (parsed) input has, by the precedence at the top of this file. */
+export function spendReportShape(input: z.output<typeof spendReportInput>): SpendReport["group_by"] {
+  if (input.api_key !== undefined || input.internal_user_id !== undefined) return "api_key";
+  if (input.team_id !== undefined && input.customer_id !== undefined) return "customer";
+  return input.group_by;
+}
+
 /** The whole report (tRPC and small callers): the streamed elements, parsed. */
 export async function spendReport(db: Db, scope: Scope, raw: SpendReportInput): Promise<SpendReport> {
   const s = spendReportStream(db, scope, raw, { chunkRows: 5000 });

@@ -1,19 +1,8 @@
-import { emptyConfig, hashToken } from "@spendlens/core";
-import {
-  createTestDb,
-  insertErrorLogs,
-  insertLogs,
-  makeErrorLog,
-  makeLog,
-  type TestDb,
-} from "@spendlens/core/testing";
-import pino from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RunningServer, startServer } from "../src/server.ts";
+import { insertErrorLogs, insertLogs, makeErrorLog, makeLog } from "@spendlens/core/testing";
+import { describe, expect, it } from "vitest";
+import { useTestServer } from "../src/testing.ts";
 
 const MASTER = "sk-master-activity-http";
-let t: TestDb;
-let srv: RunningServer;
 
 // 2026-01-31 .. 2026-02-01: crosses a month, so the seed's string sort would put 'Feb 01' first.
 const Q = "start_date=2026-01-31&end_date=2026-02-01";
@@ -42,10 +31,16 @@ const errorLogs = [
   makeErrorLog({ startTime: "2026-02-01T10:00:00.000Z", model_group: "gpt-4o", status_code: "503" }),
 ];
 
-const get = async (path: string, key = MASTER) => {
-  const r = await fetch(`${srv.url}${path}`, { headers: { authorization: `Bearer ${key}` } });
-  return { status: r.status, body: (await r.json()) as any };
-};
+const h = useTestServer({
+  master: MASTER,
+  users: [{ user_id: "alice", user_role: "internal_user" }],
+  keys: [{ raw: "sk-alice", user_id: "alice" }],
+  setup: async (t) => {
+    await insertLogs(t.db, logs);
+    await insertErrorLogs(t.db, errorLogs);
+  },
+});
+const get = h.get;
 
 const label = (iso: string) => `${["Jan", "Feb"][Number(iso.slice(5, 7)) - 1]} ${iso.slice(8, 10)}`; // enough for this window
 
@@ -65,29 +60,6 @@ function bruteDaily(rows: typeof logs) {
     sum_total_tokens: rows.reduce((s, l) => s + l.total_tokens, 0),
   };
 }
-
-beforeAll(async () => {
-  t = await createTestDb();
-  await t.db
-    .insertInto("LiteLLM_UserTable")
-    .values([{ user_id: "alice", user_role: "internal_user" }])
-    .execute();
-  await t.db
-    .insertInto("LiteLLM_VerificationToken")
-    .values([{ token: hashToken("sk-alice"), user_id: "alice" }])
-    .execute();
-  await insertLogs(t.db, logs);
-  await insertErrorLogs(t.db, errorLogs);
-  srv = await startServer({
-    services: { db: t.db, handle: t, config: emptyConfig(), masterKey: MASTER },
-    port: 0,
-    logger: pino({ level: "silent" }),
-  });
-});
-afterAll(async () => {
-  await srv?.close();
-  await t?.drop();
-});
 
 describe("GET /global/activity", () => {
   it("answers the seed's fields, 'Jan 31' labels in date order with date_iso, brute-force numbers", async () => {

@@ -1,7 +1,4 @@
-import { emptyConfig, hashToken } from "@spendlens/core";
-import { createTestDb, type TestDb } from "@spendlens/core/testing";
-import pino from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   brute,
   KEYS,
@@ -10,34 +7,20 @@ import {
   makeAnalyticsLogs,
   writeAnalyticsLogs,
 } from "../../../packages/core/test/analyticsFixtures.ts";
-import { type RunningServer, startServer } from "../src/server.ts";
+import { useTestServer } from "../src/testing.ts";
 
 /** GET and POST /spendlens/analytics and GET /spendlens/logs through a real server. */
 const MASTER = "sk-master-analytics-http";
-let t: TestDb;
-let srv: RunningServer;
 const logs = makeAnalyticsLogs(300, 11);
 
-const get = async (path: string, key: string | null = MASTER) => {
-  const r = await fetch(`${srv.url}${path}`, { headers: key ? { authorization: `Bearer ${key}` } : {} });
-  const text = await r.text();
-  return { status: r.status, type: r.headers.get("content-type"), text, body: safeJson(text) as any };
-};
-const post = async (path: string, body: unknown, key = MASTER) => {
-  const r = await fetch(`${srv.url}${path}`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-    body: JSON.stringify(body),
-  });
-  return { status: r.status, body: (await r.json()) as any };
-};
-function safeJson(s: string): unknown {
-  try {
-    return JSON.parse(s);
-  } catch {
-    return null;
-  }
-}
+const h = useTestServer({
+  master: MASTER,
+  users: [{ user_id: "alice", user_role: "internal_user" }],
+  keys: [{ raw: "sk-alice-http", user_id: "alice" }],
+  setup: (t) => writeAnalyticsLogs(t.db, logs),
+});
+const get = h.get;
+const post = h.post;
 
 function expectSame(actual: Map<string, Measures>, expected: Map<string, Measures>) {
   expect(expected.size).toBeGreaterThan(0);
@@ -52,28 +35,6 @@ function expectSame(actual: Map<string, Measures>, expected: Map<string, Measure
     expect(a.spend).toBeCloseTo(e.spend, 9);
   }
 }
-
-beforeAll(async () => {
-  t = await createTestDb();
-  await t.db
-    .insertInto("LiteLLM_UserTable")
-    .values([{ user_id: "alice", user_role: "internal_user" }])
-    .execute();
-  await t.db
-    .insertInto("LiteLLM_VerificationToken")
-    .values([{ token: hashToken("sk-alice-http"), user_id: "alice" }])
-    .execute();
-  await writeAnalyticsLogs(t.db, logs);
-  srv = await startServer({
-    services: { db: t.db, handle: t, config: emptyConfig(), masterKey: MASTER },
-    port: 0,
-    logger: pino({ level: "silent" }),
-  });
-});
-afterAll(async () => {
-  await srv?.close();
-  await t?.drop();
-});
 
 describe("GET /spendlens/analytics", () => {
   it("dims, a Paris day bucket and any-of filters in the query string equal the brute force", async () => {

@@ -1,12 +1,9 @@
-import { hashToken, parseConfig, setClock } from "@spendlens/core";
-import { createTestDb, type TestDb } from "@spendlens/core/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RunningServer, startServer } from "../src/server.ts";
+import { hashToken, parseConfig } from "@spendlens/core";
+import { describe, expect, it } from "vitest";
+import { useTestServer } from "../src/testing.ts";
 
 const MASTER = "sk-master-ibp-server";
 const NOW = new Date("2026-05-20T12:00:00.000Z");
-let t: TestDb;
-let srv: RunningServer;
 
 const config = parseConfig(
   `
@@ -21,45 +18,26 @@ router_settings:
   "server-test.yaml",
 );
 
-function req(method: "GET" | "POST", path: string, key: string | null, body?: unknown) {
-  return fetch(`${srv.url}${path}`, {
+const h = useTestServer({
+  master: MASTER,
+  now: NOW,
+  config,
+  users: [
+    { user_id: "alice", user_role: "internal_user" },
+    { user_id: "gw", user_role: "internal_user" },
+  ],
+  keys: [
+    { raw: "sk-alice", user_id: "alice", spend: 0 },
+    { raw: "sk-gateway", user_id: "gw", metadata: JSON.stringify({ spendlens_ingest: true }) },
+  ],
+});
+
+const req = (method: "GET" | "POST", path: string, key: string | null, body?: unknown) =>
+  h.fetch(path, key, {
     method,
-    headers: {
-      "content-type": "application/json",
-      ...(key ? { authorization: `Bearer ${key}` } : {}),
-    },
+    headers: { "content-type": "application/json" },
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
-}
-
-beforeAll(async () => {
-  setClock(() => NOW);
-  t = await createTestDb();
-  await t.db
-    .insertInto("LiteLLM_UserTable")
-    .values([
-      { user_id: "alice", user_role: "internal_user" },
-      { user_id: "gw", user_role: "internal_user" },
-    ])
-    .execute();
-  await t.db
-    .insertInto("LiteLLM_VerificationToken")
-    .values([
-      { token: hashToken("sk-alice"), user_id: "alice", spend: 0 },
-      { token: hashToken("sk-gateway"), user_id: "gw", metadata: JSON.stringify({ spendlens_ingest: true }) },
-    ])
-    .execute();
-  srv = await startServer({
-    services: { db: t.db, handle: t, config, masterKey: MASTER },
-    port: 0,
-    logger: (await import("pino")).default({ level: "silent" }),
-  });
-});
-afterAll(async () => {
-  setClock(null);
-  await srv?.close();
-  await t?.drop();
-});
 
 // Dyadic spends: the sum is exact in any order.
 const batch = Array.from({ length: 50 }, (_, i) => ({
@@ -90,7 +68,7 @@ describe("POST /spend/logs/ingest over HTTP", () => {
     expect(rs.every((r) => r.status === 200)).toBe(true);
     expect(bodies.reduce((s, b) => s + b.inserted, 0)).toBe(50);
     expect(bodies.reduce((s, b) => s + b.duplicates.length, 0)).toBe(19 * 50);
-    const key = await t.db
+    const key = await h.t.db
       .selectFrom("LiteLLM_VerificationToken")
       .select("spend")
       .where("token", "=", hashToken("sk-alice"))

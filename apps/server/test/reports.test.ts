@@ -1,14 +1,11 @@
 import { hashToken, parseConfig } from "@spendlens/core";
-import { createTestDb, insertLogs, makeLog, type TestDb } from "@spendlens/core/testing";
-import pino from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RunningServer, startServer } from "../src/server.ts";
+import { insertLogs, makeLog } from "@spendlens/core/testing";
+import { describe, expect, it } from "vitest";
+import { useTestServer } from "../src/testing.ts";
 
 const MASTER = "sk-master-reports-http";
 const KEY_A = hashToken("sk-key-a");
 const KEY_B = hashToken("sk-key-b");
-let t: TestDb;
-let srv: RunningServer;
 
 // Window 2026-01-31 .. 2026-02-01. Spends are dyadic, so every sum is exact.
 const Q = "start_date=2026-01-31&end_date=2026-02-01";
@@ -52,24 +49,9 @@ const logs = [
   makeLog({ startTime: "2026-01-30T23:59:59.999Z", user: "bob", api_key: KEY_B, spend: 128 }),
 ];
 
-const get = async (path: string, key = MASTER) => {
-  const r = await fetch(`${srv.url}${path}`, { headers: { authorization: `Bearer ${key}` } });
-  return { status: r.status, body: (await r.json()) as any };
-};
-
-beforeAll(async () => {
-  t = await createTestDb();
-  await t.db.insertInto("LiteLLM_TeamTable").values({ team_id: "t1", team_alias: "Platform" }).execute();
-  await t.db
-    .insertInto("LiteLLM_UserTable")
-    .values([{ user_id: "alice", user_role: "internal_user" }])
-    .execute();
-  await t.db
-    .insertInto("LiteLLM_VerificationToken")
-    .values([{ token: hashToken("sk-alice"), user_id: "alice" }])
-    .execute();
-  await insertLogs(t.db, logs);
-  const config = parseConfig(
+const h = useTestServer({
+  master: MASTER,
+  config: parseConfig(
     [
       "model_list:",
       "  - model_name: gpt-4o",
@@ -80,17 +62,13 @@ beforeAll(async () => {
       "      id: dep-1",
       "",
     ].join("\n"),
-  );
-  srv = await startServer({
-    services: { db: t.db, handle: t, config, masterKey: MASTER },
-    port: 0,
-    logger: pino({ level: "silent" }),
-  });
+  ),
+  teams: [{ team_id: "t1", team_alias: "Platform" }],
+  users: [{ user_id: "alice", user_role: "internal_user" }],
+  keys: [{ raw: "sk-alice", user_id: "alice" }],
+  setup: (t) => insertLogs(t.db, logs),
 });
-afterAll(async () => {
-  await srv?.close();
-  await t?.drop();
-});
+const get = h.get;
 
 describe("GET /global/spend/provider", () => {
   it("answers [{provider, spend}], Unknown last", async () => {

@@ -1,12 +1,11 @@
-import { emptyConfig, hashToken, openDatabase, setClock } from "@spendlens/core";
-import { createTestDb, insertLogs, makeLog, type TestDb } from "@spendlens/core/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RunningServer, startServer } from "../src/server.ts";
+import { emptyConfig, openDatabase } from "@spendlens/core";
+import { insertLogs, makeLog } from "@spendlens/core/testing";
+import { describe, expect, it } from "vitest";
+import { startServer } from "../src/server.ts";
+import { useTestServer } from "../src/testing.ts";
 
 const MASTER = "sk-master-server-test";
 const NOW = new Date("2026-05-20T12:00:00.000Z"); // window from 2026-04-20T00:00:00Z
-let t: TestDb;
-let srv: RunningServer;
 
 const logs = [
   makeLog({ startTime: "2026-04-20T00:00:00.000Z", spend: 10.5, user: "alice" }),
@@ -17,41 +16,22 @@ const expected = logs
   .filter((l) => l.startTime >= "2026-04-20T00:00:00.000Z")
   .reduce((s, l) => s + l.spend, 0);
 
-const get = (path: string, key?: string, init: RequestInit = {}) =>
-  fetch(`${srv.url}${path}`, {
-    ...init,
-    headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...init.headers },
-  });
-
-beforeAll(async () => {
-  setClock(() => NOW);
-  t = await createTestDb();
-  await t.db
-    .insertInto("LiteLLM_UserTable")
-    .values([
-      { user_id: "alice", user_role: "internal_user" },
-      { user_id: "vic", user_role: "proxy_admin_viewer" },
-    ])
-    .execute();
-  await t.db
-    .insertInto("LiteLLM_VerificationToken")
-    .values([
-      { token: hashToken("sk-alice"), user_id: "alice" },
-      { token: hashToken("sk-vic"), user_id: "vic" },
-    ])
-    .execute();
-  await insertLogs(t.db, logs);
-  srv = await startServer({
-    services: { db: t.db, handle: t, config: { ...emptyConfig(), maxBudget: 99 }, masterKey: MASTER },
-    port: 0,
-    logger: (await import("pino")).default({ level: "silent" }),
-  });
+const h = useTestServer({
+  master: MASTER,
+  now: NOW,
+  config: { ...emptyConfig(), maxBudget: 99 },
+  users: [
+    { user_id: "alice", user_role: "internal_user" },
+    { user_id: "vic", user_role: "proxy_admin_viewer" },
+  ],
+  keys: [
+    { raw: "sk-alice", user_id: "alice" },
+    { raw: "sk-vic", user_id: "vic" },
+  ],
+  setup: (t) => insertLogs(t.db, logs),
 });
-afterAll(async () => {
-  setClock(null);
-  await srv?.close();
-  await t?.drop();
-});
+/** A raw Response; no Authorization header unless a key is given. */
+const get = (path: string, key?: string, init: RequestInit = {}) => h.fetch(path, key ?? null, init);
 
 describe("GET /global/spend through HTTP", () => {
   it("answers the master key with the brute-force sum and the configured max budget", async () => {
@@ -118,7 +98,7 @@ describe("GET /global/spend through HTTP", () => {
   });
 
   it("has /healthz, 404 for unknown paths and 405 for a wrong method", async () => {
-    expect(await (await get("/healthz")).json()).toEqual({ status: "ok", database: t.engine });
+    expect(await (await get("/healthz")).json()).toEqual({ status: "ok", database: h.t.engine });
     expect((await get("/no/such/route", MASTER)).status).toBe(404);
     expect((await get("/global/spend", MASTER, { method: "POST" })).status).toBe(405);
   });

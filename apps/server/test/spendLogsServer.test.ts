@@ -1,8 +1,7 @@
-import { emptyConfig, hashToken, setClock } from "@spendlens/core";
-import { createTestDb, insertLogs, makeLog, type TestDb } from "@spendlens/core/testing";
-import pino from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RunningServer, startServer } from "../src/server.ts";
+import { hashToken } from "@spendlens/core";
+import { insertLogs, makeLog } from "@spendlens/core/testing";
+import { describe, expect, it } from "vitest";
+import { useTestServer } from "../src/testing.ts";
 
 /**
  * The seed's routes of issue 4 through a real HTTP server: paths, query names, JSON bodies and response
@@ -13,8 +12,6 @@ const MASTER = "sk-master-spend-server";
 const NOW = new Date("2026-03-15T10:00:00.000Z");
 const KA = hashToken("sk-alice");
 const KB = hashToken("sk-bob");
-let t: TestDb;
-let srv: RunningServer;
 
 const logs = [
   // in the window (first instant) / out of it (1 ms before)
@@ -60,57 +57,29 @@ const logs = [
   }),
 ];
 
-async function req(method: string, path: string, key: string | null = MASTER, body?: unknown) {
-  const r = await fetch(`${srv.url}${path}`, {
-    method,
-    headers: {
-      ...(key ? { authorization: `Bearer ${key}` } : {}),
-      ...(body !== undefined ? { "content-type": "application/json" } : {}),
-    },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  return { status: r.status, body: (await r.json()) as any };
-}
+const h = useTestServer({
+  master: MASTER,
+  now: NOW,
+  users: [
+    { user_id: "alice", user_role: "internal_user", spend: 3 },
+    { user_id: "bob", user_role: "internal_user", spend: 2 },
+  ],
+  keys: [
+    { raw: "sk-alice", user_id: "alice", spend: 5, key_alias: "alias-a", key_name: "sk-...a" },
+    { raw: "sk-bob", user_id: "bob", spend: 7, key_alias: "alias-b", key_name: "sk-...b" },
+  ],
+  teams: [
+    { team_id: "ta", team_alias: "Team A", spend: 11 },
+    { team_id: "tb", team_alias: null, spend: 12 },
+  ],
+  setup: async (t) => {
+    // LiteLLM's table has a password column (not in spendlens's types): it must never come back.
+    await (t.db as any).updateTable("LiteLLM_UserTable").set({ password: "secret-hash" }).execute();
+    await insertLogs(t.db, logs);
+  },
+});
+const req = h.request;
 const get = (path: string, key?: string | null) => req("GET", path, key);
-
-beforeAll(async () => {
-  setClock(() => NOW);
-  t = await createTestDb();
-  await t.db
-    .insertInto("LiteLLM_UserTable")
-    .values([
-      { user_id: "alice", user_role: "internal_user", spend: 3 },
-      { user_id: "bob", user_role: "internal_user", spend: 2 },
-    ])
-    .execute();
-  // LiteLLM's table has a password column (not in spendlens's types): it must never come back.
-  await (t.db as any).updateTable("LiteLLM_UserTable").set({ password: "secret-hash" }).execute();
-  await t.db
-    .insertInto("LiteLLM_VerificationToken")
-    .values([
-      { token: KA, user_id: "alice", spend: 5, key_alias: "alias-a", key_name: "sk-...a" },
-      { token: KB, user_id: "bob", spend: 7, key_alias: "alias-b", key_name: "sk-...b" },
-    ])
-    .execute();
-  await t.db
-    .insertInto("LiteLLM_TeamTable")
-    .values([
-      { team_id: "ta", team_alias: "Team A", spend: 11 },
-      { team_id: "tb", team_alias: null, spend: 12 },
-    ])
-    .execute();
-  await insertLogs(t.db, logs);
-  srv = await startServer({
-    services: { db: t.db, handle: t, config: emptyConfig(), masterKey: MASTER },
-    port: 0,
-    logger: pino({ level: "silent" }),
-  });
-});
-afterAll(async () => {
-  setClock(null);
-  await srv?.close();
-  await t?.drop();
-});
 
 describe("GET /spend/keys and /spend/users", () => {
   it("keys highest spend first with LiteLLM's field names; internal users their own", async () => {
@@ -264,7 +233,7 @@ describe("POST /global/spend/reset and /global/spend/refresh", () => {
     expect((await req("POST", "/global/spend/refresh", "sk-alice")).status).toBe(403);
     expect((await req("GET", "/global/spend/reset")).status).toBe(405);
     const r = await req("POST", "/global/spend/reset");
-    expect(r).toEqual({
+    expect({ status: r.status, body: r.body }).toEqual({
       status: 200,
       body: { message: "Spend for all API Keys and Teams reset successfully", status: "success" },
     });

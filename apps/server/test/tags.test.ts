@@ -1,12 +1,8 @@
-import { emptyConfig, hashToken } from "@spendlens/core";
-import { createTestDb, insertLogs, makeLog, type TestDb } from "@spendlens/core/testing";
-import pino from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RunningServer, startServer } from "../src/server.ts";
+import { insertLogs, makeLog } from "@spendlens/core/testing";
+import { describe, expect, it } from "vitest";
+import { useTestServer } from "../src/testing.ts";
 
 const MASTER = "sk-master-tags-http";
-let t: TestDb;
-let srv: RunningServer;
 
 const Q = "start_date=2026-01-31&end_date=2026-02-01";
 const logs = [
@@ -37,32 +33,13 @@ function brute(from: string | null, to: string | null, attribution: "split" | "f
 const FROM = "2026-01-31T00:00:00.000Z";
 const TO = "2026-02-02T00:00:00.000Z";
 
-const get = async (path: string, key = MASTER) => {
-  const r = await fetch(`${srv.url}${path}`, { headers: { authorization: `Bearer ${key}` } });
-  return { status: r.status, body: (await r.json()) as any };
-};
-
-beforeAll(async () => {
-  t = await createTestDb();
-  await t.db
-    .insertInto("LiteLLM_UserTable")
-    .values([{ user_id: "alice", user_role: "internal_user" }])
-    .execute();
-  await t.db
-    .insertInto("LiteLLM_VerificationToken")
-    .values([{ token: hashToken("sk-alice"), user_id: "alice" }])
-    .execute();
-  await insertLogs(t.db, logs);
-  srv = await startServer({
-    services: { db: t.db, handle: t, config: emptyConfig(), masterKey: MASTER },
-    port: 0,
-    logger: pino({ level: "silent" }),
-  });
+const h = useTestServer({
+  master: MASTER,
+  users: [{ user_id: "alice", user_role: "internal_user" }],
+  keys: [{ raw: "sk-alice", user_id: "alice" }],
+  setup: (t) => insertLogs(t.db, logs),
 });
-afterAll(async () => {
-  await srv?.close();
-  await t?.drop();
-});
+const get = h.get;
 
 describe("GET /spend/tags", () => {
   it("all time: [{individual_request_tag, log_count, total_spend}], split by default", async () => {

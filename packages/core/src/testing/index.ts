@@ -2,9 +2,11 @@ import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Insertable } from "kysely";
 import pg from "pg";
 import { type DbHandle, openDatabase } from "../db/connect.ts";
 import { migrate, migrations } from "../db/migrations.ts";
+import type { Database } from "../db/schema.ts";
 import type { DemoErrorLog, DemoLog } from "../demo/generate.ts";
 import { insertErrorLogBatch, insertLogBatch } from "../demo/write.ts";
 
@@ -159,3 +161,6 @@ export const daysAgo = (n: number, from = new Date()) =>
   new Date(Date.UTC(from.getUTCFullYear(), from.getUTCMonth(), from.getUTCDate()) - n * 86_400_000)
     .toISOString()
     .slice(0, 10);
+
+/** A row to insert into one of the LiteLLM tables (for test fixtures). */
+export type InsertRow<T extends keyof Database> = Insertable<Database[T]>;

@@ -1,0 +1,156 @@
+/**
+ * Test harness shared by the server's and the CLI's tests: a fresh test database (PGlite or a real
+ * Postgres, per SPENDLENS_TEST_ENGINE) with users, teams and keys, a real HTTP server on a free port,
+ * and fetch helpers. `useTestServer` registers its own beforeAll/afterAll.
+ */
+import { emptyConfig, hashToken, type SpendlensConfig, setClock } from "@spendlens/core";
+import { createTestDb, type InsertRow, type TestDb } from "@spendlens/core/testing";
+import pino from "pino";
+import { afterAll, beforeAll } from "vitest";
+import { type RunningServer, startServer } from "./server.ts";
+
+/** A key by its raw value (stored as its sha256, as LiteLLM does) and any other columns. */
+export type TestKey = { raw: string } & Omit<InsertRow<"LiteLLM_VerificationToken">, "token">;
+
+export interface TestServerOptions {
+  master: string;
+  config?: SpendlensConfig;
+  users?: InsertRow<"LiteLLM_UserTable">[];
+  teams?: InsertRow<"LiteLLM_TeamTable">[];
+  keys?: TestKey[];
+  /** Runs after users, teams and keys are written and before the server starts (logs, etc.). */
+  setup?: (t: TestDb) => Promise<void>;
+  /** Pins core's clock for the whole file (restored after). */
+  now?: Date;
+  /** A database on disk (the CLI's in-process mode opens it from another process). */
+  onDisk?: boolean;
+  /** Serve this instead of the test database's own handle (e.g. a runtime opened from the environment). */
+  services?: (
+    t: TestDb,
+  ) => Promise<{ services: Parameters<typeof startServer>[0]["services"]; close?: () => Promise<void> }>;
+}
+
+export interface HttpAnswer {
+  status: number;
+  type: string | null;
+  headers: Headers;
+  text: string;
+  /** The body parsed as JSON, or null when it is not JSON. */
+  body: any;
+}
+
+export interface TestServer {
+  t: TestDb;
+  srv: RunningServer;
+  /** The raw fetch Response; `key` null sends no Authorization header (default: the master key). */
+  fetch(path: string, key?: string | null, init?: RequestInit): Promise<Response>;
+  request(method: string, path: string, key?: string | null, body?: unknown): Promise<HttpAnswer>;
+  get(path: string, key?: string | null): Promise<HttpAnswer>;
+  post(path: string, body: unknown, key?: string | null): Promise<HttpAnswer>;
+}
+
+function parseJson(s: string): unknown {
+  try {
+    return JSON.parse(s);
+  } catch {
+    return null;
+  }
+}
+
+/** Creates the database and the server (call close() when done). */
+export async function startTestServer(
+  o: TestServerOptions,
+): Promise<TestServer & { close(): Promise<void> }> {
+  if (o.now) {
+    const at = o.now;
+    setClock(() => at);
+  }
+  const t = await createTestDb(o.onDisk ? { onDisk: true } : {});
+  if (o.teams?.length) await t.db.insertInto("LiteLLM_TeamTable").values(o.teams).execute();
+  if (o.users?.length) await t.db.insertInto("LiteLLM_UserTable").values(o.users).execute();
+  if (o.keys?.length) {
+    const rows = o.keys.map(({ raw, ...rest }) => ({ ...rest, token: hashToken(raw) }));
+    await t.db.insertInto("LiteLLM_VerificationToken").values(rows).execute();
+  }
+  await o.setup?.(t);
+  const custom = o.services ? await o.services(t) : null;
+  const srv = await startServer({
+    services: custom?.services ?? {
+      db: t.db,
+      handle: t,
+      config: o.config ?? emptyConfig(),
+      masterKey: o.master,
+    },
+    port: 0,
+    logger: pino({ level: "silent" }),
+  });
+  const doFetch = (path: string, key: string | null = o.master, init: RequestInit = {}) =>
+    fetch(`${srv.url}${path}`, {
+      ...init,
+      headers: {
+        ...(key ? { authorization: `Bearer ${key}` } : {}),
+        ...(init.headers as Record<string, string>),
+      },
+    });
+  const request = async (method: string, path: string, key: string | null = o.master, body?: unknown) => {
+    const r = await doFetch(
+      path,
+      key,
+      body === undefined
+        ? { method }
+        : { method, headers: { "content-type": "application/json" }, body: JSON.stringify(body) },
+    );
+    const text = await r.text();
+    return {
+      status: r.status,
+      type: r.headers.get("content-type"),
+      headers: r.headers,
+      text,
+      body: parseJson(text),
+    };
+  };
+  return {
+    t,
+    srv,
+    fetch: doFetch,
+    request,
+    get: (path, key) => request("GET", path, key),
+    post: (path, body, key) => request("POST", path, key, body),
+    async close() {
+      await srv.close();
+      await custom?.close?.();
+      await t.drop();
+      if (o.now) setClock(null);
+    },
+  };
+}
+
+/**
+ * startTestServer in this file's beforeAll, closed in its afterAll. The methods can be taken at module
+ * level (`const get = h.get`); `t` and `srv` exist once beforeAll has run.
+ */
+export function useTestServer(o: TestServerOptions): TestServer {
+  let inner: (TestServer & { close(): Promise<void> }) | undefined;
+  const ready = () => {
+    if (!inner) throw new Error("the test server starts in beforeAll");
+    return inner;
+  };
+  beforeAll(async () => {
+    inner = await startTestServer(o);
+  });
+  afterAll(async () => {
+    await inner?.close();
+  });
+  return {
+    get t() {
+      return ready().t;
+    },
+    get srv() {
+      return ready().srv;
+    },
+    fetch: (path, key, init) => ready().fetch(path, key, init),
+    request: (method, path, key, body) => ready().request(method, path, key, body),
+    get: (path, key) => ready().get(path, key),
+    post: (path, body, key) => ready().post(path, body, key),
+  };
+}

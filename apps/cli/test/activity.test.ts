@@ -1,28 +1,6 @@
-import { execFile } from "node:child_process";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
-import {
-  createTestDb,
-  insertErrorLogs,
-  insertLogs,
-  makeErrorLog,
-  makeLog,
-  type TestDb,
-} from "@spendlens/core/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-
-const BIN = fileURLToPath(new URL("../bin/spendlens.mjs", import.meta.url));
-const run = promisify(execFile);
-
-async function cli(args: string[]) {
-  try {
-    const r = await run(process.execPath, [BIN, ...args], { timeout: 240_000 });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const x = e as { code?: number; stdout: string; stderr: string };
-    return { code: x.code ?? 1, stdout: x.stdout, stderr: x.stderr };
-  }
-}
+import { insertErrorLogs, insertLogs, makeErrorLog, makeLog } from "@spendlens/core/testing";
+import { describe, expect, it } from "vitest";
+import { runCli as cli, useCliDb } from "./harness.ts";
 
 const RANGE = ["--start-date", "2026-01-31", "--end-date", "2026-02-01"];
 const logs = [
@@ -38,19 +16,16 @@ const errorLogs = [
   makeErrorLog({ startTime: "2026-02-02T00:00:00.000Z", model_group: "gpt-4o", api_base: "https://x" }),
 ];
 
-let t: TestDb;
-beforeAll(async () => {
-  t = await createTestDb({ onDisk: true });
-  await insertLogs(t.db, logs);
-  await insertErrorLogs(t.db, errorLogs);
-  // PGlite allows one process per folder: hand it over to the CLI.
-  if (t.engine === "pglite") await t.close();
+const h = useCliDb({
+  setup: async (t) => {
+    await insertLogs(t.db, logs);
+    await insertErrorLogs(t.db, errorLogs);
+  },
 });
-afterAll(() => t?.drop());
 
 describe("spendlens activity commands", () => {
   it("activity --json prints the tRPC answer with ISO dates", async () => {
-    const r = await cli([...t.cliArgs, "--json", "activity", ...RANGE]);
+    const r = await cli([...h.t.cliArgs, "--json", "activity", ...RANGE]);
     expect(r.stderr).toBe("");
     expect(JSON.parse(r.stdout)).toEqual({
       daily_data: [
@@ -63,11 +38,11 @@ describe("spendlens activity commands", () => {
   }, 600_000);
 
   it("activity prints a table with the sums under it; activity-model --csv one row per group and day", async () => {
-    const table = await cli([...t.cliArgs, "activity", ...RANGE]);
+    const table = await cli([...h.t.cliArgs, "activity", ...RANGE]);
     expect(table.stdout).toMatch(/│ date\s+│ api_requests │ total_tokens │/);
     expect(table.stdout).toMatch(/│ 2026-02-01 │ 2\s+│ 13\s+│/);
     expect(table.stdout).toContain("sum_api_requests: 3\nsum_total_tokens: 20\n");
-    const csv = await cli([...t.cliArgs, "--csv", "activity-model", ...RANGE]);
+    const csv = await cli([...h.t.cliArgs, "--csv", "activity-model", ...RANGE]);
     expect(csv.stdout).toBe(
       "model,date,api_requests,total_tokens\ngpt-4o,2026-01-31,1,7\ngpt-4o,2026-02-01,1,4\nclaude,2026-02-01,1,9\n",
     );
@@ -75,7 +50,7 @@ describe("spendlens activity commands", () => {
 
   it("activity-exceptions-deployment --json; a missing flag is one 400 line naming the field", async () => {
     const r = await cli([
-      ...t.cliArgs,
+      ...h.t.cliArgs,
       "--json",
       "activity-exceptions-deployment",
       "--model-group",
@@ -94,7 +69,7 @@ describe("spendlens activity commands", () => {
         num_rate_limit_exceptions: 1,
       },
     ]);
-    const bad = await cli([...t.cliArgs, "activity-exceptions", ...RANGE]);
+    const bad = await cli([...h.t.cliArgs, "activity-exceptions", ...RANGE]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toBe("spendlens: model_group: is required (a model group) (400 BAD_REQUEST)\n");
   }, 600_000);

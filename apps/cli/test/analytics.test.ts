@@ -1,38 +1,18 @@
-import { execFile } from "node:child_process";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
-import { createTestDb, type TestDb } from "@spendlens/core/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   brute,
   keyedRows,
   makeAnalyticsLogs,
   writeAnalyticsLogs,
 } from "../../../packages/core/test/analyticsFixtures.ts";
+import { runCli, useCliDb } from "./harness.ts";
 
 /** `spendlens analytics` and `spendlens logs-page` through the real binary (two runs: they are slow). */
-const BIN = fileURLToPath(new URL("../bin/spendlens.mjs", import.meta.url));
-const run = promisify(execFile);
 const SLOW = 400_000;
 const logs = makeAnalyticsLogs(200, 23);
 
-let t: TestDb;
-async function cli(args: string[]) {
-  try {
-    const r = await run(process.execPath, [BIN, ...t.cliArgs, ...args], { timeout: 180_000 });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const x = e as { code?: number; stdout: string; stderr: string };
-    return { code: x.code ?? 1, stdout: x.stdout, stderr: x.stderr };
-  }
-}
-
-beforeAll(async () => {
-  t = await createTestDb({ onDisk: true });
-  await writeAnalyticsLogs(t.db, logs);
-  if (t.engine === "pglite") await t.close(); // one process per PGlite folder: hand it to the CLI
-}, SLOW);
-afterAll(() => t?.drop());
+const h = useCliDb({ setup: (t) => writeAnalyticsLogs(t.db, logs), timeout: SLOW });
+const cli = (args: string[]) => runCli([...h.t.cliArgs, ...args]);
 
 describe("spendlens analytics / logs-page", () => {
   it(

@@ -1,17 +1,11 @@
-import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import { type DbHandle, hashToken, openDatabase } from "@spendlens/core";
-import { createTestDb, type TestDb } from "@spendlens/core/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli, useCliDb } from "./harness.ts";
 
-const BIN = fileURLToPath(new URL("../bin/spendlens.mjs", import.meta.url));
-const run = promisify(execFile);
-
-let t: TestDb;
+const c = useCliDb({ keys: [{ raw: "sk-cli" }] });
 let dir: string;
 let args: string[];
 
@@ -25,22 +19,7 @@ const logs = [
   { request_id: "cli-4", api_key: "sk-cli", spend: -3, startTime: at(2) },
 ];
 
-async function cli(extra: string[]) {
-  try {
-    const r = await run(process.execPath, [BIN, ...args, ...extra], { timeout: 90_000 });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const x = e as { code?: number; stdout: string; stderr: string };
-    return { code: x.code ?? 1, stdout: x.stdout, stderr: x.stderr };
-  }
-}
-
 beforeAll(async () => {
-  t = await createTestDb({ onDisk: true });
-  await t.db
-    .insertInto("LiteLLM_VerificationToken")
-    .values({ token: hashToken("sk-cli") })
-    .execute();
   dir = mkdtempSync(join(tmpdir(), "spendlens-cli-ibp-"));
   writeFileSync(
     join(dir, "config.yaml"),
@@ -52,13 +31,10 @@ beforeAll(async () => {
     join(dir, "errors.ndjson"),
     '{"request_id":"cli-e1","startTime":"2026-01-01T00:00:00Z"}\n\n{"request_id":"cli-e2","startTime":"2026-01-01T00:00:00Z","status_code":429}\n',
   );
-  args = [...t.cliArgs, "--config", join(dir, "config.yaml")];
-  if (t.engine === "pglite") await t.close(); // one process per PGlite folder: hand it to the CLI
+  args = [...c.t.cliArgs, "--config", join(dir, "config.yaml")];
 });
-afterAll(async () => {
-  await t?.drop();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const cli = (extra: string[]) => runCli([...args, ...extra], { timeout: 90_000 });
 
 describe("spendlens ingest-logs / ingest-error-logs", () => {
   it("writes the valid rows once, reports the bad one by index, and a resend as duplicates", async () => {
@@ -129,7 +105,7 @@ describe("spendlens spend-calculate", () => {
 
 describe("what the CLI wrote", () => {
   it("moved the key's spend by the inserted rows only, once", async () => {
-    const h: DbHandle = t.engine === "pglite" ? await openDatabase({ dataDir: t.dataDir! }) : t;
+    const h: DbHandle = c.t.engine === "pglite" ? await openDatabase({ dataDir: c.t.dataDir! }) : c.t;
     try {
       const row = await h.db
         .selectFrom("LiteLLM_VerificationToken")
@@ -138,7 +114,7 @@ describe("what the CLI wrote", () => {
         .executeTakeFirstOrThrow();
       expect(row.spend).toBe(1.25 + 0.5 + 2);
     } finally {
-      if (t.engine === "pglite") await h.close();
+      if (c.t.engine === "pglite") await h.close();
     }
   });
 });

@@ -1,25 +1,10 @@
-import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import { hashToken } from "@spendlens/core";
-import { createTestDb, insertLogs, makeLog, type TestDb } from "@spendlens/core/testing";
+import { insertLogs, makeLog } from "@spendlens/core/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-
-const BIN = fileURLToPath(new URL("../bin/spendlens.mjs", import.meta.url));
-const run = promisify(execFile);
-
-async function cli(args: string[]) {
-  try {
-    const r = await run(process.execPath, [BIN, ...args], { timeout: 240_000 });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const x = e as { code?: number; stdout: string; stderr: string };
-    return { code: x.code ?? 1, stdout: x.stdout, stderr: x.stderr };
-  }
-}
+import { runCli as cli, useCliDb } from "./harness.ts";
 
 const RANGE = ["--start-date", "2026-01-31", "--end-date", "2026-02-01"];
 const KEY = hashToken("sk-cli-key");
@@ -51,7 +36,10 @@ const logs = [
   }),
 ];
 
-let t: TestDb;
+const h = useCliDb({
+  teams: [{ team_id: "t1", team_alias: "Research" }],
+  setup: (t) => insertLogs(t.db, logs),
+});
 let dir: string;
 let configPath: string;
 beforeAll(async () => {
@@ -61,19 +49,12 @@ beforeAll(async () => {
     configPath,
     "model_list:\n  - model_name: gpt-4o\n    litellm_params:\n      model: azure/gpt-4o\n    model_info:\n      id: dep-1\n",
   );
-  t = await createTestDb({ onDisk: true });
-  await t.db.insertInto("LiteLLM_TeamTable").values({ team_id: "t1", team_alias: "Research" }).execute();
-  await insertLogs(t.db, logs);
-  if (t.engine === "pglite") await t.close();
 });
-afterAll(async () => {
-  await t?.drop();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("spendlens report commands", () => {
   it("spend-provider --json maps model_id through the --config deployments", async () => {
-    const r = await cli([...t.cliArgs, "--config", configPath, "--json", "spend-provider", ...RANGE]);
+    const r = await cli([...h.t.cliArgs, "--config", configPath, "--json", "spend-provider", ...RANGE]);
     expect(r.stderr).toBe("");
     expect(JSON.parse(r.stdout)).toEqual([
       { provider: "azure", spend: 0.75 },
@@ -82,7 +63,7 @@ describe("spendlens report commands", () => {
   }, 600_000);
 
   it("spend-report --csv: one row per day, team, model and key", async () => {
-    const r = await cli([...t.cliArgs, "--csv", "spend-report", ...RANGE]);
+    const r = await cli([...h.t.cliArgs, "--csv", "spend-report", ...RANGE]);
     expect(r.stdout).toBe(
       "day,team_name,model,api_key,spend,total_tokens\n" +
         `2026-01-31,Research,gpt-4o,${KEY},0.75,12\n` +
@@ -91,7 +72,7 @@ describe("spendlens report commands", () => {
   }, 600_000);
 
   it("spend-report --group-by api_key --api-key sk-… --json hashes the raw key", async () => {
-    const r = await cli([...t.cliArgs, "--json", "spend-report", ...RANGE, "--api-key", "sk-cli-key"]);
+    const r = await cli([...h.t.cliArgs, "--json", "spend-report", ...RANGE, "--api-key", "sk-cli-key"]);
     expect(JSON.parse(r.stdout)).toEqual([
       { api_key: KEY, model: "gpt-4o", total_cost: 0.75, total_input_tokens: 10, total_output_tokens: 2 },
     ]);

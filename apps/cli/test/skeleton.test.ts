@@ -1,14 +1,7 @@
-import { execFile } from "node:child_process";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
-import { type DbHandle, emptyConfig, hashToken, openDatabase } from "@spendlens/core";
-import { createTestDb, daysAgo, insertLogs, makeLog, type TestDb } from "@spendlens/core/testing";
-import { type RunningServer, startServer } from "@spendlens/server";
-import pino from "pino";
+import { daysAgo, insertLogs, makeLog } from "@spendlens/core/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli, serveCliDb, useCliDb } from "./harness.ts";
 
-const BIN = fileURLToPath(new URL("../bin/spendlens.mjs", import.meta.url));
-const run = promisify(execFile);
 const MASTER = "sk-master-cli-test";
 
 // The CLI runs in its own process with the real clock: the logs sit well inside and outside the window.
@@ -19,62 +12,39 @@ const logs = [
 ];
 const expected = 1.5 + 2.25;
 
-let t: TestDb;
-async function cli(args: string[], env: Record<string, string> = {}) {
-  try {
-    const r = await run(process.execPath, [BIN, ...args], {
-      env: { ...process.env, ...env },
-      timeout: 90_000,
-    });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const x = e as { code?: number; stdout: string; stderr: string };
-    return { code: x.code ?? 1, stdout: x.stdout, stderr: x.stderr };
-  }
-}
-
-beforeAll(async () => {
-  t = await createTestDb({ onDisk: true });
-  await t.db
-    .insertInto("LiteLLM_UserTable")
-    .values([{ user_id: "alice", user_role: "internal_user" }])
-    .execute();
-  await t.db
-    .insertInto("LiteLLM_VerificationToken")
-    .values([{ token: hashToken("sk-alice"), user_id: "alice" }])
-    .execute();
-  await insertLogs(t.db, logs);
-  // PGlite allows one process per folder: hand it over to the CLI.
-  if (t.engine === "pglite") await t.close();
+const h = useCliDb({
+  users: [{ user_id: "alice", user_role: "internal_user" }],
+  keys: [{ raw: "sk-alice", user_id: "alice" }],
+  setup: (t) => insertLogs(t.db, logs),
 });
-afterAll(() => t?.drop());
+const cli = (args: string[], env?: Record<string, string>) => runCli(args, env ? { env } : {});
 
 describe("spendlens, in process", () => {
   it("global-spend --json prints the brute-force sum", async () => {
-    const r = await cli([...t.cliArgs, "global-spend", "--json"]);
+    const r = await cli([...h.t.cliArgs, "global-spend", "--json"]);
     expect(r.stderr).toBe("");
     expect(JSON.parse(r.stdout)).toEqual({ spend: expected, max_budget: 0 });
   });
 
   it("prints a table by default and CSV with --csv", async () => {
-    const table = await cli([...t.cliArgs, "global-spend"]);
+    const table = await cli([...h.t.cliArgs, "global-spend"]);
     expect(table.stdout).toMatch(/│ spend\s+│ max_budget │/);
     expect(table.stdout).toMatch(/│ 3\.75\s+│ 0\s+│/);
-    const csv = await cli([...t.cliArgs, "--csv", "global-spend"]);
+    const csv = await cli([...h.t.cliArgs, "--csv", "global-spend"]);
     expect(csv.stdout).toBe("spend,max_budget\n3.75,0\n");
   });
 
   it("call reaches a procedure by name", async () => {
-    const r = await cli([...t.cliArgs, "--json", "call", "spend.globalSpend", "{}"]);
+    const r = await cli([...h.t.cliArgs, "--json", "call", "spend.globalSpend", "{}"]);
     expect(JSON.parse(r.stdout)).toEqual({ spend: expected, max_budget: 0 });
   });
 
   it("prints one clear line and exits non-zero on errors", async () => {
-    const unknown = await cli([...t.cliArgs, "call", "no.such"]);
+    const unknown = await cli([...h.t.cliArgs, "call", "no.such"]);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr.trim().split("\n")).toHaveLength(1);
     expect(unknown.stderr).toMatch(/^spendlens: no procedure "no.such"/);
-    const badJson = await cli([...t.cliArgs, "call", "spend.globalSpend", "{nope"]);
+    const badJson = await cli([...h.t.cliArgs, "call", "spend.globalSpend", "{nope"]);
     expect(badJson.code).toBe(1);
     expect(badJson.stderr).toBe("spendlens: input is not valid JSON\n");
   });
@@ -89,20 +59,11 @@ describe("spendlens, in process", () => {
 });
 
 describe("spendlens --url, against a server", () => {
-  let srv: RunningServer;
-  let handle: DbHandle;
+  let srv: Awaited<ReturnType<typeof serveCliDb>>;
   beforeAll(async () => {
-    handle = t.engine === "pglite" ? await openDatabase({ dataDir: t.dataDir! }) : t;
-    srv = await startServer({
-      services: { db: handle.db, handle, config: emptyConfig(), masterKey: MASTER },
-      port: 0,
-      logger: pino({ level: "silent" }),
-    });
+    srv = await serveCliDb(h.t, MASTER);
   });
-  afterAll(async () => {
-    await srv?.close();
-    if (t.engine === "pglite") await handle?.close();
-  });
+  afterAll(() => srv?.close());
 
   it("gives the same numbers over HTTP with --key or SPENDLENS_API_KEY", async () => {
     const a = await cli(["--url", srv.url, "--key", MASTER, "--json", "global-spend"]);

@@ -1,18 +1,12 @@
-import { execFile } from "node:child_process";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
-import { type DbHandle, emptyConfig, hashToken, openDatabase } from "@spendlens/core";
-import { createTestDb, daysAgo, insertLogs, makeLog, type TestDb } from "@spendlens/core/testing";
-import { type RunningServer, startServer } from "@spendlens/server";
-import pino from "pino";
+import { hashToken } from "@spendlens/core";
+import { daysAgo, insertLogs, makeLog } from "@spendlens/core/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli, serveCliDb, useCliDb } from "./harness.ts";
 
 /**
  * The issue-4 commands through the real binary. The CLI runs in its own process with the real clock,
  * so the rows sit at days relative to today: the 30-day window starts at UTC midnight of daysAgo(30).
  */
-const BIN = fileURLToPath(new URL("../bin/spendlens.mjs", import.meta.url));
-const run = promisify(execFile);
 const MASTER = "sk-master-spend-cli";
 const KA = hashToken("sk-alice");
 const KB = hashToken("sk-bob");
@@ -61,47 +55,25 @@ const logs = [
   }),
 ];
 
-let t: TestDb;
-async function cli(args: string[]) {
-  try {
-    const r = await run(process.execPath, [BIN, ...args], { timeout: 90_000 });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const x = e as { code?: number; stdout: string; stderr: string };
-    return { code: x.code ?? 1, stdout: x.stdout, stderr: x.stderr };
-  }
-}
+const h = useCliDb({
+  users: [
+    { user_id: "alice", user_role: "internal_user", spend: 3 },
+    { user_id: "bob", user_role: "internal_user", spend: 2 },
+  ],
+  keys: [
+    { raw: "sk-alice", user_id: "alice", spend: 5, key_alias: "alias-a" },
+    { raw: "sk-bob", user_id: "bob", spend: 7, key_alias: "alias-b" },
+  ],
+  teams: [{ team_id: "ta", team_alias: "Team A", spend: 9 }],
+  setup: (t) => insertLogs(t.db, logs),
+});
+const cli = (args: string[]) => runCli(args, { timeout: 90_000 });
 const json = async (args: string[]) => {
-  const r = await cli([...t.cliArgs, "--json", ...args]);
+  const r = await cli([...h.t.cliArgs, "--json", ...args]);
   expect(r.stderr).toBe("");
   expect(r.code).toBe(0);
   return JSON.parse(r.stdout);
 };
-
-beforeAll(async () => {
-  t = await createTestDb({ onDisk: true });
-  await t.db
-    .insertInto("LiteLLM_UserTable")
-    .values([
-      { user_id: "alice", user_role: "internal_user", spend: 3 },
-      { user_id: "bob", user_role: "internal_user", spend: 2 },
-    ])
-    .execute();
-  await t.db
-    .insertInto("LiteLLM_VerificationToken")
-    .values([
-      { token: KA, user_id: "alice", spend: 5, key_alias: "alias-a" },
-      { token: KB, user_id: "bob", spend: 7, key_alias: "alias-b" },
-    ])
-    .execute();
-  await t.db
-    .insertInto("LiteLLM_TeamTable")
-    .values({ team_id: "ta", team_alias: "Team A", spend: 9 })
-    .execute();
-  await insertLogs(t.db, logs);
-  if (t.engine === "pglite") await t.close(); // one process per PGlite folder: hand it to the CLI
-});
-afterAll(() => t?.drop());
 
 describe("spendlens spend and logs commands, in process", () => {
   it(
@@ -124,7 +96,7 @@ describe("spendlens spend and logs commands, in process", () => {
       expect(await json(["global-spend-keys", "--limit", "1"])).toEqual([
         { api_key: KB, key_alias: "alias-b", key_name: null, total_spend: 2.5 },
       ]);
-      const csv = await cli([...t.cliArgs, "--csv", "global-spend-models"]);
+      const csv = await cli([...h.t.cliArgs, "--csv", "global-spend-models"]);
       expect(csv.stdout).toBe("model,total_spend,total_tokens\nm2,2.75,0\nm1,1,0\n");
       expect(await json(["global-spend-teams"])).toEqual([
         { date: D30, "Team A": 1 },
@@ -153,7 +125,7 @@ describe("spendlens spend and logs commands, in process", () => {
       expect(page.data.map((r: { request_id: string }) => r.request_id)).toEqual(["c1", "c2"]);
       expect([page.total, page.page, page.page_size, page.total_pages]).toEqual([4, 2, 2, 2]);
       const table = await cli([
-        ...t.cliArgs,
+        ...h.t.cliArgs,
         "spend-logs-ui",
         "--start-date",
         start,
@@ -203,7 +175,7 @@ describe("spendlens spend and logs commands, in process", () => {
           max_budget: null,
         },
       ]);
-      const bad = await cli([...t.cliArgs, "spend-logs-ui", "--end-date", "2026-01-01 00:00:00"]);
+      const bad = await cli([...h.t.cliArgs, "spend-logs-ui", "--end-date", "2026-01-01 00:00:00"]);
       expect(bad.code).toBe(1);
       expect(bad.stderr).toBe(
         "spendlens: start_date: is required (a datetime YYYY-MM-DD HH:MM:SS) (400 BAD_REQUEST)\n",
@@ -242,20 +214,11 @@ describe("spendlens spend and logs commands, in process", () => {
 });
 
 describe("spendlens --url with an internal user's key", () => {
-  let srv: RunningServer;
-  let handle: DbHandle;
+  let srv: Awaited<ReturnType<typeof serveCliDb>>;
   beforeAll(async () => {
-    handle = t.engine === "pglite" ? await openDatabase({ dataDir: t.dataDir! }) : t;
-    srv = await startServer({
-      services: { db: handle.db, handle, config: emptyConfig(), masterKey: MASTER },
-      port: 0,
-      logger: pino({ level: "silent" }),
-    });
+    srv = await serveCliDb(h.t, MASTER);
   });
-  afterAll(async () => {
-    await srv?.close();
-    if (t.engine === "pglite") await handle?.close();
-  }, SLOW);
+  afterAll(() => srv?.close(), SLOW);
 
   it(
     "sees only their own rows and gets 403 for another user's id or an admin command",

@@ -1,21 +1,6 @@
-import { execFile } from "node:child_process";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
-import { createTestDb, insertLogs, makeLog, type TestDb } from "@spendlens/core/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-
-const BIN = fileURLToPath(new URL("../bin/spendlens.mjs", import.meta.url));
-const run = promisify(execFile);
-
-async function cli(args: string[]) {
-  try {
-    const r = await run(process.execPath, [BIN, ...args], { timeout: 240_000 });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const x = e as { code?: number; stdout: string; stderr: string };
-    return { code: x.code ?? 1, stdout: x.stdout, stderr: x.stderr };
-  }
-}
+import { insertLogs, makeLog } from "@spendlens/core/testing";
+import { describe, expect, it } from "vitest";
+import { runCli as cli, useCliDb } from "./harness.ts";
 
 const RANGE = ["--start-date", "2026-01-31", "--end-date", "2026-02-01"];
 // In range, split: a 3/2 + 1 = 2.5 (2 logs), b 3/2 = 1.5 (1); full: a 4, b 3.
@@ -26,17 +11,11 @@ const logs = [
   makeLog({ startTime: "2026-02-02T00:00:00.000Z", spend: 64, request_tags: '["a","z"]' }),
 ];
 
-let t: TestDb;
-beforeAll(async () => {
-  t = await createTestDb({ onDisk: true });
-  await insertLogs(t.db, logs);
-  if (t.engine === "pglite") await t.close();
-});
-afterAll(() => t?.drop());
+const h = useCliDb({ setup: (t) => insertLogs(t.db, logs) });
 
 describe("spendlens tag commands", () => {
   it("global-spend-tags --json: split by default, --attribution full, --tags filter", async () => {
-    const split = await cli([...t.cliArgs, "--json", "global-spend-tags", ...RANGE]);
+    const split = await cli([...h.t.cliArgs, "--json", "global-spend-tags", ...RANGE]);
     expect(split.stderr).toBe("");
     expect(JSON.parse(split.stdout)).toEqual({
       spend_per_tag: [
@@ -45,7 +24,7 @@ describe("spendlens tag commands", () => {
       ],
     });
     const full = await cli([
-      ...t.cliArgs,
+      ...h.t.cliArgs,
       "--json",
       "global-spend-tags",
       ...RANGE,
@@ -58,9 +37,9 @@ describe("spendlens tag commands", () => {
   }, 600_000);
 
   it("tag-names prints a table; spend-tags --csv over all time", async () => {
-    const names = await cli([...t.cliArgs, "tag-names"]);
+    const names = await cli([...h.t.cliArgs, "tag-names"]);
     expect(names.stdout).toMatch(/│ tag │\n[^\n]*\n│ a\s+│\n[^\n]*\n│ b\s+│\n[^\n]*\n│ z\s+│/);
-    const csv = await cli([...t.cliArgs, "--csv", "spend-tags"]);
+    const csv = await cli([...h.t.cliArgs, "--csv", "spend-tags"]);
     expect(csv.stdout).toBe("individual_request_tag,log_count,total_spend\na,3,34.5\nz,1,32\nb,1,1.5\n");
   }, 600_000);
 });

@@ -3,21 +3,15 @@
  * Postgres, per SPENDLENS_TEST_ENGINE) with users, teams and keys, a real HTTP server on a free port,
  * and fetch helpers. `useTestServer` registers its own beforeAll/afterAll.
  */
-import { emptyConfig, hashToken, type SpendlensConfig, setClock } from "@spendlens/core";
-import { createTestDb, type InsertRow, type TestDb } from "@spendlens/core/testing";
+import { emptyConfig, type SpendlensConfig, setClock } from "@spendlens/core";
+import { createTestDb, type Fixtures, type TestDb, writeFixtures } from "@spendlens/core/testing";
 import pino from "pino";
 import { afterAll, beforeAll } from "vitest";
 import { type RunningServer, startServer } from "./server.ts";
 
-/** A key by its raw value (stored as its sha256, as LiteLLM does) and any other columns. */
-export type TestKey = { raw: string } & Omit<InsertRow<"LiteLLM_VerificationToken">, "token">;
-
-export interface TestServerOptions {
+export interface TestServerOptions extends Fixtures {
   master: string;
   config?: SpendlensConfig;
-  users?: InsertRow<"LiteLLM_UserTable">[];
-  teams?: InsertRow<"LiteLLM_TeamTable">[];
-  keys?: TestKey[];
   /** Runs after users, teams and keys are written and before the server starts (logs, etc.). */
   setup?: (t: TestDb) => Promise<void>;
   /** Pins core's clock for the whole file (restored after). */
@@ -66,12 +60,7 @@ export async function startTestServer(
     setClock(() => at);
   }
   const t = await createTestDb(o.onDisk ? { onDisk: true } : {});
-  if (o.teams?.length) await t.db.insertInto("LiteLLM_TeamTable").values(o.teams).execute();
-  if (o.users?.length) await t.db.insertInto("LiteLLM_UserTable").values(o.users).execute();
-  if (o.keys?.length) {
-    const rows = o.keys.map(({ raw, ...rest }) => ({ ...rest, token: hashToken(raw) }));
-    await t.db.insertInto("LiteLLM_VerificationToken").values(rows).execute();
-  }
+  await writeFixtures(t.db, o);
   await o.setup?.(t);
   const custom = o.services ? await o.services(t) : null;
   const srv = await startServer({

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Insertable } from "kysely";
 import pg from "pg";
+import { hashToken } from "../auth/hash.ts";
 import { type DbHandle, openDatabase } from "../db/connect.ts";
 import { migrate, migrations } from "../db/migrations.ts";
 import type { Database } from "../db/schema.ts";
@@ -164,3 +165,22 @@ export const daysAgo = (n: number, from = new Date()) =>
 
 /** A row to insert into one of the LiteLLM tables (for test fixtures). */
 export type InsertRow<T extends keyof Database> = Insertable<Database[T]>;
+
+/** A key by its raw value (stored as its sha256, as LiteLLM stores keys) and any other columns. */
+export type FixtureKey = { raw: string } & Omit<InsertRow<"LiteLLM_VerificationToken">, "token">;
+
+export interface Fixtures {
+  teams?: InsertRow<"LiteLLM_TeamTable">[];
+  users?: InsertRow<"LiteLLM_UserTable">[];
+  keys?: FixtureKey[];
+}
+
+/** Writes teams, users and keys (keys hashed) for a test. */
+export async function writeFixtures(db: DbHandle["db"], f: Fixtures): Promise<void> {
+  if (f.teams?.length) await db.insertInto("LiteLLM_TeamTable").values(f.teams).execute();
+  if (f.users?.length) await db.insertInto("LiteLLM_UserTable").values(f.users).execute();
+  if (f.keys?.length) {
+    const rows = f.keys.map(({ raw, ...rest }) => ({ ...rest, token: hashToken(raw) }));
+    await db.insertInto("LiteLLM_VerificationToken").values(rows).execute();
+  }
+}

@@ -41,6 +41,11 @@ function pass(engine) {
   return r.status === 0;
 }
 
+// The CLI tests run the real binary: bundle it first (bin/spendlens.mjs falls back to the TypeScript
+// sources when the bundle is missing or older than them, but then every run compiles at start-up).
+const built = spawnSync("pnpm", ["--filter", "@spendlens/cli", "build"], { cwd: root, stdio: "inherit" });
+if (built.status !== 0) console.log("CLI bundle not built: the CLI tests run the TypeScript sources");
+
 let ok = pass("pglite");
 if (await postgresReachable()) {
   ok = pass("postgres") && ok;

@@ -2,8 +2,7 @@ import { readFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
-import { dirname, extname, join, normalize } from "node:path";
-import { fileURLToPath } from "node:url";
+import { dirname, extname, join, normalize, sep } from "node:path";
 import {
   appRouter,
   type Context,
@@ -38,9 +37,12 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-const DASHBOARD_DIR = fileURLToPath(new URL("../dashboard/", import.meta.url));
+// Found through this package's own package.json, so the paths also hold when this module is bundled
+// into the CLI (apps/cli/dist), where import.meta.url is the bundle's.
+const SERVER_PKG = createRequire(import.meta.url).resolve("@spendlens/server/package.json");
+const DASHBOARD_DIR = `${join(dirname(SERVER_PKG), "dashboard")}${sep}`;
 // The chart library the dashboard loads, served from its npm package.
-const CHART_JS = join(dirname(createRequire(import.meta.url).resolve("chart.js")), "chart.umd.min.js");
+const CHART_JS = join(dirname(createRequire(SERVER_PKG).resolve("chart.js")), "chart.umd.min.js");
 const MIME: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
   ".js": "text/javascript; charset=utf-8",

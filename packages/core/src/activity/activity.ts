@@ -204,17 +204,37 @@ export function shapeGlobalActivity(rows: ActivityDayRow[]): GlobalActivity {
   };
 }
 
+/**
+ * Groups rows by a name, shapes each group, and keeps the `limit` groups with the highest total (ties by
+ * name, ascending).
+ */
+function topGroups<R, S>(
+  rows: R[],
+  nameOf: (r: R) => string,
+  shape: (g: R[]) => S,
+  totalOf: (s: S) => number,
+  limit: number,
+): [string, S][] {
+  const groups = new Map<string, R[]>();
+  for (const r of rows) pushGrouped(groups, nameOf(r), r);
+  return [...groups.entries()]
+    .map(([name, g]): [string, S] => [name, shape(g)])
+    .sort((a, b) => totalOf(b[1]) - totalOf(a[1]) || (a[0] < b[0] ? -1 : 1))
+    .slice(0, limit);
+}
+
 /** Groups per model_group, highest sum_api_requests first (ties by name), at most `limit`. */
 export function shapeActivityByModelGroup(
   rows: ModelGroupDayRow[],
   limit = ACTIVITY_TOP_N,
 ): ModelGroupActivity[] {
-  const groups = new Map<string, ActivityDayRow[]>();
-  for (const r of rows) pushGrouped(groups, r.model_group, r);
-  return [...groups.entries()]
-    .map(([model, g]) => ({ model, ...shapeGlobalActivity(g) }))
-    .sort((a, b) => b.sum_api_requests - a.sum_api_requests || (a.model < b.model ? -1 : 1))
-    .slice(0, limit);
+  return topGroups(
+    rows,
+    (r) => r.model_group,
+    shapeGlobalActivity,
+    (s) => s.sum_api_requests,
+    limit,
+  ).map(([model, s]) => ({ model, ...s }));
 }
 
 export function shapeActivityExceptions(rows: ExceptionDayRow[]): ActivityExceptions {
@@ -231,16 +251,13 @@ export function shapeExceptionsByDeployment(
   rows: DeploymentExceptionDayRow[],
   limit = ACTIVITY_TOP_N,
 ): DeploymentExceptions[] {
-  const groups = new Map<string, ExceptionDayRow[]>();
-  for (const r of rows) pushGrouped(groups, r.api_base, r);
-  return [...groups.entries()]
-    .map(([api_base, g]) => ({ api_base, ...shapeActivityExceptions(g) }))
-    .sort(
-      (a, b) =>
-        b.sum_num_rate_limit_exceptions - a.sum_num_rate_limit_exceptions ||
-        (a.api_base < b.api_base ? -1 : 1),
-    )
-    .slice(0, limit);
+  return topGroups(
+    rows,
+    (r) => r.api_base,
+    shapeActivityExceptions,
+    (s) => s.sum_num_rate_limit_exceptions,
+    limit,
+  ).map(([api_base, s]) => ({ api_base, ...s }));
 }
 
 // ---------- reports ----------

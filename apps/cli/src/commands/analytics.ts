@@ -1,4 +1,5 @@
-import type { LogsPage, SpendLogRow } from "@spendlens/core";
+import type { LogsPage } from "@spendlens/core";
+import { brief } from "./logs.ts";
 import type { OptionSpec, ReportCommand } from "./types.ts";
 
 /** One option per analytics dimension filter: `--model-group a,b` sets `model_group` (any of). */
@@ -14,20 +15,6 @@ const dimensionFilters: OptionSpec[] = [
   ["tag", "request tags"],
   ["api-base", "api bases"],
 ].map(([flag, what]) => ({ flags: `--${flag} <list>`, description: `only these ${what}, comma separated` }));
-
-/** The columns a logs table shows; --json gives whole rows. */
-const LOG_COLUMNS = [
-  "request_id",
-  "startTime",
-  "api_key",
-  "user",
-  "team_id",
-  "end_user",
-  "model",
-  "spend",
-  "total_tokens",
-];
-const brief = (r: SpendLogRow) => Object.fromEntries(LOG_COLUMNS.map((c) => [c, r[c] ?? null]));
 
 export const analyticsCommands: ReportCommand[] = [
   {

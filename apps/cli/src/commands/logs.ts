@@ -1,7 +1,7 @@
 import type { SpendLogRow, SpendLogsPage, SpendLogsResult } from "@spendlens/core";
 import type { OptionSpec, ReportCommand } from "./types.ts";
 
-/** The columns a table shows; `spendlens call logs.spendLogsUi '<json>'` gives whole rows. */
+/** The columns a logs table shows; --json (or `spendlens call logs.spendLogsUi '<json>'`) gives whole rows. */
 const LOG_COLUMNS = [
   "request_id",
   "startTime",
@@ -13,7 +13,7 @@ const LOG_COLUMNS = [
   "spend",
   "total_tokens",
 ];
-const brief = (r: SpendLogRow) => Object.fromEntries(LOG_COLUMNS.map((c) => [c, r[c] ?? null]));
+export const brief = (r: SpendLogRow) => Object.fromEntries(LOG_COLUMNS.map((c) => [c, r[c] ?? null]));
 
 const filters: OptionSpec[] = [
   { flags: "--api-key <key>", description: "one key: raw sk-… (hashed) or its hash" },

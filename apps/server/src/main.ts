@@ -12,6 +12,7 @@ import {
   settingsFromEnv,
 } from "@spendlens/core";
 import pino from "pino";
+import { limitHeapGrowth } from "./memory.ts";
 import { startServer } from "./server.ts";
 
 export interface ServeOptions {
@@ -26,6 +27,7 @@ export interface ServeOptions {
  * served as it is: spendlens migrates its own objects and writes no demo data.
  */
 export async function serve(settings: Settings, opts: ServeOptions = {}) {
+  limitHeapGrowth();
   const log = pino({ level: process.env.SPENDLENS_LOG_LEVEL ?? "info" });
   const embedded = !settings.databaseUrl;
   if (embedded && !settings.configPath && !existsSync(join(settings.dataDir, "config.yaml"))) {

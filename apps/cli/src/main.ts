@@ -131,7 +131,12 @@ export function buildProgram(): Command {
     .option("--logs <n>", "spend logs to write", positiveInt, 10000)
     .option("--seed <n>", "random seed", positiveInt, 42)
     .option("--days <n>", "days back from now to spread logs over", positiveInt, 90)
-    .action(async (o: { logs: number; seed: number; days: number }) => {
+    .option(
+      "--bulk",
+      "Postgres: pause the rollups while seeding and rebuild the touched days once at the end (reports stay exact meanwhile)",
+    )
+    .option("--no-bulk", "Postgres: keep the rollups current chunk by chunk while seeding")
+    .action(async (o: { logs: number; seed: number; days: number; bulk?: boolean }) => {
       const g = program.opts<GlobalOpts>();
       if (g.url) throw new Error("seed writes to the database directly: drop --url");
       const { openRuntime } = await import("@spendlens/core");
@@ -150,6 +155,7 @@ export function buildProgram(): Command {
           logs: o.logs,
           seed: o.seed,
           days: o.days,
+          ...(o.bulk === undefined ? {} : { bulk: o.bulk }),
           onProgress: (n) => bar.update(n),
         });
         bar.stop();

@@ -1,6 +1,14 @@
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ALL, buildWorld, generateLogs, globalSpend, seedDemoData, setClock } from "../src/index.ts";
+import {
+  ALL,
+  buildWorld,
+  generateLogs,
+  globalSpend,
+  rollupStatus,
+  seedDemoData,
+  setClock,
+} from "../src/index.ts";
 import { createTestDb, type TestDb } from "../src/testing/index.ts";
 
 let t: TestDb;
@@ -98,6 +106,33 @@ describe("demo data", () => {
     for (const r of rows) {
       expect(r.log.startTime <= END.toISOString()).toBe(true);
       if (r.error) expect(r.error.startTime).toBe(r.log.startTime);
+    }
+  });
+
+  it("bulk mode pauses the rollups and rebuilds the touched days once: ready, nothing dirty, totals exact", async () => {
+    const u = await createTestDb();
+    try {
+      const n = 3000;
+      const r = await seedDemoData(u, { logs: n, seed: 5, end: END, days: 10, batchSize: 700, bulk: true });
+      expect(r.logs).toBe(n);
+      const st = await rollupStatus(u.db);
+      expect(st.status).toBe("ready");
+      expect(st.dirtyDays).toEqual([]);
+      const rows = [...generateLogs(buildWorld({ seed: 5 }), n, { seed: 5, end: END, days: 10 })];
+      const byDay = new Map<string, number>();
+      for (const x of rows) {
+        const d = x.log.startTime.slice(0, 10);
+        byDay.set(d, (byDay.get(d) ?? 0) + x.log.spend);
+      }
+      // Straight from the rollup table (no raw fallback is left to hide a missing rebuild).
+      const got = await sql<{ day: string; spend: number }>`
+        SELECT day::text AS day, sum(spend)::float8 AS spend FROM spendlens.model_daily GROUP BY day ORDER BY day`.execute(
+        u.db,
+      );
+      expect(got.rows.map((x) => x.day)).toEqual([...byDay.keys()].sort());
+      for (const g of got.rows) expect(g.spend).toBeCloseTo(byDay.get(g.day)!, 9);
+    } finally {
+      await u.drop();
     }
   });
 

@@ -5,6 +5,7 @@ import type pg from "pg";
 import pgCopy from "pg-copy-streams";
 import type { Db, DbHandle } from "../db/connect.ts";
 import type { Database } from "../db/schema.ts";
+import { pauseRollups, rebuildRollups, resumeRollups, rollupStatus } from "../rollups/maintain.ts";
 import { addLogToDeltas, applySpendDeltas, emptyDeltas } from "../spend/counters.ts";
 import {
   buildWorld,
@@ -26,7 +27,20 @@ export interface SeedOptions extends WorldOptions {
    */
   batchSize?: number;
   onProgress?: (written: number, total: number) => void;
+  /**
+   * Bulk mode on Postgres: pause the rollups while the logs go in (the triggers then only mark the days
+   * they touch dirty, and readers answer dirty days from the raw logs, so every report stays exact
+   * meanwhile), then resume and rebuild those days once. Skipped when the rollups are already paused
+   * (whoever paused them rebuilds) or some day holds the totals of deleted raw logs (a rebuild would
+   * lose them). Default: BULK_DEFAULT.
+   */
+  bulk?: boolean;
+  /** Progress of the rebuild after a bulk seed (days done, days in all). */
+  onRebuild?: (doneDays: number, totalDays: number) => void;
 }
+
+/** Whether a Postgres seed runs in bulk mode unless told (see SeedOptions.bulk). */
+export const BULK_DEFAULT = false;
 
 export interface SeedResult {
   logs: number;
@@ -118,11 +132,36 @@ export async function seedDemoData(target: DbHandle | Db, opts: SeedOptions): Pr
   const world = buildWorld(opts);
   await writeWorld(db, world);
   const rows = generateLogs(world, opts.logs, opts);
-  const counts =
-    handle?.engine === "postgres" && handle.pool
-      ? await copyLogRows(handle.pool, rows, opts)
-      : await insertLogs(db, rows, opts);
+  const pool = handle?.engine === "postgres" ? handle.pool : undefined;
+  let counts: WriteCounts;
+  if (pool) {
+    const paused = (opts.bulk ?? BULK_DEFAULT) && (await pauseForBulk(db));
+    try {
+      counts = await copyLogRows(pool, rows, opts);
+    } finally {
+      // Also after a failure: the chunks that committed are in the raw logs, and the rollups must not
+      // stay paused.
+      if (paused) {
+        await resumeRollups(db);
+        await rebuildRollups(db, {
+          scope: "dirty",
+          chunkDays: 31,
+          ...(opts.onRebuild ? { onProgress: opts.onRebuild } : {}),
+        });
+      }
+    }
+  } else {
+    counts = await insertLogs(db, rows, opts);
+  }
   return { ...counts, keys: world.keys.length, users: world.users.length, teams: world.teams.length, world };
+}
+
+/** Pauses the rollups for a bulk load when they run and no day holds kept totals; true if it did. */
+async function pauseForBulk(db: Db): Promise<boolean> {
+  const st = await rollupStatus(db);
+  if (st.status !== "ready" || st.rawDeletedDays.length > 0 || st.missingTriggers.length > 0) return false;
+  await pauseRollups(db);
+  return true;
 }
 
 export interface WriteCounts {

@@ -409,16 +409,18 @@ export async function spendTotalsSql(db: Db, scope: Scope, q: SpendQuery): Promi
     }
   }
 
-  const measures = sql`coalesce(sum(u.requests), 0)::int8 AS requests, coalesce(sum(u.spend), 0)::float8 AS spend,
-    coalesce(sum(u.prompt_tokens), 0)::float8 AS prompt_tokens, coalesce(sum(u.completion_tokens), 0)::float8 AS completion_tokens,
-    coalesce(sum(u.total_tokens), 0)::float8 AS total_tokens`;
+  // Counts are summed as float8, not int8: sum(int8) accumulates in numeric, which made a 30-day
+  // top-keys read ~1.7× slower. Exact while a total stays below 2^53 (9e15 requests or tokens).
+  const measures = sql`coalesce(sum(u.requests::float8), 0)::int8 AS requests, coalesce(sum(u.spend), 0)::float8 AS spend,
+    coalesce(sum(u.prompt_tokens::float8), 0)::float8 AS prompt_tokens, coalesce(sum(u.completion_tokens::float8), 0)::float8 AS completion_tokens,
+    coalesce(sum(u.total_tokens::float8), 0)::float8 AS total_tokens`;
   const allowedOrder = new Set<string>([...dims, ...SPEND_MEASURE_NAMES]);
   const order = orderSql(q.orderBy, allowedOrder);
   const limit = limitSql(q.limit);
   const union = parts.length ? sql.join(parts, sql` UNION ALL `) : emptySpendRows(dims);
   // A group seen only in a subtracted part nets to zero requests: it has no log in the window.
   const groupBy = outDims.length
-    ? sql` GROUP BY ${sql.join(outDims, sql`, `)}${complemented ? sql` HAVING sum(u.requests) <> 0` : sql``}`
+    ? sql` GROUP BY ${sql.join(outDims, sql`, `)}${complemented ? sql` HAVING sum(u.requests::float8) <> 0` : sql``}`
     : sql``;
   const select = outDims.length ? sql`${sql.join(outDims, sql`, `)}, ${measures}` : measures;
   return sql<SpendRow>`${dirtyCte}SELECT ${select} FROM (${union}) u${groupBy}${order}${limit}`;
@@ -651,7 +653,7 @@ export async function errorTotals(db: Db, scope: Scope, q: ErrorQuery): Promise<
     parts.push(rawSelect(rangeSql(raw[0]!)));
   }
   const outDims = dims.map((d) => sql.raw(ident(d)));
-  const measures = sql`coalesce(sum(u.errors), 0)::int8 AS errors`;
+  const measures = sql`coalesce(sum(u.errors::float8), 0)::int8 AS errors`; // float8: see spendTotalsSql
   const union = parts.length
     ? sql.join(parts, sql` UNION ALL `)
     : sql.raw(

@@ -1,7 +1,6 @@
-import { hashToken, parseConfig, setClock } from "@spendlens/core";
-import { createTestDb, type TestDb } from "@spendlens/core/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RunningServer, startServer } from "../src/server.ts";
+import { hashToken, parseConfig } from "@spendlens/core";
+import { describe, expect, it } from "vitest";
+import { useTestServer } from "../src/testing.ts";
 
 /**
  * The one-statement ingest through real HTTP: concurrent overlapping batches of 1000 rows (the bench's
@@ -11,8 +10,6 @@ import { type RunningServer, startServer } from "../src/server.ts";
 
 const MASTER = "sk-master-ingest-fast";
 const NOW = new Date("2026-06-10T12:00:00.000Z");
-let t: TestDb;
-let srv: RunningServer;
 
 const config = parseConfig(
   `
@@ -25,35 +22,19 @@ router_settings:
 
 const KEYS = ["sk-if-0", "sk-if-1", "sk-if-2"];
 
-beforeAll(async () => {
-  setClock(() => NOW);
-  t = await createTestDb();
-  await t.db
-    .insertInto("LiteLLM_VerificationToken")
-    .values(KEYS.map((k) => ({ token: hashToken(k), spend: 0 })))
-    .execute();
-  srv = await startServer({
-    services: { db: t.db, handle: t, config, masterKey: MASTER },
-    port: 0,
-    logger: (await import("pino")).default({ level: "silent" }),
-  });
-});
-afterAll(async () => {
-  setClock(null);
-  await srv?.close();
-  await t?.drop();
-});
+const h = useTestServer({ master: MASTER, now: NOW, config, keys: KEYS.map((raw) => ({ raw, spend: 0 })) });
 
+/** A raw Response: the tests read its status and body. */
 const post = (path: string, body: unknown) =>
-  fetch(`${srv.url}${path}`, {
+  h.fetch(path, MASTER, {
     method: "POST",
-    headers: { "content-type": "application/json", authorization: `Bearer ${MASTER}` },
+    headers: { "content-type": "application/json" },
     body: JSON.stringify(body),
   });
 const get = async (path: string) => {
-  const r = await fetch(`${srv.url}${path}`, { headers: { authorization: `Bearer ${MASTER}` } });
+  const r = await h.get(path);
   expect(r.status).toBe(200);
-  return (await r.json()) as any;
+  return r.body;
 };
 
 describe("POST /spend/logs/ingest, batches of 1000 over HTTP", () => {
@@ -97,7 +78,10 @@ describe("POST /spend/logs/ingest, batches of 1000 over HTTP", () => {
     for (const l of stored)
       perKey.set(hashToken(l.api_key), (perKey.get(hashToken(l.api_key)) ?? 0) + l.spend);
     expect(new Map(keys.map((k) => [k.api_key, k.total_spend]))).toEqual(perKey);
-    const counters = await t.db.selectFrom("LiteLLM_VerificationToken").select(["token", "spend"]).execute();
+    const counters = await h.t.db
+      .selectFrom("LiteLLM_VerificationToken")
+      .select(["token", "spend"])
+      .execute();
     expect(new Map(counters.map((c) => [c.token, c.spend]))).toEqual(perKey);
     const openai = stored.filter((l) => l.model === "gpt-4o").reduce((s, l) => s + l.spend, 0);
     expect((await get("/provider/budgets")).providers.openai).toMatchObject({

@@ -1,5 +1,6 @@
-import { type RawBuilder, sql } from "kysely";
+import { type ControlledTransaction, type RawBuilder, sql } from "kysely";
 import type { Db } from "./connect.ts";
+import type { Database } from "./schema.ts";
 
 /**
  * Reading a big answer in chunks, so that memory is bounded by a chunk and not by the answer.
@@ -45,97 +46,91 @@ export function isEmbeddedDb(db: Db): Promise<boolean> {
   return p;
 }
 
-const CURSOR = "spendlens_stream";
+type Trx = ControlledTransaction<Database>;
 
-/** How a cursor's transaction takes its snapshot (parallel reads: streamRowsMerged). */
-type SnapshotRole =
-  /** Export the snapshot; keep the transaction open (even when done) until `hold` settles. */
-  { export: (id: string) => void; hold: Promise<void> } | { import: string } | null;
-
-/**
- * The rows of `stmt`, in its order, `chunkRows` at a time. Stop early by leaving the `for await`
- * (break, throw, or the consumer being destroyed): the cursor is closed and the connection released.
- */
-export function streamRows<R>(
-  db: Db,
-  stmt: RawBuilder<R>,
-  opts: StreamOptions = {},
-): AsyncGenerator<R[], void, undefined> {
-  return cursorRows(db, stmt, opts, null);
+/** A transaction that a stream owns: a failed COMMIT still releases its connection (by a rollback). */
+class Owned {
+  private open = true;
+  constructor(readonly trx: Trx) {}
+  async commit(): Promise<void> {
+    if (!this.open) return;
+    await this.trx.commit().execute();
+    this.open = false;
+  }
+  async rollback(): Promise<void> {
+    if (!this.open) return;
+    this.open = false;
+    await this.trx.rollback().execute();
+  }
 }
 
-async function* cursorRows<R>(
-  db: Db,
-  stmt: RawBuilder<R>,
-  opts: StreamOptions,
-  snapshot: SnapshotRole,
-): AsyncGenerator<R[], void, undefined> {
+/** READ ONLY, REPEATABLE READ: every query of the transaction sees one snapshot (a plan and its cursor). */
+async function begin(db: Db): Promise<Owned> {
+  return new Owned(
+    await db.startTransaction().setAccessMode("read only").setIsolationLevel("repeatable read").execute(),
+  );
+}
+
+async function applySettings(trx: Trx, opts: StreamOptions): Promise<void> {
+  for (const [k, v] of Object.entries(opts.settings ?? {})) {
+    if (!(STREAM_SETTINGS as readonly string[]).includes(k)) throw new Error(`setting ${k} not allowed`);
+    await sql`SELECT set_config(${k}, ${v}, true)`.execute(trx);
+  }
+}
+
+function chunkSize(opts: StreamOptions): number {
   const n = opts.chunkRows ?? 500;
   if (!Number.isInteger(n) || n < 1 || n > 100_000) throw new Error(`chunkRows must be 1..100000, not ${n}`);
-  const embedded = await isEmbeddedDb(db);
-  let begin = db.startTransaction().setAccessMode("read only");
-  if (snapshot) begin = begin.setIsolationLevel("repeatable read");
-  const trx = await begin.execute();
-  let open = true;
-  // A failed COMMIT leaves the connection taken: the rollback in `finally` then releases it.
-  const end = async (ok: boolean) => {
-    if (!open) return;
-    if (ok) {
-      await trx.commit().execute();
-      open = false;
-    } else {
-      open = false;
-      await trx.rollback().execute();
-    }
-  };
-  let pending: Promise<R[]> | null = null;
+  return n;
+}
+
+/**
+ * `stmt` as a cursor on an open transaction, `n` rows per FETCH, the next FETCH sent while the caller
+ * handles the current chunk. Leaves the transaction open (its owner ends it).
+ */
+async function* cursorOn<R>(
+  trx: Trx,
+  stmt: RawBuilder<R>,
+  n: number,
+  name: string,
+): AsyncGenerator<R[], void, undefined> {
+  // DECLARE and FETCH take the cursor's name and FETCH its count as syntax: both are made here.
+  await sql`DECLARE ${sql.raw(name)} NO SCROLL CURSOR FOR ${stmt}`.execute(trx);
+  const fetch = () =>
+    sql<R>`FETCH FORWARD ${sql.raw(String(n))} FROM ${sql.raw(name)}`.execute(trx).then((r) => r.rows);
+  let pending: Promise<R[]> | null = fetch();
   try {
-    if (snapshot && "import" in snapshot) {
-      // SET TRANSACTION SNAPSHOT takes a literal; the id comes from pg_export_snapshot(), checked here.
-      if (!/^[0-9A-Fa-f-]+$/.test(snapshot.import)) throw new Error("unexpected snapshot id");
-      await sql`SET TRANSACTION SNAPSHOT ${sql.raw(`'${snapshot.import}'`)}`.execute(trx);
-    } else if (snapshot) {
-      const r = await sql<{ id: string }>`SELECT pg_export_snapshot() AS id`.execute(trx);
-      snapshot.export(r.rows[0]!.id);
-    }
-    for (const [k, v] of Object.entries(opts.settings ?? {})) {
-      if (!(STREAM_SETTINGS as readonly string[]).includes(k)) throw new Error(`setting ${k} not allowed`);
-      await sql`SELECT set_config(${k}, ${v}, true)`.execute(trx);
-    }
-    await sql`DECLARE ${sql.raw(CURSOR)} NO SCROLL CURSOR FOR ${stmt}`.execute(trx);
-    // FETCH takes its count as syntax, not as a parameter: n is a checked integer.
-    const fetch = () =>
-      sql<R>`FETCH FORWARD ${sql.raw(String(n))} FROM ${sql.raw(CURSOR)}`.execute(trx).then((r) => r.rows);
-    if (embedded) {
-      const chunks: R[][] = [];
-      for (;;) {
-        const rows = await fetch();
-        if (rows.length) chunks.push(rows);
-        if (rows.length < n) break;
-      }
-      await end(true);
-      yield* chunks;
-      return;
-    }
-    pending = fetch();
     for (;;) {
       const rows: R[] = await (pending as Promise<R[]>);
       pending = null;
       if (rows.length === n) {
         pending = fetch();
-        // An unobserved rejection would crash the process if the consumer stops here; it is awaited below.
+        // An unobserved rejection would crash the process if the consumer stops here; awaited below.
         pending.catch(() => {});
       }
       if (rows.length) yield rows;
-      if (rows.length < n) break;
+      if (rows.length < n) return;
     }
-    // An exported snapshot lives as long as its transaction: the importers must have taken it first.
-    if (snapshot && "export" in snapshot) await snapshot.hold;
-    await end(true);
   } finally {
     if (pending) await pending.catch(() => {});
-    await end(false).catch(() => {});
   }
+}
+
+/**
+ * The rows of `stmt`, in its order, `chunkRows` at a time. Stop early by leaving the `for await`
+ * (break, throw, or the consumer being destroyed): the cursor is closed and the connection released.
+ */
+export async function* streamRows<R>(
+  db: Db,
+  stmt: RawBuilder<R>,
+  opts: StreamOptions = {},
+): AsyncGenerator<R[], void, undefined> {
+  yield* streamPlanned(
+    db,
+    async () => [stmt],
+    () => 0,
+    opts,
+  );
 }
 
 /**
@@ -148,73 +143,132 @@ async function* cursorRows<R>(
  * per statement; memory stays a few chunks. On PGlite (one connection) the statements are read one
  * after the other.
  */
-export async function* streamRowsMerged<R>(
+export function streamRowsMerged<R>(
   db: Db,
   stmts: readonly RawBuilder<R>[],
   compare: (a: R, b: R) => number,
   opts: StreamOptions = {},
 ): AsyncGenerator<R[], void, undefined> {
-  if (stmts.length === 0) return;
-  if (stmts.length === 1) {
-    yield* streamRows(db, stmts[0]!, opts);
+  return streamPlanned(db, async () => [...stmts], compare, opts);
+}
+
+/**
+ * streamRowsMerged whose statements are decided inside the read's first transaction: `plan` runs there
+ * first and returns the statements (none: nothing to read). Every transaction is READ ONLY and
+ * REPEATABLE READ, so what `plan` queries is the snapshot every statement then reads (e.g. to check
+ * what a cache holds against the very data a miss is computed from).
+ */
+export async function* streamPlanned<R>(
+  db: Db,
+  plan: (trx: Db) => Promise<RawBuilder<R>[]>,
+  compare: (a: R, b: R) => number,
+  opts: StreamOptions = {},
+): AsyncGenerator<R[], void, undefined> {
+  const n = chunkSize(opts);
+  const embedded = await isEmbeddedDb(db);
+  const owned: Owned[] = [];
+  const gens: AsyncGenerator<R[], void, undefined>[] = [];
+  try {
+    const first = await begin(db);
+    owned.push(first);
+    await applySettings(first.trx, opts);
+    const stmts = await plan(first.trx);
+    if (stmts.length === 0) {
+      await first.commit();
+      return;
+    }
+    if (embedded) {
+      // One connection for the whole process: read everything, release it, then hand the rows out.
+      const all: R[][] = [];
+      for (let j = 0; j < stmts.length; j++) {
+        const rows: R[] = [];
+        for await (const c of cursorOn(first.trx, stmts[j]!, n, `spendlens_stream_${j}`)) rows.push(...c);
+        all.push(rows);
+      }
+      await first.commit();
+      yield* mergeArrays(all, compare, n);
+      return;
+    }
+    gens.push(cursorOn(first.trx, stmts[0]!, n, "spendlens_stream_0"));
+    if (stmts.length > 1) {
+      const id = (await sql<{ id: string }>`SELECT pg_export_snapshot() AS id`.execute(first.trx)).rows[0]!
+        .id;
+      // SET TRANSACTION SNAPSHOT takes a literal; the id comes from pg_export_snapshot(), checked here.
+      if (!/^[0-9A-Fa-f-]+$/.test(id)) throw new Error("unexpected snapshot id");
+      for (let j = 1; j < stmts.length; j++) {
+        const o = await begin(db);
+        owned.push(o);
+        await sql`SET TRANSACTION SNAPSHOT ${sql.raw(`'${id}'`)}`.execute(o.trx);
+        await applySettings(o.trx, opts);
+        gens.push(cursorOn(o.trx, stmts[j]!, n, "spendlens_stream_0"));
+      }
+    }
+    yield* mergeStreams(gens, compare, n);
+    for (const o of owned) await o.commit();
+  } finally {
+    await Promise.all(gens.map((g) => g.return(undefined).catch(() => {})));
+    // Rolls back what is still open (an error, or a consumer that stopped early); no-op once committed.
+    await Promise.all(owned.map((o) => o.rollback().catch(() => {})));
+  }
+}
+
+async function* mergeArrays<R>(
+  all: R[][],
+  compare: (a: R, b: R) => number,
+  n: number,
+): AsyncGenerator<R[], void, undefined> {
+  yield* mergeStreams(
+    all.map((rows) =>
+      (async function* () {
+        if (rows.length) yield rows;
+      })(),
+    ),
+    compare,
+    n,
+  );
+}
+
+/** Merges ordered chunk streams (rows that compare equal all in one stream) into chunks of about n. */
+async function* mergeStreams<R>(
+  gens: AsyncGenerator<R[], void, undefined>[],
+  compare: (a: R, b: R) => number,
+  n: number,
+): AsyncGenerator<R[], void, undefined> {
+  if (gens.length === 1) {
+    yield* gens[0]!;
     return;
   }
-  const n = opts.chunkRows ?? 500;
-  const embedded = await isEmbeddedDb(db);
-  let exported!: (id: string) => void;
-  let failed!: (e: unknown) => void;
-  const snapshotId = new Promise<string>((res, rej) => {
-    exported = res;
-    failed = rej;
-  });
-  let release!: () => void;
-  const hold = new Promise<void>((res) => {
-    release = res;
-  });
-  const gens: AsyncGenerator<R[], void, undefined>[] = [];
   const heads: { rows: R[]; i: number }[] = [];
-  try {
-    gens.push(cursorRows(db, stmts[0]!, opts, embedded ? null : { export: (id) => exported(id), hold }));
-    const first = gens[0]!.next();
-    first.catch((e) => failed(e));
-    const id = embedded ? null : await snapshotId;
-    for (const s of stmts.slice(1)) gens.push(cursorRows(db, s, opts, id === null ? null : { import: id }));
-    const starts = [first, ...gens.slice(1).map((g) => (embedded ? null : g.next()))];
-    // Each importer has taken the snapshot (or failed) once its first chunk is in.
-    await Promise.allSettled(starts.slice(1));
-    release();
-    for (let j = 0; j < gens.length; j++) {
-      const r = await (starts[j] ?? gens[j]!.next());
-      heads.push({ rows: r.done ? [] : r.value, i: 0 });
-    }
-    let out: R[] = [];
-    for (;;) {
-      let best = -1;
-      for (let j = 0; j < heads.length; j++) {
-        const h = heads[j]!;
-        if (h.i >= h.rows.length) continue;
-        if (best < 0 || compare(h.rows[h.i]!, heads[best]!.rows[heads[best]!.i]!) < 0) best = j;
-      }
-      if (best < 0) break;
-      const h = heads[best]!;
-      const lead = h.rows[h.i]!;
-      // Every row equal to this one comes from this statement: take them all.
-      do {
-        out.push(h.rows[h.i++]!);
-        if (h.i >= h.rows.length) {
-          const r = await gens[best]!.next();
-          h.rows = r.done ? [] : r.value;
-          h.i = 0;
-        }
-      } while (h.i < h.rows.length && compare(h.rows[h.i]!, lead) === 0);
-      if (out.length >= n) {
-        yield out;
-        out = [];
-      }
-    }
-    if (out.length) yield out;
-  } finally {
-    release();
-    await Promise.all(gens.map((g) => g.return(undefined).catch(() => {})));
+  const starts = gens.map((g) => g.next());
+  for (const s of starts) s.catch(() => {});
+  for (const s of starts) {
+    const r = await s;
+    heads.push({ rows: r.done ? [] : r.value, i: 0 });
   }
+  let out: R[] = [];
+  for (;;) {
+    let best = -1;
+    for (let j = 0; j < heads.length; j++) {
+      const h = heads[j]!;
+      if (h.i >= h.rows.length) continue;
+      if (best < 0 || compare(h.rows[h.i]!, heads[best]!.rows[heads[best]!.i]!) < 0) best = j;
+    }
+    if (best < 0) break;
+    const h = heads[best]!;
+    const lead = h.rows[h.i]!;
+    // Every row equal to this one comes from this stream: take them all.
+    do {
+      out.push(h.rows[h.i++]!);
+      if (h.i >= h.rows.length) {
+        const r = await gens[best]!.next();
+        h.rows = r.done ? [] : r.value;
+        h.i = 0;
+      }
+    } while (h.i < h.rows.length && compare(h.rows[h.i]!, lead) === 0);
+    if (out.length >= n) {
+      yield out;
+      out = [];
+    }
+  }
+  if (out.length) yield out;
 }

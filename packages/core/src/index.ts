@@ -30,6 +30,7 @@ export * from "./logs/spendLogsUi.ts";
 export * from "./pricing/calculate.ts";
 export * from "./pricing/tokenize.ts";
 export * from "./providers/resolve.ts";
+export * from "./reports/dayCache.ts";
 export * from "./reports/spendByProvider.ts";
 export * from "./reports/spendReport.ts";
 export * from "./rollups/index.ts";

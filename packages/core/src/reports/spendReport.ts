@@ -2,10 +2,11 @@ import { type RawBuilder, sql } from "kysely";
 import { z } from "zod";
 import { normalizeKeyFilter } from "../auth/hash.ts";
 import type { Db } from "../db/connect.ts";
-import { isEmbeddedDb, type StreamOptions, streamRowsMerged } from "../db/stream.ts";
+import { isEmbeddedDb, type StreamOptions, streamPlanned, streamRowsMerged } from "../db/stream.ts";
 import { type RollupFilters, spendDayRowsSql, spendTotalsSql, windowDaysSql } from "../rollups/query.ts";
-import { narrowToUser, type Scope } from "../scope.ts";
+import { narrowToUser, type Scope, scopeUserId } from "../scope.ts";
 import { checkDayRange, eachDay, type Window } from "../validation.ts";
+import { reportDayCache, type Stamp } from "./dayCache.ts";
 import { dayRangeShape, windowOf, zOptionalText } from "./sqlParts.ts";
 
 /**
@@ -130,14 +131,16 @@ interface DayGroupRow {
   metadata: string;
 }
 
-/** One row per (day, team or customer), days ascending, then by total_spend and name. */
+/**
+ * One row per (day, team or customer), days ascending, then by total_spend and name: the statement for
+ * any list of days (built without a query, so it can be made inside a read's transaction).
+ */
 async function dayGroupSql(
   db: Db,
   scope: Scope,
-  days: readonly string[],
   by: "team" | "customer",
   f: ReportFilters,
-): Promise<RawBuilder<DayGroupRow>> {
+): Promise<(days: readonly string[]) => RawBuilder<DayGroupRow>> {
   const grpDim = by === "team" ? "team_id" : "end_user";
   const src = await spendDayRowsSql(
     db,
@@ -160,7 +163,7 @@ async function dayGroupSql(
           FROM (${src}) s GROUP BY 1, 2, 3`;
   const entry = sql`'{"model":' || ${jsonText(sql`m.model`)} || ',"api_key":' || ${jsonText(sql`m.api_key`)}
     || ',"spend":' || ${jsonText(sql`m.spend`)} || ',"total_tokens":' || ${jsonText(sql`m.total_tokens`)} || '}'`;
-  return sql<DayGroupRow>`WITH days AS MATERIALIZED (${windowDaysSql(days)})
+  return (days) => sql<DayGroupRow>`WITH days AS MATERIALIZED (${windowDaysSql(days)})
     SELECT to_char(d.day, 'YYYY-MM-DD') AS day, x.grp, x.total, x.metadata
     FROM days d CROSS JOIN LATERAL (
       SELECT m.grp, sum(m.spend)::float8 AS total,
@@ -203,6 +206,38 @@ async function keySql(db: Db, scope: Scope, w: Window, f: ReportFilters, part: 0
     ORDER BY total_cost DESC, k.api_key`;
 }
 
+/** Per day of the window: dirty or not, its detail_daily rows and the youngest row's age (xmin). */
+async function validateDays(trx: Db, days: readonly string[], teams: boolean) {
+  const r = await sql<{ day: string; dirty: boolean; rows: number; min_age: number | null; xmin: string }>`
+    SELECT to_char(w.day, 'YYYY-MM-DD') AS day, w.dirty, coalesce(c.rows, 0)::int8 AS rows, c.min_age,
+      (txid_snapshot_xmin(txid_current_snapshot()) % 4294967296)::text AS xmin
+    FROM (${windowDaysSql(days)}) w
+    LEFT JOIN (SELECT r.day, count(*) AS rows, min(age(r.xmin))::int8 AS min_age FROM spendlens.detail_daily r
+      WHERE r.day >= ${days[0]!}::date AND r.day <= ${days.at(-1)!}::date GROUP BY r.day) c ON c.day = w.day`.execute(
+    trx,
+  );
+  const out = new Map<string, { dirty: boolean; rows: number; minAge: number | null }>();
+  for (const x of r.rows) out.set(x.day, { dirty: x.dirty, rows: x.rows, minAge: x.min_age });
+  let t: { rows: number; minAge: number | null } | null = null;
+  if (teams) {
+    const q = await sql<{ rows: number; min_age: number | null }>`SELECT count(*)::int8 AS rows,
+        min(age(xmin))::int8 AS min_age FROM "LiteLLM_TeamTable"`.execute(trx);
+    t = { rows: q.rows[0]!.rows, minAge: q.rows[0]!.min_age };
+  }
+  return { days: out, teams: t, xmin: r.rows[0]?.xmin ?? "0" };
+}
+
+/** age() of each xid (text), now, in the transaction of the check. */
+async function xminAges(trx: Db, xids: readonly string[]): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  const list = [...new Set(xids)];
+  if (!list.length) return out;
+  const r = await sql<{ x: string; a: number }>`SELECT x, age(x::xid)::int8 AS a
+    FROM unnest(${list}::text[]) AS x`.execute(trx);
+  for (const row of r.rows) out.set(row.x, row.a);
+  return out;
+}
+
 // ---------- the answer ----------
 
 /** The REST answer (the seed's bare array), element by element. */
@@ -227,6 +262,8 @@ const PARALLEL = 2;
 export interface SpendReportStreamOptions {
   /** Rows per FETCH (day × team/customer, or keys). Default 500. */
   chunkRows?: number;
+  /** Per-day answers from and into the cache (dayCache.ts). Default true; false reads every day. */
+  cache?: boolean;
   /**
    * Connections read side by side, in one snapshot (1 or 2; Postgres only). Default: 2 for the per-day
    * answers (days dealt out round-robin), 1 for the per-key answer (keys split by hash when 2).
@@ -300,45 +337,106 @@ export function spendReportStream(
       group_by: by,
       columns: ["group_by_day", list],
       async *items() {
-        // The days dealt out round-robin to PARALLEL statements, merged back in day order.
-        const k = Math.min(await parallel(), days.length);
-        const stmts: RawBuilder<DayGroupRow>[] = [];
-        for (let j = 0; j < k; j++) {
-          stmts.push(
-            await dayGroupSql(
-              db,
-              scope,
-              days.filter((_, i) => i % k === j),
-              by,
-              f,
-            ),
-          );
-        }
-        const byDay = (a: DayGroupRow, b: DayGroupRow) => (a.day < b.day ? -1 : a.day > b.day ? 1 : 0);
-        let day: string | null = null;
-        let parts: string[] = [];
-        for await (const rows of streamRowsMerged(db, stmts, byDay, stream)) {
-          for (const r of rows) {
-            if (r.day !== day) {
-              if (day !== null) {
-                // The nested loop yields days in the order given; anything else is a bug, not an answer.
-                if (r.day < day) throw new Error("spend report rows out of day order");
-                parts.push("]}");
-                yield parts;
-              }
-              day = r.day;
-              parts = [`{"group_by_day":${str(day)},"${list}":[`];
-            } else parts.push(",");
-            parts.push(
-              `{"${name}":${str(r.grp)},"total_spend":${num(r.total)},"metadata":[`,
-              r.metadata,
-              "]}",
+        const cache = opts.cache === false ? null : reportDayCache(db);
+        const keyOf = (d: string) =>
+          JSON.stringify([by, d, f.team_id ?? null, f.customer_id ?? null, scopeUserId(scope)]);
+        // Decided in the read's own snapshot (streamPlanned): which days the cache holds unchanged, and
+        // the stamps of the days computed now.
+        const hits = new Map<string, string>();
+        const fresh = new Map<string, { day: Stamp; teams: Stamp | null }>();
+        // Everything that queries `db` itself happens before the read's transaction opens (PGlite has
+        // one connection: a query on `db` inside it would wait for it forever).
+        const stmtFor = await dayGroupSql(db, scope, by, f);
+        const k0 = await parallel();
+        const plan = async (trx: Db) => {
+          let missing = days;
+          if (cache) {
+            const v = await validateDays(trx, days, by === "team");
+            const cands = days.map((d) => cache.get(keyOf(d)));
+            const ages = await xminAges(
+              trx,
+              cands.flatMap((e) => (e ? [e.day.xmin] : [])),
             );
+            missing = [];
+            days.forEach((d, i) => {
+              const s = v.days.get(d)!;
+              const e = cands[i];
+              const same = (st: Stamp | null, rows: number, minAge: number | null) =>
+                !!st && st.rows === rows && (rows === 0 || (minAge !== null && minAge > ages.get(st.xmin)!));
+              if (
+                e &&
+                !s.dirty &&
+                same(e.day, s.rows, s.minAge) &&
+                (v.teams === null || same(e.teams, v.teams.rows, v.teams.minAge))
+              ) {
+                hits.set(d, e.text);
+                cache.stats.hits += 1;
+              } else {
+                missing.push(d);
+                if (!s.dirty) {
+                  const teams = v.teams ? { rows: v.teams.rows, xmin: v.xmin } : null;
+                  fresh.set(d, { day: { rows: s.rows, xmin: v.xmin }, teams });
+                  cache.stats.misses += 1;
+                }
+              }
+            });
           }
-        }
-        if (day !== null) {
-          parts.push("]}");
-          yield parts;
+          // The days to read dealt out round-robin to PARALLEL statements, merged back in day order.
+          const k = Math.min(k0, missing.length);
+          const stmts: RawBuilder<DayGroupRow>[] = [];
+          for (let j = 0; j < k; j++) stmts.push(stmtFor(missing.filter((_, i) => i % k === j)));
+          return stmts;
+        };
+        const byDay = (a: DayGroupRow, b: DayGroupRow) => (a.day < b.day ? -1 : a.day > b.day ? 1 : 0);
+        const rows = streamPlanned(db, plan, byDay, stream);
+        let buf: DayGroupRow[] = [];
+        let at = 0;
+        let ended = false;
+        const peek = async (): Promise<DayGroupRow | null> => {
+          while (at >= buf.length) {
+            if (ended) return null;
+            const r = await rows.next();
+            if (r.done) {
+              ended = true;
+              return null;
+            }
+            buf = r.value;
+            at = 0;
+          }
+          return buf[at]!;
+        };
+        try {
+          await peek(); // runs the plan
+          for (const d of days) {
+            const hit = hits.get(d);
+            if (hit !== undefined) {
+              if (hit) yield hit;
+              continue;
+            }
+            const parts: string[] = [];
+            for (let r = await peek(); r && r.day === d; r = await peek()) {
+              parts.push(
+                parts.length ? "," : `{"group_by_day":${str(d)},"${list}":[`,
+                `{"${name}":${str(r.grp)},"total_spend":${num(r.total)},"metadata":[`,
+                r.metadata,
+                "]}",
+              );
+              at += 1;
+            }
+            const r = await peek();
+            // The nested loop yields the days in the order given; anything else is a bug, not an answer.
+            if (r && r.day < d) throw new Error("spend report rows out of day order");
+            if (parts.length) parts.push("]}");
+            const stamp = fresh.get(d);
+            if (cache && stamp) {
+              const text = parts.join("");
+              cache.set(keyOf(d), { text, ...stamp, at: Date.now() });
+              if (text) yield text;
+            } else if (parts.length) yield parts;
+          }
+          if (await peek()) throw new Error("spend report rows for a day not asked for");
+        } finally {
+          await rows.return(undefined);
         }
       },
     };

@@ -23,6 +23,7 @@ import {
   userScope,
 } from "../src/index.ts";
 import { createTestDb, insertLogs, makeLog, type TestDb } from "../src/testing/index.ts";
+import { insertLikeLiteLLM as insertDirect, pick, randomTime } from "./writePaths.ts";
 
 /**
  * Migration 0005's derived rollups (end_user_daily from detail_daily, key_weekly from key_daily), the
@@ -39,24 +40,13 @@ const NOW = new Date("2026-03-08T15:00:00.000Z");
 
 type Log = DemoLog & { organization_id: string | null };
 
-function pick<T>(rnd: () => number, xs: readonly T[]): T {
-  return xs[Math.floor(rnd() * xs.length)]!;
-}
-
-function randomTime(rnd: () => number, day: string): string {
-  const r = rnd();
-  if (r < 0.1) return `${day}T00:00:00.000Z`;
-  if (r < 0.2) return `${day}T23:59:59.999Z`;
-  return new Date(Date.parse(`${day}T00:00:00Z`) + Math.floor(rnd() * 86_400_000)).toISOString();
-}
-
 let counter = 0;
 function randomLog(rnd: () => number, day = pick(rnd, DAYS)): Log {
   counter++;
   const prompt = Math.floor(rnd() * 3000);
   const completion = Math.floor(rnd() * 900);
   return {
-    ...makeLog({ startTime: randomTime(rnd, day) }),
+    ...makeLog({ startTime: randomTime(rnd, day, 0.1) }),
     request_id: `d-${counter}-${Math.floor(rnd() * 1e9)}`,
     api_key: pick(rnd, ["k1", "k2", "k3", "k4", "k5", ""]),
     user: pick(rnd, ["alice", "bob", "carol", ""]),
@@ -278,14 +268,26 @@ async function insertBatch(db: TestDb["db"], logs: Log[]): Promise<void> {
 
 /** As LiteLLM writes: one multi-row INSERT … VALUES, ON CONFLICT DO NOTHING. */
 async function insertLikeLiteLLM(db: Kysely<any>, logs: Log[]): Promise<void> {
-  const rows = logs.map(
-    (l) => sql`(${l.request_id}, ${l.api_key}, ${l.spend}, ${l.total_tokens}, ${l.prompt_tokens},
-      ${l.completion_tokens}, ${l.startTime}, ${l.endTime}, ${l.model}, ${l.model_group}, ${l.user}, ${l.team_id},
-      ${l.organization_id}, ${l.end_user})`,
+  await insertDirect(
+    db,
+    [
+      "request_id",
+      "api_key",
+      "spend",
+      "total_tokens",
+      "prompt_tokens",
+      "completion_tokens",
+      "startTime",
+      "endTime",
+      "model",
+      "model_group",
+      "user",
+      "team_id",
+      "organization_id",
+      "end_user",
+    ],
+    logs,
   );
-  await sql`INSERT INTO "LiteLLM_SpendLogs" (request_id, api_key, spend, total_tokens, prompt_tokens,
-      completion_tokens, "startTime", "endTime", model, model_group, "user", team_id, organization_id, end_user)
-    VALUES ${sql.join(rows)} ON CONFLICT (request_id) DO NOTHING`.execute(db);
   remember(logs);
 }
 
@@ -365,7 +367,7 @@ describe("derived rollups, edge days and log counts equal brute-force sums over 
         spend: Math.round(rnd() * 1e6) / 1e5,
         end_user: rnd() < 0.4 ? pick(rnd, ["c1", "c6", "", null]) : l.end_user,
         api_key: rnd() < 0.3 ? pick(rnd, ["k1", "k6"]) : l.api_key,
-        startTime: rnd() < 0.3 ? randomTime(rnd, pick(rnd, DAYS)) : l.startTime,
+        startTime: rnd() < 0.3 ? randomTime(rnd, pick(rnd, DAYS), 0.1) : l.startTime,
       });
     }
     const upd = chosen.map((id) => counted.get(id)!);

@@ -28,6 +28,7 @@ import {
   type TestDb,
   testEngine,
 } from "../src/testing/index.ts";
+import { copyIn as copyDirect, insertLikeLiteLLM as insertDirect, pick, randomTime } from "./writePaths.ts";
 
 /**
  * Property test: random streams of spend and error logs, written every way a log reaches the table
@@ -54,24 +55,12 @@ const TAG_VALUES = [
   null, // SQL NULL
 ];
 
-function pick<T>(rnd: () => number, xs: readonly T[]): T {
-  return xs[Math.floor(rnd() * xs.length)]!;
-}
-
-function randomTime(rnd: () => number, day: string): string {
-  const r = rnd();
-  if (r < 0.12) return `${day}T00:00:00.000Z`;
-  if (r < 0.24) return `${day}T23:59:59.999Z`;
-  const ms = Math.floor(rnd() * 86_400_000);
-  return new Date(Date.parse(`${day}T00:00:00Z`) + ms).toISOString();
-}
-
 let counter = 0;
 function randomLog(rnd: () => number, day = pick(rnd, DAYS)): Log {
   counter++;
   const prompt = Math.floor(rnd() * 2000);
   const completion = Math.floor(rnd() * 800);
-  const startTime = randomTime(rnd, day);
+  const startTime = randomTime(rnd, day, 0.12);
   return {
     ...makeLog({ startTime }),
     request_id: `p-${counter}-${Math.floor(rnd() * 1e9)}`,
@@ -298,34 +287,57 @@ function rememberInserted(logs: Log[]): void {
   }
 }
 
+const JSONB_TAGS = { name: "request_tags", jsonb: true } as const;
 /** As LiteLLM writes: one multi-row INSERT ... VALUES with ON CONFLICT DO NOTHING (prisma skipDuplicates). */
-async function insertLikeLiteLLM(db: Kysely<any>, logs: Log[]): Promise<void> {
-  const rows = logs.map(
-    (
-      l,
-    ) => sql`(${l.request_id}, ${l.call_type}, ${l.api_key}, ${l.spend}, ${l.total_tokens}, ${l.prompt_tokens},
-      ${l.completion_tokens}, ${l.startTime}, ${l.endTime}, ${l.model}, ${l.model_id}, ${l.model_group},
-      ${l.custom_llm_provider}, ${l.api_base}, ${l.user}, ${l.request_tags}::jsonb, ${l.team_id}, ${l.organization_id}, ${l.end_user})`,
+const insertLikeLiteLLM = (db: Kysely<any>, logs: Log[]) =>
+  insertDirect(
+    db,
+    [
+      "request_id",
+      "call_type",
+      "api_key",
+      "spend",
+      "total_tokens",
+      "prompt_tokens",
+      "completion_tokens",
+      "startTime",
+      "endTime",
+      "model",
+      "model_id",
+      "model_group",
+      "custom_llm_provider",
+      "api_base",
+      "user",
+      JSONB_TAGS,
+      "team_id",
+      "organization_id",
+      "end_user",
+    ],
+    logs,
   );
-  await sql`INSERT INTO "LiteLLM_SpendLogs" (request_id, call_type, api_key, spend, total_tokens, prompt_tokens,
-      completion_tokens, "startTime", "endTime", model, model_id, model_group, custom_llm_provider, api_base, "user",
-      request_tags, team_id, organization_id, end_user)
-    VALUES ${sql.join(rows)} ON CONFLICT (request_id) DO NOTHING`.execute(db);
-}
 
 /** LiteLLM-style upsert: new rows are inserted, existing ones get the new spend and tags. */
 async function upsertLikeLiteLLM(db: Kysely<any>, logs: Log[]): Promise<void> {
-  const rows = logs.map(
-    (
-      l,
-    ) => sql`(${l.request_id}, ${l.api_key}, ${l.spend}, ${l.total_tokens}, ${l.prompt_tokens}, ${l.completion_tokens},
-      ${l.startTime}, ${l.endTime}, ${l.model}, ${l.model_group}, ${l.user}, ${l.request_tags}::jsonb, ${l.team_id}, ${l.end_user})`,
-  );
-  await sql`INSERT INTO "LiteLLM_SpendLogs" (request_id, api_key, spend, total_tokens, prompt_tokens, completion_tokens,
-      "startTime", "endTime", model, model_group, "user", request_tags, team_id, end_user)
-    VALUES ${sql.join(rows)}
-    ON CONFLICT (request_id) DO UPDATE SET spend = excluded.spend, request_tags = excluded.request_tags`.execute(
+  await insertDirect(
     db,
+    [
+      "request_id",
+      "api_key",
+      "spend",
+      "total_tokens",
+      "prompt_tokens",
+      "completion_tokens",
+      "startTime",
+      "endTime",
+      "model",
+      "model_group",
+      "user",
+      JSONB_TAGS,
+      "team_id",
+      "end_user",
+    ],
+    logs,
+    { update: ["spend", "request_tags"] },
   );
   for (const l of logs) {
     const old = counted.get(l.request_id);
@@ -345,48 +357,30 @@ async function upsertLikeLiteLLM(db: Kysely<any>, logs: Log[]): Promise<void> {
 }
 
 async function copyIn(t: TestDb, logs: Log[]): Promise<void> {
-  const pgCopy = (await import("pg-copy-streams")).default;
-  const { Readable } = await import("node:stream");
-  const { pipeline } = await import("node:stream/promises");
-  const q = (v: string | number | null) =>
-    v === null ? "" : typeof v === "number" ? String(v) : `"${v.replaceAll('"', '""')}"`;
-  const csv = logs
-    .map((l) =>
-      [
-        l.request_id,
-        l.api_key,
-        l.spend,
-        l.total_tokens,
-        l.prompt_tokens,
-        l.completion_tokens,
-        l.startTime,
-        l.endTime,
-        l.model,
-        l.model_id,
-        l.model_group,
-        l.custom_llm_provider,
-        l.api_base,
-        l.user,
-        l.request_tags,
-        l.team_id,
-        l.organization_id,
-        l.end_user,
-      ]
-        .map(q)
-        .join(","),
-    )
-    .join("\n");
-  const client = await t.pool!.connect();
-  try {
-    const stream = client.query(
-      pgCopy.from(`COPY "LiteLLM_SpendLogs" (request_id, api_key, spend, total_tokens, prompt_tokens, completion_tokens,
-        "startTime", "endTime", model, model_id, model_group, custom_llm_provider, api_base, "user", request_tags,
-        team_id, organization_id, end_user) FROM STDIN (FORMAT csv)`),
-    );
-    await pipeline(Readable.from([`${csv}\n`]), stream);
-  } finally {
-    client.release();
-  }
+  await copyDirect(
+    t,
+    [
+      "request_id",
+      "api_key",
+      "spend",
+      "total_tokens",
+      "prompt_tokens",
+      "completion_tokens",
+      "startTime",
+      "endTime",
+      "model",
+      "model_id",
+      "model_group",
+      "custom_llm_provider",
+      "api_base",
+      "user",
+      "request_tags",
+      "team_id",
+      "organization_id",
+      "end_user",
+    ],
+    logs,
+  );
   rememberInserted(logs);
 }
 
@@ -407,7 +401,7 @@ function randomError(rnd: () => number, day = pick(rnd, DAYS)): DemoErrorLog {
   counter++;
   return makeErrorLog({
     request_id: `pe-${counter}-${Math.floor(rnd() * 1e9)}`,
-    startTime: randomTime(rnd, day),
+    startTime: randomTime(rnd, day, 0.12),
     model_group: pick(rnd, ["gpt-4o", "claude", ""]),
     api_base: pick(rnd, ["https://a", "https://b", ""]),
     model_id: pick(rnd, ["m1", "m2"]),
@@ -475,7 +469,7 @@ describe("rollups equal a brute-force sum over the logs", () => {
       const next: Log = {
         ...l,
         spend: Math.round(rnd() * 1e6) / 1e5,
-        startTime: rnd() < 0.3 ? randomTime(rnd, pick(rnd, DAYS)) : l.startTime,
+        startTime: rnd() < 0.3 ? randomTime(rnd, pick(rnd, DAYS), 0.12) : l.startTime,
         user: rnd() < 0.3 ? (pick(rnd, ["alice", "bob", null]) as string) : l.user,
         request_tags: rnd() < 0.3 ? (pick(rnd, TAG_VALUES) as string) : l.request_tags,
       };

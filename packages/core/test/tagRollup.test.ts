@@ -22,6 +22,7 @@ import {
 } from "../src/index.ts";
 import { rollupDdlV1 } from "../src/rollups/ddl_v1.ts";
 import { createTestDb, insertLogs, makeLog, type TestDb, testEngine } from "../src/testing/index.ts";
+import { copyIn as copyDirect, insertLikeLiteLLM as insertDirect, pick, randomTime } from "./writePaths.ts";
 
 /**
  * Property test for the per-request tag rollups (migration 0004): random streams of logs written every
@@ -57,24 +58,13 @@ const TAG_VALUES: (string | null)[] = [
 ];
 const USERS = ["alice", "bob", "carol", "", null];
 
-function pick<T>(rnd: () => number, xs: readonly T[]): T {
-  return xs[Math.floor(rnd() * xs.length)]!;
-}
-
-function randomTime(rnd: () => number, day: string): string {
-  const r = rnd();
-  if (r < 0.15) return `${day}T00:00:00.000Z`;
-  if (r < 0.3) return `${day}T23:59:59.999Z`;
-  return new Date(Date.parse(`${day}T00:00:00Z`) + Math.floor(rnd() * 86_400_000)).toISOString();
-}
-
 let counter = 0;
 function randomLog(rnd: () => number, day = pick(rnd, DAYS)): Log {
   counter++;
   const prompt = Math.floor(rnd() * 2000);
   const completion = Math.floor(rnd() * 800);
   return {
-    ...makeLog({ startTime: randomTime(rnd, day) }),
+    ...makeLog({ startTime: randomTime(rnd, day, 0.15) }),
     request_id: `tr-${counter}-${Math.floor(rnd() * 1e9)}`,
     api_key: pick(rnd, ["k1", "k2", ""]),
     user: pick(rnd, USERS),
@@ -300,26 +290,42 @@ function rememberInserted(logs: Log[]): void {
 
 /** As LiteLLM writes: one multi-row INSERT ... VALUES ... ON CONFLICT DO NOTHING. */
 async function insertLikeLiteLLM(db: Kysely<any>, logs: Log[]): Promise<void> {
-  const rows = logs.map(
-    (l) => sql`(${l.request_id}, ${l.api_key}, ${l.spend}, ${l.total_tokens}, ${l.prompt_tokens},
-      ${l.completion_tokens}, ${l.startTime}, ${l.endTime}, ${l.model}, ${l.user}, ${l.request_tags}::jsonb)`,
+  await insertDirect(
+    db,
+    [
+      "request_id",
+      "api_key",
+      "spend",
+      "total_tokens",
+      "prompt_tokens",
+      "completion_tokens",
+      "startTime",
+      "endTime",
+      "model",
+      "user",
+      { name: "request_tags", jsonb: true },
+    ],
+    logs,
   );
-  await sql`INSERT INTO "LiteLLM_SpendLogs" (request_id, api_key, spend, total_tokens, prompt_tokens,
-      completion_tokens, "startTime", "endTime", model, "user", request_tags)
-    VALUES ${sql.join(rows)} ON CONFLICT (request_id) DO NOTHING`.execute(db);
 }
 
 /** LiteLLM-style upsert: existing rows get the new spend and tags, new ids are inserted. */
 async function upsertLikeLiteLLM(db: Kysely<any>, logs: Log[]): Promise<void> {
-  const rows = logs.map(
-    (l) => sql`(${l.request_id}, ${l.spend}, ${l.total_tokens}, ${l.prompt_tokens}, ${l.completion_tokens},
-      ${l.startTime}, ${l.endTime}, ${l.user}, ${l.request_tags}::jsonb)`,
-  );
-  await sql`INSERT INTO "LiteLLM_SpendLogs" (request_id, spend, total_tokens, prompt_tokens, completion_tokens,
-      "startTime", "endTime", "user", request_tags)
-    VALUES ${sql.join(rows)}
-    ON CONFLICT (request_id) DO UPDATE SET spend = excluded.spend, request_tags = excluded.request_tags`.execute(
+  await insertDirect(
     db,
+    [
+      "request_id",
+      "spend",
+      "total_tokens",
+      "prompt_tokens",
+      "completion_tokens",
+      "startTime",
+      "endTime",
+      "user",
+      { name: "request_tags", jsonb: true },
+    ],
+    logs,
+    { update: ["spend", "request_tags"] },
   );
   for (const l of logs) {
     const old = counted.get(l.request_id);
@@ -333,38 +339,21 @@ async function upsertLikeLiteLLM(db: Kysely<any>, logs: Log[]): Promise<void> {
 }
 
 async function copyIn(t: TestDb, logs: Log[]): Promise<void> {
-  const pgCopy = (await import("pg-copy-streams")).default;
-  const { Readable } = await import("node:stream");
-  const { pipeline } = await import("node:stream/promises");
-  const q = (v: string | number | null) =>
-    v === null ? "" : typeof v === "number" ? String(v) : `"${v.replaceAll('"', '""')}"`;
-  const csv = logs
-    .map((l) =>
-      [
-        l.request_id,
-        l.spend,
-        l.total_tokens,
-        l.prompt_tokens,
-        l.completion_tokens,
-        l.startTime,
-        l.endTime,
-        l.user,
-        l.request_tags,
-      ]
-        .map(q)
-        .join(","),
-    )
-    .join("\n");
-  const client = await t.pool!.connect();
-  try {
-    const stream = client.query(
-      pgCopy.from(`COPY "LiteLLM_SpendLogs" (request_id, spend, total_tokens, prompt_tokens, completion_tokens,
-        "startTime", "endTime", "user", request_tags) FROM STDIN (FORMAT csv)`),
-    );
-    await pipeline(Readable.from([`${csv}\n`]), stream);
-  } finally {
-    client.release();
-  }
+  await copyDirect(
+    t,
+    [
+      "request_id",
+      "spend",
+      "total_tokens",
+      "prompt_tokens",
+      "completion_tokens",
+      "startTime",
+      "endTime",
+      "user",
+      "request_tags",
+    ],
+    logs,
+  );
   rememberInserted(logs);
 }
 
@@ -376,7 +365,7 @@ async function updateSome(db: Kysely<any>, rnd: () => number, share: number): Pr
     counted.set(id, {
       ...l,
       spend: rnd() < 0.5 ? Math.round(rnd() * 1e6) / 1e5 : l.spend,
-      startTime: rnd() < 0.3 ? randomTime(rnd, pick(rnd, DAYS)) : l.startTime,
+      startTime: rnd() < 0.3 ? randomTime(rnd, pick(rnd, DAYS), 0.15) : l.startTime,
       user: rnd() < 0.3 ? pick(rnd, USERS) : l.user,
       request_tags: rnd() < 0.6 ? pick(rnd, TAG_VALUES) : l.request_tags,
     });

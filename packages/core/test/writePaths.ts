@@ -1,0 +1,77 @@
+/**
+ * The ways rows reach "LiteLLM_SpendLogs" outside spendlens's API, shared by the rollup property tests
+ * (rollups, tagRollup, derivedRollups): random days and times, LiteLLM's multi-row INSERT (skip or
+ * update duplicates) and COPY. Each test names the columns it writes; the rest keep their defaults.
+ */
+import { type Kysely, sql } from "kysely";
+import type { TestDb } from "../src/testing/index.ts";
+
+export function pick<T>(rnd: () => number, xs: readonly T[]): T {
+  return xs[Math.floor(rnd() * xs.length)]!;
+}
+
+/** A time on `day`: the first or last millisecond with probability `edge` each, else uniform. */
+export function randomTime(rnd: () => number, day: string, edge: number): string {
+  const r = rnd();
+  if (r < edge) return `${day}T00:00:00.000Z`;
+  if (r < 2 * edge) return `${day}T23:59:59.999Z`;
+  return new Date(Date.parse(`${day}T00:00:00Z`) + Math.floor(rnd() * 86_400_000)).toISOString();
+}
+
+type Value = string | number | null;
+
+/** A column of the spend log table; `jsonb` ones are sent as JSON text and cast. */
+export type Column = string | { name: string; jsonb: true };
+const nameOf = (c: Column) => (typeof c === "string" ? c : c.name);
+
+/**
+ * As LiteLLM writes: one multi-row INSERT ... VALUES. `onConflict` "skip" is prisma's skipDuplicates;
+ * "update" sets the listed columns from the new row. Column names come from the test's literal lists.
+ */
+export async function insertLikeLiteLLM<R extends object>(
+  db: Kysely<any>,
+  columns: readonly Column[],
+  rows: readonly R[],
+  onConflict: "skip" | { update: readonly string[] } = "skip",
+): Promise<void> {
+  const values = rows.map(
+    (r) =>
+      sql`(${sql.join(
+        columns.map((c) => {
+          const v = (r as Record<string, unknown>)[nameOf(c)] as Value;
+          return typeof c === "string" ? sql`${v}` : sql`${v}::jsonb`;
+        }),
+      )})`,
+  );
+  const conflict =
+    onConflict === "skip"
+      ? sql`DO NOTHING`
+      : sql`DO UPDATE SET ${sql.join(onConflict.update.map((c) => sql`${sql.id(c)} = ${sql.ref(`excluded.${c}`)}`))}`;
+  await sql`INSERT INTO "LiteLLM_SpendLogs" (${sql.join(columns.map((c) => sql.id(nameOf(c))))})
+    VALUES ${sql.join(values)} ON CONFLICT (request_id) ${conflict}`.execute(db);
+}
+
+/** COPY ... FROM STDIN (FORMAT csv) of the listed columns (Postgres only: needs the test's pool). */
+export async function copyIn<R extends object>(
+  t: TestDb,
+  columns: readonly Column[],
+  rows: readonly R[],
+): Promise<void> {
+  const pgCopy = (await import("pg-copy-streams")).default;
+  const { Readable } = await import("node:stream");
+  const { pipeline } = await import("node:stream/promises");
+  const q = (v: Value) =>
+    v === null ? "" : typeof v === "number" ? String(v) : `"${v.replaceAll('"', '""')}"`;
+  const names = columns.map(nameOf);
+  const csv = rows
+    .map((r) => names.map((c) => q((r as Record<string, unknown>)[c] as Value)).join(","))
+    .join("\n");
+  const client = await t.pool!.connect();
+  try {
+    const cols = names.map((c) => `"${c}"`).join(", ");
+    const stream = client.query(pgCopy.from(`COPY "LiteLLM_SpendLogs" (${cols}) FROM STDIN (FORMAT csv)`));
+    await pipeline(Readable.from([`${csv}\n`]), stream);
+  } finally {
+    client.release();
+  }
+}

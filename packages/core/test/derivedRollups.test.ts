@@ -23,7 +23,7 @@ import {
   userScope,
 } from "../src/index.ts";
 import { createTestDb, insertLogs, makeLog, type TestDb } from "../src/testing/index.ts";
-import { insertLikeLiteLLM as insertDirect, pick, randomTime } from "./writePaths.ts";
+import { insertLikeLiteLLM as insertDirect, logColumns, pick, randomTime } from "./writePaths.ts";
 
 /**
  * Migration 0005's derived rollups (end_user_daily from detail_daily, key_weekly from key_daily), the
@@ -270,22 +270,7 @@ async function insertBatch(db: TestDb["db"], logs: Log[]): Promise<void> {
 async function insertLikeLiteLLM(db: Kysely<any>, logs: Log[]): Promise<void> {
   await insertDirect(
     db,
-    [
-      "request_id",
-      "api_key",
-      "spend",
-      "total_tokens",
-      "prompt_tokens",
-      "completion_tokens",
-      "startTime",
-      "endTime",
-      "model",
-      "model_group",
-      "user",
-      "team_id",
-      "organization_id",
-      "end_user",
-    ],
+    logColumns(["api_key", "model", "model_group", "user", "team_id", "organization_id", "end_user"]),
     logs,
   );
   remember(logs);

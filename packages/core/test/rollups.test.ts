@@ -28,7 +28,13 @@ import {
   type TestDb,
   testEngine,
 } from "../src/testing/index.ts";
-import { copyIn as copyDirect, insertLikeLiteLLM as insertDirect, pick, randomTime } from "./writePaths.ts";
+import {
+  copyIn as copyDirect,
+  insertLikeLiteLLM as insertDirect,
+  logColumns,
+  pick,
+  randomTime,
+} from "./writePaths.ts";
 
 /**
  * Property test: random streams of spend and error logs, written every way a log reaches the table
@@ -287,32 +293,26 @@ function rememberInserted(logs: Log[]): void {
   }
 }
 
-const JSONB_TAGS = { name: "request_tags", jsonb: true } as const;
 /** As LiteLLM writes: one multi-row INSERT ... VALUES with ON CONFLICT DO NOTHING (prisma skipDuplicates). */
 const insertLikeLiteLLM = (db: Kysely<any>, logs: Log[]) =>
   insertDirect(
     db,
-    [
-      "request_id",
-      "call_type",
-      "api_key",
-      "spend",
-      "total_tokens",
-      "prompt_tokens",
-      "completion_tokens",
-      "startTime",
-      "endTime",
-      "model",
-      "model_id",
-      "model_group",
-      "custom_llm_provider",
-      "api_base",
-      "user",
-      JSONB_TAGS,
-      "team_id",
-      "organization_id",
-      "end_user",
-    ],
+    logColumns(
+      [
+        "call_type",
+        "api_key",
+        "model",
+        "model_id",
+        "model_group",
+        "custom_llm_provider",
+        "api_base",
+        "user",
+        "team_id",
+        "organization_id",
+        "end_user",
+      ],
+      "jsonb",
+    ),
     logs,
   );
 
@@ -320,22 +320,7 @@ const insertLikeLiteLLM = (db: Kysely<any>, logs: Log[]) =>
 async function upsertLikeLiteLLM(db: Kysely<any>, logs: Log[]): Promise<void> {
   await insertDirect(
     db,
-    [
-      "request_id",
-      "api_key",
-      "spend",
-      "total_tokens",
-      "prompt_tokens",
-      "completion_tokens",
-      "startTime",
-      "endTime",
-      "model",
-      "model_group",
-      "user",
-      JSONB_TAGS,
-      "team_id",
-      "end_user",
-    ],
+    logColumns(["api_key", "model", "model_group", "user", "team_id", "end_user"], "jsonb"),
     logs,
     { update: ["spend", "request_tags"] },
   );
@@ -359,26 +344,21 @@ async function upsertLikeLiteLLM(db: Kysely<any>, logs: Log[]): Promise<void> {
 async function copyIn(t: TestDb, logs: Log[]): Promise<void> {
   await copyDirect(
     t,
-    [
-      "request_id",
-      "api_key",
-      "spend",
-      "total_tokens",
-      "prompt_tokens",
-      "completion_tokens",
-      "startTime",
-      "endTime",
-      "model",
-      "model_id",
-      "model_group",
-      "custom_llm_provider",
-      "api_base",
-      "user",
-      "request_tags",
-      "team_id",
-      "organization_id",
-      "end_user",
-    ],
+    logColumns(
+      [
+        "api_key",
+        "model",
+        "model_id",
+        "model_group",
+        "custom_llm_provider",
+        "api_base",
+        "user",
+        "team_id",
+        "organization_id",
+        "end_user",
+      ],
+      "text",
+    ),
     logs,
   );
   rememberInserted(logs);

@@ -22,7 +22,13 @@ import {
 } from "../src/index.ts";
 import { rollupDdlV1 } from "../src/rollups/ddl_v1.ts";
 import { createTestDb, insertLogs, makeLog, type TestDb, testEngine } from "../src/testing/index.ts";
-import { copyIn as copyDirect, insertLikeLiteLLM as insertDirect, pick, randomTime } from "./writePaths.ts";
+import {
+  copyIn as copyDirect,
+  insertLikeLiteLLM as insertDirect,
+  logColumns,
+  pick,
+  randomTime,
+} from "./writePaths.ts";
 
 /**
  * Property test for the per-request tag rollups (migration 0004): random streams of logs written every
@@ -290,43 +296,12 @@ function rememberInserted(logs: Log[]): void {
 
 /** As LiteLLM writes: one multi-row INSERT ... VALUES ... ON CONFLICT DO NOTHING. */
 async function insertLikeLiteLLM(db: Kysely<any>, logs: Log[]): Promise<void> {
-  await insertDirect(
-    db,
-    [
-      "request_id",
-      "api_key",
-      "spend",
-      "total_tokens",
-      "prompt_tokens",
-      "completion_tokens",
-      "startTime",
-      "endTime",
-      "model",
-      "user",
-      { name: "request_tags", jsonb: true },
-    ],
-    logs,
-  );
+  await insertDirect(db, logColumns(["api_key", "model", "user"], "jsonb"), logs);
 }
 
 /** LiteLLM-style upsert: existing rows get the new spend and tags, new ids are inserted. */
 async function upsertLikeLiteLLM(db: Kysely<any>, logs: Log[]): Promise<void> {
-  await insertDirect(
-    db,
-    [
-      "request_id",
-      "spend",
-      "total_tokens",
-      "prompt_tokens",
-      "completion_tokens",
-      "startTime",
-      "endTime",
-      "user",
-      { name: "request_tags", jsonb: true },
-    ],
-    logs,
-    { update: ["spend", "request_tags"] },
-  );
+  await insertDirect(db, logColumns(["user"], "jsonb"), logs, { update: ["spend", "request_tags"] });
   for (const l of logs) {
     const old = counted.get(l.request_id);
     if (old && present.has(l.request_id)) {
@@ -339,21 +314,7 @@ async function upsertLikeLiteLLM(db: Kysely<any>, logs: Log[]): Promise<void> {
 }
 
 async function copyIn(t: TestDb, logs: Log[]): Promise<void> {
-  await copyDirect(
-    t,
-    [
-      "request_id",
-      "spend",
-      "total_tokens",
-      "prompt_tokens",
-      "completion_tokens",
-      "startTime",
-      "endTime",
-      "user",
-      "request_tags",
-    ],
-    logs,
-  );
+  await copyDirect(t, logColumns(["user"], "text"), logs);
   rememberInserted(logs);
 }
 

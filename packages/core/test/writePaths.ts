@@ -75,3 +75,22 @@ export async function copyIn<R extends object>(
     client.release();
   }
 }
+
+/** The columns every direct write here sets: id, spend, tokens and times. */
+const BASE_COLUMNS = [
+  "request_id",
+  "spend",
+  "total_tokens",
+  "prompt_tokens",
+  "completion_tokens",
+  "startTime",
+  "endTime",
+] as const;
+
+/** BASE_COLUMNS, then `extra`, then request_tags (cast to jsonb for INSERT, plain text for COPY) if asked. */
+export function logColumns(extra: readonly string[], tags: "jsonb" | "text" | "none" = "none"): Column[] {
+  const cols: Column[] = [...BASE_COLUMNS, ...extra];
+  if (tags === "jsonb") cols.push({ name: "request_tags", jsonb: true });
+  if (tags === "text") cols.push("request_tags");
+  return cols;
+}

@@ -139,6 +139,14 @@ async function* batch(
   let size = 0;
   try {
     for await (const p of pieces) {
+      if (p.length >= BATCH_CHARS) {
+        // A big piece (a cached day) goes out as it is, not copied into a batch.
+        if (buf.length) yield buf.join("");
+        buf = [];
+        size = 0;
+        yield p;
+        continue;
+      }
       buf.push(p);
       size += p.length;
       if (size >= BATCH_CHARS) {

@@ -208,6 +208,10 @@ async function keySql(db: Db, scope: Scope, w: Window, f: ReportFilters, part: 0
 
 /** Per day of the window: dirty or not, its detail_daily rows and the youngest row's age (xmin). */
 async function validateDays(trx: Db, days: readonly string[], teams: boolean) {
+  // A bitmap scan of the window's days (the primary key's day range): ~30 ms for 70k rows at 1M logs,
+  // where the planner's choice, a scan of the whole table, takes ~75 ms. For this statement only.
+  const seq = await sql<{ v: string }>`SELECT current_setting('enable_seqscan') AS v`.execute(trx);
+  await sql`SELECT set_config('enable_seqscan', 'off', true)`.execute(trx);
   const r = await sql<{ day: string; dirty: boolean; rows: number; min_age: number | null; xmin: string }>`
     SELECT to_char(w.day, 'YYYY-MM-DD') AS day, w.dirty, coalesce(c.rows, 0)::int8 AS rows, c.min_age,
       (txid_snapshot_xmin(txid_current_snapshot()) % 4294967296)::text AS xmin
@@ -216,6 +220,7 @@ async function validateDays(trx: Db, days: readonly string[], teams: boolean) {
       WHERE r.day >= ${days[0]!}::date AND r.day <= ${days.at(-1)!}::date GROUP BY r.day) c ON c.day = w.day`.execute(
     trx,
   );
+  await sql`SELECT set_config('enable_seqscan', ${seq.rows[0]!.v}, true)`.execute(trx);
   const out = new Map<string, { dirty: boolean; rows: number; minAge: number | null }>();
   for (const x of r.rows) out.set(x.day, { dirty: x.dirty, rows: x.rows, minAge: x.min_age });
   let t: { rows: number; minAge: number | null } | null = null;

@@ -15,9 +15,14 @@ import { cell, toCsv } from "./tabular.ts";
 
 const STREAMED: unique symbol = Symbol("spendlens.restStream");
 
-/** One element of a streamed answer: its JSON text, whole or in pieces. */
-export type RestItem = string | readonly string[];
-const itemText = (i: RestItem) => (typeof i === "string" ? i : i.join(""));
+/** One element of a streamed answer: its JSON text, whole, in pieces, or as UTF-8 bytes. */
+export type RestItem = string | readonly string[] | Uint8Array;
+const itemText = (i: RestItem) =>
+  typeof i === "string"
+    ? i
+    : i instanceof Uint8Array
+      ? Buffer.from(i.buffer, i.byteOffset, i.byteLength).toString("utf8")
+      : i.join("");
 
 export interface RestStream {
   readonly [STREAMED]: true;
@@ -59,8 +64,8 @@ const BATCH_CHARS = 64 * 1024;
 
 export interface OpenedStream {
   contentType: string;
-  /** The body, in pieces of about BATCH_CHARS characters. */
-  chunks: AsyncGenerator<string, void, undefined>;
+  /** The body, in pieces of about BATCH_CHARS characters (or bigger ready-made bytes). */
+  chunks: AsyncGenerator<string | Uint8Array, void, undefined>;
 }
 
 /**
@@ -108,11 +113,13 @@ async function* once(text: string): AsyncGenerator<string, void, undefined> {
   yield text;
 }
 
-async function* jsonPieces(items: AsyncIterable<RestItem>): AsyncGenerator<string, void, undefined> {
+async function* jsonPieces(
+  items: AsyncIterable<RestItem>,
+): AsyncGenerator<string | Uint8Array, void, undefined> {
   let sep = "[";
   for await (const item of items) {
     yield sep;
-    if (typeof item === "string") yield item;
+    if (typeof item === "string" || item instanceof Uint8Array) yield item;
     else yield* item;
     sep = ",";
   }
@@ -132,15 +139,15 @@ async function* csvPieces(
 
 /** Joins small pieces into writes of about BATCH_CHARS; stopping early also stops the source. */
 async function* batch(
-  pieces: AsyncGenerator<string, void, undefined>,
+  pieces: AsyncGenerator<string | Uint8Array, void, undefined>,
   source: AsyncIterator<RestItem>,
-): AsyncGenerator<string, void, undefined> {
+): AsyncGenerator<string | Uint8Array, void, undefined> {
   let buf: string[] = [];
   let size = 0;
   try {
     for await (const p of pieces) {
-      if (p.length >= BATCH_CHARS) {
-        // A big piece (a cached day) goes out as it is, not copied into a batch.
+      if (typeof p !== "string" || p.length >= BATCH_CHARS) {
+        // Bytes (a cached day) and big pieces go out as they are, not copied into a batch.
         if (buf.length) yield buf.join("");
         buf = [];
         size = 0;

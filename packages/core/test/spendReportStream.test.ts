@@ -7,6 +7,7 @@ import {
   hashToken,
   pauseRollups,
   prng,
+  reportItemText,
   resumeRollups,
   rollupStatus,
   type SpendReportInput,
@@ -155,7 +156,7 @@ function bruteKeys(rows: Log[]) {
 /** Reads the stream to the end: the elements parsed one by one, and how many came. */
 async function collect(s: ReturnType<typeof spendReportStream>) {
   const out: unknown[] = [];
-  for await (const item of s.items()) out.push(JSON.parse(typeof item === "string" ? item : item.join("")));
+  for await (const item of s.items()) out.push(JSON.parse(reportItemText(item)));
   return out;
 }
 
@@ -312,7 +313,7 @@ describe("spendReportStream", () => {
       inserted.push(lateOne);
       const rest: unknown[] = [first.value];
       for (let r = await it.next(); !r.done; r = await it.next()) rest.push(r.value);
-      const parsed = rest.map((x) => JSON.parse(typeof x === "string" ? x : (x as string[]).join("")));
+      const parsed = rest.map((x) => JSON.parse(reportItemText(x as Parameters<typeof reportItemText>[0])));
       expect(parsed).toEqual(before);
       expect(await collect(spendReportStream(t.db, ALL, range, { parallel }))).toEqual(
         bruteDays(win(), "team"),

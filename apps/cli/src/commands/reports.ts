@@ -3,6 +3,7 @@ import {
   ALL,
   type CustomerSpendDay,
   type KeySpend,
+  reportItemText,
   type SpendReport,
   spendReportInput,
   spendReportShape,
@@ -62,7 +63,7 @@ async function streamSpendReport(
   if (src.mode === "local") {
     const s = spendReportStream(src.db, ALL, parsed.data);
     elements = (async function* () {
-      for await (const item of s.items()) yield JSON.parse(typeof item === "string" ? item : item.join(""));
+      for await (const item of s.items()) yield JSON.parse(reportItemText(item));
     })();
   } else {
     const route = restRoutes().find((r) => r.procedure === "reports.spendReport")!;

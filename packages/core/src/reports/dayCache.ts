@@ -11,7 +11,9 @@ import type { Db } from "../db/connect.ts";
  * snapshot was taken, so each such row was already visible then; the rows now are a subset of the
  * rows then, and as many: the same row versions, hence the same numbers. Any change to a day's rollup
  * (a log written, updated or deleted, a rebuild) writes a row version with a new xmin or removes a row,
- * and fails the check. The team answer also stamps "LiteLLM_TeamTable" (aliases) the same way. Days
+ * and fails the check. A transaction running anywhere in the cluster holds a snapshot's xmin back: rows
+ * written after it began look new until it ends, and their days are computed again (never stale, only
+ * not cached meanwhile). The team answer also stamps "LiteLLM_TeamTable" (aliases) the same way. Days
  * that are dirty (read from the raw logs) are never cached. Entries expire after 15 minutes (age()
  * needs both xids within 2^31 transactions of each other; and a forgotten entry costs nothing).
  *
@@ -27,8 +29,8 @@ export interface Stamp {
 }
 
 export interface DayEntry {
-  /** The day's element as JSON text; "" when the day had no rows. */
-  text: string;
+  /** The day's element as UTF-8 JSON text (outside the JS heap); empty when the day had no rows. */
+  text: Buffer;
   day: Stamp;
   teams: Stamp | null;
   at: number;

@@ -255,8 +255,22 @@ export interface SpendReportStream {
    * Each element of `data`, in order, as JSON text: a day (team, customer) or a key (api_key). A day
    * comes as its pieces (joined, they are the element): no string as big as a day is ever built.
    */
-  items(): AsyncGenerator<string | readonly string[], void, undefined>;
+  items(): AsyncGenerator<ReportItem, void, undefined>;
 }
+
+/**
+ * One element of a streamed answer as JSON text: a string, its pieces (joined, the element), or UTF-8
+ * bytes (a cached day: written to a socket as they are).
+ */
+export type ReportItem = string | readonly string[] | Uint8Array;
+
+/** The JSON text of an element. */
+export const reportItemText = (i: ReportItem): string =>
+  typeof i === "string"
+    ? i
+    : i instanceof Uint8Array
+      ? Buffer.from(i.buffer, i.byteOffset, i.byteLength).toString("utf8")
+      : i.join("");
 
 /** Transaction settings of the report's cursor (see StreamOptions). */
 const REPORT_SETTINGS = { jit: "off", extra_float_digits: "3" } as const;
@@ -347,7 +361,7 @@ export function spendReportStream(
           JSON.stringify([by, d, f.team_id ?? null, f.customer_id ?? null, scopeUserId(scope)]);
         // Decided in the read's own snapshot (streamPlanned): which days the cache holds unchanged, and
         // the stamps of the days computed now.
-        const hits = new Map<string, string>();
+        const hits = new Map<string, Buffer>();
         const fresh = new Map<string, { day: Stamp; teams: Stamp | null }>();
         // Everything that queries `db` itself happens before the read's transaction opens (PGlite has
         // one connection: a query on `db` inside it would wait for it forever).
@@ -415,7 +429,7 @@ export function spendReportStream(
           for (const d of days) {
             const hit = hits.get(d);
             if (hit !== undefined) {
-              if (hit) yield hit;
+              if (hit.length) yield hit;
               continue;
             }
             const parts: string[] = [];
@@ -434,9 +448,9 @@ export function spendReportStream(
             if (parts.length) parts.push("]}");
             const stamp = fresh.get(d);
             if (cache && stamp) {
-              const text = parts.join("");
+              const text = Buffer.from(parts.join(""), "utf8");
               cache.set(keyOf(d), { text, ...stamp, at: Date.now() });
-              if (text) yield text;
+              if (text.length) yield text;
             } else if (parts.length) yield parts;
           }
           if (await peek()) throw new Error("spend report rows for a day not asked for");
@@ -471,6 +485,6 @@ export function spendReportShape(input: z.output<typeof spendReportInput>): Spen
 export async function spendReport(db: Db, scope: Scope, raw: SpendReportInput): Promise<SpendReport> {
   const s = spendReportStream(db, scope, raw, { chunkRows: 5000 });
   const data: unknown[] = [];
-  for await (const item of s.items()) data.push(JSON.parse(typeof item === "string" ? item : item.join("")));
+  for await (const item of s.items()) data.push(JSON.parse(reportItemText(item)));
   return { group_by: s.group_by, data } as SpendReport;
 }

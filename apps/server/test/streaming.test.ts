@@ -5,6 +5,11 @@ import { type DemoLog, hashToken, parseConfig, prng } from "@spendlens/core";
 import { createTestDb, insertLogs, makeLog, type TestDb, testEngine } from "@spendlens/core/testing";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  bruteCustomers,
+  bruteTeams,
+  bruteKeys as keysOf,
+} from "../../../packages/core/test/spendReportBrute.ts";
 import { type RunningServer, startServer } from "../src/server.ts";
 import { sendRestStream } from "../src/stream.ts";
 
@@ -53,80 +58,13 @@ for (let d = 0; d < 26; d++) {
 }
 const inWindow = (l: DemoLog) => l.startTime >= `${START}T` && l.startTime < "2026-05-25T";
 const win = logs.filter(inWindow);
-const cmp = (a: string | null, b: string | null) =>
-  a === b ? 0 : a === null ? 1 : b === null ? -1 : a < b ? -1 : 1; // ASCII names: code-point order
 
-function brute(by: "team" | "customer") {
-  const days = new Map<string, Map<string | null, Map<string, { spend: number; total_tokens: number }>>>();
-  for (const l of win) {
-    const day = l.startTime.slice(0, 10);
-    const g = by === "team" ? ((l.team_id && TEAMS[l.team_id]) ?? "Unassigned Team") : l.end_user;
-    const dm = days.get(day) ?? new Map();
-    days.set(day, dm);
-    const gm = dm.get(g) ?? new Map();
-    dm.set(g, gm);
-    const k = JSON.stringify([l.model, l.api_key]);
-    const m = gm.get(k) ?? { spend: 0, total_tokens: 0 };
-    m.spend += l.spend;
-    m.total_tokens += l.total_tokens;
-    gm.set(k, m);
-  }
-  return [...days.entries()]
-    .sort(([a], [b]) => cmp(a, b))
-    .map(([day, groups]) => {
-      const list = [...groups.entries()]
-        .map(([name, ms]) => {
-          const metadata = [...ms.entries()]
-            .map(([k, v]) => {
-              const [model, api_key] = JSON.parse(k) as [string, string];
-              return { model, api_key, spend: v.spend, total_tokens: v.total_tokens };
-            })
-            .sort((a, b) => b.spend - a.spend || cmp(a.model, b.model) || cmp(a.api_key, b.api_key));
-          return { name, total_spend: metadata.reduce((s, m) => s + m.spend, 0), metadata };
-        })
-        .sort((a, b) => b.total_spend - a.total_spend || cmp(a.name, b.name));
-      return by === "team"
-        ? {
-            group_by_day: day,
-            teams: list.map((g) => ({ team_name: g.name, total_spend: g.total_spend, metadata: g.metadata })),
-          }
-        : {
-            group_by_day: day,
-            customers: list.map((g) => ({
-              customer: g.name,
-              total_spend: g.total_spend,
-              metadata: g.metadata,
-            })),
-          };
-    });
-}
+const brute = (by: "team" | "customer") =>
+  by === "team"
+    ? bruteTeams(win, (l) => (l.team_id && TEAMS[l.team_id]) ?? "Unassigned Team")
+    : bruteCustomers(win);
 
-function bruteKeys() {
-  const keys = new Map<string, Map<string, { c: number; i: number; o: number }>>();
-  for (const l of win) {
-    const km = keys.get(l.api_key) ?? new Map();
-    keys.set(l.api_key, km);
-    const m = km.get(l.model) ?? { c: 0, i: 0, o: 0 };
-    m.c += l.spend;
-    m.i += l.prompt_tokens;
-    m.o += l.completion_tokens;
-    km.set(l.model, m);
-  }
-  return [...keys.entries()]
-    .map(([api_key, ms]) => {
-      const model_details = [...ms.entries()]
-        .map(([model, v]) => ({ model, total_cost: v.c, total_input_tokens: v.i, total_output_tokens: v.o }))
-        .sort((a, b) => b.total_cost - a.total_cost || cmp(a.model, b.model));
-      return {
-        api_key,
-        total_cost: model_details.reduce((s, m) => s + m.total_cost, 0),
-        total_input_tokens: model_details.reduce((s, m) => s + m.total_input_tokens, 0),
-        total_output_tokens: model_details.reduce((s, m) => s + m.total_output_tokens, 0),
-        model_details,
-      };
-    })
-    .sort((a, b) => b.total_cost - a.total_cost || cmp(a.api_key, b.api_key));
-}
+const bruteKeys = () => keysOf(win);
 
 let t: TestDb;
 let srv: RunningServer;
@@ -162,8 +100,8 @@ afterAll(async () => {
 
 describe("GET /global/spend/report, streamed", () => {
   it("customer: chunked, more rows than a cursor chunk, equal to the brute force", async () => {
-    const expected = brute("customer");
-    const rows = expected.reduce((n, d) => n + (d.customers ?? []).length, 0);
+    const expected = bruteCustomers(win);
+    const rows = expected.reduce((n, d) => n + d.customers.length, 0);
     expect(rows).toBeGreaterThan(500); // more (day, customer) rows than one FETCH
     const r = await get(`/global/spend/report?${Q}&group_by=customer`);
     expect(r.status).toBe(200);

@@ -17,6 +17,7 @@ import {
   userScope,
 } from "../src/index.ts";
 import { createTestDb, insertLogs, makeLog, type TestDb, testEngine } from "../src/testing/index.ts";
+import { bruteCustomers, bruteTeams } from "./spendReportBrute.ts";
 
 /**
  * The spend report's per-day cache (reports/dayCache.ts) is used only when it is provably what a fresh
@@ -60,53 +61,12 @@ async function read(raw: SpendReportInput, cache = true, scope = ALL) {
   return out;
 }
 
-const cmp = (a: string | null, b: string | null) =>
-  a === b ? 0 : a === null ? 1 : b === null ? -1 : a < b ? -1 : 1;
 /** The team or customer answer summed by hand over the logs the rollups hold. */
 function brute(by: "team" | "customer", rows = held) {
-  const days = new Map<string, Map<string | null, Map<string, { spend: number; total_tokens: number }>>>();
-  for (const l of rows) {
-    const day = l.startTime.slice(0, 10);
-    if (day < START || day > END) continue;
-    const g = by === "team" ? ((l.team_id && teams[l.team_id]) ?? "Unassigned Team") : l.end_user;
-    const dm = days.get(day) ?? new Map();
-    days.set(day, dm);
-    const gm = dm.get(g) ?? new Map();
-    dm.set(g, gm);
-    const k = JSON.stringify([l.model, l.api_key]);
-    const m = gm.get(k) ?? { spend: 0, total_tokens: 0 };
-    m.spend += l.spend;
-    m.total_tokens += l.total_tokens;
-    gm.set(k, m);
-  }
-  return [...days.entries()]
-    .sort(([a], [b]) => cmp(a, b))
-    .map(([day, groups]) => {
-      const list = [...groups.entries()]
-        .map(([name, ms]) => {
-          const metadata = [...ms.entries()]
-            .map(([k, v]) => {
-              const [model, api_key] = JSON.parse(k) as [string, string];
-              return { model, api_key, spend: v.spend, total_tokens: v.total_tokens };
-            })
-            .sort((a, b) => b.spend - a.spend || cmp(a.model, b.model) || cmp(a.api_key, b.api_key));
-          return { name, total_spend: metadata.reduce((s, m) => s + m.spend, 0), metadata };
-        })
-        .sort((a, b) => b.total_spend - a.total_spend || cmp(a.name, b.name));
-      return by === "team"
-        ? {
-            group_by_day: day,
-            teams: list.map((g) => ({ team_name: g.name, total_spend: g.total_spend, metadata: g.metadata })),
-          }
-        : {
-            group_by_day: day,
-            customers: list.map((g) => ({
-              customer: g.name,
-              total_spend: g.total_spend,
-              metadata: g.metadata,
-            })),
-          };
-    });
+  const inRange = rows.filter((l) => l.startTime.slice(0, 10) >= START && l.startTime.slice(0, 10) <= END);
+  return by === "team"
+    ? bruteTeams(inRange, (l) => (l.team_id && teams[l.team_id]) ?? "Unassigned Team")
+    : bruteCustomers(inRange);
 }
 
 const range = { start_date: START, end_date: END };

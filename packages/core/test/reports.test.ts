@@ -13,6 +13,7 @@ import {
   userScope,
 } from "../src/index.ts";
 import { createTestDb, insertLogs, makeLog, type TestDb } from "../src/testing/index.ts";
+import { bruteCustomers, bruteKeys, bruteTeams as teamsOf } from "./spendReportBrute.ts";
 
 const START = "2026-01-30";
 const END = "2026-02-02";
@@ -152,78 +153,8 @@ afterAll(async () => {
 type Log = (typeof logs)[number];
 const win = logs.filter((l) => inWindow(l.startTime));
 
-const cmpText = (a: string | null, b: string | null) =>
-  a === b ? 0 : a === null ? 1 : b === null ? -1 : a < b ? -1 : 1;
-
-function bruteDays(rows: Log[], grpOf: (l: Log) => string | null) {
-  const days = new Map<string, Map<string | null, Map<string, { spend: number; total_tokens: number }>>>();
-  for (const l of rows) {
-    const d = days.get(dayOf(l.startTime)) ?? new Map();
-    days.set(dayOf(l.startTime), d);
-    const g = d.get(grpOf(l)) ?? new Map();
-    d.set(grpOf(l), g);
-    const k = JSON.stringify([l.model, l.api_key]);
-    const m = g.get(k) ?? { spend: 0, total_tokens: 0 };
-    m.spend += l.spend;
-    m.total_tokens += l.total_tokens;
-    g.set(k, m);
-  }
-  return [...days.entries()]
-    .sort(([a], [b]) => cmpText(a, b))
-    .map(([day, groups]) => ({
-      day,
-      groups: [...groups.entries()]
-        .map(([name, ms]) => {
-          const metadata = [...ms.entries()]
-            .map(([k, v]) => {
-              const [model, api_key] = JSON.parse(k) as [string, string];
-              return { model, api_key, spend: v.spend, total_tokens: v.total_tokens };
-            })
-            .sort((a, b) => b.spend - a.spend || cmpText(a.model, b.model) || cmpText(a.api_key, b.api_key));
-          return { name, total_spend: metadata.reduce((s, m) => s + m.spend, 0), metadata };
-        })
-        .sort((a, b) => b.total_spend - a.total_spend || cmpText(a.name, b.name)),
-    }));
-}
-
 const teamNameOf = (l: Log) => (l.team_id && TEAMS[l.team_id] ? TEAMS[l.team_id]! : "Unassigned Team");
-const bruteTeams = (rows: Log[]) =>
-  bruteDays(rows, teamNameOf).map((d) => ({
-    group_by_day: d.day,
-    teams: d.groups.map((g) => ({ team_name: g.name!, total_spend: g.total_spend, metadata: g.metadata })),
-  }));
-const bruteCustomers = (rows: Log[]) =>
-  bruteDays(rows, (l) => l.end_user).map((d) => ({
-    group_by_day: d.day,
-    customers: d.groups.map((g) => ({ customer: g.name, total_spend: g.total_spend, metadata: g.metadata })),
-  }));
-
-function bruteKeys(rows: Log[]) {
-  const keys = new Map<string, Map<string, { c: number; i: number; o: number }>>();
-  for (const l of rows) {
-    const k = keys.get(l.api_key) ?? new Map();
-    keys.set(l.api_key, k);
-    const m = k.get(l.model) ?? { c: 0, i: 0, o: 0 };
-    m.c += l.spend;
-    m.i += l.prompt_tokens;
-    m.o += l.completion_tokens;
-    k.set(l.model, m);
-  }
-  return [...keys.entries()]
-    .map(([api_key, ms]) => {
-      const model_details = [...ms.entries()]
-        .map(([model, v]) => ({ model, total_cost: v.c, total_input_tokens: v.i, total_output_tokens: v.o }))
-        .sort((a, b) => b.total_cost - a.total_cost || cmpText(a.model, b.model));
-      return {
-        api_key,
-        total_cost: model_details.reduce((s, m) => s + m.total_cost, 0),
-        total_input_tokens: model_details.reduce((s, m) => s + m.total_input_tokens, 0),
-        total_output_tokens: model_details.reduce((s, m) => s + m.total_output_tokens, 0),
-        model_details,
-      };
-    })
-    .sort((a, b) => b.total_cost - a.total_cost || cmpText(a.api_key, b.api_key));
-}
+const bruteTeams = (rows: Log[]) => teamsOf(rows, teamNameOf);
 
 const range = { start_date: START, end_date: END };
 

@@ -16,6 +16,7 @@ import {
   userScope,
 } from "../src/index.ts";
 import { createTestDb, insertLogs, makeLog, type TestDb, testEngine } from "../src/testing/index.ts";
+import { bruteCustomers, bruteKeys, bruteTeams, cmpCodePoints as cp } from "./spendReportBrute.ts";
 
 /**
  * The streamed spend report (GET /global/spend/report's REST answer, element by element from a
@@ -27,7 +28,6 @@ import { createTestDb, insertLogs, makeLog, type TestDb, testEngine } from "../s
 const START = "2026-03-02";
 const END = "2026-03-11";
 const inWindow = (s: string) => s >= "2026-03-02T" && s < "2026-03-12T";
-const dayOf = (s: string) => s.slice(0, 10);
 
 const KEYS = [hashToken("sk-s1"), hashToken("sk-s2"), "plain-key", "zz-key"];
 // t1 and t2 share an alias (merged as the seed's GROUP BY team_alias does); t3 has none; ghost is not
@@ -70,88 +70,9 @@ for (let i = 0; i < 900; i++) {
 
 type Log = DemoLog;
 
-/** Code-point order, nulls last (the report's order of text), written independently of the code. */
-function cp(a: string | null, b: string | null): number {
-  if (a === b) return 0;
-  if (a === null) return 1;
-  if (b === null) return -1;
-  const x = Array.from(a, (c) => c.codePointAt(0)!);
-  const y = Array.from(b, (c) => c.codePointAt(0)!);
-  for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i]! < y[i]! ? -1 : 1;
-  return x.length - y.length;
-}
 const teamName = (l: Log) => (l.team_id && TEAMS[l.team_id] != null ? TEAMS[l.team_id]! : "Unassigned Team");
-
-function bruteDays(rows: Log[], by: "team" | "customer") {
-  const days = new Map<string, Map<string | null, Map<string, { spend: number; total_tokens: number }>>>();
-  for (const l of rows) {
-    const d = days.get(dayOf(l.startTime)) ?? new Map();
-    days.set(dayOf(l.startTime), d);
-    const gk = by === "team" ? teamName(l) : l.end_user;
-    const g = d.get(gk) ?? new Map();
-    d.set(gk, g);
-    const k = JSON.stringify([l.model, l.api_key]);
-    const m = g.get(k) ?? { spend: 0, total_tokens: 0 };
-    m.spend += l.spend;
-    m.total_tokens += l.total_tokens;
-    g.set(k, m);
-  }
-  return [...days.entries()]
-    .sort(([a], [b]) => cp(a, b))
-    .map(([day, groups]) => {
-      const list = [...groups.entries()]
-        .map(([name, ms]) => {
-          const metadata = [...ms.entries()]
-            .map(([k, v]) => {
-              const [model, api_key] = JSON.parse(k) as [string, string];
-              return { model, api_key, spend: v.spend, total_tokens: v.total_tokens };
-            })
-            .sort((a, b) => b.spend - a.spend || cp(a.model, b.model) || cp(a.api_key, b.api_key));
-          return { name, total_spend: metadata.reduce((s, m) => s + m.spend, 0), metadata };
-        })
-        .sort((a, b) => b.total_spend - a.total_spend || cp(a.name, b.name));
-      return by === "team"
-        ? {
-            group_by_day: day,
-            teams: list.map((g) => ({ team_name: g.name, total_spend: g.total_spend, metadata: g.metadata })),
-          }
-        : {
-            group_by_day: day,
-            customers: list.map((g) => ({
-              customer: g.name,
-              total_spend: g.total_spend,
-              metadata: g.metadata,
-            })),
-          };
-    });
-}
-
-function bruteKeys(rows: Log[]) {
-  const keys = new Map<string, Map<string, { c: number; i: number; o: number }>>();
-  for (const l of rows) {
-    const k = keys.get(l.api_key) ?? new Map();
-    keys.set(l.api_key, k);
-    const m = k.get(l.model) ?? { c: 0, i: 0, o: 0 };
-    m.c += l.spend;
-    m.i += l.prompt_tokens;
-    m.o += l.completion_tokens;
-    k.set(l.model, m);
-  }
-  return [...keys.entries()]
-    .map(([api_key, ms]) => {
-      const model_details = [...ms.entries()]
-        .map(([model, v]) => ({ model, total_cost: v.c, total_input_tokens: v.i, total_output_tokens: v.o }))
-        .sort((a, b) => b.total_cost - a.total_cost || cp(a.model, b.model));
-      return {
-        api_key,
-        total_cost: model_details.reduce((s, m) => s + m.total_cost, 0),
-        total_input_tokens: model_details.reduce((s, m) => s + m.total_input_tokens, 0),
-        total_output_tokens: model_details.reduce((s, m) => s + m.total_output_tokens, 0),
-        model_details,
-      };
-    })
-    .sort((a, b) => b.total_cost - a.total_cost || cp(a.api_key, b.api_key));
-}
+const bruteDays = (rows: Log[], by: "team" | "customer") =>
+  by === "team" ? bruteTeams(rows, teamName) : bruteCustomers(rows);
 
 /** Reads the stream to the end: the elements parsed one by one, and how many came. */
 async function collect(s: ReturnType<typeof spendReportStream>) {
@@ -181,13 +102,13 @@ afterAll(async () => {
 
 describe("spendReportStream", () => {
   it("the brute-force data has what the test needs: many rows per chunk, ties, both text orders", () => {
-    const teams = bruteDays(win(), "team");
-    const rows = teams.reduce((n, d) => n + (d.teams ?? []).length, 0);
+    const teams = bruteTeams(win(), teamName);
+    const rows = teams.reduce((n, d) => n + d.teams.length, 0);
     expect(teams.length).toBe(10);
     // (day, team) rows: 4 names a day (t1 and t2 merged as "Alpha"; t3, ghost and null "Unassigned
     // Team"): many chunks of 3, one chunk of 500.
     expect(rows).toBe(40);
-    const customers = bruteDays(win(), "customer").flatMap((d) => (d.customers ?? []).map((c) => c.customer));
+    const customers = bruteCustomers(win()).flatMap((d) => d.customers.map((c) => c.customer));
     expect(customers.length).toBe(60);
     expect(customers).toContain("\u{1F600}-cust");
     expect(customers).toContain("\uFF21-cust");
@@ -195,7 +116,7 @@ describe("spendReportStream", () => {
     expect(cp("\u{1F600}-cust", "\uFF21-cust")).toBe(1);
     expect(cmpCodePoint("\u{1F600}-cust", "\uFF21-cust")).toBe(1);
     expect("\u{1F600}-cust" < "\uFF21-cust").toBe(true);
-    const metadata = teams.flatMap((d) => (d.teams ?? []).flatMap((g) => g.metadata));
+    const metadata = teams.flatMap((d) => d.teams.flatMap((g) => g.metadata));
     const spends = metadata.map((m) => m.spend);
     expect(new Set(spends).size).toBeLessThan(spends.length / 4); // ties on spend abound
   });

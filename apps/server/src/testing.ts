@@ -18,10 +18,6 @@ export interface TestServerOptions extends Fixtures {
   now?: Date;
   /** A database on disk (the CLI's in-process mode opens it from another process). */
   onDisk?: boolean;
-  /** Serve this instead of the test database's own handle (e.g. a runtime opened from the environment). */
-  services?: (
-    t: TestDb,
-  ) => Promise<{ services: Parameters<typeof startServer>[0]["services"]; close?: () => Promise<void> }>;
 }
 
 export interface HttpAnswer {
@@ -62,9 +58,8 @@ export async function startTestServer(
   const t = await createTestDb(o.onDisk ? { onDisk: true } : {});
   await writeFixtures(t.db, o);
   await o.setup?.(t);
-  const custom = o.services ? await o.services(t) : null;
   const srv = await startServer({
-    services: custom?.services ?? {
+    services: {
       db: t.db,
       handle: t,
       config: o.config ?? emptyConfig(),
@@ -107,7 +102,6 @@ export async function startTestServer(
     post: (path, body, key) => request("POST", path, key, body),
     async close() {
       await srv.close();
-      await custom?.close?.();
       await t.drop();
       if (o.now) setClock(null);
     },

@@ -430,7 +430,8 @@ async function main(): Promise<void> {
       "DATABASE_URL is required: the bench measures Postgres and refuses to run on the embedded default (PGlite)",
     );
   }
-  const h = await openDatabase({ databaseUrl: url, statementTimeoutMs: 0, maxConnections: 4 });
+  // The original's SQL runs as LiteLLM would run it: with the server's own settings (JIT included).
+  const h = await openDatabase({ databaseUrl: url, statementTimeoutMs: 0, maxConnections: 4, jit: true });
   let server: ChildServer | null = null;
   try {
     const machine: Machine = await describeMachine(h.pool!);

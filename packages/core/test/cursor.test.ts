@@ -172,3 +172,44 @@ describe("logs.page: keyset pagination", () => {
     expect(decodeLogsCursor(s)).toEqual(c);
   });
 });
+
+describe("include_total past the direct-count limit (from the rollups)", () => {
+  it("equals a brute-force count for key, user, team and partial-day windows; other filters count raw", async () => {
+    const KC = hashToken("sk-cursor-c");
+    // 1,800 logs of one key over three days, ~2.3 minutes apart with ms offsets (partial days at both
+    // ends): more than COUNT_SCAN_LIMIT match the first cases, so their totals come from the rollups.
+    const many = Array.from({ length: 1800 }, (_, i) =>
+      makeLog({
+        request_id: `m${String(i).padStart(5, "0")}`,
+        startTime: new Date(Date.parse("2026-04-01T03:00:00.000Z") + i * 137_007).toISOString(),
+        api_key: KC,
+        user: i % 3 ? "dave" : "erin",
+        team_id: i % 4 ? "t9" : null,
+        end_user: i % 5 ? null : "e9",
+        spend: (i % 9) / 8,
+      }),
+    );
+    await insertLogs(t.db, many);
+    const erin = userScope("erin");
+    const cases: [LogsPageInput, (l: (typeof many)[number]) => boolean, Scope?][] = [
+      [{ api_key: KC }, () => true],
+      [
+        { api_key: "sk-cursor-c", start_date: "2026-04-01 10:30:00.5", end_date: "2026-04-03 07:00:00" },
+        (l) => l.startTime >= "2026-04-01T10:30:00.500Z" && l.startTime <= "2026-04-03T07:00:00.000Z",
+      ],
+      [
+        { api_key: KC, user_id: "dave", start_date: "2026-04-02 00:00:00" },
+        (l) => l.user === "dave" && l.startTime >= "2026-04-02T00:00:00.000Z",
+      ],
+      [{ api_key: KC, team_id: "t9" }, (l) => l.team_id === "t9"],
+      [{ api_key: KC, end_user: "e9" }, (l) => l.end_user === "e9"],
+      [{ api_key: KC, min_spend: 0.5 }, (l) => l.spend >= 0.5],
+      [{ api_key: KC }, (l) => l.user === "erin", erin],
+    ];
+    for (const [input, keep, scope] of cases) {
+      const want = many.filter(keep).length;
+      const p = await logsPage(t.db, scope ?? ALL, { ...input, limit: 5, include_total: true });
+      expect({ input, total: p.total }).toEqual({ input, total: want });
+    }
+  });
+});

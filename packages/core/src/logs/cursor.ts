@@ -8,7 +8,7 @@ import { badRequest } from "../errors.ts";
 import { narrowToUser, type Scope } from "../scope.ts";
 import { zDateTime, zInt } from "../validation.ts";
 import { zFilter, zSpend } from "./inputs.ts";
-import { type SpendLogFilter, type SpendLogRow, whereSpendLogs } from "./query.ts";
+import { countSpendLogs, type SpendLogFilter, type SpendLogRow, whereSpendLogs } from "./query.ts";
 
 /**
  * Keyset (cursor) pagination of spend logs (SPEC §5): newest first, ORDER BY "startTime" DESC,
@@ -159,10 +159,16 @@ export async function logsPage(db: Db, scope: Scope, input: LogsPageInput): Prom
 
   let total: number | null = null;
   if (a.include_total) {
-    const r = await where(
-      db.selectFrom("LiteLLM_SpendLogs").select(sql<number>`count(*)::int`.as("n")),
-    ).executeTakeFirstOrThrow();
-    total = r.n;
+    if (a.end_user === undefined && a.model === undefined) {
+      // The filters countSpendLogs knows: a large total from the rollups, exactly (682k logs of one key
+      // in a month of the 10M bench: 67 ms as a COUNT, a few ms this way).
+      total = await countSpendLogs(db, s, filter);
+    } else {
+      const r = await where(
+        db.selectFrom("LiteLLM_SpendLogs").select(sql<number>`count(*)::int`.as("n")),
+      ).executeTakeFirstOrThrow();
+      total = r.n;
+    }
   }
   return { data, next_cursor, has_more, total, limit: a.limit };
 }

@@ -753,15 +753,22 @@ describe(`provider windows in SQL equal the JS reference (${testEngine()})`, () 
         NOW_MS,
       );
       const res = await sql<{ windows: string }>`WITH
-        v AS (SELECT * FROM unnest(${ids}::text[], ${items.map((x) => x.provider)}::text[]) AS v(request_id, p)),
+        v AS (SELECT * FROM unnest(${ids}::text[], ${items.map((x) => x.provider)}::text[],
+          ${items.map((_, i) => i)}::int4[]) AS v(request_id, p, i)),
         ins AS (SELECT * FROM unnest(${ids}::text[], ${items.map((x) => x.spend)}::float8[],
           ${items.map((x) => x.at)}::timestamp(3)[]) AS i(request_id, spend, "endTime")),
         ${sql.join(ctes.map(([name, body]) => sql`${sql.ref(name)} AS (${body})`))}
-        SELECT coalesce(json_agg(json_build_array(pw.provider, pw.added)), '[]'::json)::text AS windows FROM pw`.execute(
-        trx,
-      );
+        SELECT coalesce(json_agg(json_build_array(pw.provider, pw.added, pw.items)), '[]'::json)::text AS windows
+        FROM pw`.execute(trx);
       const added: Record<string, number> = {};
-      for (const [p, v] of JSON.parse(res.rows[0]!.windows) as [string, number][]) if (v > 0) added[p] = v;
+      const windows = JSON.parse(res.rows[0]!.windows) as [string, number, number[] | null][];
+      for (const [p, v, counted] of windows) {
+        if (v > 0) added[p] = v;
+        // The rows each window counted (what group commit splits among its callers) add up to `added`,
+        // and are the provider's own (spends are sixteenths: exact in any order).
+        expect((counted ?? []).every((i) => items[i]!.provider === p)).toBe(true);
+        expect((counted ?? []).reduce((s, i) => s + items[i]!.spend, 0)).toBe(v);
+      }
       return { added, rows: await windowsOf(trx, providers) };
     });
     // Same windows; updated_at only where spend was added (a new empty row takes the database clock).

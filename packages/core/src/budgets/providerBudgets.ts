@@ -260,7 +260,7 @@ export function providerWindowCtes(
   return [
     [
       "pw_items",
-      sql`SELECT v.p AS provider, least(i."endTime", ${NOW}) AS t, i.spend FROM ins i
+      sql`SELECT v.p AS provider, least(i."endTime", ${NOW}) AS t, i.spend, v.i FROM ins i
         JOIN v ON v.request_id = i.request_id WHERE v.p IS NOT NULL AND i.spend > 0`,
     ],
     [
@@ -292,7 +292,11 @@ export function providerWindowCtes(
         RETURNING w.provider, (SELECT CASE WHEN w.window_start <= ${NOW} AND w.window_end > ${NOW}
             AND w.time_period = c.time_period AND w.window_kind = c.kind
           THEN (SELECT coalesce(sum(i.spend), 0) FROM pw_items i WHERE i.provider = w.provider AND i.t >= w.window_start)
-          ELSE 0 END FROM pw_cfg c WHERE c.provider = w.provider)::float8 AS added`,
+          ELSE 0 END FROM pw_cfg c WHERE c.provider = w.provider)::float8 AS added,
+          (SELECT CASE WHEN w.window_start <= ${NOW} AND w.window_end > ${NOW}
+            AND w.time_period = c.time_period AND w.window_kind = c.kind
+          THEN (SELECT json_agg(i.i) FROM pw_items i WHERE i.provider = w.provider AND i.t >= w.window_start)
+          END FROM pw_cfg c WHERE c.provider = w.provider) AS items`,
     ],
   ];
 }

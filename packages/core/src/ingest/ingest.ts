@@ -257,7 +257,8 @@ async function runStatement<T>(db: Db, q: RawBuilder<T>): Promise<T> {
 
 /**
  * The one statement of a batch: the recordset `v`, the insert `ins`, then `ctes` (counters, provider
- * windows) in order; answers the batch indexes of the rows not inserted and the provider windows' `added`.
+ * windows) in order; answers the group indexes of the rows not inserted and, per provider window, its
+ * `added` and the group indexes of the rows it counted.
  * Every CTE is read by the final SELECT, left to right, which is the order they run and lock in.
  */
 function ingestStatement(
@@ -280,33 +281,88 @@ function ingestStatement(
     SELECT (SELECT coalesce(json_agg(v.i), '[]'::json) FROM v
         WHERE NOT EXISTS (SELECT 1 FROM ins WHERE ins.request_id = v.request_id))::text AS not_inserted,
       ${touch.length ? sql`${sql.join(touch)},` : sql``}
-      ${hasPw ? sql`(SELECT coalesce(json_agg(json_build_array(pw.provider, pw.added)), '[]'::json) FROM pw)::text` : sql`NULL::text`} AS windows`;
+      ${hasPw ? sql`(SELECT coalesce(json_agg(json_build_array(pw.provider, pw.added, pw.items)), '[]'::json) FROM pw)::text` : sql`NULL::text`} AS windows`;
 }
 
+/** One caller's batch as it goes into a group statement, and what comes back for it. */
+interface Batch {
+  parsed: Parsed;
+  /** Rows the caller sent (its `logs.length`): batch indexes run 0 … received - 1. */
+  received: number;
+}
+
+/** Set once the group's insert statement has committed (what follows only reads). */
+interface WriteState {
+  written: boolean;
+}
+
+type RowsResult = IngestResult & {
+  insertedRows: WireRow[];
+  /** Spend added to each provider's current window by this batch's rows. */
+  windows: [string, number][];
+};
+
 /**
- * Stores valid rows idempotently in ONE statement (plus a comparison statement only when some row was
- * not inserted) and sorts the rest into duplicates and conflicts.
+ * Stores the valid rows of one or more batches idempotently in ONE statement (plus a comparison statement
+ * only when some row was not inserted) and sorts the rest into duplicates and conflicts, per batch. Rows
+ * travel with a group index (`i`: the batch's offset + the row's index in its batch); a request_id seen
+ * earlier in the group (in the same batch or an earlier one) is compared after the insert, exactly as if
+ * the batches had been written one after the other in group order.
  */
 async function ingestRows(
   db: Db,
   table: string,
   cols: Column[],
-  parsed: Parsed,
-  received: number,
+  batches: Batch[],
   ctes: () => [string, RawBuilder<unknown>][],
-): Promise<IngestResult & { insertedRows: WireRow[]; windows: [string, number][] }> {
-  const { offered, repeats, encoded } = prepare(parsed, cols);
+  state: WriteState = { written: false },
+): Promise<RowsResult[]> {
+  const offsets: number[] = [];
+  const merged: Parsed = { valid: [], invalid: [] };
+  let offset = 0;
+  for (const b of batches) {
+    offsets.push(offset);
+    for (const v of b.parsed.valid) {
+      v.row.i = offset + v.index;
+      merged.valid.push({ index: offset + v.index, row: v.row });
+    }
+    offset += b.received;
+  }
+  /** The batch a group index belongs to. */
+  const batchOf = (gi: number): number => {
+    let k = batches.length - 1;
+    while (offsets[k]! > gi) k--;
+    return k;
+  };
+  const { offered, repeats, encoded } = prepare(merged, cols);
+  const results: RowsResult[] = batches.map((b) => ({
+    received: b.received,
+    inserted: 0,
+    duplicates: [],
+    conflicts: [],
+    invalid: b.parsed.invalid,
+    insertedRows: [],
+    windows: [],
+  }));
+  for (const x of merged.invalid) {
+    const k = batchOf(x.index);
+    results[k]!.invalid.push({ ...x, index: x.index - offsets[k]! });
+  }
+  if (merged.invalid.length) for (const r of results) r.invalid.sort((a, b) => a.index - b.index);
+
   let notInsertedIdx = new Set<number>();
-  let windows: [string, number][] = [];
+  let windows: [string, number, number[] | null][] = [];
   if (offered.length) {
     const returning = ["request_id", "spend", "api_key", "user", "team_id", "end_user", "endTime"].filter(
       (c) => cols.some((x) => x.name === c),
     );
     const r = await runStatement(db, ingestStatement(table, cols, encoded, returning, ctes()));
+    state.written = true;
     notInsertedIdx = new Set(JSON.parse(r.not_inserted) as number[]);
-    windows = r.windows ? (JSON.parse(r.windows) as [string, number][]) : [];
+    windows = r.windows ? (JSON.parse(r.windows) as [string, number, number[] | null][]) : [];
   }
-  const insertedRows = offered.filter((v) => !notInsertedIdx.has(v.index)).map((v) => v.row);
+  for (const v of offered)
+    if (!notInsertedIdx.has(v.index)) results[batchOf(v.index)]!.insertedRows.push(v.row);
   const notInserted = [...offered.filter((v) => notInsertedIdx.has(v.index)), ...repeats].sort(
     (a, b) => a.index - b.index,
   );
@@ -316,23 +372,152 @@ async function ingestRows(
     cols,
     notInserted.map((v) => v.row),
   );
-  const duplicates: string[] = [];
-  const conflicts: IngestConflict[] = [];
   for (const v of notInserted) {
+    const res = results[batchOf(v.index)]!;
     const d = diffs.get(v.index);
     const id = v.row.request_id as string;
-    if (d && d.length === 0) duplicates.push(id);
-    else conflicts.push({ request_id: id, fields: d ?? ["request_id"] });
+    if (d && d.length === 0) res.duplicates.push(id);
+    else res.conflicts.push({ request_id: id, fields: d ?? ["request_id"] });
   }
-  return {
-    received,
-    inserted: insertedRows.length,
-    duplicates,
-    conflicts,
-    invalid: parsed.invalid,
-    insertedRows,
-    windows,
-  };
+  if (batches.length === 1) results[0]!.windows = windows.map(([p, added]) => [p, added]);
+  else if (windows.length) {
+    // Each batch's share of a window's increment: the spend of its own rows that the window counted.
+    const spendOf = new Map<number, number>();
+    for (const v of offered) spendOf.set(v.index, v.row.spend as number);
+    for (const [provider, , items] of windows) {
+      const per = new Map<number, number>();
+      for (const gi of items ?? []) {
+        const k = batchOf(gi);
+        per.set(k, (per.get(k) ?? 0) + spendOf.get(gi)!);
+      }
+      for (const [k, added] of per) results[k]!.windows.push([provider, added]);
+    }
+  }
+  for (const res of results) res.inserted = res.insertedRows.length;
+  return results;
+}
+
+/**
+ * Group commit. Concurrent ingest calls on one database handle (and one table) go through one lane: while
+ * a statement runs, the batches that arrive wait, and the next statement takes all of them at once (up to
+ * MAX_GROUP_ROWS rows), each caller getting its own answer after that statement has committed. Batches
+ * from many gateway workers then cost one statement instead of many that would queue on the same rollup and
+ * counter rows (today's rows of every busy key, team and model) one commit at a time. A batch that arrives
+ * on an idle lane runs at once. Should a group statement fail, its batches are run again one by one, so an
+ * error reaches only the caller whose rows caused it. Inside a caller's transaction there is no lane.
+ */
+export const MAX_GROUP_ROWS = 8000;
+
+interface Queued {
+  batch: Batch;
+  key: unknown;
+  resolve: (r: RowsResult) => void;
+  reject: (e: unknown) => void;
+}
+
+/** What a lane has done since the process started (the bench reports batches per statement). */
+export interface IngestLaneStats {
+  /** Group statements run (each holds one or more batches). */
+  groups: number;
+  /** Batches written through those statements. */
+  batches: number;
+  /** Groups that failed and were written again one batch at a time. */
+  regrouped: number;
+}
+
+class IngestLane {
+  private queue: Queued[] = [];
+  private busy = false;
+  readonly stats: IngestLaneStats = { groups: 0, batches: 0, regrouped: 0 };
+
+  constructor(
+    private readonly run: (key: unknown, batches: Batch[], state: WriteState) => Promise<RowsResult[]>,
+  ) {}
+
+  submit(key: unknown, batch: Batch): Promise<RowsResult> {
+    return new Promise<RowsResult>((resolve, reject) => {
+      this.queue.push({ batch, key, resolve, reject });
+      if (!this.busy) void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    this.busy = true;
+    try {
+      while (this.queue.length) {
+        // The next group: queued batches with the first one's key (config), in arrival order.
+        const key = this.queue[0]!.key;
+        const group: Queued[] = [];
+        let rows = 0;
+        const rest: Queued[] = [];
+        for (const q of this.queue) {
+          if (q.key === key && (group.length === 0 || rows + q.batch.received <= MAX_GROUP_ROWS)) {
+            group.push(q);
+            rows += q.batch.received;
+          } else rest.push(q);
+        }
+        this.queue = rest;
+        const state: WriteState = { written: false };
+        this.stats.groups++;
+        this.stats.batches += group.length;
+        try {
+          const out = await this.run(
+            key,
+            group.map((q) => q.batch),
+            state,
+          );
+          for (const [k, q] of group.entries()) q.resolve(out[k]!);
+        } catch (e) {
+          if (group.length === 1 || state.written) {
+            // Alone, or the rows were stored and only the comparison failed: a retry of the call is a no-op
+            // (idempotent), so the error goes to every caller of the group.
+            for (const q of group) q.reject(e);
+          } else {
+            // Nothing of the group was stored (one statement): each batch on its own, for its own answer.
+            this.stats.regrouped++;
+            for (const q of group) {
+              try {
+                q.resolve((await this.run(key, [q.batch], { written: false }))[0]!);
+              } catch (e1) {
+                q.reject(e1);
+              }
+            }
+          }
+        }
+      }
+    } finally {
+      this.busy = false;
+    }
+  }
+}
+
+const lanes = new WeakMap<object, Map<string, IngestLane>>();
+
+/** The group-commit counters of a database handle's spend-log lane (zeros before its first ingest). */
+export function ingestLaneStats(db: Db, table = "LiteLLM_SpendLogs"): IngestLaneStats {
+  return { ...(lanes.get(db)?.get(table)?.stats ?? { groups: 0, batches: 0, regrouped: 0 }) };
+}
+
+/**
+ * The lane of (db, table). `run` writes a group with the config its batches share (`key`, compared by
+ * identity); the first call on the pair fixes it, so every call on that pair passes the same function.
+ */
+function laneOf(
+  db: Db,
+  table: string,
+  run: (key: unknown, batches: Batch[], state: WriteState) => Promise<RowsResult[]>,
+): IngestLane {
+  let m = lanes.get(db);
+  if (!m) {
+    m = new Map();
+    lanes.set(db, m);
+  }
+  let lane = m.get(table);
+  if (!lane) {
+    lane = new IngestLane(run);
+    m.set(table, lane);
+  }
+  return lane;
 }
 
 const optionalColumnsCache = new WeakMap<object, Column[]>();
@@ -374,32 +559,52 @@ export async function ingestSpendLogs(
   const budgets = config.providerBudgets ?? {};
   const budgeted = Object.keys(budgets).length > 0;
   const resolve = budgeted ? providerResolver(config.modelList ?? []) : null;
-  const at = now().getTime();
   // The provider of each row with a budget (`p`, read by the provider-window CTEs), else null.
-  const seen = new Set<string>();
   for (const v of parsed.valid) {
     let p: string | null = null;
     if (resolve && (v.row.spend as number) > 0) {
       const name = resolve(
         v.row as { model_id: string | null; model: string; custom_llm_provider: string | null },
       );
-      if (Object.hasOwn(budgets, name)) {
-        p = name;
-        seen.add(name);
-      }
+      if (Object.hasOwn(budgets, name)) p = name;
     }
     v.row.p = p;
   }
-  const r = await ingestRows(db, "LiteLLM_SpendLogs", cols, parsed, input.logs.length, () => [
-    ...spendCounterCtes(),
-    ...providerWindowCtes(config, seen, at),
-  ]);
+  const batch: Batch = { parsed, received: input.logs.length };
+  const r = db.isTransaction
+    ? (await writeSpendGroup(db, cols, config, [batch]))[0]!
+    : await laneOf(db, "LiteLLM_SpendLogs", (c, b, st) =>
+        writeSpendGroup(db, cols, c as SpendConfig, b, st),
+      ).submit(config, batch);
   let spendAdded = 0;
   for (const row of r.insertedRows) spendAdded += row.spend as number;
   const providerAdded: Record<string, number> = {};
   for (const [provider, added] of r.windows) if (added > 0) providerAdded[provider] = added;
   const { insertedRows: _rows, windows: _windows, ...result } = r;
   return { ...result, spend_added: spendAdded, provider_spend_added: providerAdded };
+}
+
+type SpendConfig = Pick<SpendlensConfig, "modelList" | "providerBudgets">;
+
+/** One statement for a group of spend-log batches: rows, counters, provider windows (at the time it runs). */
+function writeSpendGroup(
+  db: Db,
+  cols: Column[],
+  config: SpendConfig,
+  batches: Batch[],
+  state?: WriteState,
+): Promise<RowsResult[]> {
+  const seen = new Set<string>();
+  for (const b of batches) for (const v of b.parsed.valid) if (v.row.p !== null) seen.add(v.row.p as string);
+  const at = now().getTime();
+  return ingestRows(
+    db,
+    "LiteLLM_SpendLogs",
+    cols,
+    batches,
+    () => [...spendCounterCtes(), ...providerWindowCtes(config, seen, at)],
+    state,
+  );
 }
 
 /**
@@ -416,7 +621,12 @@ export async function ingestErrorLogs(
   if (scopeUserId(scope) !== null)
     throw forbidden("error logs carry no user: only an ingest key may write them");
   const parsed = parseRows(input.logs, checkErrorLogRow);
-  const r = await ingestRows(db, "LiteLLM_ErrorLogs", ERROR_LOG_COLUMNS, parsed, input.logs.length, () => []);
+  const batch: Batch = { parsed, received: input.logs.length };
+  const write = (_: unknown, b: Batch[], st?: WriteState) =>
+    ingestRows(db, "LiteLLM_ErrorLogs", ERROR_LOG_COLUMNS, b, () => [], st);
+  const r = db.isTransaction
+    ? (await write(null, [batch]))[0]!
+    : await laneOf(db, "LiteLLM_ErrorLogs", write).submit(null, batch);
   const { insertedRows: _rows, windows: _windows, ...result } = r;
   return result;
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { restRoutes } from "@spendlens/api";
@@ -316,6 +316,42 @@ interface IngestReport {
   concurrency: number;
   exact: { ok: boolean; detail: string } | null;
   error: string | null;
+  /** CPU seconds spent during the ingest by the server, every postgres process, and the bench (the client). */
+  cpu: { server: number; postgres: number; client: number } | null;
+}
+
+/** CPU seconds (user + system) of a process from /proc (Linux), or NaN. */
+function procCpuSeconds(pid: number | string): number {
+  try {
+    const st = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = st.slice(st.lastIndexOf(")") + 2).split(" ");
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** CPU seconds of every process whose command is postgres (the server's backends and its workers). */
+function postgresCpuSeconds(): number {
+  let total = 0;
+  try {
+    for (const pid of readdirSync("/proc")) {
+      if (!/^\d+$/.test(pid)) continue;
+      let comm = "";
+      try {
+        comm = readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+      } catch {
+        continue;
+      }
+      if (comm === "postgres" || comm.startsWith("postgres:")) {
+        const c = procCpuSeconds(pid);
+        if (Number.isFinite(c)) total += c;
+      }
+    }
+  } catch {
+    return Number.NaN;
+  }
+  return total;
 }
 
 function toIngestRow(l: DemoLog): Record<string, unknown> {
@@ -364,6 +400,11 @@ async function measureIngest(h: DbHandle, server: ChildServer, key: string, a: A
   let inserted = 0;
   let error: string | null = null;
   let next = 0;
+  const cpu0 = {
+    server: procCpuSeconds(server.pid),
+    postgres: postgresCpuSeconds(),
+    client: process.cpuUsage(),
+  };
   const t0 = performance.now();
   const worker = async () => {
     while (next < batches.length && !error) {
@@ -380,6 +421,13 @@ async function measureIngest(h: DbHandle, server: ChildServer, key: string, a: A
   };
   await Promise.all(Array.from({ length: a.ingestConcurrency }, worker));
   const ms = performance.now() - t0;
+  const client = process.cpuUsage(cpu0.client);
+  const cpuRaw = {
+    server: procCpuSeconds(server.pid) - cpu0.server,
+    postgres: postgresCpuSeconds() - cpu0.postgres,
+    client: (client.user + client.system) / 1e6,
+  };
+  const cpu = Object.values(cpuRaw).every(Number.isFinite) ? cpuRaw : null;
   // Fresh and exact: /global/spend right after the ingest equals the raw sum.
   let exact: IngestReport["exact"] = null;
   if (!error) {
@@ -406,6 +454,7 @@ async function measureIngest(h: DbHandle, server: ChildServer, key: string, a: A
     concurrency: a.ingestConcurrency,
     exact,
     error,
+    cpu,
   };
 }
 
@@ -600,7 +649,7 @@ function render(
     out.push(
       ingest.error
         ? `Ingest: failed: ${ingest.error}`
-        : `Ingest: ${ingest.inserted.toLocaleString("en-US")} logs through POST /spend/logs/ingest in ${(ingest.ms / 1000).toFixed(1)} s = **${Math.round(ingest.perSecond).toLocaleString("en-US")} logs/s** (batches of ${ingest.batch}, ${ingest.concurrency} concurrent requests). /global/spend right after: ${ingest.exact?.ok ? "equal to the raw sum" : "DIFFERENT from the raw sum"} (${ingest.exact?.detail}).`,
+        : `Ingest: ${ingest.inserted.toLocaleString("en-US")} logs through POST /spend/logs/ingest in ${(ingest.ms / 1000).toFixed(1)} s = **${Math.round(ingest.perSecond).toLocaleString("en-US")} logs/s** (batches of ${ingest.batch}, ${ingest.concurrency} concurrent requests). /global/spend right after: ${ingest.exact?.ok ? "equal to the raw sum" : "DIFFERENT from the raw sum"} (${ingest.exact?.detail}).${ingest.cpu ? ` CPU during the ingest: Postgres ${ingest.cpu.postgres.toFixed(1)} s, server ${ingest.cpu.server.toFixed(1)} s, bench client ${ingest.cpu.client.toFixed(1)} s (per 1000 logs: ${(((1000 * ingest.cpu.postgres) / ingest.inserted) * 1000).toFixed(0)} / ${(((1000 * ingest.cpu.server) / ingest.inserted) * 1000).toFixed(0)} / ${(((1000 * ingest.cpu.client) / ingest.inserted) * 1000).toFixed(0)} ms).` : ""}`,
     );
   }
   out.push(

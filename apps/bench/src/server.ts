@@ -29,8 +29,8 @@ function statusKiB(pid: number, field: "VmHWM" | "VmRSS"): number {
 }
 
 export async function startChildServer(env: Record<string, string>): Promise<ChildServer> {
-  // BENCH_SERVER_NODE_ARGS: extra Node flags for the server process (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
-  const extra = (process.env.BENCH_SERVER_NODE_ARGS ?? "").split(/\s+/).filter(Boolean);
+  // SPENDLENS_BENCH_SERVER_NODE_ARGS: extra Node flags for the server process (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
+  const extra = (process.env.SPENDLENS_BENCH_SERVER_NODE_ARGS ?? "").split(/\s+/).filter(Boolean);
   const child: ChildProcess = spawn(process.execPath, [...extra, "--import", "tsx", "src/main.ts"], {
     cwd: SERVER_DIR,
     env: { ...process.env, ...env, SPENDLENS_PORT: "0", SPENDLENS_HOST: "127.0.0.1" },

@@ -1,10 +1,11 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 /**
- * The real server (apps/server/src/main.ts) in a child process, so that its memory is its own:
- * peak RSS is the kernel's VmHWM for that process.
+ * The real server in a child process, so that its memory is its own: peak RSS is the kernel's VmHWM for
+ * that process. It runs as `pnpm start` runs it: `spendlens serve` from the CLI's esbuild bundle (built
+ * here first), not TypeScript compiled at run time (tsx's loader alone held ~100 MiB more).
  */
 export interface ChildServer {
   url: string;
@@ -18,6 +19,7 @@ export interface ChildServer {
 }
 
 const SERVER_DIR = fileURLToPath(new URL("../../server/", import.meta.url));
+const CLI_DIR = fileURLToPath(new URL("../../cli/", import.meta.url));
 
 function statusKiB(pid: number, field: "VmHWM" | "VmRSS"): number {
   try {
@@ -31,7 +33,9 @@ function statusKiB(pid: number, field: "VmHWM" | "VmRSS"): number {
 export async function startChildServer(env: Record<string, string>): Promise<ChildServer> {
   // SPENDLENS_BENCH_SERVER_NODE_ARGS: extra Node flags for the server process (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
   const extra = (process.env.SPENDLENS_BENCH_SERVER_NODE_ARGS ?? "").split(/\s+/).filter(Boolean);
-  const child: ChildProcess = spawn(process.execPath, [...extra, "--import", "tsx", "src/main.ts"], {
+  const built = spawnSync(process.execPath, [`${CLI_DIR}build.mjs`], { stdio: "inherit" });
+  if (built.status !== 0) throw new Error("could not bundle the CLI (node apps/cli/build.mjs)");
+  const child: ChildProcess = spawn(process.execPath, [...extra, `${CLI_DIR}bin/spendlens.mjs`, "serve"], {
     cwd: SERVER_DIR,
     env: { ...process.env, ...env, SPENDLENS_PORT: "0", SPENDLENS_HOST: "127.0.0.1" },
     stdio: ["ignore", "ignore", "pipe"],

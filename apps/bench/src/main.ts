@@ -331,9 +331,9 @@ function procCpuSeconds(pid: number | string): number {
   }
 }
 
-/** CPU seconds of every process whose command is postgres (the server's backends and its workers). */
-function postgresCpuSeconds(): number {
-  let total = 0;
+/** CPU seconds of each process whose command is postgres (the server's backends and its workers), by pid. */
+function postgresCpuSeconds(): Map<string, number> | null {
+  const out = new Map<string, number>();
   try {
     for (const pid of readdirSync("/proc")) {
       if (!/^\d+$/.test(pid)) continue;
@@ -345,13 +345,21 @@ function postgresCpuSeconds(): number {
       }
       if (comm === "postgres" || comm.startsWith("postgres:")) {
         const c = procCpuSeconds(pid);
-        if (Number.isFinite(c)) total += c;
+        if (Number.isFinite(c)) out.set(pid, c);
       }
     }
   } catch {
-    return Number.NaN;
+    return null;
   }
-  return total;
+  return out;
+}
+
+/** CPU spent by postgres processes between two readings (a process that ended meanwhile is not counted). */
+function postgresCpuDelta(a: Map<string, number> | null, b: Map<string, number> | null): number {
+  if (!a || !b) return Number.NaN;
+  let d = 0;
+  for (const [pid, t] of b) d += t - (a.get(pid) ?? 0);
+  return d;
 }
 
 function toIngestRow(l: DemoLog): Record<string, unknown> {
@@ -424,7 +432,7 @@ async function measureIngest(h: DbHandle, server: ChildServer, key: string, a: A
   const client = process.cpuUsage(cpu0.client);
   const cpuRaw = {
     server: procCpuSeconds(server.pid) - cpu0.server,
-    postgres: postgresCpuSeconds() - cpu0.postgres,
+    postgres: postgresCpuDelta(cpu0.postgres, postgresCpuSeconds()),
     client: (client.user + client.system) / 1e6,
   };
   const cpu = Object.values(cpuRaw).every(Number.isFinite) ? cpuRaw : null;
@@ -445,6 +453,10 @@ async function measureIngest(h: DbHandle, server: ChildServer, key: string, a: A
   } finally {
     await setRollupDeleteMode(h.db, "keep");
   }
+  // The deleted rows' dead index entries sit where the next run inserts ("now", each key's newest end):
+  // left in place they made the next run's inserts ~20% slower (79–84 instead of 66 ms of Postgres CPU
+  // per 1000 logs after a dozen runs). Vacuumed, the data set is as it was.
+  await sql`VACUUM`.execute(h.db);
   return {
     logs: rows.length,
     ms,

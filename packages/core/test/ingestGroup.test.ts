@@ -112,6 +112,23 @@ async function keySpends(): Promise<Map<string, number>> {
   return new Map(r.rows.map((x) => [x.token, x.spend]));
 }
 
+/**
+ * The raw table holds exactly `stored` under `prefix` (spend and count per key, summed here), and each
+ * key's counter moved by its stored spend since `keysBefore`.
+ */
+async function expectStoredAndCounted(prefix: string, stored: Log[], keysBefore: Map<string, number>) {
+  const want = new Map<string, { spend: number; n: number }>();
+  for (const l of stored) {
+    const w = want.get(l.api_key) ?? { spend: 0, n: 0 };
+    w.spend += l.spend;
+    w.n++;
+    want.set(l.api_key, w);
+  }
+  expect(await rawPerKey(prefix)).toEqual(want);
+  const keysAfter = await keySpends();
+  for (const k of KEYS) expect(keysAfter.get(k)).toBe(keysBefore.get(k)! + want.get(k)!.spend);
+}
+
 const WINDOW = { from: "2026-05-19T00:00:00.000Z", to: "2026-05-21T00:00:00.000Z" };
 
 describe(`ingest group commit (${testEngine()})`, () => {
@@ -181,17 +198,7 @@ describe(`ingest group commit (${testEngine()})`, () => {
     expect(answers.reduce((s, a) => s + a.inserted, 0)).toBe(604);
 
     // Stored rows, counters and rollups against brute-force sums of what was stored.
-    const raw = await rawPerKey("g1-");
-    const want = new Map<string, { spend: number; n: number }>();
-    for (const l of stored.values()) {
-      const w = want.get(l.api_key) ?? { spend: 0, n: 0 };
-      w.spend += l.spend;
-      w.n++;
-      want.set(l.api_key, w);
-    }
-    expect(raw).toEqual(want);
-    const keysAfter = await keySpends();
-    for (const k of KEYS) expect(keysAfter.get(k)).toBe(keysBefore.get(k)! + want.get(k)!.spend);
+    await expectStoredAndCounted("g1-", [...stored.values()], keysBefore);
     const rolled = await spendTotals(t.db, ALL, { window: WINDOW, dims: ["api_key"] });
     const allRaw = await sql<{ api_key: string; spend: number; requests: number }>`SELECT api_key,
         sum(spend)::float8 AS spend, count(*)::int AS requests FROM "LiteLLM_SpendLogs" GROUP BY api_key`.execute(
@@ -237,18 +244,7 @@ describe(`ingest group commit (${testEngine()})`, () => {
       const after = ingestLaneStats(t.db);
       expect(after.regrouped - before.regrouped).toBe(1);
       // Nothing of the refused batch is stored, and everything else counts once.
-      const raw = await rawPerKey("g2-");
-      const sent = batches.filter((_, k) => k !== bad).flat();
-      const want = new Map<string, { spend: number; n: number }>();
-      for (const l of sent) {
-        const w = want.get(l.api_key) ?? { spend: 0, n: 0 };
-        w.spend += l.spend;
-        w.n++;
-        want.set(l.api_key, w);
-      }
-      expect(raw).toEqual(want);
-      const keysAfter = await keySpends();
-      for (const k of KEYS) expect(keysAfter.get(k)).toBe(keysBefore.get(k)! + want.get(k)!.spend);
+      await expectStoredAndCounted("g2-", batches.filter((_, k) => k !== bad).flat(), keysBefore);
     } finally {
       await sql`DROP TRIGGER boom ON "LiteLLM_SpendLogs"`.execute(t.db);
       await sql`DROP FUNCTION boom()`.execute(t.db);

@@ -340,7 +340,8 @@ async function ingestRows(
     inserted: 0,
     duplicates: [],
     conflicts: [],
-    invalid: b.parsed.invalid,
+    // A copy: rows found unstorable below are added to it, and a failed group's batches are parsed again.
+    invalid: [...b.parsed.invalid],
     insertedRows: [],
     windows: [],
   }));

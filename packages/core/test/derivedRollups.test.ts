@@ -137,6 +137,40 @@ const LATE_EDGES = { from: "2026-02-22T01:00:00.000Z", to: "2026-03-07T23:00:00.
 const FIRST_DAYS = { from: "2026-02-20T09:00:00.000Z", to: "2026-02-21T17:00:00.000Z" }; // retention days
 const EDGE_MODES = ["raw", "complement", "auto"] as const;
 
+/**
+ * Each derived table is exactly the aggregate of its source table (no row missing, none extra, no row
+ * left with zero requests): what 0005's triggers keep and 0006's guarded update must not break when an
+ * update moves requests out of a week or a day.
+ */
+async function expectDerivedEqualSources(db: TestDb["db"], label: string): Promise<void> {
+  const diff = await sql<{ t: string; n: number }>`
+    WITH eu AS (SELECT day, end_user, sum(requests)::int8 AS requests, sum(total_tokens)::int8 AS tokens
+        FROM spendlens.detail_daily GROUP BY 1, 2 HAVING sum(requests) <> 0),
+      kw AS (SELECT (day - (((day - DATE '2001-01-01') % 7 + 7) % 7)) AS week, api_key, "user", team_id,
+          organization_id, sum(requests)::int8 AS requests, sum(total_tokens)::int8 AS tokens
+        FROM spendlens.key_daily GROUP BY 1, 2, 3, 4, 5 HAVING sum(requests) <> 0)
+    SELECT 'end_user_daily' AS t, count(*)::int AS n FROM (
+      (SELECT day, end_user, requests, total_tokens FROM spendlens.end_user_daily EXCEPT SELECT * FROM eu)
+      UNION ALL (SELECT * FROM eu EXCEPT SELECT day, end_user, requests, total_tokens FROM spendlens.end_user_daily)) x
+    UNION ALL
+    SELECT 'key_weekly', count(*)::int FROM (
+      (SELECT week, api_key, "user", team_id, organization_id, requests, total_tokens FROM spendlens.key_weekly
+        EXCEPT SELECT * FROM kw)
+      UNION ALL (SELECT * FROM kw EXCEPT SELECT week, api_key, "user", team_id, organization_id, requests,
+        total_tokens FROM spendlens.key_weekly)) x
+    UNION ALL
+    SELECT 'empty rows', count(*)::int FROM (SELECT 1 FROM spendlens.end_user_daily WHERE requests <= 0
+      UNION ALL SELECT 1 FROM spendlens.key_weekly WHERE requests <= 0) x`.execute(db);
+  expect({ label, diff: diff.rows }).toEqual({
+    label,
+    diff: [
+      { t: "end_user_daily", n: 0 },
+      { t: "key_weekly", n: 0 },
+      { t: "empty rows", n: 0 },
+    ],
+  });
+}
+
 async function checkAll(db: TestDb["db"], label: string): Promise<void> {
   // Spend per end user (end_user_daily), every edge mode, and a top-3 ranking over the same rows.
   for (const w of [WHOLE, WEEKS, PARTIAL, LATE_EDGES, FIRST_DAYS]) {
@@ -363,6 +397,40 @@ describe("derived rollups, edge days and log counts equal brute-force sums over 
         AS v(id, spend, eu, k, st)
       WHERE s.request_id = v.id`.execute(t.db);
     await checkAll(t.db, "updates");
+    await expectDerivedEqualSources(t.db, "updates");
+  });
+
+  it("an update that takes every request out of a derived row removes that row", async () => {
+    // One (day, end user) and one (ISO week, key) that hold logs: move all of them elsewhere.
+    const withEndUser = [...present].map((id) => counted.get(id)!).filter((l) => l.end_user);
+    const victim = withEndUser[0]!;
+    const day = victim.startTime.slice(0, 10);
+    const sameDayUser = withEndUser.filter(
+      (l) => l.end_user === victim.end_user && l.startTime.slice(0, 10) === day,
+    );
+    const before = await sql<{ n: number }>`SELECT count(*)::int AS n FROM spendlens.end_user_daily
+      WHERE day = ${day}::date AND end_user = ${victim.end_user}`.execute(t.db);
+    expect(before.rows[0]!.n).toBe(1);
+    const ids = sameDayUser.map((l) => l.request_id);
+    await sql`UPDATE "LiteLLM_SpendLogs" SET end_user = 'c-moved' WHERE request_id = ANY(${ids}::text[])`.execute(
+      t.db,
+    );
+    for (const id of ids) counted.set(id, { ...counted.get(id)!, end_user: "c-moved" });
+    const after = await sql<{ n: number }>`SELECT count(*)::int AS n FROM spendlens.end_user_daily
+      WHERE day = ${day}::date AND end_user = ${victim.end_user}`.execute(t.db);
+    expect(after.rows[0]!.n).toBe(0);
+    // Every log of one key moves to a new key: its key_weekly rows go.
+    const key = victim.api_key;
+    const ofKey = [...present].filter((id) => counted.get(id)!.api_key === key);
+    await sql`UPDATE "LiteLLM_SpendLogs" SET api_key = 'k-moved' WHERE request_id = ANY(${ofKey}::text[])`.execute(
+      t.db,
+    );
+    for (const id of ofKey) counted.set(id, { ...counted.get(id)!, api_key: "k-moved" });
+    const left = await sql<{ n: number }>`SELECT count(*)::int AS n FROM spendlens.key_weekly
+      WHERE api_key = ${key}`.execute(t.db);
+    expect(left.rows[0]!.n).toBe(0);
+    await expectDerivedEqualSources(t.db, "emptied by updates");
+    await checkAll(t.db, "emptied by updates");
   });
 
   it("retention in keep mode: reports keep the totals, log counts follow the table, edge days stay raw", async () => {
@@ -385,6 +453,7 @@ describe("derived rollups, edge days and log counts equal brute-force sums over 
       present.delete(id);
     }
     await checkAll(t.db, "subtract");
+    await expectDerivedEqualSources(t.db, "subtract");
     await setRollupDeleteMode(t.db, "keep");
   });
 

@@ -5,6 +5,7 @@ import { m0002_budgets } from "./migrations/0002_budgets.ts";
 import { m0003_rollups } from "./migrations/0003_rollups.ts";
 import { m0004_tag_request_rollups } from "./migrations/0004_tag_request_rollups.ts";
 import { m0005_derived_rollups } from "./migrations/0005_derived_rollups.ts";
+import { m0006_derived_guard } from "./migrations/0006_derived_guard.ts";
 
 /**
  * Migrations are frozen in time: never edit one that has shipped, add the next.
@@ -239,6 +240,7 @@ export const migrations: Record<string, Migration> = {
   "0003_rollups": m0003_rollups,
   "0004_tag_request_rollups": m0004_tag_request_rollups,
   "0005_derived_rollups": m0005_derived_rollups,
+  "0006_derived_guard": m0006_derived_guard,
 };
 
 class StaticProvider implements MigrationProvider {

@@ -166,3 +166,29 @@ END $fn$`;
   for (const g of DERIVED_GRAINS) out.push(fill(g));
   return out;
 }
+
+/**
+ * Migration 0006_derived_guard: 0005's update functions, the same upsert, with the DELETE of rows whose
+ * count fell to zero run only when some source row lost requests or went away. An upsert into the source
+ * (every log insert: ON CONFLICT DO UPDATE fires the UPDATE trigger with only growing rows) then skips a
+ * scan of every derived row of the touched weeks or days: 4,000-log inserts into the 10M bench took
+ * 201–211 ms instead of 216–256 ms. Without a lost request no derived row can have fallen to zero: a
+ * derived row is the sum of its source rows, and a row with no requests is never left behind (0005 drops
+ * it in the statement that empties it).
+ */
+export function derivedGuardDdl(): string[] {
+  const out: string[] = [];
+  for (const source of [...new Set(DERIVED_GRAINS.map((g) => g.source))]) {
+    const gs = DERIVED_GRAINS.filter((g) => g.source === source);
+    out.push(`CREATE OR REPLACE FUNCTION spendlens.${ident(`derived_${source}_update`)}() RETURNS trigger ${TRIGGER_ATTRS} AS $fn$
+BEGIN
+  ${gs.map((g) => upsert(g, `(${signed(g, "new_rows", 1)} UNION ALL ${signed(g, "old_rows", -1)})`)).join(";\n  ")};
+  IF EXISTS (SELECT 1 FROM old_rows o LEFT JOIN new_rows n ON n.day = o.day AND n.key_hash = o.key_hash
+      WHERE n.day IS NULL OR n.requests < o.requests) THEN
+    ${gs.map(dropEmpty).join(";\n    ")};
+  END IF;
+  RETURN NULL;
+END $fn$`);
+  }
+  return out;
+}

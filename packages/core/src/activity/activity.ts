@@ -103,18 +103,46 @@ export async function activityByModelGroupRows(
   limit = ACTIVITY_TOP_N,
 ): Promise<ModelGroupDayRow[]> {
   const rows = await spendTotals(db, scope, { window: w, dims: ["model_group", "day"] });
-  const daily = new Map<string, ModelGroupDayRow>();
-  const totals = new Map<string, number>();
-  for (const r of rows) {
-    const model_group = r.model_group ?? "";
-    const day = r.day as string;
-    const k = `${model_group}\u0000${day}`;
-    const d = daily.get(k);
-    if (d) {
+  return topGroupsByDay(
+    rows,
+    limit,
+    (r) => r.model_group ?? "",
+    (r) => r.requests,
+    (group, r): ModelGroupDayRow => ({
+      model_group: group,
+      day: r.day as string,
+      api_requests: r.requests,
+      total_tokens: r.total_tokens,
+    }),
+    (d, r) => {
       d.api_requests += r.requests;
       d.total_tokens += r.total_tokens;
-    } else daily.set(k, { model_group, day, api_requests: r.requests, total_tokens: r.total_tokens });
-    totals.set(model_group, (totals.get(model_group) ?? 0) + r.requests);
+    },
+  );
+}
+
+/**
+ * Rows per (group, UTC day) from rollup rows, kept for the top `limit` groups by `measure` (ties by
+ * name), ordered by group then day. `make` builds a (group, day) row from its first rollup row, `add`
+ * adds a further one (null and '' fold into the same group, so one (group, day) can have several).
+ */
+function topGroupsByDay<R extends { day?: string | null }, O extends { day: string }>(
+  rows: R[],
+  limit: number,
+  groupOf: (r: R) => string,
+  measure: (r: R) => number,
+  make: (group: string, r: R) => O,
+  add: (o: O, r: R) => void,
+): O[] {
+  const daily = new Map<string, { group: string; row: O }>();
+  const totals = new Map<string, number>();
+  for (const r of rows) {
+    const group = groupOf(r);
+    const k = `${group}\u0000${r.day as string}`;
+    const d = daily.get(k);
+    if (d) add(d.row, r);
+    else daily.set(k, { group, row: make(group, r) });
+    totals.set(group, (totals.get(group) ?? 0) + measure(r));
   }
   const top = new Set(
     [...totals.entries()]
@@ -123,8 +151,9 @@ export async function activityByModelGroupRows(
       .map(([g]) => g),
   );
   return [...daily.values()]
-    .filter((d) => top.has(d.model_group))
-    .sort((a, b) => cmpName(a.model_group, b.model_group) || cmpName(a.day, b.day));
+    .filter((d) => top.has(d.group))
+    .sort((a, b) => cmpName(a.group, b.group) || cmpName(a.row.day, b.row.day))
+    .map((d) => d.row);
 }
 
 export interface ExceptionDayRow {
@@ -167,26 +196,20 @@ export async function activityExceptionsByDeploymentRows(
     dims: ["api_base", "day"],
     filters: { model_group: modelGroup, status_code: "429" },
   });
-  const daily = new Map<string, DeploymentExceptionDayRow>();
-  const totals = new Map<string, number>();
-  for (const r of rows) {
-    const api_base = r.api_base ?? "";
-    const day = r.day as string;
-    const k = `${api_base}\u0000${day}`;
-    const d = daily.get(k);
-    if (d) d.num_rate_limit_exceptions += r.errors;
-    else daily.set(k, { api_base, day, num_rate_limit_exceptions: r.errors });
-    totals.set(api_base, (totals.get(api_base) ?? 0) + r.errors);
-  }
-  const top = new Set(
-    [...totals.entries()]
-      .sort((a, b) => b[1] - a[1] || cmpName(a[0], b[0]))
-      .slice(0, limit)
-      .map(([g]) => g),
+  return topGroupsByDay(
+    rows,
+    limit,
+    (r) => r.api_base ?? "",
+    (r) => r.errors,
+    (group, r): DeploymentExceptionDayRow => ({
+      api_base: group,
+      day: r.day as string,
+      num_rate_limit_exceptions: r.errors,
+    }),
+    (d, r) => {
+      d.num_rate_limit_exceptions += r.errors;
+    },
   );
-  return [...daily.values()]
-    .filter((d) => top.has(d.api_base))
-    .sort((a, b) => cmpName(a.api_base, b.api_base) || cmpName(a.day, b.day));
 }
 
 // ---------- shaping (pure) ----------

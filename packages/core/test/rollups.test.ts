@@ -530,6 +530,11 @@ describe("rollups equal a brute-force sum over the logs", () => {
     await pauseRollups(t.db);
     const logs = Array.from({ length: 100 }, () => randomLog(rnd, pick(rnd, DAYS.slice(3))));
     await insertBatch(t.db, logs);
+    // Error logs too: while paused only the raw table has them (read through error_logs_of_days).
+    await insertErrorsDirect(
+      t.db,
+      Array.from({ length: 40 }, () => randomError(rnd, pick(rnd, DAYS.slice(3)))),
+    );
     const st = await rollupStatus(t.db);
     expect(st.status).toBe("paused");
     expect(st.dirtyDays.length).toBeGreaterThan(0);

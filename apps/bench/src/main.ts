@@ -30,7 +30,7 @@ import { fmtMs, percentile, table } from "./stats.ts";
 /**
  * `pnpm bench`: spendlens against the original SQL on the same Postgres.
  *   DATABASE_URL=postgres://…/spendlens_bench pnpm bench [--logs 1000000] [--fresh] [--calls 30]
- *     [--orig-calls 5] [--ingest 100000] [--ingest-concurrency 4] [--seed-mode paused|triggers]
+ *     [--warmup 2] [--orig-calls 5] [--ingest 100000] [--ingest-concurrency 4] [--seed-mode paused|triggers]
  *     [--no-cluster] [--only <text>] [--markdown FILE]
  * Seeds N demo logs over 90 days (once; kept between runs), starts the real server in a child process,
  * times every REST route through HTTP (p50/p99) and the seed's SQL for the same question, checks that
@@ -43,6 +43,8 @@ interface Args {
   days: number;
   fresh: boolean;
   calls: number;
+  /** Untimed calls per route before the timed ones (the first also checks the route answers 200). */
+  warmup: number;
   origCalls: number;
   ingest: number;
   /** --ingest was given: measure ingest even with --only. */
@@ -60,6 +62,7 @@ function parseArgs(argv: string[]): Args {
     days: 90,
     fresh: false,
     calls: 30,
+    warmup: 2,
     origCalls: 5,
     ingest: 100_000,
     ingestAsked: false,
@@ -83,6 +86,7 @@ function parseArgs(argv: string[]): Args {
     else if (k === "--fresh") a.fresh = true;
     else if (k === "--no-cluster") a.cluster = false;
     else if (k === "--calls") a.calls = int("calls", v(), 1);
+    else if (k === "--warmup") a.warmup = int("warmup", v(), 1);
     else if (k === "--orig-calls") a.origCalls = int("orig-calls", v(), 0);
     else if (k === "--ingest") {
       a.ingest = int("ingest", v(), 0);
@@ -249,9 +253,10 @@ async function timeRoute(
   r: RouteBench,
   c: Ctx,
   calls: number,
+  warmup: number,
 ): Promise<Timed> {
   let last: { ms: number; status: number; text: string } | null = null;
-  for (let i = 0; i < 2; i++) {
+  for (let i = 0; i < Math.max(1, warmup); i++) {
     last = await callRoute(server, key, r, c);
     if (last.status !== 200)
       return { samples: [], body: null, error: `HTTP ${last.status}: ${last.text.slice(0, 200)}` };
@@ -542,7 +547,7 @@ async function main(): Promise<void> {
         continue;
       }
       log(`timing ${r.method} ${r.name}`);
-      const api = await timeRoute(server, masterKey, r, ctx, a.calls).catch((e: unknown) => {
+      const api = await timeRoute(server, masterKey, r, ctx, a.calls, a.warmup).catch((e: unknown) => {
         throw new Error(
           `${r.method} ${r.name}: ${e instanceof Error ? e.message : String(e)}\n${server?.death() ?? ""}`,
         );
@@ -629,7 +634,7 @@ function render(
         : " (kept from an earlier run)."),
   );
   out.push(
-    `Calls: window ${"30 days ending today"}; spendlens ${a.calls} timed calls per route through HTTP (after 2 warm-ups, sequential, keep-alive); original ${Math.max(1, a.origCalls)} timed runs on the same database (after 1 warm-up).`,
+    `Calls: window ${"30 days ending today"}; spendlens ${a.calls} timed calls per route through HTTP (after ${Math.max(1, a.warmup)} warm-ups, sequential, keep-alive); original ${Math.max(1, a.origCalls)} timed runs on the same database (after 1 warm-up).`,
   );
   out.push("");
   out.push(

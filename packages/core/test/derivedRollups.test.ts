@@ -23,6 +23,7 @@ import {
   userScope,
 } from "../src/index.ts";
 import { createTestDb, insertLogs, makeLog, type TestDb } from "../src/testing/index.ts";
+import { expectSums, type Sums, zeroSums } from "./sums.ts";
 import { insertLikeLiteLLM as insertDirect, logColumns, pick, randomTime } from "./writePaths.ts";
 
 /**
@@ -69,15 +70,6 @@ const counted = new Map<string, Log>();
 /** Logs in the table now. */
 const present = new Set<string>();
 
-interface Sums {
-  requests: number;
-  spend: number;
-  prompt_tokens: number;
-  completion_tokens: number;
-  total_tokens: number;
-}
-const zero = (): Sums => ({ requests: 0, spend: 0, prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 });
-
 const dayStartMs = (iso: string) => Date.parse(`${iso.slice(0, 10)}T00:00:00.000Z`);
 
 /**
@@ -93,7 +85,7 @@ function brute(
   const from = w.from === null ? -Infinity : Date.parse(w.from);
   const to = w.to === null ? Infinity : Date.parse(w.to);
   const out = new Map<string, Sums>();
-  if (dim === null) out.set("total", zero());
+  if (dim === null) out.set("total", zeroSums());
   for (const l of counted.values()) {
     const t = Date.parse(l.startTime);
     if (t < from || t >= to) continue;
@@ -104,7 +96,7 @@ function brute(
     if (opts.filters?.api_key !== undefined && l.api_key !== opts.filters.api_key) continue;
     if (opts.filters?.team_id !== undefined && l.team_id !== opts.filters.team_id) continue;
     const key = dim === null ? "total" : JSON.stringify(l[dim] ?? null);
-    const s = out.get(key) ?? zero();
+    const s = out.get(key) ?? zeroSums();
     s.requests += 1;
     s.spend += l.spend;
     s.prompt_tokens += l.prompt_tokens;
@@ -113,18 +105,6 @@ function brute(
     out.set(key, s);
   }
   return out;
-}
-
-function expectSums(got: Map<string, Sums>, want: Map<string, Sums>, where: string): void {
-  expect([...got.keys()].sort(), where).toEqual([...want.keys()].sort());
-  for (const [k, w] of want) {
-    const g = got.get(k)!;
-    expect(g.requests, `${where} ${k} requests`).toBe(w.requests);
-    expect(g.spend, `${where} ${k} spend`).toBeCloseTo(w.spend, 9);
-    expect(g.prompt_tokens, `${where} ${k} prompt_tokens`).toBe(w.prompt_tokens);
-    expect(g.completion_tokens, `${where} ${k} completion_tokens`).toBe(w.completion_tokens);
-    expect(g.total_tokens, `${where} ${k} total_tokens`).toBe(w.total_tokens);
-  }
 }
 
 // ---- the windows and queries checked after every step ----

@@ -2,6 +2,7 @@
 // The test command: the whole suite on PGlite, then again on the real Postgres (a fresh database per
 // test file, dropped after). Ends with one line `N passed, N failed` summed from vitest's JSON reports.
 import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import pg from "./pg.cjs";
@@ -12,6 +13,9 @@ rmSync(reports, { recursive: true, force: true });
 mkdirSync(reports, { recursive: true });
 const pgUrl = process.env.SPENDLENS_TEST_PG_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const extra = process.argv.slice(2);
+// This run's id: every database the run creates carries it, and the clean-up below drops only those
+// (never another run's, which may be a developer's and CI's on the same Postgres at once).
+const runId = process.env.SPENDLENS_TEST_RUN_ID ?? randomBytes(6).toString("hex");
 
 async function postgresReachable() {
   const c = new pg.Client({ connectionString: pgUrl, connectionTimeoutMillis: 3000 });
@@ -36,6 +40,7 @@ function pass(engine) {
       SPENDLENS_TEST_ENGINE: engine,
       SPENDLENS_TEST_REPORT_DIR: reports,
       SPENDLENS_TEST_PG_URL: pgUrl,
+      SPENDLENS_TEST_RUN_ID: runId,
     },
   });
   return r.status === 0;
@@ -49,10 +54,11 @@ if (built.status !== 0) console.log("CLI bundle not built: the CLI tests run the
 let ok = pass("pglite");
 if (await postgresReachable()) {
   ok = pass("postgres") && ok;
-  // Leftovers of crashed runs.
+  // Leftovers of this run's crashed test files (only this run's: the prefix carries its id).
   const c = new pg.Client({ connectionString: pgUrl });
   await c.connect();
-  const left = await c.query("SELECT datname FROM pg_database WHERE datname LIKE 'spendlens_t_%'");
+  const prefix = `spendlens_t_${runId}_`;
+  const left = await c.query("SELECT datname FROM pg_database WHERE left(datname, length($1)) = $1", [prefix]);
   for (const { datname } of left.rows) await c.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
   await c.end();
 } else if (process.env.CI) {

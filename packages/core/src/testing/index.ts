@@ -21,6 +21,16 @@ export const testEngine = (): TestEngine =>
   process.env.SPENDLENS_TEST_ENGINE === "postgres" ? "postgres" : "pglite";
 export const adminPgUrl = () =>
   process.env.SPENDLENS_TEST_PG_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+/**
+ * This test run's own id (set by scripts/test.mjs; one per process otherwise). Every database a run
+ * creates carries it, so a run cleans up only what it made and never another checkout's databases.
+ */
+export const testRunId = (): string => {
+  const id = process.env.SPENDLENS_TEST_RUN_ID;
+  if (id && /^[a-z0-9]{1,24}$/.test(id)) return id;
+  process.env.SPENDLENS_TEST_RUN_ID = randomBytes(6).toString("hex");
+  return process.env.SPENDLENS_TEST_RUN_ID;
+};
 
 export interface TestDb extends DbHandle {
   /** The connection string of the fresh database (postgres engine), for servers and CLIs the test starts. */
@@ -42,7 +52,7 @@ export async function createTestDb(opts: { migrate?: boolean; onDisk?: boolean }
   let url: string | null = null;
   let dropDb = async () => {};
   if (engine === "postgres") {
-    const name = `spendlens_t_${process.pid}_${randomBytes(4).toString("hex")}`;
+    const name = `spendlens_t_${testRunId()}_${process.pid}_${randomBytes(4).toString("hex")}`;
     const admin = new pg.Client({ connectionString: adminPgUrl() });
     await admin.connect();
     await admin.query(`CREATE DATABASE "${name}"`); // name is generated above, not input

@@ -25,8 +25,7 @@ afterAll(async () => {
   await t.drop();
 });
 
-const whoami = async (key: string | null) =>
-  createCaller(await createContext(services, key)).auth.whoami();
+const whoami = async (key: string | null) => createCaller(await createContext(services, key)).auth.whoami();
 
 describe("auth.whoami", () => {
   it("answers the master key as proxy_admin without a user", async () => {

@@ -42,10 +42,26 @@ export function isZone(tz: string): boolean {
   }
 }
 
+// Listed first; also makes sure the current IANA names are offered where the browser's list has only the
+// older aliases (Chromium lists Asia/Calcutta, not Asia/Kolkata).
+const COMMON_ZONES = [
+  "UTC",
+  "America/Los_Angeles",
+  "America/New_York",
+  "America/Sao_Paulo",
+  "Europe/London",
+  "Europe/Paris",
+  "Europe/Berlin",
+  "Asia/Kolkata",
+  "Asia/Singapore",
+  "Asia/Tokyo",
+  "Australia/Sydney",
+];
+
 export function allZones(): string[] {
   const f = (Intl as unknown as { supportedValuesOf?: (k: string) => string[] }).supportedValuesOf;
   const list = f ? f("timeZone") : [];
-  return list.includes("UTC") ? list : ["UTC", ...list];
+  return [...new Set([...COMMON_ZONES.filter(isZone), ...list])];
 }
 
 /** The local calendar day of an instant in a zone, YYYY-MM-DD. */

@@ -6,18 +6,17 @@ const usd = new Intl.NumberFormat("en-US", {
   minimumFractionDigits: 2,
   maximumFractionDigits: 2,
 });
-// Small amounts (a single request's cost) keep enough digits to be told apart.
-const usdSmall = new Intl.NumberFormat("en-US", {
+// Sub-cent amounts (a single request's cost) keep three significant digits instead of showing $0.00.
+const usdSubCent = new Intl.NumberFormat("en-US", {
   style: "currency",
   currency: "USD",
-  minimumFractionDigits: 2,
-  maximumFractionDigits: 6,
+  maximumSignificantDigits: 3,
 });
 const count = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
 
 export function money(v: number | null | undefined): string {
   if (v === null || v === undefined || !Number.isFinite(v)) return "—";
-  return v !== 0 && Math.abs(v) < 0.01 ? usdSmall.format(v) : usd.format(v);
+  return v !== 0 && Math.abs(v) < 0.005 ? usdSubCent.format(v) : usd.format(v);
 }
 
 export function int(v: number | null | undefined): string {

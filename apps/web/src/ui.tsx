@@ -275,7 +275,11 @@ export function SeriesChart(props: {
         interaction: { mode: "index", intersect: false },
         scales: {
           x: { stacked: !!props.stacked, ticks: { maxRotation: 0, autoSkipPadding: 12 } },
-          y: { stacked: !!props.stacked, beginAtZero: true, ticks: { callback: (v) => fmt(Number(v)) } },
+          y: {
+            stacked: !!props.stacked,
+            beginAtZero: true,
+            ticks: { callback: (v) => fmt(Number(v)), ...(props.kind === "int" ? { precision: 0 } : {}) },
+          },
         },
         plugins: {
           legend: { display: props.series.length > 1, position: "bottom", labels: { boxWidth: 12 } },

@@ -223,31 +223,36 @@ function LogDetail(props: { requestId: string; onClose: () => void }) {
         }
       >
         {(p) => {
-          const r = p.data[0]!;
-          const entries = Object.entries(r).filter(([k]) => k !== "metadata" && k !== "request_tags");
+          const r = p.data[0]! as Record<string, unknown>;
+          // Scalars in a list; the payload (messages, response, metadata, tags…) as JSON below it.
+          const isPayload = (v: unknown) => v !== null && typeof v === "object";
+          const scalars = Object.entries(r).filter(([, v]) => !isPayload(v));
+          const payload = Object.entries(r).filter(([, v]) => isPayload(v));
           return (
             <>
               <dl className="kv">
-                {entries.map(([k, v]) => (
+                {scalars.map(([k, v]) => (
                   <div key={k}>
                     <dt>{k}</dt>
-                    <dd data-field={k}>
+                    <dd data-field={k} title={k === "spend" ? String(v) : undefined}>
                       {k === "spend"
-                        ? `${money(Number(v))} (${v})`
+                        ? money(Number(v))
                         : (k === "startTime" || k === "endTime" || k === "completionStartTime") &&
                             typeof v === "string"
                           ? `${dateTimeIn(v, view.tz)} (${view.tz})`
-                          : v === null
+                          : v === null || v === ""
                             ? "—"
                             : String(v)}
                     </dd>
                   </div>
                 ))}
               </dl>
-              <h3>request_tags</h3>
-              <pre>{JSON.stringify(r.request_tags, null, 2)}</pre>
-              <h3>metadata</h3>
-              <pre data-testid="log-metadata">{JSON.stringify(r.metadata, null, 2)}</pre>
+              {payload.map(([k, v]) => (
+                <div key={k}>
+                  <h3>{k}</h3>
+                  <pre data-testid={`log-${k}`}>{JSON.stringify(v, null, 2)}</pre>
+                </div>
+              ))}
             </>
           );
         }}

@@ -13,6 +13,9 @@ export interface View {
 
 export const DEFAULT_DAYS = 30;
 
+/** The later of two YYYY-MM-DD days (they sort as text). */
+const laterDay = (a: string, b: string) => (a.localeCompare(b) > 0 ? a : b);
+
 export function defaultView(tz = browserZone()): View {
   const to = dayIn(tz);
   return { from: addDays(to, -(DEFAULT_DAYS - 1)), to, tz };
@@ -25,7 +28,7 @@ export function viewOf(search: string): View {
   const d = defaultView(tz);
   const from = isDay(q.get("from")) ? q.get("from")! : d.from;
   const toParam = q.get("to");
-  const to = isDay(toParam) && toParam >= from ? toParam : from > d.to ? from : d.to;
+  const to = isDay(toParam) && toParam >= from ? toParam : laterDay(from, d.to);
   return { from, to, tz };
 }
 
@@ -49,7 +52,7 @@ export function useView(): { view: View; params: URLSearchParams; setView(patch:
       const q = new URLSearchParams(search);
       const next = { ...view, ...patch };
       q.set("from", next.from);
-      q.set("to", next.to < next.from ? next.from : next.to);
+      q.set("to", laterDay(next.from, next.to));
       q.set("tz", next.tz);
       // A new window starts the logs over from the first page.
       q.delete("cursor");

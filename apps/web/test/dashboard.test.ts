@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -81,6 +82,22 @@ describe("the dashboard in Chromium", () => {
         rows.map((r) => String(r.requests)),
       );
     }
+    // The CSV of a table is the procedure's rows, raw numbers and all.
+    const [download] = await Promise.all([
+      page.waitForEvent("download"),
+      page.click("[data-testid=top-model_group] header button:has-text('CSV')"),
+    ]);
+    expect(download.suggestedFilename()).toBe("top-model_group.csv");
+    const groups = (
+      await api.analytics.query({ ...window, dims: ["model_group"], order_by: "spend", limit: 10 })
+    ).rows as unknown as Row[];
+    const csvLines = [
+      "model_group,requests,spend,prompt_tokens,completion_tokens,total_tokens",
+      ...groups.map((r) =>
+        [r.model_group, r.requests, r.spend, r.prompt_tokens, r.completion_tokens, r.total_tokens].join(","),
+      ),
+    ];
+    expect(readFileSync(await download.path(), "utf8")).toBe(`${csvLines.join("\r\n")}\r\n`);
     // The spend chart is drawn and the money is formatted as dollars.
     expect(await page.locator("[data-testid=spend-chart] canvas").count()).toBe(1);
     expect(await page.textContent("[data-testid=total-spend] .stat-value")).toMatch(/^\$[\d,]+\.\d\d$/);
@@ -187,6 +204,13 @@ describe("the dashboard in Chromium", () => {
       JSON.stringify(filtered.data[0]!.metadata, null, 2),
     );
     await h.shot(page, "log-detail");
+
+    // A phone-sized screen: nothing wider than the screen (the table scrolls inside its panel).
+    await page.click("[data-testid=close-detail]");
+    await page.setViewportSize({ width: 390, height: 844 });
+    await settled(page);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await h.shot(page, "logs-narrow");
     await page.close();
   });
 
@@ -262,6 +286,21 @@ describe("the dashboard in Chromium", () => {
     expect(kolkata).not.toEqual(utc);
     expect(await shown()).toEqual(kolkata);
     await h.shot(page, "activity-kolkata");
+    await page.close();
+  });
+
+  it("a range without logs shows empty panels, not errors", async () => {
+    const page = await h.page();
+    await signIn(page, h.srv.url, MASTER, "/?from=2020-01-01&to=2020-01-31&tz=UTC");
+    await settled(page);
+    expect(await page.locator('[data-state="error"]').count()).toBe(0);
+    expect(await page.getAttribute("[data-testid=spend-per-day]", "data-state")).toBe("empty");
+    expect(await page.getAttribute("[data-testid=top-api_key]", "data-state")).toBe("empty");
+    expect(Number(await page.getAttribute("[data-testid=total-requests]", "data-value"))).toBe(0);
+    expect(await page.textContent("[data-testid=total-spend] .stat-value")).toBe("$0.00");
+    await page.goto(`${h.srv.url}/logs?from=2020-01-01&to=2020-01-31&tz=UTC`);
+    await settled(page);
+    expect(await page.getAttribute("[data-testid=logs]", "data-state")).toBe("empty");
     await page.close();
   });
 

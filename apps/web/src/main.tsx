@@ -24,7 +24,7 @@ function App() {
   });
   const [who, setWho] = useState<Whoami | null>(null);
   const [message, setMessage] = useState<string | null>(null);
-  const [checking, setChecking] = useState(false);
+  const [checking, setChecking] = useState(() => storedKey() !== null);
   const signOutRef = useRef<(msg?: string) => void>(() => {});
   const queryClient = useMemo(() => makeQueryClient(() => signOutRef.current(WRONG_KEY)), []);
   const client = useMemo(() => (key ? makeClient(key) : null), [key]);
@@ -63,6 +63,14 @@ function App() {
     };
   }, [client, who]);
 
+  if (client && !who && checking) {
+    // A stored key is being checked: no sign-in form flashing by.
+    return (
+      <main className="signin">
+        <p className="muted">Signing in…</p>
+      </main>
+    );
+  }
   if (!client || !who) {
     return (
       <SignIn

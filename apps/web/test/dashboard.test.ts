@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { hashToken } from "@spendlens/core";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -286,6 +287,22 @@ describe("the dashboard in Chromium", () => {
     expect(kolkata).not.toEqual(utc);
     expect(await shown()).toEqual(kolkata);
     await h.shot(page, "activity-kolkata");
+    await page.close();
+  });
+
+  it("a key revoked while signed in goes back to the sign-in form with one message", async () => {
+    const page = await h.page();
+    const raw = h.internal.key === "sk-demo-1999" ? "sk-demo-1998" : "sk-demo-1999";
+    await signIn(page, h.srv.url, raw, `/?${VIEW}`);
+    await settled(page);
+    await h.t.db.deleteFrom("LiteLLM_VerificationToken").where("token", "=", hashToken(raw)).execute();
+    await page.click("nav a:has-text('Activity')");
+    const err = page.locator("[data-testid=signin-error]");
+    await err.waitFor();
+    expect(await err.allTextContents()).toEqual([
+      "That key was not accepted: it is wrong, expired or revoked.",
+    ]);
+    expect(await page.evaluate(() => sessionStorage.getItem("spendlens.key"))).toBeNull();
     await page.close();
   });
 

@@ -323,6 +323,17 @@ describe("the dashboard in Chromium", () => {
 
   it("budgets: provider budgets from the procedure; the place for budget status says what is missing", async () => {
     const page = await h.page();
+    // The demo data has no key or user budgets: give one key and one user a max_budget.
+    await h.t.db
+      .updateTable("LiteLLM_VerificationToken")
+      .set({ max_budget: 10, budget_duration: "30d" })
+      .where("token", "=", hashToken(h.internal.key))
+      .execute();
+    await h.t.db
+      .updateTable("LiteLLM_UserTable")
+      .set({ max_budget: 2.5 })
+      .where("user_id", "=", h.internal.userId)
+      .execute();
     await signIn(page, h.srv.url, MASTER, `/budgets?${VIEW}`);
     await settled(page);
     const api = await h.api();
@@ -334,6 +345,25 @@ describe("the dashboard in Chromium", () => {
       (tds) => tds.map((td) => td.getAttribute("data-value")),
     );
     expect([...shownProviders].sort()).toEqual([...providers].sort());
+    // Keys and users with a max_budget: as many rows as the procedures answer such rows (at most 100 shown).
+    for (const [testId, rows] of [
+      ["key-budgets", await api.spend.spendKeys()],
+      ["user-budgets", await api.spend.spendUsers({})],
+    ] as const) {
+      const n = (rows as unknown as { max_budget: unknown }[]).filter(
+        (r) => typeof r.max_budget === "number",
+      ).length;
+      const state = await page.getAttribute(`[data-testid=${testId}]`, "data-state");
+      expect(state).toBe(n === 0 ? "empty" : "ready");
+      expect(await page.locator(`[data-testid=${testId}] tbody tr`).count()).toBe(Math.min(n, 100));
+    }
+    expect(await columnValues(page, "key-budgets-table", "max_budget")).toEqual(["10"]);
+    expect(await columnValues(page, "user-budgets-table", "label")).toEqual([h.internal.userId]);
+    expect(await columnValues(page, "user-budgets-table", "max_budget")).toEqual(["2.5"]);
+    const user = (await api.spend.spendUsers({ user_id: h.internal.userId }))[0] as unknown as {
+      spend: number;
+    };
+    expect(await columnValues(page, "user-budgets-table", "spend")).toEqual([String(user.spend)]);
     expect(await page.textContent("[data-testid=budget-status]")).toContain("Not available yet");
     await h.shot(page, "budgets");
     await page.close();

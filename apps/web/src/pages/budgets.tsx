@@ -6,9 +6,10 @@ import { Meter, ProviderBudgetsPanel } from "../panels.tsx";
 import { type Col, DataTable, Panel } from "../ui.tsx";
 import { useView } from "../view.ts";
 
-interface KeyBudget {
-  token: string;
-  key_alias: string | null;
+/** A key's or a user's budget: LiteLLM's max_budget against the running spend since its last reset. */
+interface Budget {
+  id: string;
+  label: string;
   user_id: string | null;
   team_id: string | null;
   spend: number;
@@ -18,33 +19,42 @@ interface KeyBudget {
   used: number;
 }
 
-/**
- * What budgets exist today: provider budgets (their current window) and keys' max_budget against the
- * key's running spend. Budget status for keys, users and teams with burn rate and projected run-out
- * belongs in the panel marked below once the budget status procedures exist.
- */
-export function BudgetsPage() {
-  const { client } = useAuth();
-  const { view } = useView();
-  const keys = useQuery(spendKeysOptions(client));
-  const withBudget = (rows: NonNullable<typeof keys.data>): KeyBudget[] =>
-    rows
-      .map((k) => k as unknown as Record<string, unknown>)
-      .filter((k) => typeof k.max_budget === "number")
-      .map((k) => ({
-        token: String(k.token),
-        key_alias: (k.key_alias as string | null) ?? null,
-        user_id: (k.user_id as string | null) ?? null,
-        team_id: (k.team_id as string | null) ?? null,
-        spend: Number(k.spend ?? 0),
-        max_budget: Number(k.max_budget),
-        budget_duration: (k.budget_duration as string | null) ?? null,
-        budget_reset_at: (k.budget_reset_at as string | null) ?? null,
-        used: Number(k.max_budget) > 0 ? Number(k.spend ?? 0) / Number(k.max_budget) : 0,
-      }));
-  const cols: Col<KeyBudget>[] = [
-    { id: "key_alias", header: "Key", value: (r) => r.key_alias ?? r.token.slice(0, 10) },
-    { id: "user_id", header: "User", value: (r) => r.user_id },
+function budgetsOf(rows: readonly unknown[], id: string, label: string): Budget[] {
+  return rows
+    .map((r) => r as Record<string, unknown>)
+    .filter((r) => typeof r.max_budget === "number")
+    .map((r) => {
+      const spend = Number(r.spend ?? 0);
+      const max = Number(r.max_budget);
+      return {
+        id: String(r[id]),
+        label: String(r[label] ?? r[id]),
+        user_id: (r.user_id as string | null) ?? null,
+        team_id: (r.team_id as string | null) ?? null,
+        spend,
+        max_budget: max,
+        budget_duration: (r.budget_duration as string | null) ?? null,
+        budget_reset_at: (r.budget_reset_at as string | null) ?? null,
+        used: max > 0 ? spend / max : 0,
+      };
+    });
+}
+
+const BUDGET_CSV = [
+  "id",
+  "label",
+  "user_id",
+  "team_id",
+  "spend",
+  "max_budget",
+  "budget_duration",
+  "budget_reset_at",
+];
+
+function budgetCols(first: string, tz: string, withUser: boolean): Col<Budget>[] {
+  return [
+    { id: "label", header: first, value: (r) => r.label },
+    ...(withUser ? [{ id: "user_id", header: "User", value: (r: Budget) => r.user_id }] : []),
     { id: "team_id", header: "Team", value: (r) => r.team_id },
     { id: "spend", header: "Used", value: (r) => r.spend, kind: "money" },
     { id: "max_budget", header: "Limit", value: (r) => r.max_budget, kind: "money" },
@@ -58,11 +68,28 @@ export function BudgetsPage() {
     { id: "budget_duration", header: "Period", value: (r) => r.budget_duration },
     {
       id: "budget_reset_at",
-      header: `Resets (${view.tz})`,
+      header: `Resets (${tz})`,
       value: (r) => r.budget_reset_at,
-      render: (r) => (r.budget_reset_at ? dateTimeIn(r.budget_reset_at, view.tz) : "—"),
+      render: (r) => (r.budget_reset_at ? dateTimeIn(r.budget_reset_at, tz) : "—"),
     },
   ];
+}
+
+/**
+ * What budgets exist today: provider budgets (their current window), and keys' and users' max_budget
+ * against their running spend. Budget status with burn rate and projected run-out belongs in the panel
+ * marked below once the budget status procedures exist.
+ */
+export function BudgetsPage() {
+  const { client } = useAuth();
+  const { view } = useView();
+  const keys = useQuery(spendKeysOptions(client));
+  const users = useQuery({
+    queryKey: ["spend.spendUsers"],
+    queryFn: () => client.spend.spendUsers.query({}),
+  });
+  const keyBudgets = (d: readonly unknown[]) => budgetsOf(d, "token", "key_alias");
+  const userBudgets = (d: readonly unknown[]) => budgetsOf(d, "user_id", "user_id");
   return (
     <div className="grid">
       <ProviderBudgetsPanel tz={view.tz} />
@@ -71,37 +98,52 @@ export function BudgetsPage() {
         testId="key-budgets"
         q={keys}
         wide
-        isEmpty={(d) => withBudget(d).length === 0}
+        isEmpty={(d) => keyBudgets(d).length === 0}
         emptyText="No key has a max_budget."
         csv={(d) => ({
           name: "key-budgets",
-          columns: [
-            "token",
-            "key_alias",
-            "user_id",
-            "team_id",
-            "spend",
-            "max_budget",
-            "budget_duration",
-            "budget_reset_at",
-          ],
-          rows: withBudget(d) as unknown as Record<string, unknown>[],
+          columns: BUDGET_CSV,
+          rows: keyBudgets(d) as unknown as Record<string, unknown>[],
         })}
       >
         {(d) => (
           <DataTable
-            cols={cols}
-            rows={withBudget(d)}
+            testId="key-budgets-table"
+            cols={budgetCols("Key", view.tz, true)}
+            rows={keyBudgets(d)}
+            initialSort={{ id: "used", desc: true }}
+            maxRows={100}
+          />
+        )}
+      </Panel>
+      <Panel
+        title="Users with a max budget"
+        testId="user-budgets"
+        q={users}
+        wide
+        isEmpty={(d) => userBudgets(d).length === 0}
+        emptyText="No user has a max_budget."
+        csv={(d) => ({
+          name: "user-budgets",
+          columns: BUDGET_CSV,
+          rows: userBudgets(d) as unknown as Record<string, unknown>[],
+        })}
+      >
+        {(d) => (
+          <DataTable
+            testId="user-budgets-table"
+            cols={budgetCols("User", view.tz, false)}
+            rows={userBudgets(d)}
             initialSort={{ id: "used", desc: true }}
             maxRows={100}
           />
         )}
       </Panel>
       <section className="panel wide" data-testid="budget-status">
-        <h2>Budget status: users and teams, burn rate, projected run-out</h2>
+        <h2>Budget status: teams, burn rate, projected run-out</h2>
         <p className="muted">
-          Not available yet: spendlens has no budget status procedure for users and teams today. This panel is
-          where it goes.
+          Not available yet: spendlens has no budget status procedure today (team budgets, burn rate,
+          projected run-out). This panel is where it goes.
         </p>
       </section>
     </div>

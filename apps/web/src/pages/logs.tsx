@@ -236,7 +236,7 @@ function LogDetail(props: { requestId: string; onClose: () => void }) {
                     <dt>{k}</dt>
                     <dd data-field={k} title={k === "spend" ? String(v) : undefined}>
                       {k === "spend"
-                        ? money(Number(v))
+                        ? `${money(Number(v))} (${Number(Number(v).toPrecision(12))})`
                         : (k === "startTime" || k === "endTime" || k === "completionStartTime") &&
                             typeof v === "string"
                           ? `${dateTimeIn(v, view.tz)} (${view.tz})`

@@ -1,5 +1,4 @@
 import { useQuery } from "@tanstack/react-query";
-import { useMemo } from "react";
 import { spendKeysOptions } from "./api.ts";
 import { useAuth } from "./auth.ts";
 import { shortHash } from "./format.ts";
@@ -21,19 +20,27 @@ export const KIND_OF_DIM: Record<string, EntityKind> = Object.fromEntries(
   (Object.keys(ENTITIES) as EntityKind[]).map((k) => [ENTITIES[k].dim, k]),
 );
 
+// One alias map per spend.spendKeys answer, shared by every cell that shows a key.
+const aliasMaps = new WeakMap<object, Map<string, string>>();
+function aliasesOf(keys: readonly { token: string }[]): Map<string, string> {
+  let m = aliasMaps.get(keys);
+  if (!m) {
+    m = new Map();
+    for (const k of keys) {
+      const alias = (k as { key_alias?: string | null }).key_alias;
+      if (alias) m.set(k.token, alias);
+    }
+    aliasMaps.set(keys, m);
+  }
+  return m;
+}
+
 /** Key hash → alias, from one spend.spendKeys call shared by every table (never one call per row). */
 export function useKeyNames(): (hash: string | null) => string {
   const { client } = useAuth();
   const q = useQuery(spendKeysOptions(client));
-  const names = useMemo(() => {
-    const m = new Map<string, string>();
-    for (const k of q.data ?? []) {
-      const alias = (k as { key_alias?: string | null }).key_alias;
-      if (alias) m.set(k.token, alias);
-    }
-    return m;
-  }, [q.data]);
-  return (hash) => (hash === null ? "(none)" : (names.get(hash) ?? shortHash(hash)));
+  const names = q.data ? aliasesOf(q.data) : null;
+  return (hash) => (hash === null ? "(none)" : (names?.get(hash) ?? shortHash(hash)));
 }
 
 export function safeDecode(s: string): string {

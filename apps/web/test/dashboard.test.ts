@@ -148,6 +148,19 @@ describe("the dashboard in Chromium", () => {
     expect(teams.length).toBeGreaterThan(0);
     expect(new Set(teams)).toEqual(new Set([team]));
     await h.shot(page, "team-page");
+
+    // Every key of the window in one list, named by alias from one spend.spendKeys call.
+    await page.goto(`${h.srv.url}/keys?${VIEW}`);
+    await settled(page);
+    const keys = (await api.analytics.query({ ...window, dims: ["api_key"], order_by: "spend" }))
+      .rows as unknown as Row[];
+    expect(keys.length).toBeGreaterThan(100);
+    expect(await columnValues(page, "entity-table", "api_key")).toEqual(keys.map((r) => String(r.api_key)));
+    const aliases = new Map((await api.spend.spendKeys()).map((k) => [k.token, k.key_alias]));
+    const shownNames = await page.$$eval("[data-testid=entity-table] tbody td[data-col=api_key]", (tds) =>
+      tds.slice(0, 5).map((td) => td.textContent),
+    );
+    expect(shownNames).toEqual(keys.slice(0, 5).map((r) => aliases.get(String(r.api_key))));
     await page.close();
   });
 

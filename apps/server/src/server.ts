@@ -40,14 +40,18 @@ export interface RunningServer {
 // Found through this package's own package.json, so the paths also hold when this module is bundled
 // into the CLI (apps/cli/dist), where import.meta.url is the bundle's.
 const SERVER_PKG = createRequire(import.meta.url).resolve("@spendlens/server/package.json");
-const DASHBOARD_DIR = `${join(dirname(SERVER_PKG), "dashboard")}${sep}`;
-// The chart library the dashboard loads, served from its npm package.
-const CHART_JS = join(dirname(createRequire(SERVER_PKG).resolve("chart.js")), "chart.umd.min.js");
+// The dashboard: apps/web's Vite build, found beside this package (a sibling, not a dependency: the web
+// app's tests start this server).
+const DASHBOARD_DIR = `${join(dirname(SERVER_PKG), "..", "web", "dist")}${sep}`;
 const MIME: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
   ".js": "text/javascript; charset=utf-8",
   ".css": "text/css; charset=utf-8",
   ".svg": "image/svg+xml",
+  ".png": "image/png",
+  ".ico": "image/x-icon",
+  ".json": "application/json",
+  ".woff2": "font/woff2",
 };
 
 export function bearerOf(req: IncomingMessage): string | null {
@@ -89,25 +93,32 @@ async function readJsonBody(req: IncomingMessage, limit: number): Promise<unknow
   }
 }
 
-async function serveDashboard(path: string, res: ServerResponse): Promise<boolean> {
-  if (path === "/dashboard/vendor/chart.umd.min.js") {
-    res.writeHead(200, { "content-type": MIME[".js"]!, "cache-control": "max-age=86400" });
-    res.end(await readFile(CHART_JS));
-    return true;
-  }
-  const rel =
-    path === "/" || path === "/dashboard" || path === "/dashboard/"
-      ? "index.html"
-      : path.replace(/^\/dashboard\//, "");
-  const file = normalize(join(DASHBOARD_DIR, rel));
+/**
+ * The dashboard's files, and its index.html for any other GET that a browser navigates to (the app's
+ * own routes, e.g. /teams/t1). Asset names carry a content hash, so they are cached for good.
+ */
+async function serveDashboard(path: string, req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+  const file = normalize(join(DASHBOARD_DIR, path === "/" ? "index.html" : path));
   if (!file.startsWith(DASHBOARD_DIR)) return false;
+  const immutable = path.startsWith("/assets/");
   try {
     const body = await readFile(file);
-    res.writeHead(200, { "content-type": MIME[extname(file)] ?? "application/octet-stream" });
+    res.writeHead(200, {
+      "content-type": MIME[extname(file)] ?? "application/octet-stream",
+      "cache-control": immutable ? "public, max-age=31536000, immutable" : "no-cache",
+    });
     res.end(body);
     return true;
   } catch {
-    return false;
+    if (extname(path) || !/\btext\/html\b/.test(req.headers.accept ?? "")) return false;
+    try {
+      const index = await readFile(join(DASHBOARD_DIR, "index.html"));
+      res.writeHead(200, { "content-type": MIME[".html"]!, "cache-control": "no-cache" });
+      res.end(index);
+      return true;
+    } catch {
+      return false;
+    }
   }
 }
 
@@ -201,7 +212,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         }
         return sendJson(res, r.status, r.body);
       }
-      if (req.method === "GET" && (await serveDashboard(path, res))) return;
+      if (req.method === "GET" && (await serveDashboard(path, req, res))) return;
       sendJson(res, 404, {
         error: {
           message: `no route ${req.method} ${path}`,

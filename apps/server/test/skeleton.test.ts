@@ -87,14 +87,27 @@ describe("GET /global/spend through HTTP", () => {
     expect(body.error.message).toMatch(/input: /);
   });
 
-  it("serves the dashboard and its chart library without a key", async () => {
+  it("serves the dashboard (apps/web's build) without a key, and its index.html for the app's routes", async () => {
     const page = await get("/");
+    expect(page.status).toBe(200);
     expect(page.headers.get("content-type")).toBe("text/html; charset=utf-8");
-    expect(await page.text()).toContain('<script src="/dashboard/app.js"></script>');
-    const lib = await get("/dashboard/vendor/chart.umd.min.js");
-    expect(lib.status).toBe(200);
-    expect((await lib.text()).length).toBeGreaterThan(100_000);
-    expect((await get("/dashboard/../package.json")).status).toBe(404);
+    const html = await page.text();
+    const script = /<script type="module" crossorigin src="(\/assets\/[^"]+\.js)"><\/script>/.exec(html);
+    expect(script).not.toBeNull();
+    const js = await get(script![1]!);
+    expect(js.status).toBe(200);
+    expect(js.headers.get("content-type")).toBe("text/javascript; charset=utf-8");
+    expect(js.headers.get("cache-control")).toContain("immutable");
+    // A client route that a browser navigates to: the app's page; the same path asked by an API client: 404.
+    const route = await get("/teams/t1", undefined, { headers: { accept: "text/html,*/*" } });
+    expect(route.status).toBe(200);
+    expect(await route.text()).toBe(html);
+    expect((await get("/teams/t1")).status).toBe(404);
+    expect((await get("/assets/missing.js", undefined, { headers: { accept: "text/html" } })).status).toBe(
+      404,
+    );
+    expect((await get("/../package.json")).status).toBe(404);
+    expect((await get("/assets/../../package.json")).status).toBe(404);
   });
 
   it("has /healthz, 404 for unknown paths and 405 for a wrong method", async () => {

@@ -1,6 +1,7 @@
 import { activityRouter } from "./routers/activity.ts";
 import { adminRouter } from "./routers/admin.ts";
 import { analyticsRouter } from "./routers/analytics.ts";
+import { authRouter } from "./routers/auth.ts";
 import { budgetsRouter } from "./routers/budgets.ts";
 import { ingestRouter } from "./routers/ingest.ts";
 import { logsRouter } from "./routers/logs.ts";
@@ -21,6 +22,7 @@ export const appRouter = router({
   pricing: pricingRouter,
   analytics: analyticsRouter,
   admin: adminRouter,
+  auth: authRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -1,0 +1,262 @@
+import { useQuery } from "@tanstack/react-query";
+import { useState } from "react";
+import { type LogRow, type LogsPageInput, logsPageOptions } from "../api.ts";
+import { isAdmin, useAuth } from "../auth.ts";
+import { useKeyNames } from "../entities.ts";
+import { dateTimeIn, int, money } from "../format.ts";
+import { type Col, type CsvSource, DataTable, Panel } from "../ui.tsx";
+import { logsWindow, useParamSetter, useView } from "../view.ts";
+
+/** The filters of logs.page (and /spend/logs/ui), as URL parameters of the same names. */
+const FILTERS = [
+  { id: "api_key", label: "Key (sk-… or hash)" },
+  { id: "user_id", label: "User", adminOnly: true },
+  { id: "request_id", label: "Request id" },
+  { id: "team_id", label: "Team" },
+  { id: "end_user", label: "Customer (end user)" },
+  { id: "model", label: "Model" },
+  { id: "min_spend", label: "Min spend ($)" },
+  { id: "max_spend", label: "Max spend ($)" },
+] as const;
+
+export const PAGE_SIZE = 50;
+
+const LOG_COLUMNS = [
+  "request_id",
+  "startTime",
+  "endTime",
+  "api_key",
+  "user",
+  "team_id",
+  "end_user",
+  "model",
+  "model_group",
+  "custom_llm_provider",
+  "api_base",
+  "prompt_tokens",
+  "completion_tokens",
+  "total_tokens",
+  "spend",
+  "status",
+  "call_type",
+  "request_tags",
+  "metadata",
+];
+
+export function logsCsv(name: string, rows: LogRow[]): CsvSource {
+  return { name, columns: LOG_COLUMNS, rows: rows as unknown as Record<string, unknown>[] };
+}
+
+export function LogsTable(props: { rows: LogRow[]; tz: string; onOpen?: (r: LogRow) => void }) {
+  const keyName = useKeyNames();
+  const cols: Col<LogRow>[] = [
+    {
+      id: "startTime",
+      header: `Time (${props.tz})`,
+      value: (r) => r.startTime,
+      render: (r) => dateTimeIn(r.startTime, props.tz),
+    },
+    { id: "user", header: "User", value: (r) => r.user },
+    { id: "api_key", header: "Key", value: (r) => r.api_key, render: (r) => keyName(r.api_key) },
+    { id: "team_id", header: "Team", value: (r) => r.team_id },
+    { id: "model", header: "Model", value: (r) => r.model },
+    { id: "total_tokens", header: "Tokens", value: (r) => r.total_tokens, kind: "int" },
+    { id: "spend", header: "Spend", value: (r) => r.spend, kind: "money" },
+    { id: "status", header: "Status", value: (r) => r.status },
+    {
+      id: "request_id",
+      header: "Request",
+      value: (r) => r.request_id,
+      render: (r) => <code>{r.request_id}</code>,
+    },
+  ];
+  return (
+    <DataTable
+      testId="logs-table"
+      cols={cols}
+      rows={props.rows}
+      rowKey={(r) => r.request_id}
+      {...(props.onOpen ? { onRowClick: props.onOpen } : {})}
+    />
+  );
+}
+
+export function LogsPage() {
+  const { client, who } = useAuth();
+  const { view, params } = useView();
+  const setParams = useParamSetter();
+  const admin = isAdmin(who);
+  const filters: Record<string, string> = {};
+  for (const f of FILTERS) {
+    const v = params.get(f.id);
+    if (v && (admin || !("adminOnly" in f))) filters[f.id] = v;
+  }
+  const cursor = params.get("cursor") ?? undefined;
+  const filterKey = JSON.stringify([filters, view]);
+  // Cursors of the pages before this one, for "Previous" (keyset pages have no offsets to go back by).
+  const [back, setBack] = useState<{ key: string; cursors: (string | null)[] }>({
+    key: filterKey,
+    cursors: [],
+  });
+  const stack = back.key === filterKey ? back.cursors : [];
+  const input = {
+    ...logsWindow(view),
+    ...filters,
+    limit: PAGE_SIZE,
+    include_total: true,
+    ...(cursor ? { cursor } : {}),
+  } as LogsPageInput;
+  const q = useQuery(logsPageOptions(client, input));
+  const open = params.get("log");
+  return (
+    <div className="grid">
+      <section className="panel wide">
+        <form
+          className="filters"
+          data-testid="log-filters"
+          key={JSON.stringify(filters)}
+          onSubmit={(e) => {
+            e.preventDefault();
+            const fd = new FormData(e.currentTarget);
+            const patch: Record<string, string | null> = { cursor: null, log: null };
+            for (const f of FILTERS) patch[f.id] = String(fd.get(f.id) ?? "").trim() || null;
+            setParams(patch);
+          }}
+        >
+          {FILTERS.filter((f) => admin || !("adminOnly" in f)).map((f) => (
+            <label key={f.id}>
+              {f.label}
+              <input
+                name={f.id}
+                defaultValue={filters[f.id] ?? ""}
+                inputMode={f.id.endsWith("spend") ? "decimal" : "text"}
+              />
+            </label>
+          ))}
+          <div className="filter-actions">
+            <button type="submit">Apply</button>
+            <button
+              type="button"
+              className="link"
+              onClick={() =>
+                setParams(Object.fromEntries([...FILTERS.map((f) => [f.id, null]), ["cursor", null]]))
+              }
+            >
+              Clear
+            </button>
+          </div>
+        </form>
+      </section>
+      <Panel
+        title="Logs, newest first"
+        testId="logs"
+        q={q}
+        wide
+        isEmpty={(p) => p.data.length === 0}
+        emptyText="No logs match these filters in this range."
+        csv={(p) => logsCsv("logs-page", p.data)}
+        actions={
+          q.data ? (
+            <span className="muted small" data-testid="logs-total" data-value={q.data.total ?? ""}>
+              {int(q.data.total)} logs
+            </span>
+          ) : null
+        }
+      >
+        {(p) => (
+          <>
+            <LogsTable rows={p.data} tz={view.tz} onOpen={(r) => setParams({ log: r.request_id })} />
+            <div className="pager">
+              <button
+                type="button"
+                data-testid="prev-page"
+                disabled={!cursor}
+                onClick={() => {
+                  const prev = stack.length ? stack[stack.length - 1]! : null;
+                  setBack({ key: filterKey, cursors: stack.slice(0, -1) });
+                  setParams({ cursor: prev, log: null });
+                }}
+              >
+                ← Newer
+              </button>
+              <span className="muted small" data-testid="page-number">
+                Page {stack.length + 1}
+                {p.total !== null ? ` of ${Math.max(1, Math.ceil(p.total / PAGE_SIZE))}` : ""}
+              </span>
+              <button
+                type="button"
+                data-testid="next-page"
+                disabled={!p.next_cursor}
+                onClick={() => {
+                  const nextFilterKey = filterKey;
+                  setBack({ key: nextFilterKey, cursors: [...stack, cursor ?? null] });
+                  setParams({ cursor: p.next_cursor, log: null });
+                }}
+              >
+                Older →
+              </button>
+            </div>
+          </>
+        )}
+      </Panel>
+      {open ? <LogDetail requestId={open} onClose={() => setParams({ log: null })} /> : null}
+    </div>
+  );
+}
+
+function LogDetail(props: { requestId: string; onClose: () => void }) {
+  const { client } = useAuth();
+  const { view } = useView();
+  const q = useQuery(logsPageOptions(client, { request_id: props.requestId, limit: 1 }));
+  return (
+    <aside className="drawer" data-testid="log-detail" aria-label="Log detail">
+      <Panel
+        title="Log detail"
+        q={q}
+        isEmpty={(p) => p.data.length === 0}
+        emptyText="No such log (or not yours)."
+        csv={(p) => logsCsv(`log-${props.requestId}`, p.data)}
+        actions={
+          <button type="button" className="link" onClick={props.onClose} data-testid="close-detail">
+            Close
+          </button>
+        }
+      >
+        {(p) => {
+          const r = p.data[0]! as Record<string, unknown>;
+          // Scalars in a list; the payload (messages, response, metadata, tags…) as JSON below it.
+          const isPayload = (v: unknown) => v !== null && typeof v === "object";
+          const scalars = Object.entries(r).filter(([, v]) => !isPayload(v));
+          const payload = Object.entries(r).filter(([, v]) => isPayload(v));
+          return (
+            <>
+              <dl className="kv">
+                {scalars.map(([k, v]) => (
+                  <div key={k}>
+                    <dt>{k}</dt>
+                    <dd data-field={k} title={k === "spend" ? String(v) : undefined}>
+                      {k === "spend"
+                        ? `${money(Number(v))} (${Number(Number(v).toPrecision(12))})`
+                        : (k === "startTime" || k === "endTime" || k === "completionStartTime") &&
+                            typeof v === "string"
+                          ? `${dateTimeIn(v, view.tz)} (${view.tz})`
+                          : v === null || v === ""
+                            ? "—"
+                            : String(v)}
+                    </dd>
+                  </div>
+                ))}
+              </dl>
+              {payload.map(([k, v]) => (
+                <div key={k}>
+                  <h3>{k}</h3>
+                  <pre data-testid={`log-${k}`}>{JSON.stringify(v, null, 2)}</pre>
+                </div>
+              ))}
+            </>
+          );
+        }}
+      </Panel>
+    </aside>
+  );
+}

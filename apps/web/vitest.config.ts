@@ -1,0 +1,3 @@
+import { spendlensVitest } from "../../vitest.shared.ts";
+
+export default spendlensVitest("web");

@@ -124,21 +124,11 @@ const zFilterValues = z.preprocess(
 const DAY_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const INSTANT_RE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
 
-/** A real date on a supported day (days.ts: 1970-01-01 .. 9998-12-31). */
-function realDate(y: number, m: number, d: number): boolean {
-  return (
-    isRealDate(y, m, d) &&
-    isSupportedDay(
-      `${String(y).padStart(4, "0")}-${String(m).padStart(2, "0")}-${String(d).padStart(2, "0")}`,
-    )
-  );
-}
-
 function isBound(s: string): boolean {
   const d = DAY_RE.exec(s);
-  if (d) return realDate(+d[1]!, +d[2]!, +d[3]!);
+  if (d) return isRealDate(+d[1]!, +d[2]!, +d[3]!);
   const m = INSTANT_RE.exec(s);
-  if (!m || !realDate(+m[1]!, +m[2]!, +m[3]!)) return false;
+  if (!m || !isRealDate(+m[1]!, +m[2]!, +m[3]!)) return false;
   if (+m[4]! > 23 || +m[5]! > 59 || +(m[6] ?? 0) > 59) return false;
   const off = /^[+-](\d{2}):(\d{2})$/.exec(m[7]!);
   if (off && (+off[1]! > 23 || +off[2]! > 59)) return false;
@@ -146,12 +136,15 @@ function isBound(s: string): boolean {
 }
 
 const zBound = (name: "start" | "end") =>
-  z
-    .string({ error: `is required (a day YYYY-MM-DD or an ISO instant)` })
-    .refine(
-      isBound,
-      `must be a day YYYY-MM-DD (in the query's time zone${name === "end" ? ", included whole" : ""}) or an ISO instant with an offset, e.g. 2026-01-31T12:00:00Z`,
-    );
+  z.string({ error: `is required (a day YYYY-MM-DD or an ISO instant)` }).superRefine((s, ctx) => {
+    if (!isBound(s))
+      ctx.addIssue({
+        code: "custom",
+        message: `must be a day YYYY-MM-DD (in the query's time zone${name === "end" ? ", included whole" : ""}) or an ISO instant with an offset, e.g. 2026-01-31T12:00:00Z`,
+      });
+    else if (!isSupportedDay(s.slice(0, 10)))
+      ctx.addIssue({ code: "custom", message: `must be within ${DAY_RANGE_TEXT} (got ${s.slice(0, 10)})` });
+  });
 
 const filterFields = Object.fromEntries(ANALYTICS_DIMENSIONS.map((d) => [d, zFilterValues.optional()])) as {
   [K in AnalyticsDimension]: z.ZodOptional<typeof zFilterValues>;

@@ -73,7 +73,7 @@ export async function globalSpendEndUsers(
   if (to < from || (end?.kind === "day" && to <= from))
     throw badRequest(
       "endTime",
-      `must not be before startTime (the window is [${from}, ${to})${
+      `endTime must not be before startTime (the window is [${from}, ${to})${
         !start || !end ? "; defaults: startTime = UTC midnight 30 days ago, endTime = now" : ""
       })`,
     );

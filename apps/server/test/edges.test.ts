@@ -254,6 +254,24 @@ describe("text with NUL or an unpaired surrogate: a 400 naming the field, on eve
   }, 60_000);
 });
 
+describe("log cursors at the edges: a page or a 400 naming cursor, never a 500", () => {
+  const cursor = (startTime: string, requestId: string) =>
+    Buffer.from(JSON.stringify([startTime, requestId]), "utf8").toString("base64url");
+  it("crafted cursors: calendar edges, NUL and a lone surrogate inside the request id", async () => {
+    for (const [c, status] of [
+      [cursor("9999-12-31 23:59:59.999999", "x"), 200],
+      [cursor("0001-01-01 00:00:00", "x"), 200],
+      [cursor("2026-01-10 10:00:00+00", "a\u0000"), 400],
+      [cursor("2026-01-10 10:00:00", "\ud800"), 400],
+      [cursor("10000-01-01 00:00:00", "x"), 400],
+    ] as const) {
+      const a = await get(`/spendlens/logs?cursor=${c}`);
+      expect(a.status, a.text).toBe(status);
+      if (status === 400) expect(a.body.error.param).toBe("cursor");
+    }
+  }, 60_000);
+});
+
 describe("ingest conflicts: 200 with the conflicts listed (the stored rows are not a failure)", () => {
   it("a batch with a new row and a conflicting copy answers 200: one inserted, one conflict naming the fields", async () => {
     const first = await call("POST", "/spend/logs/ingest", {

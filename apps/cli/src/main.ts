@@ -1,5 +1,7 @@
+import { errorDetail } from "@spendlens/api";
 import { SpendlensError, seedDemoData } from "@spendlens/core";
 import { TRPCClientError } from "@trpc/client";
+import { TRPCError } from "@trpc/server";
 import cliProgress from "cli-progress";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { type ConnectOptions, callProcedure, connect, localSettings, procedureNames } from "./client.ts";
@@ -35,6 +37,11 @@ export function errorLine(e: unknown): string {
     return `${e.message}${data?.httpStatus ? ` (${data.httpStatus} ${data.code ?? ""})`.replace(/ \)$/, ")") : ""}`;
   }
   if (e instanceof SpendlensError) return e.message;
+  // In process (a local database), the operator is the server's log: an unexpected error shows its detail.
+  if (e instanceof TRPCError && e.code === "INTERNAL_SERVER_ERROR" && errorDetail(e) !== e) {
+    const d = errorDetail(e);
+    return `${e.message}: ${d instanceof Error ? d.message : String(d)}`;
+  }
   if (e instanceof Error) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === "ECONNREFUSED") return `cannot reach the server: ${e.message}`;

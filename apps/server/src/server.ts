@@ -8,6 +8,7 @@ import {
   type Context,
   callRestRoute,
   createContext,
+  errorDetail,
   matchRoute,
   type OpenedStream,
   openRestStream,
@@ -20,6 +21,7 @@ import {
 import { ping } from "@spendlens/core";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import pino from "pino";
+import { assignRequestId, internalErrorBody, requestIdOf } from "./requestId.ts";
 import { sendRestStream } from "./stream.ts";
 
 export interface ServerOptions {
@@ -133,21 +135,23 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     router: appRouter,
     basePath: "/trpc/",
     maxBodySize: maxBody,
-    createContext: ({ req }) => createContext(services, bearerOf(req)),
-    onError: ({ error, path }) => {
+    createContext: ({ req }) => createContext(services, bearerOf(req), { requestId: requestIdOf(req) }),
+    onError: ({ error, path, req }) => {
       if (error.code === "INTERNAL_SERVER_ERROR")
-        log.error({ path, err: error.cause ?? error }, "procedure failed");
+        log.error({ request_id: requestIdOf(req), path, err: errorDetail(error) }, "procedure failed");
     },
   });
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const started = performance.now();
+    const requestId = assignRequestId(req, res);
     const url = new URL(req.url ?? "/", "http://localhost");
     const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, "") : url.pathname;
     res.on("finish", () => {
       // Never log query values: they may hold raw keys.
       log.info(
         {
+          request_id: requestId,
           method: req.method,
           path,
           params: [...url.searchParams.keys()],
@@ -178,9 +182,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         const body = route.method === "POST" ? await readJsonBody(req, maxBody) : undefined;
         let ctx: Context;
         try {
-          ctx = await createContext(services, bearerOf(req));
+          ctx = await createContext(services, bearerOf(req), { requestId });
         } catch (e) {
-          const r = restErrorBody(toTRPCError(e));
+          const r = restErrorBody(toTRPCError(e), requestId);
+          if (r.status >= 500)
+            log.warn({ request_id: requestId, path, status: r.status, err: r.cause }, "rest route failed");
           return sendJson(res, r.status, r.body);
         }
         // CSV of any table-shaped answer: ?format=csv or Accept: text/csv.
@@ -195,16 +201,20 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
           try {
             opened = await openRestStream(r.stream, csv ? "csv" : "json");
           } catch (e) {
-            const er = restErrorBody(toTRPCError(e));
-            const msg = e instanceof Error ? e.message : String(e);
-            if (er.status >= 500) log.warn({ path, status: er.status, err: msg }, "rest route failed");
+            const er = restErrorBody(toTRPCError(e), requestId);
+            if (er.status >= 500)
+              log.warn(
+                { request_id: requestId, path, status: er.status, err: er.cause },
+                "rest route failed",
+              );
             return sendJson(res, er.status, er.body);
           }
           const cut = await sendRestStream(res, opened);
-          if (cut) log.warn({ path, err: cut.message }, "streamed answer cut short");
+          if (cut) log.warn({ request_id: requestId, path, err: cut }, "streamed answer cut short");
           return;
         }
-        if (r.status >= 500) log.warn({ path, status: r.status }, "rest route failed");
+        if (r.status >= 500)
+          log.warn({ request_id: requestId, path, status: r.status, err: r.cause }, "rest route failed");
         if (csv && r.status === 200) {
           const buf = Buffer.from(toCsv(r.body), "utf8");
           res.writeHead(200, { "content-type": "text/csv; charset=utf-8", "content-length": buf.length });
@@ -227,12 +237,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
           error: { message: e.message, type: "bad_request_error", param: "body", code: String(e.status) },
         });
       }
-      log.error({ err: e, path }, "unhandled");
-      if (!res.headersSent)
-        sendJson(res, 500, {
-          error: { message: "internal error", type: "internal_error", param: null, code: "500" },
-        });
-      else res.end();
+      log.error({ request_id: requestId, err: e, path }, "unhandled");
+      if (!res.headersSent) sendJson(res, 500, internalErrorBody(requestId));
+      else res.destroy();
     }
   };
 

@@ -16,23 +16,44 @@ const CODE_MAP: Record<ErrorCode, TRPCError["code"]> = {
 
 export function toTRPCError(err: unknown): TRPCError {
   if (err instanceof TRPCError) {
-    // A domain error thrown inside a procedure arrives wrapped by tRPC.
-    if (err.code === "INTERNAL_SERVER_ERROR" && err.cause) {
-      const inner = classifyDbError(err.cause);
-      if (inner instanceof SpendlensError) return toTRPCError(inner);
-    }
-    return err;
+    if (err.code !== "INTERNAL_SERVER_ERROR") return err;
+    // Anything thrown inside a procedure arrives wrapped by tRPC, with the thrown error's own message
+    // (a driver's text, a file path): unwrap it and classify it again.
+    const inner = err.cause ?? err;
+    if (inner === err) return isGenericInternal(err) ? err : genericInternal(err);
+    return toTRPCError(inner);
   }
   const e = classifyDbError(err);
   if (e instanceof SpendlensError) {
-    return new TRPCError({ code: CODE_MAP[e.code], message: e.message, cause: e });
+    const code = CODE_MAP[e.code];
+    // A 500 of ours (CONFIG) may still name a file: its text goes to the log only.
+    if (code === "INTERNAL_SERVER_ERROR") return genericInternal(e);
+    return new TRPCError({ code, message: e.message, cause: e });
   }
-  // Never leak internals: the message stays generic, the cause is logged by the server.
+  return genericInternal(err);
+}
+
+export const INTERNAL_MESSAGE = "internal error";
+
+/** Never leak internals: the message stays generic, the cause goes to the server's log. */
+function genericInternal(cause: unknown): TRPCError {
   return new TRPCError({
     code: "INTERNAL_SERVER_ERROR",
-    message: "internal error",
-    cause: err instanceof Error ? err : undefined,
+    message: INTERNAL_MESSAGE,
+    cause: cause instanceof Error ? cause : new Error(String(cause)),
   });
+}
+const isGenericInternal = (err: TRPCError) => err.message === INTERNAL_MESSAGE;
+
+/** The message of an unexpected error as the caller sees it: generic, with the request id to quote. */
+export const internalMessage = (requestId: string | undefined) =>
+  requestId ? `${INTERNAL_MESSAGE} (request id ${requestId})` : INTERNAL_MESSAGE;
+
+/** The error worth logging behind a tRPC error: what was thrown, not tRPC's wrapper. */
+export function errorDetail(err: unknown): unknown {
+  let e = err;
+  for (let i = 0; i < 5 && e instanceof TRPCError && e.cause; i++) e = e.cause;
+  return e;
 }
 
 /** The input field a validation or domain error names, if any. */

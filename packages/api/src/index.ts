@@ -1,4 +1,4 @@
-export { toTRPCError } from "./errors.ts";
+export { errorDetail, internalMessage, toTRPCError } from "./errors.ts";
 export {
   callRestRoute,
   matchRoute,

@@ -1,6 +1,6 @@
 import type { TRPCError } from "@trpc/server";
 import { getHTTPStatusCodeFromError } from "@trpc/server/http";
-import { errorField, toTRPCError, validationMessage } from "./errors.ts";
+import { errorDetail, errorField, internalMessage, toTRPCError, validationMessage } from "./errors.ts";
 import { type AppRouter, appRouter, createCaller } from "./root.ts";
 import { isRestStream, type RestStream } from "./stream.ts";
 import type { Context, RestMeta } from "./trpc.ts";
@@ -31,6 +31,8 @@ export interface RestResponse {
   body: unknown;
   /** A streamed answer (status 200, body unset): see stream.ts. Only when the call asked for one. */
   stream?: RestStream;
+  /** For a 5xx: the error behind it, for the server's log only (never in the body). */
+  cause?: unknown;
 }
 
 const ERROR_TYPES: Record<number, string> = {
@@ -43,11 +45,18 @@ const ERROR_TYPES: Record<number, string> = {
   504: "timeout_error",
 };
 
-/** The LiteLLM proxy's error body: `{"error": {"message", "type", "param", "code"}}`. */
-export function restErrorBody(err: TRPCError): RestResponse {
+/**
+ * The LiteLLM proxy's error body: `{"error": {"message", "type", "param", "code"}}`. A 500's message is
+ * always the generic one with the request id (the detail is in `cause`, for the log).
+ */
+export function restErrorBody(err: TRPCError, requestId?: string): RestResponse {
   const status = getHTTPStatusCodeFromError(err);
-  const message = (err.code === "BAD_REQUEST" ? validationMessage(err) : null) ?? err.message;
+  const message =
+    status === 500
+      ? internalMessage(requestId)
+      : ((err.code === "BAD_REQUEST" ? validationMessage(err) : null) ?? err.message);
   return {
+    ...(status >= 500 ? { cause: errorDetail(err) } : {}),
     status,
     body: {
       error: {
@@ -90,7 +99,7 @@ export async function callRestRoute(
     if (isRestStream(out)) return { status: 200, body: undefined, stream: out };
     return { status: 200, body: route.meta.output ? route.meta.output(out) : out };
   } catch (e) {
-    return restErrorBody(toTRPCError(e));
+    return restErrorBody(toTRPCError(e), ctx.requestId);
   }
 }
 

@@ -1,6 +1,7 @@
 import {
   ALL,
   authenticate,
+  badRequest,
   type Caller,
   type Db,
   type DbHandle,
@@ -9,9 +10,11 @@ import {
   type SpendlensConfig,
   SpendlensError,
   scopeOf,
+  UNSTORABLE_REASON,
+  unstorablePath,
 } from "@spendlens/core";
 import { initTRPC, TRPCError } from "@trpc/server";
-import { errorField, toTRPCError, validationMessage } from "./errors.ts";
+import { errorField, internalMessage, toTRPCError, validationMessage } from "./errors.ts";
 
 /**
  * What every procedure may use. The inner context (services + caller) is built the same way for HTTP,
@@ -30,6 +33,8 @@ export interface Context extends Services {
   authError: SpendlensError | null;
   /** Set by the REST server: a procedure may answer with a stream (stream.ts `streamOr`). */
   restStream?: boolean;
+  /** The HTTP request's id (the server's `x-request-id`): quoted in a 500's message and in the log. */
+  requestId?: string | undefined;
 }
 
 /** How a procedure is also served as one of the seed's REST routes. */
@@ -47,16 +52,32 @@ export interface Meta {
   rest?: RestMeta;
   /** One line for `--help` and the docs. */
   summary?: string;
+  /**
+   * Where text in the input is checked for NUL and unpaired surrogates. Default `"input"`: the whole raw
+   * input, by the base procedure (a 400 naming the field). `"rows"`: the procedure checks it itself, row
+   * by row (ingest: a bad row is reported in its batch, the others are stored).
+   */
+  textCheck?: "input" | "rows";
 }
 
-export async function createContext(services: Services, bearer: string | null | undefined): Promise<Context> {
+export async function createContext(
+  services: Services,
+  bearer: string | null | undefined,
+  opts: { requestId?: string | undefined } = {},
+): Promise<Context> {
+  const base = { ...services, ...(opts.requestId ? { requestId: opts.requestId } : {}) };
   try {
     const caller = await authenticate(services.db, bearer, services.masterKey);
-    return { ...services, caller, authError: null };
+    return { ...base, caller, authError: null };
   } catch (e) {
     if (e instanceof SpendlensError && e.code === "UNAUTHORIZED")
-      return { ...services, caller: null, authError: e };
-    throw e;
+      return { ...base, caller: null, authError: e };
+    // The database down while checking the key is a 503; anything else a generic 500 (the formatter
+    // cannot see a context that was never made, so the request id goes in the message here).
+    const err = toTRPCError(e);
+    if (err.code === "INTERNAL_SERVER_ERROR")
+      throw new TRPCError({ code: err.code, message: internalMessage(opts.requestId), cause: err.cause });
+    throw err;
   }
 }
 
@@ -73,12 +94,15 @@ const t = initTRPC
   .context<Context>()
   .meta<Meta>()
   .create({
-    errorFormatter({ shape, error }) {
+    errorFormatter({ shape, error, ctx }) {
       const field = errorField(error);
       const vmsg = error.code === "BAD_REQUEST" ? validationMessage(error) : null;
+      // The one boundary for tRPC answers: an unexpected error never shows its own text (a driver's
+      // message, a path), only a generic one with the request id that finds it in the server's log.
+      const internal = error.code === "INTERNAL_SERVER_ERROR";
       return {
         ...shape,
-        message: vmsg ?? shape.message,
+        message: internal ? internalMessage(ctx?.requestId) : (vmsg ?? shape.message),
         data: { code: shape.data.code, httpStatus: shape.data.httpStatus, path: shape.data.path, field },
       };
     },
@@ -94,7 +118,20 @@ const mapErrors = t.middleware(async ({ next }) => {
   return res;
 });
 
-export const publicProcedure = t.procedure.use(mapErrors);
+/**
+ * Text the database cannot hold (NUL, an unpaired surrogate; core's text.ts) anywhere in the raw input,
+ * refused before the input parser runs, on every procedure: a 400 naming the field. A caller without a
+ * valid key is told that first (401), as for any other bad input.
+ */
+const rejectUnstorableText = t.middleware(async ({ ctx, meta, getRawInput, next }) => {
+  if (meta?.textCheck === "rows") return next();
+  const path = unstorablePath(await getRawInput());
+  if (path === null) return next();
+  if (!ctx.caller && ctx.authError) throw ctx.authError;
+  throw badRequest(path.replace(/^\./, "") || "input", UNSTORABLE_REASON);
+});
+
+export const publicProcedure = t.procedure.use(mapErrors).use(rejectUnstorableText);
 
 /** Any valid key (master or virtual). */
 export const authedProcedure = publicProcedure.use(({ ctx, next }) => {

@@ -43,5 +43,6 @@ export * from "./spend/globalSpendLogs.ts";
 export * from "./spend/teams.ts";
 export * from "./spend/topSpend.ts";
 export * from "./tags/tags.ts";
+export * from "./text.ts";
 export * from "./users/spendUsers.ts";
 export * from "./validation.ts";

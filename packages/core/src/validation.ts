@@ -1,34 +1,43 @@
 import { z } from "zod";
+import { addDays, DAY_RANGE_TEXT, dayStart, daysBetween, isRealDate, isSupportedDay } from "./days.ts";
+
+export * from "./days.ts";
 
 /**
  * Input pieces shared by every domain. Field names are the seed's snake_case query names, so a 400
- * names the field exactly as the caller sent it.
+ * names the field exactly as the caller sent it. Every day and datetime is inside the supported range
+ * (days.ts: 1970-01-01 .. 9998-12-31).
  */
 
 const DAY_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const DATETIME_RE = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(\.\d{1,6})?Z?$/;
 
-function isRealDay(y: number, m: number, d: number): boolean {
-  const t = new Date(Date.UTC(y, m - 1, d));
-  return t.getUTCFullYear() === y && t.getUTCMonth() === m - 1 && t.getUTCDate() === d;
-}
-
 const required = (what: string) => (iss: { input?: unknown }) =>
   iss.input === undefined || iss.input === null ? `is required (${what})` : `must be ${what}`;
 
-/** A calendar day, `YYYY-MM-DD`, UTC. */
-export const zDay = z.string({ error: required("a date YYYY-MM-DD") }).refine((s) => {
-  const m = DAY_RE.exec(s);
-  return !!m && isRealDay(+m[1]!, +m[2]!, +m[3]!);
-}, "must be a real date in the form YYYY-MM-DD");
+export const OUT_OF_RANGE = `must be within ${DAY_RANGE_TEXT}`;
 
-/** A UTC instant, `YYYY-MM-DD HH:MM:SS` (the seed's logs/ui form; `T` and a trailing `Z` accepted). Normalised to ISO. */
+/** A calendar day, `YYYY-MM-DD`, UTC, from 1970-01-01 to 9998-12-31. */
+export const zDay = z.string({ error: required("a date YYYY-MM-DD") }).superRefine((s, ctx) => {
+  const m = DAY_RE.exec(s);
+  if (!m || !isRealDate(+m[1]!, +m[2]!, +m[3]!))
+    ctx.addIssue({ code: "custom", message: "must be a real date in the form YYYY-MM-DD" });
+  else if (!isSupportedDay(s)) ctx.addIssue({ code: "custom", message: `${OUT_OF_RANGE} (got ${s})` });
+});
+
+/**
+ * A UTC instant, `YYYY-MM-DD HH:MM:SS` (the seed's logs/ui form; `T` and a trailing `Z` accepted), on a
+ * day from 1970-01-01 to 9998-12-31. Normalised to ISO.
+ */
 export const zDateTime = z
   .string({ error: required("a datetime YYYY-MM-DD HH:MM:SS") })
-  .refine((s) => {
+  .superRefine((s, ctx) => {
     const m = DATETIME_RE.exec(s);
-    return !!m && isRealDay(+m[1]!, +m[2]!, +m[3]!) && +m[4]! < 24 && +m[5]! < 60 && +m[6]! < 60;
-  }, "must be a UTC datetime in the form YYYY-MM-DD HH:MM:SS")
+    if (!m || !isRealDate(+m[1]!, +m[2]!, +m[3]!) || +m[4]! >= 24 || +m[5]! >= 60 || +m[6]! >= 60)
+      ctx.addIssue({ code: "custom", message: "must be a UTC datetime in the form YYYY-MM-DD HH:MM:SS" });
+    else if (!isSupportedDay(s.slice(0, 10)))
+      ctx.addIssue({ code: "custom", message: `${OUT_OF_RANGE} (got ${s.slice(0, 10)})` });
+  })
   .transform((s) => new Date(`${s.replace(" ", "T").replace(/Z$/, "")}Z`).toISOString());
 
 /** Whole numbers that may arrive as query strings. */
@@ -40,12 +49,6 @@ export const zInt = (min: number, max: number) =>
     .max(max, `must be at most ${max}`);
 
 export const MAX_RANGE_DAYS = 366;
-
-export const DAY_MS = 86_400_000;
-
-/** Days from start to end inclusive. */
-export const daysBetween = (start: string, end: string) =>
-  Math.round((Date.parse(`${end}T00:00:00Z`) - Date.parse(`${start}T00:00:00Z`)) / DAY_MS) + 1;
 
 /**
  * Checks a start/end day pair: end not before start, range at most MAX_RANGE_DAYS.
@@ -78,10 +81,6 @@ export interface Window {
   to: string;
 }
 
-export const dayStart = (day: string) => `${day}T00:00:00.000Z`;
-export const addDays = (day: string, n: number) =>
-  new Date(Date.parse(`${day}T00:00:00Z`) + n * DAY_MS).toISOString().slice(0, 10);
-
 export const dayWindow = (start: string, end: string): Window => ({
   from: dayStart(start),
   to: dayStart(addDays(end, 1)),
@@ -90,13 +89,6 @@ export const dayWindow = (start: string, end: string): Window => ({
 /** "Last 30 days" as the seed's views mean it: from UTC midnight 30 days ago, with no upper bound. */
 export function last30DaysFrom(at: Date): string {
   return `${addDays(at.toISOString().slice(0, 10), -30)}T00:00:00.000Z`;
-}
-
-/** Every day from start to end inclusive, for filling empty days with zero. */
-export function eachDay(start: string, end: string): string[] {
-  const out: string[] = [];
-  for (let d = start; d <= end; d = addDays(d, 1)) out.push(d);
-  return out;
 }
 
 const SHORT_MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];

@@ -51,6 +51,7 @@ export const ingestRouter = {
   spendLogs: ingestProcedure
     .meta({
       rest: { method: "POST", path: "/spend/logs/ingest", input: restInput },
+      textCheck: "rows",
       summary:
         "Write up to 1000 spend logs (LiteLLM_SpendLogs rows), idempotent on request_id; keeps key/user/team/end-user spend and provider budget windows in step",
     })
@@ -60,6 +61,7 @@ export const ingestRouter = {
   errorLogs: ingestProcedure
     .meta({
       rest: { method: "POST", path: "/error/logs/ingest", input: restInput },
+      textCheck: "rows",
       summary: "Write up to 1000 error logs (LiteLLM_ErrorLogs rows), idempotent on request_id",
     })
     .input(ingestInput)

@@ -6,7 +6,17 @@ import { badRequest, forbidden } from "../errors.ts";
 import type { SpendDim } from "../rollups/grains.ts";
 import { type FilterValue, type RollupDim, type RollupFilters, spendTotalsSql } from "../rollups/query.ts";
 import { narrowToUser, type Scope, scopeUserId } from "../scope.ts";
-import { DAY_MS } from "../validation.ts";
+import {
+  addDays,
+  DAY_MS,
+  DAY_RANGE_TEXT,
+  daysBetween,
+  END_INSTANT_MS,
+  isRealDate,
+  isSupportedDay,
+  isSupportedInstant,
+  MIN_INSTANT_MS,
+} from "../validation.ts";
 import { spendLogColumns } from "./columns.ts";
 import {
   BUCKET_UNITS,
@@ -113,25 +123,12 @@ const zFilterValues = z.preprocess(
 
 const DAY_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const INSTANT_RE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
-const MIN_YEAR = 1970;
-const MAX_YEAR = 9998;
-
-function realDate(y: number, m: number, d: number): boolean {
-  const t = new Date(Date.UTC(y, m - 1, d));
-  return (
-    y >= MIN_YEAR &&
-    y <= MAX_YEAR &&
-    t.getUTCFullYear() === y &&
-    t.getUTCMonth() === m - 1 &&
-    t.getUTCDate() === d
-  );
-}
 
 function isBound(s: string): boolean {
   const d = DAY_RE.exec(s);
-  if (d) return realDate(+d[1]!, +d[2]!, +d[3]!);
+  if (d) return isRealDate(+d[1]!, +d[2]!, +d[3]!);
   const m = INSTANT_RE.exec(s);
-  if (!m || !realDate(+m[1]!, +m[2]!, +m[3]!)) return false;
+  if (!m || !isRealDate(+m[1]!, +m[2]!, +m[3]!)) return false;
   if (+m[4]! > 23 || +m[5]! > 59 || +(m[6] ?? 0) > 59) return false;
   const off = /^[+-](\d{2}):(\d{2})$/.exec(m[7]!);
   if (off && (+off[1]! > 23 || +off[2]! > 59)) return false;
@@ -139,12 +136,15 @@ function isBound(s: string): boolean {
 }
 
 const zBound = (name: "start" | "end") =>
-  z
-    .string({ error: `is required (a day YYYY-MM-DD or an ISO instant)` })
-    .refine(
-      isBound,
-      `must be a day YYYY-MM-DD (in the query's time zone${name === "end" ? ", included whole" : ""}) or an ISO instant with an offset, e.g. 2026-01-31T12:00:00Z`,
-    );
+  z.string({ error: `is required (a day YYYY-MM-DD or an ISO instant)` }).superRefine((s, ctx) => {
+    if (!isBound(s))
+      ctx.addIssue({
+        code: "custom",
+        message: `must be a day YYYY-MM-DD (in the query's time zone${name === "end" ? ", included whole" : ""}) or an ISO instant with an offset, e.g. 2026-01-31T12:00:00Z`,
+      });
+    else if (!isSupportedDay(s.slice(0, 10)))
+      ctx.addIssue({ code: "custom", message: `must be within ${DAY_RANGE_TEXT} (got ${s.slice(0, 10)})` });
+  });
 
 const filterFields = Object.fromEntries(ANALYTICS_DIMENSIONS.map((d) => [d, zFilterValues.optional()])) as {
   [K in AnalyticsDimension]: z.ZodOptional<typeof zFilterValues>;
@@ -232,8 +232,20 @@ function boundMs(s: string, tz: string, field: "start" | "end"): number {
   if (!isBound(s)) throw badRequest(field, "must be a day YYYY-MM-DD or an ISO instant with an offset");
   if (!isDay(s)) return Date.parse(s);
   if (field === "start") return dayStartIn(tz, s);
-  const next = new Date(Date.parse(`${s}T00:00:00Z`) + DAY_MS).toISOString().slice(0, 10);
-  return dayStartIn(tz, next);
+  return dayStartIn(tz, addDays(s, 1));
+}
+
+/**
+ * A window bound, resolved to UTC, must lie in the supported instants (days.ts): a day at the edge of
+ * the range in a zone east or west of UTC, or an instant whose offset moves it past the edge, is a 400.
+ */
+function checkBoundInRange(ms: number, field: "start" | "end", tz: string): void {
+  const ok = field === "start" ? isSupportedInstant(ms) : ms > MIN_INSTANT_MS && ms <= END_INSTANT_MS;
+  if (!ok)
+    throw badRequest(
+      field,
+      `must be within ${DAY_RANGE_TEXT} (UTC); in time zone ${tz} this bound is ${new Date(ms).toISOString()}`,
+    );
 }
 
 /** `col = v`, `col = ANY(...)`, `col IS NULL`, or an OR of them; every value a bound parameter. */
@@ -274,12 +286,13 @@ export async function analyticsQuery(
 
   const from = boundMs(a.start, tz, "start");
   const to = boundMs(a.end, tz, "end");
+  checkBoundInRange(from, "start", tz);
+  checkBoundInRange(to, "end", tz);
   if (to <= from) throw badRequest("end", "must be after start");
   const maxDays = ANALYTICS_MAX_DAYS[bucket ?? "none"];
   const tooLong =
     isDay(a.start) && isDay(a.end)
-      ? Math.round((Date.parse(`${a.end}T00:00:00Z`) - Date.parse(`${a.start}T00:00:00Z`)) / DAY_MS) + 1 >
-        maxDays
+      ? daysBetween(a.start, a.end) > maxDays
       : to - from > maxDays * DAY_MS + 3_600_000;
   if (tooLong)
     throw badRequest("end", `the range may span at most ${maxDays} days with ${bucket ?? "no"} buckets`);

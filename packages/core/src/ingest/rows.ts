@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { hashToken } from "../auth/hash.ts";
+import { DAY_RANGE_TEXT, isRealDate, isSupportedInstant } from "../days.ts";
 
 /**
  * One ingested row, validated alone (safeParse per row) so that one bad row never fails its batch.
@@ -9,22 +10,33 @@ import { hashToken } from "../auth/hash.ts";
 const ISO_RE =
   /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
 
-/** Parses an ISO 8601 instant (a missing zone means UTC) to an ISO string with milliseconds. */
+/**
+ * Parses an ISO 8601 instant (a missing zone means UTC) to an ISO string with milliseconds; null when
+ * it is not one or lies outside the supported range (days.ts; `isIsoInstantOutOfRange` tells which).
+ */
 export function parseIsoInstant(s: string): string | null {
+  const t = isoInstantMs(s);
+  return t !== null && isSupportedInstant(t) ? new Date(t).toISOString() : null;
+}
+
+/** A well-formed ISO 8601 instant outside the supported range. */
+export function isIsoInstantOutOfRange(s: string): boolean {
+  const t = isoInstantMs(s);
+  return t !== null && !isSupportedInstant(t);
+}
+
+/** UTC ms of an ISO 8601 instant (milliseconds precision), or null when malformed. */
+function isoInstantMs(s: string): number | null {
   const m = ISO_RE.exec(s.trim());
   if (!m) return null;
   const [, y, mo, d, h, mi, sec = "00", frac = "", zone = "Z"] = m;
-  const day = new Date(Date.UTC(+y!, +mo! - 1, +d!));
-  if (day.getUTCFullYear() !== +y! || day.getUTCMonth() !== +mo! - 1 || day.getUTCDate() !== +d!) return null;
+  if (!isRealDate(+y!, +mo!, +d!)) return null;
   if (+h! > 23 || +mi! > 59 || +sec > 59) return null;
   const ms = frac ? frac.slice(0, 4).padEnd(4, "0") : ".000"; // milliseconds: timestamp(3) keeps no more
   let z = zone.toUpperCase();
   if (z !== "Z" && !z.includes(":")) z = z.length === 3 ? `${z}:00` : `${z.slice(0, 3)}:${z.slice(3)}`;
   const t = Date.parse(`${y}-${mo}-${d}T${h}:${mi}:${sec}${ms}${z}`);
-  if (!Number.isFinite(t)) return null;
-  const out = new Date(t);
-  const year = out.getUTCFullYear();
-  return year >= 1 && year <= 9999 ? out.toISOString() : null;
+  return Number.isFinite(t) ? t : null;
 }
 
 const zInstant = z
@@ -34,7 +46,12 @@ const zInstant = z
   .transform((s, ctx) => {
     const v = parseIsoInstant(s);
     if (v === null) {
-      ctx.addIssue({ code: "custom", message: "must be an ISO 8601 time, e.g. 2026-03-15T10:00:00.000Z" });
+      ctx.addIssue({
+        code: "custom",
+        message: isIsoInstantOutOfRange(s)
+          ? `must be within ${DAY_RANGE_TEXT} (UTC), got ${s.slice(0, 40)}`
+          : "must be an ISO 8601 time, e.g. 2026-03-15T10:00:00.000Z",
+      });
       return z.NEVER;
     }
     return v;

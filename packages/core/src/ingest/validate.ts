@@ -1,4 +1,5 @@
 import { hashToken } from "../auth/hash.ts";
+import { UNSTORABLE_REASON, unstorablePath } from "../text.ts";
 import { errorLogRowSchema, parseIsoInstant, spendLogRowSchema } from "./rows.ts";
 
 /**
@@ -37,11 +38,14 @@ function optStr(v: unknown, def: string | null, max = 10_000): string | null | B
 function count(v: unknown): number | Bad {
   return typeof v === "number" && Number.isInteger(v) && v >= 0 && v <= 2_147_483_647 ? v : BAD;
 }
-/** A canonical `toISOString()` instant is kept as is (the usual case); anything else is parsed. */
+/**
+ * A canonical `toISOString()` instant inside the supported range (days.ts: years 1970..9998, which as
+ * four-digit text compare like the years) is kept as is (the usual case); anything else is parsed.
+ */
 const CANONICAL = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 function instant(v: unknown): string | Bad {
   if (typeof v !== "string") return BAD;
-  if (CANONICAL.test(v)) {
+  if (CANONICAL.test(v) && v >= "1970" && v < "9999") {
     const t = Date.parse(v);
     if (Number.isFinite(t) && new Date(t).toISOString() === v) return v;
   }
@@ -55,35 +59,11 @@ function plainObject(v: unknown): v is Record<string, unknown> {
 }
 
 /**
- * Text that Postgres cannot store: NUL, and an unpaired UTF-16 surrogate (Postgres's JSON parser refuses
- * its `\udXXX` escape).
- */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is what this looks for
-const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-/**
- * What JSON.stringify writes for those (it escapes NUL and unpaired surrogates, and only them among these
- * characters). An escaped backslash followed by `u0000` matches too: a hit is only a reason to look closer.
+ * What JSON.stringify writes for unstorable text (text.ts; it escapes NUL and unpaired surrogates, and only
+ * them among these characters). An escaped backslash followed by `u0000` matches too: a hit is only a
+ * reason to look closer.
  */
 export const MAYBE_UNSTORABLE_JSON = /\\u0000|\\ud[89a-f]/i;
-
-/** The first string inside a value that Postgres cannot store, as a path suffix (`""` for v itself). */
-function unstorablePath(v: unknown, depth = 0): string | null {
-  if (typeof v === "string") return UNSTORABLE.test(v) ? "" : null;
-  if (v === null || typeof v !== "object" || depth > 200) return null;
-  if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) {
-      const p = unstorablePath(v[i], depth + 1);
-      if (p !== null) return `.${i}${p}`;
-    }
-    return null;
-  }
-  for (const k of Object.keys(v)) {
-    if (UNSTORABLE.test(k)) return `.${k}`;
-    const p = unstorablePath((v as Record<string, unknown>)[k], depth + 1);
-    if (p !== null) return `.${k}${p}`;
-  }
-  return null;
-}
 
 /** The first field of a row holding text Postgres cannot store (e.g. `metadata.a.0`), or null. */
 export function unstorableField(row: WireRow): string | null {
@@ -94,7 +74,7 @@ export function unstorableField(row: WireRow): string | null {
   return null;
 }
 
-export const UNSTORABLE_REASON = "must not contain a NUL character or an unpaired UTF-16 surrogate";
+export { UNSTORABLE_REASON };
 
 /** The fast path for a spend-log row: a wire row, or null when zod must decide. */
 export function fastSpendLogRow(raw: Record<string, unknown>): WireRow | null {

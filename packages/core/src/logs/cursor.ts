@@ -2,10 +2,12 @@ import { type SelectQueryBuilder, sql } from "kysely";
 import { z } from "zod";
 import { spendLogColumns } from "../analytics/columns.ts";
 import { normalizeKeyFilter } from "../auth/hash.ts";
+import { isRealDate } from "../days.ts";
 import type { Db } from "../db/connect.ts";
 import type { Database } from "../db/schema.ts";
 import { badRequest } from "../errors.ts";
 import { narrowToUser, type Scope } from "../scope.ts";
+import { isUnstorableText } from "../text.ts";
 import { zDateTime, zInt } from "../validation.ts";
 import { zFilter, zSpend } from "./inputs.ts";
 import { countSpendLogs, type SpendLogFilter, type SpendLogRow, whereSpendLogs } from "./query.ts";
@@ -67,16 +69,8 @@ const TS_RE = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?(\+00)?$/;
 
 function realTimestamp(s: string): boolean {
   const [y, mo, d, h, mi, se] = s.split(/[- :.+]/).map(Number) as number[];
-  const t = new Date(Date.UTC(y!, mo! - 1, d!));
-  return (
-    y! >= 1 &&
-    t.getUTCFullYear() === y &&
-    t.getUTCMonth() === mo! - 1 &&
-    t.getUTCDate() === d &&
-    h! < 24 &&
-    mi! < 60 &&
-    se! < 60
-  );
+  // Any stored row's time (LiteLLM writes its own rows): years 0001..9999, not only the input range.
+  return y! >= 1 && isRealDate(y!, mo!, d!) && h! < 24 && mi! < 60 && se! < 60;
 }
 
 /** base64url of JSON `[startTime, request_id]`. Opaque to callers. */
@@ -101,7 +95,9 @@ export function decodeLogsCursor(s: string): LogsCursor {
     typeof v[1] !== "string" ||
     !TS_RE.test(v[0]) ||
     !realTimestamp(v[0]) ||
-    v[1].length > 1024
+    v[1].length > 1024 ||
+    // Decoded here, after the input's own text check: the request id inside must be storable text too.
+    isUnstorableText(v[1])
   )
     throw bad();
   return { startTime: v[0], requestId: v[1] };

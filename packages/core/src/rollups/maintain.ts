@@ -1,7 +1,7 @@
 import { sql } from "kysely";
+import { dayNumber, eachDay } from "../days.ts";
 import type { Db } from "../db/connect.ts";
 import { badRequest } from "../errors.ts";
-import { addDays } from "../validation.ts";
 import { TAG_REQUEST_TABLE, TRIGGERS_V2 } from "./ddl_v2.ts";
 
 /**
@@ -115,7 +115,7 @@ function runs(days: string[], max: number): [string, string][] {
   let prev: string | null = null;
   let len = 0;
   for (const d of days) {
-    if (start !== null && prev !== null && addDays(prev, 1) === d && len < max) {
+    if (start !== null && prev !== null && dayNumber(prev) + 1 === dayNumber(d) && len < max) {
       prev = d;
       len++;
       continue;
@@ -162,7 +162,7 @@ export async function rebuildRollups(db: Db, opts: RebuildOptions = {}): Promise
       lo ??= r.rows[0]?.lo ?? null;
       hi ??= r.rows[0]?.hi ?? null;
     }
-    if (lo !== null && hi !== null) for (let d = lo; d <= hi; d = addDays(d, 1)) wanted.add(d);
+    if (lo !== null && hi !== null) for (const d of eachDay(lo, hi)) wanted.add(d);
   }
   const skipped: string[] = [];
   const days = [...wanted].sort().filter((d) => {
@@ -179,7 +179,7 @@ export async function rebuildRollups(db: Db, opts: RebuildOptions = {}): Promise
       await sql`SET LOCAL statement_timeout = 0`.execute(trx);
       await sql`SELECT spendlens.rollups_rebuild_days(${a}::date, ${b}::date)`.execute(trx);
     });
-    done += Math.round((Date.parse(b) - Date.parse(a)) / 86_400_000) + 1;
+    done += dayNumber(b) - dayNumber(a) + 1;
     opts.onProgress?.(done, days.length);
   }
   return {

@@ -7,7 +7,7 @@ import { zFilter } from "../logs/inputs.ts";
 import { distinctEndUsers } from "../rollups/distinct.ts";
 import { spendTotals } from "../rollups/query.ts";
 import type { Scope } from "../scope.ts";
-import { addDays, dayStart, last30DaysFrom, zDateTime, zDay } from "../validation.ts";
+import { addDays, dayStart, last30DaysFrom, OUT_OF_RANGE, zDateTime, zDay } from "../validation.ts";
 
 /**
  * GET /global/all_end_users: every distinct end user of the spend logs (logs without one are not an
@@ -27,9 +27,13 @@ const zBound = z
     if (zDay.safeParse(s).success) return { kind: "day" as const, day: s };
     const t = zDateTime.safeParse(s);
     if (t.success) return { kind: "instant" as const, iso: t.data };
+    // A well-formed day or datetime outside the supported range says so; anything else names both forms.
+    const range = [...(zDay.safeParse(s).error?.issues ?? []), ...(t.error?.issues ?? [])].find((i) =>
+      i.message.startsWith(OUT_OF_RANGE),
+    );
     ctx.addIssue({
       code: "custom",
-      message: "must be a date YYYY-MM-DD or a UTC datetime YYYY-MM-DD HH:MM:SS",
+      message: range?.message ?? "must be a date YYYY-MM-DD or a UTC datetime YYYY-MM-DD HH:MM:SS",
     });
     return z.NEVER;
   });
@@ -65,10 +69,13 @@ export async function globalSpendEndUsers(
   const end = input?.endTime;
   const from = !start ? last30DaysFrom(now()) : start.kind === "day" ? dayStart(start.day) : start.iso;
   const to = !end ? now().toISOString() : end.kind === "day" ? dayStart(addDays(end.day, 1)) : end.iso;
-  if (to < from)
+  // A day as endTime includes that day whole, so a day before startTime's day gives to <= from.
+  if (to < from || (end?.kind === "day" && to <= from))
     throw badRequest(
       "endTime",
-      "must not be before startTime (defaults: startTime = UTC midnight 30 days ago, endTime = now)",
+      `endTime must not be before startTime (the window is [${from}, ${to})${
+        !start || !end ? "; defaults: startTime = UTC midnight 30 days ago, endTime = now" : ""
+      })`,
     );
   const key = input?.api_key != null ? normalizeKeyFilter(input.api_key) : undefined;
   // Ranked in the database; NULL and '' (not end users) are dropped here, so ask for two more rows.

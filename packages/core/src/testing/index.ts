@@ -194,3 +194,21 @@ export async function writeFixtures(db: DbHandle["db"], f: Fixtures): Promise<vo
     await db.insertInto("LiteLLM_VerificationToken").values(rows).execute();
   }
 }
+export { type IsolatedRun, runTs, spawnTs } from "./isolated.ts";
+
+/**
+ * Drops the Postgres test database at `url` (made by createTestDb in another process that could not
+ * drop it itself, e.g. one killed by a test's timeout). Only a `spendlens_t_<this run's id>_…` name.
+ */
+export async function dropTestDatabaseAt(url: string): Promise<void> {
+  const name = new URL(url).pathname.slice(1);
+  if (!name.startsWith(`spendlens_t_${testRunId()}_`))
+    throw new Error(`not this run's test database: ${name}`);
+  const c = new pg.Client({ connectionString: adminPgUrl() });
+  await c.connect();
+  try {
+    await c.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`);
+  } finally {
+    await c.end();
+  }
+}

@@ -72,10 +72,9 @@ function findObject(s: JsonSchema): JsonSchema | null {
 export const MATRIX_NOW = new Date("2026-05-20T12:00:00.000Z");
 export const MATRIX_MASTER = "sk-master-matrix";
 /** A provider budget, so /provider/budgets has something to answer. */
-export const matrixConfig = (): SpendlensConfig =>
-  parseConfig(
-    "router_settings:\n  provider_budget_config:\n    openai: { budget_limit: 100, time_period: 1d }\n",
-  );
+export const MATRIX_CONFIG_YAML =
+  "router_settings:\n  provider_budget_config:\n    openai: { budget_limit: 100, time_period: 1d }\n";
+export const matrixConfig = (): SpendlensConfig => parseConfig(MATRIX_CONFIG_YAML);
 
 /** One key per kind of caller. `expected` access rows below are keyed by `kind`. */
 export const MATRIX_CALLERS = [

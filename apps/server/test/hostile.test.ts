@@ -35,8 +35,8 @@ import {
  */
 const SEED = Number(process.env.SPENDLENS_HOSTILE_SEED ?? 20261206);
 const REQUEST_TIMEOUT_MS = Number(process.env.SPENDLENS_HOSTILE_TIMEOUT_MS ?? 1_000);
-/** Runs per parameter (REST, then tRPC), per date pair and per whole input: about 900 requests in all. */
-const RUNS = { restField: 4, trpcField: 2, datePair: 8, wholeInput: 3 };
+/** Runs per parameter (REST, then tRPC), per date pair and per whole input: about 1,200 requests in all with the examples below. */
+const RUNS = { restField: 4, trpcField: 2, datePair: 6, wholeInput: 3 };
 
 // ---------- hostile values ----------
 
@@ -149,6 +149,19 @@ const hostileRow = fc.record(
   { requiredKeys: ["request_id"] },
 );
 
+/**
+ * Tried first on every REST parameter, whatever the seed: a NUL byte and a lone surrogate everywhere, the
+ * calendar's last day on dates; and on every pair of dates, the last day, the first and the epoch's eve.
+ */
+const fieldExamples = (field: string): unknown[] =>
+  DATE_FIELDS.has(field) ? ["9999-12-31", "a\u0000b"] : ["a\u0000b", "\uD800"];
+const PAIR_EXAMPLES: unknown[] = [
+  ["9999-12-31", "9999-12-31"],
+  ["9999-12-31 23:59:59", "9999-12-31 23:59:59"],
+  ["0000-01-01", "0000-01-01"],
+  ["1969-12-31", "1970-01-01"],
+];
+
 function hostileValue(field: string): fc.Arbitrary<unknown> {
   const any = fc.oneof(hostileString, hostileNumber, wrongType);
   if (DATE_FIELDS.has(field))
@@ -222,6 +235,16 @@ let baseline: Record<string, string>;
 const failures: Failure[] = [];
 const notes: string[] = [];
 let requests = 0;
+/** Where the time goes (printed with the report): waiting for answers, restarting, checksumming. */
+const spent = { answers: 0, restarts: 0, checksums: 0 };
+const timed = async <T>(what: keyof typeof spent, f: () => Promise<T>): Promise<T> => {
+  const t0 = performance.now();
+  try {
+    return await f();
+  } finally {
+    spent[what] += performance.now() - t0;
+  }
+};
 
 beforeAll(async () => {
   const fx = matrixFixture();
@@ -262,12 +285,14 @@ async function attack(target: Target, input: unknown, values: unknown[]): Promis
   const req = request(target, input);
   const sendOnce = () => {
     requests++;
-    return send(server.url, req.method, req.path, MATRIX_MASTER, req.body, REQUEST_TIMEOUT_MS);
+    return timed("answers", () =>
+      send(server.url, req.method, req.path, MATRIX_MASTER, req.body, REQUEST_TIMEOUT_MS),
+    );
   };
   let o = await sendOnce();
   if (o.status === null) {
     if (!(await server.healthy())) {
-      await server.restart();
+      await timed("restarts", () => server.restart());
       return [...answerProblems(o, []), "the server stopped answering /healthz: killed and started again"];
     }
     if (o.failure?.startsWith("no answer")) {
@@ -300,6 +325,7 @@ async function block(
   build: (v: unknown) => { input: unknown; values: unknown[] },
   numRuns: number,
   seed: number,
+  examples: unknown[] = [],
 ): Promise<void> {
   let last: string[] = [];
   const details = await fc.check(
@@ -308,7 +334,7 @@ async function block(
       last = await attack(target, input, values);
       return last.length === 0;
     }),
-    { seed, numRuns, endOnFailure: true },
+    { seed, numRuns, endOnFailure: true, examples: examples.map((e) => [e]) },
   );
   if (details.failed) {
     failures.push({
@@ -337,6 +363,7 @@ async function attackProcedure(target: Target, seed: number): Promise<void> {
       (v) => ({ input: { ...base, [f]: v }, values: [v] }),
       rest ? RUNS.restField : RUNS.trpcField,
       s++,
+      rest ? fieldExamples(f) : [],
     );
   }
   const dates = fields.filter((f) => DATE_FIELDS.has(f));
@@ -359,6 +386,7 @@ async function attackProcedure(target: Target, seed: number): Promise<void> {
       },
       RUNS.datePair,
       s++,
+      rest ? PAIR_EXAMPLES : [],
     );
   }
   // The whole input a wrong type, or (REST GET) parameters nobody asked for, repeated.
@@ -395,13 +423,16 @@ describe("hostile input on every parameter of every route", () => {
   it("reads: 2xx or 4xx in time, no internals, the database unchanged", async () => {
     let seed = SEED;
     const changed: string[] = [];
-    for (const target of targets(procs.filter((p) => p.type === "query"))) {
-      await attackProcedure(target, seed);
-      seed += 100;
-      const now = await server.checksum();
+    // One checksum per procedure (after its REST route and its tRPC call were attacked).
+    for (const p of procs.filter((x) => x.type === "query")) {
+      for (const target of targets([p])) {
+        await attackProcedure(target, seed);
+        seed += 100;
+      }
+      const now = await timed("checksums", () => server.checksum());
       const diff = Object.keys({ ...baseline, ...now }).filter((k) => baseline[k] !== now[k]);
       if (diff.length) {
-        changed.push(`${target.label}: ${diff.join(", ")}`);
+        changed.push(`${p.path}: ${diff.join(", ")}`);
         baseline = now;
       }
     }
@@ -412,6 +443,7 @@ describe("hostile input on every parameter of every route", () => {
 
   it("writes and calculations: 2xx or 4xx in time, no internals", async () => {
     failures.length = 0;
+    const restartsBefore = server.restarts;
     let seed = SEED + 50_000;
     for (const target of targets(procs.filter((p) => p.type !== "query"))) {
       await attackProcedure(target, seed);
@@ -419,6 +451,10 @@ describe("hostile input on every parameter of every route", () => {
     }
     report("writes");
     expect(await server.healthy()).toBe(true);
+    if (server.restarts === restartsBefore) {
+      // The checksum does see a change: reset set the fixture keys' spend to 0.
+      expect(await server.checksum()).not.toEqual(baseline);
+    }
     expect(failures, `seed ${SEED}; see the list above`).toEqual([]);
   }, 600_000);
 });
@@ -429,6 +465,12 @@ function report(what: string) {
       `  ${f.target} · ${f.parameter} = ${f.value}\n    ${f.problems.join("\n    ")}\n    (fast-check seed ${f.seed}, path ${f.path})`,
   );
   console.log(
-    `hostile ${what}: ${requests} requests so far, ${failures.length} failing parameter(s), ${server.restarts} server restart(s), seed ${SEED}${lines.length ? `\n${lines.join("\n")}` : ""}${notes.length ? `\nnotes:\n  ${notes.join("\n  ")}` : ""}`,
+    `hostile ${what}: ${requests} requests so far, ${failures.length} failing parameter(s), ${server.restarts} server restart(s), seed ${SEED}; ${Object.entries(
+      spent,
+    )
+      .map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`)
+      .join(
+        ", ",
+      )}${lines.length ? `\n${lines.join("\n")}` : ""}${notes.length ? `\nnotes:\n  ${notes.join("\n  ")}` : ""}`,
   );
 }

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { type Access, ACCESS_LEVELS } from "@spendlens/api";
+import { ACCESS_LEVELS, type Access } from "@spendlens/api";
 import { procedureList } from "@spendlens/api/testing";
 import { describe, expect, it } from "vitest";
 

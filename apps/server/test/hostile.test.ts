@@ -294,6 +294,8 @@ async function attack(target: Target, input: unknown, values: unknown[]): Promis
   if (o.status === null) {
     if (!(await server.healthy())) {
       await timed("restarts", () => server.restart());
+      // The new process is cold: its first calls load what a first call loads, as after the start.
+      await warmUp(target);
       return [...answerProblems(o, []), "the server stopped answering /healthz: killed and started again"];
     }
     if (o.failure?.startsWith("no answer")) {

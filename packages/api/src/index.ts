@@ -18,6 +18,8 @@ export {
 } from "./stream.ts";
 export { cell, columnsOf, type Row, tableOf, toCsv } from "./tabular.ts";
 export {
+  ACCESS_LEVELS,
+  type Access,
   type Context,
   createContext,
   createLocalContext,

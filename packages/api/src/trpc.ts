@@ -48,7 +48,21 @@ export interface RestMeta {
   output?: (out: any) => unknown;
 }
 
+/**
+ * Who may call a procedure, set by the builder it is made from (never by hand), so a procedure cannot
+ * declare one role and enforce another. The authorization tests and docs/security.md are generated from it.
+ * - `authed`: any valid key.
+ * - `scoped`: any valid key; internal users get only their own rows (ctx.scope), admins every row.
+ * - `adminRead`: proxy_admin and proxy_admin_viewer.
+ * - `adminWrite`: proxy_admin only.
+ * - `ingest`: proxy_admin, or a key whose metadata grants ingest (routers/ingest.ts).
+ */
+export const ACCESS_LEVELS = ["authed", "scoped", "adminRead", "adminWrite", "ingest"] as const;
+export type Access = (typeof ACCESS_LEVELS)[number];
+
 export interface Meta {
+  /** Set by the procedure builder (authedProcedure, scopedReadProcedure, …); see `Access`. */
+  access?: Access;
   rest?: RestMeta;
   /** One line for `--help` and the docs. */
   summary?: string;
@@ -134,7 +148,7 @@ const rejectUnstorableText = t.middleware(async ({ ctx, meta, getRawInput, next 
 export const publicProcedure = t.procedure.use(mapErrors).use(rejectUnstorableText);
 
 /** Any valid key (master or virtual). */
-export const authedProcedure = publicProcedure.use(({ ctx, next }) => {
+const requireKey = publicProcedure.use(({ ctx, next }) => {
   if (!ctx.caller) {
     throw new TRPCError({ code: "UNAUTHORIZED", message: ctx.authError?.message ?? "missing API key" });
   }
@@ -142,16 +156,24 @@ export const authedProcedure = publicProcedure.use(({ ctx, next }) => {
 });
 
 /**
+ * The builders below set `meta.access`; tRPC merges a procedure's own `.meta({ rest, summary })` over it
+ * shallowly, so the access stays the builder's. The authorization matrix (packages/api/test/authMatrix.test.ts)
+ * takes its expected statuses from the declared access and calls every procedure with every kind of key,
+ * so a declaration that differs from what the middleware enforces fails there.
+ */
+export const authedProcedure = requireKey.meta({ access: "authed" });
+
+/**
  * Reads that internal users may make on their own rows: admins get every row, internal users a scope
  * of their own user id (the seed's internal-user branches).
  */
-export const scopedReadProcedure = authedProcedure.use(({ ctx, next }) => {
+export const scopedReadProcedure = requireKey.meta({ access: "scoped" }).use(({ ctx, next }) => {
   const scope: Scope = scopeOf(ctx.caller);
   return next({ ctx: { ...ctx, scope } });
 });
 
 /** Reports for proxy_admin and proxy_admin_viewer only. */
-export const adminReadProcedure = authedProcedure.use(({ ctx, next }) => {
+export const adminReadProcedure = requireKey.meta({ access: "adminRead" }).use(({ ctx, next }) => {
   if (!isAdminRole(ctx.caller.role)) {
     throw new TRPCError({ code: "FORBIDDEN", message: `role ${ctx.caller.role} may not use this report` });
   }
@@ -159,7 +181,7 @@ export const adminReadProcedure = authedProcedure.use(({ ctx, next }) => {
 });
 
 /** Mutations: proxy_admin only. */
-export const adminWriteProcedure = authedProcedure.use(({ ctx, next }) => {
+export const adminWriteProcedure = requireKey.meta({ access: "adminWrite" }).use(({ ctx, next }) => {
   if (ctx.caller.role !== "proxy_admin") {
     throw new TRPCError({ code: "FORBIDDEN", message: "only proxy_admin may do this" });
   }

@@ -26,7 +26,7 @@ export function mayIngest(caller: Caller): boolean {
 }
 
 /** authedProcedure + the ingest grant. */
-export const ingestProcedure = authedProcedure.use(({ ctx, next }) => {
+export const ingestProcedure = authedProcedure.meta({ access: "ingest" }).use(({ ctx, next }) => {
   if (!mayIngest(ctx.caller)) {
     throw new TRPCError({
       code: "FORBIDDEN",

@@ -1,0 +1,123 @@
+import {
+  expectedStatus,
+  inputFields,
+  MATRIX_CALLERS,
+  MATRIX_MASTER,
+  MATRIX_NOW,
+  matrixConfig,
+  matrixFixture,
+  OTHER_USER_IDS,
+  OTHER_USER_MARKERS,
+  procedureList,
+  restRequest,
+  SCOPED_CALLERS,
+  validInput,
+} from "@spendlens/api/testing";
+import { insertLogs } from "@spendlens/core/testing";
+import { describe, expect, it } from "vitest";
+import { useTestServer } from "../src/testing.ts";
+
+/**
+ * The authorization matrix over real HTTP (the roles themselves are proven in packages/api's matrix):
+ * every REST route and every /trpc procedure × every kind of caller, with the status its declared access
+ * implies; refusals in the transport's error shape; internal users naming the other user's ids over REST
+ * get a 403 or none of that user's rows.
+ */
+const fx = matrixFixture();
+const h = useTestServer({
+  master: MATRIX_MASTER,
+  now: MATRIX_NOW,
+  config: matrixConfig(),
+  ...fx,
+  setup: (t) => insertLogs(t.db, fx.logs),
+});
+
+const procs = procedureList();
+// Mutations last: reset zeroes counters the reads look at.
+const ordered = [...procs.filter((p) => p.type === "query"), ...procs.filter((p) => p.type !== "query")];
+
+describe("REST routes: status per caller from the declared access", () => {
+  for (const p of ordered.filter((x) => x.rest)) {
+    const rest = p.rest!;
+    it(`${rest.method} ${rest.path} (${p.access})`, async () => {
+      const req = restRequest(rest, validInput(p));
+      const got: Record<string, number> = {};
+      const want: Record<string, number> = {};
+      for (const c of MATRIX_CALLERS) {
+        const r = await h.request(rest.method, req.path, c.key, req.body);
+        got[c.kind] = r.status;
+        want[c.kind] = expectedStatus(p.access!, c.kind);
+        if (r.status === 401 || r.status === 403) {
+          expect(r.body, `${c.kind}: ${r.text}`).toMatchObject({
+            error: {
+              type: r.status === 401 ? "auth_error" : "permission_error",
+              code: String(r.status),
+            },
+          });
+        }
+      }
+      expect(got).toEqual(want);
+    });
+  }
+});
+
+describe("tRPC over HTTP: status per caller from the declared access", () => {
+  for (const p of ordered) {
+    it(`/trpc/${p.path} (${p.access})`, async () => {
+      const input = validInput(p);
+      const got: Record<string, number> = {};
+      const want: Record<string, number> = {};
+      for (const c of MATRIX_CALLERS) {
+        const r =
+          p.type === "query"
+            ? await h.request(
+                "GET",
+                `/trpc/${p.path}${input === undefined ? "" : `?input=${encodeURIComponent(JSON.stringify(input))}`}`,
+                c.key,
+              )
+            : await h.request("POST", `/trpc/${p.path}`, c.key, input ?? {});
+        got[c.kind] = r.status;
+        want[c.kind] = expectedStatus(p.access!, c.kind);
+        if (r.status !== 200) {
+          expect(r.body?.error?.data?.code, `${c.kind}: ${r.text}`).toBe(
+            r.status === 401 ? "UNAUTHORIZED" : "FORBIDDEN",
+          );
+        }
+      }
+      expect(got).toEqual(want);
+    });
+  }
+});
+
+describe("REST: internal users never get the other user's rows", () => {
+  const scoped = procs.filter((p) => p.rest && p.access === "scoped");
+  for (const p of scoped) {
+    const rest = p.rest!;
+    it(`${rest.method} ${rest.path}`, async () => {
+      const base = validInput(p) ?? {};
+      const inputs: Record<string, unknown>[] = [base];
+      for (const f of inputFields(p.input).filter((x) => x.name in OTHER_USER_IDS)) {
+        for (const v of OTHER_USER_IDS[f.name]!) inputs.push({ ...base, [f.name]: v });
+      }
+      let answered = 0;
+      for (const c of SCOPED_CALLERS) {
+        for (const input of inputs) {
+          const req = restRequest(rest, input);
+          const r = await h.request(rest.method, req.path, c.key, req.body);
+          expect([200, 403], `${c.kind} ${req.path}: ${r.text}`).toContain(r.status);
+          if (r.status !== 200) continue;
+          answered++;
+          for (const m of OTHER_USER_MARKERS) expect(r.text, `${c.kind} ${req.path}`).not.toContain(m);
+        }
+      }
+      // The plain call (no ids) is answered for both internal users.
+      expect(answered).toBeGreaterThanOrEqual(SCOPED_CALLERS.length);
+    });
+  }
+
+  it("the markers are there for an admin (the check above can fail)", async () => {
+    const r = await h.get("/spendlens/logs", MATRIX_MASTER);
+    expect(r.status).toBe(200);
+    for (const m of OTHER_USER_MARKERS) expect(r.text).toContain(m);
+  });
+});

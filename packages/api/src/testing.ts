@@ -1,0 +1,298 @@
+/**
+ * What the authorization matrix and the hostile-input tests share (packages/api and apps/server): the
+ * procedures as data (walked from the router, so a new procedure is covered without editing a test),
+ * a valid input for each built from its zod input, the callers (one key per kind) and a fixture where
+ * another user has rows.
+ */
+import { hashToken, parseConfig, type SpendlensConfig } from "@spendlens/core";
+import type { Fixtures } from "@spendlens/core/testing";
+import { makeLog } from "@spendlens/core/testing";
+import { z } from "zod";
+import { appRouter } from "./root.ts";
+import type { Access, RestMeta } from "./trpc.ts";
+
+export interface ProcedureInfo {
+  /** Dotted tRPC path, e.g. `spend.globalSpend`. */
+  path: string;
+  type: "query" | "mutation" | "subscription";
+  access: Access | undefined;
+  rest: RestMeta | undefined;
+  /** The procedure's input parser (the last `.input()`), or undefined when it takes none. */
+  input: z.ZodType | undefined;
+}
+
+/** Every procedure of the router, in a stable order. */
+export function procedureList(router = appRouter): ProcedureInfo[] {
+  const procs = router._def.procedures as unknown as Record<
+    string,
+    { _def: { type: ProcedureInfo["type"]; meta?: { access?: Access; rest?: RestMeta }; inputs: unknown[] } }
+  >;
+  return Object.entries(procs)
+    .map(([path, p]) => ({
+      path,
+      type: p._def.type,
+      access: p._def.meta?.access,
+      rest: p._def.meta?.rest,
+      input: p._def.inputs.at(-1) as z.ZodType | undefined,
+    }))
+    .sort((a, b) => a.path.localeCompare(b.path));
+}
+
+/** The top-level fields of an input (its zod object, through optional/nullable/default/pipe wrappers). */
+export function inputFields(schema: z.ZodType | undefined): { name: string; required: boolean }[] {
+  if (!schema) return [];
+  const json = z.toJSONSchema(schema, { io: "input", unrepresentable: "any" }) as JsonSchema;
+  const obj = findObject(json);
+  if (!obj) return [];
+  const required = new Set(obj.required ?? []);
+  return Object.keys(obj.properties ?? {}).map((name) => ({ name, required: required.has(name) }));
+}
+
+interface JsonSchema {
+  type?: string;
+  properties?: Record<string, unknown>;
+  required?: string[];
+  anyOf?: JsonSchema[];
+  oneOf?: JsonSchema[];
+  allOf?: JsonSchema[];
+}
+
+function findObject(s: JsonSchema): JsonSchema | null {
+  if (s.properties) return s;
+  for (const sub of [...(s.anyOf ?? []), ...(s.oneOf ?? []), ...(s.allOf ?? [])]) {
+    const o = findObject(sub);
+    if (o) return o;
+  }
+  return null;
+}
+
+// ---------- the fixture ----------
+
+/** Core's clock for every matrix test: the fixture's logs sit in the 30 days before it. */
+export const MATRIX_NOW = new Date("2026-05-20T12:00:00.000Z");
+export const MATRIX_MASTER = "sk-master-matrix";
+/** A provider budget, so /provider/budgets has something to answer. */
+export const MATRIX_CONFIG_YAML =
+  "router_settings:\n  provider_budget_config:\n    openai: { budget_limit: 100, time_period: 1d }\n";
+export const matrixConfig = (): SpendlensConfig => parseConfig(MATRIX_CONFIG_YAML);
+
+/** One key per kind of caller. `expected` access rows below are keyed by `kind`. */
+export const MATRIX_CALLERS = [
+  { kind: "no key", key: null },
+  { kind: "wrong key", key: "sk-not-a-key" },
+  { kind: "blocked key", key: "sk-blocked" },
+  { kind: "expired key", key: "sk-expired" },
+  { kind: "internal_user_viewer", key: "sk-ivy" },
+  { kind: "internal_user", key: "sk-alice" },
+  { kind: "internal key without a user", key: "sk-nouser" },
+  { kind: "proxy_admin_viewer", key: "sk-vic" },
+  { kind: "proxy_admin", key: "sk-pat" },
+  { kind: "master key", key: MATRIX_MASTER },
+] as const;
+export type CallerKind = (typeof MATRIX_CALLERS)[number]["kind"];
+
+/** The internal users whose answers must hold their own rows only, and the other user who has rows. */
+export const SCOPED_CALLERS = [
+  { kind: "internal_user", key: "sk-alice", userId: "alice" },
+  { kind: "internal_user_viewer", key: "sk-ivy", userId: "ivy" },
+] as const;
+export const OTHER_USER = "bob";
+
+/**
+ * The status a caller must get from a procedure with a valid input, from its declared access alone.
+ * 401 for keys that do not sign in; 403 below the role; 200 otherwise.
+ */
+export function expectedStatus(access: Access, kind: CallerKind): 200 | 401 | 403 {
+  switch (kind) {
+    case "no key":
+    case "wrong key":
+    case "blocked key":
+    case "expired key":
+      return 401;
+    case "proxy_admin":
+    case "master key":
+      return 200;
+    case "proxy_admin_viewer":
+      return access === "adminWrite" || access === "ingest" ? 403 : 200;
+    case "internal_user":
+    case "internal_user_viewer":
+      return access === "authed" || access === "scoped" ? 200 : 403;
+    case "internal key without a user":
+      // A non-admin key with no user has no rows of its own to read.
+      return access === "authed" ? 200 : 403;
+  }
+}
+
+interface Person {
+  userId: string;
+  role: string;
+  key: string;
+  team: string;
+  spend: number;
+}
+const PEOPLE: Person[] = [
+  { userId: "alice", role: "internal_user", key: "sk-alice", team: "team-alice", spend: 1.25 },
+  { userId: "ivy", role: "internal_user_viewer", key: "sk-ivy", team: "team-ivy", spend: 2.5 },
+  { userId: "bob", role: "internal_user", key: "sk-bob", team: "team-bob", spend: 777.77 },
+];
+
+/**
+ * What identifies the other user's rows, by input field name: an internal user sending these must get
+ * a 403 or an answer without any of the other user's rows.
+ */
+export const OTHER_USER_IDS: Record<string, string[]> = {
+  user_id: ["bob"],
+  user: ["bob"],
+  internal_user_id: ["bob"],
+  api_key: ["sk-bob", hashToken("sk-bob")],
+  team_id: ["team-bob"],
+  team: ["team-bob"],
+  end_user: ["eu-bob"],
+  customer_id: ["eu-bob"],
+  request_id: ["req-bob-1"],
+  model: ["model-bob"],
+  model_group: ["mg-bob"],
+  tag: ["tag-bob"],
+  api_base: ["https://bob.example"],
+};
+/** Text that only the other user's rows hold: none may appear in an internal user's answer. */
+export const OTHER_USER_MARKERS = ["bob", hashToken("sk-bob"), "777.77"];
+
+/** Fields of scoped inputs that name no one's rows (dates, paging, shape). */
+export const NON_ID_FIELDS = new Set([
+  "start_date",
+  "end_date",
+  "start",
+  "end",
+  "startTime",
+  "endTime",
+  "limit",
+  "page",
+  "page_size",
+  "cursor",
+  "include_total",
+  "min_spend",
+  "max_spend",
+  "dims",
+  "bucket",
+  "timezone",
+  "order_by",
+  "order",
+  "attribution",
+  "organization",
+  "provider",
+]);
+
+/**
+ * Users, keys and teams, and their logs; `only` keeps one user's rows (and the admins' keys), for the
+ * answer an internal user must get whoever else has rows.
+ */
+export function matrixFixture(only?: string): Fixtures & { logs: ReturnType<typeof makeLog>[] } {
+  const people = only ? PEOPLE.filter((p) => p.userId === only) : PEOPLE;
+  const logs = people.flatMap((p) =>
+    [0, 1, 2].map((n, i = PEOPLE.indexOf(p)) =>
+      makeLog({
+        request_id: `req-${p.userId}-${n + 1}`,
+        startTime: `2026-05-${String(10 + n + i).padStart(2, "0")}T0${n}:00:00.000Z`,
+        user: p.userId,
+        api_key: hashToken(p.key),
+        spend: p.spend * (n + 1),
+        prompt_tokens: 10 * (n + 1),
+        completion_tokens: 5,
+        model: p.userId === "bob" ? "model-bob" : "gpt-4o",
+        model_group: p.userId === "bob" ? "mg-bob" : "gpt-4o",
+        model_id: `mid-${p.userId}`,
+        custom_llm_provider: "openai",
+        api_base: p.userId === "bob" ? "https://bob.example" : "https://api.openai.com",
+        team_id: p.team,
+        end_user: `eu-${p.userId}`,
+        request_tags: JSON.stringify([`tag-${p.userId}`]),
+      }),
+    ),
+  );
+  // Fixed times, so the same rows in two databases print the same.
+  const at = { created_at: "2026-01-01T00:00:00.000Z", updated_at: "2026-01-01T00:00:00.000Z" };
+  return {
+    teams: people.map((p) => ({ ...at, team_id: p.team, team_alias: `alias ${p.team}`, spend: p.spend })),
+    users: [
+      ...people.map((p) => ({ ...at, user_id: p.userId, user_role: p.role, spend: p.spend })),
+      { ...at, user_id: "vic", user_role: "proxy_admin_viewer" },
+      { ...at, user_id: "pat", user_role: "proxy_admin" },
+    ],
+    keys: [
+      ...people.map((p) => ({
+        ...at,
+        raw: p.key,
+        user_id: p.userId,
+        team_id: p.team,
+        key_alias: `alias-${p.userId}`,
+        spend: p.spend,
+      })),
+      { ...at, raw: "sk-vic", user_id: "vic" },
+      { ...at, raw: "sk-pat", user_id: "pat" },
+      // Not signed in: a blocked key and an expired one, both alice's.
+      { ...at, raw: "sk-blocked", user_id: "alice", blocked: true },
+      { ...at, raw: "sk-expired", user_id: "alice", expires: "2026-05-19T00:00:00.000Z" },
+      { ...at, raw: "sk-nouser", user_id: null },
+    ],
+    logs,
+  };
+}
+
+// ---------- valid inputs ----------
+
+/**
+ * Valid values by field name, tried in order until the procedure's input accepts them (start_date is a
+ * day on most routes and a datetime on /spend/logs/ui). Required fields always get one; the optional
+ * fields listed in ALWAYS_SET too (a price needs a model). A procedure with a required field not listed
+ * here makes `validInput` throw, naming it.
+ */
+const SAMPLES: Record<string, unknown[]> = {
+  start_date: ["2026-05-01", "2026-05-01 00:00:00"],
+  end_date: ["2026-05-20", "2026-05-20 23:59:59"],
+  start: ["2026-05-01"],
+  end: ["2026-05-20"],
+  model_group: ["gpt-4o"],
+  model: ["gpt-4o"],
+  messages: [[{ role: "user", content: "hello" }]],
+  // A row the ingest refuses (no request_id): the batch answers 200 and writes nothing.
+  logs: [[{ spend: 1 }]],
+};
+const ALWAYS_SET = new Set(["model", "messages"]);
+
+/** A valid input for a procedure, built from its zod input (undefined when it takes none). */
+export function validInput(p: ProcedureInfo): Record<string, unknown> | undefined {
+  if (!p.input) return undefined;
+  const fields = inputFields(p.input).filter((f) => f.required || ALWAYS_SET.has(f.name));
+  const choice: Record<string, number> = {};
+  const build = () => Object.fromEntries(fields.map((f) => [f.name, SAMPLES[f.name]?.[choice[f.name] ?? 0]]));
+  for (const f of fields) {
+    if (!SAMPLES[f.name]) throw new Error(`${p.path}: no sample value for required input field "${f.name}"`);
+  }
+  // Try each field's candidates in turn (the fields are few and independent).
+  for (let round = 0; round < 4; round++) {
+    const input = build();
+    const r = p.input.safeParse(input);
+    if (r.success) return input;
+    const bad = new Set(r.error.issues.map((i) => String(i.path[0])));
+    for (const name of bad) choice[name] = ((choice[name] ?? 0) + 1) % (SAMPLES[name]?.length ?? 1);
+  }
+  const input = build();
+  const r = p.input.safeParse(input);
+  if (!r.success) throw new Error(`${p.path}: no valid sample input (${r.error.message})`);
+  return input;
+}
+
+/** A REST request for an input: GET as a query string (lists comma separated), POST as a JSON body. */
+export function restRequest(
+  rest: RestMeta,
+  input: Record<string, unknown> | undefined,
+): { path: string; body?: unknown } {
+  if (rest.method === "POST") return { path: rest.path, body: input ?? {} };
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(input ?? {})) {
+    if (v !== undefined) q.append(k, Array.isArray(v) ? v.join(",") : String(v));
+  }
+  const qs = q.toString();
+  return { path: qs ? `${rest.path}?${qs}` : rest.path };
+}

@@ -2,6 +2,7 @@ import { activityRouter } from "./routers/activity.ts";
 import { adminRouter } from "./routers/admin.ts";
 import { analyticsRouter } from "./routers/analytics.ts";
 import { budgetsRouter } from "./routers/budgets.ts";
+import { dailyActivityRouter } from "./routers/dailyActivity.ts";
 import { ingestRouter } from "./routers/ingest.ts";
 import { logsRouter } from "./routers/logs.ts";
 import { pricingRouter } from "./routers/pricing.ts";
@@ -13,6 +14,7 @@ import { createCallerFactory, router } from "./trpc.ts";
 export const appRouter = router({
   spend: spendRouter,
   activity: activityRouter,
+  dailyActivity: dailyActivityRouter,
   reports: reportsRouter,
   tags: tagsRouter,
   logs: logsRouter,

@@ -1,0 +1,58 @@
+import { insertLogs, makeLog } from "@spendlens/core/testing";
+import { describe, expect, it } from "vitest";
+import { runCli as cli, useCliDb } from "./harness.ts";
+
+const logs = [
+  makeLog({
+    startTime: "2026-04-01T00:00:00.000Z",
+    spend: 1,
+    team_id: "t1",
+    prompt_tokens: 3,
+    completion_tokens: 4,
+  }),
+  makeLog({ startTime: "2026-04-01T10:00:00.000Z", spend: 2, team_id: "t2", status: "failure" }),
+  makeLog({ startTime: "2026-04-02T23:59:59.999Z", spend: 4, team_id: "t1" }),
+  makeLog({ startTime: "2026-04-03T00:00:00.000Z", spend: 64, team_id: "t1" }),
+];
+
+const h = useCliDb({ setup: (t) => insertLogs(t.db, logs) });
+
+describe("spendlens daily-activity commands", () => {
+  it("daily-activity-team --json: one row per date, newest first; --exclude-team-ids", async () => {
+    const r = await cli([
+      ...h.t.cliArgs,
+      "--json",
+      "daily-activity-team",
+      "--start-date",
+      "2026-04-01",
+      "--end-date",
+      "2026-04-02",
+      "--exclude-team-ids",
+      "t2",
+    ]);
+    expect(r.stderr).toBe("");
+    const rows = JSON.parse(r.stdout) as {
+      date: string;
+      spend: number;
+      api_requests: number;
+      total_tokens: number;
+    }[];
+    expect(rows.map((x) => [x.date, x.spend, x.api_requests, x.total_tokens])).toEqual([
+      ["2026-04-02", 4, 1, 0],
+      ["2026-04-01", 1, 1, 7],
+    ]);
+  }, 600_000);
+
+  it("a bad date names the field", async () => {
+    const r = await cli([
+      ...h.t.cliArgs,
+      "daily-activity-tag",
+      "--start-date",
+      "2026-04-01",
+      "--end-date",
+      "nope",
+    ]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/end_date/);
+  }, 600_000);
+});

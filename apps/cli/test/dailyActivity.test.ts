@@ -56,3 +56,43 @@ describe("spendlens daily-activity commands", () => {
     expect(r.stderr).toMatch(/end_date/);
   }, 600_000);
 });
+
+describe("spendlens logs commands for the current Logs page", () => {
+  it("spend-logs-ui --status-filter failure --sort-by spend --sort-order asc; spend-log <id>", async () => {
+    const r = await cli([
+      ...h.t.cliArgs,
+      "--json",
+      "spend-logs-ui",
+      "--start-date",
+      "2026-04-01 00:00:00",
+      "--end-date",
+      "2026-04-03 00:00:00",
+      "--sort-by",
+      "spend",
+      "--sort-order",
+      "asc",
+    ]);
+    expect(r.stderr).toBe("");
+    const page = JSON.parse(r.stdout) as { data: { spend: number }[]; total: number };
+    expect([page.total, page.data.map((x) => x.spend)]).toEqual([4, [1, 2, 4, 64]]);
+    const failed = await cli([
+      ...h.t.cliArgs,
+      "--json",
+      "spend-logs-ui",
+      "--start-date",
+      "2026-04-01 00:00:00",
+      "--end-date",
+      "2026-04-03 00:00:00",
+      "--status-filter",
+      "failure",
+    ]);
+    const f = JSON.parse(failed.stdout) as { data: { request_id: string; spend: number }[] };
+    expect(f.data.map((x) => x.spend)).toEqual([2]);
+    const one = await cli([...h.t.cliArgs, "--json", "spend-log", f.data[0]!.request_id]);
+    expect(JSON.parse(one.stdout)).toMatchObject({
+      request_id: f.data[0]!.request_id,
+      spend: 2,
+      status: "failure",
+    });
+  }, 600_000);
+});

@@ -26,6 +26,7 @@ export * from "./logs/cursor.ts";
 export * from "./logs/inputs.ts";
 export * from "./logs/query.ts";
 export * from "./logs/spendLogs.ts";
+export * from "./logs/spendLogsDetail.ts";
 export * from "./logs/spendLogsStream.ts";
 export * from "./logs/spendLogsUi.ts";
 export * from "./pricing/calculate.ts";

@@ -95,3 +95,34 @@ describe("LiteLLM's daily activity routes over HTTP", () => {
     expect(noKey.status).toBe(401);
   });
 });
+
+describe("GET /global/activity/cache_hits", () => {
+  it("one row per key alias, call type and model", async () => {
+    const r = await h.get(`/global/activity/cache_hits?${Q}`);
+    expect(r.status).toBe(200);
+    // makeLog: cache_hit 'False', call_type 'acompletion', no key alias.
+    expect(r.body).toEqual([
+      {
+        api_key: "Unnamed Key",
+        call_type: "acompletion",
+        model: "m1",
+        total_rows: 2,
+        cache_hit_true_rows: 0,
+        failed_rows: 0,
+        cached_completion_tokens: 0,
+        generated_completion_tokens: 6,
+      },
+      {
+        api_key: "Unnamed Key",
+        call_type: "acompletion",
+        model: "m2",
+        total_rows: 1,
+        cache_hit_true_rows: 0,
+        failed_rows: 1,
+        cached_completion_tokens: 0,
+        generated_completion_tokens: 0,
+      },
+    ]);
+    expect((await h.get("/global/activity/cache_hits?start_date=2026-04-01")).status).toBe(400);
+  });
+});

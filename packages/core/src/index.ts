@@ -1,4 +1,5 @@
 export * from "./activity/activity.ts";
+export * from "./activity/cacheHits.ts";
 export * from "./activity/dailyActivity.ts";
 export * from "./activity/seedShape.ts";
 export * from "./admin/refreshSpend.ts";

@@ -4,6 +4,7 @@ import {
   type ActivityEntity,
   ALL,
   agentDailyActivity,
+  cacheHits,
   customerDailyActivity,
   dailyActivity,
   organizationDailyActivity,
@@ -51,6 +52,7 @@ interface Log {
   request_duration_ms: number | null;
   metadata: string;
   request_tags: string | null;
+  cache_hit: string | null;
 }
 
 const rnd = prng(1414);
@@ -92,6 +94,7 @@ function makeActivityLog(day: string): Log {
     request_duration_ms: pick([null, 250, 1200]),
     metadata: usage,
     request_tags: pick(['["prod"]', '["prod","batch"]', '["batch","batch"]', "[]", null, '"legacy"']),
+    cache_hit: pick(["True", "False", null, ""]),
   };
 }
 
@@ -100,14 +103,14 @@ async function insert(t: TestDb, logs: Log[]): Promise<void> {
   await sql`INSERT INTO "LiteLLM_SpendLogs" (request_id, "startTime", "endTime", api_key, "user", team_id,
       organization_id, end_user, agent_id, model, model_group, custom_llm_provider, call_type,
       mcp_namespaced_tool_name, status, spend, prompt_tokens, completion_tokens, total_tokens,
-      request_duration_ms, metadata, request_tags)
+      request_duration_ms, metadata, request_tags, cache_hit)
     SELECT * FROM unnest(${c("request_id")}::text[], ${c("startTime")}::timestamp[], ${c("endTime")}::timestamp[],
       ${c("api_key")}::text[], ${c("user")}::text[], ${c("team_id")}::text[], ${c("organization_id")}::text[],
       ${c("end_user")}::text[], ${c("agent_id")}::text[], ${c("model")}::text[], ${c("model_group")}::text[],
       ${c("custom_llm_provider")}::text[], ${c("call_type")}::text[], ${c("mcp_namespaced_tool_name")}::text[],
       ${c("status")}::text[], ${c("spend")}::float8[], ${c("prompt_tokens")}::int[], ${c("completion_tokens")}::int[],
       ${c("total_tokens")}::int[], ${c("request_duration_ms")}::int[], ${c("metadata")}::jsonb[],
-      ${c("request_tags")}::jsonb[])`.execute(t.db);
+      ${c("request_tags")}::jsonb[], ${c("cache_hit")}::text[])`.execute(t.db);
 }
 
 // ---------- brute force ----------
@@ -404,6 +407,52 @@ describe("daily activity routes equal a brute-force fold of the logs", () => {
     ).rejects.toMatchObject({ code: "FORBIDDEN" });
   });
 
+  it("/global/activity/cache_hits: per key alias, call type and model (scoped for internal users)", async () => {
+    const want = (keep: (l: Log) => boolean) => {
+      const m = new Map<string, number[]>();
+      for (const l of logs.filter(inRange).filter(keep)) {
+        const alias = l.api_key === "k1" ? "alias-1" : "Unnamed Key";
+        const k = JSON.stringify([alias, l.call_type, l.model]);
+        const v = m.get(k) ?? [0, 0, 0, 0, 0];
+        v[0]! += 1;
+        v[1]! += l.cache_hit === "True" ? 1 : 0;
+        v[2]! += l.status === "failure" ? 1 : 0;
+        v[3]! += l.cache_hit === "True" ? l.completion_tokens : 0;
+        v[4]! += l.cache_hit !== null && l.cache_hit !== "True" ? l.completion_tokens : 0;
+        m.set(k, v);
+      }
+      return [...m.entries()]
+        .map(([k, v]) => {
+          const [api_key, call_type, model] = JSON.parse(k) as string[];
+          return {
+            api_key,
+            call_type,
+            model,
+            total_rows: v[0],
+            cache_hit_true_rows: v[1],
+            failed_rows: v[2],
+            cached_completion_tokens: v[3],
+            generated_completion_tokens: v[4],
+          };
+        })
+        .sort((a, b) =>
+          JSON.stringify([a.api_key, a.call_type, a.model]).localeCompare(
+            JSON.stringify([b.api_key, b.call_type, b.model]),
+          ),
+        );
+    };
+    const sortRows = <T extends { api_key: string; call_type: string | null; model: string | null }>(
+      rows: T[],
+    ) =>
+      [...rows].sort((a, b) =>
+        JSON.stringify([a.api_key, a.call_type, a.model]).localeCompare(
+          JSON.stringify([b.api_key, b.call_type, b.model]),
+        ),
+      );
+    expect(sortRows(await cacheHits(t.db, ALL, range))).toEqual(want(all));
+    expect(sortRows(await cacheHits(t.db, userScope("bob"), range))).toEqual(want((l) => l.user === "bob"));
+  });
+
   it("stays exact on dirty days (paused rollups read raw), after a rebuild, and after updates", async () => {
     await pauseRollups(t.db);
     const more = DAYS.slice(1, 3).flatMap((d) => Array.from({ length: 30 }, () => makeActivityLog(d)));
@@ -412,6 +461,10 @@ describe("daily activity routes equal a brute-force fold of the logs", () => {
     logs.push(...more);
     await resumeRollups(t.db);
     const check = async () => {
+      const hits = await cacheHits(t.db, ALL, range);
+      expect(hits.reduce((a, r) => a + r.cache_hit_true_rows, 0)).toBe(
+        logs.filter(inRange).filter((l) => l.cache_hit === "True").length,
+      );
       for (const entity of ["organization", "tag"] as const) {
         const res = await dailyActivity(t.db, ALL, entity, { ...range, page: 1, page_size: 1000 });
         expectMatches(res, brute(logs.filter(inRange), entity, all));

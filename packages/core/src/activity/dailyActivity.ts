@@ -4,9 +4,11 @@ import { normalizeKeyFilter } from "../auth/hash.ts";
 import type { Db } from "../db/connect.ts";
 import { badRequest } from "../errors.ts";
 import {
+  ACTIVITY_DIMS,
   ACTIVITY_MEASURES,
   ACTIVITY_SOURCE_COLUMNS,
   ACTIVITY_TABLE,
+  ACTIVITY_TAG_DIMS,
   ACTIVITY_TAG_TABLE,
   type ActivityMeasure,
   activityExprs,
@@ -295,13 +297,18 @@ function filters(
 const SUMS = ACTIVITY_MEASURES.map((m) => sql.raw(`sum(${m})::float8 AS ${m}`));
 
 /** The grouped rows of one page (or every row), with the count of all rows. */
-async function activityRows(
+/**
+ * `WITH dirty …, src AS (…)`: the activity rows (day, the table's dimensions, every measure) of the days
+ * [start, end] that match `conds`: clean days from the rollup table, dirty days from the raw logs, in one
+ * statement (one snapshot). `conds(alias)` gives the conditions on a row of either part.
+ */
+export async function activitySourceSql(
   db: Db,
-  scope: Scope,
-  entity: ActivityEntity,
-  q: DailyActivityQuery,
-): Promise<{ rows: ActivityRow[]; total: number }> {
-  const tag = entity === "tag";
+  tag: boolean,
+  start: string,
+  end: string,
+  conds: (alias: string) => RawBuilder<unknown>[],
+): Promise<RawBuilder<unknown>> {
   const table = sql.raw(`spendlens."${tag ? ACTIVITY_TAG_TABLE : ACTIVITY_TABLE}"`);
   const missing = await missingColumns(db);
   const exprs = activityExprs(missing, "l")
@@ -309,36 +316,51 @@ async function activityRows(
     .join(", ");
   const rollupWhere = sql.join(
     [
-      sql`r.day BETWEEN ${q.start_date}::date AND ${q.end_date}::date`,
+      sql`r.day BETWEEN ${start}::date AND ${end}::date`,
       sql`r.day <> ALL((SELECT dirty.days FROM dirty)::date[])`,
-      ...filters("r", entity, scope, q),
+      ...conds("r"),
     ],
     sql` AND `,
   );
-  const rawWhere = filters("x", entity, scope, q);
+  const rawWhere = conds("x");
   const rawFrom = sql.raw(`(SELECT ${exprs} FROM dirty JOIN "LiteLLM_SpendLogs" l ON dirty.lo IS NOT NULL
       AND l."startTime" >= dirty.lo::timestamp AND l."startTime" < (dirty.hi + 1)::timestamp
       AND spendlens.utc_day(l."startTime") = ANY(dirty.days))`);
   const rawRel = tag
     ? sql`(SELECT x0.*, e.tag FROM ${rawFrom} x0 CROSS JOIN LATERAL spendlens.request_tag_set(x0.request_tags) e)`
     : rawFrom;
-  const keyCols = `day, "${ENTITY_COLUMN[entity]}" AS entity, api_key, model, model_group, custom_llm_provider, mcp_namespaced_tool_name, call_type AS endpoint`;
-  const measures = ACTIVITY_MEASURES.join(", ");
+  const cols = sql.raw(
+    ["day", ...(tag ? ACTIVITY_TAG_DIMS : ACTIVITY_DIMS), ...ACTIVITY_MEASURES]
+      .map((c) => `"${c}"`)
+      .join(", "),
+  );
+  return sql`WITH dirty AS MATERIALIZED (SELECT min(rd.day) AS lo, max(rd.day) AS hi, coalesce(array_agg(rd.day), '{}') AS days
+      FROM spendlens.rollup_days rd WHERE rd.dirty_at IS NOT NULL
+        AND rd.day BETWEEN ${start}::date AND ${end}::date),
+    src AS (
+      SELECT ${cols} FROM ${table} r WHERE ${rollupWhere}
+      UNION ALL
+      SELECT ${cols} FROM ${rawRel} x
+        ${rawWhere.length ? sql`WHERE ${sql.join(rawWhere, sql` AND `)}` : sql``})`;
+}
+
+/** The grouped rows of one page (or every row), with the count of all rows. */
+async function activityRows(
+  db: Db,
+  scope: Scope,
+  entity: ActivityEntity,
+  q: DailyActivityQuery,
+): Promise<{ rows: ActivityRow[]; total: number }> {
+  const cte = await activitySourceSql(db, entity === "tag", q.start_date, q.end_date, (a) =>
+    filters(a, entity, scope, q),
+  );
   const order = sql.raw(
     "g.day DESC, g.entity NULLS FIRST, g.api_key NULLS FIRST, g.model NULLS FIRST, g.model_group NULLS FIRST, g.custom_llm_provider NULLS FIRST, g.mcp_namespaced_tool_name NULLS FIRST, g.endpoint NULLS FIRST",
   );
   const limit = q.page === null ? sql`` : sql` LIMIT ${q.page_size} OFFSET ${(q.page - 1) * q.page_size}`;
-  const r = await sql<ActivityRow>`
-    WITH dirty AS MATERIALIZED (SELECT min(rd.day) AS lo, max(rd.day) AS hi, coalesce(array_agg(rd.day), '{}') AS days
-      FROM spendlens.rollup_days rd WHERE rd.dirty_at IS NOT NULL
-        AND rd.day BETWEEN ${q.start_date}::date AND ${q.end_date}::date),
-    src AS (
-      SELECT ${sql.raw(keyCols)}, ${sql.raw(measures)} FROM ${table} r WHERE ${rollupWhere}
-      UNION ALL
-      SELECT ${sql.raw(keyCols)}, ${sql.raw(measures)} FROM ${rawRel} x
-        ${rawWhere.length ? sql`WHERE ${sql.join(rawWhere, sql` AND `)}` : sql``}),
-    grp AS MATERIALIZED (SELECT day::text AS day, entity, api_key, model, model_group, custom_llm_provider,
-        mcp_namespaced_tool_name, endpoint, ${sql.join(SUMS, sql`, `)}
+  const r = await sql<ActivityRow>`${cte},
+    grp AS MATERIALIZED (SELECT day::text AS day, ${sql.raw(`"${ENTITY_COLUMN[entity]}"`)} AS entity, api_key, model,
+        model_group, custom_llm_provider, mcp_namespaced_tool_name, call_type AS endpoint, ${sql.join(SUMS, sql`, `)}
       FROM src GROUP BY 1, 2, 3, 4, 5, 6, 7, 8)
     SELECT g.*, c.n AS total_rows FROM (SELECT count(*)::int AS n FROM grp) c
       LEFT JOIN LATERAL (SELECT * FROM grp g ORDER BY ${order}${limit}) g ON true`.execute(db);

@@ -25,7 +25,8 @@ import { ident } from "./grains.ts";
  *   as LiteLLM's tag table does), with the dimensions the tag route filters and breaks down by.
  * Measures LiteLLM's daily tables keep and the older rollups do not: successful and failed requests
  * (status = 'failure' is failed, anything else successful), cache read / creation tokens (the
- * `usage_object` in metadata), and response time (request_duration_ms, else endTime − startTime).
+ * `usage_object` in metadata), response time (request_duration_ms, else endTime − startTime), and the
+ * cache-hit counts of /global/activity/cache_hits.
  * Paused, failing (→ dirty days, read raw), deadlock retries and SECURITY DEFINER are the version-1
  * trigger body's; delete keep mode is flagged by the version-1 delete trigger.
  */
@@ -71,6 +72,9 @@ export const ACTIVITY_MEASURES = [
   "cache_creation_input_tokens",
   "total_response_time_ms",
   "timed_requests",
+  "cache_hit_requests",
+  "cached_completion_tokens",
+  "generated_completion_tokens",
 ] as const;
 export type ActivityMeasure = (typeof ACTIVITY_MEASURES)[number];
 
@@ -87,6 +91,7 @@ export const ACTIVITY_SOURCE_COLUMNS = [
   "metadata",
   "request_duration_ms",
   "endTime",
+  "cache_hit",
   "request_tags",
 ] as const;
 
@@ -119,6 +124,16 @@ export function activityExprs(missing: ReadonlySet<string>, alias = "s"): { name
     { name: "cache_creation_input_tokens", expr: usage("cache_creation_input_tokens") },
     { name: "total_response_time_ms", expr: `coalesce(${duration}, 0)` },
     { name: "timed_requests", expr: `CASE WHEN ${duration} IS NULL THEN 0 ELSE 1 END::bigint` },
+    // /global/activity/cache_hits: LiteLLM's `cache_hit = 'True'` and `cache_hit != 'True'` (NULL is neither).
+    { name: "cache_hit_requests", expr: `CASE WHEN ${col("cache_hit")} = 'True' THEN 1 ELSE 0 END::bigint` },
+    {
+      name: "cached_completion_tokens",
+      expr: `CASE WHEN ${col("cache_hit")} = 'True' THEN coalesce(${alias}.completion_tokens, 0) ELSE 0 END::bigint`,
+    },
+    {
+      name: "generated_completion_tokens",
+      expr: `CASE WHEN ${col("cache_hit")} <> 'True' THEN coalesce(${alias}.completion_tokens, 0) ELSE 0 END::bigint`,
+    },
     { name: "request_tags", expr: missing.has("request_tags") ? "NULL::jsonb" : `${alias}.request_tags` },
   ];
 }

@@ -96,3 +96,25 @@ describe("spendlens logs commands for the current Logs page", () => {
     });
   }, 600_000);
 });
+
+describe("spendlens tag analytics and cache-hit commands", () => {
+  it("tag-summary --json and activity-cache-hits --json", async () => {
+    const range = ["--start-date", "2026-04-01", "--end-date", "2026-04-02"];
+    const tags = await cli([...h.t.cliArgs, "--json", "tag-summary", ...range]);
+    expect(tags.stderr).toBe("");
+    expect(JSON.parse(tags.stdout)).toEqual([]); // makeLog's logs carry no tags
+    const hits = await cli([...h.t.cliArgs, "--json", "activity-cache-hits", ...range]);
+    expect(JSON.parse(hits.stdout)).toEqual([
+      {
+        api_key: "Unnamed Key",
+        call_type: "acompletion",
+        model: "",
+        total_rows: 3,
+        cache_hit_true_rows: 0,
+        failed_rows: 1,
+        cached_completion_tokens: 0,
+        generated_completion_tokens: 4,
+      },
+    ]);
+  }, 600_000);
+});

@@ -126,3 +126,36 @@ describe("GET /global/activity/cache_hits", () => {
     expect((await h.get("/global/activity/cache_hits?start_date=2026-04-01")).status).toBe(400);
   });
 });
+
+describe("tag analytics over HTTP", () => {
+  it("/tag/summary with repeated tag_filters; /tag/distinct; /tag/dau needs a real date", async () => {
+    const r = await h.get(`/tag/summary?${Q}&tag_filters=a&tag_filters=b`);
+    expect(r.status).toBe(200);
+    // No key owners in these logs: requests count, users do not.
+    expect(r.body).toEqual({
+      results: [
+        {
+          tag: "a",
+          unique_users: 0,
+          total_requests: 2,
+          successful_requests: 1,
+          failed_requests: 1,
+          total_tokens: 15,
+          total_spend: 3,
+        },
+        {
+          tag: "b",
+          unique_users: 0,
+          total_requests: 1,
+          successful_requests: 1,
+          failed_requests: 0,
+          total_tokens: 15,
+          total_spend: 1,
+        },
+      ],
+    });
+    expect((await h.get("/tag/distinct")).body).toEqual({ results: [{ tag: "a" }, { tag: "b" }] });
+    const bad = await h.get("/tag/dau?start_date=yesterday");
+    expect([bad.status, (bad.body as { error: { param: string } }).error.param]).toEqual([400, "start_date"]);
+  });
+});

@@ -62,7 +62,7 @@ export function restErrorBody(err: TRPCError): RestResponse {
   };
 }
 
-function defaultInput(route: RestRoute, query: Record<string, string>, body: unknown): unknown {
+function defaultInput(route: RestRoute, query: Record<string, string | string[]>, body: unknown): unknown {
   if (route.method === "GET") return query;
   if (body && typeof body === "object" && !Array.isArray(body)) return { ...query, ...(body as object) };
   return Object.keys(query).length ? query : body;
@@ -76,7 +76,7 @@ function defaultInput(route: RestRoute, query: Record<string, string>, body: unk
 export async function callRestRoute(
   ctx: Context,
   route: RestRoute,
-  req: { query: Record<string, string>; body: unknown },
+  req: { query: Record<string, string | string[]>; body: unknown },
   opts: { stream?: boolean } = {},
 ): Promise<RestResponse> {
   try {

@@ -8,6 +8,7 @@ import { logsRouter } from "./routers/logs.ts";
 import { pricingRouter } from "./routers/pricing.ts";
 import { reportsRouter } from "./routers/reports.ts";
 import { spendRouter } from "./routers/spend.ts";
+import { tagAnalyticsRouter } from "./routers/tagAnalytics.ts";
 import { tagsRouter } from "./routers/tags.ts";
 import { createCallerFactory, router } from "./trpc.ts";
 
@@ -17,6 +18,7 @@ export const appRouter = router({
   dailyActivity: dailyActivityRouter,
   reports: reportsRouter,
   tags: tagsRouter,
+  tagAnalytics: tagAnalyticsRouter,
   logs: logsRouter,
   budgets: budgetsRouter,
   ingest: ingestRouter,

@@ -45,6 +45,7 @@ export * from "./spend/globalSpend.ts";
 export * from "./spend/globalSpendLogs.ts";
 export * from "./spend/teams.ts";
 export * from "./spend/topSpend.ts";
+export * from "./tags/tagAnalytics.ts";
 export * from "./tags/tags.ts";
 export * from "./users/spendUsers.ts";
 export * from "./validation.ts";

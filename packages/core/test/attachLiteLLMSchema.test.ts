@@ -180,6 +180,34 @@ for (const partitioned of [false, true]) {
       expect(res.metadata.total_api_requests).toBe(written.length);
     });
 
+    it("concurrent writers (as several proxy replicas) in opposite orders: no deadlock, no double count", async () => {
+      const batches = [rows(400, 3), rows(400, 4), rows(400, 5), rows(400, 6)];
+      // Distinct rows over the same days, some writers in reverse time order (the rollup rows they touch
+      // overlap), and a retry of one batch in the same order (ON CONFLICT drops it; the triggers see none).
+      // A duplicate batch in the opposite order is not tried: the unique index alone deadlocks that,
+      // with or without spendlens.
+      await Promise.all([
+        writeLikeLiteLLM(t, batches[0]!),
+        writeLikeLiteLLM(t, [...batches[1]!].reverse()),
+        writeLikeLiteLLM(t, batches[2]!),
+        writeLikeLiteLLM(t, [...batches[3]!].reverse()),
+        writeLikeLiteLLM(t, batches[0]!),
+      ]);
+      for (const b of batches) written.push(...b);
+      const res = await dailyActivity(t.db, ALL, "organization", {
+        start_date: "2026-08-01",
+        end_date: "2026-08-03",
+        page: null,
+        page_size: 1,
+      });
+      expect(res.metadata.total_api_requests).toBe(written.length);
+      expect(res.metadata.total_spend).toBeCloseTo(
+        written.reduce((a, r) => a + r.spend, 0),
+        8,
+      );
+      expect((await rollupStatus(t.db)).dirtyDays).toEqual([]);
+    });
+
     it("tags count once per tag (a non-array request_tags counts none); cache hits; the Logs page filters", async () => {
       const tags = await dailyActivity(t.db, ALL, "tag", {
         start_date: "2026-08-01",

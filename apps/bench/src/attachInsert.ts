@@ -83,7 +83,13 @@ async function insertAll(client: pg.Client, from: number, batches: number): Prom
   for (let b = from; b < from + batches; b++) {
     const vals = batchValues(b);
     const params: unknown[] = [];
-    const tuples = vals.map((row) => `(${row.map((v) => (params.push(v), `$${params.length}`)).join(", ")})`);
+    const tuples = vals.map((row) => {
+      const placeholders = row.map((v) => {
+        params.push(v);
+        return `$${params.length}`;
+      });
+      return `(${placeholders.join(", ")})`;
+    });
     const text = `INSERT INTO "LiteLLM_SpendLogs" (${COLS}) VALUES ${tuples.join(", ")} ON CONFLICT DO NOTHING`;
     const t0 = performance.now();
     await client.query(text, params);

@@ -190,7 +190,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
           return sendJson(res, r.status, r.body);
         }
         // CSV of any table-shaped answer: ?format=csv or Accept: text/csv.
-        const query = Object.fromEntries(url.searchParams);
+        const query: Record<string, string | string[]> = Object.fromEntries(url.searchParams);
+        for (const name of route.meta.multi ?? []) {
+          if (url.searchParams.has(name)) query[name] = url.searchParams.getAll(name);
+        }
         const csv = query.format === "csv" || /\btext\/csv\b/.test(req.headers.accept ?? "");
         delete query.format;
         const r = await callRestRoute(ctx, route, { query, body }, { stream: true });

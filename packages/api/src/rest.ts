@@ -14,6 +14,8 @@ export interface RestRoute {
   path: string;
   procedure: string;
   meta: RestMeta;
+  /** Values of the path's `{name}` segments, set by matchRoute; they join the query as input fields. */
+  params?: Record<string, string>;
 }
 
 export function restRoutes(router: AppRouter = appRouter): RestRoute[] {
@@ -69,7 +71,7 @@ export function restErrorBody(err: TRPCError, requestId?: string): RestResponse 
   };
 }
 
-function defaultInput(route: RestRoute, query: Record<string, string>, body: unknown): unknown {
+function defaultInput(route: RestRoute, query: Record<string, string | string[]>, body: unknown): unknown {
   if (route.method === "GET") return query;
   if (body && typeof body === "object" && !Array.isArray(body)) return { ...query, ...(body as object) };
   return Object.keys(query).length ? query : body;
@@ -83,11 +85,14 @@ function defaultInput(route: RestRoute, query: Record<string, string>, body: unk
 export async function callRestRoute(
   ctx: Context,
   route: RestRoute,
-  req: { query: Record<string, string>; body: unknown },
+  req: { query: Record<string, string | string[]>; body: unknown },
   opts: { stream?: boolean } = {},
 ): Promise<RestResponse> {
   try {
-    const input = route.meta.input ? route.meta.input(req) : defaultInput(route, req.query, req.body);
+    const query = route.params ? { ...req.query, ...route.params } : req.query;
+    const input = route.meta.input
+      ? route.meta.input({ ...req, query })
+      : defaultInput(route, query, req.body);
     const caller = createCaller(opts.stream ? { ...ctx, restStream: true } : ctx) as unknown as Record<
       string,
       unknown
@@ -103,13 +108,44 @@ export async function callRestRoute(
   }
 }
 
-/** Finds the route for a method and path; `null` when none, `"method"` when the path exists with another method. */
+/** `{name}` segments of a route path matched against a request path: their values, or null. */
+function matchTemplate(template: string, path: string): Record<string, string> | null {
+  if (!template.includes("{")) return template === path ? {} : null;
+  const t = template.split("/");
+  const p = path.split("/");
+  if (t.length !== p.length) return null;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < t.length; i++) {
+    const m = /^\{([a-z_]+)\}$/.exec(t[i]!);
+    if (!m) {
+      if (t[i] !== p[i]) return null;
+      continue;
+    }
+    if (p[i] === "") return null;
+    try {
+      params[m[1]!] = decodeURIComponent(p[i]!);
+    } catch {
+      return null;
+    }
+  }
+  return params;
+}
+
+/**
+ * Finds the route for a method and path (a fixed path before a `{name}` template); `null` when none,
+ * `"method"` when the path exists with another method. A templated route comes back with `params`.
+ */
 export function matchRoute(routes: RestRoute[], method: string, path: string): RestRoute | "method" | null {
   let other = false;
-  for (const r of routes) {
-    if (r.path !== path) continue;
-    if (r.method === method) return r;
-    other = true;
+  for (const fixed of [true, false]) {
+    for (const r of routes) {
+      if (r.path.includes("{") === fixed) continue;
+      const params = matchTemplate(r.path, path);
+      if (params === null) continue;
+      if (r.method === method) return fixed ? r : { ...r, params };
+      other = true;
+    }
+    if (other) break;
   }
   return other ? "method" : null;
 }

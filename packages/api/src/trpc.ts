@@ -43,7 +43,12 @@ export interface RestMeta {
   /** The seed's path, e.g. `/global/spend`. */
   path: string;
   /** REST request -> procedure input. Default: GET takes the query, POST the JSON body over the query. */
-  input?: (req: { query: Record<string, string>; body: unknown }) => unknown;
+  input?: (req: { query: Record<string, string | string[]>; body: unknown }) => unknown;
+  /**
+   * Query names that may repeat (`tag_filters=a&tag_filters=b`, FastAPI's `List[str]`): they reach the
+   * input as an array of every value. Any other repeated name gives its last value, as FastAPI does.
+   */
+  multi?: readonly string[];
   /** Procedure output -> the seed's response shape. Default: unchanged. */
   output?: (out: any) => unknown;
 }

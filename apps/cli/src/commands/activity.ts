@@ -9,6 +9,12 @@ const modelGroup: OptionSpec = { flags: "--model-group <name>", description: "th
 
 export const activityCommands: ReportCommand[] = [
   {
+    name: "activity-cache-hits",
+    procedure: "activity.cacheHits",
+    summary: "Cache hits per key alias, call type and model (GET /global/activity/cache_hits)",
+    options: dayRangeOptions,
+  },
+  {
     name: "activity",
     procedure: "activity.globalActivity",
     summary: "Requests and total tokens per day, and their sums (GET /global/activity)",

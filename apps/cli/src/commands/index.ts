@@ -2,6 +2,7 @@ import { activityCommands } from "./activity.ts";
 import { adminCommands } from "./admin.ts";
 import { analyticsCommands } from "./analytics.ts";
 import { budgetsCommands } from "./budgets.ts";
+import { dailyActivityCommands } from "./dailyActivity.ts";
 import { ingestCommands } from "./ingest.ts";
 import { logsCommands } from "./logs.ts";
 import { pricingCommands } from "./pricing.ts";
@@ -13,6 +14,7 @@ import type { ReportCommand } from "./types.ts";
 export const reportCommands: ReportCommand[] = [
   ...spendCommands,
   ...activityCommands,
+  ...dailyActivityCommands,
   ...reportsCommands,
   ...tagsCommands,
   ...logsCommands,

@@ -1,6 +1,8 @@
 import {
   activityExceptionsInput,
   activityInput,
+  cacheHits,
+  cacheHitsInput,
   globalActivity,
   globalActivityByModelGroup,
   globalActivityExceptions,
@@ -50,4 +52,13 @@ export const activityRouter = {
     })
     .input(activityExceptionsInput)
     .query(({ ctx, input }) => globalActivityExceptionsByDeployment(ctx.db, ctx.scope, input)),
+
+  cacheHits: scopedReadProcedure
+    .meta({
+      rest: { method: "GET", path: "/global/activity/cache_hits" },
+      summary:
+        "Requests, cache hits, failures and cached/generated completion tokens per key alias, call type, model",
+    })
+    .input(cacheHitsInput)
+    .query(({ ctx, input }) => cacheHits(ctx.db, ctx.scope, input)),
 } satisfies TRPCRouterRecord;

@@ -1,12 +1,17 @@
 import {
   logsPage,
   logsPageInput,
+  spendLogDetail,
+  spendLogDetailInput,
   spendLogs,
   spendLogsInput,
   spendLogsRestShape,
+  spendLogsSession,
+  spendLogsSessionInput,
   spendLogsSummaryStream,
   spendLogsUi,
   spendLogsUiInput,
+  spendLogsV2Input,
 } from "@spendlens/core";
 import type { TRPCRouterRecord } from "@trpc/server";
 import { streamOr } from "../stream.ts";
@@ -19,6 +24,30 @@ export const logsRouter = {
       summary: "Spend logs between two UTC datetimes, filtered and paginated, newest first",
     })
     .input(spendLogsUiInput)
+    .query(({ ctx, input }) => spendLogsUi(ctx.db, ctx.scope, input)),
+
+  spendLogDetail: scopedReadProcedure
+    .meta({
+      rest: { method: "GET", path: "/spend/logs/ui/{request_id}" },
+      summary: "One spend log with its payload (messages, response, request), or null",
+    })
+    .input(spendLogDetailInput)
+    .query(({ ctx, input }) => spendLogDetail(ctx.db, ctx.scope, input)),
+
+  spendLogsSession: scopedReadProcedure
+    .meta({
+      rest: { method: "GET", path: "/spend/logs/session/ui" },
+      summary: "A session's spend logs, oldest first, paginated",
+    })
+    .input(spendLogsSessionInput)
+    .query(({ ctx, input }) => spendLogsSession(ctx.db, ctx.scope, input)),
+
+  spendLogsV2: scopedReadProcedure
+    .meta({
+      rest: { method: "GET", path: "/spend/logs/v2" },
+      summary: "The /spend/logs/ui query with start_date/end_date as days or datetimes",
+    })
+    .input(spendLogsV2Input)
     .query(({ ctx, input }) => spendLogsUi(ctx.db, ctx.scope, input)),
 
   /**

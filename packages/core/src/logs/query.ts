@@ -24,7 +24,40 @@ export interface SpendLogFilter {
   from?: string | undefined;
   /** "startTime" <= toInclusive (ISO), the seed's logs/ui end bound. */
   toInclusive?: string | undefined;
+  /** "startTime" < toExclusive (ISO): whole days. */
+  toExclusive?: string | undefined;
+  /** `success`: status is not 'failure' (NULL included, as older rows have none); `failure`; else that status. */
+  status?: string | undefined;
+  model?: string | undefined;
+  model_id?: string | undefined;
+  end_user?: string | undefined;
+  /** metadata.user_api_key_alias, where LiteLLM's logger writes the key's alias. */
+  key_alias?: string | undefined;
+  /** metadata.error_information.error_code, where LiteLLM's logger writes a failure's code. */
+  error_code?: string | undefined;
 }
+
+/** Columns /spend/logs/ui may sort by (LiteLLM's `sort_by`); anything else is a 400. */
+export const SPEND_LOG_SORT_COLUMNS = [
+  "startTime",
+  "endTime",
+  "spend",
+  "total_tokens",
+  "prompt_tokens",
+  "completion_tokens",
+  "model",
+] as const;
+export type SpendLogSortColumn = (typeof SPEND_LOG_SORT_COLUMNS)[number];
+
+/** Whether a filter only uses what the rollups can count (else the logs are counted directly). */
+const onlyRollupFilters = (f: SpendLogFilter) =>
+  f.request_id === undefined &&
+  f.min_spend === undefined &&
+  f.max_spend === undefined &&
+  f.status === undefined &&
+  f.key_alias === undefined &&
+  f.error_code === undefined &&
+  f.toExclusive === undefined;
 
 type LogsQuery<O> = SelectQueryBuilder<Database, "LiteLLM_SpendLogs", O>;
 
@@ -39,7 +72,21 @@ export function whereSpendLogs<O>(qb: LogsQuery<O>, scope: Scope, f: SpendLogFil
     .$if(f.min_spend !== undefined, (q) => q.where("spend", ">=", f.min_spend!))
     .$if(f.max_spend !== undefined, (q) => q.where("spend", "<=", f.max_spend!))
     .$if(f.from !== undefined, (q) => q.where("startTime", ">=", f.from!))
-    .$if(f.toInclusive !== undefined, (q) => q.where("startTime", "<=", f.toInclusive!));
+    .$if(f.toInclusive !== undefined, (q) => q.where("startTime", "<=", f.toInclusive!))
+    .$if(f.toExclusive !== undefined, (q) => q.where("startTime", "<", f.toExclusive!))
+    .$if(f.model !== undefined, (q) => q.where("model", "=", f.model!))
+    .$if(f.model_id !== undefined, (q) => q.where("model_id", "=", f.model_id!))
+    .$if(f.end_user !== undefined, (q) => q.where("end_user", "=", f.end_user!))
+    .$if(f.status === "success", (q) =>
+      q.where((eb) => eb.or([eb("status", "is", null), eb("status", "<>", "failure")])),
+    )
+    .$if(f.status !== undefined && f.status !== "success", (q) => q.where("status", "=", f.status!))
+    .$if(f.key_alias !== undefined, (q) =>
+      q.where(sql<string>`metadata ->> 'user_api_key_alias'`, "=", f.key_alias!),
+    )
+    .$if(f.error_code !== undefined, (q) =>
+      q.where(sql<string>`metadata #>> '{error_information,error_code}'`, "=", f.error_code!),
+    );
 }
 
 /**
@@ -50,11 +97,14 @@ export async function querySpendLogs(
   db: Db,
   scope: Scope,
   filter: SpendLogFilter,
-  page: { limit: number; offset: number },
+  page: { limit: number; offset: number; sortBy?: SpendLogSortColumn; sortOrder?: "asc" | "desc" },
 ): Promise<SpendLogRow[]> {
+  const by = page.sortBy ?? "startTime";
+  const dir = page.sortOrder ?? "desc";
   const rows = await whereSpendLogs(db.selectFrom("LiteLLM_SpendLogs").selectAll(), scope, filter)
-    .orderBy("startTime", "desc")
-    .orderBy("request_id", "desc")
+    .orderBy(by, dir)
+    .$if(by !== "startTime", (q) => q.orderBy("startTime", dir))
+    .orderBy("request_id", dir)
     .limit(page.limit)
     .offset(page.offset)
     .execute();
@@ -102,11 +152,7 @@ export async function countSpendLogs(
   filter: SpendLogFilter,
   opts: { scanLimit?: number } = {},
 ): Promise<number> {
-  const rollupable =
-    filter.request_id === undefined &&
-    filter.min_spend === undefined &&
-    filter.max_spend === undefined &&
-    (await millisecondTimes(db));
+  const rollupable = onlyRollupFilters(filter) && (await millisecondTimes(db));
   if (rollupable) {
     const limit = opts.scanLimit ?? COUNT_SCAN_LIMIT;
     if (limit > 0) {
@@ -126,6 +172,9 @@ export async function countSpendLogs(
     const filters: RollupFilters = {};
     if (filter.api_key !== undefined) filters.api_key = filter.api_key;
     if (filter.team_id !== undefined) filters.team_id = filter.team_id;
+    if (filter.model !== undefined) filters.model = filter.model;
+    if (filter.model_id !== undefined) filters.model_id = filter.model_id;
+    if (filter.end_user !== undefined) filters.end_user = filter.end_user;
     const [row] = await spendTotals(db, scope, {
       window: { from: filter.from ?? null, to },
       filters,

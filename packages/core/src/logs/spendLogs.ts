@@ -18,6 +18,13 @@ export const spendLogsInput = z
     request_id: zFilter.optional(),
     start_date: zDay.optional(),
     end_date: zDay.optional(),
+    /** With a date range: true (default) the per-day summary, false the logs themselves (LiteLLM's flag). */
+    summarize: z
+      .preprocess(
+        (v) => (v === "true" ? true : v === "false" ? false : v),
+        z.boolean({ error: "must be true or false" }),
+      )
+      .optional(),
   })
   .superRefine((v, ctx) => {
     if (v.start_date !== undefined && v.end_date === undefined)
@@ -65,7 +72,15 @@ export async function spendLogs(db: Db, scope: Scope, input: SpendLogsInput): Pr
     request_id: input.request_id,
   };
   if (input.start_date !== undefined && input.end_date !== undefined) {
-    return { mode: "summary", days: await spendLogsSummary(db, s, filter, input.start_date, input.end_date) };
+    if (input.summarize !== false)
+      return {
+        mode: "summary",
+        days: await spendLogsSummary(db, s, filter, input.start_date, input.end_date),
+      };
+    // summarize=false: the logs of the whole days [start, end], newest first.
+    const w = dayWindow(input.start_date, input.end_date);
+    filter.from = w.from;
+    filter.toExclusive = w.to;
   }
   const rows = await querySpendLogs(db, s, filter, { limit: SPEND_LOGS_LIST_CAP + 1, offset: 0 });
   const truncated = rows.length > SPEND_LOGS_LIST_CAP;

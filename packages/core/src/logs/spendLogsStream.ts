@@ -71,7 +71,12 @@ export function spendLogsSummaryStream(
   input: SpendLogsInput,
   opts: { chunkRows?: number; parallel?: 1 | 2 } = {},
 ): { items(): AsyncGenerator<string, void, undefined> } | null {
-  if (input.start_date === undefined || input.end_date === undefined || input.request_id !== undefined)
+  if (
+    input.start_date === undefined ||
+    input.end_date === undefined ||
+    input.request_id !== undefined ||
+    input.summarize === false
+  )
     return null;
   const s = narrowToUser(scope, input.user_id);
   const filters: Partial<Record<SpendDim, FilterValue>> = {};

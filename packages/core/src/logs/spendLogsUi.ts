@@ -4,7 +4,13 @@ import type { Db } from "../db/connect.ts";
 import { narrowToUser, type Scope } from "../scope.ts";
 import { zDateTime, zInt } from "../validation.ts";
 import { zFilter, zSpend } from "./inputs.ts";
-import { countSpendLogs, querySpendLogs, type SpendLogFilter, type SpendLogRow } from "./query.ts";
+import {
+  countSpendLogs,
+  querySpendLogs,
+  SPEND_LOG_SORT_COLUMNS,
+  type SpendLogFilter,
+  type SpendLogRow,
+} from "./query.ts";
 
 export const MAX_LOGS_PAGE = 1_000_000;
 
@@ -21,6 +27,16 @@ export const spendLogsUiInput = z
     end_date: zDateTime,
     page: zInt(1, MAX_LOGS_PAGE).default(1),
     page_size: zInt(1, 100).default(50),
+    status_filter: zFilter.optional(),
+    model: zFilter.optional(),
+    model_id: zFilter.optional(),
+    key_alias: zFilter.optional(),
+    end_user: zFilter.optional(),
+    error_code: zFilter.optional(),
+    sort_by: z
+      .enum(SPEND_LOG_SORT_COLUMNS, { error: `must be one of ${SPEND_LOG_SORT_COLUMNS.join(", ")}` })
+      .optional(),
+    sort_order: z.enum(["asc", "desc"], { error: "must be asc or desc" }).optional(),
   })
   .superRefine((v, ctx) => {
     if (v.end_date < v.start_date)
@@ -53,9 +69,20 @@ export async function spendLogsUi(db: Db, scope: Scope, input: SpendLogsUiInput)
     max_spend: input.max_spend,
     from: input.start_date,
     toInclusive: input.end_date,
+    status: input.status_filter,
+    model: input.model,
+    model_id: input.model_id,
+    key_alias: input.key_alias,
+    end_user: input.end_user,
+    error_code: input.error_code,
   };
   const offset = (input.page - 1) * input.page_size;
-  const data = await querySpendLogs(db, s, filter, { limit: input.page_size, offset });
+  const data = await querySpendLogs(db, s, filter, {
+    limit: input.page_size,
+    offset,
+    sortBy: input.sort_by ?? "startTime",
+    sortOrder: input.sort_order ?? "desc",
+  });
   const lastPageKnown = data.length < input.page_size && (data.length > 0 || offset === 0);
   const total = lastPageKnown ? offset + data.length : await countSpendLogs(db, s, filter);
   return {

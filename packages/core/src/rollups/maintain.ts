@@ -2,7 +2,16 @@ import { sql } from "kysely";
 import { dayNumber, eachDay } from "../days.ts";
 import type { Db } from "../db/connect.ts";
 import { badRequest } from "../errors.ts";
+import { ACTIVITY_TABLE, TRIGGERS_V9 } from "./ddl_activity.ts";
 import { TAG_REQUEST_TABLE, TRIGGERS_V2 } from "./ddl_v2.ts";
+
+/** Whether migration 0009's activity rollups exist (a database migrated part of the way lacks them). */
+export async function hasActivityRollups(db: Db): Promise<boolean> {
+  const r = await sql<{
+    oid: string | null;
+  }>`SELECT to_regclass(${`spendlens.${ACTIVITY_TABLE}`})::text AS oid`.execute(db);
+  return r.rows[0]?.oid != null;
+}
 
 /**
  * Looking after the rollups: status, pausing for bulk loads, the delete setting, and rebuilding days
@@ -51,7 +60,11 @@ export async function rollupStatus(db: Db): Promise<RollupStatus> {
   const v2 = await sql<{
     oid: string | null;
   }>`SELECT to_regclass(${`spendlens.${TAG_REQUEST_TABLE}`})::text AS oid`.execute(db);
-  const expected = v2.rows[0]?.oid ? [...EXPECTED_TRIGGERS, ...TRIGGERS_V2] : EXPECTED_TRIGGERS;
+  const expected = [
+    ...EXPECTED_TRIGGERS,
+    ...(v2.rows[0]?.oid ? TRIGGERS_V2 : []),
+    ...((await hasActivityRollups(db)) ? TRIGGERS_V9 : []),
+  ];
   return {
     status: m.get("rollups.status") === "paused" ? "paused" : "ready",
     deleteMode: m.get("rollups.delete_mode") === "subtract" ? "subtract" : "keep",
@@ -173,11 +186,15 @@ export async function rebuildRollups(db: Db, opts: RebuildOptions = {}): Promise
     return true;
   });
   const chunks = runs(days, chunkDays);
+  const activity = await hasActivityRollups(db);
   let done = 0;
   for (const [a, b] of chunks) {
     await db.transaction().execute(async (trx) => {
       await sql`SET LOCAL statement_timeout = 0`.execute(trx);
       await sql`SELECT spendlens.rollups_rebuild_days(${a}::date, ${b}::date)`.execute(trx);
+      // Migration 0009's activity rollups are rebuilt in the same transaction, under the same lock.
+      if (activity)
+        await sql`SELECT spendlens.activity_rollups_fill_days(${a}::date, ${b}::date)`.execute(trx);
     });
     done += dayNumber(b) - dayNumber(a) + 1;
     opts.onProgress?.(done, days.length);

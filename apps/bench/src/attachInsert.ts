@@ -1,0 +1,166 @@
+import { createHash, randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { migrate, openDatabase } from "@spendlens/core";
+import { sql } from "kysely";
+import pg from "pg";
+
+/**
+ * `pnpm --filter @spendlens/bench exec tsx src/attachInsert.ts [--rows 200000] [--rounds 2]`
+ * (DATABASE_URL: a Postgres role that may create databases): the cost of spendlens's triggers on
+ * LiteLLM's own write path. Two fresh databases built from LiteLLM's generated DDL
+ * (packages/core/test/fixtures/litellm): one left as LiteLLM has it, one with spendlens attached (every
+ * rollup trigger). The same logs go into both as the proxy's writer sends them: multi-row INSERT of
+ * 1,000 rows … ON CONFLICT DO NOTHING. Rounds alternate between the two; prints rows/s and the ratio.
+ * Each database carries this run's id and is dropped at the end.
+ */
+
+const args = process.argv.slice(2);
+const opt = (name: string, dflt: number) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : dflt;
+};
+const ROWS = opt("rows", 200_000);
+const ROUNDS = opt("rounds", 2);
+/** `--disable v9`: leave that migration's triggers off (spendlens_rollup_v9_*), to see their share. */
+const DISABLE = args.includes("--disable") ? args[args.indexOf("--disable") + 1] : null;
+const BATCH = 1000;
+const admin = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+const runId = randomBytes(4).toString("hex");
+
+const fixture = (f: string) =>
+  readFileSync(new URL(`../../../packages/core/test/fixtures/litellm/${f}`, import.meta.url), "utf8")
+    .split(/;\s*$/m)
+    .map((s) => s.trim())
+    .filter((s) => s.replace(/--.*$/gm, "").trim() !== "");
+
+const sha = (s: string) => createHash("sha256").update(s).digest("hex");
+const KEYS = Array.from({ length: 200 }, (_, i) => sha(`sk-${i}`));
+const MODELS = ["gpt-4o", "gpt-4o-mini", "claude-3-5-sonnet", "gemini-1.5-pro", "llama-3-70b"];
+
+/** One 1,000-row statement's values, in column order (30 days of logs, realistic cardinalities). */
+function batchValues(seed: number): unknown[][] {
+  const out: unknown[][] = [];
+  const base = Date.parse("2026-09-01T00:00:00Z");
+  for (let i = 0; i < BATCH; i++) {
+    const n = seed * BATCH + i;
+    const k = (n * 2654435761) >>> 0;
+    const t = new Date(base + (k % (30 * 86_400)) * 1000).toISOString();
+    out.push([
+      `req-${runId}-${n}`,
+      k % 5 ? "acompletion" : "aembedding",
+      KEYS[k % KEYS.length],
+      (k % 1000) / 10_000,
+      (k % 900) + 100,
+      k % 800,
+      100,
+      t,
+      t,
+      MODELS[k % MODELS.length],
+      `dep-${k % 12}`,
+      MODELS[k % MODELS.length],
+      k % 2 ? "openai" : "anthropic",
+      "https://api.example.com",
+      `user-${k % 300}`,
+      `{"usage_object":{"cache_read_input_tokens":${k % 50}}}`,
+      k % 10 ? "None" : "True",
+      "",
+      k % 3 ? `["User-Agent: sdk/${k % 4}","env:prod"]` : "[]",
+      `team-${k % 20}`,
+      `org-${k % 3}`,
+      k % 4 ? `cust-${k % 500}` : null,
+      k % 7 ? "success" : "failure",
+    ]);
+  }
+  return out;
+}
+
+const COLS = `request_id, call_type, api_key, spend, total_tokens, prompt_tokens, completion_tokens, "startTime",
+  "endTime", model, model_id, model_group, custom_llm_provider, api_base, "user", metadata, cache_hit, cache_key,
+  request_tags, team_id, organization_id, end_user, status`;
+
+async function insertAll(client: pg.Client, from: number, batches: number): Promise<number> {
+  let ms = 0;
+  for (let b = from; b < from + batches; b++) {
+    const vals = batchValues(b);
+    const params: unknown[] = [];
+    const tuples = vals.map((row) => {
+      const placeholders = row.map((v) => {
+        params.push(v);
+        return `$${params.length}`;
+      });
+      return `(${placeholders.join(", ")})`;
+    });
+    const text = `INSERT INTO "LiteLLM_SpendLogs" (${COLS}) VALUES ${tuples.join(", ")} ON CONFLICT DO NOTHING`;
+    const t0 = performance.now();
+    await client.query(text, params);
+    ms += performance.now() - t0;
+  }
+  return ms;
+}
+
+async function main() {
+  const names = {
+    plain: `spendlens_bench_attach_${runId}_plain`,
+    attached: `spendlens_bench_attach_${runId}_spendlens`,
+  };
+  const a = new pg.Client({ connectionString: admin });
+  await a.connect();
+  const urlOf = (db: string) => {
+    const u = new URL(admin);
+    u.pathname = `/${db}`;
+    return u.toString();
+  };
+  try {
+    for (const db of Object.values(names)) {
+      await a.query(`CREATE DATABASE "${db}"`); // names generated above
+      const h = await openDatabase({ databaseUrl: urlOf(db), maxConnections: 2 });
+      for (const s of [...fixture("schema.sql"), ...fixture("views.sql")]) await sql.raw(s).execute(h.db);
+      if (db === names.attached) {
+        await migrate(h.db);
+        if (DISABLE && /^v\d+$/.test(DISABLE))
+          for (const e of ["insert", "update", "delete", "truncate"])
+            await sql
+              .raw(`ALTER TABLE "LiteLLM_SpendLogs" DISABLE TRIGGER spendlens_rollup_${DISABLE}_${e}`)
+              .execute(h.db);
+      }
+      await h.close();
+    }
+    const clients = {
+      plain: new pg.Client(urlOf(names.plain)),
+      attached: new pg.Client(urlOf(names.attached)),
+    };
+    await clients.plain.connect();
+    await clients.attached.connect();
+    const perRound = Math.floor(ROWS / BATCH / ROUNDS);
+    const ms = { plain: 0, attached: 0 };
+    for (let r = 0; r < ROUNDS; r++) {
+      const order = r % 2 ? (["attached", "plain"] as const) : (["plain", "attached"] as const);
+      for (const which of order) ms[which] += await insertAll(clients[which], r * perRound, perRound);
+    }
+    const rows = perRound * ROUNDS * BATCH;
+    const rate = (m: number) => Math.round((rows / m) * 1000);
+    console.log(
+      JSON.stringify(
+        {
+          rows,
+          statement_rows: BATCH,
+          disabled_triggers: DISABLE,
+          plain_s: +(ms.plain / 1000).toFixed(2),
+          attached_s: +(ms.attached / 1000).toFixed(2),
+          plain_rows_per_s: rate(ms.plain),
+          attached_rows_per_s: rate(ms.attached),
+          ratio: +(ms.attached / ms.plain).toFixed(3),
+        },
+        null,
+        2,
+      ),
+    );
+    await clients.plain.end();
+    await clients.attached.end();
+  } finally {
+    for (const db of Object.values(names)) await a.query(`DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`);
+    await a.end();
+  }
+}
+
+await main();

@@ -1,0 +1,591 @@
+import { type RawBuilder, sql } from "kysely";
+import { z } from "zod";
+import { normalizeKeyFilter } from "../auth/hash.ts";
+import type { Db } from "../db/connect.ts";
+import { badRequest } from "../errors.ts";
+import {
+  ACTIVITY_DIMS,
+  ACTIVITY_MEASURES,
+  ACTIVITY_SOURCE_COLUMNS,
+  ACTIVITY_TABLE,
+  ACTIVITY_TAG_DIMS,
+  ACTIVITY_TAG_TABLE,
+  type ActivityMeasure,
+  activityExprs,
+} from "../rollups/ddl_activity.ts";
+import { narrowToUser, type Scope, scopeUserId } from "../scope.ts";
+import { checkDayRange, zDay, zInt } from "../validation.ts";
+
+/**
+ * LiteLLM's daily-activity routes (`/{user,team,tag,organization,customer,agent}/daily/activity` and
+ * `/user/daily/activity/aggregated`), answered from spendlens's activity rollups (migration 0009,
+ * rollups/ddl_activity.ts) over "LiteLLM_SpendLogs": exact and fresh, dirty days read from the raw logs
+ * in the same statement. Response shape is LiteLLM's `SpendAnalyticsPaginatedResponse`.
+ *
+ * Pagination is LiteLLM's: a page is `page_size` of the rows LiteLLM's Daily*Spend table would hold
+ * (one per date, entity, api_key, model, model_group, provider, MCP tool and endpoint), newest date
+ * first, folded into per-date results; `metadata` totals cover the page, as LiteLLM's do.
+ */
+
+export type ActivityEntity = "user" | "team" | "organization" | "customer" | "agent" | "tag";
+
+/** The rollup column each route's entity is. */
+const ENTITY_COLUMN: Record<ActivityEntity, string> = {
+  user: "user",
+  team: "team_id",
+  organization: "organization_id",
+  customer: "end_user",
+  agent: "agent_id",
+  tag: "tag",
+};
+
+// ---------- inputs ----------
+
+/** A comma-separated id list as LiteLLM's routes take it (`team_ids=a,b`). */
+export const zIdList = z
+  .string()
+  .max(20_000, "must be at most 20000 characters")
+  .transform((s) =>
+    s
+      .split(",")
+      .map((x) => x.trim())
+      .filter((x) => x !== ""),
+  );
+
+const baseShape = {
+  start_date: zDay,
+  end_date: zDay,
+  model: z.string().max(512, "must be at most 512 characters").optional(),
+  api_key: z.string().max(512, "must be at most 512 characters").optional(),
+  /**
+   * The browser's offset in minutes (JS getTimezoneOffset: UTC minus local). Accepted; dates stay UTC
+   * days as in LiteLLM's own tables (docs/deviations.md).
+   */
+  timezone: z.coerce
+    .number({ error: "must be a whole number of minutes" })
+    .int("must be a whole number of minutes")
+    .min(-1440, "must be at least -1440")
+    .max(1440, "must be at most 1440")
+    .optional(),
+  page: zInt(1, 1_000_000).default(1),
+};
+
+const pageSize = (dflt: number) => zInt(1, 1000).default(dflt);
+
+export const userDailyActivityInput = z
+  .object({ ...baseShape, user_id: z.string().max(512).optional(), page_size: pageSize(50) })
+  .superRefine(checkDayRange);
+export const userDailyActivityAggregatedInput = z
+  .object({ ...baseShape, user_id: z.string().max(512).optional() })
+  .superRefine(checkDayRange);
+export const teamDailyActivityInput = z
+  .object({
+    ...baseShape,
+    team_ids: zIdList.optional(),
+    exclude_team_ids: zIdList.optional(),
+    page_size: pageSize(10),
+  })
+  .superRefine(checkDayRange);
+export const organizationDailyActivityInput = z
+  .object({
+    ...baseShape,
+    organization_ids: zIdList.optional(),
+    exclude_organization_ids: zIdList.optional(),
+    page_size: pageSize(10),
+  })
+  .superRefine(checkDayRange);
+export const customerDailyActivityInput = z
+  .object({
+    ...baseShape,
+    end_user_ids: zIdList.optional(),
+    exclude_end_user_ids: zIdList.optional(),
+    page_size: pageSize(10),
+  })
+  .superRefine(checkDayRange);
+export const agentDailyActivityInput = z
+  .object({
+    ...baseShape,
+    agent_ids: zIdList.optional(),
+    exclude_agent_ids: zIdList.optional(),
+    page_size: pageSize(10),
+  })
+  .superRefine(checkDayRange);
+export const tagDailyActivityInput = z
+  .object({
+    ...baseShape,
+    tags: zIdList.optional(),
+    exclude_tags: zIdList.optional(),
+    page_size: pageSize(10),
+  })
+  .superRefine(checkDayRange);
+
+export interface DailyActivityQuery {
+  start_date: string;
+  end_date: string;
+  model?: string | undefined;
+  api_key?: string | undefined;
+  /** Only these entities (an empty list matches nothing, as in LiteLLM). */
+  entity_ids?: string[] | undefined;
+  exclude_entity_ids?: string[] | undefined;
+  /** null: every row (the aggregated route). */
+  page: number | null;
+  page_size: number;
+}
+
+// ---------- outputs ----------
+
+export interface SpendMetrics {
+  spend: number;
+  flat_cost: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  cache_read_input_tokens: number;
+  cache_creation_input_tokens: number;
+  compression_saved_tokens: number;
+  compression_savings_spend: number;
+  prompt_caching_savings_spend: number;
+  gateway_injected_caching_savings_spend: number;
+  autorouter_savings_spend: number;
+  total_tokens: number;
+  successful_requests: number;
+  failed_requests: number;
+  api_requests: number;
+  total_response_time_ms: number;
+  timed_requests: number;
+}
+
+export interface KeyMetadata {
+  key_alias: string | null;
+  team_id: string | null;
+  user_id: string | null;
+  user_email: string | null;
+  key_exists: boolean;
+}
+
+export interface KeyMetricWithMetadata {
+  metrics: SpendMetrics;
+  metadata: KeyMetadata;
+}
+
+export interface MetricWithMetadata {
+  metrics: SpendMetrics;
+  metadata: Record<string, unknown>;
+  api_key_breakdown: Record<string, KeyMetricWithMetadata>;
+}
+
+export interface BreakdownMetrics {
+  mcp_servers: Record<string, MetricWithMetadata>;
+  models: Record<string, MetricWithMetadata>;
+  model_groups: Record<string, MetricWithMetadata>;
+  providers: Record<string, MetricWithMetadata>;
+  endpoints: Record<string, MetricWithMetadata>;
+  api_keys: Record<string, KeyMetricWithMetadata>;
+  entities: Record<string, MetricWithMetadata>;
+}
+
+export interface DailySpendData {
+  date: string;
+  metrics: SpendMetrics;
+  breakdown: BreakdownMetrics;
+}
+
+export interface DailySpendMetadata {
+  total_spend: number;
+  total_flat_cost: number;
+  total_prompt_tokens: number;
+  total_completion_tokens: number;
+  total_tokens: number;
+  total_api_requests: number;
+  total_successful_requests: number;
+  total_failed_requests: number;
+  total_cache_read_input_tokens: number;
+  total_cache_creation_input_tokens: number;
+  total_compression_saved_tokens: number;
+  total_compression_savings_spend: number;
+  total_prompt_caching_savings_spend: number;
+  total_gateway_injected_caching_savings_spend: number;
+  total_autorouter_savings_spend: number;
+  total_response_time_ms: number;
+  total_timed_requests: number;
+  page: number;
+  total_pages: number;
+  has_more: boolean;
+}
+
+export interface SpendAnalyticsPaginatedResponse {
+  results: DailySpendData[];
+  metadata: DailySpendMetadata;
+}
+
+export const emptyMetrics = (): SpendMetrics => ({
+  spend: 0,
+  flat_cost: 0,
+  prompt_tokens: 0,
+  completion_tokens: 0,
+  cache_read_input_tokens: 0,
+  cache_creation_input_tokens: 0,
+  compression_saved_tokens: 0,
+  compression_savings_spend: 0,
+  prompt_caching_savings_spend: 0,
+  gateway_injected_caching_savings_spend: 0,
+  autorouter_savings_spend: 0,
+  total_tokens: 0,
+  successful_requests: 0,
+  failed_requests: 0,
+  api_requests: 0,
+  total_response_time_ms: 0,
+  timed_requests: 0,
+});
+
+// ---------- query ----------
+
+interface ActivityRow extends Record<ActivityMeasure, number> {
+  day: string;
+  entity: string | null;
+  api_key: string | null;
+  model: string | null;
+  model_group: string | null;
+  custom_llm_provider: string | null;
+  mcp_namespaced_tool_name: string | null;
+  endpoint: string | null;
+  total_rows: number;
+}
+
+const rawColumnCache = new WeakMap<Db, Promise<Set<string>>>();
+/** Columns the activity rollups read that this "LiteLLM_SpendLogs" lacks (they read as NULL). */
+function missingColumns(db: Db): Promise<Set<string>> {
+  let p = rawColumnCache.get(db);
+  if (!p) {
+    p = sql<{ column_name: string }>`SELECT column_name FROM information_schema.columns
+        WHERE table_schema = 'public' AND table_name = 'LiteLLM_SpendLogs'`
+      .execute(db)
+      .then((r) => {
+        const have = new Set(r.rows.map((x) => x.column_name));
+        return new Set<string>(ACTIVITY_SOURCE_COLUMNS.filter((c) => !have.has(c)));
+      });
+    rawColumnCache.set(db, p);
+    p.catch(() => rawColumnCache.delete(db));
+  }
+  return p;
+}
+
+const col = (alias: string, c: string) => sql.raw(`${alias}."${c}"`); // c from ENTITY_COLUMN / fixed lists
+
+function filters(
+  alias: string,
+  entity: ActivityEntity,
+  scope: Scope,
+  q: DailyActivityQuery,
+): RawBuilder<unknown>[] {
+  const out: RawBuilder<unknown>[] = [];
+  const ent = col(alias, ENTITY_COLUMN[entity]);
+  const uid = scopeUserId(scope);
+  if (uid !== null) out.push(sql`${col(alias, "user")} = ${uid}`);
+  if (q.model) out.push(sql`${col(alias, "model")} = ${q.model}`);
+  if (q.api_key) out.push(sql`${col(alias, "api_key")} = ${normalizeKeyFilter(q.api_key)}`);
+  if (q.entity_ids !== undefined) {
+    out.push(q.entity_ids.length ? sql`${ent} = ANY(${q.entity_ids}::text[])` : sql`false`);
+  }
+  if (q.exclude_entity_ids?.length) {
+    // LiteLLM's `NOT IN` also drops rows with no entity (NULL NOT IN (...) is not true).
+    out.push(sql`${ent} <> ALL(${q.exclude_entity_ids}::text[])`);
+  }
+  return out;
+}
+
+// Every sum as float8: both drivers then return JS numbers (token sums stay exact below 2^53).
+const SUMS = ACTIVITY_MEASURES.map((m) => sql.raw(`sum(${m})::float8 AS ${m}`));
+
+/** The grouped rows of one page (or every row), with the count of all rows. */
+/**
+ * `WITH dirty …, src AS (…)`: the activity rows (day, the table's dimensions, every measure) of the days
+ * [start, end] that match `conds`: clean days from the rollup table, dirty days from the raw logs, in one
+ * statement (one snapshot). `conds(alias)` gives the conditions on a row of either part.
+ */
+export async function activitySourceSql(
+  db: Db,
+  tag: boolean,
+  start: string,
+  end: string,
+  conds: (alias: string) => RawBuilder<unknown>[],
+): Promise<RawBuilder<unknown>> {
+  const table = sql.raw(`spendlens."${tag ? ACTIVITY_TAG_TABLE : ACTIVITY_TABLE}"`);
+  const missing = await missingColumns(db);
+  const exprs = activityExprs(missing, "l")
+    .map((e) => `${e.expr} AS "${e.name}"`)
+    .join(", ");
+  const rollupWhere = sql.join(
+    [
+      sql`r.day BETWEEN ${start}::date AND ${end}::date`,
+      sql`r.day <> ALL((SELECT dirty.days FROM dirty)::date[])`,
+      ...conds("r"),
+    ],
+    sql` AND `,
+  );
+  const rawWhere = conds("x");
+  const rawFrom = sql.raw(`(SELECT ${exprs} FROM dirty JOIN "LiteLLM_SpendLogs" l ON dirty.lo IS NOT NULL
+      AND l."startTime" >= dirty.lo::timestamp AND l."startTime" < (dirty.hi + 1)::timestamp
+      AND spendlens.utc_day(l."startTime") = ANY(dirty.days))`);
+  const rawRel = tag
+    ? sql`(SELECT x0.*, e.tag FROM ${rawFrom} x0 CROSS JOIN LATERAL spendlens.request_tag_set(x0.request_tags) e)`
+    : rawFrom;
+  const cols = sql.raw(
+    ["day", ...(tag ? ACTIVITY_TAG_DIMS : ACTIVITY_DIMS), ...ACTIVITY_MEASURES]
+      .map((c) => `"${c}"`)
+      .join(", "),
+  );
+  return sql`WITH dirty AS MATERIALIZED (SELECT min(rd.day) AS lo, max(rd.day) AS hi, coalesce(array_agg(rd.day), '{}') AS days
+      FROM spendlens.rollup_days rd WHERE rd.dirty_at IS NOT NULL
+        AND rd.day BETWEEN ${start}::date AND ${end}::date),
+    src AS (
+      SELECT ${cols} FROM ${table} r WHERE ${rollupWhere}
+      UNION ALL
+      SELECT ${cols} FROM ${rawRel} x
+        ${rawWhere.length ? sql`WHERE ${sql.join(rawWhere, sql` AND `)}` : sql``})`;
+}
+
+/** The grouped rows of one page (or every row), with the count of all rows. */
+async function activityRows(
+  db: Db,
+  scope: Scope,
+  entity: ActivityEntity,
+  q: DailyActivityQuery,
+): Promise<{ rows: ActivityRow[]; total: number }> {
+  const cte = await activitySourceSql(db, entity === "tag", q.start_date, q.end_date, (a) =>
+    filters(a, entity, scope, q),
+  );
+  const order = sql.raw(
+    "g.day DESC, g.entity NULLS FIRST, g.api_key NULLS FIRST, g.model NULLS FIRST, g.model_group NULLS FIRST, g.custom_llm_provider NULLS FIRST, g.mcp_namespaced_tool_name NULLS FIRST, g.endpoint NULLS FIRST",
+  );
+  const limit = q.page === null ? sql`` : sql` LIMIT ${q.page_size} OFFSET ${(q.page - 1) * q.page_size}`;
+  const r = await sql<ActivityRow>`${cte},
+    grp AS MATERIALIZED (SELECT day::text AS day, ${sql.raw(`"${ENTITY_COLUMN[entity]}"`)} AS entity, api_key, model,
+        model_group, custom_llm_provider, mcp_namespaced_tool_name, call_type AS endpoint, ${sql.join(SUMS, sql`, `)}
+      FROM src GROUP BY 1, 2, 3, 4, 5, 6, 7, 8)
+    SELECT g.*, c.n AS total_rows FROM (SELECT count(*)::int AS n FROM grp) c
+      LEFT JOIN LATERAL (SELECT * FROM grp g ORDER BY ${order}${limit}) g ON true`.execute(db);
+  const total = r.rows[0]?.total_rows ?? 0;
+  return { rows: r.rows.filter((x) => x.day !== null), total };
+}
+
+// ---------- shape ----------
+
+function addTo(m: SpendMetrics, r: ActivityRow): void {
+  m.spend += r.spend;
+  m.prompt_tokens += r.prompt_tokens;
+  m.completion_tokens += r.completion_tokens;
+  // LiteLLM's total_tokens is prompt + completion (update_metrics), not the logs' total_tokens column.
+  m.total_tokens += r.prompt_tokens + r.completion_tokens;
+  m.cache_read_input_tokens += r.cache_read_input_tokens;
+  m.cache_creation_input_tokens += r.cache_creation_input_tokens;
+  m.api_requests += r.requests;
+  m.successful_requests += r.successful_requests;
+  m.failed_requests += r.failed_requests;
+  m.total_response_time_ms += r.total_response_time_ms;
+  m.timed_requests += r.timed_requests;
+}
+
+async function keyMetadata(db: Db, keys: string[]): Promise<Map<string, KeyMetadata>> {
+  const out = new Map<string, KeyMetadata>();
+  if (!keys.length) return out;
+  const r = await sql<{
+    token: string;
+    key_alias: string | null;
+    team_id: string | null;
+    user_id: string | null;
+    user_email: string | null;
+  }>`SELECT t.token, t.key_alias, t.team_id, t.user_id, u.user_email
+    FROM "LiteLLM_VerificationToken" t LEFT JOIN "LiteLLM_UserTable" u ON u.user_id = t.user_id
+    WHERE t.token = ANY(${keys}::text[])`.execute(db);
+  for (const { token, ...k } of r.rows) out.set(token, { ...k, key_exists: true });
+  return out;
+}
+
+async function entityMetadata(
+  db: Db,
+  entity: ActivityEntity,
+  ids: string[],
+): Promise<Map<string, Record<string, unknown>>> {
+  const out = new Map<string, Record<string, unknown>>();
+  if (!ids.length) return out;
+  if (entity === "team") {
+    const r = await sql<{ team_id: string; team_alias: string | null }>`SELECT team_id, team_alias
+      FROM "LiteLLM_TeamTable" WHERE team_id = ANY(${ids}::text[])`.execute(db);
+    for (const t of r.rows) out.set(t.team_id, { team_alias: t.team_alias });
+  } else if (entity === "user") {
+    const r = await sql<{ user_id: string; user_email: string | null }>`SELECT user_id, user_email
+      FROM "LiteLLM_UserTable" WHERE user_id = ANY(${ids}::text[])`.execute(db);
+    for (const u of r.rows) out.set(u.user_id, { user_email: u.user_email });
+  }
+  return out;
+}
+
+/** Folds grouped rows into LiteLLM's per-date results (newest first) and the totals over them. */
+export function shapeDailyActivity(
+  rows: ActivityRow[],
+  keys: Map<string, KeyMetadata>,
+  entities: Map<string, Record<string, unknown>>,
+): { results: DailySpendData[]; totals: SpendMetrics } {
+  const byDate = new Map<string, DailySpendData>();
+  const totals = emptyMetrics();
+  const keyMeta = (k: string): KeyMetadata =>
+    keys.get(k) ?? { key_alias: null, team_id: null, user_id: null, user_email: null, key_exists: false };
+  const bucket = (
+    target: Record<string, MetricWithMetadata>,
+    name: string,
+    r: ActivityRow,
+    metadata: Record<string, unknown> = {},
+  ) => {
+    target[name] ??= { metrics: emptyMetrics(), metadata, api_key_breakdown: {} };
+    const b = target[name];
+    addTo(b.metrics, r);
+    addKey(b.api_key_breakdown, r);
+  };
+  const addKey = (target: Record<string, KeyMetricWithMetadata>, r: ActivityRow) => {
+    const apiKey = r.api_key ?? "";
+    target[apiKey] ??= { metrics: emptyMetrics(), metadata: keyMeta(apiKey) };
+    addTo(target[apiKey].metrics, r);
+  };
+  for (const r of rows) {
+    let day = byDate.get(r.day);
+    if (!day) {
+      day = {
+        date: r.day,
+        metrics: emptyMetrics(),
+        breakdown: {
+          mcp_servers: {},
+          models: {},
+          model_groups: {},
+          providers: {},
+          endpoints: {},
+          api_keys: {},
+          entities: {},
+        },
+      };
+      byDate.set(r.day, day);
+    }
+    addTo(day.metrics, r);
+    addTo(totals, r);
+    const b = day.breakdown;
+    if (r.model) bucket(b.models, r.model, r);
+    const group = r.model_group || r.model;
+    if (group) bucket(b.model_groups, group, r);
+    if (r.mcp_namespaced_tool_name) bucket(b.mcp_servers, r.mcp_namespaced_tool_name, r);
+    bucket(b.providers, r.custom_llm_provider || "unknown", r);
+    if (r.endpoint) bucket(b.endpoints, r.endpoint, r);
+    addKey(b.api_keys, r);
+    const ent = r.entity || "Unassigned";
+    bucket(b.entities, ent, r, entities.get(ent) ?? {});
+  }
+  const results = [...byDate.values()].sort((a, b) => (a.date < b.date ? 1 : a.date > b.date ? -1 : 0));
+  return { results, totals };
+}
+
+/** Daily activity of one entity kind, LiteLLM's response shape. */
+export async function dailyActivity(
+  db: Db,
+  scope: Scope,
+  entity: ActivityEntity,
+  q: DailyActivityQuery,
+): Promise<SpendAnalyticsPaginatedResponse> {
+  if (q.start_date > q.end_date) throw badRequest("end_date", "must not be before start_date");
+  const { rows, total } = await activityRows(db, scope, entity, q);
+  const keys = await keyMetadata(db, [
+    ...new Set(rows.map((r) => r.api_key).filter((k): k is string => !!k)),
+  ]);
+  const ents = await entityMetadata(db, entity, [
+    ...new Set(rows.map((r) => r.entity).filter((k): k is string => !!k)),
+  ]);
+  const { results, totals } = shapeDailyActivity(rows, keys, ents);
+  const page = q.page ?? 1;
+  const pageSize = q.page === null ? Math.max(total, 1) : q.page_size;
+  return {
+    results,
+    metadata: {
+      total_spend: totals.spend,
+      total_flat_cost: 0,
+      total_prompt_tokens: totals.prompt_tokens,
+      total_completion_tokens: totals.completion_tokens,
+      total_tokens: totals.total_tokens,
+      total_api_requests: totals.api_requests,
+      total_successful_requests: totals.successful_requests,
+      total_failed_requests: totals.failed_requests,
+      total_cache_read_input_tokens: totals.cache_read_input_tokens,
+      total_cache_creation_input_tokens: totals.cache_creation_input_tokens,
+      total_compression_saved_tokens: 0,
+      total_compression_savings_spend: 0,
+      total_prompt_caching_savings_spend: 0,
+      total_gateway_injected_caching_savings_spend: 0,
+      total_autorouter_savings_spend: 0,
+      total_response_time_ms: totals.total_response_time_ms,
+      total_timed_requests: totals.timed_requests,
+      page,
+      total_pages: q.page === null ? 1 : Math.ceil(total / pageSize),
+      has_more: q.page === null ? false : page * pageSize < total,
+    },
+  };
+}
+
+// ---------- one function per route (inputs as the routes take them) ----------
+
+type In<T extends z.ZodType> = z.output<T>;
+const common = (i: {
+  start_date: string;
+  end_date: string;
+  model?: string | undefined;
+  api_key?: string | undefined;
+  page: number;
+}) => ({ start_date: i.start_date, end_date: i.end_date, model: i.model, api_key: i.api_key, page: i.page });
+
+export const userDailyActivity = async (db: Db, scope: Scope, i: In<typeof userDailyActivityInput>) =>
+  dailyActivity(db, narrowToUser(scope, i.user_id), "user", { ...common(i), page_size: i.page_size });
+
+export const userDailyActivityAggregated = async (
+  db: Db,
+  scope: Scope,
+  i: In<typeof userDailyActivityAggregatedInput>,
+) => dailyActivity(db, narrowToUser(scope, i.user_id), "user", { ...common(i), page: null, page_size: 1 });
+
+export const teamDailyActivity = (db: Db, scope: Scope, i: In<typeof teamDailyActivityInput>) =>
+  dailyActivity(db, scope, "team", {
+    ...common(i),
+    page_size: i.page_size,
+    entity_ids: i.team_ids,
+    exclude_entity_ids: i.exclude_team_ids,
+  });
+
+export const organizationDailyActivity = (
+  db: Db,
+  scope: Scope,
+  i: In<typeof organizationDailyActivityInput>,
+) =>
+  dailyActivity(db, scope, "organization", {
+    ...common(i),
+    page_size: i.page_size,
+    entity_ids: i.organization_ids,
+    exclude_entity_ids: i.exclude_organization_ids,
+  });
+
+export const customerDailyActivity = (db: Db, scope: Scope, i: In<typeof customerDailyActivityInput>) =>
+  dailyActivity(db, scope, "customer", {
+    ...common(i),
+    page_size: i.page_size,
+    entity_ids: i.end_user_ids,
+    exclude_entity_ids: i.exclude_end_user_ids,
+  });
+
+export const agentDailyActivity = (db: Db, scope: Scope, i: In<typeof agentDailyActivityInput>) =>
+  dailyActivity(db, scope, "agent", {
+    ...common(i),
+    page_size: i.page_size,
+    entity_ids: i.agent_ids,
+    exclude_entity_ids: i.exclude_agent_ids,
+  });
+
+export const tagDailyActivity = (db: Db, scope: Scope, i: In<typeof tagDailyActivityInput>) =>
+  dailyActivity(db, scope, "tag", {
+    ...common(i),
+    page_size: i.page_size,
+    entity_ids: i.tags,
+    exclude_entity_ids: i.exclude_tags,
+  });

@@ -30,6 +30,16 @@ export interface Context extends Services {
   authError: SpendlensError | null;
   /** Set by the REST server: a procedure may answer with a stream (stream.ts `streamOr`). */
   restStream?: boolean;
+  /**
+   * Set by the HTTP server when a tRPC request accepts a streamed answer (`httpBatchStreamLink`,
+   * jsonl): a big answer's list is then an async iterable (stream.ts `streamOr`).
+   */
+  trpcStream?: boolean;
+  /**
+   * Set by the HTTP server when it refused the request before running it (rate limit, heavy queue
+   * full, deadline passed): every procedure of the request fails with it, in tRPC's own error shape.
+   */
+  refused?: TRPCError | undefined;
 }
 
 /** How a procedure is also served as one of the seed's REST routes. */
@@ -47,6 +57,18 @@ export interface Meta {
   rest?: RestMeta;
   /** One line for `--help` and the docs. */
   summary?: string;
+  /**
+   * A query that can read much (a big range, a long list): the server runs a bounded number of them
+   * at once and queues the rest (apps/server/src/limits.ts).
+   */
+  heavy?: boolean;
+  /** Takes a big body (ingest batches): the server allows its larger body limit. */
+  largeBody?: boolean;
+  /**
+   * Over tRPC with httpBatchStreamLink (jsonl), the answer's big list is an async iterable, streamed
+   * (stream.ts `streamOr`); plain httpLink calls get the whole value.
+   */
+  streamed?: boolean;
 }
 
 export async function createContext(services: Services, bearer: string | null | undefined): Promise<Context> {
@@ -88,7 +110,8 @@ export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
 
 /** Domain errors thrown anywhere below become the right tRPC code; nothing else leaks. */
-const mapErrors = t.middleware(async ({ next }) => {
+const mapErrors = t.middleware(async ({ ctx, next }) => {
+  if (ctx.refused) throw ctx.refused;
   const res = await next();
   if (!res.ok) throw toTRPCError(res.error);
   return res;

@@ -53,6 +53,7 @@ export const ingestRouter = {
       rest: { method: "POST", path: "/spend/logs/ingest", input: restInput },
       summary:
         "Write up to 1000 spend logs (LiteLLM_SpendLogs rows), idempotent on request_id; keeps key/user/team/end-user spend and provider budget windows in step",
+      largeBody: true,
     })
     .input(ingestInput)
     .mutation(({ ctx, input }) => ingestSpendLogs(ctx.db, ctx.scope, input, ctx.config)),
@@ -61,6 +62,7 @@ export const ingestRouter = {
     .meta({
       rest: { method: "POST", path: "/error/logs/ingest", input: restInput },
       summary: "Write up to 1000 error logs (LiteLLM_ErrorLogs rows), idempotent on request_id",
+      largeBody: true,
     })
     .input(ingestInput)
     .mutation(({ ctx, input }) => ingestErrorLogs(ctx.db, ctx.scope, input)),

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 
 /**
  * Request bodies: read only after the caller is known (auth comes from the headers), never past the
@@ -37,13 +38,39 @@ export function declaredLength(req: IncomingMessage): number | null {
 export function closeUnlessDrainable(req: IncomingMessage, res: ServerResponse): void {
   if (req.complete || res.headersSent) return;
   const n = declaredLength(req);
-  if (n === null || n > DRAIN_CAP) res.setHeader("connection", "close");
+  if (n === null || n > DRAIN_CAP) closeAfterAnswer(req, res);
+}
+
+/** How long a closing connection keeps reading (and dropping) a body the client is still sending. */
+const LINGER_MS = 2_000;
+const lingering = new WeakSet<Socket>();
+
+/**
+ * `Connection: close` on this answer, and a lingering close: node would destroy the socket as soon as
+ * the answer is flushed, and a socket closed with unread bytes sends a reset, which makes the
+ * client's kernel drop the answer it has not read yet (the client sees a reset, not the 401 or 413).
+ * So the connection is half-closed instead (FIN after the answer), what the client still sends is
+ * read and dropped, and the socket is destroyed when the client closes its side or after LINGER_MS.
+ */
+export function closeAfterAnswer(req: IncomingMessage, res: ServerResponse): void {
+  if (!res.headersSent) res.setHeader("connection", "close");
+  const sock = req.socket as Socket & { destroySoon?: () => void };
+  if (lingering.has(sock)) return;
+  lingering.add(sock);
+  sock.destroySoon = () => {
+    sock.end();
+    const timer = setTimeout(() => sock.destroy(), LINGER_MS);
+    timer.unref();
+    sock.once("close", () => clearTimeout(timer));
+    sock.once("end", () => sock.destroy());
+    sock.resume();
+  };
 }
 
 /**
  * The body as bytes (undefined when empty), at most `limit` bytes: a bigger declared Content-Length
- * is refused before reading, a chunked body once it passes the limit (reading stops there). A 413's
- * answer must close the connection (`closeUnlessDrainable` does).
+ * is refused before reading, a chunked body once it passes the limit (what follows is dropped). A
+ * 413's answer must close the connection (`closeAfterAnswer`).
  */
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
   const declared = declaredLength(req);
@@ -63,7 +90,8 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 
       size += c.length;
       if (size > limit) {
         cleanup();
-        req.pause();
+        // The rest is read and dropped until the connection closes (closeAfterAnswer).
+        req.resume();
         reject(tooBig());
         return;
       }

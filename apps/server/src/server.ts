@@ -21,7 +21,7 @@ import { ping } from "@spendlens/core";
 import type { TRPCError } from "@trpc/server";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import pino from "pino";
-import { BodyError, closeUnlessDrainable, parseJsonBody, readBody } from "./body.ts";
+import { BodyError, closeAfterAnswer, closeUnlessDrainable, parseJsonBody, readBody } from "./body.ts";
 import {
   type Admission,
   deadlineError,
@@ -142,9 +142,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       sendJson(res, r.status, r.body);
     };
     const deadline = startDeadline(res, limits.requestTimeoutMs, () => {
-      res.setHeader("connection", "close");
-      if (res.headersSent) res.destroy();
-      else sendError(deadlineError());
+      if (res.headersSent) return void res.destroy();
+      closeAfterAnswer(req, res);
+      sendError(deadlineError());
     });
     let adm: Admission;
     try {
@@ -225,9 +225,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       sendJson(res, a.status, a.body);
     };
     const deadline = startDeadline(res, limits.requestTimeoutMs, () => {
-      res.setHeader("connection", "close");
-      if (res.headersSent) res.destroy();
-      else sendError(deadlineError());
+      if (res.headersSent) return void res.destroy();
+      closeAfterAnswer(req, res);
+      sendError(deadlineError());
     });
     const withBody = req.method !== "GET" && req.method !== "HEAD";
     const body = req as IncomingMessage & { body?: string };
@@ -255,7 +255,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
               body.body = (await readBody(req, bodyLimit(kind.largeBody)))?.toString("utf8") ?? "";
             } catch (e) {
               if (!(e instanceof BodyError)) throw e;
-              res.setHeader("connection", "close");
+              closeAfterAnswer(req, res);
               return sendError(payloadTooLarge(e.message));
             }
           }
@@ -318,7 +318,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       });
     } catch (e) {
       if (e instanceof BodyError) {
-        if (e.status === 413) res.setHeader("connection", "close");
+        if (e.status === 413) closeAfterAnswer(req, res);
         return sendJson(res, e.status, {
           error: { message: e.message, type: "bad_request_error", param: "body", code: String(e.status) },
         });

@@ -152,6 +152,7 @@ export class RateLimiter {
     if (!b) {
       if (this.buckets.size >= MAX_BUCKETS) this.evict();
       b = new TokenBucket({ bucketSize: rule.burst, tokensPerInterval: rule.perSecond, interval: "second" });
+      b.content = rule.burst; // a new key starts with its whole burst (the package starts empty)
       this.buckets.set(id, b);
     }
     const n = Math.min(cost, rule.burst);

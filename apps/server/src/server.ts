@@ -50,6 +50,8 @@ export interface ServerOptions {
 export interface RunningServer {
   server: Server;
   url: string;
+  /** Heavy queries running and waiting now (limits.ts HeavyGate). */
+  heavyStats(): { running: number; waiting: number };
   close(): Promise<void>;
 }
 
@@ -344,6 +346,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   return {
     server,
     url,
+    heavyStats: () => edge.heavy.stats,
     close() {
       closing ??= new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -9,6 +9,9 @@ import { useTestServer } from "../src/testing.ts";
  * closes its connection; a keep-alive connection stays usable after an ordinary 4xx. Real sockets.
  */
 
+/** A JSON body, as the test reads it. */
+const json = (r: Response): Promise<any> => r.json();
+
 const MASTER = "sk-master-body-test";
 const h = useTestServer({
   master: MASTER,
@@ -136,14 +139,14 @@ describe("auth before body", () => {
         body: "{not json",
       });
       expect(rest.status).toBe(401);
-      expect((await rest.json()).error.type).toBe("auth_error");
+      expect((await json(rest)).error.type).toBe("auth_error");
       const trpc = await h.fetch("/trpc/ingest.spendLogs", key, {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: "{not json",
       });
       expect(trpc.status).toBe(401);
-      expect((await trpc.json()).error.data.code).toBe("UNAUTHORIZED");
+      expect((await json(trpc)).error.data.code).toBe("UNAUTHORIZED");
     }
     // With a good key the same body is the 400 naming the body.
     const bad = await h.fetch("/spend/logs/ingest", MASTER, {
@@ -152,7 +155,7 @@ describe("auth before body", () => {
       body: "{not json",
     });
     expect(bad.status).toBe(400);
-    expect((await bad.json()).error).toMatchObject({
+    expect((await json(bad)).error).toMatchObject({
       param: "body",
       message: "request body is not valid JSON",
     });
@@ -222,7 +225,7 @@ describe("body limits and 413", () => {
       body: JSON.stringify({ logs: logs.slice(500) }),
     });
     expect(trpc.status).toBe(200);
-    expect((await trpc.json()).result.data.inserted).toBe(500);
+    expect((await json(trpc)).result.data.inserted).toBe(500);
   });
 });
 

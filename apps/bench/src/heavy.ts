@@ -1,4 +1,6 @@
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import type { AppRouter } from "@spendlens/api";
 import { createTRPCClient, httpBatchStreamLink, httpLink } from "@trpc/client";
 import { type ChildServer, startChildServer } from "./server.ts";
@@ -27,24 +29,39 @@ interface Probe {
   stop(): Promise<void>;
 }
 
+/** The prober's loop, in its own process: the bench's clients parsing answers must not delay it. */
+const PROBE_SCRIPT = `
+const url = process.argv[1];
+(async () => {
+  for (;;) {
+    const t0 = performance.now();
+    let ok = 0;
+    try {
+      const r = await fetch(url + "/healthz");
+      await r.arrayBuffer();
+      ok = r.status === 200 ? 1 : 0;
+    } catch {}
+    process.stdout.write((performance.now() - t0).toFixed(2) + " " + ok + "\\n");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+})();
+`;
+
 function probeHealth(url: string): Probe {
   let ms: number[] = [];
   let failed = 0;
-  let running = true;
-  const loop = (async () => {
-    while (running) {
-      const t0 = performance.now();
-      try {
-        const r = await fetch(`${url}/healthz`);
-        await r.arrayBuffer();
-        if (r.status !== 200) failed += 1;
-      } catch {
-        failed += 1;
-      }
-      ms.push(performance.now() - t0);
-      await new Promise((r) => setTimeout(r, 50));
+  const child = spawn(process.execPath, ["-e", PROBE_SCRIPT, url], { stdio: ["ignore", "pipe", "inherit"] });
+  let buf = "";
+  child.stdout!.on("data", (d: Buffer) => {
+    buf += d.toString();
+    const lines = buf.split("\n");
+    buf = lines.pop() ?? "";
+    for (const l of lines) {
+      const [t, ok] = l.split(" ");
+      ms.push(Number(t));
+      if (ok !== "1") failed += 1;
     }
-  })();
+  });
   return {
     take() {
       const out = { ms, failed };
@@ -53,10 +70,22 @@ function probeHealth(url: string): Probe {
       return out;
     },
     async stop() {
-      running = false;
-      await loop;
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill("SIGTERM");
+      await exited;
     },
   };
+}
+
+/** CPU seconds the server process has used (user + system), from /proc. */
+function serverCpuS(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 function sampleRss(server: ChildServer): { stop(): number } {
@@ -138,10 +167,14 @@ export async function runHeavyBench(databaseUrl: string, o: HeavyBenchOptions): 
     for (const [name, calls] of phases) {
       probe.take();
       const rss = sampleRss(server);
+      const cpu0 = serverCpuS(server.pid);
+      const own0 = process.cpuUsage();
       const t0 = performance.now();
       const answers = await Promise.all(calls.map((c) => c()));
       const wall = (performance.now() - t0) / 1000;
       const peak = rss.stop();
+      const cpu = serverCpuS(server.pid) - cpu0;
+      const own = process.cpuUsage(own0);
       const health = probe.take();
       const byStatus = new Map<number, number>();
       for (const a of answers) byStatus.set(a.status, (byStatus.get(a.status) ?? 0) + 1);
@@ -149,6 +182,8 @@ export async function runHeavyBench(databaseUrl: string, o: HeavyBenchOptions): 
         name,
         [...byStatus].map(([s, c]) => `${c}×${s}`).join(" "),
         wall.toFixed(1),
+        cpu.toFixed(1),
+        ((own.user + own.system) / 1e6).toFixed(1),
         peak.toFixed(0),
         String(health.ms.length),
         percentile(health.ms, 50).toFixed(1),
@@ -170,6 +205,8 @@ export async function runHeavyBench(databaseUrl: string, o: HeavyBenchOptions): 
           "phase",
           "answers",
           "wall s",
+          "server CPU s",
+          "clients CPU s",
           "server RSS peak MiB",
           "/healthz calls",
           "p50 ms",

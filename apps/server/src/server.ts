@@ -265,7 +265,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         trpcContexts.set(req, Promise.resolve(ctx));
       }
       if (res.headersSent || res.destroyed) return;
+      // The standalone handler returns before the answer is written (a jsonl stream goes on for long
+      // after): the heavy slot is held until the response is closed.
+      const closed = new Promise<void>((resolve) => res.once("close", () => resolve()));
       await trpcHandler(req, res);
+      await closed;
     } catch (e) {
       // Writing after the deadline's 504 fails inside tRPC's adapter: nothing left to answer.
       if (!deadline.expired()) throw e;

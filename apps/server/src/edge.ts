@@ -26,6 +26,8 @@ export interface Admission {
 
 export interface RequestKind {
   heavy: boolean;
+  /** Heavy calls in the request: a tRPC batch may hold one at most (one request takes one slot). */
+  heavyCalls?: number;
   /** Procedure calls in the request (a tRPC batch costs one token per call). */
   calls: number;
 }
@@ -70,6 +72,14 @@ export class Edge {
         new TRPCError({
           code: "TOO_MANY_REQUESTS",
           message: `rate limit of this key exceeded: retry after ${wait} s`,
+        }),
+      );
+    }
+    if ((kind.heavyCalls ?? 0) > 1) {
+      return refuse(
+        new TRPCError({
+          code: "BAD_REQUEST",
+          message: "a batch may hold at most one heavy procedure: send the others in their own requests",
         }),
       );
     }
@@ -134,6 +144,7 @@ export function trpcKind(paths: string[]): RequestKind & { largeBody: boolean } 
   const metas = paths.map((p) => procedureMeta(p));
   return {
     heavy: metas.some((m) => m?.heavy),
+    heavyCalls: metas.filter((m) => m?.heavy).length,
     largeBody: metas.some((m) => m?.largeBody),
     calls: Math.max(1, paths.length),
   };

@@ -68,6 +68,9 @@ const MIME: Record<string, string> = {
   ".svg": "image/svg+xml",
 };
 
+/** Calls in one tRPC batch request at most (tRPC answers more with a 400). */
+const MAX_BATCH_CALLS = 16;
+
 export function bearerOf(req: IncomingMessage): string | null {
   const h = req.headers.authorization ?? (req.headers["x-litellm-api-key"] as string | undefined);
   if (!h) return null;
@@ -121,6 +124,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     router: appRouter,
     basePath: "/trpc/",
     maxBodySize: limits.maxIngestBodyBytes,
+    // A batch is admitted as one request (one token per call, one heavy slot): keep it small.
+    maxBatchSize: MAX_BATCH_CALLS,
     createContext: ({ req }) => trpcContexts.get(req) ?? Promise.reject(new Error("request not admitted")),
     onError: ({ error, path }) => {
       if (error.code === "INTERNAL_SERVER_ERROR")

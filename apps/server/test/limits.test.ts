@@ -205,6 +205,23 @@ describe("heavy queries", () => {
     expect(routes.get("/spend/logs/ingest")?.largeBody).toBe(true);
   });
 
+  it("refuses a tRPC batch with two heavy calls, or more than 16 calls, with 400", async () => {
+    const two = await h.fetch(
+      `/trpc/spend.spendKeys,spend.spendUsers?batch=1&input=${encodeURIComponent(JSON.stringify({}))}`,
+    );
+    expect(two.status).toBe(400);
+    expect((await json(two))[0].error.message).toBe(
+      "a batch may hold at most one heavy procedure: send the others in their own requests",
+    );
+    const paths = Array.from({ length: 17 }, () => "spend.globalSpend").join(",");
+    const many = await h.fetch(`/trpc/${paths}?batch=1&input={}`);
+    expect(many.status).toBe(400);
+    const sixteen = await h.fetch(
+      `/trpc/${Array.from({ length: 16 }, () => "spend.globalSpend").join(",")}?batch=1&input={}`,
+    );
+    expect(sixteen.status).toBe(200);
+  });
+
   it("runs at most heavyConcurrency, queues heavyQueue, and answers the next 503 with Retry-After", async () => {
     const s = await serverWith({
       ...DEFAULT_LIMITS,

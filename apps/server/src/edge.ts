@@ -18,10 +18,8 @@ const HEAVY_RETRY_AFTER_S = 1;
 export interface Admission {
   /** The context (with `caller` null and `authError` set when the key is missing or wrong). */
   ctx: Context;
-  /** Why the request is refused before running (auth, rate, queue, deadline); the body is then unread. */
+  /** Why the request is refused before running (auth, rate, batch); the body is then unread. */
   refused: TRPCError | null;
-  /** Frees the heavy slot; call when the answer is done (idempotent). */
-  release(): void;
 }
 
 export interface RequestKind {
@@ -44,21 +42,20 @@ export class Edge {
   }
 
   /**
-   * Authenticates, rate-limits and admits one request. `signal` aborts when the deadline passes or the
-   * client goes away (a queued request then leaves the queue). Sets Retry-After and, when the request
-   * is refused with an unread body, `Connection: close` (body.ts).
+   * Authenticates and rate-limits one request, from its headers. Sets Retry-After and, when the
+   * request is refused with an unread body, `Connection: close` (body.ts). Heavy requests then read
+   * their body and `takeSlot`.
    */
   async admit(
     req: IncomingMessage,
     res: ServerResponse,
     bearer: string | null,
     kind: RequestKind,
-    signal: AbortSignal,
   ): Promise<Admission> {
     const ctx = await createContext(this.services, bearer);
     const refuse = (refused: TRPCError): Admission => {
       closeUnlessDrainable(req, res);
-      return { ctx, refused, release: () => {} };
+      return { ctx, refused };
     };
     if (!ctx.caller) {
       return refuse(
@@ -83,21 +80,34 @@ export class Edge {
         }),
       );
     }
-    if (!kind.heavy) return { ctx, refused: null, release: () => {} };
+    return { ctx, refused: null };
+  }
+
+  /**
+   * A heavy request waits here, once its body is read (a slow upload never holds a slot), for one of
+   * the heavy slots; the release function frees it (call when the answer is done; idempotent).
+   * Refused with a 503 (queue full, Retry-After) or a 504 (the deadline passed while waiting).
+   */
+  async takeSlot(
+    req: IncomingMessage,
+    res: ServerResponse,
+    signal: AbortSignal,
+  ): Promise<{ release: () => void; refused: TRPCError | null }> {
     try {
-      const release = await this.heavy.acquire(signal);
-      return { ctx, refused: null, release };
+      return { release: await this.heavy.acquire(signal), refused: null };
     } catch (e) {
+      closeUnlessDrainable(req, res);
       if (e instanceof QueueFullError) {
         res.setHeader("retry-after", String(HEAVY_RETRY_AFTER_S));
-        return refuse(
-          new TRPCError({
+        return {
+          release: () => {},
+          refused: new TRPCError({
             code: "SERVICE_UNAVAILABLE",
             message: `too many heavy queries at once: retry after ${HEAVY_RETRY_AFTER_S} s`,
           }),
-        );
+        };
       }
-      return refuse(deadlineError());
+      return { release: () => {}, refused: deadlineError() };
     }
   }
 }

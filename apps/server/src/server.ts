@@ -155,18 +155,24 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     });
     let adm: Admission;
     try {
-      adm = await edge.admit(req, res, bearerOf(req), { heavy: route.heavy, calls: 1 }, deadline.signal);
+      adm = await edge.admit(req, res, bearerOf(req), { heavy: route.heavy, calls: 1 });
     } catch (e) {
       closeUnlessDrainable(req, res);
       return sendError(toTRPCError(e));
     }
+    let release = () => {};
     try {
       if (adm.refused) return sendError(adm.refused);
       const body =
         route.method === "POST" ? parseJsonBody(await readBody(req, bodyLimit(route.largeBody))) : undefined;
+      if (route.heavy) {
+        const slot = await edge.takeSlot(req, res, deadline.signal);
+        release = slot.release;
+        if (slot.refused) return sendError(slot.refused);
+      }
       await answerRest(req, res, url, path, route, adm.ctx, body);
     } finally {
-      adm.release();
+      release();
     }
   };
 
@@ -239,8 +245,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const withBody = req.method !== "GET" && req.method !== "HEAD";
     const body = req as IncomingMessage & { body?: string };
     let adm: Admission | null = null;
+    let release = () => {};
     try {
-      adm = await edge.admit(req, res, bearerOf(req), kind, deadline.signal);
+      adm = await edge.admit(req, res, bearerOf(req), kind);
     } catch (e) {
       // Authentication itself failed (the database is down): tRPC answers the error, body unread.
       closeUnlessDrainable(req, res);
@@ -267,6 +274,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
             }
           }
         }
+        if (kind.heavy && !adm.refused) {
+          const slot = await edge.takeSlot(req, res, deadline.signal);
+          release = slot.release;
+          ctx.refused = slot.refused ?? undefined;
+        }
         trpcContexts.set(req, Promise.resolve(ctx));
       }
       if (res.headersSent || res.destroyed) return;
@@ -279,7 +291,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       // Writing after the deadline's 504 fails inside tRPC's adapter: nothing left to answer.
       if (!deadline.expired()) throw e;
     } finally {
-      adm?.release();
+      release();
     }
   };
 

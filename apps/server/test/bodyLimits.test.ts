@@ -195,7 +195,7 @@ describe("body limits and 413", () => {
   it("413s a tRPC mutation over the small limit the same way", async () => {
     const size = DEFAULT_LIMITS.maxBodyBytes + 1;
     const r = await rawExchange(
-      `POST /trpc/pricing.spendCalculate HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${MASTER}\r\nContent-Type: application/json\r\nContent-Length: ${size}\r\n\r\n`,
+      `POST /trpc/admin.globalSpendRefresh HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${MASTER}\r\nContent-Type: application/json\r\nContent-Length: ${size}\r\n\r\n`,
       [Buffer.alloc(size, 0x20)],
     );
     expect(r.status).toBe(413);

@@ -21,6 +21,7 @@ import {
   setRollupDeleteMode,
 } from "@spendlens/core";
 import { sql } from "kysely";
+import { type HeavyBenchOptions, runHeavyBench } from "./heavy.ts";
 import { describeMachine, type Machine } from "./machine.ts";
 import { type Ctx, ORIGINAL, type OriginalQuery } from "./original.ts";
 import { NOT_TIMED, type Numbers, ROUTE_BENCH, type RouteBench } from "./routes.ts";
@@ -32,6 +33,8 @@ import { fmtMs, percentile, table } from "./stats.ts";
  *   DATABASE_URL=postgres://…/spendlens_bench pnpm bench [--logs 1000000] [--fresh] [--calls 30]
  *     [--warmup 2] [--orig-calls 5] [--ingest 100000] [--ingest-concurrency 4] [--seed-mode paused|triggers]
  *     [--no-cluster] [--only <text>] [--markdown FILE]
+ *   DATABASE_URL=… pnpm bench --heavy [--heavy-concurrency 8] [--heavy-days 366]: only concurrent big
+ *     reports (heavy.ts), on the data already there.
  * Seeds N demo logs over 90 days (once; kept between runs), starts the real server in a child process,
  * times every REST route through HTTP (p50/p99) and the seed's SQL for the same question, checks that
  * both give the same numbers, measures ingest throughput through POST /spend/logs/ingest and the
@@ -54,6 +57,8 @@ interface Args {
   cluster: boolean;
   only: string | null;
   markdown: string | null;
+  /** --heavy: only the concurrent heavy reports bench (heavy.ts). */
+  heavy: HeavyBenchOptions | null;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -71,6 +76,7 @@ function parseArgs(argv: string[]): Args {
     cluster: true,
     only: null,
     markdown: null,
+    heavy: null,
   };
   const int = (name: string, v: string | undefined, min: number) => {
     const n = Number(v?.replaceAll("_", ""));
@@ -98,6 +104,10 @@ function parseArgs(argv: string[]): Args {
       a.seedMode = m;
     } else if (k === "--only") a.only = v() ?? null;
     else if (k === "--markdown") a.markdown = v() ?? null;
+    else if (k === "--heavy") a.heavy = { concurrency: 8, days: 366, ...a.heavy };
+    else if (k === "--heavy-concurrency")
+      a.heavy = { days: 366, ...a.heavy, concurrency: int("heavy-concurrency", v(), 2) };
+    else if (k === "--heavy-days") a.heavy = { concurrency: 8, ...a.heavy, days: int("heavy-days", v(), 1) };
     else throw new Error(`unknown option ${k}`);
   }
   return a;
@@ -496,6 +506,7 @@ async function main(): Promise<void> {
       "DATABASE_URL is required: the bench measures Postgres and refuses to run on the embedded default (PGlite)",
     );
   }
+  if (a.heavy) return runHeavyBench(url, a.heavy);
   // The original's SQL runs as LiteLLM would run it: with the server's own settings (JIT included).
   const h = await openDatabase({ databaseUrl: url, statementTimeoutMs: 0, maxConnections: 4, jit: true });
   let server: ChildServer | null = null;

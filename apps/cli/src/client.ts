@@ -1,6 +1,13 @@
-import { type AppRouter, appRouter, createLocalContext } from "@spendlens/api";
+import { type AppRouter, appRouter, createLocalContext, procedureMeta } from "@spendlens/api";
 import { openRuntime, type Runtime, type Settings, settingsFromEnv } from "@spendlens/core";
-import { createTRPCClient, httpLink, type TRPCClient, unstable_localLink } from "@trpc/client";
+import {
+  createTRPCClient,
+  httpBatchStreamLink,
+  httpLink,
+  splitLink,
+  type TRPCClient,
+  unstable_localLink,
+} from "@trpc/client";
 
 export interface ConnectOptions {
   /** A spendlens server; when set, procedures run there over HTTP with `key`. */
@@ -34,11 +41,18 @@ export function localSettings(o: ConnectOptions): Settings {
 export async function connect(o: ConnectOptions): Promise<Connection> {
   if (o.url) {
     const key = o.key ?? process.env.SPENDLENS_API_KEY;
+    const http = {
+      url: `${o.url.replace(/\/+$/, "")}/trpc`,
+      headers: () => (key ? { authorization: `Bearer ${key}` } : {}),
+    };
+    // Procedures whose big answers stream (meta.streamed) go through the jsonl link, one call per
+    // request; the rest through plain HTTP.
     const client = createTRPCClient<AppRouter>({
       links: [
-        httpLink({
-          url: `${o.url.replace(/\/+$/, "")}/trpc`,
-          headers: () => (key ? { authorization: `Bearer ${key}` } : {}),
+        splitLink({
+          condition: (op) => !!procedureMeta(op.path)?.streamed,
+          true: httpBatchStreamLink({ ...http, maxItems: 1 }),
+          false: httpLink(http),
         }),
       ],
     });
@@ -61,7 +75,29 @@ export async function callProcedure(conn: Connection, path: string, input: unkno
     throw new Error(`no procedure "${path}"; known: ${known}`);
   }
   const node = path.split(".").reduce<any>((o, k) => o[k], conn.client);
-  return proc._def.type === "mutation" ? node.mutate(input) : node.query(input);
+  const out = await (proc._def.type === "mutation" ? node.mutate(input) : node.query(input));
+  return collectStreamedLists(out);
+}
+
+const isAsyncIterable = (v: unknown): v is AsyncIterable<unknown> =>
+  !!v && typeof v === "object" && Symbol.asyncIterator in v;
+
+/**
+ * A streamed answer (its list an async iterable over httpBatchStreamLink) as the whole value, for the
+ * table and `call` output, which print the whole answer anyway.
+ */
+export async function collectStreamedLists(out: unknown): Promise<unknown> {
+  if (isAsyncIterable(out)) {
+    const all: unknown[] = [];
+    for await (const x of out) all.push(x);
+    return all;
+  }
+  if (!out || typeof out !== "object" || Array.isArray(out)) return out;
+  const o = out as Record<string, unknown>;
+  if (!Object.values(o).some(isAsyncIterable)) return out;
+  const copy: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) copy[k] = isAsyncIterable(v) ? await collectStreamedLists(v) : v;
+  return copy;
 }
 
 export function procedureNames(): string[] {

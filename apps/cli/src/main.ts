@@ -190,11 +190,20 @@ export function buildProgram(): Command {
     .command("serve")
     .description("start the HTTP server (same as pnpm start)")
     .option("--port <n>", "port (default: SPENDLENS_PORT or 4000)", positiveInt)
-    .action(async (o: { port?: number }) => {
+    .option(
+      "--db-pool-max <n>",
+      "Postgres connections in the pool (default: SPENDLENS_DB_POOL_MAX or 10)",
+      positiveInt,
+    )
+    .action(async (o: { port?: number; dbPoolMax?: number }) => {
       const g = program.opts<GlobalOpts>();
       const { serve } = await import("@spendlens/server");
       const s = localSettings(g);
-      await serve(o.port !== undefined ? { ...s, port: o.port } : s);
+      await serve({
+        ...s,
+        ...(o.port !== undefined ? { port: o.port } : {}),
+        ...(o.dbPoolMax !== undefined ? { dbPoolMax: o.dbPoolMax } : {}),
+      });
     });
 
   program

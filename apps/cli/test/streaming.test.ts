@@ -123,6 +123,34 @@ describe("spend-report, streamed", () => {
     expect(bad.stderr).toMatch(/group_by/);
   }, 600_000);
 
+  it("against a server (--url): the whole answer through tRPC's streamed link (call, table) equals the brute force", async () => {
+    const base = ["--url", srv!.url, "--key", MASTER];
+    const input = { start_date: RANGE[1], end_date: RANGE[3], group_by: "customer" };
+    const r = await cli([...base, "--json", "call", "reports.spendReport", JSON.stringify(input)]);
+    expect(r.stderr).toBe("");
+    const out = JSON.parse(r.stdout) as {
+      group_by: string;
+      data: {
+        group_by_day: string;
+        customers: {
+          customer: string | null;
+          metadata: { model: string; api_key: string; spend: number; total_tokens: number }[];
+        }[];
+      }[];
+    };
+    expect(out.group_by).toBe("customer");
+    const rows = out.data.flatMap((d) =>
+      d.customers.flatMap((c) =>
+        c.metadata.map((m) => ({ day: d.group_by_day, customer: c.customer, ...m })),
+      ),
+    );
+    expect(rows).toEqual(bruteRows());
+    // The table (no --json) is built from the same whole answer: one line per row, plus the frame.
+    const table = await cli([...base, "spend-report", ...RANGE, "--group-by", "customer"]);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toContain(bruteRows()[0]!.api_key);
+  }, 600_000);
+
   it("in process: --json and --csv print the same rows", async () => {
     await srv?.close();
     srv = null;

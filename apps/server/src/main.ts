@@ -12,6 +12,7 @@ import {
   settingsFromEnv,
 } from "@spendlens/core";
 import pino from "pino";
+import { limitsFromEnv } from "./limits.ts";
 import { limitHeapGrowth } from "./memory.ts";
 import { startServer } from "./server.ts";
 
@@ -28,6 +29,8 @@ export interface ServeOptions {
  */
 export async function serve(settings: Settings, opts: ServeOptions = {}) {
   limitHeapGrowth();
+  // Read once here, at the edge: a bad setting stops the start with its name.
+  const limits = limitsFromEnv(process.env);
   const log = pino({ level: process.env.SPENDLENS_LOG_LEVEL ?? "info" });
   const embedded = !settings.databaseUrl;
   if (embedded && !settings.configPath && !existsSync(join(settings.dataDir, "config.yaml"))) {
@@ -61,6 +64,7 @@ export async function serve(settings: Settings, opts: ServeOptions = {}) {
     port: settings.port,
     host: opts.host ?? process.env.SPENDLENS_HOST ?? "127.0.0.1",
     logger: log,
+    limits,
   });
   log.info(
     {

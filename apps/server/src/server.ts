@@ -7,11 +7,11 @@ import {
   appRouter,
   type Context,
   callRestRoute,
-  createContext,
   errorDetail,
   matchRoute,
   type OpenedStream,
   openRestStream,
+  type RestRoute,
   restErrorBody,
   restRoutes,
   type Services,
@@ -19,9 +19,22 @@ import {
   toTRPCError,
 } from "@spendlens/api";
 import { ping } from "@spendlens/core";
+import type { TRPCError } from "@trpc/server";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import pino from "pino";
 import { assignRequestId, internalErrorBody, requestIdOf } from "./requestId.ts";
+import { BodyError, closeAfterAnswer, closeUnlessDrainable, parseJsonBody, readBody } from "./body.ts";
+import {
+  type Admission,
+  deadlineError,
+  Edge,
+  payloadTooLarge,
+  startDeadline,
+  trpcCalls,
+  trpcErrorAnswer,
+  trpcKind,
+} from "./edge.ts";
+import { type Limits, UNRATED_LIMITS } from "./limits.ts";
 import { sendRestStream } from "./stream.ts";
 
 export interface ServerOptions {
@@ -29,13 +42,18 @@ export interface ServerOptions {
   port?: number;
   host?: string;
   logger?: pino.Logger;
-  /** Largest request body accepted, in bytes. Default 16 MiB. */
-  maxBodyBytes?: number;
+  /**
+   * Rate limits, heavy-query admission, deadline and body limits (limits.ts). Default UNRATED_LIMITS:
+   * the defaults without a rate limit; `spendlens serve` passes limitsFromEnv(process.env).
+   */
+  limits?: Limits;
 }
 
 export interface RunningServer {
   server: Server;
   url: string;
+  /** Heavy queries running and waiting now (limits.ts HeavyGate). */
+  heavyStats(): { running: number; waiting: number };
   close(): Promise<void>;
 }
 
@@ -56,6 +74,9 @@ const MIME: Record<string, string> = {
   ".woff2": "font/woff2",
 };
 
+/** Calls in one tRPC batch request at most (tRPC answers more with a 400). */
+const MAX_BATCH_CALLS = 16;
+
 export function bearerOf(req: IncomingMessage): string | null {
   const h = req.headers.authorization ?? (req.headers["x-litellm-api-key"] as string | undefined);
   if (!h) return null;
@@ -64,35 +85,12 @@ export function bearerOf(req: IncomingMessage): string | null {
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  // Already answered (the deadline's 504) or gone: nothing more to say.
+  if (res.headersSent || res.destroyed) return;
   // Encoded once: Buffer.byteLength(text) then res.end(text) would walk a large answer twice.
   const buf = Buffer.from(JSON.stringify(body), "utf8");
   res.writeHead(status, { "content-type": "application/json", "content-length": buf.length });
   res.end(buf);
-}
-
-class BodyError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-async function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of req) {
-    size += (c as Buffer).length;
-    if (size > limit) throw new BodyError(413, `request body larger than ${limit} bytes`);
-    chunks.push(c as Buffer);
-  }
-  if (!size) return undefined;
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString("utf8"));
-  } catch {
-    throw new BodyError(400, "request body is not valid JSON");
-  }
 }
 
 /**
@@ -129,18 +127,194 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const log = opts.logger ?? pino({ level: process.env.SPENDLENS_LOG_LEVEL ?? "info" });
   const services = opts.services;
   const routes = restRoutes();
-  const maxBody = opts.maxBodyBytes ?? 16 * 1024 * 1024;
+  const limits = opts.limits ?? UNRATED_LIMITS;
+  const edge = new Edge(services, limits);
+  const bodyLimit = (large: boolean) => (large ? limits.maxIngestBodyBytes : limits.maxBodyBytes);
+  // The context of each tRPC request, made (authenticated, admitted) before tRPC reads anything.
+  const trpcContexts = new WeakMap<IncomingMessage, Promise<Context>>();
 
   const trpcHandler = createHTTPHandler({
     router: appRouter,
     basePath: "/trpc/",
-    maxBodySize: maxBody,
-    createContext: ({ req }) => createContext(services, bearerOf(req), { requestId: requestIdOf(req) }),
+    maxBodySize: limits.maxIngestBodyBytes,
+    // A batch is admitted as one request (one token per call, one heavy slot): keep it small.
+    maxBatchSize: MAX_BATCH_CALLS,
+    createContext: ({ req }) => trpcContexts.get(req) ?? Promise.reject(new Error("request not admitted")),
     onError: ({ error, path, req }) => {
       if (error.code === "INTERNAL_SERVER_ERROR")
         log.error({ request_id: requestIdOf(req), path, err: errorDetail(error) }, "procedure failed");
     },
   });
+
+  /**
+   * A REST route: the key from the headers first (a refusal leaves the body unread), then the body
+   * within the route's limit, then the procedure, all under the request's deadline.
+   */
+  const serveRest = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    path: string,
+    route: RestRoute,
+  ): Promise<void> => {
+    const requestId = requestIdOf(req);
+    const sendError = (err: TRPCError) => {
+      const r = restErrorBody(err, requestId);
+      if (r.status >= 500)
+        log.warn({ request_id: requestId, path, status: r.status, err: r.cause }, "rest route failed");
+      sendJson(res, r.status, r.body);
+    };
+    const deadline = startDeadline(res, limits.requestTimeoutMs, () => {
+      if (res.headersSent) return void res.destroy();
+      closeAfterAnswer(req, res);
+      sendError(deadlineError());
+    });
+    let adm: Admission;
+    try {
+      adm = await edge.admit(req, res, bearerOf(req), { heavy: route.heavy, calls: 1 });
+    } catch (e) {
+      closeUnlessDrainable(req, res);
+      return sendError(toTRPCError(e));
+    }
+    let release = () => {};
+    try {
+      if (adm.refused) return sendError(adm.refused);
+      const body =
+        route.method === "POST" ? parseJsonBody(await readBody(req, bodyLimit(route.largeBody))) : undefined;
+      if (route.heavy) {
+        const slot = await edge.takeSlot(req, res, deadline.signal);
+        release = slot.release;
+        if (slot.refused) return sendError(slot.refused);
+      }
+      await answerRest(req, res, url, path, route, adm.ctx, body);
+    } finally {
+      release();
+    }
+  };
+
+  const answerRest = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    path: string,
+    route: RestRoute,
+    ctx: Context,
+    body: unknown,
+  ): Promise<void> => {
+    const requestId = requestIdOf(req);
+    // CSV of any table-shaped answer: ?format=csv or Accept: text/csv.
+    const query: Record<string, string | string[]> = Object.fromEntries(url.searchParams);
+    for (const name of route.meta.multi ?? []) {
+      if (url.searchParams.has(name)) query[name] = url.searchParams.getAll(name);
+    }
+    const csv = query.format === "csv" || /\btext\/csv\b/.test(req.headers.accept ?? "");
+    delete query.format;
+    const r = await callRestRoute(ctx, route, { query, body }, { stream: true });
+    if (res.headersSent || res.destroyed) {
+      // Past the deadline (already answered 504) or the client is gone: a stream is never opened.
+      await r.stream?.items()[Symbol.asyncIterator]().return?.();
+      return;
+    }
+    if (r.stream) {
+      // A big answer, streamed (apps/server/src/stream.ts): errors before the first byte are
+      // answered as usual; after it, the connection is cut.
+      let opened: OpenedStream;
+      try {
+        opened = await openRestStream(r.stream, csv ? "csv" : "json");
+      } catch (e) {
+        const er = restErrorBody(toTRPCError(e), requestId);
+        if (er.status >= 500)
+          log.warn({ request_id: requestId, path, status: er.status, err: er.cause }, "rest route failed");
+        return sendJson(res, er.status, er.body);
+      }
+      if (res.headersSent || res.destroyed) {
+        await opened.chunks.return();
+        return;
+      }
+      const cut = await sendRestStream(res, opened);
+      if (cut) log.warn({ request_id: requestId, path, err: cut }, "streamed answer cut short");
+      return;
+    }
+    if (r.status >= 500)
+      log.warn({ request_id: requestId, path, status: r.status, err: r.cause }, "rest route failed");
+    if (csv && r.status === 200 && !res.headersSent) {
+      const buf = Buffer.from(toCsv(r.body), "utf8");
+      res.writeHead(200, { "content-type": "text/csv; charset=utf-8", "content-length": buf.length });
+      return void res.end(buf);
+    }
+    return sendJson(res, r.status, r.body);
+  };
+
+  /**
+   * /trpc: the same admission as REST, before tRPC's handler reads the body. A refused request runs
+   * through tRPC with an empty body and `ctx.refused` (every procedure then fails with it, in the
+   * shape the client's link expects); an admitted one gets its body read here within the limit of the
+   * procedures it names and handed to tRPC as `req.body`.
+   */
+  const serveTrpc = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
+    const { paths, batch } = trpcCalls(url.pathname, url.searchParams);
+    const kind = trpcKind(paths);
+    const sendError = (err: TRPCError) => {
+      const a = trpcErrorAnswer(err, paths, batch);
+      sendJson(res, a.status, a.body);
+    };
+    const deadline = startDeadline(res, limits.requestTimeoutMs, () => {
+      if (res.headersSent) return void res.destroy();
+      closeAfterAnswer(req, res);
+      sendError(deadlineError());
+    });
+    const withBody = req.method !== "GET" && req.method !== "HEAD";
+    const body = req as IncomingMessage & { body?: string };
+    let adm: Admission | null = null;
+    let release = () => {};
+    try {
+      adm = await edge.admit(req, res, bearerOf(req), kind);
+    } catch (e) {
+      // Authentication itself failed (the database is down): tRPC answers the error, body unread.
+      closeUnlessDrainable(req, res);
+      if (withBody) body.body = "{}";
+      trpcContexts.set(req, Promise.reject(e));
+    }
+    try {
+      if (adm) {
+        const accept = `${req.headers["trpc-accept"] ?? ""},${req.headers.accept ?? ""}`;
+        const ctx: Context = {
+          ...adm.ctx,
+          trpcStream: accept.includes("application/jsonl"),
+          refused: adm.refused ?? undefined,
+        };
+        if (withBody) {
+          if (adm.refused) body.body = "{}";
+          else {
+            try {
+              body.body = (await readBody(req, bodyLimit(kind.largeBody)))?.toString("utf8") ?? "";
+            } catch (e) {
+              if (!(e instanceof BodyError)) throw e;
+              closeAfterAnswer(req, res);
+              return sendError(payloadTooLarge(e.message));
+            }
+          }
+        }
+        if (kind.heavy && !adm.refused) {
+          const slot = await edge.takeSlot(req, res, deadline.signal);
+          release = slot.release;
+          ctx.refused = slot.refused ?? undefined;
+        }
+        trpcContexts.set(req, Promise.resolve(ctx));
+      }
+      if (res.headersSent || res.destroyed) return;
+      // The standalone handler returns before the answer is written (a jsonl stream goes on for long
+      // after): the heavy slot is held until the response is closed.
+      const closed = new Promise<void>((resolve) => res.once("close", () => resolve()));
+      await trpcHandler(req, res);
+      await closed;
+    } catch (e) {
+      // Writing after the deadline's 504 fails inside tRPC's adapter: nothing left to answer.
+      if (!deadline.expired()) throw e;
+    } finally {
+      release();
+    }
+  };
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const started = performance.now();
@@ -162,7 +336,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       );
     });
     try {
-      if (path.startsWith("/trpc/")) return void (await trpcHandler(req, res));
+      if (path.startsWith("/trpc/")) return void (await serveTrpc(req, res, url));
       if (path === "/healthz") {
         return (await ping(services.db))
           ? sendJson(res, 200, { status: "ok", database: services.handle?.engine ?? "up" })
@@ -178,53 +352,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
             code: "405",
           },
         });
-      if (route) {
-        const body = route.method === "POST" ? await readJsonBody(req, maxBody) : undefined;
-        let ctx: Context;
-        try {
-          ctx = await createContext(services, bearerOf(req), { requestId });
-        } catch (e) {
-          const r = restErrorBody(toTRPCError(e), requestId);
-          if (r.status >= 500)
-            log.warn({ request_id: requestId, path, status: r.status, err: r.cause }, "rest route failed");
-          return sendJson(res, r.status, r.body);
-        }
-        // CSV of any table-shaped answer: ?format=csv or Accept: text/csv.
-        const query: Record<string, string | string[]> = Object.fromEntries(url.searchParams);
-        for (const name of route.meta.multi ?? []) {
-          if (url.searchParams.has(name)) query[name] = url.searchParams.getAll(name);
-        }
-        const csv = query.format === "csv" || /\btext\/csv\b/.test(req.headers.accept ?? "");
-        delete query.format;
-        const r = await callRestRoute(ctx, route, { query, body }, { stream: true });
-        if (r.stream) {
-          // A big answer, streamed (apps/server/src/stream.ts): errors before the first byte are
-          // answered as usual; after it, the connection is cut.
-          let opened: OpenedStream;
-          try {
-            opened = await openRestStream(r.stream, csv ? "csv" : "json");
-          } catch (e) {
-            const er = restErrorBody(toTRPCError(e), requestId);
-            if (er.status >= 500)
-              log.warn(
-                { request_id: requestId, path, status: er.status, err: er.cause },
-                "rest route failed",
-              );
-            return sendJson(res, er.status, er.body);
-          }
-          const cut = await sendRestStream(res, opened);
-          if (cut) log.warn({ request_id: requestId, path, err: cut }, "streamed answer cut short");
-          return;
-        }
-        if (r.status >= 500)
-          log.warn({ request_id: requestId, path, status: r.status, err: r.cause }, "rest route failed");
-        if (csv && r.status === 200) {
-          const buf = Buffer.from(toCsv(r.body), "utf8");
-          res.writeHead(200, { "content-type": "text/csv; charset=utf-8", "content-length": buf.length });
-          return void res.end(buf);
-        }
-        return sendJson(res, r.status, r.body);
-      }
+      if (route) return void (await serveRest(req, res, url, path, route));
       if (req.method === "GET" && (await serveDashboard(path, req, res))) return;
       sendJson(res, 404, {
         error: {
@@ -236,6 +364,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       });
     } catch (e) {
       if (e instanceof BodyError) {
+        if (e.status === 413) closeAfterAnswer(req, res);
         return sendJson(res, e.status, {
           error: { message: e.message, type: "bad_request_error", param: "body", code: String(e.status) },
         });
@@ -258,6 +387,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   return {
     server,
     url,
+    heavyStats: () => edge.heavy.stats,
     close() {
       closing ??= new Promise<void>((resolve) => {
         server.close(() => resolve());

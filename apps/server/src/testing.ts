@@ -7,6 +7,7 @@ import { emptyConfig, type SpendlensConfig, setClock } from "@spendlens/core";
 import { createTestDb, type Fixtures, type TestDb, writeFixtures } from "@spendlens/core/testing";
 import pino from "pino";
 import { afterAll, beforeAll } from "vitest";
+import type { Limits } from "./limits.ts";
 import { type RunningServer, startServer } from "./server.ts";
 
 export interface TestServerOptions extends Fixtures {
@@ -18,6 +19,8 @@ export interface TestServerOptions extends Fixtures {
   now?: Date;
   /** A database on disk (the CLI's in-process mode opens it from another process). */
   onDisk?: boolean;
+  /** The server's limits (default: startServer's, without a rate limit). */
+  limits?: Limits;
 }
 
 export interface HttpAnswer {
@@ -67,6 +70,7 @@ export async function startTestServer(
     },
     port: 0,
     logger: pino({ level: "silent" }),
+    ...(o.limits ? { limits: o.limits } : {}),
   });
   const doFetch = (path: string, key: string | null = o.master, init: RequestInit = {}) =>
     fetch(`${srv.url}${path}`, {

@@ -2,6 +2,7 @@ export { errorDetail, internalMessage, toTRPCError } from "./errors.ts";
 export {
   callRestRoute,
   matchRoute,
+  procedureMeta,
   type RestResponse,
   type RestRoute,
   restErrorBody,

@@ -3,7 +3,7 @@ import { getHTTPStatusCodeFromError } from "@trpc/server/http";
 import { errorDetail, errorField, internalMessage, toTRPCError, validationMessage } from "./errors.ts";
 import { type AppRouter, appRouter, createCaller } from "./root.ts";
 import { isRestStream, type RestStream } from "./stream.ts";
-import type { Context, RestMeta } from "./trpc.ts";
+import type { Context, Meta, RestMeta } from "./trpc.ts";
 
 /**
  * The seed's REST routes, served from the same procedures: each procedure whose meta has `rest` is a
@@ -16,14 +16,26 @@ export interface RestRoute {
   meta: RestMeta;
   /** Values of the path's `{name}` segments, set by matchRoute; they join the query as input fields. */
   params?: Record<string, string>;
+  /** The procedure's meta.heavy / meta.largeBody (the server's admission and body limit). */
+  heavy: boolean;
+  largeBody: boolean;
 }
 
 export function restRoutes(router: AppRouter = appRouter): RestRoute[] {
   const out: RestRoute[] = [];
-  const procs = router._def.procedures as unknown as Record<string, { _def: { meta?: { rest?: RestMeta } } }>;
+  const procs = router._def.procedures as unknown as Record<string, { _def: { meta?: Meta } }>;
   for (const [name, proc] of Object.entries(procs)) {
-    const rest = proc._def.meta?.rest;
-    if (rest) out.push({ method: rest.method, path: rest.path, procedure: name, meta: rest });
+    const m = proc._def.meta;
+    const rest = m?.rest;
+    if (rest)
+      out.push({
+        method: rest.method,
+        path: rest.path,
+        procedure: name,
+        meta: rest,
+        heavy: !!m.heavy,
+        largeBody: !!m.largeBody,
+      });
   }
   return out;
 }
@@ -43,6 +55,8 @@ const ERROR_TYPES: Record<number, string> = {
   403: "permission_error",
   404: "not_found_error",
   409: "conflict_error",
+  413: "bad_request_error",
+  429: "throttling_error",
   503: "service_unavailable",
   504: "timeout_error",
 };
@@ -106,6 +120,12 @@ export async function callRestRoute(
   } catch (e) {
     return restErrorBody(toTRPCError(e), ctx.requestId);
   }
+}
+
+/** A procedure's meta by its dotted path (tRPC requests name their procedures in the URL). */
+export function procedureMeta(path: string, router: AppRouter = appRouter): Meta | undefined {
+  const procs = router._def.procedures as unknown as Record<string, { _def: { meta?: Meta } } | undefined>;
+  return Object.hasOwn(procs, path) ? procs[path]?._def.meta : undefined;
 }
 
 /** `{name}` segments of a route path matched against a request path: their values, or null. */

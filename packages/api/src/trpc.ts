@@ -35,6 +35,16 @@ export interface Context extends Services {
   restStream?: boolean;
   /** The HTTP request's id (the server's `x-request-id`): quoted in a 500's message and in the log. */
   requestId?: string | undefined;
+  /**
+   * Set by the HTTP server when a tRPC request accepts a streamed answer (`httpBatchStreamLink`,
+   * jsonl): a big answer's list is then an async iterable (stream.ts `streamOr`).
+   */
+  trpcStream?: boolean;
+  /**
+   * Set by the HTTP server when it refused the request before running it (rate limit, heavy queue
+   * full, deadline passed): every procedure of the request fails with it, in tRPC's own error shape.
+   */
+  refused?: TRPCError | undefined;
 }
 
 /** How a procedure is also served as one of the seed's REST routes. */
@@ -77,6 +87,18 @@ export interface Meta {
    * by row (ingest: a bad row is reported in its batch, the others are stored).
    */
   textCheck?: "input" | "rows";
+  /**
+   * A query that can read much (a big range, a long list): the server runs a bounded number of them
+   * at once and queues the rest (apps/server/src/limits.ts).
+   */
+  heavy?: boolean;
+  /** Takes a big body (ingest batches): the server allows its larger body limit. */
+  largeBody?: boolean;
+  /**
+   * Over tRPC with httpBatchStreamLink (jsonl), the answer's big list is an async iterable, streamed
+   * (stream.ts `streamOr`); plain httpLink calls get the whole value.
+   */
+  streamed?: boolean;
 }
 
 export async function createContext(
@@ -131,7 +153,8 @@ export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
 
 /** Domain errors thrown anywhere below become the right tRPC code; nothing else leaks. */
-const mapErrors = t.middleware(async ({ next }) => {
+const mapErrors = t.middleware(async ({ ctx, next }) => {
+  if (ctx.refused) throw ctx.refused;
   const res = await next();
   if (!res.ok) throw toTRPCError(res.error);
   return res;

@@ -9,7 +9,7 @@ import { SpendlensError } from "./errors.ts";
 /**
  * Settings, from the environment and the same names as CLI flags:
  * DATABASE_URL, SPENDLENS_DATA_DIR, SPENDLENS_MASTER_KEY, SPENDLENS_PORT, SPENDLENS_CONFIG,
- * SPENDLENS_STATEMENT_TIMEOUT_MS.
+ * SPENDLENS_STATEMENT_TIMEOUT_MS, SPENDLENS_DB_POOL_MAX.
  */
 export interface Settings {
   databaseUrl: string | undefined;
@@ -18,6 +18,8 @@ export interface Settings {
   port: number;
   configPath: string | undefined;
   statementTimeoutMs: number;
+  /** Postgres connections in the pool (PGlite has one). Default 10. */
+  dbPoolMax: number;
 }
 
 export function settingsFromEnv(
@@ -29,6 +31,13 @@ export function settingsFromEnv(
     throw new SpendlensError("CONFIG", `SPENDLENS_PORT must be a port number, got ${env.SPENDLENS_PORT}`);
   }
   const timeout = flags.statementTimeoutMs ?? Number(env.SPENDLENS_STATEMENT_TIMEOUT_MS ?? 15000);
+  const poolMax = flags.dbPoolMax ?? Number(env.SPENDLENS_DB_POOL_MAX ?? 10);
+  if (!Number.isInteger(poolMax) || poolMax < 1 || poolMax > 1000) {
+    throw new SpendlensError(
+      "CONFIG",
+      `SPENDLENS_DB_POOL_MAX must be a whole number from 1 to 1000, got ${env.SPENDLENS_DB_POOL_MAX}`,
+    );
+  }
   return {
     databaseUrl: flags.databaseUrl ?? (env.DATABASE_URL || undefined),
     dataDir: resolve(flags.dataDir ?? env.SPENDLENS_DATA_DIR ?? ".spendlens"),
@@ -36,6 +45,7 @@ export function settingsFromEnv(
     port,
     configPath: flags.configPath ?? (env.SPENDLENS_CONFIG || undefined),
     statementTimeoutMs: Number.isFinite(timeout) && timeout >= 0 ? timeout : 15000,
+    dbPoolMax: poolMax,
   };
 }
 
@@ -102,6 +112,7 @@ export async function openRuntime(s: Settings): Promise<Runtime> {
       databaseUrl: s.databaseUrl,
       dataDir: s.databaseUrl ? undefined : s.dataDir,
       statementTimeoutMs: s.statementTimeoutMs,
+      maxConnections: s.dbPoolMax,
     });
     const migration = await migrate(handle.db);
     const h = handle;

@@ -13,6 +13,7 @@ export const analyticsRouter = {
       rest: { method: "GET", path: "/spendlens/analytics" },
       summary:
         "Spend, requests and tokens by any dimensions and an hour/day/week/month bucket in a time zone, filtered",
+      heavy: true,
     })
     .input(analyticsQueryInput)
     .query(({ ctx, input }) => analyticsQuery(ctx.db, ctx.scope, input)),
@@ -21,6 +22,7 @@ export const analyticsRouter = {
     .meta({
       rest: { method: "POST", path: "/spendlens/analytics" },
       summary: "analytics.query with a JSON body (POST /spendlens/analytics)",
+      heavy: true,
     })
     .input(analyticsQueryInput)
     .query(({ ctx, input }) => analyticsQuery(ctx.db, ctx.scope, input)),

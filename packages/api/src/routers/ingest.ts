@@ -54,6 +54,7 @@ export const ingestRouter = {
       textCheck: "rows",
       summary:
         "Write up to 1000 spend logs (LiteLLM_SpendLogs rows), idempotent on request_id; keeps key/user/team/end-user spend and provider budget windows in step",
+      largeBody: true,
     })
     .input(ingestInput)
     .mutation(({ ctx, input }) => ingestSpendLogs(ctx.db, ctx.scope, input, ctx.config)),
@@ -63,6 +64,7 @@ export const ingestRouter = {
       rest: { method: "POST", path: "/error/logs/ingest", input: restInput },
       textCheck: "rows",
       summary: "Write up to 1000 error logs (LiteLLM_ErrorLogs rows), idempotent on request_id",
+      largeBody: true,
     })
     .input(ingestInput)
     .mutation(({ ctx, input }) => ingestErrorLogs(ctx.db, ctx.scope, input)),

@@ -3,6 +3,7 @@ import {
   logsPageInput,
   spendLogDetail,
   spendLogDetailInput,
+  type SpendLogDay,
   spendLogs,
   spendLogsInput,
   spendLogsRestShape,
@@ -17,11 +18,29 @@ import type { TRPCRouterRecord } from "@trpc/server";
 import { streamOr } from "../stream.ts";
 import { scopedReadProcedure } from "../trpc.ts";
 
+/**
+ * The streamed summary's elements are the REST route's (`spendLogsRestShape`: api_keys spread beside
+ * the fixed fields); tRPC's are SpendLogDay, so each is turned back, one at a time.
+ */
+async function* summaryDays(elements: AsyncIterable<unknown>): AsyncGenerator<SpendLogDay, void, undefined> {
+  for await (const el of elements) {
+    const { users, models, spend, startTime, ...api_keys } = el as Record<string, unknown>;
+    yield {
+      date: startTime as string,
+      spend: spend as number,
+      users: users as Record<string, number>,
+      models: models as Record<string, number>,
+      api_keys: api_keys as Record<string, number>,
+    };
+  }
+}
+
 export const logsRouter = {
   spendLogsUi: scopedReadProcedure
     .meta({
       rest: { method: "GET", path: "/spend/logs/ui" },
       summary: "Spend logs between two UTC datetimes, filtered and paginated, newest first",
+      heavy: true,
     })
     .input(spendLogsUiInput)
     .query(({ ctx, input }) => spendLogsUi(ctx.db, ctx.scope, input)),
@@ -59,6 +78,8 @@ export const logsRouter = {
       rest: { method: "GET", path: "/spend/logs", output: spendLogsRestShape },
       summary:
         "Spend logs by api_key / request_id / user_id (max 1000), or a per-day summary over a date range",
+      heavy: true,
+      streamed: true,
     })
     .input(spendLogsInput)
     // REST: the per-day summary is streamed day by day from the rollups (core logs/spendLogsStream.ts).
@@ -67,6 +88,7 @@ export const logsRouter = {
         ctx,
         () => spendLogs(ctx.db, ctx.scope, input),
         () => spendLogsSummaryStream(ctx.db, ctx.scope, input),
+        (days) => ({ mode: "summary", days: summaryDays(days) }),
       ),
     ),
 
@@ -75,6 +97,7 @@ export const logsRouter = {
     .meta({
       rest: { method: "GET", path: "/spendlens/logs" },
       summary: "Spend logs newest first, one keyset page at a time (cursor), exact total when asked",
+      heavy: true,
     })
     .input(logsPageInput)
     .query(({ ctx, input }) => logsPage(ctx.db, ctx.scope, input)),

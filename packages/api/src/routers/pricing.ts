@@ -9,6 +9,10 @@ export const pricingRouter = {
       rest: { method: "POST", path: "/spend/calculate", input: ({ body }) => body ?? {} },
       summary:
         "Cost of a call: model + messages (before it) or completion_response (after it), with a breakdown",
+      // A long conversation is a big body, and counting its tokens is CPU work: the large body
+      // limit, and one of the heavy slots.
+      largeBody: true,
+      heavy: true,
     })
     .input(spendCalculateInput)
     .mutation(({ ctx, input }) => calculateSpend(ctx.db, ALL, input, ctx.config)),

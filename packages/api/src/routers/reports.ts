@@ -4,6 +4,7 @@ import {
   spendByProviderInput,
   spendReport,
   spendReportInput,
+  spendReportShape,
   spendReportStream,
 } from "@spendlens/core";
 import type { TRPCRouterRecord } from "@trpc/server";
@@ -16,6 +17,7 @@ export const reportsRouter = {
       rest: { method: "GET", path: "/global/spend/provider" },
       summary:
         "Spend per provider (model_id → deployment → provider), Unknown last (internal users: their own)",
+      heavy: true,
     })
     .input(spendByProviderInput)
     .query(({ ctx, input }) => spendByProvider(ctx.db, ctx.scope, input, ctx.config)),
@@ -28,6 +30,8 @@ export const reportsRouter = {
     .meta({
       rest: { method: "GET", path: "/global/spend/report", output: (o: SpendReport) => o.data },
       summary: "Daily spend per team or customer, or spend per api_key with per-model cost and tokens",
+      heavy: true,
+      streamed: true,
     })
     .input(spendReportInput)
     .query(({ ctx, input }) =>
@@ -38,6 +42,7 @@ export const reportsRouter = {
           const s = spendReportStream(ctx.db, ctx.scope, input);
           return { items: () => s.items(), csvColumns: s.columns };
         },
+        (data) => ({ group_by: spendReportShape(input), data }),
       ),
     ),
 } satisfies TRPCRouterRecord;

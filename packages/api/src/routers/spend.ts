@@ -33,6 +33,7 @@ export const spendRouter = {
     .meta({
       rest: { method: "GET", path: "/spend/keys" },
       summary: "Every key with its spend, highest first (internal users: their own keys)",
+      heavy: true,
     })
     .input(noInput)
     .query(({ ctx }) => spendKeys(ctx.db, ctx.scope)),
@@ -41,6 +42,7 @@ export const spendRouter = {
     .meta({
       rest: { method: "GET", path: "/spend/users" },
       summary: "Every user with their spend, or one user's row (internal users: themselves)",
+      heavy: true,
     })
     .input(spendUsersInput)
     .query(({ ctx, input }) => spendUsers(ctx.db, ctx.scope, input)),
@@ -82,6 +84,7 @@ export const spendRouter = {
     .meta({
       rest: { method: "GET", path: "/global/all_end_users" },
       summary: "Every distinct end user",
+      heavy: true,
     })
     .input(noInput)
     .query(({ ctx }) => globalAllEndUsers(ctx.db, ctx.scope)),

@@ -14,6 +14,7 @@ export const tagsRouter = {
     .meta({
       rest: { method: "GET", path: "/spend/tags" },
       summary: "Spend and request count per request tag, all time or a date range",
+      heavy: true,
     })
     .input(spendTagsInput.optional())
     .query(({ ctx, input }) => spendTags(ctx.db, ctx.scope, input ?? {})),
@@ -30,6 +31,7 @@ export const tagsRouter = {
     .meta({
       rest: { method: "GET", path: "/global/spend/tags" },
       summary: "Spend and log count per tag in a date range (tags: comma separated or all-tags)",
+      heavy: true,
     })
     .input(globalSpendTagsInput)
     .query(({ ctx, input }) => globalSpendTags(ctx.db, ctx.scope, input)),

@@ -1,10 +1,10 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { type Context, createContext, procedureMeta, type Services } from "@spendlens/api";
-import { requestIdOf } from "./requestId.ts";
 import { TRPCError } from "@trpc/server";
 import { TRPC_ERROR_CODES_BY_KEY } from "@trpc/server/rpc";
 import { closeUnlessDrainable } from "./body.ts";
 import { HeavyGate, type Limits, QueueFullError, RateLimiter } from "./limits.ts";
+import { requestIdOf } from "./requestId.ts";
 
 /**
  * What happens to a request before its procedure runs, for REST and tRPC alike: the caller is

@@ -22,7 +22,6 @@ import { ping } from "@spendlens/core";
 import type { TRPCError } from "@trpc/server";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import pino from "pino";
-import { assignRequestId, internalErrorBody, requestIdOf } from "./requestId.ts";
 import { BodyError, closeAfterAnswer, closeUnlessDrainable, parseJsonBody, readBody } from "./body.ts";
 import {
   type Admission,
@@ -35,6 +34,7 @@ import {
   trpcKind,
 } from "./edge.ts";
 import { type Limits, UNRATED_LIMITS } from "./limits.ts";
+import { assignRequestId, internalErrorBody, requestIdOf } from "./requestId.ts";
 import { sendRestStream } from "./stream.ts";
 
 export interface ServerOptions {

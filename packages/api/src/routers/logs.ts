@@ -1,9 +1,9 @@
 import {
   logsPage,
   logsPageInput,
+  type SpendLogDay,
   spendLogDetail,
   spendLogDetailInput,
-  type SpendLogDay,
   spendLogs,
   spendLogsInput,
   spendLogsRestShape,

@@ -154,6 +154,21 @@ export const OTHER_USER_IDS: Record<string, string[]> = {
   model_group: ["mg-bob"],
   tag: ["tag-bob"],
   api_base: ["https://bob.example"],
+  model_id: ["mid-bob"],
+  key_alias: ["alias-bob"],
+  session_id: ["sess-bob"],
+  team_ids: ["team-bob"],
+  exclude_team_ids: ["team-alice"],
+  end_user_ids: ["eu-bob"],
+  exclude_end_user_ids: ["eu-alice"],
+  organization_ids: ["org-bob"],
+  exclude_organization_ids: ["org-alice"],
+  agent_ids: ["agent-bob"],
+  exclude_agent_ids: ["agent-alice"],
+  tags: ["tag-bob"],
+  exclude_tags: ["tag-alice"],
+  tag_filter: ["tag-bob"],
+  tag_filters: [["tag-bob"]],
 };
 /** Text that only the other user's rows hold: none may appear in an internal user's answer. */
 export const OTHER_USER_MARKERS = ["bob", hashToken("sk-bob"), "777.77"];
@@ -181,6 +196,13 @@ export const NON_ID_FIELDS = new Set([
   "attribution",
   "organization",
   "provider",
+  "custom_llm_provider",
+  "status_filter",
+  "error_code",
+  "sort_by",
+  "sort_order",
+  "summarize",
+  "months",
 ]);
 
 /**
@@ -254,6 +276,8 @@ const SAMPLES: Record<string, unknown[]> = {
   end: ["2026-05-20"],
   model_group: ["gpt-4o"],
   model: ["gpt-4o"],
+  session_id: ["sess-1"],
+  request_id: ["req-alice-1"],
   messages: [[{ role: "user", content: "hello" }]],
   // A row the ingest refuses (no request_id): the batch answers 200 and writes nothing.
   logs: [[{ spend: 1 }]],

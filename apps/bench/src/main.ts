@@ -23,6 +23,7 @@ import {
 import { sql } from "kysely";
 import { describeMachine, type Machine } from "./machine.ts";
 import { type Ctx, ORIGINAL, type OriginalQuery } from "./original.ts";
+import { benchReplicas } from "./replicas.ts";
 import { NOT_TIMED, type Numbers, ROUTE_BENCH, type RouteBench } from "./routes.ts";
 import { type ChildServer, startChildServer } from "./server.ts";
 import { fmtMs, percentile, table } from "./stats.ts";
@@ -32,6 +33,7 @@ import { fmtMs, percentile, table } from "./stats.ts";
  *   DATABASE_URL=postgres://…/spendlens_bench pnpm bench [--logs 1000000] [--fresh] [--calls 30]
  *     [--warmup 2] [--orig-calls 5] [--ingest 100000] [--ingest-concurrency 4] [--seed-mode paused|triggers]
  *     [--no-cluster] [--only <text>] [--markdown FILE]
+ *     [--replicas N [--replica-callers 8] [--replica-rounds 1]]   (ingest only: N servers vs 1, replicas.ts)
  * Seeds N demo logs over 90 days (once; kept between runs), starts the real server in a child process,
  * times every REST route through HTTP (p50/p99) and the seed's SQL for the same question, checks that
  * both give the same numbers, measures ingest throughput through POST /spend/logs/ingest and the
@@ -54,6 +56,10 @@ interface Args {
   cluster: boolean;
   only: string | null;
   markdown: string | null;
+  /** --replicas N: only the ingest comparison of N server processes against one (replicas.ts). */
+  replicas: number;
+  replicaCallers: number;
+  replicaRounds: number;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -71,6 +77,9 @@ function parseArgs(argv: string[]): Args {
     cluster: true,
     only: null,
     markdown: null,
+    replicas: 0,
+    replicaCallers: 8,
+    replicaRounds: 1,
   };
   const int = (name: string, v: string | undefined, min: number) => {
     const n = Number(v?.replaceAll("_", ""));
@@ -98,6 +107,9 @@ function parseArgs(argv: string[]): Args {
       a.seedMode = m;
     } else if (k === "--only") a.only = v() ?? null;
     else if (k === "--markdown") a.markdown = v() ?? null;
+    else if (k === "--replicas") a.replicas = int("replicas", v(), 2);
+    else if (k === "--replica-callers") a.replicaCallers = int("replica-callers", v(), 1);
+    else if (k === "--replica-rounds") a.replicaRounds = int("replica-rounds", v(), 1);
     else throw new Error(`unknown option ${k}`);
   }
   return a;
@@ -510,6 +522,27 @@ async function main(): Promise<void> {
     const masterKey = `sk-bench-${randomBytes(12).toString("hex")}`;
     const dir = mkdtempSync(join(tmpdir(), "spendlens-bench-"));
     writeFileSync(join(dir, "config.yaml"), demoConfigYaml());
+    if (a.replicas > 0) {
+      const report = await benchReplicas(h, {
+        url,
+        masterKey,
+        env: {
+          DATABASE_URL: url,
+          SPENDLENS_MASTER_KEY: masterKey,
+          SPENDLENS_CONFIG: join(dir, "config.yaml"),
+          SPENDLENS_LOG_LEVEL: "warn",
+        },
+        replicas: a.replicas,
+        logs: a.ingest,
+        callers: a.replicaCallers,
+        rounds: a.replicaRounds,
+        toIngestRow,
+        log,
+      });
+      process.stdout.write(`${report}\n`);
+      if (a.markdown) writeFileSync(a.markdown, `${report}\n`);
+      return;
+    }
     server = await startChildServer({
       DATABASE_URL: url,
       SPENDLENS_MASTER_KEY: masterKey,

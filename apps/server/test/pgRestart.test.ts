@@ -136,6 +136,8 @@ describe.skipIf(!enabled)(
               break;
             }
             retried++;
+            // A dead server process fails the test at once (its stderr says why) instead of retrying forever.
+            for (const r of [a, b]) if (!r.alive()) throw new Error(`a server process died:\n${r.stderr()}`);
             await sleep(100);
           }
         }

@@ -33,7 +33,7 @@ import { fmtMs, percentile, table } from "./stats.ts";
  *   DATABASE_URL=postgres://…/spendlens_bench pnpm bench [--logs 1000000] [--fresh] [--calls 30]
  *     [--warmup 2] [--orig-calls 5] [--ingest 100000] [--ingest-concurrency 4] [--seed-mode paused|triggers]
  *     [--no-cluster] [--only <text>] [--markdown FILE]
- *     [--replicas N [--replica-callers 8] [--replica-rounds 1]]   (ingest only: N servers vs 1, replicas.ts)
+ *     [--replicas N [--replica-callers 8] [--replica-rounds 1] [--replica-statements n]]   (ingest only: N servers vs 1, replicas.ts)
  * Seeds N demo logs over 90 days (once; kept between runs), starts the real server in a child process,
  * times every REST route through HTTP (p50/p99) and the seed's SQL for the same question, checks that
  * both give the same numbers, measures ingest throughput through POST /spend/logs/ingest and the
@@ -60,6 +60,7 @@ interface Args {
   replicas: number;
   replicaCallers: number;
   replicaRounds: number;
+  replicaStatements: number | null;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -80,6 +81,7 @@ function parseArgs(argv: string[]): Args {
     replicas: 0,
     replicaCallers: 8,
     replicaRounds: 1,
+    replicaStatements: null,
   };
   const int = (name: string, v: string | undefined, min: number) => {
     const n = Number(v?.replaceAll("_", ""));
@@ -110,6 +112,7 @@ function parseArgs(argv: string[]): Args {
     else if (k === "--replicas") a.replicas = int("replicas", v(), 2);
     else if (k === "--replica-callers") a.replicaCallers = int("replica-callers", v(), 1);
     else if (k === "--replica-rounds") a.replicaRounds = int("replica-rounds", v(), 1);
+    else if (k === "--replica-statements") a.replicaStatements = int("replica-statements", v(), 1);
     else throw new Error(`unknown option ${k}`);
   }
   return a;
@@ -536,6 +539,7 @@ async function main(): Promise<void> {
         logs: a.ingest,
         callers: a.replicaCallers,
         rounds: a.replicaRounds,
+        statementsPerReplica: a.replicaStatements,
         toIngestRow,
         log,
       });

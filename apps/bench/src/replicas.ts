@@ -21,6 +21,8 @@ export interface ReplicaBenchOptions {
   logs: number;
   callers: number;
   rounds: number;
+  /** SPENDLENS_INGEST_STATEMENTS for each of the N servers (absent: the server's default). */
+  statementsPerReplica: number | null;
   toIngestRow: (l: DemoLog) => Record<string, unknown>;
   log: (s: string) => void;
 }
@@ -63,7 +65,11 @@ async function phase(h: DbHandle, o: ReplicaBenchOptions, servers: number): Prom
   let ms = 0;
   try {
     // One after the other: each start bundles the CLI first.
-    for (let i = 0; i < servers; i++) started.push(await startChildServer(o.env));
+    const env =
+      servers > 1 && o.statementsPerReplica !== null
+        ? { ...o.env, SPENDLENS_INGEST_STATEMENTS: String(o.statementsPerReplica) }
+        : o.env;
+    for (let i = 0; i < servers; i++) started.push(await startChildServer(env));
     let next = 0;
     const t0 = performance.now();
     const caller = async (c: number) => {
@@ -138,7 +144,7 @@ export async function benchReplicas(h: DbHandle, o: ReplicaBenchOptions): Promis
   const lines = [
     `## Ingest: ${o.replicas} server processes vs 1 on one Postgres`,
     "",
-    `${o.logs.toLocaleString("en-US")} logs per phase in batches of 1000, ${o.callers} callers (each sends its batches to the servers in turn), phases in the order run.`,
+    `${o.logs.toLocaleString("en-US")} logs per phase in batches of 1000, ${o.callers} callers (each sends its batches to the servers in turn), phases in the order run${o.statementsPerReplica !== null ? `; SPENDLENS_INGEST_STATEMENTS=${o.statementsPerReplica} on each of the ${o.replicas} servers` : ""}.`,
     "",
     table(
       ["servers", "logs/s", "p50", "p99", "deadlocks", "exact", "note"],

@@ -187,22 +187,26 @@ interface FoldState {
   running: Promise<FoldResult> | null;
   next: Promise<FoldResult> | null;
   retry: ReturnType<typeof setTimeout> | null;
+  /** Folds in a row that failed or deferred (the retries stop after FOLD_RETRIES; the next ingest folds). */
+  misses: number;
 }
 const foldStates = new WeakMap<object, FoldState>();
 
 /** How long a fold that left increments pending (a locked row, an error) waits before it is tried again. */
 const FOLD_RETRY_MS = 1000;
+const FOLD_RETRIES = 30;
 
 /**
  * A fold that starts after this call (so it sees every increment committed before it): the running
  * fold's successor, shared by every caller that arrives while one runs, so folds coalesce under load.
  * When a fold defers increments or fails, another is scheduled a second later (timer not keeping the
- * process alive); readers are exact meanwhile.
+ * process alive; at most FOLD_RETRIES in a row, e.g. while the database is down: then the next ingest or
+ * the next server start folds); readers are exact meanwhile.
  */
 export function foldSpendCountersSoon(db: Db): Promise<FoldResult> {
   let st = foldStates.get(db);
   if (!st) {
-    st = { running: null, next: null, retry: null };
+    st = { running: null, next: null, retry: null, misses: 0 };
     foldStates.set(db, st);
   }
   const s = st;
@@ -211,7 +215,8 @@ export function foldSpendCountersSoon(db: Db): Promise<FoldResult> {
     s.running = p;
     const settle = (again: boolean) => {
       if (s.running === p) s.running = null;
-      if (again && !s.retry) {
+      s.misses = again ? s.misses + 1 : 0;
+      if (again && !s.retry && s.misses <= FOLD_RETRIES) {
         s.retry = setTimeout(() => {
           s.retry = null;
           foldSpendCountersSoon(db).catch(() => {});

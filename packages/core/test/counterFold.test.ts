@@ -138,9 +138,12 @@ describe("spend counters: pending increments and the fold", () => {
     },
   );
 
-  it.skipIf(testEngine() !== "postgres")(
-    "LiteLLM's spend writer (one transaction, keys in its own order) and an ingest call cannot deadlock (Postgres: two sessions)",
-    async () => {
+  it.skipIf(testEngine() !== "postgres").each([
+    ["B then A", KEY_B, KEY_A, "f-7"],
+    ["A then B", KEY_A, KEY_B, "f-9"],
+  ])(
+    "LiteLLM's spend writer (one transaction, keys in its own order: %s) and an ingest call cannot deadlock (Postgres: two sessions)",
+    async (_order, first, second, id) => {
       const deadlocks = async () => {
         await sql`SELECT pg_stat_clear_snapshot()`.execute(t.db);
         return Number(
@@ -156,24 +159,26 @@ describe("spend counters: pending increments and the fold", () => {
       const other = await openDatabase({ databaseUrl: t.url! });
       const writer = await openDatabase({ databaseUrl: t.url! });
       const before = await deadlocks();
-      const a0 = (await spendKeys(t.db, ALL)).find((k) => k.token === hashToken(KEY_A))!.spend as number;
-      const b0 = (await spendKeys(t.db, ALL)).find((k) => k.token === hashToken(KEY_B))!.spend as number;
+      const spendOfKey = async (k: string) =>
+        (await spendKeys(t.db, ALL)).find((x) => x.token === hashToken(k))!.spend as number;
+      const a0 = await spendOfKey(KEY_A);
+      const b0 = await spendOfKey(KEY_B);
       try {
-        // LiteLLM's writer: UPDATE key B, then (later, same transaction) UPDATE key A.
+        // LiteLLM's writer: UPDATE one key, then (later, same transaction) the other.
         const litellm = await other.db.startTransaction().execute();
-        await sql`UPDATE "LiteLLM_VerificationToken" SET spend = spend + 1 WHERE token = ${hashToken(KEY_B)}`.execute(
+        await sql`UPDATE "LiteLLM_VerificationToken" SET spend = spend + 1 WHERE token = ${hashToken(first)}`.execute(
           litellm,
         );
-        // An ingest batch for keys A and B meanwhile. Counters updated inside the statement would lock A,
-        // then wait for B.
+        // An ingest batch for both keys meanwhile. Counters updated inside the ingest statement (in any
+        // fixed order) would lock one key and wait for the other in one of the two orders.
         const ingest = ingestSpendLogs(
           writer.db,
           ALL,
-          { logs: [log("f-7", KEY_A, 0.5, "fold-eu-1"), log("f-8", KEY_B, 0.25, "fold-eu-1")] },
+          { logs: [log(id, KEY_A, 0.5, "fold-eu-1"), log(`${id}b`, KEY_B, 0.25, "fold-eu-1")] },
           emptyConfig(),
         );
         await new Promise((r) => setTimeout(r, 300));
-        await sql`UPDATE "LiteLLM_VerificationToken" SET spend = spend + 1 WHERE token = ${hashToken(KEY_A)}`.execute(
+        await sql`UPDATE "LiteLLM_VerificationToken" SET spend = spend + 1 WHERE token = ${hashToken(second)}`.execute(
           litellm,
         );
         await litellm.commit().execute(); // no deadlock_detected for LiteLLM

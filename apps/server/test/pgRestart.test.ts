@@ -87,7 +87,7 @@ describe.skipIf(!enabled)(
         users: USERS.map((user_id) => ({ user_id })),
         keys: KEYS.map((raw) => ({ raw, spend: 0 })),
       });
-      replicas = await Promise.all([0, 1, 2].map(() => startReplica(url, MASTER)));
+      replicas = await Promise.all([0, 1].map(() => startReplica(url, MASTER)));
     }, 90_000);
 
     afterAll(async () => {
@@ -97,7 +97,7 @@ describe.skipIf(!enabled)(
     }, 60_000);
 
     it("restarts during ingest and reads: 503 while down, processes alive, recovery, nothing lost or counted twice; kill -9 mid-batch leaves whole batches", async () => {
-      const [a, b, c] = replicas as [Replica, Replica, Replica];
+      const [a, b] = replicas as [Replica, Replica];
       const now = Date.now();
       const logOf = (id: string, n: number): WireLog => ({
         request_id: id,
@@ -152,7 +152,7 @@ describe.skipIf(!enabled)(
       const load = Promise.all([0, 1, 2, 3].map(writer).concat([reader(0), reader(1)]));
       try {
         for (let i = 0; i < CYCLES; i++) {
-          await sleep(600);
+          await sleep(500);
           await pgctl("stop");
           await sleep(400);
           // While down: every process answers, with 503.
@@ -174,14 +174,14 @@ describe.skipIf(!enabled)(
       expect(replicas.every((r) => r.alive())).toBe(true);
       for (const r of [a, b]) expect((await getJson(`${r.url}/healthz`, MASTER)).status).toBe(200);
 
-      // kill -9 of replica c while five 1000-row batches are in flight.
+      // kill -9 of replica b while five 1000-row batches are in flight.
       const killed: WireLog[][] = Array.from({ length: 5 }, (_, bi) =>
         Array.from({ length: 1000 }, (_, j) => logOf(`k${bi}-${j}`, 5_000_000 + bi * 1000 + j)),
       );
-      const inFlight = killed.map((logs) => postJson(`${c.url}/spend/logs/ingest`, MASTER, { logs }, 15_000));
+      const inFlight = killed.map((logs) => postJson(`${b.url}/spend/logs/ingest`, MASTER, { logs }, 15_000));
       await sleep(150);
-      c.proc.kill("SIGKILL");
-      await c.exited;
+      b.proc.kill("SIGKILL");
+      await b.exited;
       const killedAnswers = await Promise.all(inFlight);
       for (const [bi, logs] of killed.entries()) {
         const n = Number(
@@ -195,7 +195,7 @@ describe.skipIf(!enabled)(
         if (killedAnswers[bi]!.status === 200) expect(n).toBe(1000);
         if (n === 1000) for (const l of logs) sent.set(l.request_id, l);
       }
-      // One more acknowledged batch on a live replica folds whatever c committed but did not fold.
+      // One more acknowledged batch on a live replica folds whatever b committed but did not fold.
       const last = [logOf("last-0", 7)];
       sent.set("last-0", last[0]!);
       expect((await postJson(`${a.url}/spend/logs/ingest`, MASTER, { logs: last })).status).toBe(200);
@@ -210,7 +210,6 @@ describe.skipIf(!enabled)(
       const rows = [...sent.values()];
       const total = rows.reduce((s, l) => s + l.spend, 0);
       expect((await getJson(`${a.url}/global/spend`, MASTER)).body.spend).toBe(total);
-      expect((await getJson(`${b.url}/global/spend`, MASTER)).body.spend).toBe(total);
       // Counters: nothing pending, each equal to its brute-force sum (no increment lost or applied twice).
       expect((await q<{ n: number }>("SELECT count(*)::int AS n FROM spendlens.counter_deltas"))[0]!.n).toBe(
         0,
@@ -251,7 +250,7 @@ describe.skipIf(!enabled)(
           (l) => l.spend,
         ),
       );
-      expect(a.alive() && b.alive()).toBe(true);
+      expect(a.alive()).toBe(true);
     }, 60_000);
   },
 );

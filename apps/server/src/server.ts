@@ -180,16 +180,16 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         if (r.stream) {
           // A big answer, streamed (apps/server/src/stream.ts): errors before the first byte are
           // answered as usual; after it, the connection is cut.
-          let opened: OpenedStream;
+          let cut: Error | null;
           try {
-            opened = await openRestStream(r.stream, csv ? "csv" : "json");
+            const opened: OpenedStream = await openRestStream(r.stream, csv ? "csv" : "json");
+            cut = await sendRestStream(res, opened);
           } catch (e) {
             const er = restErrorBody(toTRPCError(e));
             const msg = e instanceof Error ? e.message : String(e);
             if (er.status >= 500) log.warn({ path, status: er.status, err: msg }, "rest route failed");
             return sendJson(res, er.status, er.body);
           }
-          const cut = await sendRestStream(res, opened);
           if (cut) log.warn({ path, err: cut.message }, "streamed answer cut short");
           return;
         }

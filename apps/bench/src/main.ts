@@ -24,6 +24,7 @@ import { sql } from "kysely";
 import { type HeavyBenchOptions, runHeavyBench } from "./heavy.ts";
 import { describeMachine, type Machine } from "./machine.ts";
 import { type Ctx, ORIGINAL, type OriginalQuery } from "./original.ts";
+import { benchReplicas } from "./replicas.ts";
 import { NOT_TIMED, type Numbers, ROUTE_BENCH, type RouteBench } from "./routes.ts";
 import { type ChildServer, startChildServer } from "./server.ts";
 import { fmtMs, percentile, table } from "./stats.ts";
@@ -33,6 +34,7 @@ import { fmtMs, percentile, table } from "./stats.ts";
  *   DATABASE_URL=postgres://…/spendlens_bench pnpm bench [--logs 1000000] [--fresh] [--calls 30]
  *     [--warmup 2] [--orig-calls 5] [--ingest 100000] [--ingest-concurrency 4] [--seed-mode paused|triggers]
  *     [--no-cluster] [--only <text>] [--markdown FILE]
+ *     [--replicas N [--replica-callers 8] [--replica-rounds 1] [--replica-statements n]]   (ingest only: N servers vs 1, replicas.ts)
  *   DATABASE_URL=… pnpm bench --heavy [--heavy-concurrency 8] [--heavy-days 366]: only concurrent big
  *     reports (heavy.ts), on the data already there.
  * Seeds N demo logs over 90 days (once; kept between runs), starts the real server in a child process,
@@ -59,6 +61,11 @@ interface Args {
   markdown: string | null;
   /** --heavy: only the concurrent heavy reports bench (heavy.ts). */
   heavy: HeavyBenchOptions | null;
+  /** --replicas N: only the ingest comparison of N server processes against one (replicas.ts). */
+  replicas: number;
+  replicaCallers: number;
+  replicaRounds: number;
+  replicaStatements: number | null;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -77,6 +84,10 @@ function parseArgs(argv: string[]): Args {
     only: null,
     markdown: null,
     heavy: null,
+    replicas: 0,
+    replicaCallers: 8,
+    replicaRounds: 1,
+    replicaStatements: null,
   };
   const int = (name: string, v: string | undefined, min: number) => {
     const n = Number(v?.replaceAll("_", ""));
@@ -108,6 +119,10 @@ function parseArgs(argv: string[]): Args {
     else if (k === "--heavy-concurrency")
       a.heavy = { days: 366, ...a.heavy, concurrency: int("heavy-concurrency", v(), 2) };
     else if (k === "--heavy-days") a.heavy = { concurrency: 8, ...a.heavy, days: int("heavy-days", v(), 1) };
+    else if (k === "--replicas") a.replicas = int("replicas", v(), 2);
+    else if (k === "--replica-callers") a.replicaCallers = int("replica-callers", v(), 1);
+    else if (k === "--replica-rounds") a.replicaRounds = int("replica-rounds", v(), 1);
+    else if (k === "--replica-statements") a.replicaStatements = int("replica-statements", v(), 1);
     else throw new Error(`unknown option ${k}`);
   }
   return a;
@@ -521,6 +536,28 @@ async function main(): Promise<void> {
     const masterKey = `sk-bench-${randomBytes(12).toString("hex")}`;
     const dir = mkdtempSync(join(tmpdir(), "spendlens-bench-"));
     writeFileSync(join(dir, "config.yaml"), demoConfigYaml());
+    if (a.replicas > 0) {
+      const report = await benchReplicas(h, {
+        url,
+        masterKey,
+        env: {
+          DATABASE_URL: url,
+          SPENDLENS_MASTER_KEY: masterKey,
+          SPENDLENS_CONFIG: join(dir, "config.yaml"),
+          SPENDLENS_LOG_LEVEL: "warn",
+        },
+        replicas: a.replicas,
+        logs: a.ingest,
+        callers: a.replicaCallers,
+        rounds: a.replicaRounds,
+        statementsPerReplica: a.replicaStatements,
+        toIngestRow,
+        log,
+      });
+      process.stdout.write(`${report}\n`);
+      if (a.markdown) writeFileSync(a.markdown, `${report}\n`);
+      return;
+    }
     server = await startChildServer({
       DATABASE_URL: url,
       SPENDLENS_MASTER_KEY: masterKey,

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import {
   demoConfigYaml,
   ensureEmbeddedMasterKey,
+  foldSpendCountersSoon,
   getMeta,
   openRuntime,
   type Settings,
@@ -51,6 +52,9 @@ export async function serve(settings: Settings, opts: ServeOptions = {}) {
       await setMeta(db, "demo_seeded", String(r.logs));
     }
   }
+  // Counter increments a replica committed but did not fold before it died (kill -9 between the two):
+  // folded now rather than at the next ingest. Readers are exact either way.
+  foldSpendCountersSoon(db).catch((e) => log.warn({ err: e }, "folding pending spend counters failed"));
   let masterKey = settings.masterKey;
   let printedKey: string | null = null;
   if (!masterKey && embedded) {

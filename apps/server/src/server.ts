@@ -231,7 +231,16 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         await opened.chunks.return();
         return;
       }
-      const cut = await sendRestStream(res, opened);
+      // sendRestStream throws only before it wrote anything (reading the first piece failed).
+      let cut: Error | null;
+      try {
+        cut = await sendRestStream(res, opened);
+      } catch (e) {
+        const er = restErrorBody(toTRPCError(e), requestId);
+        if (er.status >= 500)
+          log.warn({ request_id: requestId, path, status: er.status, err: er.cause }, "rest route failed");
+        return sendJson(res, er.status, er.body);
+      }
       if (cut) log.warn({ request_id: requestId, path, err: cut }, "streamed answer cut short");
       return;
     }

@@ -9,15 +9,37 @@ import type { OpenedStream } from "@spendlens/api";
  * Backpressure: the next piece is read from the database only once the socket has taken the previous
  * ones, so a slow client slows the cursor down instead of filling memory.
  *
+ * The headers are written only once the first piece of the body is ready: the first piece gathers
+ * elements up to ~64 KiB, so reading it can still fail (the database going away mid-read); that error is
+ * thrown, before anything was written, and the caller answers it as any other (503, …) instead of the
+ * client seeing a dropped connection with no answer at all.
+ *
  * An error after the headers (the database going away, a statement timeout between two chunks):
  * the response cannot become an error any more, so the connection is destroyed without the final
  * zero-length chunk; every HTTP client then reports a truncated body (fetch: "terminated", curl:
  * exit 18), never a complete-looking 200. Resolves with the error (or null) for the request log.
  */
 export async function sendRestStream(res: ServerResponse, s: OpenedStream): Promise<Error | null> {
-  res.writeHead(200, { "content-type": s.contentType });
+  let first: IteratorResult<string | Uint8Array, void>;
   try {
-    await pipeline(Readable.from(s.chunks, { objectMode: true, highWaterMark: 1 }), res);
+    first = await s.chunks.next();
+  } catch (e) {
+    await s.chunks.return(undefined).catch(() => {});
+    throw e;
+  }
+  res.writeHead(200, { "content-type": s.contentType });
+  if (first.done) {
+    res.end();
+    return null;
+  }
+  const head = first.value;
+  const rest = s.chunks;
+  async function* body(): AsyncGenerator<string | Uint8Array, void, undefined> {
+    yield head;
+    yield* rest;
+  }
+  try {
+    await pipeline(Readable.from(body(), { objectMode: true, highWaterMark: 1 }), res);
     return null;
   } catch (e) {
     res.destroy();

@@ -206,7 +206,8 @@ describe("the streaming hook (api openRestStream + server sendRestStream)", () =
   // Elements of ~70 kB each; the stream fails when it reaches `failAt` (null: ends after `count`).
   let failAt: number | null = null;
   let count = 0;
-  const element = (i: number) => [`{"i":${i},"pad":"`, "x".repeat(70_000), `"}`];
+  let pad = 70_000;
+  const element = (i: number) => [`{"i":${i},"pad":"`, "x".repeat(pad), `"}`];
 
   beforeAll(async () => {
     http = createServer(async (_req, res) => {
@@ -243,6 +244,19 @@ describe("the streaming hook (api openRestStream + server sendRestStream)", () =
     const r = await fetch(url);
     expect(r.status).toBe(503);
     expect(await r.json()).toEqual({ error: "the database went away" });
+  });
+
+  it("an error while the first piece is gathered (after the first element, before any byte) is an error response, not a dropped connection", async () => {
+    failAt = 5;
+    count = 10;
+    pad = 100; // the first ~64 KiB piece would hold every element: the failure comes before it is written
+    try {
+      const r = await fetch(url);
+      expect(r.status).toBe(503);
+      expect(await r.json()).toEqual({ error: "the database went away" });
+    } finally {
+      pad = 70_000;
+    }
   });
 
   it("an error after the first byte cuts the connection: the client sees a truncated body, never a 200 that parses", async () => {

@@ -99,6 +99,15 @@ export async function openDatabase(opts: OpenOptions = {}): Promise<DbHandle> {
     });
     // An idle client that loses its server must not crash the process; the next query reports it.
     pool.on("error", () => {});
+    // Nor a checked-out one. pg-pool listens for 'error' only on the clients it holds idle; a client that
+    // a transaction, a stream's cursor or a COPY holds between two queries (or the query's own socket
+    // closing after the server's FATAL, e.g. 57P01 when Postgres shuts down) emits 'error' with nobody
+    // listening, and Node then kills the process. Every client gets a listener for its whole life: the
+    // query in flight fails on its own (and answers 503), and the client, no longer queryable, is
+    // dropped by the pool when it is released.
+    pool.on("connect", (client) => {
+      client.on("error", () => {});
+    });
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return {
       db,

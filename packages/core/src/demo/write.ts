@@ -6,7 +6,7 @@ import pgCopy from "pg-copy-streams";
 import type { Db, DbHandle } from "../db/connect.ts";
 import type { Database } from "../db/schema.ts";
 import { pauseRollups, rebuildRollups, resumeRollups, rollupStatus } from "../rollups/maintain.ts";
-import { addLogToDeltas, applySpendDeltas, emptyDeltas } from "../spend/counters.ts";
+import { addLogToDeltas, emptyDeltas, foldSpendCounters, recordSpendDeltas } from "../spend/counters.ts";
 import {
   buildWorld,
   type DemoErrorLog,
@@ -153,6 +153,8 @@ export async function seedDemoData(target: DbHandle | Db, opts: SeedOptions): Pr
   } else {
     counts = await insertLogs(db, rows, opts);
   }
+  // The chunks recorded their counter increments as pending rows (spend/counters.ts): add them now.
+  await foldSpendCounters(db);
   return { ...counts, keys: world.keys.length, users: world.users.length, teams: world.teams.length, world };
 }
 
@@ -189,7 +191,7 @@ async function insertLogs(db: Db, rows: Iterator<GeneratedRow>, opts: SeedOption
       const ins = await insertLogBatch(trx, batch);
       const deltas = emptyDeltas();
       for (const r of ins) addLogToDeltas(deltas, r);
-      await applySpendDeltas(trx, deltas);
+      await recordSpendDeltas(trx, deltas);
       inserted += ins.length;
       errorLogs += await insertErrorLogBatch(trx, errBatch);
     });
@@ -470,9 +472,6 @@ function takeTurn(prev: Promise<void>): { wait: Promise<void>; done: () => void;
   return { wait: prev, done, next };
 }
 
-/** The seed's lock (pg_advisory_xact_lock key) around the counter updates of a chunk. */
-const SEED_COUNTERS_LOCK = 0x5e_ed_c0_de;
-
 /**
  * Writes spend logs (and their error logs) on Postgres, with counters; `opts.logs` is only the total
  * reported to onProgress. Each chunk is one transaction on a dedicated connection:
@@ -481,15 +480,14 @@ const SEED_COUNTERS_LOCK = 0x5e_ed_c0_de;
  *   2. INSERT the logs into "LiteLLM_SpendLogs" ON CONFLICT (request_id) DO NOTHING, summing the spend
  *      of the rows actually inserted in SQL (RETURNING feeds a GROUP BY; only the sums reach the client),
  *      and the error logs into "LiteLLM_ErrorLogs" likewise;
- *   3. applySpendDeltas (`spend = spend + delta`, ids in sorted order, end users created), then commit.
+ *   3. recordSpendDeltas (pending counter increments, one row per entity; seedDemoData folds them into
+ *      the counters at the end), then commit.
  * Two connections ("lanes") take alternate chunks and run in parallel: on a 2-core machine the two
  * backends' INSERTs (index and rollup-trigger upkeep is most of a seed's cost) use both cores while
  * Node generates the next chunk. COPYs run in chunk order (the generator is shared). Locks:
  * - the rollup triggers upsert in one global order (table, day, key_hash), so two lanes may wait for
  *   each other's commit (adjacent chunks share a day) but never deadlock;
- * - step 3 runs under a transaction-level advisory lock, so the lanes' counter updates (whose row order
- *   the planner picks) are serialized: the lane holding it already finished its INSERT and needs nothing
- *   the other lane holds;
+ * - step 3 only appends rows: no counter row is locked by a chunk;
  * - a deadlock with some other writer (e.g. a live gateway) is retried from a savepoint: the staged
  *   rows are still there.
  * Progress is reported as chunks commit (possibly out of order; the count is what matters).
@@ -546,8 +544,7 @@ export async function copyLogRows(
       inserted += r.n;
       addLogToDeltas(deltas, r);
     }
-    await sql`SELECT pg_advisory_xact_lock(${SEED_COUNTERS_LOCK})`.execute(trx);
-    await applySpendDeltas(trx, deltas);
+    await recordSpendDeltas(trx, deltas);
     return [inserted, errorsInserted];
   };
 

@@ -6,7 +6,7 @@ import type { Db } from "../db/connect.ts";
 import { badRequest, forbidden } from "../errors.ts";
 import { providerResolver } from "../providers/resolve.ts";
 import { type Scope, scopeUserId } from "../scope.ts";
-import { spendCounterCtes } from "../spend/counters.ts";
+import { foldSpendCountersSoon, spendCounterCtes } from "../spend/counters.ts";
 import {
   type Column,
   diffStored,
@@ -537,8 +537,9 @@ const optionalColumnsCache = new WeakMap<object, Column[]>();
  * same row twice counts once; the same id with other content is a conflict and changes nothing). In the
  * same statement (so the same transaction), and only for rows actually inserted, their spend is added to
  * their key, user, team and end user (created when missing) and to their provider's current budget
- * window, and the rollup triggers add them to the daily rollups. Every increment is atomic
- * (`x = x + delta`) and taken in sorted id order. docs/ingest-budgets-pricing.md has the statement.
+ * window, and the rollup triggers add them to the daily rollups. Counter increments are appended as
+ * pending rows in that statement and folded into the counters right after (spend/counters.ts), so no
+ * ingest statement locks a counter row. docs/ingest-budgets-pricing.md has the statement.
  *
  * An internal-user scope may only write rows whose `user` is its own user (others are reported invalid).
  */
@@ -586,6 +587,11 @@ export async function ingestSpendLogs(
     : await laneOf(db, "LiteLLM_SpendLogs", (c, b, st) =>
         writeSpendGroup(db, cols, c as SpendConfig, b, st),
       ).submit(config, batch);
+  // The batch's counter increments are committed as pending rows; they reach the counters in a fold that
+  // starts after the commit (shared with the other callers meanwhile), so the answer comes after the
+  // counters include them unless a row was locked (then a later fold adds them; exact readers add the
+  // pending ones). A failed fold does not fail the write: it is retried.
+  if (!db.isTransaction && r.inserted > 0) await foldSpendCountersSoon(db).catch(() => {});
   let spendAdded = 0;
   for (const row of r.insertedRows) spendAdded += row.spend as number;
   const providerAdded: Record<string, number> = {};

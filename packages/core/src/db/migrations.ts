@@ -6,6 +6,7 @@ import { m0003_rollups } from "./migrations/0003_rollups.ts";
 import { m0004_tag_request_rollups } from "./migrations/0004_tag_request_rollups.ts";
 import { m0005_derived_rollups } from "./migrations/0005_derived_rollups.ts";
 import { m0006_derived_guard } from "./migrations/0006_derived_guard.ts";
+import { m0008_budget_alerts } from "./migrations/0008_budget_alerts.ts";
 
 /**
  * Migrations are frozen in time: never edit one that has shipped, add the next.
@@ -241,6 +242,7 @@ export const migrations: Record<string, Migration> = {
   "0004_tag_request_rollups": m0004_tag_request_rollups,
   "0005_derived_rollups": m0005_derived_rollups,
   "0006_derived_guard": m0006_derived_guard,
+  "0008_budget_alerts": m0008_budget_alerts,
 };
 
 class StaticProvider implements MigrationProvider {

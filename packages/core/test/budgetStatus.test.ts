@@ -149,8 +149,8 @@ router_settings:
     await insertLogs(t.db, logs);
     // Organization spend: logs carrying organization_id (written with it, as LiteLLM does).
     await sql`INSERT INTO "LiteLLM_SpendLogs" (request_id, "startTime", "endTime", spend, organization_id, model)
-      VALUES ('org-1', '2026-05-10T10:00:00', '2026-05-10T10:00:00', 2.25, 'o1', 'gpt-4o'),
-        ('org-2', '2026-05-20T10:00:00', '2026-05-20T10:00:00', 1.25, 'o1', 'gpt-4o')`.execute(t.db);
+      VALUES ('org-1', '2026-05-10T10:00:00', '2026-05-10T10:00:00', 2.25, 'o1', 'groq/llama3-70b'),
+        ('org-2', '2026-05-20T10:00:00', '2026-05-20T10:00:00', 1.25, 'o1', 'groq/llama3-70b')`.execute(t.db);
   });
   afterAll(async () => {
     setClock(null);

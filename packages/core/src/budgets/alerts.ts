@@ -1,9 +1,10 @@
 import { createHash } from "node:crypto";
 import { sql } from "kysely";
+import { z } from "zod";
 import { now } from "../clock.ts";
 import type { SpendlensConfig } from "../config/config.ts";
 import type { Db } from "../db/connect.ts";
-import { ALL } from "../scope.ts";
+import { ALL, type Scope } from "../scope.ts";
 import { type BudgetEntityType, type BudgetStatus, budgetStatus } from "./status.ts";
 
 /**
@@ -325,4 +326,47 @@ export function startBudgetAlerter(
       await running;
     },
   };
+}
+
+export interface BudgetAlertRow {
+  id: number;
+  idempotency_key: string;
+  entity_type: string;
+  entity_id: string;
+  /** The event and, for threshold_crossed, its level (`threshold_crossed_85`, `threshold_crossed_95`). */
+  event: string;
+  /** The budget window the event belongs to (its start, or `lifetime`). */
+  window_start: string;
+  payload: WebhookEvent;
+  created_at: string;
+  attempts: number;
+  next_attempt_at: string;
+  delivered_at: string | null;
+  last_error: string | null;
+}
+
+export const budgetAlertsInput = z
+  .object({
+    status: z.enum(["pending", "delivered", "all"]).default("all"),
+    limit: z.coerce.number().int().min(1).max(1000).default(100),
+  })
+  .strip();
+
+/** GET /budget/alerts: the outbox, newest first (admins only: it names every entity). */
+export async function listBudgetAlerts(
+  db: Db,
+  _scope: Scope,
+  input: z.input<typeof budgetAlertsInput> = {},
+): Promise<{ alerts: BudgetAlertRow[] }> {
+  const q = budgetAlertsInput.parse(input);
+  const where =
+    q.status === "pending"
+      ? sql`WHERE delivered_at IS NULL`
+      : q.status === "delivered"
+        ? sql`WHERE delivered_at IS NOT NULL`
+        : sql``;
+  const r = await sql<BudgetAlertRow>`SELECT id::int AS id, idempotency_key, entity_type, entity_id, event,
+      window_start, payload, created_at, attempts, next_attempt_at, delivered_at, last_error
+    FROM spendlens.budget_alerts ${where} ORDER BY id DESC LIMIT ${q.limit}`.execute(db);
+  return { alerts: r.rows };
 }

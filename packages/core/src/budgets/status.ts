@@ -1,4 +1,6 @@
 import { type RawBuilder, sql } from "kysely";
+import { z } from "zod";
+import { normalizeKeyFilter } from "../auth/hash.ts";
 import { now } from "../clock.ts";
 import type { SpendlensConfig } from "../config/config.ts";
 import type { Db } from "../db/connect.ts";
@@ -378,3 +380,11 @@ export async function budgetStatus(
   }
   return { budgets: out };
 }
+
+/** GET /budget/status's query: both optional; a raw `sk-…` key as entity_id is hashed. */
+export const budgetStatusInput = z
+  .object({
+    entity_type: z.enum(BUDGET_ENTITY_TYPES).optional(),
+    entity_id: z.string().min(1).max(512).transform(normalizeKeyFilter).optional(),
+  })
+  .strip();

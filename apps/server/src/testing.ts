@@ -7,7 +7,7 @@ import { emptyConfig, type SpendlensConfig, setClock } from "@spendlens/core";
 import { createTestDb, type Fixtures, type TestDb, writeFixtures } from "@spendlens/core/testing";
 import pino from "pino";
 import { afterAll, beforeAll } from "vitest";
-import { type RunningServer, startServer } from "./server.ts";
+import { type RunningServer, type ServerOptions, startServer } from "./server.ts";
 
 export interface TestServerOptions extends Fixtures {
   master: string;
@@ -18,6 +18,8 @@ export interface TestServerOptions extends Fixtures {
   now?: Date;
   /** A database on disk (the CLI's in-process mode opens it from another process). */
   onDisk?: boolean;
+  /** Budget webhooks (ServerOptions.budgetAlerts). */
+  budgetAlerts?: ServerOptions["budgetAlerts"];
 }
 
 export interface HttpAnswer {
@@ -67,6 +69,7 @@ export async function startTestServer(
     },
     port: 0,
     logger: pino({ level: "silent" }),
+    ...(o.budgetAlerts ? { budgetAlerts: o.budgetAlerts } : {}),
   });
   const doFetch = (path: string, key: string | null = o.master, init: RequestInit = {}) =>
     fetch(`${srv.url}${path}`, {

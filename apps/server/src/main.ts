@@ -73,12 +73,8 @@ export async function serve(settings: Settings, opts: ServeOptions = {}) {
     logger: log,
     budgetAlerts: {
       webhookUrl: process.env.WEBHOOK_URL || undefined,
-      ...(process.env.SPENDLENS_BUDGET_POLL_MS
-        ? { pollMs: Number(process.env.SPENDLENS_BUDGET_POLL_MS) }
-        : {}),
-      ...(process.env.SPENDLENS_WEBHOOK_BACKOFF_MS
-        ? { backoffMs: Number(process.env.SPENDLENS_WEBHOOK_BACKOFF_MS) }
-        : {}),
+      ...msSetting("pollMs", "SPENDLENS_BUDGET_POLL_MS"),
+      ...msSetting("backoffMs", "SPENDLENS_WEBHOOK_BACKOFF_MS"),
     },
   });
   log.info(

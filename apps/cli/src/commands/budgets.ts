@@ -24,11 +24,15 @@ export const budgetsCommands: ReportCommand[] = [
       { flags: "--status <status>", description: "pending, delivered or all (default all)" },
       { flags: "--limit <n>", description: "most rows (default 100)" },
     ],
-    view: (o: { alerts: Record<string, unknown>[] }) =>
-      o.alerts.map(({ payload, ...r }) => ({
-        ...r,
-        event_message: (payload as { event_message?: string }).event_message,
-      })),
+    // The table shows each event's message; --json and --csv keep the whole payload.
+    picture: (o: { alerts: Record<string, unknown>[] }) =>
+      render(
+        o.alerts.map(({ payload, idempotency_key: _key, ...r }) => ({
+          ...r,
+          event_message: (payload as { event_message?: string }).event_message,
+        })),
+        "table",
+      ),
   },
   {
     name: "provider-budgets",

@@ -304,7 +304,7 @@ router_settings:
     expect(other.budgets).toEqual([]);
   });
 
-  it("a daily window resets at midnight: the new window holds only the new day's spend", async () => {
+  it("windows reset: daily at midnight, 30d at its reset time, 1mo on the 1st; the new window holds only its own spend", async () => {
     now = new Date("2026-05-21T00:00:00.000Z");
     let k1 = (await budgetStatus(t.db, ALL, config, { entity_type: "key", entity_id: "hash-k1" }))
       .budgets[0]!;
@@ -336,6 +336,29 @@ router_settings:
     expect(r.inserted).toBe(1);
     k1 = (await budgetStatus(t.db, ALL, config, { entity_type: "key", entity_id: "hash-k1" })).budgets[0]!;
     expect(k1.spend).toBe(2.5);
+    // A 30d window resets at its reset time: c1's next window starts at 05-25 06:00 with no spend in it.
+    now = new Date("2026-05-25T06:00:00.000Z");
+    const c1 = (await budgetStatus(t.db, ALL, config, { entity_type: "end_user", entity_id: "c1" }))
+      .budgets[0]!;
+    expect(c1).toMatchObject({
+      spend: 0,
+      window_start: "2026-05-25T06:00:00.000Z",
+      budget_reset_at: "2026-06-24T06:00:00.000Z",
+    });
+    // One instant earlier it is still the old window, with all its spend.
+    now = new Date("2026-05-25T05:59:59.999Z");
+    expect(
+      (await budgetStatus(t.db, ALL, config, { entity_type: "end_user", entity_id: "c1" })).budgets[0]!.spend,
+    ).toBe(12.625);
+    // A 1mo window resets on the 1st: u2's June holds nothing yet.
+    now = new Date("2026-06-01T00:00:00.000Z");
+    const u2 = (await budgetStatus(t.db, ALL, config, { entity_type: "user", entity_id: "u2" })).budgets[0]!;
+    expect(u2).toMatchObject({
+      spend: 0,
+      window_start: "2026-06-01T00:00:00.000Z",
+      budget_reset_at: "2026-07-01T00:00:00.000Z",
+      status: "ok",
+    });
     now = new Date("2026-05-20T12:00:00.000Z");
   });
 

@@ -56,6 +56,7 @@ async function run(
   input: unknown,
   view?: (o: any) => unknown,
   streamRows?: ReportCommand["streamRows"],
+  picture?: (o: any) => string,
 ): Promise<void> {
   const g = program.opts<GlobalOpts>();
   const conn = await connect(g);
@@ -70,7 +71,8 @@ async function run(
       if (s) return await writeRows(s, format, process.stdout);
     }
     const out = await callProcedure(conn, procedure, input);
-    process.stdout.write(render(view ? view(out) : out, formatOf(g)));
+    if (picture && format === "table") process.stdout.write(picture(out));
+    else process.stdout.write(render(view ? view(out) : out, format));
   } finally {
     await conn.close();
   }
@@ -96,7 +98,7 @@ function addReportCommand(program: Command, spec: ReportCommand): void {
       if (v === undefined) continue;
       input[o.field ?? snake(lf)] = o.parse && typeof v === "string" ? o.parse(v) : v;
     }
-    await run(program, spec.procedure, input, spec.view, spec.streamRows);
+    await run(program, spec.procedure, input, spec.view, spec.streamRows, spec.picture);
   });
 }
 

@@ -42,6 +42,11 @@ describe("spendlens activity commands", () => {
     expect(table.stdout).toMatch(/│ date\s+│ api_requests │ total_tokens │/);
     expect(table.stdout).toMatch(/│ 2026-02-01 │ 2\s+│ 13\s+│/);
     expect(table.stdout).toContain("sum_api_requests: 3\nsum_total_tokens: 20\n");
+    // Requests per day drawn below the table (asciichart): 1 then 2 requests; the axis tops at 2.
+    expect(table.stdout).toContain("api requests per day");
+    expect(table.stdout).toMatch(/ {9}2 [┤┼] +╭/);
+    expect(table.stdout).toMatch(/ {9}1 [┤┼]──╯/);
+    expect(table.stdout).toMatch(/[╭╯─]/);
     const csv = await cli([...h.t.cliArgs, "--csv", "activity-model", ...RANGE]);
     expect(csv.stdout).toBe(
       "model,date,api_requests,total_tokens\ngpt-4o,2026-01-31,1,7\ngpt-4o,2026-02-01,1,4\nclaude,2026-02-01,1,9\n",

@@ -23,6 +23,16 @@ export interface ServeOptions {
   host?: string;
 }
 
+/** A positive whole number of milliseconds from the environment; anything else is a clear error. */
+function msSetting<K extends string>(key: K, env: string): Partial<Record<K, number>> {
+  const raw = process.env[env];
+  if (raw === undefined || raw === "") return {};
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1)
+    throw new SpendlensError("CONFIG", `${env} must be a whole number of milliseconds`);
+  return { [key]: n } as Partial<Record<K, number>>;
+}
+
 /**
  * Starts spendlens. On the embedded default (no DATABASE_URL) a fresh data folder gets a demo config
  * and demo data, and a master key is made and printed if none is set. With DATABASE_URL the database is
@@ -69,6 +79,11 @@ export async function serve(settings: Settings, opts: ServeOptions = {}) {
     host: opts.host ?? process.env.SPENDLENS_HOST ?? "127.0.0.1",
     logger: log,
     limits,
+    budgetAlerts: {
+      webhookUrl: process.env.WEBHOOK_URL || undefined,
+      ...msSetting("pollMs", "SPENDLENS_BUDGET_POLL_MS"),
+      ...msSetting("backoffMs", "SPENDLENS_WEBHOOK_BACKOFF_MS"),
+    },
   });
   log.info(
     {

@@ -18,7 +18,7 @@ import {
   toCsv,
   toTRPCError,
 } from "@spendlens/api";
-import { ping } from "@spendlens/core";
+import { type BudgetAlerter, budgetWebhooksEnabled, ping, startBudgetAlerter } from "@spendlens/core";
 import type { TRPCError } from "@trpc/server";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import pino from "pino";
@@ -47,6 +47,17 @@ export interface ServerOptions {
    * the defaults without a rate limit; `spendlens serve` passes limitsFromEnv(process.env).
    */
   limits?: Limits;
+  /**
+   * Budget webhooks, sent when the config's general_settings.alerting lists `webhook`. The caller reads
+   * the URL from the environment (WEBHOOK_URL, as LiteLLM).
+   */
+  budgetAlerts?: {
+    webhookUrl: string | undefined;
+    /** How often budgets are checked and the outbox drained (ms). Default 2000. */
+    pollMs?: number;
+    /** First retry delay (ms), doubled per attempt. Default 1000. */
+    backoffMs?: number;
+  };
 }
 
 export interface RunningServer {
@@ -392,6 +403,24 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   });
   const addr = server.address() as AddressInfo;
   const url = `http://${addr.address === "::" ? "localhost" : addr.address}:${addr.port}`;
+  let alerter: BudgetAlerter | null = null;
+  if (budgetWebhooksEnabled(services.config)) {
+    const hook = opts.budgetAlerts?.webhookUrl;
+    if (!hook)
+      log.warn(
+        "general_settings.alerting lists webhook but WEBHOOK_URL is not set: no budget alerts are sent",
+      );
+    else {
+      alerter = startBudgetAlerter(services.db, services.config, {
+        url: hook,
+        ...(opts.budgetAlerts?.pollMs !== undefined ? { pollMs: opts.budgetAlerts.pollMs } : {}),
+        ...(opts.budgetAlerts?.backoffMs !== undefined ? { backoffMs: opts.budgetAlerts.backoffMs } : {}),
+        // Never the driver's message text in full: the error code and a short reason.
+        onError: (e) =>
+          log.warn({ err: e instanceof Error ? e.message : String(e) }, "budget alert round failed"),
+      });
+    }
+  }
   let closing: Promise<void> | null = null;
   return {
     server,
@@ -399,7 +428,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     heavyStats: () => edge.heavy.stats,
     close() {
       closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        const stopped = alerter?.stop() ?? Promise.resolve();
+        server.close(() => void stopped.then(() => resolve()));
         server.closeIdleConnections();
         // Requests still running get a grace period, then their connections are cut.
         setTimeout(() => server.closeAllConnections(), 5_000).unref();

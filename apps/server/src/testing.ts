@@ -8,7 +8,7 @@ import { createTestDb, type Fixtures, type TestDb, writeFixtures } from "@spendl
 import pino from "pino";
 import { afterAll, beforeAll } from "vitest";
 import type { Limits } from "./limits.ts";
-import { type RunningServer, startServer } from "./server.ts";
+import { type RunningServer, type ServerOptions, startServer } from "./server.ts";
 
 export interface TestServerOptions extends Fixtures {
   master: string;
@@ -21,6 +21,8 @@ export interface TestServerOptions extends Fixtures {
   onDisk?: boolean;
   /** The server's limits (default: startServer's, without a rate limit). */
   limits?: Limits;
+  /** Budget webhooks (ServerOptions.budgetAlerts). */
+  budgetAlerts?: ServerOptions["budgetAlerts"];
 }
 
 export interface HttpAnswer {
@@ -71,6 +73,7 @@ export async function startTestServer(
     port: 0,
     logger: pino({ level: "silent" }),
     ...(o.limits ? { limits: o.limits } : {}),
+    ...(o.budgetAlerts ? { budgetAlerts: o.budgetAlerts } : {}),
   });
   const doFetch = (path: string, key: string | null = o.master, init: RequestInit = {}) =>
     fetch(`${srv.url}${path}`, {

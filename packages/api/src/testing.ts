@@ -140,7 +140,7 @@ const PEOPLE: Person[] = [
  * What identifies the other user's rows, by input field name: an internal user sending these must get
  * a 403 or an answer without any of the other user's rows.
  */
-export const OTHER_USER_IDS: Record<string, string[]> = {
+export const OTHER_USER_IDS: Record<string, unknown[]> = {
   user_id: ["bob"],
   user: ["bob"],
   internal_user_id: ["bob"],

@@ -237,7 +237,7 @@ router_settings:
     expect(b.providers.anthropic).toMatchObject({ spend: 2, budget_reset_at: "2026-03-23T00:00:00.000Z" });
   });
 
-  it("a changed time_period or window kind starts afresh", async () => {
+  it("a changed window kind reads the new window from the logs: every log of the calendar day counts", async () => {
     const changed: SpendlensConfig = {
       ...config,
       providerBudgets: {
@@ -245,11 +245,12 @@ router_settings:
         openai: { budget_limit: 100, time_period: "1d", window: "calendar" },
       },
     };
+    // 2026-03-16's openai logs so far: 16 (08:30), 0.5 (10:45), 0.125 (11:15).
     const b = await providerBudgets(t.db, ALL, changed);
-    expect(b.providers.openai).toMatchObject({ spend: 0, budget_reset_at: "2026-03-17T00:00:00.000Z" });
+    expect(b.providers.openai).toMatchObject({ spend: 16.625, budget_reset_at: "2026-03-17T00:00:00.000Z" });
     await ingestSpendLogs(t.db, ALL, { logs: [log("openai", "2026-03-16T11:00:00.000Z", 1)] }, changed);
     expect((await providerBudgets(t.db, ALL, changed)).providers.openai).toMatchObject({
-      spend: 1,
+      spend: 17.625,
       window_start: "2026-03-16T00:00:00.000Z",
       budget_reset_at: "2026-03-17T00:00:00.000Z",
     });

@@ -1,4 +1,6 @@
-import type { DeploymentExceptions, ModelGroupActivity } from "@spendlens/core";
+import type { DeploymentExceptions, GlobalActivity, ModelGroupActivity } from "@spendlens/core";
+import { dailyChart } from "../charts.ts";
+import { render } from "../output.ts";
 import type { OptionSpec, ReportCommand } from "./types.ts";
 
 export const dayRangeOptions: OptionSpec[] = [
@@ -6,6 +8,10 @@ export const dayRangeOptions: OptionSpec[] = [
   { flags: "--end-date <day>", description: "last day, YYYY-MM-DD (UTC), included whole" },
 ];
 const modelGroup: OptionSpec = { flags: "--model-group <name>", description: "the model group (required)" };
+
+/** Chart rows for a count series: one per whole number up to 8, so no two rows share a label. */
+const countHeight = (values: number[]) =>
+  Math.max(1, Math.min(8, Math.max(0, ...values) - Math.min(...values, Number.POSITIVE_INFINITY)));
 
 export const activityCommands: ReportCommand[] = [
   {
@@ -19,6 +25,14 @@ export const activityCommands: ReportCommand[] = [
     procedure: "activity.globalActivity",
     summary: "Requests and total tokens per day, and their sums (GET /global/activity)",
     options: dayRangeOptions,
+    // The table, then requests per day drawn as a chart.
+    picture: (o: GlobalActivity) =>
+      `${render(o, "table")}\n${dailyChart(
+        "api requests per day",
+        o.daily_data.map((d) => ({ date: d.date, value: d.api_requests })),
+        countHeight(o.daily_data.map((d) => d.api_requests)),
+        (x) => String(Math.round(x)),
+      )}`,
   },
   {
     name: "activity-model",

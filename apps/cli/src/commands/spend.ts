@@ -1,4 +1,6 @@
-import type { KeyRow, TeamSpendResult, UserRow } from "@spendlens/core";
+import type { DailySpendRow, KeyRow, TeamSpendResult, UserRow } from "@spendlens/core";
+import { dailyChart, perDay } from "../charts.ts";
+import { render } from "../output.ts";
 import type { OptionSpec, ReportCommand } from "./types.ts";
 
 const apiKey: OptionSpec = {
@@ -51,6 +53,12 @@ export const spendCommands: ReportCommand[] = [
     procedure: "spend.globalSpendLogs",
     summary: "Spend per day over the last 30 days, optionally for one key (GET /global/spend/logs)",
     options: [apiKey],
+    // The table, then spend per day drawn as a chart.
+    picture: (o: DailySpendRow[]) =>
+      `${render(o, "table")}\n${dailyChart(
+        "spend per day",
+        perDay(o, (r) => r.spend),
+      )}`,
   },
   {
     name: "global-spend-keys",

@@ -24,6 +24,8 @@ export interface ReportCommand {
   args?: { name: string; field: string; description: string; optional?: boolean }[];
   /** Shapes the answer before it is printed (e.g. choosing the table to show). Default: as is. */
   view?: (out: any) => unknown;
+  /** The default (table) format drawn instead of a table, e.g. bars and charts. --json/--csv stay plain. */
+  picture?: (out: any) => string;
   /**
    * For big answers: the rows `view` would give, streamed (printed as they come with --json and --csv;
    * see stream.ts). Null: this input is answered whole through the procedure (also how errors are

@@ -1,7 +1,14 @@
-import { ALL, providerBudgets } from "@spendlens/core";
+import {
+  ALL,
+  budgetAlertsInput,
+  budgetStatus,
+  budgetStatusInput,
+  listBudgetAlerts,
+  providerBudgets,
+} from "@spendlens/core";
 import type { TRPCRouterRecord } from "@trpc/server";
 import { z } from "zod";
-import { authedProcedure } from "../trpc.ts";
+import { adminReadProcedure, authedProcedure, scopedReadProcedure } from "../trpc.ts";
 
 export const budgetsRouter = {
   /** Any valid key (as the seed): provider spend is a gateway-wide counter, not any one user's data. */
@@ -12,4 +19,22 @@ export const budgetsRouter = {
     })
     .input(z.object({}).nullish())
     .query(({ ctx }) => providerBudgets(ctx.db, ALL, ctx.config)),
+
+  /** Internal users see their own user's and keys' budgets only. */
+  budgetStatus: scopedReadProcedure
+    .meta({
+      rest: { method: "GET", path: "/budget/status" },
+      summary:
+        "Every budget (keys, users, teams, customers, organizations, providers): spend in the current window, limit, reset, burn rate, projection",
+    })
+    .input(budgetStatusInput.optional())
+    .query(({ ctx, input }) => budgetStatus(ctx.db, ctx.scope, ctx.config, input ?? {})),
+
+  budgetAlerts: adminReadProcedure
+    .meta({
+      rest: { method: "GET", path: "/budget/alerts" },
+      summary: "The budget webhook outbox: each event, its delivery attempts and when it was delivered",
+    })
+    .input(budgetAlertsInput.optional())
+    .query(({ ctx, input }) => listBudgetAlerts(ctx.db, ctx.scope, input ?? {})),
 } satisfies TRPCRouterRecord;

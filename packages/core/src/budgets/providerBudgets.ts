@@ -3,12 +3,23 @@ import { now } from "../clock.ts";
 import type { ProviderBudgetConfig, SpendlensConfig } from "../config/config.ts";
 import type { Db } from "../db/connect.ts";
 import { SpendlensError } from "../errors.ts";
-import type { Scope } from "../scope.ts";
-import { addDuration, calendarWindow, type Duration, parseDuration, type WindowKind } from "./windows.ts";
+import { type ProviderResolver, providerResolver } from "../providers/resolve.ts";
+import { spendTotals } from "../rollups/query.ts";
+import { ALL, type Scope } from "../scope.ts";
+import {
+  addDuration,
+  calendarWindow,
+  type Duration,
+  parseDuration,
+  subtractDuration,
+  type WindowKind,
+} from "./windows.ts";
 
 /**
  * Provider budgets (LiteLLM's router_settings.provider_budget_config): spend per provider inside its
- * current window, kept in spendlens.provider_budget_windows so that every replica agrees.
+ * current window, summed from the logs (`providerWindows`). Ingest also keeps an incremental counter per
+ * provider in spendlens.provider_budget_windows (`addProviderSpend`, `providerWindowCtes`); reads no
+ * longer use it, since it misses the logs LiteLLM writes straight into the table.
  */
 
 export interface ProviderBudget {
@@ -54,49 +65,167 @@ function isLive(row: WindowRow | undefined, c: ProviderBudgetConfig, at: number)
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/** A provider budget's current window and the spend inside it, summed from the logs. */
+export interface ProviderWindow {
+  provider: string;
+  budget_limit: number;
+  time_period: string;
+  window: WindowKind;
+  /** Null: a rolling window that no spend has opened (or whose window has ended with no spend since). */
+  window_start: string | null;
+  window_end: string | null;
+  spend: number;
+}
+
+/** The spend of the logs whose provider (resolved through the config's deployments) is `provider`. */
+async function providerSpend(
+  db: Db,
+  resolve: ProviderResolver,
+  provider: string,
+  from: string,
+  to: string | null,
+): Promise<{ spend: number; combos: { model: string | null; model_id: string | null; p: string | null }[] }> {
+  const rows = await spendTotals(db, ALL, {
+    window: { from, to },
+    dims: ["model", "model_id", "custom_llm_provider"],
+  });
+  let spend = 0;
+  const combos: { model: string | null; model_id: string | null; p: string | null }[] = [];
+  for (const r of rows) {
+    const log = {
+      model: r.model ?? "",
+      model_id: r.model_id ?? null,
+      custom_llm_provider: r.custom_llm_provider ?? null,
+    };
+    if (resolve(log) !== provider) continue;
+    spend += r.spend;
+    if (r.spend > 0)
+      combos.push({ model: r.model ?? null, model_id: r.model_id ?? null, p: r.custom_llm_provider ?? null });
+  }
+  return { spend, combos };
+}
+
 /**
- * GET /provider/budgets. An expired window reads as spend 0 at once (no reset job needed); its
- * budget_reset_at is then the end of the current calendar period, or null for a rolling window until a
- * spend starts the next one (as LiteLLM). Provider spend is a global counter, the same for every caller:
- * `scope` does not narrow it (the seed lets any valid key read it).
+ * Every configured provider's current window, counting every log in "LiteLLM_SpendLogs" whose
+ * "startTime" lies in it however it was written (through ingest or by LiteLLM itself), summed exactly
+ * from the rollups and the raw logs at the window's partial days.
+ * - calendar: the UTC period holding now.
+ * - rolling (LiteLLM's): opened by the first spend after the previous window ended whose window is still
+ *   running now; kept in spendlens.provider_budget_state so every replica and every later read agree
+ *   (the row is written only when a window opens, `persist`). An ended window with no spend since reads
+ *   as no window (spend 0, no reset time), as LiteLLM.
+ */
+export async function providerWindows(
+  db: Db,
+  config: Pick<SpendlensConfig, "providerBudgets" | "modelList">,
+  opts: { persist?: boolean } = {},
+): Promise<ProviderWindow[]> {
+  const entries = Object.entries(config.providerBudgets ?? {});
+  if (!entries.length) return [];
+  const at = now().getTime();
+  const resolve = providerResolver(config.modelList ?? []);
+  const state = await sql<{
+    provider: string;
+    time_period: string;
+    window_kind: string;
+    window_start: string;
+    window_end: string;
+  }>`SELECT provider, time_period, window_kind, window_start, window_end FROM spendlens.provider_budget_state
+    WHERE provider = ANY(${entries.map(([p]) => p)}::text[])`.execute(db);
+  const rows = new Map(state.rows.map((x) => [x.provider, x]));
+  const out: ProviderWindow[] = [];
+  for (const [provider, c] of entries) {
+    const kind = kindOf(c);
+    const d = parseDuration(c.time_period);
+    const base = { provider, budget_limit: c.budget_limit, time_period: c.time_period, window: kind };
+    let start: number | null = null;
+    let end: number | null = null;
+    if (kind === "calendar") {
+      ({ start, end } = calendarWindow(at, d));
+    } else {
+      const row = rows.get(provider);
+      const same = !!row && row.time_period === c.time_period && row.window_kind === kind;
+      if (same && Date.parse(row!.window_start) <= at && Date.parse(row!.window_end) > at) {
+        start = Date.parse(row!.window_start);
+        end = Date.parse(row!.window_end);
+      } else {
+        // The earliest spend that would open a window still running now, after the previous one ended.
+        const lo = Math.max(
+          same ? Date.parse(row!.window_end) : Number.NEGATIVE_INFINITY,
+          subtractDuration(at, d) + 1,
+        );
+        const { combos } = await providerSpend(db, resolve, provider, iso(lo), null);
+        if (combos.length) {
+          const first = await sql<{
+            t: string | null;
+          }>`SELECT min(l."startTime") AS t FROM "LiteLLM_SpendLogs" l
+            WHERE l."startTime" >= ${iso(lo)}::timestamp(3) AND l.spend > 0 AND EXISTS (
+              SELECT 1 FROM unnest(${combos.map((x) => x.model)}::text[], ${combos.map((x) => x.model_id)}::text[],
+                ${combos.map((x) => x.p)}::text[]) AS c(m, mi, p)
+              WHERE c.m IS NOT DISTINCT FROM l.model AND c.mi IS NOT DISTINCT FROM l.model_id
+                AND c.p IS NOT DISTINCT FROM l.custom_llm_provider)`.execute(db);
+          const t = first.rows[0]?.t;
+          if (t) {
+            start = Date.parse(t);
+            end = addDuration(start, d);
+            if (opts.persist !== false) {
+              // Replicas that open the same window compute the same row; a live row is never replaced.
+              await sql`INSERT INTO spendlens.provider_budget_state AS s
+                  (provider, time_period, window_kind, window_start, window_end, updated_at)
+                VALUES (${provider}, ${c.time_period}, ${kind}, ${iso(start)}::timestamp(3), ${iso(end)}::timestamp(3),
+                  ${iso(at)}::timestamp(3))
+                ON CONFLICT (provider) DO UPDATE SET time_period = excluded.time_period,
+                  window_kind = excluded.window_kind, window_start = excluded.window_start,
+                  window_end = excluded.window_end, updated_at = excluded.updated_at
+                WHERE NOT (s.time_period = excluded.time_period AND s.window_kind = excluded.window_kind
+                  AND s.window_start <= ${iso(at)}::timestamp(3) AND s.window_end > ${iso(at)}::timestamp(3))`.execute(
+                db,
+              );
+            }
+          }
+        }
+      }
+    }
+    const spend =
+      start === null ? 0 : (await providerSpend(db, resolve, provider, iso(start), iso(end!))).spend;
+    out.push({
+      ...base,
+      window_start: start === null ? null : iso(start),
+      window_end: end === null ? null : iso(end),
+      spend,
+    });
+  }
+  return out;
+}
+
+/**
+ * GET /provider/budgets: each provider's spend in its current window (`providerWindows`). An expired
+ * window reads as spend 0 at once (no reset job needed); its budget_reset_at is then the end of the
+ * current calendar period, or null for a rolling window until a spend opens the next one (as LiteLLM).
+ * Provider spend is gateway-wide, the same for every caller: `scope` does not narrow it (the seed lets
+ * any valid key read it).
  */
 export async function providerBudgets(
   db: Db,
   _scope: Scope,
-  config: Pick<SpendlensConfig, "providerBudgets">,
+  config: Pick<SpendlensConfig, "providerBudgets" | "modelList">,
 ): Promise<ProviderBudgetsResponse> {
-  const entries = Object.entries(config.providerBudgets ?? {});
-  if (!entries.length) {
+  if (!Object.keys(config.providerBudgets ?? {}).length) {
     throw new SpendlensError(
       "BAD_REQUEST",
       "No provider budget config found. Please set router_settings.provider_budget_config in the config file (SPENDLENS_CONFIG).",
     );
   }
-  const at = now().getTime();
-  const r = await sql<WindowRow>`SELECT provider, time_period, window_kind, window_start, window_end,
-      spend::float8 AS spend
-    FROM spendlens.provider_budget_windows WHERE provider = ANY(${entries.map(([p]) => p)}::text[])`.execute(
-    db,
-  );
-  const rows = new Map(r.rows.map((x) => [x.provider, x]));
   const providers: Record<string, ProviderBudget> = {};
-  for (const [provider, c] of entries) {
-    const row = rows.get(provider);
-    const kind = kindOf(c);
-    const base = { budget_limit: c.budget_limit, time_period: c.time_period, window: kind };
-    if (isLive(row, c, at)) {
-      providers[provider] = {
-        ...base,
-        spend: row!.spend,
-        budget_reset_at: iso(Date.parse(row!.window_end!)),
-        window_start: iso(Date.parse(row!.window_start!)),
-      };
-    } else if (kind === "calendar") {
-      const w = calendarWindow(at, parseDuration(c.time_period));
-      providers[provider] = { ...base, spend: 0, budget_reset_at: iso(w.end), window_start: iso(w.start) };
-    } else {
-      providers[provider] = { ...base, spend: 0, budget_reset_at: null, window_start: null };
-    }
+  for (const w of await providerWindows(db, config)) {
+    providers[w.provider] = {
+      budget_limit: w.budget_limit,
+      time_period: w.time_period,
+      spend: w.spend,
+      budget_reset_at: w.window_end,
+      window: w.window,
+      window_start: w.window_start,
+    };
   }
   return { providers };
 }

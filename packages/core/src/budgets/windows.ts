@@ -75,3 +75,13 @@ export function calendarWindow(at: number, d: Duration): { start: number; end: n
   const start = origin + Math.floor((at - origin) / size) * size;
   return { start, end: start + size };
 }
+
+/** The start of a window of duration `d` that ends at `end` (months clamped as `addDuration`). */
+export function subtractDuration(end: number, d: Duration): number {
+  return d.unit === "mo" ? addMonths(end, -d.n) : end - d.n * UNIT_MS[d.unit];
+}
+
+/** A duration's length in milliseconds (months as 30 days: for stepping, never for a window's bounds). */
+export function approxDurationMs(d: Duration): number {
+  return d.unit === "mo" ? d.n * 30 * 86_400_000 : d.n * UNIT_MS[d.unit];
+}

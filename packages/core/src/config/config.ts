@@ -55,6 +55,15 @@ export const configSchema = z
       .passthrough()
       .nullish(),
     litellm_settings: z.object({ max_budget: num.nullish() }).passthrough().nullish(),
+    general_settings: z
+      .object({
+        /** LiteLLM's alert channels (`slack`, `webhook`, `email`…); spendlens sends `webhook`. */
+        alerting: z.array(z.string()).nullish(),
+        /** LiteLLM's alert types; when set, budget alerts are sent only if it lists `budget_alerts`. */
+        alert_types: z.array(z.string()).nullish(),
+      })
+      .passthrough()
+      .nullish(),
   })
   .passthrough();
 
@@ -67,6 +76,10 @@ export interface SpendlensConfig {
   modelList: Deployment[];
   providerBudgets: Record<string, ProviderBudgetConfig>;
   maxBudget: number | null;
+  /** general_settings.alerting (empty when absent). */
+  alerting?: string[];
+  /** general_settings.alert_types, or null when absent (LiteLLM: every type). */
+  alertTypes?: string[] | null;
 }
 
 export const emptyConfig = (): SpendlensConfig => ({
@@ -121,6 +134,8 @@ export function parseConfig(text: string, path = "config.yaml"): SpendlensConfig
     modelList: c.model_list ?? [],
     providerBudgets: c.router_settings?.provider_budget_config ?? {},
     maxBudget: c.litellm_settings?.max_budget ?? null,
+    alerting: c.general_settings?.alerting ?? [],
+    alertTypes: c.general_settings?.alert_types ?? null,
   };
 }
 

@@ -7,6 +7,7 @@ import { m0004_tag_request_rollups } from "./migrations/0004_tag_request_rollups
 import { m0005_derived_rollups } from "./migrations/0005_derived_rollups.ts";
 import { m0006_derived_guard } from "./migrations/0006_derived_guard.ts";
 import { m0007_spend_counter_deltas } from "./migrations/0007_spend_counter_deltas.ts";
+import { m0008_budget_alerts } from "./migrations/0008_budget_alerts.ts";
 import { m0009_activity_rollups } from "./migrations/0009_activity_rollups.ts";
 
 /**
@@ -244,6 +245,7 @@ export const migrations: Record<string, Migration> = {
   "0005_derived_rollups": m0005_derived_rollups,
   "0006_derived_guard": m0006_derived_guard,
   "0007_spend_counter_deltas": m0007_spend_counter_deltas,
+  "0008_budget_alerts": m0008_budget_alerts,
   "0009_activity_rollups": m0009_activity_rollups,
 };
 

@@ -153,9 +153,34 @@ export async function seedDemoData(target: DbHandle | Db, opts: SeedOptions): Pr
   } else {
     counts = await insertLogs(db, rows, opts);
   }
+  await writeDemoTeamBudgets(db);
   // The chunks recorded their counter increments as pending rows (spend/counters.ts): add them now.
   await foldSpendCounters(db);
   return { ...counts, keys: world.keys.length, users: world.users.length, teams: world.teams.length, world };
+}
+
+/**
+ * Gives the demo's teams LiteLLM budgets that `spendlens budgets` has something to show for: a 30-day
+ * budget that resets in 10 days (20 days of it spent), set from each team's last 29 days of spend (1.25 ×
+ * it for most, so they last; 0.9 × for every fourth team, which is projected to run out), and a soft
+ * budget at 80 % of it. Teams that already have a budget keep it.
+ */
+async function writeDemoTeamBudgets(db: Db): Promise<void> {
+  const soft = await sql<{ n: number }>`SELECT count(*)::int AS n FROM information_schema.columns
+    WHERE table_schema = 'public' AND table_name = 'LiteLLM_TeamTable' AND column_name = 'soft_budget'`.execute(
+    db,
+  );
+  const hasSoft = (soft.rows[0]?.n ?? 0) > 0;
+  await sql`UPDATE "LiteLLM_TeamTable" t SET max_budget = s.budget,
+      ${hasSoft ? sql`soft_budget = round((s.budget * 0.8)::numeric, 2)::float8,` : sql``}
+      budget_duration = '30d',
+      budget_reset_at = date_trunc('day', now() AT TIME ZONE 'UTC') + interval '10 days'
+    FROM (SELECT team_id, round((sum(spend) * CASE WHEN row_number() OVER (ORDER BY team_id) % 4 = 0
+        THEN 0.9 ELSE 1.25 END)::numeric, 2)::float8 AS budget
+      FROM "LiteLLM_SpendLogs"
+      WHERE "startTime" >= (now() AT TIME ZONE 'UTC') - interval '29 days' AND team_id IS NOT NULL
+      GROUP BY team_id) s
+    WHERE t.team_id = s.team_id AND t.max_budget IS NULL AND s.budget > 0`.execute(db);
 }
 
 /** Pauses the rollups for a bulk load when they run and no day holds kept totals; true if it did. */

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Insertable } from "kysely";
+import { CompiledQuery, type Insertable } from "kysely";
 import pg from "pg";
 import { hashToken } from "../auth/hash.ts";
 import { type DbHandle, openDatabase } from "../db/connect.ts";
@@ -211,4 +211,10 @@ export async function dropTestDatabaseAt(url: string): Promise<void> {
   } finally {
     await c.end();
   }
+}
+
+/** Runs one statement with bound parameters ($1, $2 …), for tests outside core that have no kysely import. */
+export async function execSql(db: DbHandle["db"], text: string, params: unknown[] = []): Promise<unknown[]> {
+  const r = await db.executeQuery(CompiledQuery.raw(text, params));
+  return r.rows as unknown[];
 }

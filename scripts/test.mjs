@@ -58,7 +58,9 @@ if (await postgresReachable()) {
   const c = new pg.Client({ connectionString: pgUrl });
   await c.connect();
   const prefix = `spendlens_t_${runId}_`;
-  const left = await c.query("SELECT datname FROM pg_database WHERE left(datname, length($1)) = $1", [prefix]);
+  const left = await c.query("SELECT datname FROM pg_database WHERE left(datname, length($1)) = $1", [
+    prefix,
+  ]);
   for (const { datname } of left.rows) await c.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
   await c.end();
 } else if (process.env.CI) {

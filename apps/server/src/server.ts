@@ -20,6 +20,7 @@ import {
 import { ping } from "@spendlens/core";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import pino from "pino";
+import { serveApiDocs } from "./apiDocs.ts";
 import { sendRestStream } from "./stream.ts";
 
 export interface ServerOptions {
@@ -153,6 +154,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
           ? sendJson(res, 200, { status: "ok", database: services.handle?.engine ?? "up" })
           : sendJson(res, 503, { status: "unavailable", database: "down" });
       }
+      if (req.method === "GET" && (await serveApiDocs(path, res))) return;
       const route = matchRoute(routes, req.method ?? "GET", path);
       if (route === "method")
         return sendJson(res, 405, {

@@ -1,4 +1,5 @@
 export { toTRPCError } from "./errors.ts";
+export { type OpenApiOptions, openApiDocument } from "./openapi.ts";
 export {
   callRestRoute,
   matchRoute,

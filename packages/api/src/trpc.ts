@@ -11,6 +11,7 @@ import {
   scopeOf,
 } from "@spendlens/core";
 import { initTRPC, TRPCError } from "@trpc/server";
+import type { ZodType } from "zod";
 import { errorField, toTRPCError, validationMessage } from "./errors.ts";
 
 /**
@@ -41,6 +42,10 @@ export interface RestMeta {
   input?: (req: { query: Record<string, string>; body: unknown }) => unknown;
   /** Procedure output -> the seed's response shape. Default: unchanged. */
   output?: (out: any) => unknown;
+  /** The REST answer's shape, for the OpenAPI document (responses.ts). */
+  response?: ZodType;
+  /** The REST request body's shape when `input` reshapes it (OpenAPI); default: the procedure input. */
+  body?: ZodType;
 }
 
 export interface Meta {

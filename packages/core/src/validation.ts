@@ -17,10 +17,14 @@ const required = (what: string) => (iss: { input?: unknown }) =>
   iss.input === undefined || iss.input === null ? `is required (${what})` : `must be ${what}`;
 
 /** A calendar day, `YYYY-MM-DD`, UTC. */
-export const zDay = z.string({ error: required("a date YYYY-MM-DD") }).refine((s) => {
-  const m = DAY_RE.exec(s);
-  return !!m && isRealDay(+m[1]!, +m[2]!, +m[3]!);
-}, "must be a real date in the form YYYY-MM-DD");
+export const zDay = z
+  .string({ error: required("a date YYYY-MM-DD") })
+  .refine((s) => {
+    const m = DAY_RE.exec(s);
+    return !!m && isRealDay(+m[1]!, +m[2]!, +m[3]!);
+  }, "must be a real date in the form YYYY-MM-DD")
+  // What the OpenAPI document says of it (JSON Schema cannot state the refinement).
+  .meta({ format: "date", pattern: DAY_RE.source });
 
 /** A UTC instant, `YYYY-MM-DD HH:MM:SS` (the seed's logs/ui form; `T` and a trailing `Z` accepted). Normalised to ISO. */
 export const zDateTime = z
@@ -29,6 +33,7 @@ export const zDateTime = z
     const m = DATETIME_RE.exec(s);
     return !!m && isRealDay(+m[1]!, +m[2]!, +m[3]!) && +m[4]! < 24 && +m[5]! < 60 && +m[6]! < 60;
   }, "must be a UTC datetime in the form YYYY-MM-DD HH:MM:SS")
+  .meta({ pattern: DATETIME_RE.source, description: "UTC, YYYY-MM-DD HH:MM:SS" })
   .transform((s) => new Date(`${s.replace(" ", "T").replace(/Z$/, "")}Z`).toISOString());
 
 /** Whole numbers that may arrive as query strings. */

@@ -7,13 +7,14 @@ import {
   spendReportStream,
 } from "@spendlens/core";
 import type { TRPCRouterRecord } from "@trpc/server";
+import * as R from "../responses.ts";
 import { streamOr } from "../stream.ts";
 import { adminReadProcedure, scopedReadProcedure } from "../trpc.ts";
 
 export const reportsRouter = {
   spendProvider: scopedReadProcedure
     .meta({
-      rest: { method: "GET", path: "/global/spend/provider" },
+      rest: { method: "GET", path: "/global/spend/provider", response: R.providerSpendResponse },
       summary:
         "Spend per provider (model_id → deployment → provider), Unknown last (internal users: their own)",
     })
@@ -26,7 +27,12 @@ export const reportsRouter = {
    */
   spendReport: adminReadProcedure
     .meta({
-      rest: { method: "GET", path: "/global/spend/report", output: (o: SpendReport) => o.data },
+      rest: {
+        method: "GET",
+        path: "/global/spend/report",
+        output: (o: SpendReport) => o.data,
+        response: R.spendReportResponse,
+      },
       summary: "Daily spend per team or customer, or spend per api_key with per-model cost and tokens",
     })
     .input(spendReportInput)

@@ -134,10 +134,10 @@ describe("spendlens spend and logs commands, in process", () => {
         "--min-spend",
         "2",
       ]);
-      expect(table.stdout).toMatch(/│ request_id\s+│ startTime/);
-      expect(table.stdout).toMatch(/│ c2\s+│/);
-      expect(table.stdout).toMatch(/│ c3\s+│/);
-      expect(table.stdout).not.toMatch(/│ c1\s+│/);
+      expect(table.stdout).toMatch(/^request_id\s+startTime/);
+      expect(table.stdout).toMatch(/^c2\s/m);
+      expect(table.stdout).toMatch(/^c3\s/m);
+      expect(table.stdout).not.toMatch(/^c1\s/m);
       expect(table.stdout).toContain("total: 2\n");
       const days = await json(["spend-logs", "--start-date", daysAgo(6), "--end-date", D5]);
       expect(days).toEqual([

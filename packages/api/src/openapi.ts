@@ -219,3 +219,11 @@ export function openApiDocument(opts: OpenApiOptions = {}): JsonSchema {
     },
   };
 }
+
+/** The input fields a procedure cannot do without (the CLI marks their options required). */
+export function requiredInputFields(procedure: string): string[] {
+  const input = procedureDef(procedure)?.inputs[0];
+  if (!input) return [];
+  const obj = objectPart(jsonSchemaOf(input, "input"));
+  return (obj?.required ?? []) as string[];
+}

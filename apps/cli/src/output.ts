@@ -20,18 +20,18 @@ const GAP = 2;
 const shorten = (s: string, wide: boolean) => (!wide && HASH.test(s) ? `${s.slice(0, SHORT_HASH)}…` : s);
 
 /**
- * Widths that fit `width`: the widest columns give up characters first (down to MIN_COLUMN), so short
- * columns (numbers, ids) stay whole.
+ * Widths that fit `width`: the widest column gives up a character at a time (so the cuts spread over
+ * the widest ones), never below its header or MIN_COLUMN, so short columns (numbers, ids) stay whole.
  */
-function fitWidths(natural: number[], width: number): number[] {
+function fitWidths(natural: number[], floors: number[], width: number): number[] {
   const w = [...natural];
   const total = () => w.reduce((a, b) => a + b, 0) + GAP * (w.length - 1);
   while (total() > width) {
     let widest = -1;
     for (let i = 0; i < w.length; i++)
-      if (w[i]! > MIN_COLUMN && (widest < 0 || w[i]! > w[widest]!)) widest = i;
-    if (widest < 0) break; // every column at its minimum: let the terminal wrap
-    w[widest] = w[widest]! - 1; // one at a time, so the cuts spread over the widest columns
+      if (w[i]! > floors[i]! && (widest < 0 || w[i]! > w[widest]!)) widest = i;
+    if (widest < 0) break; // every column at its floor: let the terminal wrap
+    w[widest] = w[widest]! - 1;
   }
   return w;
 }
@@ -43,7 +43,8 @@ function table(rows: Record<string, unknown>[], o: TableOptions): string {
   const cells = rows.map((r) => cols.map((c) => shorten(cell(r[c]), wide)));
   const natural = cols.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i]!.length)));
   const width = wide ? undefined : o.width;
-  const widths = width ? fitWidths(natural, width) : natural;
+  const floors = natural.map((n, i) => Math.min(n, Math.max(cols[i]!.length, MIN_COLUMN)));
+  const widths = width ? fitWidths(natural, floors, width) : natural;
   const numeric = cols.map((_, i) =>
     rows.every((r) => typeof r[cols[i]!] === "number" || r[cols[i]!] == null),
   );

@@ -1,5 +1,12 @@
 import { type AppRouter, appRouter, createLocalContext, procedureMeta } from "@spendlens/api";
-import { openRuntime, type Runtime, type Settings, settingsFromEnv } from "@spendlens/core";
+import {
+  embeddedMasterKey,
+  embeddedServer,
+  openRuntime,
+  type Runtime,
+  type Settings,
+  settingsFromEnv,
+} from "@spendlens/core";
 import {
   createTRPCClient,
   httpBatchStreamLink,
@@ -19,11 +26,36 @@ export interface ConnectOptions {
   config?: string;
 }
 
+/** A server the CLI talks to. */
+export interface Remote {
+  url: string;
+  key: string | undefined;
+  /** Set when no --url was given: the embedded folder a running server holds (and told its URL). */
+  heldDir?: string;
+}
+
 export interface Connection {
   client: TRPCClient<AppRouter>;
   mode: "remote" | "local";
   runtime: Runtime | null;
+  remote: Remote | null;
   close(): Promise<void>;
+}
+
+/**
+ * Where commands go: `--url`, or else, on the embedded default, the server that holds the folder now
+ * (it writes where it listens into the folder; PGlite cannot be opened by a second process), signed in
+ * with --key, SPENDLENS_MASTER_KEY or the admin key kept in the folder, so the CLI stays proxy_admin
+ * as in process. Null: in process on the database.
+ */
+export function remoteTarget(o: ConnectOptions): Remote | null {
+  if (o.url) return { url: o.url, key: o.key ?? process.env.SPENDLENS_API_KEY };
+  const s = localSettings(o);
+  if (s.databaseUrl) return null;
+  const rec = embeddedServer(s.dataDir);
+  if (!rec) return null;
+  const key = o.key ?? s.masterKey ?? embeddedMasterKey(s.dataDir) ?? process.env.SPENDLENS_API_KEY;
+  return { url: rec.url, key, heldDir: s.dataDir };
 }
 
 export function localSettings(o: ConnectOptions): Settings {
@@ -39,10 +71,11 @@ export function localSettings(o: ConnectOptions): Settings {
  * proxy_admin, since whoever can open the database can read it all). Every command goes through it.
  */
 export async function connect(o: ConnectOptions): Promise<Connection> {
-  if (o.url) {
-    const key = o.key ?? process.env.SPENDLENS_API_KEY;
+  const remote = remoteTarget(o);
+  if (remote) {
+    const { key } = remote;
     const http = {
-      url: `${o.url.replace(/\/+$/, "")}/trpc`,
+      url: `${remote.url.replace(/\/+$/, "")}/trpc`,
       headers: () => (key ? { authorization: `Bearer ${key}` } : {}),
     };
     // Procedures whose big answers stream (meta.streamed) go through the jsonl link, one call per
@@ -56,14 +89,14 @@ export async function connect(o: ConnectOptions): Promise<Connection> {
         }),
       ],
     });
-    return { client, mode: "remote", runtime: null, close: async () => {} };
+    return { client, mode: "remote", runtime: null, remote, close: async () => {} };
   }
   const runtime = await openRuntime(localSettings(o));
   const ctx = createLocalContext({ db: runtime.handle.db, handle: runtime.handle, config: runtime.config });
   const client = createTRPCClient<AppRouter>({
     links: [unstable_localLink({ router: appRouter, createContext: async () => ctx })],
   });
-  return { client, mode: "local", runtime, close: () => runtime.close() };
+  return { client, mode: "local", runtime, remote: null, close: () => runtime.close() };
 }
 
 /** Calls a procedure by its dotted path, as a query or mutation as the router defines it. */

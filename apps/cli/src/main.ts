@@ -1,18 +1,28 @@
-import { errorDetail } from "@spendlens/api";
+import { errorDetail, requiredInputFields } from "@spendlens/api";
 import { SpendlensError, seedDemoData } from "@spendlens/core";
 import { TRPCClientError } from "@trpc/client";
 import { TRPCError } from "@trpc/server";
 import cliProgress from "cli-progress";
 import { Command, InvalidArgumentError, Option } from "commander";
-import { type ConnectOptions, callProcedure, connect, localSettings, procedureNames } from "./client.ts";
+import {
+  type ConnectOptions,
+  callProcedure,
+  connect,
+  localSettings,
+  procedureNames,
+  remoteTarget,
+} from "./client.ts";
 import { reportCommands } from "./commands/index.ts";
 import type { ReportCommand, StreamSource } from "./commands/types.ts";
+import { completionScript } from "./completion.ts";
 import { type Format, render } from "./output.ts";
+import { countLogs, seedThroughServer } from "./seed.ts";
 import { writeRows } from "./stream.ts";
 
 interface GlobalOpts extends ConnectOptions {
   json?: boolean;
   csv?: boolean;
+  wide?: boolean;
 }
 
 const snake = (flag: string) => flag.replace(/^--/, "").replace(/-/g, "_");
@@ -22,6 +32,23 @@ const camel = (flag: string) =>
 
 function formatOf(o: GlobalOpts): Format {
   return o.json ? "json" : o.csv ? "csv" : "table";
+}
+
+/** The width tables fit: the terminal's, or COLUMNS when stdout is not a terminal (as `ls` does). */
+function terminalWidth(): number | undefined {
+  if (process.stdout.isTTY) return process.stdout.columns;
+  const n = Number(process.env.COLUMNS);
+  return Number.isInteger(n) && n > 0 ? n : undefined;
+}
+
+/** Prints an answer in the chosen format; tables fit the terminal unless --wide. */
+function print(g: GlobalOpts, data: unknown): void {
+  process.stdout.write(
+    render(data, formatOf(g), {
+      wide: !!g.wide,
+      width: terminalWidth(),
+    }),
+  );
 }
 
 const positiveInt = (v: string) => {
@@ -64,15 +91,15 @@ async function run(
     const format = formatOf(g);
     // Big answers with --json/--csv are printed as they are read (stream.ts).
     if (streamRows && format !== "table") {
-      const src: StreamSource = conn.runtime
-        ? { mode: "local", db: conn.runtime.handle.db }
-        : { mode: "remote", url: g.url!, key: g.key ?? process.env.SPENDLENS_API_KEY };
+      const src: StreamSource = conn.remote
+        ? { mode: "remote", url: conn.remote.url, key: conn.remote.key }
+        : { mode: "local", db: conn.runtime!.handle.db };
       const s = await streamRows(src, input as Record<string, unknown>);
       if (s) return await writeRows(s, format, process.stdout);
     }
     const out = await callProcedure(conn, procedure, input);
     if (picture && format === "table") process.stdout.write(picture(out));
-    else process.stdout.write(render(view ? view(out) : out, format));
+    else print(g, view ? view(out) : out);
   } finally {
     await conn.close();
   }
@@ -81,9 +108,16 @@ async function run(
 function addReportCommand(program: Command, spec: ReportCommand): void {
   const cmd = program.command(spec.name).description(spec.summary);
   for (const a of spec.args ?? []) cmd.argument(a.optional ? `[${a.name}]` : `<${a.name}>`, a.description);
+  // The procedure's zod input says which fields it cannot do without: their options are required, so
+  // --help marks them and the parser asks for them before anything runs.
+  const required = new Set(requiredInputFields(spec.procedure));
+  for (const a of spec.args ?? []) required.delete(a.field);
   for (const o of spec.options ?? []) {
-    const opt = new Option(o.flags, o.description);
+    const mandatory = required.has(o.field ?? snake(longFlag(o.flags))) && o.defaultValue === undefined;
+    const description = o.description.replace(/\s*\(required\)$/, "");
+    const opt = new Option(o.flags, mandatory ? `${description} (required)` : description);
     if (o.defaultValue !== undefined) opt.default(o.defaultValue);
+    if (mandatory) opt.makeOptionMandatory();
     cmd.addOption(opt);
   }
   cmd.action(async (...argv: unknown[]) => {
@@ -112,6 +146,7 @@ export function buildProgram(): Command {
     .option("--config <file>", "LiteLLM-shaped config.yaml (default: SPENDLENS_CONFIG)")
     .option("--json", "print JSON")
     .option("--csv", "print CSV")
+    .option("--wide", "tables: show key hashes and long values whole (default: fit the terminal)")
     .showHelpAfterError()
     .configureOutput({ outputError: (s, write) => write(s) });
 
@@ -147,9 +182,6 @@ export function buildProgram(): Command {
     .option("--no-bulk", "Postgres: keep the rollups current chunk by chunk while seeding")
     .action(async (o: { logs: number; seed: number; days: number; bulk?: boolean }) => {
       const g = program.opts<GlobalOpts>();
-      if (g.url) throw new Error("seed writes to the database directly: drop --url");
-      const { openRuntime } = await import("@spendlens/core");
-      const rt = await openRuntime(localSettings(g));
       const bar = new cliProgress.SingleBar(
         {
           format: "seeding [{bar}] {percentage}% | {value}/{total} logs | {duration}s",
@@ -158,7 +190,25 @@ export function buildProgram(): Command {
         cliProgress.Presets.shades_classic,
       );
       const started = Date.now();
+      const remote = remoteTarget(g);
+      if (remote) {
+        // A server holds the database (or --url names one): the logs go through its ingest route.
+        if (remote.heldDir)
+          process.stderr.write(`seeding through the server at ${remote.url} (it holds ${remote.heldDir})\n`);
+        try {
+          bar.start(o.logs, 0);
+          const r = await seedThroughServer(remote, o, (n) => bar.update(n));
+          bar.stop();
+          print(g, { ...r, seconds: (Date.now() - started) / 1000, through: remote.url });
+        } finally {
+          bar.stop();
+        }
+        return;
+      }
+      const { openRuntime } = await import("@spendlens/core");
+      const rt = await openRuntime(localSettings(g));
       try {
+        const before = await countLogs(rt.handle.db);
         bar.start(o.logs, 0);
         const r = await seedDemoData(rt.handle, {
           logs: o.logs,
@@ -168,20 +218,17 @@ export function buildProgram(): Command {
           onProgress: (n) => bar.update(n),
         });
         bar.stop();
-        const secs = (Date.now() - started) / 1000;
-        process.stdout.write(
-          render(
-            {
-              logs_inserted: r.logs,
-              error_logs: r.errorLogs,
-              keys: r.keys,
-              users: r.users,
-              teams: r.teams,
-              seconds: secs,
-            },
-            formatOf(g),
-          ),
-        );
+        print(g, {
+          logs_before: before,
+          logs_inserted: r.logs,
+          logs_already_there: o.logs - r.logs,
+          logs_now: before + r.logs,
+          error_logs_inserted: r.errorLogs,
+          keys: r.keys,
+          users: r.users,
+          teams: r.teams,
+          seconds: (Date.now() - started) / 1000,
+        });
       } finally {
         bar.stop();
         await rt.close();
@@ -213,28 +260,60 @@ export function buildProgram(): Command {
     .description("bring spendlens's own database objects up to date and check LiteLLM's tables")
     .action(async () => {
       const g = program.opts<GlobalOpts>();
+      const remote = remoteTarget(g);
+      if (remote) {
+        process.stdout.write(
+          remote.heldDir
+            ? `migrate: nothing to do: the server at ${remote.url} holds ${remote.heldDir} and brought it up to date when it started\n`
+            : `migrate: nothing to do here: the server at ${remote.url} brings its database up to date when it starts\n`,
+        );
+        return;
+      }
       const { openRuntime } = await import("@spendlens/core");
       const rt = await openRuntime(localSettings(g));
       try {
-        process.stdout.write(
-          render(
-            { mode: rt.migration.mode, applied: rt.migration.applied.join(",") || "(none)" },
-            formatOf(g),
-          ),
-        );
+        print(g, { mode: rt.migration.mode, applied: rt.migration.applied.join(",") || "(none)" });
       } finally {
         await rt.close();
       }
     });
 
+  program
+    .command("completion")
+    .description('print a shell completion script: eval "$(spendlens completion bash)" (or zsh)')
+    .argument("<shell>", "bash or zsh")
+    .action((shell: string) => {
+      if (shell !== "bash" && shell !== "zsh")
+        throw new InvalidArgumentError(`no completion for "${shell}": bash or zsh`);
+      process.stdout.write(completionScript(program, shell));
+    });
+
   return program;
 }
 
+const isBrokenPipe = (e: unknown) => (e as NodeJS.ErrnoException | null)?.code === "EPIPE";
+
+/**
+ * `spendlens … | head`: once the reader has gone, stop quietly (no EPIPE trace), as `cat` would.
+ * Node ignores SIGPIPE and reports EPIPE on the stream instead; both end the process.
+ */
+function endQuietlyOnBrokenPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (e) => {
+      if (isBrokenPipe(e)) process.exit(0);
+      throw e;
+    });
+  }
+  process.on("SIGPIPE", () => process.exit(0));
+}
+
 export async function main(argv: string[]): Promise<void> {
+  endQuietlyOnBrokenPipe();
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
   } catch (e) {
+    if (isBrokenPipe(e)) process.exit(0);
     process.stderr.write(`spendlens: ${errorLine(e)}\n`);
     process.exitCode = 1;
   }

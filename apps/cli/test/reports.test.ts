@@ -65,16 +65,25 @@ describe("spendlens report commands", () => {
   it("spend-report --csv: one row per day, team, model and key", async () => {
     const r = await cli([...h.t.cliArgs, "--csv", "spend-report", ...RANGE]);
     expect(r.stdout).toBe(
-      "day,team_name,model,api_key,spend,total_tokens\n" +
-        `2026-01-31,Research,gpt-4o,${KEY},0.75,12\n` +
-        "2026-02-01,Unassigned Team,claude-3-haiku,other,0.5,4\n",
+      "group_by_day,team_name,total_spend,model,api_key,spend,total_tokens\n" +
+        `2026-01-31,Research,0.75,gpt-4o,${KEY},0.75,12\n` +
+        "2026-02-01,Unassigned Team,0.5,claude-3-haiku,other,0.5,4\n",
     );
   }, 600_000);
 
   it("spend-report --group-by api_key --api-key sk-… --json hashes the raw key", async () => {
     const r = await cli([...h.t.cliArgs, "--json", "spend-report", ...RANGE, "--api-key", "sk-cli-key"]);
     expect(JSON.parse(r.stdout)).toEqual([
-      { api_key: KEY, model: "gpt-4o", total_cost: 0.75, total_input_tokens: 10, total_output_tokens: 2 },
+      {
+        api_key: KEY,
+        total_cost: 0.75,
+        total_input_tokens: 10,
+        total_output_tokens: 2,
+        model: "gpt-4o",
+        "model_details.total_cost": 0.75,
+        "model_details.total_input_tokens": 10,
+        "model_details.total_output_tokens": 2,
+      },
     ]);
   }, 600_000);
 });

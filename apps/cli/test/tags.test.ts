@@ -38,7 +38,7 @@ describe("spendlens tag commands", () => {
 
   it("tag-names prints a table; spend-tags --csv over all time", async () => {
     const names = await cli([...h.t.cliArgs, "tag-names"]);
-    expect(names.stdout).toMatch(/│ tag │\n[^\n]*\n│ a\s+│\n[^\n]*\n│ b\s+│\n[^\n]*\n│ z\s+│/);
+    expect(names.stdout).toBe("tag\na\nb\nz\n");
     const csv = await cli([...h.t.cliArgs, "--csv", "spend-tags"]);
     expect(csv.stdout).toBe("individual_request_tag,log_count,total_spend\na,3,34.5\nz,1,32\nb,1,1.5\n");
   }, 600_000);

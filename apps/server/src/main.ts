@@ -6,6 +6,7 @@ import {
   foldSpendCountersSoon,
   getMeta,
   openRuntime,
+  recordEmbeddedServer,
   type Settings,
   SpendlensError,
   seedDemoData,
@@ -95,6 +96,8 @@ export async function serve(settings: Settings, opts: ServeOptions = {}) {
     },
     "spendlens is listening",
   );
+  // The CLI on this folder then goes through this server (the folder cannot be opened twice).
+  const unrecord = embedded ? recordEmbeddedServer(settings.dataDir, running.url) : () => {};
   process.stderr.write(`\nspendlens is listening on ${running.url}\n`);
   if (printedKey) {
     process.stderr.write(`admin key (stored in ${join(settings.dataDir, "master_key")}): ${printedKey}\n`);
@@ -108,12 +111,14 @@ export async function serve(settings: Settings, opts: ServeOptions = {}) {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, "shutting down");
+    unrecord();
     await running.close();
     await rt.close();
     process.exit(0);
   };
   process.on("SIGINT", () => void stop("SIGINT"));
   process.on("SIGTERM", () => void stop("SIGTERM"));
+  process.on("exit", unrecord);
   return { running, runtime: rt };
 }
 

@@ -22,6 +22,7 @@ import { type BudgetAlerter, budgetWebhooksEnabled, ping, startBudgetAlerter } f
 import type { TRPCError } from "@trpc/server";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import pino from "pino";
+import { serveApiDocs } from "./apiDocs.ts";
 import { BodyError, closeAfterAnswer, closeUnlessDrainable, parseJsonBody, readBody } from "./body.ts";
 import {
   type Admission,
@@ -362,6 +363,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
           ? sendJson(res, 200, { status: "ok", database: services.handle?.engine ?? "up" })
           : sendJson(res, 503, { status: "unavailable", database: "down" });
       }
+      if (req.method === "GET" && (await serveApiDocs(path, res))) return;
       const route = matchRoute(routes, req.method ?? "GET", path);
       if (route === "method")
         return sendJson(res, 405, {

@@ -1,4 +1,5 @@
 export { errorDetail, internalMessage, toTRPCError } from "./errors.ts";
+export { type OpenApiOptions, openApiDocument, requiredInputFields } from "./openapi.ts";
 export {
   callRestRoute,
   matchRoute,
@@ -9,6 +10,7 @@ export {
   restRoutes,
 } from "./rest.ts";
 export { type AppRouter, appRouter, createCaller } from "./root.ts";
+export { SPEND_REPORT_CSV_COLUMNS } from "./routers/reports.ts";
 export {
   isRestStream,
   type OpenedStream,
@@ -17,7 +19,7 @@ export {
   type RestStream,
   streamOr,
 } from "./stream.ts";
-export { cell, columnsOf, type Row, tableOf, toCsv } from "./tabular.ts";
+export { cell, columnsOf, csvLines, flatTableOf, flattenRow, type Row, tableOf, toCsv } from "./tabular.ts";
 export {
   ACCESS_LEVELS,
   type Access,

@@ -1,5 +1,5 @@
 import { stringify } from "csv-stringify/sync";
-import { cell, toCsv } from "./tabular.ts";
+import { csvLines, toCsv } from "./tabular.ts";
 
 /**
  * Streamed REST answers (issue 6): a procedure whose answer can be big (the spend report, /spend/logs)
@@ -32,8 +32,9 @@ export interface RestStream {
    */
   items(): AsyncIterable<RestItem>;
   /**
-   * When every element has exactly these keys in this order, CSV streams too (one line per element).
-   * Without it, CSV is built from the whole answer (toCsv), as for any other route.
+   * When every element's flattened rows (tabular.ts flattenRow) have exactly these columns in this
+   * order, CSV streams too (its lines per element). Without it, CSV is built from the whole answer
+   * (toCsv), as for any other route.
    */
   csvColumns?: readonly string[] | undefined;
 }
@@ -157,10 +158,7 @@ async function* csvPieces(
   columns: readonly string[],
 ): AsyncGenerator<string, void, undefined> {
   yield stringify([[...columns]]);
-  for await (const item of items) {
-    const o = JSON.parse(itemText(item)) as Record<string, unknown>;
-    yield stringify([columns.map((c) => cell(o[c], false))]);
-  }
+  for await (const item of items) yield csvLines(JSON.parse(itemText(item)), columns);
 }
 
 /** Joins small pieces into writes of about BATCH_CHARS; stopping early also stops the source. */

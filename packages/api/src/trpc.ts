@@ -14,6 +14,7 @@ import {
   unstorablePath,
 } from "@spendlens/core";
 import { initTRPC, TRPCError } from "@trpc/server";
+import type { ZodType } from "zod";
 import { errorField, internalMessage, toTRPCError, validationMessage } from "./errors.ts";
 
 /**
@@ -61,6 +62,10 @@ export interface RestMeta {
   multi?: readonly string[];
   /** Procedure output -> the seed's response shape. Default: unchanged. */
   output?: (out: any) => unknown;
+  /** The REST answer's shape, for the OpenAPI document (responses.ts). */
+  response?: ZodType;
+  /** The REST request body's shape when `input` reshapes it (OpenAPI); default: the procedure input. */
+  body?: ZodType;
 }
 
 /**

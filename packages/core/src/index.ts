@@ -21,6 +21,7 @@ export type { Database } from "./db/schema.ts";
 export * from "./demo/catalog.ts";
 export * from "./demo/generate.ts";
 export * from "./demo/write.ts";
+export * from "./embeddedServer.ts";
 export * from "./errors.ts";
 export * from "./ingest/ingest.ts";
 export * from "./ingest/rows.ts";

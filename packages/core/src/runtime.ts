@@ -78,7 +78,7 @@ function lockDataDir(dir: string): () => void {
     if (alive) {
       throw new SpendlensError(
         "UNAVAILABLE",
-        `the data folder ${dir} is in use by process ${pid} (a running server?): use --url to talk to it`,
+        `the data folder ${dir} is in use by process ${pid} (a spendlens server? once it listens, the CLI goes through it)`,
       );
     }
   }

@@ -1,51 +1,20 @@
-import { restRoutes } from "@spendlens/api";
+import { flattenRow, type Row, restRoutes, SPEND_REPORT_CSV_COLUMNS } from "@spendlens/api";
 import {
   ALL,
-  type CustomerSpendDay,
-  type KeySpend,
   reportItemText,
   type SpendReport,
   spendReportInput,
   spendReportShape,
   spendReportStream,
-  type TeamSpendDay,
 } from "@spendlens/core";
-import { jsonArrayElements, type Row, type RowStream } from "../stream.ts";
+import { jsonArrayElements, type RowStream } from "../stream.ts";
 import { dayRangeOptions } from "./activity.ts";
 import type { ReportCommand, StreamSource } from "./types.ts";
 
-/** One element of the spend report's data as its rows: per (team or customer, model, key), or per model. */
-function flattenElement(by: SpendReport["group_by"], el: unknown): Row[] {
-  switch (by) {
-    case "team": {
-      const d = el as TeamSpendDay;
-      return d.teams.flatMap((g) =>
-        g.metadata.map((m) => ({ day: d.group_by_day, team_name: g.team_name, ...m })),
-      );
-    }
-    case "customer": {
-      const d = el as CustomerSpendDay;
-      return d.customers.flatMap((g) =>
-        g.metadata.map((m) => ({ day: d.group_by_day, customer: g.customer, ...m })),
-      );
-    }
-    case "api_key": {
-      const k = el as KeySpend;
-      return k.model_details.map((m) => ({ api_key: k.api_key, ...m }));
-    }
-  }
-}
-
-/** The nested spend report as one row per (day, team or customer, model, key), or per (key, model). */
+/** The nested spend report as flat rows (the same rows as REST `?format=csv`: tabular.ts flattenRow). */
 export function flattenSpendReport(r: SpendReport): Record<string, unknown>[] {
-  return (r.data as unknown[]).flatMap((el) => flattenElement(r.group_by, el));
+  return (r.data as unknown as Row[]).flatMap(flattenRow);
 }
-
-const COLUMNS: Record<SpendReport["group_by"], readonly string[]> = {
-  team: ["day", "team_name", "model", "api_key", "spend", "total_tokens"],
-  customer: ["day", "customer", "model", "api_key", "spend", "total_tokens"],
-  api_key: ["api_key", "model", "total_cost", "total_input_tokens", "total_output_tokens"],
-};
 
 /**
  * spend-report's rows, streamed: in process from the core's cursor, against a server from the REST
@@ -80,9 +49,9 @@ async function streamSpendReport(
     elements = jsonArrayElements(res.body as unknown as AsyncIterable<Uint8Array>);
   }
   return {
-    columns: COLUMNS[by],
+    columns: SPEND_REPORT_CSV_COLUMNS[by],
     rows: (async function* () {
-      for await (const el of elements) yield* flattenElement(by, el);
+      for await (const el of elements) yield* flattenRow(el as Row);
     })(),
   };
 }

@@ -13,13 +13,19 @@ import {
   seedGlobalActivity,
 } from "@spendlens/core";
 import type { TRPCRouterRecord } from "@trpc/server";
+import * as R from "../responses.ts";
 import { adminReadProcedure, scopedReadProcedure } from "../trpc.ts";
 
 /** tRPC answers carry ISO days in `date`; the REST routes show the seed's 'Jan 22' there and add `date_iso`. */
 export const activityRouter = {
   globalActivity: scopedReadProcedure
     .meta({
-      rest: { method: "GET", path: "/global/activity", output: seedGlobalActivity },
+      rest: {
+        method: "GET",
+        path: "/global/activity",
+        output: seedGlobalActivity,
+        response: R.activityResponse,
+      },
       summary: "Requests and total tokens per day, and their sums (internal users: their own)",
     })
     .input(activityInput)
@@ -27,7 +33,12 @@ export const activityRouter = {
 
   globalActivityModel: scopedReadProcedure
     .meta({
-      rest: { method: "GET", path: "/global/activity/model", output: seedActivityByModelGroup },
+      rest: {
+        method: "GET",
+        path: "/global/activity/model",
+        output: seedActivityByModelGroup,
+        response: R.activityByModelResponse,
+      },
       summary: "Requests and total tokens per day per model group, top 10 groups (internal users: their own)",
     })
     .input(activityInput)
@@ -35,7 +46,12 @@ export const activityRouter = {
 
   globalActivityExceptions: adminReadProcedure
     .meta({
-      rest: { method: "GET", path: "/global/activity/exceptions", output: seedActivityExceptions },
+      rest: {
+        method: "GET",
+        path: "/global/activity/exceptions",
+        output: seedActivityExceptions,
+        response: R.exceptionsResponse,
+      },
       summary: "429 errors per day for one model group",
     })
     .input(activityExceptionsInput)
@@ -47,6 +63,7 @@ export const activityRouter = {
         method: "GET",
         path: "/global/activity/exceptions/deployment",
         output: seedExceptionsByDeployment,
+        response: R.exceptionsByDeploymentResponse,
       },
       summary: "429 errors per day for one model group, per api_base, top 10",
     })

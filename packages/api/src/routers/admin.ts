@@ -1,12 +1,13 @@
 import { refreshSpend, resetSpend } from "@spendlens/core";
 import type { TRPCRouterRecord } from "@trpc/server";
 import { z } from "zod";
+import * as R from "../responses.ts";
 import { adminWriteProcedure } from "../trpc.ts";
 
 export const adminRouter = {
   globalSpendReset: adminWriteProcedure
     .meta({
-      rest: { method: "POST", path: "/global/spend/reset" },
+      rest: { method: "POST", path: "/global/spend/reset", response: R.statusMessageResponse },
       summary: "Set spend to 0 on every key and team (logs untouched); proxy_admin only",
     })
     .input(z.object({}).optional().nullable())
@@ -14,7 +15,7 @@ export const adminRouter = {
 
   globalSpendRefresh: adminWriteProcedure
     .meta({
-      rest: { method: "POST", path: "/global/spend/refresh" },
+      rest: { method: "POST", path: "/global/spend/refresh", response: R.statusMessageResponse },
       summary:
         "Bring derived spend data up to date (and LiteLLM's materialized MonthlyGlobalSpend); proxy_admin only",
     })

@@ -1,5 +1,6 @@
 import { analyticsQuery, analyticsQueryInput } from "@spendlens/core";
 import type { TRPCRouterRecord } from "@trpc/server";
+import * as R from "../responses.ts";
 import { scopedReadProcedure } from "../trpc.ts";
 
 /**
@@ -10,7 +11,7 @@ import { scopedReadProcedure } from "../trpc.ts";
 export const analyticsRouter = {
   query: scopedReadProcedure
     .meta({
-      rest: { method: "GET", path: "/spendlens/analytics" },
+      rest: { method: "GET", path: "/spendlens/analytics", response: R.analyticsResponse },
       summary:
         "Spend, requests and tokens by any dimensions and an hour/day/week/month bucket in a time zone, filtered",
       heavy: true,
@@ -20,7 +21,7 @@ export const analyticsRouter = {
 
   queryPost: scopedReadProcedure
     .meta({
-      rest: { method: "POST", path: "/spendlens/analytics" },
+      rest: { method: "POST", path: "/spendlens/analytics", response: R.analyticsResponse },
       summary: "analytics.query with a JSON body (POST /spendlens/analytics)",
       heavy: true,
     })

@@ -8,6 +8,7 @@ import {
 } from "@spendlens/core";
 import { TRPCError, type TRPCRouterRecord } from "@trpc/server";
 import { z } from "zod";
+import * as R from "../responses.ts";
 import { authedProcedure, type RestMeta } from "../trpc.ts";
 
 /**
@@ -50,7 +51,13 @@ const restInput: RestMeta["input"] = ({ body }) => (Array.isArray(body) ? { logs
 export const ingestRouter = {
   spendLogs: ingestProcedure
     .meta({
-      rest: { method: "POST", path: "/spend/logs/ingest", input: restInput },
+      rest: {
+        method: "POST",
+        path: "/spend/logs/ingest",
+        input: restInput,
+        body: R.ingestRequestBody,
+        response: R.spendIngestResponse,
+      },
       textCheck: "rows",
       summary:
         "Write up to 1000 spend logs (LiteLLM_SpendLogs rows), idempotent on request_id; keeps key/user/team/end-user spend and provider budget windows in step",
@@ -61,7 +68,13 @@ export const ingestRouter = {
 
   errorLogs: ingestProcedure
     .meta({
-      rest: { method: "POST", path: "/error/logs/ingest", input: restInput },
+      rest: {
+        method: "POST",
+        path: "/error/logs/ingest",
+        input: restInput,
+        body: R.ingestRequestBody,
+        response: R.errorIngestResponse,
+      },
       textCheck: "rows",
       summary: "Write up to 1000 error logs (LiteLLM_ErrorLogs rows), idempotent on request_id",
       largeBody: true,

@@ -15,6 +15,7 @@ import {
   spendLogsV2Input,
 } from "@spendlens/core";
 import type { TRPCRouterRecord } from "@trpc/server";
+import * as R from "../responses.ts";
 import { streamOr } from "../stream.ts";
 import { scopedReadProcedure } from "../trpc.ts";
 
@@ -38,7 +39,7 @@ async function* summaryDays(elements: AsyncIterable<unknown>): AsyncGenerator<Sp
 export const logsRouter = {
   spendLogsUi: scopedReadProcedure
     .meta({
-      rest: { method: "GET", path: "/spend/logs/ui" },
+      rest: { method: "GET", path: "/spend/logs/ui", response: R.spendLogsUiResponse },
       summary: "Spend logs between two UTC datetimes, filtered and paginated, newest first",
       heavy: true,
     })
@@ -75,7 +76,7 @@ export const logsRouter = {
    */
   spendLogs: scopedReadProcedure
     .meta({
-      rest: { method: "GET", path: "/spend/logs", output: spendLogsRestShape },
+      rest: { method: "GET", path: "/spend/logs", output: spendLogsRestShape, response: R.spendLogsResponse },
       summary:
         "Spend logs by api_key / request_id / user_id (max 1000), or a per-day summary over a date range",
       heavy: true,
@@ -95,7 +96,7 @@ export const logsRouter = {
   /** Keyset pages (docs/analytics.md): `next_cursor` for the next page, `total` only with include_total. */
   page: scopedReadProcedure
     .meta({
-      rest: { method: "GET", path: "/spendlens/logs" },
+      rest: { method: "GET", path: "/spendlens/logs", response: R.logsPageResponse },
       summary: "Spend logs newest first, one keyset page at a time (cursor), exact total when asked",
       heavy: true,
     })

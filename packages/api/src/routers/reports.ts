@@ -8,13 +8,30 @@ import {
   spendReportStream,
 } from "@spendlens/core";
 import type { TRPCRouterRecord } from "@trpc/server";
+import * as R from "../responses.ts";
 import { streamOr } from "../stream.ts";
 import { adminReadProcedure, scopedReadProcedure } from "../trpc.ts";
+
+/** The spend report's CSV columns per shape: its elements flattened (tabular.ts flattenRow). */
+export const SPEND_REPORT_CSV_COLUMNS: Record<SpendReport["group_by"], readonly string[]> = {
+  team: ["group_by_day", "team_name", "total_spend", "model", "api_key", "spend", "total_tokens"],
+  customer: ["group_by_day", "customer", "total_spend", "model", "api_key", "spend", "total_tokens"],
+  api_key: [
+    "api_key",
+    "total_cost",
+    "total_input_tokens",
+    "total_output_tokens",
+    "model",
+    "model_details.total_cost",
+    "model_details.total_input_tokens",
+    "model_details.total_output_tokens",
+  ],
+};
 
 export const reportsRouter = {
   spendProvider: scopedReadProcedure
     .meta({
-      rest: { method: "GET", path: "/global/spend/provider" },
+      rest: { method: "GET", path: "/global/spend/provider", response: R.providerSpendResponse },
       summary:
         "Spend per provider (model_id → deployment → provider), Unknown last (internal users: their own)",
       heavy: true,
@@ -28,7 +45,12 @@ export const reportsRouter = {
    */
   spendReport: adminReadProcedure
     .meta({
-      rest: { method: "GET", path: "/global/spend/report", output: (o: SpendReport) => o.data },
+      rest: {
+        method: "GET",
+        path: "/global/spend/report",
+        output: (o: SpendReport) => o.data,
+        response: R.spendReportResponse,
+      },
       summary: "Daily spend per team or customer, or spend per api_key with per-model cost and tokens",
       heavy: true,
       streamed: true,
@@ -40,7 +62,7 @@ export const reportsRouter = {
         () => spendReport(ctx.db, ctx.scope, input),
         () => {
           const s = spendReportStream(ctx.db, ctx.scope, input);
-          return { items: () => s.items(), csvColumns: s.columns };
+          return { items: () => s.items(), csvColumns: SPEND_REPORT_CSV_COLUMNS[spendReportShape(input)] };
         },
         (data) => ({ group_by: spendReportShape(input), data }),
       ),

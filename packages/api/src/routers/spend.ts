@@ -16,6 +16,7 @@ import {
 } from "@spendlens/core";
 import type { TRPCRouterRecord } from "@trpc/server";
 import { z } from "zod";
+import * as R from "../responses.ts";
 import { adminReadProcedure, scopedReadProcedure } from "../trpc.ts";
 
 const noInput = z.object({}).optional();
@@ -23,7 +24,7 @@ const noInput = z.object({}).optional();
 export const spendRouter = {
   globalSpend: adminReadProcedure
     .meta({
-      rest: { method: "GET", path: "/global/spend" },
+      rest: { method: "GET", path: "/global/spend", response: R.globalSpendResponse },
       summary: "Total spend over the last 30 days and the max budget",
     })
     .input(z.object({}).optional())
@@ -31,7 +32,7 @@ export const spendRouter = {
 
   spendKeys: scopedReadProcedure
     .meta({
-      rest: { method: "GET", path: "/spend/keys" },
+      rest: { method: "GET", path: "/spend/keys", response: R.keyRowsResponse },
       summary: "Every key with its spend, highest first (internal users: their own keys)",
       heavy: true,
     })
@@ -40,7 +41,7 @@ export const spendRouter = {
 
   spendUsers: scopedReadProcedure
     .meta({
-      rest: { method: "GET", path: "/spend/users" },
+      rest: { method: "GET", path: "/spend/users", response: R.userRowsResponse },
       summary: "Every user with their spend, or one user's row (internal users: themselves)",
       heavy: true,
     })
@@ -49,7 +50,7 @@ export const spendRouter = {
 
   globalSpendLogs: scopedReadProcedure
     .meta({
-      rest: { method: "GET", path: "/global/spend/logs" },
+      rest: { method: "GET", path: "/global/spend/logs", response: R.dailySpendResponse },
       summary:
         "Spend per day over the last 30 days, optionally for one key (internal users: their own, per key)",
     })
@@ -58,7 +59,7 @@ export const spendRouter = {
 
   globalSpendKeys: scopedReadProcedure
     .meta({
-      rest: { method: "GET", path: "/global/spend/keys" },
+      rest: { method: "GET", path: "/global/spend/keys", response: R.topKeysResponse },
       summary: "Top keys by spend over the last 30 days, with key_alias and key_name",
     })
     .input(globalSpendKeysInput)
@@ -66,7 +67,7 @@ export const spendRouter = {
 
   globalSpendModels: scopedReadProcedure
     .meta({
-      rest: { method: "GET", path: "/global/spend/models" },
+      rest: { method: "GET", path: "/global/spend/models", response: R.topModelsResponse },
       summary: "Top models by spend over the last 30 days (default 10)",
     })
     .input(globalSpendModelsInput)
@@ -74,7 +75,7 @@ export const spendRouter = {
 
   globalSpendTeams: adminReadProcedure
     .meta({
-      rest: { method: "GET", path: "/global/spend/teams" },
+      rest: { method: "GET", path: "/global/spend/teams", response: R.teamsSpendResponse },
       summary: "Spend per day per team alias over the last 30 days; top 10 teams",
     })
     .input(noInput)
@@ -82,7 +83,7 @@ export const spendRouter = {
 
   globalAllEndUsers: adminReadProcedure
     .meta({
-      rest: { method: "GET", path: "/global/all_end_users" },
+      rest: { method: "GET", path: "/global/all_end_users", response: R.endUsersListResponse },
       summary: "Every distinct end user",
       heavy: true,
     })
@@ -91,7 +92,7 @@ export const spendRouter = {
 
   globalSpendEndUsers: adminReadProcedure
     .meta({
-      rest: { method: "POST", path: "/global/spend/end_users" },
+      rest: { method: "POST", path: "/global/spend/end_users", response: R.endUsersSpendResponse },
       summary: "Top 100 end users by spend between startTime and endTime (default: last 30 days)",
     })
     .input(globalSpendEndUsersInput)

@@ -7,12 +7,13 @@ import {
 } from "@spendlens/core";
 import type { TRPCRouterRecord } from "@trpc/server";
 import { z } from "zod";
+import * as R from "../responses.ts";
 import { adminReadProcedure } from "../trpc.ts";
 
 export const tagsRouter = {
   spendTags: adminReadProcedure
     .meta({
-      rest: { method: "GET", path: "/spend/tags" },
+      rest: { method: "GET", path: "/spend/tags", response: R.tagSpendResponse },
       summary: "Spend and request count per request tag, all time or a date range",
       heavy: true,
     })
@@ -21,7 +22,7 @@ export const tagsRouter = {
 
   allTagNames: adminReadProcedure
     .meta({
-      rest: { method: "GET", path: "/global/spend/all_tag_names" },
+      rest: { method: "GET", path: "/global/spend/all_tag_names", response: R.tagNamesResponse },
       summary: "Every distinct request tag",
     })
     .input(z.object({}).optional())
@@ -29,7 +30,7 @@ export const tagsRouter = {
 
   globalSpendTags: adminReadProcedure
     .meta({
-      rest: { method: "GET", path: "/global/spend/tags" },
+      rest: { method: "GET", path: "/global/spend/tags", response: R.globalSpendTagsResponse },
       summary: "Spend and log count per tag in a date range (tags: comma separated or all-tags)",
       heavy: true,
     })

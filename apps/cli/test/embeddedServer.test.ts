@@ -1,0 +1,132 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { buildWorld, generateLogs } from "@spendlens/core";
+import { testEngine, testRunId } from "@spendlens/core/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BIN, runCli } from "./harness.ts";
+
+/**
+ * `spendlens serve` on an embedded folder, and the CLI on the same folder: commands go through the
+ * server (which wrote where it listens into the folder), signed in with the folder's admin key;
+ * seed through ingest, migrate a no-op; once the server stops, in process again. The embedded folder
+ * is PGlite whatever the test engine, so this runs once, in the PGlite pass.
+ */
+const DEMO_LOGS = 300;
+const SLOW = 400_000;
+
+describe.skipIf(testEngine() === "postgres")("the CLI while a server holds the embedded folder", () => {
+  let dir: string;
+  let server: ChildProcess;
+  let url: string;
+  let key: string;
+  let serverLog = "";
+  const env = () => {
+    const e: Record<string, string> = {};
+    for (const [k, v] of Object.entries(process.env)) if (v !== undefined) e[k] = v;
+    delete e.DATABASE_URL;
+    delete e.SPENDLENS_MASTER_KEY;
+    delete e.SPENDLENS_API_KEY;
+    return e;
+  };
+  const cli = (args: string[]) => runCli(["--data-dir", dir, ...args], { env: env() });
+  const get = async (path: string): Promise<any> =>
+    (await fetch(`${url}${path}`, { headers: { authorization: `Bearer ${key}` } })).json();
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), `spendlens-embedded-${testRunId()}-`));
+    server = spawn(process.execPath, [BIN, "serve"], {
+      env: {
+        ...env(),
+        SPENDLENS_DATA_DIR: dir,
+        SPENDLENS_PORT: "0",
+        SPENDLENS_DEMO_LOGS: String(DEMO_LOGS),
+        SPENDLENS_LOG_LEVEL: "warn",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    server.stdout!.on("data", (b) => (serverLog += b));
+    server.stderr!.on("data", (b) => (serverLog += b));
+    const deadline = Date.now() + 300_000;
+    while (!existsSync(join(dir, "server.json"))) {
+      if (server.exitCode !== null || Date.now() > deadline)
+        throw new Error(`server did not start:\n${serverLog}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    url = JSON.parse(readFileSync(join(dir, "server.json"), "utf8")).url;
+    key = readFileSync(join(dir, "master_key"), "utf8").trim();
+  }, 320_000);
+
+  afterAll(async () => {
+    if (server && server.exitCode === null) {
+      server.kill("SIGTERM");
+      await new Promise((r) => server.once("exit", r));
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it(
+    "a report goes through the server, as proxy_admin",
+    async () => {
+      const r = await cli(["--json", "global-spend"]);
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout)).toEqual(await get("/global/spend"));
+      const keys = await cli(["--json", "global-spend-keys", "--limit", "3"]);
+      expect(JSON.parse(keys.stdout)).toEqual(await get("/global/spend/keys?limit=3"));
+    },
+    SLOW,
+  );
+
+  it(
+    "seed goes through ingest and says how many logs were there before",
+    async () => {
+      // What the CLI sends: the demo generator's rows for seed 42, ids demo-42-<n>; the server's first
+      // start wrote ids 0..299. Ingest refuses a legacy request_tags shape that the in-process seed keeps.
+      const sent = [...generateLogs(buildWorld({ seed: 42 }), 400, { seed: 42, days: 90 })];
+      const valid = sent.map(({ log }) => Array.isArray(JSON.parse(log.request_tags)));
+      const firstValid = valid.slice(0, DEMO_LOGS).filter(Boolean).length;
+      const restValid = valid.slice(DEMO_LOGS).filter(Boolean).length;
+      const r = await cli(["--json", "seed", "--logs", "400"]);
+      expect(r.code).toBe(0);
+      expect(r.stderr).toContain(`seeding through the server at ${url} (it holds ${dir})`);
+      expect(JSON.parse(r.stdout)).toMatchObject({
+        logs_before: DEMO_LOGS,
+        logs_inserted: restValid,
+        logs_already_there: firstValid,
+        logs_now: DEMO_LOGS + restValid,
+        invalid: 400 - firstValid - restValid,
+        through: url,
+      });
+      expect((await get("/spendlens/logs?limit=1&include_total=true")).total).toBe(DEMO_LOGS + restValid);
+    },
+    SLOW,
+  );
+
+  it(
+    "migrate is a no-op that says so",
+    async () => {
+      const r = await cli(["migrate"]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe(
+        `migrate: nothing to do: the server at ${url} holds ${dir} and brought it up to date when it started\n`,
+      );
+    },
+    SLOW,
+  );
+
+  it(
+    "once the server stops, the CLI opens the folder in process again",
+    async () => {
+      const before = await get("/global/spend");
+      server.kill("SIGTERM");
+      await new Promise((r) => server.once("exit", r));
+      expect(existsSync(join(dir, "server.json"))).toBe(false);
+      const r = await cli(["--json", "global-spend"]);
+      expect(r.stderr).toBe("");
+      expect(JSON.parse(r.stdout)).toEqual(before);
+    },
+    SLOW,
+  );
+});

@@ -1,0 +1,261 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Validator } from "@seriousme/openapi-schema-validator";
+import { openApiDocument, restRoutes } from "@spendlens/api";
+import { hashToken, parseConfig } from "@spendlens/core";
+import { insertErrorLogs, insertLogs, makeErrorLog, makeLog } from "@spendlens/core/testing";
+import { Ajv2020 } from "ajv/dist/2020.js";
+import addFormatsModule from "ajv-formats";
+import openapiTS, { astToString } from "openapi-typescript";
+import ts from "typescript";
+import { describe, expect, it } from "vitest";
+import { useTestServer } from "../src/testing.ts";
+
+const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
+
+const MASTER = "sk-master-openapi";
+const KEY_A = hashToken("sk-openapi-key-a");
+const doc = openApiDocument() as any;
+
+const h = useTestServer({
+  master: MASTER,
+  now: new Date("2026-02-02T12:00:00Z"),
+  users: [{ user_id: "alice", spend: 1 }],
+  teams: [{ team_id: "t1", team_alias: "Team one", spend: 1 }],
+  keys: [{ raw: "sk-openapi-key-a", user_id: "alice", team_id: "t1", key_alias: "a", spend: 2 }],
+  config: parseConfig(
+    [
+      "model_list:",
+      "  - model_name: gpt-4o",
+      "    litellm_params:",
+      "      model: gpt-4o",
+      "    model_info:",
+      "      id: dep-1",
+      "router_settings:",
+      "  provider_budget_config:",
+      "    openai:",
+      "      budget_limit: 10",
+      "      time_period: 1d",
+    ].join("\n"),
+  ),
+  setup: async (t) => {
+    await insertLogs(t.db, [
+      makeLog({
+        startTime: "2026-02-01T09:00:00.000Z",
+        user: "alice",
+        api_key: KEY_A,
+        model: "gpt-4o",
+        model_id: "dep-1",
+        model_group: "gpt-4o",
+        custom_llm_provider: "openai",
+        team_id: "t1",
+        end_user: "cust-1",
+        spend: 1.5,
+        prompt_tokens: 10,
+        completion_tokens: 5,
+        request_tags: JSON.stringify(["tag-x"]),
+        api_base: "https://a.example",
+      }),
+    ]);
+    await insertErrorLogs(t.db, [
+      makeErrorLog({
+        startTime: "2026-02-01T10:00:00.000Z",
+        model_group: "gpt-4o",
+        api_base: "https://a.example",
+      }),
+    ]);
+  },
+});
+
+const D = "start_date=2026-01-31&end_date=2026-02-01";
+/** A request per answer shape of every REST route (the test fails when a route has none). */
+const SAMPLES: [method: "GET" | "POST", pathAndQuery: string, body?: unknown][] = [
+  ["GET", "/global/spend"],
+  ["GET", "/global/spend/logs"],
+  ["GET", "/global/spend/keys"],
+  ["GET", "/global/spend/models"],
+  ["GET", "/global/spend/teams"],
+  ["GET", "/global/all_end_users"],
+  ["POST", "/global/spend/end_users", {}],
+  ["GET", "/spend/keys"],
+  ["GET", "/spend/users"],
+  ["GET", "/spend/users?user_id=alice"],
+  ["GET", "/spend/logs?api_key=sk-openapi-key-a"],
+  ["GET", `/spend/logs?${D}`],
+  ["GET", "/spend/logs/ui?start_date=2026-01-31%2000:00:00&end_date=2026-02-02%2000:00:00"],
+  ["GET", `/global/activity?${D}`],
+  ["GET", `/global/activity/model?${D}`],
+  ["GET", `/global/activity/exceptions?model_group=gpt-4o&${D}`],
+  ["GET", `/global/activity/exceptions/deployment?model_group=gpt-4o&${D}`],
+  ["GET", `/global/spend/provider?${D}`],
+  ["GET", `/global/spend/report?${D}`],
+  ["GET", `/global/spend/report?group_by=customer&${D}`],
+  ["GET", `/global/spend/report?group_by=api_key&${D}`],
+  ["GET", "/spend/tags"],
+  ["GET", "/global/spend/all_tag_names"],
+  ["GET", `/global/spend/tags?${D}`],
+  ["GET", "/spendlens/analytics?dims=model,team&bucket=day&start=2026-01-31&end=2026-02-02"],
+  ["POST", "/spendlens/analytics", { dims: ["model"], start: "2026-01-31", end: "2026-02-02" }],
+  ["GET", "/spendlens/logs?limit=1&include_total=true"],
+  ["GET", "/provider/budgets"],
+  ["POST", "/spend/calculate", { model: "gpt-4o", messages: [{ role: "user", content: "hi" }] }],
+  [
+    "POST",
+    "/spend/logs/ingest",
+    { logs: [{ request_id: "oa-1", startTime: "2026-02-01T11:00:00Z", spend: 1 }] },
+  ],
+  ["POST", "/error/logs/ingest", [{ request_id: "oa-e1", startTime: "2026-02-01T11:00:00Z" }]],
+  ["POST", "/global/spend/refresh", {}],
+  ["POST", "/global/spend/reset", {}],
+];
+
+function newAjv(): Ajv2020 {
+  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  addFormats(ajv);
+  return ajv;
+}
+
+describe("the OpenAPI document", () => {
+  it("is a valid OpenAPI 3.1 document (@seriousme/openapi-schema-validator)", async () => {
+    const validator = new Validator();
+    const res = await validator.validate(structuredClone(doc));
+    expect(res.errors ?? []).toEqual([]);
+    expect(res.valid).toBe(true);
+    expect(validator.version).toBe("3.1");
+  });
+
+  it("has every REST route and nothing else", () => {
+    const documented = Object.entries(doc.paths as Record<string, object>)
+      .flatMap(([path, item]) => Object.keys(item).map((m) => `${m.toUpperCase()} ${path}`))
+      .sort();
+    const served = restRoutes()
+      .map((r) => `${r.method} ${r.path}`)
+      .sort();
+    expect(documented).toEqual(served);
+    expect(served.length).toBeGreaterThan(25);
+  });
+
+  it("states parameters with their constraints, the error shape and the bearer scheme", () => {
+    const keys = doc.paths["/global/spend/keys"].get;
+    const limit = keys.parameters.find((p: any) => p.name === "limit");
+    expect(limit).toMatchObject({
+      in: "query",
+      required: false,
+      schema: { type: "integer", minimum: 1, maximum: 1000 },
+    });
+    const activity = doc.paths["/global/activity"].get.parameters;
+    expect(activity.find((p: any) => p.name === "start_date")).toMatchObject({
+      required: true,
+      schema: { type: "string", format: "date" },
+    });
+    const dims = doc.paths["/spendlens/analytics"].get.parameters.find((p: any) => p.name === "dims");
+    expect(dims).toMatchObject({ style: "form", explode: false, schema: { type: "array", maxItems: 16 } });
+    expect(dims.schema.items.enum).toContain("model");
+    expect(
+      doc.paths["/spend/logs/ingest"].post.requestBody.content["application/json"].schema.anyOf,
+    ).toHaveLength(2);
+    expect(doc.components.securitySchemes.bearer).toEqual(
+      expect.objectContaining({ type: "http", scheme: "bearer" }),
+    );
+    expect(doc.security).toContainEqual({ bearer: [] });
+    expect(doc.components.schemas.Error.properties.error.required).toEqual([
+      "message",
+      "type",
+      "param",
+      "code",
+    ]);
+    // Role: admin-only routes document 403; any-key routes do not.
+    expect(doc.paths["/global/spend/report"].get.responses["403"]).toBeDefined();
+    expect(doc.paths["/spend/calculate"].post.responses["403"]).toBeUndefined();
+    for (const item of Object.values<any>(doc.paths))
+      for (const op of Object.values<any>(item)) {
+        expect(op.responses["401"]).toEqual({ $ref: "#/components/responses/Unauthorized" });
+        expect(op.responses["200"].content["application/json"].schema).toBeTypeOf("object");
+      }
+  });
+
+  it("is served at /openapi.json and the reference at /docs, from local files", async () => {
+    const r = await h.get("/openapi.json", null);
+    expect(r.status).toBe(200);
+    expect(r.type).toBe("application/json");
+    expect(r.body).toEqual(doc);
+    const page = await h.get("/docs", null);
+    expect(page.status).toBe(200);
+    expect(page.type).toContain("text/html");
+    // Every script and stylesheet the page loads is served by spendlens itself.
+    const assets = [...page.text.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
+    expect(assets).toEqual([
+      "/docs/vendor/swagger-ui.css",
+      "/docs/vendor/swagger-ui-bundle.js",
+      "/docs/init.js",
+    ]);
+    for (const a of assets) {
+      const res = await h.fetch(a, null);
+      expect(res.status, a).toBe(200);
+      expect((await res.arrayBuffer()).byteLength, a).toBeGreaterThan(100);
+    }
+  });
+
+  it("has a sample for every route in this test", () => {
+    const sampled = new Set(SAMPLES.map(([m, p]) => `${m} ${p.split("?")[0]}`));
+    expect(restRoutes().filter((r) => !sampled.has(`${r.method} ${r.path}`))).toEqual([]);
+  });
+
+  // The response schemas are documentation: they must fit what the server really answers.
+  it.each(SAMPLES)("%s %s answers what the document says", async (method, pathAndQuery, body) => {
+    const path = pathAndQuery.split("?")[0]!;
+    const r = await h.request(method, pathAndQuery, MASTER, body);
+    expect(r.status, r.text).toBe(200);
+    expect(r.text.length).toBeGreaterThan(2); // not an empty list
+    const schema = doc.paths[path][method.toLowerCase()].responses["200"].content["application/json"].schema;
+    const validate = newAjv().compile(schema);
+    expect(validate(r.body) ? [] : validate.errors).toEqual([]);
+  });
+
+  it("errors fit the documented Error schema (400 with param, 401, 403)", async () => {
+    const validate = newAjv().compile(doc.components.schemas.Error);
+    const bad = await h.get("/global/activity?start_date=2026-13-01&end_date=2026-02-01");
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.param).toBe("start_date");
+    const noKey = await h.get("/global/spend", null);
+    expect(noKey.status).toBe(401);
+    for (const b of [bad.body, noKey.body]) expect(validate(b) ? [] : validate.errors).toEqual([]);
+  });
+
+  it("is enough for a client generator: openapi-typescript's types compile and name every route", async () => {
+    const ast = await openapiTS(structuredClone(doc));
+    const src = astToString(ast);
+    for (const r of restRoutes()) expect(src).toContain(`"${r.path}"`);
+    const dir = mkdtempSync(join(tmpdir(), "spendlens-openapi-ts-"));
+    try {
+      writeFileSync(join(dir, "api.d.ts"), src);
+      // The generated types used the way a client would: a typed answer and a typed query.
+      writeFileSync(
+        join(dir, "use.ts"),
+        [
+          'import type { paths } from "./api";',
+          'type Keys = paths["/global/spend/keys"]["get"]["responses"]["200"]["content"]["application/json"];',
+          'const k: Keys = [{ api_key: "h", key_alias: null, key_name: null, total_spend: 1 }];',
+          'type Q = paths["/global/activity"]["get"]["parameters"]["query"];',
+          'const q: Q = { start_date: "2026-01-01", end_date: "2026-01-02" };',
+          "// @ts-expect-error start_date is required",
+          'const bad: Q = { end_date: "2026-01-02" };',
+          "export { k, q, bad };",
+        ].join("\n"),
+      );
+      const program = ts.createProgram([join(dir, "use.ts")], {
+        strict: true,
+        noEmit: true,
+        skipLibCheck: false,
+        types: [],
+      });
+      const diags = ts
+        .getPreEmitDiagnostics(program)
+        .map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n"));
+      expect(diags).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});

@@ -1,0 +1,310 @@
+import { MAX_INGEST_BATCH } from "@spendlens/core";
+import { z } from "zod";
+
+/**
+ * The REST answers' shapes, for the OpenAPI document only (nothing parses answers with them): each is
+ * named by a route's `meta.rest.response`. apps/server/test/openapi.test.ts checks real answers from a
+ * real server against them, so they stay true. Rows with many columns (LiteLLM's own tables) list the
+ * columns clients use and allow the rest.
+ */
+
+const num = z.number();
+const day = z.string().meta({ format: "date" });
+const instant = z.string().meta({ format: "date-time" });
+
+export const globalSpendResponse = z.object({
+  spend: num.meta({ description: "USD over the last 30 days" }),
+  max_budget: num.meta({ description: "litellm_settings.max_budget; 0 when unset" }),
+});
+
+export const dailySpendResponse = z.array(z.object({ date: day, spend: num }));
+
+export const topKeysResponse = z.array(
+  z.object({
+    api_key: z.string(),
+    key_alias: z.string().nullable(),
+    key_name: z.string().nullable(),
+    total_spend: num,
+  }),
+);
+
+export const topModelsResponse = z.array(
+  z.object({ model: z.string(), total_spend: num, total_tokens: num }),
+);
+
+export const teamsSpendResponse = z.object({
+  daily_spend: z
+    .array(z.looseObject({ date: day }).catchall(z.union([num, z.string()])))
+    .meta({ description: "One entry per day: `date` and one spend per team alias" }),
+  teams: z.array(z.string()),
+  total_spend_per_team: z.array(z.object({ team_id: z.string(), total_spend: num })),
+});
+
+export const endUsersListResponse = z.object({ end_users: z.array(z.string()) });
+
+export const endUsersSpendResponse = z.array(
+  z.object({ end_user: z.string(), total_count: num, total_spend: num }),
+);
+
+/** A LiteLLM_VerificationToken row (the key's hash in `token`). */
+export const keyRowsResponse = z.array(
+  z.looseObject({
+    token: z.string(),
+    key_name: z.string().nullable(),
+    key_alias: z.string().nullable(),
+    spend: num,
+    user_id: z.string().nullable(),
+    team_id: z.string().nullable(),
+    max_budget: num.nullable(),
+    expires: z.string().nullable(),
+  }),
+);
+
+/** A LiteLLM_UserTable row. */
+export const userRowsResponse = z.array(
+  z.looseObject({
+    user_id: z.string(),
+    user_alias: z.string().nullable(),
+    user_email: z.string().nullable(),
+    user_role: z.string().nullable(),
+    spend: num,
+    max_budget: num.nullable(),
+  }),
+);
+
+/** A LiteLLM_SpendLogs row. */
+export const spendLogRow = z.looseObject({
+  request_id: z.string(),
+  call_type: z.string(),
+  api_key: z.string(),
+  spend: num,
+  total_tokens: num,
+  prompt_tokens: num,
+  completion_tokens: num,
+  startTime: instant,
+  endTime: instant,
+  model: z.string(),
+  model_id: z.string().nullable(),
+  model_group: z.string().nullable(),
+  api_base: z.string().nullable(),
+  user: z.string().nullable(),
+  team_id: z.string().nullable(),
+  end_user: z.string().nullable(),
+  request_tags: z.unknown(),
+  metadata: z.unknown(),
+});
+
+export const spendLogsResponse = z
+  .array(
+    z.union([
+      spendLogRow,
+      z
+        .looseObject({
+          startTime: day,
+          spend: num,
+          users: z.record(z.string(), num),
+          models: z.record(z.string(), num),
+        })
+        .catchall(z.unknown()),
+    ]),
+  )
+  .meta({
+    description:
+      "With api_key / request_id / user_id: the logs (at most 1000). With start_date and end_date: one summary per day (spend per key hash as extra fields).",
+  });
+
+export const spendLogsUiResponse = z.object({
+  data: z.array(spendLogRow),
+  total: num,
+  page: num,
+  page_size: num,
+  total_pages: num,
+});
+
+export const logsPageResponse = z.object({
+  data: z.array(spendLogRow),
+  next_cursor: z
+    .string()
+    .nullable()
+    .meta({ description: "Pass as `cursor` for the next page; null on the last" }),
+  has_more: z.boolean(),
+  total: num.nullable().meta({ description: "Every matching log; null unless include_total" }),
+  limit: num,
+});
+
+export const statusMessageResponse = z.object({ message: z.string(), status: z.string() });
+
+const activityDay = {
+  date: z.string().meta({ description: "The seed's label, e.g. 'Jan 22'" }),
+  date_iso: day,
+};
+
+export const activityResponse = z.object({
+  daily_data: z.array(z.object({ ...activityDay, api_requests: num, total_tokens: num })),
+  sum_api_requests: num,
+  sum_total_tokens: num,
+});
+
+export const activityByModelResponse = z.array(
+  z.object({
+    model: z.string(),
+    daily_data: z.array(
+      z.object({ model_group: z.string(), ...activityDay, api_requests: num, total_tokens: num }),
+    ),
+    sum_api_requests: num,
+    sum_total_tokens: num,
+  }),
+);
+
+export const exceptionsResponse = z.object({
+  daily_data: z.array(z.object({ ...activityDay, num_rate_limit_exceptions: num })),
+  sum_num_rate_limit_exceptions: num,
+});
+
+export const exceptionsByDeploymentResponse = z.array(
+  z.object({
+    api_base: z.string(),
+    daily_data: z.array(z.object({ api_base: z.string(), ...activityDay, num_rate_limit_exceptions: num })),
+    sum_num_rate_limit_exceptions: num,
+  }),
+);
+
+export const providerSpendResponse = z.array(z.object({ provider: z.string(), spend: num }));
+
+const reportMetadata = z.array(
+  z.object({ model: z.string(), api_key: z.string(), spend: num, total_tokens: num }),
+);
+const modelDetail = z.object({
+  model: z.string(),
+  total_cost: num,
+  total_input_tokens: num,
+  total_output_tokens: num,
+});
+
+export const spendReportResponse = z
+  .array(
+    z.union([
+      z.object({
+        group_by_day: day,
+        teams: z.array(z.object({ team_name: z.string(), total_spend: num, metadata: reportMetadata })),
+      }),
+      z.object({
+        group_by_day: day,
+        customers: z.array(
+          z.object({ customer: z.string().nullable(), total_spend: num, metadata: reportMetadata }),
+        ),
+      }),
+      z.object({
+        api_key: z.string(),
+        total_cost: num,
+        total_input_tokens: num,
+        total_output_tokens: num,
+        model_details: z.array(modelDetail),
+      }),
+    ]),
+  )
+  .meta({ description: "group_by=team: days with teams; customer: days with customers; api_key: keys" });
+
+export const tagSpendResponse = z.array(
+  z.object({ individual_request_tag: z.string(), log_count: num, total_spend: num }),
+);
+
+export const tagNamesResponse = z.object({ tag_names: z.array(z.string()) });
+
+export const globalSpendTagsResponse = z.object({
+  spend_per_tag: z.array(z.object({ name: z.string(), spend: num, log_count: num })),
+});
+
+export const analyticsResponse = z.object({
+  start: instant,
+  end: instant,
+  timezone: z.string(),
+  bucket: z.enum(["hour", "day", "week", "month"]).nullable(),
+  attribution: z.enum(["split", "full"]),
+  source: z.enum(["rollups", "raw_logs"]),
+  truncated: z.boolean(),
+  rows: z
+    .array(
+      z.looseObject({
+        requests: num,
+        spend: num,
+        prompt_tokens: num,
+        completion_tokens: num,
+        total_tokens: num,
+      }),
+    )
+    .meta({
+      description:
+        "One row per group: the bucket label (named after the unit) and bucket_start when bucketed, then the dimensions asked, then the sums",
+    }),
+});
+
+export const providerBudgetsResponse = z.object({
+  providers: z.record(
+    z.string(),
+    z.object({
+      budget_limit: num,
+      time_period: z.string(),
+      spend: num,
+      budget_reset_at: instant.nullable(),
+      window: z.enum(["rolling", "calendar"]),
+      window_start: instant.nullable(),
+    }),
+  ),
+});
+
+export const spendCalculationResponse = z.object({
+  cost: num.meta({ description: "USD" }),
+  breakdown: z.object({ input: num, output: num, cache_read: num, cache_write: num, other: num }),
+  tokens: z.object({
+    prompt_tokens: num,
+    completion_tokens: num,
+    cache_read_tokens: num,
+    cache_write_tokens: num,
+    reasoning_tokens: num,
+    total_tokens: num,
+    tokenizer: z.string().nullable(),
+    tokenizer_exact: z.boolean().nullable(),
+  }),
+  price_source: z.enum(["config", "genai-prices"]),
+  price_entry: z.object({
+    provider: z.string(),
+    model: z.string(),
+    deployment_id: z.string().nullable().optional(),
+  }),
+});
+
+const ingestCommon = {
+  received: num,
+  inserted: num.meta({ description: "Rows newly stored (and counted)" }),
+  duplicates: z.array(z.string()).meta({ description: "request_ids already stored with the same content" }),
+  conflicts: z.array(z.object({ request_id: z.string(), fields: z.array(z.string()) })),
+  invalid: z.array(
+    z.object({
+      index: num,
+      request_id: z.string().nullable(),
+      field: z.string().nullable(),
+      reason: z.string(),
+    }),
+  ),
+};
+
+export const errorIngestResponse = z.object(ingestCommon);
+
+export const spendIngestResponse = z.object({
+  ...ingestCommon,
+  spend_added: num,
+  provider_spend_added: z.record(z.string(), num),
+});
+
+/** The body of a request to the ingest routes: `{"logs": [...]}` or a bare array of rows. */
+export const ingestRequestBody = z.union([
+  z.object({
+    logs: z
+      .array(z.record(z.string(), z.unknown()))
+      .min(1)
+      .max(MAX_INGEST_BATCH)
+      .meta({ description: "LiteLLM_SpendLogs / LiteLLM_ErrorLogs rows, validated one by one" }),
+  }),
+  z.array(z.record(z.string(), z.unknown())).min(1).max(MAX_INGEST_BATCH),
+]);

@@ -57,13 +57,15 @@ describe("spendlens budgets", () => {
     expect(r.stdout).toMatch(/[╭╮╯╰─]/);
   });
 
-  it("--csv stays plain: one row per budget", async () => {
+  it("--csv stays plain: one row per budget and day of its daily series (flattened as REST ?format=csv does)", async () => {
     const r = await cli(["--csv", "budgets", "--entity-type", "team"]);
     expect(r.stderr).toBe("");
     const lines = r.stdout.trim().split("\n");
     expect(lines[0]).toMatch(/^entity_type,entity_id,alias,/);
-    expect(lines).toHaveLength(2);
-    expect(lines[1]).toMatch(/^team,team-cli,cli team,/);
+    expect(lines[0]).toContain(",date,daily.spend");
+    // The team's one budget, over the 14 days of its daily series.
+    expect(lines).toHaveLength(1 + 14);
+    for (const l of lines.slice(1)) expect(l).toMatch(/^team,team-cli,cli team,/);
     expect(r.stdout).not.toContain("█");
   });
 });

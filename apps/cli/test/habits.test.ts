@@ -298,6 +298,7 @@ describe("shell completion", () => {
       const r = await cli(["completion", "bash"]);
       expect(r.code).toBe(0);
       expect(await bashComplete(r.stdout, ["spendlens", "activity-"])).toEqual([
+        "activity-cache-hits",
         "activity-model",
         "activity-exceptions",
         "activity-exceptions-deployment",

@@ -145,6 +145,7 @@ describe("spend-report, streamed", () => {
         group_by_day: string;
         customers: {
           customer: string | null;
+          total_spend: number;
           metadata: { model: string; api_key: string; spend: number; total_tokens: number }[];
         }[];
       }[];
@@ -152,7 +153,15 @@ describe("spend-report, streamed", () => {
     expect(out.group_by).toBe("customer");
     const rows = out.data.flatMap((d) =>
       d.customers.flatMap((c) =>
-        c.metadata.map((m) => ({ day: d.group_by_day, customer: c.customer, ...m })),
+        c.metadata.map((m) => ({
+          group_by_day: d.group_by_day,
+          customer: c.customer,
+          total_spend: c.total_spend,
+          model: m.model,
+          api_key: m.api_key,
+          spend: m.spend,
+          total_tokens: m.total_tokens,
+        })),
       ),
     );
     expect(rows).toEqual(bruteRows());

@@ -169,6 +169,7 @@ export const OTHER_USER_IDS: Record<string, unknown[]> = {
   exclude_tags: ["tag-alice"],
   tag_filter: ["tag-bob"],
   tag_filters: [["tag-bob"]],
+  entity_id: ["bob"],
 };
 /** Text that only the other user's rows hold: none may appear in an internal user's answer. */
 export const OTHER_USER_MARKERS = ["bob", hashToken("sk-bob"), "777.77"];
@@ -203,6 +204,7 @@ export const NON_ID_FIELDS = new Set([
   "sort_order",
   "summarize",
   "months",
+  "entity_type",
 ]);
 
 /**

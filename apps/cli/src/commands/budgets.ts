@@ -13,7 +13,7 @@ export const budgetsCommands: ReportCommand[] = [
       { flags: "--entity-type <type>", description: "key, user, team, end_user, organization or provider" },
       { flags: "--entity-id <id>", description: "one entity (a key as sk-… or its hash)" },
     ],
-    // --csv: one row per budget, its daily series a JSON cell; --json: the answer as it is.
+    // --csv: one row per budget and day of its daily series (flattened as REST ?format=csv); --json: as it is.
     picture: (o: { budgets: BudgetStatus[] }) => renderBudgets(o),
   },
   {

@@ -1,6 +1,6 @@
 import type { AppRouter } from "@spendlens/api";
 import { QueryCache, QueryClient, queryOptions } from "@tanstack/react-query";
-import { createTRPCClient, httpBatchLink, TRPCClientError } from "@trpc/client";
+import { createTRPCClient, httpLink, TRPCClientError } from "@trpc/client";
 import type { inferRouterInputs, inferRouterOutputs } from "@trpc/server";
 
 export type Inputs = inferRouterInputs<AppRouter>;
@@ -26,15 +26,15 @@ export function storeKey(key: string | null): void {
 export type Client = ReturnType<typeof makeClient>;
 
 /**
- * The typed client. Queries issued in the same tick go out as one batched HTTP request, so a page of
- * panels costs one round trip.
+ * The typed client: one HTTP request per query (TanStack Query dedupes and caches them). Not batched:
+ * the server admits at most one heavy procedure per tRPC batch (each heavy query takes one of a bounded
+ * number of slots; apps/server/src/limits.ts), and most of a page's panels are heavy analytics queries.
  */
 export function makeClient(key: string) {
   return createTRPCClient<AppRouter>({
     links: [
-      httpBatchLink({
+      httpLink({
         url: "/trpc",
-        maxURLLength: 4000,
         headers: () => ({ authorization: `Bearer ${key}` }),
       }),
     ],

@@ -18,12 +18,16 @@ const required = (what: string) => (iss: { input?: unknown }) =>
 export const OUT_OF_RANGE = `must be within ${DAY_RANGE_TEXT}`;
 
 /** A calendar day, `YYYY-MM-DD`, UTC, from 1970-01-01 to 9998-12-31. */
-export const zDay = z.string({ error: required("a date YYYY-MM-DD") }).superRefine((s, ctx) => {
-  const m = DAY_RE.exec(s);
-  if (!m || !isRealDate(+m[1]!, +m[2]!, +m[3]!))
-    ctx.addIssue({ code: "custom", message: "must be a real date in the form YYYY-MM-DD" });
-  else if (!isSupportedDay(s)) ctx.addIssue({ code: "custom", message: `${OUT_OF_RANGE} (got ${s})` });
-});
+export const zDay = z
+  .string({ error: required("a date YYYY-MM-DD") })
+  .superRefine((s, ctx) => {
+    const m = DAY_RE.exec(s);
+    if (!m || !isRealDate(+m[1]!, +m[2]!, +m[3]!))
+      ctx.addIssue({ code: "custom", message: "must be a real date in the form YYYY-MM-DD" });
+    else if (!isSupportedDay(s)) ctx.addIssue({ code: "custom", message: `${OUT_OF_RANGE} (got ${s})` });
+  })
+  // What the OpenAPI document says of it (JSON Schema cannot state the refinement).
+  .meta({ format: "date", pattern: DAY_RE.source });
 
 /**
  * A UTC instant, `YYYY-MM-DD HH:MM:SS` (the seed's logs/ui form; `T` and a trailing `Z` accepted), on a

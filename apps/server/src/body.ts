@@ -76,7 +76,9 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 
   const declared = declaredLength(req);
   const tooBig = () => new BodyError(413, `request body larger than ${limit} bytes`);
   if (declared !== null && declared > limit) return Promise.reject(tooBig());
-  if (declared === 0 || req.complete) return Promise.resolve(undefined);
+  // `req.complete` only says the whole body has arrived (it may still wait in the stream's buffer, e.g.
+  // while the key was checked): read it. Only a body already read to its end has nothing left.
+  if (declared === 0 || req.readableEnded) return Promise.resolve(undefined);
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;

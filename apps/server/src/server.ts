@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createRequire } from "node:module";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { dirname, extname, join, normalize, sep } from "node:path";
 import {
   appRouter,
@@ -398,6 +398,33 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   };
 
   const server = createServer((req, res) => void handle(req, res));
+  // A request node cannot parse (a URL or headers past its 16 KiB limit, bad framing): answer it in
+  // LiteLLM's error shape and close with a lingering close, as for a refused body (body.ts), so the
+  // client reads the 431/400 instead of a reset while it is still sending.
+  server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => {
+    if (!socket.writable || (socket as Socket & { _httpMessage?: unknown })._httpMessage) {
+      socket.destroy();
+      return;
+    }
+    const tooLarge = err.code === "HPE_HEADER_OVERFLOW";
+    const status = tooLarge ? 431 : 400;
+    const body = JSON.stringify({
+      error: {
+        message: tooLarge ? "request line or headers larger than 16 KiB" : "malformed HTTP request",
+        type: "bad_request_error",
+        param: null,
+        code: String(status),
+      },
+    });
+    socket.end(
+      `HTTP/1.1 ${status} ${tooLarge ? "Request Header Fields Too Large" : "Bad Request"}\r\n` +
+        `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+    const timer = setTimeout(() => socket.destroy(), 2_000);
+    timer.unref();
+    socket.once("close", () => clearTimeout(timer));
+    socket.resume();
+  });
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

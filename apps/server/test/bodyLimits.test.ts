@@ -229,6 +229,34 @@ describe("body limits and 413", () => {
   });
 });
 
+describe("requests node cannot take, and bodies that arrive before the key is checked", () => {
+  it("answers a 6 MB request line with a 431 in LiteLLM's error shape, not a reset, and closes", async () => {
+    const q = encodeURIComponent("😀".repeat(262_144)); // 1 MB of UTF-8, 3 MB percent-encoded
+    const line = `GET /global/spend/logs?api_key=${q}${q} HTTP/1.1\r\n`;
+    // Sent in pieces, as a client that is still writing when the server has answered.
+    const pieces: Buffer[] = [];
+    for (let i = 0; i < line.length; i += 64 * 1024) pieces.push(Buffer.from(line.slice(i, i + 64 * 1024)));
+    const r = await rawExchange("", [
+      ...pieces,
+      Buffer.from(`Host: x\r\nAuthorization: Bearer ${MASTER}\r\n\r\n`),
+    ]);
+    expect(r.status).toBe(431);
+    expect(r.text).toContain('"type":"bad_request_error"');
+    expect(r.closedByServer).toBe(true);
+    expect((await h.get("/global/spend")).status).toBe(200);
+  });
+
+  it("reads a body that arrived whole while the key was being checked (a virtual key, one write)", async () => {
+    // Headers and body in one write: the body is complete in the socket's buffer before the key's
+    // lookup in the database returns. It must still be read, not taken for empty.
+    const body = JSON.stringify({ model: "gpt-4o", messages: [{ role: "user", content: "hello" }] });
+    const r = await rawExchange(
+      `POST /spend/calculate HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk-alice\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+    expect(r.status).toBe(200);
+  });
+});
+
 describe("keep-alive", () => {
   it("a connection stays usable after a 401, a 400, a 404 and a small keyless body", async () => {
     const c = new KeepAlive();

@@ -4,6 +4,8 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { hashToken } from "@spendlens/core";
+import { expect } from "vitest";
 
 export const CLI_BIN = fileURLToPath(new URL("../../cli/bin/spendlens.mjs", import.meta.url));
 
@@ -147,4 +149,35 @@ export function sumBy<T>(
     m.set(k, (m.get(k) ?? 0) + value(r));
   }
   return m;
+}
+
+/**
+ * The counters LiteLLM reads, after every increment was folded: nothing pending, and each key's, user's,
+ * team's and end user's spend equal to its brute-force sum over `rows` (what was acknowledged or stored).
+ */
+export async function expectCountersEqualBruteForce(
+  q: <R>(text: string) => Promise<R[]>,
+  rows: {
+    api_key: string;
+    user: string | null;
+    team_id: string | null;
+    end_user: string | null;
+    spend: number;
+  }[],
+): Promise<void> {
+  expect((await q<{ n: number }>("SELECT count(*)::int AS n FROM spendlens.counter_deltas"))[0]!.n).toBe(0);
+  // Table and column names are literals of this function, never input.
+  const counter = async (table: string, id: string) =>
+    new Map(
+      (
+        await q<{ id: string; spend: number }>(`SELECT "${id}" AS id, spend FROM "${table}" WHERE spend <> 0`)
+      ).map((r) => [r.id, r.spend]),
+    );
+  const spend = (l: { spend: number }) => l.spend;
+  expect(await counter("LiteLLM_VerificationToken", "token")).toEqual(
+    sumBy(rows, (l) => hashToken(l.api_key), spend),
+  );
+  expect(await counter("LiteLLM_UserTable", "user_id")).toEqual(sumBy(rows, (l) => l.user, spend));
+  expect(await counter("LiteLLM_TeamTable", "team_id")).toEqual(sumBy(rows, (l) => l.team_id, spend));
+  expect(await counter("LiteLLM_EndUserTable", "user_id")).toEqual(sumBy(rows, (l) => l.end_user, spend));
 }

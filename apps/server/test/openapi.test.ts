@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Validator } from "@seriousme/openapi-schema-validator";
-import { openApiDocument, restRoutes } from "@spendlens/api";
-import { hashToken, parseConfig } from "@spendlens/core";
+import { matchRoute, openApiDocument, restRoutes } from "@spendlens/api";
+import { detectBudgetAlerts, hashToken, parseConfig } from "@spendlens/core";
 import { insertErrorLogs, insertLogs, makeErrorLog, makeLog } from "@spendlens/core/testing";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormatsModule from "ajv-formats";
@@ -18,27 +18,48 @@ const MASTER = "sk-master-openapi";
 const KEY_A = hashToken("sk-openapi-key-a");
 const doc = openApiDocument() as any;
 
+const CONFIG = parseConfig(
+  [
+    "model_list:",
+    "  - model_name: gpt-4o",
+    "    litellm_params:",
+    "      model: gpt-4o",
+    "    model_info:",
+    "      id: dep-1",
+    "router_settings:",
+    "  provider_budget_config:",
+    "    openai:",
+    "      budget_limit: 10",
+    "      time_period: 1d",
+  ].join("\n"),
+);
+
 const h = useTestServer({
   master: MASTER,
   now: new Date("2026-02-02T12:00:00Z"),
   users: [{ user_id: "alice", spend: 1 }],
-  teams: [{ team_id: "t1", team_alias: "Team one", spend: 1 }],
-  keys: [{ raw: "sk-openapi-key-a", user_id: "alice", team_id: "t1", key_alias: "a", spend: 2 }],
-  config: parseConfig(
-    [
-      "model_list:",
-      "  - model_name: gpt-4o",
-      "    litellm_params:",
-      "      model: gpt-4o",
-      "    model_info:",
-      "      id: dep-1",
-      "router_settings:",
-      "  provider_budget_config:",
-      "    openai:",
-      "      budget_limit: 10",
-      "      time_period: 1d",
-    ].join("\n"),
-  ),
+  // Budgets of both kinds: the team's resets (a window, crossed: alerts), the key's never does.
+  teams: [
+    {
+      team_id: "t1",
+      team_alias: "Team one",
+      spend: 1,
+      max_budget: 1,
+      budget_duration: "30d",
+      budget_reset_at: "2026-02-10T00:00:00.000Z",
+    },
+  ],
+  keys: [
+    {
+      raw: "sk-openapi-key-a",
+      user_id: "alice",
+      team_id: "t1",
+      key_alias: "a",
+      spend: 2,
+      max_budget: 10,
+    },
+  ],
+  config: CONFIG,
   setup: async (t) => {
     await insertLogs(t.db, [
       makeLog({
@@ -56,8 +77,14 @@ const h = useTestServer({
         completion_tokens: 5,
         request_tags: JSON.stringify(["tag-x"]),
         api_base: "https://a.example",
+        request_id: "req-openapi-1",
       }),
     ]);
+    await t.db
+      .updateTable("LiteLLM_SpendLogs")
+      .set({ session_id: "sess-1" })
+      .where("request_id", "=", "req-openapi-1")
+      .execute();
     await insertErrorLogs(t.db, [
       makeErrorLog({
         startTime: "2026-02-01T10:00:00.000Z",
@@ -65,6 +92,8 @@ const h = useTestServer({
         api_base: "https://a.example",
       }),
     ]);
+    // The team's budget is crossed: the outbox gets its events (what /budget/alerts lists).
+    expect(await detectBudgetAlerts(t.db, CONFIG)).toBeGreaterThan(0);
   },
 });
 
@@ -84,10 +113,22 @@ const SAMPLES: [method: "GET" | "POST", pathAndQuery: string, body?: unknown][] 
   ["GET", "/spend/logs?api_key=sk-openapi-key-a"],
   ["GET", `/spend/logs?${D}`],
   ["GET", "/spend/logs/ui?start_date=2026-01-31%2000:00:00&end_date=2026-02-02%2000:00:00"],
+  ["GET", "/spend/logs/ui/req-openapi-1"],
+  ["GET", "/spend/logs/session/ui?session_id=sess-1"],
+  ["GET", `/spend/logs/v2?${D}`],
   ["GET", `/global/activity?${D}`],
   ["GET", `/global/activity/model?${D}`],
   ["GET", `/global/activity/exceptions?model_group=gpt-4o&${D}`],
   ["GET", `/global/activity/exceptions/deployment?model_group=gpt-4o&${D}`],
+  ["GET", `/global/activity/cache_hits?${D}`],
+  ["GET", `/user/daily/activity?${D}`],
+  ["GET", `/user/daily/activity/aggregated?${D}`],
+  ["GET", `/team/daily/activity?${D}`],
+  ["GET", `/organization/daily/activity?${D}`],
+  ["GET", `/customer/daily/activity?${D}`],
+  ["GET", `/end_user/daily/activity?${D}`],
+  ["GET", `/agent/daily/activity?${D}`],
+  ["GET", `/tag/daily/activity?${D}`],
   ["GET", `/global/spend/provider?${D}`],
   ["GET", `/global/spend/report?${D}`],
   ["GET", `/global/spend/report?group_by=customer&${D}`],
@@ -95,10 +136,18 @@ const SAMPLES: [method: "GET" | "POST", pathAndQuery: string, body?: unknown][] 
   ["GET", "/spend/tags"],
   ["GET", "/global/spend/all_tag_names"],
   ["GET", `/global/spend/tags?${D}`],
+  ["GET", "/tag/distinct"],
+  ["GET", `/tag/dau?${D}`],
+  ["GET", "/tag/wau"],
+  ["GET", "/tag/mau"],
+  ["GET", `/tag/summary?${D}`],
+  ["GET", "/tag/user-agent/per-user-analytics"],
   ["GET", "/spendlens/analytics?dims=model,team&bucket=day&start=2026-01-31&end=2026-02-02"],
   ["POST", "/spendlens/analytics", { dims: ["model"], start: "2026-01-31", end: "2026-02-02" }],
   ["GET", "/spendlens/logs?limit=1&include_total=true"],
   ["GET", "/provider/budgets"],
+  ["GET", "/budget/status"],
+  ["GET", "/budget/alerts"],
   ["POST", "/spend/calculate", { model: "gpt-4o", messages: [{ role: "user", content: "hi" }] }],
   [
     "POST",
@@ -109,6 +158,12 @@ const SAMPLES: [method: "GET" | "POST", pathAndQuery: string, body?: unknown][] 
   ["POST", "/global/spend/refresh", {}],
   ["POST", "/global/spend/reset", {}],
 ];
+
+/** The route a sample calls: its path as the document names it (`/spend/logs/ui/{request_id}`). */
+function routePath(method: string, pathAndQuery: string): string {
+  const r = matchRoute(restRoutes(), method, pathAndQuery.split("?")[0]!);
+  return r && r !== "method" ? r.path : pathAndQuery.split("?")[0]!;
+}
 
 function newAjv(): Ajv2020 {
   const ajv = new Ajv2020({ strict: false, allErrors: true });
@@ -149,6 +204,10 @@ describe("the OpenAPI document", () => {
       required: true,
       schema: { type: "string", format: "date" },
     });
+    // A `{name}` segment of a route's path is a required path parameter, not a query one.
+    expect(doc.paths["/spend/logs/ui/{request_id}"].get.parameters).toContainEqual(
+      expect.objectContaining({ name: "request_id", in: "path", required: true }),
+    );
     const dims = doc.paths["/spendlens/analytics"].get.parameters.find((p: any) => p.name === "dims");
     expect(dims).toMatchObject({ style: "form", explode: false, schema: { type: "array", maxItems: 16 } });
     expect(dims.schema.items.enum).toContain("model");
@@ -198,13 +257,13 @@ describe("the OpenAPI document", () => {
   });
 
   it("has a sample for every route in this test", () => {
-    const sampled = new Set(SAMPLES.map(([m, p]) => `${m} ${p.split("?")[0]}`));
+    const sampled = new Set(SAMPLES.map(([m, p]) => `${m} ${routePath(m, p)}`));
     expect(restRoutes().filter((r) => !sampled.has(`${r.method} ${r.path}`))).toEqual([]);
   });
 
   // The response schemas are documentation: they must fit what the server really answers.
   it.each(SAMPLES)("%s %s answers what the document says", async (method, pathAndQuery, body) => {
-    const path = pathAndQuery.split("?")[0]!;
+    const path = routePath(method, pathAndQuery);
     const r = await h.request(method, pathAndQuery, MASTER, body);
     expect(r.status, r.text).toBe(200);
     expect(r.text.length).toBeGreaterThan(2); // not an empty list

@@ -102,7 +102,10 @@ function objectPart(s: JsonSchema): JsonSchema | null {
   return variants?.find((v) => v.type === "object") ?? null;
 }
 
-function queryParameters(input: JsonSchema | null, csv: boolean): JsonSchema[] {
+/** The names of a route path's `{name}` segments. */
+const pathParameterNames = (path: string) => new Set([...path.matchAll(/\{([a-z_]+)\}/g)].map((m) => m[1]!));
+
+function queryParameters(input: JsonSchema | null, csv: boolean, inPath: Set<string>): JsonSchema[] {
   const params: JsonSchema[] = [];
   const props = (input?.properties ?? {}) as Record<string, JsonSchema>;
   const required = new Set((input?.required ?? []) as string[]);
@@ -110,10 +113,12 @@ function queryParameters(input: JsonSchema | null, csv: boolean): JsonSchema[] {
     const { description, ...rest } = schema;
     const isList =
       rest.type === "array" || ((rest.anyOf ?? []) as JsonSchema[]).some((v) => v.type === "array");
+    // A `{name}` segment of the path is that input field (OpenAPI: a path parameter, always required).
+    const isPath = inPath.has(name);
     params.push({
       name,
-      in: "query",
-      required: required.has(name),
+      in: isPath ? "path" : "query",
+      required: isPath || required.has(name),
       ...(description ? { description } : {}),
       schema: rest,
       // Lists are sent comma separated: `?dims=model,day`.
@@ -163,7 +168,11 @@ function operation(route: RestRoute): JsonSchema {
     "x-trpc-procedure": route.procedure,
   };
   if (route.method === "GET") {
-    op.parameters = queryParameters(inputJson ? objectPart(inputJson) : null, true);
+    op.parameters = queryParameters(
+      inputJson ? objectPart(inputJson) : null,
+      true,
+      pathParameterNames(route.path),
+    );
   } else {
     const body = route.meta.body ? jsonSchemaOf(route.meta.body, "input") : inputJson;
     const bodyObject = body ? objectPart(body) : null;

@@ -308,3 +308,246 @@ export const ingestRequestBody = z.union([
   }),
   z.array(z.record(z.string(), z.unknown())).min(1).max(MAX_INGEST_BATCH),
 ]);
+
+export const spendLogDetailResponse = spendLogRow.nullable().meta({
+  description:
+    "The log with every column (messages, response, proxy_server_request, metadata), or null when there is none the key may see",
+});
+
+export const cacheHitsResponse = z.array(
+  z.object({
+    api_key: z.string().meta({ description: "The key's alias, or 'Unnamed Key' (every key without one)" }),
+    call_type: z.string().nullable(),
+    model: z.string().nullable(),
+    total_rows: num,
+    cache_hit_true_rows: num,
+    failed_rows: num,
+    cached_completion_tokens: num,
+    generated_completion_tokens: num,
+  }),
+);
+
+/** LiteLLM's SpendMetrics (core activity/dailyActivity.ts). */
+const spendMetrics = z.object({
+  spend: num,
+  flat_cost: num,
+  prompt_tokens: num,
+  completion_tokens: num,
+  cache_read_input_tokens: num,
+  cache_creation_input_tokens: num,
+  compression_saved_tokens: num,
+  compression_savings_spend: num,
+  prompt_caching_savings_spend: num,
+  gateway_injected_caching_savings_spend: num,
+  autorouter_savings_spend: num,
+  total_tokens: num,
+  successful_requests: num,
+  failed_requests: num,
+  api_requests: num,
+  total_response_time_ms: num,
+  timed_requests: num,
+});
+
+const keyMetricWithMetadata = z.object({
+  metrics: spendMetrics,
+  metadata: z.object({
+    key_alias: z.string().nullable(),
+    team_id: z.string().nullable(),
+    user_id: z.string().nullable(),
+    user_email: z.string().nullable(),
+    key_exists: z.boolean().meta({ description: "false when the hash is not in LiteLLM_VerificationToken" }),
+  }),
+});
+const keyBreakdown = z
+  .record(z.string(), keyMetricWithMetadata)
+  .meta({ description: "Per key hash ('' for logs without a key)" });
+
+const metricWithMetadata = z.object({
+  metrics: spendMetrics,
+  metadata: z.looseObject({
+    team_alias: z.string().nullable().optional(),
+    user_email: z.string().nullable().optional(),
+  }),
+  api_key_breakdown: keyBreakdown,
+});
+const breakdownOf = (description: string) => z.record(z.string(), metricWithMetadata).meta({ description });
+
+export const dailyActivityResponse = z.object({
+  results: z
+    .array(
+      z.object({
+        date: day,
+        metrics: spendMetrics,
+        breakdown: z.object({
+          mcp_servers: breakdownOf("Per MCP tool (mcp_namespaced_tool_name)"),
+          models: breakdownOf("Per model"),
+          model_groups: breakdownOf("Per model group (the model when the log has none)"),
+          providers: breakdownOf("Per custom_llm_provider ('unknown' when empty)"),
+          endpoints: breakdownOf("Per endpoint"),
+          api_keys: keyBreakdown,
+          entities: breakdownOf(
+            "Per user / team / organization / customer / agent / tag ('Unassigned' when the log has none); metadata: team_alias for teams, user_email for users",
+          ),
+        }),
+      }),
+    )
+    .meta({ description: "One entry per UTC day, newest first" }),
+  metadata: z.object({
+    total_spend: num,
+    total_flat_cost: num,
+    total_prompt_tokens: num,
+    total_completion_tokens: num,
+    total_tokens: num,
+    total_api_requests: num,
+    total_successful_requests: num,
+    total_failed_requests: num,
+    total_cache_read_input_tokens: num,
+    total_cache_creation_input_tokens: num,
+    total_compression_saved_tokens: num,
+    total_compression_savings_spend: num,
+    total_prompt_caching_savings_spend: num,
+    total_gateway_injected_caching_savings_spend: num,
+    total_autorouter_savings_spend: num,
+    total_response_time_ms: num,
+    total_timed_requests: num,
+    page: num,
+    total_pages: num,
+    has_more: z.boolean(),
+  }),
+});
+
+const budgetEntityType = z.enum(["key", "user", "team", "end_user", "organization", "provider"]);
+
+export const budgetStatusResponse = z.object({
+  budgets: z.array(
+    z.object({
+      entity_type: budgetEntityType,
+      entity_id: z.string().meta({
+        description: "The key's hash, the user, team, customer or organization id, or the provider",
+      }),
+      alias: z.string().nullable(),
+      user_id: z.string().nullable(),
+      team_id: z.string().nullable(),
+      organization_id: z.string().nullable(),
+      user_email: z.string().nullable(),
+      max_budget: num.nullable(),
+      soft_budget: num.nullable(),
+      budget_duration: z
+        .string()
+        .nullable()
+        .meta({ description: "LiteLLM's budget_duration (a provider's time_period); null: never resets" }),
+      spend: num.meta({ description: "USD in the current window (the whole history when it never resets)" }),
+      window_start: instant.nullable(),
+      budget_reset_at: instant.nullable(),
+      avg_daily_spend: num.meta({ description: "Spend of the last 7 × 24 h, per day" }),
+      projected_spend: num.nullable(),
+      projected_exhausted_at: instant.nullable(),
+      percent_used: num.nullable(),
+      status: z.enum(["exceeded", "soft_exceeded", "warning", "ok"]),
+      daily: z
+        .array(z.object({ date: day, spend: num }))
+        .meta({ description: "Spend per UTC day, the last 14 days, oldest first" }),
+    }),
+  ),
+});
+
+/** LiteLLM's WebhookEvent, as the budget webhook posts it. */
+const webhookEvent = z.object({
+  spend: num,
+  max_budget: num.nullable(),
+  soft_budget: num.nullable(),
+  token: z.string().nullable(),
+  customer_id: z.string().nullable(),
+  user_id: z.string().nullable(),
+  team_id: z.string().nullable(),
+  team_alias: z.string().nullable(),
+  user_email: z.string().nullable(),
+  key_alias: z.string().nullable(),
+  organization_id: z.string().nullable(),
+  projected_exceeded_date: day.nullable(),
+  projected_spend: num.nullable(),
+  event_group: z.string(),
+  event: z.enum(["threshold_crossed", "soft_budget_crossed", "budget_crossed", "projected_limit_exceeded"]),
+  event_message: z.string(),
+});
+
+export const budgetAlertsResponse = z.object({
+  alerts: z
+    .array(
+      z.object({
+        id: num,
+        idempotency_key: z.string().meta({ description: "Sent as the Idempotency-Key header" }),
+        entity_type: budgetEntityType,
+        entity_id: z.string(),
+        event: z.string().meta({
+          description:
+            "The event, threshold_crossed with its level (threshold_crossed_85, threshold_crossed_95)",
+        }),
+        window_start: z
+          .string()
+          .meta({ description: "The budget window the event belongs to: its start, or `lifetime`" }),
+        payload: webhookEvent,
+        created_at: instant,
+        attempts: num,
+        next_attempt_at: instant,
+        delivered_at: instant.nullable(),
+        last_error: z.string().nullable(),
+      }),
+    )
+    .meta({ description: "Newest first" }),
+});
+
+const tagActiveUsers = (date: z.ZodType, periods: boolean) =>
+  z.object({
+    results: z.array(
+      z.object({
+        tag: z.string(),
+        active_users: num.meta({
+          description: "Distinct owners (user_id) of the keys the tagged requests used",
+        }),
+        date,
+        period_start: periods ? day : z.null(),
+        period_end: periods ? day : z.null(),
+      }),
+    ),
+  });
+export const tagDauResponse = tagActiveUsers(day, false);
+export const tagPeriodResponse = tagActiveUsers(
+  z.string().meta({ description: "The period's label: 'Week N (Mon DD)' for weeks, 'Mon YYYY' for months" }),
+  true,
+);
+
+export const tagDistinctResponse = z.object({ results: z.array(z.object({ tag: z.string() })) });
+
+export const tagSummaryResponse = z.object({
+  results: z.array(
+    z.object({
+      tag: z.string(),
+      unique_users: num,
+      total_requests: num,
+      successful_requests: num,
+      failed_requests: num,
+      total_tokens: num,
+      total_spend: num,
+    }),
+  ),
+});
+
+export const tagPerUserResponse = z.object({
+  results: z.array(
+    z.object({
+      user_id: z.string(),
+      user_email: z.string().nullable(),
+      user_agent: z.string().nullable(),
+      successful_requests: num,
+      failed_requests: num,
+      total_requests: num,
+      total_tokens: num,
+      spend: num,
+    }),
+  ),
+  total_count: num,
+  page: num,
+  page_size: num,
+  total_pages: num,
+});

@@ -72,7 +72,7 @@ export const activityRouter = {
 
   cacheHits: scopedReadProcedure
     .meta({
-      rest: { method: "GET", path: "/global/activity/cache_hits" },
+      rest: { method: "GET", path: "/global/activity/cache_hits", response: R.cacheHitsResponse },
       summary:
         "Requests, cache hits, failures and cached/generated completion tokens per key alias, call type, model",
     })

@@ -24,7 +24,7 @@ export const budgetsRouter = {
   /** Internal users see their own user's and keys' budgets only. */
   budgetStatus: scopedReadProcedure
     .meta({
-      rest: { method: "GET", path: "/budget/status" },
+      rest: { method: "GET", path: "/budget/status", response: R.budgetStatusResponse },
       summary:
         "Every budget (keys, users, teams, customers, organizations, providers): spend in the current window, limit, reset, burn rate, projection",
     })
@@ -33,7 +33,7 @@ export const budgetsRouter = {
 
   budgetAlerts: adminReadProcedure
     .meta({
-      rest: { method: "GET", path: "/budget/alerts" },
+      rest: { method: "GET", path: "/budget/alerts", response: R.budgetAlertsResponse },
       summary: "The budget webhook outbox: each event, its delivery attempts and when it was delivered",
     })
     .input(budgetAlertsInput.optional())

@@ -15,6 +15,7 @@ import {
   userDailyActivityInput,
 } from "@spendlens/core";
 import type { TRPCRouterRecord } from "@trpc/server";
+import * as R from "../responses.ts";
 import { scopedReadProcedure } from "../trpc.ts";
 
 /**
@@ -24,7 +25,7 @@ import { scopedReadProcedure } from "../trpc.ts";
 export const dailyActivityRouter = {
   user: scopedReadProcedure
     .meta({
-      rest: { method: "GET", path: "/user/daily/activity" },
+      rest: { method: "GET", path: "/user/daily/activity", response: R.dailyActivityResponse },
       summary: "Daily activity per user: metrics and breakdowns per date, paginated (LiteLLM's shape)",
     })
     .input(userDailyActivityInput)
@@ -32,7 +33,7 @@ export const dailyActivityRouter = {
 
   userAggregated: scopedReadProcedure
     .meta({
-      rest: { method: "GET", path: "/user/daily/activity/aggregated" },
+      rest: { method: "GET", path: "/user/daily/activity/aggregated", response: R.dailyActivityResponse },
       summary: "Daily activity per user, every row at once (no pagination)",
     })
     .input(userDailyActivityAggregatedInput)
@@ -40,7 +41,7 @@ export const dailyActivityRouter = {
 
   team: scopedReadProcedure
     .meta({
-      rest: { method: "GET", path: "/team/daily/activity" },
+      rest: { method: "GET", path: "/team/daily/activity", response: R.dailyActivityResponse },
       summary: "Daily activity per team (team_ids, exclude_team_ids), paginated",
     })
     .input(teamDailyActivityInput)
@@ -48,7 +49,7 @@ export const dailyActivityRouter = {
 
   organization: scopedReadProcedure
     .meta({
-      rest: { method: "GET", path: "/organization/daily/activity" },
+      rest: { method: "GET", path: "/organization/daily/activity", response: R.dailyActivityResponse },
       summary: "Daily activity per organization (organization_ids, exclude_organization_ids), paginated",
     })
     .input(organizationDailyActivityInput)
@@ -56,7 +57,7 @@ export const dailyActivityRouter = {
 
   customer: scopedReadProcedure
     .meta({
-      rest: { method: "GET", path: "/customer/daily/activity" },
+      rest: { method: "GET", path: "/customer/daily/activity", response: R.dailyActivityResponse },
       summary: "Daily activity per customer / end user (end_user_ids), paginated",
     })
     .input(customerDailyActivityInput)
@@ -64,7 +65,7 @@ export const dailyActivityRouter = {
 
   endUser: scopedReadProcedure
     .meta({
-      rest: { method: "GET", path: "/end_user/daily/activity" },
+      rest: { method: "GET", path: "/end_user/daily/activity", response: R.dailyActivityResponse },
       summary: "The same as /customer/daily/activity (LiteLLM's alias)",
     })
     .input(customerDailyActivityInput)
@@ -72,7 +73,7 @@ export const dailyActivityRouter = {
 
   agent: scopedReadProcedure
     .meta({
-      rest: { method: "GET", path: "/agent/daily/activity" },
+      rest: { method: "GET", path: "/agent/daily/activity", response: R.dailyActivityResponse },
       summary: "Daily activity per agent (agent_ids), paginated",
     })
     .input(agentDailyActivityInput)
@@ -80,7 +81,7 @@ export const dailyActivityRouter = {
 
   tag: scopedReadProcedure
     .meta({
-      rest: { method: "GET", path: "/tag/daily/activity" },
+      rest: { method: "GET", path: "/tag/daily/activity", response: R.dailyActivityResponse },
       summary: "Daily activity per tag (tags): a request counts once for each of its tags, paginated",
     })
     .input(tagDailyActivityInput)

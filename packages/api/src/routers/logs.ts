@@ -48,7 +48,7 @@ export const logsRouter = {
 
   spendLogDetail: scopedReadProcedure
     .meta({
-      rest: { method: "GET", path: "/spend/logs/ui/{request_id}" },
+      rest: { method: "GET", path: "/spend/logs/ui/{request_id}", response: R.spendLogDetailResponse },
       summary: "One spend log with its payload (messages, response, request), or null",
     })
     .input(spendLogDetailInput)
@@ -56,7 +56,7 @@ export const logsRouter = {
 
   spendLogsSession: scopedReadProcedure
     .meta({
-      rest: { method: "GET", path: "/spend/logs/session/ui" },
+      rest: { method: "GET", path: "/spend/logs/session/ui", response: R.spendLogsUiResponse },
       summary: "A session's spend logs, oldest first, paginated",
     })
     .input(spendLogsSessionInput)
@@ -64,7 +64,7 @@ export const logsRouter = {
 
   spendLogsV2: scopedReadProcedure
     .meta({
-      rest: { method: "GET", path: "/spend/logs/v2" },
+      rest: { method: "GET", path: "/spend/logs/v2", response: R.spendLogsUiResponse },
       summary: "The /spend/logs/ui query with start_date/end_date as days or datetimes",
     })
     .input(spendLogsV2Input)

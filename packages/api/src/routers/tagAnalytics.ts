@@ -13,6 +13,7 @@ import {
   tagWauInput,
 } from "@spendlens/core";
 import type { TRPCRouterRecord } from "@trpc/server";
+import * as R from "../responses.ts";
 import { scopedReadProcedure } from "../trpc.ts";
 
 /** LiteLLM's tag / User-Agent analytics (core tags/tagAnalytics.ts). `tag_filters` may repeat. */
@@ -21,7 +22,7 @@ const multi = ["tag_filters"] as const;
 export const tagAnalyticsRouter = {
   distinct: scopedReadProcedure
     .meta({
-      rest: { method: "GET", path: "/tag/distinct" },
+      rest: { method: "GET", path: "/tag/distinct", response: R.tagDistinctResponse },
       summary: "User-Agent tags and tags without ':' (at most 250), most requested first",
     })
     .input(tagDistinctInput.optional())
@@ -29,7 +30,7 @@ export const tagAnalyticsRouter = {
 
   dau: scopedReadProcedure
     .meta({
-      rest: { method: "GET", path: "/tag/dau", multi },
+      rest: { method: "GET", path: "/tag/dau", multi, response: R.tagDauResponse },
       summary: "Daily active users (key owners) per tag",
     })
     .input(tagDauInput)
@@ -37,7 +38,7 @@ export const tagAnalyticsRouter = {
 
   wau: scopedReadProcedure
     .meta({
-      rest: { method: "GET", path: "/tag/wau", multi },
+      rest: { method: "GET", path: "/tag/wau", multi, response: R.tagPeriodResponse },
       summary: "Weekly active users per tag, the last 7 weeks",
     })
     .input(tagWauInput)
@@ -45,7 +46,7 @@ export const tagAnalyticsRouter = {
 
   mau: scopedReadProcedure
     .meta({
-      rest: { method: "GET", path: "/tag/mau", multi },
+      rest: { method: "GET", path: "/tag/mau", multi, response: R.tagPeriodResponse },
       summary: "Monthly (30-day) active users per tag, the last `months` (1..12, default 7)",
     })
     .input(tagMauInput)
@@ -53,7 +54,7 @@ export const tagAnalyticsRouter = {
 
   summary: scopedReadProcedure
     .meta({
-      rest: { method: "GET", path: "/tag/summary", multi },
+      rest: { method: "GET", path: "/tag/summary", multi, response: R.tagSummaryResponse },
       summary: "Per tag: unique users, requests (successful, failed), tokens, spend",
     })
     .input(tagSummaryInput)
@@ -61,7 +62,12 @@ export const tagAnalyticsRouter = {
 
   perUser: scopedReadProcedure
     .meta({
-      rest: { method: "GET", path: "/tag/user-agent/per-user-analytics", multi },
+      rest: {
+        method: "GET",
+        path: "/tag/user-agent/per-user-analytics",
+        multi,
+        response: R.tagPerUserResponse,
+      },
       summary: "Per key owner over the last 30 days: requests, tokens, spend, paginated",
     })
     .input(tagPerUserInput)

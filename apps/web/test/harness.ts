@@ -119,7 +119,13 @@ export async function signIn(page: Page, base: string, key: string, path = "/"):
 
 /** Waits until no panel on the page is loading. */
 export async function settled(page: Page): Promise<void> {
-  await page.waitForFunction(() => document.querySelectorAll('[data-state="loading"]').length === 0);
+  // At least one panel rendered (right after a navigation the app may still be checking the key, with
+  // no panel yet), and none of them loading.
+  await page.waitForFunction(
+    () =>
+      document.querySelector("[data-state]") !== null &&
+      document.querySelectorAll('[data-state="loading"]').length === 0,
+  );
 }
 
 /** The raw values of one column of a table, as the page holds them (data-value). */

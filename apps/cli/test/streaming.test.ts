@@ -165,8 +165,9 @@ describe("spend-report, streamed", () => {
       ),
     );
     expect(rows).toEqual(bruteRows());
-    // The table (no --json) is built from the same whole answer: one line per row, plus the frame.
-    const table = await cli([...base, "spend-report", ...RANGE, "--group-by", "customer"]);
+    // The table (no --json) is built from the same whole answer: one line per row, plus the frame
+    // (--wide: key hashes whole, not cut to fit the terminal).
+    const table = await cli([...base, "--wide", "spend-report", ...RANGE, "--group-by", "customer"]);
     expect(table.code).toBe(0);
     expect(table.stdout).toContain(bruteRows()[0]!.api_key);
   }, 600_000);

@@ -73,27 +73,17 @@ export function streamOr<T>(
 }
 
 /**
- * Longest stretch (ms) a streamed tRPC answer runs before it lets the event loop in. tRPC's jsonl writer
- * is a chain of web streams whose steps are promise callbacks, and a socket write that the kernel takes
- * at once signals "drained" in a nextTick: with elements always ready (cached days, fast fetches) the
- * chain never returned to the event loop (measured: /healthz waited 4.7 s behind eight reports).
- * Waiting a turn before every element fixed that but cost a loop turn per ~50 KB element; now a stream
- * waits a turn only after this much time without one, so other requests' I/O waits at most about this
- * long per stream running (two at once under the heavy queue).
- */
-export const STREAM_SLICE_MS = 10;
-
-/**
- * The elements of a stream as values, one parsed at a time (never the whole list), letting the event
- * loop in every STREAM_SLICE_MS (the time counts what tRPC does with an element after it is yielded).
+ * The elements of a stream as values, one parsed at a time (never the whole list). Each waits for a
+ * turn of the event loop first: tRPC's jsonl writer is a chain of web streams whose steps are promise
+ * callbacks, and a socket write the kernel takes at once signals "drained" in a nextTick, so with
+ * elements always ready (cached days, fast fetches) it ran for seconds without letting the event loop in
+ * (measured: /healthz waited 4 s behind eight reports); now other requests' I/O is served between two
+ * elements. The turn is cheap (a 366-day report is 366 turns): waiting one only every 1–10 ms of work
+ * instead was no faster, and let the event loop's delay grow 1.5–2× (docs/scaling.md §8).
  */
 async function* parsedElements(s: Pick<RestStream, "items">): AsyncGenerator<unknown, void, undefined> {
-  let since = performance.now();
   for await (const item of s.items()) {
-    if (performance.now() - since >= STREAM_SLICE_MS) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      since = performance.now();
-    }
+    await new Promise<void>((resolve) => setImmediate(resolve));
     yield JSON.parse(itemText(item));
   }
 }

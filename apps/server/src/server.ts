@@ -37,6 +37,7 @@ import {
 import { type Limits, UNRATED_LIMITS } from "./limits.ts";
 import { assignRequestId, internalErrorBody, requestIdOf } from "./requestId.ts";
 import { sendRestStream } from "./stream.ts";
+import { useWholeChunkTextEncoderStream } from "./textEncoderStream.ts";
 
 export interface ServerOptions {
   services: Services;
@@ -137,6 +138,8 @@ async function serveDashboard(path: string, req: IncomingMessage, res: ServerRes
 /** node:http with tRPC at /trpc, the seed's REST routes, /healthz and the dashboard. */
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const log = opts.logger ?? pino({ level: process.env.SPENDLENS_LOG_LEVEL ?? "info" });
+  // tRPC's jsonl answers go through TextEncoderStream: Node 20's is slow (textEncoderStream.ts).
+  useWholeChunkTextEncoderStream();
   const services = opts.services;
   const routes = restRoutes();
   const limits = opts.limits ?? UNRATED_LIMITS;

@@ -29,6 +29,8 @@ const logs = DAYS.flatMap((d, i) =>
       user,
       api_key: hashToken(user === "alice" ? "sk-alice" : "sk-bob"),
       team_id: j ? "t2" : "t1",
+      // Names beyond ASCII (a surrogate pair too): the streamed link's UTF-8 encoding is checked.
+      end_user: j ? "bøb 😀" : "alice",
     }),
   ),
 );
@@ -371,6 +373,27 @@ describe("big answers streamed through tRPC", () => {
       DAYS.map((d) => [d, logs.filter((l) => l.startTime.startsWith(d)).reduce((a, l) => a + l.spend, 0)]),
     );
     expect(await whole.reports.spendReport.query(range)).toEqual({ group_by: "team", data: elements });
+  });
+
+  it("the per-customer report streams non-ASCII names intact, equal to REST's and httpLink's", async () => {
+    const { stream, whole } = clients();
+    const input = { ...range, group_by: "customer" as const };
+    const rest = await h.get(
+      `/global/spend/report?start_date=${range.start_date}&end_date=${range.end_date}&group_by=customer`,
+    );
+    expect(rest.status).toBe(200);
+    const streamed = (await stream.reports.spendReport.query(input)) as unknown as {
+      group_by: string;
+      data: AsyncIterable<unknown>;
+    };
+    const elements: unknown[] = [];
+    for await (const el of streamed.data) elements.push(el);
+    expect(elements).toEqual(rest.body);
+    const names = (elements as { customers: { customer: string }[] }[]).flatMap((d) =>
+      d.customers.map((c) => c.customer),
+    );
+    expect(new Set(names)).toEqual(new Set(["alice", "bøb 😀"]));
+    expect(await whole.reports.spendReport.query(input)).toEqual({ group_by: "customer", data: elements });
   });
 
   it("the spend-logs summary's days stream too, equal to httpLink's whole answer", async () => {

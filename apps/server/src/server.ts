@@ -404,11 +404,18 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   // A request node cannot parse (a URL or headers past its 16 KiB limit, bad framing): answer it in
   // LiteLLM's error shape and close with a lingering close, as for a refused body (body.ts), so the
   // client reads the 431/400 instead of a reset while it is still sending.
+  const refusedSockets = new WeakSet<Socket>();
   server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => {
+    // node feeds every later chunk to the failed parser and calls this again for each: answered once,
+    // the socket is left to its lingering close (destroying it here would reset the client's read).
+    if (refusedSockets.has(socket)) return;
+    refusedSockets.add(socket);
     if (!socket.writable || (socket as Socket & { _httpMessage?: unknown })._httpMessage) {
       socket.destroy();
       return;
     }
+    // What the client still sends is read and dropped here, not parsed.
+    socket.removeAllListeners("data");
     const tooLarge = err.code === "HPE_HEADER_OVERFLOW";
     const status = tooLarge ? 431 : 400;
     const body = JSON.stringify({

@@ -246,6 +246,16 @@ describe("requests node cannot take, and bodies that arrive before the key is ch
     expect((await h.get("/global/spend")).status).toBe(200);
   });
 
+  it("answers 1 MB query strings sent by fetch with a 431 every time (the client reads it, no reset)", async () => {
+    for (const v of ["x".repeat(1 << 20), "😀".repeat(1 << 18), "é".repeat(1 << 19)]) {
+      const r = await fetch(`${h.srv.url}/global/spend/logs?api_key=${encodeURIComponent(v)}`, {
+        headers: { authorization: `Bearer ${MASTER}` },
+      });
+      expect(r.status).toBe(431);
+      expect(((await r.json()) as { error: { type: string } }).error.type).toBe("bad_request_error");
+    }
+  });
+
   it("reads a body that arrived whole while the key was being checked (a virtual key, one write)", async () => {
     // Headers and body in one write: the body is complete in the socket's buffer before the key's
     // lookup in the database returns. It must still be read, not taken for empty.

@@ -98,12 +98,18 @@ async function insertAll(client: pg.Client, from: number, batches: number): Prom
   return ms;
 }
 
+/** A connection that dies (a Postgres restart) fails the statement in flight; it must not crash the bench. */
+function connectionLost(e: Error): void {
+  console.error(`bench: a database connection was lost: ${e.message}`);
+}
+
 async function main() {
   const names = {
     plain: `spendlens_bench_attach_${runId}_plain`,
     attached: `spendlens_bench_attach_${runId}_spendlens`,
   };
   const a = new pg.Client({ connectionString: admin });
+  a.on("error", connectionLost);
   await a.connect();
   const urlOf = (db: string) => {
     const u = new URL(admin);
@@ -112,16 +118,17 @@ async function main() {
   };
   try {
     for (const db of Object.values(names)) {
-      await a.query(`CREATE DATABASE "${db}"`); // names generated above
+      await a.query(`CREATE DATABASE ${pg.escapeIdentifier(db)}`); // names generated above
       const h = await openDatabase({ databaseUrl: urlOf(db), maxConnections: 2 });
+      // LiteLLM's own DDL, statement by statement, from the committed fixture files (no input in it).
       for (const s of [...fixture("schema.sql"), ...fixture("views.sql")]) await sql.raw(s).execute(h.db);
       if (db === names.attached) {
         await migrate(h.db);
         if (DISABLE && /^v\d+$/.test(DISABLE))
           for (const e of ["insert", "update", "delete", "truncate"])
-            await sql
-              .raw(`ALTER TABLE "LiteLLM_SpendLogs" DISABLE TRIGGER spendlens_rollup_${DISABLE}_${e}`)
-              .execute(h.db);
+            await sql`ALTER TABLE "LiteLLM_SpendLogs" DISABLE TRIGGER ${sql.id(`spendlens_rollup_${DISABLE}_${e}`)}`.execute(
+              h.db,
+            );
       }
       await h.close();
     }
@@ -129,6 +136,8 @@ async function main() {
       plain: new pg.Client(urlOf(names.plain)),
       attached: new pg.Client(urlOf(names.attached)),
     };
+    clients.plain.on("error", connectionLost);
+    clients.attached.on("error", connectionLost);
     await clients.plain.connect();
     await clients.attached.connect();
     const perRound = Math.floor(ROWS / BATCH / ROUNDS);

@@ -30,7 +30,7 @@ export interface CacheHitsRow {
 export async function cacheHits(db: Db, scope: Scope, input: CacheHitsInput): Promise<CacheHitsRow[]> {
   const user = scopeUserId(scope);
   const cte = await activitySourceSql(db, false, input.start_date, input.end_date, (a) =>
-    user === null ? [] : [sql`${sql.raw(`${a}."user"`)} = ${user}`],
+    user === null ? [] : [sql`${sql.ref(`${a}.user`)} = ${user}`],
   );
   const r = await sql<CacheHitsRow>`${cte}
     SELECT coalesce(vt.key_alias, 'Unnamed Key') AS api_key, s.call_type, s.model,

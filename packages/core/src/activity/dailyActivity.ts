@@ -269,10 +269,13 @@ function missingColumns(db: Db): Promise<Set<string>> {
   return p;
 }
 
-const col = (alias: string, c: string) => sql.raw(`${alias}."${c}"`); // c from ENTITY_COLUMN / fixed lists
+/** The two parts of an activity source: the rollup rows (`r`) and the raw logs of dirty days (`x`). */
+export type SourceAlias = "r" | "x";
+/** A column of one part, quoted by kysely; `c` is a literal or from ENTITY_COLUMN, never input. */
+const col = (alias: SourceAlias, c: string) => sql.ref(`${alias}.${c}`);
 
 function filters(
-  alias: string,
+  alias: SourceAlias,
   entity: ActivityEntity,
   scope: Scope,
   q: DailyActivityQuery,
@@ -294,7 +297,7 @@ function filters(
 }
 
 // Every sum as float8: both drivers then return JS numbers (token sums stay exact below 2^53).
-const SUMS = ACTIVITY_MEASURES.map((m) => sql.raw(`sum(${m})::float8 AS ${m}`));
+const SUMS = ACTIVITY_MEASURES.map((m) => sql`sum(${sql.ref(m)})::float8 AS ${sql.id(m)}`);
 
 /** The grouped rows of one page (or every row), with the count of all rows. */
 /**
@@ -307,13 +310,15 @@ export async function activitySourceSql(
   tag: boolean,
   start: string,
   end: string,
-  conds: (alias: string) => RawBuilder<unknown>[],
+  conds: (alias: SourceAlias) => RawBuilder<unknown>[],
 ): Promise<RawBuilder<unknown>> {
-  const table = sql.raw(`spendlens."${tag ? ACTIVITY_TAG_TABLE : ACTIVITY_TABLE}"`);
+  const table = sql.table(`spendlens.${tag ? ACTIVITY_TAG_TABLE : ACTIVITY_TABLE}`);
   const missing = await missingColumns(db);
-  const exprs = activityExprs(missing, "l")
-    .map((e) => `${e.expr} AS "${e.name}"`)
-    .join(", ");
+  // Each expression is text the rollup DDL generates from code (column names from ACTIVITY_DIMS and
+  // literals; a column the table lacks becomes a typed NULL): never input.
+  const exprs = sql.join(
+    activityExprs(missing, "l").map((e) => sql`${sql.raw(e.expr)} AS ${sql.id(e.name)}`),
+  );
   const rollupWhere = sql.join(
     [
       sql`r.day BETWEEN ${start}::date AND ${end}::date`,
@@ -323,16 +328,14 @@ export async function activitySourceSql(
     sql` AND `,
   );
   const rawWhere = conds("x");
-  const rawFrom = sql.raw(`(SELECT ${exprs} FROM dirty JOIN "LiteLLM_SpendLogs" l ON dirty.lo IS NOT NULL
+  const rawFrom = sql`(SELECT ${exprs} FROM dirty JOIN "LiteLLM_SpendLogs" l ON dirty.lo IS NOT NULL
       AND l."startTime" >= dirty.lo::timestamp AND l."startTime" < (dirty.hi + 1)::timestamp
-      AND spendlens.utc_day(l."startTime") = ANY(dirty.days))`);
+      AND spendlens.utc_day(l."startTime") = ANY(dirty.days))`;
   const rawRel = tag
     ? sql`(SELECT x0.*, e.tag FROM ${rawFrom} x0 CROSS JOIN LATERAL spendlens.request_tag_set(x0.request_tags) e)`
     : rawFrom;
-  const cols = sql.raw(
-    ["day", ...(tag ? ACTIVITY_TAG_DIMS : ACTIVITY_DIMS), ...ACTIVITY_MEASURES]
-      .map((c) => `"${c}"`)
-      .join(", "),
+  const cols = sql.join(
+    ["day", ...(tag ? ACTIVITY_TAG_DIMS : ACTIVITY_DIMS), ...ACTIVITY_MEASURES].map((c) => sql.ref(c)),
   );
   return sql`WITH dirty AS MATERIALIZED (SELECT min(rd.day) AS lo, max(rd.day) AS hi, coalesce(array_agg(rd.day), '{}') AS days
       FROM spendlens.rollup_days rd WHERE rd.dirty_at IS NOT NULL
@@ -354,12 +357,10 @@ async function activityRows(
   const cte = await activitySourceSql(db, entity === "tag", q.start_date, q.end_date, (a) =>
     filters(a, entity, scope, q),
   );
-  const order = sql.raw(
-    "g.day DESC, g.entity NULLS FIRST, g.api_key NULLS FIRST, g.model NULLS FIRST, g.model_group NULLS FIRST, g.custom_llm_provider NULLS FIRST, g.mcp_namespaced_tool_name NULLS FIRST, g.endpoint NULLS FIRST",
-  );
+  const order = sql`g.day DESC, g.entity NULLS FIRST, g.api_key NULLS FIRST, g.model NULLS FIRST, g.model_group NULLS FIRST, g.custom_llm_provider NULLS FIRST, g.mcp_namespaced_tool_name NULLS FIRST, g.endpoint NULLS FIRST`;
   const limit = q.page === null ? sql`` : sql` LIMIT ${q.page_size} OFFSET ${(q.page - 1) * q.page_size}`;
   const r = await sql<ActivityRow>`${cte},
-    grp AS MATERIALIZED (SELECT day::text AS day, ${sql.raw(`"${ENTITY_COLUMN[entity]}"`)} AS entity, api_key, model,
+    grp AS MATERIALIZED (SELECT day::text AS day, ${sql.ref(ENTITY_COLUMN[entity])} AS entity, api_key, model,
         model_group, custom_llm_provider, mcp_namespaced_tool_name, call_type AS endpoint, ${sql.join(SUMS, sql`, `)}
       FROM src GROUP BY 1, 2, 3, 4, 5, 6, 7, 8)
     SELECT g.*, c.n AS total_rows FROM (SELECT count(*)::int AS n FROM grp) c

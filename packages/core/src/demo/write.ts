@@ -573,6 +573,9 @@ export async function copyLogRows(
     return [inserted, errorsInserted];
   };
 
+  const onClientError = (error: Error) => {
+    st.failed ??= { error };
+  };
   const lane = async (): Promise<void> => {
     let client: pg.PoolClient | undefined;
     let db: Db | undefined;
@@ -580,6 +583,9 @@ export async function copyLogRows(
     try {
       client = await pool.connect();
       const c = client;
+      // A connection that dies mid-COPY (a Postgres restart) must fail this seed, not the process:
+      // the error reaches the statement in flight, and the client is discarded below.
+      c.on("error", onClientError);
       db = pinnedKysely(c);
       while (!st.exhausted && !st.failed) {
         // Take this chunk's place in the COPY sequence before the other lane can.
@@ -642,6 +648,7 @@ export async function copyLogRows(
       st.failed ??= { error };
     } finally {
       // A client whose COPY broke off is discarded rather than returned to the pool.
+      client?.off("error", onClientError);
       client?.release(broken || undefined);
       await db?.destroy();
     }

@@ -1,6 +1,6 @@
 import { type RawBuilder, sql } from "kysely";
 import { z } from "zod";
-import { activitySourceSql } from "../activity/dailyActivity.ts";
+import { activitySourceSql, type SourceAlias } from "../activity/dailyActivity.ts";
 import { now } from "../clock.ts";
 import type { Db } from "../db/connect.ts";
 import { type Scope, scopeUserId } from "../scope.ts";
@@ -47,10 +47,10 @@ type Filters = {
 };
 
 /** `tag_filters` (exact, any of) wins over `tag_filter` (case-insensitive substring, taken literally). */
-function conds(scope: Scope, f: Filters): (alias: string) => RawBuilder<unknown>[] {
+function conds(scope: Scope, f: Filters): (alias: SourceAlias) => RawBuilder<unknown>[] {
   const user = scopeUserId(scope);
   return (a) => {
-    const c = (n: string) => sql.raw(`${a}."${n}"`);
+    const c = (n: string) => sql.ref(`${a}.${n}`); // n: literals below
     const out: RawBuilder<unknown>[] = [];
     if (user !== null) out.push(sql`${c("user")} = ${user}`);
     if (f.custom_llm_provider) out.push(sql`${c("custom_llm_provider")} = ${f.custom_llm_provider}`);

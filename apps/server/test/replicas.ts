@@ -90,20 +90,14 @@ export interface WireLog {
   completion_tokens: number;
 }
 
-/** POST a JSON body; network errors are an answer with status 0 (the server or database may be gone). */
-export async function postJson(
+/** One request; network errors are an answer with status 0 (the server or database may be gone). */
+async function requestJson(
   url: string,
-  key: string,
-  body: unknown,
-  timeoutMs = 20_000,
+  init: RequestInit,
+  timeoutMs: number,
 ): Promise<{ status: number; body: any }> {
   try {
-    const r = await fetch(url, {
-      method: "POST",
-      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(timeoutMs),
-    });
+    const r = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
     const text = await r.text();
     let parsed: unknown = null;
     try {
@@ -115,26 +109,20 @@ export async function postJson(
   }
 }
 
-export async function getJson(
-  url: string,
-  key: string,
-  timeoutMs = 20_000,
-): Promise<{ status: number; body: any }> {
-  try {
-    const r = await fetch(url, {
-      headers: { authorization: `Bearer ${key}` },
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    const text = await r.text();
-    let parsed: unknown = null;
-    try {
-      parsed = JSON.parse(text);
-    } catch {}
-    return { status: r.status, body: parsed };
-  } catch {
-    return { status: 0, body: null };
-  }
-}
+/** POST a JSON body. */
+export const postJson = (url: string, key: string, body: unknown, timeoutMs = 20_000) =>
+  requestJson(
+    url,
+    {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    },
+    timeoutMs,
+  );
+
+export const getJson = (url: string, key: string, timeoutMs = 20_000) =>
+  requestJson(url, { headers: { authorization: `Bearer ${key}` } }, timeoutMs);
 
 /** Sums `value` per `key` (null keys and empty strings skipped, as the counters do). */
 export function sumBy<T>(

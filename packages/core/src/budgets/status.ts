@@ -67,19 +67,20 @@ export interface BudgetStatusInput {
   entity_id?: string | undefined;
 }
 
-interface EntityRow {
-  entity_type: Exclude<BudgetEntityType, "provider">;
-  entity_id: string;
-  alias: string | null;
-  user_id: string | null;
-  team_id: string | null;
-  organization_id: string | null;
-  user_email: string | null;
-  max_budget: number | null;
-  soft_budget: number | null;
-  budget_duration: string | null;
-  budget_reset_at: string | null;
-}
+/** An entity's row as the query reads it: its budget fields, before the window's spend is counted. */
+type EntityRow = Pick<
+  BudgetStatus,
+  | "entity_id"
+  | "alias"
+  | "user_id"
+  | "team_id"
+  | "organization_id"
+  | "user_email"
+  | "max_budget"
+  | "soft_budget"
+  | "budget_duration"
+  | "budget_reset_at"
+> & { entity_type: Exclude<BudgetEntityType, "provider"> };
 
 /** The logs' column each entity type's spend is counted by. */
 const SPEND_DIM: Record<Exclude<BudgetEntityType, "provider">, SpendDim> = {

@@ -3,7 +3,7 @@ import { cell, toCsv } from "@spendlens/api";
 import { stringify } from "csv-stringify/sync";
 
 /**
- * The CLI's big outputs, streamed (issue 6): rows are printed as they are read, in exactly the text
+ * The CLI's big outputs, streamed: rows are printed as they are read, in exactly the text
  * `render` would print for the whole answer (`--json`: JSON.stringify(rows, null, 2); `--csv`: toCsv),
  * so memory is bounded by one element of the answer. In process the rows come from the core's stream;
  * against a server (--url) from the REST route's streamed body, split element by element.

@@ -1,7 +1,7 @@
 import v8 from "node:v8";
 
 /**
- * The server's memory policy (issue 6: peak RSS ≤ 300 MB through the whole bench). Big answers are
+ * The server's memory policy (peak RSS ≤ 300 MB through the whole bench). Big answers are
  * streamed, so what is alive at any time is small (~25 MB of heap), but V8 lets the old generation
  * grow to several times the live heap before it collects (its growing factor goes up to 4): streaming
  * 10 MB answers back to back then held ~100 MB of garbage. A growing factor of 1.2 collects it while

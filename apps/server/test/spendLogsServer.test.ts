@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { useTestServer } from "../src/testing.ts";
 
 /**
- * The seed's routes of issue 4 through a real HTTP server: paths, query names, JSON bodies and response
+ * The original routes through a real HTTP server: paths, query names, JSON bodies and response
  * field names as the seed has them. Numbers worked out by hand from the rows below.
  * NOW = 2026-03-15 10:00 UTC, so the 30-day window starts 2026-02-13 00:00:00.000 UTC.
  */

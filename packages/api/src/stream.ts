@@ -2,7 +2,7 @@ import { stringify } from "csv-stringify/sync";
 import { csvLines, toCsv } from "./tabular.ts";
 
 /**
- * Streamed REST answers (issue 6): a procedure whose answer can be big (the spend report, /spend/logs)
+ * Streamed REST answers: a procedure whose answer can be big (the spend report, /spend/logs)
  * hands the REST server a stream of the answer's elements instead of the value, and the server writes
  * the JSON (or CSV) as elements arrive, with backpressure: memory is bounded by a chunk, not by the
  * answer. tRPC callers, the CLI and tests keep getting the whole value from the same procedure.

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { callRestRoute, createCaller, createContext, restRoutes, type Services } from "../src/index.ts";
 
 /**
- * Roles, validation and REST shapes of the spend, logs and admin procedures (issue 4). Numbers are
+ * Roles, validation and REST shapes of the spend, logs and admin procedures. Numbers are
  * worked out by hand from the rows below. NOW pins the 30-day window to start 2026-02-13 00:00 UTC.
  */
 const MASTER = "sk-master-spend-api";

@@ -25,7 +25,7 @@ import {
 import { createTestDb, type TestDb, testEngine } from "../src/testing/index.ts";
 
 /**
- * The one-statement ingest path (issue 6): fast row checks agree with zod; concurrent overlapping
+ * The one-statement ingest path: fast row checks agree with zod; concurrent overlapping
  * batches with duplicates and conflicts leave counters, rollup reports and provider windows equal to
  * brute-force sums over the logs actually stored; the provider-window SQL equals the JS reference
  * (`addProviderSpend`) on random states; text Postgres cannot store is reported per row.

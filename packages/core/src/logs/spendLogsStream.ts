@@ -9,7 +9,7 @@ import { eachDay } from "../validation.ts";
 import type { SpendLogsInput } from "./spendLogs.ts";
 
 /**
- * GET /spend/logs with start_date and end_date (the per-day summary), streamed (issue 6): one element
+ * GET /spend/logs with start_date and end_date (the per-day summary), streamed: one element
  * per day of the range, `{<api_key>: spend, …, "users": {…}, "models": {…}, "spend", "startTime"}`,
  * the seed's REST shape (spendLogsRestShape), days without logs included with zero.
  *

@@ -18,7 +18,7 @@ import { dayRangeShape, windowOf, zOptionalText } from "./sqlParts.ts";
  * 4. else by group_by (team, the default; customer; api_key), narrowed by team_id or customer_id when
  *    only one of them is given (the seed ignores a lone one).
  *
- * How it is read (issue 6): the answer is as big as the rollup rows it comes from (at 1M logs, 30 days:
+ * How it is read: the answer is as big as the rollup rows it comes from (at 1M logs, 30 days:
  * ~70k metadata entries, ~13 MB of JSON), so Postgres does the grouping, the ordering and the JSON of
  * the leaves, and the answer is streamed element by element from a server-side cursor
  * (`spendReportStream`; see db/stream.ts):

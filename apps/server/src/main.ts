@@ -124,7 +124,7 @@ export async function serve(settings: Settings, opts: ServeOptions = {}) {
 
 const isMain = process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/\\/g, "/"));
 if (isMain) {
-  serve(settingsFromEnv()).catch((e) => {
+  serve(settingsFromEnv(process.env)).catch((e) => {
     const msg = e instanceof SpendlensError ? e.message : e instanceof Error ? e.message : String(e);
     process.stderr.write(`spendlens: ${msg}\n`);
     process.exit(1);

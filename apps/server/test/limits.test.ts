@@ -336,6 +336,22 @@ describe("pool size setting", () => {
     expect(() => settingsFromEnv({ SPENDLENS_DB_POOL_MAX: "0" })).toThrow(/SPENDLENS_DB_POOL_MAX/);
     expect(() => settingsFromEnv({ SPENDLENS_DB_POOL_MAX: "many" })).toThrow(/SPENDLENS_DB_POOL_MAX/);
   });
+
+  it("reads the ingest statements and the report cache size once, here, and refuses nonsense", () => {
+    const d = settingsFromEnv({});
+    expect([d.ingestStatements, d.reportCacheMb]).toEqual([2, 32]);
+    const s = settingsFromEnv({ SPENDLENS_INGEST_STATEMENTS: "3", SPENDLENS_REPORT_CACHE_MB: "0.5" });
+    expect([s.ingestStatements, s.reportCacheMb]).toEqual([3, 0.5]);
+    expect(settingsFromEnv({ SPENDLENS_REPORT_CACHE_MB: "0" }).reportCacheMb).toBe(0);
+    for (const v of ["0", "1.5", "-1", "65", "x"]) {
+      expect(() => settingsFromEnv({ SPENDLENS_INGEST_STATEMENTS: v })).toThrow(
+        /SPENDLENS_INGEST_STATEMENTS/,
+      );
+    }
+    for (const v of ["-1", "x", "1e9"]) {
+      expect(() => settingsFromEnv({ SPENDLENS_REPORT_CACHE_MB: v })).toThrow(/SPENDLENS_REPORT_CACHE_MB/);
+    }
+  });
 });
 
 describe("big answers streamed through tRPC", () => {

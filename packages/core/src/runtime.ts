@@ -5,11 +5,14 @@ import { loadConfig, type SpendlensConfig } from "./config/config.ts";
 import { type DbHandle, openDatabase } from "./db/connect.ts";
 import { type MigrationReport, migrate } from "./db/migrations.ts";
 import { SpendlensError } from "./errors.ts";
+import { DEFAULT_LANE_STATEMENTS, setIngestStatements } from "./ingest/ingest.ts";
+import { DEFAULT_REPORT_CACHE_MB, setReportDayCache } from "./reports/dayCache.ts";
 
 /**
  * Settings, from the environment and the same names as CLI flags:
  * DATABASE_URL, SPENDLENS_DATA_DIR, SPENDLENS_MASTER_KEY, SPENDLENS_PORT, SPENDLENS_CONFIG,
- * SPENDLENS_STATEMENT_TIMEOUT_MS, SPENDLENS_DB_POOL_MAX.
+ * SPENDLENS_STATEMENT_TIMEOUT_MS, SPENDLENS_DB_POOL_MAX, SPENDLENS_INGEST_STATEMENTS,
+ * SPENDLENS_REPORT_CACHE_MB. Read here, at the edge, once; the rest of core takes them as arguments.
  */
 export interface Settings {
   databaseUrl: string | undefined;
@@ -20,12 +23,13 @@ export interface Settings {
   statementTimeoutMs: number;
   /** Postgres connections in the pool (PGlite has one). Default 10. */
   dbPoolMax: number;
+  /** Ingest group statements run at once per table (group commit). Default 2. */
+  ingestStatements: number;
+  /** Memory for the spend report's per-day answers, in MiB; 0 turns the cache off. Default 32. */
+  reportCacheMb: number;
 }
 
-export function settingsFromEnv(
-  env: NodeJS.ProcessEnv = process.env,
-  flags: Partial<Settings> = {},
-): Settings {
+export function settingsFromEnv(env: NodeJS.ProcessEnv, flags: Partial<Settings> = {}): Settings {
   const port = flags.port ?? Number(env.SPENDLENS_PORT ?? 4000);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new SpendlensError("CONFIG", `SPENDLENS_PORT must be a port number, got ${env.SPENDLENS_PORT}`);
@@ -38,7 +42,25 @@ export function settingsFromEnv(
       `SPENDLENS_DB_POOL_MAX must be a whole number from 1 to 1000, got ${env.SPENDLENS_DB_POOL_MAX}`,
     );
   }
+  const ingestStatements =
+    flags.ingestStatements ?? Number(env.SPENDLENS_INGEST_STATEMENTS ?? DEFAULT_LANE_STATEMENTS);
+  if (!Number.isInteger(ingestStatements) || ingestStatements < 1 || ingestStatements > 64) {
+    throw new SpendlensError(
+      "CONFIG",
+      `SPENDLENS_INGEST_STATEMENTS must be a whole number from 1 to 64, got ${env.SPENDLENS_INGEST_STATEMENTS}`,
+    );
+  }
+  const reportCacheMb =
+    flags.reportCacheMb ?? Number(env.SPENDLENS_REPORT_CACHE_MB ?? DEFAULT_REPORT_CACHE_MB);
+  if (!Number.isFinite(reportCacheMb) || reportCacheMb < 0 || reportCacheMb > 65536) {
+    throw new SpendlensError(
+      "CONFIG",
+      `SPENDLENS_REPORT_CACHE_MB must be a number of MiB from 0 to 65536, got ${env.SPENDLENS_REPORT_CACHE_MB}`,
+    );
+  }
   return {
+    ingestStatements,
+    reportCacheMb,
     databaseUrl: flags.databaseUrl ?? (env.DATABASE_URL || undefined),
     dataDir: resolve(flags.dataDir ?? env.SPENDLENS_DATA_DIR ?? ".spendlens"),
     masterKey: flags.masterKey ?? (env.SPENDLENS_MASTER_KEY || undefined),
@@ -115,6 +137,8 @@ export async function openRuntime(s: Settings): Promise<Runtime> {
       maxConnections: s.dbPoolMax,
     });
     const migration = await migrate(handle.db);
+    setIngestStatements(handle.db, s.ingestStatements);
+    setReportDayCache(handle.db, Math.floor(s.reportCacheMb * 2 ** 20));
     const h = handle;
     return {
       handle: h,

@@ -5,7 +5,7 @@ import {
   emptyConfig,
   ingestLaneStats,
   ingestSpendLogs,
-  LANE_STATEMENTS,
+  DEFAULT_LANE_STATEMENTS,
   type SpendIngestResult,
   type SpendlensConfig,
   setClock,
@@ -159,19 +159,19 @@ describe(`ingest group commit (${testEngine()})`, () => {
     const batches = [b1, b2, b3, b4, b5];
     const results = await Promise.all(batches.map((logs) => ingestSpendLogs(t.db, ALL, { logs }, config)));
     const after = ingestLaneStats(t.db);
-    // The first LANE_STATEMENTS batches found a free statement and went alone; the rest, which came
+    // The first DEFAULT_LANE_STATEMENTS batches found a free statement and went alone; the rest, which came
     // meanwhile, went together.
-    expect(LANE_STATEMENTS).toBeLessThan(5);
+    expect(DEFAULT_LANE_STATEMENTS).toBeLessThan(5);
     expect({ groups: after.groups - before.groups, batches: after.batches - before.batches }).toEqual({
-      groups: LANE_STATEMENTS + 1,
+      groups: DEFAULT_LANE_STATEMENTS + 1,
       batches: 5,
     });
 
     // Statements that run at the same time commit in either order, so the answers must be those of the
     // batches written one after the other in SOME order of the groups (inside a group: arrival order).
     const groups = [
-      ...Array.from({ length: LANE_STATEMENTS }, (_, k) => [k]),
-      Array.from({ length: batches.length - LANE_STATEMENTS }, (_, j) => LANE_STATEMENTS + j),
+      ...Array.from({ length: DEFAULT_LANE_STATEMENTS }, (_, k) => [k]),
+      Array.from({ length: batches.length - DEFAULT_LANE_STATEMENTS }, (_, j) => DEFAULT_LANE_STATEMENTS + j),
     ];
     const got = results.map((r) => ({
       received: r.received,
@@ -220,8 +220,8 @@ describe(`ingest group commit (${testEngine()})`, () => {
     try {
       const keysBefore = await keySpends();
       const before = ingestLaneStats(t.db);
-      // LANE_STATEMENTS batches that go alone, then a group of three whose middle batch is refused.
-      const alone = Array.from({ length: LANE_STATEMENTS }, (_, k) =>
+      // DEFAULT_LANE_STATEMENTS batches that go alone, then a group of three whose middle batch is refused.
+      const alone = Array.from({ length: DEFAULT_LANE_STATEMENTS }, (_, k) =>
         Array.from({ length: 50 }, (_, i) => log(`g2-a${k}-${i}`, i, 0.5)),
       );
       const batches = [
@@ -231,7 +231,7 @@ describe(`ingest group commit (${testEngine()})`, () => {
         [log("g2-c-0", 0, 1), log("g2-boom-1", 1, 1)],
         Array.from({ length: 50 }, (_, i) => log(`g2-d-${i}`, i, 0.125)),
       ];
-      const bad = LANE_STATEMENTS + 1;
+      const bad = DEFAULT_LANE_STATEMENTS + 1;
       const settled = await Promise.allSettled(
         batches.map((logs) => ingestSpendLogs(t.db, ALL, { logs }, config)),
       );
@@ -245,7 +245,7 @@ describe(`ingest group commit (${testEngine()})`, () => {
       const after = ingestLaneStats(t.db);
       expect(after.regrouped - before.regrouped).toBe(1);
       // Nothing of the refused batch is stored, and everything else counts once.
-      const nulBatch = settled[LANE_STATEMENTS] as PromiseFulfilledResult<SpendIngestResult>;
+      const nulBatch = settled[DEFAULT_LANE_STATEMENTS] as PromiseFulfilledResult<SpendIngestResult>;
       expect(nulBatch.value.invalid.map((x) => [x.index, x.field])).toEqual([[50, "model"]]);
       await expectStoredAndCounted(
         "g2-",

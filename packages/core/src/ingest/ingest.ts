@@ -400,7 +400,7 @@ async function ingestRows(
 
 /**
  * Group commit. Concurrent ingest calls on one database handle (and one table) go through one lane: while
- * LANE_STATEMENTS statements run, the batches that arrive wait, and the next statement takes all of them at
+ * the lane's statements run, the batches that arrive wait, and the next statement takes all of them at
  * once (up to MAX_GROUP_ROWS rows), each caller getting its own answer after that statement has committed. Batches
  * from many gateway workers then cost one statement instead of many that would queue on the same rollup and
  * counter rows (today's rows of every busy key, team and model) one commit at a time. A batch that arrives
@@ -409,14 +409,20 @@ async function ingestRows(
  */
 export const MAX_GROUP_ROWS = 8000;
 /**
- * Group statements a lane runs at once (SPENDLENS_INGEST_STATEMENTS, default 2). One keeps a single
- * Postgres backend busy and leaves the second core idle; two overlap one group's insert with the other's
- * rollup upserts (10M-log bench, 8 concurrent callers: 14.6–16.2k logs/s with one, 19.4–20.8k with two,
- * 19.1k with three).
+ * Group statements a lane runs at once, by default. One keeps a single Postgres backend busy and leaves
+ * the second core idle; two overlap one group's insert with the other's rollup upserts (10M-log bench,
+ * 8 concurrent callers: 14.6–16.2k logs/s with one, 19.4–20.8k with two, 19.1k with three). The server
+ * sets it per database from SPENDLENS_INGEST_STATEMENTS (`setIngestStatements`, read at the edge).
  */
-export const LANE_STATEMENTS = ((n) => (Number.isInteger(n) && n >= 1 ? n : 2))(
-  Number(process.env.SPENDLENS_INGEST_STATEMENTS ?? 2),
-);
+export const DEFAULT_LANE_STATEMENTS = 2;
+const laneStatements = new WeakMap<object, number>();
+
+/** How many group statements the ingest lanes of `db` run at once (a whole number ≥ 1). */
+export function setIngestStatements(db: Db, n: number): void {
+  if (!Number.isInteger(n) || n < 1)
+    throw new RangeError(`ingest statements must be a whole number ≥ 1, got ${n}`);
+  laneStatements.set(db, n);
+}
 
 interface Queued {
   batch: Batch;
@@ -442,12 +448,13 @@ class IngestLane {
 
   constructor(
     private readonly run: (key: unknown, batches: Batch[], state: WriteState) => Promise<RowsResult[]>,
+    private readonly statements: number,
   ) {}
 
   submit(key: unknown, batch: Batch): Promise<RowsResult> {
     return new Promise<RowsResult>((resolve, reject) => {
       this.queue.push({ batch, key, resolve, reject });
-      if (this.running < LANE_STATEMENTS) void this.drain();
+      if (this.running < this.statements) void this.drain();
     });
   }
 
@@ -524,7 +531,7 @@ function laneOf(
   }
   let lane = m.get(table);
   if (!lane) {
-    lane = new IngestLane(run);
+    lane = new IngestLane(run, laneStatements.get(db) ?? DEFAULT_LANE_STATEMENTS);
     m.set(table, lane);
   }
   return lane;

@@ -78,14 +78,15 @@ export class DayCache {
   }
 }
 
+/** The cache's size unless the server sets one (SPENDLENS_REPORT_CACHE_MB, read at the edge). */
+export const DEFAULT_REPORT_CACHE_MB = 32;
 const caches = new WeakMap<Db, DayCache | null>();
 
 /** The cache of one database (null when turned off). */
 export function reportDayCache(db: Db): DayCache | null {
   let c = caches.get(db);
   if (c === undefined) {
-    const mb = Number(process.env.SPENDLENS_REPORT_CACHE_MB ?? 32);
-    c = Number.isFinite(mb) && mb > 0 ? new DayCache(Math.floor(mb * 2 ** 20)) : null;
+    c = new DayCache(DEFAULT_REPORT_CACHE_MB * 2 ** 20);
     caches.set(db, c);
   }
   return c;

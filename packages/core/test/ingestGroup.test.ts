@@ -2,10 +2,10 @@ import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   ALL,
+  DEFAULT_LANE_STATEMENTS,
   emptyConfig,
   ingestLaneStats,
   ingestSpendLogs,
-  DEFAULT_LANE_STATEMENTS,
   type SpendIngestResult,
   type SpendlensConfig,
   setClock,

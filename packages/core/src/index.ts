@@ -17,6 +17,7 @@ export * from "./config/config.ts";
 export * from "./db/connect.ts";
 export * from "./db/meta.ts";
 export * from "./db/migrations.ts";
+export * from "./db/standby.ts";
 export type { Database } from "./db/schema.ts";
 export * from "./demo/catalog.ts";
 export * from "./demo/generate.ts";

@@ -20,6 +20,11 @@ export interface Settings {
   statementTimeoutMs: number;
   /** Postgres connections in the pool (PGlite has one). Default 10. */
   dbPoolMax: number;
+  /**
+   * A hot standby of `databaseUrl` for report reads (`spendlens serve` reads DATABASE_READ_URL or
+   * `--database-read-url`; nothing else uses it). Opened as `handle.read`.
+   */
+  databaseReadUrl?: string | undefined;
 }
 
 export function settingsFromEnv(
@@ -110,6 +115,7 @@ export async function openRuntime(s: Settings): Promise<Runtime> {
   try {
     handle = await openDatabase({
       databaseUrl: s.databaseUrl,
+      ...(s.databaseReadUrl ? { databaseReadUrl: s.databaseReadUrl } : {}),
       dataDir: s.databaseUrl ? undefined : s.dataDir,
       statementTimeoutMs: s.statementTimeoutMs,
       maxConnections: s.dbPoolMax,

@@ -1,6 +1,6 @@
 import type { Services } from "@spendlens/api";
 import { rollupFreshness } from "@spendlens/core";
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { StandbyReads } from "./standby.ts";
 
 /**

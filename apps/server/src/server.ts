@@ -12,11 +12,11 @@ import {
   matchRoute,
   type OpenedStream,
   openRestStream,
+  procedureMeta,
+  procedureReads,
   type RestRoute,
   restErrorBody,
   restRoutes,
-  procedureMeta,
-  procedureReads,
   type Services,
   type StandbyRead,
   standbyUnusable,
@@ -48,10 +48,10 @@ import {
   trpcKind,
 } from "./edge.ts";
 import { type Limits, UNRATED_LIMITS } from "./limits.ts";
-import { assignRequestId, internalErrorBody, requestIdOf } from "./requestId.ts";
-import { sendRestStream } from "./stream.ts";
 import { Metrics } from "./metrics.ts";
+import { assignRequestId, internalErrorBody, requestIdOf } from "./requestId.ts";
 import { type ReadChoice, type StandbyOptions, StandbyReads } from "./standby.ts";
+import { sendRestStream } from "./stream.ts";
 import { useWholeChunkTextEncoderStream } from "./textEncoderStream.ts";
 
 export interface ServerOptions {

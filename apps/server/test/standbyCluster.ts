@@ -95,7 +95,21 @@ export async function buildTopology(runId: string): Promise<Topology> {
     await run("install", ["-d", "-o", "postgres", "-g", "postgres", "-m", "700", dir]);
     await run("runuser", [
       ...["-u", "postgres", "--", "pg_basebackup"],
-      ...["-h", "127.0.0.1", "-p", String(pport), "-U", "postgres", "-D", dir, "-R", "-X", "stream", "-c", "fast"],
+      ...[
+        "-h",
+        "127.0.0.1",
+        "-p",
+        String(pport),
+        "-U",
+        "postgres",
+        "-D",
+        dir,
+        "-R",
+        "-X",
+        "stream",
+        "-c",
+        "fast",
+      ],
     ]);
     const conf = `/etc/postgresql/${ver}/${primary}`;
     await run("install", [

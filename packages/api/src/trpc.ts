@@ -127,7 +127,11 @@ export interface Meta {
 }
 
 /** Access levels whose queries only read (ingest and adminWrite procedures write). */
-const READ_ACCESS: ReadonlySet<Access | undefined> = new Set<Access | undefined>(["authed", "scoped", "adminRead"]);
+const READ_ACCESS: ReadonlySet<Access | undefined> = new Set<Access | undefined>([
+  "authed",
+  "scoped",
+  "adminRead",
+]);
 
 /**
  * Whether a procedure may read from a hot standby: a query (no side effects) of a reading access level

@@ -131,7 +131,10 @@ function openPool(url: string, opts: OpenOptions, timeout: number, connectTimeou
 export async function openDatabase(opts: OpenOptions = {}): Promise<DbHandle> {
   const timeout = opts.statementTimeoutMs ?? 15_000;
   if (opts.databaseReadUrl && !opts.databaseUrl)
-    throw new SpendlensError("CONFIG", "DATABASE_READ_URL needs DATABASE_URL (a standby of a Postgres primary)");
+    throw new SpendlensError(
+      "CONFIG",
+      "DATABASE_READ_URL needs DATABASE_URL (a standby of a Postgres primary)",
+    );
   if (opts.databaseUrl) {
     const pool = openPool(opts.databaseUrl, opts, timeout, 5_000);
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });

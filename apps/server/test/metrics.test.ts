@@ -118,7 +118,7 @@ describe("read headers and consistency without a standby", () => {
       headers: { "x-spendlens-consistency": "x" },
     });
     expect(badT.status).toBe(400);
-    expect((await badT.json()).error.data.field).toBe("consistency");
+    expect(((await badT.json()) as any).error.data.field).toBe("consistency");
     // The key first: without one, a 401 whatever the consistency.
     expect((await h.get("/global/spend?consistency=bogus", null)).status).toBe(401);
   });
@@ -149,7 +149,7 @@ describe.skipIf(testEngine() !== "postgres")("a standby that cannot serve (Postg
         expect(r.status).toBe(200);
         expect(r.headers.get("x-spendlens-read-source")).toBe("primary");
         expect(await r.json()).toEqual(want.body);
-        const health = await (await fetch(`${srv.url}/healthz`)).json();
+        const health = (await (await fetch(`${srv.url}/healthz`)).json()) as any;
         expect(health.status).toBe("ok");
         expect(health.standby.status).toBe(state);
         const m = parseMetrics(await (await fetch(`${srv.url}/metrics`, { headers: auth })).text());

@@ -136,9 +136,12 @@ describe.skipIf(!onPostgres || !!unavailable)(
         DATABASE_READ_URL: topo.standbyUrl,
         SPENDLENS_MAX_READ_LAG_MS: String(MAX_LAG_MS),
       };
+      // The servers start (and migrate the primary) while the standby is made: they read from the
+      // primary until it answers.
       [a, b] = await Promise.all([
         startReplica(topo.primaryUrl, MASTER, env),
         startReplica(topo.primaryUrl, MASTER, env),
+        topo.startStandby(),
       ]);
       // The standby has replayed the schema and B measures it within the bound.
       await until("B sees the standby ok", 60_000, async () => {

@@ -4,7 +4,7 @@
  * owned by the postgres user) and is removed by `drop()` whatever happened. Not a test file.
  */
 import { execFile } from "node:child_process";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { promisify } from "node:util";
 import { openDatabase } from "@spendlens/core";
@@ -54,6 +54,11 @@ export interface Topology {
   /** The spendlens database on the primary, and the same database through the standby. */
   primaryUrl: string;
   standbyUrl: string;
+  /**
+   * Makes the standby (a base backup of the primary as it is now) and starts it on its port; servers
+   * may already be running with `standbyUrl` (they read from the primary until it answers).
+   */
+  startStandby(): Promise<void>;
   /** Runs one statement on the standby's server (constant SQL of the test). */
   onStandby(text: string): Promise<unknown[]>;
   /** Stops the standby at once (immediate shutdown: its connections are cut). */
@@ -62,15 +67,20 @@ export interface Topology {
   drop(): Promise<void>;
 }
 
-/** Makes the primary and the standby; names carry `runId`. On failure, what was made is removed. */
+/**
+ * Makes the primary (running, with an empty database `spendlens`) and picks the standby's port; the
+ * standby is made by `startStandby()`. Names carry `runId`. On failure, what was made is removed.
+ */
 export async function buildTopology(runId: string): Promise<Topology> {
   const ver = pgVersion();
   const primary = `standby${runId}p`;
   const standby = `standby${runId}s`;
   const drop = async () => {
     for (const name of [standby, primary]) {
-      if (!existsSync(`/etc/postgresql/${ver}/${name}`)) continue;
-      await run("pg_dropcluster", ["--stop", ver, name]).catch(() => {});
+      if (existsSync(`/etc/postgresql/${ver}/${name}`))
+        await run("pg_dropcluster", ["--stop", ver, name]).catch(() => {});
+      // A base backup that failed before its cluster was registered leaves only its folder.
+      rmSync(`/var/lib/postgresql/${ver}/${name}`, { recursive: true, force: true });
     }
   };
   await drop(); // a run with this id that died before its cleanup
@@ -89,39 +99,41 @@ export async function buildTopology(runId: string): Promise<Topology> {
     ]);
     await run("pg_ctlcluster", [ver, primary, "start"]);
     await statement(`postgres://postgres@127.0.0.1:${pport}/postgres`, "CREATE DATABASE spendlens");
-    // The standby: a base backup of the primary (-R writes primary_conninfo and standby.signal), with
-    // the primary's configuration files, registered as a cluster of its own on another port.
-    const dir = `/var/lib/postgresql/${ver}/${standby}`;
-    await run("install", ["-d", "-o", "postgres", "-g", "postgres", "-m", "700", dir]);
-    await run("runuser", [
-      ...["-u", "postgres", "--", "pg_basebackup"],
-      ...[
-        "-h",
-        "127.0.0.1",
-        "-p",
-        String(pport),
-        "-U",
-        "postgres",
-        "-D",
-        dir,
-        "-R",
-        "-X",
-        "stream",
-        "-c",
-        "fast",
-      ],
-    ]);
-    const conf = `/etc/postgresql/${ver}/${primary}`;
-    await run("install", [
-      ...["-o", "postgres", "-g", "postgres", "-m", "644"],
-      ...[`${conf}/postgresql.conf`, `${conf}/pg_hba.conf`, `${conf}/pg_ident.conf`, `${dir}/`],
-    ]);
-    await run("pg_createcluster", [ver, standby, "-p", String(sport), "-d", dir]);
-    await run("pg_ctlcluster", [ver, standby, "start"]);
     const standbyUrl = `postgres://postgres@127.0.0.1:${sport}/spendlens`;
     return {
       primaryUrl: `postgres://postgres@127.0.0.1:${pport}/spendlens`,
       standbyUrl,
+      async startStandby() {
+        // The standby: a base backup of the primary (-R writes primary_conninfo and standby.signal), with
+        // the primary's configuration files, registered as a cluster of its own on another port.
+        const dir = `/var/lib/postgresql/${ver}/${standby}`;
+        await run("install", ["-d", "-o", "postgres", "-g", "postgres", "-m", "700", dir]);
+        await run("runuser", [
+          ...["-u", "postgres", "--", "pg_basebackup"],
+          ...[
+            "-h",
+            "127.0.0.1",
+            "-p",
+            String(pport),
+            "-U",
+            "postgres",
+            "-D",
+            dir,
+            "-R",
+            "-X",
+            "stream",
+            "-c",
+            "fast",
+          ],
+        ]);
+        const conf = `/etc/postgresql/${ver}/${primary}`;
+        await run("install", [
+          ...["-o", "postgres", "-g", "postgres", "-m", "644"],
+          ...[`${conf}/postgresql.conf`, `${conf}/pg_hba.conf`, `${conf}/pg_ident.conf`, `${dir}/`],
+        ]);
+        await run("pg_createcluster", [ver, standby, "-p", String(sport), "-d", dir]);
+        await run("pg_ctlcluster", [ver, standby, "start"]);
+      },
       onStandby: (text) => statement(standbyUrl, text),
       async stopStandby() {
         await run("pg_ctlcluster", [ver, standby, "stop", "-m", "immediate"]);

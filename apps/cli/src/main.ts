@@ -244,7 +244,11 @@ export function buildProgram(): Command {
       "Postgres connections in the pool (default: SPENDLENS_DB_POOL_MAX or 10)",
       positiveInt,
     )
-    .action(async (o: { port?: number; dbPoolMax?: number }) => {
+    .option(
+      "--database-read-url <url>",
+      "a hot standby of the database for report reads (default: DATABASE_READ_URL; see docs/scaling.md)",
+    )
+    .action(async (o: { port?: number; dbPoolMax?: number; databaseReadUrl?: string }) => {
       const g = program.opts<GlobalOpts>();
       const { serve } = await import("@spendlens/server");
       const s = localSettings(g);
@@ -252,6 +256,7 @@ export function buildProgram(): Command {
         ...s,
         ...(o.port !== undefined ? { port: o.port } : {}),
         ...(o.dbPoolMax !== undefined ? { dbPoolMax: o.dbPoolMax } : {}),
+        ...(o.databaseReadUrl ? { databaseReadUrl: o.databaseReadUrl } : {}),
       });
     });
 

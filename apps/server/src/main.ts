@@ -53,7 +53,13 @@ export async function serve(settings: Settings, opts: ServeOptions = {}) {
       writeFileSync(join(settings.dataDir, "config.yaml"), demoConfigYaml());
     }
   }
-  const rt = await openRuntime(settings);
+  // A hot standby for report reads: `--database-read-url`, else DATABASE_READ_URL (read here only).
+  const databaseReadUrl = settings.databaseReadUrl ?? (process.env.DATABASE_READ_URL || undefined);
+  const maxLag = msSetting("maxLagMs", "SPENDLENS_MAX_READ_LAG_MS");
+  const metricsPublic = process.env.SPENDLENS_METRICS_PUBLIC ?? "";
+  if (!["", "0", "1"].includes(metricsPublic))
+    throw new SpendlensError("CONFIG", "SPENDLENS_METRICS_PUBLIC must be 1 (public) or 0 (master key only)");
+  const rt = await openRuntime({ ...settings, databaseReadUrl });
   const db = rt.handle.db;
   if (embedded) {
     if ((await getMeta(db, "demo_seeded")) === null) {
@@ -80,6 +86,8 @@ export async function serve(settings: Settings, opts: ServeOptions = {}) {
     host: opts.host ?? process.env.SPENDLENS_HOST ?? "127.0.0.1",
     logger: log,
     limits,
+    standby: maxLag,
+    metrics: { public: metricsPublic === "1" },
     budgetAlerts: {
       webhookUrl: process.env.WEBHOOK_URL || undefined,
       ...msSetting("pollMs", "SPENDLENS_BUDGET_POLL_MS"),
@@ -90,6 +98,7 @@ export async function serve(settings: Settings, opts: ServeOptions = {}) {
     {
       url: running.url,
       database: rt.handle.location,
+      ...(rt.handle.read ? { standby: rt.handle.read.location } : {}),
       engine: rt.handle.engine,
       mode: rt.migration.mode,
       config: rt.config.path,

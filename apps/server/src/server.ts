@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createRequire } from "node:module";
@@ -11,14 +12,26 @@ import {
   matchRoute,
   type OpenedStream,
   openRestStream,
+  procedureMeta,
+  procedureReads,
   type RestRoute,
   restErrorBody,
   restRoutes,
   type Services,
+  type StandbyRead,
+  standbyUnusable,
   toCsv,
   toTRPCError,
 } from "@spendlens/api";
-import { type BudgetAlerter, budgetWebhooksEnabled, ping, startBudgetAlerter } from "@spendlens/core";
+import {
+  type BudgetAlerter,
+  badRequest,
+  budgetWebhooksEnabled,
+  classifyDbError,
+  ping,
+  SpendlensError,
+  startBudgetAlerter,
+} from "@spendlens/core";
 import type { TRPCError } from "@trpc/server";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import pino from "pino";
@@ -35,7 +48,9 @@ import {
   trpcKind,
 } from "./edge.ts";
 import { type Limits, UNRATED_LIMITS } from "./limits.ts";
+import { Metrics } from "./metrics.ts";
 import { assignRequestId, internalErrorBody, requestIdOf } from "./requestId.ts";
+import { type ReadChoice, type StandbyOptions, StandbyReads } from "./standby.ts";
 import { sendRestStream } from "./stream.ts";
 import { useWholeChunkTextEncoderStream } from "./textEncoderStream.ts";
 
@@ -60,6 +75,16 @@ export interface ServerOptions {
     /** First retry delay (ms), doubled per attempt. Default 1000. */
     backoffMs?: number;
   };
+  /**
+   * Reads from the hot standby `services.handle.read` (DATABASE_READ_URL), when there is one: its lag
+   * bound and sampling (standby.ts). `spendlens serve` reads SPENDLENS_MAX_READ_LAG_MS.
+   */
+  standby?: StandbyOptions;
+  /**
+   * /metrics: by default only for the master key; `public: true` (SPENDLENS_METRICS_PUBLIC=1) serves it
+   * to anyone who can reach the port.
+   */
+  metrics?: { public?: boolean };
 }
 
 export interface RunningServer {
@@ -67,6 +92,8 @@ export interface RunningServer {
   url: string;
   /** Heavy queries running and waiting now (limits.ts HeavyGate). */
   heavyStats(): { running: number; waiting: number };
+  /** The standby's reads (null without DATABASE_READ_URL). */
+  standby: StandbyReads | null;
   close(): Promise<void>;
 }
 
@@ -96,6 +123,43 @@ export function bearerOf(req: IncomingMessage): string | null {
   const m = /^Bearer\s+(.+)$/i.exec(h.trim());
   return (m ? m[1]! : h).trim() || null;
 }
+
+/** How fresh a read must be: `strong` reads from the primary; `eventual` (default) may use the standby. */
+const CONSISTENCY = new Set(["strong", "eventual"]);
+
+/**
+ * The request's consistency: the `consistency` query parameter (REST and /trpc URLs) or the
+ * `x-spendlens-consistency` header (what a tRPC client sets); a bad value is a 400 naming `consistency`.
+ */
+function consistencyOf(req: IncomingMessage, url: URL): { strong: boolean } | SpendlensError {
+  const h = req.headers["x-spendlens-consistency"];
+  const values = [...url.searchParams.getAll("consistency"), ...(Array.isArray(h) ? h : h ? [h] : [])];
+  for (const v of values)
+    if (!CONSISTENCY.has(v.trim().toLowerCase()))
+      return badRequest("consistency", "must be strong or eventual");
+  return { strong: values.some((v) => v.trim().toLowerCase() === "strong") };
+}
+
+/** The headers of a read's answer: which database answered and, for the standby, as of when. */
+function setReadHeaders(res: ServerResponse, choice: ReadChoice | null): void {
+  if (res.headersSent) return;
+  for (const h of [
+    "x-spendlens-replay-lsn",
+    "x-spendlens-as-of",
+    "x-spendlens-lag-ms",
+    "x-spendlens-replayed-at",
+  ])
+    res.removeHeader(h);
+  const sb = choice?.standby;
+  res.setHeader("x-spendlens-read-source", sb ? "standby" : "primary");
+  if (!sb) return;
+  res.setHeader("x-spendlens-replay-lsn", sb.lsn);
+  res.setHeader("x-spendlens-as-of", sb.asOf);
+  res.setHeader("x-spendlens-lag-ms", String(sb.lagMs));
+  if (sb.replayedAt) res.setHeader("x-spendlens-replayed-at", sb.replayedAt);
+}
+
+const sha256 = (s: string) => createHash("sha256").update(s).digest();
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   // Already answered (the deadline's 504) or gone: nothing more to say.
@@ -147,6 +211,45 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const bodyLimit = (large: boolean) => (large ? limits.maxIngestBodyBytes : limits.maxBodyBytes);
   // The context of each tRPC request, made (authenticated, admitted) before tRPC reads anything.
   const trpcContexts = new WeakMap<IncomingMessage, Promise<Context>>();
+  const read = services.handle?.read;
+  const standby = read
+    ? new StandbyReads(services.db, read, opts.standby, (what, e) =>
+        log.warn({ err: e instanceof Error ? e.message : String(e) }, what),
+      )
+    : null;
+  standby?.start();
+  const metrics = new Metrics(services, standby);
+  const observe: Context["observe"] = { ingested: (kind, n) => metrics.ingested.inc({ kind }, n) };
+
+  /**
+   * Where a request's reads go. Only a request whose every procedure is a read (`procedureReads`) gets
+   * the read headers and, unless it asked for `consistency=strong`, the standby; the headers are set
+   * before the procedures run and corrected if the standby fails and the primary answers.
+   */
+  const routeRead = async (
+    res: ServerResponse,
+    procedures: string[],
+    strong: boolean,
+  ): Promise<StandbyRead | undefined> => {
+    if (!procedures.length || !procedures.every((p) => procedureReads(p))) return undefined;
+    const choice = standby ? await standby.choose(strong) : null;
+    setReadHeaders(res, choice);
+    const sb = choice?.standby;
+    if (!sb) {
+      metrics.reads.inc({ source: "primary", reason: choice?.reason ?? "none" });
+      return undefined;
+    }
+    metrics.reads.inc({ source: "standby", reason: "standby" });
+    return {
+      db: sb.db,
+      fallback: (e) => {
+        const c = classifyDbError(errorDetail(e));
+        if (c instanceof SpendlensError && c.code === "UNAVAILABLE") standby?.markDown(e);
+        metrics.reads.inc({ source: "primary", reason: "error" });
+        setReadHeaders(res, null);
+      },
+    };
+  };
 
   const trpcHandler = createHTTPHandler({
     router: appRouter,
@@ -194,6 +297,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     let release = () => {};
     try {
       if (adm.refused) return sendError(adm.refused);
+      const consistency = consistencyOf(req, url);
+      if (consistency instanceof SpendlensError) {
+        closeUnlessDrainable(req, res);
+        return sendError(toTRPCError(consistency));
+      }
       const body =
         route.method === "POST" ? parseJsonBody(await readBody(req, bodyLimit(route.largeBody))) : undefined;
       if (route.heavy) {
@@ -201,7 +309,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         release = slot.release;
         if (slot.refused) return sendError(slot.refused);
       }
-      await answerRest(req, res, url, path, route, adm.ctx, body);
+      const sb = await routeRead(res, [route.procedure], consistency.strong);
+      await answerRest(req, res, url, path, route, { ...adm.ctx, observe, standby: sb }, body);
     } finally {
       release();
     }
@@ -224,6 +333,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     }
     const csv = query.format === "csv" || /\btext\/csv\b/.test(req.headers.accept ?? "");
     delete query.format;
+    delete query.consistency;
     const r = await callRestRoute(ctx, route, { query, body }, { stream: true });
     if (res.headersSent || res.destroyed) {
       // Past the deadline (already answered 504) or the client is gone: a stream is never opened.
@@ -237,6 +347,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       try {
         opened = await openRestStream(r.stream, csv ? "csv" : "json");
       } catch (e) {
+        // The standby failed before the first byte: the primary answers instead.
+        if (ctx.standby && standbyUnusable(e)) {
+          ctx.standby.fallback(e);
+          return answerRest(req, res, url, path, route, { ...ctx, standby: undefined }, body);
+        }
         const er = restErrorBody(toTRPCError(e), requestId);
         if (er.status >= 500)
           log.warn({ request_id: requestId, path, status: er.status, err: er.cause }, "rest route failed");
@@ -251,6 +366,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       try {
         cut = await sendRestStream(res, opened);
       } catch (e) {
+        if (ctx.standby && standbyUnusable(e) && !res.headersSent) {
+          ctx.standby.fallback(e);
+          return answerRest(req, res, url, path, route, { ...ctx, standby: undefined }, body);
+        }
         const er = restErrorBody(toTRPCError(e), requestId);
         if (er.status >= 500)
           log.warn({ request_id: requestId, path, status: er.status, err: er.cause }, "rest route failed");
@@ -304,11 +423,17 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         const accept = `${req.headers["trpc-accept"] ?? ""},${req.headers.accept ?? ""}`;
         const ctx: Context = {
           ...adm.ctx,
+          observe,
           trpcStream: accept.includes("application/jsonl"),
           refused: adm.refused ?? undefined,
         };
+        const consistency = ctx.refused ? null : consistencyOf(req, url);
+        if (consistency instanceof SpendlensError) {
+          closeUnlessDrainable(req, res);
+          ctx.refused = toTRPCError(consistency);
+        }
         if (withBody) {
-          if (adm.refused) body.body = "{}";
+          if (ctx.refused) body.body = "{}";
           else {
             try {
               body.body = (await readBody(req, bodyLimit(kind.largeBody)))?.toString("utf8") ?? "";
@@ -319,11 +444,15 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
             }
           }
         }
-        if (kind.heavy && !adm.refused) {
+        if (kind.heavy && !ctx.refused) {
           const slot = await edge.takeSlot(req, res, deadline.signal);
           release = slot.release;
           ctx.refused = slot.refused ?? undefined;
         }
+        // Where the reads go is decided last, right before the procedures run (the standby's position
+        // read now is what the answer is at least as fresh as).
+        if (!ctx.refused && consistency && !(consistency instanceof SpendlensError))
+          ctx.standby = await routeRead(res, paths, consistency.strong);
         trpcContexts.set(req, Promise.resolve(ctx));
       }
       if (res.headersSent || res.destroyed) return;
@@ -345,7 +474,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const requestId = assignRequestId(req, res);
     const url = new URL(req.url ?? "/", "http://localhost");
     const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, "") : url.pathname;
+    // The route's template for the latency metric (never the raw path: ids would make a series each).
+    let routeLabel = "unmatched";
     res.on("finish", () => {
+      metrics.latency.observe(
+        { method: req.method ?? "GET", route: routeLabel, status: String(res.statusCode) },
+        (performance.now() - started) / 1000,
+      );
       // Never log query values: they may hold raw keys.
       log.info(
         {
@@ -360,13 +495,51 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       );
     });
     try {
-      if (path.startsWith("/trpc/")) return void (await serveTrpc(req, res, url));
-      if (path === "/healthz") {
-        return (await ping(services.db))
-          ? sendJson(res, 200, { status: "ok", database: services.handle?.engine ?? "up" })
-          : sendJson(res, 503, { status: "unavailable", database: "down" });
+      if (path.startsWith("/trpc/")) {
+        const { paths } = trpcCalls(url.pathname, url.searchParams);
+        routeLabel =
+          paths.length === 1
+            ? procedureMeta(paths[0]!)
+              ? `/trpc/${paths[0]}`
+              : "/trpc/unknown"
+            : paths.length > 1
+              ? "/trpc/batch"
+              : "/trpc/unknown";
+        return void (await serveTrpc(req, res, url));
       }
-      if (req.method === "GET" && (await serveApiDocs(path, res))) return;
+      if (path === "/healthz") {
+        routeLabel = "/healthz";
+        const sb = standby ? { standby: standby.status() } : {};
+        return (await ping(services.db))
+          ? sendJson(res, 200, { status: "ok", database: services.handle?.engine ?? "up", ...sb })
+          : sendJson(res, 503, { status: "unavailable", database: "down", ...sb });
+      }
+      if (path === "/metrics" && req.method === "GET") {
+        routeLabel = "/metrics";
+        if (!opts.metrics?.public) {
+          const key = bearerOf(req);
+          const ok =
+            !!key && !!services.masterKey && timingSafeEqual(sha256(key), sha256(services.masterKey));
+          if (!ok)
+            return sendJson(res, 401, {
+              error: {
+                message: services.masterKey
+                  ? "/metrics needs the master key (or SPENDLENS_METRICS_PUBLIC=1)"
+                  : "/metrics needs SPENDLENS_MASTER_KEY to be set (or SPENDLENS_METRICS_PUBLIC=1)",
+                type: "auth_error",
+                param: null,
+                code: "401",
+              },
+            });
+        }
+        const m = await metrics.text();
+        res.writeHead(200, { "content-type": m.contentType });
+        return void res.end(m.body);
+      }
+      if (req.method === "GET" && (await serveApiDocs(path, res))) {
+        routeLabel = "/docs";
+        return;
+      }
       const route = matchRoute(routes, req.method ?? "GET", path);
       if (route === "method")
         return sendJson(res, 405, {
@@ -377,8 +550,14 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
             code: "405",
           },
         });
-      if (route) return void (await serveRest(req, res, url, path, route));
-      if (req.method === "GET" && (await serveDashboard(path, req, res))) return;
+      if (route) {
+        routeLabel = route.path;
+        return void (await serveRest(req, res, url, path, route));
+      }
+      if (req.method === "GET" && (await serveDashboard(path, req, res))) {
+        routeLabel = "/dashboard";
+        return;
+      }
       sendJson(res, 404, {
         error: {
           message: `no route ${req.method} ${path}`,
@@ -465,9 +644,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     server,
     url,
     heavyStats: () => edge.heavy.stats,
+    standby,
     close() {
       closing ??= new Promise<void>((resolve) => {
-        const stopped = alerter?.stop() ?? Promise.resolve();
+        const stopped = Promise.all([alerter?.stop(), standby?.stop()]);
         server.close(() => void stopped.then(() => resolve()));
         server.closeIdleConnections();
         // Requests still running get a grace period, then their connections are cut.

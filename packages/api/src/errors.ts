@@ -71,3 +71,19 @@ export function validationMessage(err: TRPCError): string | null {
   if (!Array.isArray(issues) || !issues.length) return null;
   return issues.map((i) => `${i.path.map(String).join(".") || "input"}: ${i.message}`).join("; ");
 }
+
+/** pg error codes of a standby that cannot answer: a recovery conflict, or a write on a read-only server. */
+const STANDBY_CODES = new Set(["40001", "25006", "57P04", "3D000"]);
+
+/**
+ * Whether an error means the standby could not answer (unreachable, shutting down, a query cancelled by
+ * a recovery conflict, a write refused in recovery): the read is then answered by the primary.
+ */
+export function standbyUnusable(err: unknown): boolean {
+  const e = errorDetail(err);
+  if (e instanceof SpendlensError) return e.code === "UNAVAILABLE";
+  const c = classifyDbError(e);
+  if (c instanceof SpendlensError) return c.code === "UNAVAILABLE";
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === "string" && STANDBY_CODES.has(code);
+}

@@ -1,9 +1,10 @@
-export { errorDetail, internalMessage, toTRPCError } from "./errors.ts";
+export { errorDetail, internalMessage, standbyUnusable, toTRPCError } from "./errors.ts";
 export { type OpenApiOptions, openApiDocument, requiredInputFields } from "./openapi.ts";
 export {
   callRestRoute,
   matchRoute,
   procedureMeta,
+  procedureReads,
   type RestResponse,
   type RestRoute,
   restErrorBody,
@@ -28,5 +29,7 @@ export {
   createLocalContext,
   type Meta,
   type RestMeta,
+  readsFromStandby,
   type Services,
+  type StandbyRead,
 } from "./trpc.ts";

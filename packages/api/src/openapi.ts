@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { type RestRoute, restRoutes } from "./rest.ts";
+import { procedureReads, type RestRoute, restRoutes } from "./rest.ts";
 import { appRouter } from "./root.ts";
 import { ingestProcedure } from "./routers/ingest.ts";
 import {
@@ -167,13 +167,27 @@ function operation(route: RestRoute): JsonSchema {
     tags: [route.procedure.split(".")[0]],
     "x-trpc-procedure": route.procedure,
   };
+  // A read may be answered by a hot standby (docs/api.md, "Reads from a standby"): `consistency=strong`
+  // sends it to the primary.
+  const consistency = procedureReads(route.procedure)
+    ? [
+        {
+          name: "consistency",
+          in: "query",
+          required: false,
+          description:
+            "`strong` reads from the primary (also the header `x-spendlens-consistency`); `eventual` (default) lets a hot standby answer, with `x-spendlens-read-source`, `x-spendlens-as-of` and `x-spendlens-lag-ms` saying which and how fresh",
+          schema: { type: "string", enum: ["strong", "eventual"] },
+        },
+      ]
+    : [];
   if (route.method === "GET") {
-    op.parameters = queryParameters(
-      inputJson ? objectPart(inputJson) : null,
-      true,
-      pathParameterNames(route.path),
-    );
+    op.parameters = [
+      ...queryParameters(inputJson ? objectPart(inputJson) : null, true, pathParameterNames(route.path)),
+      ...consistency,
+    ];
   } else {
+    if (consistency.length) op.parameters = consistency;
     const body = route.meta.body ? jsonSchemaOf(route.meta.body, "input") : inputJson;
     const bodyObject = body ? objectPart(body) : null;
     const required = !!bodyObject && ((bodyObject.required ?? []) as string[]).length > 0;

@@ -3,7 +3,7 @@ import { getHTTPStatusCodeFromError } from "@trpc/server/http";
 import { errorDetail, errorField, internalMessage, toTRPCError, validationMessage } from "./errors.ts";
 import { type AppRouter, appRouter, createCaller } from "./root.ts";
 import { isRestStream, type RestStream } from "./stream.ts";
-import type { Context, Meta, RestMeta } from "./trpc.ts";
+import { type Context, type Meta, type RestMeta, readsFromStandby } from "./trpc.ts";
 
 /**
  * The seed's REST routes, served from the same procedures: each procedure whose meta has `rest` is a
@@ -126,6 +126,19 @@ export async function callRestRoute(
 export function procedureMeta(path: string, router: AppRouter = appRouter): Meta | undefined {
   const procs = router._def.procedures as unknown as Record<string, { _def: { meta?: Meta } } | undefined>;
   return Object.hasOwn(procs, path) ? procs[path]?._def.meta : undefined;
+}
+
+/**
+ * Whether the procedure at this dotted path only reads and may run on a hot standby
+ * (`readsFromStandby`); false for an unknown path.
+ */
+export function procedureReads(path: string, router: AppRouter = appRouter): boolean {
+  const procs = router._def.procedures as unknown as Record<
+    string,
+    { _def: { meta?: Meta; type?: string } } | undefined
+  >;
+  const p = Object.hasOwn(procs, path) ? procs[path] : undefined;
+  return !!p && readsFromStandby(p._def.type ?? "", p._def.meta);
 }
 
 /** `{name}` segments of a route path matched against a request path: their values, or null. */

@@ -15,7 +15,7 @@ import {
 } from "@spendlens/core";
 import { initTRPC, TRPCError } from "@trpc/server";
 import type { ZodType } from "zod";
-import { errorField, internalMessage, toTRPCError, validationMessage } from "./errors.ts";
+import { errorField, internalMessage, standbyUnusable, toTRPCError, validationMessage } from "./errors.ts";
 
 /**
  * What every procedure may use. The inner context (services + caller) is built the same way for HTTP,
@@ -46,6 +46,20 @@ export interface Context extends Services {
    * full, deadline passed): every procedure of the request fails with it, in tRPC's own error shape.
    */
   refused?: TRPCError | undefined;
+  /**
+   * Set by the HTTP server when the request may read from a hot standby (every procedure it calls is a
+   * read, `readsFromStandby`, and the standby is within its lag bound): such procedures run with
+   * `ctx.db` = the standby (the `routeReads` middleware); everything else keeps the primary.
+   */
+  standby?: StandbyRead | undefined;
+  /** The server's counters (apps/server metrics.ts): ingest reports the rows it stored. */
+  observe?: { ingested(kind: "spend" | "error", rows: number): void } | undefined;
+}
+
+/** A read offered to a standby; `fallback` is called when the standby failed and the primary answers. */
+export interface StandbyRead {
+  db: Db;
+  fallback(cause: unknown): void;
 }
 
 /** How a procedure is also served as one of the seed's REST routes. */
@@ -97,6 +111,12 @@ export interface Meta {
    * at once and queues the rest (apps/server/src/limits.ts).
    */
   heavy?: boolean;
+  /**
+   * A query that must run on the primary even when reads may go to a hot standby: it writes while
+   * reading (provider budget windows are persisted when one opens) or must see the newest writes.
+   * Mutations and ingest always run on the primary; see `readsFromStandby`.
+   */
+  primary?: boolean;
   /** Takes a big body (ingest batches): the server allows its larger body limit. */
   largeBody?: boolean;
   /**
@@ -104,6 +124,21 @@ export interface Meta {
    * (stream.ts `streamOr`); plain httpLink calls get the whole value.
    */
   streamed?: boolean;
+}
+
+/** Access levels whose queries only read (ingest and adminWrite procedures write). */
+const READ_ACCESS: ReadonlySet<Access | undefined> = new Set<Access | undefined>([
+  "authed",
+  "scoped",
+  "adminRead",
+]);
+
+/**
+ * Whether a procedure may read from a hot standby: a query (no side effects) of a reading access level
+ * that does not ask for the primary (`meta.primary`). Mutations, ingest and budget writes never do.
+ */
+export function readsFromStandby(type: string, meta: Meta | undefined): boolean {
+  return type === "query" && READ_ACCESS.has(meta?.access) && !meta?.primary;
 }
 
 export async function createContext(
@@ -178,7 +213,23 @@ const rejectUnstorableText = t.middleware(async ({ ctx, meta, getRawInput, next 
   throw badRequest(path.replace(/^\./, "") || "input", UNSTORABLE_REASON);
 });
 
-export const publicProcedure = t.procedure.use(mapErrors).use(rejectUnstorableText);
+/**
+ * Reads on a hot standby: when the server offers one (`ctx.standby`) and the procedure is a read, it runs
+ * with `ctx.db` = the standby; if the standby fails (unreachable, shut down, a query cancelled by a
+ * recovery conflict), the server is told (`fallback`: its headers then say primary) and the procedure
+ * runs again on the primary, so the caller sees no error. A streamed answer fails later, when it is
+ * read: the REST server retries it the same way before its first byte (apps/server).
+ */
+const routeReads = t.middleware(async ({ ctx, meta, type, next }) => {
+  const standby = ctx.standby;
+  if (!standby || !readsFromStandby(type, meta)) return next();
+  const res = await next({ ctx: { db: standby.db } });
+  if (res.ok || !standbyUnusable(res.error)) return res;
+  standby.fallback(res.error);
+  return next({ ctx: { standby: undefined } });
+});
+
+export const publicProcedure = t.procedure.use(mapErrors).use(rejectUnstorableText).use(routeReads);
 
 /** Any valid key (master or virtual). */
 const requireKey = publicProcedure.use(({ ctx, next }) => {

@@ -18,6 +18,7 @@ export * from "./db/connect.ts";
 export * from "./db/meta.ts";
 export * from "./db/migrations.ts";
 export type { Database } from "./db/schema.ts";
+export * from "./db/standby.ts";
 export * from "./demo/catalog.ts";
 export * from "./demo/generate.ts";
 export * from "./demo/write.ts";

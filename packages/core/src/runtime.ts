@@ -27,6 +27,11 @@ export interface Settings {
   ingestStatements: number;
   /** Memory for the spend report's per-day answers, in MiB; 0 turns the cache off. Default 32. */
   reportCacheMb: number;
+  /**
+   * A hot standby of `databaseUrl` for report reads (`spendlens serve` reads DATABASE_READ_URL or
+   * `--database-read-url`; nothing else uses it). Opened as `handle.read`.
+   */
+  databaseReadUrl?: string | undefined;
 }
 
 export function settingsFromEnv(env: NodeJS.ProcessEnv, flags: Partial<Settings> = {}): Settings {
@@ -132,6 +137,7 @@ export async function openRuntime(s: Settings): Promise<Runtime> {
   try {
     handle = await openDatabase({
       databaseUrl: s.databaseUrl,
+      ...(s.databaseReadUrl ? { databaseReadUrl: s.databaseReadUrl } : {}),
       dataDir: s.databaseUrl ? undefined : s.dataDir,
       statementTimeoutMs: s.statementTimeoutMs,
       maxConnections: s.dbPoolMax,

@@ -17,6 +17,8 @@ export const budgetsRouter = {
     .meta({
       rest: { method: "GET", path: "/provider/budgets", response: R.providerBudgetsResponse },
       summary: "Per provider: budget_limit, time_period, spend in the current window, budget_reset_at",
+      // Opening a provider's rolling window persists it (every replica then agrees): a write on read.
+      primary: true,
     })
     .input(z.object({}).nullish())
     .query(({ ctx }) => providerBudgets(ctx.db, ALL, ctx.config)),
@@ -27,6 +29,8 @@ export const budgetsRouter = {
       rest: { method: "GET", path: "/budget/status", response: R.budgetStatusResponse },
       summary:
         "Every budget (keys, users, teams, customers, organizations, providers): spend in the current window, limit, reset, burn rate, projection",
+      // Provider windows, as above.
+      primary: true,
     })
     .input(budgetStatusInput.optional())
     .query(({ ctx, input }) => budgetStatus(ctx.db, ctx.scope, ctx.config, input ?? {})),

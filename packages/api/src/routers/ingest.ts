@@ -64,7 +64,11 @@ export const ingestRouter = {
       largeBody: true,
     })
     .input(ingestInput)
-    .mutation(({ ctx, input }) => ingestSpendLogs(ctx.db, ctx.scope, input, ctx.config)),
+    .mutation(async ({ ctx, input }) => {
+      const r = await ingestSpendLogs(ctx.db, ctx.scope, input, ctx.config);
+      ctx.observe?.ingested("spend", r.inserted);
+      return r;
+    }),
 
   errorLogs: ingestProcedure
     .meta({
@@ -80,5 +84,9 @@ export const ingestRouter = {
       largeBody: true,
     })
     .input(ingestInput)
-    .mutation(({ ctx, input }) => ingestErrorLogs(ctx.db, ctx.scope, input)),
+    .mutation(async ({ ctx, input }) => {
+      const r = await ingestErrorLogs(ctx.db, ctx.scope, input);
+      ctx.observe?.ingested("error", r.inserted);
+      return r;
+    }),
 } satisfies TRPCRouterRecord;

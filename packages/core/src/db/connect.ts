@@ -3,6 +3,7 @@ import { PGlite } from "@electric-sql/pglite";
 import { Kysely, PostgresDialect } from "kysely";
 import { PGliteDialect } from "kysely-pglite-dialect";
 import pg from "pg";
+import { SpendlensError } from "../errors.ts";
 import type { Database } from "./schema.ts";
 
 export type DbEngine = "postgres" | "pglite";
@@ -16,12 +17,30 @@ export interface DbHandle {
   /** The pg pool (postgres engine only): COPY and LISTEN need a raw client. */
   pool?: pg.Pool;
   pglite?: PGlite;
+  /**
+   * A hot standby of the same database (`databaseReadUrl`, Postgres only): report reads may go there
+   * (apps/server `standby.ts` decides per request); everything else uses `db`. Closed with the handle.
+   */
+  read?: ReadHandle;
   close(): Promise<void>;
+}
+
+/** A read-only handle on a streaming replica: same drivers settings as the primary's, its own pool. */
+export interface ReadHandle {
+  db: Db;
+  pool: pg.Pool;
+  /** The redacted connection string. */
+  location: string;
 }
 
 export interface OpenOptions {
   /** A postgres:// URL. When absent, PGlite is used. */
   databaseUrl?: string;
+  /**
+   * A postgres:// URL of a hot standby of `databaseUrl` (streaming replication): opened beside it as
+   * `handle.read`. Its pool gives up connecting after 2 s (the server then reads from the primary).
+   */
+  databaseReadUrl?: string;
   /** PGlite data folder; absent (with no databaseUrl) means in memory. */
   dataDir?: string;
   /** statement_timeout for every query, in ms (0 disables). Default 15000. */
@@ -84,37 +103,59 @@ export function redactUrl(url: string): string {
   }
 }
 
+function openPool(url: string, opts: OpenOptions, timeout: number, connectTimeoutMs: number): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: opts.maxConnections ?? 10,
+    connectionTimeoutMillis: connectTimeoutMs,
+    options: `-c TimeZone=UTC -c statement_timeout=${Math.max(0, Math.floor(timeout))}${opts.jit ? "" : " -c jit=off"}`,
+    types: {
+      getTypeParser: ((oid: number, format?: string) =>
+        parsers[oid] ?? pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser,
+    },
+  });
+  // An idle client that loses its server must not crash the process; the next query reports it.
+  pool.on("error", () => {});
+  // Nor a checked-out one. pg-pool listens for 'error' only on the clients it holds idle; a client that
+  // a transaction, a stream's cursor or a COPY holds between two queries (or the query's own socket
+  // closing after the server's FATAL, e.g. 57P01 when Postgres shuts down) emits 'error' with nobody
+  // listening, and Node then kills the process. Every client gets a listener for its whole life: the
+  // query in flight fails on its own (and answers 503), and the client, no longer queryable, is
+  // dropped by the pool when it is released.
+  pool.on("connect", (client) => {
+    client.on("error", () => {});
+  });
+  return pool;
+}
+
 export async function openDatabase(opts: OpenOptions = {}): Promise<DbHandle> {
   const timeout = opts.statementTimeoutMs ?? 15_000;
+  if (opts.databaseReadUrl && !opts.databaseUrl)
+    throw new SpendlensError(
+      "CONFIG",
+      "DATABASE_READ_URL needs DATABASE_URL (a standby of a Postgres primary)",
+    );
   if (opts.databaseUrl) {
-    const pool = new pg.Pool({
-      connectionString: opts.databaseUrl,
-      max: opts.maxConnections ?? 10,
-      connectionTimeoutMillis: 5_000,
-      options: `-c TimeZone=UTC -c statement_timeout=${Math.max(0, Math.floor(timeout))}${opts.jit ? "" : " -c jit=off"}`,
-      types: {
-        getTypeParser: ((oid: number, format?: string) =>
-          parsers[oid] ?? pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser,
-      },
-    });
-    // An idle client that loses its server must not crash the process; the next query reports it.
-    pool.on("error", () => {});
-    // Nor a checked-out one. pg-pool listens for 'error' only on the clients it holds idle; a client that
-    // a transaction, a stream's cursor or a COPY holds between two queries (or the query's own socket
-    // closing after the server's FATAL, e.g. 57P01 when Postgres shuts down) emits 'error' with nobody
-    // listening, and Node then kills the process. Every client gets a listener for its whole life: the
-    // query in flight fails on its own (and answers 503), and the client, no longer queryable, is
-    // dropped by the pool when it is released.
-    pool.on("connect", (client) => {
-      client.on("error", () => {});
-    });
+    const pool = openPool(opts.databaseUrl, opts, timeout, 5_000);
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    let read: ReadHandle | undefined;
+    if (opts.databaseReadUrl) {
+      const rpool = openPool(opts.databaseReadUrl, opts, timeout, 2_000);
+      read = {
+        db: new Kysely<Database>({ dialect: new PostgresDialect({ pool: rpool }) }),
+        pool: rpool,
+        location: redactUrl(opts.databaseReadUrl),
+      };
+    }
     return {
       db,
       engine: "postgres",
       location: redactUrl(opts.databaseUrl),
       pool,
-      close: () => db.destroy(),
+      ...(read ? { read } : {}),
+      close: async () => {
+        await Promise.all([db.destroy(), read?.db.destroy()]);
+      },
     };
   }
   if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true });

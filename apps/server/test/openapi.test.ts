@@ -109,6 +109,7 @@ const SAMPLES: [method: "GET" | "POST", pathAndQuery: string, body?: unknown][] 
   ["POST", "/global/spend/end_users", {}],
   ["GET", "/spend/keys"],
   ["GET", "/spend/users"],
+  ["GET", "/spendlens/teams"],
   ["GET", "/spend/users?user_id=alice"],
   ["GET", "/spend/logs?api_key=sk-openapi-key-a"],
   ["GET", `/spend/logs?${D}`],

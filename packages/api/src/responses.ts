@@ -72,6 +72,17 @@ export const userRowsResponse = z.array(
   }),
 );
 
+/** GET /spendlens/teams: every team the caller may list, with its alias. */
+export const teamListResponse = z.object({
+  teams: z.array(
+    z.object({
+      team_id: z.string(),
+      team_alias: z.string().nullable(),
+      organization_id: z.string().nullable(),
+    }),
+  ),
+});
+
 /** A LiteLLM_SpendLogs row. */
 export const spendLogRow = z.looseObject({
   request_id: z.string(),

@@ -46,6 +46,7 @@ export * from "./spend/counters.ts";
 export * from "./spend/endUsers.ts";
 export * from "./spend/globalSpend.ts";
 export * from "./spend/globalSpendLogs.ts";
+export * from "./spend/teamList.ts";
 export * from "./spend/teams.ts";
 export * from "./spend/topSpend.ts";
 export * from "./tags/tagAnalytics.ts";

@@ -103,6 +103,26 @@ export const providerBudgetsOptions = (client: Client) =>
     queryFn: () => client.budgets.providerBudgets.query(),
   });
 
+/** Every team the caller may list with its alias: one call shared by every cell that shows a team. */
+export const teamListOptions = (client: Client) =>
+  queryOptions({ queryKey: ["spend.teamList"], queryFn: () => client.spend.teamList.query() });
+
+export type BudgetStatusRow = Outputs["budgets"]["budgetStatus"]["budgets"][number];
+export const budgetStatusOptions = (client: Client) =>
+  queryOptions({
+    queryKey: ["budgets.budgetStatus"],
+    queryFn: () => client.budgets.budgetStatus.query(),
+  });
+
+export type DailyActivityInput = Inputs["dailyActivity"]["userAggregated"];
+export type DailyActivityAnswer = Outputs["dailyActivity"]["userAggregated"];
+/** LiteLLM's daily activity (UTC days), every row at once: requests, successes and failures per day. */
+export const dailyActivityOptions = (client: Client, input: DailyActivityInput) =>
+  queryOptions({
+    queryKey: ["dailyActivity.userAggregated", input],
+    queryFn: () => client.dailyActivity.userAggregated.query(input),
+  });
+
 /** The analytics procedure's dimensions and buckets (its input type takes any list: REST sends strings). */
 export type DimName =
   | "api_key"

@@ -1,8 +1,9 @@
 import { useQuery } from "@tanstack/react-query";
-import { analyticsOptions } from "../api.ts";
+import { analyticsOptions, type DailyActivityAnswer, dailyActivityOptions } from "../api.ts";
 import { isAdmin, useAuth } from "../auth.ts";
+import { percent } from "../format.ts";
 import { analyticsCsv, type Row, rowsOf, StackedDaily } from "../panels.tsx";
-import { type Col, DataTable, daysOf, Panel, SeriesChart } from "../ui.tsx";
+import { type Col, DataTable, daysOf, Panel, pivot, SeriesChart } from "../ui.tsx";
 import { analyticsWindow, useParamSetter, useView } from "../view.ts";
 
 const dailyCols: Col<Row>[] = [
@@ -51,6 +52,7 @@ export function ActivityPage() {
       >
         {(a) => <StackedDaily a={a} view={view} dim="api_base" measure="requests" />}
       </Panel>
+      <Failures />
       {isAdmin(who) ? <RateLimits groups={byGroup.data ? rowsOf(byGroup.data) : []} /> : null}
       <Panel
         title={`Per day (${view.tz})`}
@@ -72,6 +74,123 @@ export function ActivityPage() {
     </div>
   );
 }
+
+/** One row per UTC day and model group (or model) of LiteLLM's daily activity: its requests and failures. */
+export interface FailureRow {
+  date: string;
+  [k: string]: string | number;
+  api_requests: number;
+  successful_requests: number;
+  failed_requests: number;
+}
+
+/** The daily activity answer flattened by one breakdown (model_groups or models), days ascending. */
+export function failureRows(a: DailyActivityAnswer, by: "model_groups" | "models"): FailureRow[] {
+  const key = by === "model_groups" ? "model_group" : "model";
+  const out: FailureRow[] = [];
+  for (const r of [...a.results].sort((x, y) => (x.date < y.date ? -1 : 1)))
+    for (const [name, m] of Object.entries(r.breakdown[by]).sort((x, y) => (x[0] < y[0] ? -1 : 1)))
+      out.push({
+        date: r.date,
+        [key]: name,
+        api_requests: m.metrics.api_requests,
+        successful_requests: m.metrics.successful_requests,
+        failed_requests: m.metrics.failed_requests,
+      });
+  return out;
+}
+
+/**
+ * Failed requests (spend logs with status 'failure', LiteLLM's daily-activity definition) per UTC day,
+ * by model group and by deployment model, from one dailyActivity.userAggregated call. Internal users get
+ * their own; the procedure counts UTC days, so the titles say so.
+ */
+function Failures() {
+  const { client } = useAuth();
+  const { view } = useView();
+  const q = useQuery(dailyActivityOptions(client, { start_date: view.from, end_date: view.to }));
+  const days = daysOf(view.from, view.to);
+  const noFailures = (a: DailyActivityAnswer) => a.metadata.total_failed_requests === 0;
+  const panel = (by: "model_groups" | "models", title: string, testId: string) => {
+    const key = by === "model_groups" ? "model_group" : "model";
+    return (
+      <Panel
+        title={title}
+        testId={testId}
+        q={q}
+        isEmpty={noFailures}
+        emptyText="No failed requests in this range."
+        csv={(a) => ({
+          name: `failures-per-day-by-${key}`,
+          columns: ["date", key, "api_requests", "successful_requests", "failed_requests"],
+          rows: failureRows(a, by),
+        })}
+      >
+        {(a) => {
+          const rows = failureRows(a, by).filter((r) => r.failed_requests > 0);
+          return (
+            <SeriesChart
+              labels={days}
+              stacked
+              kind="int"
+              testId={`${testId}-chart`}
+              series={pivot(rows, days, "date", key, "failed_requests")}
+            />
+          );
+        }}
+      </Panel>
+    );
+  };
+  return (
+    <>
+      {panel("model_groups", "Failed requests per day by model group (UTC days)", "failures-by-group")}
+      {panel("models", "Failed requests per day by deployment model (UTC days)", "failures-by-model")}
+      <Panel
+        title="Failures per day (UTC days)"
+        testId="failures-daily"
+        q={q}
+        isEmpty={(a) => a.results.length === 0}
+        csv={(a) => ({
+          name: "failures-per-day",
+          columns: ["date", "api_requests", "successful_requests", "failed_requests"],
+          rows: [...a.results]
+            .sort((x, y) => (x.date < y.date ? -1 : 1))
+            .map((r) => ({ date: r.date, ...r.metrics })),
+        })}
+      >
+        {(a) => (
+          <DataTable
+            testId="failures-daily-table"
+            cols={failureDailyCols}
+            rows={a.results.map((r) => ({ date: r.date, ...r.metrics }))}
+            initialSort={{ id: "date", desc: false }}
+            maxRows={31}
+          />
+        )}
+      </Panel>
+    </>
+  );
+}
+
+type DayMetrics = {
+  date: string;
+  api_requests: number;
+  successful_requests: number;
+  failed_requests: number;
+};
+const failureDailyCols: Col<DayMetrics>[] = [
+  { id: "date", header: "Day (UTC)", value: (r) => r.date },
+  { id: "api_requests", header: "Requests", value: (r) => r.api_requests, kind: "int" },
+  { id: "successful_requests", header: "Succeeded", value: (r) => r.successful_requests, kind: "int" },
+  { id: "failed_requests", header: "Failed", value: (r) => r.failed_requests, kind: "int" },
+  {
+    id: "failure_rate",
+    header: "Failed %",
+    value: (r) => (r.api_requests ? r.failed_requests / r.api_requests : 0),
+    kind: "int",
+    render: (r) => percent(r.api_requests ? r.failed_requests / r.api_requests : 0),
+  },
+];
 
 /**
  * 429s per UTC day for one model group, in all and per deployment (error logs have no user: admins only;

@@ -27,7 +27,13 @@ if (!key) throw new Error("--key (or SPENDLENS_MASTER_KEY) is required");
 const browser = await chromium.launch({
   executablePath: process.env.SPENDLENS_CHROMIUM ?? "/usr/bin/chromium",
   headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking"],
+  args: [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+  ],
 });
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -37,13 +43,20 @@ const median = (xs) => {
 const out = [];
 try {
   for (let i = 0; i < runs; i++) {
-    const ctx = await browser.newContext({ timezoneId: tz, locale: "en-US", viewport: { width: 1360, height: 900 } });
+    const ctx = await browser.newContext({
+      timezoneId: tz,
+      locale: "en-US",
+      viewport: { width: 1360, height: 900 },
+    });
     await ctx.addInitScript((readyId) => {
       const marks = {};
       window.__marks = marks;
       const check = () => {
         const t = performance.now();
-        if (marks.totals === undefined && document.querySelector(`[data-testid="${readyId}"][data-state="ready"]`))
+        if (
+          marks.totals === undefined &&
+          document.querySelector(`[data-testid="${readyId}"][data-state="ready"]`)
+        )
           marks.totals = t;
         const panels = document.querySelectorAll("[data-state]");
         if (
@@ -63,15 +76,23 @@ try {
     const page = await ctx.newPage();
     page.setDefaultTimeout(120_000);
     await page.goto(`${url}${path}#key=${key}`);
-    await page.waitForFunction(() => window.__marks?.totals !== undefined && window.__marks?.settled !== undefined);
+    await page.waitForFunction(
+      () => window.__marks?.totals !== undefined && window.__marks?.settled !== undefined,
+    );
     const r = await page.evaluate(() => ({
       fcp: performance.getEntriesByName("first-contentful-paint")[0]?.startTime ?? null,
       totals: window.__marks.totals,
       settled: window.__marks.settled,
       errors: document.querySelectorAll('[data-state="error"]').length,
-      totalRequests: document.querySelector("[data-testid=total-requests]")?.getAttribute("data-value") ?? null,
+      totalRequests:
+        document.querySelector("[data-testid=total-requests]")?.getAttribute("data-value") ?? null,
     }));
-    const row = { run: i + 1, ...Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === "number" ? Math.round(v) : v])) };
+    const row = {
+      run: i + 1,
+      ...Object.fromEntries(
+        Object.entries(r).map(([k, v]) => [k, typeof v === "number" ? Math.round(v) : v]),
+      ),
+    };
     out.push(row);
     console.log(JSON.stringify(row));
     await ctx.close();

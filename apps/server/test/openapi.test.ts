@@ -122,6 +122,7 @@ const SAMPLES: [method: "GET" | "POST", pathAndQuery: string, body?: unknown][] 
   ["GET", `/global/activity/exceptions?model_group=gpt-4o&${D}`],
   ["GET", `/global/activity/exceptions/deployment?model_group=gpt-4o&${D}`],
   ["GET", `/global/activity/cache_hits?${D}`],
+  ["GET", `/spendlens/activity/failures?${D}`],
   ["GET", `/user/daily/activity?${D}`],
   ["GET", `/user/daily/activity/aggregated?${D}`],
   ["GET", `/team/daily/activity?${D}`],

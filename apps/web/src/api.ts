@@ -114,13 +114,14 @@ export const budgetStatusOptions = (client: Client) =>
     queryFn: () => client.budgets.budgetStatus.query(),
   });
 
-export type DailyActivityInput = Inputs["dailyActivity"]["userAggregated"];
-export type DailyActivityAnswer = Outputs["dailyActivity"]["userAggregated"];
-/** LiteLLM's daily activity (UTC days), every row at once: requests, successes and failures per day. */
-export const dailyActivityOptions = (client: Client, input: DailyActivityInput) =>
+export type FailuresInput = Inputs["activity"]["failures"];
+export type FailuresAnswer = Outputs["activity"]["failures"];
+export type FailuresRow = FailuresAnswer["rows"][number];
+/** Requests, successes and failures per UTC day, model group and model (LiteLLM's daily-activity counts). */
+export const failuresOptions = (client: Client, input: FailuresInput) =>
   queryOptions({
-    queryKey: ["dailyActivity.userAggregated", input],
-    queryFn: () => client.dailyActivity.userAggregated.query(input),
+    queryKey: ["activity.failures", input],
+    queryFn: () => client.activity.failures.query(input),
   });
 
 /** The analytics procedure's dimensions and buckets (its input type takes any list: REST sends strings). */

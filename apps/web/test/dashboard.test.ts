@@ -493,45 +493,52 @@ describe.skipIf(skipBrowserTests)("the dashboard in Chromium", () => {
     await page.close();
   });
 
-  it("activity: failures per UTC day by model group and model equal dailyActivity's and the raw logs; 429s equal the activity procedures'", async () => {
+  it("activity: failures per UTC day by model group and model equal activity.failures, dailyActivity and the raw logs; 429s equal the activity procedures'", async () => {
     const page = await h.page();
     await signIn(page, h.srv.url, MASTER, `/activity?${VIEW}`);
     await settled(page);
     expect(await page.locator('[data-state="error"]').count()).toBe(0);
     const api = await h.api();
-    const d = await api.dailyActivity.userAggregated({ start_date: FROM, end_date: TO });
-    const results = [...d.results].sort((a, b) => (a.date < b.date ? -1 : 1));
-    expect(await columnValues(page, "failures-daily-table", "date")).toEqual(results.map((r) => r.date));
+    const f = (await api.activity.failures({ start_date: FROM, end_date: TO })).rows;
+    const perDay = new Map<string, { a: number; s: number; f: number }>();
+    for (const r of f) {
+      const e = perDay.get(r.date) ?? { a: 0, s: 0, f: 0 };
+      e.a += r.api_requests;
+      e.s += r.successful_requests;
+      e.f += r.failed_requests;
+      perDay.set(r.date, e);
+    }
+    const days = [...perDay.keys()].sort();
+    expect(await columnValues(page, "failures-daily-table", "date")).toEqual(days);
     expect(await columnValues(page, "failures-daily-table", "failed_requests")).toEqual(
-      results.map((r) => String(r.metrics.failed_requests)),
+      days.map((x) => String(perDay.get(x)!.f)),
+    );
+    expect(await columnValues(page, "failures-daily-table", "api_requests")).toEqual(
+      days.map((x) => String(perDay.get(x)!.a)),
+    );
+    // The same numbers as LiteLLM's daily-activity route, and as a count over the raw logs.
+    const d = await api.dailyActivity.userAggregated({ start_date: FROM, end_date: TO });
+    expect(new Map(d.results.map((r) => [r.date, r.metrics.failed_requests]))).toEqual(
+      new Map(days.map((x) => [x, perDay.get(x)!.f])),
     );
     const raw = await rawFailuresPerDay();
-    expect([...raw.values()].reduce((a, b) => a + b, 0)).toBe(90);
-    expect(
-      new Map(
-        results.filter((r) => r.metrics.failed_requests > 0).map((r) => [r.date, r.metrics.failed_requests]),
-      ),
-    ).toEqual(raw);
+    expect([...raw.values()].reduce((x, y) => x + y, 0)).toBe(90);
+    expect(new Map(days.filter((x) => perDay.get(x)!.f > 0).map((x) => [x, perDay.get(x)!.f]))).toEqual(raw);
 
-    // The per-model-group CSV is the procedure's breakdown, one row per day and group.
-    const cols = ["date", "model_group", "api_requests", "successful_requests", "failed_requests"];
-    const rows = results.flatMap((r) =>
-      Object.entries(r.breakdown.model_groups)
-        .sort((a, b) => (a[0] < b[0] ? -1 : 1))
-        .map(([g, m]) => ({ date: r.date, model_group: g, ...m.metrics })),
-    );
+    // The CSV is the procedure's rows, one per day, model group and model.
+    const cols = ["date", "model_group", "model", "api_requests", "successful_requests", "failed_requests"];
     const csv = await csvOf(page, "failures-by-group");
-    expect(csv.name).toBe("failures-per-day-by-model_group.csv");
-    expect(csv.text).toBe(csvText(cols, rows));
+    expect(csv.name).toBe("failures-per-day.csv");
+    expect(csv.text).toBe(csvText(cols, f));
     // Brute force per model group.
     const rawGroups = await sql<{ g: string; n: number }>`SELECT model_group AS g, count(*)::int AS n
       FROM "LiteLLM_SpendLogs" WHERE status = 'failure' AND "startTime" >= '2026-11-01' AND "startTime" < '2026-12-01'
       GROUP BY 1`.execute(h.t.db);
-    const fromCsv = new Map<string, number>();
-    for (const r of rows)
+    const byGroup = new Map<string, number>();
+    for (const r of f)
       if (r.failed_requests)
-        fromCsv.set(r.model_group, (fromCsv.get(r.model_group) ?? 0) + r.failed_requests);
-    expect(fromCsv).toEqual(new Map(rawGroups.rows.map((x) => [x.g, x.n])));
+        byGroup.set(r.model_group, (byGroup.get(r.model_group) ?? 0) + r.failed_requests);
+    expect(byGroup).toEqual(new Map(rawGroups.rows.map((x) => [x.g, x.n])));
     expect(await page.locator("[data-testid=failures-by-model-chart] canvas").count()).toBe(1);
 
     // 429s of the selected model group, in all and per deployment: the CSVs are the procedures' rows.
@@ -560,21 +567,17 @@ describe.skipIf(skipBrowserTests)("the dashboard in Chromium", () => {
     await page.evaluate(() => sessionStorage.clear());
     await signIn(page, h.srv.url, h.internal.key, `/activity?${VIEW}`);
     await settled(page);
-    const own = await (await h.api(h.internal.key)).dailyActivity.userAggregated({
-      start_date: FROM,
-      end_date: TO,
-    });
-    const mine = [...own.results].sort((a, b) => (a.date < b.date ? -1 : 1));
+    const own = (await (await h.api(h.internal.key)).activity.failures({ start_date: FROM, end_date: TO }))
+      .rows;
+    const mine = new Map<string, number>();
+    for (const r of own) mine.set(r.date, (mine.get(r.date) ?? 0) + r.failed_requests);
+    const myDays = [...mine.keys()].sort();
     expect(await columnValues(page, "failures-daily-table", "failed_requests")).toEqual(
-      mine.map((r) => String(r.metrics.failed_requests)),
+      myDays.map((x) => String(mine.get(x))),
     );
     const rawMine = await rawFailuresPerDay(h.internal.userId);
-    expect([...rawMine.values()].reduce((a, b) => a + b, 0)).toBe(30);
-    expect(
-      new Map(
-        mine.filter((r) => r.metrics.failed_requests > 0).map((r) => [r.date, r.metrics.failed_requests]),
-      ),
-    ).toEqual(rawMine);
+    expect([...rawMine.values()].reduce((x, y) => x + y, 0)).toBe(30);
+    expect(new Map(myDays.filter((x) => mine.get(x)! > 0).map((x) => [x, mine.get(x)!]))).toEqual(rawMine);
     expect(await page.locator("[data-testid=rate-limits]").count()).toBe(0);
     await page.close();
   });

@@ -325,6 +325,20 @@ export const spendLogDetailResponse = spendLogRow.nullable().meta({
     "The log with every column (messages, response, proxy_server_request, metadata), or null when there is none the key may see",
 });
 
+/** GET /spendlens/activity/failures. */
+export const activityFailuresResponse = z.object({
+  rows: z.array(
+    z.object({
+      date: z.string().meta({ description: "UTC day, YYYY-MM-DD" }),
+      model_group: z.string(),
+      model: z.string(),
+      api_requests: num,
+      successful_requests: num,
+      failed_requests: num,
+    }),
+  ),
+});
+
 export const cacheHitsResponse = z.array(
   z.object({
     api_key: z.string().meta({ description: "The key's alias, or 'Unnamed Key' (every key without one)" }),

@@ -1,5 +1,5 @@
 import { useQuery } from "@tanstack/react-query";
-import { analyticsOptions, type DailyActivityAnswer, dailyActivityOptions } from "../api.ts";
+import { analyticsOptions, type FailuresAnswer, type FailuresRow, failuresOptions } from "../api.ts";
 import { isAdmin, useAuth } from "../auth.ts";
 import { percent } from "../format.ts";
 import { analyticsCsv, type Row, rowsOf, StackedDaily } from "../panels.tsx";
@@ -75,94 +75,97 @@ export function ActivityPage() {
   );
 }
 
-/** One row per UTC day and model group (or model) of LiteLLM's daily activity: its requests and failures. */
-export interface FailureRow {
-  date: string;
-  [k: string]: string | number;
-  api_requests: number;
-  successful_requests: number;
-  failed_requests: number;
+/** The rows summed by day and one of model_group / model (days ascending, names bytewise). */
+function failuresBy(rows: FailuresRow[], key: "model_group" | "model") {
+  const m = new Map<string, Record<string, string | number>>();
+  for (const r of rows) {
+    const k = `${r.date}\u0000${r[key]}`;
+    const e = m.get(k) ?? {
+      date: r.date,
+      [key]: r[key],
+      api_requests: 0,
+      successful_requests: 0,
+      failed_requests: 0,
+    };
+    e.api_requests = Number(e.api_requests) + r.api_requests;
+    e.successful_requests = Number(e.successful_requests) + r.successful_requests;
+    e.failed_requests = Number(e.failed_requests) + r.failed_requests;
+    m.set(k, e);
+  }
+  return [...m.values()];
 }
 
-/** The daily activity answer flattened by one breakdown (model_groups or models), days ascending. */
-export function failureRows(a: DailyActivityAnswer, by: "model_groups" | "models"): FailureRow[] {
-  const key = by === "model_groups" ? "model_group" : "model";
-  const out: FailureRow[] = [];
-  for (const r of [...a.results].sort((x, y) => (x.date < y.date ? -1 : 1)))
-    for (const [name, m] of Object.entries(r.breakdown[by]).sort((x, y) => (x[0] < y[0] ? -1 : 1)))
-      out.push({
-        date: r.date,
-        [key]: name,
-        api_requests: m.metrics.api_requests,
-        successful_requests: m.metrics.successful_requests,
-        failed_requests: m.metrics.failed_requests,
-      });
-  return out;
+/** Per UTC day: requests, successes, failures. */
+function failuresPerDay(rows: FailuresRow[]): DayMetrics[] {
+  const m = new Map<string, DayMetrics>();
+  for (const r of rows) {
+    const e = m.get(r.date) ?? { date: r.date, api_requests: 0, successful_requests: 0, failed_requests: 0 };
+    e.api_requests += r.api_requests;
+    e.successful_requests += r.successful_requests;
+    e.failed_requests += r.failed_requests;
+    m.set(r.date, e);
+  }
+  return [...m.values()];
 }
 
 /**
  * Failed requests (spend logs with status 'failure', LiteLLM's daily-activity definition) per UTC day,
- * by model group and by deployment model, from one dailyActivity.userAggregated call. Internal users get
- * their own; the procedure counts UTC days, so the titles say so.
+ * by model group and by deployment model, from one activity.failures call. Internal users get their
+ * own; the procedure counts UTC days, so the titles say so.
  */
 function Failures() {
   const { client } = useAuth();
   const { view } = useView();
-  const q = useQuery(dailyActivityOptions(client, { start_date: view.from, end_date: view.to }));
+  const q = useQuery(failuresOptions(client, { start_date: view.from, end_date: view.to }));
   const days = daysOf(view.from, view.to);
-  const noFailures = (a: DailyActivityAnswer) => a.metadata.total_failed_requests === 0;
-  const panel = (by: "model_groups" | "models", title: string, testId: string) => {
-    const key = by === "model_groups" ? "model_group" : "model";
-    return (
-      <Panel
-        title={title}
-        testId={testId}
-        q={q}
-        isEmpty={noFailures}
-        emptyText="No failed requests in this range."
-        csv={(a) => ({
-          name: `failures-per-day-by-${key}`,
-          columns: ["date", key, "api_requests", "successful_requests", "failed_requests"],
-          rows: failureRows(a, by),
-        })}
-      >
-        {(a) => {
-          const rows = failureRows(a, by).filter((r) => r.failed_requests > 0);
-          return (
-            <SeriesChart
-              labels={days}
-              stacked
-              kind="int"
-              testId={`${testId}-chart`}
-              series={pivot(rows, days, "date", key, "failed_requests")}
-            />
-          );
-        }}
-      </Panel>
-    );
-  };
+  const noFailures = (a: FailuresAnswer) => !a.rows.some((r) => r.failed_requests > 0);
+  const csv = (a: FailuresAnswer) => ({
+    name: "failures-per-day",
+    columns: ["date", "model_group", "model", "api_requests", "successful_requests", "failed_requests"],
+    rows: a.rows,
+  });
+  const panel = (key: "model_group" | "model", title: string, testId: string) => (
+    <Panel
+      title={title}
+      testId={testId}
+      q={q}
+      isEmpty={noFailures}
+      emptyText="No failed requests in this range."
+      csv={csv}
+    >
+      {(a) => (
+        <SeriesChart
+          labels={days}
+          stacked
+          kind="int"
+          testId={`${testId}-chart`}
+          series={pivot(
+            failuresBy(a.rows, key).filter((r) => Number(r.failed_requests) > 0),
+            days,
+            "date",
+            key,
+            "failed_requests",
+          )}
+        />
+      )}
+    </Panel>
+  );
   return (
     <>
-      {panel("model_groups", "Failed requests per day by model group (UTC days)", "failures-by-group")}
-      {panel("models", "Failed requests per day by deployment model (UTC days)", "failures-by-model")}
+      {panel("model_group", "Failed requests per day by model group (UTC days)", "failures-by-group")}
+      {panel("model", "Failed requests per day by deployment model (UTC days)", "failures-by-model")}
       <Panel
         title="Failures per day (UTC days)"
         testId="failures-daily"
         q={q}
-        isEmpty={(a) => a.results.length === 0}
-        csv={(a) => ({
-          name: "failures-per-day",
-          columns: ["date", "api_requests", "successful_requests", "failed_requests"],
-          rows: [...a.results]
-            .sort((x, y) => (x.date < y.date ? -1 : 1))
-            .map((r) => ({ date: r.date, ...r.metrics })),
-        })}
+        isEmpty={(a) => a.rows.length === 0}
+        csv={csv}
       >
         {(a) => (
           <DataTable
             testId="failures-daily-table"
             cols={failureDailyCols}
-            rows={a.results.map((r) => ({ date: r.date, ...r.metrics }))}
+            rows={failuresPerDay(a.rows)}
             initialSort={{ id: "date", desc: false }}
             maxRows={31}
           />

@@ -600,6 +600,7 @@ describe.skipIf(skipBrowserTests)("the dashboard in Chromium", () => {
     expect(names).toEqual(ids.map((id) => (id === "" ? "(none)" : (aliases.get(id) ?? id))));
     expect(names.some((n, i) => n !== ids[i])).toBe(true);
     expect(calls.length).toBe(1);
+    await h.shot(page, "teams");
     const team = ids.find((id) => id !== "" && aliases.get(id))!;
     await page.click(`[data-testid=entity-table] tbody td[data-col=team][data-value="${team}"]`);
     await page.waitForSelector("[data-testid=entity-name]");
@@ -611,7 +612,6 @@ describe.skipIf(skipBrowserTests)("the dashboard in Chromium", () => {
     expect(new Set(logTeams)).toEqual(new Set([aliases.get(team)]));
     // Still one call: the answer is shared by every page and cell.
     expect(calls.length).toBe(1);
-    await h.shot(page, "teams");
 
     // An internal user: only the teams that are theirs are named; nobody else's team appears.
     await page.evaluate(() => sessionStorage.clear());

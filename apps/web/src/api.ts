@@ -103,6 +103,27 @@ export const providerBudgetsOptions = (client: Client) =>
     queryFn: () => client.budgets.providerBudgets.query(),
   });
 
+/** Every team the caller may list with its alias: one call shared by every cell that shows a team. */
+export const teamListOptions = (client: Client) =>
+  queryOptions({ queryKey: ["spend.teamList"], queryFn: () => client.spend.teamList.query() });
+
+export type BudgetStatusRow = Outputs["budgets"]["budgetStatus"]["budgets"][number];
+export const budgetStatusOptions = (client: Client) =>
+  queryOptions({
+    queryKey: ["budgets.budgetStatus"],
+    queryFn: () => client.budgets.budgetStatus.query(),
+  });
+
+export type FailuresInput = Inputs["activity"]["failures"];
+export type FailuresAnswer = Outputs["activity"]["failures"];
+export type FailuresRow = FailuresAnswer["rows"][number];
+/** Requests, successes and failures per UTC day, model group and model (LiteLLM's daily-activity counts). */
+export const failuresOptions = (client: Client, input: FailuresInput) =>
+  queryOptions({
+    queryKey: ["activity.failures", input],
+    queryFn: () => client.activity.failures.query(input),
+  });
+
 /** The analytics procedure's dimensions and buckets (its input type takes any list: REST sends strings). */
 export type DimName =
   | "api_key"

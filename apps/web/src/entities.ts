@@ -1,5 +1,5 @@
 import { useQuery } from "@tanstack/react-query";
-import { spendKeysOptions } from "./api.ts";
+import { spendKeysOptions, teamListOptions } from "./api.ts";
 import { useAuth } from "./auth.ts";
 import { shortHash } from "./format.ts";
 
@@ -9,7 +9,7 @@ export const ENTITIES = {
   keys: { dim: "api_key", title: "Keys", one: "Key", logFilter: "api_key" },
   users: { dim: "user", title: "Users", one: "User", logFilter: "user_id" },
   customers: { dim: "end_user", title: "Customers", one: "Customer", logFilter: "end_user" },
-  tags: { dim: "tag", title: "Tags", one: "Tag", logFilter: null },
+  tags: { dim: "tag", title: "Tags", one: "Tag", logFilter: "tag" },
   models: { dim: "model", title: "Models", one: "Model", logFilter: "model" },
 } as const;
 
@@ -41,6 +41,26 @@ export function useKeyNames(): (hash: string | null) => string {
   const q = useQuery(spendKeysOptions(client));
   const names = q.data ? aliasesOf(q.data) : null;
   return (hash) => (hash === null ? "(none)" : (names?.get(hash) ?? shortHash(hash)));
+}
+
+const teamMaps = new WeakMap<object, Map<string, string>>();
+/**
+ * Team id → alias, from one spend.teamList call shared by every table (never one call per row). A team
+ * without an alias, or one the caller may not list, shows its id.
+ */
+export function useTeamNames(): (id: string | null) => string {
+  const { client } = useAuth();
+  const q = useQuery(teamListOptions(client));
+  let names: Map<string, string> | null = null;
+  if (q.data) {
+    names = teamMaps.get(q.data) ?? null;
+    if (!names) {
+      names = new Map();
+      for (const t of q.data.teams) if (t.team_alias) names.set(t.team_id, t.team_alias);
+      teamMaps.set(q.data, names);
+    }
+  }
+  return (id) => (id === null ? "(none)" : (names?.get(id) ?? id));
 }
 
 export function safeDecode(s: string): string {

@@ -2,7 +2,7 @@ import { useQuery } from "@tanstack/react-query";
 import type { AnalyticsAnswer } from "./api.ts";
 import { httpStatusOf, providerBudgetsOptions } from "./api.ts";
 import { useAuth } from "./auth.ts";
-import { ENTITIES, KIND_OF_DIM, useKeyNames } from "./entities.ts";
+import { ENTITIES, KIND_OF_DIM, useKeyNames, useTeamNames } from "./entities.ts";
 import { dateTimeIn, percent } from "./format.ts";
 import { ViewLink } from "./link.tsx";
 import { type Col, type CsvSource, DataTable, daysOf, Panel, pivot, SeriesChart } from "./ui.tsx";
@@ -49,9 +49,11 @@ export const dimLabel = (d: string) => DIM_LABEL[d] ?? d;
 /** The name cell of a dimension value: a link to its entity page where there is one. */
 export function DimValue(props: { dim: string; value: string | number | null }) {
   const keyName = useKeyNames();
+  const teamName = useTeamNames();
   const { dim, value } = props;
   if (value === null || value === "") return <span className="muted">(none)</span>;
-  const text = dim === "api_key" ? keyName(String(value)) : String(value);
+  const text =
+    dim === "api_key" ? keyName(String(value)) : dim === "team" ? teamName(String(value)) : String(value);
   const kind = KIND_OF_DIM[dim];
   if (!kind) return <span title={String(value)}>{text}</span>;
   return (

@@ -72,6 +72,17 @@ export const userRowsResponse = z.array(
   }),
 );
 
+/** GET /spendlens/teams: every team the caller may list, with its alias. */
+export const teamListResponse = z.object({
+  teams: z.array(
+    z.object({
+      team_id: z.string(),
+      team_alias: z.string().nullable(),
+      organization_id: z.string().nullable(),
+    }),
+  ),
+});
+
 /** A LiteLLM_SpendLogs row. */
 export const spendLogRow = z.looseObject({
   request_id: z.string(),
@@ -312,6 +323,20 @@ export const ingestRequestBody = z.union([
 export const spendLogDetailResponse = spendLogRow.nullable().meta({
   description:
     "The log with every column (messages, response, proxy_server_request, metadata), or null when there is none the key may see",
+});
+
+/** GET /spendlens/activity/failures. */
+export const activityFailuresResponse = z.object({
+  rows: z.array(
+    z.object({
+      date: z.string().meta({ description: "UTC day, YYYY-MM-DD" }),
+      model_group: z.string(),
+      model: z.string(),
+      api_requests: num,
+      successful_requests: num,
+      failed_requests: num,
+    }),
+  ),
 });
 
 export const cacheHitsResponse = z.array(

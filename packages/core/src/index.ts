@@ -1,6 +1,7 @@
 export * from "./activity/activity.ts";
 export * from "./activity/cacheHits.ts";
 export * from "./activity/dailyActivity.ts";
+export * from "./activity/failures.ts";
 export * from "./activity/seedShape.ts";
 export * from "./admin/refreshSpend.ts";
 export * from "./admin/resetSpend.ts";
@@ -47,6 +48,7 @@ export * from "./spend/counters.ts";
 export * from "./spend/endUsers.ts";
 export * from "./spend/globalSpend.ts";
 export * from "./spend/globalSpendLogs.ts";
+export * from "./spend/teamList.ts";
 export * from "./spend/teams.ts";
 export * from "./spend/topSpend.ts";
 export * from "./tags/tagAnalytics.ts";

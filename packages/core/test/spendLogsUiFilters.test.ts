@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ALL, prng, spendLogsUi, spendLogsUiInput, userScope } from "../src/index.ts";
+import { ALL, logsPage, prng, spendLogsUi, spendLogsUiInput, userScope } from "../src/index.ts";
 import { createTestDb, insertLogs, makeLog, type TestDb } from "../src/testing/index.ts";
 
 /**
@@ -30,6 +30,19 @@ const logs = Array.from({ length: 1500 }, (_, i) => {
     user: pick(["alice", "bob"]),
     status: pick(["success", "failure", null]) as string,
     metadata: JSON.stringify(meta),
+    // Tags as LiteLLM may hold them: arrays (a repeated tag, a number), a non-array, none.
+    request_tags: JSON.stringify(
+      pick([
+        ["prod"],
+        ["prod", "team-x"],
+        ["team-x", "team-x"],
+        [7, "prod"],
+        { prod: true },
+        "prod",
+        null,
+        [],
+      ]),
+    ),
   });
 });
 
@@ -43,6 +56,13 @@ afterAll(async () => {
 });
 
 type L = (typeof logs)[number];
+/** A log's tags as text, brute force in JS: the elements of its array, anything else none. */
+const tagsOf = (l: L): string[] => {
+  const v = JSON.parse(l.request_tags ?? "null") as unknown;
+  return Array.isArray(v)
+    ? v.filter((x) => x !== null).map((x) => (typeof x === "string" ? x : JSON.stringify(x)))
+    : [];
+};
 const START = "2026-05-01 06:00:00";
 const END = "2026-05-03 18:00:00";
 const inWindow = (l: L) =>
@@ -97,6 +117,58 @@ describe("/spend/logs/ui filters and sort", () => {
       { error_code: "429", status_filter: "failure" },
       (l) => meta(l).error_information?.error_code === "429" && l.status === "failure",
     );
+  });
+  it("tag: logs whose request_tags array holds it (non-arrays have none), with other filters", async () => {
+    await check({ tag: "prod" }, (l) => tagsOf(l).includes("prod"));
+    await check(
+      { tag: "team-x", model: "claude" },
+      (l) => tagsOf(l).includes("team-x") && l.model === "claude",
+    );
+    await check({ tag: "7" }, (l) => tagsOf(l).includes("7"), undefined, ALL);
+    await check({ tag: "nope" }, () => false);
+    await check(
+      { tag: "prod" },
+      (l) => l.user === "bob" && tagsOf(l).includes("prod"),
+      undefined,
+      userScope("bob"),
+    );
+  });
+  it("logs.page's tag filter: every page by cursor and the total equal brute force", async () => {
+    for (const [scope, who] of [
+      [ALL, null],
+      [userScope("alice"), "alice"],
+    ] as const) {
+      const want = logs
+        .filter((l) => inWindow(l) && tagsOf(l).includes("prod") && (who === null || l.user === who))
+        .sort((a, b) =>
+          a.startTime === b.startTime
+            ? a.request_id < b.request_id
+              ? 1
+              : -1
+            : a.startTime < b.startTime
+              ? 1
+              : -1,
+        )
+        .map((l) => l.request_id);
+      const got: string[] = [];
+      let cursor: string | undefined;
+      let total: number | null = null;
+      do {
+        const p = await logsPage(t.db, scope, {
+          start_date: START,
+          end_date: END,
+          tag: "prod",
+          limit: 100,
+          include_total: true,
+          ...(cursor ? { cursor } : {}),
+        });
+        total ??= p.total;
+        got.push(...p.data.map((r) => r.request_id));
+        cursor = p.next_cursor ?? undefined;
+      } while (cursor);
+      expect(got).toEqual(want);
+      expect(total).toBe(want.length);
+    }
   });
   it("sort_by spend asc, ties by startTime then request_id", async () => {
     await check(

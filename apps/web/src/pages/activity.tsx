@@ -1,8 +1,9 @@
 import { useQuery } from "@tanstack/react-query";
-import { analyticsOptions } from "../api.ts";
+import { analyticsOptions, type FailuresAnswer, type FailuresRow, failuresOptions } from "../api.ts";
 import { isAdmin, useAuth } from "../auth.ts";
+import { percent } from "../format.ts";
 import { analyticsCsv, type Row, rowsOf, StackedDaily } from "../panels.tsx";
-import { type Col, DataTable, daysOf, Panel, SeriesChart } from "../ui.tsx";
+import { type Col, DataTable, daysOf, Panel, pivot, SeriesChart } from "../ui.tsx";
 import { analyticsWindow, useParamSetter, useView } from "../view.ts";
 
 const dailyCols: Col<Row>[] = [
@@ -51,6 +52,7 @@ export function ActivityPage() {
       >
         {(a) => <StackedDaily a={a} view={view} dim="api_base" measure="requests" />}
       </Panel>
+      <Failures />
       {isAdmin(who) ? <RateLimits groups={byGroup.data ? rowsOf(byGroup.data) : []} /> : null}
       <Panel
         title={`Per day (${view.tz})`}
@@ -72,6 +74,126 @@ export function ActivityPage() {
     </div>
   );
 }
+
+/** The rows summed by day and one of model_group / model (days ascending, names bytewise). */
+function failuresBy(rows: FailuresRow[], key: "model_group" | "model") {
+  const m = new Map<string, Record<string, string | number>>();
+  for (const r of rows) {
+    const k = `${r.date}\u0000${r[key]}`;
+    const e = m.get(k) ?? {
+      date: r.date,
+      [key]: r[key],
+      api_requests: 0,
+      successful_requests: 0,
+      failed_requests: 0,
+    };
+    e.api_requests = Number(e.api_requests) + r.api_requests;
+    e.successful_requests = Number(e.successful_requests) + r.successful_requests;
+    e.failed_requests = Number(e.failed_requests) + r.failed_requests;
+    m.set(k, e);
+  }
+  return [...m.values()];
+}
+
+/** Per UTC day: requests, successes, failures. */
+function failuresPerDay(rows: FailuresRow[]): DayMetrics[] {
+  const m = new Map<string, DayMetrics>();
+  for (const r of rows) {
+    const e = m.get(r.date) ?? { date: r.date, api_requests: 0, successful_requests: 0, failed_requests: 0 };
+    e.api_requests += r.api_requests;
+    e.successful_requests += r.successful_requests;
+    e.failed_requests += r.failed_requests;
+    m.set(r.date, e);
+  }
+  return [...m.values()];
+}
+
+/**
+ * Failed requests (spend logs with status 'failure', LiteLLM's daily-activity definition) per UTC day,
+ * by model group and by deployment model, from one activity.failures call. Internal users get their
+ * own; the procedure counts UTC days, so the titles say so.
+ */
+function Failures() {
+  const { client } = useAuth();
+  const { view } = useView();
+  const q = useQuery(failuresOptions(client, { start_date: view.from, end_date: view.to }));
+  const days = daysOf(view.from, view.to);
+  const noFailures = (a: FailuresAnswer) => !a.rows.some((r) => r.failed_requests > 0);
+  const csv = (a: FailuresAnswer) => ({
+    name: "failures-per-day",
+    columns: ["date", "model_group", "model", "api_requests", "successful_requests", "failed_requests"],
+    rows: a.rows,
+  });
+  const panel = (key: "model_group" | "model", title: string, testId: string) => (
+    <Panel
+      title={title}
+      testId={testId}
+      q={q}
+      isEmpty={noFailures}
+      emptyText="No failed requests in this range."
+      csv={csv}
+    >
+      {(a) => (
+        <SeriesChart
+          labels={days}
+          stacked
+          kind="int"
+          testId={`${testId}-chart`}
+          series={pivot(
+            failuresBy(a.rows, key).filter((r) => Number(r.failed_requests) > 0),
+            days,
+            "date",
+            key,
+            "failed_requests",
+          )}
+        />
+      )}
+    </Panel>
+  );
+  return (
+    <>
+      {panel("model_group", "Failed requests per day by model group (UTC days)", "failures-by-group")}
+      {panel("model", "Failed requests per day by deployment model (UTC days)", "failures-by-model")}
+      <Panel
+        title="Failures per day (UTC days)"
+        testId="failures-daily"
+        q={q}
+        isEmpty={(a) => a.rows.length === 0}
+        csv={csv}
+      >
+        {(a) => (
+          <DataTable
+            testId="failures-daily-table"
+            cols={failureDailyCols}
+            rows={failuresPerDay(a.rows)}
+            initialSort={{ id: "date", desc: false }}
+            maxRows={31}
+          />
+        )}
+      </Panel>
+    </>
+  );
+}
+
+type DayMetrics = {
+  date: string;
+  api_requests: number;
+  successful_requests: number;
+  failed_requests: number;
+};
+const failureDailyCols: Col<DayMetrics>[] = [
+  { id: "date", header: "Day (UTC)", value: (r) => r.date },
+  { id: "api_requests", header: "Requests", value: (r) => r.api_requests, kind: "int" },
+  { id: "successful_requests", header: "Succeeded", value: (r) => r.successful_requests, kind: "int" },
+  { id: "failed_requests", header: "Failed", value: (r) => r.failed_requests, kind: "int" },
+  {
+    id: "failure_rate",
+    header: "Failed %",
+    value: (r) => (r.api_requests ? r.failed_requests / r.api_requests : 0),
+    kind: "int",
+    render: (r) => percent(r.api_requests ? r.failed_requests / r.api_requests : 0),
+  },
+];
 
 /**
  * 429s per UTC day for one model group, in all and per deployment (error logs have no user: admins only;

@@ -1,151 +1,158 @@
 import { useQuery } from "@tanstack/react-query";
-import { spendKeysOptions } from "../api.ts";
+import { type BudgetStatusRow, budgetStatusOptions } from "../api.ts";
 import { useAuth } from "../auth.ts";
+import { useKeyNames } from "../entities.ts";
 import { dateTimeIn } from "../format.ts";
-import { Meter, ProviderBudgetsPanel } from "../panels.tsx";
+import { ViewLink } from "../link.tsx";
+import { Meter } from "../panels.tsx";
 import { type Col, DataTable, Panel } from "../ui.tsx";
 import { useView } from "../view.ts";
 
-/** A key's or a user's budget: LiteLLM's max_budget against the running spend since its last reset. */
-interface Budget {
-  id: string;
-  label: string;
-  user_id: string | null;
-  team_id: string | null;
-  spend: number;
-  max_budget: number;
-  budget_duration: string | null;
-  budget_reset_at: string | null;
-  used: number;
-}
+/** The entity types of budgets.budgetStatus, one panel each, and the entity page a row links to. */
+const KINDS = [
+  { type: "key", title: "Keys", one: "Key", page: "keys" },
+  { type: "user", title: "Users", one: "User", page: "users" },
+  { type: "team", title: "Teams", one: "Team", page: "teams" },
+  { type: "end_user", title: "Customers", one: "Customer", page: "customers" },
+  { type: "organization", title: "Organizations", one: "Organization", page: null },
+  { type: "provider", title: "Providers", one: "Provider", page: null },
+] as const;
 
-function budgetsOf(rows: readonly unknown[], id: string, label: string): Budget[] {
-  return rows
-    .map((r) => r as Record<string, unknown>)
-    .filter((r) => typeof r.max_budget === "number")
-    .map((r) => {
-      const spend = Number(r.spend ?? 0);
-      const max = Number(r.max_budget);
-      return {
-        id: String(r[id]),
-        label: String(r[label] ?? r[id]),
-        user_id: (r.user_id as string | null) ?? null,
-        team_id: (r.team_id as string | null) ?? null,
-        spend,
-        max_budget: max,
-        budget_duration: (r.budget_duration as string | null) ?? null,
-        budget_reset_at: (r.budget_reset_at as string | null) ?? null,
-        used: max > 0 ? spend / max : 0,
-      };
-    });
-}
-
-const BUDGET_CSV = [
-  "id",
-  "label",
+/** The CSV's columns: every field of the procedure's row but the per-day series (flattened apart). */
+export const BUDGET_CSV = [
+  "entity_type",
+  "entity_id",
+  "alias",
   "user_id",
   "team_id",
-  "spend",
+  "organization_id",
+  "user_email",
   "max_budget",
+  "soft_budget",
   "budget_duration",
+  "spend",
+  "window_start",
   "budget_reset_at",
+  "avg_daily_spend",
+  "projected_spend",
+  "projected_exhausted_at",
+  "percent_used",
+  "status",
 ];
 
-function budgetCols(first: string, tz: string, withUser: boolean): Col<Budget>[] {
-  return [
-    { id: "label", header: first, value: (r) => r.label },
-    ...(withUser ? [{ id: "user_id", header: "User", value: (r: Budget) => r.user_id }] : []),
-    { id: "team_id", header: "Team", value: (r) => r.team_id },
+function budgetCols(kind: (typeof KINDS)[number], tz: string, keyName: (h: string) => string) {
+  const when = (v: string | null) => (v ? dateTimeIn(v, tz) : "—");
+  const cols: Col<BudgetStatusRow>[] = [
+    {
+      id: "entity_id",
+      header: kind.one,
+      value: (r) => r.entity_id,
+      render: (r) => {
+        const text = r.alias ?? (r.entity_type === "key" ? keyName(r.entity_id) : r.entity_id);
+        return kind.page ? (
+          <ViewLink to={`/${kind.page}/${encodeURIComponent(r.entity_id)}`} className="name">
+            <span title={r.entity_id}>{text}</span>
+          </ViewLink>
+        ) : (
+          <span title={r.entity_id}>{text}</span>
+        );
+      },
+    },
+    ...(kind.type === "key"
+      ? [{ id: "user_id", header: "User", value: (r: BudgetStatusRow) => r.user_id }]
+      : []),
     { id: "spend", header: "Used", value: (r) => r.spend, kind: "money" },
     { id: "max_budget", header: "Limit", value: (r) => r.max_budget, kind: "money" },
     {
-      id: "used",
+      id: "percent_used",
       header: "Used %",
-      value: (r) => r.used,
+      value: (r) => r.percent_used,
       kind: "int",
-      render: (r) => <Meter frac={r.used} />,
+      render: (r) => (r.percent_used === null ? "—" : <Meter frac={r.percent_used / 100} />),
     },
     { id: "budget_duration", header: "Period", value: (r) => r.budget_duration },
     {
       id: "budget_reset_at",
       header: `Resets (${tz})`,
       value: (r) => r.budget_reset_at,
-      render: (r) => (r.budget_reset_at ? dateTimeIn(r.budget_reset_at, tz) : "—"),
+      render: (r) => when(r.budget_reset_at),
+    },
+    {
+      id: "avg_daily_spend",
+      header: "Burn rate / day (7 d)",
+      value: (r) => r.avg_daily_spend,
+      kind: "money",
+    },
+    {
+      id: "projected_spend",
+      header: "Projected at reset",
+      value: (r) => r.projected_spend,
+      kind: "money",
+    },
+    {
+      id: "projected_exhausted_at",
+      header: `Runs out (${tz})`,
+      value: (r) => r.projected_exhausted_at,
+      render: (r) => when(r.projected_exhausted_at),
+    },
+    {
+      id: "status",
+      header: "Status",
+      value: (r) => r.status,
+      render: (r) => <span className={`badge ${r.status}`}>{r.status.replace("_", " ")}</span>,
     },
   ];
+  return cols;
 }
 
 /**
- * What budgets exist today: provider budgets (their current window), and keys' and users' max_budget
- * against their running spend. Budget status with burn rate and projected run-out belongs in the panel
- * marked below once the budget status procedures exist.
+ * Every budget the caller may see, from one budgets.budgetStatus call: per entity type, the spend in the
+ * current window against the limit, when it resets, the burn rate (last 7 × 24 h per day), the spend
+ * projected at the reset and when the limit runs out at that rate. Budgets are about their own current
+ * windows, not the view's range; times show in the view's zone.
  */
 export function BudgetsPage() {
   const { client } = useAuth();
   const { view } = useView();
-  const keys = useQuery(spendKeysOptions(client));
-  const users = useQuery({
-    queryKey: ["spend.spendUsers"],
-    queryFn: () => client.spend.spendUsers.query({}),
-  });
-  const keyBudgets = (d: readonly unknown[]) => budgetsOf(d, "token", "key_alias");
-  const userBudgets = (d: readonly unknown[]) => budgetsOf(d, "user_id", "user_id");
+  const keyName = useKeyNames();
+  const q = useQuery(budgetStatusOptions(client));
   return (
     <div className="grid">
-      <ProviderBudgetsPanel tz={view.tz} />
-      <Panel
-        title="Keys with a max budget (spend since the key's last reset)"
-        testId="key-budgets"
-        q={keys}
-        wide
-        isEmpty={(d) => keyBudgets(d).length === 0}
-        emptyText="No key has a max_budget."
-        csv={(d) => ({
-          name: "key-budgets",
-          columns: BUDGET_CSV,
-          rows: keyBudgets(d) as unknown as Record<string, unknown>[],
-        })}
-      >
-        {(d) => (
-          <DataTable
-            testId="key-budgets-table"
-            cols={budgetCols("Key", view.tz, true)}
-            rows={keyBudgets(d)}
-            initialSort={{ id: "used", desc: true }}
-            maxRows={100}
-          />
-        )}
-      </Panel>
-      <Panel
-        title="Users with a max budget"
-        testId="user-budgets"
-        q={users}
-        wide
-        isEmpty={(d) => userBudgets(d).length === 0}
-        emptyText="No user has a max_budget."
-        csv={(d) => ({
-          name: "user-budgets",
-          columns: BUDGET_CSV,
-          rows: userBudgets(d) as unknown as Record<string, unknown>[],
-        })}
-      >
-        {(d) => (
-          <DataTable
-            testId="user-budgets-table"
-            cols={budgetCols("User", view.tz, false)}
-            rows={userBudgets(d)}
-            initialSort={{ id: "used", desc: true }}
-            maxRows={100}
-          />
-        )}
-      </Panel>
-      <section className="panel wide" data-testid="budget-status">
-        <h2>Budget status: teams, burn rate, projected run-out</h2>
-        <p className="muted">
-          Not available yet: spendlens has no budget status procedure today (team budgets, burn rate,
-          projected run-out). This panel is where it goes.
-        </p>
-      </section>
+      {KINDS.map((k) => {
+        const rowsOf = (d: { budgets: BudgetStatusRow[] }) =>
+          d.budgets.filter((b) => b.entity_type === k.type);
+        return (
+          <Panel
+            key={k.type}
+            title={`${k.title} with a budget`}
+            testId={`budgets-${k.type}`}
+            q={q}
+            wide
+            isEmpty={(d) => rowsOf(d).length === 0}
+            emptyText={
+              k.type === "provider"
+                ? "No provider budgets are configured (router_settings.provider_budget_config), or you may not see them."
+                : `No ${k.title.toLowerCase()} with a budget that you may see.`
+            }
+            csv={(d) => ({
+              name: `budgets-${k.type}`,
+              columns: BUDGET_CSV,
+              rows: rowsOf(d) as unknown as Record<string, unknown>[],
+            })}
+          >
+            {(d) => (
+              <DataTable
+                testId={`budgets-${k.type}-table`}
+                cols={budgetCols(k, view.tz, keyName)}
+                rows={rowsOf(d)}
+                rowKey={(r) => `${r.entity_type}|${r.entity_id}`}
+                initialSort={{ id: "percent_used", desc: true }}
+                maxRows={100}
+              />
+            )}
+          </Panel>
+        );
+      })}
     </div>
   );
 }

@@ -2,7 +2,7 @@ import { useQuery } from "@tanstack/react-query";
 import { Link, useLocation } from "wouter";
 import { type AnalyticsInput, analyticsOptions, type DimName, logsPageOptions } from "../api.ts";
 import { useAuth } from "../auth.ts";
-import { ENTITIES, type EntityKind, useKeyNames } from "../entities.ts";
+import { ENTITIES, type EntityKind, useKeyNames, useTeamNames } from "../entities.ts";
 import { ViewLink } from "../link.tsx";
 import { analyticsCsv, dimCols, dimLabel, rowsOf } from "../panels.tsx";
 import { DataTable, daysOf, Panel, SeriesChart } from "../ui.tsx";
@@ -58,6 +58,7 @@ export function EntityPage(props: { kind: EntityKind; id: string }) {
   const { client } = useAuth();
   const { view } = useView();
   const keyName = useKeyNames();
+  const teamName = useTeamNames();
   const e = ENTITIES[props.kind];
   const dim = e.dim as DimName;
   const w = analyticsWindow(view);
@@ -66,12 +67,15 @@ export function EntityPage(props: { kind: EntityKind; id: string }) {
   const breakdowns = (["model_group", "api_key", "tag", "team", "user"] as DimName[]).filter(
     (d) => d !== dim,
   );
-  const name = dim === "api_key" ? keyName(props.id) : props.id;
+  const name = dim === "api_key" ? keyName(props.id) : dim === "team" ? teamName(props.id) : props.id;
   return (
     <div className="grid">
       <section className="panel wide crumbs">
         <ViewLink to={`/${props.kind}`}>{e.title}</ViewLink> /{" "}
-        <strong data-testid="entity-name">{name}</strong>
+        <strong data-testid="entity-name" title={props.id}>
+          {name}
+        </strong>
+        {name !== props.id && dim !== "api_key" ? <span className="muted"> ({props.id})</span> : null}
       </section>
       <Totals input={{ ...w, ...filter, dims: [] }} testId="entity-totals" />
       <Panel
@@ -100,16 +104,7 @@ export function EntityPage(props: { kind: EntityKind; id: string }) {
           id={props.id}
         />
       ))}
-      {e.logFilter ? (
-        <EntityLogs filter={{ [e.logFilter]: props.id }} />
-      ) : (
-        <section className="panel wide">
-          <h2>Logs</h2>
-          <p className="muted">
-            The logs procedures have no tag filter, so a tag's logs are not listed here.
-          </p>
-        </section>
-      )}
+      <EntityLogs filter={{ [e.logFilter]: props.id }} />
     </div>
   );
 }

@@ -2,7 +2,7 @@ import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { type LogRow, type LogsPageInput, logsPageOptions } from "../api.ts";
 import { isAdmin, useAuth } from "../auth.ts";
-import { useKeyNames } from "../entities.ts";
+import { useKeyNames, useTeamNames } from "../entities.ts";
 import { dateTimeIn, int, money } from "../format.ts";
 import { type Col, type CsvSource, DataTable, Panel } from "../ui.tsx";
 import { logsWindow, useParamSetter, useView } from "../view.ts";
@@ -15,6 +15,7 @@ const FILTERS = [
   { id: "team_id", label: "Team" },
   { id: "end_user", label: "Customer (end user)" },
   { id: "model", label: "Model" },
+  { id: "tag", label: "Tag" },
   { id: "min_spend", label: "Min spend ($)" },
   { id: "max_spend", label: "Max spend ($)" },
 ] as const;
@@ -49,6 +50,7 @@ export function logsCsv(name: string, rows: LogRow[]): CsvSource {
 
 export function LogsTable(props: { rows: LogRow[]; tz: string; onOpen?: (r: LogRow) => void }) {
   const keyName = useKeyNames();
+  const teamName = useTeamNames();
   const cols: Col<LogRow>[] = [
     {
       id: "startTime",
@@ -58,7 +60,17 @@ export function LogsTable(props: { rows: LogRow[]; tz: string; onOpen?: (r: LogR
     },
     { id: "user", header: "User", value: (r) => r.user },
     { id: "api_key", header: "Key", value: (r) => r.api_key, render: (r) => keyName(r.api_key) },
-    { id: "team_id", header: "Team", value: (r) => r.team_id },
+    {
+      id: "team_id",
+      header: "Team",
+      value: (r) => r.team_id,
+      render: (r) =>
+        r.team_id ? (
+          <span title={r.team_id}>{teamName(r.team_id)}</span>
+        ) : (
+          <span className="muted">(none)</span>
+        ),
+    },
     { id: "model", header: "Model", value: (r) => r.model },
     { id: "total_tokens", header: "Tokens", value: (r) => r.total_tokens, kind: "int" },
     { id: "spend", header: "Spend", value: (r) => r.spend, kind: "money" },

@@ -1,5 +1,7 @@
 import {
   activityExceptionsInput,
+  activityFailures,
+  activityFailuresInput,
   activityInput,
   cacheHits,
   cacheHitsInput,
@@ -78,4 +80,14 @@ export const activityRouter = {
     })
     .input(cacheHitsInput)
     .query(({ ctx, input }) => cacheHits(ctx.db, ctx.scope, input)),
+
+  failures: scopedReadProcedure
+    .meta({
+      rest: { method: "GET", path: "/spendlens/activity/failures", response: R.activityFailuresResponse },
+      summary:
+        "Requests, successes and failures (status 'failure') per UTC day, model group and model (internal users: their own)",
+      heavy: true,
+    })
+    .input(activityFailuresInput)
+    .query(({ ctx, input }) => activityFailures(ctx.db, ctx.scope, input)),
 } satisfies TRPCRouterRecord;

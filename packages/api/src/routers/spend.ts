@@ -13,6 +13,8 @@ import {
   spendKeys,
   spendUsers,
   spendUsersInput,
+  teamList,
+  teamListInput,
 } from "@spendlens/core";
 import type { TRPCRouterRecord } from "@trpc/server";
 import { z } from "zod";
@@ -47,6 +49,15 @@ export const spendRouter = {
     })
     .input(spendUsersInput)
     .query(({ ctx, input }) => spendUsers(ctx.db, ctx.scope, input)),
+
+  teamList: scopedReadProcedure
+    .meta({
+      rest: { method: "GET", path: "/spendlens/teams", response: R.teamListResponse },
+      summary:
+        "Every team with its alias in one answer (internal users: the teams of their own keys and those listing them as a member)",
+    })
+    .input(teamListInput)
+    .query(({ ctx }) => teamList(ctx.db, ctx.scope)),
 
   globalSpendLogs: scopedReadProcedure
     .meta({

@@ -25,7 +25,7 @@ const zBool = z.preprocess(
   z.boolean({ error: "must be true or false" }),
 );
 
-/** GET /spendlens/logs query (the filters of /spend/logs/ui, plus end_user and model). */
+/** GET /spendlens/logs query (the filters of /spend/logs/ui, plus end_user, model and tag). */
 export const logsPageInput = z
   .object({
     api_key: zFilter.optional(),
@@ -34,6 +34,8 @@ export const logsPageInput = z
     team_id: zFilter.optional(),
     end_user: zFilter.optional(),
     model: zFilter.optional(),
+    /** One request tag: logs whose request_tags include it. */
+    tag: zFilter.optional(),
     min_spend: zSpend.optional(),
     max_spend: zSpend.optional(),
     start_date: zDateTime.optional(),
@@ -124,6 +126,7 @@ export async function logsPage(db: Db, scope: Scope, input: LogsPageInput): Prom
     max_spend: a.max_spend,
     from: a.start_date,
     toInclusive: a.end_date,
+    tag: a.tag,
   };
   const where = <O>(qb: SelectQueryBuilder<Database, "LiteLLM_SpendLogs", O>) =>
     whereSpendLogs(qb, s, filter)

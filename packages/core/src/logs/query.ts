@@ -35,6 +35,11 @@ export interface SpendLogFilter {
   key_alias?: string | undefined;
   /** metadata.error_information.error_code, where LiteLLM's logger writes a failure's code. */
   error_code?: string | undefined;
+  /**
+   * A request tag: one of the elements of the log's request_tags array (compared as text, as the tag
+   * analytics read them; a non-array is no tags).
+   */
+  tag?: string | undefined;
 }
 
 /** Columns /spend/logs/ui may sort by (LiteLLM's `sort_by`); anything else is a 400. */
@@ -57,6 +62,7 @@ const onlyRollupFilters = (f: SpendLogFilter) =>
   f.status === undefined &&
   f.key_alias === undefined &&
   f.error_code === undefined &&
+  f.tag === undefined &&
   f.toExclusive === undefined;
 
 type LogsQuery<O> = SelectQueryBuilder<Database, "LiteLLM_SpendLogs", O>;
@@ -86,6 +92,11 @@ export function whereSpendLogs<O>(qb: LogsQuery<O>, scope: Scope, f: SpendLogFil
     )
     .$if(f.error_code !== undefined, (q) =>
       q.where(sql<string>`metadata #>> '{error_information,error_code}'`, "=", f.error_code!),
+    )
+    .$if(f.tag !== undefined, (q) =>
+      q.where(
+        sql<boolean>`EXISTS (SELECT 1 FROM jsonb_array_elements_text(CASE WHEN jsonb_typeof(request_tags) = 'array' THEN request_tags ELSE '[]'::jsonb END) AS rt(e) WHERE rt.e = ${f.tag!})`,
+      ),
     );
 }
 

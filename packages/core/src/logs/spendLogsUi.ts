@@ -33,6 +33,8 @@ export const spendLogsUiInput = z
     key_alias: zFilter.optional(),
     end_user: zFilter.optional(),
     error_code: zFilter.optional(),
+    /** One request tag: logs whose request_tags include it (a spendlens addition). */
+    tag: zFilter.optional(),
     sort_by: z
       .enum(SPEND_LOG_SORT_COLUMNS, { error: `must be one of ${SPEND_LOG_SORT_COLUMNS.join(", ")}` })
       .optional(),
@@ -75,6 +77,7 @@ export async function spendLogsUi(db: Db, scope: Scope, input: SpendLogsUiInput)
     key_alias: input.key_alias,
     end_user: input.end_user,
     error_code: input.error_code,
+    tag: input.tag,
   };
   const offset = (input.page - 1) * input.page_size;
   const data = await querySpendLogs(db, s, filter, {

@@ -300,7 +300,9 @@ const isBrokenPipe = (e: unknown) => (e as NodeJS.ErrnoException | null)?.code =
 
 /**
  * `spendlens … | head`: once the reader has gone, stop quietly (no EPIPE trace), as `cat` would.
- * Node ignores SIGPIPE and reports EPIPE on the stream instead; both end the process.
+ * Node ignores SIGPIPE and reports EPIPE on the stream instead, which ends the process. No SIGPIPE
+ * handler: one would stop Node ignoring the signal, and `spendlens serve` would then exit (status 0,
+ * no log line) the first time a client closed its socket while the server was writing to it.
  */
 function endQuietlyOnBrokenPipe(): void {
   for (const stream of [process.stdout, process.stderr]) {
@@ -309,7 +311,6 @@ function endQuietlyOnBrokenPipe(): void {
       throw e;
     });
   }
-  process.on("SIGPIPE", () => process.exit(0));
 }
 
 export async function main(argv: string[]): Promise<void> {

@@ -105,6 +105,30 @@ describe.skipIf(testEngine() === "postgres")("the CLI while a server holds the e
   );
 
   it(
+    "a client that leaves mid-answer, or a SIGPIPE, does not stop the server",
+    async () => {
+      // Node ignores SIGPIPE and reports EPIPE on the socket; a SIGPIPE handler in the CLI once made
+      // `spendlens serve` exit (status 0, no log line) when a browser closed a tab mid-answer.
+      for (let i = 0; i < 10; i++) {
+        const ac = new AbortController();
+        const res = await fetch(`${url}/spendlens/logs?limit=500`, {
+          headers: { authorization: `Bearer ${key}` },
+          signal: ac.signal,
+        });
+        ac.abort();
+        await res.body?.cancel().catch(() => {});
+      }
+      server.kill("SIGPIPE");
+      await new Promise((r) => setTimeout(r, 500));
+      expect(server.exitCode).toBeNull();
+      expect(server.signalCode).toBeNull();
+      const health = await fetch(`${url}/healthz`);
+      expect(health.status).toBe(200);
+    },
+    SLOW,
+  );
+
+  it(
     "migrate is a no-op that says so",
     async () => {
       const r = await cli(["migrate"]);

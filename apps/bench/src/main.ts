@@ -69,7 +69,7 @@ interface Args {
   replicaStatements: number | null;
   /** --litellm-daily: only the daily-activity routes against LiteLLM's own tables and SQL (litellmDaily.ts). */
   litellmDaily: boolean;
-  /** --page-size: the page of the paginated daily-activity routes in --litellm-daily. */
+  /** --page-size: the page of the paginated daily-activity routes in --litellm-daily (0: each route's default). */
   pageSize: number;
 }
 
@@ -128,7 +128,7 @@ function parseArgs(argv: string[]): Args {
     else if (k === "--heavy-days") a.heavy = { concurrency: 8, ...a.heavy, days: int("heavy-days", v(), 1) };
     else if (k === "--replicas") a.replicas = int("replicas", v(), 2);
     else if (k === "--litellm-daily") a.litellmDaily = true;
-    else if (k === "--page-size") a.pageSize = int("page-size", v(), 1);
+    else if (k === "--page-size") a.pageSize = int("page-size", v(), 0);
     else if (k === "--replica-callers") a.replicaCallers = int("replica-callers", v(), 1);
     else if (k === "--replica-rounds") a.replicaRounds = int("replica-rounds", v(), 1);
     else if (k === "--replica-statements") a.replicaStatements = int("replica-statements", v(), 1);
@@ -616,7 +616,7 @@ async function main(): Promise<void> {
         )
           .map(([t, n]) => `${t} ${n.toLocaleString("en-US")} rows`)
           .join(", ")}.`,
-        `Window ${ctx.start}..${ctx.end} (30 days); paginated routes page 1 of ${a.pageSize}; ${a.calls} timed calls per side, interleaved (LiteLLM, spendlens, …), after ${Math.max(1, a.warmup)} warm-ups.`,
+        `Window ${ctx.start}..${ctx.end} (30 days); paginated routes page 1 of ${a.pageSize || "the route's default size (50 on /user, 10 elsewhere)"}; ${a.calls} timed calls per side, interleaved (LiteLLM, spendlens, …), after ${Math.max(1, a.warmup)} warm-ups.`,
         ...fill.notes.map((x) => `- ${x}`),
         "",
         daily,

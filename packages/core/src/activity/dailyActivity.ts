@@ -91,7 +91,7 @@ const zQueryBool = z.preprocess(
  * Only the /user routes take it, as in LiteLLM (its team, tag, organization, customer and agent routes
  * pass `include_current_utc_day=False`).
  */
-const userOnlyShape = { include_current_utc_day: zQueryBool.default(false) };
+const userOnlyShape = { include_current_utc_day: zQueryBool.optional() };
 
 /**
  * LiteLLM's `_adjust_dates_for_timezone`: the local date range is the UTC bucket range (historical dates

@@ -22,6 +22,7 @@ import {
 } from "@spendlens/core";
 import { sql } from "kysely";
 import { type HeavyBenchOptions, runHeavyBench } from "./heavy.ts";
+import { benchLiteLLMDaily, benchLogsUiFilters, fillLiteLLMDaily } from "./litellmDaily.ts";
 import { describeMachine, type Machine } from "./machine.ts";
 import { type Ctx, ORIGINAL, type OriginalQuery } from "./original.ts";
 import { benchReplicas } from "./replicas.ts";
@@ -66,6 +67,10 @@ interface Args {
   replicaCallers: number;
   replicaRounds: number;
   replicaStatements: number | null;
+  /** --litellm-daily: only the daily-activity routes against LiteLLM's own tables and SQL (litellmDaily.ts). */
+  litellmDaily: boolean;
+  /** --page-size: the page of the paginated daily-activity routes in --litellm-daily (0: each route's default). */
+  pageSize: number;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -88,6 +93,8 @@ function parseArgs(argv: string[]): Args {
     replicaCallers: 8,
     replicaRounds: 1,
     replicaStatements: null,
+    litellmDaily: false,
+    pageSize: 1000,
   };
   const int = (name: string, v: string | undefined, min: number) => {
     const n = Number(v?.replaceAll("_", ""));
@@ -120,6 +127,8 @@ function parseArgs(argv: string[]): Args {
       a.heavy = { days: 366, ...a.heavy, concurrency: int("heavy-concurrency", v(), 2) };
     else if (k === "--heavy-days") a.heavy = { concurrency: 8, ...a.heavy, days: int("heavy-days", v(), 1) };
     else if (k === "--replicas") a.replicas = int("replicas", v(), 2);
+    else if (k === "--litellm-daily") a.litellmDaily = true;
+    else if (k === "--page-size") a.pageSize = int("page-size", v(), 0);
     else if (k === "--replica-callers") a.replicaCallers = int("replica-callers", v(), 1);
     else if (k === "--replica-rounds") a.replicaRounds = int("replica-rounds", v(), 1);
     else if (k === "--replica-statements") a.replicaStatements = int("replica-statements", v(), 1);
@@ -582,6 +591,42 @@ async function main(): Promise<void> {
       modelGroup: sample.rows[0]?.model_group ?? "gpt-4o",
       apiKey: sample.rows[0]?.api_key ?? "",
     };
+
+    if (a.litellmDaily) {
+      const fill = await fillLiteLLMDaily(h, JSON.stringify({ logs: a.logs, days: a.days, seed: 42 }), log);
+      const opts = {
+        server,
+        key: masterKey,
+        start: ctx.start,
+        end: ctx.end,
+        calls: a.calls,
+        warmup: Math.max(1, a.warmup),
+        pageSize: a.pageSize,
+        log,
+      };
+      const daily = await benchLiteLLMDaily(h, opts);
+      const ui = await benchLogsUiFilters(h, opts);
+      const m = await describeMachine(h.pool!);
+      const report = [
+        `## LiteLLM's daily tables and SQL vs spendlens — run of ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC`,
+        "",
+        `Machine: ${m.cpus} CPUs (${m.cpuModel}), ${m.memoryGiB} GiB RAM, Node ${m.node}, PostgreSQL ${m.postgres} (${m.postgresSettings}); load average at the end ${m.loadAverage}.`,
+        `Data: ${seed.logs.toLocaleString("en-US")} spend logs over ${a.days} days; LiteLLM's daily tables ${fill.filled ? `filled in ${(fill.ms / 1000).toFixed(1)} s` : "kept from an earlier run"}: ${Object.entries(
+          fill.rows,
+        )
+          .map(([t, n]) => `${t} ${n.toLocaleString("en-US")} rows`)
+          .join(", ")}.`,
+        `Window ${ctx.start}..${ctx.end} (30 days); paginated routes page 1 of ${a.pageSize || "the route's default size (50 on /user, 10 elsewhere)"}; ${a.calls} timed calls per side, interleaved (LiteLLM, spendlens, …), after ${Math.max(1, a.warmup)} warm-ups.`,
+        ...fill.notes.map((x) => `- ${x}`),
+        "",
+        daily,
+        "",
+        ui,
+      ].join("\n");
+      process.stdout.write(`${report}\n`);
+      if (a.markdown) writeFileSync(a.markdown, `${report}\n`);
+      return;
+    }
 
     const served = new Set(restRoutes().map((r) => `${r.method} ${r.path}`));
     const rows: Row[] = [];

@@ -96,6 +96,53 @@ describe("LiteLLM's daily activity routes over HTTP", () => {
   });
 });
 
+describe("timezone and include_current_utc_day over HTTP", () => {
+  it("a past range is never moved; a bad timezone or flag is 400 naming it", async () => {
+    // The range ends long before the caller's local today: LiteLLM passes historical dates through.
+    const moved = await h.get(
+      `/user/daily/activity/aggregated?${Q}&timezone=480&include_current_utc_day=true`,
+    );
+    expect(moved.status).toBe(200);
+    expect((moved.body as Res).results.map((d) => [d.date, d.metrics.spend])).toEqual([
+      ["2026-04-02", 4],
+      ["2026-04-01", 3],
+    ]);
+    const cases: [string, string][] = [
+      ["/user/daily/activity", "timezone=1.5"],
+      ["/user/daily/activity/aggregated", "timezone=-1441"],
+      ["/team/daily/activity", "timezone=1441"],
+      ["/tag/daily/activity", "timezone=abc"],
+      ["/user/daily/activity", "include_current_utc_day=maybe"],
+      ["/user/daily/activity/aggregated", "include_current_utc_day=2"],
+    ];
+    for (const [path, q] of cases) {
+      const r = await h.get(`${path}?${Q}&${q}`);
+      const param = q.split("=")[0];
+      expect([path, q, r.status, (r.body as { error: { param: string } }).error.param]).toEqual([
+        path,
+        q,
+        400,
+        param,
+      ]);
+    }
+  });
+
+  it("include_current_utc_day with a range ending today: west of UTC it reads today's UTC bucket", async () => {
+    // Real clock: a log now (today's UTC day); a caller 14 hours west asks for their local today, which
+    // is yesterday in UTC terms until 14:00 UTC (then the same day, and the range holds it anyway).
+    const now = new Date();
+    const localToday = new Date(now.getTime() - 840 * 60_000).toISOString().slice(0, 10);
+    const q = `start_date=${localToday}&end_date=${localToday}&timezone=840`;
+    const before = (
+      (await h.get(`/user/daily/activity/aggregated?${q}&include_current_utc_day=true`)).body as Res
+    ).metadata.total_api_requests as number;
+    await insertLogs(h.t.db, [makeLog({ startTime: now.toISOString(), spend: 0.5, user: "tz" })]);
+    const on = (await h.get(`/user/daily/activity/aggregated?${q}&include_current_utc_day=true`)).body as Res;
+    expect(on.metadata.total_api_requests).toBe(before + 1);
+    expect(on.results.map((d) => d.date)).toContain(now.toISOString().slice(0, 10));
+  });
+});
+
 describe("GET /global/activity/cache_hits", () => {
   it("one row per key alias, call type and model", async () => {
     const r = await h.get(`/global/activity/cache_hits?${Q}`);

@@ -192,6 +192,7 @@ export const NON_ID_FIELDS = new Set([
   "dims",
   "bucket",
   "timezone",
+  "include_current_utc_day",
   "order_by",
   "order",
   "attribution",

@@ -7,6 +7,7 @@ import {
   cacheHits,
   customerDailyActivity,
   dailyActivity,
+  liveEndDate,
   organizationDailyActivity,
   pauseRollups,
   prng,
@@ -19,6 +20,7 @@ import {
   teamDailyActivityInput,
   userDailyActivity,
   userDailyActivityAggregated,
+  userDailyActivityAggregatedInput,
   userDailyActivityInput,
   userScope,
 } from "../src/index.ts";
@@ -483,4 +485,95 @@ describe("daily activity routes equal a brute-force fold of the logs", () => {
     }
     await check();
   }, 60_000);
+});
+
+describe("timezone and include_current_utc_day (LiteLLM's _adjust_dates_for_timezone)", () => {
+  // 03:00 UTC on the last day of the logs: west of UTC it is still 03-03, east of it already 03-04.
+  const now = new Date("2026-03-04T03:00:00.000Z");
+  const upTo = (end: string) => (l: Log) => l.startTime >= "2026-03-01" && l.startTime.slice(0, 10) <= end;
+  // [timezone (JS getTimezoneOffset: UTC minus local), the caller's local day at `now`, the UTC day the
+  // range must end on]: only a caller whose local day is still 03-03 gets today's UTC bucket (03-04).
+  const cases: [number, string, string][] = [
+    [-330, "2026-03-04", "2026-03-03"], // India, 08:30 on 03-04
+    [480, "2026-03-03", "2026-03-04"], // US Pacific, 19:00 on 03-03
+    [0, "2026-03-04", "2026-03-03"],
+    [840, "2026-03-03", "2026-03-04"], // UTC-14, 13:00 on 03-03
+    [-840, "2026-03-04", "2026-03-03"], // Kiribati, 17:00 on 03-04
+    [-720, "2026-03-04", "2026-03-03"],
+    [720, "2026-03-03", "2026-03-04"],
+    [180, "2026-03-04", "2026-03-03"], // exactly local midnight of 03-04
+    [181, "2026-03-03", "2026-03-04"], // one minute before it
+    [1440, "2026-03-03", "2026-03-04"],
+    [-1440, "2026-03-05", "2026-03-03"],
+  ];
+  const base = { start_date: "2026-03-01", end_date: "2026-03-03" };
+  for (const [tz, local, end] of cases) {
+    it(`timezone=${tz} (local day ${local}): the range ends on ${end}; without the flag, on 03-03`, async () => {
+      const on = userDailyActivityInput.parse({
+        ...base,
+        timezone: String(tz),
+        include_current_utc_day: "true",
+        page_size: "1000",
+      });
+      expectMatches(await userDailyActivity(t.db, ALL, on, now), brute(logs.filter(upTo(end)), "user", all));
+      const agg = userDailyActivityAggregatedInput.parse({
+        ...base,
+        timezone: tz,
+        include_current_utc_day: true,
+      });
+      expectMatches(
+        await userDailyActivityAggregated(t.db, ALL, agg, now),
+        brute(logs.filter(upTo(end)), "user", all),
+      );
+      const off = userDailyActivityInput.parse({ ...base, timezone: String(tz), page_size: "1000" });
+      expectMatches(
+        await userDailyActivity(t.db, ALL, off, now),
+        brute(logs.filter(upTo("2026-03-03")), "user", all),
+      );
+    });
+  }
+
+  it("historical ranges, a missing timezone and the other routes are never moved", async () => {
+    const want = brute(logs.filter(upTo("2026-03-02")), "user", all);
+    // West of UTC, but the range ends before the caller's local today (03-03).
+    const past = {
+      start_date: "2026-03-01",
+      end_date: "2026-03-02",
+      timezone: 480,
+      include_current_utc_day: true,
+    };
+    expectMatches(
+      await userDailyActivityAggregated(t.db, ALL, userDailyActivityAggregatedInput.parse(past), now),
+      want,
+    );
+    const noTz = { ...base, include_current_utc_day: "true", page_size: "1000" };
+    expectMatches(
+      await userDailyActivity(t.db, ALL, userDailyActivityInput.parse(noTz), now),
+      brute(logs.filter(upTo("2026-03-03")), "user", all),
+    );
+    // A range already past UTC today keeps its end (max of the two).
+    expect(liveEndDate("2026-03-10", 480, true, now)).toBe("2026-03-10");
+    // LiteLLM's team/tag/organization/customer/agent routes pass include_current_utc_day=False.
+    const team = teamDailyActivityInput.parse({ ...base, timezone: "480", include_current_utc_day: "true" });
+    expect("include_current_utc_day" in team).toBe(false);
+    const res = await teamDailyActivity(t.db, ALL, { ...team, page_size: 1000 });
+    expectMatches(res, brute(logs.filter(upTo("2026-03-03")), "team", all));
+  });
+
+  it("a timezone that is not a whole number of minutes in -1440..1440, or a flag that is not a boolean, is refused naming it", () => {
+    for (const tz of ["1.5", "abc", "1441", "-1441", "330.0001", "Infinity"]) {
+      const r = userDailyActivityInput.safeParse({ ...base, timezone: tz });
+      expect([tz, r.success, r.error?.issues[0]?.path]).toEqual([tz, false, ["timezone"]]);
+    }
+    for (const tz of ["-1440", "1440", "0", "-330"])
+      expect(userDailyActivityInput.safeParse({ ...base, timezone: tz }).success).toBe(true);
+    for (const v of ["maybe", "2", "tru"]) {
+      const r = userDailyActivityAggregatedInput.safeParse({ ...base, include_current_utc_day: v });
+      expect([v, r.success, r.error?.issues[0]?.path]).toEqual([v, false, ["include_current_utc_day"]]);
+    }
+    for (const v of ["True", "1", "yes", "on", "false", "0", "no", "off"])
+      expect(
+        userDailyActivityAggregatedInput.safeParse({ ...base, include_current_utc_day: v }).success,
+      ).toBe(true);
+  });
 });

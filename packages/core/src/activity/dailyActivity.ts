@@ -58,8 +58,9 @@ const baseShape = {
   model: z.string().max(512, "must be at most 512 characters").optional(),
   api_key: z.string().max(512, "must be at most 512 characters").optional(),
   /**
-   * The browser's offset in minutes (JS getTimezoneOffset: UTC minus local). Accepted; dates stay UTC
-   * days as in LiteLLM's own tables (docs/deviations.md).
+   * The browser's offset in minutes (JS getTimezoneOffset: UTC minus local, positive west of UTC).
+   * Dates stay UTC days as in LiteLLM's own tables; on the /user routes it moves the live end of the
+   * range with `include_current_utc_day` (liveEndDate), as LiteLLM does.
    */
   timezone: z.coerce
     .number({ error: "must be a whole number of minutes" })
@@ -72,11 +73,55 @@ const baseShape = {
 
 const pageSize = (dflt: number) => zInt(1, 1000).default(dflt);
 
+/** A boolean as FastAPI reads one from a query string (LiteLLM's `include_current_utc_day: bool`). */
+const zQueryBool = z.preprocess(
+  (v) => {
+    if (typeof v !== "string") return v;
+    const s = v.toLowerCase();
+    return ["true", "1", "yes", "on"].includes(s)
+      ? true
+      : ["false", "0", "no", "off"].includes(s)
+        ? false
+        : v;
+  },
+  z.boolean({ error: "must be true or false" }),
+);
+
+/**
+ * Only the /user routes take it, as in LiteLLM (its team, tag, organization, customer and agent routes
+ * pass `include_current_utc_day=False`).
+ */
+const userOnlyShape = { include_current_utc_day: zQueryBool.optional() };
+
+/**
+ * LiteLLM's `_adjust_dates_for_timezone`: the local date range is the UTC bucket range (historical dates
+ * pass through), except that a range reaching the caller's current local day is extended to today's UTC
+ * day when `include_current_utc_day` is set with a `timezone`: a caller west of UTC whose local day has
+ * not ended sees what was spent since UTC midnight. `timezone` alone changes nothing.
+ */
+export function liveEndDate(
+  endDate: string,
+  timezone: number | undefined,
+  includeCurrentUtcDay: boolean | undefined,
+  now: Date,
+): string {
+  if (!includeCurrentUtcDay || timezone === undefined) return endDate;
+  const callerLocalToday = new Date(now.getTime() - timezone * 60_000).toISOString().slice(0, 10);
+  if (endDate < callerLocalToday) return endDate;
+  const utcToday = now.toISOString().slice(0, 10);
+  return endDate > utcToday ? endDate : utcToday;
+}
+
 export const userDailyActivityInput = z
-  .object({ ...baseShape, user_id: z.string().max(512).optional(), page_size: pageSize(50) })
+  .object({
+    ...baseShape,
+    ...userOnlyShape,
+    user_id: z.string().max(512).optional(),
+    page_size: pageSize(50),
+  })
   .superRefine(checkDayRange);
 export const userDailyActivityAggregatedInput = z
-  .object({ ...baseShape, user_id: z.string().max(512).optional() })
+  .object({ ...baseShape, ...userOnlyShape, user_id: z.string().max(512).optional() })
   .superRefine(checkDayRange);
 export const teamDailyActivityInput = z
   .object({
@@ -538,14 +583,31 @@ const common = (i: {
   page: number;
 }) => ({ start_date: i.start_date, end_date: i.end_date, model: i.model, api_key: i.api_key, page: i.page });
 
-export const userDailyActivity = async (db: Db, scope: Scope, i: In<typeof userDailyActivityInput>) =>
-  dailyActivity(db, narrowToUser(scope, i.user_id), "user", { ...common(i), page_size: i.page_size });
+/** `now` is the clock `include_current_utc_day` reads (a parameter for tests). */
+export const userDailyActivity = async (
+  db: Db,
+  scope: Scope,
+  i: In<typeof userDailyActivityInput>,
+  now: Date = new Date(),
+) =>
+  dailyActivity(db, narrowToUser(scope, i.user_id), "user", {
+    ...common(i),
+    end_date: liveEndDate(i.end_date, i.timezone, i.include_current_utc_day, now),
+    page_size: i.page_size,
+  });
 
 export const userDailyActivityAggregated = async (
   db: Db,
   scope: Scope,
   i: In<typeof userDailyActivityAggregatedInput>,
-) => dailyActivity(db, narrowToUser(scope, i.user_id), "user", { ...common(i), page: null, page_size: 1 });
+  now: Date = new Date(),
+) =>
+  dailyActivity(db, narrowToUser(scope, i.user_id), "user", {
+    ...common(i),
+    end_date: liveEndDate(i.end_date, i.timezone, i.include_current_utc_day, now),
+    page: null,
+    page_size: 1,
+  });
 
 export const teamDailyActivity = (db: Db, scope: Scope, i: In<typeof teamDailyActivityInput>) =>
   dailyActivity(db, scope, "team", {

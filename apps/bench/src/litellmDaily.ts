@@ -1,0 +1,733 @@
+import { type DbHandle, getMeta, setMeta } from "@spendlens/core";
+import { sql } from "kysely";
+import type { ChildServer } from "./server.ts";
+import { fmtMs, percentile, table } from "./stats.ts";
+
+/**
+ * `pnpm bench -- --litellm-daily`: LiteLLM's daily-activity routes answered LiteLLM's way against
+ * spendlens's, on the same 30-day window of the same logs.
+ *
+ * 1. Fills LiteLLM's own `LiteLLM_Daily{User,Team,Organization,EndUser,Agent,Tag}Spend` tables (DDL of
+ *    ../shared/litellm/schema.sql) from "LiteLLM_SpendLogs" as LiteLLM's writer (`_update_daily_spend`)
+ *    would: one row per (entity, date, api_key, model, model_group, custom_llm_provider,
+ *    mcp_namespaced_tool_name, endpoint) with the sums; a tag row per distinct tag of a request. Logs
+ *    without the entity are kept as rows with a NULL entity, so both sides read the same logs.
+ * 2. Times, interleaved call by call (LiteLLM, spendlens, LiteLLM, …):
+ *    - LiteLLM: the SQL Prisma issues for `get_daily_activity` (`count(where)` then
+ *      `find_many(where, order date desc, id asc, skip, take)`), its key-metadata lookups, and the Python
+ *      fold of the page (`_aggregate_spend_records_sync`) ported to JS and run in this process (Python's
+ *      loop is slower: the JS time is a lower bound). For `/user/daily/activity/aggregated`, the
+ *      GROUPING SETS statement of today's `_build_aggregated_sql_query` plus its key lookup and the
+ *      dispatch of the rows.
+ *    - spendlens: the route through HTTP.
+ * 3. Checks the numbers: the window's totals (spend, requests, tokens) from LiteLLM's table equal the sum
+ *    of spendlens's answer (every page walked), and LiteLLM's row count equals spendlens's `total_pages`
+ *    at page_size 1 (the same daily-table rows).
+ * 4. Times `/spend/logs/ui` with each of its filters (p50 only: no LiteLLM daily table answers them).
+ */
+
+interface EntityTable {
+  route: string;
+  table: string;
+  column: string;
+  /** The spend-log expression of the entity. */
+  source: string;
+}
+
+const ENTITY_TABLES: EntityTable[] = [
+  { route: "user", table: "LiteLLM_DailyUserSpend", column: "user_id", source: "user_id" },
+  { route: "team", table: "LiteLLM_DailyTeamSpend", column: "team_id", source: "team_id" },
+  {
+    route: "organization",
+    table: "LiteLLM_DailyOrganizationSpend",
+    column: "organization_id",
+    source: "organization_id",
+  },
+  { route: "customer", table: "LiteLLM_DailyEndUserSpend", column: "end_user_id", source: "end_user_id" },
+  { route: "agent", table: "LiteLLM_DailyAgentSpend", column: "agent_id", source: "agent_id" },
+];
+const TAG_TABLE: EntityTable = { route: "tag", table: "LiteLLM_DailyTagSpend", column: "tag", source: "tag" };
+
+const MEASURES = [
+  "prompt_tokens",
+  "completion_tokens",
+  "cache_read_input_tokens",
+  "cache_creation_input_tokens",
+  "spend",
+  "api_requests",
+  "successful_requests",
+  "failed_requests",
+] as const;
+
+/** LiteLLM's DDL for one daily table (schema.sql), identifiers from the fixed list above. */
+function ddl(t: EntityTable): string[] {
+  const q = (s: string) => `"${s}"`;
+  return [
+    `CREATE TABLE ${q(t.table)} (
+      "id" TEXT NOT NULL,
+      ${q(t.column)} TEXT,${t === TAG_TABLE ? '\n      "request_id" TEXT,' : ""}
+      "date" TEXT NOT NULL,
+      "api_key" TEXT NOT NULL,
+      "model" TEXT,
+      "model_group" TEXT,
+      "custom_llm_provider" TEXT,
+      "mcp_namespaced_tool_name" TEXT,
+      "endpoint" TEXT,
+      "prompt_tokens" BIGINT NOT NULL DEFAULT 0,
+      "completion_tokens" BIGINT NOT NULL DEFAULT 0,
+      "cache_read_input_tokens" BIGINT NOT NULL DEFAULT 0,
+      "cache_creation_input_tokens" BIGINT NOT NULL DEFAULT 0,
+      "spend" DOUBLE PRECISION NOT NULL DEFAULT 0.0,
+      "api_requests" BIGINT NOT NULL DEFAULT 0,
+      "successful_requests" BIGINT NOT NULL DEFAULT 0,
+      "failed_requests" BIGINT NOT NULL DEFAULT 0,
+      "created_at" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+      "updated_at" TIMESTAMP(3) NOT NULL,
+      CONSTRAINT ${q(`${t.table}_pkey`)} PRIMARY KEY ("id"))`,
+  ];
+}
+
+function indexes(t: EntityTable): string[] {
+  const q = (s: string) => `"${s}"`;
+  const on = (name: string, cols: string, unique = false) =>
+    `CREATE ${unique ? "UNIQUE " : ""}INDEX ${q(`${t.table}_${name}`)} ON ${q(t.table)}(${cols})`;
+  return [
+    on("date_idx", '"date"'),
+    on(`${t.column}_date_idx`, `${q(t.column)}, "date"`),
+    on("api_key_idx", '"api_key"'),
+    on("model_idx", '"model"'),
+    on("mcp_namespaced_tool_name_idx", '"mcp_namespaced_tool_name"'),
+    on("endpoint_idx", '"endpoint"'),
+    on(
+      "unique_key",
+      `${q(t.column)}, "date", "api_key", "model", "custom_llm_provider", "mcp_namespaced_tool_name", "endpoint"`,
+      true,
+    ),
+  ];
+}
+
+const FILL_KEY = "bench_litellm_daily";
+
+export interface FillReport {
+  filled: boolean;
+  ms: number;
+  rows: Record<string, number>;
+  notes: string[];
+}
+
+/** Creates and fills LiteLLM's daily tables once per data set (kept between runs). */
+export async function fillLiteLLMDaily(
+  h: DbHandle,
+  dataset: string,
+  log: (s: string) => void,
+): Promise<FillReport> {
+  const db = h.db;
+  const notes: string[] = [];
+  const counts = async () => {
+    const rows: Record<string, number> = {};
+    for (const t of [...ENTITY_TABLES, TAG_TABLE]) {
+      const r = await sql<{ n: number }>`SELECT count(*)::int AS n FROM ${sql.table(t.table)}`.execute(db);
+      rows[t.table] = r.rows[0]!.n;
+    }
+    return rows;
+  };
+  if ((await getMeta(db, FILL_KEY)) === dataset) return { filled: false, ms: 0, rows: await counts(), notes };
+  const t0 = performance.now();
+  for (const t of [...ENTITY_TABLES, TAG_TABLE]) {
+    await sql`DROP TABLE IF EXISTS ${sql.table(t.table)}`.execute(db);
+    for (const s of ddl(t)) await sql.raw(s).execute(db);
+  }
+  const have = new Set(
+    (
+      await sql<{ c: string }>`SELECT column_name AS c FROM information_schema.columns
+        WHERE table_schema = 'public' AND table_name = 'LiteLLM_SpendLogs'`.execute(db)
+    ).rows.map((r) => r.c),
+  );
+  const col = (c: string) => (have.has(c) ? `l.${c === "user" ? '"user"' : c}` : "NULL::text");
+  // LiteLLM's writer: date = startTime's ISO date; cache tokens from the usage object; a request is
+  // failed when its status is 'failure' (spendlens's rule, docs/litellm-usage.md).
+  const usage = (k: string) =>
+    have.has("metadata")
+      ? `CASE WHEN jsonb_typeof(l.metadata #> '{usage_object,${k}}') = 'number'
+          THEN trunc((l.metadata #>> '{usage_object,${k}}')::numeric)::bigint ELSE 0 END`
+      : "0";
+  const perLog = `to_char(l."startTime", 'YYYY-MM-DD') AS date, coalesce(l.api_key, '') AS api_key,
+      ${col("model")} AS model, ${col("model_group")} AS model_group,
+      ${col("custom_llm_provider")} AS custom_llm_provider,
+      ${col("mcp_namespaced_tool_name")} AS mcp_namespaced_tool_name, ${col("call_type")} AS endpoint,
+      coalesce(l.prompt_tokens, 0)::bigint AS prompt_tokens, coalesce(l.completion_tokens, 0)::bigint AS completion_tokens,
+      ${usage("cache_read_input_tokens")} AS cache_read_input_tokens,
+      ${usage("cache_creation_input_tokens")} AS cache_creation_input_tokens,
+      coalesce(l.spend, 0)::float8 AS spend, 1::bigint AS api_requests,
+      CASE WHEN ${col("status")} = 'failure' THEN 0 ELSE 1 END::bigint AS successful_requests,
+      CASE WHEN ${col("status")} = 'failure' THEN 1 ELSE 0 END::bigint AS failed_requests`;
+  const dims = `date, api_key, model, model_group, custom_llm_provider, mcp_namespaced_tool_name, endpoint`;
+  const sums = MEASURES.map((m) => `sum(${m})`).join(", ");
+  const cols = `"id", %E, "date", "api_key", "model", "model_group", "custom_llm_provider",
+      "mcp_namespaced_tool_name", "endpoint", ${MEASURES.map((m) => `"${m}"`).join(", ")}, "updated_at"`;
+  log("LiteLLM daily tables: grouping the logs (one pass)");
+  await sql`DROP TABLE IF EXISTS bench_litellm_stage`.execute(db);
+  await sql
+    .raw(`CREATE UNLOGGED TABLE bench_litellm_stage AS
+      SELECT ${col("user")} AS user_id, ${col("team_id")} AS team_id, ${col("organization_id")} AS organization_id,
+        ${col("end_user")} AS end_user_id, ${col("agent_id")} AS agent_id, ${dims}, ${MEASURES.map((m) => `sum(${m}) AS ${m}`).join(", ")}
+      FROM (SELECT ${perLog}, ${col("user")}, ${col("team_id")}, ${col("organization_id")}, ${col("end_user")}, ${col("agent_id")}
+            FROM "LiteLLM_SpendLogs" l) l
+      GROUP BY 1, 2, 3, 4, 5, ${dims}`)
+    .execute(db);
+  for (const t of ENTITY_TABLES) {
+    log(`  ${t.table}`);
+    await sql
+      .raw(`INSERT INTO "${t.table}" (${cols.replace("%E", `"${t.column}"`)})
+        SELECT gen_random_uuid()::text, ${t.source}, ${dims}, ${sums}, now() FROM bench_litellm_stage
+        GROUP BY ${t.source}, ${dims}`)
+      .execute(db);
+  }
+  log(`  ${TAG_TABLE.table}`);
+  const tags = have.has("request_tags")
+    ? `CROSS JOIN LATERAL (SELECT DISTINCT e AS tag FROM jsonb_array_elements_text(
+          CASE WHEN jsonb_typeof(l.request_tags) = 'array' THEN l.request_tags ELSE '[]'::jsonb END) e
+          WHERE e IS NOT NULL) t`
+    : "CROSS JOIN (SELECT NULL::text AS tag WHERE false) t";
+  await sql
+    .raw(`INSERT INTO "${TAG_TABLE.table}" (${cols.replace("%E", '"tag"')})
+      SELECT gen_random_uuid()::text, tag, ${dims}, ${sums}, now()
+      FROM (SELECT t.tag, ${perLog} FROM "LiteLLM_SpendLogs" l ${tags}) x
+      GROUP BY tag, ${dims}`)
+    .execute(db);
+  await sql`DROP TABLE bench_litellm_stage`.execute(db);
+  for (const t of [...ENTITY_TABLES, TAG_TABLE]) {
+    for (const s of indexes(t)) {
+      try {
+        await sql.raw(s).execute(db);
+      } catch (e) {
+        // LiteLLM's unique key leaves model_group out: two model groups under one key would be one row
+        // there, two here. Say so rather than fail.
+        notes.push(`${t.table}: ${s.split(" ON ")[0]} failed: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+    await sql.raw(`ANALYZE "${t.table}"`).execute(db);
+  }
+  await setMeta(db, FILL_KEY, dataset);
+  return { filled: true, ms: performance.now() - t0, rows: await counts(), notes };
+}
+
+// ---------- LiteLLM's read path ----------
+
+type Rec = Record<string, any>;
+interface Metrics {
+  spend: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  cache_read_input_tokens: number;
+  cache_creation_input_tokens: number;
+  api_requests: number;
+  successful_requests: number;
+  failed_requests: number;
+}
+const zero = (): Metrics => ({
+  spend: 0,
+  prompt_tokens: 0,
+  completion_tokens: 0,
+  total_tokens: 0,
+  cache_read_input_tokens: 0,
+  cache_creation_input_tokens: 0,
+  api_requests: 0,
+  successful_requests: 0,
+  failed_requests: 0,
+});
+const n = (v: unknown) => (v == null ? 0 : Number(v));
+function update(m: Metrics, r: Rec): void {
+  m.spend += n(r.spend);
+  m.prompt_tokens += n(r.prompt_tokens);
+  m.completion_tokens += n(r.completion_tokens);
+  m.total_tokens += n(r.prompt_tokens) + n(r.completion_tokens);
+  m.cache_read_input_tokens += n(r.cache_read_input_tokens);
+  m.cache_creation_input_tokens += n(r.cache_creation_input_tokens);
+  m.api_requests += n(r.api_requests);
+  m.successful_requests += n(r.successful_requests);
+  m.failed_requests += n(r.failed_requests);
+}
+
+/** `_aggregate_spend_records_sync` + `update_breakdown_metrics`, ported: one pass over the page's rows. */
+function foldLikeLiteLLM(records: Rec[], keyMeta: Map<string, Rec>, entityField: string) {
+  type Bucket = {
+    metrics: Metrics;
+    metadata: Rec;
+    api_key_breakdown: Record<string, { metrics: Metrics; metadata: Rec }>;
+  };
+  const byDate = new Map<string, { metrics: Metrics; breakdown: Record<string, Record<string, Bucket>> }>();
+  const totals = zero();
+  const meta = (k: string) => keyMeta.get(k) ?? { key_alias: null, team_id: null, key_exists: false };
+  const bucket = (target: Record<string, Bucket>, name: string, r: Rec, withKey = true) => {
+    target[name] ??= { metrics: zero(), metadata: {}, api_key_breakdown: {} };
+    const b = target[name]!;
+    update(b.metrics, r);
+    if (withKey) {
+      b.api_key_breakdown[r.api_key] ??= { metrics: zero(), metadata: meta(r.api_key) };
+      update(b.api_key_breakdown[r.api_key]!.metrics, r);
+    }
+  };
+  for (const r of records) {
+    let d = byDate.get(r.date);
+    if (!d) {
+      d = {
+        metrics: zero(),
+        breakdown: {
+          models: {},
+          model_groups: {},
+          mcp_servers: {},
+          providers: {},
+          endpoints: {},
+          api_keys: {},
+          entities: {},
+        },
+      };
+      byDate.set(r.date, d);
+    }
+    update(d.metrics, r);
+    const b = d.breakdown;
+    if (r.model) bucket(b.models!, r.model, r);
+    const g = r.model_group || r.model;
+    if (g) bucket(b.model_groups!, g, r);
+    if (r.mcp_namespaced_tool_name) bucket(b.mcp_servers!, r.mcp_namespaced_tool_name, r);
+    bucket(b.providers!, r.custom_llm_provider || "unknown", r);
+    if (r.endpoint) bucket(b.endpoints!, r.endpoint, r);
+    b.api_keys![r.api_key] ??= { metrics: zero(), metadata: meta(r.api_key), api_key_breakdown: {} };
+    update(b.api_keys![r.api_key]!.metrics, r);
+    bucket(b.entities!, r[entityField] || "Unassigned", r);
+    update(totals, r);
+  }
+  const results = [...byDate.entries()].sort((a, b) => (a[0] < b[0] ? 1 : -1));
+  return { results, totals };
+}
+
+/** `get_api_key_metadata`: active keys, then the user emails of their owners. */
+async function keyMetadata(h: DbHandle, keys: string[]): Promise<Map<string, Rec>> {
+  const out = new Map<string, Rec>();
+  if (!keys.length) return out;
+  const placeholders = keys.map((_, i) => `$${i + 1}`).join(", ");
+  const r = await h.pool!.query(
+    `SELECT "public"."LiteLLM_VerificationToken"."token", "public"."LiteLLM_VerificationToken"."key_alias",
+       "public"."LiteLLM_VerificationToken"."team_id", "public"."LiteLLM_VerificationToken"."user_id"
+     FROM "public"."LiteLLM_VerificationToken" WHERE "public"."LiteLLM_VerificationToken"."token" IN (${placeholders}) OFFSET $${keys.length + 1}`,
+    [...keys, 0],
+  );
+  const users = [...new Set(r.rows.map((x) => x.user_id).filter(Boolean))];
+  const emails = new Map<string, string | null>();
+  if (users.length) {
+    const u = await h.pool!.query(
+      `SELECT "user_id", "user_email" FROM "public"."LiteLLM_UserTable" WHERE "user_id" IN (${users.map((_, i) => `$${i + 1}`).join(", ")})`,
+      users,
+    );
+    for (const x of u.rows) emails.set(x.user_id, x.user_email);
+  }
+  for (const x of r.rows)
+    out.set(x.token, { ...x, user_email: emails.get(x.user_id) ?? null, key_exists: true });
+  return out;
+}
+
+interface Filter {
+  /** Only these entities (`IN`). */
+  ids?: string[];
+  /** Not these (`NOT IN`). */
+  exclude?: string[];
+}
+
+function whereOf(t: EntityTable, start: string, end: string, f: Filter): { text: string; values: unknown[] } {
+  const T = `"public"."${t.table}"`;
+  const values: unknown[] = [start, end];
+  const parts = [`${T}."date" >= $1`, `${T}."date" <= $2`];
+  const list = (xs: string[]) => xs.map((x) => `$${values.push(x)}`).join(", ");
+  if (f.ids) parts.push(`${T}."${t.column}" IN (${list(f.ids)})`);
+  if (f.exclude?.length)
+    parts.push(`(${T}."${t.column}" NOT IN (${list(f.exclude)}) AND ${T}."${t.column}" IS NOT NULL)`);
+  return { text: parts.join(" AND "), values };
+}
+
+/** One `get_daily_activity` call: Prisma's count + find_many, key metadata, the Python fold (in JS). */
+async function litellmPage(
+  h: DbHandle,
+  t: EntityTable,
+  start: string,
+  end: string,
+  f: Filter,
+  page: number,
+  pageSize: number,
+) {
+  const T = `"public"."${t.table}"`;
+  const w = whereOf(t, start, end, f);
+  const k = w.values.length;
+  const count = await h.pool!.query(
+    `SELECT COUNT(*) AS "_count._all" FROM (SELECT ${T}."id" FROM ${T} WHERE (${w.text}) OFFSET $${k + 1}) AS "sub"`,
+    [...w.values, 0],
+  );
+  const cols = [
+    "id",
+    t.column,
+    "date",
+    "api_key",
+    "model",
+    "model_group",
+    "custom_llm_provider",
+    "mcp_namespaced_tool_name",
+    "endpoint",
+    ...MEASURES,
+    "created_at",
+    "updated_at",
+  ]
+    .map((c) => `${T}."${c}"`)
+    .join(", ");
+  const rows = await h.pool!.query(
+    `SELECT ${cols} FROM ${T} WHERE (${w.text}) ORDER BY ${T}."date" DESC, ${T}."id" ASC LIMIT $${k + 1} OFFSET $${k + 2}`,
+    [...w.values, pageSize, (page - 1) * pageSize],
+  );
+  const keys = await keyMetadata(h, [...new Set(rows.rows.map((r) => r.api_key as string).filter(Boolean))]);
+  const fold = foldLikeLiteLLM(rows.rows, keys, t.column);
+  return { total: Number(count.rows[0]["_count._all"]), fold };
+}
+
+/** Today's `_build_aggregated_sql_query` (the columns the shared schema has), its key lookup and dispatch. */
+async function litellmAggregated(h: DbHandle, start: string, end: string) {
+  const where = "date >= $1 AND date <= $2";
+  const metrics = `SUM(spend)::float AS spend, SUM(prompt_tokens)::bigint AS prompt_tokens,
+      SUM(completion_tokens)::bigint AS completion_tokens, SUM(cache_read_input_tokens)::bigint AS cache_read_input_tokens,
+      SUM(cache_creation_input_tokens)::bigint AS cache_creation_input_tokens, SUM(api_requests)::bigint AS api_requests,
+      SUM(successful_requests)::bigint AS successful_requests, SUM(failed_requests)::bigint AS failed_requests`;
+  const mg = "COALESCE(NULLIF(model_group, ''), model)";
+  const text = `
+    (SELECT date, NULL::text AS api_key, model, ${mg} AS model_group, custom_llm_provider, mcp_namespaced_tool_name, endpoint,
+        (GROUPING(date) << 6) | 32 | GROUPING(model, ${mg}, custom_llm_provider, mcp_namespaced_tool_name, endpoint) AS group_level,
+        NULL::bigint AS distinct_api_keys, ${metrics}
+      FROM "LiteLLM_DailyUserSpend" WHERE ${where}
+      GROUP BY GROUPING SETS ((date), (date, model), (date, ${mg}), (date, custom_llm_provider),
+        (date, mcp_namespaced_tool_name), (date, endpoint), ()))
+    UNION ALL
+    (WITH top_api_keys AS (
+        SELECT api_key, COUNT(*) OVER () AS distinct_api_keys FROM "LiteLLM_DailyUserSpend"
+        WHERE ${where} AND api_key <> $3 GROUP BY api_key ORDER BY SUM(spend) DESC, api_key LIMIT 100)
+      SELECT date, api_key, model, ${mg} AS model_group, custom_llm_provider, mcp_namespaced_tool_name, endpoint,
+        GROUPING(date, api_key, model, ${mg}, custom_llm_provider, mcp_namespaced_tool_name, endpoint) AS group_level,
+        MAX(top_api_keys.distinct_api_keys) AS distinct_api_keys, ${metrics}
+      FROM "LiteLLM_DailyUserSpend" JOIN top_api_keys USING (api_key) WHERE ${where}
+      GROUP BY GROUPING SETS ((date, api_key), (date, model, api_key), (date, ${mg}, api_key),
+        (date, custom_llm_provider, api_key), (date, mcp_namespaced_tool_name, api_key), (date, endpoint, api_key)))`;
+  const r = await h.pool!.query(text, [start, end, "litellm-ptu-sentinel"]);
+  const keys = await keyMetadata(h, [...new Set(r.rows.map((x) => x.api_key as string).filter(Boolean))]);
+  // `_aggregate_grouping_sets_records_sync`: each row lands in its bucket by its GROUPING() level.
+  let totals = zero();
+  const days = new Map<string, { metrics: Metrics; b: Record<string, Map<string, Metrics>> }>();
+  const day = (d: string) => {
+    let x = days.get(d);
+    if (!x) {
+      x = { metrics: zero(), b: {} };
+      days.set(d, x);
+    }
+    return x;
+  };
+  const put = (d: string, kind: string, key: string, r: Rec) => {
+    const m = zero();
+    update(m, r);
+    const b = day(d).b;
+    b[kind] ??= new Map();
+    b[kind].set(key, m);
+  };
+  for (const row of r.rows) {
+    const lvl = Number(row.group_level);
+    if (lvl === 127) {
+      totals = zero();
+      update(totals, row);
+    } else if (lvl === 63) update(day(row.date).metrics, row);
+    else if (lvl === 31) put(row.date, "api_keys", row.api_key, row);
+    else if (lvl === 47 && row.model) put(row.date, "models", row.model, row);
+    else if (lvl === 15 && row.model) put(row.date, "models/key", `${row.model}/${row.api_key}`, row);
+    else if (lvl === 55 && row.model_group) put(row.date, "model_groups", row.model_group, row);
+    else if (lvl === 23 && row.model_group)
+      put(row.date, "model_groups/key", `${row.model_group}/${row.api_key}`, row);
+    else if (lvl === 59) put(row.date, "providers", row.custom_llm_provider || "unknown", row);
+    else if (lvl === 27)
+      put(row.date, "providers/key", `${row.custom_llm_provider || "unknown"}/${row.api_key}`, row);
+    else if (lvl === 61 && row.mcp_namespaced_tool_name)
+      put(row.date, "mcp", row.mcp_namespaced_tool_name, row);
+    else if (lvl === 29 && row.mcp_namespaced_tool_name)
+      put(row.date, "mcp/key", `${row.mcp_namespaced_tool_name}/${row.api_key}`, row);
+    else if (lvl === 62 && row.endpoint) put(row.date, "endpoints", row.endpoint, row);
+    else if (lvl === 30 && row.endpoint)
+      put(row.date, "endpoints/key", `${row.endpoint}/${row.api_key}`, row);
+  }
+  return { totals, days: days.size, keys: keys.size, rows: r.rowCount ?? 0 };
+}
+
+// ---------- the comparison ----------
+
+interface RouteCase {
+  label: string;
+  table: EntityTable;
+  path: string;
+  /** Extra query of the spendlens call. */
+  query: Record<string, string>;
+  filter: Filter;
+  aggregated?: boolean;
+}
+
+export interface LiteLLMDailyOptions {
+  server: ChildServer;
+  key: string;
+  start: string;
+  end: string;
+  calls: number;
+  warmup: number;
+  pageSize: number;
+  log: (s: string) => void;
+}
+
+async function getJson(o: LiteLLMDailyOptions, path: string, q: Record<string, string>) {
+  const t0 = performance.now();
+  const res = await fetch(`${o.server.url}${path}?${new URLSearchParams(q)}`, {
+    headers: { authorization: `Bearer ${o.key}` },
+  });
+  const text = await res.text();
+  const ms = performance.now() - t0;
+  if (res.status !== 200) throw new Error(`${path}: HTTP ${res.status}: ${text.slice(0, 300)}`);
+  return { ms, body: JSON.parse(text) as any };
+}
+
+const TOTAL_KEYS = [
+  "spend",
+  "api_requests",
+  "prompt_tokens",
+  "completion_tokens",
+  "failed_requests",
+] as const;
+const metaKey = (k: string) => (k === "spend" ? "total_spend" : `total_${k}`);
+
+/** The window's totals over LiteLLM's table (independent of any page). */
+async function litellmWindowTotals(h: DbHandle, t: EntityTable, start: string, end: string, f: Filter) {
+  const w = whereOf(t, start, end, f);
+  const r = await h.pool!.query(
+    `SELECT count(*)::int AS rows, ${TOTAL_KEYS.map((k) => `sum(${k})::float8 AS ${k}`).join(", ")}
+     FROM "public"."${t.table}" WHERE ${w.text}`,
+    w.values,
+  );
+  return r.rows[0] as Rec;
+}
+
+/** spendlens's totals over every page (walked untimed), and its row count (total_pages at page_size 1). */
+async function spendlensWindowTotals(
+  o: LiteLLMDailyOptions,
+  c: RouteCase,
+  start: string,
+  end: string,
+): Promise<Rec> {
+  const base = { start_date: start, end_date: end, ...c.query };
+  const sums: Rec = Object.fromEntries(TOTAL_KEYS.map((k) => [k, 0]));
+  if (c.aggregated) {
+    const { body } = await getJson(o, c.path, base);
+    for (const k of TOTAL_KEYS) sums[k] += n(body.metadata[metaKey(k)]);
+  } else {
+    for (let page = 1; ; page++) {
+      const { body } = await getJson(o, c.path, { ...base, page: String(page), page_size: "1000" });
+      for (const k of TOTAL_KEYS) sums[k] += n(body.metadata[metaKey(k)]);
+      if (!body.metadata.has_more) break;
+    }
+  }
+  return sums;
+}
+
+/** spendlens's row count of the window: `total_pages` at page_size 1 (LiteLLM's daily-table rows). */
+async function spendlensRows(o: LiteLLMDailyOptions, c: RouteCase): Promise<number> {
+  const path = c.aggregated ? "/user/daily/activity" : c.path;
+  const q = { start_date: o.start, end_date: o.end, ...c.query, page_size: "1" };
+  return n((await getJson(o, path, q)).body.metadata.total_pages);
+}
+
+export async function benchLiteLLMDaily(h: DbHandle, o: LiteLLMDailyOptions): Promise<string> {
+  const team = ENTITY_TABLES[1]!;
+  const cases: RouteCase[] = [
+    {
+      label: "GET /user/daily/activity",
+      table: ENTITY_TABLES[0]!,
+      path: "/user/daily/activity",
+      query: {},
+      filter: {},
+    },
+    {
+      label: "GET /team/daily/activity?exclude_team_ids=litellm-dashboard",
+      table: team,
+      path: "/team/daily/activity",
+      query: { exclude_team_ids: "litellm-dashboard" },
+      filter: { exclude: ["litellm-dashboard"] },
+    },
+    { label: "GET /team/daily/activity", table: team, path: "/team/daily/activity", query: {}, filter: {} },
+    {
+      label: "GET /organization/daily/activity",
+      table: ENTITY_TABLES[2]!,
+      path: "/organization/daily/activity",
+      query: {},
+      filter: {},
+    },
+    {
+      label: "GET /customer/daily/activity",
+      table: ENTITY_TABLES[3]!,
+      path: "/customer/daily/activity",
+      query: {},
+      filter: {},
+    },
+    {
+      label: "GET /agent/daily/activity",
+      table: ENTITY_TABLES[4]!,
+      path: "/agent/daily/activity",
+      query: {},
+      filter: {},
+    },
+    {
+      label: "GET /tag/daily/activity",
+      table: TAG_TABLE,
+      path: "/tag/daily/activity",
+      query: {},
+      filter: {},
+    },
+    {
+      label: "GET /user/daily/activity/aggregated",
+      table: ENTITY_TABLES[0]!,
+      path: "/user/daily/activity/aggregated",
+      query: {},
+      filter: {},
+      aggregated: true,
+    },
+  ];
+  const out: Rec[] = [];
+  for (const c of cases) {
+    o.log(`timing ${c.label}`);
+    // page_size 0: the route's own default, as the UI sends none (50 on /user, 10 elsewhere).
+    const pageSize = o.pageSize || (c.table === ENTITY_TABLES[0] ? 50 : 10);
+    const q = {
+      start_date: o.start,
+      end_date: o.end,
+      ...c.query,
+      ...(c.aggregated ? {} : { page: "1", ...(o.pageSize ? { page_size: String(o.pageSize) } : {}) }),
+    };
+    const lite = () =>
+      c.aggregated
+        ? litellmAggregated(h, o.start, o.end)
+        : litellmPage(h, c.table, o.start, o.end, c.filter, 1, pageSize);
+    // The aggregated route answers every row of 30 days (tens of MB at 10M logs): fewer calls.
+    const warmup = c.aggregated ? Math.min(o.warmup, 1) : o.warmup;
+    const calls = c.aggregated ? Math.min(o.calls, 3) : o.calls;
+    for (let i = 0; i < warmup; i++) {
+      await lite();
+      await getJson(o, c.path, q);
+    }
+    const ls: number[] = [];
+    const ss: number[] = [];
+    for (let i = 0; i < calls; i++) {
+      const t0 = performance.now();
+      await lite();
+      ls.push(performance.now() - t0);
+      ss.push((await getJson(o, c.path, q)).ms);
+    }
+    // The totals are compared over the whole window on the aggregated route (one call) and over the
+    // window's last day on the paginated ones (walking every page of 30 days would group the window
+    // once per page); the daily-table row count over the whole window on every route.
+    const checkStart = c.aggregated ? o.start : o.end;
+    const want = await litellmWindowTotals(h, c.table, checkStart, o.end, c.filter);
+    const got = await spendlensWindowTotals(o, c, checkStart, o.end);
+    const wantRows = n((await litellmWindowTotals(h, c.table, o.start, o.end, c.filter)).rows);
+    const gotRows = await spendlensRows(o, c);
+    const diffs: string[] = [];
+    for (const k of TOTAL_KEYS) {
+      const x = n(want[k]);
+      const y = n(got[k]);
+      if (!(x === y || Math.abs(x - y) <= 1e-6 * Math.max(Math.abs(x), Math.abs(y))))
+        diffs.push(`${k} ${x} vs ${y}`);
+    }
+    if (wantRows !== gotRows) diffs.push(`30-day rows ${wantRows} vs ${gotRows}`);
+    out.push({
+      route: c.label,
+      s50: percentile(ss, 50),
+      s99: percentile(ss, 99),
+      l50: percentile(ls, 50),
+      l99: percentile(ls, 99),
+      same: diffs.length ? `NO: ${diffs.join("; ")}` : "yes",
+      totals: `${checkStart === o.start ? "30 days" : `day ${o.end}`}: spend ${n(want.spend).toFixed(4)}, requests ${n(want.api_requests).toLocaleString("en-US")}, prompt ${n(want.prompt_tokens).toLocaleString("en-US")}, completion ${n(want.completion_tokens).toLocaleString("en-US")}; daily-table rows in 30 days ${wantRows.toLocaleString("en-US")}`,
+    });
+  }
+  const lines: string[] = [];
+  lines.push(
+    table(
+      [
+        "route (30 days)",
+        "spendlens p50 / p99 (HTTP)",
+        "LiteLLM p50 / p99 (SQL + fold)",
+        "ratio (p50)",
+        "same totals",
+      ],
+      out.map((r) => [
+        r.route,
+        `${fmtMs(r.s50)} / ${fmtMs(r.s99)}`,
+        `${fmtMs(r.l50)} / ${fmtMs(r.l99)}`,
+        `${(r.l50 / r.s50).toFixed(1)}×`,
+        r.same,
+      ]),
+    ),
+  );
+  lines.push("");
+  lines.push(
+    "Checked totals (LiteLLM's table; spendlens's answer, every page walked, equals them where 'same totals' is yes):",
+  );
+  for (const r of out) lines.push(`- ${r.route}: ${r.totals}`);
+  return lines.join("\n");
+}
+
+/** `/spend/logs/ui` with each of its filters: p50/p99 through HTTP over the same 30-day window. */
+export async function benchLogsUiFilters(h: DbHandle, o: LiteLLMDailyOptions): Promise<string> {
+  const s = await sql<Rec>`SELECT
+      (SELECT model FROM "LiteLLM_SpendLogs" WHERE "startTime" >= now() - interval '1 day' LIMIT 1) AS model,
+      (SELECT model_id FROM "LiteLLM_SpendLogs" WHERE "startTime" >= now() - interval '1 day' AND model_id IS NOT NULL AND model_id <> '' LIMIT 1) AS model_id,
+      (SELECT end_user FROM "LiteLLM_SpendLogs" WHERE "startTime" >= now() - interval '1 day' AND end_user IS NOT NULL AND end_user <> '' LIMIT 1) AS end_user,
+      (SELECT key_alias FROM "LiteLLM_VerificationToken" WHERE key_alias IS NOT NULL ORDER BY token LIMIT 1) AS key_alias`.execute(
+    h.db,
+  );
+  const v = s.rows[0] ?? {};
+  const base = {
+    start_date: `${o.start} 00:00:00`,
+    end_date: `${o.end} 23:59:59`,
+    page: "1",
+    page_size: "50",
+  };
+  const variants: [string, Record<string, string>][] = [
+    ["no filter", {}],
+    ["status_filter=failure", { status_filter: "failure" }],
+    ["status_filter=success", { status_filter: "success" }],
+    [`model=${v.model}`, { model: String(v.model) }],
+    [`model_id=${v.model_id}`, { model_id: String(v.model_id) }],
+    [`key_alias=${v.key_alias}`, { key_alias: String(v.key_alias) }],
+    [`end_user=${v.end_user}`, { end_user: String(v.end_user) }],
+    ["error_code=429", { error_code: "429" }],
+    ["sort_by=spend&sort_order=desc", { sort_by: "spend", sort_order: "desc" }],
+    ["sort_by=total_tokens&sort_order=asc", { sort_by: "total_tokens", sort_order: "asc" }],
+    ["sort_by=model&sort_order=asc", { sort_by: "model", sort_order: "asc" }],
+  ];
+  const rows: string[][] = [];
+  for (const [label, q] of variants) {
+    o.log(`timing /spend/logs/ui ${label}`);
+    const query = { ...base, ...q };
+    let body: any = null;
+    for (let i = 0; i < o.warmup; i++) body = (await getJson(o, "/spend/logs/ui", query)).body;
+    const ms: number[] = [];
+    for (let i = 0; i < o.calls; i++) {
+      const r = await getJson(o, "/spend/logs/ui", query);
+      ms.push(r.ms);
+      body = r.body;
+    }
+    rows.push([
+      `GET /spend/logs/ui ${label}`,
+      fmtMs(percentile(ms, 50)),
+      fmtMs(percentile(ms, 99)),
+      String((body?.data ?? []).length),
+      n(body?.total).toLocaleString("en-US"),
+    ]);
+  }
+  return table(["route (30 days, page 1 of 50)", "p50", "p99", "rows", "total"], rows);
+}

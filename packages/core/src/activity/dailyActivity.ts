@@ -2,6 +2,7 @@ import { type RawBuilder, sql } from "kysely";
 import { z } from "zod";
 import { normalizeKeyFilter } from "../auth/hash.ts";
 import type { Db } from "../db/connect.ts";
+import { foldBeforeRead } from "../rollups/fold.ts";
 import { badRequest } from "../errors.ts";
 import {
   ACTIVITY_DIMS,
@@ -312,6 +313,7 @@ export async function activitySourceSql(
   end: string,
   conds: (alias: SourceAlias) => RawBuilder<unknown>[],
 ): Promise<RawBuilder<unknown>> {
+  await foldBeforeRead(db);
   const table = sql.table(`spendlens.${tag ? ACTIVITY_TAG_TABLE : ACTIVITY_TABLE}`);
   const missing = await missingColumns(db);
   // Each expression is text the rollup DDL generates from code (column names from ACTIVITY_DIMS and

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { foldRollups, migrate, openDatabase, rebuildRollups } from "@spendlens/core";
+import { migrate, openDatabase, rebuildRollups } from "@spendlens/core";
 import { sql } from "kysely";
 import pg from "pg";
 
@@ -169,12 +169,17 @@ async function main() {
         if (!(STANDALONE && db === names.plain))
           await sql`ALTER TABLE "LiteLLM_SpendLogs" ENABLE TRIGGER USER`.execute(h.db);
         if (STANDALONE && db === names.attached) await rebuildRollups(h.db, { scope: "all", chunkDays: 31 });
-        console.error(`${db}: preloaded ${PRELOAD} logs in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+        console.error(
+          `${db}: preloaded ${PRELOAD} logs in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+        );
       }
       if (db === names.attached && !STANDALONE) {
         const t0 = performance.now();
         await migrate(h.db);
-        if (PRELOAD > 0) console.error(`${db}: attached (rollups filled) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+        if (PRELOAD > 0)
+          console.error(
+            `${db}: attached (rollups filled) in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+          );
         if (DISABLE && /^v\d+$/.test(DISABLE))
           for (const e of ["insert", "update", "delete", "truncate"])
             await sql`ALTER TABLE "LiteLLM_SpendLogs" DISABLE TRIGGER ${sql.id(`spendlens_rollup_${DISABLE}_${e}`)}`.execute(

@@ -111,10 +111,9 @@ async function expectExact(db: Kysely<any>, label: string): Promise<void> {
   for (const l of present.values())
     for (const tag of new Set(JSON.parse(l.request_tags) as string[]))
       wantTags.set(tag, (wantTags.get(tag) ?? 0) + 1);
-  expect(
-    Object.fromEntries(tags.map((r) => [r.tag, r.requests])),
-    `${label} tags`,
-  ).toEqual(Object.fromEntries(wantTags));
+  expect(Object.fromEntries(tags.map((r) => [r.tag, r.requests])), `${label} tags`).toEqual(
+    Object.fromEntries(wantTags),
+  );
 }
 
 /** Every rollup table (after a fold) equals its GROUP BY over the raw logs. */
@@ -149,7 +148,8 @@ async function expectTablesEqualRaw(db: Kysely<any>, label: string): Promise<voi
 }
 
 const pendingCount = async () =>
-  (await sql<{ n: number }>`SELECT count(*)::int AS n FROM spendlens.spend_log_pending`.execute(t.db)).rows[0]!.n;
+  (await sql<{ n: number }>`SELECT count(*)::int AS n FROM spendlens.spend_log_pending`.execute(t.db))
+    .rows[0]!.n;
 
 describe("append-only rollups: inserts wait in spend_log_pending until a fold", () => {
   it("an insert appends only; the rollup tables change at the fold; a read right after the insert is exact", async () => {
@@ -158,7 +158,9 @@ describe("append-only rollups: inserts wait in spend_log_pending until a fold", 
     await insertLikeLiteLLM(t.db as Kysely<any>, COLS, logs);
     for (const l of logs) present.set(l.request_id, l);
     expect(await pendingCount()).toBe(120);
-    const before = await sql<{ n: number }>`SELECT count(*)::int AS n FROM spendlens.detail_daily`.execute(t.db);
+    const before = await sql<{ n: number }>`SELECT count(*)::int AS n FROM spendlens.detail_daily`.execute(
+      t.db,
+    );
     expect(before.rows[0]!.n).toBe(0);
     await expectExact(t.db as Kysely<any>, "right after the insert"); // folds first
     expect(await pendingCount()).toBe(0);
@@ -245,11 +247,7 @@ describe("append-only rollups: inserts wait in spend_log_pending until a fold", 
             await new Promise((r) => setTimeout(r, 20));
           }
         };
-        await Promise.all([
-          lane(a.db as Kysely<any>, 10, "x"),
-          lane(b.db as Kysely<any>, 11, "y"),
-          reader(),
-        ]);
+        await Promise.all([lane(a.db as Kysely<any>, 10, "x"), lane(b.db as Kysely<any>, 11, "y"), reader()]);
       } finally {
         await a.close();
         await b.close();

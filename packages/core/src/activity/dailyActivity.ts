@@ -2,7 +2,6 @@ import { type RawBuilder, sql } from "kysely";
 import { z } from "zod";
 import { normalizeKeyFilter } from "../auth/hash.ts";
 import type { Db } from "../db/connect.ts";
-import { foldBeforeRead } from "../rollups/fold.ts";
 import { badRequest } from "../errors.ts";
 import {
   ACTIVITY_DIMS,
@@ -14,6 +13,7 @@ import {
   type ActivityMeasure,
   activityExprs,
 } from "../rollups/ddl_activity.ts";
+import { foldBeforeRead } from "../rollups/fold.ts";
 import { narrowToUser, type Scope, scopeUserId } from "../scope.ts";
 import { checkDayRange, zDay, zInt } from "../validation.ts";
 

@@ -1,7 +1,7 @@
 import { sql } from "kysely";
 import type { Db } from "../db/connect.ts";
-import { foldBeforeRead } from "./fold.ts";
 import { type Scope, scopeUserId } from "../scope.ts";
+import { foldBeforeRead } from "./fold.ts";
 import { END_USER_GRAIN, ident } from "./grains.ts";
 import { spendTotals } from "./query.ts";
 

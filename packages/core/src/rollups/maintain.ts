@@ -3,8 +3,8 @@ import { dayNumber, eachDay } from "../days.ts";
 import type { Db } from "../db/connect.ts";
 import { badRequest } from "../errors.ts";
 import { ACTIVITY_TABLE, TRIGGERS_V9 } from "./ddl_activity.ts";
-import { foldBeforeRead } from "./fold.ts";
 import { TAG_REQUEST_TABLE, TRIGGERS_V2 } from "./ddl_v2.ts";
+import { foldBeforeRead } from "./fold.ts";
 
 /** Whether migration 0009's activity rollups exist (a database migrated part of the way lacks them). */
 export async function hasActivityRollups(db: Db): Promise<boolean> {
@@ -73,9 +73,9 @@ export async function rollupStatus(db: Db): Promise<RollupStatus> {
   ];
   // Migration 0010: the insert triggers of 0004 and 0009 moved to the fold table (with 0003's, whose
   // name on the log table now appends), and UPDATE/DELETE/TRUNCATE fold first.
-  const folded = await sql<{ oid: string | null }>`SELECT to_regclass('spendlens.spend_log_pending')::text AS oid`.execute(
-    db,
-  );
+  const folded = await sql<{
+    oid: string | null;
+  }>`SELECT to_regclass('spendlens.spend_log_pending')::text AS oid`.execute(db);
   if (folded.rows[0]?.oid) {
     const moved = expected.filter((x) => x.startsWith("LiteLLM_SpendLogs.") && x.endsWith("_insert"));
     expected = [

@@ -1,11 +1,11 @@
 import { type RawBuilder, type Sql, sql } from "kysely";
 import { now } from "../clock.ts";
 import type { Db } from "../db/connect.ts";
-import { foldBeforeRead } from "./fold.ts";
 import { badRequest, forbidden } from "../errors.ts";
 import { type Scope, scopeUserId } from "../scope.ts";
 import { addDays, DAY_MS } from "../validation.ts";
 import { TAG_REQUEST_TABLE, USER_TAG_REQUEST_TABLE } from "./ddl_v2.ts";
+import { foldBeforeRead } from "./fold.ts";
 import {
   END_USER_GRAIN,
   ERROR_DIMS,

@@ -154,7 +154,7 @@ async function main() {
   try {
     for (const db of Object.values(names)) {
       await a.query(`CREATE DATABASE ${pg.escapeIdentifier(db)}`); // names generated above
-      const h = await openDatabase({ databaseUrl: urlOf(db), maxConnections: 2 });
+      const h = await openDatabase({ databaseUrl: urlOf(db), maxConnections: 2, statementTimeoutMs: 0 });
       // LiteLLM's own DDL, statement by statement, from the committed fixture files (no input in it).
       if (!STANDALONE)
         for (const s of [...fixture("schema.sql"), ...fixture("views.sql")]) await sql.raw(s).execute(h.db);

@@ -197,6 +197,18 @@ describe("append-only rollups: inserts wait in spend_log_pending until a fold", 
     await expectTablesEqualRaw(t.db as Kysely<any>, "after update and delete");
   });
 
+  it("a fold of at most N rows takes N, leaves the rest pending, and answers stay exact", async () => {
+    const rnd = prng(4);
+    const logs = Array.from({ length: 30 }, () => randomLog(rnd, "e"));
+    await insertLikeLiteLLM(t.db as Kysely<any>, COLS, logs);
+    for (const l of logs) present.set(l.request_id, l);
+    const r = await sql<{ n: number }>`SELECT spendlens.rollups_fold(12)::int AS n`.execute(t.db);
+    expect(r.rows[0]!.n).toBe(12);
+    expect(await pendingCount()).toBe(18);
+    await expectExact(t.db as Kysely<any>, "after a partial fold");
+    expect(await pendingCount()).toBe(0);
+  });
+
   it("a rebuild folds first: pending logs of the rebuilt days are counted once", async () => {
     const rnd = prng(3);
     const logs = Array.from({ length: 50 }, () => randomLog(rnd, "d"));

@@ -16,7 +16,7 @@ const fnCache = new WeakMap<Db, Promise<boolean>>();
 function hasFold(db: Db): Promise<boolean> {
   let p = fnCache.get(db);
   if (!p) {
-    p = sql<{ ok: boolean }>`SELECT to_regprocedure('spendlens.rollups_fold()') IS NOT NULL AS ok`
+    p = sql<{ ok: boolean }>`SELECT to_regprocedure('spendlens.rollups_fold(integer)') IS NOT NULL AS ok`
       .execute(db)
       .then((r) => r.rows[0]?.ok === true);
     fnCache.set(db, p);
@@ -28,11 +28,25 @@ function hasFold(db: Db): Promise<boolean> {
   return p;
 }
 
-/** Applies every pending inserted log to the rollups now; returns how many it applied. */
+/**
+ * Rows one fold statement takes at most. Each chunk is its own statement (and, outside a transaction, its
+ * own transaction), so a backlog (the server was down while LiteLLM wrote) is folded in steps that each
+ * finish within the statement timeout, and every finished step stays folded.
+ */
+export const FOLD_CHUNK_ROWS = 5000;
+
+/** Applies every pending inserted log to the rollups now, a chunk at a time; returns how many it applied. */
 export async function foldRollups(db: Db): Promise<number> {
   if (!(await hasFold(db))) return 0;
-  const r = await sql<{ n: string | number }>`SELECT spendlens.rollups_fold() AS n`.execute(db);
-  return Number(r.rows[0]?.n ?? 0);
+  let total = 0;
+  for (;;) {
+    const r = await sql<{
+      n: string | number;
+    }>`SELECT spendlens.rollups_fold(${FOLD_CHUNK_ROWS}::int) AS n`.execute(db);
+    const n = Number(r.rows[0]?.n ?? 0);
+    total += n;
+    if (n < FOLD_CHUNK_ROWS) return total;
+  }
 }
 
 interface FoldState {

@@ -5,7 +5,8 @@ import { type Kysely, type Migration, sql } from "kysely";
  * ingest, a COPY) no longer upserts a dozen rollup tables in the writer's transaction. ONE statement
  * trigger appends a narrow projection of the inserted rows (the columns rollups read, metadata reduced
  * to its usage_object) to `spendlens.spend_log_pending`, a heap with no index; `spendlens.rollups_fold()`
- * takes every committed pending row (DELETE … RETURNING, one fold at a time under an advisory lock) and
+ * takes committed pending rows (DELETE … RETURNING, all or at most max_rows of them, one fold at a time
+ * under an advisory lock) and
  * inserts it into `spendlens.spend_log_fold`, which carries the insert triggers that "LiteLLM_SpendLogs"
  * had (migrations 0003, 0004, 0009, same functions, same name order): the upserts, the derived tables'
  * cascades, the dirty-day handling all run unchanged, only later and in bulk.
@@ -119,7 +120,8 @@ BEGIN
   RETURN NULL;
 END $fn$$f$, array_to_string(targets, ', '), array_to_string(exprs, ', '));
 END $do$`,
-  `CREATE FUNCTION spendlens.rollups_fold() RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER
+  // max_rows: fold at most that many rows (the oldest appended first in practice); NULL: all of them.
+  `CREATE FUNCTION spendlens.rollups_fold(max_rows integer DEFAULT NULL) RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp SET work_mem = '64MB' SET jit = off AS $fn$
 DECLARE
   n bigint;
@@ -129,7 +131,8 @@ BEGIN
     RETURN 0;
   END IF;
   PERFORM pg_advisory_xact_lock(7305228370911040010);
-  WITH taken AS (DELETE FROM spendlens.spend_log_pending RETURNING *)
+  WITH taken AS (DELETE FROM spendlens.spend_log_pending
+      WHERE ctid = ANY (ARRAY(SELECT ctid FROM spendlens.spend_log_pending LIMIT max_rows)) RETURNING *)
   INSERT INTO spendlens.spend_log_fold (request_id, "startTime", "endTime", api_key, "user", team_id,
       organization_id, end_user, agent_id, model, model_group, model_id, custom_llm_provider, api_base, call_type,
       mcp_namespaced_tool_name, status, cache_hit, spend, prompt_tokens, completion_tokens, total_tokens,

@@ -6,8 +6,8 @@ import { type Kysely, type Migration, sql } from "kysely";
  * trigger appends a narrow projection of the inserted rows (the columns rollups read, metadata reduced
  * to its usage_object) to `spendlens.spend_log_pending`, a heap with no index; `spendlens.rollups_fold()`
  * takes committed pending rows (DELETE … RETURNING, all or at most max_rows of them, one fold at a time
- * under an advisory lock) and
- * inserts it into `spendlens.spend_log_fold`, which carries the insert triggers that "LiteLLM_SpendLogs"
+ * under an advisory lock) and inserts them into `spendlens.spend_log_fold`, which carries the insert
+ * triggers that "LiteLLM_SpendLogs"
  * had (migrations 0003, 0004, 0009, same functions, same name order): the upserts, the derived tables'
  * cascades, the dirty-day handling all run unchanged, only later and in bulk.
  * - Readers fold before they read (rollups/fold.ts), and the server folds every second: a report right

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import {
   demoConfigYaml,
   ensureEmbeddedMasterKey,
+  foldRollupsSoon,
   foldSpendCountersSoon,
   getMeta,
   openRuntime,
@@ -43,6 +44,7 @@ export async function serve(settings: Settings, opts: ServeOptions = {}) {
   limitHeapGrowth();
   // Read once here, at the edge: a bad setting stops the start with its name.
   const limits = limitsFromEnv(process.env);
+  const { foldMs = 1000 } = msSetting("foldMs", "SPENDLENS_ROLLUP_FOLD_MS");
   const log = pino({ level: process.env.SPENDLENS_LOG_LEVEL ?? "info" });
   const embedded = !settings.databaseUrl;
   if (embedded && !settings.configPath && !existsSync(join(settings.dataDir, "config.yaml"))) {
@@ -72,6 +74,21 @@ export async function serve(settings: Settings, opts: ServeOptions = {}) {
   // Counter increments a replica committed but did not fold before it died (kill -9 between the two):
   // folded now rather than at the next ingest. Readers are exact either way.
   foldSpendCountersSoon(db).catch((e) => log.warn({ err: e }, "folding pending spend counters failed"));
+  // Inserted logs wait in spendlens.spend_log_pending until a fold applies them to the rollups (readers
+  // fold first, so answers are exact either way): folding every second keeps a reader's fold small.
+  let foldFailed = false;
+  const folder = setInterval(() => {
+    foldRollupsSoon(db).then(
+      () => {
+        foldFailed = false;
+      },
+      (e) => {
+        if (!foldFailed) log.warn({ err: e }, "folding pending rollup rows failed");
+        foldFailed = true;
+      },
+    );
+  }, foldMs);
+  folder.unref();
   let masterKey = settings.masterKey;
   let printedKey: string | null = null;
   if (!masterKey && embedded) {
@@ -121,6 +138,7 @@ export async function serve(settings: Settings, opts: ServeOptions = {}) {
     stopping = true;
     log.info({ signal }, "shutting down");
     unrecord();
+    clearInterval(folder);
     await running.close();
     await rt.close();
     process.exit(0);

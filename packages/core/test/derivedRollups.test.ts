@@ -22,6 +22,7 @@ import {
   spendTotals,
   userScope,
 } from "../src/index.ts";
+import { foldRollups } from "../src/rollups/fold.ts";
 import { createTestDb, insertLogs, makeLog, type TestDb } from "../src/testing/index.ts";
 import { expectSums, type Sums, zeroSums } from "./sums.ts";
 import { insertLikeLiteLLM as insertDirect, logColumns, pick, randomTime } from "./writePaths.ts";
@@ -123,6 +124,7 @@ const EDGE_MODES = ["raw", "complement", "auto"] as const;
  * update moves requests out of a week or a day.
  */
 async function expectDerivedEqualSources(db: TestDb["db"], label: string): Promise<void> {
+  await foldRollups(db); // inserted logs reach the rollup tables through the fold (migration 0010)
   const diff = await sql<{ t: string; n: number }>`
     WITH eu AS (SELECT day, end_user, sum(requests)::int8 AS requests, sum(total_tokens)::int8 AS tokens
         FROM spendlens.detail_daily GROUP BY 1, 2 HAVING sum(requests) <> 0),
@@ -243,6 +245,7 @@ async function checkAll(db: TestDb["db"], label: string): Promise<void> {
     expect(direct, `${label}: direct count ${JSON.stringify([w, scope, filters])}`).toBe(want);
   }
   // The derived tables equal their sources, row for row.
+  await foldRollups(db);
   const eu = await sql<{ bad: number }>`SELECT count(*)::int AS bad FROM (
       SELECT day, end_user, sum(requests) AS r, sum(prompt_tokens) AS p, sum(total_tokens) AS t, sum(spend) AS s
       FROM spendlens.detail_daily GROUP BY 1, 2) a
@@ -388,6 +391,7 @@ describe("derived rollups, edge days and log counts equal brute-force sums over 
     const sameDayUser = withEndUser.filter(
       (l) => l.end_user === victim.end_user && l.startTime.slice(0, 10) === day,
     );
+    await foldRollups(t.db);
     const before = await sql<{ n: number }>`SELECT count(*)::int AS n FROM spendlens.end_user_daily
       WHERE day = ${day}::date AND end_user = ${victim.end_user}`.execute(t.db);
     expect(before.rows[0]!.n).toBe(1);
@@ -456,6 +460,7 @@ describe("derived rollups, edge days and log counts equal brute-force sums over 
     // Corrupt one day in detail_daily and key_daily (the derived triggers carry it into end_user_daily
     // and key_weekly), then mark it dirty: every answer must come from the raw logs for that day.
     const day = DAYS[9]!;
+    await foldRollups(t.db);
     await sql`UPDATE spendlens.detail_daily SET spend = spend + 100, requests = requests + 7 WHERE day = ${day}::date`.execute(
       t.db,
     );

@@ -13,6 +13,7 @@ import {
   type ActivityMeasure,
   activityExprs,
 } from "../rollups/ddl_activity.ts";
+import { foldBeforeRead } from "../rollups/fold.ts";
 import { narrowToUser, type Scope, scopeUserId } from "../scope.ts";
 import { checkDayRange, zDay, zInt } from "../validation.ts";
 
@@ -357,6 +358,7 @@ export async function activitySourceSql(
   end: string,
   conds: (alias: SourceAlias) => RawBuilder<unknown>[],
 ): Promise<RawBuilder<unknown>> {
+  await foldBeforeRead(db);
   const table = sql.table(`spendlens.${tag ? ACTIVITY_TAG_TABLE : ACTIVITY_TABLE}`);
   const missing = await missingColumns(db);
   // Each expression is text the rollup DDL generates from code (column names from ACTIVITY_DIMS and

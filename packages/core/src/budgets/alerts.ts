@@ -4,6 +4,7 @@ import { z } from "zod";
 import { now } from "../clock.ts";
 import type { SpendlensConfig } from "../config/config.ts";
 import type { Db } from "../db/connect.ts";
+import { foldBeforeRead } from "../rollups/fold.ts";
 import { ALL, type Scope } from "../scope.ts";
 import { type BudgetEntityType, type BudgetStatus, budgetStatus } from "./status.ts";
 
@@ -167,6 +168,8 @@ export async function detectBudgetAlerts(
   db: Db,
   config: Pick<SpendlensConfig, "providerBudgets" | "modelList">,
 ): Promise<number> {
+  // The status is read inside the transaction below, where no fold runs: fold the pending logs first.
+  await foldBeforeRead(db);
   const run = async (tx: Db) => {
     const { budgets } = await budgetStatus(tx, ALL, config, {}, { persist: true });
     const at = now().toISOString();

@@ -1,4 +1,5 @@
 import { type ControlledTransaction, type RawBuilder, sql } from "kysely";
+import { foldBeforeRead } from "../rollups/fold.ts";
 import type { Db } from "./connect.ts";
 import type { Database } from "./schema.ts";
 
@@ -169,6 +170,8 @@ export async function* streamPlanned<R>(
   const owned: Owned[] = [];
   const gens: AsyncGenerator<R[], void, undefined>[] = [];
   try {
+    // The plan reads rollups inside the snapshot, where no fold can run: fold first (rollups/fold.ts).
+    await foldBeforeRead(db);
     const first = await begin(db);
     owned.push(first);
     await applySettings(first.trx, opts);

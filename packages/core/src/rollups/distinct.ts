@@ -1,6 +1,7 @@
 import { sql } from "kysely";
 import type { Db } from "../db/connect.ts";
 import { type Scope, scopeUserId } from "../scope.ts";
+import { foldBeforeRead } from "./fold.ts";
 import { END_USER_GRAIN, ident } from "./grains.ts";
 import { spendTotals } from "./query.ts";
 
@@ -27,6 +28,7 @@ async function haveGrain(db: Db): Promise<boolean> {
  * statement. An internal user (or a database without migration 0005): grouped from the rollups.
  */
 export async function distinctEndUsers(db: Db, scope: Scope): Promise<string[]> {
+  await foldBeforeRead(db);
   if (scopeUserId(scope) !== null || !(await haveGrain(db))) {
     const rows = await spendTotals(db, scope, {
       window: { from: null, to: null },

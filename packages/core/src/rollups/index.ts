@@ -1,4 +1,5 @@
 export * from "./distinct.ts";
+export { foldBeforeRead, foldRollups, foldRollupsSoon } from "./fold.ts";
 export {
   ERROR_DIMS,
   type ErrorDim,

@@ -4,6 +4,7 @@ import type { Db } from "../db/connect.ts";
 import { badRequest } from "../errors.ts";
 import { ACTIVITY_TABLE, TRIGGERS_V9 } from "./ddl_activity.ts";
 import { TAG_REQUEST_TABLE, TRIGGERS_V2 } from "./ddl_v2.ts";
+import { foldBeforeRead } from "./fold.ts";
 
 /** Whether migration 0009's activity rollups exist (a database migrated part of the way lacks them). */
 export async function hasActivityRollups(db: Db): Promise<boolean> {
@@ -43,7 +44,11 @@ const EXPECTED_TRIGGERS = ["LiteLLM_SpendLogs", "LiteLLM_ErrorLogs"].flatMap((t)
   ["insert", "update", "delete", "truncate"].map((e) => `${t}.spendlens_rollup_${e}`),
 );
 
+const FOLD_TRIGGERS = ["update", "delete", "truncate"].map((e) => `LiteLLM_SpendLogs.spendlens_fold_${e}`);
+
 export async function rollupStatus(db: Db): Promise<RollupStatus> {
+  // Pending inserts are folded first: a fold that fails marks its days dirty, which this reports.
+  await foldBeforeRead(db);
   const meta = await sql<{ key: string; value: string }>`SELECT key, value FROM spendlens.meta
     WHERE key IN ('rollups.status', 'rollups.delete_mode')`.execute(db);
   const m = new Map(meta.rows.map((r) => [r.key, r.value]));
@@ -53,18 +58,32 @@ export async function rollupStatus(db: Db): Promise<RollupStatus> {
   );
   const trg = await sql<{ name: string }>`SELECT c.relname || '.' || t.tgname AS name
     FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-    WHERE n.nspname = 'public' AND c.relname IN ('LiteLLM_SpendLogs', 'LiteLLM_ErrorLogs')
-      AND t.tgname LIKE 'spendlens_rollup_%' AND t.tgenabled <> 'D'`.execute(db);
+    WHERE ((n.nspname = 'public' AND c.relname IN ('LiteLLM_SpendLogs', 'LiteLLM_ErrorLogs'))
+        OR (n.nspname = 'spendlens' AND c.relname = 'spend_log_fold'))
+      AND t.tgname LIKE 'spendlens_%' AND t.tgenabled <> 'D'`.execute(db);
   const present = new Set(trg.rows.map((r) => r.name));
   // Migration 0004's triggers are expected once it has run (its table exists).
   const v2 = await sql<{
     oid: string | null;
   }>`SELECT to_regclass(${`spendlens.${TAG_REQUEST_TABLE}`})::text AS oid`.execute(db);
-  const expected = [
+  let expected = [
     ...EXPECTED_TRIGGERS,
     ...(v2.rows[0]?.oid ? TRIGGERS_V2 : []),
     ...((await hasActivityRollups(db)) ? TRIGGERS_V9 : []),
   ];
+  // Migration 0010: the insert triggers of 0004 and 0009 moved to the fold table (with 0003's, whose
+  // name on the log table now appends), and UPDATE/DELETE/TRUNCATE fold first.
+  const folded = await sql<{
+    oid: string | null;
+  }>`SELECT to_regclass('spendlens.spend_log_pending')::text AS oid`.execute(db);
+  if (folded.rows[0]?.oid) {
+    const moved = expected.filter((x) => x.startsWith("LiteLLM_SpendLogs.") && x.endsWith("_insert"));
+    expected = [
+      ...expected.filter((x) => !moved.includes(x) || x === "LiteLLM_SpendLogs.spendlens_rollup_insert"),
+      ...moved.map((x) => x.replace("LiteLLM_SpendLogs.", "spend_log_fold.")),
+      ...FOLD_TRIGGERS,
+    ];
+  }
   return {
     status: m.get("rollups.status") === "paused" ? "paused" : "ready",
     deleteMode: m.get("rollups.delete_mode") === "subtract" ? "subtract" : "keep",

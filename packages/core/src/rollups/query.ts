@@ -5,6 +5,7 @@ import { badRequest, forbidden } from "../errors.ts";
 import { type Scope, scopeUserId } from "../scope.ts";
 import { addDays, DAY_MS } from "../validation.ts";
 import { TAG_REQUEST_TABLE, USER_TAG_REQUEST_TABLE } from "./ddl_v2.ts";
+import { foldBeforeRead } from "./fold.ts";
 import {
   END_USER_GRAIN,
   ERROR_DIMS,
@@ -296,6 +297,7 @@ function limitSql(limit: number | undefined): RawBuilder<unknown> {
  * then requests (int8), spend, prompt_tokens, completion_tokens, total_tokens (float8).
  */
 export async function spendTotalsSql(db: Db, scope: Scope, q: SpendQuery): Promise<RawBuilder<SpendRow>> {
+  await foldBeforeRead(db);
   const dims = [...new Set(q.dims ?? [])];
   const filters = q.filters ?? {};
   checkDims(dims, filters);
@@ -563,6 +565,7 @@ export async function spendDayRowsSql(
   day: RawBuilder<unknown>,
   dirty: RawBuilder<unknown>,
 ): Promise<RawBuilder<unknown>> {
+  await foldBeforeRead(db);
   const dims = [...new Set(q.dims)];
   const filters = q.filters ?? {};
   checkDims(dims, filters);
@@ -708,6 +711,7 @@ const TAG_REQUEST_MEASURES = [
  * index), partial days at the window's edges and dirty days from the raw logs, in one statement.
  */
 export async function tagRequestTotals(db: Db, scope: Scope, q: TagRequestQuery): Promise<TagRequestRow[]> {
+  await foldBeforeRead(db);
   const user = scopeUserId(scope);
   const tags = q.tags ?? null;
   const { days, raw } = splitWindow(q.window);

@@ -1,0 +1,101 @@
+import { sql } from "kysely";
+import type { Db } from "../db/connect.ts";
+
+/**
+ * Inserted spend logs reach the rollup tables through a fold (migration 0010): the insert trigger on
+ * "LiteLLM_SpendLogs" only appends a narrow copy of each row to `spendlens.spend_log_pending`, and
+ * `spendlens.rollups_fold()` applies every committed pending row to the rollups (the same upserts the
+ * insert triggers of 0003/0004/0009 ran, now once per fold instead of once per INSERT statement) and
+ * deletes it, one fold at a time (an advisory lock: a fold that finds another one running waits for it,
+ * so it never misses rows the other took but has not committed). Readers fold before they read
+ * (`foldBeforeRead`), the server folds every second, maintenance (rebuilds) folds under its lock.
+ */
+
+const fnCache = new WeakMap<Db, Promise<boolean>>();
+/** Whether migration 0010 has run (a database migrated part of the way, as some tests make, has no fold). */
+function hasFold(db: Db): Promise<boolean> {
+  let p = fnCache.get(db);
+  if (!p) {
+    p = sql<{ ok: boolean }>`SELECT to_regprocedure('spendlens.rollups_fold(integer)') IS NOT NULL AS ok`
+      .execute(db)
+      .then((r) => r.rows[0]?.ok === true);
+    fnCache.set(db, p);
+    p.then(
+      (ok) => ok || fnCache.delete(db),
+      () => fnCache.delete(db),
+    );
+  }
+  return p;
+}
+
+/**
+ * Rows one fold statement takes at most. Each chunk is its own statement (and, outside a transaction, its
+ * own transaction), so a backlog (the server was down while LiteLLM wrote) is folded in steps that each
+ * finish within the statement timeout, and every finished step stays folded.
+ */
+export const FOLD_CHUNK_ROWS = 5000;
+
+/** Applies every pending inserted log to the rollups now, a chunk at a time; returns how many it applied. */
+export async function foldRollups(db: Db): Promise<number> {
+  if (!(await hasFold(db))) return 0;
+  let total = 0;
+  for (;;) {
+    const r = await sql<{
+      n: string | number;
+    }>`SELECT spendlens.rollups_fold(${FOLD_CHUNK_ROWS}::int) AS n`.execute(db);
+    const n = Number(r.rows[0]?.n ?? 0);
+    total += n;
+    if (n < FOLD_CHUNK_ROWS) return total;
+  }
+}
+
+interface FoldState {
+  running: Promise<number> | null;
+  next: Promise<number> | null;
+}
+const states = new WeakMap<Db, FoldState>();
+
+/**
+ * A fold that starts after this call, so it sees every insert committed before the call: the running
+ * fold's successor, shared by every caller that arrives while one runs (concurrent readers cost one fold).
+ */
+export function foldRollupsSoon(db: Db): Promise<number> {
+  let s = states.get(db);
+  if (!s) {
+    s = { running: null, next: null };
+    states.set(db, s);
+  }
+  const st = s;
+  const start = (): Promise<number> => {
+    const p = foldRollups(db);
+    st.running = p;
+    const done = () => {
+      if (st.running === p) st.running = null;
+    };
+    p.then(done, done);
+    return p;
+  };
+  if (!st.running) return start();
+  if (!st.next) {
+    const after = st.running.then(
+      () => {},
+      () => {},
+    );
+    st.next = after.then(() => {
+      st.next = null;
+      return start();
+    });
+  }
+  return st.next;
+}
+
+/**
+ * Called by every reader of the spend rollup tables before it reads: a report right after an insert's
+ * commit includes it. Inside a transaction nothing is done: a fold there would hold the fold's lock until
+ * that transaction ends (and a READ ONLY snapshot cannot fold), so a transaction's owner folds before it
+ * begins (db/stream.ts does).
+ */
+export async function foldBeforeRead(db: Db): Promise<void> {
+  if (db.isTransaction) return;
+  await foldRollupsSoon(db);
+}

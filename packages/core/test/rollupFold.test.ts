@@ -1,0 +1,273 @@
+import { type Kysely, sql } from "kysely";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  ALL,
+  foldRollups,
+  openDatabase,
+  rebuildRollups,
+  rollupStatus,
+  setRollupDeleteMode,
+  spendTotals,
+  tagRequestTotals,
+} from "../src/index.ts";
+import { createTestDb, type TestDb, testEngine } from "../src/testing/index.ts";
+import { insertLikeLiteLLM, logColumns, pick, randomTime } from "./writePaths.ts";
+
+/**
+ * The append-only insert path (migration 0010, rollups/fold.ts): an INSERT into "LiteLLM_SpendLogs" only
+ * appends to spendlens.spend_log_pending; a fold applies pending rows to the rollups. Readers fold first,
+ * so every answer equals a brute-force sum over the logs at any moment: right after an insert, after an
+ * update or delete of logs not folded yet, and with writers and folds racing on two connections.
+ */
+
+let t: TestDb;
+beforeAll(async () => {
+  t = await createTestDb();
+});
+afterAll(async () => {
+  await t?.drop();
+});
+
+interface Log {
+  request_id: string;
+  spend: number;
+  total_tokens: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  startTime: string;
+  endTime: string;
+  api_key: string;
+  model: string;
+  user: string;
+  request_tags: string;
+}
+
+const DAYS = ["2026-05-01", "2026-05-02", "2026-05-03", "2026-05-04"];
+const COLS = logColumns(["api_key", "model", "user"], "jsonb");
+/** The logs in the table now, by id (the brute force's input). */
+const present = new Map<string, Log>();
+
+function prng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let x = Math.imul(s ^ (s >>> 15), 1 | s);
+    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+let seq = 0;
+function randomLog(rnd: () => number, prefix: string): Log {
+  const at = randomTime(rnd, pick(rnd, DAYS), 0.05);
+  const prompt = Math.floor(rnd() * 500);
+  const completion = Math.floor(rnd() * 200);
+  return {
+    request_id: `${prefix}-${seq++}`,
+    spend: Math.round(rnd() * 1e6) / 1e7,
+    total_tokens: prompt + completion,
+    prompt_tokens: prompt,
+    completion_tokens: completion,
+    startTime: at,
+    endTime: at,
+    api_key: pick(rnd, ["k1", "k2", "k3", "k4"]),
+    model: pick(rnd, ["m1", "m2", "m3"]),
+    user: pick(rnd, ["u1", "u2"]),
+    request_tags: JSON.stringify(pick(rnd, [[], ["a"], ["a", "b"], ["b", "b"]])),
+  };
+}
+
+/** Brute force: per (day, api_key, model) over the logs present. */
+function brute(): Map<string, { requests: number; spend: number; tokens: number }> {
+  const out = new Map<string, { requests: number; spend: number; tokens: number }>();
+  for (const l of present.values()) {
+    const k = `${l.startTime.slice(0, 10)}|${l.api_key}|${l.model}`;
+    const s = out.get(k) ?? { requests: 0, spend: 0, tokens: 0 };
+    s.requests++;
+    s.spend += l.spend;
+    s.tokens += l.total_tokens;
+    out.set(k, s);
+  }
+  return out;
+}
+
+async function expectExact(db: Kysely<any>, label: string): Promise<void> {
+  const rows = await spendTotals(db as never, ALL, {
+    window: { from: null, to: null },
+    dims: ["day", "api_key", "model"],
+  });
+  const got = new Map(rows.map((r) => [`${r.day}|${r.api_key}|${r.model}`, r]));
+  const want = brute();
+  expect([...got.keys()].sort(), label).toEqual([...want.keys()].sort());
+  for (const [k, w] of want) {
+    const g = got.get(k)!;
+    expect(g.requests, `${label} ${k}`).toBe(w.requests);
+    expect(g.total_tokens, `${label} ${k}`).toBe(w.tokens);
+    expect(g.spend, `${label} ${k}`).toBeCloseTo(w.spend, 9);
+  }
+  // Tag grain: a request counts once per distinct tag.
+  const tags = await tagRequestTotals(db as never, ALL, { window: { from: null, to: null } });
+  const wantTags = new Map<string, number>();
+  for (const l of present.values())
+    for (const tag of new Set(JSON.parse(l.request_tags) as string[]))
+      wantTags.set(tag, (wantTags.get(tag) ?? 0) + 1);
+  expect(Object.fromEntries(tags.map((r) => [r.tag, r.requests])), `${label} tags`).toEqual(
+    Object.fromEntries(wantTags),
+  );
+}
+
+/** Every rollup table (after a fold) equals its GROUP BY over the raw logs. */
+async function expectTablesEqualRaw(db: Kysely<any>, label: string): Promise<void> {
+  await foldRollups(db as never);
+  const r = await sql<{ t: string; bad: number }>`
+    WITH raw AS (SELECT ("startTime")::date AS day, api_key, model, count(*)::int8 AS requests,
+        sum(total_tokens)::int8 AS tokens FROM "LiteLLM_SpendLogs" GROUP BY 1, 2, 3)
+    SELECT 'detail_daily' AS t, count(*)::int AS bad FROM (
+      (SELECT day, api_key, model, sum(requests)::int8, sum(total_tokens)::int8 FROM spendlens.detail_daily
+        GROUP BY 1, 2, 3 EXCEPT SELECT * FROM raw)
+      UNION ALL (SELECT * FROM raw EXCEPT SELECT day, api_key, model, sum(requests)::int8, sum(total_tokens)::int8
+        FROM spendlens.detail_daily GROUP BY 1, 2, 3)) x
+    UNION ALL
+    SELECT 'activity_daily', count(*)::int FROM (
+      (SELECT day, api_key, model, sum(requests)::int8, sum(total_tokens)::int8 FROM spendlens.activity_daily
+        GROUP BY 1, 2, 3 EXCEPT SELECT * FROM raw)
+      UNION ALL (SELECT * FROM raw EXCEPT SELECT day, api_key, model, sum(requests)::int8, sum(total_tokens)::int8
+        FROM spendlens.activity_daily GROUP BY 1, 2, 3)) x
+    UNION ALL
+    SELECT 'key_weekly', count(*)::int FROM (
+      SELECT 1 FROM (SELECT sum(requests) AS n FROM spendlens.key_weekly) a, (SELECT count(*) AS n FROM "LiteLLM_SpendLogs") b
+      WHERE a.n IS DISTINCT FROM b.n AND b.n > 0) x
+    UNION ALL
+    SELECT 'pending', count(*)::int FROM spendlens.spend_log_pending`.execute(db);
+  expect(r.rows, label).toEqual([
+    { t: "detail_daily", bad: 0 },
+    { t: "activity_daily", bad: 0 },
+    { t: "key_weekly", bad: 0 },
+    { t: "pending", bad: 0 },
+  ]);
+}
+
+const pendingCount = async () =>
+  (await sql<{ n: number }>`SELECT count(*)::int AS n FROM spendlens.spend_log_pending`.execute(t.db))
+    .rows[0]!.n;
+
+describe("append-only rollups: inserts wait in spend_log_pending until a fold", () => {
+  it("an insert appends only; the rollup tables change at the fold; a read right after the insert is exact", async () => {
+    const rnd = prng(1);
+    const logs = Array.from({ length: 120 }, () => randomLog(rnd, "a"));
+    await insertLikeLiteLLM(t.db as Kysely<any>, COLS, logs);
+    for (const l of logs) present.set(l.request_id, l);
+    expect(await pendingCount()).toBe(120);
+    const before = await sql<{ n: number }>`SELECT count(*)::int AS n FROM spendlens.detail_daily`.execute(
+      t.db,
+    );
+    expect(before.rows[0]!.n).toBe(0);
+    await expectExact(t.db as Kysely<any>, "right after the insert"); // folds first
+    expect(await pendingCount()).toBe(0);
+    expect(await foldRollups(t.db)).toBe(0);
+    const st = await rollupStatus(t.db);
+    expect(st.missingTriggers).toEqual([]);
+    expect(st.dirtyDays).toEqual([]);
+    await expectTablesEqualRaw(t.db as Kysely<any>, "folded");
+  });
+
+  it("updates and subtracting deletes of logs that are still pending fold them first", async () => {
+    const rnd = prng(2);
+    const logs = Array.from({ length: 60 }, () => randomLog(rnd, "b"));
+    await insertLikeLiteLLM(t.db as Kysely<any>, COLS, logs);
+    for (const l of logs) present.set(l.request_id, l);
+    // Move some of them (not folded yet) to another day and key: the old rows must not be left behind.
+    const moved = logs.slice(0, 20).map((l) => l.request_id);
+    await sql`UPDATE "LiteLLM_SpendLogs" SET api_key = 'k-moved', "startTime" = '2026-05-04T12:00:00'
+      WHERE request_id = ANY(${moved}::text[])`.execute(t.db);
+    for (const id of moved)
+      present.set(id, { ...present.get(id)!, api_key: "k-moved", startTime: "2026-05-04T12:00:00.000Z" });
+    await expectExact(t.db as Kysely<any>, "after updating pending logs");
+    // More pending logs, then a subtracting delete of some of them.
+    const more = Array.from({ length: 40 }, () => randomLog(rnd, "c"));
+    await insertLikeLiteLLM(t.db as Kysely<any>, COLS, more);
+    for (const l of more) present.set(l.request_id, l);
+    await setRollupDeleteMode(t.db, "subtract");
+    const gone = more.slice(0, 15).map((l) => l.request_id);
+    await sql`DELETE FROM "LiteLLM_SpendLogs" WHERE request_id = ANY(${gone}::text[])`.execute(t.db);
+    for (const id of gone) present.delete(id);
+    await setRollupDeleteMode(t.db, "keep");
+    await expectExact(t.db as Kysely<any>, "after deleting pending logs");
+    expect((await rollupStatus(t.db)).dirtyDays).toEqual([]);
+    await expectTablesEqualRaw(t.db as Kysely<any>, "after update and delete");
+  });
+
+  it("a fold of at most N rows takes N, leaves the rest pending, and answers stay exact", async () => {
+    const rnd = prng(4);
+    const logs = Array.from({ length: 30 }, () => randomLog(rnd, "e"));
+    await insertLikeLiteLLM(t.db as Kysely<any>, COLS, logs);
+    for (const l of logs) present.set(l.request_id, l);
+    const r = await sql<{ n: number }>`SELECT spendlens.rollups_fold(12)::int AS n`.execute(t.db);
+    expect(r.rows[0]!.n).toBe(12);
+    expect(await pendingCount()).toBe(18);
+    await expectExact(t.db as Kysely<any>, "after a partial fold");
+    expect(await pendingCount()).toBe(0);
+  });
+
+  it("a rebuild folds first: pending logs of the rebuilt days are counted once", async () => {
+    const rnd = prng(3);
+    const logs = Array.from({ length: 50 }, () => randomLog(rnd, "d"));
+    await insertLikeLiteLLM(t.db as Kysely<any>, COLS, logs);
+    for (const l of logs) present.set(l.request_id, l);
+    expect(await pendingCount()).toBe(50);
+    await rebuildRollups(t.db, { scope: "all" });
+    expect(await pendingCount()).toBe(0);
+    await expectExact(t.db as Kysely<any>, "after rebuild");
+    await expectTablesEqualRaw(t.db as Kysely<any>, "after rebuild");
+  });
+
+  it.skipIf(testEngine() !== "postgres")(
+    "two connections inserting and folding at once: no deadlock, no double count, no lost row (Postgres)",
+    async () => {
+      const a = await openDatabase({ databaseUrl: t.url! });
+      const b = await openDatabase({ databaseUrl: t.url! });
+      const deadlocks = async () => {
+        await sql`SELECT pg_stat_clear_snapshot()`.execute(t.db);
+        return Number(
+          (
+            await sql<{
+              n: string;
+            }>`SELECT deadlocks AS n FROM pg_stat_database WHERE datname = current_database()`.execute(t.db)
+          ).rows[0]!.n,
+        );
+      };
+      const before = await deadlocks();
+      try {
+        const lane = async (db: Kysely<any>, seed: number, prefix: string) => {
+          const rnd = prng(seed);
+          for (let i = 0; i < 25; i++) {
+            const logs = Array.from({ length: 40 }, () => randomLog(rnd, prefix));
+            // Half the statements in a transaction that also folds (as a reader of the same replica would).
+            if (i % 2)
+              await db.transaction().execute(async (trx) => {
+                await insertLikeLiteLLM(trx, COLS, logs);
+                await sql`SELECT spendlens.rollups_fold()`.execute(trx);
+              });
+            else await insertLikeLiteLLM(db, COLS, logs);
+            for (const l of logs) present.set(l.request_id, l);
+            if (i % 3 === 0) await foldRollups(db as never);
+          }
+        };
+        const reader = async () => {
+          for (let i = 0; i < 10; i++) {
+            await spendTotals(t.db, ALL, { window: { from: null, to: null }, dims: ["api_key"] });
+            await new Promise((r) => setTimeout(r, 20));
+          }
+        };
+        await Promise.all([lane(a.db as Kysely<any>, 10, "x"), lane(b.db as Kysely<any>, 11, "y"), reader()]);
+      } finally {
+        await a.close();
+        await b.close();
+      }
+      await expectExact(t.db as Kysely<any>, "after concurrent writers and folds");
+      await expectTablesEqualRaw(t.db as Kysely<any>, "after concurrent writers and folds");
+      expect((await rollupStatus(t.db)).dirtyDays).toEqual([]);
+      expect(await deadlocks()).toBe(before);
+    },
+  );
+});

@@ -72,6 +72,14 @@ export class Metrics {
       },
     });
     new Gauge({
+      name: "spendlens_rollup_pending_logs",
+      help: "Inserted logs not folded into the rollups yet (readers on the primary fold first; a standby's answers wait for the next fold)",
+      registers,
+      async collect() {
+        this.set((await freshness())?.pendingLogs ?? Number.NaN);
+      },
+    });
+    new Gauge({
       name: "spendlens_rollup_dirty_days",
       help: "Rollup days marked dirty (read from the raw logs until rebuilt)",
       registers,

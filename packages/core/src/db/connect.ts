@@ -4,6 +4,7 @@ import { Kysely, PostgresDialect } from "kysely";
 import { PGliteDialect } from "kysely-pglite-dialect";
 import pg from "pg";
 import { SpendlensError } from "../errors.ts";
+import { markStandby } from "../rollups/fold.ts";
 import type { Database } from "./schema.ts";
 
 export type DbEngine = "postgres" | "pglite";
@@ -141,8 +142,10 @@ export async function openDatabase(opts: OpenOptions = {}): Promise<DbHandle> {
     let read: ReadHandle | undefined;
     if (opts.databaseReadUrl) {
       const rpool = openPool(opts.databaseReadUrl, opts, timeout, 2_000);
+      const rdb = new Kysely<Database>({ dialect: new PostgresDialect({ pool: rpool }) });
+      markStandby(rdb);
       read = {
-        db: new Kysely<Database>({ dialect: new PostgresDialect({ pool: rpool }) }),
+        db: rdb,
         pool: rpool,
         location: redactUrl(opts.databaseReadUrl),
       };

@@ -44,6 +44,8 @@ export function lsnBytes(lsn: string): number {
 export interface RollupFreshness {
   /** Spend-counter increments written by ingest and not folded yet (spendlens.counter_deltas rows). */
   pendingCounterDeltas: number;
+  /** Inserted logs not folded into the rollups yet (spendlens.spend_log_pending rows; readers fold first). */
+  pendingLogs: number;
   /** Rollup days marked dirty (read from the raw logs until rebuilt). */
   dirtyDays: number;
   /** Seconds since the oldest dirty day was marked; null when none is dirty. */
@@ -51,11 +53,17 @@ export interface RollupFreshness {
 }
 
 export async function rollupFreshness(db: Db): Promise<RollupFreshness> {
-  const r = await sql<{ deltas: number; dirty: number; oldest: number | null }>`SELECT
+  const r = await sql<{ deltas: number; pending: number; dirty: number; oldest: number | null }>`SELECT
       (SELECT count(*) FROM spendlens.counter_deltas)::int AS deltas,
+      (SELECT count(*) FROM spendlens.spend_log_pending)::int AS pending,
       (SELECT count(*) FROM spendlens.rollup_days WHERE dirty_at IS NOT NULL)::int AS dirty,
       (SELECT extract(epoch FROM clock_timestamp() - min(dirty_at))::float8 FROM spendlens.rollup_days
         WHERE dirty_at IS NOT NULL) AS oldest`.execute(db);
   const row = r.rows[0]!;
-  return { pendingCounterDeltas: row.deltas, dirtyDays: row.dirty, oldestDirtySeconds: row.oldest };
+  return {
+    pendingCounterDeltas: row.deltas,
+    pendingLogs: row.pending,
+    dirtyDays: row.dirty,
+    oldestDirtySeconds: row.oldest,
+  };
 }

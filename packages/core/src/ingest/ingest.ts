@@ -5,6 +5,7 @@ import type { SpendlensConfig } from "../config/config.ts";
 import type { Db } from "../db/connect.ts";
 import { badRequest, forbidden } from "../errors.ts";
 import { providerResolver } from "../providers/resolve.ts";
+import { foldRollupsSoon } from "../rollups/fold.ts";
 import { type Scope, scopeUserId } from "../scope.ts";
 import { foldSpendCountersSoon, spendCounterCtes } from "../spend/counters.ts";
 import {
@@ -597,8 +598,11 @@ export async function ingestSpendLogs(
   // The batch's counter increments are committed as pending rows; they reach the counters in a fold that
   // starts after the commit (shared with the other callers meanwhile), so the answer comes after the
   // counters include them unless a row was locked (then a later fold adds them; exact readers add the
-  // pending ones). A failed fold does not fail the write: it is retried.
-  if (!db.isTransaction && r.inserted > 0) await foldSpendCountersSoon(db).catch(() => {});
+  // pending ones). The rollups likewise: the batch's rows wait in spendlens.spend_log_pending until a fold,
+  // and the answer comes after one that started after the commit, so a standby that has replayed up to
+  // the answer has them in its rollups too. A failed fold does not fail the write: it is retried.
+  if (!db.isTransaction && r.inserted > 0)
+    await Promise.all([foldSpendCountersSoon(db).catch(() => {}), foldRollupsSoon(db).catch(() => 0)]);
   let spendAdded = 0;
   for (const row of r.insertedRows) spendAdded += row.spend as number;
   const providerAdded: Record<string, number> = {};

@@ -89,6 +89,17 @@ export function foldRollupsSoon(db: Db): Promise<number> {
   return st.next;
 }
 
+const standbys = new WeakSet<object>();
+/**
+ * Marks a handle on a hot standby: it cannot write, so its readers never fold. Its answers are the
+ * rollups as of the last fold the standby has replayed: spendlens's own ingest folds before it answers,
+ * so every acknowledged batch is in them; rows another writer (LiteLLM) inserted reach them with the
+ * primary server's next timed fold (SPENDLENS_ROLLUP_FOLD_MS).
+ */
+export function markStandby(db: Db): void {
+  standbys.add(db);
+}
+
 /**
  * Called by every reader of the spend rollup tables before it reads: a report right after an insert's
  * commit includes it. Inside a transaction nothing is done: a fold there would hold the fold's lock until
@@ -96,6 +107,6 @@ export function foldRollupsSoon(db: Db): Promise<number> {
  * begins (db/stream.ts does).
  */
 export async function foldBeforeRead(db: Db): Promise<void> {
-  if (db.isTransaction) return;
+  if (db.isTransaction || standbys.has(db)) return;
   await foldRollupsSoon(db);
 }

@@ -1,5 +1,5 @@
 export * from "./distinct.ts";
-export { foldBeforeRead, foldRollups, foldRollupsSoon } from "./fold.ts";
+export { foldBeforeRead, foldRollups, foldRollupsSoon, markStandby } from "./fold.ts";
 export {
   ERROR_DIMS,
   type ErrorDim,

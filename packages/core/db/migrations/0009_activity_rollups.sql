@@ -277,7 +277,7 @@ END $fn$$ddl$
       stmt := replace(stmt, 't."endTime"', 'NULL::timestamp');
     END IF;
     IF NOT 'request_tags' = ANY (have) THEN
-      stmt := replace(stmt, 't."request_tags"', 'NULL::jsonb');
+      stmt := replace(stmt, 't.request_tags', 'NULL::jsonb');
     END IF;
     IF NOT 'status' = ANY (have) THEN
       stmt := replace(stmt, $r$CASE WHEN t."status" = 'failure' THEN 1 ELSE 0 END$r$, '0');
@@ -384,7 +384,7 @@ END $fn$$ddl$
       stmt := replace(stmt, 't."endTime"', 'NULL::timestamp');
     END IF;
     IF NOT 'request_tags' = ANY (have) THEN
-      stmt := replace(stmt, 't."request_tags"', 'NULL::jsonb');
+      stmt := replace(stmt, 't.request_tags', 'NULL::jsonb');
     END IF;
     IF NOT 'status' = ANY (have) THEN
       stmt := replace(stmt, $r$CASE WHEN t."status" = 'failure' THEN 1 ELSE 0 END$r$, '0');

@@ -122,4 +122,3 @@ export function activityExprs(missing: ReadonlySet<string>, alias = "s"): { name
 export const TRIGGERS_V9 = ["insert", "update", "delete", "truncate"].map(
   (e) => `LiteLLM_SpendLogs.spendlens_rollup_v9_${e}`,
 );
-

@@ -41,6 +41,9 @@ function pass(engine) {
       SPENDLENS_TEST_REPORT_DIR: reports,
       SPENDLENS_TEST_PG_URL: pgUrl,
       SPENDLENS_TEST_RUN_ID: runId,
+      // One migrated template per run (made by the first package's globalSetup), dropped below with the
+      // run's other databases.
+      SPENDLENS_TEST_KEEP_TEMPLATE: "1",
     },
   });
   return r.status === 0;
@@ -54,7 +57,8 @@ if (built.status !== 0) console.log("CLI bundle not built: the CLI tests run the
 let ok = pass("pglite");
 if (await postgresReachable()) {
   ok = pass("postgres") && ok;
-  // Leftovers of this run's crashed test files (only this run's: the prefix carries its id).
+  // This run's migrated template (spendlens_t_<id>_tpl_<hash>) and the leftovers of its crashed test
+  // files (only this run's: the prefix carries its id).
   const c = new pg.Client({ connectionString: pgUrl });
   await c.connect();
   const prefix = `spendlens_t_${runId}_`;

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getMeta, isMigrated, migrate, SpendlensError } from "../src/index.ts";
@@ -64,5 +65,47 @@ describe("migrations, attach to a LiteLLM database", () => {
     const ix = await sql<{ indexname: string }>`SELECT indexname FROM pg_indexes
       WHERE schemaname = 'public' AND tablename = 'LiteLLM_SpendLogs'`.execute(t.db);
     expect(ix.rows.map((i) => i.indexname)).toEqual(["LiteLLM_SpendLogs_pkey"]);
+  });
+});
+
+/**
+ * What the migrations leave behind, as one fingerprint of every function body (and its settings) in
+ * schema spendlens and every trigger: the values below were taken from the TypeScript migrations that
+ * generated their DDL at run time, before they became the SQL files in db/migrations, on a standalone
+ * database and on LiteLLM's schema without the SpendLogs columns an older LiteLLM lacks (those are read
+ * as NULL), migrated up to the last of those (0009); later migrations are SQL files from the start.
+ * The same on Postgres and PGlite.
+ */
+const LAST_TS_MIGRATION = "0009_activity_rollups";
+const FINGERPRINT = sql<{ f: string }>`SELECT md5(string_agg(x, E'\n' ORDER BY x)) AS f FROM (
+    SELECT p.oid::regprocedure::text || ':' || md5(p.prosrc) || ':' || coalesce(p.proconfig::text, '') AS x
+    FROM pg_proc p WHERE p.pronamespace = 'spendlens'::regnamespace
+    UNION ALL SELECT t.tgrelid::regclass::text || ':' || t.tgname || ':' || t.tgfoid::regprocedure::text || ':' || t.tgtype
+    FROM pg_trigger t WHERE NOT t.tgisinternal) s`;
+
+describe("migrations make what the TypeScript migrations made", () => {
+  let t: TestDb;
+  afterAll(() => t?.drop());
+
+  it("standalone", async () => {
+    t = await createTestDb({ migrate: false });
+    await migrate(t.db, { upTo: LAST_TS_MIGRATION });
+    expect((await FINGERPRINT.execute(t.db)).rows[0]!.f).toBe("339c889be80ee5844a86b8e9bef42af3");
+    await t.drop();
+  });
+
+  it("attached to an older LiteLLM (no organization_id, agent_id, status, … in SpendLogs)", async () => {
+    t = await createTestDb({ migrate: false });
+    const ddl = readFileSync(new URL("./fixtures/litellm/schema.sql", import.meta.url), "utf8")
+      .split(/;\s*$/m)
+      .map((s) => s.trim())
+      .filter((s) => s.replace(/--.*$/gm, "").trim() !== "");
+    for (const s of ddl) await sql.raw(s).execute(t.db); // the committed fixture, no input
+    await sql`ALTER TABLE "LiteLLM_SpendLogs" DROP COLUMN organization_id, DROP COLUMN agent_id,
+      DROP COLUMN mcp_namespaced_tool_name, DROP COLUMN status, DROP COLUMN request_duration_ms`.execute(
+      t.db,
+    );
+    expect((await migrate(t.db, { upTo: LAST_TS_MIGRATION })).mode).toBe("attach");
+    expect((await FINGERPRINT.execute(t.db)).rows[0]!.f).toBe("5696b2ffbfc87673f72b08b8830ca3b1");
   });
 });

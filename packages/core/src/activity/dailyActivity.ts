@@ -12,7 +12,7 @@ import {
   ACTIVITY_TAG_TABLE,
   type ActivityMeasure,
   activityExprs,
-} from "../rollups/ddl_activity.ts";
+} from "../rollups/activityRollup.ts";
 import { foldBeforeRead } from "../rollups/fold.ts";
 import { narrowToUser, type Scope, scopeUserId } from "../scope.ts";
 import { checkDayRange, zDay, zInt } from "../validation.ts";
@@ -20,7 +20,7 @@ import { checkDayRange, zDay, zInt } from "../validation.ts";
 /**
  * LiteLLM's daily-activity routes (`/{user,team,tag,organization,customer,agent}/daily/activity` and
  * `/user/daily/activity/aggregated`), answered from spendlens's activity rollups (migration 0009,
- * rollups/ddl_activity.ts) over "LiteLLM_SpendLogs": exact and fresh, dirty days read from the raw logs
+ * rollups/activityRollup.ts) over "LiteLLM_SpendLogs": exact and fresh, dirty days read from the raw logs
  * in the same statement. Response shape is LiteLLM's `SpendAnalyticsPaginatedResponse`.
  *
  * Pagination is LiteLLM's: a page is `page_size` of the rows LiteLLM's Daily*Spend table would hold

@@ -1,166 +1,22 @@
+import { createHash } from "node:crypto";
 import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from "kysely";
 import { SpendlensError } from "../errors.ts";
 import type { Db } from "./connect.ts";
-import { m0002_budgets } from "./migrations/0002_budgets.ts";
-import { m0003_rollups } from "./migrations/0003_rollups.ts";
-import { m0004_tag_request_rollups } from "./migrations/0004_tag_request_rollups.ts";
-import { m0005_derived_rollups } from "./migrations/0005_derived_rollups.ts";
-import { m0006_derived_guard } from "./migrations/0006_derived_guard.ts";
-import { m0007_spend_counter_deltas } from "./migrations/0007_spend_counter_deltas.ts";
-import { m0008_budget_alerts } from "./migrations/0008_budget_alerts.ts";
-import { m0009_activity_rollups } from "./migrations/0009_activity_rollups.ts";
-import { m0010_append_only_rollups } from "./migrations/0010_append_only_rollups.ts";
+import { MIGRATION_FILES } from "./migrationFiles.ts";
+import { splitSqlStatements } from "./sqlText.ts";
 
 /**
- * Migrations are frozen in time: never edit one that has shipped, add the next.
+ * Migrations are frozen in time: never edit one that has shipped, add the next. Each is a committed SQL
+ * file, packages/core/db/migrations/NNNN_name.sql, holding exactly what it runs (decisions such as
+ * "LiteLLM's tables only when absent" are made in the SQL itself: IF NOT EXISTS, DO blocks); it imports
+ * nothing and nothing imports it. src/db/migrationFiles.ts embeds the files (scripts/embed-migrations.mjs),
+ * so the bundled CLI and server carry them; test/migrationFiles.test.ts pins each file's sha256.
  * LiteLLM's tables are created only when absent (standalone mode); on a database that LiteLLM made
  * (attach mode) they are left exactly as they are. Everything spendlens adds lives in schema `spendlens`.
+ *
+ * Adding one (docs/architecture.md, "Migrations"): write db/migrations/NNNN_name.sql with the next number,
+ * run `pnpm --filter @spendlens/core embed-migrations`, pin its sha256 in test/migrationFiles.test.ts.
  */
-
-// LiteLLM's tables as its Prisma schema creates them (the columns spendlens reads, and the common rest).
-const LITELLM_TABLES: Record<string, string> = {
-  LiteLLM_SpendLogs: `CREATE TABLE "LiteLLM_SpendLogs" (
-    request_id text PRIMARY KEY,
-    call_type text NOT NULL DEFAULT '',
-    api_key text NOT NULL DEFAULT '',
-    spend double precision NOT NULL DEFAULT 0.0,
-    total_tokens integer NOT NULL DEFAULT 0,
-    prompt_tokens integer NOT NULL DEFAULT 0,
-    completion_tokens integer NOT NULL DEFAULT 0,
-    "startTime" timestamp(3) NOT NULL,
-    "endTime" timestamp(3) NOT NULL,
-    "completionStartTime" timestamp(3),
-    model text NOT NULL DEFAULT '',
-    model_id text DEFAULT '',
-    model_group text DEFAULT '',
-    custom_llm_provider text DEFAULT '',
-    api_base text DEFAULT '',
-    "user" text DEFAULT '',
-    metadata jsonb DEFAULT '{}',
-    cache_hit text DEFAULT '',
-    cache_key text DEFAULT '',
-    request_tags jsonb DEFAULT '[]',
-    team_id text,
-    organization_id text,
-    end_user text,
-    requester_ip_address text,
-    messages jsonb DEFAULT '{}',
-    response jsonb DEFAULT '{}',
-    session_id text,
-    status text,
-    mcp_namespaced_tool_name text,
-    proxy_server_request jsonb DEFAULT '{}'
-  )`,
-  LiteLLM_ErrorLogs: `CREATE TABLE "LiteLLM_ErrorLogs" (
-    request_id text PRIMARY KEY DEFAULT gen_random_uuid()::text,
-    "startTime" timestamp(3) NOT NULL,
-    "endTime" timestamp(3) NOT NULL,
-    api_base text NOT NULL DEFAULT '',
-    model_group text NOT NULL DEFAULT '',
-    litellm_model_name text NOT NULL DEFAULT '',
-    model_id text NOT NULL DEFAULT '',
-    request_kwargs jsonb NOT NULL DEFAULT '{}',
-    exception_type text NOT NULL DEFAULT '',
-    exception_string text NOT NULL DEFAULT '',
-    status_code text NOT NULL DEFAULT ''
-  )`,
-  LiteLLM_VerificationToken: `CREATE TABLE "LiteLLM_VerificationToken" (
-    token text PRIMARY KEY,
-    key_name text,
-    key_alias text,
-    soft_budget_cooldown boolean NOT NULL DEFAULT false,
-    spend double precision NOT NULL DEFAULT 0.0,
-    expires timestamp(3),
-    models text[] NOT NULL DEFAULT '{}',
-    aliases jsonb NOT NULL DEFAULT '{}',
-    config jsonb NOT NULL DEFAULT '{}',
-    user_id text,
-    team_id text,
-    permissions jsonb NOT NULL DEFAULT '{}',
-    max_parallel_requests integer,
-    metadata jsonb NOT NULL DEFAULT '{}',
-    blocked boolean,
-    tpm_limit bigint,
-    rpm_limit bigint,
-    max_budget double precision,
-    budget_duration text,
-    budget_reset_at timestamp(3),
-    allowed_cache_controls text[] DEFAULT '{}',
-    model_spend jsonb NOT NULL DEFAULT '{}',
-    model_max_budget jsonb NOT NULL DEFAULT '{}',
-    budget_id text,
-    organization_id text,
-    created_at timestamp(3) DEFAULT CURRENT_TIMESTAMP,
-    created_by text,
-    updated_at timestamp(3) DEFAULT CURRENT_TIMESTAMP,
-    updated_by text
-  )`,
-  LiteLLM_UserTable: `CREATE TABLE "LiteLLM_UserTable" (
-    user_id text PRIMARY KEY,
-    user_alias text,
-    team_id text,
-    sso_user_id text UNIQUE,
-    organization_id text,
-    password text,
-    teams text[] DEFAULT '{}',
-    user_role text,
-    max_budget double precision,
-    spend double precision NOT NULL DEFAULT 0.0,
-    user_email text,
-    models text[] DEFAULT '{}',
-    metadata jsonb DEFAULT '{}',
-    max_parallel_requests integer,
-    tpm_limit bigint,
-    rpm_limit bigint,
-    budget_duration text,
-    budget_reset_at timestamp(3),
-    allowed_cache_controls text[] DEFAULT '{}',
-    model_spend jsonb DEFAULT '{}',
-    model_max_budget jsonb DEFAULT '{}',
-    created_at timestamp(3) DEFAULT CURRENT_TIMESTAMP,
-    updated_at timestamp(3) DEFAULT CURRENT_TIMESTAMP
-  )`,
-  LiteLLM_TeamTable: `CREATE TABLE "LiteLLM_TeamTable" (
-    team_id text PRIMARY KEY,
-    team_alias text,
-    organization_id text,
-    admins text[] DEFAULT '{}',
-    members text[] DEFAULT '{}',
-    members_with_roles jsonb NOT NULL DEFAULT '{}',
-    metadata jsonb DEFAULT '{}',
-    max_budget double precision,
-    spend double precision NOT NULL DEFAULT 0.0,
-    models text[] DEFAULT '{}',
-    max_parallel_requests integer,
-    tpm_limit bigint,
-    rpm_limit bigint,
-    budget_duration text,
-    budget_reset_at timestamp(3),
-    blocked boolean NOT NULL DEFAULT false,
-    created_at timestamp(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    updated_at timestamp(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    model_spend jsonb NOT NULL DEFAULT '{}',
-    model_max_budget jsonb NOT NULL DEFAULT '{}',
-    model_id integer
-  )`,
-  LiteLLM_EndUserTable: `CREATE TABLE "LiteLLM_EndUserTable" (
-    user_id text PRIMARY KEY,
-    alias text,
-    spend double precision NOT NULL DEFAULT 0.0,
-    allowed_model_region text,
-    default_model text,
-    budget_id text,
-    blocked boolean NOT NULL DEFAULT false
-  )`,
-};
-
-// LiteLLM's own indexes, made only on tables that spendlens created.
-const LITELLM_INDEXES: Record<string, string[]> = {
-  LiteLLM_SpendLogs: [
-    `CREATE INDEX IF NOT EXISTS "LiteLLM_SpendLogs_startTime_idx" ON "LiteLLM_SpendLogs" ("startTime")`,
-    `CREATE INDEX IF NOT EXISTS "LiteLLM_SpendLogs_end_user_idx" ON "LiteLLM_SpendLogs" (end_user)`,
-  ],
-};
 
 /** The columns spendlens reads; a LiteLLM table that lacks one cannot be served. */
 export const REQUIRED_COLUMNS: Record<string, string[]> = {
@@ -212,44 +68,30 @@ export const REQUIRED_COLUMNS: Record<string, string[]> = {
   LiteLLM_EndUserTable: ["user_id", "spend"],
 };
 
-async function tableExists(db: Kysely<any>, name: string): Promise<boolean> {
-  const r = await sql<{ oid: string | null }>`SELECT to_regclass(${`public."${name}"`})::text AS oid`.execute(
-    db,
-  );
-  return r.rows[0]?.oid != null;
+/** A migration's up(): its file's statements, one query each, in the caller's transaction. */
+function fromSql(text: string): Migration {
+  const statements = splitSqlStatements(text);
+  return {
+    async up(db: Kysely<any>) {
+      for (const s of statements) await sql.raw(s).execute(db); // committed migration text, no input
+    },
+  };
 }
 
-const m0001_base: Migration = {
-  async up(db) {
-    await sql`CREATE TABLE IF NOT EXISTS spendlens.meta (key text PRIMARY KEY, value text NOT NULL)`.execute(
-      db,
-    );
-    const created: string[] = [];
-    for (const [name, ddl] of Object.entries(LITELLM_TABLES)) {
-      if (await tableExists(db, name)) continue;
-      await sql.raw(ddl).execute(db); // static DDL from this file, no input
-      for (const ix of LITELLM_INDEXES[name] ?? []) await sql.raw(ix).execute(db);
-      created.push(name);
-    }
-    const mode = created.includes("LiteLLM_SpendLogs") ? "standalone" : "attach";
-    await sql`INSERT INTO spendlens.meta (key, value) VALUES ('mode', ${mode}), ('created_litellm_tables', ${created.join(",")})
-      ON CONFLICT (key) DO NOTHING`.execute(db);
-  },
-};
+/** Registry of every migration, in order, from the committed files. */
+export const migrations: Record<string, Migration> = Object.fromEntries(
+  MIGRATION_FILES.map((f) => [f.name, fromSql(f.sql)]),
+);
 
-/** Registry of every migration, in order. Later issues append here. */
-export const migrations: Record<string, Migration> = {
-  "0001_base": m0001_base,
-  "0002_budgets": m0002_budgets,
-  "0003_rollups": m0003_rollups,
-  "0004_tag_request_rollups": m0004_tag_request_rollups,
-  "0005_derived_rollups": m0005_derived_rollups,
-  "0006_derived_guard": m0006_derived_guard,
-  "0007_spend_counter_deltas": m0007_spend_counter_deltas,
-  "0008_budget_alerts": m0008_budget_alerts,
-  "0009_activity_rollups": m0009_activity_rollups,
-  "0010_append_only_rollups": m0010_append_only_rollups,
-};
+/** sha256 (hex) of each migration file's text, by name. */
+export const migrationHashes: Record<string, string> = Object.fromEntries(
+  MIGRATION_FILES.map((f) => [f.name, createHash("sha256").update(f.sql).digest("hex")]),
+);
+
+/** One hash of every migration (names and file hashes, in order): a database migrated to it is the same. */
+export const migrationsHash: string = createHash("sha256")
+  .update(MIGRATION_FILES.map((f) => `${f.name}:${migrationHashes[f.name]}`).join("\n"))
+  .digest("hex");
 
 class StaticProvider implements MigrationProvider {
   async getMigrations() {
@@ -262,14 +104,19 @@ export interface MigrationReport {
   mode: "standalone" | "attach";
 }
 
-/** Brings spendlens's own objects up to date, then checks that LiteLLM's tables have what spendlens reads. */
-export async function migrate(db: Db): Promise<MigrationReport> {
+/**
+ * Brings spendlens's own objects up to date (or up to and including `upTo`, for tests of a past state),
+ * then checks that LiteLLM's tables have what spendlens reads.
+ */
+export async function migrate(db: Db, opts: { upTo?: string } = {}): Promise<MigrationReport> {
   const migrator = new Migrator({
     db: db as Kysely<any>,
     provider: new StaticProvider(),
     migrationTableSchema: "spendlens",
   });
-  const { error, results } = await migrator.migrateToLatest();
+  const { error, results } = opts.upTo
+    ? await migrator.migrateTo(opts.upTo)
+    : await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === "Error")?.migrationName;
     throw new SpendlensError(

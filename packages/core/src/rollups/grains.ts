@@ -1,8 +1,9 @@
 /**
  * The rollup grains: which daily tables spendlens keeps, and which dimensions each one groups by.
  *
- * FROZEN as version 1: migration 0003_rollups creates exactly these tables, triggers and functions
- * (see ddl_v1.ts). Changing a grain means a new migration that creates a new table; never edit these.
+ * FROZEN as version 1: migration 0003_rollups (db/migrations/0003_rollups.sql) creates exactly these
+ * tables, triggers and functions. Changing a grain means a new migration that creates a new table; never
+ * edit these.
  *
  * Every table lives in schema `spendlens`, is keyed by (day, key_hash) where key_hash is the sha256 of
  * the row's dimension values (`ROW(dims)::text`, which tells NULL from ''), and holds additive measures
@@ -86,7 +87,7 @@ export const TAG_GRAINS_V1: readonly TagGrain[] = [
 export const ERROR_GRAIN_V1: ErrorGrain = { kind: "error", table: "error_daily", dims: ERROR_DIMS };
 
 /**
- * A rollup table derived from a version-1 one (migration 0005, ddl_derived.ts): kept equal to
+ * A rollup table derived from a version-1 one (migration 0005, db/migrations/0005_derived_rollups.sql): kept equal to
  * `SELECT period(day), dims, sum(measures) FROM source GROUP BY …` by statement triggers on the source,
  * so it is exactly as fresh and as exact as the source, dirty days included.
  */
@@ -144,6 +145,19 @@ export const SPEND_GRAINS: readonly SpendGrain[] = [
 ];
 export const TAG_GRAINS = TAG_GRAINS_V1;
 export const ERROR_GRAIN = ERROR_GRAIN_V1;
+
+/**
+ * The per-request tag grains of migration 0004 (db/migrations/0004_tag_request_rollups.sql): a request
+ * counts once for each DISTINCT non-null element of its request_tags array, its split spend is spend /
+ * that count; per (day, tag) for admins and per (day, user, tag) for an internal user.
+ */
+export const TAG_REQUEST_TABLE = "tag_request_daily";
+export const USER_TAG_REQUEST_TABLE = "user_tag_request_daily";
+
+/** The triggers migration 0004 adds to "LiteLLM_SpendLogs" (rollupStatus checks them once it ran). */
+export const TRIGGERS_V2 = ["insert", "update", "delete", "truncate"].map(
+  (e) => `LiteLLM_SpendLogs.spendlens_rollup_v2_${e}`,
+);
 
 /** Additive measures of spend grains. */
 export const SPEND_MEASURES = [

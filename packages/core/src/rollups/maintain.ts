@@ -2,9 +2,9 @@ import { sql } from "kysely";
 import { dayNumber, eachDay } from "../days.ts";
 import type { Db } from "../db/connect.ts";
 import { badRequest } from "../errors.ts";
-import { ACTIVITY_TABLE, TRIGGERS_V9 } from "./ddl_activity.ts";
-import { TAG_REQUEST_TABLE, TRIGGERS_V2 } from "./ddl_v2.ts";
+import { ACTIVITY_TABLE, TRIGGERS_V9 } from "./activityRollup.ts";
 import { foldBeforeRead } from "./fold.ts";
+import { TAG_REQUEST_TABLE, TRIGGERS_V2 } from "./grains.ts";
 
 /** Whether migration 0009's activity rollups exist (a database migrated part of the way lacks them). */
 export async function hasActivityRollups(db: Db): Promise<boolean> {

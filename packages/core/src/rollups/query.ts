@@ -4,7 +4,6 @@ import type { Db } from "../db/connect.ts";
 import { badRequest, forbidden } from "../errors.ts";
 import { type Scope, scopeUserId } from "../scope.ts";
 import { addDays, DAY_MS } from "../validation.ts";
-import { TAG_REQUEST_TABLE, USER_TAG_REQUEST_TABLE } from "./ddl_v2.ts";
 import { foldBeforeRead } from "./fold.ts";
 import {
   END_USER_GRAIN,
@@ -18,6 +17,8 @@ import {
   type SpendDim,
   type SpendGrain,
   TAG_GRAINS,
+  TAG_REQUEST_TABLE,
+  USER_TAG_REQUEST_TABLE,
 } from "./grains.ts";
 
 /**

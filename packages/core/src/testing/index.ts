@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,7 +6,7 @@ import { CompiledQuery, type Insertable } from "kysely";
 import pg from "pg";
 import { hashToken } from "../auth/hash.ts";
 import { type DbHandle, openDatabase } from "../db/connect.ts";
-import { migrate, migrations } from "../db/migrations.ts";
+import { migrate, migrationsHash } from "../db/migrations.ts";
 import type { Database } from "../db/schema.ts";
 import type { DemoErrorLog, DemoLog } from "../demo/generate.ts";
 import { insertErrorLogBatch, insertLogBatch } from "../demo/write.ts";
@@ -14,7 +14,9 @@ import { insertErrorLogBatch, insertLogBatch } from "../demo/write.ts";
 /**
  * One suite, two engines: SPENDLENS_TEST_ENGINE=pglite (default) or postgres. On postgres every test
  * file gets a fresh database (created here, dropped by `drop()`), on the server at
- * SPENDLENS_TEST_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres).
+ * SPENDLENS_TEST_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres): a migrated one is
+ * `CREATE DATABASE … TEMPLATE` of the run's migrated template (`ensurePostgresTemplate`); PGlite loads a
+ * dump of a migrated one (`migratedPgliteTemplate`). Both are keyed by the migration files' hash.
  */
 export type TestEngine = "pglite" | "postgres";
 export const testEngine = (): TestEngine =>
@@ -53,10 +55,19 @@ export async function createTestDb(opts: { migrate?: boolean; onDisk?: boolean }
   let dropDb = async () => {};
   if (engine === "postgres") {
     const name = `spendlens_t_${testRunId()}_${process.pid}_${randomBytes(4).toString("hex")}`;
+    // A migrated database is a copy of this run's migrated template (a file copy, no migration run).
+    const template = opts.migrate === false ? null : (await ensurePostgresTemplate()).name;
     const admin = new pg.Client({ connectionString: adminPgUrl() });
+    admin.on("error", () => {});
     await admin.connect();
-    await admin.query(`CREATE DATABASE "${name}"`); // name is generated above, not input
-    await admin.end();
+    try {
+      // Both names are generated here, not input.
+      await admin.query(
+        `CREATE DATABASE ${pg.escapeIdentifier(name)}${template ? ` TEMPLATE ${pg.escapeIdentifier(template)}` : ""}`,
+      );
+    } finally {
+      await admin.end();
+    }
     const u = new URL(adminPgUrl());
     u.pathname = `/${name}`;
     url = u.toString();
@@ -91,18 +102,11 @@ export async function createTestDb(opts: { migrate?: boolean; onDisk?: boolean }
 
 /**
  * A fresh PGlite takes seconds to initdb; a dump of a migrated one loads in under one. The dump is cached
- * in the temp folder, keyed by the migrations' source, so a changed migration makes a new one.
+ * in the temp folder, keyed by the migration files' combined sha256 (`migrationsHash`), so a new migration
+ * makes a new one.
  */
-async function migratedPgliteTemplate(): Promise<Blob> {
-  const key = createHash("sha256")
-    .update(
-      Object.entries(migrations)
-        .map(([k, m]) => `${k}:${m.up.toString()}`)
-        .join("\n"),
-    )
-    .digest("hex")
-    .slice(0, 16);
-  const file = join(tmpdir(), `spendlens-pglite-template-${key}.tar`);
+export async function migratedPgliteTemplate(): Promise<Blob> {
+  const file = join(tmpdir(), `spendlens-pglite-template-${migrationsHash.slice(0, 16)}.tar`);
   if (!existsSync(file)) {
     const h = await openDatabase({});
     await migrate(h.db);
@@ -113,6 +117,76 @@ async function migratedPgliteTemplate(): Promise<Blob> {
     renameSync(tmp, file); // atomic: a parallel worker sees a whole file or none
   }
   return new Blob([readFileSync(file)]);
+}
+
+/**
+ * This run's migrated Postgres template: `spendlens_t_<run id>_tpl_<first 8 hex of migrationsHash>`. It
+ * carries the run id, so the run's clean-up (scripts/test.mjs, or the vitest globalSetup's teardown)
+ * drops it with the rest, and the migrations' hash, so a changed migration never reuses an old one.
+ */
+export const postgresTemplateName = (): string =>
+  `spendlens_t_${testRunId()}_tpl_${migrationsHash.slice(0, 8)}`;
+
+/**
+ * Makes this run's migrated template unless it exists. Test files run in parallel processes: the first
+ * one builds it under a Postgres advisory lock (the others wait, then find it), in a database named
+ * `…_b` renamed into place once migrated and closed, so a name that exists is always a whole template
+ * and a build that crashed leaves only the `…_b` that the next build replaces.
+ */
+export async function ensurePostgresTemplate(): Promise<{ name: string; created: boolean }> {
+  const name = postgresTemplateName();
+  const admin = new pg.Client({ connectionString: adminPgUrl() });
+  admin.on("error", () => {});
+  await admin.connect();
+  const exists = async () =>
+    ((await admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [name])).rowCount ?? 0) > 0;
+  try {
+    if (await exists()) return { name, created: false };
+    await admin.query("SELECT pg_advisory_lock(hashtext($1))", [name]);
+    try {
+      if (await exists()) return { name, created: false };
+      const building = `${name}_b`;
+      await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(building)} WITH (FORCE)`);
+      await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(building)}`);
+      const u = new URL(adminPgUrl());
+      u.pathname = `/${building}`;
+      const h = await openDatabase({ databaseUrl: u.toString(), maxConnections: 1, statementTimeoutMs: 0 });
+      try {
+        await migrate(h.db);
+      } finally {
+        await h.close();
+      }
+      // The pool's backend may still be exiting; RENAME waits up to 5 s for it, then fails: retry.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await admin.query(
+            `ALTER DATABASE ${pg.escapeIdentifier(building)} RENAME TO ${pg.escapeIdentifier(name)}`,
+          );
+          break;
+        } catch (e) {
+          if (attempt >= 5) throw e;
+          await new Promise((r) => setTimeout(r, 200 * attempt));
+        }
+      }
+      return { name, created: true };
+    } finally {
+      await admin.query("SELECT pg_advisory_unlock(hashtext($1))", [name]).catch(() => {});
+    }
+  } finally {
+    await admin.end().catch(() => {});
+  }
+}
+
+/** Drops this run's Postgres template (by its exact name). */
+export async function dropPostgresTemplate(): Promise<void> {
+  const admin = new pg.Client({ connectionString: adminPgUrl() });
+  admin.on("error", () => {});
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(postgresTemplateName())} WITH (FORCE)`);
+  } finally {
+    await admin.end().catch(() => {});
+  }
 }
 
 let seq = 0;

@@ -1,30 +1,25 @@
-import { type Kysely, type Migration, sql } from "kysely";
+-- 0010_append_only_rollups: an INSERT into "LiteLLM_SpendLogs" (LiteLLM's proxy writer, spendlens's
+-- ingest, a COPY) no longer upserts a dozen rollup tables in the writer's transaction. ONE statement
+-- trigger appends a narrow projection of the inserted rows (the columns rollups read, metadata reduced
+-- to its usage_object) to `spendlens.spend_log_pending`, a heap with no index; `spendlens.rollups_fold()`
+-- takes committed pending rows (DELETE … RETURNING, all or at most max_rows of them, one fold at a time
+-- under an advisory lock) and inserts them into `spendlens.spend_log_fold`, which carries the insert
+-- triggers that "LiteLLM_SpendLogs"
+-- had (migrations 0003, 0004, 0009, same functions, same name order): the upserts, the derived tables'
+-- cascades, the dirty-day handling all run unchanged, only later and in bulk.
+-- - Readers fold before they read (rollups/fold.ts), and the server folds every second: a report right
+--   after an insert's commit includes it. A fold waits for one in flight (the lock), so it never misses
+--   rows that another fold took but has not committed yet.
+-- - UPDATE, DELETE and TRUNCATE of the logs keep their triggers; a trigger named to fire before them
+--   (spendlens_fold_*) folds first, so their deltas meet rollups that already hold every earlier insert.
+-- - spendlens.rollups_rebuild_days, tag_request_rollups_fill_days and activity_rollups_fill_days lock the
+--   log tables, fold, then run as before (renamed *_unfolded): a rebuilt day is never counted twice.
+-- - Paused rollups: the append trigger only marks the days dirty, as the old insert triggers did.
+-- The append function is generated here from the table's own columns (attach mode: a column that
+-- LiteLLM's table lacks reads as NULL; a timestamptz "startTime" is stored as its UTC time).
+-- FROZEN once shipped.
 
-/**
- * 0010_append_only_rollups: an INSERT into "LiteLLM_SpendLogs" (LiteLLM's proxy writer, spendlens's
- * ingest, a COPY) no longer upserts a dozen rollup tables in the writer's transaction. ONE statement
- * trigger appends a narrow projection of the inserted rows (the columns rollups read, metadata reduced
- * to its usage_object) to `spendlens.spend_log_pending`, a heap with no index; `spendlens.rollups_fold()`
- * takes committed pending rows (DELETE … RETURNING, all or at most max_rows of them, one fold at a time
- * under an advisory lock) and inserts them into `spendlens.spend_log_fold`, which carries the insert
- * triggers that "LiteLLM_SpendLogs"
- * had (migrations 0003, 0004, 0009, same functions, same name order): the upserts, the derived tables'
- * cascades, the dirty-day handling all run unchanged, only later and in bulk.
- * - Readers fold before they read (rollups/fold.ts), and the server folds every second: a report right
- *   after an insert's commit includes it. A fold waits for one in flight (the lock), so it never misses
- *   rows that another fold took but has not committed yet.
- * - UPDATE, DELETE and TRUNCATE of the logs keep their triggers; a trigger named to fire before them
- *   (spendlens_fold_*) folds first, so their deltas meet rollups that already hold every earlier insert.
- * - spendlens.rollups_rebuild_days, tag_request_rollups_fill_days and activity_rollups_fill_days lock the
- *   log tables, fold, then run as before (renamed *_unfolded): a rebuilt day is never counted twice.
- * - Paused rollups: the append trigger only marks the days dirty, as the old insert triggers did.
- * The append function is generated here from the table's own columns (attach mode: a column that
- * LiteLLM's table lacks reads as NULL; a timestamptz "startTime" is stored as its UTC time).
- *
- * FROZEN once shipped: literal SQL only.
- */
-const STATEMENTS: readonly string[] = [
-  `CREATE TABLE spendlens.spend_log_pending (
+CREATE TABLE spendlens.spend_log_pending (
     request_id text,
     "startTime" timestamp,
     "endTime" timestamp,
@@ -50,8 +45,9 @@ const STATEMENTS: readonly string[] = [
     request_duration_ms bigint,
     usage_object jsonb,
     request_tags jsonb
-  ) WITH (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 20000)`,
-  `CREATE TABLE spendlens.spend_log_fold (
+  ) WITH (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 20000);
+
+CREATE TABLE spendlens.spend_log_fold (
     request_id text,
     "startTime" timestamp,
     "endTime" timestamp,
@@ -77,9 +73,9 @@ const STATEMENTS: readonly string[] = [
     request_duration_ms bigint,
     metadata jsonb,
     request_tags jsonb
-  ) WITH (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 20000)`,
-  // The append function, from the columns this "LiteLLM_SpendLogs" has.
-  `DO $do$
+  ) WITH (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 20000);
+
+DO $do$
 DECLARE
   cols text[] := ARRAY['request_id', 'startTime', 'endTime', 'api_key', 'user', 'team_id', 'organization_id',
     'end_user', 'agent_id', 'model', 'model_group', 'model_id', 'custom_llm_provider', 'api_base', 'call_type',
@@ -119,9 +115,9 @@ BEGIN
   END;
   RETURN NULL;
 END $fn$$f$, array_to_string(targets, ', '), array_to_string(exprs, ', '));
-END $do$`,
-  // max_rows: fold at most that many rows (the oldest appended first in practice); NULL: all of them.
-  `CREATE FUNCTION spendlens.rollups_fold(max_rows integer DEFAULT NULL) RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER
+END $do$;
+
+CREATE FUNCTION spendlens.rollups_fold(max_rows integer DEFAULT NULL) RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp SET work_mem = '64MB' SET jit = off AS $fn$
 DECLARE
   n bigint;
@@ -145,9 +141,9 @@ BEGIN
   GET DIAGNOSTICS n = ROW_COUNT;
   DELETE FROM spendlens.spend_log_fold;
   RETURN n;
-END $fn$`,
-  // UPDATE / DELETE / TRUNCATE of the logs: fold first (fires before every spendlens_rollup_* trigger).
-  `CREATE FUNCTION spendlens.spendlogs_fold_first() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+END $fn$;
+
+CREATE FUNCTION spendlens.spendlogs_fold_first() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp AS $fn$
 BEGIN
   IF TG_OP = 'UPDATE' OR TG_OP = 'DELETE' THEN
@@ -163,50 +159,54 @@ BEGIN
     END IF;
   END;
   RETURN NULL;
-END $fn$`,
-  // The insert triggers move from the log table to the fold table (same functions, same names).
-  `DROP TRIGGER spendlens_rollup_insert ON public."LiteLLM_SpendLogs"`,
-  `DROP TRIGGER spendlens_rollup_v2_insert ON public."LiteLLM_SpendLogs"`,
-  `DROP TRIGGER spendlens_rollup_v9_insert ON public."LiteLLM_SpendLogs"`,
-  `CREATE TRIGGER spendlens_rollup_insert AFTER INSERT ON spendlens.spend_log_fold REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION spendlens.spendlogs_rollup_insert()`,
-  `CREATE TRIGGER spendlens_rollup_v2_insert AFTER INSERT ON spendlens.spend_log_fold REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION spendlens.spendlogs_rollup_v2_insert()`,
-  `CREATE TRIGGER spendlens_rollup_v9_insert AFTER INSERT ON spendlens.spend_log_fold REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION spendlens.spendlogs_rollup_v9_insert()`,
-  `CREATE TRIGGER spendlens_rollup_insert AFTER INSERT ON public."LiteLLM_SpendLogs" REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION spendlens.spendlogs_rollup_append()`,
-  `CREATE TRIGGER spendlens_fold_update AFTER UPDATE ON public."LiteLLM_SpendLogs" REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION spendlens.spendlogs_fold_first()`,
-  `CREATE TRIGGER spendlens_fold_delete AFTER DELETE ON public."LiteLLM_SpendLogs" REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION spendlens.spendlogs_fold_first()`,
-  `CREATE TRIGGER spendlens_fold_truncate AFTER TRUNCATE ON public."LiteLLM_SpendLogs" FOR EACH STATEMENT EXECUTE FUNCTION spendlens.spendlogs_fold_first()`,
-  // Rebuilds and fills: lock the logs, fold, then the earlier function.
-  `ALTER FUNCTION spendlens.rollups_rebuild_days(date, date) RENAME TO rollups_rebuild_days_unfolded`,
-  `CREATE FUNCTION spendlens.rollups_rebuild_days(p_from date, p_to date) RETURNS void LANGUAGE plpgsql
+END $fn$;
+
+DROP TRIGGER spendlens_rollup_insert ON public."LiteLLM_SpendLogs";
+
+DROP TRIGGER spendlens_rollup_v2_insert ON public."LiteLLM_SpendLogs";
+
+DROP TRIGGER spendlens_rollup_v9_insert ON public."LiteLLM_SpendLogs";
+
+CREATE TRIGGER spendlens_rollup_insert AFTER INSERT ON spendlens.spend_log_fold REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION spendlens.spendlogs_rollup_insert();
+
+CREATE TRIGGER spendlens_rollup_v2_insert AFTER INSERT ON spendlens.spend_log_fold REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION spendlens.spendlogs_rollup_v2_insert();
+
+CREATE TRIGGER spendlens_rollup_v9_insert AFTER INSERT ON spendlens.spend_log_fold REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION spendlens.spendlogs_rollup_v9_insert();
+
+CREATE TRIGGER spendlens_rollup_insert AFTER INSERT ON public."LiteLLM_SpendLogs" REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION spendlens.spendlogs_rollup_append();
+
+CREATE TRIGGER spendlens_fold_update AFTER UPDATE ON public."LiteLLM_SpendLogs" REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION spendlens.spendlogs_fold_first();
+
+CREATE TRIGGER spendlens_fold_delete AFTER DELETE ON public."LiteLLM_SpendLogs" REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION spendlens.spendlogs_fold_first();
+
+CREATE TRIGGER spendlens_fold_truncate AFTER TRUNCATE ON public."LiteLLM_SpendLogs" FOR EACH STATEMENT EXECUTE FUNCTION spendlens.spendlogs_fold_first();
+
+ALTER FUNCTION spendlens.rollups_rebuild_days(date, date) RENAME TO rollups_rebuild_days_unfolded;
+
+CREATE FUNCTION spendlens.rollups_rebuild_days(p_from date, p_to date) RETURNS void LANGUAGE plpgsql
     SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
 BEGIN
   LOCK TABLE public."LiteLLM_SpendLogs", public."LiteLLM_ErrorLogs" IN SHARE ROW EXCLUSIVE MODE;
   PERFORM spendlens.rollups_fold();
   PERFORM spendlens.rollups_rebuild_days_unfolded(p_from, p_to);
-END $fn$`,
-  `ALTER FUNCTION spendlens.tag_request_rollups_fill_days(date, date) RENAME TO tag_request_rollups_fill_days_unfolded`,
-  `CREATE FUNCTION spendlens.tag_request_rollups_fill_days(p_from date, p_to date) RETURNS void LANGUAGE plpgsql
+END $fn$;
+
+ALTER FUNCTION spendlens.tag_request_rollups_fill_days(date, date) RENAME TO tag_request_rollups_fill_days_unfolded;
+
+CREATE FUNCTION spendlens.tag_request_rollups_fill_days(p_from date, p_to date) RETURNS void LANGUAGE plpgsql
     SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
 BEGIN
   LOCK TABLE public."LiteLLM_SpendLogs" IN SHARE ROW EXCLUSIVE MODE;
   PERFORM spendlens.rollups_fold();
   PERFORM spendlens.tag_request_rollups_fill_days_unfolded(p_from, p_to);
-END $fn$`,
-  `ALTER FUNCTION spendlens.activity_rollups_fill_days(date, date) RENAME TO activity_rollups_fill_days_unfolded`,
-  `CREATE FUNCTION spendlens.activity_rollups_fill_days(p_from date, p_to date) RETURNS void LANGUAGE plpgsql
+END $fn$;
+
+ALTER FUNCTION spendlens.activity_rollups_fill_days(date, date) RENAME TO activity_rollups_fill_days_unfolded;
+
+CREATE FUNCTION spendlens.activity_rollups_fill_days(p_from date, p_to date) RETURNS void LANGUAGE plpgsql
     SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
 BEGIN
   LOCK TABLE public."LiteLLM_SpendLogs" IN SHARE ROW EXCLUSIVE MODE;
   PERFORM spendlens.rollups_fold();
   PERFORM spendlens.activity_rollups_fill_days_unfolded(p_from, p_to);
-END $fn$`,
-];
-
-export const m0010_append_only_rollups: Migration = {
-  async up(db: Kysely<any>) {
-    for (const s of STATEMENTS) await sql.raw(s).execute(db); // literal SQL above, no input
-  },
-};
-
-/** The test helpers cache a migrated database keyed by each migration's text. */
-m0010_append_only_rollups.up.toString = () => STATEMENTS.join(";\n");
+END $fn$;

@@ -1,0 +1,92 @@
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+// @ts-expect-error: a plain .mjs script without type declarations
+import { migrationModuleText } from "../scripts/embed-migrations.mjs";
+import { MIGRATION_FILES } from "../src/db/migrationFiles.ts";
+import { migrations, migrationsHash } from "../src/db/migrations.ts";
+import { splitSqlStatements } from "../src/db/sqlText.ts";
+
+/**
+ * The sha256 of every shipped migration file. A migration is frozen once it has shipped: databases out
+ * there ran exactly this text and will never run it again. A new migration adds its line here.
+ */
+const SHIPPED: Record<string, string> = {
+  "0001_base": "29090ae2504b6d1754446373918dcb7cf295a4a3a54f82bad2090faa0c8415f6",
+  "0002_budgets": "a6054fa4471eaff8f8e919b48c43a2c50a7e6a6ce0bbe11e929d6f8c73036421",
+  "0003_rollups": "c5167f06e4fd093b6e538781c02793dd24d98550f41ce8342eaf35b22f00ede3",
+  "0004_tag_request_rollups": "e49106eb2b0ef6c9983bf671c726f4d4d36b5235f35bea6220bbe28983eb70f2",
+  "0005_derived_rollups": "3b8e3e7ded658c84c2c9ec6c396adb49f7af79960b630a4f218684e436ca1537",
+  "0006_derived_guard": "ecffbadb7689e1a7fe257dfe1261b96dcbb3e8a7072f12ca26343f1e08dcf61e",
+  "0007_spend_counter_deltas": "0f151e3b38d1c28c5aa2d441179ce1796220d8756a9fe7dd84f855c17ed0bc74",
+  "0008_budget_alerts": "f1cabbb23bf41678f21266a4c7bd9ca5b5ce3777e32dfcb8cbee0ccb80868b19",
+  "0009_activity_rollups": "0c7e47d8c46977a91ad61449f74bc065b690173d122f660d0e482ca3a06eb8e1",
+  "0010_append_only_rollups": "4fec4a3cdf20fd6253a46f3a5b0723994b64e97001e88cda91de44ca4dc50b78",
+};
+
+const dir = new URL("../db/migrations/", import.meta.url);
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith(".sql"))
+  .sort();
+
+describe("migration files", () => {
+  it("every shipped migration is byte for byte what shipped", () => {
+    for (const [name, sha] of Object.entries(SHIPPED)) {
+      const file = `${name}.sql`;
+      expect(files, `db/migrations/${file} was removed: a shipped migration stays`).toContain(file);
+      const got = createHash("sha256")
+        .update(readFileSync(new URL(file, dir)))
+        .digest("hex");
+      expect(
+        got,
+        `db/migrations/${file} was edited after it shipped. Restore it (git checkout) and add a new migration ` +
+          "(the next NNNN_name.sql) that makes the change instead.",
+      ).toBe(sha);
+    }
+  });
+
+  it("every file is pinned above, named NNNN_name.sql, numbered 0001 on without gaps", () => {
+    files.forEach((f, i) => {
+      expect(f).toMatch(/^\d{4}_[a-z0-9_]+\.sql$/);
+      expect(Number(f.slice(0, 4)), `db/migrations/${f}: numbers run 0001, 0002, … without gaps`).toBe(i + 1);
+      const name = f.slice(0, -4);
+      const sha = createHash("sha256")
+        .update(readFileSync(new URL(f, dir)))
+        .digest("hex");
+      expect(SHIPPED[name], `new migration ${f}: pin it in this test as "${name}": "${sha}"`).toBeDefined();
+    });
+  });
+
+  it("src/db/migrationFiles.ts embeds exactly the files (else: pnpm --filter @spendlens/core embed-migrations)", () => {
+    expect(readFileSync(new URL("../src/db/migrationFiles.ts", import.meta.url), "utf8")).toBe(
+      migrationModuleText(),
+    );
+    expect(MIGRATION_FILES.map((m) => `${m.name}.sql`)).toEqual(files);
+    expect(Object.keys(migrations)).toEqual(files.map((f) => f.slice(0, -4)));
+    expect(migrationsHash).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it("each file splits into whole statements (no statement lost or cut inside a quote)", () => {
+    for (const m of MIGRATION_FILES) {
+      const parts = splitSqlStatements(m.sql);
+      expect(parts.length).toBeGreaterThan(0);
+      // Rejoined with the semicolons between them, the statements are the whole file.
+      const squash = (s: string) => s.replace(/\s+/g, "");
+      expect(squash(`${parts.join(";")};`)).toBe(squash(m.sql));
+      for (const p of parts) expect(p.endsWith(";")).toBe(false);
+    }
+  });
+
+  it("the splitter keeps quoted semicolons, dollar quotes and comments inside their statement", () => {
+    expect(
+      splitSqlStatements(
+        "-- a; comment\nSELECT 'x;''y';\n/* c; /* nested; */ */ SELECT $f$ a; $$ b; $$ $f$;\nSELECT \"a;b\" FROM t; -- tail;\n",
+      ),
+    ).toEqual([
+      "-- a; comment\nSELECT 'x;''y'",
+      "/* c; /* nested; */ */ SELECT $f$ a; $$ b; $$ $f$",
+      'SELECT "a;b" FROM t',
+    ]);
+    expect(splitSqlStatements("SELECT $1; SELECT a$b$c")).toEqual(["SELECT $1", "SELECT a$b$c"]);
+  });
+});

@@ -18,7 +18,15 @@ import {
   toCsv,
   toTRPCError,
 } from "@spendlens/api";
-import { type BudgetAlerter, budgetWebhooksEnabled, ping, startBudgetAlerter } from "@spendlens/core";
+import {
+  type BudgetAlerter,
+  budgetWebhooksEnabled,
+  type PartitionMaintainer,
+  type PartitionOptions,
+  ping,
+  startBudgetAlerter,
+  startPartitionMaintainer,
+} from "@spendlens/core";
 import type { TRPCError } from "@trpc/server";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import pino from "pino";
@@ -60,6 +68,11 @@ export interface ServerOptions {
     /** First retry delay (ms), doubled per attempt. Default 1000. */
     backoffMs?: number;
   };
+  /**
+   * Log partitions (standalone mode): made ahead and dropped after the retention period at start and
+   * then every `everyMs` (default one hour). Absent: no maintenance timer (tests).
+   */
+  partitions?: PartitionOptions & { everyMs?: number };
 }
 
 export interface RunningServer {
@@ -460,6 +473,15 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       });
     }
   }
+  let partitions: PartitionMaintainer | null = null;
+  if (opts.partitions) {
+    partitions = startPartitionMaintainer(services.db, {
+      ...opts.partitions,
+      onChange: (changes) => log.info({ changes }, "log partitions changed"),
+      onError: (e) =>
+        log.warn({ err: e instanceof Error ? e.message : String(e) }, "log partition maintenance failed"),
+    });
+  }
   let closing: Promise<void> | null = null;
   return {
     server,
@@ -467,7 +489,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     heavyStats: () => edge.heavy.stats,
     close() {
       closing ??= new Promise<void>((resolve) => {
-        const stopped = alerter?.stop() ?? Promise.resolve();
+        const stopped = Promise.all([alerter?.stop(), partitions?.stop()]);
         server.close(() => void stopped.then(() => resolve()));
         server.closeIdleConnections();
         // Requests still running get a grace period, then their connections are cut.

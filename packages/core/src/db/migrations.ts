@@ -9,6 +9,7 @@ import { m0006_derived_guard } from "./migrations/0006_derived_guard.ts";
 import { m0007_spend_counter_deltas } from "./migrations/0007_spend_counter_deltas.ts";
 import { m0008_budget_alerts } from "./migrations/0008_budget_alerts.ts";
 import { m0009_activity_rollups } from "./migrations/0009_activity_rollups.ts";
+import { m0011_partitioned_logs } from "./migrations/0011_partitioned_logs.ts";
 
 /**
  * Migrations are frozen in time: never edit one that has shipped, add the next.
@@ -247,6 +248,7 @@ export const migrations: Record<string, Migration> = {
   "0007_spend_counter_deltas": m0007_spend_counter_deltas,
   "0008_budget_alerts": m0008_budget_alerts,
   "0009_activity_rollups": m0009_activity_rollups,
+  "0011_partitioned_logs": m0011_partitioned_logs,
 };
 
 class StaticProvider implements MigrationProvider {

@@ -41,14 +41,20 @@ function partitionSettings(): { ahead?: number; retentionDays?: number } {
   if (days !== undefined && days !== "") {
     const n = Number(days);
     if (!Number.isInteger(n) || n < 1 || n > 1_000_000)
-      throw new SpendlensError("CONFIG", "SPENDLENS_LOG_RETENTION_DAYS must be a whole number of days, at least 1");
+      throw new SpendlensError(
+        "CONFIG",
+        "SPENDLENS_LOG_RETENTION_DAYS must be a whole number of days, at least 1",
+      );
     out.retentionDays = n;
   }
   const ahead = process.env.SPENDLENS_LOG_PARTITIONS_AHEAD;
   if (ahead !== undefined && ahead !== "") {
     const n = Number(ahead);
     if (!Number.isInteger(n) || n < 0 || n > 120)
-      throw new SpendlensError("CONFIG", "SPENDLENS_LOG_PARTITIONS_AHEAD must be a whole number of months, 0..120");
+      throw new SpendlensError(
+        "CONFIG",
+        "SPENDLENS_LOG_PARTITIONS_AHEAD must be a whole number of months, 0..120",
+      );
     out.ahead = n;
   }
   return out;

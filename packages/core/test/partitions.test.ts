@@ -106,7 +106,11 @@ function spendPerDay(rows: { startTime: string; spend: number }[]): Map<string, 
  */
 async function reports(db: Db) {
   return {
-    byTeam: await spendReport(db, ALL, { start_date: "2026-01-01", end_date: "2026-04-30", group_by: "team" }),
+    byTeam: await spendReport(db, ALL, {
+      start_date: "2026-01-01",
+      end_date: "2026-04-30",
+      group_by: "team",
+    }),
     activity: await globalActivity(db, ALL, { start_date: "2026-01-01", end_date: "2026-04-30" }),
     exceptions: await globalActivityExceptions(db, ALL, {
       start_date: "2026-01-01",
@@ -141,7 +145,9 @@ describe("partitioned logs, standalone", () => {
 
   it("the migration made both log tables partitioned by startTime, with a DEFAULT partition", async () => {
     const kinds = await sql<{ relname: string; relkind: string }>`SELECT relname, relkind::text AS relkind
-      FROM pg_class WHERE relname IN ('LiteLLM_SpendLogs', 'LiteLLM_ErrorLogs') ORDER BY relname`.execute(t.db);
+      FROM pg_class WHERE relname IN ('LiteLLM_SpendLogs', 'LiteLLM_ErrorLogs') ORDER BY relname`.execute(
+      t.db,
+    );
     expect(kinds.rows).toEqual([
       { relname: "LiteLLM_ErrorLogs", relkind: "p" },
       { relname: "LiteLLM_SpendLogs", relkind: "p" },
@@ -283,7 +289,11 @@ describe("partitioned logs, standalone", () => {
     expect(after).toEqual(before);
     expectSameDays(reportDays(after), spendPerDay(logs));
     // The payloads are gone: raw-log reads of January and February (the logs, /spend/logs's summary).
-    const raw = await spendLogs(t.db, ALL, { start_date: "2026-01-01", end_date: "2026-02-28", summarize: false });
+    const raw = await spendLogs(t.db, ALL, {
+      start_date: "2026-01-01",
+      end_date: "2026-02-28",
+      summarize: false,
+    });
     expect(raw.mode === "logs" ? raw.data : null).toEqual([]);
     const summary = await spendLogs(t.db, ALL, { start_date: "2026-01-01", end_date: "2026-03-31" });
     const days = summary.mode === "summary" ? summary.days : [];
@@ -339,9 +349,9 @@ describe("converting an existing standalone install (migrations 0001–0009, the
       await sql`INSERT INTO "LiteLLM_ErrorLogs" (request_id, "startTime", "endTime", model_group, api_base,
         exception_type, status_code) VALUES (${e.request_id}, ${e.startTime}, ${e.endTime}, ${e.model_group},
         ${e.api_base}, ${e.exception_type}, ${e.status_code})`.execute(t.db);
-    const kind = await sql<{ k: string }>`SELECT relkind::text AS k FROM pg_class WHERE oid = '"LiteLLM_SpendLogs"'::regclass`.execute(
-      t.db,
-    );
+    const kind = await sql<{
+      k: string;
+    }>`SELECT relkind::text AS k FROM pg_class WHERE oid = '"LiteLLM_SpendLogs"'::regclass`.execute(t.db);
     expect(kind.rows[0]!.k).toBe("r");
     const trigBefore = await sql<{ tgname: string }>`SELECT tgname FROM pg_trigger
       WHERE tgrelid = '"LiteLLM_SpendLogs"'::regclass AND NOT tgisinternal ORDER BY tgname`.execute(t.db);
@@ -351,7 +361,9 @@ describe("converting an existing standalone install (migrations 0001–0009, the
 
     const m = await migrate(t.db);
     expect(m.applied).toContain("0011_partitioned_logs");
-    expect(await sql`SELECT * FROM "LiteLLM_SpendLogs" ORDER BY request_id`.execute(t.db)).toEqual(rowsBefore);
+    expect(await sql`SELECT * FROM "LiteLLM_SpendLogs" ORDER BY request_id`.execute(t.db)).toEqual(
+      rowsBefore,
+    );
     expect(await sql`SELECT * FROM "LiteLLM_ErrorLogs" ORDER BY request_id`.execute(t.db)).toEqual(errBefore);
     expect(await reports(t.db)).toEqual(before);
     // The old table is one partition up to the month after its newest log; a DEFAULT one beside it.
@@ -373,7 +385,9 @@ describe("converting an existing standalone install (migrations 0001–0009, the
         "spend_log_ids_update",
       ].sort(),
     );
-    const ids = await sql<{ n: number }>`SELECT count(*)::int AS n FROM spendlens.spend_log_ids`.execute(t.db);
+    const ids = await sql<{ n: number }>`SELECT count(*)::int AS n FROM spendlens.spend_log_ids`.execute(
+      t.db,
+    );
     expect(ids.rows[0]!.n).toBe(logs.length);
 
     // The rollup triggers work on the parent: a new April log (into the old partition) and a resend.
@@ -385,7 +399,12 @@ describe("converting an existing standalone install (migrations 0001–0009, the
       user: "alice",
       team_id: "team-a",
     };
-    const resend = { ...extra, request_id: logs[0]!.request_id, startTime: logs[0]!.startTime, spend: logs[0]!.spend };
+    const resend = {
+      ...extra,
+      request_id: logs[0]!.request_id,
+      startTime: logs[0]!.startTime,
+      spend: logs[0]!.spend,
+    };
     const w = await ingestSpendLogs(t.db, ALL, { logs: [extra, resend] }, config);
     expect(w.inserted).toBe(1);
     const after = await reports(t.db);

@@ -52,7 +52,9 @@ export async function ensurePartitions(db: Db, opts: PartitionOptions = {}): Pro
 /** Whether the spend log table is partitioned by spendlens (standalone mode after migration 0011). */
 export async function logsPartitioned(db: Db): Promise<boolean> {
   const r = await sql<{ p: boolean }>`SELECT EXISTS (SELECT 1 FROM pg_trigger
-    WHERE tgrelid = to_regclass('public."LiteLLM_SpendLogs"') AND tgname = 'spend_log_ids_insert') AS p`.execute(db);
+    WHERE tgrelid = to_regclass('public."LiteLLM_SpendLogs"') AND tgname = 'spend_log_ids_insert') AS p`.execute(
+    db,
+  );
   return r.rows[0]?.p === true;
 }
 
@@ -65,7 +67,11 @@ export interface PartitionMaintainer {
 /** Runs `ensurePartitions` at once and then every `everyMs` (default one hour). */
 export function startPartitionMaintainer(
   db: Db,
-  opts: PartitionOptions & { everyMs?: number; onError?: (e: unknown) => void; onChange?: (c: PartitionChange[]) => void },
+  opts: PartitionOptions & {
+    everyMs?: number;
+    onError?: (e: unknown) => void;
+    onChange?: (c: PartitionChange[]) => void;
+  },
 ): PartitionMaintainer {
   let running: Promise<void> | null = null;
   let stopped = false;

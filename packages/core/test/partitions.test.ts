@@ -12,6 +12,7 @@ import {
   ingestSpendLogs,
   logsPartitioned,
   migrate,
+  openDatabase,
   rebuildRollups,
   setClock,
   setRollupDeleteMode,
@@ -264,6 +265,29 @@ describe("partitioned logs, standalone", () => {
       LiteLLM_SpendLogs_p2026_04: 25,
       LiteLLM_SpendLogs_p2026_06: 25,
     });
+    if (testEngine() === "postgres") {
+      // Separate pools (as server replicas): their statements race for the same new ids; the loser's
+      // registry insert fails on its key, the statement is run again and reports duplicates.
+      const pools = await Promise.all(
+        Array.from({ length: 4 }, () => openDatabase({ databaseUrl: t.url!, maxConnections: 2 })),
+      );
+      try {
+        const racing = fresh.map((l) => ({ ...l, request_id: `race-${l.request_id}` }));
+        for (let round = 0; round < 3; round++) {
+          const batch = racing.map((l) => ({ ...l, request_id: `${l.request_id}-${round}` }));
+          const rs = await Promise.all(pools.map((p) => ingestSpendLogs(p.db, ALL, { logs: batch }, config)));
+          expect(rs.reduce((s, x) => s + x.inserted, 0)).toBe(batch.length);
+          expect(rs.reduce((s, x) => s + x.duplicates.length, 0)).toBe(3 * batch.length);
+        }
+        const n = await sql<{ n: number; ids: number }>`SELECT count(*)::int AS n,
+          (SELECT count(*)::int FROM spendlens.spend_log_ids WHERE request_id LIKE 'race-%') AS ids
+          FROM "LiteLLM_SpendLogs" WHERE request_id LIKE 'race-%'`.execute(t.db);
+        expect(n.rows[0]).toEqual({ n: 3 * racing.length, ids: 3 * racing.length });
+      } finally {
+        for (const p of pools) await p.close();
+      }
+      await sql`DELETE FROM "LiteLLM_SpendLogs" WHERE request_id LIKE 'race-%'`.execute(t.db);
+    }
     // Take them out again (a DELETE frees their ids), so the next test sees only `logs`.
     await sql`DELETE FROM "LiteLLM_SpendLogs" WHERE request_id LIKE 'cc-%'`.execute(t.db);
     await rebuildRollups(t.db, { from: "2026-03-09", to: "2026-06-01", includeRawDeleted: true });

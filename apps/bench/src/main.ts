@@ -647,7 +647,8 @@ async function main(): Promise<void> {
       });
       const origFn = ORIGINAL[r.name];
       const qs = origFn ? ([] as OriginalQuery[]).concat(origFn(ctx)) : [];
-      const orig = qs.length ? await timeOriginal(h, qs, Math.max(1, a.origCalls)) : null;
+      // --orig-calls 0: the original's SQL is not run (at 10M+ logs it takes minutes per route).
+      const orig = qs.length && a.origCalls > 0 ? await timeOriginal(h, qs, a.origCalls) : null;
       let same = "–";
       const noteParts: string[] = [];
       if (api.error) noteParts.push(`spendlens: ${api.error}`);
@@ -727,7 +728,7 @@ function render(
         : " (kept from an earlier run)."),
   );
   out.push(
-    `Calls: window ${"30 days ending today"}; spendlens ${a.calls} timed calls per route through HTTP (after ${Math.max(1, a.warmup)} warm-ups, sequential, keep-alive); original ${Math.max(1, a.origCalls)} timed runs on the same database (after 1 warm-up).`,
+    `Calls: window ${"30 days ending today"}; spendlens ${a.calls} timed calls per route through HTTP (after ${Math.max(1, a.warmup)} warm-ups, sequential, keep-alive); ${a.origCalls > 0 ? `original ${a.origCalls} timed runs on the same database (after 1 warm-up)` : "the original's SQL not run (--orig-calls 0)"}.`,
   );
   out.push("");
   out.push(

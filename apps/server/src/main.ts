@@ -35,6 +35,32 @@ function msSetting<K extends string>(key: K, env: string): Partial<Record<K, num
   return { [key]: n } as Partial<Record<K, number>>;
 }
 
+/** Log partitions (standalone mode): SPENDLENS_LOG_RETENTION_DAYS (unset: keep), SPENDLENS_LOG_PARTITIONS_AHEAD. */
+function partitionSettings(): { ahead?: number; retentionDays?: number } {
+  const out: { ahead?: number; retentionDays?: number } = {};
+  const days = process.env.SPENDLENS_LOG_RETENTION_DAYS;
+  if (days !== undefined && days !== "") {
+    const n = Number(days);
+    if (!Number.isInteger(n) || n < 1 || n > 1_000_000)
+      throw new SpendlensError(
+        "CONFIG",
+        "SPENDLENS_LOG_RETENTION_DAYS must be a whole number of days, at least 1",
+      );
+    out.retentionDays = n;
+  }
+  const ahead = process.env.SPENDLENS_LOG_PARTITIONS_AHEAD;
+  if (ahead !== undefined && ahead !== "") {
+    const n = Number(ahead);
+    if (!Number.isInteger(n) || n < 0 || n > 120)
+      throw new SpendlensError(
+        "CONFIG",
+        "SPENDLENS_LOG_PARTITIONS_AHEAD must be a whole number of months, 0..120",
+      );
+    out.ahead = n;
+  }
+  return out;
+}
+
 /**
  * Starts spendlens. On the embedded default (no DATABASE_URL) a fresh data folder gets a demo config
  * and demo data, and a master key is made and printed if none is set. With DATABASE_URL the database is
@@ -45,6 +71,7 @@ export async function serve(settings: Settings, opts: ServeOptions = {}) {
   // Read once here, at the edge: a bad setting stops the start with its name.
   const limits = limitsFromEnv(process.env);
   const { foldMs = 1000 } = msSetting("foldMs", "SPENDLENS_ROLLUP_FOLD_MS");
+  const partitions = partitionSettings();
   const log = pino({ level: process.env.SPENDLENS_LOG_LEVEL ?? "info" });
   const embedded = !settings.databaseUrl;
   if (embedded && !settings.configPath && !existsSync(join(settings.dataDir, "config.yaml"))) {
@@ -110,6 +137,7 @@ export async function serve(settings: Settings, opts: ServeOptions = {}) {
       ...msSetting("pollMs", "SPENDLENS_BUDGET_POLL_MS"),
       ...msSetting("backoffMs", "SPENDLENS_WEBHOOK_BACKOFF_MS"),
     },
+    partitions,
   });
   log.info(
     {

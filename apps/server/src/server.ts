@@ -28,9 +28,12 @@ import {
   badRequest,
   budgetWebhooksEnabled,
   classifyDbError,
+  type PartitionMaintainer,
+  type PartitionOptions,
   ping,
   SpendlensError,
   startBudgetAlerter,
+  startPartitionMaintainer,
 } from "@spendlens/core";
 import type { TRPCError } from "@trpc/server";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
@@ -85,6 +88,11 @@ export interface ServerOptions {
    * to anyone who can reach the port.
    */
   metrics?: { public?: boolean };
+  /**
+   * Log partitions (standalone mode): made ahead and dropped after the retention period at start and
+   * then every `everyMs` (default one hour). Absent: no maintenance timer (tests).
+   */
+  partitions?: PartitionOptions & { everyMs?: number };
 }
 
 export interface RunningServer {
@@ -639,6 +647,15 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       });
     }
   }
+  let partitions: PartitionMaintainer | null = null;
+  if (opts.partitions) {
+    partitions = startPartitionMaintainer(services.db, {
+      ...opts.partitions,
+      onChange: (changes) => log.info({ changes }, "log partitions changed"),
+      onError: (e) =>
+        log.warn({ err: e instanceof Error ? e.message : String(e) }, "log partition maintenance failed"),
+    });
+  }
   let closing: Promise<void> | null = null;
   return {
     server,
@@ -647,7 +664,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     standby,
     close() {
       closing ??= new Promise<void>((resolve) => {
-        const stopped = Promise.all([alerter?.stop(), standby?.stop()]);
+        const stopped = Promise.all([alerter?.stop(), standby?.stop(), partitions?.stop()]);
         server.close(() => void stopped.then(() => resolve()));
         server.closeIdleConnections();
         // Requests still running get a grace period, then their connections are cut.

@@ -30,6 +30,7 @@ export * from "./ingest/rows.ts";
 export * from "./keys/spendKeys.ts";
 export * from "./logs/cursor.ts";
 export * from "./logs/inputs.ts";
+export * from "./logs/partitions.ts";
 export * from "./logs/query.ts";
 export * from "./logs/spendLogs.ts";
 export * from "./logs/spendLogsDetail.ts";

@@ -20,8 +20,11 @@ describe("migrations, standalone", () => {
     const again = await migrate(t.db);
     expect(again.applied).toEqual([]);
     expect(again.mode).toBe("standalone");
-    const tables = await sql<{ n: number }>`SELECT count(*)::int AS n FROM information_schema.tables
-      WHERE table_schema = 'public' AND table_name LIKE 'LiteLLM_%'`.execute(t.db);
+    const tables = await sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_class c
+      JOIN pg_namespace s ON s.oid = c.relnamespace
+      WHERE s.nspname = 'public' AND c.relname LIKE 'LiteLLM_%' AND c.relkind IN ('r', 'p') AND NOT c.relispartition`.execute(
+      t.db,
+    );
     // 0001's six, and LiteLLM_BudgetTable and LiteLLM_OrganizationTable from 0008_budget_alerts.
     expect(tables.rows[0]!.n).toBe(8);
   });

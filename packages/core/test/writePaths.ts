@@ -43,12 +43,17 @@ export async function insertLikeLiteLLM<R extends object>(
         }),
       )})`,
   );
+  // A partitioned table (standalone, migration 0011) has the key (request_id, "startTime"); the rows
+  // rewritten here keep their "startTime", so the upsert is the same.
+  const kind = await sql<{ relkind: string }>`SELECT relkind::text AS relkind FROM pg_class
+    WHERE oid = to_regclass('public."LiteLLM_SpendLogs"')`.execute(db);
+  const target = kind.rows[0]?.relkind === "p" ? sql`(request_id, "startTime")` : sql`(request_id)`;
   const conflict =
     onConflict === "skip"
       ? sql`DO NOTHING`
-      : sql`DO UPDATE SET ${sql.join(onConflict.update.map((c) => sql`${sql.id(c)} = ${sql.ref(`excluded.${c}`)}`))}`;
+      : sql`${target} DO UPDATE SET ${sql.join(onConflict.update.map((c) => sql`${sql.id(c)} = ${sql.ref(`excluded.${c}`)}`))}`;
   await sql`INSERT INTO "LiteLLM_SpendLogs" (${sql.join(columns.map((c) => sql.id(nameOf(c))))})
-    VALUES ${sql.join(values)} ON CONFLICT (request_id) ${conflict}`.execute(db);
+    VALUES ${sql.join(values)} ON CONFLICT ${conflict}`.execute(db);
 }
 
 /** COPY ... FROM STDIN (FORMAT csv) of the listed columns (Postgres only: needs the test's pool). */

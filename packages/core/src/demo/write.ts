@@ -93,7 +93,8 @@ export async function insertLogBatch(db: Db, rows: DemoLog[]) {
       ${col("team_id")}::text[], ${col("end_user")}::text[], ${col("status")}::text[])
       AS v(request_id, call_type, api_key, spend, total_tokens, prompt_tokens, completion_tokens, st, et, model,
         model_id, model_group, provider, api_base, usr, metadata, cache_hit, tags, team_id, end_user, status)
-    ON CONFLICT (request_id) DO NOTHING
+    WHERE NOT EXISTS (SELECT 1 FROM spendlens.spend_log_ids k WHERE k.request_id = v.request_id)
+    ON CONFLICT DO NOTHING
     RETURNING api_key, spend, "user", team_id, end_user`.execute(db);
   return r.rows;
 }
@@ -107,7 +108,9 @@ export async function insertErrorLogBatch(db: Db, rows: DemoErrorLog[]): Promise
     SELECT * FROM unnest(${col("request_id")}::text[], ${col("startTime")}::timestamp[], ${col("endTime")}::timestamp[],
       ${col("api_base")}::text[], ${col("model_group")}::text[], ${col("litellm_model_name")}::text[],
       ${col("model_id")}::text[], ${col("exception_type")}::text[], ${col("status_code")}::text[])
-    ON CONFLICT (request_id) DO NOTHING`.execute(db);
+      AS v(request_id, st, et, api_base, model_group, litellm_model_name, model_id, exception_type, status_code)
+    WHERE NOT EXISTS (SELECT 1 FROM spendlens.error_log_ids k WHERE k.request_id = v.request_id)
+    ON CONFLICT DO NOTHING`.execute(db);
   return Number(r.numAffectedRows ?? 0);
 }
 
@@ -502,7 +505,8 @@ function takeTurn(prev: Promise<void>): { wait: Promise<void>; done: () => void;
  * reported to onProgress. Each chunk is one transaction on a dedicated connection:
  *   1. COPY the chunk's logs (CSV made on the fly from the generator) and its error logs into temp
  *      staging tables;
- *   2. INSERT the logs into "LiteLLM_SpendLogs" ON CONFLICT (request_id) DO NOTHING, summing the spend
+ *   2. INSERT the logs into "LiteLLM_SpendLogs" (request_ids not registered, migration 0011) ON CONFLICT
+ *      DO NOTHING, summing the spend
  *      of the rows actually inserted in SQL (RETURNING feeds a GROUP BY; only the sums reach the client),
  *      and the error logs into "LiteLLM_ErrorLogs" likewise;
  *   3. recordSpendDeltas (pending counter increments, one row per entity; seedDemoData folds them into
@@ -548,9 +552,10 @@ export async function copyLogRows(
       spend: number;
     }>`
       WITH ins AS (
-        INSERT INTO "LiteLLM_SpendLogs" (${cols}) SELECT ${cols} FROM pg_temp.seed_logs
+        INSERT INTO "LiteLLM_SpendLogs" (${cols}) SELECT ${cols} FROM pg_temp.seed_logs AS v
+        WHERE NOT EXISTS (SELECT 1 FROM spendlens.spend_log_ids k WHERE k.request_id = v.request_id)
         ${order}
-        ON CONFLICT (request_id) DO NOTHING
+        ON CONFLICT DO NOTHING
         RETURNING api_key, spend, "user", team_id, end_user)
       SELECT api_key, "user", team_id, end_user, count(*)::int AS n,
         coalesce(sum(spend) FILTER (WHERE spend > 0), 0)::float8 AS spend
@@ -559,8 +564,9 @@ export async function copyLogRows(
     if (withErrors) {
       const ecols = sql.raw(colList(ERROR_COLUMNS));
       const r = await sql`INSERT INTO "LiteLLM_ErrorLogs" (${ecols})
-        SELECT ${ecols} FROM pg_temp.seed_errors
-        ON CONFLICT (request_id) DO NOTHING`.execute(trx);
+        SELECT ${ecols} FROM pg_temp.seed_errors AS v
+        WHERE NOT EXISTS (SELECT 1 FROM spendlens.error_log_ids k WHERE k.request_id = v.request_id)
+        ON CONFLICT DO NOTHING`.execute(trx);
       errorsInserted = Number(r.numAffectedRows ?? 0);
     }
     const deltas = emptyDeltas();

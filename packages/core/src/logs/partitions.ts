@@ -1,0 +1,104 @@
+import { sql } from "kysely";
+import { now } from "../clock.ts";
+import type { Db } from "../db/connect.ts";
+import { badRequest } from "../errors.ts";
+
+/**
+ * Partitions of the log tables that spendlens created (standalone mode, migration 0011): one per UTC
+ * month of "startTime". `ensurePartitions` makes the partitions of this month and `ahead` months after
+ * it, moves rows that sat in the DEFAULT partition into their month's new partition, and, with
+ * `retentionDays`, drops every partition that ends before today minus that many days. Dropping keeps
+ * the rollups' totals (reports over that period answer as before; raw-log reads such as /spend/logs
+ * find nothing there) and the request_id registry (a log sent again is still a duplicate).
+ * A database whose log tables LiteLLM made (attach mode) is left alone: nothing happens.
+ */
+
+export interface PartitionOptions {
+  /** Months after the current one to have partitions for (default 3, 0..120). */
+  ahead?: number;
+  /** Drop partitions wholly older than this many days (null/undefined: keep everything). */
+  retentionDays?: number | null;
+  /** 'YYYY-MM-DD' (UTC) the partitions are made from; default today by `now()`. */
+  today?: string;
+}
+
+export interface PartitionChange {
+  /** 'created' | 'dropped' | 'kept (dirty days)' (past retention, but a day of it is dirty). */
+  action: string;
+  partition: string;
+}
+
+export const DEFAULT_PARTITIONS_AHEAD = 3;
+
+export async function ensurePartitions(db: Db, opts: PartitionOptions = {}): Promise<PartitionChange[]> {
+  const ahead = opts.ahead ?? DEFAULT_PARTITIONS_AHEAD;
+  if (!Number.isInteger(ahead) || ahead < 0 || ahead > 120)
+    throw badRequest("ahead", "must be a whole number of months, 0..120");
+  const retention = opts.retentionDays ?? null;
+  if (retention !== null && (!Number.isInteger(retention) || retention < 1 || retention > 1_000_000))
+    throw badRequest("retention_days", "must be a whole number of days, at least 1");
+  const today = opts.today ?? now().toISOString().slice(0, 10);
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(today)) throw badRequest("today", "must be a date YYYY-MM-DD");
+  const run = async (trx: Db) => {
+    const r = await sql<{ action: string; partition_name: string }>`
+      SELECT action, partition_name FROM spendlens.ensure_partitions(${ahead}::int, ${retention}::int, ${today}::date)`.execute(
+      trx,
+    );
+    return r.rows.map((x) => ({ action: x.action, partition: x.partition_name }));
+  };
+  return db.isTransaction ? run(db) : db.transaction().execute(run);
+}
+
+/** Whether the spend log table is partitioned by spendlens (standalone mode after migration 0011). */
+export async function logsPartitioned(db: Db): Promise<boolean> {
+  const r = await sql<{ p: boolean }>`SELECT EXISTS (SELECT 1 FROM pg_trigger
+    WHERE tgrelid = to_regclass('public."LiteLLM_SpendLogs"') AND tgname = 'spend_log_ids_insert') AS p`.execute(
+    db,
+  );
+  return r.rows[0]?.p === true;
+}
+
+export interface PartitionMaintainer {
+  /** One round now (rounds never overlap). */
+  tick(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Runs `ensurePartitions` at once and then every `everyMs` (default one hour). */
+export function startPartitionMaintainer(
+  db: Db,
+  opts: PartitionOptions & {
+    everyMs?: number;
+    onError?: (e: unknown) => void;
+    onChange?: (c: PartitionChange[]) => void;
+  },
+): PartitionMaintainer {
+  let running: Promise<void> | null = null;
+  let stopped = false;
+  const round = async () => {
+    try {
+      const { everyMs: _e, onError: _o, onChange: _c, ...o } = opts;
+      const changes = await ensurePartitions(db, o);
+      if (changes.length) opts.onChange?.(changes);
+    } catch (e) {
+      opts.onError?.(e);
+    }
+  };
+  const tick = () => {
+    if (!running) running = round().finally(() => (running = null));
+    return running;
+  };
+  const timer = setInterval(() => {
+    if (!stopped) void tick();
+  }, opts.everyMs ?? 3_600_000);
+  timer.unref?.();
+  void tick();
+  return {
+    tick,
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await running;
+    },
+  };
+}

@@ -30,7 +30,10 @@ function statusKiB(pid: number, field: "VmHWM" | "VmRSS"): number {
   }
 }
 
-export async function startChildServer(env: Record<string, string>, startTimeoutMs = 120_000): Promise<ChildServer> {
+export async function startChildServer(
+  env: Record<string, string>,
+  startTimeoutMs = 120_000,
+): Promise<ChildServer> {
   // SPENDLENS_BENCH_SERVER_NODE_ARGS: extra Node flags for the server process (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
   const extra = (process.env.SPENDLENS_BENCH_SERVER_NODE_ARGS ?? "").split(/\s+/).filter(Boolean);
   const built = spawnSync(process.execPath, [`${CLI_DIR}build.mjs`], { stdio: "inherit" });

@@ -704,9 +704,13 @@ export async function copyLogRowsPglite(
     await db.transaction().execute(async (trx) => {
       await sql`SET LOCAL statement_timeout = 0`.execute(trx);
       await sql.raw(`CREATE TEMP TABLE seed_logs (${colDefs(LOG_COLUMNS)}) ON COMMIT DROP`).execute(trx);
-      await pglite.query(`COPY pg_temp.seed_logs (${colList(LOG_COLUMNS)}) FROM '/dev/blob' (FORMAT csv)`, [], {
-        blob: new Blob(blocks),
-      });
+      await pglite.query(
+        `COPY pg_temp.seed_logs (${colList(LOG_COLUMNS)}) FROM '/dev/blob' (FORMAT csv)`,
+        [],
+        {
+          blob: new Blob(blocks),
+        },
+      );
       const agg = await sql<{
         api_key: string;
         user: string | null;
@@ -731,7 +735,8 @@ export async function copyLogRowsPglite(
           [],
           { blob: new Blob(errors.ready) },
         );
-        const r = await sql`INSERT INTO "LiteLLM_ErrorLogs" (${ecols}) SELECT ${ecols} FROM pg_temp.seed_errors
+        const r =
+          await sql`INSERT INTO "LiteLLM_ErrorLogs" (${ecols}) SELECT ${ecols} FROM pg_temp.seed_errors
           ON CONFLICT (request_id) DO NOTHING`.execute(trx);
         errorLogs += Number(r.numAffectedRows ?? 0);
       }

@@ -19,7 +19,10 @@ const dir = process.argv[2] ?? "/tmp/spendlens-embedded-bench";
 const big = Number(process.argv[3] ?? 1_000_000);
 const mib = (x: number) => `${x.toFixed(0)} MiB`;
 
-async function round(url: string, key: string): Promise<number> {
+/** SPENDLENS_BENCH_PER_ROUTE=1: the server's RSS after each route too. */
+const perRoute = process.env.SPENDLENS_BENCH_PER_ROUTE === "1";
+
+async function round(url: string, key: string, rss: () => number): Promise<number> {
   const today = new Date().toISOString().slice(0, 10);
   const start = new Date(Date.now() - 29 * 86_400_000).toISOString().slice(0, 10);
   const head = { authorization: `Bearer ${key}` };
@@ -44,6 +47,7 @@ async function round(url: string, key: string): Promise<number> {
     });
     await res.arrayBuffer();
     if (res.status !== 200) failed++;
+    if (perRoute) console.log(`  ${r.name}: ${res.status}, RSS ${mib(rss())}`);
   }
   return failed;
 }
@@ -54,14 +58,14 @@ async function serveAndMeasure(label: string, env: Record<string, string>) {
   const startS = (performance.now() - t0) / 1000;
   const atStart = s.rssMiB();
   const key = readFileSync(`${dir}/master_key`, "utf8").trim();
-  const failed = await round(s.url, key);
+  const failed = await round(s.url, key, () => s.rssMiB());
   console.log(
     `${label}: listening after ${startS.toFixed(1)} s; RSS at start ${mib(atStart)}, after a round of ${ROUTE_BENCH.length} routes ${mib(s.rssMiB())} (peak ${mib(s.peakRssMiB())}, ${failed} non-200)`,
   );
   await s.stop();
 }
 
-async function seed(label: string, logs: number) {
+async function seed(label: string, logs: number): Promise<number> {
   const t0 = performance.now();
   const r = await run(process.execPath, [CLI, "seed", "--logs", String(logs), "--json"], {
     env: { ...process.env, SPENDLENS_DATA_DIR: dir, DATABASE_URL: "" },
@@ -73,13 +77,14 @@ async function seed(label: string, logs: number) {
   console.log(
     `${label}: ${logs} logs in ${s.toFixed(1)} s wall = ${((out.logs_inserted ?? logs) / s).toFixed(0)} logs/s (${JSON.stringify(out)})`,
   );
+  return out.logs_now ?? logs;
 }
 
 rmSync(dir, { recursive: true, force: true });
 await serveAndMeasure("fresh folder, first start (demo 50k)", {});
 await serveAndMeasure("restart on 50k", {});
-await seed("seed into the folder holding 50k", big);
-await serveAndMeasure(`start on ${50_000 + big}`, {});
+const now = await seed("seed into the folder holding 50k", big);
+await serveAndMeasure(`start on ${now}`, {});
 if (process.argv[4] === "fresh") {
   rmSync(dir, { recursive: true, force: true });
   await seed("seed into a fresh folder", big);

@@ -9,7 +9,7 @@ import { SpendlensError } from "./errors.ts";
 /**
  * Settings, from the environment and the same names as CLI flags:
  * DATABASE_URL, SPENDLENS_DATA_DIR, SPENDLENS_MASTER_KEY, SPENDLENS_PORT, SPENDLENS_CONFIG,
- * SPENDLENS_STATEMENT_TIMEOUT_MS, SPENDLENS_DB_POOL_MAX.
+ * SPENDLENS_STATEMENT_TIMEOUT_MS, SPENDLENS_DB_POOL_MAX, SPENDLENS_PGLITE_SHARED_BUFFERS.
  */
 export interface Settings {
   databaseUrl: string | undefined;
@@ -20,6 +20,8 @@ export interface Settings {
   statementTimeoutMs: number;
   /** Postgres connections in the pool (PGlite has one). Default 10. */
   dbPoolMax: number;
+  /** The embedded folder's PGlite shared_buffers (e.g. "32MB"); default PGLITE_DEFAULT_SETTINGS. */
+  pgliteSharedBuffers?: string | undefined;
 }
 
 export function settingsFromEnv(
@@ -46,6 +48,7 @@ export function settingsFromEnv(
     configPath: flags.configPath ?? (env.SPENDLENS_CONFIG || undefined),
     statementTimeoutMs: Number.isFinite(timeout) && timeout >= 0 ? timeout : 15000,
     dbPoolMax: poolMax,
+    pgliteSharedBuffers: flags.pgliteSharedBuffers ?? (env.SPENDLENS_PGLITE_SHARED_BUFFERS || undefined),
   };
 }
 
@@ -113,6 +116,7 @@ export async function openRuntime(s: Settings): Promise<Runtime> {
       dataDir: s.databaseUrl ? undefined : s.dataDir,
       statementTimeoutMs: s.statementTimeoutMs,
       maxConnections: s.dbPoolMax,
+      ...(s.pgliteSharedBuffers ? { pgliteSettings: { shared_buffers: s.pgliteSharedBuffers } } : {}),
     });
     const migration = await migrate(handle.db);
     const h = handle;

@@ -1,9 +1,9 @@
 import { Temporal } from "@js-temporal/polyfill";
-import { JSONParser } from "@streamparser/json";
 import { buildWorld, generateLogs, spendLogRowSchema } from "@spendlens/core";
-import { jsonArrayElements } from "../../cli/src/stream.ts";
-import { bucketsFor, type BucketUnit } from "../../../packages/core/src/analytics/zones.ts";
+import { JSONParser } from "@streamparser/json";
+import { type BucketUnit, bucketsFor } from "../../../packages/core/src/analytics/zones.ts";
 import { checkSpendLogRow } from "../../../packages/core/src/ingest/validate.ts";
+import { jsonArrayElements } from "../../cli/src/stream.ts";
 
 /**
  * Hand-written code against the maintained library that would replace it, measured side by side in one
@@ -24,11 +24,13 @@ function best(label: string, fns: Record<string, () => number>) {
     for (const [k, f] of Object.entries(fns)) {
       const t = performance.now();
       const n = f();
-      (times[k] ??= []).push((performance.now() - t) / n);
+      times[k] = [...(times[k] ?? []), (performance.now() - t) / n];
     }
   for (const [k, v] of Object.entries(times)) {
     const ms = Math.min(...v);
-    console.log(`${label} ${k}: ${(1000 / ms).toFixed(0)} rows/s (best of ${ROUNDS}: ${(ms * 1000).toFixed(2)} µs/row)`);
+    console.log(
+      `${label} ${k}: ${(1000 / ms).toFixed(0)} rows/s (best of ${ROUNDS}: ${(ms * 1000).toFixed(2)} µs/row)`,
+    );
   }
 }
 
@@ -118,13 +120,13 @@ for (let r = 0; r < ROUNDS; r++)
     const t = performance.now();
     const n = await f();
     if (n !== N) throw new Error(`${k}: ${n} elements, not ${N}`);
-    (aTimes[k] ??= []).push(performance.now() - t);
+    aTimes[k] = [...(aTimes[k] ?? []), performance.now() - t];
     aHeap[k] = Math.max(aHeap[k] ?? 0, peakHeap - base);
   }
 for (const [k, v] of Object.entries(aTimes)) {
   const ms = Math.min(...v);
   console.log(
-    `(a) ${(arrayText.length / 1048576).toFixed(0)} MiB answer, ${N} rows, ${k}: ${((arrayText.length / 1048576) / (ms / 1000)).toFixed(1)} MiB/s, ${(N / (ms / 1000)).toFixed(0)} rows/s (best of ${ROUNDS}), heap above the start at most ${(aHeap[k]! / 1048576).toFixed(1)} MiB`,
+    `(a) ${(arrayText.length / 1048576).toFixed(0)} MiB answer, ${N} rows, ${k}: ${(arrayText.length / 1048576 / (ms / 1000)).toFixed(1)} MiB/s, ${(N / (ms / 1000)).toFixed(0)} rows/s (best of ${ROUNDS}), heap above the start at most ${(aHeap[k]! / 1048576).toFixed(1)} MiB`,
   );
 }
 
@@ -153,7 +155,8 @@ function temporalBuckets(unit: BucketUnit, tz: string, from: number, to: number)
   if (unit === "hour") {
     let t = z0.round({ smallestUnit: "hour", roundingMode: "floor" });
     // A whole local hour: the wall clock's minutes and seconds are 0.
-    while (t.minute !== 0) t = t.subtract({ minutes: 15 }).round({ smallestUnit: "minute", roundingMode: "floor" });
+    while (t.minute !== 0)
+      t = t.subtract({ minutes: 15 }).round({ smallestUnit: "minute", roundingMode: "floor" });
     for (;;) {
       const ms = t.epochMilliseconds;
       if (out.length && ms >= to) break;
@@ -204,7 +207,9 @@ for (let r = 0; r < 3; r++) {
       if (JSON.stringify(hand) === JSON.stringify(temp)) same++;
       else {
         const i = hand.findIndex((x, j) => JSON.stringify(x) !== JSON.stringify(temp[j]));
-        diffs.push(`${tz} ${unit} ${f.slice(0, 4)}: #${i} ${JSON.stringify(hand[i])} vs ${JSON.stringify(temp[i])} (${hand.length} vs ${temp.length})`);
+        diffs.push(
+          `${tz} ${unit} ${f.slice(0, 4)}: #${i} ${JSON.stringify(hand[i])} vs ${JSON.stringify(temp[i])} (${hand.length} vs ${temp.length})`,
+        );
       }
     }
   }

@@ -40,6 +40,13 @@ export function settingsFromEnv(
       `SPENDLENS_DB_POOL_MAX must be a whole number from 1 to 1000, got ${env.SPENDLENS_DB_POOL_MAX}`,
     );
   }
+  const sharedBuffers = flags.pgliteSharedBuffers ?? (env.SPENDLENS_PGLITE_SHARED_BUFFERS || undefined);
+  if (sharedBuffers !== undefined && !/^\d{1,7}(kB|MB|GB)$/.test(sharedBuffers)) {
+    throw new SpendlensError(
+      "CONFIG",
+      `SPENDLENS_PGLITE_SHARED_BUFFERS must be a size like 32MB (kB, MB or GB), got ${sharedBuffers}`,
+    );
+  }
   return {
     databaseUrl: flags.databaseUrl ?? (env.DATABASE_URL || undefined),
     dataDir: resolve(flags.dataDir ?? env.SPENDLENS_DATA_DIR ?? ".spendlens"),
@@ -48,7 +55,7 @@ export function settingsFromEnv(
     configPath: flags.configPath ?? (env.SPENDLENS_CONFIG || undefined),
     statementTimeoutMs: Number.isFinite(timeout) && timeout >= 0 ? timeout : 15000,
     dbPoolMax: poolMax,
-    pgliteSharedBuffers: flags.pgliteSharedBuffers ?? (env.SPENDLENS_PGLITE_SHARED_BUFFERS || undefined),
+    pgliteSharedBuffers: sharedBuffers,
   };
 }
 

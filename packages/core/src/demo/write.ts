@@ -708,7 +708,7 @@ export async function copyLogRowsPglite(
         `COPY pg_temp.seed_logs (${colList(LOG_COLUMNS)}) FROM '/dev/blob' (FORMAT csv)`,
         [],
         {
-          blob: new Blob(blocks),
+          blob: new Blob(blocks as unknown as ConstructorParameters<typeof Blob>[0]),
         },
       );
       const agg = await sql<{
@@ -733,7 +733,7 @@ export async function copyLogRowsPglite(
         await pglite.query(
           `COPY pg_temp.seed_errors (${colList(ERROR_COLUMNS)}) FROM '/dev/blob' (FORMAT csv)`,
           [],
-          { blob: new Blob(errors.ready) },
+          { blob: new Blob(errors.ready as unknown as ConstructorParameters<typeof Blob>[0]) },
         );
         const r =
           await sql`INSERT INTO "LiteLLM_ErrorLogs" (${ecols}) SELECT ${ecols} FROM pg_temp.seed_errors

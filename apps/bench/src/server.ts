@@ -30,7 +30,10 @@ function statusKiB(pid: number, field: "VmHWM" | "VmRSS"): number {
   }
 }
 
-export async function startChildServer(env: Record<string, string>): Promise<ChildServer> {
+export async function startChildServer(
+  env: Record<string, string>,
+  startTimeoutMs = 120_000,
+): Promise<ChildServer> {
   // SPENDLENS_BENCH_SERVER_NODE_ARGS: extra Node flags for the server process (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
   const extra = (process.env.SPENDLENS_BENCH_SERVER_NODE_ARGS ?? "").split(/\s+/).filter(Boolean);
   const built = spawnSync(process.execPath, [`${CLI_DIR}build.mjs`], { stdio: "inherit" });
@@ -42,7 +45,7 @@ export async function startChildServer(env: Record<string, string>): Promise<Chi
   });
   const url = await new Promise<string>((resolve, reject) => {
     let buf = "";
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${buf}`)), 120_000);
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${buf}`)), startTimeoutMs);
     child.stderr!.on("data", (d: Buffer) => {
       buf += d.toString();
       const m = /listening on (http:\/\/\S+)/.exec(buf);

@@ -209,6 +209,9 @@ export function buildProgram(): Command {
       const rt = await openRuntime(localSettings(g));
       try {
         const before = await countLogs(rt.handle.db);
+        process.stderr.write(
+          `${rt.handle.location} holds ${before} spend logs already; writing ${o.logs} demo logs (seed ${o.seed}: logs already there are skipped)\n`,
+        );
         bar.start(o.logs, 0);
         const r = await seedDemoData(rt.handle, {
           logs: o.logs,
@@ -252,12 +255,17 @@ export function buildProgram(): Command {
       const g = program.opts<GlobalOpts>();
       const { serve } = await import("@spendlens/server");
       const s = localSettings(g);
-      await serve({
-        ...s,
-        ...(o.port !== undefined ? { port: o.port } : {}),
-        ...(o.dbPoolMax !== undefined ? { dbPoolMax: o.dbPoolMax } : {}),
-        ...(o.databaseReadUrl ? { databaseReadUrl: o.databaseReadUrl } : {}),
-      });
+      await serve(
+        {
+          ...s,
+          ...(o.port !== undefined ? { port: o.port } : {}),
+          ...(o.dbPoolMax !== undefined ? { dbPoolMax: o.dbPoolMax } : {}),
+          ...(o.databaseReadUrl ? { databaseReadUrl: o.databaseReadUrl } : {}),
+        },
+        // A fresh embedded folder is prepared (initdb, migrations, demo data) by this same command in a
+        // child process that exits before the server opens it.
+        { prepareChild: { module: process.argv[1] as string, args: process.argv.slice(2) } },
+      );
     });
 
   program

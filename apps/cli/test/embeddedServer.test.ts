@@ -42,7 +42,7 @@ describe.skipIf(testEngine() === "postgres")("the CLI while a server holds the e
         SPENDLENS_DATA_DIR: dir,
         SPENDLENS_PORT: "0",
         SPENDLENS_DEMO_LOGS: String(DEMO_LOGS),
-        SPENDLENS_LOG_LEVEL: "warn",
+        SPENDLENS_LOG_LEVEL: "info",
       },
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -65,6 +65,30 @@ describe.skipIf(testEngine() === "postgres")("the CLI while a server holds the e
     }
     rmSync(dir, { recursive: true, force: true });
   });
+
+  it(
+    "the fresh folder was prepared (demo data written) by a child process that exited before the server opened it",
+    async () => {
+      const lines = serverLog
+        .split("\n")
+        .filter((l) => l.startsWith("{"))
+        .map((l) => JSON.parse(l) as { pid: number; msg: string; logs?: number });
+      const seeded = lines.filter((l) => l.msg === "writing demo data into the embedded database");
+      expect(seeded).toHaveLength(1);
+      expect(seeded[0]!.logs).toBe(DEMO_LOGS);
+      expect(seeded[0]!.pid).not.toBe(server.pid);
+      expect(lines.find((l) => l.msg === "spendlens is listening")?.pid).toBe(server.pid);
+      let childAlive = true;
+      try {
+        process.kill(seeded[0]!.pid, 0);
+      } catch {
+        childAlive = false;
+      }
+      expect(childAlive).toBe(false);
+      expect((await get("/spendlens/logs?limit=1&include_total=true")).total).toBe(DEMO_LOGS);
+    },
+    SLOW,
+  );
 
   it(
     "a report goes through the server, as proxy_admin",
@@ -150,6 +174,42 @@ describe.skipIf(testEngine() === "postgres")("the CLI while a server holds the e
       const r = await cli(["--json", "global-spend"]);
       expect(r.stderr).toBe("");
       expect(JSON.parse(r.stdout)).toEqual(before);
+    },
+    SLOW,
+  );
+
+  it(
+    "seed in process says how many logs the folder held, skips those, and keeps the counts exact",
+    async () => {
+      const held = (
+        await runCli(["--data-dir", dir, "--json", "call", "logs.page", '{"limit":1,"include_total":true}'], {
+          env: env(),
+        })
+      ).stdout;
+      const before = JSON.parse(held).total as number;
+      // Seed 42 again, 500 logs: ids demo-42-0..499; the folder holds 0..299 (first start) and the
+      // ingested 300..399 that ingest took.
+      const ids = new Set<string>();
+      for (const { log } of generateLogs(buildWorld({ seed: 42 }), 500, { seed: 42, days: 90 }))
+        ids.add(log.request_id);
+      const r = await cli(["--json", "seed", "--logs", "500"]);
+      expect(r.code).toBe(0);
+      expect(r.stderr).toContain(
+        `${dir} holds ${before} spend logs already; writing 500 demo logs (seed 42: logs already there are skipped)`,
+      );
+      const out = JSON.parse(r.stdout);
+      expect(out.logs_before).toBe(before);
+      expect(out.logs_inserted + out.logs_already_there).toBe(500);
+      expect(out.logs_now).toBe(before + out.logs_inserted);
+      const all = JSON.parse(
+        (
+          await runCli(
+            ["--data-dir", dir, "--json", "call", "logs.page", '{"limit":1,"include_total":true}'],
+            { env: env() },
+          )
+        ).stdout,
+      );
+      expect(all.total).toBe(out.logs_now);
     },
     SLOW,
   );

@@ -1,3 +1,4 @@
+import { fork } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
@@ -23,6 +24,38 @@ export interface ServeOptions {
   /** Demo logs to write on a fresh embedded database. Default SPENDLENS_DEMO_LOGS or 50000. */
   demoLogs?: number;
   host?: string;
+  /**
+   * How to run this same `serve()` in a child process: the program's entry module and its arguments
+   * (`spendlens serve` passes its own). With it, a fresh embedded folder is created, migrated and given
+   * its demo data by that child, which exits before this process opens the folder: PGlite's memory grows
+   * and never shrinks, and initdb plus a seed would leave the server holding ~850 MiB it no longer needs.
+   * Without it (tests calling serve() in process) that work is done here.
+   */
+  prepareChild?: { module: string; args: string[] };
+}
+
+/** Set in the child that prepares a fresh embedded folder: serve() stops after the demo data. */
+const PREPARE_ONLY = "SPENDLENS_SERVE_PREPARE_ONLY";
+
+/** Runs the preparing child (same program, same arguments, PREPARE_ONLY set) and waits for it to exit. */
+function prepareInChild(child: { module: string; args: string[] }): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const p = fork(child.module, child.args, {
+      execArgv: process.execArgv,
+      env: { ...process.env, [PREPARE_ONLY]: "1" },
+      stdio: "inherit",
+    });
+    p.once("error", reject);
+    p.once("exit", (code, signal) => {
+      if (code === 0) resolve();
+      else
+        reject(
+          new Error(
+            `preparing the embedded data folder failed (child process ${p.pid} ended with ${signal ?? `exit code ${code}`})`,
+          ),
+        );
+    });
+  });
 }
 
 /** A positive whole number of milliseconds from the environment; anything else is a clear error. */
@@ -88,15 +121,24 @@ export async function serve(settings: Settings, opts: ServeOptions = {}) {
   const metricsPublic = process.env.SPENDLENS_METRICS_PUBLIC ?? "";
   if (!["", "0", "1"].includes(metricsPublic))
     throw new SpendlensError("CONFIG", "SPENDLENS_METRICS_PUBLIC must be 1 (public) or 0 (master key only)");
+  const prepareOnly = process.env[PREPARE_ONLY] === "1";
+  if (embedded && opts.prepareChild && !prepareOnly && !existsSync(join(settings.dataDir, "PG_VERSION"))) {
+    log.info("preparing the fresh embedded data folder in a child process");
+    await prepareInChild(opts.prepareChild);
+  }
   const rt = await openRuntime({ ...settings, databaseReadUrl });
   const db = rt.handle.db;
   if (embedded) {
     if ((await getMeta(db, "demo_seeded")) === null) {
       const n = opts.demoLogs ?? Number(process.env.SPENDLENS_DEMO_LOGS ?? 50_000);
-      log.info({ logs: n }, "writing demo data into the embedded database");
+      log.info({ logs: n, pid: process.pid }, "writing demo data into the embedded database");
       const r = await seedDemoData(rt.handle, { logs: n });
       await setMeta(db, "demo_seeded", String(r.logs));
     }
+  }
+  if (prepareOnly) {
+    await rt.close();
+    process.exit(0);
   }
   // Counter increments a replica committed but did not fold before it died (kill -9 between the two):
   // folded now rather than at the next ingest. Readers are exact either way.
@@ -179,7 +221,9 @@ export async function serve(settings: Settings, opts: ServeOptions = {}) {
 
 const isMain = process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/\\/g, "/"));
 if (isMain) {
-  serve(settingsFromEnv(process.env)).catch((e) => {
+  serve(settingsFromEnv(process.env), {
+    prepareChild: { module: process.argv[1] as string, args: process.argv.slice(2) },
+  }).catch((e) => {
     const msg = e instanceof SpendlensError ? e.message : e instanceof Error ? e.message : String(e);
     process.stderr.write(`spendlens: ${msg}\n`);
     process.exit(1);

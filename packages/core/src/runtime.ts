@@ -12,7 +12,8 @@ import { DEFAULT_REPORT_CACHE_MB, setReportDayCache } from "./reports/dayCache.t
  * Settings, from the environment and the same names as CLI flags:
  * DATABASE_URL, SPENDLENS_DATA_DIR, SPENDLENS_MASTER_KEY, SPENDLENS_PORT, SPENDLENS_CONFIG,
  * SPENDLENS_STATEMENT_TIMEOUT_MS, SPENDLENS_DB_POOL_MAX, SPENDLENS_INGEST_STATEMENTS,
- * SPENDLENS_REPORT_CACHE_MB. Read here, at the edge, once; the rest of core takes them as arguments.
+ * SPENDLENS_REPORT_CACHE_MB, SPENDLENS_PGLITE_SHARED_BUFFERS. Read here, at the edge, once; the rest of
+ * core takes them as arguments.
  */
 export interface Settings {
   databaseUrl: string | undefined;
@@ -32,6 +33,8 @@ export interface Settings {
    * `--database-read-url`; nothing else uses it). Opened as `handle.read`.
    */
   databaseReadUrl?: string | undefined;
+  /** The embedded folder's PGlite shared_buffers (e.g. "32MB"); default PGLITE_DEFAULT_SETTINGS. */
+  pgliteSharedBuffers?: string | undefined;
 }
 
 export function settingsFromEnv(env: NodeJS.ProcessEnv, flags: Partial<Settings> = {}): Settings {
@@ -63,6 +66,13 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv, flags: Partial<Settings>
       `SPENDLENS_REPORT_CACHE_MB must be a number of MiB from 0 to 65536, got ${env.SPENDLENS_REPORT_CACHE_MB}`,
     );
   }
+  const sharedBuffers = flags.pgliteSharedBuffers ?? (env.SPENDLENS_PGLITE_SHARED_BUFFERS || undefined);
+  if (sharedBuffers !== undefined && !/^\d{1,7}(kB|MB|GB)$/.test(sharedBuffers)) {
+    throw new SpendlensError(
+      "CONFIG",
+      `SPENDLENS_PGLITE_SHARED_BUFFERS must be a size like 32MB (kB, MB or GB), got ${sharedBuffers}`,
+    );
+  }
   return {
     ingestStatements,
     reportCacheMb,
@@ -73,6 +83,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv, flags: Partial<Settings>
     configPath: flags.configPath ?? (env.SPENDLENS_CONFIG || undefined),
     statementTimeoutMs: Number.isFinite(timeout) && timeout >= 0 ? timeout : 15000,
     dbPoolMax: poolMax,
+    pgliteSharedBuffers: sharedBuffers,
   };
 }
 
@@ -141,6 +152,7 @@ export async function openRuntime(s: Settings): Promise<Runtime> {
       dataDir: s.databaseUrl ? undefined : s.dataDir,
       statementTimeoutMs: s.statementTimeoutMs,
       maxConnections: s.dbPoolMax,
+      ...(s.pgliteSharedBuffers ? { pgliteSettings: { shared_buffers: s.pgliteSharedBuffers } } : {}),
     });
     const migration = await migrate(handle.db);
     setIngestStatements(handle.db, s.ingestStatements);

@@ -30,8 +30,9 @@ describe("demo data", () => {
     expect(c.map((x) => x.log.spend)).not.toEqual(a.map((x) => x.log.spend));
   });
 
-  it("writes N logs (COPY on Postgres, batches on PGlite) with counters equal to the logs", async () => {
-    // Passing the handle takes the COPY path on Postgres.
+  it("writes N logs (COPY on both engines) with counters equal to the logs", async () => {
+    // Passing the handle takes the COPY path (Postgres: COPY FROM STDIN; PGlite: COPY FROM '/dev/blob',
+    // in bulk mode unless told).
     const r = await seedDemoData(t, { logs: N, seed: 7, end: END, days: 30 });
     expect(r.logs).toBe(N);
     // Brute force in JS over the same generator's rows.
@@ -136,11 +137,11 @@ describe("demo data", () => {
     }
   });
 
-  it("seeds in many small chunks (on Postgres: two connections at once) with counters and rollups exact", async () => {
+  it("seeds in many small chunks (on Postgres: two connections at once), rollups kept live, with counters and rollups exact", async () => {
     const u = await createTestDb();
     try {
       const n = 4000;
-      const r = await seedDemoData(u, { logs: n, seed: 11, end: END, days: 20, batchSize: 250 });
+      const r = await seedDemoData(u, { logs: n, seed: 11, end: END, days: 20, batchSize: 250, bulk: false });
       expect(r.logs).toBe(n);
       const rows = [...generateLogs(buildWorld({ seed: 11 }), n, { seed: 11, end: END, days: 20 })];
       const byKey = new Map<string, number>();

@@ -57,6 +57,68 @@ export interface OpenOptions {
    * spent 230 ms compiling code for a branch that never ran (the tag routes: 240 ms instead of 3 ms).
    */
   jit?: boolean;
+  /**
+   * PGlite only: Postgres settings given at its start (`-c name=value`), over PGLITE_DEFAULT_SETTINGS.
+   * PGlite's memory is a WebAssembly memory that grows and never shrinks, so what a process touches
+   * once it keeps: shared_buffers is resident from the start.
+   */
+  pgliteSettings?: Partial<Record<PgliteSetting, string>>;
+}
+
+/** The settings `pgliteSettings` may name. */
+export const PGLITE_SETTINGS = [
+  "shared_buffers",
+  "work_mem",
+  "maintenance_work_mem",
+  "wal_buffers",
+  "temp_buffers",
+  "max_wal_size",
+] as const;
+export type PgliteSetting = (typeof PGLITE_SETTINGS)[number];
+
+/**
+ * PGlite's own defaults are Postgres's (shared_buffers 128MB, all of it resident once the buffer pool
+ * is initialised: 290 MiB RSS for a bare open of a folder against 180 MiB with 16MB). spendlens's reads
+ * go to the rollups and indexes, and the folder's files stay in the OS's page cache, so a small pool
+ * costs little time (BENCHMARKS.md, "Lean embedded mode").
+ */
+export const PGLITE_DEFAULT_SETTINGS: Partial<Record<PgliteSetting, string>> = {
+  shared_buffers: "32MB",
+};
+
+// PGlite's start parameters when none are given (PGlite 0.4's defaultStartParams): passing any replaces
+// them, so they are repeated here before ours.
+const PGLITE_START = [
+  "--single",
+  "-F",
+  "-O",
+  "-j",
+  "-c",
+  "search_path=public",
+  "-c",
+  "exit_on_error=false",
+  "-c",
+  "log_checkpoints=false",
+  "-c",
+  "max_worker_processes=0",
+  "-c",
+  "max_parallel_workers=0",
+  "-c",
+  "max_parallel_workers_per_gather=0",
+];
+
+const SETTING_VALUE = /^\d{1,7}(kB|MB|GB)?$/;
+
+/** `-c name=value` start parameters for PGlite; a name or value outside the allowlist is refused. */
+export function pgliteStartParams(settings: Partial<Record<PgliteSetting, string>>): string[] {
+  const out = [...PGLITE_START];
+  for (const [k, v] of Object.entries({ ...PGLITE_DEFAULT_SETTINGS, ...settings })) {
+    if (v === undefined) continue;
+    if (!(PGLITE_SETTINGS as readonly string[]).includes(k) || !SETTING_VALUE.test(v))
+      throw new Error(`PGlite setting ${k}=${v}: not a known setting or not a size like 32MB`);
+    out.push("-c", `${k}=${v}`);
+  }
+  return out;
 }
 
 // Type OIDs whose text form the two drivers would otherwise turn into different JS values.
@@ -166,6 +228,7 @@ export async function openDatabase(opts: OpenOptions = {}): Promise<DbHandle> {
     ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
     ...(opts.loadDataDir ? { loadDataDir: opts.loadDataDir } : {}),
     parsers,
+    startParams: pgliteStartParams(opts.pgliteSettings ?? {}),
   });
   await pglite.exec(`SET TimeZone = 'UTC'; SET statement_timeout = ${Math.max(0, Math.floor(timeout))};`);
   const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });

@@ -153,6 +153,21 @@ export async function seedDemoData(target: DbHandle | Db, opts: SeedOptions): Pr
         });
       }
     }
+  } else if (handle?.engine === "pglite" && handle.pglite) {
+    // One process owns the folder (nobody reads while it seeds): bulk by default.
+    const paused = (opts.bulk ?? true) && (await pauseForBulk(db));
+    try {
+      counts = await copyLogRowsPglite(handle.pglite, db, rows, opts);
+    } finally {
+      if (paused) {
+        await resumeRollups(db);
+        await rebuildRollups(db, {
+          scope: "dirty",
+          chunkDays: 31,
+          ...(opts.onRebuild ? { onProgress: opts.onRebuild } : {}),
+        });
+      }
+    }
   } else {
     counts = await insertLogs(db, rows, opts);
   }
@@ -664,3 +679,86 @@ export async function copyLogRows(
   if (st.failed) throw st.failed.error;
   return { logs: st.inserted, errorLogs: st.errorLogs };
 }
+
+// ---- PGlite: COPY FROM '/dev/blob' into a staging table, then move ----
+
+/**
+ * Writes spend logs (and their error logs) into PGlite, with counters: per chunk, one transaction that
+ * COPYs the chunk's CSV (the same CsvWriter as on Postgres, handed to PGlite as a Blob) into temp staging
+ * tables and moves it with one INSERT ... ON CONFLICT DO NOTHING, as `copyLogRows` does. PGlite is one
+ * session, so there are no lanes.
+ */
+export async function copyLogRowsPglite(
+  pglite: PGliteLike,
+  db: Db,
+  source: Iterable<GeneratedRow>,
+  opts: Pick<SeedOptions, "logs" | "batchSize" | "onProgress">,
+): Promise<WriteCounts> {
+  const rows = source[Symbol.iterator]();
+  const chunkSize = Math.max(1, opts.batchSize ?? 50_000);
+  let written = 0;
+  let inserted = 0;
+  let errorLogs = 0;
+  const cols = sql.raw(colList(LOG_COLUMNS));
+  const ecols = sql.raw(colList(ERROR_COLUMNS));
+  for (;;) {
+    const errors = new CsvWriter();
+    const counter = { n: 0 };
+    const blocks = [...logCsv(rows, chunkSize, errors, counter)];
+    if (!counter.n) break;
+    errors.flush();
+    await db.transaction().execute(async (trx) => {
+      await sql`SET LOCAL statement_timeout = 0`.execute(trx);
+      await sql.raw(`CREATE TEMP TABLE seed_logs (${colDefs(LOG_COLUMNS)}) ON COMMIT DROP`).execute(trx);
+      await pglite.query(
+        `COPY pg_temp.seed_logs (${colList(LOG_COLUMNS)}) FROM '/dev/blob' (FORMAT csv)`,
+        [],
+        {
+          blob: new Blob(blocks as unknown as ConstructorParameters<typeof Blob>[0]),
+        },
+      );
+      const agg = await sql<{
+        api_key: string;
+        user: string | null;
+        team_id: string | null;
+        end_user: string | null;
+        n: number;
+        spend: number;
+      }>`
+        WITH ins AS (
+          INSERT INTO "LiteLLM_SpendLogs" (${cols}) SELECT ${cols} FROM pg_temp.seed_logs
+          ON CONFLICT (request_id) DO NOTHING
+          RETURNING api_key, spend, "user", team_id, end_user)
+        SELECT api_key, "user", team_id, end_user, count(*)::int AS n,
+          coalesce(sum(spend) FILTER (WHERE spend > 0), 0)::float8 AS spend
+        FROM ins GROUP BY api_key, "user", team_id, end_user`.execute(trx);
+      if (errors.ready.length) {
+        await sql
+          .raw(`CREATE TEMP TABLE seed_errors (${colDefs(ERROR_COLUMNS)}) ON COMMIT DROP`)
+          .execute(trx);
+        await pglite.query(
+          `COPY pg_temp.seed_errors (${colList(ERROR_COLUMNS)}) FROM '/dev/blob' (FORMAT csv)`,
+          [],
+          { blob: new Blob(errors.ready as unknown as ConstructorParameters<typeof Blob>[0]) },
+        );
+        const r =
+          await sql`INSERT INTO "LiteLLM_ErrorLogs" (${ecols}) SELECT ${ecols} FROM pg_temp.seed_errors
+          ON CONFLICT (request_id) DO NOTHING`.execute(trx);
+        errorLogs += Number(r.numAffectedRows ?? 0);
+      }
+      const deltas = emptyDeltas();
+      for (const r of agg.rows) {
+        inserted += r.n;
+        addLogToDeltas(deltas, r);
+      }
+      await recordSpendDeltas(trx, deltas);
+    });
+    written += counter.n;
+    opts.onProgress?.(written, opts.logs);
+    if (counter.n < chunkSize) break;
+  }
+  return { logs: inserted, errorLogs };
+}
+
+/** What copyLogRowsPglite needs of a PGlite instance. */
+type PGliteLike = Pick<NonNullable<DbHandle["pglite"]>, "query">;

@@ -1,0 +1,92 @@
+import { execFile } from "node:child_process";
+import { readFileSync, rmSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { ROUTE_BENCH } from "./routes.ts";
+import { startChildServer } from "./server.ts";
+
+/**
+ * The embedded default's memory and seeding rate (no DATABASE_URL: PGlite in a folder), as a user gets
+ * it: `spendlens serve` on a fresh folder (demo data written on first start), a round of report
+ * requests (every benched REST route once), then `spendlens seed --logs N` with the server stopped, and
+ * the server again on the bigger folder. RSS is the server process's (VmRSS now, VmHWM peak).
+ *
+ *   npx tsx apps/bench/src/embedded.ts [dir] [logs=1000000] [fresh: also seed into a fresh folder]
+ */
+const CLI = fileURLToPath(new URL("../../cli/bin/spendlens.mjs", import.meta.url));
+const run = promisify(execFile);
+const dir = process.argv[2] ?? "/tmp/spendlens-embedded-bench";
+const big = Number(process.argv[3] ?? 1_000_000);
+const mib = (x: number) => `${x.toFixed(0)} MiB`;
+
+/** SPENDLENS_BENCH_PER_ROUTE=1: the server's RSS after each route too. */
+const perRoute = process.env.SPENDLENS_BENCH_PER_ROUTE === "1";
+
+async function round(url: string, key: string, rss: () => number): Promise<number> {
+  const today = new Date().toISOString().slice(0, 10);
+  const start = new Date(Date.now() - 29 * 86_400_000).toISOString().slice(0, 10);
+  const head = { authorization: `Bearer ${key}` };
+  const sample = (await (await fetch(`${url}/spendlens/logs?limit=1`, { headers: head })).json()) as any;
+  const row = sample?.data?.[0] ?? sample?.[0] ?? {};
+  const c = {
+    start,
+    end: today,
+    endNext: new Date(Date.parse(today) + 86_400_000).toISOString().slice(0, 10),
+    nowIso: new Date().toISOString(),
+    monthAgoIso: new Date(Date.now() - 30 * 86_400_000).toISOString(),
+    modelGroup: row.model_group ?? "gpt-4o",
+    apiKey: row.api_key ?? "",
+  };
+  let failed = 0;
+  for (const r of ROUTE_BENCH) {
+    const q = r.query ? `?${new URLSearchParams(r.query(c))}` : "";
+    const res = await fetch(`${url}${r.path}${q}`, {
+      method: r.method,
+      headers: { ...head, ...(r.body ? { "content-type": "application/json" } : {}) },
+      ...(r.body ? { body: JSON.stringify(r.body(c)) } : {}),
+    });
+    await res.arrayBuffer();
+    if (res.status !== 200) failed++;
+    if (perRoute) console.log(`  ${r.name}: ${res.status}, RSS ${mib(rss())}`);
+  }
+  return failed;
+}
+
+async function serveAndMeasure(label: string, env: Record<string, string>) {
+  const t0 = performance.now();
+  const s = await startChildServer({ SPENDLENS_DATA_DIR: dir, ...env }, 1_800_000);
+  const startS = (performance.now() - t0) / 1000;
+  const atStart = s.rssMiB();
+  const key = readFileSync(`${dir}/master_key`, "utf8").trim();
+  const failed = await round(s.url, key, () => s.rssMiB());
+  console.log(
+    `${label}: listening after ${startS.toFixed(1)} s; RSS at start ${mib(atStart)}, after a round of ${ROUTE_BENCH.length} routes ${mib(s.rssMiB())} (peak ${mib(s.peakRssMiB())}, ${failed} non-200)`,
+  );
+  await s.stop();
+}
+
+async function seed(label: string, logs: number): Promise<number> {
+  const t0 = performance.now();
+  const r = await run(process.execPath, [CLI, "seed", "--logs", String(logs), "--json"], {
+    env: { ...process.env, SPENDLENS_DATA_DIR: dir, DATABASE_URL: "" },
+    maxBuffer: 1 << 24,
+  });
+  const s = (performance.now() - t0) / 1000;
+  const out = JSON.parse(r.stdout) as Record<string, number>;
+  console.log(r.stderr.split("\n")[0]);
+  console.log(
+    `${label}: ${logs} logs in ${s.toFixed(1)} s wall = ${((out.logs_inserted ?? logs) / s).toFixed(0)} logs/s (${JSON.stringify(out)})`,
+  );
+  return out.logs_now ?? logs;
+}
+
+rmSync(dir, { recursive: true, force: true });
+await serveAndMeasure("fresh folder, first start (demo 50k)", {});
+await serveAndMeasure("restart on 50k", {});
+const now = await seed("seed into the folder holding 50k", big);
+await serveAndMeasure(`start on ${now}`, {});
+if (process.argv[4] === "fresh") {
+  rmSync(dir, { recursive: true, force: true });
+  await seed("seed into a fresh folder", big);
+}
+rmSync(dir, { recursive: true, force: true });

@@ -1,6 +1,6 @@
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { Kysely, PostgresDialect, sql } from "kysely";
+import { Kysely, PostgresDialect, type RawBuilder, sql } from "kysely";
 import type pg from "pg";
 import pgCopy from "pg-copy-streams";
 import type { Db, DbHandle } from "../db/connect.ts";
@@ -557,33 +557,8 @@ export async function copyLogRows(
 
   /** Step 2 and 3 of one chunk; returns [logs inserted, error logs inserted]. */
   const move = async (trx: Db, withErrors: boolean): Promise<[number, number]> => {
-    const cols = sql.raw(colList(LOG_COLUMNS));
-    const agg = await sql<{
-      api_key: string;
-      user: string | null;
-      team_id: string | null;
-      end_user: string | null;
-      n: number;
-      spend: number;
-    }>`
-      WITH ins AS (
-        INSERT INTO "LiteLLM_SpendLogs" (${cols}) SELECT ${cols} FROM pg_temp.seed_logs AS v
-        WHERE NOT EXISTS (SELECT 1 FROM spendlens.spend_log_ids k WHERE k.request_id = v.request_id)
-        ${order}
-        ON CONFLICT DO NOTHING
-        RETURNING api_key, spend, "user", team_id, end_user)
-      SELECT api_key, "user", team_id, end_user, count(*)::int AS n,
-        coalesce(sum(spend) FILTER (WHERE spend > 0), 0)::float8 AS spend
-      FROM ins GROUP BY api_key, "user", team_id, end_user`.execute(trx);
-    let errorsInserted = 0;
-    if (withErrors) {
-      const ecols = sql.raw(colList(ERROR_COLUMNS));
-      const r = await sql`INSERT INTO "LiteLLM_ErrorLogs" (${ecols})
-        SELECT ${ecols} FROM pg_temp.seed_errors AS v
-        WHERE NOT EXISTS (SELECT 1 FROM spendlens.error_log_ids k WHERE k.request_id = v.request_id)
-        ON CONFLICT DO NOTHING`.execute(trx);
-      errorsInserted = Number(r.numAffectedRows ?? 0);
-    }
+    const agg = await moveStagedLogs(trx, order);
+    const errorsInserted = withErrors ? await moveStagedErrors(trx) : 0;
     const deltas = emptyDeltas();
     let inserted = 0;
     for (const r of agg.rows) {
@@ -699,8 +674,6 @@ export async function copyLogRowsPglite(
   let written = 0;
   let inserted = 0;
   let errorLogs = 0;
-  const cols = sql.raw(colList(LOG_COLUMNS));
-  const ecols = sql.raw(colList(ERROR_COLUMNS));
   for (;;) {
     const errors = new CsvWriter();
     const counter = { n: 0 };
@@ -717,21 +690,7 @@ export async function copyLogRowsPglite(
           blob: new Blob(blocks as unknown as ConstructorParameters<typeof Blob>[0]),
         },
       );
-      const agg = await sql<{
-        api_key: string;
-        user: string | null;
-        team_id: string | null;
-        end_user: string | null;
-        n: number;
-        spend: number;
-      }>`
-        WITH ins AS (
-          INSERT INTO "LiteLLM_SpendLogs" (${cols}) SELECT ${cols} FROM pg_temp.seed_logs
-          ON CONFLICT (request_id) DO NOTHING
-          RETURNING api_key, spend, "user", team_id, end_user)
-        SELECT api_key, "user", team_id, end_user, count(*)::int AS n,
-          coalesce(sum(spend) FILTER (WHERE spend > 0), 0)::float8 AS spend
-        FROM ins GROUP BY api_key, "user", team_id, end_user`.execute(trx);
+      const agg = await moveStagedLogs(trx, sql``);
       if (errors.ready.length) {
         await sql
           .raw(`CREATE TEMP TABLE seed_errors (${colDefs(ERROR_COLUMNS)}) ON COMMIT DROP`)
@@ -741,10 +700,7 @@ export async function copyLogRowsPglite(
           [],
           { blob: new Blob(errors.ready as unknown as ConstructorParameters<typeof Blob>[0]) },
         );
-        const r =
-          await sql`INSERT INTO "LiteLLM_ErrorLogs" (${ecols}) SELECT ${ecols} FROM pg_temp.seed_errors
-          ON CONFLICT (request_id) DO NOTHING`.execute(trx);
-        errorLogs += Number(r.numAffectedRows ?? 0);
+        errorLogs += await moveStagedErrors(trx);
       }
       const deltas = emptyDeltas();
       for (const r of agg.rows) {
@@ -762,3 +718,39 @@ export async function copyLogRowsPglite(
 
 /** What copyLogRowsPglite needs of a PGlite instance. */
 type PGliteLike = Pick<NonNullable<DbHandle["pglite"]>, "query">;
+
+/**
+ * Moves the staged chunk (pg_temp.seed_logs) into "LiteLLM_SpendLogs": request_ids already registered
+ * (spendlens.spend_log_ids, partitioned standalone tables) or already stored (any unique index) are
+ * skipped; answers the inserted logs per (key, user, team, end user) for the counters.
+ */
+function moveStagedLogs(trx: Db, order: RawBuilder<unknown>) {
+  const cols = sql.raw(colList(LOG_COLUMNS)); // allowlisted column names
+  return sql<{
+    api_key: string;
+    user: string | null;
+    team_id: string | null;
+    end_user: string | null;
+    n: number;
+    spend: number;
+  }>`
+    WITH ins AS (
+      INSERT INTO "LiteLLM_SpendLogs" (${cols}) SELECT ${cols} FROM pg_temp.seed_logs AS v
+      WHERE NOT EXISTS (SELECT 1 FROM spendlens.spend_log_ids k WHERE k.request_id = v.request_id)
+      ${order}
+      ON CONFLICT DO NOTHING
+      RETURNING api_key, spend, "user", team_id, end_user)
+    SELECT api_key, "user", team_id, end_user, count(*)::int AS n,
+      coalesce(sum(spend) FILTER (WHERE spend > 0), 0)::float8 AS spend
+    FROM ins GROUP BY api_key, "user", team_id, end_user`.execute(trx);
+}
+
+/** Moves the staged error logs (pg_temp.seed_errors) as `moveStagedLogs` does; answers how many went in. */
+async function moveStagedErrors(trx: Db): Promise<number> {
+  const ecols = sql.raw(colList(ERROR_COLUMNS)); // allowlisted column names
+  const r = await sql`INSERT INTO "LiteLLM_ErrorLogs" (${ecols})
+    SELECT ${ecols} FROM pg_temp.seed_errors AS v
+    WHERE NOT EXISTS (SELECT 1 FROM spendlens.error_log_ids k WHERE k.request_id = v.request_id)
+    ON CONFLICT DO NOTHING`.execute(trx);
+  return Number(r.numAffectedRows ?? 0);
+}

@@ -14,6 +14,7 @@ import {
   seedDemoData,
   setMeta,
   settingsFromEnv,
+  startPeriodic,
 } from "@spendlens/core";
 import pino from "pino";
 import { limitsFromEnv } from "./limits.ts";
@@ -146,18 +147,17 @@ export async function serve(settings: Settings, opts: ServeOptions = {}) {
   // Inserted logs wait in spendlens.spend_log_pending until a fold applies them to the rollups (readers
   // fold first, so answers are exact either way): folding every second keeps a reader's fold small.
   let foldFailed = false;
-  const folder = setInterval(() => {
-    foldRollupsSoon(db).then(
-      () => {
-        foldFailed = false;
-      },
-      (e) => {
-        if (!foldFailed) log.warn({ err: e }, "folding pending rollup rows failed");
-        foldFailed = true;
-      },
-    );
-  }, foldMs);
-  folder.unref();
+  const folder = startPeriodic(
+    async () => {
+      await foldRollupsSoon(db);
+      foldFailed = false;
+    },
+    foldMs,
+    (e) => {
+      if (!foldFailed) log.warn({ err: e }, "folding pending rollup rows failed");
+      foldFailed = true;
+    },
+  );
   let masterKey = settings.masterKey;
   let printedKey: string | null = null;
   if (!masterKey && embedded) {
@@ -208,8 +208,8 @@ export async function serve(settings: Settings, opts: ServeOptions = {}) {
     stopping = true;
     log.info({ signal }, "shutting down");
     unrecord();
-    clearInterval(folder);
     await running.close();
+    await folder.stop();
     await rt.close();
     process.exit(0);
   };

@@ -36,6 +36,7 @@ export * from "./logs/spendLogs.ts";
 export * from "./logs/spendLogsDetail.ts";
 export * from "./logs/spendLogsStream.ts";
 export * from "./logs/spendLogsUi.ts";
+export * from "./periodic.ts";
 export * from "./pricing/calculate.ts";
 export * from "./pricing/tokenize.ts";
 export * from "./providers/resolve.ts";

@@ -4,6 +4,7 @@ import { z } from "zod";
 import { now } from "../clock.ts";
 import type { SpendlensConfig } from "../config/config.ts";
 import type { Db } from "../db/connect.ts";
+import { type Periodic, startPeriodic } from "../periodic.ts";
 import { foldBeforeRead } from "../rollups/fold.ts";
 import { ALL, type Scope } from "../scope.ts";
 import { type BudgetEntityType, type BudgetStatus, budgetStatus } from "./status.ts";
@@ -284,11 +285,8 @@ export interface BudgetAlerterOptions extends DeliveryOptions {
   onError?: (e: unknown) => void;
 }
 
-export interface BudgetAlerter {
-  /** One detection and delivery round now (also what the timer runs). */
-  tick(): Promise<void>;
-  stop(): Promise<void>;
-}
+/** `tick()`: one detection and delivery round now (also what the timer runs). */
+export type BudgetAlerter = Periodic;
 
 /**
  * Runs detection and delivery every `pollMs` until stopped: spend that LiteLLM writes straight into the
@@ -299,36 +297,17 @@ export function startBudgetAlerter(
   config: Pick<SpendlensConfig, "providerBudgets" | "modelList">,
   opts: BudgetAlerterOptions,
 ): BudgetAlerter {
-  let running: Promise<void> | null = null;
-  let stopped = false;
-  const round = async () => {
-    try {
+  return startPeriodic(
+    async (stopped) => {
       await detectBudgetAlerts(db, config);
       for (;;) {
         const r = await deliverBudgetAlerts(db, opts);
-        if (r.delivered + r.failed < (opts.batch ?? 20) || stopped) break;
+        if (r.delivered + r.failed < (opts.batch ?? 20) || stopped()) break;
       }
-    } catch (e) {
-      opts.onError?.(e);
-    }
-  };
-  const tick = () => {
-    if (!running) running = round().finally(() => (running = null));
-    return running;
-  };
-  const timer = setInterval(() => {
-    if (!stopped) void tick();
-  }, opts.pollMs ?? 2_000);
-  timer.unref?.();
-  void tick();
-  return {
-    tick,
-    async stop() {
-      stopped = true;
-      clearInterval(timer);
-      await running;
     },
-  };
+    opts.pollMs ?? 2_000,
+    opts.onError,
+  );
 }
 
 export interface BudgetAlertRow {

@@ -2,6 +2,7 @@ import { sql } from "kysely";
 import { now } from "../clock.ts";
 import type { Db } from "../db/connect.ts";
 import { badRequest } from "../errors.ts";
+import { type Periodic, startPeriodic } from "../periodic.ts";
 
 /**
  * Partitions of the log tables that spendlens created (standalone mode, migration 0011): one per UTC
@@ -58,11 +59,8 @@ export async function logsPartitioned(db: Db): Promise<boolean> {
   return r.rows[0]?.p === true;
 }
 
-export interface PartitionMaintainer {
-  /** One round now (rounds never overlap). */
-  tick(): Promise<void>;
-  stop(): Promise<void>;
-}
+/** `tick()`: one round now (rounds never overlap). */
+export type PartitionMaintainer = Periodic;
 
 /** Runs `ensurePartitions` at once and then every `everyMs` (default one hour). */
 export function startPartitionMaintainer(
@@ -73,32 +71,13 @@ export function startPartitionMaintainer(
     onChange?: (c: PartitionChange[]) => void;
   },
 ): PartitionMaintainer {
-  let running: Promise<void> | null = null;
-  let stopped = false;
-  const round = async () => {
-    try {
-      const { everyMs: _e, onError: _o, onChange: _c, ...o } = opts;
+  const { everyMs, onError, onChange, ...o } = opts;
+  return startPeriodic(
+    async () => {
       const changes = await ensurePartitions(db, o);
-      if (changes.length) opts.onChange?.(changes);
-    } catch (e) {
-      opts.onError?.(e);
-    }
-  };
-  const tick = () => {
-    if (!running) running = round().finally(() => (running = null));
-    return running;
-  };
-  const timer = setInterval(() => {
-    if (!stopped) void tick();
-  }, opts.everyMs ?? 3_600_000);
-  timer.unref?.();
-  void tick();
-  return {
-    tick,
-    async stop() {
-      stopped = true;
-      clearInterval(timer);
-      await running;
+      if (changes.length) onChange?.(changes);
     },
-  };
+    everyMs ?? 3_600_000,
+    onError,
+  );
 }

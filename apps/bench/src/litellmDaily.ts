@@ -206,7 +206,7 @@ export async function fillLiteLLMDaily(
         notes.push(`${t.table}: ${s.split(" ON ")[0]} failed: ${e instanceof Error ? e.message : String(e)}`);
       }
     }
-    await sql.raw(`ANALYZE "${t.table}"`).execute(db);
+    await sql`ANALYZE ${sql.table(t.table)}`.execute(db); // an allowlisted table name
   }
   await setMeta(db, FILL_KEY, dataset);
   return { filled: true, ms: performance.now() - t0, rows: await counts(), notes };

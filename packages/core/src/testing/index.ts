@@ -74,6 +74,7 @@ export async function createTestDb(opts: { migrate?: boolean; onDisk?: boolean }
     handle = await openDatabase({ databaseUrl: url, maxConnections: 20 });
     dropDb = async () => {
       const c = new pg.Client({ connectionString: adminPgUrl() });
+      c.on("error", () => {});
       await c.connect();
       await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
       await c.end();

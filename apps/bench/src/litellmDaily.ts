@@ -59,13 +59,31 @@ const MEASURES = [
   "failed_requests",
 ] as const;
 
+/**
+ * Every identifier this file writes into SQL text comes from the constants above (LiteLLM's daily
+ * tables, their entity columns, the measures), never from input; `qi` quotes one and refuses anything
+ * else, `qiSuffixed` a name made of an allowed one and a fixed suffix (index and key names).
+ */
+const IDENTS: ReadonlySet<string> = new Set([
+  ...[...ENTITY_TABLES, TAG_TABLE].flatMap((t) => [t.table, t.column, t.source]),
+  ...MEASURES,
+]);
+function qi(name: string): string {
+  if (!IDENTS.has(name)) throw new Error(`not an allowed identifier: ${name}`);
+  return `"${name}"`;
+}
+function qiSuffixed(base: string, suffix: string): string {
+  if (!IDENTS.has(base) || !/^[a-z_]+$/.test(suffix))
+    throw new Error(`not an allowed identifier: ${base}_${suffix}`);
+  return `"${base}_${suffix}"`;
+}
+
 /** LiteLLM's DDL for one daily table (schema.sql), identifiers from the fixed list above. */
 function ddl(t: EntityTable): string[] {
-  const q = (s: string) => `"${s}"`;
   return [
-    `CREATE TABLE ${q(t.table)} (
+    `CREATE TABLE ${qi(t.table)} (
       "id" TEXT NOT NULL,
-      ${q(t.column)} TEXT,${t === TAG_TABLE ? '\n      "request_id" TEXT,' : ""}
+      ${qi(t.column)} TEXT,${t === TAG_TABLE ? '\n      "request_id" TEXT,' : ""}
       "date" TEXT NOT NULL,
       "api_key" TEXT NOT NULL,
       "model" TEXT,
@@ -83,24 +101,23 @@ function ddl(t: EntityTable): string[] {
       "failed_requests" BIGINT NOT NULL DEFAULT 0,
       "created_at" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
       "updated_at" TIMESTAMP(3) NOT NULL,
-      CONSTRAINT ${q(`${t.table}_pkey`)} PRIMARY KEY ("id"))`,
+      CONSTRAINT ${qiSuffixed(t.table, "pkey")} PRIMARY KEY ("id"))`,
   ];
 }
 
 function indexes(t: EntityTable): string[] {
-  const q = (s: string) => `"${s}"`;
   const on = (name: string, cols: string, unique = false) =>
-    `CREATE ${unique ? "UNIQUE " : ""}INDEX ${q(`${t.table}_${name}`)} ON ${q(t.table)}(${cols})`;
+    `CREATE ${unique ? "UNIQUE " : ""}INDEX ${qiSuffixed(t.table, name)} ON ${qi(t.table)}(${cols})`;
   return [
     on("date_idx", '"date"'),
-    on(`${t.column}_date_idx`, `${q(t.column)}, "date"`),
+    on(`${t.column}_date_idx`, `${qi(t.column)}, "date"`),
     on("api_key_idx", '"api_key"'),
     on("model_idx", '"model"'),
     on("mcp_namespaced_tool_name_idx", '"mcp_namespaced_tool_name"'),
     on("endpoint_idx", '"endpoint"'),
     on(
       "unique_key",
-      `${q(t.column)}, "date", "api_key", "model", "custom_llm_provider", "mcp_namespaced_tool_name", "endpoint"`,
+      `${qi(t.column)}, "date", "api_key", "model", "custom_llm_provider", "mcp_namespaced_tool_name", "endpoint"`,
       true,
     ),
   ];
@@ -162,15 +179,15 @@ export async function fillLiteLLMDaily(
       CASE WHEN ${col("status")} = 'failure' THEN 0 ELSE 1 END::bigint AS successful_requests,
       CASE WHEN ${col("status")} = 'failure' THEN 1 ELSE 0 END::bigint AS failed_requests`;
   const dims = `date, api_key, model, model_group, custom_llm_provider, mcp_namespaced_tool_name, endpoint`;
-  const sums = MEASURES.map((m) => `sum(${m})`).join(", ");
+  const sums = MEASURES.map((m) => `sum(${qi(m)})`).join(", ");
   const cols = `"id", %E, "date", "api_key", "model", "model_group", "custom_llm_provider",
-      "mcp_namespaced_tool_name", "endpoint", ${MEASURES.map((m) => `"${m}"`).join(", ")}, "updated_at"`;
+      "mcp_namespaced_tool_name", "endpoint", ${MEASURES.map(qi).join(", ")}, "updated_at"`;
   log("LiteLLM daily tables: grouping the logs (one pass)");
   await sql`DROP TABLE IF EXISTS bench_litellm_stage`.execute(db);
   await sql
     .raw(`CREATE UNLOGGED TABLE bench_litellm_stage AS
       SELECT ${col("user")} AS user_id, ${col("team_id")} AS team_id, ${col("organization_id")} AS organization_id,
-        ${col("end_user")} AS end_user_id, ${col("agent_id")} AS agent_id, ${dims}, ${MEASURES.map((m) => `sum(${m}) AS ${m}`).join(", ")}
+        ${col("end_user")} AS end_user_id, ${col("agent_id")} AS agent_id, ${dims}, ${MEASURES.map((m) => `sum(${qi(m)}) AS ${qi(m)}`).join(", ")}
       FROM (SELECT ${perLog}, ${col("user")}, ${col("team_id")}, ${col("organization_id")}, ${col("end_user")}, ${col("agent_id")}
             FROM "LiteLLM_SpendLogs" l) l
       GROUP BY 1, 2, 3, 4, 5, ${dims}`)
@@ -178,9 +195,9 @@ export async function fillLiteLLMDaily(
   for (const t of ENTITY_TABLES) {
     log(`  ${t.table}`);
     await sql
-      .raw(`INSERT INTO "${t.table}" (${cols.replace("%E", `"${t.column}"`)})
-        SELECT gen_random_uuid()::text, ${t.source}, ${dims}, ${sums}, now() FROM bench_litellm_stage
-        GROUP BY ${t.source}, ${dims}`)
+      .raw(`INSERT INTO ${qi(t.table)} (${cols.replace("%E", qi(t.column))})
+        SELECT gen_random_uuid()::text, ${qi(t.source)}, ${dims}, ${sums}, now() FROM bench_litellm_stage
+        GROUP BY ${qi(t.source)}, ${dims}`)
       .execute(db);
   }
   log(`  ${TAG_TABLE.table}`);
@@ -190,7 +207,7 @@ export async function fillLiteLLMDaily(
           WHERE e IS NOT NULL) t`
     : "CROSS JOIN (SELECT NULL::text AS tag WHERE false) t";
   await sql
-    .raw(`INSERT INTO "${TAG_TABLE.table}" (${cols.replace("%E", '"tag"')})
+    .raw(`INSERT INTO ${qi(TAG_TABLE.table)} (${cols.replace("%E", qi(TAG_TABLE.column))})
       SELECT gen_random_uuid()::text, tag, ${dims}, ${sums}, now()
       FROM (SELECT t.tag, ${perLog} FROM "LiteLLM_SpendLogs" l ${tags}) x
       GROUP BY tag, ${dims}`)
@@ -336,13 +353,13 @@ interface Filter {
 }
 
 function whereOf(t: EntityTable, start: string, end: string, f: Filter): { text: string; values: unknown[] } {
-  const T = `"public"."${t.table}"`;
+  const T = `"public".${qi(t.table)}`;
   const values: unknown[] = [start, end];
   const parts = [`${T}."date" >= $1`, `${T}."date" <= $2`];
   const list = (xs: string[]) => xs.map((x) => `$${values.push(x)}`).join(", ");
-  if (f.ids) parts.push(`${T}."${t.column}" IN (${list(f.ids)})`);
+  if (f.ids) parts.push(`${T}.${qi(t.column)} IN (${list(f.ids)})`);
   if (f.exclude?.length)
-    parts.push(`(${T}."${t.column}" NOT IN (${list(f.exclude)}) AND ${T}."${t.column}" IS NOT NULL)`);
+    parts.push(`(${T}.${qi(t.column)} NOT IN (${list(f.exclude)}) AND ${T}.${qi(t.column)} IS NOT NULL)`);
   return { text: parts.join(" AND "), values };
 }
 
@@ -356,7 +373,7 @@ async function litellmPage(
   page: number,
   pageSize: number,
 ) {
-  const T = `"public"."${t.table}"`;
+  const T = `"public".${qi(t.table)}`;
   const w = whereOf(t, start, end, f);
   const k = w.values.length;
   const count = await h.pool!.query(
@@ -377,7 +394,7 @@ async function litellmPage(
     "created_at",
     "updated_at",
   ]
-    .map((c) => `${T}."${c}"`)
+    .map((c) => `${T}.${c === t.column ? qi(c) : `"${c}"`}`) // LiteLLM's fixed column names, and the entity's
     .join(", ");
   const rows = await h.pool!.query(
     `SELECT ${cols} FROM ${T} WHERE (${w.text}) ORDER BY ${T}."date" DESC, ${T}."id" ASC LIMIT $${k + 1} OFFSET $${k + 2}`,
@@ -506,8 +523,8 @@ const metaKey = (k: string) => (k === "spend" ? "total_spend" : `total_${k}`);
 async function litellmWindowTotals(h: DbHandle, t: EntityTable, start: string, end: string, f: Filter) {
   const w = whereOf(t, start, end, f);
   const r = await h.pool!.query(
-    `SELECT count(*)::int AS rows, ${TOTAL_KEYS.map((k) => `sum(${k})::float8 AS ${k}`).join(", ")}
-     FROM "public"."${t.table}" WHERE ${w.text}`,
+    `SELECT count(*)::int AS rows, ${TOTAL_KEYS.map((k) => `sum(${qi(k)})::float8 AS ${qi(k)}`).join(", ")}
+     FROM "public".${qi(t.table)} WHERE ${w.text}`,
     w.values,
   );
   return r.rows[0] as Rec;

@@ -44,8 +44,17 @@ export * from "./reports/dayCache.ts";
 export * from "./reports/spendByProvider.ts";
 export * from "./reports/spendReport.ts";
 export * from "./rollups/index.ts";
-export { type Explained, explainQuery, type Plan, type PlanRequest, plan, planQuery, render } from "./rollups/query.ts";
+export {
+  type Explained,
+  explainQuery,
+  type Plan,
+  type PlanRequest,
+  plan,
+  planQuery,
+  render,
+} from "./rollups/query.ts";
 export { probeSchemaFacts, type SchemaFacts, schemaFacts } from "./db/schemaFacts.ts";
+export { explainSpendReport, type SpendReportExplained } from "./reports/spendReport.ts";
 export * from "./runtime.ts";
 export * from "./scope.ts";
 export * from "./spend/counters.ts";

@@ -364,14 +364,25 @@ describe("derived rollups, edge days and log counts equal brute-force sums over 
     // A database without migration 0005's tables: the same queries read the derived tables' sources,
     // and the plan says so (the planner is a pure function of the request and the schema facts).
     const old = { ...(await schemaFacts(t.db)), derivedGrains: false };
-    const endUsers = planPure({ kind: "spend", scope: ALL, query: { window: WEEKS, dims: ["end_user"] } }, old);
+    const endUsers = planPure(
+      { kind: "spend", scope: ALL, query: { window: WEEKS, dims: ["end_user"] } },
+      old,
+    );
     expect(endUsers.table).toBe("detail_daily");
-    expect(endUsers.fallback).toBe("end_user_daily is missing (migration 0005 not run): detail_daily instead");
+    expect(endUsers.fallback).toBe(
+      "end_user_daily is missing (migration 0005 not run): detail_daily instead",
+    );
     const keys = planPure({ kind: "spend", scope: ALL, query: { window: WEEKS, dims: ["api_key"] } }, old);
     expect([keys.table, keys.weekly, keys.fallback]).toEqual(["key_daily", null, null]);
     // An older LiteLLM's table without organization_id: read as NULL from the raw logs.
-    const noOrg = { ...old, spendLogColumns: new Set([...old.spendLogColumns].filter((c) => c !== "organization_id")) };
-    const org = planPure({ kind: "spend", scope: ALL, query: { window: PARTIAL, dims: ["organization_id"] } }, noOrg);
+    const noOrg = {
+      ...old,
+      spendLogColumns: new Set([...old.spendLogColumns].filter((c) => c !== "organization_id")),
+    };
+    const org = planPure(
+      { kind: "spend", scope: ALL, query: { window: PARTIAL, dims: ["organization_id"] } },
+      noOrg,
+    );
     expect([org.table, org.nullColumns]).toEqual(["team_daily", ["organization_id"]]);
     expect(render(org).compile(t.db).sql).toContain('NULL::text AS "organization_id"');
   });

@@ -1,4 +1,5 @@
 import {
+  explainSpendReport,
   type SpendReport,
   spendByProvider,
   spendByProviderInput,
@@ -67,4 +68,13 @@ export const reportsRouter = {
         (data) => ({ group_by: spendReportShape(input), data }),
       ),
     ),
+
+  /** The plan and SQL (with parameters) the spend report would run for the same input, not run. */
+  explain: adminReadProcedure
+    .meta({
+      rest: { method: "GET", path: "/spendlens/spend/report/explain", response: R.explainResponse },
+      summary: "The query plan and SQL text (with bound parameters) GET /global/spend/report would run",
+    })
+    .input(spendReportInput)
+    .query(({ ctx, input }) => explainSpendReport(ctx.db, ctx.scope, input)),
 } satisfies TRPCRouterRecord;

@@ -1,3 +1,4 @@
+import { probeSchemaFacts } from "./schemaFacts.ts";
 import { createHash } from "node:crypto";
 import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from "kysely";
 import { SpendlensError } from "../errors.ts";
@@ -125,6 +126,8 @@ export async function migrate(db: Db, opts: { upTo?: string } = {}): Promise<Mig
     );
   }
   await checkSchema(db);
+  // The planner's schema facts, probed once now that the schema is what it will be (db/schemaFacts.ts).
+  await probeSchemaFacts(db);
   const mode = await sql<{ value: string }>`SELECT value FROM spendlens.meta WHERE key = 'mode'`.execute(db);
   return {
     applied: (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName),

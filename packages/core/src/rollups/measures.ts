@@ -24,7 +24,11 @@ export interface MeasureSet {
 
 // Counts are summed as float8, not int8: sum(int8) accumulates in numeric, which made a 30-day
 // top-keys read ~1.7× slower. Exact while a total stays below 2^53 (9e15 requests or tokens).
-const count = (name: string, raw: string, total = `coalesce(sum(u.${name}::float8), 0)::float8`): Measure => ({
+const count = (
+  name: string,
+  raw: string,
+  total = `coalesce(sum(u.${name}::float8), 0)::float8`,
+): Measure => ({
   name,
   column: name,
   raw,

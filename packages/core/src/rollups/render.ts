@@ -186,7 +186,11 @@ export function render<R = unknown>(p: Plan): RawBuilder<R> {
   const parts: Cond[] = [];
   let cte = sql``;
   if (p.table && p.rollupDays) {
-    cte = dirtyDaysCte(p.rollupDays, p.dirtyDays?.matchRaw ?? false, p.complements.map((c) => c.day));
+    cte = dirtyDaysCte(
+      p.rollupDays,
+      p.dirtyDays?.matchRaw ?? false,
+      p.complements.map((c) => c.day),
+    );
     parts.push(...wholeDayParts(p, p.table, p.rollupDays));
     // Dirty days inside the window: from the raw logs (UTC midnight bounds; sessions run in UTC).
     parts.push(rawPart(p, sql`true`, { dirtyDays: true }));
@@ -202,7 +206,11 @@ export function render<R = unknown>(p: Plan): RawBuilder<R> {
     parts.push(rawPart(p, sql`${rangeSql(c.part)} AND NOT ${clean}`));
   }
   const dims = p.dims.map((d) => sql.raw(ident(d)));
-  const totals = sql.raw(measuresOf(p).map((m) => `${m.total} AS ${m.name}`).join(",\n    "));
+  const totals = sql.raw(
+    measuresOf(p)
+      .map((m) => `${m.total} AS ${m.name}`)
+      .join(",\n    "),
+  );
   const union = parts.length ? sql.join(parts, sql` UNION ALL `) : emptyPart(p);
   // A group seen only in a subtracted part nets to zero requests: it has no log in the window.
   const having = p.complements.length ? sql` HAVING sum(u.requests::float8) <> 0` : sql``;

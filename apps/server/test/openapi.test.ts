@@ -135,6 +135,7 @@ const SAMPLES: [method: "GET" | "POST", pathAndQuery: string, body?: unknown][] 
   ["GET", `/global/spend/report?${D}`],
   ["GET", `/global/spend/report?group_by=customer&${D}`],
   ["GET", `/global/spend/report?group_by=api_key&${D}`],
+  ["GET", `/spendlens/spend/report/explain?group_by=customer&${D}`],
   ["GET", "/spend/tags"],
   ["GET", "/global/spend/all_tag_names"],
   ["GET", `/global/spend/tags?${D}`],

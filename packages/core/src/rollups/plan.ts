@@ -190,18 +190,14 @@ export function splitWindow(w: TimeWindow): {
   return { days: { from: fromDay, to: toDay }, raw };
 }
 
+/** A filter on `dim`: its bound values, and whether NULL matches too. */
+export function planFilter(dim: string, v: FilterValue): PlanFilter {
+  const arr = typeof v === "string" || v === null ? [v] : [...v];
+  return { dim, values: arr.filter((x): x is string => x !== null), withNull: arr.some((x) => x === null) };
+}
+
 function planFilters(filters: Record<string, FilterValue | undefined>): PlanFilter[] {
-  const out: PlanFilter[] = [];
-  for (const [dim, v] of Object.entries(filters)) {
-    if (v === undefined) continue;
-    const arr = typeof v === "string" || v === null ? [v] : [...v];
-    out.push({
-      dim,
-      values: arr.filter((x): x is string => x !== null),
-      withNull: arr.some((x) => x === null),
-    });
-  }
-  return out;
+  return Object.entries(filters).flatMap(([dim, v]) => (v === undefined ? [] : [planFilter(dim, v)]));
 }
 
 function checkNames(field: string, names: readonly string[], allowed: ReadonlySet<string>): void {

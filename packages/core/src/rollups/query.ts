@@ -20,7 +20,7 @@ import {
 import { render, renderDayRows } from "./render.ts";
 
 export * from "./plan.ts";
-export { render, renderDayRows } from "./render.ts";
+export { filterSql, render, renderDayRows } from "./render.ts";
 
 /**
  * Typed reads over the rollups: each is plan (rollups/plan.ts: which grain, which days, which edges

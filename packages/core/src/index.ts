@@ -19,6 +19,7 @@ export * from "./db/connect.ts";
 export * from "./db/meta.ts";
 export * from "./db/migrations.ts";
 export type { Database } from "./db/schema.ts";
+export { probeSchemaFacts, type SchemaFacts, schemaFacts } from "./db/schemaFacts.ts";
 export * from "./db/standby.ts";
 export * from "./demo/catalog.ts";
 export * from "./demo/generate.ts";
@@ -43,6 +44,7 @@ export * from "./providers/resolve.ts";
 export * from "./reports/dayCache.ts";
 export * from "./reports/spendByProvider.ts";
 export * from "./reports/spendReport.ts";
+export { explainSpendReport, type SpendReportExplained } from "./reports/spendReport.ts";
 export * from "./rollups/index.ts";
 export {
   type Explained,
@@ -53,8 +55,6 @@ export {
   planQuery,
   render,
 } from "./rollups/query.ts";
-export { probeSchemaFacts, type SchemaFacts, schemaFacts } from "./db/schemaFacts.ts";
-export { explainSpendReport, type SpendReportExplained } from "./reports/spendReport.ts";
 export * from "./runtime.ts";
 export * from "./scope.ts";
 export * from "./spend/counters.ts";

@@ -1,9 +1,9 @@
-import { probeSchemaFacts } from "./schemaFacts.ts";
 import { createHash } from "node:crypto";
 import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from "kysely";
 import { SpendlensError } from "../errors.ts";
 import type { Db } from "./connect.ts";
 import { MIGRATION_FILES } from "./migrationFiles.ts";
+import { probeSchemaFacts } from "./schemaFacts.ts";
 import { splitSqlStatements } from "./sqlText.ts";
 
 /**

@@ -151,23 +151,22 @@ export function windowDaysSql(
  * row): the caller groups. `day` (a date) and `dirty` (a boolean) are expressions of the enclosing
  * query. Columns: the dims, then requests, spend, prompt_tokens, completion_tokens, total_tokens.
  */
-export async function spendDayRowsSql(
+export async function spendDayRowsSql(...args: DayRowsArgs): Promise<RawBuilder<unknown>> {
+  return (await spendDayRowsPlanned(...args)).statement;
+}
+
+/** A per-day read: the database, the scope, the dims and filters, and the day's `day` and `dirty` expressions. */
+type DayRowsArgs = [
   db: Db,
   scope: Scope,
   q: { dims: readonly SpendDim[]; filters?: Partial<Record<SpendDim, FilterValue>> },
   day: RawBuilder<unknown>,
   dirty: RawBuilder<unknown>,
-): Promise<RawBuilder<unknown>> {
-  return (await spendDayRowsPlanned(db, scope, q, day, dirty)).statement;
-}
+];
 
 /** spendDayRowsSql with its plan (the plan's window is unbounded: the day is the enclosing query's). */
 export async function spendDayRowsPlanned(
-  db: Db,
-  scope: Scope,
-  q: { dims: readonly SpendDim[]; filters?: Partial<Record<SpendDim, FilterValue>> },
-  day: RawBuilder<unknown>,
-  dirty: RawBuilder<unknown>,
+  ...[db, scope, q, day, dirty]: DayRowsArgs
 ): Promise<Planned<unknown>> {
   await foldBeforeRead(db);
   const query: SpendQuery = { window: { from: null, to: null }, dims: q.dims };

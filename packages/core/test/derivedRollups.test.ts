@@ -5,6 +5,7 @@ import {
   countSpendLogs,
   type DemoLog,
   distinctEndUsers,
+  explainQuery,
   globalAllEndUsers,
   globalSpendEndUsers,
   globalSpendKeys,
@@ -385,6 +386,29 @@ describe("derived rollups, edge days and log counts equal brute-force sums over 
     );
     expect([org.table, org.nullColumns]).toEqual(["team_daily", ["organization_id"]]);
     expect(render(org).compile(t.db).sql).toContain('NULL::text AS "organization_id"');
+    // The same planner and renderer for the other measure sets (explainQuery: plan + SQL, not run).
+    const errors = await explainQuery(t.db, {
+      kind: "errors",
+      scope: ALL,
+      query: { window: PARTIAL, dims: ["day"] },
+    });
+    expect(errors.plan).toMatchObject({
+      measures: "errors",
+      logTable: "LiteLLM_ErrorLogs",
+      table: "error_daily",
+    });
+    expect([errors.plan.rawRanges.length, errors.plan.complements.length]).toEqual([2, 0]);
+    expect(errors.sql).toContain('"error_daily"');
+    const bobTags = await explainQuery(t.db, {
+      kind: "tagRequests",
+      scope: userScope("bob"),
+      query: { window: WEEKS },
+    });
+    expect(bobTags.plan).toMatchObject({ table: "user_tag_request_daily", user: "bob", tags: "distinct" });
+    expect(bobTags.parameters).toContain("bob");
+    await expect(
+      explainQuery(t.db, { kind: "errors", scope: userScope("bob"), query: { window: WEEKS } }),
+    ).rejects.toThrow(/admins only/);
   });
 
   it("after inserts (batches, LiteLLM-style VALUES, duplicates, late logs)", async () => {

@@ -4,8 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { SPEND_REPORT_CSV_COLUMNS } from "@spendlens/api";
-import { buildWorld, generateLogs, hashToken } from "@spendlens/core";
-import { daysAgo, insertLogs, makeLog, testRunId } from "@spendlens/core/testing";
+import { buildWorld, generateLogs } from "@spendlens/core/demo";
+import { daysAgo, hashToken, insertLogs, makeLog, testRunId } from "@spendlens/core/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BIN, runCli, serveCliDb, useCliDb } from "./harness.ts";
 

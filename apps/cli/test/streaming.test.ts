@@ -2,8 +2,15 @@ import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { toCsv } from "@spendlens/api";
-import { type DemoLog, hashToken, parseConfig, prng } from "@spendlens/core";
-import { createTestDb, insertLogs, makeLog, type TestDb } from "@spendlens/core/testing";
+import { type DemoLog, prng } from "@spendlens/core/demo";
+import {
+  createTestDb,
+  hashToken,
+  insertLogs,
+  makeLog,
+  parseConfig,
+  type TestDb,
+} from "@spendlens/core/testing";
 import { type RunningServer, startServer } from "@spendlens/server";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

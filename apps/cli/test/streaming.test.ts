@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { jsonArrayElements } from "../src/stream.ts";
 
 /**
- * `spendlens spend-report --csv/--json` streams its rows (in process from the core's cursor, against a
+ * `spendlens spend-report --csv/--json` streams its rows (in process from the REST route called through the procedure, against a
  * server from the REST route's streamed body) and prints exactly what the whole answer would: rows
  * equal to a brute-force computation over the inserted logs, more (day, customer) rows than one
  * cursor chunk.

@@ -68,6 +68,27 @@ describe("spendlens analytics / logs-page", () => {
         expect(got.get(k)!.spend).toBeCloseTo(w.spend, 9);
       }
       expect(rows.find((x) => x.day === "2026-03-30")?.bucket_start).toBe("2026-03-29T22:00:00.000Z");
+      // A list option (derived from the input's array field) takes the flag repeated as well.
+      const repeated = await cli([
+        "analytics",
+        "--dims",
+        "model_group",
+        "--dims",
+        "day",
+        "--start",
+        "2026-03-27",
+        "--end",
+        "2026-03-31",
+        "--timezone",
+        "Europe/Paris",
+        "--tag",
+        "x",
+        "--tag",
+        "z",
+        "--csv",
+      ]);
+      expect(repeated.stderr).toBe("");
+      expect(repeated.stdout).toBe(r.stdout);
     },
     SLOW,
   );

@@ -13,25 +13,13 @@ const logs = makeAnalyticsLogs(200, 23);
 
 const h = useCliDb({ setup: (t) => writeAnalyticsLogs(t.db, logs), timeout: SLOW });
 const cli = (args: string[]) => runCli([...h.t.cliArgs, ...args]);
+const WINDOW = ["--start", "2026-03-27", "--end", "2026-03-31", "--timezone", "Europe/Paris"];
 
 describe("spendlens analytics / logs-page", () => {
   it(
     "analytics --dims model_group,day --timezone Europe/Paris --csv equals the brute force",
     async () => {
-      const r = await cli([
-        "analytics",
-        "--dims",
-        "model_group,day",
-        "--start",
-        "2026-03-27",
-        "--end",
-        "2026-03-31",
-        "--timezone",
-        "Europe/Paris",
-        "--tag",
-        "x,z",
-        "--csv",
-      ]);
+      const r = await cli(["analytics", "--dims", "model_group,day", ...WINDOW, "--tag", "x,z", "--csv"]);
       expect(r.stderr).toBe("");
       expect(r.code).toBe(0);
       const [head, ...lines] = r.stdout.trim().split("\n");
@@ -75,12 +63,7 @@ describe("spendlens analytics / logs-page", () => {
         "model_group",
         "--dims",
         "day",
-        "--start",
-        "2026-03-27",
-        "--end",
-        "2026-03-31",
-        "--timezone",
-        "Europe/Paris",
+        ...WINDOW,
         "--tag",
         "x",
         "--tag",

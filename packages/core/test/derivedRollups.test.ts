@@ -25,7 +25,7 @@ import {
   spendLogsUi,
   spendTotals,
   userScope,
-} from "../src/index.ts";
+} from "../src/internal.ts";
 import { foldRollups } from "../src/rollups/fold.ts";
 import { createTestDb, insertLogs, makeLog, type TestDb } from "../src/testing/index.ts";
 import { expectSums, type Sums, zeroSums } from "./sums.ts";

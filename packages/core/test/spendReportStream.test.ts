@@ -16,7 +16,7 @@ import {
   spendReport,
   spendReportStream,
   userScope,
-} from "../src/index.ts";
+} from "../src/internal.ts";
 import { createTestDb, insertLogs, makeLog, type TestDb, testEngine } from "../src/testing/index.ts";
 import { bruteCustomers, bruteKeys, bruteTeams, cmpCodePoints as cp } from "./spendReportBrute.ts";
 

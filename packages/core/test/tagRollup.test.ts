@@ -19,7 +19,7 @@ import {
   type TagRequestRow,
   tagRequestTotals,
   userScope,
-} from "../src/index.ts";
+} from "../src/internal.ts";
 import { foldRollups } from "../src/rollups/fold.ts";
 import { createTestDb, insertLogs, makeLog, type TestDb, testEngine } from "../src/testing/index.ts";
 import {

@@ -32,6 +32,7 @@ export const SPEND_REPORT_CSV_COLUMNS: Record<SpendReport["group_by"], readonly 
 export const reportsRouter = {
   spendProvider: scopedReadProcedure
     .meta({
+      cli: { name: "spend-provider" },
       rest: { method: "GET", path: "/global/spend/provider", response: R.providerSpendResponse },
       summary:
         "Spend per provider (model_id → deployment → provider), Unknown last (internal users: their own)",
@@ -46,6 +47,7 @@ export const reportsRouter = {
    */
   spendReport: adminReadProcedure
     .meta({
+      cli: { name: "spend-report" },
       rest: {
         method: "GET",
         path: "/global/spend/report",

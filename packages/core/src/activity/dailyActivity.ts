@@ -10,9 +10,16 @@ import {
   ACTIVITY_TABLE,
   ACTIVITY_TAG_DIMS,
   ACTIVITY_TAG_TABLE,
-  type ActivityMeasure,
   activityExprs,
 } from "../rollups/activityRollup.ts";
+import {
+  ROUTE_KIND,
+  ROUTE_MEASURES,
+  ROUTE_ORDER,
+  ROUTE_ROWS_TABLE,
+  ROUTE_TABLE,
+  type RouteMeasure,
+} from "../rollups/activityRouteRollup.ts";
 import { foldBeforeRead } from "../rollups/fold.ts";
 import { narrowToUser, type Scope, scopeUserId } from "../scope.ts";
 import { checkDayRange, zDay, zInt } from "../validation.ts";
@@ -285,7 +292,7 @@ export const emptyMetrics = (): SpendMetrics => ({
 
 // ---------- query ----------
 
-interface ActivityRow extends Record<ActivityMeasure, number> {
+interface ActivityRow extends Record<RouteMeasure, number> {
   day: string;
   entity: string | null;
   api_key: string | null;
@@ -394,6 +401,85 @@ export async function activitySourceSql(
         ${rawWhere.length ? sql`WHERE ${sql.join(rawWhere, sql` AND `)}` : sql``})`;
 }
 
+const routeTableCache = new WeakMap<Db, Promise<boolean>>();
+/** Whether migration 0012's route rollups exist (a database migrated part of the way lacks them). */
+function hasRouteRollups(db: Db): Promise<boolean> {
+  let p = routeTableCache.get(db);
+  if (!p) {
+    p = sql<{ ok: boolean }>`SELECT to_regclass('spendlens.activity_route_rows') IS NOT NULL AS ok`
+      .execute(db)
+      .then((r) => r.rows[0]?.ok === true);
+    routeTableCache.set(db, p);
+    p.then(
+      (ok) => ok || routeTableCache.delete(db),
+      () => routeTableCache.delete(db),
+    );
+  }
+  return p;
+}
+
+const ROUTE_SUMS = ROUTE_MEASURES.map((m) => sql`${sql.ref(`r.${m}`)}::float8 AS ${sql.id(m)}`);
+const ROUTE_PAGE_ORDER = sql.join(
+  [sql`r.day DESC`, ...ROUTE_ORDER.map((c) => sql`${sql.ref(`r.${c}`)} NULLS FIRST`)],
+  sql`, `,
+);
+
+/**
+ * One page (or every row) from migration 0012's route rollups: the rows are LiteLLM's daily-table rows
+ * already, read through the page-order index; the row count is a sum of per-(day, entity) counters (a
+ * model or api_key filter counts the matching rows instead). null when this answer cannot come from
+ * them: no such tables, an internal user on a route whose rows do not carry the user, or a dirty day in
+ * the range (its rollups are stale: the caller reads raw logs) — checked in the same statement.
+ */
+async function routeRows(
+  db: Db,
+  scope: Scope,
+  entity: ActivityEntity,
+  q: DailyActivityQuery,
+): Promise<{ rows: ActivityRow[]; total: number } | null> {
+  const uid = scopeUserId(scope);
+  if (uid !== null && entity !== "user") return null;
+  if (!(await hasRouteRollups(db))) return null;
+  await foldBeforeRead(db);
+  const kind = ROUTE_KIND[entity];
+  const entityConds = (alias: "r" | "c"): RawBuilder<unknown>[] => {
+    const ent = sql.ref(`${alias}.entity`);
+    const out: RawBuilder<unknown>[] = [
+      sql`${sql.ref(`${alias}.kind`)} = ${kind}::"char"`,
+      sql`${sql.ref(`${alias}.day`)} BETWEEN ${q.start_date}::date AND ${q.end_date}::date`,
+    ];
+    if (uid !== null) out.push(sql`${ent} = ${uid}`);
+    if (q.entity_ids !== undefined)
+      out.push(q.entity_ids.length ? sql`${ent} = ANY(${q.entity_ids}::text[])` : sql`false`);
+    // LiteLLM's `NOT IN` also drops rows with no entity (NULL NOT IN (...) is not true).
+    if (q.exclude_entity_ids?.length) out.push(sql`${ent} <> ALL(${q.exclude_entity_ids}::text[])`);
+    return out;
+  };
+  const rowConds = entityConds("r");
+  if (q.model) rowConds.push(sql`r.model = ${q.model}`);
+  if (q.api_key) rowConds.push(sql`r.api_key = ${normalizeKeyFilter(q.api_key)}`);
+  const rowWhere = sql.join(rowConds, sql` AND `);
+  const table = sql.table(`spendlens.${ROUTE_TABLE}`);
+  const count =
+    q.model || q.api_key
+      ? sql`SELECT count(*)::int AS n FROM ${table} r WHERE ${rowWhere}`
+      : sql`SELECT coalesce(sum(c.n), 0)::int AS n FROM ${sql.table(`spendlens.${ROUTE_ROWS_TABLE}`)} c
+          WHERE ${sql.join(entityConds("c"), sql` AND `)}`;
+  const limit = q.page === null ? sql`` : sql` LIMIT ${q.page_size} OFFSET ${(q.page - 1) * q.page_size}`;
+  const r = await sql<ActivityRow & { dirty: boolean }>`WITH dirty AS MATERIALIZED (SELECT EXISTS (
+        SELECT 1 FROM spendlens.rollup_days rd WHERE rd.dirty_at IS NOT NULL
+          AND rd.day BETWEEN ${q.start_date}::date AND ${q.end_date}::date) AS dirty)
+    SELECT d.dirty, c.n AS total_rows, g.* FROM dirty d CROSS JOIN LATERAL (${count}) c
+      LEFT JOIN LATERAL (SELECT r.day::text AS day, r.entity, r.api_key, r.model, r.model_group,
+          r.custom_llm_provider, r.mcp_namespaced_tool_name, r.call_type AS endpoint, ${sql.join(ROUTE_SUMS, sql`, `)}
+        FROM ${table} r WHERE NOT d.dirty AND ${rowWhere} ORDER BY ${ROUTE_PAGE_ORDER}${limit}) g ON true`.execute(
+    db,
+  );
+  if (r.rows[0]?.dirty) return null;
+  const total = r.rows[0]?.total_rows ?? 0;
+  return { rows: r.rows.filter((x) => x.day !== null), total };
+}
+
 /** The grouped rows of one page (or every row), with the count of all rows. */
 async function activityRows(
   db: Db,
@@ -401,6 +487,8 @@ async function activityRows(
   entity: ActivityEntity,
   q: DailyActivityQuery,
 ): Promise<{ rows: ActivityRow[]; total: number }> {
+  const fast = await routeRows(db, scope, entity, q);
+  if (fast) return fast;
   const cte = await activitySourceSql(db, entity === "tag", q.start_date, q.end_date, (a) =>
     filters(a, entity, scope, q),
   );

@@ -10,8 +10,12 @@
 --   newest day first, then entity, api_key, model, model_group, provider, MCP tool, endpoint (NULLS FIRST).
 -- - spendlens.activity_route_rows: per (kind, day, entity) how many activity_route_daily rows exist, so
 --   a route's row count (total_pages) is a sum of ~days x entities counters.
--- - spendlens.activity_key_daily: per (day, api_key) of the user route's rows: the top-100 keys of
---   /user/daily/activity/aggregated (LiteLLM's USAGE_TOP_API_KEYS_LIMIT) without reading every row.
+-- - spendlens.activity_dim_daily: the user route's rows summed per (day, one dimension): dim 'd' the day
+--   (value NULL), 'm' model, 'g' model group (LiteLLM's COALESCE(NULLIF(model_group, ''), model)),
+--   'p' provider, 'x' MCP tool, 'e' endpoint (call_type), 'n' user, 'k' api_key: the hundreds of rows
+--   /user/daily/activity/aggregated needs for 30 days (and its top keys), not every row.
+-- - a partial index on the user route's rows by (api_key, day): the aggregated route's per-key
+--   breakdowns of its top keys.
 --
 -- Both are derived from migration 0009's activity rollups by statement triggers on them (as 0005's
 -- derived tables are): every change to a source (the fold's upserts, subtract-mode deletes, dropped empty
@@ -31,9 +35,11 @@ CREATE TABLE spendlens.activity_route_rows (kind "char" NOT NULL, day date NOT N
 
 CREATE UNIQUE INDEX activity_route_rows_idx ON spendlens.activity_route_rows (kind, day, entity) NULLS NOT DISTINCT;
 
-CREATE TABLE spendlens.activity_key_daily (day date NOT NULL, api_key text, requests bigint NOT NULL DEFAULT 0, spend double precision NOT NULL DEFAULT 0);
+CREATE INDEX activity_route_daily_user_key_idx ON spendlens.activity_route_daily (api_key, day) WHERE kind = 'u';
 
-CREATE UNIQUE INDEX activity_key_daily_idx ON spendlens.activity_key_daily (day, api_key) NULLS NOT DISTINCT;
+CREATE TABLE spendlens.activity_dim_daily (dim "char" NOT NULL, day date NOT NULL, value text, requests bigint NOT NULL DEFAULT 0, successful_requests bigint NOT NULL DEFAULT 0, failed_requests bigint NOT NULL DEFAULT 0, spend double precision NOT NULL DEFAULT 0, prompt_tokens bigint NOT NULL DEFAULT 0, completion_tokens bigint NOT NULL DEFAULT 0, cache_read_input_tokens bigint NOT NULL DEFAULT 0, cache_creation_input_tokens bigint NOT NULL DEFAULT 0, total_response_time_ms bigint NOT NULL DEFAULT 0, timed_requests bigint NOT NULL DEFAULT 0);
+
+CREATE UNIQUE INDEX activity_dim_daily_idx ON spendlens.activity_dim_daily (dim, day, value) NULLS NOT DISTINCT;
 
 -- The trigger functions are generated here, one per source table and operation, from two statement
 -- templates over a delta relation `d` (day, the source's dimensions, the measures, and a sign: +1 for
@@ -48,11 +54,10 @@ DECLARE
   adds text;
   nonzero text;
   route_stmt text;
-  key_stmt text;
+  dim_stmt text;
   src record;
   op text;
   rel text;
-  krel text;
   body text;
 BEGIN
   SELECT string_agg(format('sum(d.sign * d.%1$I)::%2$s AS %1$I', m, CASE WHEN m = 'spend' THEN 'float8' ELSE 'bigint' END), ', '),
@@ -73,11 +78,17 @@ BEGIN
   INSERT INTO spendlens.activity_route_rows AS c (kind, day, entity, n)
     SELECT kind, day, entity, count(*) FROM up WHERE fresh GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
     ON CONFLICT (kind, day, entity) DO UPDATE SET n = c.n + excluded.n$t$, dims, measures, sums, nonzero, adds);
-  -- %1$s: the delta's SELECT (day, api_key, requests, spend, sign).
-  key_stmt := $t$INSERT INTO spendlens.activity_key_daily AS r (day, api_key, requests, spend)
-    SELECT a.* FROM (SELECT d.day, d.api_key, sum(d.sign * d.requests)::bigint AS requests, sum(d.sign * d.spend)::float8 AS spend
-      FROM (%1$s) d GROUP BY 1, 2) a WHERE a.requests <> 0 OR a.spend <> 0 ORDER BY 1, 2
-    ON CONFLICT (day, api_key) DO UPDATE SET requests = r.requests + excluded.requests, spend = r.spend + excluded.spend$t$;
+  -- %1$s: the delta's SELECT (activity_daily's columns, signed).
+  dim_stmt := format($t$INSERT INTO spendlens.activity_dim_daily AS r (dim, day, value, %1$s)
+    SELECT a.* FROM (SELECT k.dim, d.day, k.value, %2$s
+      FROM (%%1$s) d CROSS JOIN LATERAL (VALUES ('d'::"char", NULL::text), ('m'::"char", d.model),
+        ('g'::"char", coalesce(nullif(d.model_group, ''), d.model)), ('p'::"char", d.custom_llm_provider),
+        ('x'::"char", d.mcp_namespaced_tool_name), ('e'::"char", d.call_type), ('n'::"char", d."user"),
+        ('k'::"char", d.api_key)) AS k(dim, value)
+      GROUP BY 1, 2, 3) a
+    WHERE %3$s
+    ORDER BY 1, 2, 3
+    ON CONFLICT (dim, day, value) DO UPDATE SET %4$s$t$, measures, sums, nonzero, adds);
 
   FOR src IN SELECT * FROM (VALUES
       ('activity_daily',
@@ -96,22 +107,17 @@ BEGIN
         WHEN 'delete' THEN format('SELECT %s, %s, -1 AS sign FROM old_rows t', src.cols, measures)
         ELSE format('SELECT %1$s, %2$s, 1 AS sign FROM new_rows t UNION ALL SELECT %1$s, %2$s, -1 AS sign FROM old_rows t',
           src.cols, measures) END;
-      krel := CASE op
-        WHEN 'fill' THEN format('SELECT t.day, t.api_key, t.requests, t.spend, 1 AS sign FROM spendlens.%I t', src.tbl)
-        WHEN 'insert' THEN 'SELECT t.day, t.api_key, t.requests, t.spend, 1 AS sign FROM new_rows t'
-        WHEN 'delete' THEN 'SELECT t.day, t.api_key, t.requests, t.spend, -1 AS sign FROM old_rows t'
-        ELSE 'SELECT t.day, t.api_key, t.requests, t.spend, 1 AS sign FROM new_rows t UNION ALL SELECT t.day, t.api_key, t.requests, t.spend, -1 AS sign FROM old_rows t' END;
       IF op = 'fill' THEN
         -- Existing rows of the source (this migration's transaction; the triggers come after).
         EXECUTE format(route_stmt, src.kinds, rel);
         IF src.keys THEN
-          EXECUTE format(key_stmt, krel);
+          EXECUTE format(dim_stmt, rel);
         END IF;
         CONTINUE;
       END IF;
       body := format(route_stmt, src.kinds, rel) || ';';
       IF src.keys THEN
-        body := body || E'\n  ' || format(key_stmt, krel) || ';';
+        body := body || E'\n  ' || format(dim_stmt, rel) || ';';
       END IF;
       IF op <> 'insert' THEN
         body := body || format($t$
@@ -127,7 +133,7 @@ BEGIN
   END IF;$t$,
           CASE op WHEN 'update' THEN 'LEFT JOIN new_rows n ON n.day = o.day AND n.key_hash = o.key_hash WHERE n.day IS NULL OR n.requests < o.requests' ELSE '' END,
           src.kindset,
-          CASE WHEN src.keys THEN 'DELETE FROM spendlens.activity_key_daily k WHERE k.requests <= 0 AND k.day = ANY (ARRAY(SELECT DISTINCT o.day FROM old_rows o));' ELSE '' END);
+          CASE WHEN src.keys THEN 'DELETE FROM spendlens.activity_dim_daily k WHERE k.requests <= 0 AND k.dim = ANY (''{d,m,g,p,x,e,n,k}''::"char"[]) AND k.day = ANY (ARRAY(SELECT DISTINCT o.day FROM old_rows o));' ELSE '' END);
       END IF;
       EXECUTE format($f$CREATE FUNCTION spendlens.%I() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp SET work_mem = '64MB' SET jit = off AS $fn$
@@ -150,7 +156,7 @@ BEGIN
   %s
   RETURN NULL;
 END $fn$$f$, 'route_' || src.tbl || '_truncate', src.kindset, src.kindset,
-      CASE WHEN src.keys THEN 'DELETE FROM spendlens.activity_key_daily;' ELSE '' END);
+      CASE WHEN src.keys THEN 'DELETE FROM spendlens.activity_dim_daily;' ELSE '' END);
     EXECUTE format('CREATE TRIGGER spendlens_route_truncate AFTER TRUNCATE ON spendlens.%I FOR EACH STATEMENT EXECUTE FUNCTION spendlens.%I()',
       src.tbl, 'route_' || src.tbl || '_truncate');
   END LOOP;

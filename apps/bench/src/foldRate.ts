@@ -97,11 +97,19 @@ async function main() {
     );
     for (const [i, h] of handles.entries()) {
       await new Promise((r) => setTimeout(r, 600)); // the statistics collector's flush
-      const f = await sql<{ name: string; calls: number; self_ms: number; total_ms: number }>`SELECT funcname AS name,
+      const f = await sql<{
+        name: string;
+        calls: number;
+        self_ms: number;
+        total_ms: number;
+      }>`SELECT funcname AS name,
           calls::int AS calls, round(self_time)::int AS self_ms, round(total_time)::int AS total_ms
-        FROM pg_stat_user_functions WHERE schemaname = 'spendlens' ORDER BY self_time DESC LIMIT 12`.execute(h.db);
+        FROM pg_stat_user_functions WHERE schemaname = 'spendlens' ORDER BY self_time DESC LIMIT 12`.execute(
+        h.db,
+      );
       console.log(`${i === 0 ? "before" : "head"}: trigger functions by self time (ms over every round)`);
-      for (const r of f.rows) console.log(`  ${r.name}: ${r.self_ms} ms self, ${r.total_ms} ms total, ${r.calls} calls`);
+      for (const r of f.rows)
+        console.log(`  ${r.name}: ${r.self_ms} ms self, ${r.total_ms} ms total, ${r.calls} calls`);
     }
   } finally {
     for (const h of handles) await h.close();

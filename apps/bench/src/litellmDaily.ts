@@ -473,7 +473,9 @@ async function litellmAggregated(h: DbHandle, start: string, end: string) {
     else if (lvl === 30 && row.endpoint)
       put(row.date, "endpoints/key", `${row.endpoint}/${row.api_key}`, row);
   }
-  const topKeys = new Set(r.rows.filter((x) => Number(x.group_level) === 31 && x.api_key).map((x) => x.api_key));
+  const topKeys = new Set(
+    r.rows.filter((x) => Number(x.group_level) === 31 && x.api_key).map((x) => x.api_key),
+  );
   const distinctKeys = n(r.rows.find((x) => x.distinct_api_keys != null)?.distinct_api_keys);
   return { totals, days: days.size, keys: keys.size, rows: r.rowCount ?? 0, topKeys, distinctKeys };
 }

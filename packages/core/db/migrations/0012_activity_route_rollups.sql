@@ -7,7 +7,8 @@
 --   with the sums the routes answer. kind: 'u' user, 't' team_id, 'o' organization_id, 'c' end_user,
 --   'a' agent_id (from activity_daily), 'g' tag (from activity_tag_daily). Its unique index (NULLS NOT
 --   DISTINCT: a NULL entity or key is one row, as in LiteLLM's table) is in the routes' page order:
---   newest day first, then entity, api_key, model, model_group, provider, MCP tool, endpoint (NULLS FIRST).
+--   newest day first, then entity, api_key, model, model_group, provider, MCP tool, endpoint (NULLS FIRST;
+--   the text columns are COLLATE "C": code-point order, and cheap comparisons for the fold's upserts).
 -- - spendlens.activity_route_rows: per (kind, day, entity) how many activity_route_daily rows exist, so
 --   a route's row count (total_pages) is a sum of ~days x entities counters.
 -- - spendlens.activity_dim_daily: the user route's rows summed per (day, one dimension): dim 'd' the day
@@ -27,24 +28,24 @@
 
 SET LOCAL statement_timeout = 0;
 
-CREATE TABLE spendlens.activity_route_daily (kind "char" NOT NULL, day date NOT NULL, entity text, api_key text, model text, model_group text, custom_llm_provider text, mcp_namespaced_tool_name text, call_type text, requests bigint NOT NULL DEFAULT 0, successful_requests bigint NOT NULL DEFAULT 0, failed_requests bigint NOT NULL DEFAULT 0, spend double precision NOT NULL DEFAULT 0, prompt_tokens bigint NOT NULL DEFAULT 0, completion_tokens bigint NOT NULL DEFAULT 0, cache_read_input_tokens bigint NOT NULL DEFAULT 0, cache_creation_input_tokens bigint NOT NULL DEFAULT 0, total_response_time_ms bigint NOT NULL DEFAULT 0, timed_requests bigint NOT NULL DEFAULT 0) WITH (fillfactor = 90);
+CREATE TABLE spendlens.activity_route_daily (kind "char" NOT NULL, day date NOT NULL, entity text COLLATE "C", api_key text COLLATE "C", model text COLLATE "C", model_group text COLLATE "C", custom_llm_provider text COLLATE "C", mcp_namespaced_tool_name text COLLATE "C", call_type text COLLATE "C", requests bigint NOT NULL DEFAULT 0, successful_requests bigint NOT NULL DEFAULT 0, failed_requests bigint NOT NULL DEFAULT 0, spend double precision NOT NULL DEFAULT 0, prompt_tokens bigint NOT NULL DEFAULT 0, completion_tokens bigint NOT NULL DEFAULT 0, cache_read_input_tokens bigint NOT NULL DEFAULT 0, cache_creation_input_tokens bigint NOT NULL DEFAULT 0, total_response_time_ms bigint NOT NULL DEFAULT 0, timed_requests bigint NOT NULL DEFAULT 0) WITH (fillfactor = 90);
 
 CREATE UNIQUE INDEX activity_route_daily_page_idx ON spendlens.activity_route_daily (kind, day DESC, entity NULLS FIRST, api_key NULLS FIRST, model NULLS FIRST, model_group NULLS FIRST, custom_llm_provider NULLS FIRST, mcp_namespaced_tool_name NULLS FIRST, call_type NULLS FIRST) NULLS NOT DISTINCT;
 
-CREATE TABLE spendlens.activity_route_rows (kind "char" NOT NULL, day date NOT NULL, entity text, n bigint NOT NULL);
+CREATE TABLE spendlens.activity_route_rows (kind "char" NOT NULL, day date NOT NULL, entity text COLLATE "C", n bigint NOT NULL);
 
 CREATE UNIQUE INDEX activity_route_rows_idx ON spendlens.activity_route_rows (kind, day, entity) NULLS NOT DISTINCT;
 
 CREATE INDEX activity_route_daily_user_key_idx ON spendlens.activity_route_daily (api_key, day) WHERE kind = 'u';
 
-CREATE TABLE spendlens.activity_dim_daily (dim "char" NOT NULL, day date NOT NULL, value text, requests bigint NOT NULL DEFAULT 0, successful_requests bigint NOT NULL DEFAULT 0, failed_requests bigint NOT NULL DEFAULT 0, spend double precision NOT NULL DEFAULT 0, prompt_tokens bigint NOT NULL DEFAULT 0, completion_tokens bigint NOT NULL DEFAULT 0, cache_read_input_tokens bigint NOT NULL DEFAULT 0, cache_creation_input_tokens bigint NOT NULL DEFAULT 0, total_response_time_ms bigint NOT NULL DEFAULT 0, timed_requests bigint NOT NULL DEFAULT 0);
+CREATE TABLE spendlens.activity_dim_daily (dim "char" NOT NULL, day date NOT NULL, value text COLLATE "C", requests bigint NOT NULL DEFAULT 0, successful_requests bigint NOT NULL DEFAULT 0, failed_requests bigint NOT NULL DEFAULT 0, spend double precision NOT NULL DEFAULT 0, prompt_tokens bigint NOT NULL DEFAULT 0, completion_tokens bigint NOT NULL DEFAULT 0, cache_read_input_tokens bigint NOT NULL DEFAULT 0, cache_creation_input_tokens bigint NOT NULL DEFAULT 0, total_response_time_ms bigint NOT NULL DEFAULT 0, timed_requests bigint NOT NULL DEFAULT 0) WITH (fillfactor = 70);
 
 CREATE UNIQUE INDEX activity_dim_daily_idx ON spendlens.activity_dim_daily (dim, day, value) NULLS NOT DISTINCT;
 
 -- The trigger functions are generated here, one per source table and operation, from two statement
 -- templates over a delta relation `d` (day, the source's dimensions, the measures, and a sign: +1 for
 -- new_rows, -1 for old_rows): the grouped upsert of activity_route_daily, whose RETURNING feeds the row
--- counters (xmax = 0: a row the statement created), and the per-key upsert. Rows a delta empties
+-- counters (xmax = 0: a row the statement created), and the per-dimension upsert. Rows a delta empties
 -- (requests <= 0) are removed and uncounted only when a source row lost requests (0006's guard).
 DO $do$
 DECLARE
@@ -59,6 +60,9 @@ DECLARE
   op text;
   rel text;
   body text;
+  cols text;
+  joined text;
+  diffs text;
 BEGIN
   SELECT string_agg(format('sum(d.sign * d.%1$I)::%2$s AS %1$I', m, CASE WHEN m = 'spend' THEN 'float8' ELSE 'bigint' END), ', '),
       string_agg(format('%1$I = r.%1$I + excluded.%1$I', m), ', '),
@@ -92,21 +96,27 @@ BEGIN
 
   FOR src IN SELECT * FROM (VALUES
       ('activity_daily',
-       $s$t.day, t.api_key, t.model, t.model_group, t.custom_llm_provider, t.mcp_namespaced_tool_name, t.call_type, t."user", t.team_id, t.organization_id, t.end_user, t.agent_id$s$,
+       $s$day, api_key, model, model_group, custom_llm_provider, mcp_namespaced_tool_name, call_type, user, team_id, organization_id, end_user, agent_id$s$,
        $s$('u'::"char", d."user"), ('t'::"char", d.team_id), ('o'::"char", d.organization_id), ('c'::"char", d.end_user), ('a'::"char", d.agent_id)$s$,
        $s$'{u,t,o,c,a}'::"char"[]$s$, true),
       ('activity_tag_daily',
-       $s$t.day, t.api_key, t.model, t.model_group, t.custom_llm_provider, t.mcp_namespaced_tool_name, t.call_type, t.tag$s$,
+       $s$day, api_key, model, model_group, custom_llm_provider, mcp_namespaced_tool_name, call_type, tag$s$,
        $s$('g'::"char", d.tag)$s$,
        $s$'{g}'::"char"[]$s$, false)) AS x(tbl, cols, kinds, kindset, keys)
   LOOP
     FOREACH op IN ARRAY ARRAY['fill', 'insert', 'update', 'delete'] LOOP
+      -- An UPDATE's delta is new - old per source row (its (day, key_hash) key), one row each: half the
+      -- rows a UNION of both would expand into kinds and dimensions.
+      SELECT string_agg(format('t.%I', c), ', '), string_agg(format('coalesce(n.%1$I, o.%1$I) AS %1$I', c), ', ')
+        INTO cols, joined FROM unnest(string_to_array(src.cols, ', ')) AS c;
+      SELECT string_agg(format('coalesce(n.%1$I, 0) - coalesce(o.%1$I, 0) AS %1$I', m), ', ') INTO diffs
+        FROM unnest(string_to_array(measures, ', ')) AS m;
       rel := CASE op
-        WHEN 'fill' THEN format('SELECT %s, %s, 1 AS sign FROM spendlens.%I t', src.cols, measures, src.tbl)
-        WHEN 'insert' THEN format('SELECT %s, %s, 1 AS sign FROM new_rows t', src.cols, measures)
-        WHEN 'delete' THEN format('SELECT %s, %s, -1 AS sign FROM old_rows t', src.cols, measures)
-        ELSE format('SELECT %1$s, %2$s, 1 AS sign FROM new_rows t UNION ALL SELECT %1$s, %2$s, -1 AS sign FROM old_rows t',
-          src.cols, measures) END;
+        WHEN 'fill' THEN format('SELECT %s, %s, 1 AS sign FROM spendlens.%I t', cols, measures, src.tbl)
+        WHEN 'insert' THEN format('SELECT %s, %s, 1 AS sign FROM new_rows t', cols, measures)
+        WHEN 'delete' THEN format('SELECT %s, %s, -1 AS sign FROM old_rows t', cols, measures)
+        ELSE format('SELECT %s, %s, 1 AS sign FROM new_rows n FULL JOIN old_rows o ON o.day = n.day AND o.key_hash = n.key_hash',
+          joined, diffs) END;
       IF op = 'fill' THEN
         -- Existing rows of the source (this migration's transaction; the triggers come after).
         EXECUTE format(route_stmt, src.kinds, rel);

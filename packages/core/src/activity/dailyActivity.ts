@@ -495,7 +495,8 @@ async function activityRows(
   const cte = await activitySourceSql(db, entity === "tag", q.start_date, q.end_date, (a) =>
     filters(a, entity, scope, q),
   );
-  const order = sql`g.day DESC, g.entity NULLS FIRST, g.api_key NULLS FIRST, g.model NULLS FIRST, g.model_group NULLS FIRST, g.custom_llm_provider NULLS FIRST, g.mcp_namespaced_tool_name NULLS FIRST, g.endpoint NULLS FIRST`;
+  // The route rollups' page order (their columns are COLLATE "C"): the same pages on either path.
+  const order = sql`g.day DESC, g.entity COLLATE "C" NULLS FIRST, g.api_key COLLATE "C" NULLS FIRST, g.model COLLATE "C" NULLS FIRST, g.model_group COLLATE "C" NULLS FIRST, g.custom_llm_provider COLLATE "C" NULLS FIRST, g.mcp_namespaced_tool_name COLLATE "C" NULLS FIRST, g.endpoint COLLATE "C" NULLS FIRST`;
   const limit = q.page === null ? sql`` : sql` LIMIT ${q.page_size} OFFSET ${(q.page - 1) * q.page_size}`;
   const r = await sql<ActivityRow>`${cte},
     grp AS MATERIALIZED (SELECT day::text AS day, ${sql.ref(ENTITY_COLUMN[entity])} AS entity, api_key, model,

@@ -27,6 +27,7 @@ import {
   userDailyActivityInput,
   userScope,
 } from "../src/index.ts";
+import { ROUTE_KIND } from "../src/rollups/activityRouteRollup.ts";
 import { createTestDb, type TestDb } from "../src/testing/index.ts";
 
 /**
@@ -492,14 +493,7 @@ describe("daily activity routes equal a brute-force fold of the logs", () => {
 
 // ---------- migration 0012's route rollups ----------
 
-const KIND: Record<ActivityEntity, string> = {
-  user: "u",
-  team: "t",
-  organization: "o",
-  customer: "c",
-  agent: "a",
-  tag: "g",
-};
+const KIND = ROUTE_KIND;
 /** LiteLLM's daily-table row of a log for one entity: (day, entity, key, model, group, provider, MCP, endpoint). */
 const rowKey = (l: Log, ent: string | null) =>
   JSON.stringify([
@@ -533,20 +527,9 @@ function bruteRows(entity: ActivityEntity, keep: (l: Log, ent: string | null) =>
 async function expectRouteTables(): Promise<void> {
   await foldRollups(t.db);
   for (const entity of Object.keys(KIND) as ActivityEntity[]) {
-    const got = await sql<{
-      day: string;
-      entity: string | null;
-      api_key: string | null;
-      model: string | null;
-      model_group: string | null;
-      custom_llm_provider: string | null;
-      mcp_namespaced_tool_name: string | null;
-      call_type: string | null;
-      requests: number;
-      spend: number;
-      failed: number;
-      tokens: number;
-    }>`SELECT day::text AS day, entity, api_key, model, model_group, custom_llm_provider, mcp_namespaced_tool_name,
+    const got = await sql<
+      Record<string, string | null> & Record<"requests" | "spend" | "failed" | "tokens", number>
+    >`SELECT day::text AS day, entity, api_key, model, model_group, custom_llm_provider, mcp_namespaced_tool_name,
         call_type, requests::int AS requests, spend, failed_requests::int AS failed,
         (prompt_tokens + completion_tokens)::int AS tokens
       FROM spendlens.activity_route_daily WHERE kind = ${KIND[entity]}::"char"`.execute(t.db);

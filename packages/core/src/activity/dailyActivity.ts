@@ -13,6 +13,7 @@ import {
   activityExprs,
 } from "../rollups/activityRollup.ts";
 import {
+  ROUTE_DIM_TABLE,
   ROUTE_KIND,
   ROUTE_MEASURES,
   ROUTE_ORDER,
@@ -754,22 +755,24 @@ async function aggregatedFromDims(
   const measures = (alias: string) =>
     sql.join(ROUTE_MEASURES.map((m) => sql`${sql.ref(`${alias}.${m}`)}::float8 AS ${sql.id(m)}`));
   const zeros = sql.join(ROUTE_MEASURES.map((m) => sql`0::float8 AS ${sql.id(m)}`));
+  const dimTable = sql.table(`spendlens.${ROUTE_DIM_TABLE}`);
+  const routeTable = sql.table(`spendlens.${ROUTE_TABLE}`);
   const r = await sql<DimRow>`WITH dirty AS MATERIALIZED (SELECT EXISTS (
         SELECT 1 FROM spendlens.rollup_days rd WHERE rd.dirty_at IS NOT NULL AND ${inRange("rd")}) AS dirty),
       keys AS MATERIALIZED (SELECT coalesce(k.value, '') AS api_key, sum(k.spend) AS spend
-        FROM spendlens.activity_dim_daily k, dirty d WHERE NOT d.dirty AND k.dim = 'k' AND ${inRange("k")} GROUP BY 1),
+        FROM ${dimTable} k, dirty d WHERE NOT d.dirty AND k.dim = 'k' AND ${inRange("k")} GROUP BY 1),
       top AS MATERIALIZED (SELECT coalesce(array_agg(x.api_key), '{}') AS ks FROM (SELECT api_key FROM keys
         ORDER BY spend DESC, api_key COLLATE "C" LIMIT ${limit}) x)
     SELECT 'h' AS t, NULL::text AS day, d.dirty::text AS v1, (SELECT count(*) FROM keys)::text AS v2, ${namedNulls}, ${zeros}
       FROM dirty d
     UNION ALL
     SELECT x.dim::text, x.day::text, x.value, ${nulls(6)}, ${measures("x")}
-      FROM spendlens.activity_dim_daily x, dirty d
+      FROM ${dimTable} x, dirty d
       WHERE NOT d.dirty AND x.dim = ANY('{d,m,g,p,x,e,n}'::"char"[]) AND ${inRange("x")}
     UNION ALL
     SELECT 'r', r.day::text, r.entity, r.api_key, r.model, r.model_group, r.custom_llm_provider,
         r.mcp_namespaced_tool_name, r.call_type, ${measures("r")}
-      FROM spendlens.activity_route_daily r, top, dirty d
+      FROM ${routeTable} r, top, dirty d
       WHERE NOT d.dirty AND r.kind = 'u' AND ${inRange("r")}
         AND (r.api_key = ANY(top.ks) OR (r.api_key IS NULL AND '' = ANY(top.ks)))`.execute(db);
   const head = r.rows[0];

@@ -6,12 +6,16 @@
  *   model_group, custom_llm_provider, mcp_namespaced_tool_name, call_type), with the sums the routes answer;
  *   its unique index is in the routes' page order (day DESC, then the other columns NULLS FIRST);
  * - activity_route_rows: per (kind, day, entity) the number of those rows (a route's `total_pages`);
- * - activity_key_daily: per (day, api_key) the user route's requests and spend (the aggregated route's top keys).
+ * - activity_dim_daily: the user route's sums per (day, one dimension): `d` the day, `m` model, `g` model group,
+ *   `p` provider, `x` MCP tool, `e` endpoint, `n` user, `k` api_key (the aggregated route and its top keys);
+ * - a partial index (api_key, day) on the user route's rows (the top keys' per-key breakdowns).
  */
+
+import { ACTIVITY_MEASURES, type ActivityMeasure } from "./activityRollup.ts";
 
 export const ROUTE_TABLE = "activity_route_daily";
 export const ROUTE_ROWS_TABLE = "activity_route_rows";
-export const ROUTE_KEY_TABLE = "activity_key_daily";
+export const ROUTE_DIM_TABLE = "activity_dim_daily";
 
 /** The `kind` of each route's rows. */
 export const ROUTE_KIND = {
@@ -23,20 +27,17 @@ export const ROUTE_KIND = {
   tag: "g",
 } as const;
 
-/** The sums each route row carries (the measures of activity_daily that LiteLLM's routes answer). */
-export const ROUTE_MEASURES = [
-  "requests",
-  "successful_requests",
-  "failed_requests",
-  "spend",
-  "prompt_tokens",
-  "completion_tokens",
-  "cache_read_input_tokens",
-  "cache_creation_input_tokens",
-  "total_response_time_ms",
-  "timed_requests",
+/** The sums each route row carries: activity_daily's measures that LiteLLM's routes answer. */
+const NOT_ROUTED = [
+  "total_tokens",
+  "cache_hit_requests",
+  "cached_completion_tokens",
+  "generated_completion_tokens",
 ] as const;
-export type RouteMeasure = (typeof ROUTE_MEASURES)[number];
+export type RouteMeasure = Exclude<ActivityMeasure, (typeof NOT_ROUTED)[number]>;
+export const ROUTE_MEASURES = ACTIVITY_MEASURES.filter(
+  (m): m is RouteMeasure => !(NOT_ROUTED as readonly string[]).includes(m),
+);
 
 /** The route row's dimensions after `day`, in page order (call_type is LiteLLM's `endpoint`). */
 export const ROUTE_ORDER = [

@@ -171,3 +171,6 @@ END $fn$$f$, 'route_' || src.tbl || '_truncate', src.kindset, src.kindset,
       src.tbl, 'route_' || src.tbl || '_truncate');
   END LOOP;
 END $do$;
+
+-- Planner statistics for the filled tables now (autovacuum would take a while on a big install).
+ANALYZE spendlens.activity_route_daily, spendlens.activity_route_rows, spendlens.activity_dim_daily;

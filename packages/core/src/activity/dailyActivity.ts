@@ -705,8 +705,10 @@ export async function dailyActivity(
 ): Promise<SpendAnalyticsPaginatedResponse> {
   if (q.start_date > q.end_date) throw badRequest("end_date", "must not be before start_date");
   const { rows, total } = await activityRows(db, scope, entity, q);
-  const keys = await keyMetadata(db, definedKeys(rows.map((r) => r.api_key)));
-  const ents = await entityMetadata(db, entity, definedKeys(rows.map((r) => r.entity)));
+  const [keys, ents] = await Promise.all([
+    keyMetadata(db, definedKeys(rows.map((r) => r.api_key))),
+    entityMetadata(db, entity, definedKeys(rows.map((r) => r.entity))),
+  ]);
   const { results, totals } = shapeDailyActivity(rows, keys, ents);
   if (q.page === null) return responseOf(results, totals, { page: 1, total_pages: 1, has_more: false });
   return responseOf(results, totals, {
@@ -797,12 +799,10 @@ async function aggregatedFromDims(
       top.add(v2 ?? "");
     } else if (x.t !== "h") dimRows.push(x);
   }
-  const keys = await keyMetadata(db, definedKeys([...top]));
-  const ents = await entityMetadata(
-    db,
-    "user",
-    definedKeys(dimRows.filter((x) => x.t === "n").map((x) => x.v1)),
-  );
+  const [keys, ents] = await Promise.all([
+    keyMetadata(db, definedKeys([...top])),
+    entityMetadata(db, "user", definedKeys(dimRows.filter((x) => x.t === "n").map((x) => x.v1))),
+  ]);
   // Every metric of a day and of its key-free buckets from the dimension sums; the top keys' buckets
   // from their rows (shapeDailyActivity adds those rows to api_key_breakdown and api_keys only).
   const { results, totals } = shapeDailyActivity(keyRows, keys, ents, undefined, dimRows);
@@ -840,8 +840,10 @@ export async function dailyActivityAggregated(
       .slice(0, limit)
       .map(([k]) => k),
   );
-  const keys = await keyMetadata(db, definedKeys([...top]));
-  const ents = await entityMetadata(db, "user", definedKeys(rows.map((r) => r.entity)));
+  const [keys, ents] = await Promise.all([
+    keyMetadata(db, definedKeys([...top])),
+    entityMetadata(db, "user", definedKeys(rows.map((r) => r.entity))),
+  ]);
   const { results, totals } = shapeDailyActivity(rows, keys, ents, (k) => top.has(k));
   return responseOf(
     results,

@@ -298,6 +298,21 @@ describe("daily activity routes equal a brute-force fold of the logs", () => {
     );
     const withA = team.results.find((r) => r.breakdown.entities["team-a"])!;
     expect(withA.breakdown.entities["team-a"]!.metadata).toEqual({ team_alias: "Team A" });
+    // The paginated routes fetch the same metadata with their rows (route rollups, one statement).
+    const user = await userDailyActivity(
+      t.db,
+      ALL,
+      userDailyActivityInput.parse({ ...range, page_size: 1000 }),
+    );
+    const withK1 = user.results.find((r) => r.breakdown.api_keys.k1)!;
+    expect(withK1.breakdown.api_keys.k1!.metadata).toEqual(day.breakdown.api_keys.k1!.metadata);
+    expect(withK1.breakdown.models["gpt-4o"]?.api_key_breakdown.k1?.metadata.key_alias ?? "alias-1").toBe(
+      "alias-1",
+    );
+    expect(user.results.find((r) => r.breakdown.entities.alice)!.breakdown.entities.alice!.metadata).toEqual({
+      user_email: "alice@example.com",
+    });
+    expect(withK1.breakdown.api_keys.k2?.metadata.key_exists ?? false).toBe(false);
   });
 
   it("pages are LiteLLM's daily-table rows: their totals add up to the whole", async () => {

@@ -465,6 +465,12 @@ export const dailyActivityResponse = z.object({
     page: num,
     total_pages: num,
     has_more: z.boolean(),
+    api_key_limit: num.optional().meta({
+      description: "Aggregated route only: api_keys lists at most this many keys (the top by spend)",
+    }),
+    total_api_keys: num
+      .optional()
+      .meta({ description: "Aggregated route only: keys with spend in the range" }),
   }),
 });
 

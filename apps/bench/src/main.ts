@@ -22,7 +22,8 @@ import {
 } from "@spendlens/core";
 import { sql } from "kysely";
 import { type HeavyBenchOptions, runHeavyBench } from "./heavy.ts";
-import { benchLiteLLMDaily, benchLogsUiFilters, fillLiteLLMDaily } from "./litellmDaily.ts";
+import { benchLiteLLMDaily, fillLiteLLMDaily } from "./litellmDaily.ts";
+import { benchLogsUiFilters } from "./logsUi.ts";
 import { describeMachine, type Machine } from "./machine.ts";
 import { type Ctx, ORIGINAL, type OriginalQuery } from "./original.ts";
 import { benchReplicas } from "./replicas.ts";
@@ -35,6 +36,7 @@ import { fmtMs, percentile, table } from "./stats.ts";
  *   DATABASE_URL=postgres://…/spendlens_bench pnpm bench [--logs 1000000] [--fresh] [--calls 30]
  *     [--warmup 2] [--orig-calls 5] [--ingest 100000] [--ingest-concurrency 4] [--seed-mode paused|triggers]
  *     [--no-cluster] [--only <text>] [--markdown FILE]
+ *     [--logs-ui]   (only /spend/logs/ui with each filter and sort, logsUi.ts)
  *     [--replicas N [--replica-callers 8] [--replica-rounds 1] [--replica-statements n]]   (ingest only: N servers vs 1, replicas.ts)
  *   DATABASE_URL=… pnpm bench --heavy [--heavy-concurrency 8] [--heavy-days 366]: only concurrent big
  *     reports (heavy.ts), on the data already there.
@@ -69,6 +71,8 @@ interface Args {
   replicaStatements: number | null;
   /** --litellm-daily: only the daily-activity routes against LiteLLM's own tables and SQL (litellmDaily.ts). */
   litellmDaily: boolean;
+  /** --logs-ui: only /spend/logs/ui with each filter and sort (logsUi.ts). */
+  logsUi: boolean;
   /** --page-size: the page of the paginated daily-activity routes in --litellm-daily (0: each route's default). */
   pageSize: number;
 }
@@ -94,6 +98,7 @@ function parseArgs(argv: string[]): Args {
     replicaRounds: 1,
     replicaStatements: null,
     litellmDaily: false,
+    logsUi: false,
     pageSize: 1000,
   };
   const int = (name: string, v: string | undefined, min: number) => {
@@ -128,6 +133,7 @@ function parseArgs(argv: string[]): Args {
     else if (k === "--heavy-days") a.heavy = { concurrency: 8, ...a.heavy, days: int("heavy-days", v(), 1) };
     else if (k === "--replicas") a.replicas = int("replicas", v(), 2);
     else if (k === "--litellm-daily") a.litellmDaily = true;
+    else if (k === "--logs-ui") a.logsUi = true;
     else if (k === "--page-size") a.pageSize = int("page-size", v(), 0);
     else if (k === "--replica-callers") a.replicaCallers = int("replica-callers", v(), 1);
     else if (k === "--replica-rounds") a.replicaRounds = int("replica-rounds", v(), 1);
@@ -592,6 +598,33 @@ async function main(): Promise<void> {
       apiKey: sample.rows[0]?.api_key ?? "",
     };
 
+    if (a.logsUi && !a.litellmDaily) {
+      const opts = {
+        server,
+        key: masterKey,
+        start: ctx.start,
+        end: ctx.end,
+        calls: a.calls,
+        warmup: Math.max(1, a.warmup),
+        pageSize: 50,
+        log,
+      };
+      const ui = await benchLogsUiFilters(h, opts);
+      const m = await describeMachine(h.pool!);
+      const report = [
+        `## /spend/logs/ui filters — run of ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC`,
+        "",
+        `Machine: ${m.cpus} CPUs (${m.cpuModel}), ${m.memoryGiB} GiB RAM, Node ${m.node}, PostgreSQL ${m.postgres} (${m.postgresSettings}); load average at the end ${m.loadAverage}.`,
+        `Data: ${seed.logs.toLocaleString("en-US")} spend logs over ${a.days} days; window ${ctx.start}..${ctx.end} (30 days); ${a.calls} timed calls per row after ${Math.max(1, a.warmup)} warm-ups.`,
+        ...ui.notes.map((x) => `- ${x}`),
+        "",
+        ui.table,
+      ].join("\n");
+      process.stdout.write(`${report}\n`);
+      if (a.markdown) writeFileSync(a.markdown, `${report}\n`);
+      return;
+    }
+
     if (a.litellmDaily) {
       const fill = await fillLiteLLMDaily(h, JSON.stringify({ logs: a.logs, days: a.days, seed: 42 }), log);
       const opts = {
@@ -618,10 +651,11 @@ async function main(): Promise<void> {
           .join(", ")}.`,
         `Window ${ctx.start}..${ctx.end} (30 days); paginated routes page 1 of ${a.pageSize || "the route's default size (50 on /user, 10 elsewhere)"}; ${a.calls} timed calls per side, interleaved (LiteLLM, spendlens, …), after ${Math.max(1, a.warmup)} warm-ups.`,
         ...fill.notes.map((x) => `- ${x}`),
+        ...ui.notes.map((x) => `- ${x}`),
         "",
         daily,
         "",
-        ui,
+        ui.table,
       ].join("\n");
       process.stdout.write(`${report}\n`);
       if (a.markdown) writeFileSync(a.markdown, `${report}\n`);

@@ -246,8 +246,20 @@ describe("/spend/logs/ui filters and sort", () => {
     );
   });
   it("status_filter: success is all minus failures (with other filters, scope, both page ends)", async () => {
-    const failures = await check({ status_filter: "failure" }, (l) => l.status === "failure", undefined, ALL, 1);
-    const successes = await check({ status_filter: "success" }, (l) => l.status !== "failure", undefined, ALL, 1);
+    const failures = await check(
+      { status_filter: "failure" },
+      (l) => l.status === "failure",
+      undefined,
+      ALL,
+      1,
+    );
+    const successes = await check(
+      { status_filter: "success" },
+      (l) => l.status !== "failure",
+      undefined,
+      ALL,
+      1,
+    );
     expect(failures).toBeGreaterThan(100);
     // The window's whole total is above the direct-count limit: the success count uses the rollups.
     expect(failures + successes).toBeGreaterThan(1000);

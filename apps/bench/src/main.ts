@@ -144,6 +144,13 @@ function parseArgs(argv: string[]): Args {
 }
 
 const log = (s: string) => process.stderr.write(`${s}\n`);
+function emitReport(a: Args, lines: string[]): void {
+  const report = lines.join("\n");
+  process.stdout.write(`${report}\n`);
+  if (a.markdown) writeFileSync(a.markdown, `${report}\n`);
+}
+const machineLine = (m: Machine) =>
+  `Machine: ${m.cpus} CPUs (${m.cpuModel}), ${m.memoryGiB} GiB RAM, Node ${m.node}, PostgreSQL ${m.postgres} (${m.postgresSettings}); load average at the end ${m.loadAverage}.`;
 const day = (d: Date) => d.toISOString().slice(0, 10);
 const addDays = (d: string, n: number) => day(new Date(Date.parse(`${d}T00:00:00Z`) + n * 86_400_000));
 
@@ -598,52 +605,39 @@ async function main(): Promise<void> {
       apiKey: sample.rows[0]?.api_key ?? "",
     };
 
+    const dailyOpts = {
+      server,
+      key: masterKey,
+      start: ctx.start,
+      end: ctx.end,
+      calls: a.calls,
+      warmup: Math.max(1, a.warmup),
+      pageSize: a.pageSize,
+      log,
+    };
     if (a.logsUi && !a.litellmDaily) {
-      const opts = {
-        server,
-        key: masterKey,
-        start: ctx.start,
-        end: ctx.end,
-        calls: a.calls,
-        warmup: Math.max(1, a.warmup),
-        pageSize: 50,
-        log,
-      };
-      const ui = await benchLogsUiFilters(h, opts);
-      const m = await describeMachine(h.pool!);
-      const report = [
+      const ui = await benchLogsUiFilters(h, dailyOpts);
+      emitReport(a, [
         `## /spend/logs/ui filters — run of ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC`,
         "",
-        `Machine: ${m.cpus} CPUs (${m.cpuModel}), ${m.memoryGiB} GiB RAM, Node ${m.node}, PostgreSQL ${m.postgres} (${m.postgresSettings}); load average at the end ${m.loadAverage}.`,
-        `Data: ${seed.logs.toLocaleString("en-US")} spend logs over ${a.days} days; window ${ctx.start}..${ctx.end} (30 days); ${a.calls} timed calls per row after ${Math.max(1, a.warmup)} warm-ups.`,
+        machineLine(await describeMachine(h.pool!)),
+        `Data: ${seed.logs.toLocaleString("en-US")} spend logs over ${a.days} days; window ${ctx.start}..${ctx.end} (30 days); ${a.calls} timed calls per row after ${dailyOpts.warmup} warm-ups.`,
         ...ui.notes.map((x) => `- ${x}`),
         "",
         ui.table,
-      ].join("\n");
-      process.stdout.write(`${report}\n`);
-      if (a.markdown) writeFileSync(a.markdown, `${report}\n`);
+      ]);
       return;
     }
 
     if (a.litellmDaily) {
       const fill = await fillLiteLLMDaily(h, JSON.stringify({ logs: a.logs, days: a.days, seed: 42 }), log);
-      const opts = {
-        server,
-        key: masterKey,
-        start: ctx.start,
-        end: ctx.end,
-        calls: a.calls,
-        warmup: Math.max(1, a.warmup),
-        pageSize: a.pageSize,
-        log,
-      };
-      const daily = await benchLiteLLMDaily(h, opts);
-      const ui = await benchLogsUiFilters(h, opts);
+      const daily = await benchLiteLLMDaily(h, dailyOpts);
+      const ui = await benchLogsUiFilters(h, dailyOpts);
       const m = await describeMachine(h.pool!);
-      const report = [
+      emitReport(a, [
         `## LiteLLM's daily tables and SQL vs spendlens — run of ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC`,
         "",
-        `Machine: ${m.cpus} CPUs (${m.cpuModel}), ${m.memoryGiB} GiB RAM, Node ${m.node}, PostgreSQL ${m.postgres} (${m.postgresSettings}); load average at the end ${m.loadAverage}.`,
+        machineLine(m),
         `Data: ${seed.logs.toLocaleString("en-US")} spend logs over ${a.days} days; LiteLLM's daily tables ${fill.filled ? `filled in ${(fill.ms / 1000).toFixed(1)} s` : "kept from an earlier run"}: ${Object.entries(
           fill.rows,
         )
@@ -656,9 +650,7 @@ async function main(): Promise<void> {
         daily,
         "",
         ui.table,
-      ].join("\n");
-      process.stdout.write(`${report}\n`);
-      if (a.markdown) writeFileSync(a.markdown, `${report}\n`);
+      ]);
       return;
     }
 

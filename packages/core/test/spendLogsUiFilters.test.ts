@@ -129,6 +129,10 @@ async function check(
   return want.length;
 }
 
+/** `check` on page 1 (where a short answer's total needs no count) in the default order. */
+const page1 = (query: Record<string, string>, keep: (l: L) => boolean, scope = ALL) =>
+  check(query, keep, undefined, scope, 1);
+
 /** Brute-force order of `sort_by=col&sort_order=dir`: the column, then startTime, then request_id. */
 const byColumn =
   (col: "spend" | "total_tokens" | "model", dir: "asc" | "desc") =>
@@ -222,20 +226,7 @@ describe("/spend/logs/ui filters and sort", () => {
     }
   });
   it("sort_by spend asc, ties by startTime then request_id", async () => {
-    await check(
-      { sort_by: "spend", sort_order: "asc" },
-      () => true,
-      (a, b) =>
-        a.spend !== b.spend
-          ? a.spend - b.spend
-          : a.startTime !== b.startTime
-            ? a.startTime < b.startTime
-              ? -1
-              : 1
-            : a.request_id < b.request_id
-              ? -1
-              : 1,
-    );
+    await check({ sort_by: "spend", sort_order: "asc" }, () => true, byColumn("spend", "asc"));
   });
   it("an internal user: own rows only, with filters", async () => {
     await check(
@@ -246,20 +237,8 @@ describe("/spend/logs/ui filters and sort", () => {
     );
   });
   it("status_filter: success is all minus failures (with other filters, scope, both page ends)", async () => {
-    const failures = await check(
-      { status_filter: "failure" },
-      (l) => l.status === "failure",
-      undefined,
-      ALL,
-      1,
-    );
-    const successes = await check(
-      { status_filter: "success" },
-      (l) => l.status !== "failure",
-      undefined,
-      ALL,
-      1,
-    );
+    const failures = await page1({ status_filter: "failure" }, (l) => l.status === "failure");
+    const successes = await page1({ status_filter: "success" }, (l) => l.status !== "failure");
     expect(failures).toBeGreaterThan(100);
     // The window's whole total is above the direct-count limit: the success count uses the rollups.
     expect(failures + successes).toBeGreaterThan(1000);
@@ -267,12 +246,9 @@ describe("/spend/logs/ui filters and sort", () => {
       { status_filter: "success", model: "claude" },
       (l) => l.status !== "failure" && l.model === "claude",
     );
-    await check(
+    await page1(
       { status_filter: "failure", end_user: "eu2" },
       (l) => l.status === "failure" && l.end_user === "eu2",
-      undefined,
-      ALL,
-      1,
     );
     await check(
       { status_filter: "success" },
@@ -287,28 +263,19 @@ describe("/spend/logs/ui filters and sort", () => {
       userScope("alice"),
     );
     // A status other than success/failure is compared as it is.
-    await check({ status_filter: "pending" }, () => false, undefined, ALL, 1);
+    await page1({ status_filter: "pending" }, () => false);
   });
   it("error_code: failed logs' metadata code, with and without status, an unknown code is empty", async () => {
     const code = (l: L) => meta(l).error_information?.error_code;
-    await check({ error_code: "429" }, (l) => code(l) === "429", undefined, ALL, 1);
-    await check({ error_code: "400" }, (l) => code(l) === "400", undefined, ALL, 1);
-    await check(
+    await page1({ error_code: "429" }, (l) => code(l) === "429");
+    await page1({ error_code: "400" }, (l) => code(l) === "400");
+    await page1(
       { error_code: "500", status_filter: "success" },
       (l) => code(l) === "500" && l.status !== "failure",
-      undefined,
-      ALL,
-      1,
     );
-    await check(
-      { error_code: "500" },
-      (l) => l.user === "bob" && code(l) === "500",
-      undefined,
-      userScope("bob"),
-      1,
-    );
-    expect(await check({ error_code: "418" }, () => false, undefined, ALL, 1)).toBe(0);
-    expect(await check({ error_code: "" }, () => false, undefined, ALL, 1)).toBe(0);
+    await page1({ error_code: "500" }, (l) => l.user === "bob" && code(l) === "500", userScope("bob"));
+    expect(await page1({ error_code: "418" }, () => false)).toBe(0);
+    expect(await page1({ error_code: "" }, () => false)).toBe(0);
   });
   it("key_alias is the alias the log was written with (a renamed key, a reused alias)", async () => {
     const alias = (l: L) => meta(l).user_api_key_alias;
@@ -317,22 +284,17 @@ describe("/spend/logs/ui filters and sort", () => {
     const keys = new Set(logs.filter((l) => inWindow(l) && alias(l) === "alias-a").map((l) => l.api_key));
     expect([...keys].sort()).toEqual(["k1", "k2"]);
     expect(n).toBeGreaterThan(100);
-    await check({ key_alias: "alias-c" }, (l) => alias(l) === "alias-c", undefined, ALL, 1);
-    await check(
+    await page1({ key_alias: "alias-c" }, (l) => alias(l) === "alias-c");
+    await page1(
       { key_alias: "alias-a", status_filter: "success" },
       (l) => alias(l) === "alias-a" && l.status !== "failure",
-      undefined,
-      ALL,
-      1,
     );
-    await check(
+    await page1(
       { key_alias: "alias-b", status_filter: "failure" },
       (l) => l.user === "alice" && alias(l) === "alias-b" && l.status === "failure",
-      undefined,
       userScope("alice"),
-      1,
     );
-    expect(await check({ key_alias: "nobody" }, () => false, undefined, ALL, 1)).toBe(0);
+    expect(await page1({ key_alias: "nobody" }, () => false)).toBe(0);
   });
   it("sort_by spend / total_tokens / model, both orders, alone and with filters", async () => {
     for (const col of ["spend", "total_tokens", "model"] as const)

@@ -164,15 +164,19 @@ export async function countSpendLogs(
   opts: { scanLimit?: number } = {},
 ): Promise<number> {
   if (filter.status === "success") {
-    // Success is every log that is not a failure (NULL status included): all matching logs (from the
-    // rollups when the other filters allow) minus the failures (few, read through the partial index of
-    // migration 0013 in standalone mode).
+    // Success is every log that is not a failure (NULL status included). When the other filters are
+    // ones the rollups count: all matching logs (rollups) minus the failures (few, read through the
+    // partial index of migration 0013 in standalone mode). Otherwise one COUNT, which reads the same
+    // logs either way (the other filter's index in standalone mode).
     const { status: _success, ...rest } = filter;
-    const [all, failed] = await Promise.all([
-      countSpendLogs(db, scope, rest, opts),
-      countMatching(db, scope, { ...rest, status: "failure" }),
-    ]);
-    return all - failed;
+    if (onlyRollupFilters(rest) && (await millisecondTimes(db))) {
+      const [all, failed] = await Promise.all([
+        countSpendLogs(db, scope, rest, opts),
+        countMatching(db, scope, { ...rest, status: "failure" }),
+      ]);
+      return all - failed;
+    }
+    return countMatching(db, scope, filter);
   }
   const rollupable = onlyRollupFilters(filter) && (await millisecondTimes(db));
   if (rollupable) {

@@ -24,7 +24,7 @@ import { fmtMs, percentile, table } from "./stats.ts";
  * 3. Checks the numbers: the window's totals (spend, requests, tokens) from LiteLLM's table equal the sum
  *    of spendlens's answer (every page walked), and LiteLLM's row count equals spendlens's `total_pages`
  *    at page_size 1 (the same daily-table rows).
- * 4. Times `/spend/logs/ui` with each of its filters (p50 only: no LiteLLM daily table answers them).
+ * 4. Then `/spend/logs/ui` with each of its filters (logsUi.ts).
  */
 
 interface EntityTable {
@@ -504,7 +504,11 @@ export interface LiteLLMDailyOptions {
   log: (s: string) => void;
 }
 
-async function getJson(o: LiteLLMDailyOptions, path: string, q: Record<string, string>) {
+export async function getJson(
+  o: Pick<LiteLLMDailyOptions, "server" | "key">,
+  path: string,
+  q: Record<string, string>,
+) {
   const t0 = performance.now();
   const res = await fetch(`${o.server.url}${path}?${new URLSearchParams(q)}`, {
     headers: { authorization: `Bearer ${o.key}` },
@@ -710,56 +714,4 @@ export async function benchLiteLLMDaily(h: DbHandle, o: LiteLLMDailyOptions): Pr
   );
   for (const r of out) lines.push(`- ${r.route}: ${r.totals}`);
   return lines.join("\n");
-}
-
-/** `/spend/logs/ui` with each of its filters: p50/p99 through HTTP over the same 30-day window. */
-export async function benchLogsUiFilters(h: DbHandle, o: LiteLLMDailyOptions): Promise<string> {
-  const s = await sql<Rec>`SELECT
-      (SELECT model FROM "LiteLLM_SpendLogs" WHERE "startTime" >= now() - interval '1 day' LIMIT 1) AS model,
-      (SELECT model_id FROM "LiteLLM_SpendLogs" WHERE "startTime" >= now() - interval '1 day' AND model_id IS NOT NULL AND model_id <> '' LIMIT 1) AS model_id,
-      (SELECT end_user FROM "LiteLLM_SpendLogs" WHERE "startTime" >= now() - interval '1 day' AND end_user IS NOT NULL AND end_user <> '' LIMIT 1) AS end_user,
-      (SELECT key_alias FROM "LiteLLM_VerificationToken" WHERE key_alias IS NOT NULL ORDER BY token LIMIT 1) AS key_alias`.execute(
-    h.db,
-  );
-  const v = s.rows[0] ?? {};
-  const base = {
-    start_date: `${o.start} 00:00:00`,
-    end_date: `${o.end} 23:59:59`,
-    page: "1",
-    page_size: "50",
-  };
-  const variants: [string, Record<string, string>][] = [
-    ["no filter", {}],
-    ["status_filter=failure", { status_filter: "failure" }],
-    ["status_filter=success", { status_filter: "success" }],
-    [`model=${v.model}`, { model: String(v.model) }],
-    [`model_id=${v.model_id}`, { model_id: String(v.model_id) }],
-    [`key_alias=${v.key_alias}`, { key_alias: String(v.key_alias) }],
-    [`end_user=${v.end_user}`, { end_user: String(v.end_user) }],
-    ["error_code=429", { error_code: "429" }],
-    ["sort_by=spend&sort_order=desc", { sort_by: "spend", sort_order: "desc" }],
-    ["sort_by=total_tokens&sort_order=asc", { sort_by: "total_tokens", sort_order: "asc" }],
-    ["sort_by=model&sort_order=asc", { sort_by: "model", sort_order: "asc" }],
-  ];
-  const rows: string[][] = [];
-  for (const [label, q] of variants) {
-    o.log(`timing /spend/logs/ui ${label}`);
-    const query = { ...base, ...q };
-    let body: any = null;
-    for (let i = 0; i < o.warmup; i++) body = (await getJson(o, "/spend/logs/ui", query)).body;
-    const ms: number[] = [];
-    for (let i = 0; i < o.calls; i++) {
-      const r = await getJson(o, "/spend/logs/ui", query);
-      ms.push(r.ms);
-      body = r.body;
-    }
-    rows.push([
-      `GET /spend/logs/ui ${label}`,
-      fmtMs(percentile(ms, 50)),
-      fmtMs(percentile(ms, 99)),
-      String((body?.data ?? []).length),
-      n(body?.total).toLocaleString("en-US"),
-    ]);
-  }
-  return table(["route (30 days, page 1 of 50)", "p50", "p99", "rows", "total"], rows);
 }

@@ -19,7 +19,8 @@ import {
 import { getMeta, setMeta } from "@spendlens/core/runtime";
 import { sql } from "kysely";
 import { type HeavyBenchOptions, runHeavyBench } from "./heavy.ts";
-import { benchLiteLLMDaily, benchLogsUiFilters, fillLiteLLMDaily } from "./litellmDaily.ts";
+import { benchLiteLLMDaily, fillLiteLLMDaily } from "./litellmDaily.ts";
+import { benchLogsUiFilters } from "./logsUi.ts";
 import { describeMachine, type Machine } from "./machine.ts";
 import { type Ctx, ORIGINAL, type OriginalQuery } from "./original.ts";
 import { benchReplicas } from "./replicas.ts";
@@ -32,6 +33,7 @@ import { fmtMs, percentile, table } from "./stats.ts";
  *   DATABASE_URL=postgres://…/spendlens_bench pnpm bench [--logs 1000000] [--fresh] [--calls 30]
  *     [--warmup 2] [--orig-calls 5] [--ingest 100000] [--ingest-concurrency 4] [--seed-mode paused|triggers]
  *     [--no-cluster] [--only <text>] [--markdown FILE]
+ *     [--logs-ui]   (only /spend/logs/ui with each filter and sort, logsUi.ts)
  *     [--replicas N [--replica-callers 8] [--replica-rounds 1] [--replica-statements n]]   (ingest only: N servers vs 1, replicas.ts)
  *   DATABASE_URL=… pnpm bench --heavy [--heavy-concurrency 8] [--heavy-days 366]: only concurrent big
  *     reports (heavy.ts), on the data already there.
@@ -66,6 +68,8 @@ interface Args {
   replicaStatements: number | null;
   /** --litellm-daily: only the daily-activity routes against LiteLLM's own tables and SQL (litellmDaily.ts). */
   litellmDaily: boolean;
+  /** --logs-ui: only /spend/logs/ui with each filter and sort (logsUi.ts). */
+  logsUi: boolean;
   /** --page-size: the page of the paginated daily-activity routes in --litellm-daily (0: each route's default). */
   pageSize: number;
 }
@@ -91,6 +95,7 @@ function parseArgs(argv: string[]): Args {
     replicaRounds: 1,
     replicaStatements: null,
     litellmDaily: false,
+    logsUi: false,
     pageSize: 1000,
   };
   const int = (name: string, v: string | undefined, min: number) => {
@@ -125,6 +130,7 @@ function parseArgs(argv: string[]): Args {
     else if (k === "--heavy-days") a.heavy = { concurrency: 8, ...a.heavy, days: int("heavy-days", v(), 1) };
     else if (k === "--replicas") a.replicas = int("replicas", v(), 2);
     else if (k === "--litellm-daily") a.litellmDaily = true;
+    else if (k === "--logs-ui") a.logsUi = true;
     else if (k === "--page-size") a.pageSize = int("page-size", v(), 0);
     else if (k === "--replica-callers") a.replicaCallers = int("replica-callers", v(), 1);
     else if (k === "--replica-rounds") a.replicaRounds = int("replica-rounds", v(), 1);
@@ -135,6 +141,13 @@ function parseArgs(argv: string[]): Args {
 }
 
 const log = (s: string) => process.stderr.write(`${s}\n`);
+function emitReport(a: Args, lines: string[]): void {
+  const report = lines.join("\n");
+  process.stdout.write(`${report}\n`);
+  if (a.markdown) writeFileSync(a.markdown, `${report}\n`);
+}
+const machineLine = (m: Machine) =>
+  `Machine: ${m.cpus} CPUs (${m.cpuModel}), ${m.memoryGiB} GiB RAM, Node ${m.node}, PostgreSQL ${m.postgres} (${m.postgresSettings}); load average at the end ${m.loadAverage}.`;
 const day = (d: Date) => d.toISOString().slice(0, 10);
 const addDays = (d: string, n: number) => day(new Date(Date.parse(`${d}T00:00:00Z`) + n * 86_400_000));
 
@@ -589,25 +602,39 @@ async function main(): Promise<void> {
       apiKey: sample.rows[0]?.api_key ?? "",
     };
 
+    const dailyOpts = {
+      server,
+      key: masterKey,
+      start: ctx.start,
+      end: ctx.end,
+      calls: a.calls,
+      warmup: Math.max(1, a.warmup),
+      pageSize: a.pageSize,
+      log,
+    };
+    if (a.logsUi && !a.litellmDaily) {
+      const ui = await benchLogsUiFilters(h, dailyOpts);
+      emitReport(a, [
+        `## /spend/logs/ui filters — run of ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC`,
+        "",
+        machineLine(await describeMachine(h.pool!)),
+        `Data: ${seed.logs.toLocaleString("en-US")} spend logs over ${a.days} days; window ${ctx.start}..${ctx.end} (30 days); ${a.calls} timed calls per row after ${dailyOpts.warmup} warm-ups.`,
+        ...ui.notes.map((x) => `- ${x}`),
+        "",
+        ui.table,
+      ]);
+      return;
+    }
+
     if (a.litellmDaily) {
       const fill = await fillLiteLLMDaily(h, JSON.stringify({ logs: a.logs, days: a.days, seed: 42 }), log);
-      const opts = {
-        server,
-        key: masterKey,
-        start: ctx.start,
-        end: ctx.end,
-        calls: a.calls,
-        warmup: Math.max(1, a.warmup),
-        pageSize: a.pageSize,
-        log,
-      };
-      const daily = await benchLiteLLMDaily(h, opts);
-      const ui = await benchLogsUiFilters(h, opts);
+      const daily = await benchLiteLLMDaily(h, dailyOpts);
+      const ui = await benchLogsUiFilters(h, dailyOpts);
       const m = await describeMachine(h.pool!);
-      const report = [
+      emitReport(a, [
         `## LiteLLM's daily tables and SQL vs spendlens — run of ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC`,
         "",
-        `Machine: ${m.cpus} CPUs (${m.cpuModel}), ${m.memoryGiB} GiB RAM, Node ${m.node}, PostgreSQL ${m.postgres} (${m.postgresSettings}); load average at the end ${m.loadAverage}.`,
+        machineLine(m),
         `Data: ${seed.logs.toLocaleString("en-US")} spend logs over ${a.days} days; LiteLLM's daily tables ${fill.filled ? `filled in ${(fill.ms / 1000).toFixed(1)} s` : "kept from an earlier run"}: ${Object.entries(
           fill.rows,
         )
@@ -615,13 +642,12 @@ async function main(): Promise<void> {
           .join(", ")}.`,
         `Window ${ctx.start}..${ctx.end} (30 days); paginated routes page 1 of ${a.pageSize || "the route's default size (50 on /user, 10 elsewhere)"}; ${a.calls} timed calls per side, interleaved (LiteLLM, spendlens, …), after ${Math.max(1, a.warmup)} warm-ups.`,
         ...fill.notes.map((x) => `- ${x}`),
+        ...ui.notes.map((x) => `- ${x}`),
         "",
         daily,
         "",
-        ui,
-      ].join("\n");
-      process.stdout.write(`${report}\n`);
-      if (a.markdown) writeFileSync(a.markdown, `${report}\n`);
+        ui.table,
+      ]);
       return;
     }
 

@@ -231,6 +231,41 @@ describe("REST", () => {
     }
   });
 
+  it("/spend/logs/ui's UI filters: NUL, a lone surrogate, too long, a sort that is not one: 400 naming it", async () => {
+    const cases = [
+      ["key_alias", "a\u0000b"],
+      ["error_code", "\ud800"],
+      ["status_filter", "x".repeat(513)],
+      ["model_id", "\u0000"],
+      ["sort_by", "metadata"],
+      ["sort_order", "sideways"],
+    ] as const;
+    for (const [field, value] of cases) {
+      const r = await rest(MASTER, "GET", "/spend/logs/ui", {
+        start_date: "2026-03-01 00:00:00",
+        end_date: "2026-03-02 00:00:00",
+        [field]: value,
+      });
+      expect(r.status, field).toBe(400);
+      const err = (r.body as { error: { param: string; type: string } }).error;
+      expect(err.param).toBe(field);
+      expect(err.type).toBe("bad_request_error");
+    }
+    // Astral characters and empty strings are ordinary values: nothing matches them here.
+    for (const [field, value] of [
+      ["key_alias", "🔑"],
+      ["error_code", ""],
+    ] as const) {
+      const r = await rest(MASTER, "GET", "/spend/logs/ui", {
+        start_date: "2026-02-01 00:00:00",
+        end_date: "2026-03-31 00:00:00",
+        [field]: value,
+      });
+      expect(r.status, field).toBe(200);
+      expect(r.body).toMatchObject({ data: [], total: 0, total_pages: 0 });
+    }
+  });
+
   it("/spend/logs answers the seed's bare list, and the seed's per-day objects with dates", async () => {
     const list = await rest(MASTER, "GET", "/spend/logs", { api_key: "sk-bob" });
     expect(list.status).toBe(200);

@@ -163,6 +163,21 @@ export async function countSpendLogs(
   filter: SpendLogFilter,
   opts: { scanLimit?: number } = {},
 ): Promise<number> {
+  if (filter.status === "success") {
+    // Success is every log that is not a failure (NULL status included). When the other filters are
+    // ones the rollups count: all matching logs (rollups) minus the failures (few, read through the
+    // partial index of migration 0013 in standalone mode). Otherwise one COUNT, which reads the same
+    // logs either way (the other filter's index in standalone mode).
+    const { status: _success, ...rest } = filter;
+    if (onlyRollupFilters(rest) && (await millisecondTimes(db))) {
+      const [all, failed] = await Promise.all([
+        countSpendLogs(db, scope, rest, opts),
+        countMatching(db, scope, { ...rest, status: "failure" }),
+      ]);
+      return all - failed;
+    }
+    return countMatching(db, scope, filter);
+  }
   const rollupable = onlyRollupFilters(filter) && (await millisecondTimes(db));
   if (rollupable) {
     const limit = opts.scanLimit ?? COUNT_SCAN_LIMIT;
@@ -193,6 +208,15 @@ export async function countSpendLogs(
     });
     return row?.requests ?? 0;
   }
+  return countMatching(db, scope, filter);
+}
+
+/**
+ * COUNT(*) of the matching logs. In standalone mode the filters no rollup counts have indexes of their
+ * own (migration 0013): failures and error codes partial indexes, key_alias an expression index, so
+ * the count reads only the matching logs of the window.
+ */
+async function countMatching(db: Db, scope: Scope, filter: SpendLogFilter): Promise<number> {
   const r = await whereSpendLogs(
     db.selectFrom("LiteLLM_SpendLogs").select(sql<number>`count(*)::int`.as("n")),
     scope,

@@ -4,8 +4,8 @@ import type { ProviderBudgetConfig, SpendlensConfig } from "../config/config.ts"
 import type { Db } from "../db/connect.ts";
 import { SpendlensError } from "../errors.ts";
 import { type ProviderResolver, providerResolver } from "../providers/resolve.ts";
-import { spendTotals } from "../rollups/query.ts";
-import { ALL, type Scope } from "../scope.ts";
+import type { Scope } from "../scope.ts";
+import { providerSpendRows } from "./providerSpend.ts";
 import {
   addDuration,
   calendarWindow,
@@ -82,25 +82,17 @@ async function providerSpend(
   db: Db,
   resolve: ProviderResolver,
   provider: string,
-  from: string,
-  to: string | null,
+  from: number,
+  to: number | null,
 ): Promise<{ spend: number; combos: { model: string | null; model_id: string | null; p: string | null }[] }> {
-  const rows = await spendTotals(db, ALL, {
-    window: { from, to },
-    dims: ["model", "model_id", "custom_llm_provider"],
-  });
+  const rows = await providerSpendRows(db, from, to);
   let spend = 0;
   const combos: { model: string | null; model_id: string | null; p: string | null }[] = [];
   for (const r of rows) {
-    const log = {
-      model: r.model ?? "",
-      model_id: r.model_id ?? null,
-      custom_llm_provider: r.custom_llm_provider ?? null,
-    };
+    const log = { model: r.model ?? "", model_id: r.model_id ?? null, custom_llm_provider: r.custom_llm_provider ?? null };
     if (resolve(log) !== provider) continue;
     spend += r.spend;
-    if (r.spend > 0)
-      combos.push({ model: r.model ?? null, model_id: r.model_id ?? null, p: r.custom_llm_provider ?? null });
+    if (r.spend > 0) combos.push({ model: r.model, model_id: r.model_id, p: r.custom_llm_provider });
   }
   return { spend, combos };
 }
@@ -108,7 +100,8 @@ async function providerSpend(
 /**
  * Every configured provider's current window, counting every log in "LiteLLM_SpendLogs" whose
  * "startTime" lies in it however it was written (through ingest or by LiteLLM itself), summed exactly
- * from the rollups and the raw logs at the window's partial days.
+ * from model_daily for whole days, spendlens.provider_hourly for the whole hours of the edge days and
+ * the raw logs for the sub-hour slivers at both ends (`providerSpendRows`, providerSpend.ts).
  * - calendar: the UTC period holding now.
  * - rolling (LiteLLM's): opened by the first spend after the previous window ended whose window is still
  *   running now; kept in spendlens.provider_budget_state so every replica and every later read agree
@@ -154,7 +147,7 @@ export async function providerWindows(
           same ? Date.parse(row!.window_end) : Number.NEGATIVE_INFINITY,
           subtractDuration(at, d) + 1,
         );
-        const { combos } = await providerSpend(db, resolve, provider, iso(lo), null);
+        const { combos } = await providerSpend(db, resolve, provider, lo, null);
         if (combos.length) {
           const first = await sql<{
             t: string | null;
@@ -187,7 +180,7 @@ export async function providerWindows(
       }
     }
     const spend =
-      start === null ? 0 : (await providerSpend(db, resolve, provider, iso(start), iso(end!))).spend;
+      start === null ? 0 : (await providerSpend(db, resolve, provider, start, end!)).spend;
     out.push({
       ...base,
       window_start: start === null ? null : iso(start),

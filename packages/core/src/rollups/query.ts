@@ -182,7 +182,7 @@ export function chooseSpendGrain(
 
 const rawColumnCache = new WeakMap<Db, Promise<Set<string>>>();
 /** Columns of "LiteLLM_SpendLogs" (an older LiteLLM lacks organization_id: it reads as NULL). */
-function rawSpendColumns(db: Db): Promise<Set<string>> {
+export function rawSpendColumns(db: Db): Promise<Set<string>> {
   let p = rawColumnCache.get(db);
   if (!p) {
     p = sql<{ column_name: string }>`SELECT column_name FROM information_schema.columns

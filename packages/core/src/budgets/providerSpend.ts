@@ -1,0 +1,126 @@
+import { type RawBuilder, sql } from "kysely";
+import type { Db } from "../db/connect.ts";
+import { foldBeforeRead } from "../rollups/fold.ts";
+import { rawSpendColumns, spendTotalsSql } from "../rollups/query.ts";
+import { ALL } from "../scope.ts";
+import { DAY_MS } from "../validation.ts";
+
+/**
+ * Spend per (model, model_id, custom_llm_provider) inside a window [from, to) that starts and ends at
+ * any instant (a provider budget's rolling window), read as
+ *   - whole UTC days from model_daily (`spendTotalsSql`, which reads dirty days raw),
+ *   - whole UTC hours of the edge days from spendlens.provider_hourly (migration 0014),
+ *   - the sub-hour slivers at both ends from the raw logs (a short "startTime" index range).
+ * An edge day that is dirty (a failed or paused trigger) or raw_deleted (delete mode `keep`) has its
+ * hours read from the raw logs instead, decided inside the statement: the answer is one snapshot and
+ * always the same as the raw logs for the partial days, the rollup for the whole days (what
+ * `spendTotals` gives for the same window).
+ */
+
+const HOUR_MS = 3_600_000;
+
+export interface ProviderSpendRow {
+  model: string | null;
+  model_id: string | null;
+  custom_llm_provider: string | null;
+  spend: number;
+}
+
+/** A half-open range of UTC milliseconds; `to` null is unbounded. */
+interface Range {
+  from: number;
+  to: number | null;
+}
+
+/** How a window is read: whole days, hour ranges (each inside one UTC day), raw slivers. */
+export interface ProviderWindowPlan {
+  days: Range | null;
+  hours: { from: number; to: number }[];
+  raw: Range[];
+}
+
+const ceilTo = (t: number, unit: number) => Math.ceil(t / unit) * unit;
+const floorTo = (t: number, unit: number) => Math.floor(t / unit) * unit;
+
+/** Splits [from, to) (UTC ms; `to` null = unbounded) into whole days, whole hours and raw slivers. */
+export function planProviderWindow(from: number, to: number | null): ProviderWindowPlan {
+  const plan: ProviderWindowPlan = { days: null, hours: [], raw: [] };
+  if (to !== null && to <= from) return plan;
+  const hF = ceilTo(from, HOUR_MS);
+  const dF = ceilTo(from, DAY_MS);
+  const hour = (a: number, b: number) => {
+    if (a < b) plan.hours.push({ from: a, to: b });
+  };
+  const raw = (a: number, b: number | null) => {
+    if (b === null || a < b) plan.raw.push({ from: a, to: b });
+  };
+  if (to === null) {
+    plan.days = { from: dF, to: null };
+    hour(hF, dF);
+    raw(from, Math.min(hF, dF));
+    return plan;
+  }
+  const dT = floorTo(to, DAY_MS);
+  const hT = floorTo(to, HOUR_MS);
+  if (dF < dT) {
+    plan.days = { from: dF, to: dT };
+    hour(hF, dF);
+    hour(dT, hT);
+    raw(from, hF);
+    raw(hT, to);
+  } else if (hF < hT) {
+    // No whole day: the whole hours, cut at the midnight between them (when there is one).
+    if (dF > hF && dF < hT) {
+      hour(hF, dF);
+      hour(dF, hT);
+    } else hour(hF, hT);
+    raw(from, hF);
+    raw(hT, to);
+  } else raw(from, to);
+  return plan;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const dayOf = (ms: number) => iso(floorTo(ms, DAY_MS)).slice(0, 10);
+
+/**
+ * The spend per (model, model_id, custom_llm_provider) of the logs whose "startTime" lies in [from, to)
+ * (UTC ms; `to` null = unbounded), rollups included up to the last committed insert (folded first).
+ */
+export async function providerSpendRows(db: Db, from: number, to: number | null): Promise<ProviderSpendRow[]> {
+  const plan = planProviderWindow(from, to);
+  if (!plan.days && !plan.hours.length && !plan.raw.length) return [];
+  const cols = await rawSpendColumns(db);
+  const rawCol = (c: "model_id" | "custom_llm_provider") => (cols.has(c) ? sql.ref(`l.${c}`) : sql`NULL::text`);
+  const rawSelect = (r: Range, gate: RawBuilder<unknown> | null) =>
+    sql`SELECT l.model::text AS model, ${rawCol("model_id")}::text AS model_id,
+        ${rawCol("custom_llm_provider")}::text AS custom_llm_provider, coalesce(l.spend, 0)::float8 AS spend
+      FROM "LiteLLM_SpendLogs" l WHERE l."startTime" >= ${iso(r.from)}${r.to === null ? sql`` : sql` AND l."startTime" < ${iso(r.to)}`}${gate ? sql` AND ${gate}` : sql``}`;
+  const parts: RawBuilder<unknown>[] = [];
+  if (plan.days) {
+    // Whole days: day-aligned, so the planner reads model_daily (and dirty days raw), no partial day.
+    const days = await spendTotalsSql(db, ALL, {
+      window: { from: iso(plan.days.from), to: plan.days.to === null ? null : iso(plan.days.to) },
+      dims: ["model", "model_id", "custom_llm_provider"],
+    });
+    parts.push(sql`SELECT d.model, d.model_id, d.custom_llm_provider, d.spend FROM (${days}) d`);
+  } else await foldBeforeRead(db);
+  const edgeDays = [...new Set(plan.hours.map((h) => dayOf(h.from)))];
+  for (const h of plan.hours) {
+    // One value for the statement (an InitPlan): the hour table when the day is clean, else the logs.
+    const unclean = sql`(SELECT ${dayOf(h.from)}::date = ANY(u.days) FROM unclean u)`;
+    parts.push(sql`SELECT h.model, h.model_id, h.custom_llm_provider, h.spend FROM spendlens.provider_hourly h
+      WHERE h.hour >= ${iso(h.from)}::timestamp AND h.hour < ${iso(h.to)}::timestamp AND NOT ${unclean}`);
+    parts.push(rawSelect(h, unclean));
+  }
+  for (const r of plan.raw) parts.push(rawSelect(r, null));
+  const cte = edgeDays.length
+    ? sql`WITH unclean AS MATERIALIZED (SELECT coalesce(array_agg(rd.day), '{}') AS days
+        FROM spendlens.rollup_days rd WHERE rd.day = ANY(${edgeDays}::date[])
+          AND (rd.dirty_at IS NOT NULL OR rd.raw_deleted)) `
+    : sql``;
+  const r = await sql<ProviderSpendRow>`${cte}SELECT u.model, u.model_id, u.custom_llm_provider,
+      sum(u.spend)::float8 AS spend
+    FROM (${sql.join(parts, sql` UNION ALL `)}) u GROUP BY 1, 2, 3`.execute(db);
+  return r.rows;
+}

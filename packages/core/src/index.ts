@@ -11,6 +11,7 @@ export * from "./auth/authenticate.ts";
 export * from "./auth/hash.ts";
 export * from "./budgets/alerts.ts";
 export * from "./budgets/providerBudgets.ts";
+export * from "./budgets/providerSpend.ts";
 export * from "./budgets/status.ts";
 export * from "./budgets/windows.ts";
 export * from "./clock.ts";

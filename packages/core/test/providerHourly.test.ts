@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   ALL,
   type Db,
+  firstSpendAt,
   pauseRollups,
   parseConfig,
   planProviderWindow,
@@ -267,6 +268,37 @@ describe("provider budget windows through the hourly rollup (0014)", () => {
         await sql`RESET TIME ZONE`.execute(c);
       }
     });
+  });
+
+  it("the first spend of a window: hour candidates, dirty days, and the scan when every candidate is empty", async () => {
+    const openai = [{ model: "gpt-4o", model_id: "", p: "" }];
+    const first = async (lo: string) => {
+      const r = await sql<{ t: string | null }>`SELECT to_char(min("startTime"), 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS t
+        FROM "LiteLLM_SpendLogs" WHERE "startTime" >= ${lo}::timestamp AND spend > 0 AND model = 'gpt-4o'
+          AND model_id = '' AND custom_llm_provider = ''`.execute(t.db);
+      return r.rows[0]!.t;
+    };
+    const lo = "2026-03-13T13:13:00.000Z";
+    expect(await firstSpendAt(t.db, openai, ms(lo))).toBe(await first(lo));
+    expect(await firstSpendAt(t.db, openai, ms("2026-03-16T00:00:00.000Z"))).toBeNull();
+    expect(await firstSpendAt(t.db, [], ms(lo))).toBeNull();
+    // Mode keep: the next six openai logs deleted, their hours still counted: every candidate is empty.
+    await setRollupDeleteMode(t.db, "keep");
+    await sql`DELETE FROM "LiteLLM_SpendLogs" WHERE request_id IN (SELECT request_id FROM "LiteLLM_SpendLogs"
+      WHERE "startTime" >= ${lo}::timestamp AND spend > 0 AND model = 'gpt-4o' AND custom_llm_provider = ''
+      ORDER BY "startTime" LIMIT 6)`.execute(t.db);
+    const after = await first(lo);
+    expect(after).not.toBeNull();
+    expect(await firstSpendAt(t.db, openai, ms(lo))).toBe(after);
+    await rebuildRollups(t.db, { from: "2026-03-13", to: "2026-03-14", includeRawDeleted: true });
+    await setRollupDeleteMode(t.db, "subtract");
+    // Paused: a log the hour table does not hold yet, on a dirty day, is found.
+    await pauseRollups(t.db);
+    await insertLogs(t.db, [log("openai", "2026-03-13T13:14:00.000Z", 0.25)]);
+    await resumeRollups(t.db);
+    expect(await firstSpendAt(t.db, openai, ms(lo))).toBe("2026-03-13T13:14:00.000Z");
+    await rebuildRollups(t.db);
+    await expectHourTableExact(t.db);
   });
 
   it("both ends of the calendar: 1970-01-01 and 9998-12-31", async () => {

@@ -5,7 +5,7 @@ import type { Db } from "../db/connect.ts";
 import { SpendlensError } from "../errors.ts";
 import { type ProviderResolver, providerResolver } from "../providers/resolve.ts";
 import type { Scope } from "../scope.ts";
-import { providerSpendRows } from "./providerSpend.ts";
+import { firstSpendAt, type ProviderCombo, providerSpendRows } from "./providerSpend.ts";
 import {
   addDuration,
   calendarWindow,
@@ -84,10 +84,10 @@ async function providerSpend(
   provider: string,
   from: number,
   to: number | null,
-): Promise<{ spend: number; combos: { model: string | null; model_id: string | null; p: string | null }[] }> {
+): Promise<{ spend: number; combos: ProviderCombo[] }> {
   const rows = await providerSpendRows(db, from, to);
   let spend = 0;
-  const combos: { model: string | null; model_id: string | null; p: string | null }[] = [];
+  const combos: ProviderCombo[] = [];
   for (const r of rows) {
     const log = { model: r.model ?? "", model_id: r.model_id ?? null, custom_llm_provider: r.custom_llm_provider ?? null };
     if (resolve(log) !== provider) continue;
@@ -149,15 +149,7 @@ export async function providerWindows(
         );
         const { combos } = await providerSpend(db, resolve, provider, lo, null);
         if (combos.length) {
-          const first = await sql<{
-            t: string | null;
-          }>`SELECT min(l."startTime") AS t FROM "LiteLLM_SpendLogs" l
-            WHERE l."startTime" >= ${iso(lo)}::timestamp(3) AND l.spend > 0 AND EXISTS (
-              SELECT 1 FROM unnest(${combos.map((x) => x.model)}::text[], ${combos.map((x) => x.model_id)}::text[],
-                ${combos.map((x) => x.p)}::text[]) AS c(m, mi, p)
-              WHERE c.m IS NOT DISTINCT FROM l.model AND c.mi IS NOT DISTINCT FROM l.model_id
-                AND c.p IS NOT DISTINCT FROM l.custom_llm_provider)`.execute(db);
-          const t = first.rows[0]?.t;
+          const t = await firstSpendAt(db, combos, lo);
           if (t) {
             start = Date.parse(t);
             end = addDuration(start, d);

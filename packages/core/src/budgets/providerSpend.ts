@@ -19,7 +19,7 @@ import { DAY_MS } from "../validation.ts";
 
 const HOUR_MS = 3_600_000;
 
-export interface ProviderSpendRow {
+export interface ProviderColumnsSpend {
   model: string | null;
   model_id: string | null;
   custom_llm_provider: string | null;
@@ -87,7 +87,7 @@ const dayOf = (ms: number) => iso(floorTo(ms, DAY_MS)).slice(0, 10);
  * The spend per (model, model_id, custom_llm_provider) of the logs whose "startTime" lies in [from, to)
  * (UTC ms; `to` null = unbounded), rollups included up to the last committed insert (folded first).
  */
-export async function providerSpendRows(db: Db, from: number, to: number | null): Promise<ProviderSpendRow[]> {
+export async function providerSpendRows(db: Db, from: number, to: number | null): Promise<ProviderColumnsSpend[]> {
   const plan = planProviderWindow(from, to);
   if (!plan.days && !plan.hours.length && !plan.raw.length) return [];
   const cols = await rawSpendColumns(db);
@@ -119,8 +119,62 @@ export async function providerSpendRows(db: Db, from: number, to: number | null)
         FROM spendlens.rollup_days rd WHERE rd.day = ANY(${edgeDays}::date[])
           AND (rd.dirty_at IS NOT NULL OR rd.raw_deleted)) `
     : sql``;
-  const r = await sql<ProviderSpendRow>`${cte}SELECT u.model, u.model_id, u.custom_llm_provider,
+  const r = await sql<ProviderColumnsSpend>`${cte}SELECT u.model, u.model_id, u.custom_llm_provider,
       sum(u.spend)::float8 AS spend
     FROM (${sql.join(parts, sql` UNION ALL `)}) u GROUP BY 1, 2, 3`.execute(db);
   return r.rows;
+}
+
+/** One (model, model_id, custom_llm_provider) that resolves to a provider. */
+export interface ProviderCombo {
+  model: string | null;
+  model_id: string | null;
+  p: string | null;
+}
+
+/** How many candidate hours (and dirty days) one statement searches before falling back to a scan. */
+const FIRST_SPEND_CANDIDATES = 4;
+
+/**
+ * The "startTime" (ISO) of the first log at or after `lo` with spend > 0 whose columns are one of
+ * `combos`, or null. The hour table names the hours holding such a log (spend_requests > 0; deletes in
+ * mode `keep` can only leave extra hours, never miss one) and the dirty days may hold logs it lacks:
+ * the first few of those are searched through the "startTime" index, each stopping at its first match.
+ * The answer is certain when it lies before the end of the searched candidates; otherwise (every
+ * candidate empty) the logs from `lo` on are scanned as before.
+ */
+export async function firstSpendAt(db: Db, combos: readonly ProviderCombo[], lo: number): Promise<string | null> {
+  if (!combos.length) return null;
+  const cols = await rawSpendColumns(db);
+  const rawCol = (c: "model_id" | "custom_llm_provider") => (cols.has(c) ? sql.ref(`l.${c}`) : sql`NULL::text`);
+  const combo = sql`unnest(${combos.map((x) => x.model)}::text[], ${combos.map((x) => x.model_id)}::text[],
+    ${combos.map((x) => x.p)}::text[]) AS c(m, mi, p)`;
+  const logMatch = sql`l.spend > 0 AND EXISTS (SELECT 1 FROM ${combo} WHERE c.m IS NOT DISTINCT FROM l.model
+    AND c.mi IS NOT DISTINCT FROM ${rawCol("model_id")} AND c.p IS NOT DISTINCT FROM ${rawCol("custom_llm_provider")})`;
+  const loIso = iso(lo);
+  const n = FIRST_SPEND_CANDIDATES;
+  const r = await sql<{ t: string | null; horizon: string | null }>`
+    WITH cand AS MATERIALIZED (
+      (SELECT h.hour AS a, h.hour + interval '1 hour' AS b, 'h' AS kind FROM spendlens.provider_hourly h
+        WHERE h.hour >= ${iso(floorTo(lo, HOUR_MS))}::timestamp AND h.spend_requests > 0
+          AND EXISTS (SELECT 1 FROM ${combo} WHERE c.m IS NOT DISTINCT FROM h.model
+            AND c.mi IS NOT DISTINCT FROM h.model_id AND c.p IS NOT DISTINCT FROM h.custom_llm_provider)
+        GROUP BY h.hour ORDER BY h.hour LIMIT ${n})
+      UNION ALL
+      (SELECT rd.day::timestamp, rd.day::timestamp + interval '1 day', 'd' FROM spendlens.rollup_days rd
+        WHERE rd.day >= ${dayOf(lo)}::date AND rd.dirty_at IS NOT NULL ORDER BY rd.day LIMIT ${n})),
+    found AS (SELECT (SELECT l."startTime" FROM "LiteLLM_SpendLogs" l
+        WHERE l."startTime" >= greatest(cand.a, ${loIso}::timestamp) AND l."startTime" < cand.b AND ${logMatch}
+        ORDER BY l."startTime" LIMIT 1) AS t FROM cand)
+    SELECT to_char((SELECT min(found.t) FROM found), 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS t,
+      to_char(least(
+        (SELECT max(cand.b) FROM cand WHERE cand.kind = 'h' HAVING count(*) >= ${n}),
+        (SELECT max(cand.b) FROM cand WHERE cand.kind = 'd' HAVING count(*) >= ${n})),
+        'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS horizon`.execute(db);
+  const { t, horizon } = r.rows[0] ?? { t: null, horizon: null };
+  // Every hour with such a log and every dirty day before the horizon was searched.
+  if (horizon === null || (t !== null && t < horizon)) return t;
+  const all = await sql<{ t: string | null }>`SELECT to_char(min(l."startTime"), 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS t
+    FROM "LiteLLM_SpendLogs" l WHERE l."startTime" >= ${loIso}::timestamp AND ${logMatch}`.execute(db);
+  return all.rows[0]?.t ?? null;
 }

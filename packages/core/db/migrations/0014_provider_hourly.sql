@@ -10,6 +10,12 @@
 -- spendlens.rollups_rebuild_days now also refills the hours of the days it rebuilds.
 -- `spend_requests` counts the logs with spend > 0 (a rolling window opens at the first of them).
 -- Existing logs are filled here, after a fold under the log table's lock (no pending row is counted twice).
+--
+-- Also spendlens.end_user_weekly: end_user_daily per ISO week (named by its Monday), requests and spend
+-- only, for POST /global/spend/end_users (a 30-day window reads ~4 weeks instead of ~28 days of rows,
+-- spend/endUsers.ts). Derived like key_weekly (0005): statement triggers on end_user_daily, so every
+-- change to it (a fold, an update, a subtract-mode delete, a rebuild's delete and refill) reaches the
+-- weeks in the same transaction; filled from end_user_daily here.
 -- FROZEN once shipped.
 
 SET LOCAL statement_timeout = 0;
@@ -165,3 +171,54 @@ SELECT spendlens.rollups_fold();
 SELECT spendlens.provider_hourly_fill_days(r.lo, r.hi) FROM (
   SELECT spendlens.utc_day(min("startTime")) AS lo, spendlens.utc_day(max("startTime")) AS hi FROM "LiteLLM_SpendLogs"
 ) r WHERE r.lo IS NOT NULL AND r.hi IS NOT NULL;
+
+CREATE TABLE spendlens.end_user_weekly (
+    week date NOT NULL,
+    key_hash bytea NOT NULL,
+    end_user text,
+    requests bigint NOT NULL DEFAULT 0,
+    spend double precision NOT NULL DEFAULT 0,
+    PRIMARY KEY (week, key_hash)
+  ) WITH (fillfactor = 90);
+
+DO $migration$
+DECLARE
+  -- end_user_daily rows with their ISO week (its Monday; 2001-01-01 was one) and a sign (a format()
+  -- template: %% is the modulo).
+  proj text := $p$SELECT (t.day - (((t.day - DATE '2001-01-01') %% 7 + 7) %% 7)) AS week, t.key_hash, t.end_user,
+      t.requests, t.spend, %s AS sign FROM %s t$p$;
+  upsert text := $u$INSERT INTO spendlens.end_user_weekly AS r (week, key_hash, end_user, requests, spend)
+    SELECT a.week, a.key_hash, a.end_user, a.requests, a.spend
+    FROM (SELECT s.week, s.key_hash, s.end_user, sum(s.sign * s.requests)::bigint AS requests,
+        sum(s.sign * s.spend)::float8 AS spend FROM (%s) s GROUP BY 1, 2, 3) a
+    WHERE a.requests <> 0 OR a.spend <> 0
+    ORDER BY 1, 2
+    ON CONFLICT (week, key_hash) DO UPDATE SET requests = r.requests + excluded.requests, spend = r.spend + excluded.spend$u$;
+  emptied text := $d$DELETE FROM spendlens.end_user_weekly WHERE requests <= 0
+      AND week = ANY (ARRAY(SELECT DISTINCT (o.day - (((o.day - DATE '2001-01-01') % 7 + 7) % 7)) FROM old_rows o))$d$;
+  fn text := $f$CREATE FUNCTION spendlens.%I() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp SET work_mem = '64MB' SET jit = off AS $fn$
+BEGIN
+  %s;
+  RETURN NULL;
+END $fn$$f$;
+BEGIN
+  EXECUTE format(fn, 'end_user_weekly_insert', format(upsert, format(proj, '1', 'new_rows')));
+  EXECUTE format(fn, 'end_user_weekly_update', format(upsert, format(proj, '1', 'new_rows') || ' UNION ALL '
+    || format(proj, '-1', 'old_rows')) || '; ' || emptied);
+  EXECUTE format(fn, 'end_user_weekly_delete', format(upsert, format(proj, '-1', 'old_rows')) || '; ' || emptied);
+END $migration$;
+
+CREATE TRIGGER spendlens_derived_v14_insert AFTER INSERT ON spendlens.end_user_daily REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION spendlens.end_user_weekly_insert();
+
+CREATE TRIGGER spendlens_derived_v14_update AFTER UPDATE ON spendlens.end_user_daily REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION spendlens.end_user_weekly_update();
+
+CREATE TRIGGER spendlens_derived_v14_delete AFTER DELETE ON spendlens.end_user_daily REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION spendlens.end_user_weekly_delete();
+
+INSERT INTO spendlens.end_user_weekly (week, key_hash, end_user, requests, spend)
+  SELECT a.week, a.key_hash, a.end_user, a.requests, a.spend
+  FROM (SELECT (d.day - (((d.day - DATE '2001-01-01') % 7 + 7) % 7)) AS week, d.key_hash, d.end_user,
+      sum(d.requests)::bigint AS requests, sum(d.spend)::float8 AS spend
+    FROM spendlens.end_user_daily d GROUP BY 1, 2, 3) a
+  WHERE a.requests <> 0 OR a.spend <> 0
+  ORDER BY 1, 2;

@@ -49,6 +49,7 @@ export * from "./runtime.ts";
 export * from "./scope.ts";
 export * from "./spend/counters.ts";
 export * from "./spend/endUsers.ts";
+export * from "./spend/endUserWeeks.ts";
 export * from "./spend/globalSpend.ts";
 export * from "./spend/globalSpendLogs.ts";
 export * from "./spend/teamList.ts";

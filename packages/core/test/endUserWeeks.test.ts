@@ -38,9 +38,11 @@ async function brute(db: Db, from: string, to: string) {
 
 /** end_user_weekly equals end_user_daily per ISO week (no empty row either). */
 async function expectWeeksExact(db: Db): Promise<void> {
-  const weekly = await sql`SELECT week::text, end_user, requests::int AS requests, spend FROM spendlens.end_user_weekly
+  const weekly =
+    await sql`SELECT week::text, end_user, requests::int AS requests, spend FROM spendlens.end_user_weekly
     ORDER BY 1, 2`.execute(db);
-  const daily = await sql`SELECT date_trunc('week', day::timestamp)::date::text AS week, end_user, sum(requests)::int AS requests,
+  const daily =
+    await sql`SELECT date_trunc('week', day::timestamp)::date::text AS week, end_user, sum(requests)::int AS requests,
       sum(spend)::float8 AS spend FROM spendlens.end_user_daily GROUP BY 1, 2 ORDER BY 1, 2`.execute(db);
   expect(weekly.rows.length).toBeGreaterThan(0);
   expect(weekly.rows).toEqual(daily.rows);
@@ -75,7 +77,11 @@ describe("POST /global/spend/end_users through end_user_weekly (0014)", () => {
     ...(to ? { endTime: to } : {}),
   });
   const bounds = (from: string | null, to: string | null): [string, string] => [
-    from === null ? "2026-02-24T00:00:00.000Z" : from.length === 10 ? `${from}T00:00:00.000Z` : `${from.replace(" ", "T")}.000Z`,
+    from === null
+      ? "2026-02-24T00:00:00.000Z"
+      : from.length === 10
+        ? `${from}T00:00:00.000Z`
+        : `${from.replace(" ", "T")}.000Z`,
     to === null
       ? now
       : to.length === 10
@@ -100,7 +106,10 @@ describe("POST /global/spend/end_users through end_user_weekly (0014)", () => {
     for (const [from, to] of windows) {
       const want = await brute(t.db, ...bounds(from, to));
       expect(want.length, `${from}..${to} has end users`).toBeGreaterThan(0);
-      expect(await globalSpendEndUsers(t.db, ALL, globalSpendEndUsersInput.parse(body(from, to))), `${from}..${to}`).toEqual(want);
+      expect(
+        await globalSpendEndUsers(t.db, ALL, globalSpendEndUsersInput.parse(body(from, to))),
+        `${from}..${to}`,
+      ).toEqual(want);
     }
   };
 
@@ -113,7 +122,10 @@ describe("POST /global/spend/end_users through end_user_weekly (0014)", () => {
     );
     const top = await globalSpendEndUsers(t.db, ALL, undefined);
     expect(top[0]).toMatchObject({ end_user: "ann" });
-    expect(top[0]!.total_spend).toBe((await brute(t.db, "2026-02-24T00:00:00.000Z", now)).find((x) => x.end_user === "ann")!.total_spend + 1000);
+    expect(top[0]!.total_spend).toBe(
+      (await brute(t.db, "2026-02-24T00:00:00.000Z", now)).find((x) => x.end_user === "ann")!.total_spend +
+        1000,
+    );
     const noWeek = globalSpendEndUsersInput.parse({ startTime: "2026-03-10", endTime: "2026-03-12" });
     expect(await globalSpendEndUsers(t.db, ALL, noWeek)).toEqual(
       await brute(t.db, "2026-03-10T00:00:00.000Z", "2026-03-13T00:00:00.000Z"),
@@ -132,18 +144,29 @@ describe("POST /global/spend/end_users through end_user_weekly (0014)", () => {
     const want = await brute(t.db, "2026-03-02T00:00:00.000Z", "2026-03-09T00:00:00.000Z");
     // The week's logs with an end user, counted directly, are the ranking's requests.
     expect(want.reduce((a, x) => a + x.total_count, 0)).toBe(
-      (await sql<{ n: number }>`SELECT count(*)::int AS n FROM "LiteLLM_SpendLogs" WHERE "startTime" >= '2026-03-02'
-        AND "startTime" < '2026-03-09' AND end_user <> ''`.execute(t.db)).rows[0]!.n,
+      (
+        await sql<{
+          n: number;
+        }>`SELECT count(*)::int AS n FROM "LiteLLM_SpendLogs" WHERE "startTime" >= '2026-03-02'
+        AND "startTime" < '2026-03-09' AND end_user <> ''`.execute(t.db)
+      ).rows[0]!.n,
     );
     expect(r).toEqual(want);
   });
 
   it("updates and subtract-mode deletes after the fold reach the weeks", async () => {
     await setRollupDeleteMode(t.db, "subtract");
-    await sql`UPDATE "LiteLLM_SpendLogs" SET spend = spend + 10 WHERE request_id IN ('euw-30', 'euw-31')`.execute(t.db);
+    await sql`UPDATE "LiteLLM_SpendLogs" SET spend = spend + 10 WHERE request_id IN ('euw-30', 'euw-31')`.execute(
+      t.db,
+    );
     await sql`UPDATE "LiteLLM_SpendLogs" SET end_user = 'zed' WHERE request_id = 'euw-40'`.execute(t.db);
-    await sql`DELETE FROM "LiteLLM_SpendLogs" WHERE end_user = 'cy' AND "startTime" < '2026-03-16'`.execute(t.db);
-    await insertLogs(t.db, [log("new-user", "2026-03-10T10:00:00.000Z", 50), log("ann", "2026-03-26T09:00:00.000Z", 1)]);
+    await sql`DELETE FROM "LiteLLM_SpendLogs" WHERE end_user = 'cy' AND "startTime" < '2026-03-16'`.execute(
+      t.db,
+    );
+    await insertLogs(t.db, [
+      log("new-user", "2026-03-10T10:00:00.000Z", 50),
+      log("ann", "2026-03-26T09:00:00.000Z", 1),
+    ]);
     await expectAll();
     await expectWeeksExact(t.db);
     await setRollupDeleteMode(t.db, "keep");
@@ -153,12 +176,15 @@ describe("POST /global/spend/end_users through end_user_weekly (0014)", () => {
     await pauseRollups(t.db);
     await insertLogs(t.db, [log("late", "2026-03-11T11:00:00.000Z", 64)]);
     await resumeRollups(t.db);
-    const dirty = await sql<{ n: number }>`SELECT count(*)::int AS n FROM spendlens.rollup_days WHERE dirty_at IS NOT NULL`.execute(
-      t.db,
-    );
+    const dirty = await sql<{
+      n: number;
+    }>`SELECT count(*)::int AS n FROM spendlens.rollup_days WHERE dirty_at IS NOT NULL`.execute(t.db);
     expect(dirty.rows[0]!.n).toBe(1);
     await expectAll();
-    expect((await globalSpendEndUsers(t.db, ALL, undefined))[0]).toMatchObject({ end_user: "late", total_spend: 64 });
+    expect((await globalSpendEndUsers(t.db, ALL, undefined))[0]).toMatchObject({
+      end_user: "late",
+      total_spend: 64,
+    });
     await rebuildRollups(t.db);
     await expectWeeksExact(t.db);
     await expectAll();

@@ -4,8 +4,8 @@ import {
   ALL,
   type Db,
   firstSpendAt,
-  pauseRollups,
   parseConfig,
+  pauseRollups,
   planProviderWindow,
   providerBudgets,
   providerResolver,
@@ -57,10 +57,21 @@ const log = (kind: Kind, startTime: string, spend: number) =>
   makeLog({ request_id: `ph-${++seq}`, startTime, spend, ...cols[kind] });
 
 type ByProvider = Record<string, number>;
-function byProvider(rows: { model: string | null; model_id: string | null; custom_llm_provider: string | null; spend: number }[]): ByProvider {
+function byProvider(
+  rows: {
+    model: string | null;
+    model_id: string | null;
+    custom_llm_provider: string | null;
+    spend: number;
+  }[],
+): ByProvider {
   const out: ByProvider = {};
   for (const r of rows) {
-    const p = resolve({ model: r.model ?? "", model_id: r.model_id, custom_llm_provider: r.custom_llm_provider });
+    const p = resolve({
+      model: r.model ?? "",
+      model_id: r.model_id,
+      custom_llm_provider: r.custom_llm_provider,
+    });
     out[p] = (out[p] ?? 0) + r.spend;
   }
   for (const k of Object.keys(out)) if (out[k] === 0) delete out[k];
@@ -70,7 +81,12 @@ const clean = (o: ByProvider) => Object.fromEntries(Object.entries(o).filter(([,
 
 /** The brute force: the raw logs of the window, grouped, in one plain statement. */
 async function brute(db: Db, from: string, to: string | null): Promise<ByProvider> {
-  const r = await sql<{ model: string | null; model_id: string | null; custom_llm_provider: string | null; spend: number }>`
+  const r = await sql<{
+    model: string | null;
+    model_id: string | null;
+    custom_llm_provider: string | null;
+    spend: number;
+  }>`
     SELECT model, model_id, custom_llm_provider, sum(coalesce(spend, 0))::float8 AS spend FROM "LiteLLM_SpendLogs"
     WHERE "startTime" >= ${from}::timestamp AND (${to}::timestamp IS NULL OR "startTime" < ${to}::timestamp)
     GROUP BY 1, 2, 3`.execute(db);
@@ -82,14 +98,17 @@ const hourly = async (db: Db, from: string, to: string | null) =>
 const daily = async (db: Db, from: string, to: string | null) =>
   clean(
     byProvider(
-      (await spendTotals(db, ALL, { window: { from, to }, dims: ["model", "model_id", "custom_llm_provider"] })).map(
-        (r) => ({
-          model: r.model ?? null,
-          model_id: r.model_id ?? null,
-          custom_llm_provider: r.custom_llm_provider ?? null,
-          spend: r.spend,
-        }),
-      ),
+      (
+        await spendTotals(db, ALL, {
+          window: { from, to },
+          dims: ["model", "model_id", "custom_llm_provider"],
+        })
+      ).map((r) => ({
+        model: r.model ?? null,
+        model_id: r.model_id ?? null,
+        custom_llm_provider: r.custom_llm_provider ?? null,
+        spend: r.spend,
+      })),
     ),
   );
 
@@ -114,7 +133,11 @@ describe("provider budget windows through the hourly rollup (0014)", () => {
     const logs = [];
     const kinds: Kind[] = ["openai", "anthropic", "groq", "other"];
     // Three days, a log every 37 minutes (so every hour boundary falls between logs differently).
-    for (let i = 0, at = ms("2026-03-13T00:03:00.000Z"); at < ms("2026-03-16T00:00:00.000Z"); i++, at += 37 * 60_000)
+    for (
+      let i = 0, at = ms("2026-03-13T00:03:00.000Z");
+      at < ms("2026-03-16T00:00:00.000Z");
+      i++, at += 37 * 60_000
+    )
       logs.push(log(kinds[i % 4]!, new Date(at).toISOString(), ((i % 7) + 1) / 8));
     // Logs exactly on the edges the windows use, and a millisecond either side of an hour and a midnight.
     for (const at of [
@@ -187,16 +210,25 @@ describe("provider budget windows through the hourly rollup (0014)", () => {
   it("updates and deletes after the fold (delete mode subtract) keep every window exact", async () => {
     await setRollupDeleteMode(t.db, "subtract");
     // A spend change, a provider change (openai → groq), a move across an hour and a day, deletes.
-    await sql`UPDATE "LiteLLM_SpendLogs" SET spend = spend + 1.25 WHERE request_id IN ('ph-3', 'ph-40')`.execute(t.db);
-    await sql`UPDATE "LiteLLM_SpendLogs" SET custom_llm_provider = 'groq' WHERE request_id = 'ph-17'`.execute(t.db);
-    await sql`UPDATE "LiteLLM_SpendLogs" SET "startTime" = '2026-03-15T10:20:00' WHERE request_id = 'ph-20'`.execute(t.db);
+    await sql`UPDATE "LiteLLM_SpendLogs" SET spend = spend + 1.25 WHERE request_id IN ('ph-3', 'ph-40')`.execute(
+      t.db,
+    );
+    await sql`UPDATE "LiteLLM_SpendLogs" SET custom_llm_provider = 'groq' WHERE request_id = 'ph-17'`.execute(
+      t.db,
+    );
+    await sql`UPDATE "LiteLLM_SpendLogs" SET "startTime" = '2026-03-15T10:20:00' WHERE request_id = 'ph-20'`.execute(
+      t.db,
+    );
     await sql`DELETE FROM "LiteLLM_SpendLogs" WHERE request_id IN ('ph-5', 'ph-60', 'ph-61')`.execute(t.db);
     // A whole hour emptied: its rows leave the table.
     await sql`DELETE FROM "LiteLLM_SpendLogs" WHERE "startTime" >= '2026-03-14T03:00' AND "startTime" < '2026-03-14T04:00'`.execute(
       t.db,
     );
     // New logs after the fold, in hours that already have rows.
-    await insertLogs(t.db, [log("anthropic", "2026-03-14T10:31:00.000Z", 4), log("openai", "2026-03-13T10:59:00.000Z", 8)]);
+    await insertLogs(t.db, [
+      log("anthropic", "2026-03-14T10:31:00.000Z", 4),
+      log("openai", "2026-03-13T10:59:00.000Z", 8),
+    ]);
     for (const [from, to] of WINDOWS) {
       const want = await brute(t.db, from, to);
       expect(await hourly(t.db, from, to), `${from}..${to}`).toEqual(want);
@@ -229,7 +261,10 @@ describe("provider budget windows through the hourly rollup (0014)", () => {
 
   it("dirty days (rollups paused) are read raw until a rebuild refills their hours", async () => {
     await pauseRollups(t.db);
-    await insertLogs(t.db, [log("openai", "2026-03-15T11:11:00.000Z", 16), log("groq", "2026-03-13T22:22:00.000Z", 32)]);
+    await insertLogs(t.db, [
+      log("openai", "2026-03-15T11:11:00.000Z", 16),
+      log("groq", "2026-03-13T22:22:00.000Z", 32),
+    ]);
     await sql`UPDATE "LiteLLM_SpendLogs" SET spend = 0.125 WHERE request_id = 'ph-30'`.execute(t.db);
     await resumeRollups(t.db);
     for (const [from, to] of WINDOWS) {
@@ -238,7 +273,8 @@ describe("provider budget windows through the hourly rollup (0014)", () => {
     }
     await rebuildRollups(t.db);
     await expectHourTableExact(t.db);
-    for (const [from, to] of WINDOWS) expect(await hourly(t.db, from, to)).toEqual(await brute(t.db, from, to));
+    for (const [from, to] of WINDOWS)
+      expect(await hourly(t.db, from, to)).toEqual(await brute(t.db, from, to));
   });
 
   it("UTC hours whatever the session's time zone (a DST change in New York)", async () => {
@@ -257,8 +293,13 @@ describe("provider budget windows through the hourly rollup (0014)", () => {
           openai: 22,
           groq: 8,
         });
-        const hours = await sql<{ h: string; spend: number }>`SELECT to_char(hour, 'YYYY-MM-DD"T"HH24:MI') AS h,
-            sum(spend)::float8 AS spend FROM spendlens.provider_hourly WHERE hour::date = '2026-03-08' GROUP BY 1 ORDER BY 1`.execute(c);
+        const hours = await sql<{
+          h: string;
+          spend: number;
+        }>`SELECT to_char(hour, 'YYYY-MM-DD"T"HH24:MI') AS h,
+            sum(spend)::float8 AS spend FROM spendlens.provider_hourly WHERE hour::date = '2026-03-08' GROUP BY 1 ORDER BY 1`.execute(
+          c,
+        );
         expect(hours.rows).toEqual([
           { h: "2026-03-08T06:00", spend: 3 },
           { h: "2026-03-08T07:00", spend: 12 },
@@ -273,7 +314,9 @@ describe("provider budget windows through the hourly rollup (0014)", () => {
   it("the first spend of a window: hour candidates, dirty days, and the scan when every candidate is empty", async () => {
     const openai = [{ model: "gpt-4o", model_id: "", p: "" }];
     const first = async (lo: string) => {
-      const r = await sql<{ t: string | null }>`SELECT to_char(min("startTime"), 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS t
+      const r = await sql<{
+        t: string | null;
+      }>`SELECT to_char(min("startTime"), 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS t
         FROM "LiteLLM_SpendLogs" WHERE "startTime" >= ${lo}::timestamp AND spend > 0 AND model = 'gpt-4o'
           AND model_id = '' AND custom_llm_provider = ''`.execute(t.db);
       return r.rows[0]!.t;
@@ -335,7 +378,12 @@ describe("provider budget windows through the hourly rollup (0014)", () => {
       ["anthropic", "2026-03-08T10:40:00.001Z"],
       ["groq", "2026-03-15T09:40:00.001Z"],
     ] as const) {
-      const logs = await sql<{ t: string; model: string; model_id: string | null; custom_llm_provider: string | null }>`
+      const logs = await sql<{
+        t: string;
+        model: string;
+        model_id: string | null;
+        custom_llm_provider: string | null;
+      }>`
         SELECT to_char("startTime", 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS t, model, model_id, custom_llm_provider FROM "LiteLLM_SpendLogs"
         WHERE "startTime" >= ${lo}::timestamp AND spend > 0 ORDER BY "startTime"`.execute(t.db);
       const first = logs.rows.find((r) => resolve(r) === p);
@@ -360,7 +408,9 @@ async function expectHourTableExact(db: Db): Promise<void> {
   const raw = await sql<{ k: string; requests: number; spend: number; pos: number }>`
     SELECT concat_ws('|', date_trunc('hour', "startTime")::text, model, model_id, custom_llm_provider) AS k,
       count(*)::int AS requests, sum(coalesce(spend, 0))::float8 AS spend, count(*) FILTER (WHERE spend > 0)::int AS pos
-    FROM "LiteLLM_SpendLogs" GROUP BY date_trunc('hour', "startTime"), model, model_id, custom_llm_provider ORDER BY 1`.execute(db);
+    FROM "LiteLLM_SpendLogs" GROUP BY date_trunc('hour', "startTime"), model, model_id, custom_llm_provider ORDER BY 1`.execute(
+    db,
+  );
   expect(table.rows.length).toBeGreaterThan(0);
   expect(table.rows).toEqual(raw.rows);
 }

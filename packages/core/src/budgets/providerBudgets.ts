@@ -89,7 +89,11 @@ async function providerSpend(
   let spend = 0;
   const combos: ProviderCombo[] = [];
   for (const r of rows) {
-    const log = { model: r.model ?? "", model_id: r.model_id ?? null, custom_llm_provider: r.custom_llm_provider ?? null };
+    const log = {
+      model: r.model ?? "",
+      model_id: r.model_id ?? null,
+      custom_llm_provider: r.custom_llm_provider ?? null,
+    };
     if (resolve(log) !== provider) continue;
     spend += r.spend;
     if (r.spend > 0) combos.push({ model: r.model, model_id: r.model_id, p: r.custom_llm_provider });
@@ -171,8 +175,7 @@ export async function providerWindows(
         }
       }
     }
-    const spend =
-      start === null ? 0 : (await providerSpend(db, resolve, provider, start, end!)).spend;
+    const spend = start === null ? 0 : (await providerSpend(db, resolve, provider, start, end!)).spend;
     out.push({
       ...base,
       window_start: start === null ? null : iso(start),

@@ -87,11 +87,16 @@ const dayOf = (ms: number) => iso(floorTo(ms, DAY_MS)).slice(0, 10);
  * The spend per (model, model_id, custom_llm_provider) of the logs whose "startTime" lies in [from, to)
  * (UTC ms; `to` null = unbounded), rollups included up to the last committed insert (folded first).
  */
-export async function providerSpendRows(db: Db, from: number, to: number | null): Promise<ProviderColumnsSpend[]> {
+export async function providerSpendRows(
+  db: Db,
+  from: number,
+  to: number | null,
+): Promise<ProviderColumnsSpend[]> {
   const plan = planProviderWindow(from, to);
   if (!plan.days && !plan.hours.length && !plan.raw.length) return [];
   const cols = await rawSpendColumns(db);
-  const rawCol = (c: "model_id" | "custom_llm_provider") => (cols.has(c) ? sql.ref(`l.${c}`) : sql`NULL::text`);
+  const rawCol = (c: "model_id" | "custom_llm_provider") =>
+    cols.has(c) ? sql.ref(`l.${c}`) : sql`NULL::text`;
   const rawSelect = (r: Range, gate: RawBuilder<unknown> | null) =>
     sql`SELECT l.model::text AS model, ${rawCol("model_id")}::text AS model_id,
         ${rawCol("custom_llm_provider")}::text AS custom_llm_provider, coalesce(l.spend, 0)::float8 AS spend
@@ -143,10 +148,15 @@ const FIRST_SPEND_CANDIDATES = 4;
  * The answer is certain when it lies before the end of the searched candidates; otherwise (every
  * candidate empty) the logs from `lo` on are scanned as before.
  */
-export async function firstSpendAt(db: Db, combos: readonly ProviderCombo[], lo: number): Promise<string | null> {
+export async function firstSpendAt(
+  db: Db,
+  combos: readonly ProviderCombo[],
+  lo: number,
+): Promise<string | null> {
   if (!combos.length) return null;
   const cols = await rawSpendColumns(db);
-  const rawCol = (c: "model_id" | "custom_llm_provider") => (cols.has(c) ? sql.ref(`l.${c}`) : sql`NULL::text`);
+  const rawCol = (c: "model_id" | "custom_llm_provider") =>
+    cols.has(c) ? sql.ref(`l.${c}`) : sql`NULL::text`;
   const combo = sql`unnest(${combos.map((x) => x.model)}::text[], ${combos.map((x) => x.model_id)}::text[],
     ${combos.map((x) => x.p)}::text[]) AS c(m, mi, p)`;
   const logMatch = sql`l.spend > 0 AND EXISTS (SELECT 1 FROM ${combo} WHERE c.m IS NOT DISTINCT FROM l.model
@@ -174,7 +184,9 @@ export async function firstSpendAt(db: Db, combos: readonly ProviderCombo[], lo:
   const { t, horizon } = r.rows[0] ?? { t: null, horizon: null };
   // Every hour with such a log and every dirty day before the horizon was searched.
   if (horizon === null || (t !== null && t < horizon)) return t;
-  const all = await sql<{ t: string | null }>`SELECT to_char(min(l."startTime"), 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS t
+  const all = await sql<{
+    t: string | null;
+  }>`SELECT to_char(min(l."startTime"), 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS t
     FROM "LiteLLM_SpendLogs" l WHERE l."startTime" >= ${loIso}::timestamp AND ${logMatch}`.execute(db);
   return all.rows[0]?.t ?? null;
 }

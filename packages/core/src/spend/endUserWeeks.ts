@@ -42,7 +42,9 @@ export async function topEndUsersByWeeks(
         WHERE w.week >= ${w1}::date AND w.week < ${w2}::date AND NOT ${dirtyWeeks}
       UNION ALL SELECT m.end_user, m.requests, m.spend FROM (${mid}) m WHERE ${dirtyWeeks}
       UNION ALL ${after}) u
-    GROUP BY u.end_user ORDER BY spend DESC NULLS LAST, u.end_user ASC NULLS FIRST LIMIT ${limit}`.execute(db);
+    GROUP BY u.end_user ORDER BY spend DESC NULLS LAST, u.end_user ASC NULLS FIRST LIMIT ${limit}`.execute(
+    db,
+  );
   return r.rows;
 }
 

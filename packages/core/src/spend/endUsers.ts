@@ -85,13 +85,15 @@ export async function globalSpendEndUsers(
     key === undefined && scopeUserId(scope) === null
       ? await topEndUsersByWeeks(db, from, to, TOP_END_USERS + 2)
       : null;
-  const rows = weekly ?? await spendTotals(db, scope, {
-    window: { from, to },
-    dims: ["end_user"],
-    ...(key !== undefined ? { filters: { api_key: key } } : {}),
-    orderBy: [{ by: "spend", desc: true }, { by: "end_user" }],
-    limit: TOP_END_USERS + 2,
-  });
+  const rows =
+    weekly ??
+    (await spendTotals(db, scope, {
+      window: { from, to },
+      dims: ["end_user"],
+      ...(key !== undefined ? { filters: { api_key: key } } : {}),
+      orderBy: [{ by: "spend", desc: true }, { by: "end_user" }],
+      limit: TOP_END_USERS + 2,
+    }));
   return rows
     .filter((r) => r.end_user != null && r.end_user !== "")
     .slice(0, TOP_END_USERS)

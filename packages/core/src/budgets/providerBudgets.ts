@@ -4,6 +4,7 @@ import type { ProviderBudgetConfig, SpendlensConfig } from "../config/config.ts"
 import type { Db } from "../db/connect.ts";
 import { SpendlensError } from "../errors.ts";
 import { type ProviderResolver, providerResolver } from "../providers/resolve.ts";
+import { foldBeforeRead } from "../rollups/fold.ts";
 import type { Scope } from "../scope.ts";
 import { firstSpendAt, type ProviderCombo, providerSpendRows } from "./providerSpend.ts";
 import {
@@ -85,7 +86,7 @@ async function providerSpend(
   from: number,
   to: number | null,
 ): Promise<{ spend: number; combos: ProviderCombo[] }> {
-  const rows = await providerSpendRows(db, from, to);
+  const rows = await providerSpendRows(db, from, to, { folded: true });
   let spend = 0;
   const combos: ProviderCombo[] = [];
   for (const r of rows) {
@@ -121,6 +122,7 @@ export async function providerWindows(
   if (!entries.length) return [];
   const at = now().getTime();
   const resolve = providerResolver(config.modelList ?? []);
+  await foldBeforeRead(db); // once for every provider's reads below
   const state = await sql<{
     provider: string;
     time_period: string;

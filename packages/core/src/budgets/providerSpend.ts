@@ -85,15 +85,18 @@ const dayOf = (ms: number) => iso(floorTo(ms, DAY_MS)).slice(0, 10);
 
 /**
  * The spend per (model, model_id, custom_llm_provider) of the logs whose "startTime" lies in [from, to)
- * (UTC ms; `to` null = unbounded), rollups included up to the last committed insert (folded first).
+ * (UTC ms; `to` null = unbounded), rollups included up to the last committed insert (folded first,
+ * unless the caller has just folded: `opts.folded`).
  */
 export async function providerSpendRows(
   db: Db,
   from: number,
   to: number | null,
+  opts: { folded?: boolean } = {},
 ): Promise<ProviderColumnsSpend[]> {
   const plan = planProviderWindow(from, to);
   if (!plan.days && !plan.hours.length && !plan.raw.length) return [];
+  if (!opts.folded) await foldBeforeRead(db);
   const cols = await rawSpendColumns(db);
   const rawCol = (c: "model_id" | "custom_llm_provider") =>
     cols.has(c) ? sql.ref(`l.${c}`) : sql`NULL::text`;
@@ -107,9 +110,10 @@ export async function providerSpendRows(
     const days = await spendTotalsSql(db, ALL, {
       window: { from: iso(plan.days.from), to: plan.days.to === null ? null : iso(plan.days.to) },
       dims: ["model", "model_id", "custom_llm_provider"],
+      folded: true,
     });
     parts.push(sql`SELECT d.model, d.model_id, d.custom_llm_provider, d.spend FROM (${days}) d`);
-  } else await foldBeforeRead(db);
+  }
   const edgeDays = [...new Set(plan.hours.map((h) => dayOf(h.from)))];
   for (const h of plan.hours) {
     // One value for the statement (an InitPlan): the hour table when the day is clean, else the logs.

@@ -84,6 +84,8 @@ export interface SpendQuery {
    * listing of the logs (/spend/logs/ui's total); reports keep the totals (default false).
    */
   matchRaw?: boolean;
+  /** The caller has just folded (`foldBeforeRead`) for a read made of several planner parts. */
+  folded?: boolean;
 }
 
 export type SpendRow = Partial<Record<RollupDim, string | null>> & Record<SpendMeasure, number>;
@@ -298,7 +300,7 @@ function limitSql(limit: number | undefined): RawBuilder<unknown> {
  * then requests (int8), spend, prompt_tokens, completion_tokens, total_tokens (float8).
  */
 export async function spendTotalsSql(db: Db, scope: Scope, q: SpendQuery): Promise<RawBuilder<SpendRow>> {
-  await foldBeforeRead(db);
+  if (!q.folded) await foldBeforeRead(db);
   const dims = [...new Set(q.dims ?? [])];
   const filters = q.filters ?? {};
   checkDims(dims, filters);

@@ -1,5 +1,6 @@
 import { sql } from "kysely";
 import type { Db } from "../db/connect.ts";
+import { foldBeforeRead } from "../rollups/fold.ts";
 import { spendTotalsSql } from "../rollups/query.ts";
 import { ALL } from "../scope.ts";
 import { DAY_MS } from "../validation.ts";
@@ -27,10 +28,11 @@ export async function topEndUsersByWeeks(
     sql`SELECT x.end_user, x.requests, x.spend FROM (${await spendTotalsSql(db, ALL, {
       window: { from: a, to: b },
       dims: ["end_user"],
+      folded: true,
     })}) x`;
   const w1 = iso(weeks.from);
   const w2 = iso(weeks.to);
-  // Together, so the three planner reads share one fold (foldBeforeRead).
+  await foldBeforeRead(db); // once for the three planner parts
   const [before, mid, after] = await Promise.all([part(from, w1), part(w1, w2), part(w2, to)]);
   const dirtyWeeks = sql`(SELECT wd.dirty FROM wd)`;
   const r = await sql<{ end_user: string | null; requests: number; spend: number }>`

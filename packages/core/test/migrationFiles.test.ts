@@ -23,7 +23,7 @@ const SHIPPED: Record<string, string> = {
   "0009_activity_rollups": "0c7e47d8c46977a91ad61449f74bc065b690173d122f660d0e482ca3a06eb8e1",
   "0010_append_only_rollups": "4fec4a3cdf20fd6253a46f3a5b0723994b64e97001e88cda91de44ca4dc50b78",
   "0011_partitioned_logs": "dec831a44900454ff5d10b5d9be0a37aa23130e9a93290758540b31771e0829e",
-  "0014_provider_hourly": "94d7784eb6593d7f067cb9ef99b3f0573228c51572d889896d23088c6c8bdbba",
+  "0014_provider_hourly": "8a1b8222bc9127531596abc0b2402ecdbf612670cd904077afe9b49080b0f0d6",
 };
 
 const dir = new URL("../db/migrations/", import.meta.url);

@@ -59,6 +59,28 @@ DECLARE
     ORDER BY 1, 2
     ON CONFLICT (hour, key_hash) DO UPDATE SET requests = r.requests + excluded.requests,
       spend = r.spend + excluded.spend, spend_requests = r.spend_requests + excluded.spend_requests$u$;
+  days_new text := 'ARRAY(SELECT DISTINCT spendlens.utc_day("startTime") FROM new_rows)';
+  days_old text := 'ARRAY(SELECT DISTINCT spendlens.utc_day("startTime") FROM old_rows)';
+  emptied text := 'DELETE FROM spendlens.provider_hourly WHERE requests <= 0
+      AND hour = ANY (ARRAY(SELECT spendlens.provider_hour("startTime") FROM old_rows));';
+  -- A trigger function: name, a first check, the days to mark when paused, the upsert, a cleanup, the
+  -- days to mark on an error.
+  fn text := $f$CREATE FUNCTION spendlens.%I() RETURNS trigger LANGUAGE plpgsql
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET work_mem = '64MB' SET jit = off AS $fn$
+BEGIN
+  %s
+  IF NOT spendlens.rollups_active() THEN
+    PERFORM spendlens.rollups_mark_dirty(%s, 'paused');
+    RETURN NULL;
+  END IF;
+  BEGIN
+    %s;
+    %s
+  EXCEPTION WHEN OTHERS THEN
+    PERFORM spendlens.rollups_mark_dirty(%s, SQLERRM);
+  END;
+  RETURN NULL;
+END $fn$$f$;
   c text;
 BEGIN
   log_proj := proj;
@@ -68,62 +90,15 @@ BEGIN
     END IF;
   END LOOP;
 
-  -- Inserts, through the fold (spend_log_fold has every column).
-  EXECUTE format($f$CREATE FUNCTION spendlens.provider_hourly_insert() RETURNS trigger LANGUAGE plpgsql
-    SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET work_mem = '64MB' SET jit = off AS $fn$
-BEGIN
-  IF NOT spendlens.rollups_active() THEN
-    PERFORM spendlens.rollups_mark_dirty(ARRAY(SELECT DISTINCT spendlens.utc_day("startTime") FROM new_rows), 'paused');
-    RETURN NULL;
-  END IF;
-  BEGIN
-    %s;
-  EXCEPTION WHEN OTHERS THEN
-    PERFORM spendlens.rollups_mark_dirty(ARRAY(SELECT DISTINCT spendlens.utc_day("startTime") FROM new_rows), SQLERRM);
-  END;
-  RETURN NULL;
-END $fn$$f$, format(upsert, format(proj, '1', 'new_rows')));
-
-  -- Updates: minus the old rows, plus the new ones; hours left with no log are removed.
-  EXECUTE format($f$CREATE FUNCTION spendlens.provider_hourly_update() RETURNS trigger LANGUAGE plpgsql
-    SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET work_mem = '64MB' SET jit = off AS $fn$
-BEGIN
-  IF NOT spendlens.rollups_active() THEN
-    PERFORM spendlens.rollups_mark_dirty(ARRAY(SELECT spendlens.utc_day("startTime") FROM old_rows
-      UNION SELECT spendlens.utc_day("startTime") FROM new_rows), 'paused');
-    RETURN NULL;
-  END IF;
-  BEGIN
-    %s;
-    DELETE FROM spendlens.provider_hourly WHERE requests <= 0
-      AND hour = ANY (ARRAY(SELECT spendlens.provider_hour("startTime") FROM old_rows));
-  EXCEPTION WHEN OTHERS THEN
-    PERFORM spendlens.rollups_mark_dirty(ARRAY(SELECT spendlens.utc_day("startTime") FROM old_rows
-      UNION SELECT spendlens.utc_day("startTime") FROM new_rows), SQLERRM);
-  END;
-  RETURN NULL;
-END $fn$$f$, format(upsert, format(log_proj, '-1', 'old_rows') || ' UNION ALL ' || format(log_proj, '1', 'new_rows')));
-
-  -- Deletes: subtracted only in delete mode 'subtract' (mode 'keep' keeps totals, as the daily rollups).
-  EXECUTE format($f$CREATE FUNCTION spendlens.provider_hourly_delete() RETURNS trigger LANGUAGE plpgsql
-    SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET work_mem = '64MB' SET jit = off AS $fn$
-BEGIN
-  IF NOT spendlens.rollups_subtract_deletes() THEN
-    RETURN NULL;
-  END IF;
-  IF NOT spendlens.rollups_active() THEN
-    PERFORM spendlens.rollups_mark_dirty(ARRAY(SELECT spendlens.utc_day("startTime") FROM old_rows), 'paused');
-    RETURN NULL;
-  END IF;
-  BEGIN
-    %s;
-    DELETE FROM spendlens.provider_hourly WHERE requests <= 0
-      AND hour = ANY (ARRAY(SELECT spendlens.provider_hour("startTime") FROM old_rows));
-  EXCEPTION WHEN OTHERS THEN
-    PERFORM spendlens.rollups_mark_dirty(ARRAY(SELECT spendlens.utc_day("startTime") FROM old_rows), SQLERRM);
-  END;
-  RETURN NULL;
-END $fn$$f$, format(upsert, format(log_proj, '-1', 'old_rows')));
+  -- Inserts through the fold (spend_log_fold has every column), updates as minus the old rows plus the
+  -- new ones, deletes (mode 'subtract' only: 'keep' keeps totals, as the daily rollups); hours left with
+  -- no log are removed. Paused rollups or an error mark the days dirty.
+  EXECUTE format(fn, 'provider_hourly_insert', '', days_new, format(upsert, format(proj, '1', 'new_rows')), '', days_new);
+  EXECUTE format(fn, 'provider_hourly_update', '', days_old || ' || ' || days_new,
+    format(upsert, format(log_proj, '-1', 'old_rows') || ' UNION ALL ' || format(log_proj, '1', 'new_rows')), emptied,
+    days_old || ' || ' || days_new);
+  EXECUTE format(fn, 'provider_hourly_delete', 'IF NOT spendlens.rollups_subtract_deletes() THEN RETURN NULL; END IF;',
+    days_old, format(upsert, format(log_proj, '-1', 'old_rows')), emptied, days_old);
 
   -- Recomputes the hours of days [p_from, p_to] from the raw logs (bounds as literals: the column's type).
   EXECUTE format($f$CREATE FUNCTION spendlens.provider_hourly_fill_days(p_from date, p_to date) RETURNS void

@@ -11,7 +11,7 @@ import {
   setClock,
   setRollupDeleteMode,
   wholeWeeks,
-} from "../src/index.ts";
+} from "../src/internal.ts";
 import { createTestDb, insertLogs, makeLog, type TestDb } from "../src/testing/index.ts";
 
 /**

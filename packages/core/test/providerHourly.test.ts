@@ -16,7 +16,7 @@ import {
   setClock,
   setRollupDeleteMode,
   spendTotals,
-} from "../src/index.ts";
+} from "../src/internal.ts";
 import { createTestDb, insertLogs, makeLog, type TestDb } from "../src/testing/index.ts";
 
 /**

@@ -1,14 +1,16 @@
 import { type RawBuilder, sql } from "kysely";
 import type { Db } from "../db/connect.ts";
 import { foldBeforeRead } from "../rollups/fold.ts";
-import { rawSpendColumns, spendTotalsSql } from "../rollups/query.ts";
+import { schemaFacts } from "../db/schemaFacts.ts";
+import { plan } from "../rollups/plan.ts";
+import { render } from "../rollups/render.ts";
 import { ALL } from "../scope.ts";
 import { DAY_MS } from "../validation.ts";
 
 /**
  * Spend per (model, model_id, custom_llm_provider) inside a window [from, to) that starts and ends at
  * any instant (a provider budget's rolling window), read as
- *   - whole UTC days from model_daily (`spendTotalsSql`, which reads dirty days raw),
+ *   - whole UTC days from model_daily (the planner, rollups/plan.ts, which reads dirty days raw),
  *   - whole UTC hours of the edge days from spendlens.provider_hourly (migration 0014),
  *   - the sub-hour slivers at both ends from the raw logs (a short "startTime" index range).
  * An edge day that is dirty (a failed or paused trigger) or raw_deleted (delete mode `keep`) has its
@@ -94,10 +96,10 @@ export async function providerSpendRows(
   to: number | null,
   opts: { folded?: boolean } = {},
 ): Promise<ProviderColumnsSpend[]> {
-  const plan = planProviderWindow(from, to);
-  if (!plan.days && !plan.hours.length && !plan.raw.length) return [];
+  const win = planProviderWindow(from, to);
+  if (!win.days && !win.hours.length && !win.raw.length) return [];
   if (!opts.folded) await foldBeforeRead(db);
-  const cols = await rawSpendColumns(db);
+  const cols = (await schemaFacts(db)).spendLogColumns;
   const rawCol = (c: "model_id" | "custom_llm_provider") =>
     cols.has(c) ? sql.ref(`l.${c}`) : sql`NULL::text`;
   const rawSelect = (r: Range, gate: RawBuilder<unknown> | null) =>
@@ -105,24 +107,32 @@ export async function providerSpendRows(
         ${rawCol("custom_llm_provider")}::text AS custom_llm_provider, coalesce(l.spend, 0)::float8 AS spend
       FROM "LiteLLM_SpendLogs" l WHERE l."startTime" >= ${iso(r.from)}${r.to === null ? sql`` : sql` AND l."startTime" < ${iso(r.to)}`}${gate ? sql` AND ${gate}` : sql``}`;
   const parts: RawBuilder<unknown>[] = [];
-  if (plan.days) {
+  if (win.days) {
     // Whole days: day-aligned, so the planner reads model_daily (and dirty days raw), no partial day.
-    const days = await spendTotalsSql(db, ALL, {
-      window: { from: iso(plan.days.from), to: plan.days.to === null ? null : iso(plan.days.to) },
-      dims: ["model", "model_id", "custom_llm_provider"],
-      folded: true,
-    });
+    const days = render(
+      plan(
+        {
+          kind: "spend",
+          scope: ALL,
+          query: {
+            window: { from: iso(win.days.from), to: win.days.to === null ? null : iso(win.days.to) },
+            dims: ["model", "model_id", "custom_llm_provider"],
+          },
+        },
+        await schemaFacts(db),
+      ),
+    );
     parts.push(sql`SELECT d.model, d.model_id, d.custom_llm_provider, d.spend FROM (${days}) d`);
   }
-  const edgeDays = [...new Set(plan.hours.map((h) => dayOf(h.from)))];
-  for (const h of plan.hours) {
+  const edgeDays = [...new Set(win.hours.map((h) => dayOf(h.from)))];
+  for (const h of win.hours) {
     // One value for the statement (an InitPlan): the hour table when the day is clean, else the logs.
     const unclean = sql`(SELECT ${dayOf(h.from)}::date = ANY(u.days) FROM unclean u)`;
     parts.push(sql`SELECT h.model, h.model_id, h.custom_llm_provider, h.spend FROM spendlens.provider_hourly h
       WHERE h.hour >= ${iso(h.from)}::timestamp AND h.hour < ${iso(h.to)}::timestamp AND NOT ${unclean}`);
     parts.push(rawSelect(h, unclean));
   }
-  for (const r of plan.raw) parts.push(rawSelect(r, null));
+  for (const r of win.raw) parts.push(rawSelect(r, null));
   const cte = edgeDays.length
     ? sql`WITH unclean AS MATERIALIZED (SELECT coalesce(array_agg(rd.day), '{}') AS days
         FROM spendlens.rollup_days rd WHERE rd.day = ANY(${edgeDays}::date[])
@@ -158,7 +168,7 @@ export async function firstSpendAt(
   lo: number,
 ): Promise<string | null> {
   if (!combos.length) return null;
-  const cols = await rawSpendColumns(db);
+  const cols = (await schemaFacts(db)).spendLogColumns;
   const rawCol = (c: "model_id" | "custom_llm_provider") =>
     cols.has(c) ? sql.ref(`l.${c}`) : sql`NULL::text`;
   const combo = sql`unnest(${combos.map((x) => x.model)}::text[], ${combos.map((x) => x.model_id)}::text[],

@@ -1,7 +1,9 @@
 import { sql } from "kysely";
 import type { Db } from "../db/connect.ts";
 import { foldBeforeRead } from "../rollups/fold.ts";
-import { spendTotalsSql } from "../rollups/query.ts";
+import { schemaFacts } from "../db/schemaFacts.ts";
+import { plan } from "../rollups/plan.ts";
+import { render } from "../rollups/render.ts";
 import { ALL } from "../scope.ts";
 import { DAY_MS } from "../validation.ts";
 
@@ -9,7 +11,7 @@ import { DAY_MS } from "../validation.ts";
  * The top end users by spend in [from, to) for an admin with no key filter (POST /global/spend/end_users),
  * reading the window's whole ISO weeks from spendlens.end_user_weekly (migration 0014: end_user_daily per
  * week, requests and spend only) and the days before and after them through the query planner
- * (`spendTotalsSql`: end_user_daily for whole days, the partial day at either end raw or complemented,
+ * (rollups/plan.ts: end_user_daily for whole days, the partial day at either end raw or complemented,
  * dirty days raw). A 30-day window reads ~4 × (end users a week) weekly rows and ≤ 13 days of daily rows
  * instead of 30 days of them. Weeks holding a dirty day are read through the planner too (one value for
  * the statement: only one side runs). Same numbers as one planner read of the window, up to the order
@@ -24,16 +26,16 @@ export async function topEndUsersByWeeks(
   const weeks = wholeWeeks(Date.parse(from), Date.parse(to));
   if (!weeks) return null;
   const iso = (ms: number) => new Date(ms).toISOString();
-  const part = async (a: string, b: string) =>
-    sql`SELECT x.end_user, x.requests, x.spend FROM (${await spendTotalsSql(db, ALL, {
-      window: { from: a, to: b },
-      dims: ["end_user"],
-      folded: true,
-    })}) x`;
+  await foldBeforeRead(db); // once for the three planner parts
+  const facts = await schemaFacts(db);
+  // A planner read (rollups/plan.ts) of [a, b) by end user, rendered without a fold of its own.
+  const part = (a: string, b: string) =>
+    sql`SELECT x.end_user, x.requests, x.spend FROM (${render(
+      plan({ kind: "spend", scope: ALL, query: { window: { from: a, to: b }, dims: ["end_user"] } }, facts),
+    )}) x`;
   const w1 = iso(weeks.from);
   const w2 = iso(weeks.to);
-  await foldBeforeRead(db); // once for the three planner parts
-  const [before, mid, after] = await Promise.all([part(from, w1), part(w1, w2), part(w2, to)]);
+  const [before, mid, after] = [part(from, w1), part(w1, w2), part(w2, to)];
   const dirtyWeeks = sql`(SELECT wd.dirty FROM wd)`;
   const r = await sql<{ end_user: string | null; requests: number; spend: number }>`
     WITH wd AS MATERIALIZED (SELECT EXISTS (SELECT 1 FROM spendlens.rollup_days rd WHERE rd.dirty_at IS NOT NULL

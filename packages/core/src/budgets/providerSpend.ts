@@ -1,7 +1,7 @@
 import { type RawBuilder, sql } from "kysely";
 import type { Db } from "../db/connect.ts";
-import { foldBeforeRead } from "../rollups/fold.ts";
 import { schemaFacts } from "../db/schemaFacts.ts";
+import { foldBeforeRead } from "../rollups/fold.ts";
 import { plan } from "../rollups/plan.ts";
 import { render } from "../rollups/render.ts";
 import { ALL } from "../scope.ts";

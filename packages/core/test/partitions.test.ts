@@ -407,6 +407,10 @@ describe("converting an existing standalone install (migrations 0001–0010, the
         "spend_log_ids_insert",
         "spend_log_ids_truncate",
         "spend_log_ids_update",
+        // Migration 0014 (provider_hourly), applied by the same migrate().
+        "spendlens_rollup_v14_delete",
+        "spendlens_rollup_v14_truncate",
+        "spendlens_rollup_v14_update",
       ].sort(),
     );
     const ids = await sql<{ n: number }>`SELECT count(*)::int AS n FROM spendlens.spend_log_ids`.execute(

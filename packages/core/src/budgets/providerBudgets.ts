@@ -4,8 +4,9 @@ import type { ProviderBudgetConfig, SpendlensConfig } from "../config/config.ts"
 import type { Db } from "../db/connect.ts";
 import { SpendlensError } from "../errors.ts";
 import { type ProviderResolver, providerResolver } from "../providers/resolve.ts";
-import { spendTotals } from "../rollups/query.ts";
-import { ALL, type Scope } from "../scope.ts";
+import { foldBeforeRead } from "../rollups/fold.ts";
+import type { Scope } from "../scope.ts";
+import { firstSpendAt, type ProviderCombo, providerSpendRows } from "./providerSpend.ts";
 import {
   addDuration,
   calendarWindow,
@@ -82,15 +83,12 @@ async function providerSpend(
   db: Db,
   resolve: ProviderResolver,
   provider: string,
-  from: string,
-  to: string | null,
-): Promise<{ spend: number; combos: { model: string | null; model_id: string | null; p: string | null }[] }> {
-  const rows = await spendTotals(db, ALL, {
-    window: { from, to },
-    dims: ["model", "model_id", "custom_llm_provider"],
-  });
+  from: number,
+  to: number | null,
+): Promise<{ spend: number; combos: ProviderCombo[] }> {
+  const rows = await providerSpendRows(db, from, to, { folded: true });
   let spend = 0;
-  const combos: { model: string | null; model_id: string | null; p: string | null }[] = [];
+  const combos: ProviderCombo[] = [];
   for (const r of rows) {
     const log = {
       model: r.model ?? "",
@@ -99,8 +97,7 @@ async function providerSpend(
     };
     if (resolve(log) !== provider) continue;
     spend += r.spend;
-    if (r.spend > 0)
-      combos.push({ model: r.model ?? null, model_id: r.model_id ?? null, p: r.custom_llm_provider ?? null });
+    if (r.spend > 0) combos.push({ model: r.model, model_id: r.model_id, p: r.custom_llm_provider });
   }
   return { spend, combos };
 }
@@ -108,7 +105,8 @@ async function providerSpend(
 /**
  * Every configured provider's current window, counting every log in "LiteLLM_SpendLogs" whose
  * "startTime" lies in it however it was written (through ingest or by LiteLLM itself), summed exactly
- * from the rollups and the raw logs at the window's partial days.
+ * from model_daily for whole days, spendlens.provider_hourly for the whole hours of the edge days and
+ * the raw logs for the sub-hour slivers at both ends (`providerSpendRows`, providerSpend.ts).
  * - calendar: the UTC period holding now.
  * - rolling (LiteLLM's): opened by the first spend after the previous window ended whose window is still
  *   running now; kept in spendlens.provider_budget_state so every replica and every later read agree
@@ -124,6 +122,7 @@ export async function providerWindows(
   if (!entries.length) return [];
   const at = now().getTime();
   const resolve = providerResolver(config.modelList ?? []);
+  await foldBeforeRead(db); // once for every provider's reads below
   const state = await sql<{
     provider: string;
     time_period: string;
@@ -154,17 +153,9 @@ export async function providerWindows(
           same ? Date.parse(row!.window_end) : Number.NEGATIVE_INFINITY,
           subtractDuration(at, d) + 1,
         );
-        const { combos } = await providerSpend(db, resolve, provider, iso(lo), null);
+        const { combos } = await providerSpend(db, resolve, provider, lo, null);
         if (combos.length) {
-          const first = await sql<{
-            t: string | null;
-          }>`SELECT min(l."startTime") AS t FROM "LiteLLM_SpendLogs" l
-            WHERE l."startTime" >= ${iso(lo)}::timestamp(3) AND l.spend > 0 AND EXISTS (
-              SELECT 1 FROM unnest(${combos.map((x) => x.model)}::text[], ${combos.map((x) => x.model_id)}::text[],
-                ${combos.map((x) => x.p)}::text[]) AS c(m, mi, p)
-              WHERE c.m IS NOT DISTINCT FROM l.model AND c.mi IS NOT DISTINCT FROM l.model_id
-                AND c.p IS NOT DISTINCT FROM l.custom_llm_provider)`.execute(db);
-          const t = first.rows[0]?.t;
+          const t = await firstSpendAt(db, combos, lo);
           if (t) {
             start = Date.parse(t);
             end = addDuration(start, d);
@@ -186,8 +177,7 @@ export async function providerWindows(
         }
       }
     }
-    const spend =
-      start === null ? 0 : (await providerSpend(db, resolve, provider, iso(start), iso(end!))).spend;
+    const spend = start === null ? 0 : (await providerSpend(db, resolve, provider, start, end!)).spend;
     out.push({
       ...base,
       window_start: start === null ? null : iso(start),

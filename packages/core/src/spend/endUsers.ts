@@ -6,8 +6,9 @@ import { badRequest } from "../errors.ts";
 import { zFilter } from "../logs/inputs.ts";
 import { distinctEndUsers } from "../rollups/distinct.ts";
 import { spendTotals } from "../rollups/query.ts";
-import type { Scope } from "../scope.ts";
+import { type Scope, scopeUserId } from "../scope.ts";
 import { addDays, dayStart, last30DaysFrom, OUT_OF_RANGE, zDateTime, zDay } from "../validation.ts";
+import { topEndUsersByWeeks } from "./endUserWeeks.ts";
 
 /**
  * GET /global/all_end_users: every distinct end user of the spend logs (logs without one are not an
@@ -79,13 +80,20 @@ export async function globalSpendEndUsers(
     );
   const key = input?.api_key != null ? normalizeKeyFilter(input.api_key) : undefined;
   // Ranked in the database; NULL and '' (not end users) are dropped here, so ask for two more rows.
-  const rows = await spendTotals(db, scope, {
-    window: { from, to },
-    dims: ["end_user"],
-    ...(key !== undefined ? { filters: { api_key: key } } : {}),
-    orderBy: [{ by: "spend", desc: true }, { by: "end_user" }],
-    limit: TOP_END_USERS + 2,
-  });
+  // An admin's read without a key filter takes the window's whole weeks from end_user_weekly.
+  const weekly =
+    key === undefined && scopeUserId(scope) === null
+      ? await topEndUsersByWeeks(db, from, to, TOP_END_USERS + 2)
+      : null;
+  const rows =
+    weekly ??
+    (await spendTotals(db, scope, {
+      window: { from, to },
+      dims: ["end_user"],
+      ...(key !== undefined ? { filters: { api_key: key } } : {}),
+      orderBy: [{ by: "spend", desc: true }, { by: "end_user" }],
+      limit: TOP_END_USERS + 2,
+    }));
   return rows
     .filter((r) => r.end_user != null && r.end_user !== "")
     .slice(0, TOP_END_USERS)

@@ -1,0 +1,206 @@
+import { type RawBuilder, sql } from "kysely";
+import type { Db } from "../db/connect.ts";
+import { schemaFacts } from "../db/schemaFacts.ts";
+import { foldBeforeRead } from "../rollups/fold.ts";
+import { plan } from "../rollups/plan.ts";
+import { render } from "../rollups/render.ts";
+import { ALL } from "../scope.ts";
+import { DAY_MS } from "../validation.ts";
+
+/**
+ * Spend per (model, model_id, custom_llm_provider) inside a window [from, to) that starts and ends at
+ * any instant (a provider budget's rolling window), read as
+ *   - whole UTC days from model_daily (the planner, rollups/plan.ts, which reads dirty days raw),
+ *   - whole UTC hours of the edge days from spendlens.provider_hourly (migration 0014),
+ *   - the sub-hour slivers at both ends from the raw logs (a short "startTime" index range).
+ * An edge day that is dirty (a failed or paused trigger) or raw_deleted (delete mode `keep`) has its
+ * hours read from the raw logs instead, decided inside the statement: the answer is one snapshot and
+ * always the same as the raw logs for the partial days, the rollup for the whole days (what
+ * `spendTotals` gives for the same window).
+ */
+
+const HOUR_MS = 3_600_000;
+
+export interface ProviderColumnsSpend {
+  model: string | null;
+  model_id: string | null;
+  custom_llm_provider: string | null;
+  spend: number;
+}
+
+/** A half-open range of UTC milliseconds; `to` null is unbounded. */
+interface Range {
+  from: number;
+  to: number | null;
+}
+
+/** How a window is read: whole days, hour ranges (each inside one UTC day), raw slivers. */
+export interface ProviderWindowPlan {
+  days: Range | null;
+  hours: { from: number; to: number }[];
+  raw: Range[];
+}
+
+const ceilTo = (t: number, unit: number) => Math.ceil(t / unit) * unit;
+const floorTo = (t: number, unit: number) => Math.floor(t / unit) * unit;
+
+/** Splits [from, to) (UTC ms; `to` null = unbounded) into whole days, whole hours and raw slivers. */
+export function planProviderWindow(from: number, to: number | null): ProviderWindowPlan {
+  const plan: ProviderWindowPlan = { days: null, hours: [], raw: [] };
+  if (to !== null && to <= from) return plan;
+  const hF = ceilTo(from, HOUR_MS);
+  const dF = ceilTo(from, DAY_MS);
+  const hour = (a: number, b: number) => {
+    if (a < b) plan.hours.push({ from: a, to: b });
+  };
+  const raw = (a: number, b: number | null) => {
+    if (b === null || a < b) plan.raw.push({ from: a, to: b });
+  };
+  if (to === null) {
+    plan.days = { from: dF, to: null };
+    hour(hF, dF);
+    raw(from, Math.min(hF, dF));
+    return plan;
+  }
+  const dT = floorTo(to, DAY_MS);
+  const hT = floorTo(to, HOUR_MS);
+  if (dF < dT) {
+    plan.days = { from: dF, to: dT };
+    hour(hF, dF);
+    hour(dT, hT);
+    raw(from, hF);
+    raw(hT, to);
+  } else if (hF < hT) {
+    // No whole day: the whole hours, cut at the midnight between them (when there is one).
+    if (dF > hF && dF < hT) {
+      hour(hF, dF);
+      hour(dF, hT);
+    } else hour(hF, hT);
+    raw(from, hF);
+    raw(hT, to);
+  } else raw(from, to);
+  return plan;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const dayOf = (ms: number) => iso(floorTo(ms, DAY_MS)).slice(0, 10);
+
+/**
+ * The spend per (model, model_id, custom_llm_provider) of the logs whose "startTime" lies in [from, to)
+ * (UTC ms; `to` null = unbounded), rollups included up to the last committed insert (folded first,
+ * unless the caller has just folded: `opts.folded`).
+ */
+export async function providerSpendRows(
+  db: Db,
+  from: number,
+  to: number | null,
+  opts: { folded?: boolean } = {},
+): Promise<ProviderColumnsSpend[]> {
+  const win = planProviderWindow(from, to);
+  if (!win.days && !win.hours.length && !win.raw.length) return [];
+  if (!opts.folded) await foldBeforeRead(db);
+  const cols = (await schemaFacts(db)).spendLogColumns;
+  const rawCol = (c: "model_id" | "custom_llm_provider") =>
+    cols.has(c) ? sql.ref(`l.${c}`) : sql`NULL::text`;
+  const rawSelect = (r: Range, gate: RawBuilder<unknown> | null) =>
+    sql`SELECT l.model::text AS model, ${rawCol("model_id")}::text AS model_id,
+        ${rawCol("custom_llm_provider")}::text AS custom_llm_provider, coalesce(l.spend, 0)::float8 AS spend
+      FROM "LiteLLM_SpendLogs" l WHERE l."startTime" >= ${iso(r.from)}${r.to === null ? sql`` : sql` AND l."startTime" < ${iso(r.to)}`}${gate ? sql` AND ${gate}` : sql``}`;
+  const parts: RawBuilder<unknown>[] = [];
+  if (win.days) {
+    // Whole days: day-aligned, so the planner reads model_daily (and dirty days raw), no partial day.
+    const days = render(
+      plan(
+        {
+          kind: "spend",
+          scope: ALL,
+          query: {
+            window: { from: iso(win.days.from), to: win.days.to === null ? null : iso(win.days.to) },
+            dims: ["model", "model_id", "custom_llm_provider"],
+          },
+        },
+        await schemaFacts(db),
+      ),
+    );
+    parts.push(sql`SELECT d.model, d.model_id, d.custom_llm_provider, d.spend FROM (${days}) d`);
+  }
+  const edgeDays = [...new Set(win.hours.map((h) => dayOf(h.from)))];
+  for (const h of win.hours) {
+    // One value for the statement (an InitPlan): the hour table when the day is clean, else the logs.
+    const unclean = sql`(SELECT ${dayOf(h.from)}::date = ANY(u.days) FROM unclean u)`;
+    parts.push(sql`SELECT h.model, h.model_id, h.custom_llm_provider, h.spend FROM spendlens.provider_hourly h
+      WHERE h.hour >= ${iso(h.from)}::timestamp AND h.hour < ${iso(h.to)}::timestamp AND NOT ${unclean}`);
+    parts.push(rawSelect(h, unclean));
+  }
+  for (const r of win.raw) parts.push(rawSelect(r, null));
+  const cte = edgeDays.length
+    ? sql`WITH unclean AS MATERIALIZED (SELECT coalesce(array_agg(rd.day), '{}') AS days
+        FROM spendlens.rollup_days rd WHERE rd.day = ANY(${edgeDays}::date[])
+          AND (rd.dirty_at IS NOT NULL OR rd.raw_deleted)) `
+    : sql``;
+  const r = await sql<ProviderColumnsSpend>`${cte}SELECT u.model, u.model_id, u.custom_llm_provider,
+      sum(u.spend)::float8 AS spend
+    FROM (${sql.join(parts, sql` UNION ALL `)}) u GROUP BY 1, 2, 3`.execute(db);
+  return r.rows;
+}
+
+/** One (model, model_id, custom_llm_provider) that resolves to a provider. */
+export interface ProviderCombo {
+  model: string | null;
+  model_id: string | null;
+  p: string | null;
+}
+
+/** How many candidate hours (and dirty days) one statement searches before falling back to a scan. */
+const FIRST_SPEND_CANDIDATES = 4;
+
+/**
+ * The "startTime" (ISO) of the first log at or after `lo` with spend > 0 whose columns are one of
+ * `combos`, or null. The hour table names the hours holding such a log (spend_requests > 0; deletes in
+ * mode `keep` can only leave extra hours, never miss one) and the dirty days may hold logs it lacks:
+ * the first few of those are searched through the "startTime" index, each stopping at its first match.
+ * The answer is certain when it lies before the end of the searched candidates; otherwise (every
+ * candidate empty) the logs from `lo` on are scanned as before.
+ */
+export async function firstSpendAt(
+  db: Db,
+  combos: readonly ProviderCombo[],
+  lo: number,
+): Promise<string | null> {
+  if (!combos.length) return null;
+  const cols = (await schemaFacts(db)).spendLogColumns;
+  const rawCol = (c: "model_id" | "custom_llm_provider") =>
+    cols.has(c) ? sql.ref(`l.${c}`) : sql`NULL::text`;
+  const combo = sql`unnest(${combos.map((x) => x.model)}::text[], ${combos.map((x) => x.model_id)}::text[],
+    ${combos.map((x) => x.p)}::text[]) AS c(m, mi, p)`;
+  const logMatch = sql`l.spend > 0 AND EXISTS (SELECT 1 FROM ${combo} WHERE c.m IS NOT DISTINCT FROM l.model
+    AND c.mi IS NOT DISTINCT FROM ${rawCol("model_id")} AND c.p IS NOT DISTINCT FROM ${rawCol("custom_llm_provider")})`;
+  const loIso = iso(lo);
+  const n = FIRST_SPEND_CANDIDATES;
+  const r = await sql<{ t: string | null; horizon: string | null }>`
+    WITH cand AS MATERIALIZED (
+      (SELECT h.hour AS a, h.hour + interval '1 hour' AS b, 'h' AS kind FROM spendlens.provider_hourly h
+        WHERE h.hour >= ${iso(floorTo(lo, HOUR_MS))}::timestamp AND h.spend_requests > 0
+          AND EXISTS (SELECT 1 FROM ${combo} WHERE c.m IS NOT DISTINCT FROM h.model
+            AND c.mi IS NOT DISTINCT FROM h.model_id AND c.p IS NOT DISTINCT FROM h.custom_llm_provider)
+        GROUP BY h.hour ORDER BY h.hour LIMIT ${n})
+      UNION ALL
+      (SELECT rd.day::timestamp, rd.day::timestamp + interval '1 day', 'd' FROM spendlens.rollup_days rd
+        WHERE rd.day >= ${dayOf(lo)}::date AND rd.dirty_at IS NOT NULL ORDER BY rd.day LIMIT ${n})),
+    found AS (SELECT (SELECT l."startTime" FROM "LiteLLM_SpendLogs" l
+        WHERE l."startTime" >= greatest(cand.a, ${loIso}::timestamp) AND l."startTime" < cand.b AND ${logMatch}
+        ORDER BY l."startTime" LIMIT 1) AS t FROM cand)
+    SELECT to_char((SELECT min(found.t) FROM found), 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS t,
+      to_char(least(
+        (SELECT max(cand.b) FROM cand WHERE cand.kind = 'h' HAVING count(*) >= ${n}),
+        (SELECT max(cand.b) FROM cand WHERE cand.kind = 'd' HAVING count(*) >= ${n})),
+        'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS horizon`.execute(db);
+  const { t, horizon } = r.rows[0] ?? { t: null, horizon: null };
+  // Every hour with such a log and every dirty day before the horizon was searched.
+  if (horizon === null || (t !== null && t < horizon)) return t;
+  const all = await sql<{
+    t: string | null;
+  }>`SELECT to_char(min(l."startTime"), 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS t
+    FROM "LiteLLM_SpendLogs" l WHERE l."startTime" >= ${loIso}::timestamp AND ${logMatch}`.execute(db);
+  return all.rows[0]?.t ?? null;
+}

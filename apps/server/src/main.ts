@@ -2,6 +2,7 @@ import { fork } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
+  configureTokenCounter,
   demoConfigYaml,
   ensureEmbeddedMasterKey,
   foldRollupsSoon,
@@ -106,6 +107,8 @@ export async function serve(settings: Settings, opts: ServeOptions = {}) {
   const limits = limitsFromEnv(process.env);
   const { foldMs = 1000 } = msSetting("foldMs", "SPENDLENS_ROLLUP_FOLD_MS");
   const partitions = partitionSettings();
+  // /spend/calculate counts tokens in a child process that exits after this long without work.
+  configureTokenCounter(msSetting("idleMs", "SPENDLENS_TOKENIZER_IDLE_MS"));
   const log = pino({ level: process.env.SPENDLENS_LOG_LEVEL ?? "info" });
   const embedded = !settings.databaseUrl;
   if (embedded && !settings.configPath && !existsSync(join(settings.dataDir, "config.yaml"))) {

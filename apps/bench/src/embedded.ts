@@ -36,7 +36,11 @@ const perRoute = process.env.SPENDLENS_BENCH_PER_ROUTE === "1";
 function childrenRssMiB(pid: number): { pids: number[]; mib: number } {
   let kids: number[] = [];
   try {
-    kids = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
+    kids = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8")
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
   } catch {
     /* gone */
   }

@@ -21,7 +21,9 @@ async function logIndexes(db: TestDb["db"]) {
       (SELECT count(*)::int FROM pg_inherits i WHERE i.inhparent = x.indexrelid) AS parts
     FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid
     JOIN pg_namespace n ON n.oid = t.relnamespace
-    WHERE n.nspname = 'public' AND t.relname IN ('LiteLLM_SpendLogs', 'LiteLLM_ErrorLogs') ORDER BY 1`.execute(db);
+    WHERE n.nspname = 'public' AND t.relname IN ('LiteLLM_SpendLogs', 'LiteLLM_ErrorLogs') ORDER BY 1`.execute(
+    db,
+  );
   return r.rows;
 }
 const END = new Date("2026-06-30T18:00:00.000Z");
@@ -189,7 +191,9 @@ describe("demo data", () => {
         { what: "activity_daily", n: 0 },
         { what: "tag_daily", n: 0 },
       ]);
-      const keyDays = await sql<{ n: number }>`SELECT count(*)::int AS n FROM spendlens.key_daily`.execute(u.db);
+      const keyDays = await sql<{ n: number }>`SELECT count(*)::int AS n FROM spendlens.key_daily`.execute(
+        u.db,
+      );
       expect(keyDays.rows[0]!.n).toBeGreaterThan(100);
     } finally {
       await u.drop();
@@ -216,10 +220,15 @@ describe("demo data", () => {
       expect(left.rows).toEqual([]);
       // Only a plain btree index on a log table is ever executed from spendlens.meta.
       await sql`INSERT INTO spendlens.meta (key, value) VALUES ('seed.deferred_indexes', ${JSON.stringify([
-        { name: "x", def: 'CREATE INDEX x ON public."LiteLLM_SpendLogs" USING btree (end_user); DROP TABLE "LiteLLM_TeamTable"' },
+        {
+          name: "x",
+          def: 'CREATE INDEX x ON public."LiteLLM_SpendLogs" USING btree (end_user); DROP TABLE "LiteLLM_TeamTable"',
+        },
       ])})`.execute(u.db);
       await expect(restoreDeferredIndexes(u.db)).rejects.toThrow(/refusing to run a kept index definition/);
-      const team = await sql<{ oid: string | null }>`SELECT to_regclass('public."LiteLLM_TeamTable"')::text AS oid`.execute(u.db);
+      const team = await sql<{
+        oid: string | null;
+      }>`SELECT to_regclass('public."LiteLLM_TeamTable"')::text AS oid`.execute(u.db);
       expect(team.rows[0]!.oid).not.toBeNull();
     } finally {
       await u.drop();

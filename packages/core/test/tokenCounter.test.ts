@@ -145,7 +145,11 @@ describe("token counts equal js-tiktoken's", () => {
     const c = make({});
     const messages = [
       { role: "system", content: "You are terse. 😀" },
-      { role: "user", content: [{ type: "text", text: "Hello 𝔘𝔫𝔦 world" }, { type: "image_url" }], name: "bob" },
+      {
+        role: "user",
+        content: [{ type: "text", text: "Hello 𝔘𝔫𝔦 world" }, { type: "image_url" }],
+        name: "bob",
+      },
       {
         role: "assistant",
         content: null,
@@ -154,9 +158,18 @@ describe("token counts equal js-tiktoken's", () => {
     ];
     const e = "o200k_base";
     const want =
-      3 + ref(e, "system") + ref(e, "You are terse. 😀") +
-      3 + ref(e, "user") + ref(e, "Hello 𝔘𝔫𝔦 world") + ref(e, "bob") + 1 +
-      3 + ref(e, "assistant") + ref(e, "f") + ref(e, '{"x":1}') +
+      3 +
+      ref(e, "system") +
+      ref(e, "You are terse. 😀") +
+      3 +
+      ref(e, "user") +
+      ref(e, "Hello 𝔘𝔫𝔦 world") +
+      ref(e, "bob") +
+      1 +
+      3 +
+      ref(e, "assistant") +
+      ref(e, "f") +
+      ref(e, '{"x":1}') +
       3;
     expect(await countMessages(c, e, messages)).toBe(want);
   });
@@ -217,10 +230,22 @@ describe("the counter's child process", () => {
   it("calculateSpend passes the counter's failure on as UNAVAILABLE (503 on REST), not a hang", async () => {
     const c = make({});
     const config = parseConfig("model_list: []\n", "test.yaml");
-    const ok = await calculateSpend(null, ALL, { model: "gpt-4o", messages: [{ role: "user", content: "Hi" }] }, config, c);
+    const ok = await calculateSpend(
+      null,
+      ALL,
+      { model: "gpt-4o", messages: [{ role: "user", content: "Hi" }] },
+      config,
+      c,
+    );
     expect(ok.tokens.prompt_tokens).toBe(3 + ref("o200k_base", "user") + ref("o200k_base", "Hi") + 3);
     const big = "lorem ipsum ".repeat(1_000_000);
-    const p = calculateSpend(null, ALL, { model: "gpt-4o", messages: [{ role: "user", content: big }] }, config, c);
+    const p = calculateSpend(
+      null,
+      ALL,
+      { model: "gpt-4o", messages: [{ role: "user", content: big }] },
+      config,
+      c,
+    );
     const killed = await waitFor(() => c.pid !== null, 5_000);
     expect(killed).toBe(true);
     process.kill(c.pid as number, "SIGKILL");

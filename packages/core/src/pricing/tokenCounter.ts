@@ -27,6 +27,8 @@ export interface TokenCounterOptions {
   timeoutMs?: number;
   /** The child's V8 heap limit in MiB (a table needs ~80, the texts the rest). Default 512. */
   maxHeapMiB?: number;
+  /** The program run as the child. Default this process's node (tests name one that fails). */
+  execPath?: string;
 }
 
 /**
@@ -83,6 +85,7 @@ export class TokenCounter implements TextTokenCounter {
   readonly idleMs: number;
   readonly timeoutMs: number;
   readonly maxHeapMiB: number;
+  private readonly execPath: string;
   private child: ChildProcess | null = null;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
@@ -94,6 +97,7 @@ export class TokenCounter implements TextTokenCounter {
     this.idleMs = Math.max(0, opts.idleMs ?? 30_000);
     this.timeoutMs = Math.max(1, opts.timeoutMs ?? 60_000);
     this.maxHeapMiB = Math.max(64, Math.floor(opts.maxHeapMiB ?? 512));
+    this.execPath = opts.execPath ?? process.execPath;
   }
 
   /** The running child's pid, or null when none runs (never started, or exited when idle). */
@@ -116,9 +120,7 @@ export class TokenCounter implements TextTokenCounter {
         const p = this.pending.get(id);
         if (!p) return;
         this.pending.delete(id);
-        p.reject(
-          new SpendlensError("TIMEOUT", `counting the prompt's tokens ran past ${this.timeoutMs} ms`),
-        );
+        p.reject(new SpendlensError("TIMEOUT", `counting the prompt's tokens ran past ${this.timeoutMs} ms`));
         // A child stuck on one text serves no one: end it; the others in flight on it fail, the next
         // request starts a new one.
         this.fail(child, unavailable("the tokenizer process was ended after another request ran too long"));
@@ -127,7 +129,8 @@ export class TokenCounter implements TextTokenCounter {
       this.pending.set(id, { child, resolve, reject, timer });
       this.busy(child);
       child.send({ id, encoding, texts }, (err) => {
-        if (err) this.fail(child, unavailable(`the tokenizer process did not take the request (${err.message})`));
+        if (err)
+          this.fail(child, unavailable(`the tokenizer process did not take the request (${err.message})`));
       });
     });
   }
@@ -144,7 +147,7 @@ export class TokenCounter implements TextTokenCounter {
   private ensureChild(): ChildProcess {
     if (this.child) return this.child;
     const child = spawn(
-      process.execPath,
+      this.execPath,
       [`--max-old-space-size=${this.maxHeapMiB}`, "-e", CHILD, JSON.stringify(encodingPaths())],
       { stdio: ["ignore", "ignore", "inherit", "ipc"], serialization: "advanced" },
     );

@@ -154,37 +154,41 @@ describe("demo data", () => {
       expect(got.rows.map((x) => x.day)).toEqual([...byDay.keys()].sort());
       for (const g of got.rows) expect(g.spend).toBeCloseTo(byDay.get(g.day)!, 9);
       // Every rebuilt rollup family against a brute-force sum over the raw logs (per key and day,
-      // per end user and day (no end user included), per (day, key, model) of the activity rollups, per tag and day).
-      const diff = await sql<{ what: string; n: number }>`
-        SELECT 'key_daily' AS what, count(*)::int AS n FROM (
-          (SELECT day, api_key, round(sum(spend)::numeric, 9) s, sum(requests) r FROM spendlens.key_daily GROUP BY 1, 2
-           EXCEPT SELECT "startTime"::date, api_key, round(sum(spend)::numeric, 9), count(*) FROM "LiteLLM_SpendLogs" GROUP BY 1, 2)
-          UNION ALL
-          (SELECT "startTime"::date, api_key, round(sum(spend)::numeric, 9), count(*) FROM "LiteLLM_SpendLogs" GROUP BY 1, 2
-           EXCEPT SELECT day, api_key, round(sum(spend)::numeric, 9) s, sum(requests) r FROM spendlens.key_daily GROUP BY 1, 2)) x
-        UNION ALL
-        SELECT 'end_user_daily', count(*)::int FROM (
-          (SELECT day, end_user, round(sum(spend)::numeric, 9) s, sum(requests) r FROM spendlens.end_user_daily GROUP BY 1, 2
-           EXCEPT SELECT "startTime"::date, end_user, round(sum(spend)::numeric, 9), count(*) FROM "LiteLLM_SpendLogs" GROUP BY 1, 2)
-          UNION ALL
-          (SELECT "startTime"::date, end_user, round(sum(spend)::numeric, 9), count(*) FROM "LiteLLM_SpendLogs" GROUP BY 1, 2
-           EXCEPT SELECT day, end_user, round(sum(spend)::numeric, 9) s, sum(requests) r FROM spendlens.end_user_daily GROUP BY 1, 2)) x
-        UNION ALL
-        SELECT 'activity_daily', count(*)::int FROM (
-          (SELECT day, api_key, model, round(sum(spend)::numeric, 9) s, sum(requests) r, sum(prompt_tokens) p FROM spendlens.activity_daily GROUP BY 1, 2, 3
-           EXCEPT SELECT "startTime"::date, api_key, model, round(sum(spend)::numeric, 9), count(*), sum(prompt_tokens) FROM "LiteLLM_SpendLogs" GROUP BY 1, 2, 3)
-          UNION ALL
-          (SELECT "startTime"::date, api_key, model, round(sum(spend)::numeric, 9), count(*), sum(prompt_tokens) FROM "LiteLLM_SpendLogs" GROUP BY 1, 2, 3
-           EXCEPT SELECT day, api_key, model, round(sum(spend)::numeric, 9) s, sum(requests) r, sum(prompt_tokens) p FROM spendlens.activity_daily GROUP BY 1, 2, 3)) x
-        UNION ALL
-        SELECT 'tag_daily', count(*)::int FROM (
-          (SELECT day, tag, sum(requests) r FROM spendlens.tag_daily GROUP BY 1, 2
-           EXCEPT SELECT "startTime"::date, t, count(*) FROM "LiteLLM_SpendLogs", jsonb_array_elements_text(request_tags) t
-             WHERE jsonb_typeof(request_tags) = 'array' GROUP BY 1, 2)
-          UNION ALL
-          (SELECT "startTime"::date, t, count(*) FROM "LiteLLM_SpendLogs", jsonb_array_elements_text(request_tags) t
-             WHERE jsonb_typeof(request_tags) = 'array' GROUP BY 1, 2
-           EXCEPT SELECT day, tag, sum(requests) r FROM spendlens.tag_daily GROUP BY 1, 2)) x`.execute(u.db);
+      // per end user and day (no end user included), per (day, key, model) of the activity rollups, per
+      // tag and day): the rows in one and not the other, both ways.
+      const L = sql`"LiteLLM_SpendLogs"`;
+      const families = [
+        [
+          "key_daily",
+          sql`SELECT day, api_key, round(sum(spend)::numeric, 9), sum(requests) FROM spendlens.key_daily GROUP BY 1, 2`,
+          sql`SELECT "startTime"::date, api_key, round(sum(spend)::numeric, 9), count(*) FROM ${L} GROUP BY 1, 2`,
+        ],
+        [
+          "end_user_daily",
+          sql`SELECT day, end_user, round(sum(spend)::numeric, 9), sum(requests) FROM spendlens.end_user_daily GROUP BY 1, 2`,
+          sql`SELECT "startTime"::date, end_user, round(sum(spend)::numeric, 9), count(*) FROM ${L} GROUP BY 1, 2`,
+        ],
+        [
+          "activity_daily",
+          sql`SELECT day, api_key, model, round(sum(spend)::numeric, 9), sum(requests), sum(prompt_tokens)
+            FROM spendlens.activity_daily GROUP BY 1, 2, 3`,
+          sql`SELECT "startTime"::date, api_key, model, round(sum(spend)::numeric, 9), count(*), sum(prompt_tokens)
+            FROM ${L} GROUP BY 1, 2, 3`,
+        ],
+        [
+          "tag_daily",
+          sql`SELECT day, tag, sum(requests) FROM spendlens.tag_daily GROUP BY 1, 2`,
+          sql`SELECT "startTime"::date, t, count(*) FROM ${L}, jsonb_array_elements_text(request_tags) t
+            WHERE jsonb_typeof(request_tags) = 'array' GROUP BY 1, 2`,
+        ],
+      ] as const;
+      const diff = await sql<{ what: string; n: number }>`${sql.join(
+        families.map(
+          ([what, rollup, raw]) =>
+            sql`SELECT ${what}::text AS what, count(*)::int AS n FROM ((${rollup} EXCEPT ${raw}) UNION ALL (${raw} EXCEPT ${rollup})) x`,
+        ),
+        sql` UNION ALL `,
+      )}`.execute(u.db);
       expect(diff.rows).toEqual([
         { what: "key_daily", n: 0 },
         { what: "end_user_daily", n: 0 },

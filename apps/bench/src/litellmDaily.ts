@@ -1,4 +1,5 @@
-import { type DbHandle, getMeta, setMeta } from "@spendlens/core";
+import type { DbHandle } from "@spendlens/core";
+import { getMeta, setMeta } from "@spendlens/core/runtime";
 import { sql } from "kysely";
 import type { ChildServer } from "./server.ts";
 import { fmtMs, percentile, table } from "./stats.ts";

@@ -1,4 +1,5 @@
-import { configureTokenCounter, hashToken, parseConfig } from "@spendlens/core";
+import { configureTokenCounter } from "@spendlens/core/runtime";
+import { hashToken, parseConfig } from "@spendlens/core/testing";
 import { afterEach, describe, expect, it } from "vitest";
 import { useTestServer } from "../src/testing.ts";
 

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadConfig, parseConfig, SpendlensError } from "../src/index.ts";
+import { loadConfig, parseConfig, SpendlensError } from "../src/internal.ts";
 
 function configError(fn: () => unknown): SpendlensError {
   try {

@@ -23,7 +23,7 @@ import {
   userDailyActivityAggregatedInput,
   userDailyActivityInput,
   userScope,
-} from "../src/index.ts";
+} from "../src/internal.ts";
 import { createTestDb, type TestDb } from "../src/testing/index.ts";
 
 /**

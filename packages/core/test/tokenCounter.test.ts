@@ -10,7 +10,7 @@ import {
   parseConfig,
   SpendlensError,
   TokenCounter,
-} from "../src/index.ts";
+} from "../src/internal.ts";
 
 /**
  * The token counter (a child process with gpt-tokenizer) against an independent implementation,

@@ -18,7 +18,7 @@ await build({
     "pg-native",
     "pino",
     "@pydantic/genai-prices",
-    "js-tiktoken",
+    "gpt-tokenizer",
     "tsx",
   ],
   // CommonJS dependencies inside an ES module bundle need a require.

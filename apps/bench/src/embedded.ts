@@ -9,18 +9,52 @@ import { startChildServer } from "./server.ts";
  * The embedded default's memory and seeding rate (no DATABASE_URL: PGlite in a folder), as a user gets
  * it: `spendlens serve` on a fresh folder (demo data written on first start), a round of report
  * requests (every benched REST route once), then `spendlens seed --logs N` with the server stopped, and
- * the server again on the bigger folder. RSS is the server process's (VmRSS now, VmHWM peak).
+ * the server again on the bigger folder: a round, then the same after the tokenizer's child process
+ * went idle. RSS is the server process's (VmRSS now, VmHWM peak); the tokenizer child's is printed
+ * apart (it is another process, and exits when idle). `fresh`: also seed N logs into a fresh folder
+ * (the seeding rate without the 50k first; phases from the seed's `timings`).
  *
- *   npx tsx apps/bench/src/embedded.ts [dir] [logs=1000000] [fresh: also seed into a fresh folder]
+ *   npx tsx apps/bench/src/embedded.ts [dir] [logs=1000000] [fresh|only-fresh|serve-only]
+ *
+ * serve-only: start the server on the folder as it is (no seed, nothing removed) and measure.
+ *
+ * SPENDLENS_TOKENIZER_IDLE_MS is set to 5000 for the server here (default 30000), so the idle exit is
+ * seen within the run.
  */
 const CLI = fileURLToPath(new URL("../../cli/bin/spendlens.mjs", import.meta.url));
 const run = promisify(execFile);
 const dir = process.argv[2] ?? "/tmp/spendlens-embedded-bench";
 const big = Number(process.argv[3] ?? 1_000_000);
+const mode = process.argv[4] ?? "";
+const IDLE_MS = 5000;
 const mib = (x: number) => `${x.toFixed(0)} MiB`;
 
 /** SPENDLENS_BENCH_PER_ROUTE=1: the server's RSS after each route too. */
 const perRoute = process.env.SPENDLENS_BENCH_PER_ROUTE === "1";
+
+/** The resident memory of a process's children (the tokenizer), from /proc; 0 when it has none. */
+function childrenRssMiB(pid: number): { pids: number[]; mib: number } {
+  let kids: number[] = [];
+  try {
+    kids = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8")
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    /* gone */
+  }
+  let kib = 0;
+  for (const k of kids) {
+    try {
+      const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${k}/status`, "utf8"));
+      kib += Number(m?.[1] ?? 0);
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  return { pids: kids, mib: kib / 1024 };
+}
 
 async function round(url: string, key: string, rss: () => number): Promise<number> {
   const today = new Date().toISOString().slice(0, 10);
@@ -52,15 +86,27 @@ async function round(url: string, key: string, rss: () => number): Promise<numbe
   return failed;
 }
 
-async function serveAndMeasure(label: string, env: Record<string, string>) {
+async function serveAndMeasure(label: string) {
   const t0 = performance.now();
-  const s = await startChildServer({ SPENDLENS_DATA_DIR: dir, ...env }, 1_800_000);
+  const s = await startChildServer(
+    { SPENDLENS_DATA_DIR: dir, SPENDLENS_TOKENIZER_IDLE_MS: String(IDLE_MS) },
+    1_800_000,
+  );
   const startS = (performance.now() - t0) / 1000;
   const atStart = s.rssMiB();
   const key = readFileSync(`${dir}/master_key`, "utf8").trim();
   const failed = await round(s.url, key, () => s.rssMiB());
+  const afterRound = s.rssMiB();
+  const pid = s.pid;
+  const kids = childrenRssMiB(pid);
   console.log(
-    `${label}: listening after ${startS.toFixed(1)} s; RSS at start ${mib(atStart)}, after a round of ${ROUTE_BENCH.length} routes ${mib(s.rssMiB())} (peak ${mib(s.peakRssMiB())}, ${failed} non-200)`,
+    `${label}: listening after ${startS.toFixed(1)} s; RSS at start ${mib(atStart)}, after a round of ${ROUTE_BENCH.length} routes ${mib(afterRound)} (peak ${mib(s.peakRssMiB())}, ${failed} non-200); tokenizer child: ${kids.pids.length ? `${kids.pids.join(",")} ${mib(kids.mib)}` : "none"}`,
+  );
+  // The tokenizer's child exits after IDLE_MS without work: the server's RSS stays, the child's goes.
+  await new Promise((r) => setTimeout(r, IDLE_MS + 3000));
+  const later = childrenRssMiB(pid);
+  console.log(
+    `${label}: ${((IDLE_MS + 3000) / 1000).toFixed(0)} s later: server RSS ${mib(s.rssMiB())} (peak ${mib(s.peakRssMiB())}); tokenizer child: ${later.pids.length ? `${later.pids.join(",")} ${mib(later.mib)}` : "exited"}`,
   );
   await s.stop();
 }
@@ -72,20 +118,35 @@ async function seed(label: string, logs: number): Promise<number> {
     maxBuffer: 1 << 24,
   });
   const s = (performance.now() - t0) / 1000;
-  const out = JSON.parse(r.stdout) as Record<string, number>;
+  const out = JSON.parse(r.stdout) as Record<string, unknown> & { timings?: Record<string, number> };
   console.log(r.stderr.split("\n")[0]);
+  const inserted = Number(out.logs_inserted ?? logs);
+  const t = out.timings ?? {};
+  const phases = Object.values(t).length
+    ? `; phases (s): ${Object.entries(t)
+        .map(([k, v]) => `${k} ${(v / 1000).toFixed(1)}`)
+        .join(", ")}`
+    : "";
   console.log(
-    `${label}: ${logs} logs in ${s.toFixed(1)} s wall = ${((out.logs_inserted ?? logs) / s).toFixed(0)} logs/s (${JSON.stringify(out)})`,
+    `${label}: ${logs} logs in ${s.toFixed(1)} s wall = ${(inserted / s).toFixed(0)} logs/s (the seed's own ${Number(out.seconds).toFixed(1)} s)${phases}`,
   );
-  return out.logs_now ?? logs;
+  const { timings: _t, ...rest } = out;
+  console.log(`  ${JSON.stringify(rest)}`);
+  return Number(out.logs_now ?? logs);
 }
 
-rmSync(dir, { recursive: true, force: true });
-await serveAndMeasure("fresh folder, first start (demo 50k)", {});
-await serveAndMeasure("restart on 50k", {});
-const now = await seed("seed into the folder holding 50k", big);
-await serveAndMeasure(`start on ${now}`, {});
-if (process.argv[4] === "fresh") {
+if (mode === "serve-only") {
+  await serveAndMeasure(`start on the folder ${dir} as it is`);
+  process.exit(0);
+}
+if (mode !== "only-fresh") {
+  rmSync(dir, { recursive: true, force: true });
+  await serveAndMeasure("fresh folder, first start (demo 50k)");
+  await serveAndMeasure("restart on 50k");
+  const now = await seed("seed into the folder holding 50k", big);
+  await serveAndMeasure(`start on ${now}`);
+}
+if (mode === "fresh" || mode === "only-fresh") {
   rmSync(dir, { recursive: true, force: true });
   await seed("seed into a fresh folder", big);
 }

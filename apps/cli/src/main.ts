@@ -223,6 +223,7 @@ export function buildProgram(): Command {
           users: r.users,
           teams: r.teams,
           seconds: (Date.now() - started) / 1000,
+          ...(Object.keys(r.timings).length ? { timings: r.timings } : {}),
         });
       } finally {
         bar.stop();

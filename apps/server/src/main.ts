@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { SpendlensError } from "@spendlens/core";
 import { demoConfigYaml, seedDemoData } from "@spendlens/core/demo";
 import {
+  configureTokenCounter,
   ensureEmbeddedMasterKey,
   foldRollupsSoon,
   foldSpendCountersSoon,
@@ -105,6 +106,8 @@ export async function serve(settings: Settings, opts: ServeOptions = {}) {
   const limits = limitsFromEnv(process.env);
   const { foldMs = 1000 } = msSetting("foldMs", "SPENDLENS_ROLLUP_FOLD_MS");
   const partitions = partitionSettings();
+  // /spend/calculate counts tokens in a child process that exits after this long without work.
+  configureTokenCounter(msSetting("idleMs", "SPENDLENS_TOKENIZER_IDLE_MS"));
   const log = pino({ level: process.env.SPENDLENS_LOG_LEVEL ?? "info" });
   const embedded = !settings.databaseUrl;
   if (embedded && !settings.configPath && !existsSync(join(settings.dataDir, "config.yaml"))) {

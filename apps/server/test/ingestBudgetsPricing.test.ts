@@ -1,5 +1,6 @@
+import { configureTokenCounter } from "@spendlens/core/runtime";
 import { hashToken, parseConfig } from "@spendlens/core/testing";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { useTestServer } from "../src/testing.ts";
 
 const MASTER = "sk-master-ibp-server";
@@ -190,5 +191,39 @@ describe("POST /spend/calculate over HTTP (the seed's curl examples)", () => {
     });
     expect(unknown.status).toBe(400);
     expect((await json(unknown)).error.message).toContain('no price is known for model "made-up-model"');
+  });
+});
+
+describe("POST /spend/calculate when the token counter's child process fails", () => {
+  afterEach(() => configureTokenCounter({}));
+  const call = () =>
+    req("POST", "/spend/calculate", MASTER, {
+      model: "gpt-4o",
+      messages: [{ role: "user", content: "Hello world" }],
+    });
+
+  it("a child that ends at once (exit code 1) answers 503 saying so; the next call with a working child answers", async () => {
+    configureTokenCounter({ execPath: "/bin/false" });
+    const r = await call();
+    expect(r.status).toBe(503);
+    // Whichever the server sees first: the child's exit, or the pipe it could not write the request to.
+    expect((await json(r)).error.message).toMatch(
+      /counting the prompt's tokens failed: the tokenizer process (ended \(exit code 1\)|did not take the request \(write EPIPE\))/,
+    );
+    configureTokenCounter({});
+    const ok = await call();
+    expect(ok.status).toBe(200);
+    expect((await json(ok)).tokens.prompt_tokens).toBe(3 + 1 + 2 + 3); // "user", "Hello world"
+  });
+
+  it("a child that cannot start answers 503; one past the timeout answers 504", async () => {
+    configureTokenCounter({ execPath: "/nonexistent/node" });
+    const r = await call();
+    expect(r.status).toBe(503);
+    expect((await json(r)).error.message).toContain("the tokenizer process failed");
+    configureTokenCounter({ timeoutMs: 1 });
+    const slow = await call();
+    expect(slow.status).toBe(504);
+    expect((await json(slow)).error.message).toContain("counting the prompt's tokens ran past 1 ms");
   });
 });

@@ -45,6 +45,7 @@ export * from "./logs/spendLogsStream.ts";
 export * from "./logs/spendLogsUi.ts";
 export * from "./periodic.ts";
 export * from "./pricing/calculate.ts";
+export * from "./pricing/tokenCounter.ts";
 export * from "./pricing/tokenize.ts";
 export * from "./providers/resolve.ts";
 export * from "./reports/dayCache.ts";

@@ -5,6 +5,7 @@ import {
   buildWorld,
   generateLogs,
   globalSpend,
+  restoreDeferredIndexes,
   rollupStatus,
   seedDemoData,
   setClock,
@@ -12,6 +13,19 @@ import {
 import { createTestDb, type TestDb } from "../src/testing/index.ts";
 
 let t: TestDb;
+
+/** The log tables' indexes with their definitions and validity (partition indexes included). */
+async function logIndexes(db: TestDb["db"]) {
+  const r = await sql<{ name: string; def: string; unique: boolean; valid: boolean; parts: number }>`
+    SELECT ic.relname AS name, pg_get_indexdef(x.indexrelid) AS def, x.indisunique AS unique, x.indisvalid AS valid,
+      (SELECT count(*)::int FROM pg_inherits i WHERE i.inhparent = x.indexrelid) AS parts
+    FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid
+    JOIN pg_namespace n ON n.oid = t.relnamespace
+    WHERE n.nspname = 'public' AND t.relname IN ('LiteLLM_SpendLogs', 'LiteLLM_ErrorLogs') ORDER BY 1`.execute(
+    db,
+  );
+  return r.rows;
+}
 const END = new Date("2026-06-30T18:00:00.000Z");
 const N = 3000;
 
@@ -114,8 +128,15 @@ describe("demo data", () => {
     const u = await createTestDb();
     try {
       const n = 3000;
+      const indexesBefore = await logIndexes(u.db);
       const r = await seedDemoData(u, { logs: n, seed: 5, end: END, days: 10, batchSize: 700, bulk: true });
       expect(r.logs).toBe(n);
+      // On PGlite the log tables' secondary indexes were dropped for the load and built after it: the
+      // same definitions are there again (and valid), and nothing is left to restore.
+      if (u.engine === "pglite") expect(r.timings.create_indexes).toBeGreaterThanOrEqual(0);
+      expect(await logIndexes(u.db)).toEqual(indexesBefore);
+      expect(indexesBefore.filter((i) => !i.unique).length).toBeGreaterThanOrEqual(5);
+      expect(await restoreDeferredIndexes(u.db)).toBe(0);
       const st = await rollupStatus(u.db);
       expect(st.status).toBe("ready");
       expect(st.dirtyDays).toEqual([]);
@@ -132,6 +153,87 @@ describe("demo data", () => {
       );
       expect(got.rows.map((x) => x.day)).toEqual([...byDay.keys()].sort());
       for (const g of got.rows) expect(g.spend).toBeCloseTo(byDay.get(g.day)!, 9);
+      // Every rebuilt rollup family against a brute-force sum over the raw logs (per key and day,
+      // per end user and day (no end user included), per (day, key, model) of the activity rollups, per
+      // tag and day): the rows in one and not the other, both ways.
+      const L = sql`"LiteLLM_SpendLogs"`;
+      const families = [
+        [
+          "key_daily",
+          sql`SELECT day, api_key, round(sum(spend)::numeric, 9), sum(requests) FROM spendlens.key_daily GROUP BY 1, 2`,
+          sql`SELECT "startTime"::date, api_key, round(sum(spend)::numeric, 9), count(*) FROM ${L} GROUP BY 1, 2`,
+        ],
+        [
+          "end_user_daily",
+          sql`SELECT day, end_user, round(sum(spend)::numeric, 9), sum(requests) FROM spendlens.end_user_daily GROUP BY 1, 2`,
+          sql`SELECT "startTime"::date, end_user, round(sum(spend)::numeric, 9), count(*) FROM ${L} GROUP BY 1, 2`,
+        ],
+        [
+          "activity_daily",
+          sql`SELECT day, api_key, model, round(sum(spend)::numeric, 9), sum(requests), sum(prompt_tokens)
+            FROM spendlens.activity_daily GROUP BY 1, 2, 3`,
+          sql`SELECT "startTime"::date, api_key, model, round(sum(spend)::numeric, 9), count(*), sum(prompt_tokens)
+            FROM ${L} GROUP BY 1, 2, 3`,
+        ],
+        [
+          "tag_daily",
+          sql`SELECT day, tag, sum(requests) FROM spendlens.tag_daily GROUP BY 1, 2`,
+          sql`SELECT "startTime"::date, t, count(*) FROM ${L}, jsonb_array_elements_text(request_tags) t
+            WHERE jsonb_typeof(request_tags) = 'array' GROUP BY 1, 2`,
+        ],
+      ] as const;
+      const diff = await sql<{ what: string; n: number }>`${sql.join(
+        families.map(
+          ([what, rollup, raw]) =>
+            sql`SELECT ${what}::text AS what, count(*)::int AS n FROM ((${rollup} EXCEPT ${raw}) UNION ALL (${raw} EXCEPT ${rollup})) x`,
+        ),
+        sql` UNION ALL `,
+      )}`.execute(u.db);
+      expect(diff.rows).toEqual([
+        { what: "key_daily", n: 0 },
+        { what: "end_user_daily", n: 0 },
+        { what: "activity_daily", n: 0 },
+        { what: "tag_daily", n: 0 },
+      ]);
+      const keyDays = await sql<{ n: number }>`SELECT count(*)::int AS n FROM spendlens.key_daily`.execute(
+        u.db,
+      );
+      expect(keyDays.rows[0]!.n).toBeGreaterThan(100);
+    } finally {
+      await u.drop();
+    }
+  });
+
+  it("an index a seed dropped and did not build (the seed died) is built by the next seed from the kept definition; a tampered definition is refused", async () => {
+    const u = await createTestDb();
+    try {
+      const before = await logIndexes(u.db);
+      const victim = before.find((i) => i.name === "LiteLLM_SpendLogs_end_user_idx")!;
+      expect(victim).toBeDefined();
+      // As deferLogIndexes leaves it: the definition kept in spendlens.meta, the index gone.
+      await sql`INSERT INTO spendlens.meta (key, value) VALUES ('seed.deferred_indexes', ${JSON.stringify([
+        { name: victim.name, def: victim.def },
+      ])})`.execute(u.db);
+      await sql`DROP INDEX public."LiteLLM_SpendLogs_end_user_idx"`.execute(u.db);
+      expect((await logIndexes(u.db)).map((i) => i.name)).not.toContain(victim.name);
+      const r = await seedDemoData(u, { logs: 500, seed: 9, end: END, days: 5 });
+      expect(r.logs).toBe(500);
+      if (u.engine === "postgres") expect(await restoreDeferredIndexes(u.db)).toBe(1); // the PGlite seed did it
+      expect(await logIndexes(u.db)).toEqual(before);
+      const left = await sql`SELECT 1 FROM spendlens.meta WHERE key = 'seed.deferred_indexes'`.execute(u.db);
+      expect(left.rows).toEqual([]);
+      // Only a plain btree index on a log table is ever executed from spendlens.meta.
+      await sql`INSERT INTO spendlens.meta (key, value) VALUES ('seed.deferred_indexes', ${JSON.stringify([
+        {
+          name: "x",
+          def: 'CREATE INDEX x ON public."LiteLLM_SpendLogs" USING btree (end_user); DROP TABLE "LiteLLM_TeamTable"',
+        },
+      ])})`.execute(u.db);
+      await expect(restoreDeferredIndexes(u.db)).rejects.toThrow(/refusing to run a kept index definition/);
+      const team = await sql<{
+        oid: string | null;
+      }>`SELECT to_regclass('public."LiteLLM_TeamTable"')::text AS oid`.execute(u.db);
+      expect(team.rows[0]!.oid).not.toBeNull();
     } finally {
       await u.drop();
     }

@@ -21,6 +21,7 @@ export {
   startPartitionMaintainer,
 } from "../logs/partitions.ts";
 export { startPeriodic } from "../periodic.ts";
+export { configureTokenCounter } from "../pricing/tokenCounter.ts";
 export { foldRollupsSoon } from "../rollups/fold.ts";
 export {
   ensureEmbeddedMasterKey,

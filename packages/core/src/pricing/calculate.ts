@@ -6,7 +6,8 @@ import type { Db } from "../db/connect.ts";
 import { badRequest } from "../errors.ts";
 import { providerResolver } from "../providers/resolve.ts";
 import type { Scope } from "../scope.ts";
-import { countMessages, encodingForModel, getEncoder } from "./tokenize.ts";
+import { sharedTokenCounter } from "./tokenCounter.ts";
+import { countMessages, encodingForModel, type TextTokenCounter } from "./tokenize.ts";
 
 /**
  * POST /spend/calculate: the cost of one LLM call, before it (model + messages: prompt tokens counted with
@@ -276,6 +277,8 @@ export async function calculateSpend(
   _scope: Scope,
   input: SpendCalculateInput,
   config: Pick<SpendlensConfig, "modelList">,
+  /** Counts prompt tokens; default the process-wide child-process counter (tokenCounter.ts). */
+  tokens: TextTokenCounter = sharedTokenCounter(),
 ): Promise<SpendCalculation> {
   let model: string;
   let modelField: string;
@@ -290,7 +293,7 @@ export async function calculateSpend(
     modelField = "model";
     // The tokenizer of what the deployment really runs (its base_model, else its model), else the name asked.
     const enc = encodingForModel(lookupNames(model, deploymentFor(config, model))[0]!);
-    const prompt = countMessages(await getEncoder(enc.encoding), input.messages);
+    const prompt = await countMessages(tokens, enc.encoding, input.messages);
     tokenizer = enc.encoding;
     tokenizerExact = enc.exact;
     usage = { input: prompt, output: 0, cacheRead: 0, cacheWrite: 0, reasoning: 0 };

@@ -51,7 +51,8 @@ function pass(engine, prefix) {
       SPENDLENS_TEST_RUN_ID: runId,
       // One migrated template per run and engine, removed below with the run's other databases and folder.
       SPENDLENS_TEST_KEEP_TEMPLATE: "1",
-      ...(prefix ? { FORCE_COLOR: process.stdout.isTTY ? "1" : "0" } : {}),
+      // Its output is piped through the prefixer: colours when our own output is a terminal.
+      ...(process.stdout.isTTY ? { FORCE_COLOR: "1" } : {}),
     },
   });
   for (const [from, to] of [

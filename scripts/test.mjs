@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // The test command: the whole suite on PGlite and on the real Postgres (a fresh database per test file,
 // cloned from the run's migrated template, dropped after). Each engine's pass is one vitest process over
-// every package (the root vitest.config.ts); the two passes run side by side (SPENDLENS_TEST_SERIAL=1: one
-// after the other). Arguments go to both vitest runs (e.g. `pnpm test -- --project core`). Ends with one
-// line `N passed, N failed` summed from vitest's JSON reports.
+// every package (the root vitest.config.ts); the passes run one after the other, or side by side with
+// SPENDLENS_TEST_PARALLEL=1 (it fills the Postgres pass's waits, but the timing tests — hostile input's
+// 1 s answers, restarts — then share the cores with twice the workers). Arguments go to both vitest runs
+// (e.g. `pnpm test -- --project core`). Ends with one line `N passed, N failed` from vitest's JSON reports.
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
@@ -21,7 +22,7 @@ const extra = process.argv.slice(2).filter((a) => a !== "--");
 // This run's id: every database and temp folder the run creates carries it, and the clean-up below
 // removes only those (never another run's, which may be a developer's and CI's on the same Postgres).
 const runId = process.env.SPENDLENS_TEST_RUN_ID ?? randomBytes(6).toString("hex");
-const serial = process.env.SPENDLENS_TEST_SERIAL === "1";
+const parallel = process.env.SPENDLENS_TEST_PARALLEL === "1";
 const started = Date.now();
 
 async function postgresReachable() {
@@ -80,7 +81,7 @@ for (const pkg of ["@spendlens/cli", "@spendlens/web"]) {
 const withPostgres = await postgresReachable();
 const engines = withPostgres ? ["pglite", "postgres"] : ["pglite"];
 let ok = true;
-if (serial || engines.length === 1) {
+if (!parallel || engines.length === 1) {
   for (const e of engines) ok = (await pass(e, null)) && ok;
 } else {
   ok = (await Promise.all(engines.map((e) => pass(e, true)))).every(Boolean);

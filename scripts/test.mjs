@@ -7,7 +7,7 @@
 // (e.g. `pnpm test -- --project core`). Ends with one line `N passed, N failed` from vitest's JSON reports.
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { createInterface } from "node:readline";
@@ -104,8 +104,13 @@ if (withPostgres) {
 } else {
   console.log(`\nPostgres pass SKIPPED: no Postgres reachable at ${pgUrl}. Only the PGlite pass ran.`);
 }
-// The run's temp folder: the PGlite templates and on-disk test databases (packages/core/src/testing).
+// The run's temp folder (the PGlite templates and on-disk test databases, packages/core/src/testing), and
+// the folders test files name with the run's id (`spendlens-<what>-<run id>-…`) that a test killed before
+// its afterAll left behind.
 rmSync(join(tmpdir(), `spendlens-t-${runId}`), { recursive: true, force: true });
+for (const f of readdirSync(tmpdir()))
+  if (f.startsWith("spendlens-") && f.includes(`-${runId}-`))
+    rmSync(join(tmpdir(), f), { recursive: true, force: true });
 
 let passed = 0;
 let failed = 0;

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { migrate, openDatabase, rebuildRollups } from "@spendlens/core";
+import { migrate, openDatabase } from "@spendlens/core";
+import { rebuildRollups } from "@spendlens/core/demo";
 import { sql } from "kysely";
 import pg from "pg";
 

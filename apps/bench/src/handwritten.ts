@@ -1,5 +1,5 @@
 import { Temporal } from "@js-temporal/polyfill";
-import { buildWorld, generateLogs, spendLogRowSchema } from "@spendlens/core";
+import { buildWorld, generateLogs, spendLogRowSchema } from "@spendlens/core/demo";
 import { JSONParser } from "@streamparser/json";
 import { type BucketUnit, bucketsFor } from "../../../packages/core/src/analytics/zones.ts";
 import { checkSpendLogRow } from "../../../packages/core/src/ingest/validate.ts";

@@ -1,4 +1,5 @@
-import { type DbHandle, getMeta, setMeta } from "@spendlens/core";
+import type { DbHandle } from "@spendlens/core";
+import { getMeta, setMeta } from "@spendlens/core/runtime";
 import { sql } from "kysely";
 import type { ChildServer } from "./server.ts";
 import { fmtMs, percentile, table } from "./stats.ts";
@@ -473,7 +474,11 @@ async function litellmAggregated(h: DbHandle, start: string, end: string) {
     else if (lvl === 30 && row.endpoint)
       put(row.date, "endpoints/key", `${row.endpoint}/${row.api_key}`, row);
   }
-  return { totals, days: days.size, keys: keys.size, rows: r.rowCount ?? 0 };
+  const topKeys = new Set(
+    r.rows.filter((x) => Number(x.group_level) === 31 && x.api_key).map((x) => x.api_key),
+  );
+  const distinctKeys = n(r.rows.find((x) => x.distinct_api_keys != null)?.distinct_api_keys);
+  return { totals, days: days.size, keys: keys.size, rows: r.rowCount ?? 0, topKeys, distinctKeys };
 }
 
 // ---------- the comparison ----------
@@ -629,9 +634,8 @@ export async function benchLiteLLMDaily(h: DbHandle, o: LiteLLMDailyOptions): Pr
       c.aggregated
         ? litellmAggregated(h, o.start, o.end)
         : litellmPage(h, c.table, o.start, o.end, c.filter, 1, pageSize);
-    // The aggregated route answers every row of 30 days (tens of MB at 10M logs): fewer calls.
-    const warmup = c.aggregated ? Math.min(o.warmup, 1) : o.warmup;
-    const calls = c.aggregated ? Math.min(o.calls, 3) : o.calls;
+    const warmup = o.warmup;
+    const calls = o.calls;
     for (let i = 0; i < warmup; i++) {
       await lite();
       await getJson(o, c.path, q);
@@ -660,6 +664,17 @@ export async function benchLiteLLMDaily(h: DbHandle, o: LiteLLMDailyOptions): Pr
         diffs.push(`${k} ${x} vs ${y}`);
     }
     if (wantRows !== gotRows) diffs.push(`30-day rows ${wantRows} vs ${gotRows}`);
+    if (c.aggregated) {
+      // The top keys (LiteLLM's USAGE_TOP_API_KEYS_LIMIT) and the number of keys: the same on both sides.
+      const lite = await litellmAggregated(h, o.start, o.end);
+      const { body } = await getJson(o, c.path, { start_date: o.start, end_date: o.end, ...c.query });
+      const mine = new Set<string>();
+      for (const d of body.results) for (const k of Object.keys(d.breakdown.api_keys)) if (k) mine.add(k);
+      const same = mine.size === lite.topKeys.size && [...mine].every((k) => lite.topKeys.has(k));
+      if (!same) diffs.push(`top keys differ (${mine.size} vs ${lite.topKeys.size})`);
+      if (n(body.metadata.total_api_keys) !== lite.distinctKeys)
+        diffs.push(`total_api_keys ${body.metadata.total_api_keys} vs ${lite.distinctKeys}`);
+    }
     out.push({
       route: c.label,
       s50: percentile(ss, 50),

@@ -3,23 +3,20 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { restRoutes } from "@spendlens/api";
+import { type DbHandle, migrate, openDatabase } from "@spendlens/core";
 import {
   buildWorld,
-  type DbHandle,
   type DemoLog,
   demoConfigYaml,
   generateLogs,
-  getMeta,
-  migrate,
-  openDatabase,
   pauseRollups,
   rebuildRollups,
   resumeRollups,
   rollupStatus,
   seedDemoData,
-  setMeta,
   setRollupDeleteMode,
-} from "@spendlens/core";
+} from "@spendlens/core/demo";
+import { getMeta, setMeta } from "@spendlens/core/runtime";
 import { sql } from "kysely";
 import { type HeavyBenchOptions, runHeavyBench } from "./heavy.ts";
 import { benchLiteLLMDaily, benchLogsUiFilters, fillLiteLLMDaily } from "./litellmDaily.ts";

@@ -1,16 +1,6 @@
-import {
-  ALL,
-  buildWorld,
-  type DbHandle,
-  emptyConfig,
-  ensurePartitions,
-  generateLogs,
-  ingestSpendLogs,
-  migrate,
-  migrations,
-  openDatabase,
-  seedDemoData,
-} from "@spendlens/core";
+import { ALL, type DbHandle, emptyConfig, ingestSpendLogs, migrate, openDatabase } from "@spendlens/core";
+import { buildWorld, generateLogs, migrations, seedDemoData } from "@spendlens/core/demo";
+import { ensurePartitions } from "@spendlens/core/runtime";
 import { type Kysely, Migrator, sql } from "kysely";
 
 /**

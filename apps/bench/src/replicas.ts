@@ -1,4 +1,5 @@
-import { buildWorld, type DbHandle, type DemoLog, generateLogs, setRollupDeleteMode } from "@spendlens/core";
+import type { DbHandle } from "@spendlens/core";
+import { buildWorld, type DemoLog, generateLogs, setRollupDeleteMode } from "@spendlens/core/demo";
 import { sql } from "kysely";
 import { type ChildServer, startChildServer } from "./server.ts";
 import { fmtMs, percentile, table } from "./stats.ts";

@@ -1,4 +1,4 @@
-import { type AppRouter, appRouter, createLocalContext, procedureMeta } from "@spendlens/api";
+import { type AppRouter, appRouter, type Context, createLocalContext, procedureMeta } from "@spendlens/api";
 import {
   embeddedMasterKey,
   embeddedServer,
@@ -6,7 +6,7 @@ import {
   type Runtime,
   type Settings,
   settingsFromEnv,
-} from "@spendlens/core";
+} from "@spendlens/core/runtime";
 import {
   createTRPCClient,
   httpBatchStreamLink,
@@ -38,6 +38,8 @@ export interface Connection {
   client: TRPCClient<AppRouter>;
   mode: "remote" | "local";
   runtime: Runtime | null;
+  /** In process: the context every call runs with (the caller proxy_admin). */
+  context: Context | null;
   remote: Remote | null;
   close(): Promise<void>;
 }
@@ -89,14 +91,14 @@ export async function connect(o: ConnectOptions): Promise<Connection> {
         }),
       ],
     });
-    return { client, mode: "remote", runtime: null, remote, close: async () => {} };
+    return { client, mode: "remote", runtime: null, context: null, remote, close: async () => {} };
   }
   const runtime = await openRuntime(localSettings(o));
   const ctx = createLocalContext({ db: runtime.handle.db, handle: runtime.handle, config: runtime.config });
   const client = createTRPCClient<AppRouter>({
     links: [unstable_localLink({ router: appRouter, createContext: async () => ctx })],
   });
-  return { client, mode: "local", runtime, remote: null, close: () => runtime.close() };
+  return { client, mode: "local", runtime, context: ctx, remote: null, close: () => runtime.close() };
 }
 
 /** Calls a procedure by its dotted path, as a query or mutation as the router defines it. */

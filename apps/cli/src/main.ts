@@ -1,5 +1,6 @@
-import { errorDetail, requiredInputFields } from "@spendlens/api";
-import { SpendlensError, seedDemoData } from "@spendlens/core";
+import { errorDetail } from "@spendlens/api";
+import { SpendlensError } from "@spendlens/core";
+import { seedDemoData } from "@spendlens/core/demo";
 import { TRPCClientError } from "@trpc/client";
 import { TRPCError } from "@trpc/server";
 import cliProgress from "cli-progress";
@@ -12,23 +13,18 @@ import {
   procedureNames,
   remoteTarget,
 } from "./client.ts";
-import { reportCommands } from "./commands/index.ts";
-import type { ReportCommand, StreamSource } from "./commands/types.ts";
 import { completionScript } from "./completion.ts";
+import { type CommandSpec, commandSpecs, csvList } from "./derive.ts";
 import { type Format, render } from "./output.ts";
 import { countLogs, seedThroughServer } from "./seed.ts";
 import { writeRows } from "./stream.ts";
+import type { StreamSource } from "./target.ts";
 
 interface GlobalOpts extends ConnectOptions {
   json?: boolean;
   csv?: boolean;
   wide?: boolean;
 }
-
-const snake = (flag: string) => flag.replace(/^--/, "").replace(/-/g, "_");
-const longFlag = (flags: string) => /--([a-z0-9-]+)/.exec(flags)?.[0] ?? flags;
-const camel = (flag: string) =>
-  flag.replace(/^--/, "").replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 
 function formatOf(o: GlobalOpts): Format {
   return o.json ? "json" : o.csv ? "csv" : "table";
@@ -81,58 +77,54 @@ async function run(
   program: Command,
   procedure: string,
   input: unknown,
-  view?: (o: any) => unknown,
-  streamRows?: ReportCommand["streamRows"],
-  picture?: (o: any) => string,
+  show: Pick<CommandSpec, "view" | "picture" | "streamRows"> = {},
 ): Promise<void> {
   const g = program.opts<GlobalOpts>();
   const conn = await connect(g);
   try {
     const format = formatOf(g);
     // Big answers with --json/--csv are printed as they are read (stream.ts).
-    if (streamRows && format !== "table") {
+    if (show.streamRows && format !== "table") {
       const src: StreamSource = conn.remote
         ? { mode: "remote", url: conn.remote.url, key: conn.remote.key }
-        : { mode: "local", db: conn.runtime!.handle.db };
-      const s = await streamRows(src, input as Record<string, unknown>);
+        : { mode: "local", ctx: conn.context! };
+      const s = await show.streamRows(src, input as Record<string, unknown>);
       if (s) return await writeRows(s, format, process.stdout);
     }
     const out = await callProcedure(conn, procedure, input);
-    if (picture && format === "table") process.stdout.write(picture(out));
-    else print(g, view ? view(out) : out);
+    if (show.picture && format === "table") process.stdout.write(show.picture(out));
+    else print(g, show.view ? show.view(out) : out);
   } finally {
     await conn.close();
   }
 }
 
-function addReportCommand(program: Command, spec: ReportCommand): void {
+/** A named command from its spec (derive.ts): arguments, options and their checks, the call. */
+function addCommand(program: Command, spec: CommandSpec): void {
   const cmd = program.command(spec.name).description(spec.summary);
-  for (const a of spec.args ?? []) cmd.argument(a.optional ? `[${a.name}]` : `<${a.name}>`, a.description);
+  for (const a of spec.args) cmd.argument(a.optional ? `[${a.name}]` : `<${a.name}>`, a.description);
   // The procedure's zod input says which fields it cannot do without: their options are required, so
   // --help marks them and the parser asks for them before anything runs.
-  const required = new Set(requiredInputFields(spec.procedure));
-  for (const a of spec.args ?? []) required.delete(a.field);
-  for (const o of spec.options ?? []) {
-    const mandatory = required.has(o.field ?? snake(longFlag(o.flags))) && o.defaultValue === undefined;
-    const description = o.description.replace(/\s*\(required\)$/, "");
-    const opt = new Option(o.flags, mandatory ? `${description} (required)` : description);
-    if (o.defaultValue !== undefined) opt.default(o.defaultValue);
-    if (mandatory) opt.makeOptionMandatory();
+  const options = spec.options.map((o) => {
+    const opt = new Option(o.flags, o.required ? `${o.description} (required)` : o.description);
+    if (o.required) opt.makeOptionMandatory();
+    // A list: `--model a,b` or `--model a --model b`, either way the list [a, b].
+    if (o.list) opt.argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), ...csvList(v)]);
     cmd.addOption(opt);
-  }
+    return { spec: o, key: opt.attributeName() };
+  });
   cmd.action(async (...argv: unknown[]) => {
-    const opts = (argv[(spec.args ?? []).length] ?? {}) as Record<string, string>;
+    const opts = (argv[spec.args.length] ?? {}) as Record<string, unknown>;
     const input: Record<string, unknown> = {};
-    (spec.args ?? []).forEach((a, i) => {
+    spec.args.forEach((a, i) => {
       if (argv[i] !== undefined) input[a.field] = argv[i];
     });
-    for (const o of spec.options ?? []) {
-      const lf = longFlag(o.flags);
-      const v = opts[camel(lf)];
+    for (const { spec: o, key } of options) {
+      const v = opts[key];
       if (v === undefined) continue;
-      input[o.field ?? snake(lf)] = o.parse && typeof v === "string" ? o.parse(v) : v;
+      input[o.field] = o.parse && typeof v === "string" ? o.parse(v) : v;
     }
-    await run(program, spec.procedure, input, spec.view, spec.streamRows, spec.picture);
+    await run(program, spec.procedure, input, spec);
   });
 }
 
@@ -167,7 +159,7 @@ export function buildProgram(): Command {
       await run(program, procedure, input);
     });
 
-  for (const spec of reportCommands) addReportCommand(program, spec);
+  for (const spec of commandSpecs()) addCommand(program, spec);
 
   program
     .command("seed")
@@ -205,7 +197,7 @@ export function buildProgram(): Command {
         }
         return;
       }
-      const { openRuntime } = await import("@spendlens/core");
+      const { openRuntime } = await import("@spendlens/core/runtime");
       const rt = await openRuntime(localSettings(g));
       try {
         const before = await countLogs(rt.handle.db);
@@ -282,7 +274,7 @@ export function buildProgram(): Command {
         );
         return;
       }
-      const { openRuntime } = await import("@spendlens/core");
+      const { openRuntime } = await import("@spendlens/core/runtime");
       const rt = await openRuntime(localSettings(g));
       try {
         print(g, { mode: rt.migration.mode, applied: rt.migration.applied.join(",") || "(none)" });

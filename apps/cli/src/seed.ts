@@ -1,11 +1,5 @@
-import {
-  buildWorld,
-  type Db,
-  type DemoErrorLog,
-  type DemoLog,
-  generateLogs,
-  MAX_INGEST_BATCH,
-} from "@spendlens/core";
+import { type Db, MAX_INGEST_BATCH } from "@spendlens/core";
+import { buildWorld, type DemoErrorLog, type DemoLog, generateLogs } from "@spendlens/core/demo";
 import type { Remote } from "./client.ts";
 
 /** Spend logs in the database now. */

@@ -5,8 +5,9 @@ import { stringify } from "csv-stringify/sync";
 /**
  * The CLI's big outputs, streamed: rows are printed as they are read, in exactly the text
  * `render` would print for the whole answer (`--json`: JSON.stringify(rows, null, 2); `--csv`: toCsv),
- * so memory is bounded by one element of the answer. In process the rows come from the core's stream;
- * against a server (--url) from the REST route's streamed body, split element by element.
+ * so memory is bounded by one element of the answer. The rows come from the REST route's stream: in
+ * process through the procedure (as a server calls it), against a server (--url) from its streamed
+ * body, split element by element.
  */
 
 export type Row = Record<string, unknown>;

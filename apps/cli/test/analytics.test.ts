@@ -13,25 +13,13 @@ const logs = makeAnalyticsLogs(200, 23);
 
 const h = useCliDb({ setup: (t) => writeAnalyticsLogs(t.db, logs), timeout: SLOW });
 const cli = (args: string[]) => runCli([...h.t.cliArgs, ...args]);
+const WINDOW = ["--start", "2026-03-27", "--end", "2026-03-31", "--timezone", "Europe/Paris"];
 
 describe("spendlens analytics / logs-page", () => {
   it(
     "analytics --dims model_group,day --timezone Europe/Paris --csv equals the brute force",
     async () => {
-      const r = await cli([
-        "analytics",
-        "--dims",
-        "model_group,day",
-        "--start",
-        "2026-03-27",
-        "--end",
-        "2026-03-31",
-        "--timezone",
-        "Europe/Paris",
-        "--tag",
-        "x,z",
-        "--csv",
-      ]);
+      const r = await cli(["analytics", "--dims", "model_group,day", ...WINDOW, "--tag", "x,z", "--csv"]);
       expect(r.stderr).toBe("");
       expect(r.code).toBe(0);
       const [head, ...lines] = r.stdout.trim().split("\n");
@@ -68,6 +56,22 @@ describe("spendlens analytics / logs-page", () => {
         expect(got.get(k)!.spend).toBeCloseTo(w.spend, 9);
       }
       expect(rows.find((x) => x.day === "2026-03-30")?.bucket_start).toBe("2026-03-29T22:00:00.000Z");
+      // A list option (derived from the input's array field) takes the flag repeated as well.
+      const repeated = await cli([
+        "analytics",
+        "--dims",
+        "model_group",
+        "--dims",
+        "day",
+        ...WINDOW,
+        "--tag",
+        "x",
+        "--tag",
+        "z",
+        "--csv",
+      ]);
+      expect(repeated.stderr).toBe("");
+      expect(repeated.stdout).toBe(r.stdout);
     },
     SLOW,
   );

@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type DbHandle, hashToken, openDatabase } from "@spendlens/core";
+import { type DbHandle, openDatabase } from "@spendlens/core";
+import { hashToken } from "@spendlens/core/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli, useCliDb } from "./harness.ts";
 

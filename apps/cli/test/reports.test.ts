@@ -1,8 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { hashToken } from "@spendlens/core";
-import { insertLogs, makeLog } from "@spendlens/core/testing";
+import { hashToken, insertLogs, makeLog } from "@spendlens/core/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli as cli, useCliDb } from "./harness.ts";
 

@@ -1,5 +1,4 @@
-import { hashToken } from "@spendlens/core";
-import { daysAgo, insertLogs, makeLog } from "@spendlens/core/testing";
+import { daysAgo, hashToken, insertLogs, makeLog } from "@spendlens/core/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli, serveCliDb, useCliDb } from "./harness.ts";
 

@@ -2,15 +2,22 @@ import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { toCsv } from "@spendlens/api";
-import { type DemoLog, hashToken, parseConfig, prng } from "@spendlens/core";
-import { createTestDb, insertLogs, makeLog, type TestDb } from "@spendlens/core/testing";
+import { type DemoLog, prng } from "@spendlens/core/demo";
+import {
+  createTestDb,
+  hashToken,
+  insertLogs,
+  makeLog,
+  parseConfig,
+  type TestDb,
+} from "@spendlens/core/testing";
 import { type RunningServer, startServer } from "@spendlens/server";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { jsonArrayElements } from "../src/stream.ts";
 
 /**
- * `spendlens spend-report --csv/--json` streams its rows (in process from the core's cursor, against a
+ * `spendlens spend-report --csv/--json` streams its rows (in process from the REST route called through the procedure, against a
  * server from the REST route's streamed body) and prints exactly what the whole answer would: rows
  * equal to a brute-force computation over the inserted logs, more (day, customer) rows than one
  * cursor chunk.

@@ -1,8 +1,9 @@
 import { fork } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { SpendlensError } from "@spendlens/core";
+import { demoConfigYaml, seedDemoData } from "@spendlens/core/demo";
 import {
-  demoConfigYaml,
   ensureEmbeddedMasterKey,
   foldRollupsSoon,
   foldSpendCountersSoon,
@@ -10,12 +11,10 @@ import {
   openRuntime,
   recordEmbeddedServer,
   type Settings,
-  SpendlensError,
-  seedDemoData,
   setMeta,
   settingsFromEnv,
   startPeriodic,
-} from "@spendlens/core";
+} from "@spendlens/core/runtime";
 import pino from "pino";
 import { limitsFromEnv } from "./limits.ts";
 import { limitHeapGrowth } from "./memory.ts";

@@ -1,5 +1,5 @@
 import type { Services } from "@spendlens/api";
-import { rollupFreshness } from "@spendlens/core";
+import { rollupFreshness } from "@spendlens/core/runtime";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { StandbyReads } from "./standby.ts";
 

@@ -23,18 +23,16 @@ import {
   toCsv,
   toTRPCError,
 } from "@spendlens/api";
+import { badRequest, classifyDbError, SpendlensError } from "@spendlens/core";
 import {
   type BudgetAlerter,
-  badRequest,
   budgetWebhooksEnabled,
-  classifyDbError,
   type PartitionMaintainer,
   type PartitionOptions,
   ping,
-  SpendlensError,
   startBudgetAlerter,
   startPartitionMaintainer,
-} from "@spendlens/core";
+} from "@spendlens/core/runtime";
 import type { TRPCError } from "@trpc/server";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import pino from "pino";

@@ -1,11 +1,11 @@
+import type { Db } from "@spendlens/core";
 import {
-  type Db,
   lsnBytes,
   primaryFlushLsn,
   type ReadHandle,
   type ReplayPosition,
   replayPosition,
-} from "@spendlens/core";
+} from "@spendlens/core/runtime";
 
 /**
  * Reads from a hot standby (a streaming replica of the primary, `DATABASE_READ_URL`).

@@ -3,8 +3,8 @@
  * Postgres, per SPENDLENS_TEST_ENGINE) with users, teams and keys, a real HTTP server on a free port,
  * and fetch helpers. `useTestServer` registers its own beforeAll/afterAll.
  */
-import { emptyConfig, type SpendlensConfig, setClock } from "@spendlens/core";
-import { createTestDb, type Fixtures, type TestDb, writeFixtures } from "@spendlens/core/testing";
+import { emptyConfig, type SpendlensConfig } from "@spendlens/core";
+import { createTestDb, type Fixtures, setClock, type TestDb, writeFixtures } from "@spendlens/core/testing";
 import pino from "pino";
 import { afterAll, beforeAll } from "vitest";
 import type { Limits } from "./limits.ts";

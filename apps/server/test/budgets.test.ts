@@ -5,8 +5,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseConfig } from "@spendlens/core";
-import { execSql, insertLogs, makeLog } from "@spendlens/core/testing";
+import { execSql, insertLogs, makeLog, parseConfig } from "@spendlens/core/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { useTestServer } from "../src/testing.ts";
 

@@ -11,8 +11,14 @@ import {
   procedureList,
   validInput,
 } from "@spendlens/api/testing";
-import { foldRollups } from "@spendlens/core";
-import { createTestDb, insertLogs, type TestDb, testRunId, writeFixtures } from "@spendlens/core/testing";
+import {
+  createTestDb,
+  foldRollups,
+  insertLogs,
+  type TestDb,
+  testRunId,
+  writeFixtures,
+} from "@spendlens/core/testing";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {

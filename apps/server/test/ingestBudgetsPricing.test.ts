@@ -1,4 +1,4 @@
-import { hashToken, parseConfig } from "@spendlens/core";
+import { hashToken, parseConfig } from "@spendlens/core/testing";
 import { describe, expect, it } from "vitest";
 import { useTestServer } from "../src/testing.ts";
 

@@ -1,6 +1,7 @@
 import { type AppRouter, restRoutes } from "@spendlens/api";
-import { emptyConfig, hashToken, openRuntime, settingsFromEnv } from "@spendlens/core";
-import { insertLogs, makeLog } from "@spendlens/core/testing";
+import { emptyConfig } from "@spendlens/core";
+import { openRuntime, settingsFromEnv } from "@spendlens/core/runtime";
+import { hashToken, insertLogs, makeLog } from "@spendlens/core/testing";
 import { createTRPCClient, httpBatchStreamLink, httpLink } from "@trpc/client";
 import { sql } from "kysely";
 import pino from "pino";

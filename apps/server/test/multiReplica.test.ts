@@ -1,5 +1,4 @@
-import { hashToken } from "@spendlens/core";
-import { createTestDb, type TestDb, testEngine, writeFixtures } from "@spendlens/core/testing";
+import { createTestDb, hashToken, type TestDb, testEngine, writeFixtures } from "@spendlens/core/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   expectCountersEqualBruteForce,

@@ -3,8 +3,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Validator } from "@seriousme/openapi-schema-validator";
 import { matchRoute, openApiDocument, restRoutes } from "@spendlens/api";
-import { detectBudgetAlerts, hashToken, parseConfig } from "@spendlens/core";
-import { insertErrorLogs, insertLogs, makeErrorLog, makeLog } from "@spendlens/core/testing";
+import {
+  detectBudgetAlerts,
+  hashToken,
+  insertErrorLogs,
+  insertLogs,
+  makeErrorLog,
+  makeLog,
+  parseConfig,
+} from "@spendlens/core/testing";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormatsModule from "ajv-formats";
 import openapiTS, { astToString } from "openapi-typescript";
@@ -135,6 +142,7 @@ const SAMPLES: [method: "GET" | "POST", pathAndQuery: string, body?: unknown][] 
   ["GET", `/global/spend/report?${D}`],
   ["GET", `/global/spend/report?group_by=customer&${D}`],
   ["GET", `/global/spend/report?group_by=api_key&${D}`],
+  ["GET", `/spendlens/spend/report/explain?group_by=customer&${D}`],
   ["GET", "/spend/tags"],
   ["GET", "/global/spend/all_tag_names"],
   ["GET", `/global/spend/tags?${D}`],

@@ -4,7 +4,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { hashToken } from "@spendlens/core";
+import { hashToken } from "@spendlens/core/testing";
 import { expect } from "vitest";
 
 export const CLI_BIN = fileURLToPath(new URL("../../cli/bin/spendlens.mjs", import.meta.url));

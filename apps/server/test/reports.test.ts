@@ -1,5 +1,4 @@
-import { hashToken, parseConfig } from "@spendlens/core";
-import { insertLogs, makeLog } from "@spendlens/core/testing";
+import { hashToken, insertLogs, makeLog, parseConfig } from "@spendlens/core/testing";
 import { describe, expect, it } from "vitest";
 import { useTestServer } from "../src/testing.ts";
 

@@ -1,5 +1,4 @@
-import { hashToken } from "@spendlens/core";
-import { insertLogs, makeLog } from "@spendlens/core/testing";
+import { hashToken, insertLogs, makeLog } from "@spendlens/core/testing";
 import { describe, expect, it } from "vitest";
 import { useTestServer } from "../src/testing.ts";
 

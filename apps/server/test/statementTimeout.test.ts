@@ -1,4 +1,5 @@
-import { openDatabase, openRuntime, type Runtime, settingsFromEnv } from "@spendlens/core";
+import { openDatabase } from "@spendlens/core";
+import { openRuntime, type Runtime, settingsFromEnv } from "@spendlens/core/runtime";
 import { createTestDb, insertLogs, makeLog, type TestDb, testEngine } from "@spendlens/core/testing";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

@@ -1,8 +1,16 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { openRestStream, type RestStream, streamOr, toCsv } from "@spendlens/api";
-import { type DemoLog, hashToken, parseConfig, prng } from "@spendlens/core";
-import { createTestDb, insertLogs, makeLog, type TestDb, testEngine } from "@spendlens/core/testing";
+import { type DemoLog, prng } from "@spendlens/core/demo";
+import {
+  createTestDb,
+  hashToken,
+  insertLogs,
+  makeLog,
+  parseConfig,
+  type TestDb,
+  testEngine,
+} from "@spendlens/core/testing";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {

@@ -1,6 +1,5 @@
 import { readFileSync } from "node:fs";
-import { hashToken, setClock } from "@spendlens/core";
-import { insertLogs, makeLog } from "@spendlens/core/testing";
+import { hashToken, insertLogs, makeLog, setClock } from "@spendlens/core/testing";
 import { sql } from "kysely";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

@@ -1,5 +1,11 @@
 export { errorDetail, internalMessage, standbyUnusable, toTRPCError } from "./errors.ts";
-export { type OpenApiOptions, openApiDocument, requiredInputFields } from "./openapi.ts";
+export {
+  type InputField,
+  inputFields,
+  type OpenApiOptions,
+  openApiDocument,
+  requiredInputFields,
+} from "./openapi.ts";
 export {
   callRestRoute,
   matchRoute,

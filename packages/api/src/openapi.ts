@@ -105,26 +105,50 @@ function objectPart(s: JsonSchema): JsonSchema | null {
 /** The names of a route path's `{name}` segments. */
 const pathParameterNames = (path: string) => new Set([...path.matchAll(/\{([a-z_]+)\}/g)].map((m) => m[1]!));
 
-function queryParameters(input: JsonSchema | null, csv: boolean, inPath: Set<string>): JsonSchema[] {
-  const params: JsonSchema[] = [];
+/** One field of a procedure's input object, as its JSON Schema says (the OpenAPI parameters and the CLI's options). */
+export interface InputField {
+  name: string;
+  required: boolean;
+  /** From zod `.describe()` / `.meta({ description })`. */
+  description?: string;
+  /** The field's JSON Schema (input side), without its description. */
+  schema: JsonSchema;
+  /** The field takes a list (an array, or a choice of text or array): a comma list, or a repeated name. */
+  isList: boolean;
+}
+
+/** The fields of an input's object part (an optional input's object too), in declaration order. */
+function fieldsOf(input: JsonSchema | null): InputField[] {
   const props = (input?.properties ?? {}) as Record<string, JsonSchema>;
   const required = new Set((input?.required ?? []) as string[]);
-  for (const [name, schema] of Object.entries(props)) {
+  return Object.entries(props).map(([name, schema]) => {
     const { description, ...rest } = schema;
     const isList =
       rest.type === "array" || ((rest.anyOf ?? []) as JsonSchema[]).some((v) => v.type === "array");
-    // A `{name}` segment of the path is that input field (OpenAPI: a path parameter, always required).
-    const isPath = inPath.has(name);
-    params.push({
+    return {
       name,
-      in: isPath ? "path" : "query",
-      required: isPath || required.has(name),
-      ...(description ? { description } : {}),
+      required: required.has(name),
+      ...(typeof description === "string" ? { description } : {}),
       schema: rest,
+      isList,
+    };
+  });
+}
+
+function queryParameters(input: JsonSchema | null, csv: boolean, inPath: Set<string>): JsonSchema[] {
+  const params: JsonSchema[] = fieldsOf(input).map((f) => {
+    // A `{name}` segment of the path is that input field (OpenAPI: a path parameter, always required).
+    const isPath = inPath.has(f.name);
+    return {
+      name: f.name,
+      in: isPath ? "path" : "query",
+      required: isPath || f.required,
+      ...(f.description ? { description: f.description } : {}),
+      schema: f.schema,
       // Lists are sent comma separated: `?dims=model,day`.
-      ...(isList ? { style: "form", explode: false } : {}),
-    });
-  }
+      ...(f.isList ? { style: "form", explode: false } : {}),
+    };
+  });
   if (csv)
     params.push({
       name: "format",
@@ -243,10 +267,18 @@ export function openApiDocument(opts: OpenApiOptions = {}): JsonSchema {
   };
 }
 
+/**
+ * The fields of a procedure's input (its zod input as JSON Schema, the walk the OpenAPI parameters
+ * use): the CLI derives each named command's options from them. Empty when it takes no input.
+ */
+export function inputFields(procedure: string): InputField[] {
+  const input = procedureDef(procedure)?.inputs[0];
+  return input ? fieldsOf(objectPart(jsonSchemaOf(input, "input"))) : [];
+}
+
 /** The input fields a procedure cannot do without (the CLI marks their options required). */
 export function requiredInputFields(procedure: string): string[] {
-  const input = procedureDef(procedure)?.inputs[0];
-  if (!input) return [];
-  const obj = objectPart(jsonSchemaOf(input, "input"));
-  return (obj?.required ?? []) as string[];
+  return inputFields(procedure)
+    .filter((f) => f.required)
+    .map((f) => f.name);
 }

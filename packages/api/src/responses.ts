@@ -192,6 +192,33 @@ const modelDetail = z.object({
   total_output_tokens: num,
 });
 
+const timeRange = z.object({ from: z.string().nullable(), to: z.string().nullable() });
+/** A query plan (packages/core rollups/plan.ts): everything the statement does, as data. */
+const queryPlan = z.object({
+  measures: z.string(),
+  logTable: z.string(),
+  dims: z.array(z.string()),
+  filters: z.array(z.object({ dim: z.string(), values: z.array(z.string()), withNull: z.boolean() })),
+  user: z.string().nullable(),
+  tags: z.enum(["elements", "distinct"]).nullable(),
+  table: z.string().nullable(),
+  fallback: z.string().nullable(),
+  rollupDays: timeRange.nullable(),
+  weekly: timeRange.extend({ table: z.string() }).nullable(),
+  rawRanges: z.array(timeRange),
+  complements: z.array(z.object({ day: z.string(), part: timeRange, complement: timeRange })),
+  dirtyDays: z.object({ matchRaw: z.boolean() }).nullable(),
+  nullColumns: z.array(z.string()),
+  orderBy: z.array(z.object({ by: z.string(), desc: z.boolean() })),
+  limit: z.number().nullable(),
+});
+
+/** What a report would run: per statement its plan and its SQL with the bound parameters ($1, $2, …). */
+export const explainResponse = z.object({
+  group_by: z.enum(["team", "customer", "api_key"]),
+  statements: z.array(z.object({ plan: queryPlan, sql: z.string(), parameters: z.array(z.unknown()) })),
+});
+
 export const spendReportResponse = z
   .array(
     z.union([
@@ -438,6 +465,12 @@ export const dailyActivityResponse = z.object({
     page: num,
     total_pages: num,
     has_more: z.boolean(),
+    api_key_limit: num.optional().meta({
+      description: "Aggregated route only: api_keys lists at most this many keys (the top by spend)",
+    }),
+    total_api_keys: num
+      .optional()
+      .meta({ description: "Aggregated route only: keys with spend in the range" }),
   }),
 });
 

@@ -4,9 +4,9 @@
  * a valid input for each built from its zod input, the callers (one key per kind) and a fixture where
  * another user has rows.
  */
-import { hashToken, parseConfig, type SpendlensConfig } from "@spendlens/core";
+import type { SpendlensConfig } from "@spendlens/core";
 import type { Fixtures } from "@spendlens/core/testing";
-import { makeLog } from "@spendlens/core/testing";
+import { hashToken, makeLog, parseConfig } from "@spendlens/core/testing";
 import { z } from "zod";
 import { appRouter } from "./root.ts";
 import type { Access, RestMeta } from "./trpc.ts";

@@ -101,6 +101,12 @@ export interface Meta {
   /** One line for `--help` and the docs. */
   summary?: string;
   /**
+   * The CLI's named command (apps/cli derives one from every procedure, cli/src/derive.ts): `name`
+   * where it is not the one derived from the REST path; `args`, input fields taken as positional
+   * arguments, in order (a REST path's `{name}` segments are positional without saying so).
+   */
+  cli?: { name?: string; args?: readonly string[] };
+  /**
    * Where text in the input is checked for NUL and unpaired surrogates. Default `"input"`: the whole raw
    * input, by the base procedure (a 400 naming the field). `"rows"`: the procedure checks it itself, row
    * by row (ingest: a bad row is reported in its batch, the others are stored).

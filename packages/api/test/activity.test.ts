@@ -1,6 +1,7 @@
-import { emptyConfig, hashToken } from "@spendlens/core";
+import { emptyConfig } from "@spendlens/core";
 import {
   createTestDb,
+  hashToken,
   insertErrorLogs,
   insertLogs,
   makeErrorLog,

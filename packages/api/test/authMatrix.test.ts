@@ -1,5 +1,4 @@
-import { setClock } from "@spendlens/core";
-import { createTestDb, insertLogs, type TestDb, writeFixtures } from "@spendlens/core/testing";
+import { createTestDb, insertLogs, setClock, type TestDb, writeFixtures } from "@spendlens/core/testing";
 import { getHTTPStatusCodeFromError } from "@trpc/server/http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {

@@ -1,6 +1,6 @@
 import { fileURLToPath } from "node:url";
-import { emptyConfig, hashToken, SpendlensError } from "@spendlens/core";
-import { createTestDb, runTs, type TestDb, testRunId } from "@spendlens/core/testing";
+import { emptyConfig, SpendlensError } from "@spendlens/core";
+import { createTestDb, hashToken, runTs, type TestDb, testRunId } from "@spendlens/core/testing";
 import { TRPCError } from "@trpc/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { errorField, toTRPCError } from "../src/errors.ts";

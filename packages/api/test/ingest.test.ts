@@ -1,5 +1,5 @@
-import { emptyConfig, hashToken } from "@spendlens/core";
-import { createTestDb, type TestDb } from "@spendlens/core/testing";
+import { emptyConfig } from "@spendlens/core";
+import { createTestDb, hashToken, type TestDb } from "@spendlens/core/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { callRestRoute, createCaller, createContext, restRoutes, type Services } from "../src/index.ts";
 

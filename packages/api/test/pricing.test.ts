@@ -1,5 +1,4 @@
-import { hashToken, parseConfig } from "@spendlens/core";
-import { createTestDb, type TestDb } from "@spendlens/core/testing";
+import { createTestDb, hashToken, parseConfig, type TestDb } from "@spendlens/core/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { callRestRoute, createContext, restRoutes, type Services } from "../src/index.ts";
 

@@ -1,8 +1,10 @@
-import { foldRollups, openDatabase, setClock } from "@spendlens/core";
+import { openDatabase } from "@spendlens/core";
 import {
   createTestDb,
   execSql,
+  foldRollups,
   insertLogs,
+  setClock,
   type TestDb,
   testEngine,
   writeFixtures,

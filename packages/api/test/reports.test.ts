@@ -1,5 +1,11 @@
-import { hashToken, parseConfig } from "@spendlens/core";
-import { createTestDb, insertLogs, makeLog, type TestDb } from "@spendlens/core/testing";
+import {
+  createTestDb,
+  hashToken,
+  insertLogs,
+  makeLog,
+  parseConfig,
+  type TestDb,
+} from "@spendlens/core/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { callRestRoute, createCaller, createContext, restRoutes, type Services } from "../src/index.ts";
 

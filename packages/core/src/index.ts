@@ -1,60 +1,121 @@
-export * from "./activity/activity.ts";
-export * from "./activity/cacheHits.ts";
-export * from "./activity/dailyActivity.ts";
-export * from "./activity/failures.ts";
-export * from "./activity/seedShape.ts";
-export * from "./admin/refreshSpend.ts";
-export * from "./admin/resetSpend.ts";
-export * from "./analytics/analytics.ts";
-export * from "./analytics/zones.ts";
-export * from "./auth/authenticate.ts";
-export * from "./auth/hash.ts";
-export * from "./budgets/alerts.ts";
-export * from "./budgets/providerBudgets.ts";
-export * from "./budgets/status.ts";
-export * from "./budgets/windows.ts";
-export * from "./clock.ts";
-export * from "./config/config.ts";
-export * from "./db/connect.ts";
-export * from "./db/meta.ts";
-export * from "./db/migrations.ts";
-export type { Database } from "./db/schema.ts";
-export * from "./db/standby.ts";
-export * from "./demo/catalog.ts";
-export * from "./demo/generate.ts";
-export * from "./demo/write.ts";
-export * from "./embeddedServer.ts";
-export * from "./errors.ts";
-export * from "./ingest/ingest.ts";
-export * from "./ingest/rows.ts";
-export * from "./keys/spendKeys.ts";
-export * from "./logs/cursor.ts";
-export * from "./logs/inputs.ts";
-export * from "./logs/partitions.ts";
-export * from "./logs/query.ts";
-export * from "./logs/spendLogs.ts";
-export * from "./logs/spendLogsDetail.ts";
-export * from "./logs/spendLogsStream.ts";
-export * from "./logs/spendLogsUi.ts";
-export * from "./periodic.ts";
-export * from "./pricing/calculate.ts";
-export * from "./pricing/tokenize.ts";
-export * from "./providers/resolve.ts";
-export * from "./reports/dayCache.ts";
-export * from "./reports/spendByProvider.ts";
-export * from "./reports/spendReport.ts";
-export * from "./rollups/index.ts";
-export * from "./runtime.ts";
-export * from "./scope.ts";
-export * from "./spend/counters.ts";
-export * from "./spend/endUsers.ts";
-export * from "./spend/globalSpend.ts";
-export * from "./spend/globalSpendLogs.ts";
-export * from "./spend/teamList.ts";
-export * from "./spend/teams.ts";
-export * from "./spend/topSpend.ts";
-export * from "./tags/tagAnalytics.ts";
-export * from "./tags/tags.ts";
-export * from "./text.ts";
-export * from "./users/spendUsers.ts";
-export * from "./validation.ts";
+/**
+ * `@spendlens/core`: what the procedures (packages/api) call. Each report's core function, its zod
+ * input and its answer types; the caller's scope and authentication; errors; the config; opening and
+ * migrating a database. Named exports only: a module's other names are internal. The edges' runtime
+ * (settings, background jobs, standby) is `@spendlens/core/runtime`, demo data `@spendlens/core/demo`,
+ * test helpers `@spendlens/core/testing`. A new report adds its function, input and answer type here.
+ */
+export {
+  activityExceptionsInput,
+  activityInput,
+  type DeploymentExceptions,
+  type GlobalActivity,
+  globalActivity,
+  globalActivityByModelGroup,
+  globalActivityExceptions,
+  globalActivityExceptionsByDeployment,
+  type ModelGroupActivity,
+} from "./activity/activity.ts";
+export { cacheHits, cacheHitsInput } from "./activity/cacheHits.ts";
+export {
+  agentDailyActivity,
+  agentDailyActivityInput,
+  customerDailyActivity,
+  customerDailyActivityInput,
+  organizationDailyActivity,
+  organizationDailyActivityInput,
+  type SpendAnalyticsPaginatedResponse,
+  tagDailyActivity,
+  tagDailyActivityInput,
+  teamDailyActivity,
+  teamDailyActivityInput,
+  userDailyActivity,
+  userDailyActivityAggregated,
+  userDailyActivityAggregatedInput,
+  userDailyActivityInput,
+} from "./activity/dailyActivity.ts";
+export { activityFailures, activityFailuresInput } from "./activity/failures.ts";
+export {
+  seedActivityByModelGroup,
+  seedActivityExceptions,
+  seedExceptionsByDeployment,
+  seedGlobalActivity,
+} from "./activity/seedShape.ts";
+export { refreshSpend } from "./admin/refreshSpend.ts";
+export { resetSpend } from "./admin/resetSpend.ts";
+export { analyticsQuery, analyticsQueryInput } from "./analytics/analytics.ts";
+export { authenticate, type Caller, isAdminRole, type Role, scopeOf } from "./auth/authenticate.ts";
+export { budgetAlertsInput, listBudgetAlerts } from "./budgets/alerts.ts";
+export { type ProviderBudgetsResponse, providerBudgets } from "./budgets/providerBudgets.ts";
+export { type BudgetStatus, budgetStatus, budgetStatusInput } from "./budgets/status.ts";
+export { emptyConfig, type SpendlensConfig } from "./config/config.ts";
+export { type Db, type DbHandle, openDatabase } from "./db/connect.ts";
+export { migrate } from "./db/migrations.ts";
+export { badRequest, classifyDbError, type ErrorCode, SpendlensError } from "./errors.ts";
+export { type IngestResult, ingestErrorLogs, ingestSpendLogs, MAX_INGEST_BATCH } from "./ingest/ingest.ts";
+export { type KeyRow, spendKeys } from "./keys/spendKeys.ts";
+export { type LogsPage, logsPage, logsPageInput } from "./logs/cursor.ts";
+export type { SpendLogRow } from "./logs/query.ts";
+export {
+  type SpendLogDay,
+  type SpendLogsResult,
+  spendLogs,
+  spendLogsInput,
+  spendLogsRestShape,
+} from "./logs/spendLogs.ts";
+export {
+  spendLogDetail,
+  spendLogDetailInput,
+  spendLogsSession,
+  spendLogsSessionInput,
+  spendLogsV2Input,
+} from "./logs/spendLogsDetail.ts";
+export { spendLogsSummaryStream } from "./logs/spendLogsStream.ts";
+export { type SpendLogsPage, spendLogsUi, spendLogsUiInput } from "./logs/spendLogsUi.ts";
+export { calculateSpend, type SpendCalculation, spendCalculateInput } from "./pricing/calculate.ts";
+export { spendByProvider, spendByProviderInput } from "./reports/spendByProvider.ts";
+export {
+  explainSpendReport,
+  type SpendReport,
+  type SpendReportExplained,
+  spendReport,
+  spendReportInput,
+  spendReportShape,
+  spendReportStream,
+} from "./reports/spendReport.ts";
+export { ALL, type Scope } from "./scope.ts";
+export { globalAllEndUsers, globalSpendEndUsers, globalSpendEndUsersInput } from "./spend/endUsers.ts";
+export { globalSpend } from "./spend/globalSpend.ts";
+export { type DailySpendRow, globalSpendLogs, globalSpendLogsInput } from "./spend/globalSpendLogs.ts";
+export { teamList, teamListInput } from "./spend/teamList.ts";
+export { globalSpendTeams, type TeamSpendResult } from "./spend/teams.ts";
+export {
+  globalSpendKeys,
+  globalSpendKeysInput,
+  globalSpendModels,
+  globalSpendModelsInput,
+} from "./spend/topSpend.ts";
+export {
+  tagDau,
+  tagDauInput,
+  tagDistinct,
+  tagDistinctInput,
+  tagMau,
+  tagMauInput,
+  tagPerUserAnalytics,
+  tagPerUserInput,
+  tagSummary,
+  tagSummaryInput,
+  tagWau,
+  tagWauInput,
+} from "./tags/tagAnalytics.ts";
+export {
+  allTagNames,
+  globalSpendTags,
+  globalSpendTagsInput,
+  spendTags,
+  spendTagsInput,
+  type TagNames,
+} from "./tags/tags.ts";
+export { UNSTORABLE_REASON, unstorablePath } from "./text.ts";
+export { spendUsers, spendUsersInput, type UserRow } from "./users/spendUsers.ts";

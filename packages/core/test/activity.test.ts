@@ -12,7 +12,7 @@ import {
   seedActivityByModelGroup,
   seedGlobalActivity,
   userScope,
-} from "../src/index.ts";
+} from "../src/internal.ts";
 import {
   createTestDb,
   insertErrorLogs,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ALL, activityFailures, activityFailuresInput, prng, userScope } from "../src/index.ts";
+import { ALL, activityFailures, activityFailuresInput, prng, userScope } from "../src/internal.ts";
 import { createTestDb, insertLogs, makeLog, type TestDb } from "../src/testing/index.ts";
 
 /** GET /spendlens/activity/failures: every row equals a brute-force count over the logs written. */

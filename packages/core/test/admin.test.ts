@@ -8,7 +8,7 @@ import {
   resetSpend,
   setClock,
   userScope,
-} from "../src/index.ts";
+} from "../src/internal.ts";
 import { createTestDb, insertLogs, makeLog, type TestDb } from "../src/testing/index.ts";
 import { buildLogs, END_USERS, KEYS, NOW, TEAMS, USERS, writeWorld } from "./spendFixtures.ts";
 

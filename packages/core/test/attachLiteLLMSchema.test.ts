@@ -10,7 +10,7 @@ import {
   rollupStatus,
   spendLogsUi,
   spendLogsUiInput,
-} from "../src/index.ts";
+} from "../src/internal.ts";
 import { createTestDb, type TestDb } from "../src/testing/index.ts";
 
 /**

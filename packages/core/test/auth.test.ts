@@ -6,7 +6,7 @@ import {
   SpendlensError,
   scopeOf,
   secretsEqual,
-} from "../src/index.ts";
+} from "../src/internal.ts";
 import { createTestDb, type TestDb } from "../src/testing/index.ts";
 
 let t: TestDb;

@@ -13,7 +13,7 @@ import {
   openDatabase,
   setClock,
   startBudgetAlerter,
-} from "../src/index.ts";
+} from "../src/internal.ts";
 import { createTestDb, insertLogs, makeLog, type TestDb } from "../src/testing/index.ts";
 
 /** A real webhook receiver: records every POST; answers 500 while `failing` > 0. */

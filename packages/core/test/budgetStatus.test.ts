@@ -12,7 +12,7 @@ import {
   SpendlensError,
   setClock,
   userScope,
-} from "../src/index.ts";
+} from "../src/internal.ts";
 import { createTestDb, insertLogs, makeLog, type TestDb } from "../src/testing/index.ts";
 
 const DAY = 86_400_000;

@@ -13,7 +13,7 @@ import {
   SpendlensError,
   setClock,
   userScope,
-} from "../src/index.ts";
+} from "../src/internal.ts";
 import { createTestDb, type TestDb } from "../src/testing/index.ts";
 
 const ms = (iso: string) => Date.parse(iso);

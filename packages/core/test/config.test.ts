@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadConfig, parseConfig, SpendlensError } from "../src/index.ts";
+import { loadConfig, parseConfig, SpendlensError } from "../src/internal.ts";
 import { testRunDir } from "../src/testing/index.ts";
 
 function configError(fn: () => unknown): SpendlensError {

@@ -11,7 +11,7 @@ import {
   setClock,
   spendKeys,
   spendUsers,
-} from "../src/index.ts";
+} from "../src/internal.ts";
 import { createTestDb, type TestDb, testEngine } from "../src/testing/index.ts";
 
 /**

@@ -7,6 +7,8 @@ import {
   cacheHits,
   customerDailyActivity,
   dailyActivity,
+  dailyActivityAggregated,
+  foldRollups,
   liveEndDate,
   organizationDailyActivity,
   pauseRollups,
@@ -14,6 +16,7 @@ import {
   rebuildRollups,
   resumeRollups,
   type SpendAnalyticsPaginatedResponse,
+  setRollupDeleteMode,
   tagDailyActivity,
   tagDailyActivityInput,
   teamDailyActivity,
@@ -23,7 +26,8 @@ import {
   userDailyActivityAggregatedInput,
   userDailyActivityInput,
   userScope,
-} from "../src/index.ts";
+} from "../src/internal.ts";
+import { ROUTE_KIND } from "../src/rollups/activityRouteRollup.ts";
 import { createTestDb, type TestDb } from "../src/testing/index.ts";
 
 /**
@@ -294,6 +298,21 @@ describe("daily activity routes equal a brute-force fold of the logs", () => {
     );
     const withA = team.results.find((r) => r.breakdown.entities["team-a"])!;
     expect(withA.breakdown.entities["team-a"]!.metadata).toEqual({ team_alias: "Team A" });
+    // The paginated routes fetch the same metadata with their rows (route rollups, one statement).
+    const user = await userDailyActivity(
+      t.db,
+      ALL,
+      userDailyActivityInput.parse({ ...range, page_size: 1000 }),
+    );
+    const withK1 = user.results.find((r) => r.breakdown.api_keys.k1)!;
+    expect(withK1.breakdown.api_keys.k1!.metadata).toEqual(day.breakdown.api_keys.k1!.metadata);
+    expect(withK1.breakdown.models["gpt-4o"]?.api_key_breakdown.k1?.metadata.key_alias ?? "alias-1").toBe(
+      "alias-1",
+    );
+    expect(user.results.find((r) => r.breakdown.entities.alice)!.breakdown.entities.alice!.metadata).toEqual({
+      user_email: "alice@example.com",
+    });
+    expect(withK1.breakdown.api_keys.k2?.metadata.key_exists ?? false).toBe(false);
   });
 
   it("pages are LiteLLM's daily-table rows: their totals add up to the whole", async () => {
@@ -484,6 +503,328 @@ describe("daily activity routes equal a brute-force fold of the logs", () => {
       l.model = "gpt-4o";
     }
     await check();
+  }, 60_000);
+});
+
+// ---------- migration 0012's route rollups ----------
+
+const KIND = ROUTE_KIND;
+/** LiteLLM's daily-table row of a log for one entity: (day, entity, key, model, group, provider, MCP, endpoint). */
+const rowKey = (l: Log, ent: string | null) =>
+  JSON.stringify([
+    l.startTime.slice(0, 10),
+    ent,
+    l.api_key,
+    l.model,
+    l.model_group,
+    l.custom_llm_provider,
+    l.mcp_namespaced_tool_name,
+    l.call_type,
+  ]);
+/** The daily-table rows of every log (brute force), per route, with requests / spend / failures / tokens. */
+function bruteRows(entity: ActivityEntity, keep: (l: Log, ent: string | null) => boolean = all) {
+  const out = new Map<string, number[]>();
+  for (const l of logs)
+    for (const ent of ENTITY[entity](l)) {
+      if (!keep(l, ent)) continue;
+      const k = rowKey(l, ent);
+      const v = out.get(k) ?? [0, 0, 0, 0];
+      v[0]! += 1;
+      v[1]! += l.spend;
+      v[2]! += l.status === "failure" ? 1 : 0;
+      v[3]! += l.prompt_tokens + l.completion_tokens;
+      out.set(k, v);
+    }
+  return out;
+}
+
+/** The route rollup tables equal their brute-force computation from the logs the test wrote. */
+async function expectRouteTables(): Promise<void> {
+  await foldRollups(t.db);
+  for (const entity of Object.keys(KIND) as ActivityEntity[]) {
+    const got = await sql<
+      Record<string, string | null> & Record<"requests" | "spend" | "failed" | "tokens", number>
+    >`SELECT day::text AS day, entity, api_key, model, model_group, custom_llm_provider, mcp_namespaced_tool_name,
+        call_type, requests::int AS requests, spend, failed_requests::int AS failed,
+        (prompt_tokens + completion_tokens)::int AS tokens
+      FROM spendlens.activity_route_daily WHERE kind = ${KIND[entity]}::"char"`.execute(t.db);
+    const want = bruteRows(entity);
+    const gotMap = new Map(
+      got.rows.map((r) => [
+        JSON.stringify([
+          r.day,
+          r.entity,
+          r.api_key,
+          r.model,
+          r.model_group,
+          r.custom_llm_provider,
+          r.mcp_namespaced_tool_name,
+          r.call_type,
+        ]),
+        r,
+      ]),
+    );
+    expect([entity, [...gotMap.keys()].sort()]).toEqual([entity, [...want.keys()].sort()]);
+    for (const [k, v] of want) {
+      const g = gotMap.get(k)!;
+      expect([entity, k, g.requests, g.failed, g.tokens]).toEqual([entity, k, v[0], v[2], v[3]]);
+      expect(g.spend).toBeCloseTo(v[1]!, 6);
+    }
+    // The per-(day, entity) row counters.
+    const counts = new Map<string, number>();
+    for (const k of want.keys()) {
+      const [day, ent] = JSON.parse(k) as [string, string | null];
+      const ck = JSON.stringify([day, ent]);
+      counts.set(ck, (counts.get(ck) ?? 0) + 1);
+    }
+    const c = await sql<{
+      day: string;
+      entity: string | null;
+      n: number;
+    }>`SELECT day::text AS day, entity, n::int AS n
+      FROM spendlens.activity_route_rows WHERE kind = ${KIND[entity]}::"char"`.execute(t.db);
+    expect([entity, new Map(c.rows.map((r) => [JSON.stringify([r.day, r.entity]), r.n]))]).toEqual([
+      entity,
+      counts,
+    ]);
+  }
+  // The user route's per-(day, dimension) sums.
+  const dims = new Map<string, number[]>();
+  for (const l of logs) {
+    const day = l.startTime.slice(0, 10);
+    const values: [string, string | null][] = [
+      ["d", null],
+      ["m", l.model],
+      ["g", l.model_group || l.model],
+      ["p", l.custom_llm_provider],
+      ["x", l.mcp_namespaced_tool_name],
+      ["e", l.call_type],
+      ["n", l.user],
+      ["k", l.api_key],
+    ];
+    for (const [dim, value] of values) {
+      const k = JSON.stringify([dim, day, value]);
+      const v = dims.get(k) ?? [0, 0];
+      v[0]! += 1;
+      v[1]! += l.spend;
+      dims.set(k, v);
+    }
+  }
+  const d = await sql<{ dim: string; day: string; value: string | null; requests: number; spend: number }>`
+    SELECT dim::text AS dim, day::text AS day, value, requests::int AS requests, spend FROM spendlens.activity_dim_daily`.execute(
+    t.db,
+  );
+  const dMap = new Map(d.rows.map((r) => [JSON.stringify([r.dim, r.day, r.value]), r]));
+  expect([...dMap.keys()].sort()).toEqual([...dims.keys()].sort());
+  for (const [k, v] of dims) {
+    expect([k, dMap.get(k)!.requests]).toEqual([k, v[0]]);
+    expect(dMap.get(k)!.spend).toBeCloseTo(v[1]!, 6);
+  }
+}
+
+/** The aggregated answer against brute force, with api_keys and api_key_breakdown limited to the top keys. */
+function expectAggregated(
+  res: SpendAnalyticsPaginatedResponse,
+  keep: (l: Log) => boolean,
+  limit: number,
+): void {
+  const mine = logs.filter(inRange).filter(keep);
+  expectMatchesExceptKeys(res, brute(mine, "user", all));
+  const spendOf = new Map<string, number>();
+  for (const l of mine) spendOf.set(l.api_key, (spendOf.get(l.api_key) ?? 0) + l.spend);
+  const top = new Set(
+    [...spendOf]
+      .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+      .slice(0, limit)
+      .map(([k]) => k),
+  );
+  expect(res.metadata.total_api_keys).toBe(spendOf.size);
+  expect(res.metadata.api_key_limit).toBe(limit);
+  // Per day, bucket and top key (brute force).
+  const want = new Map<string, M>();
+  const inc = (k: string, l: Log) => {
+    if (!want.has(k)) want.set(k, zero());
+    add(want.get(k)!, l);
+  };
+  for (const l of mine) {
+    if (!top.has(l.api_key)) continue;
+    const day = l.startTime.slice(0, 10);
+    const k = (kind: string, name: string) => JSON.stringify([day, kind, name, l.api_key]);
+    inc(JSON.stringify([day, "api_keys", "", l.api_key]), l);
+    if (l.model) inc(k("models", l.model), l);
+    if (l.model_group || l.model) inc(k("model_groups", (l.model_group || l.model)!), l);
+    inc(k("providers", l.custom_llm_provider || "unknown"), l);
+    if (l.call_type) inc(k("endpoints", l.call_type), l);
+    if (l.mcp_namespaced_tool_name) inc(k("mcp_servers", l.mcp_namespaced_tool_name), l);
+    inc(k("entities", l.user || "Unassigned"), l);
+  }
+  const got = new Map<string, Record<string, number>>();
+  for (const r of res.results) {
+    for (const [key, m] of Object.entries(r.breakdown.api_keys))
+      got.set(JSON.stringify([r.date, "api_keys", "", key]), m.metrics as unknown as Record<string, number>);
+    for (const kind of [
+      "models",
+      "model_groups",
+      "providers",
+      "endpoints",
+      "mcp_servers",
+      "entities",
+    ] as const)
+      for (const [name, b] of Object.entries(r.breakdown[kind]))
+        for (const [key, m] of Object.entries(b.api_key_breakdown))
+          got.set(JSON.stringify([r.date, kind, name, key]), m.metrics as unknown as Record<string, number>);
+  }
+  expect([...got.keys()].sort()).toEqual([...want.keys()].sort());
+  for (const [k, m] of want) expectMetrics(got.get(k)!, m);
+}
+
+/** expectMatches without the api_keys bucket (the aggregated route lists its top keys only). */
+function expectMatchesExceptKeys(res: SpendAnalyticsPaginatedResponse, want: Brute): void {
+  for (const d of want.values()) d.b.api_keys = new Map();
+  const copy = structuredClone(res);
+  for (const r of copy.results) r.breakdown.api_keys = {};
+  expectMatches(copy, want);
+}
+
+describe("migration 0012's route rollups", () => {
+  const pagesOf = (n: number, size: number) => Math.ceil(n / size);
+
+  it("hold LiteLLM's daily-table rows, row counters and per-dimension sums, equal to the logs", async () => {
+    await expectRouteTables();
+  });
+
+  it("total_pages counts the route's rows with every filter and for an internal user", async () => {
+    const q = (extra: Record<string, string>) => ({ ...range, page_size: "5", ...extra });
+    const inR = (l: Log) => inRange(l);
+    const cases: [string, () => Promise<SpendAnalyticsPaginatedResponse>, number][] = [
+      [
+        "team",
+        () => teamDailyActivity(t.db, ALL, teamDailyActivityInput.parse(q({}))),
+        bruteRows("team", inR).size,
+      ],
+      [
+        "team ids",
+        () => teamDailyActivity(t.db, ALL, teamDailyActivityInput.parse(q({ team_ids: "team-a,nope" }))),
+        bruteRows("team", (l, e) => inR(l) && e === "team-a").size,
+      ],
+      [
+        "team excluded",
+        () => teamDailyActivity(t.db, ALL, teamDailyActivityInput.parse(q({ exclude_team_ids: "team-a" }))),
+        bruteRows("team", (l, e) => inR(l) && e !== null && e !== "team-a").size,
+      ],
+      [
+        "team model + key",
+        () =>
+          teamDailyActivity(t.db, ALL, teamDailyActivityInput.parse(q({ model: "claude-3", api_key: "k3" }))),
+        bruteRows("team", (l) => inR(l) && l.model === "claude-3" && l.api_key === "k3").size,
+      ],
+      [
+        "tag excluded",
+        () => tagDailyActivity(t.db, ALL, tagDailyActivityInput.parse(q({ exclude_tags: "prod" }))),
+        bruteRows("tag", (l, e) => inR(l) && e !== "prod").size,
+      ],
+      [
+        "customer",
+        () => customerDailyActivity(t.db, ALL, { ...range, page: 2, page_size: 5 }),
+        bruteRows("customer", inR).size,
+      ],
+      [
+        "user, internal",
+        () => userDailyActivity(t.db, userScope("bob"), userDailyActivityInput.parse(q({}))),
+        bruteRows("user", (l, e) => inR(l) && e === "bob").size,
+      ],
+      [
+        "team, internal",
+        () => teamDailyActivity(t.db, userScope("bob"), teamDailyActivityInput.parse(q({}))),
+        bruteRows("team", (l) => inR(l) && l.user === "bob").size,
+      ],
+    ];
+    for (const [name, call, rows] of cases) {
+      expect(rows).toBeGreaterThan(0);
+      const res = await call();
+      expect([name, res.metadata.total_pages]).toEqual([name, pagesOf(rows, 5)]);
+    }
+  });
+
+  it("the routes read them: a changed route row shows in the answer (then restored)", async () => {
+    const bump = async (d: number) => {
+      await sql`UPDATE spendlens.activity_route_daily SET spend = spend + ${d}
+        WHERE kind IN ('t', 'g') AND day = '2026-03-04'`.execute(t.db);
+      await sql`UPDATE spendlens.activity_dim_daily SET spend = spend + ${d}
+        WHERE dim = 'd' AND day = '2026-03-04'`.execute(t.db);
+    };
+    const spendOf = async () =>
+      (
+        await Promise.all([
+          teamDailyActivity(t.db, ALL, teamDailyActivityInput.parse({ ...range, page_size: 1000 })),
+          tagDailyActivity(t.db, ALL, tagDailyActivityInput.parse({ ...range, page_size: 1000 })),
+          userDailyActivityAggregated(t.db, ALL, userDailyActivityAggregatedInput.parse(range)),
+        ])
+      ).map((r) => r.metadata.total_spend);
+    const before = await spendOf();
+    await bump(1000);
+    try {
+      const after = await spendOf();
+      // +1000 on every team and tag row of the day; +1000 on the day's one total row.
+      expect(after[0]! - before[0]!).toBeGreaterThan(999);
+      expect(after[1]! - before[1]!).toBeGreaterThan(999);
+      expect(after[2]! - before[2]!).toBeCloseTo(1000, 6);
+    } finally {
+      await bump(-1000);
+    }
+  });
+
+  it("aggregated: top keys by spend in api_keys and every api_key_breakdown (rollups and filtered paths)", async () => {
+    for (const limit of [1, 2, 100]) {
+      expectAggregated(
+        await dailyActivityAggregated(t.db, ALL, { ...range, page: null, page_size: 1 }, limit),
+        all,
+        limit,
+      );
+    }
+    // A model filter and an internal user read the route rows (the per-dimension sums hold neither).
+    expectAggregated(
+      await dailyActivityAggregated(t.db, ALL, { ...range, model: "gpt-4o", page: null, page_size: 1 }, 2),
+      (l) => l.model === "gpt-4o",
+      2,
+    );
+    expectAggregated(
+      await dailyActivityAggregated(t.db, userScope("alice"), { ...range, page: null, page_size: 1 }, 2),
+      (l) => l.user === "alice",
+      2,
+    );
+  });
+
+  it("stay exact after subtracting deletes, updates that empty rows, and a rebuild", async () => {
+    await setRollupDeleteMode(t.db, "subtract");
+    try {
+      const gone = logs.filter((_l, i) => i % 5 === 0).map((l) => l.request_id);
+      await sql`DELETE FROM "LiteLLM_SpendLogs" WHERE request_id = ANY(${gone}::text[])`.execute(t.db);
+      logs.splice(0, logs.length, ...logs.filter((l) => !gone.includes(l.request_id)));
+      await expectRouteTables();
+      // Every log of one user moves to another: that user's route rows, counters and sums empty.
+      await sql`UPDATE "LiteLLM_SpendLogs" SET "user" = 'carol', request_tags = '["solo"]'::jsonb
+        WHERE "user" = 'alice'`.execute(t.db);
+      for (const l of logs)
+        if (l.user === "alice") {
+          l.user = "carol";
+          l.request_tags = '["solo"]';
+        }
+      await expectRouteTables();
+      await rebuildRollups(t.db);
+      await expectRouteTables();
+      for (const entity of ["user", "tag", "customer"] as const) {
+        const res = await dailyActivity(t.db, ALL, entity, { ...range, page: 1, page_size: 1000 });
+        expectMatches(res, brute(logs.filter(inRange), entity, all));
+      }
+      expectAggregated(
+        await dailyActivityAggregated(t.db, ALL, { ...range, page: null, page_size: 1 }, 2),
+        all,
+        2,
+      );
+    } finally {
+      await setRollupDeleteMode(t.db, "keep");
+    }
   }, 60_000);
 });
 

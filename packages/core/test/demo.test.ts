@@ -8,7 +8,7 @@ import {
   rollupStatus,
   seedDemoData,
   setClock,
-} from "../src/index.ts";
+} from "../src/internal.ts";
 import { createTestDb, type TestDb } from "../src/testing/index.ts";
 
 let t: TestDb;

@@ -5,23 +5,27 @@ import {
   countSpendLogs,
   type DemoLog,
   distinctEndUsers,
+  explainQuery,
   globalAllEndUsers,
   globalSpendEndUsers,
   globalSpendKeys,
   pauseRollups,
-  planSpendQuery,
+  plan as planPure,
+  planQuery,
   prng,
   rebuildRollups,
+  render,
   resumeRollups,
   rollupStatus,
   type Scope,
   type SpendQuery,
+  schemaFacts,
   setClock,
   setRollupDeleteMode,
   spendLogsUi,
   spendTotals,
   userScope,
-} from "../src/index.ts";
+} from "../src/internal.ts";
 import { foldRollups } from "../src/rollups/fold.ts";
 import { createTestDb, insertLogs, makeLog, type TestDb } from "../src/testing/index.ts";
 import { expectSums, type Sums, zeroSums } from "./sums.ts";
@@ -190,7 +194,7 @@ async function checkAll(db: TestDb["db"], label: string): Promise<void> {
   // Spend per key: whole weeks from key_weekly, the other days from key_daily.
   for (const w of [WHOLE, WEEKS, OPEN_END, PARTIAL]) {
     const q: SpendQuery = { window: w, dims: ["api_key"] };
-    if (w !== PARTIAL) expect(planSpendQuery(ALL, q).weekly?.table, JSON.stringify(w)).toBe("key_weekly");
+    if (w !== PARTIAL) expect((await planOf(db, ALL, q)).weekly?.table, JSON.stringify(w)).toBe("key_weekly");
     const rows = await spendTotals(db, ALL, q);
     expectSums(
       new Map(rows.map((r) => [JSON.stringify(r.api_key ?? null), r])),
@@ -199,7 +203,7 @@ async function checkAll(db: TestDb["db"], label: string): Promise<void> {
     );
   }
   // A key's total (a filter: key_daily by its api_key index, never the weekly table).
-  expect(planSpendQuery(ALL, { window: WEEKS, filters: { api_key: "k2" } }).weekly).toBeNull();
+  expect((await planOf(db, ALL, { window: WEEKS, filters: { api_key: "k2" } })).weekly).toBeNull();
   const [k2] = await spendTotals(db, ALL, { window: WEEKS, filters: { api_key: "k2" } });
   expectSums(new Map([["total", k2!]]), brute(null, WEEKS, { filters: { api_key: "k2" } }), `${label}: k2`);
   // Every end user ever: the skip scan (admins) and the grouped read (an internal user).
@@ -293,6 +297,11 @@ async function insertLikeLiteLLM(db: Kysely<any>, logs: Log[]): Promise<void> {
   remember(logs);
 }
 
+/** The plan that runs for a spend query (the executor's own: schema facts of `db` included). */
+async function planOf(db: TestDb["db"], scope: Scope, query: SpendQuery) {
+  return (await planQuery(db, { kind: "spend", scope, query })).plan;
+}
+
 // ---- the test ----
 
 let t: TestDb;
@@ -308,33 +317,98 @@ afterAll(async () => {
 });
 
 describe("derived rollups, edge days and log counts equal brute-force sums over the logs", () => {
-  it("the planner reads whole weeks of a per-key query from key_weekly and edge days by whichever part is smaller", () => {
-    expect(planSpendQuery(ALL, { window: WEEKS, dims: ["api_key"] })).toEqual({
+  it("the planner reads whole weeks of a per-key query from key_weekly and edge days by whichever part is smaller", async () => {
+    const plan = (scope: Scope, q: SpendQuery) => planOf(t.db, scope, q);
+    expect(await plan(ALL, { window: WEEKS, dims: ["api_key"] })).toEqual({
+      measures: "spend",
+      logTable: "LiteLLM_SpendLogs",
+      dims: ["api_key"],
+      filters: [],
+      user: null,
+      tags: null,
       table: "key_daily",
+      fallback: null,
       rollupDays: { from: "2026-02-21", to: "2026-03-08" },
       rawRanges: [],
       complements: [],
       weekly: { table: "key_weekly", from: "2026-02-23", to: "2026-03-02" },
+      dirtyDays: { matchRaw: false },
+      nullColumns: [],
+      orderBy: [],
+      limit: null,
     });
     // Per day, per user scope, or filtered: key_daily alone.
-    expect(planSpendQuery(ALL, { window: WEEKS, dims: ["api_key", "day"] }).weekly).toBeNull();
-    expect(planSpendQuery(userScope("bob"), { window: WEEKS, dims: ["api_key"] }).weekly).toBeNull();
+    expect((await plan(ALL, { window: WEEKS, dims: ["api_key", "day"] })).weekly).toBeNull();
+    expect((await plan(userScope("bob"), { window: WEEKS, dims: ["api_key"] })).weekly).toBeNull();
     // Fewer than one whole week: no weekly table.
     const short = { from: "2026-02-24T00:00:00.000Z", to: "2026-03-01T00:00:00.000Z" };
-    expect(planSpendQuery(ALL, { window: short, dims: ["api_key"] }).weekly).toBeNull();
+    expect((await plan(ALL, { window: short, dims: ["api_key"] })).weekly).toBeNull();
     // End users: end_user_daily. The window ends 3 h before now: the rest of that day up to now (3 h)
     // is less than the 12 h inside the window, so it is subtracted; the start edge (the last 3.5 h of
     // its day) is read raw.
-    const p = planSpendQuery(ALL, {
+    const p = await plan(ALL, {
       window: { from: "2026-02-21T20:30:00.000Z", to: "2026-03-08T12:00:00.000Z" },
       dims: ["end_user"],
     });
     expect(p.table).toBe("end_user_daily");
     expect(p.rawRanges).toEqual([{ from: "2026-02-21T20:30:00.000Z", to: "2026-02-22T00:00:00.000Z" }]);
-    expect(p.complements).toEqual([{ from: "2026-03-08T12:00:00.000Z", to: "2026-03-09T00:00:00.000Z" }]);
+    expect(p.complements).toEqual([
+      {
+        day: "2026-03-08",
+        part: { from: "2026-03-08T00:00:00.000Z", to: "2026-03-08T12:00:00.000Z" },
+        complement: { from: "2026-03-08T12:00:00.000Z", to: "2026-03-09T00:00:00.000Z" },
+      },
+    ]);
     expect(
-      planSpendQuery(ALL, { window: PARTIAL, dims: ["end_user"], edges: "complement" }).complements,
+      (await plan(ALL, { window: PARTIAL, dims: ["end_user"], edges: "complement" })).complements,
     ).toHaveLength(2);
+    // A database without migration 0005's tables: the same queries read the derived tables' sources,
+    // and the plan says so (the planner is a pure function of the request and the schema facts).
+    const old = { ...(await schemaFacts(t.db)), derivedGrains: false };
+    const endUsers = planPure(
+      { kind: "spend", scope: ALL, query: { window: WEEKS, dims: ["end_user"] } },
+      old,
+    );
+    expect(endUsers.table).toBe("detail_daily");
+    expect(endUsers.fallback).toBe(
+      "end_user_daily is missing (migration 0005 not run): detail_daily instead",
+    );
+    const keys = planPure({ kind: "spend", scope: ALL, query: { window: WEEKS, dims: ["api_key"] } }, old);
+    expect([keys.table, keys.weekly, keys.fallback]).toEqual(["key_daily", null, null]);
+    // An older LiteLLM's table without organization_id: read as NULL from the raw logs.
+    const noOrg = {
+      ...old,
+      spendLogColumns: new Set([...old.spendLogColumns].filter((c) => c !== "organization_id")),
+    };
+    const org = planPure(
+      { kind: "spend", scope: ALL, query: { window: PARTIAL, dims: ["organization_id"] } },
+      noOrg,
+    );
+    expect([org.table, org.nullColumns]).toEqual(["team_daily", ["organization_id"]]);
+    expect(render(org).compile(t.db).sql).toContain('NULL::text AS "organization_id"');
+    // The same planner and renderer for the other measure sets (explainQuery: plan + SQL, not run).
+    const errors = await explainQuery(t.db, {
+      kind: "errors",
+      scope: ALL,
+      query: { window: PARTIAL, dims: ["day"] },
+    });
+    expect(errors.plan).toMatchObject({
+      measures: "errors",
+      logTable: "LiteLLM_ErrorLogs",
+      table: "error_daily",
+    });
+    expect([errors.plan.rawRanges.length, errors.plan.complements.length]).toEqual([2, 0]);
+    expect(errors.sql).toContain('"error_daily"');
+    const bobTags = await explainQuery(t.db, {
+      kind: "tagRequests",
+      scope: userScope("bob"),
+      query: { window: WEEKS },
+    });
+    expect(bobTags.plan).toMatchObject({ table: "user_tag_request_daily", user: "bob", tags: "distinct" });
+    expect(bobTags.parameters).toContain("bob");
+    await expect(
+      explainQuery(t.db, { kind: "errors", scope: userScope("bob"), query: { window: WEEKS } }),
+    ).rejects.toThrow(/admins only/);
   });
 
   it("after inserts (batches, LiteLLM-style VALUES, duplicates, late logs)", async () => {

@@ -8,7 +8,7 @@ import {
   resumeRollups,
   setClock,
   userScope,
-} from "../src/index.ts";
+} from "../src/internal.ts";
 import { createTestDb, insertLogs, makeLog, type TestDb } from "../src/testing/index.ts";
 
 // Pinned clock: "now" is 2026-03-15 10:00 UTC, so the window starts 2026-02-13 00:00:00.000 UTC.

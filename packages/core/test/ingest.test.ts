@@ -10,7 +10,7 @@ import {
   SpendlensError,
   setClock,
   userScope,
-} from "../src/index.ts";
+} from "../src/internal.ts";
 import { createTestDb, type TestDb, testEngine } from "../src/testing/index.ts";
 
 let t: TestDb;

@@ -1,6 +1,13 @@
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { providerWindowCtes } from "../src/budgets/providerBudgets.ts";
+import { errorLogRowSchema, spendLogRowSchema } from "../src/ingest/rows.ts";
+import {
+  checkErrorLogRow,
+  checkSpendLogRow,
+  fastErrorLogRow,
+  fastSpendLogRow,
+} from "../src/ingest/validate.ts";
 import {
   ALL,
   addProviderSpend,
@@ -14,14 +21,7 @@ import {
   type SpendlensConfig,
   setClock,
   spendTotals,
-} from "../src/index.ts";
-import { errorLogRowSchema, spendLogRowSchema } from "../src/ingest/rows.ts";
-import {
-  checkErrorLogRow,
-  checkSpendLogRow,
-  fastErrorLogRow,
-  fastSpendLogRow,
-} from "../src/ingest/validate.ts";
+} from "../src/internal.ts";
 import { createTestDb, type TestDb, testEngine } from "../src/testing/index.ts";
 
 /**

@@ -10,7 +10,7 @@ import {
   type SpendlensConfig,
   setClock,
   spendTotals,
-} from "../src/index.ts";
+} from "../src/internal.ts";
 import { createTestDb, type TestDb, testEngine } from "../src/testing/index.ts";
 
 /**

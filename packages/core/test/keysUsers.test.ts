@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ALL, spendKeys, spendUsers, spendUsersInput, userScope } from "../src/index.ts";
+import { ALL, spendKeys, spendUsers, spendUsersInput, userScope } from "../src/internal.ts";
 import { createTestDb, type TestDb } from "../src/testing/index.ts";
 import { buildLogs, cmp, KEYS, USERS, writeWorld } from "./spendFixtures.ts";
 

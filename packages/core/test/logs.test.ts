@@ -10,7 +10,7 @@ import {
   spendLogsUi,
   spendLogsUiInput,
   userScope,
-} from "../src/index.ts";
+} from "../src/internal.ts";
 import { createTestDb, insertLogs, makeLog, type TestDb } from "../src/testing/index.ts";
 import { buildLogs, dayOf, KEYS, ms, newestFirst, writeWorld } from "./spendFixtures.ts";
 

@@ -23,6 +23,7 @@ const SHIPPED: Record<string, string> = {
   "0009_activity_rollups": "0c7e47d8c46977a91ad61449f74bc065b690173d122f660d0e482ca3a06eb8e1",
   "0010_append_only_rollups": "4fec4a3cdf20fd6253a46f3a5b0723994b64e97001e88cda91de44ca4dc50b78",
   "0011_partitioned_logs": "dec831a44900454ff5d10b5d9be0a37aa23130e9a93290758540b31771e0829e",
+  "0012_activity_route_rollups": "7574015ca34b2a4a552160076a3025fb7ec55e60bd42e2fb8d0a4e7a1a872e27",
 };
 
 const dir = new URL("../db/migrations/", import.meta.url);

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { getMeta, isMigrated, migrate, SpendlensError } from "../src/index.ts";
+import { getMeta, isMigrated, migrate, SpendlensError } from "../src/internal.ts";
 import { createTestDb, type TestDb } from "../src/testing/index.ts";
 
 describe("migrations, standalone", () => {

@@ -18,7 +18,7 @@ import {
   setRollupDeleteMode,
   spendLogs,
   spendReport,
-} from "../src/index.ts";
+} from "../src/internal.ts";
 import { createTestDb, makeErrorLog, makeLog, type TestDb, testEngine } from "../src/testing/index.ts";
 import { insertLikeLiteLLM as insertDirect, logColumns } from "./writePaths.ts";
 

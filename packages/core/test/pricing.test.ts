@@ -2,7 +2,13 @@ import { Tiktoken } from "js-tiktoken/lite";
 import cl100k from "js-tiktoken/ranks/cl100k_base";
 import o200k from "js-tiktoken/ranks/o200k_base";
 import { describe, expect, it } from "vitest";
-import { ALL, calculateSpend, parseConfig, type SpendCalculateInput, SpendlensError } from "../src/index.ts";
+import {
+  ALL,
+  calculateSpend,
+  parseConfig,
+  type SpendCalculateInput,
+  SpendlensError,
+} from "../src/internal.ts";
 
 /**
  * Published per-token list prices (USD), written here by hand:

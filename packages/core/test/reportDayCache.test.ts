@@ -15,7 +15,7 @@ import {
   setRollupDeleteMode,
   spendReportStream,
   userScope,
-} from "../src/index.ts";
+} from "../src/internal.ts";
 import { createTestDb, insertLogs, makeLog, type TestDb, testEngine } from "../src/testing/index.ts";
 import { bruteCustomers, bruteTeams } from "./spendReportBrute.ts";
 

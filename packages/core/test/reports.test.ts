@@ -11,7 +11,7 @@ import {
   spendReport,
   spendReportInput,
   userScope,
-} from "../src/index.ts";
+} from "../src/internal.ts";
 import { createTestDb, insertLogs, makeLog, type TestDb } from "../src/testing/index.ts";
 import { bruteCustomers, bruteKeys, bruteTeams as teamsOf } from "./spendReportBrute.ts";
 

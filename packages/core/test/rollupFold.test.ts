@@ -9,7 +9,7 @@ import {
   setRollupDeleteMode,
   spendTotals,
   tagRequestTotals,
-} from "../src/index.ts";
+} from "../src/internal.ts";
 import { createTestDb, type TestDb, testEngine } from "../src/testing/index.ts";
 import { insertLikeLiteLLM, logColumns, pick, randomTime } from "./writePaths.ts";
 

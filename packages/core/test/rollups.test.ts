@@ -18,7 +18,7 @@ import {
   setRollupDeleteMode,
   spendTotals,
   userScope,
-} from "../src/index.ts";
+} from "../src/internal.ts";
 import {
   createTestDb,
   insertErrorLogs,

@@ -14,7 +14,7 @@ import {
   spendLogsRestShape,
   spendLogsSummaryStream,
   userScope,
-} from "../src/index.ts";
+} from "../src/internal.ts";
 import { createTestDb, insertLogs, makeLog, type TestDb, testEngine } from "../src/testing/index.ts";
 
 /**

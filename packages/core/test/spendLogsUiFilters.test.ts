@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ALL, logsPage, prng, spendLogsUi, spendLogsUiInput, userScope } from "../src/index.ts";
+import { ALL, logsPage, prng, spendLogsUi, spendLogsUiInput, userScope } from "../src/internal.ts";
 import { createTestDb, insertLogs, makeLog, type TestDb } from "../src/testing/index.ts";
 
 /**

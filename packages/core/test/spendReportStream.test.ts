@@ -1,9 +1,11 @@
-import { sql } from "kysely";
+import { CompiledQuery, sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   ALL,
   cmpCodePoint,
   type DemoLog,
+  eachDay,
+  explainSpendReport,
   hashToken,
   pauseRollups,
   prng,
@@ -14,7 +16,7 @@ import {
   spendReport,
   spendReportStream,
   userScope,
-} from "../src/index.ts";
+} from "../src/internal.ts";
 import { createTestDb, insertLogs, makeLog, type TestDb, testEngine } from "../src/testing/index.ts";
 import { bruteCustomers, bruteKeys, bruteTeams, cmpCodePoints as cp } from "./spendReportBrute.ts";
 
@@ -295,5 +297,77 @@ describe("spendReportStream", () => {
         bruteDays(win(), "team"),
       );
     }
+  });
+});
+
+describe("explainSpendReport", () => {
+  /** Runs an explained statement's SQL text with its parameters, as an operator would. */
+  const runText = async (s: { sql: string; parameters: readonly unknown[] }) =>
+    (await t.db.executeQuery<Record<string, unknown>>(CompiledQuery.raw(s.sql, [...s.parameters]))).rows;
+
+  it("shows the plan that runs, and its SQL text with parameters gives the report's numbers", async () => {
+    for (const by of ["team", "customer"] as const) {
+      const e = await explainSpendReport(t.db, ALL, { ...range, group_by: by });
+      expect(e.group_by).toBe(by);
+      expect(e.statements).toHaveLength(1);
+      const [s] = e.statements;
+      expect(s!.plan).toMatchObject({
+        measures: "spend",
+        table: "detail_daily",
+        dims: [by === "team" ? "team_id" : "end_user", "model", "api_key"],
+        user: null,
+        fallback: null,
+      });
+      // Every value is a bound parameter: the days of the window are one text[] parameter.
+      expect(s!.sql).not.toContain(START);
+      expect(s!.parameters).toContainEqual(eachDay(START, END));
+      const rows = await runText(s!);
+      const days = new Map<string, unknown[]>();
+      for (const r of rows) {
+        const list = days.get(r.day as string) ?? [];
+        list.push({
+          [by === "team" ? "team_name" : "customer"]: r.grp,
+          total_spend: r.total,
+          metadata: JSON.parse(`[${r.metadata}]`),
+        });
+        days.set(r.day as string, list);
+      }
+      const list = by === "team" ? "teams" : "customers";
+      expect([...days].map(([d, xs]) => ({ group_by_day: d, [list]: xs }))).toEqual(bruteDays(win(), by));
+    }
+    const key = hashToken("sk-s2");
+    const e = await explainSpendReport(t.db, ALL, { ...range, api_key: "sk-s2" });
+    expect(e.group_by).toBe("api_key");
+    expect(e.statements[0]!.plan).toMatchObject({
+      table: "detail_daily",
+      dims: ["api_key", "model"],
+      filters: [{ dim: "api_key", values: [key], withNull: false }],
+      rollupDays: { from: START, to: "2026-03-12" },
+      rawRanges: [],
+    });
+    expect(e.statements[0]!.sql).not.toContain(key);
+    const rows = await runText(e.statements[0]!);
+    expect(
+      rows.map((r) => ({
+        api_key: r.api_key,
+        total_cost: r.total_cost,
+        total_input_tokens: r.total_input_tokens,
+        total_output_tokens: r.total_output_tokens,
+        model_details: JSON.parse(`[${r.details}]`),
+      })),
+    ).toEqual(bruteKeys(win().filter((l) => l.api_key === key)));
+    // An internal user's answer (internal_user_id): the plan carries the user, read through key rows.
+    const bob = await explainSpendReport(t.db, ALL, { ...range, internal_user_id: "bob" });
+    expect(bob.statements[0]!.plan.user).toBe("bob");
+    expect(bob.statements[0]!.parameters).toContain("bob");
+  });
+
+  it("checks its input as the report does", async () => {
+    await expect(explainSpendReport(t.db, ALL, { ...range, group_by: "nope" as never })).rejects.toThrow(
+      /group_by/,
+    );
+    await expect(
+      explainSpendReport(t.db, userScope("alice"), { ...range, internal_user_id: "bob" }),
+    ).rejects.toThrow();
   });
 });

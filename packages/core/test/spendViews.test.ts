@@ -12,7 +12,7 @@ import {
   globalSpendTeams,
   setClock,
   userScope,
-} from "../src/index.ts";
+} from "../src/internal.ts";
 import { createTestDb, type TestDb } from "../src/testing/index.ts";
 import {
   buildLogs,

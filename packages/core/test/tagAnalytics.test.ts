@@ -16,7 +16,7 @@ import {
   tagWau,
   tagWauInput,
   userScope,
-} from "../src/index.ts";
+} from "../src/internal.ts";
 import { createTestDb, insertLogs, makeLog, type TestDb } from "../src/testing/index.ts";
 
 /** LiteLLM's tag analytics against a brute-force fold of the logs the test wrote (clock pinned). */

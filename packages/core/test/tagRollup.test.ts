@@ -16,9 +16,10 @@ import {
   setRollupDeleteMode,
   spendTags,
   type TagRequestQuery,
+  type TagRequestRow,
   tagRequestTotals,
   userScope,
-} from "../src/index.ts";
+} from "../src/internal.ts";
 import { foldRollups } from "../src/rollups/fold.ts";
 import { createTestDb, insertLogs, makeLog, type TestDb, testEngine } from "../src/testing/index.ts";
 import {
@@ -99,14 +100,8 @@ function tagsOf(json: string | null): string[] {
   return [...out];
 }
 
-interface Sums {
-  requests: number;
-  spend: number;
-  spend_split: number;
-  prompt_tokens: number;
-  completion_tokens: number;
-  total_tokens: number;
-}
+/** A tag's measures (the row without its tag). */
+type Sums = Omit<TagRequestRow, "tag">;
 
 const DAY_MS = 86_400_000;
 

@@ -8,7 +8,7 @@ import {
   spendTags,
   spendTagsInput,
   userScope,
-} from "../src/index.ts";
+} from "../src/internal.ts";
 import { createTestDb, insertLogs, makeLog, type TestDb } from "../src/testing/index.ts";
 
 const START = "2026-01-30";

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ALL, teamList, userScope } from "../src/index.ts";
+import { ALL, teamList, userScope } from "../src/internal.ts";
 import { createTestDb, type TestDb, writeFixtures } from "../src/testing/index.ts";
 
 /** GET /spendlens/teams: every team with its alias; an internal user only the teams that are theirs. */

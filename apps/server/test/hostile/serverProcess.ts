@@ -4,7 +4,8 @@
  * can kill it and start another. It is the real startServer on the database the test made, with core's
  * clock pinned. Over the IPC channel it answers `{op: "checksum"}` with a digest of every table's contents.
  */
-import { type Db, openDatabase, parseConfig, setClock } from "@spendlens/core";
+import { type Db, openDatabase } from "@spendlens/core";
+import { parseConfig, setClock } from "@spendlens/core/testing";
 import { sql } from "kysely";
 import pino from "pino";
 import { startServer } from "../../src/server.ts";

@@ -22,6 +22,7 @@ import { adminReadProcedure, scopedReadProcedure } from "../trpc.ts";
 export const activityRouter = {
   globalActivity: scopedReadProcedure
     .meta({
+      cli: { name: "activity" },
       rest: {
         method: "GET",
         path: "/global/activity",
@@ -35,6 +36,7 @@ export const activityRouter = {
 
   globalActivityModel: scopedReadProcedure
     .meta({
+      cli: { name: "activity-model" },
       rest: {
         method: "GET",
         path: "/global/activity/model",
@@ -48,6 +50,7 @@ export const activityRouter = {
 
   globalActivityExceptions: adminReadProcedure
     .meta({
+      cli: { name: "activity-exceptions" },
       rest: {
         method: "GET",
         path: "/global/activity/exceptions",
@@ -61,6 +64,7 @@ export const activityRouter = {
 
   globalActivityExceptionsDeployment: adminReadProcedure
     .meta({
+      cli: { name: "activity-exceptions-deployment" },
       rest: {
         method: "GET",
         path: "/global/activity/exceptions/deployment",
@@ -74,6 +78,7 @@ export const activityRouter = {
 
   cacheHits: scopedReadProcedure
     .meta({
+      cli: { name: "activity-cache-hits" },
       rest: { method: "GET", path: "/global/activity/cache_hits", response: R.cacheHitsResponse },
       summary:
         "Requests, cache hits, failures and cached/generated completion tokens per key alias, call type, model",

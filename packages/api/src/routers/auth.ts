@@ -8,7 +8,7 @@ export const authRouter = {
    * internal user is never offered an admin-only report.
    */
   whoami: authedProcedure
-    .meta({ summary: "The caller's role and user id (null for the master key)" })
+    .meta({ cli: { name: "whoami" }, summary: "The caller's role and user id (null for the master key)" })
     .input(z.object({}).nullish())
     .query(({ ctx }) => ({ role: ctx.caller.role, user_id: ctx.caller.userId })),
 } satisfies TRPCRouterRecord;

@@ -26,6 +26,7 @@ export const budgetsRouter = {
   /** Internal users see their own user's and keys' budgets only. */
   budgetStatus: scopedReadProcedure
     .meta({
+      cli: { name: "budgets" },
       rest: { method: "GET", path: "/budget/status", response: R.budgetStatusResponse },
       summary:
         "Every budget (keys, users, teams, customers, organizations, providers): spend in the current window, limit, reset, burn rate, projection",

@@ -25,6 +25,7 @@ import { scopedReadProcedure } from "../trpc.ts";
 export const dailyActivityRouter = {
   user: scopedReadProcedure
     .meta({
+      cli: { name: "daily-activity-user" },
       rest: { method: "GET", path: "/user/daily/activity", response: R.dailyActivityResponse },
       summary: "Daily activity per user: metrics and breakdowns per date, paginated (LiteLLM's shape)",
     })
@@ -33,6 +34,7 @@ export const dailyActivityRouter = {
 
   userAggregated: scopedReadProcedure
     .meta({
+      cli: { name: "daily-activity-user-aggregated" },
       rest: { method: "GET", path: "/user/daily/activity/aggregated", response: R.dailyActivityResponse },
       summary: "Daily activity per user, every row at once (no pagination)",
     })
@@ -41,6 +43,7 @@ export const dailyActivityRouter = {
 
   team: scopedReadProcedure
     .meta({
+      cli: { name: "daily-activity-team" },
       rest: { method: "GET", path: "/team/daily/activity", response: R.dailyActivityResponse },
       summary: "Daily activity per team (team_ids, exclude_team_ids), paginated",
     })
@@ -49,6 +52,7 @@ export const dailyActivityRouter = {
 
   organization: scopedReadProcedure
     .meta({
+      cli: { name: "daily-activity-organization" },
       rest: { method: "GET", path: "/organization/daily/activity", response: R.dailyActivityResponse },
       summary: "Daily activity per organization (organization_ids, exclude_organization_ids), paginated",
     })
@@ -57,6 +61,7 @@ export const dailyActivityRouter = {
 
   customer: scopedReadProcedure
     .meta({
+      cli: { name: "daily-activity-customer" },
       rest: { method: "GET", path: "/customer/daily/activity", response: R.dailyActivityResponse },
       summary: "Daily activity per customer / end user (end_user_ids), paginated",
     })
@@ -65,6 +70,7 @@ export const dailyActivityRouter = {
 
   endUser: scopedReadProcedure
     .meta({
+      cli: { name: "daily-activity-end-user" },
       rest: { method: "GET", path: "/end_user/daily/activity", response: R.dailyActivityResponse },
       summary: "The same as /customer/daily/activity (LiteLLM's alias)",
     })
@@ -73,6 +79,7 @@ export const dailyActivityRouter = {
 
   agent: scopedReadProcedure
     .meta({
+      cli: { name: "daily-activity-agent" },
       rest: { method: "GET", path: "/agent/daily/activity", response: R.dailyActivityResponse },
       summary: "Daily activity per agent (agent_ids), paginated",
     })
@@ -81,6 +88,7 @@ export const dailyActivityRouter = {
 
   tag: scopedReadProcedure
     .meta({
+      cli: { name: "daily-activity-tag" },
       rest: { method: "GET", path: "/tag/daily/activity", response: R.dailyActivityResponse },
       summary: "Daily activity per tag (tags): a request counts once for each of its tags, paginated",
     })

@@ -51,6 +51,7 @@ const restInput: RestMeta["input"] = ({ body }) => (Array.isArray(body) ? { logs
 export const ingestRouter = {
   spendLogs: ingestProcedure
     .meta({
+      cli: { name: "ingest-logs" },
       rest: {
         method: "POST",
         path: "/spend/logs/ingest",
@@ -72,6 +73,7 @@ export const ingestRouter = {
 
   errorLogs: ingestProcedure
     .meta({
+      cli: { name: "ingest-error-logs" },
       rest: {
         method: "POST",
         path: "/error/logs/ingest",

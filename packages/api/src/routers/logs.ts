@@ -48,6 +48,7 @@ export const logsRouter = {
 
   spendLogDetail: scopedReadProcedure
     .meta({
+      cli: { name: "spend-log" },
       rest: { method: "GET", path: "/spend/logs/ui/{request_id}", response: R.spendLogDetailResponse },
       summary: "One spend log with its payload (messages, response, request), or null",
     })
@@ -56,6 +57,7 @@ export const logsRouter = {
 
   spendLogsSession: scopedReadProcedure
     .meta({
+      cli: { name: "spend-logs-session", args: ["session_id"] },
       rest: { method: "GET", path: "/spend/logs/session/ui", response: R.spendLogsUiResponse },
       summary: "A session's spend logs, oldest first, paginated",
     })
@@ -96,6 +98,7 @@ export const logsRouter = {
   /** Keyset pages (docs/analytics.md): `next_cursor` for the next page, `total` only with include_total. */
   page: scopedReadProcedure
     .meta({
+      cli: { name: "logs-page" },
       rest: { method: "GET", path: "/spendlens/logs", response: R.logsPageResponse },
       summary: "Spend logs newest first, one keyset page at a time (cursor), exact total when asked",
       heavy: true,

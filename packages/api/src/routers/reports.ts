@@ -1,4 +1,5 @@
 import {
+  explainSpendReport,
   type SpendReport,
   spendByProvider,
   spendByProviderInput,
@@ -31,6 +32,7 @@ export const SPEND_REPORT_CSV_COLUMNS: Record<SpendReport["group_by"], readonly 
 export const reportsRouter = {
   spendProvider: scopedReadProcedure
     .meta({
+      cli: { name: "spend-provider" },
       rest: { method: "GET", path: "/global/spend/provider", response: R.providerSpendResponse },
       summary:
         "Spend per provider (model_id → deployment → provider), Unknown last (internal users: their own)",
@@ -45,6 +47,7 @@ export const reportsRouter = {
    */
   spendReport: adminReadProcedure
     .meta({
+      cli: { name: "spend-report" },
       rest: {
         method: "GET",
         path: "/global/spend/report",
@@ -67,4 +70,13 @@ export const reportsRouter = {
         (data) => ({ group_by: spendReportShape(input), data }),
       ),
     ),
+
+  /** The plan and SQL (with parameters) the spend report would run for the same input, not run. */
+  explain: adminReadProcedure
+    .meta({
+      rest: { method: "GET", path: "/spendlens/spend/report/explain", response: R.explainResponse },
+      summary: "The query plan and SQL text (with bound parameters) GET /global/spend/report would run",
+    })
+    .input(spendReportInput)
+    .query(({ ctx, input }) => explainSpendReport(ctx.db, ctx.scope, input)),
 } satisfies TRPCRouterRecord;

@@ -62,6 +62,7 @@ export const tagAnalyticsRouter = {
 
   perUser: scopedReadProcedure
     .meta({
+      cli: { name: "tag-per-user" },
       rest: {
         method: "GET",
         path: "/tag/user-agent/per-user-analytics",

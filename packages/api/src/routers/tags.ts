@@ -22,6 +22,7 @@ export const tagsRouter = {
 
   allTagNames: adminReadProcedure
     .meta({
+      cli: { name: "tag-names" },
       rest: { method: "GET", path: "/global/spend/all_tag_names", response: R.tagNamesResponse },
       summary: "Every distinct request tag",
     })

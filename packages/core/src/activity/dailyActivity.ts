@@ -10,9 +10,17 @@ import {
   ACTIVITY_TABLE,
   ACTIVITY_TAG_DIMS,
   ACTIVITY_TAG_TABLE,
-  type ActivityMeasure,
   activityExprs,
 } from "../rollups/activityRollup.ts";
+import {
+  ROUTE_DIM_TABLE,
+  ROUTE_KIND,
+  ROUTE_MEASURES,
+  ROUTE_ORDER,
+  ROUTE_ROWS_TABLE,
+  ROUTE_TABLE,
+  type RouteMeasure,
+} from "../rollups/activityRouteRollup.ts";
 import { foldBeforeRead } from "../rollups/fold.ts";
 import { narrowToUser, type Scope, scopeUserId } from "../scope.ts";
 import { checkDayRange, zDay, zInt } from "../validation.ts";
@@ -256,6 +264,9 @@ export interface DailySpendMetadata {
   page: number;
   total_pages: number;
   has_more: boolean;
+  /** The aggregated route only: how many keys api_keys lists at most, and how many the range has. */
+  api_key_limit?: number;
+  total_api_keys?: number;
 }
 
 export interface SpendAnalyticsPaginatedResponse {
@@ -285,7 +296,7 @@ export const emptyMetrics = (): SpendMetrics => ({
 
 // ---------- query ----------
 
-interface ActivityRow extends Record<ActivityMeasure, number> {
+interface ActivityRow extends Record<RouteMeasure, number> {
   day: string;
   entity: string | null;
   api_key: string | null;
@@ -394,17 +405,149 @@ export async function activitySourceSql(
         ${rawWhere.length ? sql`WHERE ${sql.join(rawWhere, sql` AND `)}` : sql``})`;
 }
 
+const routeTableCache = new WeakMap<Db, Promise<boolean>>();
+/** Whether migration 0012's route rollups exist (a database migrated part of the way lacks them). */
+function hasRouteRollups(db: Db): Promise<boolean> {
+  let p = routeTableCache.get(db);
+  if (!p) {
+    p = sql<{ ok: boolean }>`SELECT to_regclass('spendlens.activity_route_rows') IS NOT NULL AS ok`
+      .execute(db)
+      .then((r) => r.rows[0]?.ok === true);
+    routeTableCache.set(db, p);
+    p.then(
+      (ok) => ok || routeTableCache.delete(db),
+      () => routeTableCache.delete(db),
+    );
+  }
+  return p;
+}
+
+const ROUTE_SUMS = ROUTE_MEASURES.map((m) => sql`${sql.ref(`r.${m}`)}::float8 AS ${sql.id(m)}`);
+const ROUTE_PAGE_ORDER = sql.join(
+  [sql`r.day DESC`, ...ROUTE_ORDER.map((c) => sql`${sql.ref(`r.${c}`)} NULLS FIRST`)],
+  sql`, `,
+);
+
+/**
+ * One page (or every row) from migration 0012's route rollups: the rows are LiteLLM's daily-table rows
+ * already, read through the page-order index; the row count is a sum of per-(day, entity) counters (a
+ * model or api_key filter counts the matching rows instead). null when this answer cannot come from
+ * them: no such tables, an internal user on a route whose rows do not carry the user, or a dirty day in
+ * the range (its rollups are stale: the caller reads raw logs) — checked in the same statement.
+ */
+async function routeRows(
+  db: Db,
+  scope: Scope,
+  entity: ActivityEntity,
+  q: DailyActivityQuery,
+): Promise<RowsWithMeta | null> {
+  const uid = scopeUserId(scope);
+  if (uid !== null && entity !== "user") return null;
+  if (!(await hasRouteRollups(db))) return null;
+  await foldBeforeRead(db);
+  const kind = ROUTE_KIND[entity];
+  const entityConds = (alias: "r" | "c"): RawBuilder<unknown>[] => {
+    const ent = sql.ref(`${alias}.entity`);
+    const out: RawBuilder<unknown>[] = [
+      sql`${sql.ref(`${alias}.kind`)} = ${kind}::"char"`,
+      sql`${sql.ref(`${alias}.day`)} BETWEEN ${q.start_date}::date AND ${q.end_date}::date`,
+    ];
+    if (uid !== null) out.push(sql`${ent} = ${uid}`);
+    if (q.entity_ids !== undefined)
+      out.push(q.entity_ids.length ? sql`${ent} = ANY(${q.entity_ids}::text[])` : sql`false`);
+    // LiteLLM's `NOT IN` also drops rows with no entity (NULL NOT IN (...) is not true).
+    if (q.exclude_entity_ids?.length) out.push(sql`${ent} <> ALL(${q.exclude_entity_ids}::text[])`);
+    return out;
+  };
+  const rowConds = entityConds("r");
+  if (q.model) rowConds.push(sql`r.model = ${q.model}`);
+  if (q.api_key) rowConds.push(sql`r.api_key = ${normalizeKeyFilter(q.api_key)}`);
+  const rowWhere = sql.join(rowConds, sql` AND `);
+  const table = sql.table(`spendlens.${ROUTE_TABLE}`);
+  const count =
+    q.model || q.api_key
+      ? sql`SELECT count(*)::int AS n FROM ${table} r WHERE ${rowWhere}`
+      : sql`SELECT coalesce(sum(c.n), 0)::int AS n FROM ${sql.table(`spendlens.${ROUTE_ROWS_TABLE}`)} c
+          WHERE ${sql.join(entityConds("c"), sql` AND `)}`;
+  const limit = q.page === null ? sql`` : sql` LIMIT ${q.page_size} OFFSET ${(q.page - 1) * q.page_size}`;
+  // A page's key and entity metadata come in the same statement (one round trip fewer per call).
+  const withMeta = q.page !== null;
+  const entityMeta =
+    entity === "team"
+      ? sql`(SELECT jsonb_build_object('team_alias', tt.team_alias) FROM "LiteLLM_TeamTable" tt WHERE tt.team_id = g.entity)`
+      : entity === "user"
+        ? sql`(SELECT jsonb_build_object('user_email', ut.user_email) FROM "LiteLLM_UserTable" ut WHERE ut.user_id = g.entity)`
+        : sql`NULL::jsonb`;
+  const meta = withMeta
+    ? sql`, km.key_alias, km.key_team_id, km.key_user_id, km.key_user_email, km.token IS NOT NULL AS key_exists,
+        ${entityMeta} AS entity_meta`
+    : sql``;
+  const metaJoin = withMeta
+    ? sql` LEFT JOIN LATERAL (SELECT vt.token, vt.key_alias, vt.team_id AS key_team_id, vt.user_id AS key_user_id,
+          u.user_email AS key_user_email
+        FROM "LiteLLM_VerificationToken" vt LEFT JOIN "LiteLLM_UserTable" u ON u.user_id = vt.user_id
+        WHERE vt.token = g.api_key AND g.api_key <> '') km ON true`
+    : sql``;
+  const r = await sql<ActivityRow & RowMeta & { dirty: boolean }>`WITH dirty AS MATERIALIZED (SELECT EXISTS (
+        SELECT 1 FROM spendlens.rollup_days rd WHERE rd.dirty_at IS NOT NULL
+          AND rd.day BETWEEN ${q.start_date}::date AND ${q.end_date}::date) AS dirty)
+    SELECT d.dirty, c.n AS total_rows, g.*${meta} FROM dirty d CROSS JOIN LATERAL (${count}) c
+      LEFT JOIN LATERAL (SELECT r.day::text AS day, r.entity, r.api_key, r.model, r.model_group,
+          r.custom_llm_provider, r.mcp_namespaced_tool_name, r.call_type AS endpoint, ${sql.join(ROUTE_SUMS, sql`, `)}
+        FROM ${table} r WHERE NOT d.dirty AND ${rowWhere} ORDER BY ${ROUTE_PAGE_ORDER}${limit}) g ON true${metaJoin}`.execute(
+    db,
+  );
+  if (r.rows[0]?.dirty) return null;
+  const total = r.rows[0]?.total_rows ?? 0;
+  const rows = r.rows.filter((x) => x.day !== null);
+  if (!withMeta) return { rows, total };
+  const keys = new Map<string, KeyMetadata>();
+  const ents = new Map<string, Record<string, unknown>>();
+  for (const x of rows) {
+    if (x.key_exists && x.api_key)
+      keys.set(x.api_key, {
+        key_alias: x.key_alias,
+        team_id: x.key_team_id,
+        user_id: x.key_user_id,
+        user_email: x.key_user_email,
+        key_exists: true,
+      });
+    if (x.entity_meta && x.entity) ents.set(x.entity, x.entity_meta);
+  }
+  return { rows, total, meta: { keys, ents } };
+}
+
+/** The key and entity metadata a route-rollup page carries (keyMetadata and entityMetadata, joined). */
+interface RowMeta {
+  key_alias: string | null;
+  key_team_id: string | null;
+  key_user_id: string | null;
+  key_user_email: string | null;
+  key_exists: boolean | null;
+  entity_meta: Record<string, unknown> | null;
+}
+
+interface RowsWithMeta {
+  rows: ActivityRow[];
+  total: number;
+  /** The page's key and entity metadata, when the query fetched them with the rows. */
+  meta?: { keys: Map<string, KeyMetadata>; ents: Map<string, Record<string, unknown>> };
+}
+
 /** The grouped rows of one page (or every row), with the count of all rows. */
 async function activityRows(
   db: Db,
   scope: Scope,
   entity: ActivityEntity,
   q: DailyActivityQuery,
-): Promise<{ rows: ActivityRow[]; total: number }> {
+): Promise<RowsWithMeta> {
+  const fast = await routeRows(db, scope, entity, q);
+  if (fast) return fast;
   const cte = await activitySourceSql(db, entity === "tag", q.start_date, q.end_date, (a) =>
     filters(a, entity, scope, q),
   );
-  const order = sql`g.day DESC, g.entity NULLS FIRST, g.api_key NULLS FIRST, g.model NULLS FIRST, g.model_group NULLS FIRST, g.custom_llm_provider NULLS FIRST, g.mcp_namespaced_tool_name NULLS FIRST, g.endpoint NULLS FIRST`;
+  // The route rollups' page order (their columns are COLLATE "C"): the same pages on either path.
+  const order = sql`g.day DESC, g.entity COLLATE "C" NULLS FIRST, g.api_key COLLATE "C" NULLS FIRST, g.model COLLATE "C" NULLS FIRST, g.model_group COLLATE "C" NULLS FIRST, g.custom_llm_provider COLLATE "C" NULLS FIRST, g.mcp_namespaced_tool_name COLLATE "C" NULLS FIRST, g.endpoint COLLATE "C" NULLS FIRST`;
   const limit = q.page === null ? sql`` : sql` LIMIT ${q.page_size} OFFSET ${(q.page - 1) * q.page_size}`;
   const r = await sql<ActivityRow>`${cte},
     grp AS MATERIALIZED (SELECT day::text AS day, ${sql.ref(ENTITY_COLUMN[entity])} AS entity, api_key, model,
@@ -418,7 +561,7 @@ async function activityRows(
 
 // ---------- shape ----------
 
-function addTo(m: SpendMetrics, r: ActivityRow): void {
+function addTo(m: SpendMetrics, r: Record<RouteMeasure, number>): void {
   m.spend += r.spend;
   m.prompt_tokens += r.prompt_tokens;
   m.completion_tokens += r.completion_tokens;
@@ -469,51 +612,75 @@ async function entityMetadata(
 }
 
 /** Folds grouped rows into LiteLLM's per-date results (newest first) and the totals over them. */
+/** A dimension's bucket name from its value, as LiteLLM names it; null: no bucket. */
+const DIM_BUCKET: Record<string, [keyof BreakdownMetrics, (v: string | null) => string | null]> = {
+  m: ["models", (v) => v || null],
+  g: ["model_groups", (v) => v || null],
+  x: ["mcp_servers", (v) => v || null],
+  p: ["providers", (v) => v || "unknown"],
+  e: ["endpoints", (v) => v || null],
+  n: ["entities", (v) => v || "Unassigned"],
+};
+
+/**
+ * Folds rows into LiteLLM's per-date results (newest first) and the totals over them. With `dims` (the
+ * aggregated route's per-(day, dimension) sums), the days' and buckets' metrics come from those and the
+ * rows only fill api_keys and each bucket's api_key_breakdown.
+ */
 export function shapeDailyActivity(
   rows: ActivityRow[],
   keys: Map<string, KeyMetadata>,
   entities: Map<string, Record<string, unknown>>,
+  /** Keys listed in api_keys and api_key_breakdown (the aggregated route's top keys); every key if absent. */
+  listKey?: (apiKey: string) => boolean,
+  dims?: DimRow[],
 ): { results: DailySpendData[]; totals: SpendMetrics } {
   const byDate = new Map<string, DailySpendData>();
   const totals = emptyMetrics();
+  const dayOf = (date: string): DailySpendData => {
+    let day = byDate.get(date);
+    if (!day) {
+      day = { date, metrics: emptyMetrics(), breakdown: emptyBreakdown() };
+      byDate.set(date, day);
+    }
+    return day;
+  };
   const keyMeta = (k: string): KeyMetadata =>
     keys.get(k) ?? { key_alias: null, team_id: null, user_id: null, user_email: null, key_exists: false };
-  const bucket = (
-    target: Record<string, MetricWithMetadata>,
-    name: string,
-    r: ActivityRow,
-    metadata: Record<string, unknown> = {},
-  ) => {
-    target[name] ??= { metrics: emptyMetrics(), metadata, api_key_breakdown: {} };
-    const b = target[name];
-    addTo(b.metrics, r);
-    addKey(b.api_key_breakdown, r);
+  const withMetrics = !dims;
+  const bucketOf = (target: Record<string, MetricWithMetadata>, name: string) => {
+    target[name] ??= { metrics: emptyMetrics(), metadata: {}, api_key_breakdown: {} };
+    return target[name];
   };
   const addKey = (target: Record<string, KeyMetricWithMetadata>, r: ActivityRow) => {
     const apiKey = r.api_key ?? "";
+    if (listKey && !listKey(apiKey)) return;
     target[apiKey] ??= { metrics: emptyMetrics(), metadata: keyMeta(apiKey) };
     addTo(target[apiKey].metrics, r);
   };
-  for (const r of rows) {
-    let day = byDate.get(r.day);
-    if (!day) {
-      day = {
-        date: r.day,
-        metrics: emptyMetrics(),
-        breakdown: {
-          mcp_servers: {},
-          models: {},
-          model_groups: {},
-          providers: {},
-          endpoints: {},
-          api_keys: {},
-          entities: {},
-        },
-      };
-      byDate.set(r.day, day);
+  const bucket = (target: Record<string, MetricWithMetadata>, name: string, r: ActivityRow) => {
+    const b = bucketOf(target, name);
+    if (withMetrics) addTo(b.metrics, r);
+    addKey(b.api_key_breakdown, r);
+  };
+  for (const d of dims ?? []) {
+    const day = dayOf(d.day);
+    if (d.t === "d") {
+      addTo(day.metrics, d);
+      addTo(totals, d);
+      continue;
     }
-    addTo(day.metrics, r);
-    addTo(totals, r);
+    const spec = DIM_BUCKET[d.t];
+    const name = spec?.[1](d.v1);
+    if (!spec || name == null) continue;
+    addTo(bucketOf(day.breakdown[spec[0]] as Record<string, MetricWithMetadata>, name).metrics, d);
+  }
+  for (const r of rows) {
+    const day = dayOf(r.day);
+    if (withMetrics) {
+      addTo(day.metrics, r);
+      addTo(totals, r);
+    }
     const b = day.breakdown;
     if (r.model) bucket(b.models, r.model, r);
     const group = r.model_group || r.model;
@@ -522,31 +689,32 @@ export function shapeDailyActivity(
     bucket(b.providers, r.custom_llm_provider || "unknown", r);
     if (r.endpoint) bucket(b.endpoints, r.endpoint, r);
     addKey(b.api_keys, r);
-    const ent = r.entity || "Unassigned";
-    bucket(b.entities, ent, r, entities.get(ent) ?? {});
+    bucket(b.entities, r.entity || "Unassigned", r);
   }
-  const results = [...byDate.values()].sort((a, b) => (a.date < b.date ? 1 : a.date > b.date ? -1 : 0));
-  return { results, totals };
+  for (const day of byDate.values())
+    for (const [name, e] of Object.entries(day.breakdown.entities)) e.metadata = entities.get(name) ?? {};
+  return { results: newestFirst(byDate), totals };
 }
 
-/** Daily activity of one entity kind, LiteLLM's response shape. */
-export async function dailyActivity(
-  db: Db,
-  scope: Scope,
-  entity: ActivityEntity,
-  q: DailyActivityQuery,
-): Promise<SpendAnalyticsPaginatedResponse> {
-  if (q.start_date > q.end_date) throw badRequest("end_date", "must not be before start_date");
-  const { rows, total } = await activityRows(db, scope, entity, q);
-  const keys = await keyMetadata(db, [
-    ...new Set(rows.map((r) => r.api_key).filter((k): k is string => !!k)),
-  ]);
-  const ents = await entityMetadata(db, entity, [
-    ...new Set(rows.map((r) => r.entity).filter((k): k is string => !!k)),
-  ]);
-  const { results, totals } = shapeDailyActivity(rows, keys, ents);
-  const page = q.page ?? 1;
-  const pageSize = q.page === null ? Math.max(total, 1) : q.page_size;
+const newestFirst = (byDate: Map<string, DailySpendData>): DailySpendData[] =>
+  [...byDate.values()].sort((a, b) => (a.date < b.date ? 1 : a.date > b.date ? -1 : 0));
+
+const emptyBreakdown = (): BreakdownMetrics => ({
+  mcp_servers: {},
+  models: {},
+  model_groups: {},
+  providers: {},
+  endpoints: {},
+  api_keys: {},
+  entities: {},
+});
+
+function responseOf(
+  results: DailySpendData[],
+  totals: SpendMetrics,
+  paging: { page: number; total_pages: number; has_more: boolean },
+  extra: { api_key_limit?: number; total_api_keys?: number } = {},
+): SpendAnalyticsPaginatedResponse {
   return {
     results,
     metadata: {
@@ -567,11 +735,174 @@ export async function dailyActivity(
       total_autorouter_savings_spend: 0,
       total_response_time_ms: totals.total_response_time_ms,
       total_timed_requests: totals.timed_requests,
-      page,
-      total_pages: q.page === null ? 1 : Math.ceil(total / pageSize),
-      has_more: q.page === null ? false : page * pageSize < total,
+      ...paging,
+      ...extra,
     },
   };
+}
+
+const definedKeys = (xs: (string | null)[]) => [...new Set(xs.filter((k): k is string => !!k))];
+
+/**
+ * Daily activity of one entity kind, LiteLLM's response shape: one page of LiteLLM's daily-table rows
+ * (`page: null`: every row, one page).
+ */
+export async function dailyActivity(
+  db: Db,
+  scope: Scope,
+  entity: ActivityEntity,
+  q: DailyActivityQuery,
+): Promise<SpendAnalyticsPaginatedResponse> {
+  if (q.start_date > q.end_date) throw badRequest("end_date", "must not be before start_date");
+  const { rows, total, meta } = await activityRows(db, scope, entity, q);
+  const [keys, ents] = meta
+    ? [meta.keys, meta.ents]
+    : await Promise.all([
+        keyMetadata(db, definedKeys(rows.map((r) => r.api_key))),
+        entityMetadata(db, entity, definedKeys(rows.map((r) => r.entity))),
+      ]);
+  const { results, totals } = shapeDailyActivity(rows, keys, ents);
+  if (q.page === null) return responseOf(results, totals, { page: 1, total_pages: 1, has_more: false });
+  return responseOf(results, totals, {
+    page: q.page,
+    total_pages: Math.ceil(total / q.page_size),
+    has_more: q.page * q.page_size < total,
+  });
+}
+
+/** LiteLLM's USAGE_TOP_API_KEYS_LIMIT: the aggregated route lists the keys with the most spend only. */
+export const AGGREGATED_API_KEY_LIMIT = 100;
+
+/** Top keys by spend, then key (code-point order, as `COLLATE "C"` sorts). */
+const byTopSpend = (a: [string, number], b: [string, number]) =>
+  b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
+
+interface DimRow extends Record<RouteMeasure, number> {
+  t: string;
+  day: string;
+  v1: string | null;
+  v2: string | null;
+  v3: string | null;
+  v4: string | null;
+  v5: string | null;
+  v6: string | null;
+  v7: string | null;
+}
+
+/**
+ * The aggregated route without filters, from migration 0012's narrow rollups: per (day, dimension) sums
+ * for the days and every key-free breakdown (hundreds of rows for 30 days), the top keys from their
+ * per-(day, key) sums, and the route rows of those keys only for the per-key breakdowns. One statement
+ * (one snapshot); null when a day in the range is dirty or the tables are missing.
+ */
+async function aggregatedFromDims(
+  db: Db,
+  q: DailyActivityQuery,
+  limit: number,
+): Promise<SpendAnalyticsPaginatedResponse | null> {
+  if (!(await hasRouteRollups(db))) return null;
+  await foldBeforeRead(db);
+  const inRange = (alias: string) =>
+    sql`${sql.ref(`${alias}.day`)} BETWEEN ${q.start_date}::date AND ${q.end_date}::date`;
+  const nulls = (n: number) => sql.join(Array.from({ length: n }, () => sql`NULL::text`));
+  const namedNulls = sql.join(["v3", "v4", "v5", "v6", "v7"].map((c) => sql`NULL::text AS ${sql.id(c)}`));
+  const measures = (alias: string) =>
+    sql.join(ROUTE_MEASURES.map((m) => sql`${sql.ref(`${alias}.${m}`)}::float8 AS ${sql.id(m)}`));
+  const zeros = sql.join(ROUTE_MEASURES.map((m) => sql`0::float8 AS ${sql.id(m)}`));
+  const dimTable = sql.table(`spendlens.${ROUTE_DIM_TABLE}`);
+  const routeTable = sql.table(`spendlens.${ROUTE_TABLE}`);
+  const r = await sql<DimRow>`WITH dirty AS MATERIALIZED (SELECT EXISTS (
+        SELECT 1 FROM spendlens.rollup_days rd WHERE rd.dirty_at IS NOT NULL AND ${inRange("rd")}) AS dirty),
+      keys AS MATERIALIZED (SELECT coalesce(k.value, '') AS api_key, sum(k.spend) AS spend
+        FROM ${dimTable} k, dirty d WHERE NOT d.dirty AND k.dim = 'k' AND ${inRange("k")} GROUP BY 1),
+      top AS MATERIALIZED (SELECT coalesce(array_agg(x.api_key), '{}') AS ks FROM (SELECT api_key FROM keys
+        ORDER BY spend DESC, api_key COLLATE "C" LIMIT ${limit}) x)
+    SELECT 'h' AS t, NULL::text AS day, d.dirty::text AS v1, (SELECT count(*) FROM keys)::text AS v2, ${namedNulls}, ${zeros}
+      FROM dirty d
+    UNION ALL
+    SELECT x.dim::text, x.day::text, x.value, ${nulls(6)}, ${measures("x")}
+      FROM ${dimTable} x, dirty d
+      WHERE NOT d.dirty AND x.dim = ANY('{d,m,g,p,x,e,n}'::"char"[]) AND ${inRange("x")}
+    UNION ALL
+    SELECT 'r', r.day::text, r.entity, r.api_key, r.model, r.model_group, r.custom_llm_provider,
+        r.mcp_namespaced_tool_name, r.call_type, ${measures("r")}
+      FROM ${routeTable} r, top, dirty d
+      WHERE NOT d.dirty AND r.kind = 'u' AND ${inRange("r")}
+        AND (r.api_key = ANY(top.ks) OR (r.api_key IS NULL AND '' = ANY(top.ks)))`.execute(db);
+  const head = r.rows[0];
+  if (!head || head.v1 === "true") return null;
+  const keyRows: ActivityRow[] = [];
+  const dimRows: DimRow[] = [];
+  const top = new Set<string>();
+  for (const x of r.rows) {
+    if (x.t === "r") {
+      const { t: _t, v1, v2, v3, v4, v5, v6, v7, ...m } = x;
+      keyRows.push({
+        ...m,
+        entity: v1,
+        api_key: v2,
+        model: v3,
+        model_group: v4,
+        custom_llm_provider: v5,
+        mcp_namespaced_tool_name: v6,
+        endpoint: v7,
+        total_rows: 0,
+      });
+      top.add(v2 ?? "");
+    } else if (x.t !== "h") dimRows.push(x);
+  }
+  const [keys, ents] = await Promise.all([
+    keyMetadata(db, definedKeys([...top])),
+    entityMetadata(db, "user", definedKeys(dimRows.filter((x) => x.t === "n").map((x) => x.v1))),
+  ]);
+  // Every metric of a day and of its key-free buckets from the dimension sums; the top keys' buckets
+  // from their rows (shapeDailyActivity adds those rows to api_key_breakdown and api_keys only).
+  const { results, totals } = shapeDailyActivity(keyRows, keys, ents, undefined, dimRows);
+  return responseOf(
+    results,
+    totals,
+    { page: 1, total_pages: 1, has_more: false },
+    { api_key_limit: limit, total_api_keys: Number(head.v2) },
+  );
+}
+
+/**
+ * `/user/daily/activity/aggregated`: the whole range folded into per-date breakdowns, as LiteLLM's
+ * GROUPING SETS query does: every day's and every bucket's totals, with api_keys and each bucket's
+ * api_key_breakdown limited to the `limit` keys with the most spend in the range (LiteLLM's top 100);
+ * metadata carries api_key_limit and total_api_keys as LiteLLM's does.
+ */
+export async function dailyActivityAggregated(
+  db: Db,
+  scope: Scope,
+  q: DailyActivityQuery,
+  limit = AGGREGATED_API_KEY_LIMIT,
+): Promise<SpendAnalyticsPaginatedResponse> {
+  if (q.start_date > q.end_date) throw badRequest("end_date", "must not be before start_date");
+  if (scopeUserId(scope) === null && !q.model && !q.api_key) {
+    const fast = await aggregatedFromDims(db, q, limit);
+    if (fast) return fast;
+  }
+  const { rows } = await activityRows(db, scope, "user", { ...q, page: null });
+  const spend = new Map<string, number>();
+  for (const x of rows) spend.set(x.api_key ?? "", (spend.get(x.api_key ?? "") ?? 0) + x.spend);
+  const top = new Set(
+    [...spend]
+      .sort(byTopSpend)
+      .slice(0, limit)
+      .map(([k]) => k),
+  );
+  const [keys, ents] = await Promise.all([
+    keyMetadata(db, definedKeys([...top])),
+    entityMetadata(db, "user", definedKeys(rows.map((r) => r.entity))),
+  ]);
+  const { results, totals } = shapeDailyActivity(rows, keys, ents, (k) => top.has(k));
+  return responseOf(
+    results,
+    totals,
+    { page: 1, total_pages: 1, has_more: false },
+    { api_key_limit: limit, total_api_keys: spend.size },
+  );
 }
 
 // ---------- one function per route (inputs as the routes take them) ----------
@@ -604,7 +935,7 @@ export const userDailyActivityAggregated = async (
   i: In<typeof userDailyActivityAggregatedInput>,
   now: Date = new Date(),
 ) =>
-  dailyActivity(db, narrowToUser(scope, i.user_id), "user", {
+  dailyActivityAggregated(db, narrowToUser(scope, i.user_id), {
     ...common(i),
     end_date: liveEndDate(i.end_date, i.timezone, i.include_current_utc_day, now),
     page: null,

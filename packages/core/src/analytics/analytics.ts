@@ -4,7 +4,14 @@ import { normalizeKeyFilter } from "../auth/hash.ts";
 import type { Db } from "../db/connect.ts";
 import { badRequest, forbidden } from "../errors.ts";
 import type { SpendDim } from "../rollups/grains.ts";
-import { type FilterValue, type RollupDim, type RollupFilters, spendTotalsSql } from "../rollups/query.ts";
+import {
+  type FilterValue,
+  filterSql,
+  planFilter,
+  type RollupDim,
+  type RollupFilters,
+  spendTotalsSql,
+} from "../rollups/query.ts";
 import { narrowToUser, type Scope, scopeUserId } from "../scope.ts";
 import {
   addDays,
@@ -248,17 +255,6 @@ function checkBoundInRange(ms: number, field: "start" | "end", tz: string): void
     );
 }
 
-/** `col = v`, `col = ANY(...)`, `col IS NULL`, or an OR of them; every value a bound parameter. */
-function filterSql(col: RawBuilder<unknown>, values: readonly (string | null)[]): RawBuilder<unknown> {
-  const vals = values.filter((x): x is string => x !== null);
-  const parts: RawBuilder<unknown>[] = [];
-  if (vals.length === 1) parts.push(sql`${col} = ${vals[0]!}`);
-  else if (vals.length > 1) parts.push(sql`${col} = ANY(${vals}::text[])`);
-  if (vals.length < values.length) parts.push(sql`${col} IS NULL`);
-  if (!parts.length) return sql`false`;
-  return parts.length === 1 ? parts[0]! : sql`(${sql.join(parts, sql` OR `)})`;
-}
-
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /**
@@ -424,7 +420,7 @@ async function rawGrouped(db: Db, scope: Scope, p: Plan): Promise<RawBuilder<unk
   ];
   for (const [k, v] of Object.entries(p.filters)) {
     if (!v) continue;
-    conds.push(filterSql(k === "tag" ? sql`e.tag` : col(k as SpendDim), v));
+    conds.push(filterSql(k === "tag" ? sql`e.tag` : col(k as SpendDim), planFilter(k, v)));
   }
   const user = scopeUserId(scope);
   if (user !== null) conds.push(sql`l."user" = ${user}`);

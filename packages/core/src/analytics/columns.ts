@@ -1,10 +1,11 @@
-import { sql } from "kysely";
 import type { Db } from "../db/connect.ts";
+import { schemaFacts } from "../db/schemaFacts.ts";
 
 /**
- * Columns of "LiteLLM_SpendLogs" and their types, read once per database handle: an older LiteLLM has
- * no organization_id (it then reads as NULL), and a hand-made table may hold "startTime" as timestamptz
- * (bounds are then passed as timestamptz, so they still mean UTC instants).
+ * Columns of "LiteLLM_SpendLogs" and their types, from the database's schema facts (db/schemaFacts.ts,
+ * probed once): an older LiteLLM has no organization_id (it then reads as NULL), and a hand-made table
+ * may hold "startTime" as timestamptz (bounds are then passed as timestamptz, so they still mean UTC
+ * instants).
  */
 export interface SpendLogColumns {
   has(name: string): boolean;
@@ -12,26 +13,7 @@ export interface SpendLogColumns {
   startTimeHasZone: boolean;
 }
 
-const cache = new WeakMap<Db, Promise<SpendLogColumns>>();
-
-export function spendLogColumns(db: Db): Promise<SpendLogColumns> {
-  let p = cache.get(db);
-  if (!p) {
-    p = sql<{
-      column_name: string;
-      data_type: string;
-    }>`SELECT column_name, data_type FROM information_schema.columns
-        WHERE table_schema = 'public' AND table_name = 'LiteLLM_SpendLogs'`
-      .execute(db)
-      .then((r) => {
-        const types = new Map(r.rows.map((x) => [x.column_name, x.data_type]));
-        return {
-          has: (name: string) => types.has(name),
-          startTimeHasZone: types.get("startTime") === "timestamp with time zone",
-        };
-      });
-    cache.set(db, p);
-    p.catch(() => cache.delete(db));
-  }
-  return p;
+export async function spendLogColumns(db: Db): Promise<SpendLogColumns> {
+  const f = await schemaFacts(db);
+  return { has: (name) => f.spendLogColumns.has(name), startTimeHasZone: f.startTimeHasZone };
 }

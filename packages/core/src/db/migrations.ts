@@ -3,6 +3,7 @@ import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } fr
 import { SpendlensError } from "../errors.ts";
 import type { Db } from "./connect.ts";
 import { MIGRATION_FILES } from "./migrationFiles.ts";
+import { probeSchemaFacts } from "./schemaFacts.ts";
 import { splitSqlStatements } from "./sqlText.ts";
 
 /**
@@ -125,6 +126,8 @@ export async function migrate(db: Db, opts: { upTo?: string } = {}): Promise<Mig
     );
   }
   await checkSchema(db);
+  // The planner's schema facts, probed once now that the schema is what it will be (db/schemaFacts.ts).
+  await probeSchemaFacts(db);
   const mode = await sql<{ value: string }>`SELECT value FROM spendlens.meta WHERE key = 'mode'`.execute(db);
   return {
     applied: (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName),

@@ -3,10 +3,20 @@ import { z } from "zod";
 import { normalizeKeyFilter } from "../auth/hash.ts";
 import type { Db } from "../db/connect.ts";
 import { isEmbeddedDb, type StreamOptions, streamPlanned, streamRowsMerged } from "../db/stream.ts";
-import { type RollupFilters, spendDayRowsSql, spendTotalsSql, windowDaysSql } from "../rollups/query.ts";
+import {
+  type Explained,
+  explainStatement,
+  type Plan,
+  type Planned,
+  planQuery,
+  type RollupFilters,
+  type SpendRow,
+  spendDayRowsPlanned,
+  windowDaysSql,
+} from "../rollups/query.ts";
 import { narrowToUser, type Scope, scopeUserId } from "../scope.ts";
 import { checkDayRange, eachDay, type Window } from "../validation.ts";
-import { reportDayCache, type Stamp } from "./dayCache.ts";
+import { type DayCache, reportDayCache, type Stamp } from "./dayCache.ts";
 import { dayRangeShape, windowOf, zOptionalText } from "./sqlParts.ts";
 
 /**
@@ -132,24 +142,25 @@ interface DayGroupRow {
 }
 
 /**
- * One row per (day, team or customer), days ascending, then by total_spend and name: the statement for
- * any list of days (built without a query, so it can be made inside a read's transaction).
+ * One row per (day, team or customer), days ascending, then by total_spend and name: the plan of the
+ * per-day rows and the statement for any list of days (built without a query, so it can be made inside
+ * a read's transaction).
  */
 async function dayGroupSql(
   db: Db,
   scope: Scope,
   by: "team" | "customer",
   f: ReportFilters,
-): Promise<(days: readonly string[]) => RawBuilder<DayGroupRow>> {
+): Promise<{ plan: Plan; forDays: (days: readonly string[]) => RawBuilder<DayGroupRow> }> {
   const grpDim = by === "team" ? "team_id" : "end_user";
-  const src = await spendDayRowsSql(
+  const { plan, statement: src } = await spendDayRowsPlanned(
     db,
     scope,
     { dims: [grpDim, "model", "api_key"], filters: rollupFilters(f) },
     sql`d.day`,
     sql`d.dirty`,
   );
-  // Teams by alias as the seed's GROUP BY tt.team_alias does: teams sharing an alias (or all without
+  // Teams by alias as LiteLLM's GROUP BY tt.team_alias does: teams sharing an alias (or all without
   // one, and ids missing from the team table) are one 'Unassigned Team'.
   // Text compared byte by byte (COLLATE "C"): the order is the code-point order whatever the
   // database's locale, and sorting and grouping skip strcoll (a third of the statement's time).
@@ -163,7 +174,9 @@ async function dayGroupSql(
           FROM (${src}) s GROUP BY 1, 2, 3`;
   const entry = sql`'{"model":' || ${jsonText(sql`m.model`)} || ',"api_key":' || ${jsonText(sql`m.api_key`)}
     || ',"spend":' || ${jsonText(sql`m.spend`)} || ',"total_tokens":' || ${jsonText(sql`m.total_tokens`)} || '}'`;
-  return (days) => sql<DayGroupRow>`WITH days AS MATERIALIZED (${windowDaysSql(days)})
+  const forDays = (
+    days: readonly string[],
+  ) => sql<DayGroupRow>`WITH days AS MATERIALIZED (${windowDaysSql(days)})
     SELECT to_char(d.day, 'YYYY-MM-DD') AS day, x.grp, x.total, x.metadata
     FROM days d CROSS JOIN LATERAL (
       SELECT m.grp, sum(m.spend)::float8 AS total,
@@ -172,6 +185,7 @@ async function dayGroupSql(
       GROUP BY m.grp
       ORDER BY total DESC, m.grp
     ) x`;
+  return { plan, forDays };
 }
 
 interface KeyRow {
@@ -183,16 +197,17 @@ interface KeyRow {
   details: string;
 }
 
+/** The per-key answer's totals: spend per (api_key, model) over the window, planned. */
+function keyTotals(db: Db, scope: Scope, w: Window, f: ReportFilters): Promise<Planned<SpendRow>> {
+  const query = { window: w, dims: ["api_key", "model"] as const, filters: rollupFilters(f) };
+  return planQuery<SpendRow>(db, { kind: "spend", scope, query });
+}
+
 /**
  * One row per api_key, by total_cost (highest first), then key. `part`: only the keys whose hash has
  * this low bit (the report reads the two halves side by side).
  */
-async function keySql(db: Db, scope: Scope, w: Window, f: ReportFilters, part: 0 | 1 | null) {
-  const totals = await spendTotalsSql(db, scope, {
-    window: w,
-    dims: ["api_key", "model"],
-    filters: rollupFilters(f),
-  });
+function keySql(totals: RawBuilder<SpendRow>, part: 0 | 1 | null): RawBuilder<KeyRow> {
   const entry = sql`'{"model":' || ${jsonText(sql`k.model`)} || ',"total_cost":' || ${jsonText(sql`k.spend`)}
     || ',"total_input_tokens":' || ${jsonText(sql`k.prompt_tokens`)}
     || ',"total_output_tokens":' || ${jsonText(sql`k.completion_tokens`)} || '}'`;
@@ -313,6 +328,225 @@ export function cmpCodePoint(a: string | null, b: string | null): number {
 const str = (v: string | null) => JSON.stringify(v);
 const num = (v: number) => JSON.stringify(v);
 
+/** Which answer an input asks for (by the precedence at the top of this file), for whom, filtered how. */
+interface ReportRoute {
+  shape: SpendReport["group_by"];
+  scope: Scope;
+  filters: ReportFilters;
+}
+
+function routeOf(scope: Scope, input: z.output<typeof spendReportInput>): ReportRoute {
+  const shape = spendReportShape(input);
+  if (input.api_key !== undefined)
+    return { shape, scope, filters: { api_key: normalizeKeyFilter(input.api_key) } };
+  if (input.internal_user_id !== undefined)
+    return { shape, scope: narrowToUser(scope, input.internal_user_id), filters: {} };
+  return { shape, scope, filters: { team_id: input.team_id, customer_id: input.customer_id } };
+}
+
+/** A per-key element of the answer as JSON text. */
+const keyItem = (r: KeyRow) =>
+  `{"api_key":${str(r.api_key)},"total_cost":${num(r.total_cost)},"total_input_tokens":${num(r.total_input_tokens)},"total_output_tokens":${num(r.total_output_tokens)},"model_details":[${r.details}]}`;
+
+/** The per-key answer: one element per key, from one statement (or two halves by key hash). */
+function keyStream(
+  db: Db,
+  route: ReportRoute,
+  w: Window,
+  opts: SpendReportStreamOptions,
+  stream: StreamOptions,
+): SpendReportStream {
+  return {
+    group_by: "api_key",
+    columns: ["api_key", "total_cost", "total_input_tokens", "total_output_tokens", "model_details"],
+    async *items() {
+      const { statement: totals } = await keyTotals(db, route.scope, w, route.filters);
+      // One statement unless asked: the per-key answer is small (a row per key) and its second
+      // connection and exported snapshot cost more than they save (measured at 1M logs).
+      const two = opts.parallel !== undefined && (await parallelOf(db, opts)) >= 2;
+      const stmts = two ? [keySql(totals, 0), keySql(totals, 1)] : [keySql(totals, null)];
+      const order = (a: KeyRow, b: KeyRow) =>
+        b.total_cost - a.total_cost || cmpCodePoint(a.api_key, b.api_key);
+      for await (const rows of streamRowsMerged(db, stmts, order, stream))
+        for (const r of rows) yield keyItem(r);
+    },
+  };
+}
+
+/** Connections to read on: 1 on PGlite, else as asked (default PARALLEL). */
+async function parallelOf(db: Db, opts: SpendReportStreamOptions): Promise<number> {
+  return (await isEmbeddedDb(db)) ? 1 : (opts.parallel ?? PARALLEL);
+}
+
+/** Which days of a per-day answer are served from the cache, and the stamps of those read now. */
+interface CachedDays {
+  /** Days to read, in order. */
+  missing: string[];
+  /** Cached days proven unchanged: their element's text. */
+  hits: Map<string, Buffer>;
+  /** Clean days read now, with the stamps their cache entries get. */
+  fresh: Map<string, { day: Stamp; teams: Stamp | null }>;
+}
+
+/**
+ * The cache check, in the read's own snapshot (dayCache.ts has the proof): a cached day is used when it
+ * is clean and its detail_daily rows (and, for teams, the team table) number what they did and are all
+ * older than the entry's snapshot (xmin ages). Other clean days get stamps for their new entries.
+ */
+async function checkCachedDays(
+  trx: Db,
+  cache: DayCache,
+  days: readonly string[],
+  keyOf: (day: string) => string,
+  teams: boolean,
+): Promise<CachedDays> {
+  const v = await validateDays(trx, days, teams);
+  const entries = days.map((d) => cache.get(keyOf(d)));
+  const ages = await xminAges(
+    trx,
+    entries.flatMap((e) => (e ? [e.day.xmin] : [])),
+  );
+  const unchanged = (st: Stamp | null, rows: number, minAge: number | null) =>
+    !!st && st.rows === rows && (rows === 0 || (minAge !== null && minAge > ages.get(st.xmin)!));
+  const out: CachedDays = { missing: [], hits: new Map(), fresh: new Map() };
+  days.forEach((d, i) => {
+    const s = v.days.get(d)!;
+    const e = entries[i];
+    if (
+      e &&
+      !s.dirty &&
+      unchanged(e.day, s.rows, s.minAge) &&
+      (v.teams === null || unchanged(e.teams, v.teams.rows, v.teams.minAge))
+    ) {
+      out.hits.set(d, e.text);
+      cache.stats.hits += 1;
+      return;
+    }
+    out.missing.push(d);
+    if (!s.dirty) {
+      const teamStamp = v.teams ? { rows: v.teams.rows, xmin: v.xmin } : null;
+      out.fresh.set(d, { day: { rows: s.rows, xmin: v.xmin }, teams: teamStamp });
+      cache.stats.misses += 1;
+    }
+  });
+  return out;
+}
+
+/** The days dealt out round-robin to at most `k` statements (merged back in day order by the reader). */
+function dealDays<R>(days: readonly string[], k: number, forDays: (d: readonly string[]) => R): R[] {
+  const n = Math.min(k, days.length);
+  const out: R[] = [];
+  for (let j = 0; j < n; j++) out.push(forDays(days.filter((_, i) => i % n === j)));
+  return out;
+}
+
+/** Rows of a chunked read looked at one at a time (`peek`, then `take`). */
+class RowCursor<R> {
+  private buf: R[] = [];
+  private at = 0;
+  private ended = false;
+  constructor(private readonly rows: AsyncGenerator<R[], void, undefined>) {}
+  async peek(): Promise<R | null> {
+    while (this.at >= this.buf.length) {
+      if (this.ended) return null;
+      const r = await this.rows.next();
+      if (r.done) {
+        this.ended = true;
+        return null;
+      }
+      this.buf = r.value;
+      this.at = 0;
+    }
+    return this.buf[this.at]!;
+  }
+  take(): void {
+    this.at += 1;
+  }
+  async close(): Promise<void> {
+    await this.rows.return(undefined);
+  }
+}
+
+/** A day's element as its pieces: the day, then per team/customer its total and metadata (JSON text). */
+async function dayPieces(
+  rows: RowCursor<DayGroupRow>,
+  day: string,
+  list: "teams" | "customers",
+  name: "team_name" | "customer",
+): Promise<string[]> {
+  const parts: string[] = [];
+  for (let r = await rows.peek(); r && r.day === day; r = await rows.peek()) {
+    parts.push(
+      parts.length ? "," : `{"group_by_day":${str(day)},"${list}":[`,
+      `{"${name}":${str(r.grp)},"total_spend":${num(r.total)},"metadata":[`,
+      r.metadata,
+      "]}",
+    );
+    rows.take();
+  }
+  const r = await rows.peek();
+  // The nested loop yields the days in the order given; anything else is a bug, not an answer.
+  if (r && r.day < day) throw new Error("spend report rows out of day order");
+  if (parts.length) parts.push("]}");
+  return parts;
+}
+
+/** The per-day answer (team or customer): cached days as they are, the others read and cached. */
+function dayStream(
+  db: Db,
+  route: ReportRoute & { shape: "team" | "customer" },
+  days: readonly string[],
+  opts: SpendReportStreamOptions,
+  stream: StreamOptions,
+): SpendReportStream {
+  const by = route.shape;
+  const f = route.filters;
+  const list = by === "team" ? "teams" : "customers";
+  const name = by === "team" ? "team_name" : "customer";
+  return {
+    group_by: by,
+    columns: ["group_by_day", list],
+    async *items() {
+      const cache = opts.cache === false ? null : reportDayCache(db);
+      const keyOf = (d: string) =>
+        JSON.stringify([by, d, f.team_id ?? null, f.customer_id ?? null, scopeUserId(route.scope)]);
+      // Decided in the read's own snapshot (streamPlanned): which days the cache holds unchanged, and
+      // the stamps of the days computed now.
+      let cached: CachedDays = { missing: [...days], hits: new Map(), fresh: new Map() };
+      // Everything that queries `db` itself happens before the read's transaction opens (PGlite has
+      // one connection: a query on `db` inside it would wait for it forever).
+      const { forDays } = await dayGroupSql(db, route.scope, by, f);
+      const k = await parallelOf(db, opts);
+      const plan = async (trx: Db) => {
+        if (cache) cached = await checkCachedDays(trx, cache, days, keyOf, by === "team");
+        return dealDays(cached.missing, k, forDays);
+      };
+      const byDay = (a: DayGroupRow, b: DayGroupRow) => (a.day < b.day ? -1 : a.day > b.day ? 1 : 0);
+      const rows = new RowCursor(streamPlanned(db, plan, byDay, stream));
+      try {
+        await rows.peek(); // runs the plan
+        for (const d of days) {
+          const hit = cached.hits.get(d);
+          if (hit !== undefined) {
+            if (hit.length) yield hit;
+            continue;
+          }
+          const parts = await dayPieces(rows, d, list, name);
+          const stamp = cached.fresh.get(d);
+          if (cache && stamp) {
+            const text = Buffer.from(parts.join(""), "utf8");
+            cache.set(keyOf(d), { text, ...stamp, at: Date.now() });
+            if (text.length) yield text;
+          } else if (parts.length) yield parts;
+        }
+        if (await rows.peek()) throw new Error("spend report rows for a day not asked for");
+      } finally {
+        await rows.close();
+      }
+    },
+  };
+}
+
 /**
  * The spend report, streamed: input is checked here (a 400 or 403 is thrown before anything is read);
  * `items()` then reads from a server-side cursor, `opts.chunkRows` rows (day × team/customer, or keys)
@@ -325,153 +559,17 @@ export function spendReportStream(
   opts: SpendReportStreamOptions = {},
 ): SpendReportStream {
   const input = spendReportInput.parse(raw);
-  const w = windowOf(input);
-  const days = eachDay(input.start_date, input.end_date);
+  const route = routeOf(scope, input);
   const stream: StreamOptions = { settings: REPORT_SETTINGS };
   if (opts.chunkRows !== undefined) stream.chunkRows = opts.chunkRows;
-  const parallel = async () => ((await isEmbeddedDb(db)) ? 1 : (opts.parallel ?? PARALLEL));
-  const byKey = (s: Scope, f: ReportFilters): SpendReportStream => ({
-    group_by: "api_key",
-    columns: ["api_key", "total_cost", "total_input_tokens", "total_output_tokens", "model_details"],
-    async *items() {
-      // One statement unless asked: the per-key answer is small (a row per key) and its second
-      // connection and exported snapshot cost more than they save (measured at 1M logs).
-      const stmts =
-        (await parallel()) < 2 || opts.parallel === undefined
-          ? [await keySql(db, s, w, f, null)]
-          : [await keySql(db, s, w, f, 0), await keySql(db, s, w, f, 1)];
-      const order = (a: KeyRow, b: KeyRow) =>
-        b.total_cost - a.total_cost || cmpCodePoint(a.api_key, b.api_key);
-      for await (const rows of streamRowsMerged(db, stmts, order, stream)) {
-        for (const r of rows) {
-          yield `{"api_key":${str(r.api_key)},"total_cost":${num(r.total_cost)},"total_input_tokens":${num(r.total_input_tokens)},"total_output_tokens":${num(r.total_output_tokens)},"model_details":[${r.details}]}`;
-        }
-      }
-    },
-  });
-  const byDay = (by: "team" | "customer", f: ReportFilters): SpendReportStream => {
-    const list = by === "team" ? "teams" : "customers";
-    const name = by === "team" ? "team_name" : "customer";
-    return {
-      group_by: by,
-      columns: ["group_by_day", list],
-      async *items() {
-        const cache = opts.cache === false ? null : reportDayCache(db);
-        const keyOf = (d: string) =>
-          JSON.stringify([by, d, f.team_id ?? null, f.customer_id ?? null, scopeUserId(scope)]);
-        // Decided in the read's own snapshot (streamPlanned): which days the cache holds unchanged, and
-        // the stamps of the days computed now.
-        const hits = new Map<string, Buffer>();
-        const fresh = new Map<string, { day: Stamp; teams: Stamp | null }>();
-        // Everything that queries `db` itself happens before the read's transaction opens (PGlite has
-        // one connection: a query on `db` inside it would wait for it forever).
-        const stmtFor = await dayGroupSql(db, scope, by, f);
-        const k0 = await parallel();
-        const plan = async (trx: Db) => {
-          let missing = days;
-          if (cache) {
-            const v = await validateDays(trx, days, by === "team");
-            const cands = days.map((d) => cache.get(keyOf(d)));
-            const ages = await xminAges(
-              trx,
-              cands.flatMap((e) => (e ? [e.day.xmin] : [])),
-            );
-            missing = [];
-            days.forEach((d, i) => {
-              const s = v.days.get(d)!;
-              const e = cands[i];
-              const same = (st: Stamp | null, rows: number, minAge: number | null) =>
-                !!st && st.rows === rows && (rows === 0 || (minAge !== null && minAge > ages.get(st.xmin)!));
-              if (
-                e &&
-                !s.dirty &&
-                same(e.day, s.rows, s.minAge) &&
-                (v.teams === null || same(e.teams, v.teams.rows, v.teams.minAge))
-              ) {
-                hits.set(d, e.text);
-                cache.stats.hits += 1;
-              } else {
-                missing.push(d);
-                if (!s.dirty) {
-                  const teams = v.teams ? { rows: v.teams.rows, xmin: v.xmin } : null;
-                  fresh.set(d, { day: { rows: s.rows, xmin: v.xmin }, teams });
-                  cache.stats.misses += 1;
-                }
-              }
-            });
-          }
-          // The days to read dealt out round-robin to PARALLEL statements, merged back in day order.
-          const k = Math.min(k0, missing.length);
-          const stmts: RawBuilder<DayGroupRow>[] = [];
-          for (let j = 0; j < k; j++) stmts.push(stmtFor(missing.filter((_, i) => i % k === j)));
-          return stmts;
-        };
-        const byDay = (a: DayGroupRow, b: DayGroupRow) => (a.day < b.day ? -1 : a.day > b.day ? 1 : 0);
-        const rows = streamPlanned(db, plan, byDay, stream);
-        let buf: DayGroupRow[] = [];
-        let at = 0;
-        let ended = false;
-        const peek = async (): Promise<DayGroupRow | null> => {
-          while (at >= buf.length) {
-            if (ended) return null;
-            const r = await rows.next();
-            if (r.done) {
-              ended = true;
-              return null;
-            }
-            buf = r.value;
-            at = 0;
-          }
-          return buf[at]!;
-        };
-        try {
-          await peek(); // runs the plan
-          for (const d of days) {
-            const hit = hits.get(d);
-            if (hit !== undefined) {
-              if (hit.length) yield hit;
-              continue;
-            }
-            const parts: string[] = [];
-            for (let r = await peek(); r && r.day === d; r = await peek()) {
-              parts.push(
-                parts.length ? "," : `{"group_by_day":${str(d)},"${list}":[`,
-                `{"${name}":${str(r.grp)},"total_spend":${num(r.total)},"metadata":[`,
-                r.metadata,
-                "]}",
-              );
-              at += 1;
-            }
-            const r = await peek();
-            // The nested loop yields the days in the order given; anything else is a bug, not an answer.
-            if (r && r.day < d) throw new Error("spend report rows out of day order");
-            if (parts.length) parts.push("]}");
-            const stamp = fresh.get(d);
-            if (cache && stamp) {
-              const text = Buffer.from(parts.join(""), "utf8");
-              cache.set(keyOf(d), { text, ...stamp, at: Date.now() });
-              if (text.length) yield text;
-            } else if (parts.length) yield parts;
-          }
-          if (await peek()) throw new Error("spend report rows for a day not asked for");
-        } finally {
-          await rows.return(undefined);
-        }
-      },
-    };
-  };
-  if (input.api_key !== undefined) return byKey(scope, { api_key: normalizeKeyFilter(input.api_key) });
-  if (input.internal_user_id !== undefined) return byKey(narrowToUser(scope, input.internal_user_id), {});
-  const f: ReportFilters = { team_id: input.team_id, customer_id: input.customer_id };
-  if (input.team_id !== undefined && input.customer_id !== undefined) return byDay("customer", f);
-  switch (input.group_by) {
-    case "team":
-      return byDay("team", f);
-    case "customer":
-      return byDay("customer", f);
-    case "api_key":
-      return byKey(scope, f);
-  }
+  if (route.shape === "api_key") return keyStream(db, route, windowOf(input), opts, stream);
+  return dayStream(
+    db,
+    { ...route, shape: route.shape },
+    eachDay(input.start_date, input.end_date),
+    opts,
+    stream,
+  );
 }
 
 /** Which shape the answer to a (parsed) input has, by the precedence at the top of this file. */
@@ -479,6 +577,34 @@ export function spendReportShape(input: z.output<typeof spendReportInput>): Spen
   if (input.api_key !== undefined || input.internal_user_id !== undefined) return "api_key";
   if (input.team_id !== undefined && input.customer_id !== undefined) return "customer";
   return input.group_by;
+}
+
+/** What the spend report would run: its shape, and per statement the plan and the SQL with parameters. */
+export interface SpendReportExplained {
+  group_by: SpendReport["group_by"];
+  /**
+   * The statements, in order. The per-day answers run one statement over the days not in the day cache
+   * (shown here over every day of the window, as with the cache off), dealt out to two connections on
+   * Postgres; the per-key answer runs one.
+   */
+  statements: Explained[];
+}
+
+/** The plan and SQL of the spend report for an input, without running it (admins; `reports.explain`). */
+export async function explainSpendReport(
+  db: Db,
+  scope: Scope,
+  raw: SpendReportInput,
+): Promise<SpendReportExplained> {
+  const input = spendReportInput.parse(raw);
+  const route = routeOf(scope, input);
+  if (route.shape === "api_key") {
+    const { plan, statement } = await keyTotals(db, route.scope, windowOf(input), route.filters);
+    return { group_by: route.shape, statements: [explainStatement(db, plan, keySql(statement, null))] };
+  }
+  const { plan, forDays } = await dayGroupSql(db, route.scope, route.shape, route.filters);
+  const days = eachDay(input.start_date, input.end_date);
+  return { group_by: route.shape, statements: [explainStatement(db, plan, forDays(days))] };
 }
 
 /** The whole report (tRPC and small callers): the streamed elements, parsed. */

@@ -329,3 +329,10 @@ export async function execSql(db: DbHandle["db"], text: string, params: unknown[
   const r = await db.executeQuery(CompiledQuery.raw(text, params));
   return r.rows as unknown[];
 }
+
+/** Core functions only tests call directly (the server runs them on its own schedule, or at start). */
+export { hashToken } from "../auth/hash.ts";
+export { detectBudgetAlerts } from "../budgets/alerts.ts";
+export { setClock } from "../clock.ts";
+export { parseConfig } from "../config/config.ts";
+export { foldRollups } from "../rollups/fold.ts";

@@ -1,0 +1,55 @@
+import { sql } from "kysely";
+import type { Db } from "./connect.ts";
+
+/**
+ * What the query planner needs to know about a database's schema, probed in one statement when the
+ * database is migrated (`migrate` ends with `probeSchemaFacts`), or on first use for a handle that was
+ * not (a standby, a test's clone of a migrated template), and then passed to the planner (rollups/plan.ts)
+ * as plain data. One cache for the whole package instead of a WeakMap per fact per file.
+ */
+export interface SchemaFacts {
+  /** Columns of "LiteLLM_SpendLogs" (an older LiteLLM lacks organization_id: it reads as NULL). */
+  spendLogColumns: ReadonlySet<string>;
+  /** True when "LiteLLM_SpendLogs"."startTime" is `timestamp with time zone` (a hand-made table). */
+  startTimeHasZone: boolean;
+  /**
+   * Whether migration 0005's derived tables (end_user_daily, key_weekly) exist: a database migrated only
+   * part of the way, as some tests make, lacks them, and the planner then reads their sources.
+   */
+  derivedGrains: boolean;
+}
+
+const facts = new WeakMap<Db, Promise<SchemaFacts>>();
+
+/** Probes the facts now (one statement) and keeps them for `schemaFacts(db)`. */
+export function probeSchemaFacts(db: Db): Promise<SchemaFacts> {
+  const p = sql<{ cols: { name: string; type: string }[] | null; derived: boolean }>`SELECT
+      (SELECT json_agg(json_build_object('name', column_name, 'type', data_type))
+        FROM information_schema.columns
+        WHERE table_schema = 'public' AND table_name = 'LiteLLM_SpendLogs') AS cols,
+      to_regclass('spendlens.end_user_daily') IS NOT NULL AS derived`
+    .execute(db)
+    .then((r): SchemaFacts => {
+      const cols = r.rows[0]?.cols ?? [];
+      return {
+        spendLogColumns: new Set(cols.map((c) => c.name)),
+        startTimeHasZone: cols.some((c) => c.name === "startTime" && c.type === "timestamp with time zone"),
+        derivedGrains: r.rows[0]?.derived === true,
+      };
+    });
+  facts.set(db, p);
+  p.catch(() => facts.delete(db));
+  return p;
+}
+
+/**
+ * The facts of a database handle: as probed when it was migrated, or probed now. A fact a later
+ * migration may still turn on (derived grains absent) is probed again on the next call, so a database
+ * migrated the rest of the way by another handle is seen at once.
+ */
+export async function schemaFacts(db: Db): Promise<SchemaFacts> {
+  const known = facts.get(db);
+  const f = await (known ?? probeSchemaFacts(db));
+  if (known && !f.derivedGrains) return probeSchemaFacts(db);
+  return f;
+}

@@ -1,10 +1,16 @@
 #!/usr/bin/env node
-// The test command: the whole suite on PGlite, then again on the real Postgres (a fresh database per
-// test file, dropped after). Ends with one line `N passed, N failed` summed from vitest's JSON reports.
-import { spawnSync } from "node:child_process";
+// The test command: the whole suite on PGlite and on the real Postgres (a fresh database per test file,
+// cloned from the run's migrated template, dropped after). Each engine's pass is one vitest process over
+// every package (the root vitest.config.ts); the passes run one after the other, or side by side with
+// SPENDLENS_TEST_PARALLEL=1 (it fills the Postgres pass's waits, but the timing tests — hostile input's
+// 1 s answers, restarts — then share the cores with twice the workers). Arguments go to both vitest runs
+// (e.g. `pnpm test -- --project core`). Ends with one line `N passed, N failed` from vitest's JSON reports.
+import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
+import { createInterface } from "node:readline";
 import pg from "./pg.cjs";
 
 const root = new URL("..", import.meta.url).pathname;
@@ -12,10 +18,12 @@ const reports = join(root, ".test-reports");
 rmSync(reports, { recursive: true, force: true });
 mkdirSync(reports, { recursive: true });
 const pgUrl = process.env.SPENDLENS_TEST_PG_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
-const extra = process.argv.slice(2);
-// This run's id: every database the run creates carries it, and the clean-up below drops only those
-// (never another run's, which may be a developer's and CI's on the same Postgres at once).
+const extra = process.argv.slice(2).filter((a) => a !== "--");
+// This run's id: every database and temp folder the run creates carries it, and the clean-up below
+// removes only those (never another run's, which may be a developer's and CI's on the same Postgres).
 const runId = process.env.SPENDLENS_TEST_RUN_ID ?? randomBytes(6).toString("hex");
+const parallel = process.env.SPENDLENS_TEST_PARALLEL === "1";
+const started = Date.now();
 
 async function postgresReachable() {
   const c = new pg.Client({ connectionString: pgUrl, connectionTimeoutMillis: 3000 });
@@ -30,33 +38,56 @@ async function postgresReachable() {
   }
 }
 
-function pass(engine) {
-  console.log(`\n=== test pass: ${engine} ===\n`);
-  const r = spawnSync("pnpm", ["exec", "turbo", "run", "test", "--concurrency=1", "--continue", ...extra], {
+/** One engine's pass: `vitest run` at the root; its output lines prefixed with the engine when parallel. */
+function pass(engine, prefix) {
+  const t0 = Date.now();
+  const child = spawn(process.execPath, [join(root, "node_modules/vitest/vitest.mjs"), "run", ...extra], {
     cwd: root,
-    stdio: "inherit",
+    stdio: ["ignore", "pipe", "pipe"],
     env: {
       ...process.env,
       SPENDLENS_TEST_ENGINE: engine,
       SPENDLENS_TEST_REPORT_DIR: reports,
       SPENDLENS_TEST_PG_URL: pgUrl,
       SPENDLENS_TEST_RUN_ID: runId,
-      // One migrated template per run (made by the first package's globalSetup), dropped below with the
-      // run's other databases.
+      // One migrated template per run and engine, removed below with the run's other databases and folder.
       SPENDLENS_TEST_KEEP_TEMPLATE: "1",
+      // Its output is piped through the prefixer: colours when our own output is a terminal.
+      ...(process.stdout.isTTY ? { FORCE_COLOR: "1" } : {}),
     },
   });
-  return r.status === 0;
+  for (const [from, to] of [
+    [child.stdout, process.stdout],
+    [child.stderr, process.stderr],
+  ]) {
+    createInterface({ input: from }).on("line", (l) => to.write(prefix ? `[${engine}] ${l}\n` : `${l}\n`));
+  }
+  return new Promise((resolve) =>
+    child.on("close", (code) => {
+      console.log(`\n=== ${engine} pass: exit ${code}, ${((Date.now() - t0) / 1000).toFixed(1)} s ===\n`);
+      resolve(code === 0);
+    }),
+  );
 }
 
 // The CLI tests run the real binary: bundle it first (bin/spendlens.mjs falls back to the TypeScript
-// sources when the bundle is missing or older than them, but then every run compiles at start-up).
-const built = spawnSync("pnpm", ["--filter", "@spendlens/cli", "build"], { cwd: root, stdio: "inherit" });
-if (built.status !== 0) console.log("CLI bundle not built: the CLI tests run the TypeScript sources");
+// sources when the bundle is missing or older than them, but then every run compiles at start-up). The
+// server and browser tests serve apps/web's bundle.
+for (const pkg of ["@spendlens/cli", "@spendlens/web"]) {
+  const built = spawnSync("pnpm", ["--filter", pkg, "build"], { cwd: root, stdio: "inherit" });
+  if (built.status !== 0) console.log(`${pkg} not built`);
+}
 
-let ok = pass("pglite");
-if (await postgresReachable()) {
-  ok = pass("postgres") && ok;
+const withPostgres = await postgresReachable();
+const engines = withPostgres ? ["pglite", "postgres"] : ["pglite"];
+let ok = true;
+if (!parallel || engines.length === 1) {
+  for (const e of engines) ok = (await pass(e, null)) && ok;
+} else {
+  ok = (await Promise.all(engines.map((e) => pass(e, true)))).every(Boolean);
+}
+
+if (withPostgres) {
   // This run's migrated template (spendlens_t_<id>_tpl_<hash>) and the leftovers of its crashed test
   // files (only this run's: the prefix carries its id).
   const c = new pg.Client({ connectionString: pgUrl });
@@ -73,14 +104,39 @@ if (await postgresReachable()) {
 } else {
   console.log(`\nPostgres pass SKIPPED: no Postgres reachable at ${pgUrl}. Only the PGlite pass ran.`);
 }
+// The run's temp folder (the PGlite templates and on-disk test databases, packages/core/src/testing), and
+// the folders test files name with the run's id (`spendlens-<what>-<run id>-…`) that a test killed before
+// its afterAll left behind.
+rmSync(join(tmpdir(), `spendlens-t-${runId}`), { recursive: true, force: true });
+for (const f of readdirSync(tmpdir()))
+  if (f.startsWith("spendlens-") && f.includes(`-${runId}-`))
+    rmSync(join(tmpdir(), f), { recursive: true, force: true });
 
 let passed = 0;
 let failed = 0;
-for (const f of readdirSync(reports)) {
-  const j = JSON.parse(readFileSync(join(reports, f), "utf8"));
+for (const engine of engines) {
+  const file = join(reports, `${engine}.json`);
+  if (!existsSync(file)) {
+    console.log(`${engine}: no report (the run did not finish)`);
+    failed += 1;
+    continue;
+  }
+  const j = JSON.parse(readFileSync(file, "utf8"));
   passed += j.numPassedTests ?? 0;
   failed += (j.numFailedTests ?? 0) + (j.numRuntimeErrorTestSuites ?? 0);
-  console.log(`${f.replace(/\.json$/, "")}: ${j.numPassedTests} passed, ${j.numFailedTests} failed`);
+  // Per package (apps/server, packages/core …), from each file's path.
+  const byPkg = new Map();
+  for (const f of j.testResults ?? []) {
+    const pkg = relative(root, f.name).split("/").slice(0, 2).join("/");
+    const s = byPkg.get(pkg) ?? { passed: 0, failed: 0 };
+    for (const a of f.assertionResults ?? []) {
+      if (a.status === "passed") s.passed += 1;
+      else if (a.status === "failed") s.failed += 1;
+    }
+    byPkg.set(pkg, s);
+  }
+  for (const [pkg, s] of [...byPkg].sort())
+    console.log(`${engine} ${pkg}: ${s.passed} passed, ${s.failed} failed`);
 }
-console.log(`${passed} passed, ${failed} failed`);
+console.log(`${passed} passed, ${failed} failed (${((Date.now() - started) / 1000).toFixed(0)} s)`);
 process.exit(ok && failed === 0 ? 0 : 1);

@@ -2,7 +2,7 @@
  * Browser test harness: the real server (apps/server, serving apps/web/dist) on a fresh test database
  * with demo data, and Debian's Chromium driven by playwright-core (never a browser download).
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -103,7 +103,11 @@ export async function startWebHarness(logs = 4000): Promise<WebHarness> {
       return p;
     },
     shot: async (page, name) => {
-      await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+      // Written whole, then renamed: the two engines' passes may run side by side (scripts/test.mjs).
+      const file = join(SCREENSHOTS, `${name}.png`);
+      const tmp = `${file}.${process.pid}.tmp`;
+      writeFileSync(tmp, await page.screenshot({ fullPage: true }));
+      renameSync(tmp, file);
     },
     close: async () => {
       await ctx.close().catch(() => {});

@@ -1,8 +1,8 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadConfig, parseConfig, SpendlensError } from "../src/internal.ts";
+import { testRunDir } from "../src/testing/index.ts";
 
 function configError(fn: () => unknown): SpendlensError {
   try {
@@ -84,7 +84,8 @@ litellm_settings:
     expect(configError(() => parseConfig("- a\n- b\n", "c.yaml")).message).toBe(
       "c.yaml: line 1: expected a mapping at the top level",
     );
-    const dir = mkdtempSync(join(tmpdir(), "spendlens-config-"));
+    // In the run's temp folder, which the run removes.
+    const dir = mkdtempSync(join(testRunDir(), "config-"));
     const missing = join(dir, "nope.yaml");
     expect(configError(() => loadConfig(missing)).message).toBe(`cannot read config file ${missing}: ENOENT`);
     const bad = join(dir, "bad.yaml");

@@ -2,12 +2,16 @@ import { sql } from "kysely";
 import { describe, expect, it } from "vitest";
 import { openDatabase, pgliteStartParams } from "../src/db/connect.ts";
 import { settingsFromEnv } from "../src/runtime.ts";
-import { testEngine } from "../src/testing/index.ts";
+import { emptyPgliteTemplate, testEngine } from "../src/testing/index.ts";
 
 /** The embedded PGlite's start settings: small shared_buffers by default, one setting from the environment. */
 describe.skipIf(testEngine() === "postgres")("PGlite start settings", () => {
   const shown = async (settings?: { shared_buffers: string }) => {
-    const h = await openDatabase(settings ? { pgliteSettings: settings } : {});
+    // From the run's empty template (initdb's output): the settings are start parameters, not data.
+    const h = await openDatabase({
+      loadDataDir: await emptyPgliteTemplate(),
+      ...(settings ? { pgliteSettings: settings } : {}),
+    });
     try {
       const r = await sql<{ shared_buffers: string }>`SHOW shared_buffers`.execute(h.db);
       return r.rows[0]!.shared_buffers;

@@ -2,6 +2,7 @@ import {
   dropPostgresTemplate,
   ensurePostgresTemplate,
   migratedPgliteTemplate,
+  removeTestRunDir,
   testEngine,
   testRunId,
 } from "./index.ts";
@@ -9,18 +10,24 @@ import {
 /**
  * vitest globalSetup of every package (vitest.shared.ts): fixes the run id for all worker processes and
  * makes the migrated template once, before any test file starts (createTestDb would also make it on
- * first use, under a lock). On Postgres the teardown drops the template it made, unless the caller owns
- * the clean-up (scripts/test.mjs sets SPENDLENS_TEST_KEEP_TEMPLATE=1: one template serves every package
- * of its run, and it drops every database of the run at the end).
+ * first use, under a lock). The teardown removes what the run made (the Postgres template, the run's temp
+ * folder with the PGlite templates), unless the caller owns the clean-up (scripts/test.mjs sets
+ * SPENDLENS_TEST_KEEP_TEMPLATE=1: one template serves every package of its run, and it removes every
+ * database and the temp folder of the run at the end).
  */
 export default async function setup(): Promise<() => Promise<void>> {
   testRunId(); // sets SPENDLENS_TEST_RUN_ID, which the workers inherit
+  const keep = process.env.SPENDLENS_TEST_KEEP_TEMPLATE === "1";
   if (testEngine() !== "postgres") {
     await migratedPgliteTemplate();
-    return async () => {};
+    return async () => {
+      if (!keep) removeTestRunDir();
+    };
   }
   const { created } = await ensurePostgresTemplate();
   return async () => {
-    if (created && process.env.SPENDLENS_TEST_KEEP_TEMPLATE !== "1") await dropPostgresTemplate();
+    if (keep) return;
+    if (created) await dropPostgresTemplate();
+    removeTestRunDir();
   };
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CompiledQuery, type Insertable } from "kysely";
@@ -16,7 +16,8 @@ import { insertErrorLogBatch, insertLogBatch } from "../demo/write.ts";
  * file gets a fresh database (created here, dropped by `drop()`), on the server at
  * SPENDLENS_TEST_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres): a migrated one is
  * `CREATE DATABASE … TEMPLATE` of the run's migrated template (`ensurePostgresTemplate`); PGlite loads a
- * dump of a migrated one (`migratedPgliteTemplate`). Both are keyed by the migration files' hash.
+ * dump of a migrated one (`migratedPgliteTemplate`), made once per run in the run's temp folder. Both are
+ * keyed by the migration files' hash.
  */
 export type TestEngine = "pglite" | "postgres";
 export const testEngine = (): TestEngine =>
@@ -80,10 +81,10 @@ export async function createTestDb(opts: { migrate?: boolean; onDisk?: boolean }
       await c.end();
     };
   } else {
-    const dataDir = opts.onDisk ? mkdtempSync(join(tmpdir(), "spendlens-test-")) : undefined;
+    const dataDir = opts.onDisk ? mkdtempSync(join(testRunDir(), "db-")) : undefined;
     handle = await openDatabase({
       ...(dataDir ? { dataDir } : {}),
-      ...(opts.migrate === false ? {} : { loadDataDir: await migratedPgliteTemplate() }),
+      loadDataDir: opts.migrate === false ? await emptyPgliteTemplate() : await migratedPgliteTemplate(),
     });
     if (dataDir) dropDb = async () => rmSync(dataDir, { recursive: true, force: true });
   }
@@ -102,23 +103,58 @@ export async function createTestDb(opts: { migrate?: boolean; onDisk?: boolean }
 }
 
 /**
- * A fresh PGlite takes seconds to initdb; a dump of a migrated one loads in under one. The dump is cached
- * in the temp folder, keyed by the migration files' combined sha256 (`migrationsHash`), so a new migration
- * makes a new one.
+ * This run's own temp folder, `<tmp>/spendlens-t-<run id>`: the PGlite templates and the on-disk test
+ * databases live in it, and the run's clean-up (scripts/test.mjs, or the globalSetup's teardown) removes
+ * it, and only it.
  */
-export async function migratedPgliteTemplate(): Promise<Blob> {
-  const file = join(tmpdir(), `spendlens-pglite-template-${migrationsHash.slice(0, 16)}.tar`);
-  if (!existsSync(file)) {
-    const h = await openDatabase({});
-    await migrate(h.db);
-    const dump = await h.pglite!.dumpDataDir("none");
-    await h.close();
-    const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, Buffer.from(await dump.arrayBuffer()));
-    renameSync(tmp, file); // atomic: a parallel worker sees a whole file or none
+export const testRunDir = (): string => {
+  const dir = join(tmpdir(), `spendlens-t-${testRunId()}`);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+};
+
+/** Removes this run's temp folder (templates, on-disk databases). */
+export const removeTestRunDir = (): void =>
+  rmSync(join(tmpdir(), `spendlens-t-${testRunId()}`), { recursive: true, force: true });
+
+// Test files share worker processes (vitest.shared.ts): a template read once serves every later file.
+const templates = new Map<string, Promise<Blob>>();
+
+/**
+ * A PGlite dump made once per run (the first caller builds it; a parallel worker that finds no file
+ * builds its own and the atomic rename keeps one), read once per process. Loading a dump takes a fraction
+ * of a second where a fresh PGlite's initdb takes seconds and the migrations more.
+ */
+function pgliteTemplate(name: string, build: (h: DbHandle) => Promise<void>): Promise<Blob> {
+  const file = join(testRunDir(), name);
+  let p = templates.get(file);
+  if (!p) {
+    p = (async () => {
+      if (!existsSync(file)) {
+        const h = await openDatabase({});
+        await build(h);
+        const dump = await h.pglite!.dumpDataDir("none");
+        await h.close();
+        const tmp = `${file}.${process.pid}.tmp`;
+        writeFileSync(tmp, Buffer.from(await dump.arrayBuffer()));
+        renameSync(tmp, file); // atomic: a parallel worker sees a whole file or none
+      }
+      return new Blob([readFileSync(file)]);
+    })();
+    p.catch(() => templates.delete(file));
+    templates.set(file, p);
   }
-  return new Blob([readFileSync(file)]);
+  return p;
 }
+
+/** A migrated PGlite, keyed by the migration files' combined sha256 (`migrationsHash`). */
+export const migratedPgliteTemplate = (): Promise<Blob> =>
+  pgliteTemplate(`pglite-migrated-${migrationsHash.slice(0, 16)}.tar`, async (h) => {
+    await migrate(h.db);
+  });
+
+/** An empty PGlite (`createTestDb({ migrate: false })`): initdb's output, without its seconds. */
+export const emptyPgliteTemplate = (): Promise<Blob> => pgliteTemplate("pglite-empty.tar", async () => {});
 
 /**
  * This run's migrated Postgres template: `spendlens_t_<run id>_tpl_<first 8 hex of migrationsHash>`. It

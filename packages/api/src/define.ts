@@ -25,7 +25,7 @@ export const get = (path: string, response: ZodType, summary: string, extra?: Ro
   route("GET", path, response, summary, extra);
 
 /** A core read `(db, scope, input)`: what most read procedures answer with. */
-export type CoreRead<I extends ZodType, O> = (db: Db, scope: Scope, input: z.output<I>) => O;
+export type CoreRead<I extends ZodType, O> = (db: Db, scope: Scope, input: z.output<I>) => O | Promise<O>;
 
 /** A read query internal users may make on their own rows (scopedReadProcedure) answering `run`. */
 export function scopedRead<I extends ZodType, O>(meta: Meta, input: I, run: CoreRead<I, O>) {

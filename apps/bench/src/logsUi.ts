@@ -1,6 +1,6 @@
 import type { DbHandle } from "@spendlens/core";
-import { setRollupDeleteMode } from "@spendlens/core/demo";
 import { type RawBuilder, sql } from "kysely";
+import { removeBenchLogs } from "./cleanup.ts";
 import { getJson, type LiteLLMDailyOptions } from "./litellmDaily.ts";
 import { fmtMs, percentile, table } from "./stats.ts";
 
@@ -21,14 +21,7 @@ type Variant = { label: string; query: Record<string, string>; where: RawBuilder
 
 const FAILURE_PREFIX = "bench-failure-";
 
-async function removeFailures(h: DbHandle): Promise<void> {
-  await setRollupDeleteMode(h.db, "subtract");
-  try {
-    await sql`DELETE FROM "LiteLLM_SpendLogs" WHERE request_id LIKE ${`${FAILURE_PREFIX}%`}`.execute(h.db);
-  } finally {
-    await setRollupDeleteMode(h.db, "keep");
-  }
-}
+const removeFailures = (h: DbHandle) => removeBenchLogs(h, FAILURE_PREFIX);
 
 export async function benchLogsUiFilters(
   h: DbHandle,

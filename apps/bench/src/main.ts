@@ -14,10 +14,10 @@ import {
   resumeRollups,
   rollupStatus,
   seedDemoData,
-  setRollupDeleteMode,
 } from "@spendlens/core/demo";
 import { getMeta, setMeta } from "@spendlens/core/runtime";
 import { sql } from "kysely";
+import { removeBenchLogs } from "./cleanup.ts";
 import { type HeavyBenchOptions, runHeavyBench } from "./heavy.ts";
 import { benchLiteLLMDaily, fillLiteLLMDaily } from "./litellmDaily.ts";
 import { benchLogsUiFilters } from "./logsUi.ts";
@@ -496,12 +496,7 @@ async function measureIngest(h: DbHandle, server: ChildServer, key: string, a: A
     exact.detail += ` (+${(raw.rows[0]!.s - before.rows[0]!.s).toFixed(4)} from the ingest)`;
   }
   // Put the data set back: take the ingested logs out of the raw table and the rollups.
-  await setRollupDeleteMode(h.db, "subtract");
-  try {
-    await sql`DELETE FROM "LiteLLM_SpendLogs" WHERE request_id LIKE ${`demo-${runSeed}-%`}`.execute(h.db);
-  } finally {
-    await setRollupDeleteMode(h.db, "keep");
-  }
+  await removeBenchLogs(h, `demo-${runSeed}-`);
   // The deleted rows' dead index entries sit where the next run inserts ("now", each key's newest end):
   // left in place they made the next run's inserts ~20% slower (79–84 instead of 66 ms of Postgres CPU
   // per 1000 logs after a dozen runs). Vacuumed, the data set is as it was.

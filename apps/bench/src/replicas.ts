@@ -1,6 +1,7 @@
 import type { DbHandle } from "@spendlens/core";
-import { buildWorld, type DemoLog, generateLogs, setRollupDeleteMode } from "@spendlens/core/demo";
+import { buildWorld, type DemoLog, generateLogs } from "@spendlens/core/demo";
 import { sql } from "kysely";
+import { removeBenchLogs } from "./cleanup.ts";
 import { type ChildServer, startChildServer } from "./server.ts";
 import { fmtMs, percentile, table } from "./stats.ts";
 
@@ -104,12 +105,7 @@ async function phase(h: DbHandle, o: ReplicaBenchOptions, servers: number): Prom
   const c = check.rows[0]!;
   const exact = Math.abs(c.rollup) < 1e-6 * Math.max(1, c.raw) && c.pending === 0;
   const detail = `ingested spend ${c.raw.toFixed(4)}; raw − rollup ${c.rollup.toExponential(1)}; pending counter rows ${c.pending}`;
-  await setRollupDeleteMode(h.db, "subtract");
-  try {
-    await sql`DELETE FROM "LiteLLM_SpendLogs" WHERE request_id LIKE ${`demo-${runSeed}-%`}`.execute(h.db);
-  } finally {
-    await setRollupDeleteMode(h.db, "keep");
-  }
+  await removeBenchLogs(h, `demo-${runSeed}-`);
   await sql`VACUUM`.execute(h.db);
   return {
     servers,

@@ -69,29 +69,22 @@ function msSetting<K extends string>(key: K, env: string): Partial<Record<K, num
   return { [key]: n } as Partial<Record<K, number>>;
 }
 
+/** A whole number from the environment variable `name` in lo..hi (unset or empty: undefined). */
+function envWhole(name: string, lo: number, hi: number, must: string): number | undefined {
+  const v = process.env[name];
+  if (v === undefined || v === "") return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < lo || n > hi) throw new SpendlensError("CONFIG", `${name} must be ${must}`);
+  return n;
+}
+
 /** Log partitions (standalone mode): SPENDLENS_LOG_RETENTION_DAYS (unset: keep), SPENDLENS_LOG_PARTITIONS_AHEAD. */
 function partitionSettings(): { ahead?: number; retentionDays?: number } {
   const out: { ahead?: number; retentionDays?: number } = {};
-  const days = process.env.SPENDLENS_LOG_RETENTION_DAYS;
-  if (days !== undefined && days !== "") {
-    const n = Number(days);
-    if (!Number.isInteger(n) || n < 1 || n > 1_000_000)
-      throw new SpendlensError(
-        "CONFIG",
-        "SPENDLENS_LOG_RETENTION_DAYS must be a whole number of days, at least 1",
-      );
-    out.retentionDays = n;
-  }
-  const ahead = process.env.SPENDLENS_LOG_PARTITIONS_AHEAD;
-  if (ahead !== undefined && ahead !== "") {
-    const n = Number(ahead);
-    if (!Number.isInteger(n) || n < 0 || n > 120)
-      throw new SpendlensError(
-        "CONFIG",
-        "SPENDLENS_LOG_PARTITIONS_AHEAD must be a whole number of months, 0..120",
-      );
-    out.ahead = n;
-  }
+  const days = envWhole("SPENDLENS_LOG_RETENTION_DAYS", 1, 1_000_000, "a whole number of days, at least 1");
+  if (days !== undefined) out.retentionDays = days;
+  const ahead = envWhole("SPENDLENS_LOG_PARTITIONS_AHEAD", 0, 120, "a whole number of months, 0..120");
+  if (ahead !== undefined) out.ahead = ahead;
   return out;
 }
 

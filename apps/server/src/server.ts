@@ -349,12 +349,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     if (r.stream) {
       // A big answer, streamed (apps/server/src/stream.ts): errors before the first byte are
       // answered as usual; after it, the connection is cut.
-      let opened: OpenedStream;
-      try {
-        opened = await openRestStream(r.stream, csv ? "csv" : "json");
-      } catch (e) {
-        // The standby failed before the first byte: the primary answers instead.
-        if (ctx.standby && standbyUnusable(e)) {
+      // A stream that failed before its first byte: when the standby failed (and the primary may still
+      // answer), the primary answers instead; otherwise the error is the answer.
+      const streamFailed = (e: unknown, retry: boolean): Promise<void> | void => {
+        if (retry && ctx.standby && standbyUnusable(e)) {
           ctx.standby.fallback(e);
           return answerRest(req, res, url, path, route, { ...ctx, standby: undefined }, body);
         }
@@ -362,6 +360,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         if (er.status >= 500)
           log.warn({ request_id: requestId, path, status: er.status, err: er.cause }, "rest route failed");
         return sendJson(res, er.status, er.body);
+      };
+      let opened: OpenedStream;
+      try {
+        opened = await openRestStream(r.stream, csv ? "csv" : "json");
+      } catch (e) {
+        return streamFailed(e, true);
       }
       if (res.headersSent || res.destroyed) {
         await opened.chunks.return();
@@ -372,14 +376,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       try {
         cut = await sendRestStream(res, opened);
       } catch (e) {
-        if (ctx.standby && standbyUnusable(e) && !res.headersSent) {
-          ctx.standby.fallback(e);
-          return answerRest(req, res, url, path, route, { ...ctx, standby: undefined }, body);
-        }
-        const er = restErrorBody(toTRPCError(e), requestId);
-        if (er.status >= 500)
-          log.warn({ request_id: requestId, path, status: er.status, err: er.cause }, "rest route failed");
-        return sendJson(res, er.status, er.body);
+        return streamFailed(e, !res.headersSent);
       }
       if (cut) log.warn({ request_id: requestId, path, err: cut }, "streamed answer cut short");
       return;

@@ -1,5 +1,8 @@
 /** Money, counts, dates and time-zone arithmetic for the dashboard (Intl only, no date library). */
 
+// The zone arithmetic the analytics query uses (pure Intl, no database code: safe in the bundle).
+import { offsetAt, wallClock } from "@spendlens/core/zones";
+
 const usd = new Intl.NumberFormat("en-US", {
   style: "currency",
   currency: "USD",
@@ -78,23 +81,6 @@ export function addDays(day: string, n: number): string {
 export const isDay = (s: string | null | undefined): s is string =>
   !!s && /^\d{4}-\d{2}-\d{2}$/.test(s) && !Number.isNaN(Date.parse(`${s}T00:00:00Z`));
 
-/** The zone's offset from UTC at an instant, in ms (wall clock minus UTC). */
-function offsetAt(tz: string, utcMs: number): number {
-  const parts = new Intl.DateTimeFormat("en-US", {
-    timeZone: tz,
-    hourCycle: "h23",
-    year: "numeric",
-    month: "2-digit",
-    day: "2-digit",
-    hour: "2-digit",
-    minute: "2-digit",
-    second: "2-digit",
-  }).formatToParts(new Date(utcMs));
-  const p = (t: string) => Number(parts.find((x) => x.type === t)?.value);
-  const wall = Date.UTC(p("year"), p("month") - 1, p("day"), p("hour"), p("minute"), p("second"));
-  return wall - Math.floor(utcMs / 1000) * 1000;
-}
-
 /** The UTC instant (ms) of a local day's midnight in a zone. */
 export function localMidnight(day: string, tz: string): number {
   const [y, m, d] = day.split("-").map(Number) as [number, number, number];
@@ -109,21 +95,11 @@ export function utcDateTime(ms: number): string {
   return new Date(ms).toISOString().slice(0, 19).replace("T", " ");
 }
 
+/** An instant (ISO, UTC when it names no offset) as `YYYY-MM-DD HH:MM:SS` on the zone's wall clock. */
 export function dateTimeIn(iso: string, tz: string): string {
   const d = new Date(iso.endsWith("Z") || /[+-]\d\d:?\d\d$/.test(iso) ? iso : `${iso}Z`);
   if (Number.isNaN(d.getTime())) return iso;
-  return new Intl.DateTimeFormat("en-CA", {
-    timeZone: tz,
-    hourCycle: "h23",
-    year: "numeric",
-    month: "2-digit",
-    day: "2-digit",
-    hour: "2-digit",
-    minute: "2-digit",
-    second: "2-digit",
-  })
-    .format(d)
-    .replace(",", "");
+  return utcDateTime(wallClock(tz, d.getTime()));
 }
 
 /** A short label for a key's hash when it has no alias. */

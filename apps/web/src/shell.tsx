@@ -18,6 +18,30 @@ const NAV: { to: string; label: string }[] = [
   { to: "/budgets", label: "Budgets" },
 ];
 
+/** A labelled date input; an emptied input changes nothing. */
+function DayInput(props: {
+  label: string;
+  name: string;
+  value: string;
+  min?: string;
+  max?: string;
+  onDay: (day: string) => void;
+}) {
+  return (
+    <label>
+      {props.label}{" "}
+      <input
+        type="date"
+        name={props.name}
+        value={props.value}
+        min={props.min}
+        max={props.max}
+        onChange={(e) => e.target.value && props.onDay(e.target.value)}
+      />
+    </label>
+  );
+}
+
 function RangeBar() {
   const { view, setView } = useView();
   const zones = allZones();
@@ -27,26 +51,14 @@ function RangeBar() {
   };
   return (
     <div className="rangebar" data-testid="rangebar">
-      <label>
-        From{" "}
-        <input
-          type="date"
-          name="from"
-          value={view.from}
-          max={view.to}
-          onChange={(e) => e.target.value && setView({ from: e.target.value })}
-        />
-      </label>
-      <label>
-        to{" "}
-        <input
-          type="date"
-          name="to"
-          value={view.to}
-          min={view.from}
-          onChange={(e) => e.target.value && setView({ to: e.target.value })}
-        />
-      </label>
+      <DayInput
+        label="From"
+        name="from"
+        value={view.from}
+        max={view.to}
+        onDay={(from) => setView({ from })}
+      />
+      <DayInput label="to" name="to" value={view.to} min={view.from} onDay={(to) => setView({ to })} />
       <span className="presets">
         {[7, 30, 90].map((n) => (
           <button key={n} type="button" className="link" onClick={() => preset(n)}>

@@ -37,35 +37,52 @@ export interface Settings {
   pgliteSharedBuffers?: string | undefined;
 }
 
+/**
+ * A numeric setting: the flag, else the environment variable `name`, else `fallback`; a value `valid`
+ * refuses is a CONFIG error saying what the variable must be (`must`).
+ */
+function numberSetting(
+  flag: number | undefined,
+  env: NodeJS.ProcessEnv,
+  name: string,
+  fallback: number,
+  valid: ((n: number) => boolean) | null,
+  must = "",
+): number {
+  const n = flag ?? Number(env[name] ?? fallback);
+  if (valid && !valid(n)) throw new SpendlensError("CONFIG", `${name} must be ${must}, got ${env[name]}`);
+  return n;
+}
+
+const wholeIn = (lo: number, hi: number) => (n: number) => Number.isInteger(n) && n >= lo && n <= hi;
+
 export function settingsFromEnv(env: NodeJS.ProcessEnv, flags: Partial<Settings> = {}): Settings {
-  const port = flags.port ?? Number(env.SPENDLENS_PORT ?? 4000);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new SpendlensError("CONFIG", `SPENDLENS_PORT must be a port number, got ${env.SPENDLENS_PORT}`);
-  }
-  const timeout = flags.statementTimeoutMs ?? Number(env.SPENDLENS_STATEMENT_TIMEOUT_MS ?? 15000);
-  const poolMax = flags.dbPoolMax ?? Number(env.SPENDLENS_DB_POOL_MAX ?? 10);
-  if (!Number.isInteger(poolMax) || poolMax < 1 || poolMax > 1000) {
-    throw new SpendlensError(
-      "CONFIG",
-      `SPENDLENS_DB_POOL_MAX must be a whole number from 1 to 1000, got ${env.SPENDLENS_DB_POOL_MAX}`,
-    );
-  }
-  const ingestStatements =
-    flags.ingestStatements ?? Number(env.SPENDLENS_INGEST_STATEMENTS ?? DEFAULT_LANE_STATEMENTS);
-  if (!Number.isInteger(ingestStatements) || ingestStatements < 1 || ingestStatements > 64) {
-    throw new SpendlensError(
-      "CONFIG",
-      `SPENDLENS_INGEST_STATEMENTS must be a whole number from 1 to 64, got ${env.SPENDLENS_INGEST_STATEMENTS}`,
-    );
-  }
-  const reportCacheMb =
-    flags.reportCacheMb ?? Number(env.SPENDLENS_REPORT_CACHE_MB ?? DEFAULT_REPORT_CACHE_MB);
-  if (!Number.isFinite(reportCacheMb) || reportCacheMb < 0 || reportCacheMb > 65536) {
-    throw new SpendlensError(
-      "CONFIG",
-      `SPENDLENS_REPORT_CACHE_MB must be a number of MiB from 0 to 65536, got ${env.SPENDLENS_REPORT_CACHE_MB}`,
-    );
-  }
+  const port = numberSetting(flags.port, env, "SPENDLENS_PORT", 4000, wholeIn(0, 65535), "a port number");
+  const timeout = numberSetting(flags.statementTimeoutMs, env, "SPENDLENS_STATEMENT_TIMEOUT_MS", 15000, null);
+  const poolMax = numberSetting(
+    flags.dbPoolMax,
+    env,
+    "SPENDLENS_DB_POOL_MAX",
+    10,
+    wholeIn(1, 1000),
+    "a whole number from 1 to 1000",
+  );
+  const ingestStatements = numberSetting(
+    flags.ingestStatements,
+    env,
+    "SPENDLENS_INGEST_STATEMENTS",
+    DEFAULT_LANE_STATEMENTS,
+    wholeIn(1, 64),
+    "a whole number from 1 to 64",
+  );
+  const reportCacheMb = numberSetting(
+    flags.reportCacheMb,
+    env,
+    "SPENDLENS_REPORT_CACHE_MB",
+    DEFAULT_REPORT_CACHE_MB,
+    (n) => Number.isFinite(n) && n >= 0 && n <= 65536,
+    "a number of MiB from 0 to 65536",
+  );
   const sharedBuffers = flags.pgliteSharedBuffers ?? (env.SPENDLENS_PGLITE_SHARED_BUFFERS || undefined);
   if (sharedBuffers !== undefined && !/^\d{1,7}(kB|MB|GB)$/.test(sharedBuffers)) {
     throw new SpendlensError(

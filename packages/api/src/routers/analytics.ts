@@ -1,7 +1,7 @@
 import { analyticsQuery, analyticsQueryInput } from "@spendlens/core";
 import type { TRPCRouterRecord } from "@trpc/server";
+import { get, route, scopedRead } from "../define.ts";
 import * as R from "../responses.ts";
-import { scopedReadProcedure } from "../trpc.ts";
 
 /**
  * The flexible analytics query (docs/analytics.md). The same procedure input is served twice over REST:
@@ -9,22 +9,28 @@ import { scopedReadProcedure } from "../trpc.ts";
  * as arrays, filters may hold null).
  */
 export const analyticsRouter = {
-  query: scopedReadProcedure
-    .meta({
-      rest: { method: "GET", path: "/spendlens/analytics", response: R.analyticsResponse },
-      summary:
-        "Spend, requests and tokens by any dimensions and an hour/day/week/month bucket in a time zone, filtered",
-      heavy: true,
-    })
-    .input(analyticsQueryInput)
-    .query(({ ctx, input }) => analyticsQuery(ctx.db, ctx.scope, input)),
+  query: scopedRead(
+    get(
+      "/spendlens/analytics",
+      R.analyticsResponse,
+      "Spend, requests and tokens by any dimensions and an hour/day/week/month bucket in a time zone, filtered",
+      { heavy: true },
+    ),
+    analyticsQueryInput,
+    analyticsQuery,
+  ),
 
-  queryPost: scopedReadProcedure
-    .meta({
-      rest: { method: "POST", path: "/spendlens/analytics", response: R.analyticsResponse },
-      summary: "analytics.query with a JSON body (POST /spendlens/analytics)",
-      heavy: true,
-    })
-    .input(analyticsQueryInput)
-    .query(({ ctx, input }) => analyticsQuery(ctx.db, ctx.scope, input)),
+  queryPost: scopedRead(
+    route(
+      "POST",
+      "/spendlens/analytics",
+      R.analyticsResponse,
+      "analytics.query with a JSON body (POST /spendlens/analytics)",
+      {
+        heavy: true,
+      },
+    ),
+    analyticsQueryInput,
+    analyticsQuery,
+  ),
 } satisfies TRPCRouterRecord;

@@ -15,83 +15,71 @@ import {
   userDailyActivityInput,
 } from "@spendlens/core";
 import type { TRPCRouterRecord } from "@trpc/server";
+import type { ZodType } from "zod";
+import { type CoreRead, get, scopedRead } from "../define.ts";
 import * as R from "../responses.ts";
-import { scopedReadProcedure } from "../trpc.ts";
+
+/**
+ * One Usage-page route: `GET /<path>/daily/activity`, CLI command `daily-activity-<cli>` (the entity's
+ * path with `-` for `_`, and `/` after the entity's path for the aggregated route).
+ */
+function daily<I extends ZodType, O>(path: string, summary: string, input: I, run: CoreRead<I, O>) {
+  const name = `daily-activity-${path.replaceAll("_", "-").replaceAll("/", "-")}`;
+  const rest = path.replace(/^([^/]+)/, "/$1/daily/activity");
+  return scopedRead(get(rest, R.dailyActivityResponse, summary, { cli: { name } }), input, run);
+}
 
 /**
  * LiteLLM's Usage-page routes: `{results: [{date, metrics, breakdown}], metadata}` per entity kind, from
  * spendlens's activity rollups (core activity/dailyActivity.ts). Internal users see their own rows.
  */
 export const dailyActivityRouter = {
-  user: scopedReadProcedure
-    .meta({
-      cli: { name: "daily-activity-user" },
-      rest: { method: "GET", path: "/user/daily/activity", response: R.dailyActivityResponse },
-      summary: "Daily activity per user: metrics and breakdowns per date, paginated (LiteLLM's shape)",
-    })
-    .input(userDailyActivityInput)
-    .query(({ ctx, input }) => userDailyActivity(ctx.db, ctx.scope, input)),
-
-  userAggregated: scopedReadProcedure
-    .meta({
-      cli: { name: "daily-activity-user-aggregated" },
-      rest: { method: "GET", path: "/user/daily/activity/aggregated", response: R.dailyActivityResponse },
-      summary: "Daily activity per user, every row at once (no pagination)",
-    })
-    .input(userDailyActivityAggregatedInput)
-    .query(({ ctx, input }) => userDailyActivityAggregated(ctx.db, ctx.scope, input)),
-
-  team: scopedReadProcedure
-    .meta({
-      cli: { name: "daily-activity-team" },
-      rest: { method: "GET", path: "/team/daily/activity", response: R.dailyActivityResponse },
-      summary: "Daily activity per team (team_ids, exclude_team_ids), paginated",
-    })
-    .input(teamDailyActivityInput)
-    .query(({ ctx, input }) => teamDailyActivity(ctx.db, ctx.scope, input)),
-
-  organization: scopedReadProcedure
-    .meta({
-      cli: { name: "daily-activity-organization" },
-      rest: { method: "GET", path: "/organization/daily/activity", response: R.dailyActivityResponse },
-      summary: "Daily activity per organization (organization_ids, exclude_organization_ids), paginated",
-    })
-    .input(organizationDailyActivityInput)
-    .query(({ ctx, input }) => organizationDailyActivity(ctx.db, ctx.scope, input)),
-
-  customer: scopedReadProcedure
-    .meta({
-      cli: { name: "daily-activity-customer" },
-      rest: { method: "GET", path: "/customer/daily/activity", response: R.dailyActivityResponse },
-      summary: "Daily activity per customer / end user (end_user_ids), paginated",
-    })
-    .input(customerDailyActivityInput)
-    .query(({ ctx, input }) => customerDailyActivity(ctx.db, ctx.scope, input)),
-
-  endUser: scopedReadProcedure
-    .meta({
-      cli: { name: "daily-activity-end-user" },
-      rest: { method: "GET", path: "/end_user/daily/activity", response: R.dailyActivityResponse },
-      summary: "The same as /customer/daily/activity (LiteLLM's alias)",
-    })
-    .input(customerDailyActivityInput)
-    .query(({ ctx, input }) => customerDailyActivity(ctx.db, ctx.scope, input)),
-
-  agent: scopedReadProcedure
-    .meta({
-      cli: { name: "daily-activity-agent" },
-      rest: { method: "GET", path: "/agent/daily/activity", response: R.dailyActivityResponse },
-      summary: "Daily activity per agent (agent_ids), paginated",
-    })
-    .input(agentDailyActivityInput)
-    .query(({ ctx, input }) => agentDailyActivity(ctx.db, ctx.scope, input)),
-
-  tag: scopedReadProcedure
-    .meta({
-      cli: { name: "daily-activity-tag" },
-      rest: { method: "GET", path: "/tag/daily/activity", response: R.dailyActivityResponse },
-      summary: "Daily activity per tag (tags): a request counts once for each of its tags, paginated",
-    })
-    .input(tagDailyActivityInput)
-    .query(({ ctx, input }) => tagDailyActivity(ctx.db, ctx.scope, input)),
+  user: daily(
+    "user",
+    "Daily activity per user: metrics and breakdowns per date, paginated (LiteLLM's shape)",
+    userDailyActivityInput,
+    userDailyActivity,
+  ),
+  userAggregated: daily(
+    "user/aggregated",
+    "Daily activity per user, every row at once (no pagination)",
+    userDailyActivityAggregatedInput,
+    userDailyActivityAggregated,
+  ),
+  team: daily(
+    "team",
+    "Daily activity per team (team_ids, exclude_team_ids), paginated",
+    teamDailyActivityInput,
+    teamDailyActivity,
+  ),
+  organization: daily(
+    "organization",
+    "Daily activity per organization (organization_ids, exclude_organization_ids), paginated",
+    organizationDailyActivityInput,
+    organizationDailyActivity,
+  ),
+  customer: daily(
+    "customer",
+    "Daily activity per customer / end user (end_user_ids), paginated",
+    customerDailyActivityInput,
+    customerDailyActivity,
+  ),
+  endUser: daily(
+    "end_user",
+    "The same as /customer/daily/activity (LiteLLM's alias)",
+    customerDailyActivityInput,
+    customerDailyActivity,
+  ),
+  agent: daily(
+    "agent",
+    "Daily activity per agent (agent_ids), paginated",
+    agentDailyActivityInput,
+    agentDailyActivity,
+  ),
+  tag: daily(
+    "tag",
+    "Daily activity per tag (tags): a request counts once for each of its tags, paginated",
+    tagDailyActivityInput,
+    tagDailyActivity,
+  ),
 } satisfies TRPCRouterRecord;

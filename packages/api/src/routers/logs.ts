@@ -15,6 +15,7 @@ import {
   spendLogsV2Input,
 } from "@spendlens/core";
 import type { TRPCRouterRecord } from "@trpc/server";
+import { get, scopedRead } from "../define.ts";
 import * as R from "../responses.ts";
 import { streamOr } from "../stream.ts";
 import { scopedReadProcedure } from "../trpc.ts";
@@ -37,53 +38,59 @@ async function* summaryDays(elements: AsyncIterable<unknown>): AsyncGenerator<Sp
 }
 
 export const logsRouter = {
-  spendLogsUi: scopedReadProcedure
-    .meta({
-      rest: { method: "GET", path: "/spend/logs/ui", response: R.spendLogsUiResponse },
-      summary: "Spend logs between two UTC datetimes, filtered and paginated, newest first",
-      heavy: true,
-    })
-    .input(spendLogsUiInput)
-    .query(({ ctx, input }) => spendLogsUi(ctx.db, ctx.scope, input)),
+  spendLogsUi: scopedRead(
+    get(
+      "/spend/logs/ui",
+      R.spendLogsUiResponse,
+      "Spend logs between two UTC datetimes, filtered and paginated, newest first",
+      { heavy: true },
+    ),
+    spendLogsUiInput,
+    spendLogsUi,
+  ),
 
-  spendLogDetail: scopedReadProcedure
-    .meta({
-      cli: { name: "spend-log" },
-      rest: { method: "GET", path: "/spend/logs/ui/{request_id}", response: R.spendLogDetailResponse },
-      summary: "One spend log with its payload (messages, response, request), or null",
-    })
-    .input(spendLogDetailInput)
-    .query(({ ctx, input }) => spendLogDetail(ctx.db, ctx.scope, input)),
+  spendLogDetail: scopedRead(
+    get(
+      "/spend/logs/ui/{request_id}",
+      R.spendLogDetailResponse,
+      "One spend log with its payload (messages, response, request), or null",
+      { cli: { name: "spend-log" } },
+    ),
+    spendLogDetailInput,
+    spendLogDetail,
+  ),
 
-  spendLogsSession: scopedReadProcedure
-    .meta({
+  spendLogsSession: scopedRead(
+    get("/spend/logs/session/ui", R.spendLogsUiResponse, "A session's spend logs, oldest first, paginated", {
       cli: { name: "spend-logs-session", args: ["session_id"] },
-      rest: { method: "GET", path: "/spend/logs/session/ui", response: R.spendLogsUiResponse },
-      summary: "A session's spend logs, oldest first, paginated",
-    })
-    .input(spendLogsSessionInput)
-    .query(({ ctx, input }) => spendLogsSession(ctx.db, ctx.scope, input)),
+    }),
+    spendLogsSessionInput,
+    spendLogsSession,
+  ),
 
-  spendLogsV2: scopedReadProcedure
-    .meta({
-      rest: { method: "GET", path: "/spend/logs/v2", response: R.spendLogsUiResponse },
-      summary: "The /spend/logs/ui query with start_date/end_date as days or datetimes",
-    })
-    .input(spendLogsV2Input)
-    .query(({ ctx, input }) => spendLogsUi(ctx.db, ctx.scope, input)),
+  spendLogsV2: scopedRead(
+    get(
+      "/spend/logs/v2",
+      R.spendLogsUiResponse,
+      "The /spend/logs/ui query with start_date/end_date as days or datetimes",
+    ),
+    spendLogsV2Input,
+    spendLogsUi,
+  ),
 
   /**
    * tRPC answers `{mode: "summary", days}` or `{mode: "logs", data, truncated, limit}`; the REST route
    * answers the seed's bare list (at most 1000 rows in the list modes, documented in docs/spend-logs.md).
    */
   spendLogs: scopedReadProcedure
-    .meta({
-      rest: { method: "GET", path: "/spend/logs", output: spendLogsRestShape, response: R.spendLogsResponse },
-      summary:
+    .meta(
+      get(
+        "/spend/logs",
+        R.spendLogsResponse,
         "Spend logs by api_key / request_id / user_id (max 1000), or a per-day summary over a date range",
-      heavy: true,
-      streamed: true,
-    })
+        { rest: { output: spendLogsRestShape }, heavy: true, streamed: true },
+      ),
+    )
     .input(spendLogsInput)
     // REST: the per-day summary is streamed day by day from the rollups (core logs/spendLogsStream.ts).
     .query(({ ctx, input }) =>
@@ -96,13 +103,14 @@ export const logsRouter = {
     ),
 
   /** Keyset pages (docs/analytics.md): `next_cursor` for the next page, `total` only with include_total. */
-  page: scopedReadProcedure
-    .meta({
-      cli: { name: "logs-page" },
-      rest: { method: "GET", path: "/spendlens/logs", response: R.logsPageResponse },
-      summary: "Spend logs newest first, one keyset page at a time (cursor), exact total when asked",
-      heavy: true,
-    })
-    .input(logsPageInput)
-    .query(({ ctx, input }) => logsPage(ctx.db, ctx.scope, input)),
+  page: scopedRead(
+    get(
+      "/spendlens/logs",
+      R.logsPageResponse,
+      "Spend logs newest first, one keyset page at a time (cursor), exact total when asked",
+      { cli: { name: "logs-page" }, heavy: true },
+    ),
+    logsPageInput,
+    logsPage,
+  ),
 } satisfies TRPCRouterRecord;

@@ -9,6 +9,7 @@ import {
   spendReportStream,
 } from "@spendlens/core";
 import type { TRPCRouterRecord } from "@trpc/server";
+import { adminRead, get } from "../define.ts";
 import * as R from "../responses.ts";
 import { streamOr } from "../stream.ts";
 import { adminReadProcedure, scopedReadProcedure } from "../trpc.ts";
@@ -31,13 +32,14 @@ export const SPEND_REPORT_CSV_COLUMNS: Record<SpendReport["group_by"], readonly 
 
 export const reportsRouter = {
   spendProvider: scopedReadProcedure
-    .meta({
-      cli: { name: "spend-provider" },
-      rest: { method: "GET", path: "/global/spend/provider", response: R.providerSpendResponse },
-      summary:
+    .meta(
+      get(
+        "/global/spend/provider",
+        R.providerSpendResponse,
         "Spend per provider (model_id → deployment → provider), Unknown last (internal users: their own)",
-      heavy: true,
-    })
+        { cli: { name: "spend-provider" }, heavy: true },
+      ),
+    )
     .input(spendByProviderInput)
     .query(({ ctx, input }) => spendByProvider(ctx.db, ctx.scope, input, ctx.config)),
 
@@ -46,18 +48,19 @@ export const reportsRouter = {
    * streamed day by day (or key by key) from a cursor.
    */
   spendReport: adminReadProcedure
-    .meta({
-      cli: { name: "spend-report" },
-      rest: {
-        method: "GET",
-        path: "/global/spend/report",
-        output: (o: SpendReport) => o.data,
-        response: R.spendReportResponse,
-      },
-      summary: "Daily spend per team or customer, or spend per api_key with per-model cost and tokens",
-      heavy: true,
-      streamed: true,
-    })
+    .meta(
+      get(
+        "/global/spend/report",
+        R.spendReportResponse,
+        "Daily spend per team or customer, or spend per api_key with per-model cost and tokens",
+        {
+          cli: { name: "spend-report" },
+          rest: { output: (o: SpendReport) => o.data },
+          heavy: true,
+          streamed: true,
+        },
+      ),
+    )
     .input(spendReportInput)
     .query(({ ctx, input }) =>
       streamOr(
@@ -72,11 +75,13 @@ export const reportsRouter = {
     ),
 
   /** The plan and SQL (with parameters) the spend report would run for the same input, not run. */
-  explain: adminReadProcedure
-    .meta({
-      rest: { method: "GET", path: "/spendlens/spend/report/explain", response: R.explainResponse },
-      summary: "The query plan and SQL text (with bound parameters) GET /global/spend/report would run",
-    })
-    .input(spendReportInput)
-    .query(({ ctx, input }) => explainSpendReport(ctx.db, ctx.scope, input)),
+  explain: adminRead(
+    get(
+      "/spendlens/spend/report/explain",
+      R.explainResponse,
+      "The query plan and SQL text (with bound parameters) GET /global/spend/report would run",
+    ),
+    spendReportInput,
+    explainSpendReport,
+  ),
 } satisfies TRPCRouterRecord;

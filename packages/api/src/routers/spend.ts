@@ -18,94 +18,106 @@ import {
 } from "@spendlens/core";
 import type { TRPCRouterRecord } from "@trpc/server";
 import { z } from "zod";
+import { adminRead, get, route, scopedRead } from "../define.ts";
 import * as R from "../responses.ts";
-import { adminReadProcedure, scopedReadProcedure } from "../trpc.ts";
+import { adminReadProcedure } from "../trpc.ts";
 
 const noInput = z.object({}).optional();
 
 export const spendRouter = {
   globalSpend: adminReadProcedure
-    .meta({
-      rest: { method: "GET", path: "/global/spend", response: R.globalSpendResponse },
-      summary: "Total spend over the last 30 days and the max budget",
-    })
-    .input(z.object({}).optional())
+    .meta(get("/global/spend", R.globalSpendResponse, "Total spend over the last 30 days and the max budget"))
+    .input(noInput)
     .query(({ ctx }) => globalSpend(ctx.db, ctx.scope, ctx.config)),
 
-  spendKeys: scopedReadProcedure
-    .meta({
-      rest: { method: "GET", path: "/spend/keys", response: R.keyRowsResponse },
-      summary: "Every key with its spend, highest first (internal users: their own keys)",
-      heavy: true,
-    })
-    .input(noInput)
-    .query(({ ctx }) => spendKeys(ctx.db, ctx.scope)),
+  spendKeys: scopedRead(
+    get(
+      "/spend/keys",
+      R.keyRowsResponse,
+      "Every key with its spend, highest first (internal users: their own keys)",
+      {
+        heavy: true,
+      },
+    ),
+    noInput,
+    (db, scope) => spendKeys(db, scope),
+  ),
 
-  spendUsers: scopedReadProcedure
-    .meta({
-      rest: { method: "GET", path: "/spend/users", response: R.userRowsResponse },
-      summary: "Every user with their spend, or one user's row (internal users: themselves)",
-      heavy: true,
-    })
-    .input(spendUsersInput)
-    .query(({ ctx, input }) => spendUsers(ctx.db, ctx.scope, input)),
+  spendUsers: scopedRead(
+    get(
+      "/spend/users",
+      R.userRowsResponse,
+      "Every user with their spend, or one user's row (internal users: themselves)",
+      { heavy: true },
+    ),
+    spendUsersInput,
+    spendUsers,
+  ),
 
-  teamList: scopedReadProcedure
-    .meta({
-      rest: { method: "GET", path: "/spendlens/teams", response: R.teamListResponse },
-      summary:
-        "Every team with its alias in one answer (internal users: the teams of their own keys and those listing them as a member)",
-    })
-    .input(teamListInput)
-    .query(({ ctx }) => teamList(ctx.db, ctx.scope)),
+  teamList: scopedRead(
+    get(
+      "/spendlens/teams",
+      R.teamListResponse,
+      "Every team with its alias in one answer (internal users: the teams of their own keys and those listing them as a member)",
+    ),
+    teamListInput,
+    (db, scope) => teamList(db, scope),
+  ),
 
-  globalSpendLogs: scopedReadProcedure
-    .meta({
-      rest: { method: "GET", path: "/global/spend/logs", response: R.dailySpendResponse },
-      summary:
-        "Spend per day over the last 30 days, optionally for one key (internal users: their own, per key)",
-    })
-    .input(globalSpendLogsInput)
-    .query(({ ctx, input }) => globalSpendLogs(ctx.db, ctx.scope, input)),
+  globalSpendLogs: scopedRead(
+    get(
+      "/global/spend/logs",
+      R.dailySpendResponse,
+      "Spend per day over the last 30 days, optionally for one key (internal users: their own, per key)",
+    ),
+    globalSpendLogsInput,
+    globalSpendLogs,
+  ),
 
-  globalSpendKeys: scopedReadProcedure
-    .meta({
-      rest: { method: "GET", path: "/global/spend/keys", response: R.topKeysResponse },
-      summary: "Top keys by spend over the last 30 days, with key_alias and key_name",
-    })
-    .input(globalSpendKeysInput)
-    .query(({ ctx, input }) => globalSpendKeys(ctx.db, ctx.scope, input)),
+  globalSpendKeys: scopedRead(
+    get(
+      "/global/spend/keys",
+      R.topKeysResponse,
+      "Top keys by spend over the last 30 days, with key_alias and key_name",
+    ),
+    globalSpendKeysInput,
+    globalSpendKeys,
+  ),
 
-  globalSpendModels: scopedReadProcedure
-    .meta({
-      rest: { method: "GET", path: "/global/spend/models", response: R.topModelsResponse },
-      summary: "Top models by spend over the last 30 days (default 10)",
-    })
-    .input(globalSpendModelsInput)
-    .query(({ ctx, input }) => globalSpendModels(ctx.db, ctx.scope, input)),
+  globalSpendModels: scopedRead(
+    get(
+      "/global/spend/models",
+      R.topModelsResponse,
+      "Top models by spend over the last 30 days (default 10)",
+    ),
+    globalSpendModelsInput,
+    globalSpendModels,
+  ),
 
-  globalSpendTeams: adminReadProcedure
-    .meta({
-      rest: { method: "GET", path: "/global/spend/teams", response: R.teamsSpendResponse },
-      summary: "Spend per day per team alias over the last 30 days; top 10 teams",
-    })
-    .input(noInput)
-    .query(({ ctx }) => globalSpendTeams(ctx.db, ctx.scope)),
+  globalSpendTeams: adminRead(
+    get(
+      "/global/spend/teams",
+      R.teamsSpendResponse,
+      "Spend per day per team alias over the last 30 days; top 10 teams",
+    ),
+    noInput,
+    (db, scope) => globalSpendTeams(db, scope),
+  ),
 
-  globalAllEndUsers: adminReadProcedure
-    .meta({
-      rest: { method: "GET", path: "/global/all_end_users", response: R.endUsersListResponse },
-      summary: "Every distinct end user",
-      heavy: true,
-    })
-    .input(noInput)
-    .query(({ ctx }) => globalAllEndUsers(ctx.db, ctx.scope)),
+  globalAllEndUsers: adminRead(
+    get("/global/all_end_users", R.endUsersListResponse, "Every distinct end user", { heavy: true }),
+    noInput,
+    (db, scope) => globalAllEndUsers(db, scope),
+  ),
 
-  globalSpendEndUsers: adminReadProcedure
-    .meta({
-      rest: { method: "POST", path: "/global/spend/end_users", response: R.endUsersSpendResponse },
-      summary: "Top 100 end users by spend between startTime and endTime (default: last 30 days)",
-    })
-    .input(globalSpendEndUsersInput)
-    .query(({ ctx, input }) => globalSpendEndUsers(ctx.db, ctx.scope, input)),
+  globalSpendEndUsers: adminRead(
+    route(
+      "POST",
+      "/global/spend/end_users",
+      R.endUsersSpendResponse,
+      "Top 100 end users by spend between startTime and endTime (default: last 30 days)",
+    ),
+    globalSpendEndUsersInput,
+    globalSpendEndUsers,
+  ),
 } satisfies TRPCRouterRecord;

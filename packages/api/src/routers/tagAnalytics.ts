@@ -13,64 +13,63 @@ import {
   tagWauInput,
 } from "@spendlens/core";
 import type { TRPCRouterRecord } from "@trpc/server";
+import type { ZodType } from "zod";
+import { get, type RouteExtra, scopedRead } from "../define.ts";
 import * as R from "../responses.ts";
-import { scopedReadProcedure } from "../trpc.ts";
 
 /** LiteLLM's tag / User-Agent analytics (core tags/tagAnalytics.ts). `tag_filters` may repeat. */
 const multi = ["tag_filters"] as const;
 
+/** `GET /tag/<path>`, whose `tag_filters` may repeat. */
+const tag = (path: string, response: ZodType, summary: string, extra: RouteExtra = {}) =>
+  get(`/tag/${path}`, response, summary, { ...extra, rest: { multi } });
+
 export const tagAnalyticsRouter = {
-  distinct: scopedReadProcedure
-    .meta({
-      rest: { method: "GET", path: "/tag/distinct", response: R.tagDistinctResponse },
-      summary: "User-Agent tags and tags without ':' (at most 250), most requested first",
-    })
-    .input(tagDistinctInput.optional())
-    .query(({ ctx }) => tagDistinct(ctx.db, ctx.scope)),
-
-  dau: scopedReadProcedure
-    .meta({
-      rest: { method: "GET", path: "/tag/dau", multi, response: R.tagDauResponse },
-      summary: "Daily active users (key owners) per tag",
-    })
-    .input(tagDauInput)
-    .query(({ ctx, input }) => tagDau(ctx.db, ctx.scope, input)),
-
-  wau: scopedReadProcedure
-    .meta({
-      rest: { method: "GET", path: "/tag/wau", multi, response: R.tagPeriodResponse },
-      summary: "Weekly active users per tag, the last 7 weeks",
-    })
-    .input(tagWauInput)
-    .query(({ ctx, input }) => tagWau(ctx.db, ctx.scope, input)),
-
-  mau: scopedReadProcedure
-    .meta({
-      rest: { method: "GET", path: "/tag/mau", multi, response: R.tagPeriodResponse },
-      summary: "Monthly (30-day) active users per tag, the last `months` (1..12, default 7)",
-    })
-    .input(tagMauInput)
-    .query(({ ctx, input }) => tagMau(ctx.db, ctx.scope, input)),
-
-  summary: scopedReadProcedure
-    .meta({
-      rest: { method: "GET", path: "/tag/summary", multi, response: R.tagSummaryResponse },
-      summary: "Per tag: unique users, requests (successful, failed), tokens, spend",
-    })
-    .input(tagSummaryInput)
-    .query(({ ctx, input }) => tagSummary(ctx.db, ctx.scope, input)),
-
-  perUser: scopedReadProcedure
-    .meta({
-      cli: { name: "tag-per-user" },
-      rest: {
-        method: "GET",
-        path: "/tag/user-agent/per-user-analytics",
-        multi,
-        response: R.tagPerUserResponse,
-      },
-      summary: "Per key owner over the last 30 days: requests, tokens, spend, paginated",
-    })
-    .input(tagPerUserInput)
-    .query(({ ctx, input }) => tagPerUserAnalytics(ctx.db, ctx.scope, input)),
+  distinct: scopedRead(
+    get(
+      "/tag/distinct",
+      R.tagDistinctResponse,
+      "User-Agent tags and tags without ':' (at most 250), most requested first",
+    ),
+    tagDistinctInput.optional(),
+    (db, scope) => tagDistinct(db, scope),
+  ),
+  dau: scopedRead(
+    tag("dau", R.tagDauResponse, "Daily active users (key owners) per tag"),
+    tagDauInput,
+    tagDau,
+  ),
+  wau: scopedRead(
+    tag("wau", R.tagPeriodResponse, "Weekly active users per tag, the last 7 weeks"),
+    tagWauInput,
+    tagWau,
+  ),
+  mau: scopedRead(
+    tag(
+      "mau",
+      R.tagPeriodResponse,
+      "Monthly (30-day) active users per tag, the last `months` (1..12, default 7)",
+    ),
+    tagMauInput,
+    tagMau,
+  ),
+  summary: scopedRead(
+    tag(
+      "summary",
+      R.tagSummaryResponse,
+      "Per tag: unique users, requests (successful, failed), tokens, spend",
+    ),
+    tagSummaryInput,
+    tagSummary,
+  ),
+  perUser: scopedRead(
+    tag(
+      "user-agent/per-user-analytics",
+      R.tagPerUserResponse,
+      "Per key owner over the last 30 days: requests, tokens, spend, paginated",
+      { cli: { name: "tag-per-user" } },
+    ),
+    tagPerUserInput,
+    tagPerUserAnalytics,
+  ),
 } satisfies TRPCRouterRecord;

@@ -7,34 +7,39 @@ import {
 } from "@spendlens/core";
 import type { TRPCRouterRecord } from "@trpc/server";
 import { z } from "zod";
+import { adminRead, get } from "../define.ts";
 import * as R from "../responses.ts";
-import { adminReadProcedure } from "../trpc.ts";
 
 export const tagsRouter = {
-  spendTags: adminReadProcedure
-    .meta({
-      rest: { method: "GET", path: "/spend/tags", response: R.tagSpendResponse },
-      summary: "Spend and request count per request tag, all time or a date range",
-      heavy: true,
-    })
-    .input(spendTagsInput.optional())
-    .query(({ ctx, input }) => spendTags(ctx.db, ctx.scope, input ?? {})),
+  spendTags: adminRead(
+    get(
+      "/spend/tags",
+      R.tagSpendResponse,
+      "Spend and request count per request tag, all time or a date range",
+      {
+        heavy: true,
+      },
+    ),
+    spendTagsInput.optional(),
+    (db, scope, input) => spendTags(db, scope, input ?? {}),
+  ),
 
-  allTagNames: adminReadProcedure
-    .meta({
+  allTagNames: adminRead(
+    get("/global/spend/all_tag_names", R.tagNamesResponse, "Every distinct request tag", {
       cli: { name: "tag-names" },
-      rest: { method: "GET", path: "/global/spend/all_tag_names", response: R.tagNamesResponse },
-      summary: "Every distinct request tag",
-    })
-    .input(z.object({}).optional())
-    .query(({ ctx }) => allTagNames(ctx.db, ctx.scope)),
+    }),
+    z.object({}).optional(),
+    (db, scope) => allTagNames(db, scope),
+  ),
 
-  globalSpendTags: adminReadProcedure
-    .meta({
-      rest: { method: "GET", path: "/global/spend/tags", response: R.globalSpendTagsResponse },
-      summary: "Spend and log count per tag in a date range (tags: comma separated or all-tags)",
-      heavy: true,
-    })
-    .input(globalSpendTagsInput)
-    .query(({ ctx, input }) => globalSpendTags(ctx.db, ctx.scope, input)),
+  globalSpendTags: adminRead(
+    get(
+      "/global/spend/tags",
+      R.globalSpendTagsResponse,
+      "Spend and log count per tag in a date range (tags: comma separated or all-tags)",
+      { heavy: true },
+    ),
+    globalSpendTagsInput,
+    globalSpendTags,
+  ),
 } satisfies TRPCRouterRecord;

@@ -132,46 +132,41 @@ export const userDailyActivityInput = z
 export const userDailyActivityAggregatedInput = z
   .object({ ...baseShape, ...userOnlyShape, user_id: z.string().max(512).optional() })
   .superRefine(checkDayRange);
-export const teamDailyActivityInput = z
-  .object({
-    ...baseShape,
-    team_ids: zIdList.optional(),
-    exclude_team_ids: zIdList.optional(),
-    page_size: pageSize(10),
-  })
-  .superRefine(checkDayRange);
-export const organizationDailyActivityInput = z
-  .object({
-    ...baseShape,
-    organization_ids: zIdList.optional(),
-    exclude_organization_ids: zIdList.optional(),
-    page_size: pageSize(10),
-  })
-  .superRefine(checkDayRange);
-export const customerDailyActivityInput = z
-  .object({
-    ...baseShape,
-    end_user_ids: zIdList.optional(),
-    exclude_end_user_ids: zIdList.optional(),
-    page_size: pageSize(10),
-  })
-  .superRefine(checkDayRange);
-export const agentDailyActivityInput = z
-  .object({
-    ...baseShape,
-    agent_ids: zIdList.optional(),
-    exclude_agent_ids: zIdList.optional(),
-    page_size: pageSize(10),
-  })
-  .superRefine(checkDayRange);
-export const tagDailyActivityInput = z
-  .object({
-    ...baseShape,
-    tags: zIdList.optional(),
-    exclude_tags: zIdList.optional(),
-    page_size: pageSize(10),
-  })
-  .superRefine(checkDayRange);
+/**
+ * The input and the function of one entity kind's paginated route (team, organization, customer,
+ * agent, tag): `{...baseShape, <ids>, exclude_<ids>, page_size}`, the ids filtering the entity's column.
+ */
+function entityRoute<const K extends string>(entity: ActivityEntity, ids: K) {
+  const exclude = `exclude_${ids}` as const;
+  const lists = { [ids]: zIdList.optional(), [exclude]: zIdList.optional() } as Record<
+    K | typeof exclude,
+    ReturnType<typeof zIdList.optional>
+  >;
+  const input = z
+    .object({ ...baseShape, ...lists, page_size: pageSize(10) })
+    .superRefine(checkDayRange as (v: unknown, ctx: z.RefinementCtx) => void);
+  type Lists = Record<K | typeof exclude, string[] | undefined>;
+  const run = (db: Db, scope: Scope, raw: z.output<typeof input>) => {
+    const i = raw as unknown as Parameters<typeof common>[0] & { page_size: number };
+    const l = raw as unknown as Lists;
+    return dailyActivity(db, scope, entity, {
+      ...common(i),
+      page_size: i.page_size,
+      entity_ids: l[ids],
+      exclude_entity_ids: l[exclude],
+    });
+  };
+  return [input, run] as const;
+}
+
+export const [teamDailyActivityInput, teamDailyActivity] = entityRoute("team", "team_ids");
+export const [organizationDailyActivityInput, organizationDailyActivity] = entityRoute(
+  "organization",
+  "organization_ids",
+);
+export const [customerDailyActivityInput, customerDailyActivity] = entityRoute("customer", "end_user_ids");
+export const [agentDailyActivityInput, agentDailyActivity] = entityRoute("agent", "agent_ids");
+export const [tagDailyActivityInput, tagDailyActivity] = entityRoute("tag", "tags");
 
 export interface DailyActivityQuery {
   start_date: string;
@@ -940,48 +935,4 @@ export const userDailyActivityAggregated = async (
     end_date: liveEndDate(i.end_date, i.timezone, i.include_current_utc_day, now),
     page: null,
     page_size: 1,
-  });
-
-export const teamDailyActivity = (db: Db, scope: Scope, i: In<typeof teamDailyActivityInput>) =>
-  dailyActivity(db, scope, "team", {
-    ...common(i),
-    page_size: i.page_size,
-    entity_ids: i.team_ids,
-    exclude_entity_ids: i.exclude_team_ids,
-  });
-
-export const organizationDailyActivity = (
-  db: Db,
-  scope: Scope,
-  i: In<typeof organizationDailyActivityInput>,
-) =>
-  dailyActivity(db, scope, "organization", {
-    ...common(i),
-    page_size: i.page_size,
-    entity_ids: i.organization_ids,
-    exclude_entity_ids: i.exclude_organization_ids,
-  });
-
-export const customerDailyActivity = (db: Db, scope: Scope, i: In<typeof customerDailyActivityInput>) =>
-  dailyActivity(db, scope, "customer", {
-    ...common(i),
-    page_size: i.page_size,
-    entity_ids: i.end_user_ids,
-    exclude_entity_ids: i.exclude_end_user_ids,
-  });
-
-export const agentDailyActivity = (db: Db, scope: Scope, i: In<typeof agentDailyActivityInput>) =>
-  dailyActivity(db, scope, "agent", {
-    ...common(i),
-    page_size: i.page_size,
-    entity_ids: i.agent_ids,
-    exclude_entity_ids: i.exclude_agent_ids,
-  });
-
-export const tagDailyActivity = (db: Db, scope: Scope, i: In<typeof tagDailyActivityInput>) =>
-  dailyActivity(db, scope, "tag", {
-    ...common(i),
-    page_size: i.page_size,
-    entity_ids: i.tags,
-    exclude_entity_ids: i.exclude_tags,
   });

@@ -5,7 +5,7 @@ import { type Scope, scopeUserId } from "../scope.ts";
 import { zDateTime, zInt } from "../validation.ts";
 import { zFilter } from "./inputs.ts";
 import type { SpendLogRow } from "./query.ts";
-import { MAX_LOGS_PAGE, type SpendLogsPage, spendLogsUiInput } from "./spendLogsUi.ts";
+import { MAX_LOGS_PAGE, pageOf, type SpendLogsPage, spendLogsUiInput } from "./spendLogsUi.ts";
 
 /**
  * The Logs page's other calls: one log with its payload (`/spend/logs/ui/{request_id}`), a session's
@@ -74,17 +74,11 @@ export async function spendLogsSession(
     .limit(input.page_size)
     .offset(offset)
     .execute()) as SpendLogRow[];
-  const total =
-    data.length < input.page_size && (data.length > 0 || offset === 0)
-      ? offset + data.length
-      : (await base.select(sql<number>`count(*)::int`.as("n")).executeTakeFirstOrThrow()).n;
-  return {
+  return pageOf(
     data,
-    total,
-    page: input.page,
-    page_size: input.page_size,
-    total_pages: Math.ceil(total / input.page_size),
-  };
+    input,
+    async () => (await base.select(sql<number>`count(*)::int`.as("n")).executeTakeFirstOrThrow()).n,
+  );
 }
 
 /**

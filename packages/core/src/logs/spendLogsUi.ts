@@ -86,8 +86,21 @@ export async function spendLogsUi(db: Db, scope: Scope, input: SpendLogsUiInput)
     sortBy: input.sort_by ?? "startTime",
     sortOrder: input.sort_order ?? "desc",
   });
+  return pageOf(data, input, () => countSpendLogs(db, s, filter));
+}
+
+/**
+ * A page of logs with its total, counted (`count`) only when the page does not tell it already: a
+ * short page (or an empty first page) is the last one, so its total is known without a COUNT.
+ */
+export async function pageOf(
+  data: SpendLogRow[],
+  input: { page: number; page_size: number },
+  count: () => Promise<number>,
+): Promise<SpendLogsPage> {
+  const offset = (input.page - 1) * input.page_size;
   const lastPageKnown = data.length < input.page_size && (data.length > 0 || offset === 0);
-  const total = lastPageKnown ? offset + data.length : await countSpendLogs(db, s, filter);
+  const total = lastPageKnown ? offset + data.length : await count();
   return {
     data,
     total,

@@ -12,7 +12,7 @@ import { startChildServer } from "./server.ts";
  * the server again on the bigger folder: a round, then the same after the tokenizer's child process
  * went idle. RSS is the server process's (VmRSS now, VmHWM peak); the tokenizer child's is printed
  * apart (it is another process, and exits when idle). `fresh`: also seed N logs into a fresh folder
- * (the seeding rate without the 50k first; phases from the seed's `timings`).
+ * (the seeding rate without the 50k first; phases from the original's `timings`).
  *
  *   npx tsx apps/bench/src/embedded.ts [dir] [logs=1000000] [fresh|only-fresh|serve-only]
  *
@@ -128,7 +128,7 @@ async function seed(label: string, logs: number): Promise<number> {
         .join(", ")}`
     : "";
   console.log(
-    `${label}: ${logs} logs in ${s.toFixed(1)} s wall = ${(inserted / s).toFixed(0)} logs/s (the seed's own ${Number(out.seconds).toFixed(1)} s)${phases}`,
+    `${label}: ${logs} logs in ${s.toFixed(1)} s wall = ${(inserted / s).toFixed(0)} logs/s (the original's own ${Number(out.seconds).toFixed(1)} s)${phases}`,
   );
   const { timings: _t, ...rest } = out;
   console.log(`  ${JSON.stringify(rest)}`);

@@ -38,7 +38,7 @@ import { fmtMs, percentile, table } from "./stats.ts";
  *   DATABASE_URL=… pnpm bench --heavy [--heavy-concurrency 8] [--heavy-days 366]: only concurrent big
  *     reports (heavy.ts), on the data already there.
  * Seeds N demo logs over 90 days (once; kept between runs), starts the real server in a child process,
- * times every REST route through HTTP (p50/p99) and the seed's SQL for the same question, checks that
+ * times every REST route through HTTP (p50/p99) and the original's SQL for the same question, checks that
  * both give the same numbers, measures ingest throughput through POST /spend/logs/ingest and the
  * server's peak RSS, and prints one table.
  */

@@ -1,9 +1,9 @@
 /**
- * The original's SQL for each route, as the seed (LiteLLM's spend_management_endpoints.py) runs it,
- * with LiteLLM's views inlined where the seed reads a view (the views may be missing in a real
- * database; their definitions are LiteLLM's). Values are bound as the seed binds them.
+ * The original's SQL for each route, as the original (LiteLLM's spend_management_endpoints.py) runs it,
+ * with LiteLLM's views inlined where the original reads a view (the views may be missing in a real
+ * database; their definitions are LiteLLM's). Values are bound as the original binds them.
  *
- * Where the seed's SQL cannot run on the demo data, or its answer is deliberately different from
+ * Where the original's SQL cannot run on the demo data, or its answer is deliberately different from
  * spendlens's, `fix` says what was changed for the side-by-side (timing runs the same shape):
  * - jsonb_array_elements_text fails on a non-array request_tags ("cannot extract elements from an
  *   object"; 0.1% of demo rows, as in old LiteLLM data): the tag queries skip non-arrays.
@@ -16,7 +16,7 @@
 export interface OriginalQuery {
   text: string;
   values: unknown[];
-  /** What differs from the seed's text, if anything. */
+  /** What differs from the original's text, if anything. */
   fix?: string;
 }
 
@@ -39,8 +39,8 @@ const DAILY_TAG_SPEND = `SELECT jsonb_array_elements_text(request_tags) AS indiv
     DATE(s."startTime") AS spend_date, COUNT(*) AS log_count, SUM(spend) AS total_spend
   FROM "LiteLLM_SpendLogs" s WHERE jsonb_typeof(request_tags) = 'array'
   GROUP BY individual_request_tag, DATE(s."startTime")`;
-const TAGS_FIX = "non-array request_tags skipped (the seed's query errors on them)";
-const END_DAY_FIX = "end date includes its whole day (the seed's stops at its midnight)";
+const TAGS_FIX = "non-array request_tags skipped (the original's query errors on them)";
+const END_DAY_FIX = "end date includes its whole day (the original's stops at its midnight)";
 
 export interface Ctx {
   start: string;
@@ -199,7 +199,7 @@ export const ORIGINAL: Record<string, (c: Ctx) => OriginalQuery | OriginalQuery[
       GROUP BY end_user ORDER BY total_spend DESC LIMIT 100`,
     values: [c.monthAgoIso, c.nowIso, null],
   }),
-  // The seed's UI page for the same window, for the keyset page (the seed has no keyset page).
+  // The original's UI page for the same window, for the keyset page (the original has no keyset page).
   "/spendlens/logs": (c) => [
     {
       text: `SELECT COUNT(*) AS total FROM "LiteLLM_SpendLogs" WHERE "startTime" >= $1 AND "startTime" <= $2`,
@@ -222,7 +222,7 @@ export const ORIGINAL: Record<string, (c: Ctx) => OriginalQuery | OriginalQuery[
       values: [`${c.start}T00:00:00Z`, `${c.end}T23:59:59Z`, c.apiKey],
     },
   ],
-  // No seed route: the same question as plain SQL over the raw logs.
+  // No route in the original: the same question as plain SQL over the raw logs.
   "/spendlens/analytics": (c) => ({
     text: `SELECT model_group, date_trunc('day', "startTime") AS day, COUNT(*) AS requests, SUM(spend) AS spend
       FROM "LiteLLM_SpendLogs" WHERE "startTime" >= $1::date AND "startTime" < $2::date GROUP BY 1, 2`,

@@ -21,7 +21,7 @@ export interface RouteBench {
   /** The numbers to compare, from spendlens's answer and from the original rows. */
   api?: (body: any) => Numbers;
   orig?: (rows: any[][]) => Numbers;
-  /** Why there is no original (not SQL in the seed, or not comparable). */
+  /** Why there is no original (not SQL in the original, or not comparable). */
   note?: string;
 }
 
@@ -30,7 +30,7 @@ const sum = <T>(xs: readonly T[], f: (x: T) => unknown): number => xs.reduce((s,
 const window = (c: Ctx) => ({ start_date: c.start, end_date: c.end });
 const arr = (b: any): any[] => (Array.isArray(b) ? b : (b?.data ?? []));
 
-/** Top n of `rows` by `key` (the seed keeps the top 10 groups). */
+/** Top n of `rows` by `key` (the original keeps the top 10 groups). */
 function topBy<T>(rows: T[], n: number, key: (x: T) => number): T[] {
   return [...rows].sort((a, b) => key(b) - key(a)).slice(0, n);
 }
@@ -156,7 +156,7 @@ export const ROUTE_BENCH: RouteBench[] = [
     name: "/global/spend/tags",
     method: "GET",
     path: "/global/spend/tags",
-    // attribution=full gives the seed's figures (spendlens splits a request's spend over its tags by default).
+    // attribution=full gives the original's figures (spendlens splits a request's spend over its tags by default).
     query: (c) => ({ ...window(c), attribution: "full" }),
     size: "small",
     api: (b) => {
@@ -240,7 +240,7 @@ export const ROUTE_BENCH: RouteBench[] = [
     method: "GET",
     path: "/global/spend/teams",
     size: "small",
-    // The seed rounds each day's team spend to cents: compare the unrounded totals per team instead.
+    // The original rounds each day's team spend to cents: compare the unrounded totals per team instead.
     api: (b) => ({ teams: (b.teams ?? []).length }),
     orig: ([r]) => ({ teams: new Set(r!.map((x) => x.team_alias ?? "Unassigned")).size }),
   },
@@ -249,7 +249,7 @@ export const ROUTE_BENCH: RouteBench[] = [
     method: "GET",
     path: "/global/all_end_users",
     size: "small",
-    // spendlens lists no null or empty end user (docs/spend-logs.md): the seed's list without them.
+    // spendlens lists no null or empty end user (docs/spend-logs.md): the original's list without them.
     api: (b) => ({ end_users: (b.end_users ?? []).length }),
     orig: ([r]) => ({ end_users: r!.filter((x) => x.end_user != null && x.end_user !== "").length }),
     note: "compared without the null/empty end user (a documented deviation)",
@@ -291,7 +291,7 @@ export const ROUTE_BENCH: RouteBench[] = [
     name: "/spendlens/logs",
     method: "GET",
     path: "/spendlens/logs",
-    // The keyset page (newest first, 50 rows, no total unless asked) against the seed's /spend/logs/ui
+    // The keyset page (newest first, 50 rows, no total unless asked) against the original's /spend/logs/ui
     // page for the same window (which always counts).
     query: (c) => ({ start_date: `${c.start} 00:00:00`, end_date: `${c.end} 23:59:59`, limit: "50" }),
     size: "small",
@@ -324,14 +324,14 @@ export const ROUTE_BENCH: RouteBench[] = [
       requests: sum(b.rows ?? [], (x: any) => x.requests),
     }),
     orig: ([r]) => ({ spend: sum(r!, (x) => x.spend), requests: sum(r!, (x) => x.requests) }),
-    note: "no seed route: the original column is a plain GROUP BY over the raw logs",
+    note: "no route in the original: the original column is a plain GROUP BY over the raw logs",
   },
   {
     name: "/provider/budgets",
     method: "GET",
     path: "/provider/budgets",
     size: "small",
-    note: "the seed reads its router's in-memory budget state, not SQL",
+    note: "the original reads its router's in-memory budget state, not SQL",
   },
   {
     name: "/spend/calculate",
@@ -339,7 +339,7 @@ export const ROUTE_BENCH: RouteBench[] = [
     path: "/spend/calculate",
     body: () => ({ model: "gpt-4o", messages: [{ role: "user", content: "Hey, how's it going?" }] }),
     size: "small",
-    note: "no SQL in the seed (litellm.completion_cost)",
+    note: "no SQL in the original (litellm.completion_cost)",
   },
 ];
 

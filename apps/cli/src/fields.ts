@@ -85,7 +85,7 @@ const FIELDS: Record<string, Help> = {
   months: { value: "n", text: "how many 30-day periods" },
   attribution: {
     value: "how",
-    text: "split: a request's spend divided over its tags; full: each tag gets the whole (the seed's figures)",
+    text: "split: a request's spend divided over its tags; full: each tag gets the whole (the original's figures)",
   },
   timezone: (f) =>
     f.schema.type === "integer"

@@ -277,7 +277,7 @@ export const PRESENTATION: Record<string, Presentation> = {
         "table",
       ),
   },
-  // One row per provider (the API answers an object keyed by provider, as the seed).
+  // One row per provider (the API answers an object keyed by provider, as the original).
   "budgets.providerBudgets": {
     view: (o: ProviderBudgetsResponse) =>
       Object.entries(o.providers).map(([provider, b]) => ({ provider, ...b })),

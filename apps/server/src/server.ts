@@ -205,7 +205,7 @@ async function serveDashboard(path: string, req: IncomingMessage, res: ServerRes
   }
 }
 
-/** node:http with tRPC at /trpc, the seed's REST routes, /healthz and the dashboard. */
+/** node:http with tRPC at /trpc, the original's REST routes, /healthz and the dashboard. */
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const log = opts.logger ?? pino({ level: process.env.SPENDLENS_LOG_LEVEL ?? "info" });
   // tRPC's jsonl answers go through TextEncoderStream: Node 20's is slow (textEncoderStream.ts).

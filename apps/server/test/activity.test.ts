@@ -4,7 +4,7 @@ import { useTestServer } from "../src/testing.ts";
 
 const MASTER = "sk-master-activity-http";
 
-// 2026-01-31 .. 2026-02-01: crosses a month, so the seed's string sort would put 'Feb 01' first.
+// 2026-01-31 .. 2026-02-01: crosses a month, so the original's string sort would put 'Feb 01' first.
 const Q = "start_date=2026-01-31&end_date=2026-02-01";
 const FROM = "2026-01-31T00:00:00.000Z";
 const TO = "2026-02-02T00:00:00.000Z";
@@ -62,7 +62,7 @@ function bruteDaily(rows: typeof logs) {
 }
 
 describe("GET /global/activity", () => {
-  it("answers the seed's fields, 'Jan 31' labels in date order with date_iso, brute-force numbers", async () => {
+  it("answers the original's fields, 'Jan 31' labels in date order with date_iso, brute-force numbers", async () => {
     const r = await get(`/global/activity?${Q}`);
     expect(r.status).toBe(200);
     expect(Object.keys(r.body)).toEqual(["daily_data", "sum_api_requests", "sum_total_tokens"]);
@@ -112,7 +112,7 @@ describe("GET /global/activity/model", () => {
 });
 
 describe("GET /global/activity/exceptions[/deployment]", () => {
-  it("counts 429s per day in the seed's fields", async () => {
+  it("counts 429s per day in the original's fields", async () => {
     const r = await get(`/global/activity/exceptions?model_group=gpt-4o&${Q}`);
     expect(r.status).toBe(200);
     expect(r.body).toEqual({

@@ -318,8 +318,15 @@ async function attack(target: Target, input: unknown, values: unknown[]): Promis
       }
     }
   }
-  return answerProblems(o, sentTexts(values));
+  const problems = answerProblems(o, sentTexts(values));
+  // reports.explain answers the SQL text a report would run, by design (admin only): a 2xx body of it
+  // is SQL; its errors are checked like every other route's.
+  if (EXPLAINS_SQL.test(target.label) && o.status !== null && o.status < 300)
+    return problems.filter((p) => !p.startsWith("SQL in the body"));
+  return problems;
 }
+
+const EXPLAINS_SQL = /spend\/report\/explain|reports\.explain/;
 
 /** The valid input once, with time to load what a first call loads; its answer must be a 200. */
 async function warmUp(target: Target): Promise<string | null> {

@@ -101,7 +101,7 @@ describe("POST /spend/logs/ingest over HTTP", () => {
 });
 
 describe("GET /provider/budgets over HTTP", () => {
-  it("answers any valid key with the seed's shape and the ingested spend per provider", async () => {
+  it("answers any valid key with the original's shape and the ingested spend per provider", async () => {
     const r = await req("GET", "/provider/budgets", "sk-alice");
     expect(r.status).toBe(200);
     const openai = sum(batch.filter((l) => l.model === "gpt-4o"));
@@ -129,7 +129,7 @@ describe("GET /provider/budgets over HTTP", () => {
   });
 });
 
-describe("POST /spend/calculate over HTTP (the seed's curl examples)", () => {
+describe("POST /spend/calculate over HTTP (the original's curl examples)", () => {
   it("before the call: anthropic.claude-v2 + messages, prompt tokens by the cl100k_base fallback", async () => {
     const r = await req("POST", "/spend/calculate", "sk-alice", {
       model: "anthropic.claude-v2",
@@ -148,7 +148,7 @@ describe("POST /spend/calculate over HTTP (the seed's curl examples)", () => {
     expect(body.price_entry).toEqual({ provider: "anthropic", model: "claude-2" });
   });
 
-  it("after the call: the seed's gpt-3.5-turbo-0125 response ($0.50 / $1.50 per 1M tokens)", async () => {
+  it("after the call: the original's gpt-3.5-turbo-0125 response ($0.50 / $1.50 per 1M tokens)", async () => {
     const r = await req("POST", "/spend/calculate", MASTER, {
       completion_response: {
         id: "chatcmpl-123",

@@ -4,7 +4,7 @@ import { useTestServer } from "../src/testing.ts";
 
 /**
  * The original routes through a real HTTP server: paths, query names, JSON bodies and response
- * field names as the seed has them. Numbers worked out by hand from the rows below.
+ * field names as the original has them. Numbers worked out by hand from the rows below.
  * NOW = 2026-03-15 10:00 UTC, so the 30-day window starts 2026-02-13 00:00:00.000 UTC.
  */
 const MASTER = "sk-master-spend-server";
@@ -109,7 +109,7 @@ describe("GET /spend/keys and /spend/users", () => {
 });
 
 describe("GET /spend/logs/ui and /spend/logs", () => {
-  it("logs/ui: the seed's page shape, newest first, raw key hashed", async () => {
+  it("logs/ui: the original's page shape, newest first, raw key hashed", async () => {
     const r = await get(
       "/spend/logs/ui?start_date=2026-02-01%2000:00:00&end_date=2026-03-31%2000:00:00&page_size=2&page=1",
     );

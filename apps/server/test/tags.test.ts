@@ -90,7 +90,7 @@ describe("GET /global/spend/tags", () => {
     expect(total).toBe(2 + 1 + 4);
   });
 
-  it("tags=a,b (comma separated) and all-tags; attribution=full gives the seed's figures", async () => {
+  it("tags=a,b (comma separated) and all-tags; attribution=full gives the original's figures", async () => {
     expect((await get(`/global/spend/tags?${Q}&tags=a,c`)).body).toEqual({
       spend_per_tag: [
         { name: "a", spend: 2, log_count: 2 },

@@ -146,7 +146,7 @@ export const logsPageResponse = z.object({
 export const statusMessageResponse = z.object({ message: z.string(), status: z.string() });
 
 const activityDay = {
-  date: z.string().meta({ description: "The seed's label, e.g. 'Jan 22'" }),
+  date: z.string().meta({ description: "The original's label, e.g. 'Jan 22'" }),
   date_iso: day,
 };
 

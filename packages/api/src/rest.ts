@@ -6,8 +6,8 @@ import { isRestStream, type RestStream } from "./stream.ts";
 import { type Context, type Meta, type RestMeta, readsFromStandby } from "./trpc.ts";
 
 /**
- * The seed's REST routes, served from the same procedures: each procedure whose meta has `rest` is a
- * route with the seed's path and method; query names are the procedure's input names (snake_case).
+ * The original's REST routes, served from the same procedures: each procedure whose meta has `rest` is a
+ * route with the original's path and method; query names are the procedure's input names (snake_case).
  */
 export interface RestRoute {
   method: "GET" | "POST";

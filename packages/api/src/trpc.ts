@@ -62,10 +62,10 @@ export interface StandbyRead {
   fallback(cause: unknown): void;
 }
 
-/** How a procedure is also served as one of the seed's REST routes. */
+/** How a procedure is also served as one of the original's REST routes. */
 export interface RestMeta {
   method: "GET" | "POST";
-  /** The seed's path, e.g. `/global/spend`. */
+  /** The original's path, e.g. `/global/spend`. */
   path: string;
   /** REST request -> procedure input. Default: GET takes the query, POST the JSON body over the query. */
   input?: (req: { query: Record<string, string | string[]>; body: unknown }) => unknown;
@@ -74,7 +74,7 @@ export interface RestMeta {
    * input as an array of every value. Any other repeated name gives its last value, as FastAPI does.
    */
   multi?: readonly string[];
-  /** Procedure output -> the seed's response shape. Default: unchanged. */
+  /** Procedure output -> the original's response shape. Default: unchanged. */
   output?: (out: any) => unknown;
   /** The REST answer's shape, for the OpenAPI document (responses.ts). */
   response?: ZodType;
@@ -255,7 +255,7 @@ export const authedProcedure = requireKey.meta({ access: "authed" });
 
 /**
  * Reads that internal users may make on their own rows: admins get every row, internal users a scope
- * of their own user id (the seed's internal-user branches).
+ * of their own user id (the original's internal-user branches).
  */
 export const scopedReadProcedure = requireKey.meta({ access: "scoped" }).use(({ ctx, next }) => {
   const scope: Scope = scopeOf(ctx.caller);

@@ -112,7 +112,7 @@ describe("activity.globalActivity", () => {
     });
   });
 
-  it("REST keeps the seed's label in date and adds date_iso", async () => {
+  it("REST keeps the original's label in date and adds date_iso", async () => {
     const r = await rest(MASTER, "/global/activity", range);
     expect(r).toEqual({
       status: 200,
@@ -211,7 +211,7 @@ describe("activity exceptions", () => {
     expect((await rest("sk-bob", "/global/activity/exceptions", input)).status).toBe(403);
   });
 
-  it("REST: the seed's fields, api_base inside each daily row; 400 without model_group", async () => {
+  it("REST: the original's fields, api_base inside each daily row; 400 without model_group", async () => {
     const r = await rest(MASTER, "/global/activity/exceptions/deployment", input);
     expect((r.body as unknown[])[0]).toEqual({
       api_base: "https://b",

@@ -34,7 +34,7 @@ async function rest(s: Services, key: string | null) {
 }
 
 describe("GET /provider/budgets", () => {
-  it("answers any valid key (an internal viewer too) with the seed's shape, spend moved by ingest", async () => {
+  it("answers any valid key (an internal viewer too) with the original's shape, spend moved by ingest", async () => {
     await (await createCaller(await createContext(services(), MASTER))).ingest.spendLogs({
       logs: [{ request_id: "b-1", model: "gpt-4o", spend: 1.5, startTime: "2026-03-15T09:00:00Z" }],
     });

@@ -36,7 +36,7 @@ async function rest(key: string | null, body: unknown) {
 }
 
 describe("POST /spend/calculate", () => {
-  it("answers any valid key with the seed's cost and the breakdown", async () => {
+  it("answers any valid key with the original's cost and the breakdown", async () => {
     const r = await rest("sk-alice", {
       completion_response: { model: "cheap", usage: { prompt_tokens: 1000, completion_tokens: 500 } },
     });

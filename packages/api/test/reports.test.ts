@@ -117,7 +117,7 @@ describe("reports.spendProvider", () => {
     ]);
   });
 
-  it("REST: the seed's [{provider, spend}]", async () => {
+  it("REST: the original's [{provider, spend}]", async () => {
     expect(await rest("sk-bob", "/global/spend/provider", range)).toEqual({
       status: 200,
       body: [{ provider: "anthropic", spend: 0.25 }],
@@ -205,7 +205,7 @@ describe("reports.spendReport", () => {
     });
   });
 
-  it("REST answers the seed's bare array; no premium gate", async () => {
+  it("REST answers the original's bare array; no premium gate", async () => {
     expect(await rest(MASTER, "/global/spend/report", range)).toEqual({ status: 200, body: teams });
     expect(await rest(MASTER, "/global/spend/report", { ...range, internal_user_id: "bob" })).toEqual({
       status: 200,

@@ -266,7 +266,7 @@ describe("REST", () => {
     }
   });
 
-  it("/spend/logs answers the seed's bare list, and the seed's per-day objects with dates", async () => {
+  it("/spend/logs answers the original's bare list, and the original's per-day objects with dates", async () => {
     const list = await rest(MASTER, "GET", "/spend/logs", { api_key: "sk-bob" });
     expect(list.status).toBe(200);
     expect((list.body as { request_id: string }[]).map((r) => r.request_id)).toEqual(["r3"]);
@@ -288,7 +288,7 @@ describe("REST", () => {
     ]);
   });
 
-  it("POST /global/spend/end_users takes the seed's JSON body; no body means the last 30 days", async () => {
+  it("POST /global/spend/end_users takes the original's JSON body; no body means the last 30 days", async () => {
     const none = await rest(MASTER, "POST", "/global/spend/end_users");
     expect(none.body).toEqual([
       { end_user: "e2", total_count: 1, total_spend: 2.5 },
@@ -304,7 +304,7 @@ describe("REST", () => {
     expect(r.body).toEqual([{ end_user: "e1", total_count: 2, total_spend: 65 }]);
   });
 
-  it("reset answers the seed's message and zeroes keys and teams only", async () => {
+  it("reset answers the original's message and zeroes keys and teams only", async () => {
     const r = await rest(MASTER, "POST", "/global/spend/reset");
     expect(r).toEqual({
       status: 200,

@@ -94,7 +94,7 @@ describe("tags", () => {
     });
   });
 
-  it("REST: the seed's fields; 400 names the field", async () => {
+  it("REST: the original's fields; 400 names the field", async () => {
     expect(await rest(MASTER, "/global/spend/tags", { ...range, tags: "batch" })).toEqual({
       status: 200,
       body: { spend_per_tag: [{ name: "batch", spend: 1, log_count: 1 }] },

@@ -36,11 +36,11 @@ export {
 } from "./activity/dailyActivity.ts";
 export { activityFailures, activityFailuresInput } from "./activity/failures.ts";
 export {
-  seedActivityByModelGroup,
-  seedActivityExceptions,
-  seedExceptionsByDeployment,
-  seedGlobalActivity,
-} from "./activity/seedShape.ts";
+  litellmActivityByModelGroup,
+  litellmActivityExceptions,
+  litellmExceptionsByDeployment,
+  litellmGlobalActivity,
+} from "./activity/litellmShape.ts";
 export { refreshSpend } from "./admin/refreshSpend.ts";
 export { resetSpend } from "./admin/resetSpend.ts";
 export { analyticsQuery, analyticsQueryInput } from "./analytics/analytics.ts";

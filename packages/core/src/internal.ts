@@ -7,7 +7,7 @@ export * from "./activity/activity.ts";
 export * from "./activity/cacheHits.ts";
 export * from "./activity/dailyActivity.ts";
 export * from "./activity/failures.ts";
-export * from "./activity/seedShape.ts";
+export * from "./activity/litellmShape.ts";
 export * from "./admin/refreshSpend.ts";
 export * from "./admin/resetSpend.ts";
 export * from "./analytics/analytics.ts";

@@ -4,7 +4,7 @@ import { addDays, DAY_RANGE_TEXT, dayStart, daysBetween, isRealDate, isSupported
 export * from "./days.ts";
 
 /**
- * Input pieces shared by every domain. Field names are the seed's snake_case query names, so a 400
+ * Input pieces shared by every domain. Field names are the original's snake_case query names, so a 400
  * names the field exactly as the caller sent it. Every day and datetime is inside the supported range
  * (days.ts: 1970-01-01 .. 9998-12-31).
  */
@@ -30,7 +30,7 @@ export const zDay = z
   .meta({ format: "date", pattern: DAY_RE.source });
 
 /**
- * A UTC instant, `YYYY-MM-DD HH:MM:SS` (the seed's logs/ui form; `T` and a trailing `Z` accepted), on a
+ * A UTC instant, `YYYY-MM-DD HH:MM:SS` (the original's logs/ui form; `T` and a trailing `Z` accepted), on a
  * day from 1970-01-01 to 9998-12-31. Normalised to ISO.
  */
 export const zDateTime = z
@@ -90,7 +90,7 @@ export const dayWindow = (start: string, end: string): Window => ({
   to: dayStart(addDays(end, 1)),
 });
 
-/** "Last 30 days" as the seed's views mean it: from UTC midnight 30 days ago, with no upper bound. */
+/** "Last 30 days" as the original's views mean it: from UTC midnight 30 days ago, with no upper bound. */
 export function last30DaysFrom(at: Date): string {
   return `${addDays(at.toISOString().slice(0, 10), -30)}T00:00:00.000Z`;
 }
@@ -98,10 +98,10 @@ export function last30DaysFrom(at: Date): string {
 const SHORT_MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
 /**
- * The seed's day label, 'Jan 22' (en-US short month, two-digit day). A table, not toLocaleString: that
+ * The original's day label, 'Jan 22' (en-US short month, two-digit day). A table, not toLocaleString: that
  * builds an Intl formatter on every call (~0.1-0.25 ms each, 300 labels per /global/activity/model).
  */
-export function seedDayLabel(day: string): string {
+export function litellmDayLabel(day: string): string {
   const d = new Date(`${day}T00:00:00Z`);
   return `${SHORT_MONTHS[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, "0")}`;
 }

@@ -7,10 +7,10 @@ import {
   globalActivityByModelGroup,
   globalActivityExceptions,
   globalActivityExceptionsByDeployment,
+  litellmActivityByModelGroup,
+  litellmGlobalActivity,
   prng,
   SpendlensError,
-  seedActivityByModelGroup,
-  seedGlobalActivity,
   userScope,
 } from "../src/internal.ts";
 import {
@@ -192,8 +192,8 @@ describe("globalActivity", () => {
     );
   });
 
-  it("REST shape keeps the seed's 'Jan 30' label in date and adds date_iso, still in date order", async () => {
-    const r = seedGlobalActivity(await globalActivity(t.db, ALL, { start_date: START, end_date: END }));
+  it("REST shape keeps the original's 'Jan 30' label in date and adds date_iso, still in date order", async () => {
+    const r = litellmGlobalActivity(await globalActivity(t.db, ALL, { start_date: START, end_date: END }));
     expect(r.daily_data.map((d) => [d.date, d.date_iso])).toEqual([
       ["Jan 30", "2026-01-30"],
       ["Jan 31", "2026-01-31"],
@@ -222,7 +222,7 @@ describe("globalActivityByModelGroup", () => {
   });
 
   it("REST shape: model_group inside each daily row, seed label and ISO date", async () => {
-    const r = seedActivityByModelGroup(
+    const r = litellmActivityByModelGroup(
       await globalActivityByModelGroup(t.db, ALL, { start_date: START, end_date: END }),
     );
     const first = r[0]!;

@@ -39,7 +39,7 @@ const snapshot = async () => {
 };
 
 describe("resetSpend (POST /global/spend/reset)", () => {
-  it("zeroes every key and team; logs, users and end users untouched; the seed's answer", async () => {
+  it("zeroes every key and team; logs, users and end users untouched; the original's answer", async () => {
     const before = await snapshot();
     expect(before.keys.length).toBe(KEYS.length);
     expect(before.teams.length).toBe(TEAMS.length);
@@ -113,7 +113,7 @@ describe("refreshSpend (POST /global/spend/refresh)", () => {
     }
   });
 
-  it("a refresh that fails answers the seed's failure message", async () => {
+  it("a refresh that fails answers the original's failure message", async () => {
     await sql`CREATE TABLE mv_guard (x int)`.execute(t.db);
     await sql`INSERT INTO mv_guard VALUES (1)`.execute(t.db);
     await sql`CREATE MATERIALIZED VIEW "MonthlyGlobalSpend" AS SELECT 1 / (SELECT count(*)::int FROM mv_guard) AS spend`.execute(

@@ -204,7 +204,7 @@ describe("demo data", () => {
     }
   });
 
-  it("an index a seed dropped and did not build (the seed died) is built by the next seed from the kept definition; a tampered definition is refused", async () => {
+  it("an index a seed dropped and did not build (the original died) is built by the next seed from the kept definition; a tampered definition is refused", async () => {
     const u = await createTestDb();
     try {
       const before = await logIndexes(u.db);

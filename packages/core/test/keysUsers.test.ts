@@ -30,7 +30,7 @@ describe("spendKeys (GET /spend/keys)", () => {
     for (const k of KEYS) expect(text).not.toContain(k.raw);
   });
 
-  it("internal users: only their own keys (the seed listed every key)", async () => {
+  it("internal users: only their own keys (the original listed every key)", async () => {
     const got = await spendKeys(t.db, userScope("alice"));
     expect(got.map((k) => k.token)).toEqual(
       bySpend(

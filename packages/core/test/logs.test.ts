@@ -326,7 +326,7 @@ describe("spendLogs (GET /spend/logs)", () => {
           { date: "2026-01-05", spend: 2, users: { u: 2 }, models: { m: 2 }, api_keys: { k: 2 } },
         ],
       });
-      // The seed's REST shape: one object per day, api keys as fields, startTime the day.
+      // The original's REST shape: one object per day, api keys as fields, startTime the day.
       expect(spendLogsRestShape(r)).toEqual([
         { k: 0.5, users: { v: 0.5 }, models: { m: 0.5 }, spend: 0.5, startTime: "2026-01-04" },
         { k: 2, users: { u: 2 }, models: { m: 2 }, spend: 2, startTime: "2026-01-05" },

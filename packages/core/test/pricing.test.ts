@@ -56,7 +56,7 @@ async function badRequest(input: SpendCalculateInput, field: string, text: strin
 }
 
 describe("calculateSpend from a completion_response", () => {
-  it("prices the seed's example (gpt-3.5-turbo-0125, 9 prompt + 12 completion tokens)", async () => {
+  it("prices the original's example (gpt-3.5-turbo-0125, 9 prompt + 12 completion tokens)", async () => {
     const r = await calc({
       completion_response: {
         id: "chatcmpl-123",

@@ -104,7 +104,7 @@ const logs = [
       model: "",
     }),
   ),
-  // The seed's BETWEEN $1::date AND $2::date stops at the end day's midnight: these two count here.
+  // The original's BETWEEN $1::date AND $2::date stops at the end day's midnight: these two count here.
   makeLog(
     base({
       startTime: "2026-02-02T00:00:00.001Z",

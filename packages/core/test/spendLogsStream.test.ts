@@ -54,7 +54,7 @@ let held: DemoLog[] = []; // the logs the table holds
 const postgres = testEngine() === "postgres";
 const LAYOUTS = postgres ? ([1, 2] as const) : ([1] as const);
 
-/** The seed's REST summary, summed by hand over `rows`: one object per day of [START, END]. */
+/** The original's REST summary, summed by hand over `rows`: one object per day of [START, END]. */
 function brute(rows: DemoLog[]) {
   const out: Record<string, unknown>[] = [];
   for (let d = Date.parse(`${START}T00:00:00Z`); d <= Date.parse(`${END}T00:00:00Z`); d += 86_400_000) {
@@ -107,7 +107,7 @@ describe("spendLogsSummaryStream", () => {
     }
   });
 
-  it("the same as the raw-log summary (the tRPC answer in the seed's REST shape)", async () => {
+  it("the same as the raw-log summary (the tRPC answer in the original's REST shape)", async () => {
     const whole = spendLogsRestShape(await spendLogs(t.db, ALL, input()));
     expect(await collect(spendLogsSummaryStream(t.db, ALL, input()))).toEqual(whole);
   });

@@ -32,7 +32,7 @@ const END = "2026-03-11";
 const inWindow = (s: string) => s >= "2026-03-02T" && s < "2026-03-12T";
 
 const KEYS = [hashToken("sk-s1"), hashToken("sk-s2"), "plain-key", "zz-key"];
-// t1 and t2 share an alias (merged as the seed's GROUP BY team_alias does); t3 has none; ghost is not
+// t1 and t2 share an alias (merged as the original's GROUP BY team_alias does); t3 has none; ghost is not
 // in the team table.
 const TEAMS: Record<string, string | null> = { t1: "Alpha", t2: "Alpha", t3: null, t4: "Zed", t5: "é-team" };
 const TEAM_IDS: (string | null)[] = ["t1", "t2", "t3", "t4", "t5", "ghost", null];

@@ -134,7 +134,7 @@ describe("spendTags (GET /spend/tags)", () => {
     expect(batchOnly).toBeGreaterThan(0);
   });
 
-  it("attribution=full gives each tag the whole spend of its requests (the seed's figures)", async () => {
+  it("attribution=full gives each tag the whole spend of its requests (the original's figures)", async () => {
     const r = await spendTags(t.db, ALL, { attribution: "full" });
     expectTags(
       r.map((x) => ({ name: x.individual_request_tag, spend: x.total_spend, log_count: x.log_count })),
@@ -209,7 +209,7 @@ describe("globalSpendTags (GET /global/spend/tags)", () => {
     expectTags(arr.spend_per_tag, new Map([...all].filter(([k]) => k === "team-a")));
   });
 
-  it("attribution=full: the seed's figures", async () => {
+  it("attribution=full: the original's figures", async () => {
     const r = await globalSpendTags(t.db, ALL, { ...range, attribution: "full", tags: "prod,team-a" });
     expectTags(
       r.spend_per_tag,

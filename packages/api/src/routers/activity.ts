@@ -9,23 +9,23 @@ import {
   globalActivityByModelGroup,
   globalActivityExceptions,
   globalActivityExceptionsByDeployment,
-  seedActivityByModelGroup,
-  seedActivityExceptions,
-  seedExceptionsByDeployment,
-  seedGlobalActivity,
+  litellmActivityByModelGroup,
+  litellmActivityExceptions,
+  litellmExceptionsByDeployment,
+  litellmGlobalActivity,
 } from "@spendlens/core";
 import type { TRPCRouterRecord } from "@trpc/server";
 import { adminRead, get, scopedRead } from "../define.ts";
 import * as R from "../responses.ts";
 
-/** tRPC answers carry ISO days in `date`; the REST routes show the seed's 'Jan 22' there and add `date_iso`. */
+/** tRPC answers carry ISO days in `date`; the REST routes show the original's 'Jan 22' there and add `date_iso`. */
 export const activityRouter = {
   globalActivity: scopedRead(
     get(
       "/global/activity",
       R.activityResponse,
       "Requests and total tokens per day, and their sums (internal users: their own)",
-      { cli: { name: "activity" }, rest: { output: seedGlobalActivity } },
+      { cli: { name: "activity" }, rest: { output: litellmGlobalActivity } },
     ),
     activityInput,
     globalActivity,
@@ -36,7 +36,7 @@ export const activityRouter = {
       "/global/activity/model",
       R.activityByModelResponse,
       "Requests and total tokens per day per model group, top 10 groups (internal users: their own)",
-      { cli: { name: "activity-model" }, rest: { output: seedActivityByModelGroup } },
+      { cli: { name: "activity-model" }, rest: { output: litellmActivityByModelGroup } },
     ),
     activityInput,
     globalActivityByModelGroup,
@@ -45,7 +45,7 @@ export const activityRouter = {
   globalActivityExceptions: adminRead(
     get("/global/activity/exceptions", R.exceptionsResponse, "429 errors per day for one model group", {
       cli: { name: "activity-exceptions" },
-      rest: { output: seedActivityExceptions },
+      rest: { output: litellmActivityExceptions },
     }),
     activityExceptionsInput,
     globalActivityExceptions,
@@ -56,7 +56,7 @@ export const activityRouter = {
       "/global/activity/exceptions/deployment",
       R.exceptionsByDeploymentResponse,
       "429 errors per day for one model group, per api_base, top 10",
-      { cli: { name: "activity-exceptions-deployment" }, rest: { output: seedExceptionsByDeployment } },
+      { cli: { name: "activity-exceptions-deployment" }, rest: { output: litellmExceptionsByDeployment } },
     ),
     activityExceptionsInput,
     globalActivityExceptionsByDeployment,

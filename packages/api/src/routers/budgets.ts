@@ -13,7 +13,7 @@ import * as R from "../responses.ts";
 import { authedProcedure, scopedReadProcedure } from "../trpc.ts";
 
 export const budgetsRouter = {
-  /** Any valid key (as the seed): provider spend is a gateway-wide counter, not any one user's data. */
+  /** Any valid key (as the original): provider spend is a gateway-wide counter, not any one user's data. */
   providerBudgets: authedProcedure
     .meta(
       get(

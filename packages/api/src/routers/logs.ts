@@ -80,7 +80,7 @@ export const logsRouter = {
 
   /**
    * tRPC answers `{mode: "summary", days}` or `{mode: "logs", data, truncated, limit}`; the REST route
-   * answers the seed's bare list (at most 1000 rows in the list modes, documented in docs/spend-logs.md).
+   * answers the original's bare list (at most 1000 rows in the list modes, documented in docs/spend-logs.md).
    */
   spendLogs: scopedReadProcedure
     .meta(

@@ -4,7 +4,7 @@ import * as R from "../responses.ts";
 import { authedProcedure } from "../trpc.ts";
 
 export const pricingRouter = {
-  /** Any valid key (as the seed). Reads no data: only the config's prices and the price table. */
+  /** Any valid key (as the original). Reads no data: only the config's prices and the price table. */
   spendCalculate: authedProcedure
     .meta({
       rest: {

@@ -44,7 +44,7 @@ export const reportsRouter = {
     .query(({ ctx, input }) => spendByProvider(ctx.db, ctx.scope, input, ctx.config)),
 
   /**
-   * tRPC: `{group_by, data}`, group_by naming the shape of data; REST: the seed's bare array (data),
+   * tRPC: `{group_by, data}`, group_by naming the shape of data; REST: the original's bare array (data),
    * streamed day by day (or key by key) from a cursor.
    */
   spendReport: adminReadProcedure

@@ -12,10 +12,10 @@ import { checkDayRange, type Window } from "../validation.ts";
  *
  * Each report is one `…Rows` function reading the daily rollups (rollups/query.ts: whole UTC days from
  * the rollup tables, dirty days from the raw logs, always exact) and one pure `shape…` function that builds the answer from those rows.
- * Days are ISO 'YYYY-MM-DD' and sorted as dates; the REST routes add the seed's 'Jan 22' label.
+ * Days are ISO 'YYYY-MM-DD' and sorted as dates; the REST routes add the original's 'Jan 22' label.
  */
 
-/** How many model groups / api_bases the per-group reports keep (the seed's top 10). */
+/** How many model groups / api_bases the per-group reports keep (the original's top 10). */
 export const ACTIVITY_TOP_N = 10;
 
 // ---------- inputs ----------
@@ -52,7 +52,7 @@ export interface GlobalActivity {
 }
 
 export interface ModelGroupActivity extends GlobalActivity {
-  /** The model_group (the seed's field name is `model`); '' for logs without one. */
+  /** The model_group (the original's field name is `model`); '' for logs without one. */
   model: string;
 }
 

@@ -42,7 +42,7 @@ const REFRESH_TIMEOUT_MS = 10 * 60_000;
 /**
  * POST /global/spend/refresh: refreshes spendlens's derived data (`refreshDerivedSpend`), then, when
  * the attached LiteLLM database has "MonthlyGlobalSpend" as a materialized view, refreshes it. The
- * answers are the seed's; when the view is absent or a plain view the seed answered null, spendlens says
+ * answers are the original's; when the view is absent or a plain view the original answered null, spendlens says
  * there is nothing to refresh.
  */
 export async function refreshSpend(db: Db, scope: Scope): Promise<RefreshSpendResult> {

@@ -192,7 +192,7 @@ export async function providerWindows(
  * GET /provider/budgets: each provider's spend in its current window (`providerWindows`). An expired
  * window reads as spend 0 at once (no reset job needed); its budget_reset_at is then the end of the
  * current calendar period, or null for a rolling window until a spend opens the next one (as LiteLLM).
- * Provider spend is gateway-wide, the same for every caller: `scope` does not narrow it (the seed lets
+ * Provider spend is gateway-wide, the same for every caller: `scope` does not narrow it (the original lets
  * any valid key read it).
  */
 export async function providerBudgets(

@@ -12,7 +12,7 @@ export type KeyRow = Selectable<VerificationTokenTable> & Record<string, unknown
 
 /**
  * GET /spend/keys: every key with its spend, highest first (ties by token). Internal users see only
- * their own keys (user_id = their id); the seed listed every key to anyone.
+ * their own keys (user_id = their id); the original listed every key to anyone.
  */
 export async function spendKeys(db: Db, scope: Scope): Promise<KeyRow[]> {
   const user = scopeUserId(scope);

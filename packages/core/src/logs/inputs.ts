@@ -1,6 +1,6 @@
 import { z } from "zod";
 
-/** Shared zod pieces of the logs and spend endpoints (seed's snake_case names). */
+/** Shared zod pieces of the logs and spend endpoints (the original's snake_case names). */
 
 /** A free-text filter (key, id, team): a bounded string. */
 export const zFilter = z.string().max(512, "must be at most 512 characters");

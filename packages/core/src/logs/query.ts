@@ -22,7 +22,7 @@ export interface SpendLogFilter {
   max_spend?: number | undefined;
   /** "startTime" >= from (ISO). */
   from?: string | undefined;
-  /** "startTime" <= toInclusive (ISO), the seed's logs/ui end bound. */
+  /** "startTime" <= toInclusive (ISO), the original's logs/ui end bound. */
   toInclusive?: string | undefined;
   /** "startTime" < toExclusive (ISO): whole days. */
   toExclusive?: string | undefined;

@@ -7,7 +7,7 @@ import { checkDayRange, dayWindow, eachDay, zDay } from "../validation.ts";
 import { zFilter } from "./inputs.ts";
 import { querySpendLogs, type SpendLogFilter, type SpendLogRow, whereSpendLogs } from "./query.ts";
 
-/** The most rows a list answer of /spend/logs carries (the seed had no cap: a whole-table dump). */
+/** The most rows a list answer of /spend/logs carries (the original had no cap: a whole-table dump). */
 export const SPEND_LOGS_LIST_CAP = 1000;
 
 /** GET /spend/logs query. start_date and end_date (YYYY-MM-DD) go together. */
@@ -136,7 +136,7 @@ async function spendLogsSummary(
 }
 
 /**
- * The seed's REST shape of a /spend/logs answer: the list of rows, or one object per day
+ * The original's REST shape of a /spend/logs answer: the list of rows, or one object per day
  * `{startTime: 'YYYY-MM-DD', spend, users, models, <api_key>: spend, ...}`.
  */
 export function spendLogsRestShape(r: SpendLogsResult): unknown[] {

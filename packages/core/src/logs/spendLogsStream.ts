@@ -11,7 +11,7 @@ import type { SpendLogsInput } from "./spendLogs.ts";
 /**
  * GET /spend/logs with start_date and end_date (the per-day summary), streamed: one element
  * per day of the range, `{<api_key>: spend, …, "users": {…}, "models": {…}, "spend", "startTime"}`,
- * the seed's REST shape (spendLogsRestShape), days without logs included with zero.
+ * the original's REST shape (spendLogsRestShape), days without logs included with zero.
  *
  * Read per day from the rollups (a LATERAL over the days: key_daily for keys and users, model_daily
  * for models, detail_daily when an internal user's scope or an api_key filter needs it); a day that is
@@ -22,7 +22,7 @@ import type { SpendLogsInput } from "./spendLogs.ts";
  * With request_id (one log) the summary stays on the raw logs: `null` here, the caller answers whole.
  */
 
-/** Names the seed's REST shape writes after the api_keys (an api_key so named is overwritten there). */
+/** Names the original's REST shape writes after the api_keys (an api_key so named is overwritten there). */
 const FIXED = ["users", "models", "spend", "startTime"];
 
 interface DayRow {
@@ -33,7 +33,7 @@ interface DayRow {
   models: string | null;
 }
 
-/** `{"name": spend, …}` members of one day: grouped by the name (NULL as the seed's JS key), by name. */
+/** `{"name": spend, …}` members of one day: grouped by the name (NULL as the original's JS key), by name. */
 function members(src: RawBuilder<unknown>, col: string, nullAs: string, skip: readonly string[] = []) {
   const name = sql.raw(`s.${JSON.stringify(col)}`);
   const where = skip.length ? sql`WHERE g.name <> ALL(${[...skip]}::text[])` : sql``;

@@ -57,7 +57,7 @@ export interface SpendLogsPage {
 
 /**
  * GET /spend/logs/ui: filtered logs, newest first, one page at a time. Both ends of the window are
- * inclusive (the seed's gte/lte). The total is counted with the same filters, and only when the page
+ * inclusive (the original's gte/lte). The total is counted with the same filters, and only when the page
  * does not tell it already: a short page (or an empty first page) is the last one, so its total is
  * known without a COUNT.
  */

@@ -60,7 +60,7 @@ export interface PriceEntry {
 }
 
 export interface SpendCalculation {
-  /** USD, as the seed's `cost`. Money values are rounded to 1e-12 USD. */
+  /** USD, as the original's `cost`. Money values are rounded to 1e-12 USD. */
   cost: number;
   breakdown: CostBreakdown;
   tokens: TokenCounts;

@@ -21,12 +21,12 @@ import { dayRangeShape, windowOf, zOptionalText } from "./sqlParts.ts";
 
 /**
  * GET /global/spend/report: daily spend per team or customer (each with per model+key metadata), or
- * spend per api_key with per-model cost and tokens. Which answer, in the seed's order of precedence:
+ * spend per api_key with per-model cost and tokens. Which answer, in the original's order of precedence:
  * 1. api_key given (raw sk- keys hashed): that key's per-key answer;
  * 2. internal_user_id given: the per-key answer over that user's logs;
  * 3. team_id and customer_id given: the per-day customer answer over logs of both;
  * 4. else by group_by (team, the default; customer; api_key), narrowed by team_id or customer_id when
- *    only one of them is given (the seed ignores a lone one).
+ *    only one of them is given (the original ignores a lone one).
  *
  * How it is read: the answer is as big as the rollup rows it comes from (at 1M logs, 30 days:
  * ~70k metadata entries, ~13 MB of JSON), so Postgres does the grouping, the ordering and the JSON of
@@ -35,7 +35,7 @@ import { dayRangeShape, windowOf, zOptionalText } from "./sqlParts.ts";
  * - per day × team/customer: a nested loop over the window's days (windowDaysSql) with, per day, the
  *   day's detail_daily rows (or its raw logs when the day is dirty: spendDayRowsSql) grouped by (team
  *   alias or end_user, model, api_key), then per team/customer its total and its metadata as JSON text,
- *   ordered as the seed's answer is shown (total_spend, then name; metadata by spend, model, key).
+ *   ordered as the original's answer is shown (total_spend, then name; metadata by spend, model, key).
  *   One row per (day, team/customer); one element per day is assembled from them.
  * - per key: spendTotalsSql(api_key, model) grouped per key, ordered by total_cost, then key.
  * Text ties are ordered by code point (COLLATE "C"), never by the database's locale.
@@ -260,7 +260,7 @@ async function xminAges(trx: Db, xids: readonly string[]): Promise<Map<string, n
 
 // ---------- the answer ----------
 
-/** The REST answer (the seed's bare array), element by element. */
+/** The REST answer (the original's bare array), element by element. */
 export interface SpendReportStream {
   /** Which shape the elements have (api_key and internal_user_id filters give "api_key"). */
   group_by: SpendReport["group_by"];

@@ -39,7 +39,7 @@ const zBound = z
     return z.NEVER;
   });
 
-/** POST /global/spend/end_users body (the seed's GlobalEndUsersSpend: startTime, endTime, api_key). */
+/** POST /global/spend/end_users body (the original's GlobalEndUsersSpend: startTime, endTime, api_key). */
 export const globalSpendEndUsersInput = z
   .object({
     startTime: zBound.optional().nullable(),
@@ -59,7 +59,7 @@ export interface EndUserSpendRow {
 /**
  * POST /global/spend/end_users: the top 100 end users by spend in [startTime, endTime), optionally for
  * one key (raw sk- keys are hashed). Defaults: startTime = UTC midnight 30 days ago, endTime = now.
- * A day given as endTime includes that whole day; a datetime is an exclusive end, as in the seed.
+ * A day given as endTime includes that whole day; a datetime is an exclusive end, as in the original.
  */
 export async function globalSpendEndUsers(
   db: Db,

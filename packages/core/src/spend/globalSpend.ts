@@ -6,7 +6,7 @@ import type { Scope } from "../scope.ts";
 import { last30DaysFrom } from "../validation.ts";
 
 export interface GlobalSpend {
-  /** Total spend since UTC midnight 30 days ago (the seed's MonthlyGlobalSpend window). */
+  /** Total spend since UTC midnight 30 days ago (the original's MonthlyGlobalSpend window). */
   spend: number;
   /** `litellm_settings.max_budget` from the config; 0 when unset, as LiteLLM's default. */
   max_budget: number;

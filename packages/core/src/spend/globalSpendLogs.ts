@@ -11,7 +11,7 @@ export const globalSpendLogsInput = z.object({ api_key: zFilter.optional() }).op
 export type GlobalSpendLogsInput = z.output<typeof globalSpendLogsInput>;
 
 /**
- * A row of the seed's views: MonthlyGlobalSpend {date, spend}; MonthlyGlobalSpendPerKey adds api_key;
+ * A row of the original's views: MonthlyGlobalSpend {date, spend}; MonthlyGlobalSpendPerKey adds api_key;
  * MonthlyGlobalSpendPerUserPerKey adds api_key and user.
  */
 export interface DailySpendRow {

@@ -13,7 +13,7 @@ export interface TeamSpendResult {
   daily_spend: Array<{ date: string } & Record<string, number | string>>;
   /** Every team alias with spend in the window, highest total first. */
   teams: string[];
-  /** The top 10 teams by total spend: `{team_id: <alias>, total_spend}` (the seed names the alias team_id). */
+  /** The top 10 teams by total spend: `{team_id: <alias>, total_spend}` (the original names the alias team_id). */
   total_spend_per_team: Array<{ team_id: string; total_spend: number }>;
 }
 
@@ -22,7 +22,7 @@ const round2 = (x: number) => Math.round(x * 100) / 100;
 /**
  * GET /global/spend/teams: spend per day per team alias since UTC midnight 30 days ago. Logs without a
  * team, or whose team has no alias or is not in LiteLLM_TeamTable, count as "Unassigned". Daily values
- * are rounded to cents as the seed does; team totals are the rounded sum of the exact daily spend.
+ * are rounded to cents as the original does; team totals are the rounded sum of the exact daily spend.
  */
 export async function globalSpendTeams(db: Db, scope: Scope): Promise<TeamSpendResult> {
   // Spend per (team_id, day) from the rollups, then the team aliases joined after aggregation.

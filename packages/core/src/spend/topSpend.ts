@@ -12,7 +12,7 @@ export const MAX_TOP_LIMIT = 1000;
 export const globalSpendKeysInput = z.object({ limit: zInt(1, MAX_TOP_LIMIT).optional() }).optional();
 export type GlobalSpendKeysInput = z.output<typeof globalSpendKeysInput>;
 
-/** A row of the seed's Last30dKeysBySpend view. */
+/** A row of the original's Last30dKeysBySpend view. */
 export interface KeySpendRow {
   api_key: string;
   key_alias: string | null;
@@ -63,7 +63,7 @@ export async function globalSpendKeys(
 export const globalSpendModelsInput = z.object({ limit: zInt(1, MAX_TOP_LIMIT).default(10) }).optional();
 export type GlobalSpendModelsInput = z.output<typeof globalSpendModelsInput>;
 
-/** A row of the seed's Last30dModelsBySpend view, with the tokens its internal-user branch adds. */
+/** A row of the original's Last30dModelsBySpend view, with the tokens its internal-user branch adds. */
 export interface ModelSpendRow {
   model: string;
   total_spend: number;

@@ -13,7 +13,7 @@ import { checkDayRange, dayWindow, type Window, zDay } from "../validation.ts";
  *
  * Attribution: `split` (default) divides a request's spend evenly over its tags, so the tag totals
  * add up to the spend of tagged requests; `full` gives each tag the whole spend of every request
- * carrying it (the seed's figures, which count a multi-tag request once per tag).
+ * carrying it (the original's figures, which count a multi-tag request once per tag).
  */
 
 export const TAG_ATTRIBUTIONS = ["split", "full"] as const;
@@ -24,7 +24,7 @@ const zAttribution = z.preprocess(
   z.enum(TAG_ATTRIBUTIONS, { error: "must be split or full" }).default("split"),
 );
 
-/** The seed's `tags`: comma separated (or a list); `all-tags` anywhere, or nothing, means every tag. */
+/** The original's `tags`: comma separated (or a list); `all-tags` anywhere, or nothing, means every tag. */
 const zTagList = z.preprocess(
   (v) => (typeof v === "string" ? v.split(",") : v),
   z
@@ -72,7 +72,7 @@ export type GlobalSpendTagsInput = z.input<typeof globalSpendTagsInput>;
 
 // ---------- outputs ----------
 
-/** GET /spend/tags rows, in the seed's field names. */
+/** GET /spend/tags rows, in the original's field names. */
 export interface TagSpendRow {
   individual_request_tag: string;
   log_count: number;

@@ -5,7 +5,8 @@
 export { migrations } from "../db/migrations.ts";
 export { demoConfigYaml } from "../demo/catalog.ts";
 export { buildWorld, type DemoErrorLog, type DemoLog, generateLogs, prng } from "../demo/generate.ts";
-export { insertLogBatch, seedDemoData } from "../demo/write.ts";
+export { insertLogBatch } from "../demo/insert.ts";
+export { seedDemoData } from "../demo/write.ts";
 export { spendLogRowSchema } from "../ingest/rows.ts";
 export {
   pauseRollups,

@@ -1,3 +1,4 @@
+/** The log columns ingest writes (spend logs, the optional LiteLLM ones, error logs). */
 import type { Column } from "./idempotent.ts";
 
 export const SPEND_LOG_COLUMNS: Column[] = [

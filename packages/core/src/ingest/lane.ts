@@ -1,3 +1,4 @@
+/** Group commit: batches that arrive while a statement runs are written together by the next one. */
 import type { Db } from "../db/connect.ts";
 import type { Batch, RowsResult, WriteState } from "./statement.ts";
 

@@ -1,3 +1,4 @@
+/** A batch before it is written: rows checked once, unstorable ones set aside, repeats split off, encoded. */
 import { badRequest } from "../errors.ts";
 import { type Column, encodeColumns } from "./idempotent.ts";
 import { type IngestInvalidRow, MAX_INGEST_BATCH } from "./types.ts";

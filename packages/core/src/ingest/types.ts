@@ -1,3 +1,4 @@
+/** What an ingest call answers, and its batch limit. */
 /** Most rows one ingest call takes. */
 export const MAX_INGEST_BATCH = 1000;
 

@@ -9,7 +9,7 @@ import { type DbHandle, openDatabase } from "../db/connect.ts";
 import { migrate, migrationsHash } from "../db/migrations.ts";
 import type { Database } from "../db/schema.ts";
 import type { DemoErrorLog, DemoLog } from "../demo/generate.ts";
-import { insertErrorLogBatch, insertLogBatch } from "../demo/write.ts";
+import { insertErrorLogBatch, insertLogBatch } from "../demo/insert.ts";
 
 /**
  * One suite, two engines: SPENDLENS_TEST_ENGINE=pglite (default) or postgres. On postgres every test

@@ -19,7 +19,10 @@ import pg from "pg";
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: number) => {
   const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : dflt;
+  if (i < 0) return dflt;
+  const n = Number(args[i + 1]);
+  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`--${name} must be a whole number ≥ 1`);
+  return n;
 };
 const PRELOAD = opt("preload", 200_000);
 const CHUNK = opt("chunk", 5000);

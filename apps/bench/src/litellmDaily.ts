@@ -69,10 +69,15 @@ const IDENTS: ReadonlySet<string> = new Set([
   ...[...ENTITY_TABLES, TAG_TABLE].flatMap((t) => [t.table, t.column, t.source]),
   ...MEASURES,
 ]);
-function qi(name: string): string {
+function allowed(name: string): string {
   if (!IDENTS.has(name)) throw new Error(`not an allowed identifier: ${name}`);
-  return `"${name}"`;
+  return name;
 }
+function qi(name: string): string {
+  return `"${allowed(name)}"`;
+}
+/** An allowed table name as a kysely reference (quoted by kysely). */
+const tableRef = (name: string) => sql.table(allowed(name));
 function qiSuffixed(base: string, suffix: string): string {
   if (!IDENTS.has(base) || !/^[a-z_]+$/.test(suffix))
     throw new Error(`not an allowed identifier: ${base}_${suffix}`);
@@ -144,7 +149,7 @@ export async function fillLiteLLMDaily(
   const counts = async () => {
     const rows: Record<string, number> = {};
     for (const t of [...ENTITY_TABLES, TAG_TABLE]) {
-      const r = await sql<{ n: number }>`SELECT count(*)::int AS n FROM ${sql.table(t.table)}`.execute(db);
+      const r = await sql<{ n: number }>`SELECT count(*)::int AS n FROM ${tableRef(t.table)}`.execute(db);
       rows[t.table] = r.rows[0]!.n;
     }
     return rows;
@@ -152,7 +157,7 @@ export async function fillLiteLLMDaily(
   if ((await getMeta(db, FILL_KEY)) === dataset) return { filled: false, ms: 0, rows: await counts(), notes };
   const t0 = performance.now();
   for (const t of [...ENTITY_TABLES, TAG_TABLE]) {
-    await sql`DROP TABLE IF EXISTS ${sql.table(t.table)}`.execute(db);
+    await sql`DROP TABLE IF EXISTS ${tableRef(t.table)}`.execute(db);
     for (const s of ddl(t)) await sql.raw(s).execute(db);
   }
   const have = new Set(
@@ -224,7 +229,7 @@ export async function fillLiteLLMDaily(
         notes.push(`${t.table}: ${s.split(" ON ")[0]} failed: ${e instanceof Error ? e.message : String(e)}`);
       }
     }
-    await sql`ANALYZE ${sql.table(t.table)}`.execute(db); // an allowlisted table name
+    await sql`ANALYZE ${tableRef(t.table)}`.execute(db);
   }
   await setMeta(db, FILL_KEY, dataset);
   return { filled: true, ms: performance.now() - t0, rows: await counts(), notes };

@@ -7,9 +7,10 @@ import pg from "pg";
 
 /**
  * `pnpm --filter @spendlens/bench exec tsx src/foldRate.ts [--preload 200000] [--chunk 5000] [--rounds 8]
- *   [--before 0011_partitioned_logs]` (DATABASE_URL: a Postgres role that may create databases): what a
- * migration costs the append-only fold (migration 0010's `spendlens.rollups_fold`), as a ratio measured
- * in one run. Two fresh standalone databases, one migrated up to `--before`, the other to the head; both
+ *   [--before 0011_partitioned_logs [--before 0014_provider_hourly …]]` (DATABASE_URL: a Postgres role that
+ * may create databases): what a migration costs the append-only fold (migration 0010's
+ * `spendlens.rollups_fold`), as a ratio measured in one run. Fresh standalone databases, one migrated up to
+ * (and including) each `--before`, one to the head; all
  * get the same `--preload` demo logs (30 days, folded), then in each round the same `--chunk` new logs
  * of those days go into both and each folds them (one `rollups_fold` call, as the server's chunk), the
  * order alternating round by round. Prints rows/s per side and the ratio. Databases carry this run's id
@@ -27,7 +28,10 @@ const opt = (name: string, dflt: number) => {
 const PRELOAD = opt("preload", 200_000);
 const CHUNK = opt("chunk", 5000);
 const ROUNDS = opt("rounds", 8);
-const BEFORE = args.includes("--before") ? args[args.indexOf("--before") + 1]! : "0011_partitioned_logs";
+// `--before` may repeat (e.g. `--before 0011_partitioned_logs --before 0014_provider_hourly`): one database
+// per migration named, all folding the same rounds interleaved with the head's.
+const BEFORES = args.flatMap((a, i) => (a === "--before" && args[i + 1] ? [args[i + 1]!] : []));
+if (BEFORES.length === 0) BEFORES.push("0011_partitioned_logs");
 const admin = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const runId = randomBytes(4).toString("hex");
 
@@ -39,7 +43,8 @@ function urlOf(name: string): string {
 
 async function main() {
   const pool = new pg.Pool({ connectionString: admin, max: 1 });
-  const names = [`spendlens_foldrate_${runId}_before`, `spendlens_foldrate_${runId}_head`];
+  const sides = [...BEFORES, "head"];
+  const names = sides.map((_, i) => `spendlens_foldrate_${runId}_${i === sides.length - 1 ? "head" : `before${i}`}`);
   const handles: DbHandle[] = [];
   try {
     for (const n of names) {
@@ -49,7 +54,7 @@ async function main() {
     }
     for (const [i, n] of names.entries()) {
       const h = await openDatabase({ databaseUrl: urlOf(n), statementTimeoutMs: 0 });
-      await migrate(h.db, i === 0 ? { upTo: BEFORE } : {});
+      await migrate(h.db, i < BEFORES.length ? { upTo: BEFORES[i]! } : {});
       handles.push(h);
     }
     const world = buildWorld();
@@ -72,10 +77,11 @@ async function main() {
       for (const h of handles) await sql`VACUUM ANALYZE`.execute(h.db);
     }
     for (const h of handles) await sql`SELECT pg_stat_reset()`.execute(h.db);
-    const ms = [0, 0];
+    const ms = sides.map(() => 0);
     for (let r = 0; r < ROUNDS; r++) {
       await load(CHUNK, 100 + r);
-      const order = r % 2 === 0 ? [0, 1] : [1, 0];
+      const order = sides.map((_, i) => i);
+      if (r % 2 === 1) order.reverse();
       for (const i of order) {
         const t0 = performance.now();
         const n = await sql<{ n: string }>`SELECT spendlens.rollups_fold(${CHUNK * 2}::int) AS n`.execute(
@@ -86,12 +92,14 @@ async function main() {
       }
     }
     const rate = ms.map((m) => (CHUNK * ROUNDS) / (m / 1000));
-    console.log(
-      `fold of ${CHUNK}-row chunks, ${ROUNDS} rounds, after ${PRELOAD} preloaded logs (30 days):\n` +
-        `  up to ${BEFORE}: ${Math.round(rate[0]!)} rows/s\n` +
-        `  head:           ${Math.round(rate[1]!)} rows/s\n` +
-        `  head / before:  ${(rate[1]! / rate[0]!).toFixed(2)}× the rate (${(ms[1]! / ms[0]!).toFixed(2)}× the time)`,
-    );
+    const head = sides.length - 1;
+    console.log(`fold of ${CHUNK}-row chunks, ${ROUNDS} rounds, after ${PRELOAD} preloaded logs (30 days):`);
+    for (const [i, s] of sides.entries())
+      console.log(`  ${i === head ? "head" : `up to ${s}`}: ${Math.round(rate[i]!)} rows/s`);
+    for (const [i, s] of BEFORES.entries())
+      console.log(
+        `  head / ${s}: ${(rate[head]! / rate[i]!).toFixed(2)}× the rate (${(ms[head]! / ms[i]!).toFixed(2)}× the time)`,
+      );
     for (const [i, h] of handles.entries()) {
       await new Promise((r) => setTimeout(r, 600)); // the statistics collector's flush
       const f = await sql<{
@@ -104,7 +112,7 @@ async function main() {
         FROM pg_stat_user_functions WHERE schemaname = 'spendlens' ORDER BY self_time DESC LIMIT 12`.execute(
         h.db,
       );
-      console.log(`${i === 0 ? "before" : "head"}: trigger functions by self time (ms over every round)`);
+      console.log(`${i === head ? "head" : `up to ${sides[i]}`}: trigger functions by self time (ms over every round)`);
       for (const r of f.rows)
         console.log(`  ${r.name}: ${r.self_ms} ms self, ${r.total_ms} ms total, ${r.calls} calls`);
     }

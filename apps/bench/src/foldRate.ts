@@ -44,7 +44,9 @@ function urlOf(name: string): string {
 async function main() {
   const pool = new pg.Pool({ connectionString: admin, max: 1 });
   const sides = [...BEFORES, "head"];
-  const names = sides.map((_, i) => `spendlens_foldrate_${runId}_${i === sides.length - 1 ? "head" : `before${i}`}`);
+  const names = sides.map(
+    (_, i) => `spendlens_foldrate_${runId}_${i === sides.length - 1 ? "head" : `before${i}`}`,
+  );
   const handles: DbHandle[] = [];
   try {
     for (const n of names) {
@@ -112,7 +114,9 @@ async function main() {
         FROM pg_stat_user_functions WHERE schemaname = 'spendlens' ORDER BY self_time DESC LIMIT 12`.execute(
         h.db,
       );
-      console.log(`${i === head ? "head" : `up to ${sides[i]}`}: trigger functions by self time (ms over every round)`);
+      console.log(
+        `${i === head ? "head" : `up to ${sides[i]}`}: trigger functions by self time (ms over every round)`,
+      );
       for (const r of f.rows)
         console.log(`  ${r.name}: ${r.self_ms} ms self, ${r.total_ms} ms total, ${r.calls} calls`);
     }

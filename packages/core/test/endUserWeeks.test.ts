@@ -275,10 +275,10 @@ describe("POST /global/spend/end_users through end_user_weekly (0014) and end_us
     await expectHoursExact(t.db);
     await expectAll();
     // Keep mode: a deleted log stays in the hours and days, the edge day is flagged raw_deleted and read raw.
-    await sql`DELETE FROM "LiteLLM_SpendLogs" WHERE request_id IN (SELECT request_id FROM "LiteLLM_SpendLogs"
-      WHERE "startTime" >= '2026-03-24T06:00' AND "startTime" < '2026-03-24T07:00' AND end_user = 'ann' LIMIT 1)`.execute(
-      t.db,
-    );
+    const del =
+      await sql`DELETE FROM "LiteLLM_SpendLogs" WHERE request_id IN (SELECT request_id FROM "LiteLLM_SpendLogs"
+      WHERE "startTime" = '2026-03-24T10:40' AND end_user = 'late2')`.execute(t.db);
+    expect(Number(del.numAffectedRows)).toBe(1);
     const w = globalSpendEndUsersInput.parse({
       startTime: "2026-03-24 05:05:00",
       endTime: "2026-03-24 17:55:00",

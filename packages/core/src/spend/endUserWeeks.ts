@@ -1,20 +1,17 @@
 import { type RawBuilder, sql } from "kysely";
 import { now } from "../clock.ts";
 import type { Db } from "../db/connect.ts";
-import { schemaFacts } from "../db/schemaFacts.ts";
 import { foldBeforeRead } from "../rollups/fold.ts";
-import { plan } from "../rollups/plan.ts";
-import { render } from "../rollups/render.ts";
-import { ALL } from "../scope.ts";
 import { DAY_MS } from "../validation.ts";
 
 /**
  * The top end users by spend in [from, to) for an admin with no key filter (POST /global/spend/end_users).
  * Nothing read grows with the number of logs, only with the end users active in the window and the
  * width of the sub-hour slivers at its two cuts:
- *   - whole ISO weeks from spendlens.end_user_weekly (migration 0014; a week holding a dirty day through
- *     the planner instead, one value for the statement);
- *   - the other whole days through the planner (rollups/plan.ts: end_user_daily, dirty days raw);
+ *   - whole ISO weeks from spendlens.end_user_weekly (migration 0014), unless one of their days is dirty
+ *     (one value for the statement: then their days are read as the other whole days are);
+ *   - the other whole days from end_user_daily, the dirty ones (spendlens.rollup_days) from the raw logs
+ *     (as the planner reads them, rollups/plan.ts, with one dirty-days probe for the statement);
  *   - each partial day at an end (`planEdgeDay`): whole hours from spendlens.end_user_hourly (migration
  *     0016), or the day's end_user_daily rows minus the hours outside the window, whichever side holds
  *     fewer hours up to now; the sub-hour sliver at a cut from the raw logs, or the hour's row minus the
@@ -34,17 +31,8 @@ export async function topEndUsersByWeeks(
   const a = Date.parse(from);
   const b = Date.parse(to);
   await foldBeforeRead(db); // once for every part below
-  const facts = await schemaFacts(db);
   const iso = (ms: number) => new Date(ms).toISOString();
-  // A planner read (rollups/plan.ts) of whole days [x, y) by end user, rendered without a fold of its own.
-  const days = (x: number, y: number) =>
-    sql`SELECT x.end_user, x.requests, x.spend FROM (${render(
-      plan(
-        { kind: "spend", scope: ALL, query: { window: { from: iso(x), to: iso(y) }, dims: ["end_user"] } },
-        facts,
-        nowMs,
-      ),
-    )}) x`;
+  const day = (ms: number) => iso(ms).slice(0, 10);
   const parts: RawBuilder<unknown>[] = [];
   const ctes: RawBuilder<unknown>[] = [];
   const dF = Math.ceil(a / DAY_MS) * DAY_MS;
@@ -60,21 +48,27 @@ export async function topEndUsersByWeeks(
   } else {
     if (a < dF) edges.push(planEdgeDay(a, dF, nowMs));
     if (dT < b) edges.push(planEdgeDay(dT, b, nowMs));
+    // The whole days [dF, dT): their dirty days (one row) are read raw; the whole weeks from the weekly
+    // table unless one of their days is dirty; every other clean day from end_user_daily.
     const weeks = wholeWeeks(dF, dT);
-    if (!weeks) parts.push(days(dF, dT));
-    else {
-      const [w1, w2] = [iso(weeks.from), iso(weeks.to)];
-      if (dF < weeks.from) parts.push(days(dF, weeks.from));
-      if (weeks.to < dT) parts.push(days(weeks.to, dT));
-      const dirtyWeeks = sql`(SELECT wd.dirty FROM wd)`;
-      ctes.push(sql`wd AS MATERIALIZED (SELECT EXISTS (SELECT 1 FROM spendlens.rollup_days rd
-        WHERE rd.dirty_at IS NOT NULL AND rd.day >= ${w1}::date AND rd.day < ${w2}::date) AS dirty)`);
+    const [w1, w2] = weeks ? [day(weeks.from), day(weeks.to)] : [null, null];
+    ctes.push(sql`dirty AS MATERIALIZED (SELECT min(rd.day) AS lo, max(rd.day) AS hi,
+        coalesce(array_agg(rd.day), '{}') AS days, coalesce(bool_or(rd.day >= ${w1}::date AND rd.day < ${w2}::date), false) AS weeks
+      FROM spendlens.rollup_days rd WHERE rd.dirty_at IS NOT NULL AND rd.day >= ${day(dF)}::date AND rd.day < ${day(dT)}::date)`);
+    const dirtyWeeks = sql`(SELECT dirty.weeks FROM dirty)`;
+    if (weeks)
       parts.push(sql`SELECT w.end_user, w.requests, w.spend FROM spendlens.end_user_weekly w
         WHERE w.week >= ${w1}::date AND w.week < ${w2}::date AND NOT ${dirtyWeeks}`);
-      parts.push(
-        sql`SELECT m.end_user, m.requests, m.spend FROM (${days(weeks.from, weeks.to)}) m WHERE ${dirtyWeeks}`,
-      );
-    }
+    const outsideWeeks = weeks
+      ? sql` AND (${dirtyWeeks} OR d.day < ${w1}::date OR d.day >= ${w2}::date)`
+      : sql``;
+    parts.push(sql`SELECT d.end_user, d.requests, d.spend FROM spendlens.end_user_daily d
+      WHERE d.day >= ${day(dF)}::date AND d.day < ${day(dT)}::date
+        AND d.day <> ALL((SELECT dirty.days FROM dirty)::date[])${outsideWeeks}`);
+    // `dirty.lo IS NOT NULL` filters the one CTE row: with no dirty day the log table is not read.
+    parts.push(sql`SELECT l.end_user::text, 1::int8, coalesce(l.spend, 0)::float8
+      FROM dirty JOIN "LiteLLM_SpendLogs" l ON dirty.lo IS NOT NULL AND l."startTime" >= dirty.lo::timestamp
+        AND l."startTime" < (dirty.hi + 1)::timestamp AND spendlens.utc_day(l."startTime") = ANY(dirty.days)`);
   }
   if (edges.length) {
     ctes.push(sql`unclean AS MATERIALIZED (SELECT coalesce(array_agg(rd.day), '{}') AS days

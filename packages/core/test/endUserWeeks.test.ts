@@ -6,6 +6,7 @@ import {
   globalSpendEndUsers,
   globalSpendEndUsersInput,
   pauseRollups,
+  planEdgeDay,
   rebuildRollups,
   resumeRollups,
   setClock,
@@ -36,6 +37,18 @@ async function brute(db: Db, from: string, to: string) {
   return r.rows;
 }
 
+/** end_user_hourly (0016) equals the raw logs per UTC hour and end user (no empty row either). */
+async function expectHoursExact(db: Db): Promise<void> {
+  const hourly =
+    await sql`SELECT to_char(hour, 'YYYY-MM-DD"T"HH24') AS h, end_user, requests::int AS requests, spend
+    FROM spendlens.end_user_hourly ORDER BY 1, 2`.execute(db);
+  const raw = await sql`SELECT to_char(date_trunc('hour', "startTime"), 'YYYY-MM-DD"T"HH24') AS h, end_user,
+      count(*)::int AS requests, sum(coalesce(spend, 0))::float8 AS spend
+    FROM "LiteLLM_SpendLogs" GROUP BY 1, 2 ORDER BY 1, 2`.execute(db);
+  expect(hourly.rows.length).toBeGreaterThan(0);
+  expect(hourly.rows).toEqual(raw.rows);
+}
+
 /** end_user_weekly equals end_user_daily per ISO week (no empty row either). */
 async function expectWeeksExact(db: Db): Promise<void> {
   const weekly =
@@ -48,7 +61,7 @@ async function expectWeeksExact(db: Db): Promise<void> {
   expect(weekly.rows).toEqual(daily.rows);
 }
 
-describe("POST /global/spend/end_users through end_user_weekly (0014)", () => {
+describe("POST /global/spend/end_users through end_user_weekly (0014) and end_user_hourly (0016)", () => {
   let t: TestDb;
   const now = "2026-03-26T09:30:00.000Z"; // a Thursday
   beforeAll(async () => {
@@ -59,6 +72,18 @@ describe("POST /global/spend/end_users through end_user_weekly (0014)", () => {
     const users = ["ann", "bob", "cy", "dee", "eve", "fay", "gus", null, ""];
     for (let i = 0, at = ms("2026-02-18T01:00:00.000Z"); at < ms(now); i++, at += 7 * 3_600_000)
       logs.push(log(users[i % users.length]!, new Date(at).toISOString(), ((i % 5) + 1) / 8));
+    // Denser logs at odd minutes around the cuts the windows use (every 23 minutes for the last 3 days
+    // and around 2026-02-20), so every sliver, hour and complement holds logs of several end users.
+    for (const [lo, hi] of [
+      ["2026-03-23T00:01:00.000Z", now],
+      ["2026-02-19T22:00:00.000Z", "2026-02-21T02:00:00.000Z"],
+      ["2026-02-23T20:00:00.000Z", "2026-02-24T03:00:00.000Z"],
+    ] as const)
+      for (let i = 0, at = ms(lo); at < ms(hi); i++, at += 23 * 60_000)
+        logs.push(log(users[(i * 4) % users.length]!, new Date(at).toISOString(), ((i % 3) + 1) / 4));
+    // Logs exactly on cuts and a millisecond before them.
+    for (const at of ["2026-03-25T08:15:00.000Z", "2026-03-25T08:14:59.999Z", "2026-02-20T13:00:00.000Z"])
+      logs.push(log("bob", at, 2), log("eve", at, 0.5));
     await insertLogs(t.db, logs);
   });
   afterAll(async () => {
@@ -71,6 +96,13 @@ describe("POST /global/spend/end_users through end_user_weekly (0014)", () => {
     ["2026-02-23", "2026-03-22"], // exactly four weeks (Monday to Sunday, days inclusive)
     ["2026-02-20 13:00:00", "2026-03-25 08:15:00"], // mid-day edges around three whole weeks
     ["2026-03-02", "2026-03-04"], // no whole week
+    ["2026-02-20 13:17:00", "2026-03-25 08:15:00"], // a mid-hour start
+    ["2026-02-23 21:40:00", "2026-03-26 09:30:00"], // 30 days ending now (the bench's call), mid-hour both ends
+    ["2026-02-23 21:40:00", "2026-03-26 09:11:00"], // ends mid-hour before now
+    ["2026-03-24 05:05:00", "2026-03-24 17:55:00"], // inside one day
+    ["2026-03-24 10:10:00", "2026-03-24 10:50:00"], // inside one hour
+    ["2026-03-23 22:30:00", "2026-03-24 01:45:00"], // two partial days around a midnight, no whole day
+    ["2026-03-24 00:00:00", "2026-03-25 23:59:59"], // a millisecond short of two whole days
   ];
   const body = (from: string | null, to: string | null) => ({
     ...(from ? { startTime: from } : {}),
@@ -113,9 +145,48 @@ describe("POST /global/spend/end_users through end_user_weekly (0014)", () => {
     }
   };
 
+  it("plans an edge day as its own hours or the day minus the rest, slivers from the shorter side", () => {
+    const h = (x: string) => ms(`2026-03-24T${x}:00.000Z`);
+    const nowMs = ms(now);
+    const show = (e: ReturnType<typeof planEdgeDay>) =>
+      e.terms.map((x) =>
+        x.kind === "day"
+          ? `${x.sign > 0 ? "+" : "-"}day`
+          : `${x.sign > 0 ? "+" : "-"}${x.kind} ${new Date(x.from).toISOString().slice(11, 16)}-${new Date(x.to).toISOString().slice(11, 16)}`,
+      );
+    // 21:15 to midnight: the part's hours, the sliver as 21:00's hour minus its first 15 minutes (raw);
+    // from 21:40 the 20 minutes are read raw.
+    expect(show(planEdgeDay(h("21:15"), ms("2026-03-25T00:00:00.000Z"), nowMs))).toEqual([
+      "+hours 21:00-22:00",
+      "-raw 21:00-21:15",
+      "+hours 22:00-00:00",
+    ]);
+    expect(show(planEdgeDay(h("21:40"), ms("2026-03-25T00:00:00.000Z"), nowMs))).toEqual([
+      "+raw 21:40-22:00",
+      "+hours 22:00-00:00",
+    ]);
+    // 05:05 to midnight: the day minus its first five hours and five minutes (raw).
+    expect(show(planEdgeDay(h("05:05"), ms("2026-03-25T00:00:00.000Z"), nowMs))).toEqual([
+      "+day",
+      "-hours 00:00-05:00",
+      "-raw 05:00-05:05",
+    ]);
+    // Today up to now (09:30): the day minus the rest of today (all after now: nothing to read).
+    const today = planEdgeDay(ms("2026-03-26T00:00:00.000Z"), nowMs, nowMs);
+    expect(show(today)).toEqual(["+day", "-raw 09:30-10:00", "-hours 10:00-00:00"]);
+    // Inside one hour: the raw logs of the shorter side.
+    expect(show(planEdgeDay(h("10:10"), h("10:50"), nowMs))).toEqual([
+      "+hours 10:00-11:00",
+      "-raw 10:00-10:10",
+      "-raw 10:50-11:00",
+    ]);
+    expect(show(planEdgeDay(h("10:10"), h("10:20"), nowMs))).toEqual(["+raw 10:10-10:20"]);
+  });
+
   it("every window equals the raw logs, ranked the same", async () => {
     await expectAll();
     await expectWeeksExact(t.db);
+    await expectHoursExact(t.db);
     // The whole weeks are read from end_user_weekly (a marked row shows through), the rest is not.
     await sql`UPDATE spendlens.end_user_weekly SET spend = spend + 1000 WHERE end_user = 'ann' AND week = '2026-03-09'`.execute(
       t.db,
@@ -169,6 +240,7 @@ describe("POST /global/spend/end_users through end_user_weekly (0014)", () => {
     ]);
     await expectAll();
     await expectWeeksExact(t.db);
+    await expectHoursExact(t.db);
     await setRollupDeleteMode(t.db, "keep");
   });
 
@@ -187,6 +259,35 @@ describe("POST /global/spend/end_users through end_user_weekly (0014)", () => {
     });
     await rebuildRollups(t.db);
     await expectWeeksExact(t.db);
+    await expectHoursExact(t.db);
+    await expectAll();
+  });
+
+  it("an edge day paused or raw_deleted (delete mode keep) is read raw; a rebuild refills its hours", async () => {
+    await pauseRollups(t.db);
+    await insertLogs(t.db, [
+      log("late2", "2026-03-24T10:40:00.000Z", 96),
+      log("late2", "2026-03-26T09:00:00.000Z", 1),
+    ]);
+    await resumeRollups(t.db);
+    await expectAll();
+    await rebuildRollups(t.db);
+    await expectHoursExact(t.db);
+    await expectAll();
+    // Keep mode: a deleted log stays in the hours and days, the edge day is flagged raw_deleted and read raw.
+    const del =
+      await sql`DELETE FROM "LiteLLM_SpendLogs" WHERE request_id IN (SELECT request_id FROM "LiteLLM_SpendLogs"
+      WHERE "startTime" = '2026-03-24T10:40' AND end_user = 'late2')`.execute(t.db);
+    expect(Number(del.numAffectedRows)).toBe(1);
+    const w = globalSpendEndUsersInput.parse({
+      startTime: "2026-03-24 05:05:00",
+      endTime: "2026-03-24 17:55:00",
+    });
+    expect(await globalSpendEndUsers(t.db, ALL, w)).toEqual(
+      await brute(t.db, "2026-03-24T05:05:00.000Z", "2026-03-24T17:55:00.000Z"),
+    );
+    await rebuildRollups(t.db, { from: "2026-03-24", to: "2026-03-24", includeRawDeleted: true });
+    await expectHoursExact(t.db);
     await expectAll();
   });
 });

@@ -27,6 +27,7 @@ const SHIPPED: Record<string, string> = {
   "0013_log_page_filter_indexes": "7b261c2739af29ead80eb405311b453e70fadbd91c6865cb6a9ac0ce4ba4f39d",
   "0014_provider_hourly": "8a1b8222bc9127531596abc0b2402ecdbf612670cd904077afe9b49080b0f0d6",
   "0015_fold_routes": "a4f1544609cb3e3388eff99d8933792c20c3e2b4155de621742bd7c1ba7a50ed",
+  "0016_end_user_hourly": "3568099bec73838f0a65154ebde28ff7c9d3dd95406edeb7ca82d46ca8dafa6e",
 };
 
 const dir = new URL("../db/migrations/", import.meta.url);

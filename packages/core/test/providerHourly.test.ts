@@ -178,6 +178,24 @@ describe("provider budget windows through the hourly rollup (0014)", () => {
     expect(q.hours).toEqual([]);
     expect(q.raw.map(isoR)).toEqual([["2026-03-12T23:30:00.000Z", "2026-03-13T00:00:00.000Z"]]);
     expect(planProviderWindow(5, 5)).toEqual({ days: null, hours: [], raw: [] });
+    // A sliver longer than the rest of its hour: the hour's row minus the rest, read raw (and subtracted);
+    // time after now counts as empty (a window ending in the future reads its last sliver raw: nothing).
+    const nowMs = ms("2026-03-14T12:00:00.000Z");
+    const s = planProviderWindow(ms("2026-03-13T10:15:00.000Z"), ms("2026-03-14T14:50:00.000Z"), nowMs);
+    expect(s.hours.map(isoR).sort()).toEqual([
+      ["2026-03-13T10:00:00.000Z", "2026-03-13T11:00:00.000Z"],
+      ["2026-03-13T11:00:00.000Z", "2026-03-14T00:00:00.000Z"],
+      ["2026-03-14T00:00:00.000Z", "2026-03-14T14:00:00.000Z"],
+    ]);
+    expect(s.raw.map((r) => [...isoR(r), r.sign ?? 1])).toEqual([
+      ["2026-03-13T10:00:00.000Z", "2026-03-13T10:15:00.000Z", -1],
+      ["2026-03-14T14:00:00.000Z", "2026-03-14T14:50:00.000Z", 1],
+    ]);
+    const past = planProviderWindow(ms("2026-03-13T10:15:00.000Z"), ms("2026-03-13T14:50:00.000Z"), nowMs);
+    expect(past.raw.map((r) => [...isoR(r), r.sign ?? 1])).toEqual([
+      ["2026-03-13T10:00:00.000Z", "2026-03-13T10:15:00.000Z", -1],
+      ["2026-03-13T14:50:00.000Z", "2026-03-13T15:00:00.000Z", -1],
+    ]);
   });
 
   it("a mid-hour window has the exact spend of its logs (hand-counted)", async () => {

@@ -1,4 +1,5 @@
 import { type RawBuilder, sql } from "kysely";
+import { now } from "../clock.ts";
 import type { Db } from "../db/connect.ts";
 import { schemaFacts } from "../db/schemaFacts.ts";
 import { foldBeforeRead } from "../rollups/fold.ts";
@@ -12,7 +13,8 @@ import { DAY_MS } from "../validation.ts";
  * any instant (a provider budget's rolling window), read as
  *   - whole UTC days from model_daily (the planner, rollups/plan.ts, which reads dirty days raw),
  *   - whole UTC hours of the edge days from spendlens.provider_hourly (migration 0014),
- *   - the sub-hour slivers at both ends from the raw logs (a short "startTime" index range).
+ *   - the sub-hour slivers at both ends from the raw logs (a short "startTime" index range), or as the
+ *     hour's row minus the rest of the hour, read raw, when the rest is shorter (`planProviderWindow`).
  * An edge day that is dirty (a failed or paused trigger) or raw_deleted (delete mode `keep`) has its
  * hours read from the raw logs instead, decided inside the statement: the answer is one snapshot and
  * always the same as the raw logs for the partial days, the rollup for the whole days (what
@@ -34,18 +36,27 @@ interface Range {
   to: number | null;
 }
 
-/** How a window is read: whole days, hour ranges (each inside one UTC day), raw slivers. */
+/** How a window is read: whole days, hour ranges (each inside one UTC day), raw slivers (-1: subtracted). */
 export interface ProviderWindowPlan {
   days: Range | null;
   hours: { from: number; to: number }[];
-  raw: Range[];
+  raw: (Range & { sign?: -1 })[];
 }
 
 const ceilTo = (t: number, unit: number) => Math.ceil(t / unit) * unit;
 const floorTo = (t: number, unit: number) => Math.floor(t / unit) * unit;
 
-/** Splits [from, to) (UTC ms; `to` null = unbounded) into whole days, whole hours and raw slivers. */
-export function planProviderWindow(from: number, to: number | null): ProviderWindowPlan {
+/**
+ * Splits [from, to) (UTC ms; `to` null = unbounded) into whole days, whole hours and raw slivers. A
+ * sliver [a, b) inside one hour is read raw, or as the hour's row minus the raw logs of the rest of that
+ * hour when the rest holds less time up to `nowMs` (logs are written at their start time: time after now
+ * holds next to none), so at most half an hour of logs is read raw at each cut.
+ */
+export function planProviderWindow(
+  from: number,
+  to: number | null,
+  nowMs: number = now().getTime(),
+): ProviderWindowPlan {
   const plan: ProviderWindowPlan = { days: null, hours: [], raw: [] };
   if (to !== null && to <= from) return plan;
   const hF = ceilTo(from, HOUR_MS);
@@ -53,13 +64,22 @@ export function planProviderWindow(from: number, to: number | null): ProviderWin
   const hour = (a: number, b: number) => {
     if (a < b) plan.hours.push({ from: a, to: b });
   };
-  const raw = (a: number, b: number | null) => {
-    if (b === null || a < b) plan.raw.push({ from: a, to: b });
+  const live = (a: number, b: number) => Math.max(0, Math.min(b, nowMs) - a);
+  const raw = (a: number, b: number) => {
+    if (a >= b) return;
+    const hs = floorTo(a, HOUR_MS);
+    const he = hs + HOUR_MS;
+    if (live(hs, a) + live(b, he) >= live(a, b)) plan.raw.push({ from: a, to: b });
+    else {
+      hour(hs, he);
+      if (hs < a) plan.raw.push({ from: hs, to: a, sign: -1 });
+      if (b < he) plan.raw.push({ from: b, to: he, sign: -1 });
+    }
   };
   if (to === null) {
     plan.days = { from: dF, to: null };
     hour(hF, dF);
-    raw(from, Math.min(hF, dF));
+    raw(from, hF);
     return plan;
   }
   const dT = floorTo(to, DAY_MS);
@@ -102,9 +122,9 @@ export async function providerSpendRows(
   const cols = (await schemaFacts(db)).spendLogColumns;
   const rawCol = (c: "model_id" | "custom_llm_provider") =>
     cols.has(c) ? sql.ref(`l.${c}`) : sql`NULL::text`;
-  const rawSelect = (r: Range, gate: RawBuilder<unknown> | null) =>
+  const rawSelect = (r: Range & { sign?: -1 }, gate: RawBuilder<unknown> | null) =>
     sql`SELECT l.model::text AS model, ${rawCol("model_id")}::text AS model_id,
-        ${rawCol("custom_llm_provider")}::text AS custom_llm_provider, coalesce(l.spend, 0)::float8 AS spend
+        ${rawCol("custom_llm_provider")}::text AS custom_llm_provider, ${r.sign === -1 ? sql`-` : sql``}coalesce(l.spend, 0)::float8 AS spend
       FROM "LiteLLM_SpendLogs" l WHERE l."startTime" >= ${iso(r.from)}${r.to === null ? sql`` : sql` AND l."startTime" < ${iso(r.to)}`}${gate ? sql` AND ${gate}` : sql``}`;
   const parts: RawBuilder<unknown>[] = [];
   if (win.days) {

@@ -80,20 +80,18 @@ export async function globalSpendEndUsers(
     );
   const key = input?.api_key != null ? normalizeKeyFilter(input.api_key) : undefined;
   // Ranked in the database; NULL and '' (not end users) are dropped here, so ask for two more rows.
-  // An admin's read without a key filter takes the window's whole weeks from end_user_weekly.
-  const weekly =
+  // An admin's read without a key filter reads rollups only (weeks, days, hours) and ≤ 30 minutes of raw
+  // logs at each cut of the window (endUserWeeks.ts); other reads go through the planner.
+  const rows =
     key === undefined && scopeUserId(scope) === null
       ? await topEndUsersByWeeks(db, from, to, TOP_END_USERS + 2)
-      : null;
-  const rows =
-    weekly ??
-    (await spendTotals(db, scope, {
-      window: { from, to },
-      dims: ["end_user"],
-      ...(key !== undefined ? { filters: { api_key: key } } : {}),
-      orderBy: [{ by: "spend", desc: true }, { by: "end_user" }],
-      limit: TOP_END_USERS + 2,
-    }));
+      : await spendTotals(db, scope, {
+          window: { from, to },
+          dims: ["end_user"],
+          ...(key !== undefined ? { filters: { api_key: key } } : {}),
+          orderBy: [{ by: "spend", desc: true }, { by: "end_user" }],
+          limit: TOP_END_USERS + 2,
+        });
   return rows
     .filter((r) => r.end_user != null && r.end_user !== "")
     .slice(0, TOP_END_USERS)

@@ -500,6 +500,8 @@ interface RouteCase {
 
 export interface LiteLLMDailyOptions {
   server: ChildServer;
+  /** `--baseline <checkout>`: the same routes on another checkout's server, interleaved with the others. */
+  baseline?: ChildServer | null;
   key: string;
   start: string;
   end: string;
@@ -645,17 +647,23 @@ export async function benchLiteLLMDaily(h: DbHandle, o: LiteLLMDailyOptions): Pr
         : litellmPage(h, c.table, o.start, o.end, c.filter, 1, pageSize);
     const warmup = o.warmup;
     const calls = o.calls;
+    const base = o.baseline ? { ...o, server: o.baseline } : null;
     for (let i = 0; i < warmup; i++) {
       await lite();
+      if (base) await getJson(base, c.path, q);
       await getJson(o, c.path, q);
     }
     const ls: number[] = [];
     const ss: number[] = [];
+    const bs: number[] = [];
     for (let i = 0; i < calls; i++) {
       const t0 = performance.now();
       await lite();
       ls.push(performance.now() - t0);
+      // The baseline and this checkout take turns going first.
+      if (base && i % 2 === 0) bs.push((await getJson(base, c.path, q)).ms);
       ss.push((await getJson(o, c.path, q)).ms);
+      if (base && i % 2 === 1) bs.push((await getJson(base, c.path, q)).ms);
     }
     // The totals are compared over the whole window on the aggregated route (one call) and over the
     // window's last day on the paginated ones (walking every page of 30 days would group the window
@@ -690,25 +698,32 @@ export async function benchLiteLLMDaily(h: DbHandle, o: LiteLLMDailyOptions): Pr
       s99: percentile(ss, 99),
       l50: percentile(ls, 50),
       l99: percentile(ls, 99),
+      b50: percentile(bs, 50),
+      b99: percentile(bs, 99),
       same: diffs.length ? `NO: ${diffs.join("; ")}` : "yes",
       totals: `${checkStart === o.start ? "30 days" : `day ${o.end}`}: spend ${n(want.spend).toFixed(4)}, requests ${n(want.api_requests).toLocaleString("en-US")}, prompt ${n(want.prompt_tokens).toLocaleString("en-US")}, completion ${n(want.completion_tokens).toLocaleString("en-US")}; daily-table rows in 30 days ${wantRows.toLocaleString("en-US")}`,
     });
   }
   const lines: string[] = [];
+  const withBase = !!o.baseline;
   lines.push(
     table(
       [
         "route (30 days)",
         "spendlens p50 / p99 (HTTP)",
+        ...(withBase ? ["baseline p50 / p99 (HTTP)"] : []),
         "LiteLLM p50 / p99 (SQL + fold)",
         "ratio (p50)",
+        ...(withBase ? ["baseline ratio (p50)"] : []),
         "same totals",
       ],
       out.map((r) => [
         r.route,
         `${fmtMs(r.s50)} / ${fmtMs(r.s99)}`,
+        ...(withBase ? [`${fmtMs(r.b50)} / ${fmtMs(r.b99)}`] : []),
         `${fmtMs(r.l50)} / ${fmtMs(r.l99)}`,
         `${(r.l50 / r.s50).toFixed(1)}×`,
+        ...(withBase ? [`${(r.l50 / r.b50).toFixed(1)}×`] : []),
         r.same,
       ]),
     ),

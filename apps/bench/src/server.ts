@@ -33,13 +33,17 @@ function statusKiB(pid: number, field: "VmHWM" | "VmRSS"): number {
 export async function startChildServer(
   env: Record<string, string>,
   startTimeoutMs = 120_000,
+  /** Another checkout of spendlens whose server to run (its root folder): `--baseline`. Default: this one. */
+  checkout?: string,
 ): Promise<ChildServer> {
   // SPENDLENS_BENCH_SERVER_NODE_ARGS: extra Node flags for the server process (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
   const extra = (process.env.SPENDLENS_BENCH_SERVER_NODE_ARGS ?? "").split(/\s+/).filter(Boolean);
-  const built = spawnSync(process.execPath, [`${CLI_DIR}build.mjs`], { stdio: "inherit" });
-  if (built.status !== 0) throw new Error("could not bundle the CLI (node apps/cli/build.mjs)");
-  const child: ChildProcess = spawn(process.execPath, [...extra, `${CLI_DIR}bin/spendlens.mjs`, "serve"], {
-    cwd: SERVER_DIR,
+  const cliDir = checkout ? `${checkout.replace(/\/+$/, "")}/apps/cli/` : CLI_DIR;
+  const serverDir = checkout ? `${checkout.replace(/\/+$/, "")}/apps/server/` : SERVER_DIR;
+  const built = spawnSync(process.execPath, [`${cliDir}build.mjs`], { stdio: "inherit" });
+  if (built.status !== 0) throw new Error(`could not bundle the CLI (node ${cliDir}build.mjs)`);
+  const child: ChildProcess = spawn(process.execPath, [...extra, `${cliDir}bin/spendlens.mjs`, "serve"], {
+    cwd: serverDir,
     env: { ...process.env, ...env, SPENDLENS_PORT: "0", SPENDLENS_HOST: "127.0.0.1" },
     stdio: ["ignore", "ignore", "pipe"],
   });

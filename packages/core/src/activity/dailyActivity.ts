@@ -21,7 +21,7 @@ import {
   ROUTE_TABLE,
   type RouteMeasure,
 } from "../rollups/activityRouteRollup.ts";
-import { foldBeforeRead } from "../rollups/fold.ts";
+import { foldBeforeRead, foldsBeforeRead } from "../rollups/fold.ts";
 import { narrowToUser, type Scope, scopeUserId } from "../scope.ts";
 import { checkDayRange, zDay, zInt } from "../validation.ts";
 
@@ -439,7 +439,50 @@ async function routeRows(
   const uid = scopeUserId(scope);
   if (uid !== null && entity !== "user") return null;
   if (!(await hasRouteRollups(db))) return null;
+  // Without the check a page is never "pending" (null would only send the caller to the raw logs).
+  const read = async () => {
+    const page = await routePage(db, uid, entity, q, false);
+    return page === "pending" ? null : page;
+  };
+  // A standby or a transaction reads the rollups as they are (foldBeforeRead does nothing there).
+  if (!foldsBeforeRead(db)) return read();
+  // Logs pending a fold were seen a moment ago: fold first, as every rollup reader does.
+  const seen = pendingSeenAt.get(db);
+  if (seen !== undefined && performance.now() - seen < PENDING_MEMORY_MS) {
+    await foldBeforeRead(db);
+    return read();
+  }
+  // Otherwise the page's statement itself says whether any log is pending: none (the usual case, as the
+  // server folds every second) and its rows are exact and fresh, with no fold call before it.
+  const page = await routePage(db, uid, entity, q, true);
+  if (page !== "pending") return page;
+  pendingSeenAt.set(db, performance.now());
   await foldBeforeRead(db);
+  return read();
+}
+
+/**
+ * When a read on this handle last found logs pending (performance.now()): reads within
+ * PENDING_MEMORY_MS of it fold before their statement instead of finding out again (under a steady
+ * stream of inserts the check would mostly cost a statement).
+ */
+const pendingSeenAt = new WeakMap<Db, number>();
+const PENDING_MEMORY_MS = 1000;
+
+/**
+ * The page's one statement. With `checkPending`, it also reads whether `spendlens.spend_log_pending`
+ * holds any row, in the same snapshot as the rollups: when it holds none, the rollups already hold every
+ * log committed before the statement began (a fold moves rows from pending to the rollups in one
+ * transaction, and a fold in flight still shows its rows as pending), so the page is as fresh as one read
+ * after a fold; when it holds some, "pending" (no rows were read) and the caller folds and reads again.
+ */
+async function routePage(
+  db: Db,
+  uid: string | null,
+  entity: ActivityEntity,
+  q: DailyActivityQuery,
+  checkPending: boolean,
+): Promise<RowsWithMeta | null | "pending"> {
   const kind = ROUTE_KIND[entity];
   const entityConds = (alias: "r" | "c"): RawBuilder<unknown>[] => {
     const ent = sql.ref(`${alias}.entity`);
@@ -459,11 +502,12 @@ async function routeRows(
   if (q.api_key) rowConds.push(sql`r.api_key = ${normalizeKeyFilter(q.api_key)}`);
   const rowWhere = sql.join(rowConds, sql` AND `);
   const table = sql.table(`spendlens.${ROUTE_TABLE}`);
+  // `d.go` (no dirty day, nothing pending) is a one-time filter: the count reads nothing otherwise.
   const count =
     q.model || q.api_key
-      ? sql`SELECT count(*)::int AS n FROM ${table} r WHERE ${rowWhere}`
+      ? sql`SELECT count(*)::int AS n FROM ${table} r WHERE d.go AND ${rowWhere}`
       : sql`SELECT coalesce(sum(c.n), 0)::int AS n FROM ${sql.table(`spendlens.${ROUTE_ROWS_TABLE}`)} c
-          WHERE ${sql.join(entityConds("c"), sql` AND `)}`;
+          WHERE d.go AND ${sql.join(entityConds("c"), sql` AND `)}`;
   const limit = q.page === null ? sql`` : sql` LIMIT ${q.page_size} OFFSET ${(q.page - 1) * q.page_size}`;
   // A page's key and entity metadata come in the same statement (one round trip fewer per call).
   const withMeta = q.page !== null;
@@ -483,16 +527,20 @@ async function routeRows(
         FROM "LiteLLM_VerificationToken" vt LEFT JOIN "LiteLLM_UserTable" u ON u.user_id = vt.user_id
         WHERE vt.token = g.api_key AND g.api_key <> '') km ON true`
     : sql``;
-  const r = await sql<ActivityRow & RowMeta & { dirty: boolean }>`WITH dirty AS MATERIALIZED (SELECT EXISTS (
+  const pending = checkPending ? sql`EXISTS (SELECT 1 FROM spendlens.spend_log_pending)` : sql`false`;
+  const r = await sql<
+    ActivityRow & RowMeta & { dirty: boolean; pending: boolean }
+  >`WITH dirty AS MATERIALIZED (SELECT x.dirty, x.pending, NOT (x.dirty OR x.pending) AS go FROM (SELECT EXISTS (
         SELECT 1 FROM spendlens.rollup_days rd WHERE rd.dirty_at IS NOT NULL
-          AND rd.day BETWEEN ${q.start_date}::date AND ${q.end_date}::date) AS dirty)
-    SELECT d.dirty, c.n AS total_rows, g.*${meta} FROM dirty d CROSS JOIN LATERAL (${count}) c
+          AND rd.day BETWEEN ${q.start_date}::date AND ${q.end_date}::date) AS dirty, ${pending} AS pending) x)
+    SELECT d.dirty, d.pending, c.n AS total_rows, g.*${meta} FROM dirty d CROSS JOIN LATERAL (${count}) c
       LEFT JOIN LATERAL (SELECT r.day::text AS day, r.entity, r.api_key, r.model, r.model_group,
           r.custom_llm_provider, r.mcp_namespaced_tool_name, r.call_type AS endpoint, ${sql.join(ROUTE_SUMS, sql`, `)}
-        FROM ${table} r WHERE NOT d.dirty AND ${rowWhere} ORDER BY ${ROUTE_PAGE_ORDER}${limit}) g ON true${metaJoin}`.execute(
+        FROM ${table} r WHERE d.go AND ${rowWhere} ORDER BY ${ROUTE_PAGE_ORDER}${limit}) g ON true${metaJoin}`.execute(
     db,
   );
   if (r.rows[0]?.dirty) return null;
+  if (r.rows[0]?.pending) return "pending";
   const total = r.rows[0]?.total_rows ?? 0;
   const rows = r.rows.filter((x) => x.day !== null);
   if (!withMeta) return { rows, total };

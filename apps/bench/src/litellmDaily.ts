@@ -502,6 +502,8 @@ export interface LiteLLMDailyOptions {
   server: ChildServer;
   /** `--baseline <checkout>`: the same routes on another checkout's server, interleaved with the others. */
   baseline?: ChildServer | null;
+  /** `--no-aggregated`: only the paginated routes (the aggregated one answers megabytes). */
+  noAggregated?: boolean;
   key: string;
   start: string;
   end: string;
@@ -632,6 +634,7 @@ export async function benchLiteLLMDaily(h: DbHandle, o: LiteLLMDailyOptions): Pr
   ];
   const out: Rec[] = [];
   for (const c of cases) {
+    if (o.noAggregated && c.aggregated) continue;
     o.log(`timing ${c.label}`);
     // page_size 0: the route's own default, as the UI sends none (50 on /user, 10 elsewhere).
     const pageSize = o.pageSize || (c.table === ENTITY_TABLES[0] ? 50 : 10);

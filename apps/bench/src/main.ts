@@ -34,7 +34,7 @@ import { fmtMs, percentile, table } from "./stats.ts";
  *     [--warmup 2] [--orig-calls 5] [--ingest 100000] [--ingest-concurrency 4] [--seed-mode paused|triggers]
  *     [--no-cluster] [--only <text>] [--markdown FILE]
  *     [--logs-ui]   (only /spend/logs/ui with each filter and sort, logsUi.ts)
- *     [--litellm-daily [--page-size 0] [--baseline <checkout>]]   (the daily-activity routes against LiteLLM's
+ *     [--litellm-daily [--page-size 0] [--baseline <checkout>] [--no-aggregated]]   (the daily-activity routes against LiteLLM's
  *       own tables and SQL, litellmDaily.ts; --baseline also times another checkout's server, interleaved)
  *     [--replicas N [--replica-callers 8] [--replica-rounds 1] [--replica-statements n]]   (ingest only: N servers vs 1, replicas.ts)
  *   DATABASE_URL=… pnpm bench --heavy [--heavy-concurrency 8] [--heavy-days 366]: only concurrent big
@@ -76,6 +76,8 @@ interface Args {
   pageSize: number;
   /** --baseline <checkout>: --litellm-daily also times that checkout's server, interleaved (A/B). */
   baseline: string | null;
+  /** --no-aggregated: --litellm-daily without /user/daily/activity/aggregated. */
+  noAggregated: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -102,6 +104,7 @@ function parseArgs(argv: string[]): Args {
     logsUi: false,
     pageSize: 1000,
     baseline: null,
+    noAggregated: false,
   };
   const int = (name: string, v: string | undefined, min: number) => {
     const n = Number(v?.replaceAll("_", ""));
@@ -138,6 +141,7 @@ function parseArgs(argv: string[]): Args {
     else if (k === "--logs-ui") a.logsUi = true;
     else if (k === "--page-size") a.pageSize = int("page-size", v(), 0);
     else if (k === "--baseline") a.baseline = v() ?? null;
+    else if (k === "--no-aggregated") a.noAggregated = true;
     else if (k === "--replica-callers") a.replicaCallers = int("replica-callers", v(), 1);
     else if (k === "--replica-rounds") a.replicaRounds = int("replica-rounds", v(), 1);
     else if (k === "--replica-statements") a.replicaStatements = int("replica-statements", v(), 1);
@@ -643,7 +647,7 @@ async function main(): Promise<void> {
         log(`baseline server ${baseline.url} (pid ${baseline.pid}) from ${a.baseline}`);
       }
       const fill = await fillLiteLLMDaily(h, JSON.stringify({ logs: a.logs, days: a.days, seed: 42 }), log);
-      const daily = await benchLiteLLMDaily(h, { ...dailyOpts, baseline });
+      const daily = await benchLiteLLMDaily(h, { ...dailyOpts, baseline, noAggregated: a.noAggregated });
       const ui = await benchLogsUiFilters(h, dailyOpts);
       const m = await describeMachine(h.pool!);
       emitReport(a, [

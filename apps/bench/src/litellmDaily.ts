@@ -659,6 +659,8 @@ export async function benchLiteLLMDaily(h: DbHandle, o: LiteLLMDailyOptions): Pr
     const ls: number[] = [];
     const ss: number[] = [];
     const bs: number[] = [];
+    // Each server's CPU over the timed calls (less load-dependent than wall time; 10 ms ticks).
+    const cpu0 = [o.server.cpuMs(), o.baseline?.cpuMs() ?? Number.NaN];
     for (let i = 0; i < calls; i++) {
       const t0 = performance.now();
       await lite();
@@ -668,6 +670,10 @@ export async function benchLiteLLMDaily(h: DbHandle, o: LiteLLMDailyOptions): Pr
       ss.push((await getJson(o, c.path, q)).ms);
       if (base && i % 2 === 1) bs.push((await getJson(base, c.path, q)).ms);
     }
+    const cpu = [
+      (o.server.cpuMs() - cpu0[0]!) / calls,
+      ((o.baseline?.cpuMs() ?? Number.NaN) - cpu0[1]!) / calls,
+    ];
     // The totals are compared over the whole window on the aggregated route (one call) and over the
     // window's last day on the paginated ones (walking every page of 30 days would group the window
     // once per page); the daily-table row count over the whole window on every route.
@@ -702,6 +708,8 @@ export async function benchLiteLLMDaily(h: DbHandle, o: LiteLLMDailyOptions): Pr
       l50: percentile(ls, 50),
       l99: percentile(ls, 99),
       b50: percentile(bs, 50),
+      cpu: cpu[0],
+      bcpu: cpu[1],
       b99: percentile(bs, 99),
       same: diffs.length ? `NO: ${diffs.join("; ")}` : "yes",
       totals: `${checkStart === o.start ? "30 days" : `day ${o.end}`}: spend ${n(want.spend).toFixed(4)}, requests ${n(want.api_requests).toLocaleString("en-US")}, prompt ${n(want.prompt_tokens).toLocaleString("en-US")}, completion ${n(want.completion_tokens).toLocaleString("en-US")}; daily-table rows in 30 days ${wantRows.toLocaleString("en-US")}`,
@@ -718,6 +726,7 @@ export async function benchLiteLLMDaily(h: DbHandle, o: LiteLLMDailyOptions): Pr
         "LiteLLM p50 / p99 (SQL + fold)",
         "ratio (p50)",
         ...(withBase ? ["baseline ratio (p50)"] : []),
+        withBase ? "server CPU / call (this / baseline)" : "server CPU / call",
         "same totals",
       ],
       out.map((r) => [
@@ -727,6 +736,7 @@ export async function benchLiteLLMDaily(h: DbHandle, o: LiteLLMDailyOptions): Pr
         `${fmtMs(r.l50)} / ${fmtMs(r.l99)}`,
         `${(r.l50 / r.s50).toFixed(1)}×`,
         ...(withBase ? [`${(r.l50 / r.b50).toFixed(1)}×`] : []),
+        withBase ? `${r.cpu.toFixed(1)} / ${r.bcpu.toFixed(1)} ms` : `${r.cpu.toFixed(1)} ms`,
         r.same,
       ]),
     ),

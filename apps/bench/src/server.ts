@@ -15,11 +15,23 @@ export interface ChildServer {
   /** Peak resident set size so far, in MiB (VmHWM). */
   peakRssMiB(): number;
   rssMiB(): number;
+  /** CPU time the process has used so far (user + system), in ms (10 ms clock ticks on Linux). */
+  cpuMs(): number;
   stop(): Promise<void>;
 }
 
 const SERVER_DIR = fileURLToPath(new URL("../../server/", import.meta.url));
 const CLI_DIR = fileURLToPath(new URL("../../cli/", import.meta.url));
+
+/** utime + stime of a process from /proc/<pid>/stat, in ms (assumes 100 clock ticks a second). */
+function cpuMsOf(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return Number.NaN;
+  }
+}
 
 function statusKiB(pid: number, field: "VmHWM" | "VmRSS"): number {
   try {
@@ -79,6 +91,7 @@ export async function startChildServer(
     death: () => died,
     peakRssMiB: () => statusKiB(pid, "VmHWM") / 1024,
     rssMiB: () => statusKiB(pid, "VmRSS") / 1024,
+    cpuMs: () => cpuMsOf(pid),
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();

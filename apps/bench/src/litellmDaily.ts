@@ -500,6 +500,10 @@ interface RouteCase {
 
 export interface LiteLLMDailyOptions {
   server: ChildServer;
+  /** `--baseline <checkout>`: the same routes on another checkout's server, interleaved with the others. */
+  baseline?: ChildServer | null;
+  /** `--no-aggregated`: only the paginated routes (the aggregated one answers megabytes). */
+  noAggregated?: boolean;
   key: string;
   start: string;
   end: string;
@@ -630,6 +634,7 @@ export async function benchLiteLLMDaily(h: DbHandle, o: LiteLLMDailyOptions): Pr
   ];
   const out: Rec[] = [];
   for (const c of cases) {
+    if (o.noAggregated && c.aggregated) continue;
     o.log(`timing ${c.label}`);
     // page_size 0: the route's own default, as the UI sends none (50 on /user, 10 elsewhere).
     const pageSize = o.pageSize || (c.table === ENTITY_TABLES[0] ? 50 : 10);
@@ -645,18 +650,30 @@ export async function benchLiteLLMDaily(h: DbHandle, o: LiteLLMDailyOptions): Pr
         : litellmPage(h, c.table, o.start, o.end, c.filter, 1, pageSize);
     const warmup = o.warmup;
     const calls = o.calls;
+    const base = o.baseline ? { ...o, server: o.baseline } : null;
     for (let i = 0; i < warmup; i++) {
       await lite();
+      if (base) await getJson(base, c.path, q);
       await getJson(o, c.path, q);
     }
     const ls: number[] = [];
     const ss: number[] = [];
+    const bs: number[] = [];
+    // Each server's CPU over the timed calls (less load-dependent than wall time; 10 ms ticks).
+    const cpu0 = [o.server.cpuMs(), o.baseline?.cpuMs() ?? Number.NaN];
     for (let i = 0; i < calls; i++) {
       const t0 = performance.now();
       await lite();
       ls.push(performance.now() - t0);
+      // The baseline and this checkout take turns going first.
+      if (base && i % 2 === 0) bs.push((await getJson(base, c.path, q)).ms);
       ss.push((await getJson(o, c.path, q)).ms);
+      if (base && i % 2 === 1) bs.push((await getJson(base, c.path, q)).ms);
     }
+    const cpu = [
+      (o.server.cpuMs() - cpu0[0]!) / calls,
+      ((o.baseline?.cpuMs() ?? Number.NaN) - cpu0[1]!) / calls,
+    ];
     // The totals are compared over the whole window on the aggregated route (one call) and over the
     // window's last day on the paginated ones (walking every page of 30 days would group the window
     // once per page); the daily-table row count over the whole window on every route.
@@ -690,25 +707,36 @@ export async function benchLiteLLMDaily(h: DbHandle, o: LiteLLMDailyOptions): Pr
       s99: percentile(ss, 99),
       l50: percentile(ls, 50),
       l99: percentile(ls, 99),
+      b50: percentile(bs, 50),
+      cpu: cpu[0],
+      bcpu: cpu[1],
+      b99: percentile(bs, 99),
       same: diffs.length ? `NO: ${diffs.join("; ")}` : "yes",
       totals: `${checkStart === o.start ? "30 days" : `day ${o.end}`}: spend ${n(want.spend).toFixed(4)}, requests ${n(want.api_requests).toLocaleString("en-US")}, prompt ${n(want.prompt_tokens).toLocaleString("en-US")}, completion ${n(want.completion_tokens).toLocaleString("en-US")}; daily-table rows in 30 days ${wantRows.toLocaleString("en-US")}`,
     });
   }
   const lines: string[] = [];
+  const withBase = !!o.baseline;
   lines.push(
     table(
       [
         "route (30 days)",
         "spendlens p50 / p99 (HTTP)",
+        ...(withBase ? ["baseline p50 / p99 (HTTP)"] : []),
         "LiteLLM p50 / p99 (SQL + fold)",
         "ratio (p50)",
+        ...(withBase ? ["baseline ratio (p50)"] : []),
+        withBase ? "server CPU / call (this / baseline)" : "server CPU / call",
         "same totals",
       ],
       out.map((r) => [
         r.route,
         `${fmtMs(r.s50)} / ${fmtMs(r.s99)}`,
+        ...(withBase ? [`${fmtMs(r.b50)} / ${fmtMs(r.b99)}`] : []),
         `${fmtMs(r.l50)} / ${fmtMs(r.l99)}`,
         `${(r.l50 / r.s50).toFixed(1)}×`,
+        ...(withBase ? [`${(r.l50 / r.b50).toFixed(1)}×`] : []),
+        withBase ? `${r.cpu.toFixed(1)} / ${r.bcpu.toFixed(1)} ms` : `${r.cpu.toFixed(1)} ms`,
         r.same,
       ]),
     ),

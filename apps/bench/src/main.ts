@@ -34,6 +34,8 @@ import { fmtMs, percentile, table } from "./stats.ts";
  *     [--warmup 2] [--orig-calls 5] [--ingest 100000] [--ingest-concurrency 4] [--seed-mode paused|triggers]
  *     [--no-cluster] [--only <text>] [--markdown FILE]
  *     [--logs-ui]   (only /spend/logs/ui with each filter and sort, logsUi.ts)
+ *     [--litellm-daily [--page-size 0] [--baseline <checkout>] [--no-aggregated]]   (the daily-activity routes against LiteLLM's
+ *       own tables and SQL, litellmDaily.ts; --baseline also times another checkout's server, interleaved)
  *     [--replicas N [--replica-callers 8] [--replica-rounds 1] [--replica-statements n]]   (ingest only: N servers vs 1, replicas.ts)
  *   DATABASE_URL=… pnpm bench --heavy [--heavy-concurrency 8] [--heavy-days 366]: only concurrent big
  *     reports (heavy.ts), on the data already there.
@@ -72,6 +74,10 @@ interface Args {
   logsUi: boolean;
   /** --page-size: the page of the paginated daily-activity routes in --litellm-daily (0: each route's default). */
   pageSize: number;
+  /** --baseline <checkout>: --litellm-daily also times that checkout's server, interleaved (A/B). */
+  baseline: string | null;
+  /** --no-aggregated: --litellm-daily without /user/daily/activity/aggregated. */
+  noAggregated: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -97,6 +103,8 @@ function parseArgs(argv: string[]): Args {
     litellmDaily: false,
     logsUi: false,
     pageSize: 1000,
+    baseline: null,
+    noAggregated: false,
   };
   const int = (name: string, v: string | undefined, min: number) => {
     const n = Number(v?.replaceAll("_", ""));
@@ -132,6 +140,8 @@ function parseArgs(argv: string[]): Args {
     else if (k === "--litellm-daily") a.litellmDaily = true;
     else if (k === "--logs-ui") a.logsUi = true;
     else if (k === "--page-size") a.pageSize = int("page-size", v(), 0);
+    else if (k === "--baseline") a.baseline = v() ?? null;
+    else if (k === "--no-aggregated") a.noAggregated = true;
     else if (k === "--replica-callers") a.replicaCallers = int("replica-callers", v(), 1);
     else if (k === "--replica-rounds") a.replicaRounds = int("replica-rounds", v(), 1);
     else if (k === "--replica-statements") a.replicaStatements = int("replica-statements", v(), 1);
@@ -539,6 +549,7 @@ async function main(): Promise<void> {
   // The original's SQL runs as LiteLLM would run it: with the server's own settings (JIT included).
   const h = await openDatabase({ databaseUrl: url, statementTimeoutMs: 0, maxConnections: 4, jit: true });
   let server: ChildServer | null = null;
+  let baseline: ChildServer | null = null;
   try {
     const machine: Machine = await describeMachine(h.pool!);
     const seed = await ensureData(h, a);
@@ -622,8 +633,21 @@ async function main(): Promise<void> {
     }
 
     if (a.litellmDaily) {
+      if (a.baseline) {
+        baseline = await startChildServer(
+          {
+            DATABASE_URL: url,
+            SPENDLENS_MASTER_KEY: masterKey,
+            SPENDLENS_CONFIG: join(dir, "config.yaml"),
+            SPENDLENS_LOG_LEVEL: "warn",
+          },
+          undefined,
+          a.baseline,
+        );
+        log(`baseline server ${baseline.url} (pid ${baseline.pid}) from ${a.baseline}`);
+      }
       const fill = await fillLiteLLMDaily(h, JSON.stringify({ logs: a.logs, days: a.days, seed: 42 }), log);
-      const daily = await benchLiteLLMDaily(h, dailyOpts);
+      const daily = await benchLiteLLMDaily(h, { ...dailyOpts, baseline, noAggregated: a.noAggregated });
       const ui = await benchLogsUiFilters(h, dailyOpts);
       const m = await describeMachine(h.pool!);
       emitReport(a, [
@@ -635,6 +659,9 @@ async function main(): Promise<void> {
         )
           .map(([t, n]) => `${t} ${n.toLocaleString("en-US")} rows`)
           .join(", ")}.`,
+        ...(a.baseline
+          ? [`Baseline: the server of the checkout ${a.baseline}, timed interleaved with this one.`]
+          : []),
         `Window ${ctx.start}..${ctx.end} (30 days); paginated routes page 1 of ${a.pageSize || "the route's default size (50 on /user, 10 elsewhere)"}; ${a.calls} timed calls per side, interleaved (LiteLLM, spendlens, …), after ${Math.max(1, a.warmup)} warm-ups.`,
         ...fill.notes.map((x) => `- ${x}`),
         ...ui.notes.map((x) => `- ${x}`),
@@ -717,6 +744,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await server?.stop();
+    await baseline?.stop();
     await h.close();
   }
 }

@@ -15,11 +15,23 @@ export interface ChildServer {
   /** Peak resident set size so far, in MiB (VmHWM). */
   peakRssMiB(): number;
   rssMiB(): number;
+  /** CPU time the process has used so far (user + system), in ms (10 ms clock ticks on Linux). */
+  cpuMs(): number;
   stop(): Promise<void>;
 }
 
 const SERVER_DIR = fileURLToPath(new URL("../../server/", import.meta.url));
 const CLI_DIR = fileURLToPath(new URL("../../cli/", import.meta.url));
+
+/** utime + stime of a process from /proc/<pid>/stat, in ms (assumes 100 clock ticks a second). */
+function cpuMsOf(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return Number.NaN;
+  }
+}
 
 function statusKiB(pid: number, field: "VmHWM" | "VmRSS"): number {
   try {
@@ -33,13 +45,17 @@ function statusKiB(pid: number, field: "VmHWM" | "VmRSS"): number {
 export async function startChildServer(
   env: Record<string, string>,
   startTimeoutMs = 120_000,
+  /** Another checkout of spendlens whose server to run (its root folder): `--baseline`. Default: this one. */
+  checkout?: string,
 ): Promise<ChildServer> {
   // SPENDLENS_BENCH_SERVER_NODE_ARGS: extra Node flags for the server process (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
   const extra = (process.env.SPENDLENS_BENCH_SERVER_NODE_ARGS ?? "").split(/\s+/).filter(Boolean);
-  const built = spawnSync(process.execPath, [`${CLI_DIR}build.mjs`], { stdio: "inherit" });
-  if (built.status !== 0) throw new Error("could not bundle the CLI (node apps/cli/build.mjs)");
-  const child: ChildProcess = spawn(process.execPath, [...extra, `${CLI_DIR}bin/spendlens.mjs`, "serve"], {
-    cwd: SERVER_DIR,
+  const cliDir = checkout ? `${checkout.replace(/\/+$/, "")}/apps/cli/` : CLI_DIR;
+  const serverDir = checkout ? `${checkout.replace(/\/+$/, "")}/apps/server/` : SERVER_DIR;
+  const built = spawnSync(process.execPath, [`${cliDir}build.mjs`], { stdio: "inherit" });
+  if (built.status !== 0) throw new Error(`could not bundle the CLI (node ${cliDir}build.mjs)`);
+  const child: ChildProcess = spawn(process.execPath, [...extra, `${cliDir}bin/spendlens.mjs`, "serve"], {
+    cwd: serverDir,
     env: { ...process.env, ...env, SPENDLENS_PORT: "0", SPENDLENS_HOST: "127.0.0.1" },
     stdio: ["ignore", "ignore", "pipe"],
   });
@@ -75,6 +91,7 @@ export async function startChildServer(
     death: () => died,
     peakRssMiB: () => statusKiB(pid, "VmHWM") / 1024,
     rssMiB: () => statusKiB(pid, "VmRSS") / 1024,
+    cpuMs: () => cpuMsOf(pid),
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();

@@ -774,6 +774,60 @@ describe("migration 0012's route rollups", () => {
     }
   });
 
+  it("a page right after an insert holds it: pending logs are seen in the page's own snapshot, then folded", async () => {
+    const pending = async () =>
+      (await sql<{ n: number }>`SELECT count(*)::int AS n FROM spendlens.spend_log_pending`.execute(t.db))
+        .rows[0]!.n;
+    const pages: [ActivityEntity, () => Promise<SpendAnalyticsPaginatedResponse>][] = [
+      [
+        "user",
+        () => userDailyActivity(t.db, ALL, userDailyActivityInput.parse({ ...range, page_size: 1000 })),
+      ],
+      [
+        "team",
+        () => teamDailyActivity(t.db, ALL, teamDailyActivityInput.parse({ ...range, page_size: 1000 })),
+      ],
+      ["organization", () => organizationDailyActivity(t.db, ALL, { ...range, page: 1, page_size: 1000 })],
+      ["customer", () => customerDailyActivity(t.db, ALL, { ...range, page: 1, page_size: 1000 })],
+      ["agent", () => agentDailyActivity(t.db, ALL, { ...range, page: 1, page_size: 1000 })],
+      ["tag", () => tagDailyActivity(t.db, ALL, tagDailyActivityInput.parse({ ...range, page_size: 1000 }))],
+    ];
+    // One after another: the first read of a round finds the logs pending in its statement and folds.
+    const expectAll = async () => {
+      for (const [entity, read] of pages) {
+        const res = await read();
+        expectMatches(res, brute(logs.filter(inRange), entity, all));
+        expect([entity, res.metadata.total_pages]).toEqual([entity, 1]);
+      }
+    };
+    // A read remembers for a second that it found logs pending (it then folds before reading): wait
+    // that out so that the first read below finds them in its own statement.
+    const quiet = () => new Promise((r) => setTimeout(r, 1100));
+    await foldRollups(t.db);
+    for (const day of [DAYS[1]!, DAYS[3]!]) {
+      await quiet();
+      const fresh = [makeActivityLog(day), makeActivityLog(day)];
+      for (const l of fresh) if (l.endTime < l.startTime) l.endTime = l.startTime;
+      logs.push(...fresh);
+      await insert(t, fresh);
+      expect(await pending()).toBe(2);
+      await expectAll(); // the first read finds them pending and folds; the others fold first
+      expect(await pending()).toBe(0);
+      // Inserted right after: the sighting is recent (under a second, unless the machine is slow), so the
+      // first read folds before its statement; either way the answers are exact.
+      const more = makeActivityLog(day);
+      if (more.endTime < more.startTime) more.endTime = more.startTime;
+      logs.push(more);
+      await insert(t, [more]);
+      expect(await pending()).toBe(1);
+      await expectAll();
+    }
+    // Nothing pending and no recent sighting: each page is its one statement.
+    await quiet();
+    expect(await pending()).toBe(0);
+    await expectAll();
+  });
+
   it("aggregated: top keys by spend in api_keys and every api_key_breakdown (rollups and filtered paths)", async () => {
     for (const limit of [1, 2, 100]) {
       expectAggregated(

@@ -1,4 +1,4 @@
-import { type RawBuilder, sql } from "kysely";
+import { CompiledQuery, type RawBuilder, sql } from "kysely";
 import { z } from "zod";
 import { normalizeKeyFilter } from "../auth/hash.ts";
 import type { Db } from "../db/connect.ts";
@@ -21,7 +21,7 @@ import {
   ROUTE_TABLE,
   type RouteMeasure,
 } from "../rollups/activityRouteRollup.ts";
-import { foldBeforeRead } from "../rollups/fold.ts";
+import { foldBeforeRead, foldsBeforeRead } from "../rollups/fold.ts";
 import { narrowToUser, type Scope, scopeUserId } from "../scope.ts";
 import { checkDayRange, zDay, zInt } from "../validation.ts";
 
@@ -417,11 +417,36 @@ function hasRouteRollups(db: Db): Promise<boolean> {
   return p;
 }
 
-const ROUTE_SUMS = ROUTE_MEASURES.map((m) => sql`${sql.ref(`r.${m}`)}::float8 AS ${sql.id(m)}`);
-const ROUTE_PAGE_ORDER = sql.join(
-  [sql`r.day DESC`, ...ROUTE_ORDER.map((c) => sql`${sql.ref(`r.${c}`)} NULLS FIRST`)],
-  sql`, `,
-);
+/** A quoted identifier from the route rollups' constants (checked: lower-case names only). */
+function constIdent(name: string): string {
+  if (!/^[a-z_]+$/.test(name)) throw new Error(`not a route rollup identifier: ${name}`);
+  return `"${name}"`;
+}
+/** The fixed parts of a route page's statement (routePage), from the route rollups' constants. */
+const PAGE_TEXT = {
+  table: `spendlens.${constIdent(ROUTE_TABLE)}`,
+  rowsTable: `spendlens.${constIdent(ROUTE_ROWS_TABLE)}`,
+  columns: [
+    "r.day::text AS day",
+    "r.entity",
+    "r.api_key",
+    "r.model",
+    "r.model_group",
+    "r.custom_llm_provider",
+    "r.mcp_namespaced_tool_name",
+    "r.call_type AS endpoint",
+    ...ROUTE_MEASURES.map((m) => `r.${constIdent(m)}::float8 AS ${constIdent(m)}`),
+  ].join(", "),
+  order: ["r.day DESC", ...ROUTE_ORDER.map((c) => `r.${constIdent(c)} NULLS FIRST`)].join(", "),
+  entityMeta: {
+    team: `(SELECT jsonb_build_object('team_alias', tt.team_alias) FROM "LiteLLM_TeamTable" tt WHERE tt.team_id = g.entity)`,
+    user: `(SELECT jsonb_build_object('user_email', ut.user_email) FROM "LiteLLM_UserTable" ut WHERE ut.user_id = g.entity)`,
+  } as Partial<Record<ActivityEntity, string>>,
+  keyJoin: ` LEFT JOIN LATERAL (SELECT vt.token, vt.key_alias, vt.team_id AS key_team_id, vt.user_id AS key_user_id,
+          u.user_email AS key_user_email
+        FROM "LiteLLM_VerificationToken" vt LEFT JOIN "LiteLLM_UserTable" u ON u.user_id = vt.user_id
+        WHERE vt.token = g.api_key AND g.api_key <> '') km ON true`,
+};
 
 /**
  * One page (or every row) from migration 0012's route rollups: the rows are LiteLLM's daily-table rows
@@ -439,60 +464,98 @@ async function routeRows(
   const uid = scopeUserId(scope);
   if (uid !== null && entity !== "user") return null;
   if (!(await hasRouteRollups(db))) return null;
+  // Without the check a page is never "pending" (null would only send the caller to the raw logs).
+  const read = async () => {
+    const page = await routePage(db, uid, entity, q, false);
+    return page === "pending" ? null : page;
+  };
+  // A standby or a transaction reads the rollups as they are (foldBeforeRead does nothing there).
+  if (!foldsBeforeRead(db)) return read();
+  // Logs pending a fold were seen a moment ago: fold first, as every rollup reader does.
+  const seen = pendingSeenAt.get(db);
+  if (seen !== undefined && performance.now() - seen < PENDING_MEMORY_MS) {
+    await foldBeforeRead(db);
+    return read();
+  }
+  // Otherwise the page's statement itself says whether any log is pending: none (the usual case, as the
+  // server folds every second) and its rows are exact and fresh, with no fold call before it.
+  const page = await routePage(db, uid, entity, q, true);
+  if (page !== "pending") return page;
+  pendingSeenAt.set(db, performance.now());
   await foldBeforeRead(db);
-  const kind = ROUTE_KIND[entity];
-  const entityConds = (alias: "r" | "c"): RawBuilder<unknown>[] => {
-    const ent = sql.ref(`${alias}.entity`);
-    const out: RawBuilder<unknown>[] = [
-      sql`${sql.ref(`${alias}.kind`)} = ${kind}::"char"`,
-      sql`${sql.ref(`${alias}.day`)} BETWEEN ${q.start_date}::date AND ${q.end_date}::date`,
-    ];
-    if (uid !== null) out.push(sql`${ent} = ${uid}`);
+  return read();
+}
+
+/**
+ * When a read on this handle last found logs pending (performance.now()): reads within
+ * PENDING_MEMORY_MS of it fold before their statement instead of finding out again (under a steady
+ * stream of inserts the check would mostly cost a statement).
+ */
+const pendingSeenAt = new WeakMap<Db, number>();
+const PENDING_MEMORY_MS = 1000;
+
+/**
+ * The page's one statement. With `checkPending`, it also reads whether `spendlens.spend_log_pending`
+ * holds any row, in the same snapshot as the rollups: when it holds none, the rollups already hold every
+ * log committed before the statement began (a fold moves rows from pending to the rollups in one
+ * transaction, and a fold in flight still shows its rows as pending), so the page is as fresh as one read
+ * after a fold; when it holds some, "pending" (no rows were read) and the caller folds and reads again.
+ */
+async function routePage(
+  db: Db,
+  uid: string | null,
+  entity: ActivityEntity,
+  q: DailyActivityQuery,
+  checkPending: boolean,
+): Promise<RowsWithMeta | null | "pending"> {
+  // The statement is text built here: identifiers from the constants above (PAGE_TEXT), every value a
+  // bound parameter (`p`). kysely's sql tag would walk the same ~150 fragments on every call.
+  const params: unknown[] = [];
+  const p = (v: unknown, cast = "") => `$${params.push(v)}${cast}`;
+  const start = p(q.start_date, "::date");
+  const end = p(q.end_date, "::date");
+  const entityConds = (a: "r" | "c"): string[] => {
+    const out = [`${a}.kind = ${p(ROUTE_KIND[entity], '::"char"')}`, `${a}.day BETWEEN ${start} AND ${end}`];
+    if (uid !== null) out.push(`${a}.entity = ${p(uid, "::text")}`);
     if (q.entity_ids !== undefined)
-      out.push(q.entity_ids.length ? sql`${ent} = ANY(${q.entity_ids}::text[])` : sql`false`);
+      out.push(q.entity_ids.length ? `${a}.entity = ANY(${p(q.entity_ids, "::text[]")})` : "false");
     // LiteLLM's `NOT IN` also drops rows with no entity (NULL NOT IN (...) is not true).
-    if (q.exclude_entity_ids?.length) out.push(sql`${ent} <> ALL(${q.exclude_entity_ids}::text[])`);
+    if (q.exclude_entity_ids?.length) out.push(`${a}.entity <> ALL(${p(q.exclude_entity_ids, "::text[]")})`);
     return out;
   };
   const rowConds = entityConds("r");
-  if (q.model) rowConds.push(sql`r.model = ${q.model}`);
-  if (q.api_key) rowConds.push(sql`r.api_key = ${normalizeKeyFilter(q.api_key)}`);
-  const rowWhere = sql.join(rowConds, sql` AND `);
-  const table = sql.table(`spendlens.${ROUTE_TABLE}`);
+  if (q.model) rowConds.push(`r.model = ${p(q.model, "::text")}`);
+  if (q.api_key) rowConds.push(`r.api_key = ${p(normalizeKeyFilter(q.api_key), "::text")}`);
+  const rowWhere = rowConds.join(" AND ");
+  // `d.go` (no dirty day, nothing pending) is a one-time filter: the count reads nothing otherwise.
   const count =
     q.model || q.api_key
-      ? sql`SELECT count(*)::int AS n FROM ${table} r WHERE ${rowWhere}`
-      : sql`SELECT coalesce(sum(c.n), 0)::int AS n FROM ${sql.table(`spendlens.${ROUTE_ROWS_TABLE}`)} c
-          WHERE ${sql.join(entityConds("c"), sql` AND `)}`;
-  const limit = q.page === null ? sql`` : sql` LIMIT ${q.page_size} OFFSET ${(q.page - 1) * q.page_size}`;
+      ? `SELECT count(*)::int AS n FROM ${PAGE_TEXT.table} r WHERE d.go AND ${rowWhere}`
+      : `SELECT coalesce(sum(c.n), 0)::int AS n FROM ${PAGE_TEXT.rowsTable} c
+          WHERE d.go AND ${entityConds("c").join(" AND ")}`;
+  const limit =
+    q.page === null
+      ? ""
+      : ` LIMIT ${p(q.page_size, "::int")} OFFSET ${p((q.page - 1) * q.page_size, "::int")}`;
   // A page's key and entity metadata come in the same statement (one round trip fewer per call).
   const withMeta = q.page !== null;
-  const entityMeta =
-    entity === "team"
-      ? sql`(SELECT jsonb_build_object('team_alias', tt.team_alias) FROM "LiteLLM_TeamTable" tt WHERE tt.team_id = g.entity)`
-      : entity === "user"
-        ? sql`(SELECT jsonb_build_object('user_email', ut.user_email) FROM "LiteLLM_UserTable" ut WHERE ut.user_id = g.entity)`
-        : sql`NULL::jsonb`;
   const meta = withMeta
-    ? sql`, km.key_alias, km.key_team_id, km.key_user_id, km.key_user_email, km.token IS NOT NULL AS key_exists,
-        ${entityMeta} AS entity_meta`
-    : sql``;
-  const metaJoin = withMeta
-    ? sql` LEFT JOIN LATERAL (SELECT vt.token, vt.key_alias, vt.team_id AS key_team_id, vt.user_id AS key_user_id,
-          u.user_email AS key_user_email
-        FROM "LiteLLM_VerificationToken" vt LEFT JOIN "LiteLLM_UserTable" u ON u.user_id = vt.user_id
-        WHERE vt.token = g.api_key AND g.api_key <> '') km ON true`
-    : sql``;
-  const r = await sql<ActivityRow & RowMeta & { dirty: boolean }>`WITH dirty AS MATERIALIZED (SELECT EXISTS (
+    ? `, km.key_alias, km.key_team_id, km.key_user_id, km.key_user_email, km.token IS NOT NULL AS key_exists,
+        ${PAGE_TEXT.entityMeta[entity] ?? "NULL::jsonb"} AS entity_meta`
+    : "";
+  const metaJoin = withMeta ? PAGE_TEXT.keyJoin : "";
+  const pending = checkPending ? "EXISTS (SELECT 1 FROM spendlens.spend_log_pending)" : "false";
+  const text = `WITH dirty AS MATERIALIZED (SELECT x.dirty, x.pending, NOT (x.dirty OR x.pending) AS go FROM (SELECT EXISTS (
         SELECT 1 FROM spendlens.rollup_days rd WHERE rd.dirty_at IS NOT NULL
-          AND rd.day BETWEEN ${q.start_date}::date AND ${q.end_date}::date) AS dirty)
-    SELECT d.dirty, c.n AS total_rows, g.*${meta} FROM dirty d CROSS JOIN LATERAL (${count}) c
-      LEFT JOIN LATERAL (SELECT r.day::text AS day, r.entity, r.api_key, r.model, r.model_group,
-          r.custom_llm_provider, r.mcp_namespaced_tool_name, r.call_type AS endpoint, ${sql.join(ROUTE_SUMS, sql`, `)}
-        FROM ${table} r WHERE NOT d.dirty AND ${rowWhere} ORDER BY ${ROUTE_PAGE_ORDER}${limit}) g ON true${metaJoin}`.execute(
-    db,
+          AND rd.day BETWEEN ${start} AND ${end}) AS dirty, ${pending} AS pending) x)
+    SELECT d.dirty, d.pending, c.n AS total_rows, g.*${meta} FROM dirty d CROSS JOIN LATERAL (${count}) c
+      LEFT JOIN LATERAL (SELECT ${PAGE_TEXT.columns} FROM ${PAGE_TEXT.table} r WHERE d.go AND ${rowWhere}
+        ORDER BY ${PAGE_TEXT.order}${limit}) g ON true${metaJoin}`;
+  const r = await db.executeQuery<ActivityRow & RowMeta & { dirty: boolean; pending: boolean }>(
+    CompiledQuery.raw(text, params),
   );
   if (r.rows[0]?.dirty) return null;
+  if (r.rows[0]?.pending) return "pending";
   const total = r.rows[0]?.total_rows ?? 0;
   const rows = r.rows.filter((x) => x.day !== null);
   if (!withMeta) return { rows, total };

@@ -110,3 +110,11 @@ export async function foldBeforeRead(db: Db): Promise<void> {
   if (db.isTransaction || standbys.has(db)) return;
   await foldRollupsSoon(db);
 }
+
+/**
+ * Whether `foldBeforeRead(db)` folds on this handle (a primary outside a transaction); false on a hot
+ * standby and inside a transaction, where readers read the rollups as they are.
+ */
+export function foldsBeforeRead(db: Db): boolean {
+  return !db.isTransaction && !standbys.has(db);
+}

@@ -1,0 +1,125 @@
+import {
+  ALL,
+  agentDailyActivity,
+  agentDailyActivityInput,
+  authenticate,
+  customerDailyActivity,
+  customerDailyActivityInput,
+  type Db,
+  emptyConfig,
+  openDatabase,
+  organizationDailyActivity,
+  organizationDailyActivityInput,
+  tagDailyActivity,
+  tagDailyActivityInput,
+  teamDailyActivity,
+  teamDailyActivityInput,
+  userDailyActivity,
+  userDailyActivityInput,
+} from "@spendlens/core";
+import { foldRollupsSoon } from "@spendlens/core/runtime";
+import { startServer } from "@spendlens/server";
+import { sql } from "kysely";
+import { fmtMs, percentile, table } from "./stats.ts";
+
+/**
+ * Where the time of one paginated daily-activity request goes (issue 14), in process on DATABASE_URL:
+ *   DATABASE_URL=… npx tsx src/dailyProfile.ts [--rounds 15]
+ * Per route (30-day window ending today, page 1 of the route's default size), interleaved round by round:
+ * a bare round trip (`SELECT 1`), the read's fold call (nothing pending), a virtual key's lookup
+ * (`authenticate`, a key that is not there: the same indexed query), the input's zod parse, the core
+ * function on a handle that never folds (the statement(s) and the shaping) and on the primary (fold +
+ * statements), JSON.stringify of the answer, and the whole request through an in-process server
+ * (HTTP, master key; the client's fetch in the same process).
+ */
+
+const url = process.env.DATABASE_URL;
+if (!url) throw new Error("DATABASE_URL is required");
+const argv = process.argv.slice(2);
+const rounds = Number(argv[argv.indexOf("--rounds") + 1] ?? 15) || 15;
+const day = (d: Date) => d.toISOString().slice(0, 10);
+const end = day(new Date());
+const start = day(new Date(Date.now() - 29 * 86_400_000));
+
+type Run = (db: Db, input: any) => Promise<unknown>;
+const ROUTES: [string, { parse(x: unknown): unknown }, Run][] = [
+  ["user", userDailyActivityInput, (db, i) => userDailyActivity(db, ALL, i)],
+  ["team", teamDailyActivityInput, (db, i) => teamDailyActivity(db, ALL, i)],
+  ["organization", organizationDailyActivityInput, (db, i) => organizationDailyActivity(db, ALL, i)],
+  ["customer", customerDailyActivityInput, (db, i) => customerDailyActivity(db, ALL, i)],
+  ["agent", agentDailyActivityInput, (db, i) => agentDailyActivity(db, ALL, i)],
+  ["tag", tagDailyActivityInput, (db, i) => tagDailyActivity(db, ALL, i)],
+];
+
+process.env.SPENDLENS_LOG_LEVEL ??= "silent";
+const h = await openDatabase({ databaseUrl: url, databaseReadUrl: url });
+const master = "sk-bench-profile-master";
+const srv = await startServer({
+  services: { db: h.db, handle: h, config: emptyConfig(), masterKey: master },
+  port: 0,
+});
+const time = async (f: () => Promise<unknown> | unknown): Promise<number> => {
+  const t0 = performance.now();
+  await f();
+  return performance.now() - t0;
+};
+const samples = new Map<string, number[]>();
+const add = (k: string, ms: number) => {
+  const s = samples.get(k) ?? [];
+  s.push(ms);
+  samples.set(k, s);
+};
+const query = { start_date: start, end_date: end, page: "1" };
+const readDb = h.read!.db;
+const sizes = new Map<string, number>();
+try {
+  for (let r = 0; r < rounds + 1; r++) {
+    const keep = r > 0; // round 0 warms up
+    const rt = await time(() => sql`SELECT 1`.execute(h.db));
+    const fold = await time(() => foldRollupsSoon(h.db));
+    const auth = await time(() => authenticate(h.db, "sk-bench-profile-no-such-key", master).catch(() => {}));
+    if (keep) {
+      add("round trip (SELECT 1)", rt);
+      add("fold call (nothing pending)", fold);
+      add("virtual key lookup", auth);
+    }
+    for (const [name, schema, run] of ROUTES) {
+      let input: unknown;
+      const parse = await time(() => {
+        input = schema.parse(query);
+      });
+      const core = await time(() => run(readDb, input));
+      let out: unknown;
+      const primary = await time(async () => {
+        out = await run(h.db, input);
+      });
+      let text = "";
+      const str = await time(() => {
+        text = JSON.stringify(out);
+      });
+      sizes.set(name, text.length);
+      const http = await time(async () => {
+        const res = await fetch(`${srv.url}/${name}/daily/activity?${new URLSearchParams(query)}`, {
+          headers: { authorization: `Bearer ${master}` },
+        });
+        if (res.status !== 200) throw new Error(`${name}: HTTP ${res.status}: ${await res.text()}`);
+        await res.text();
+      });
+      if (keep) {
+        add(`${name}: zod parse`, parse);
+        add(`${name}: core, no fold`, core);
+        add(`${name}: core on the primary (fold + page)`, primary);
+        add(`${name}: JSON.stringify`, str);
+        add(`${name}: HTTP (in process)`, http);
+      }
+    }
+  }
+  const rows = [...samples].map(([k, s]) => [k, fmtMs(percentile(s, 50)), fmtMs(percentile(s, 90))]);
+  process.stdout.write(`${table(["step", "p50", "p90"], rows)}\n`);
+  process.stdout.write(
+    `answer sizes: ${[...sizes].map(([k, n]) => `${k} ${(n / 1024).toFixed(0)} kB`).join(", ")}\n`,
+  );
+} finally {
+  await srv.close();
+  await h.close();
+}

@@ -4,6 +4,7 @@ import { badRequest } from "../errors.ts";
 import { ROUTE_DIM_TABLE, ROUTE_MEASURES, ROUTE_TABLE } from "../rollups/activityRouteRollup.ts";
 import { foldBeforeRead } from "../rollups/fold.ts";
 import { narrowToUser, type Scope, scopeUserId } from "../scope.ts";
+import { aggregatedCached, aggregatedDayCache, hasDayMarks } from "./aggregatedCache.ts";
 import {
   type ActivityRow,
   activityRows,
@@ -112,23 +113,78 @@ async function aggregatedFromDims(
   );
 }
 
+/** The aggregated answer as JSON text: `open`, the days' elements (newest first, comma-joined), `close`. */
+export interface AggregatedJson {
+  open: string;
+  /** Each element of `results`, newest day first, UTF-8 JSON. */
+  days: Uint8Array[];
+  close: string;
+}
+
+const wholeJson = (r: SpendAnalyticsPaginatedResponse): AggregatedJson => {
+  const meta = JSON.stringify(r.metadata);
+  return {
+    open: '{"results":[',
+    days: r.results.map((d) => Buffer.from(JSON.stringify(d), "utf8")),
+    close: `],"metadata":${meta}}`,
+  };
+};
+
+/** The JSON text of an AggregatedJson, parsed (the whole value, for tRPC and in-process callers). */
+export function parseAggregatedJson(j: AggregatedJson): SpendAnalyticsPaginatedResponse {
+  const parts: Buffer[] = [Buffer.from(j.open, "utf8")];
+  j.days.forEach((d, i) => {
+    if (i) parts.push(Buffer.from(",", "utf8"));
+    parts.push(Buffer.from(d.buffer, d.byteOffset, d.byteLength));
+  });
+  parts.push(Buffer.from(j.close, "utf8"));
+  return JSON.parse(Buffer.concat(parts).toString("utf8")) as SpendAnalyticsPaginatedResponse;
+}
+
 /**
- * `/user/daily/activity/aggregated`: the whole range folded into per-date breakdowns, as LiteLLM's
- * GROUPING SETS query does: every day's and every bucket's totals, with api_keys and each bucket's
- * api_key_breakdown limited to the `limit` keys with the most spend in the range (LiteLLM's top 100);
- * metadata carries api_key_limit and total_api_keys as LiteLLM's does.
+ * `/user/daily/activity/aggregated` as JSON text: the whole range folded into per-date breakdowns, as
+ * LiteLLM's GROUPING SETS query does: every day's and every bucket's totals, with api_keys and each
+ * bucket's api_key_breakdown limited to the `limit` keys with the most spend in the range (LiteLLM's top
+ * 100); metadata carries api_key_limit and total_api_keys as LiteLLM's does. Without filters (an admin's
+ * call, the Usage page's), the days come from the per-day cache (aggregatedCache.ts) when it is on.
  */
+export async function dailyActivityAggregatedJson(
+  db: Db,
+  scope: Scope,
+  q: DailyActivityQuery,
+  limit = AGGREGATED_API_KEY_LIMIT,
+): Promise<AggregatedJson> {
+  if (q.start_date > q.end_date) throw badRequest("end_date", "must not be before start_date");
+  if (scopeUserId(scope) === null && !q.model && !q.api_key) {
+    const cache = aggregatedDayCache(db);
+    if (cache && (await hasDayMarks(db))) {
+      const cached = await aggregatedCached(db, cache, q, limit);
+      if (cached) return cached;
+    } else {
+      const fast = await aggregatedFromDims(db, q, limit);
+      if (fast) return wholeJson(fast);
+    }
+  }
+  return wholeJson(await aggregatedFromRows(db, scope, q, limit));
+}
+
+/** The same answer as a value. */
 export async function dailyActivityAggregated(
   db: Db,
   scope: Scope,
   q: DailyActivityQuery,
   limit = AGGREGATED_API_KEY_LIMIT,
 ): Promise<SpendAnalyticsPaginatedResponse> {
-  if (q.start_date > q.end_date) throw badRequest("end_date", "must not be before start_date");
-  if (scopeUserId(scope) === null && !q.model && !q.api_key) {
-    const fast = await aggregatedFromDims(db, q, limit);
-    if (fast) return fast;
-  }
+  return parseAggregatedJson(await dailyActivityAggregatedJson(db, scope, q, limit));
+}
+
+/** Filtered or scoped calls (and dirty days): LiteLLM's daily-table rows of the range, folded here. */
+async function aggregatedFromRows(
+  db: Db,
+  scope: Scope,
+  q: DailyActivityQuery,
+  limit: number,
+): Promise<SpendAnalyticsPaginatedResponse> {
   const { rows } = await activityRows(db, scope, "user", { ...q, page: null });
   const spend = new Map<string, number>();
   for (const x of rows) spend.set(x.api_key ?? "", (spend.get(x.api_key ?? "") ?? 0) + x.spend);
@@ -151,15 +207,25 @@ export async function dailyActivityAggregated(
   );
 }
 
+const aggregatedInput = (i: In<typeof userDailyActivityAggregatedInput>, now: Date): DailyActivityQuery => ({
+  ...common(i),
+  end_date: liveEndDate(i.end_date, i.timezone, i.include_current_utc_day, now),
+  page: null,
+  page_size: 1,
+});
+
+/** `now` is the clock `include_current_utc_day` reads (a parameter for tests). */
 export const userDailyActivityAggregated = async (
   db: Db,
   scope: Scope,
   i: In<typeof userDailyActivityAggregatedInput>,
   now: Date = new Date(),
-) =>
-  dailyActivityAggregated(db, narrowToUser(scope, i.user_id), {
-    ...common(i),
-    end_date: liveEndDate(i.end_date, i.timezone, i.include_current_utc_day, now),
-    page: null,
-    page_size: 1,
-  });
+) => dailyActivityAggregated(db, narrowToUser(scope, i.user_id), aggregatedInput(i, now));
+
+/** The same route as JSON text (REST writes the cached days' bytes as they are). */
+export const userDailyActivityAggregatedJson = async (
+  db: Db,
+  scope: Scope,
+  i: In<typeof userDailyActivityAggregatedInput>,
+  now: Date = new Date(),
+) => dailyActivityAggregatedJson(db, narrowToUser(scope, i.user_id), aggregatedInput(i, now));

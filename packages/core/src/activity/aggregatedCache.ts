@@ -217,7 +217,7 @@ async function readDays(
             FROM ${dimTable} k, dirty d WHERE NOT d.dirty AND k.dim = 'k' AND ${inRange("k")} GROUP BY 1) x
           ORDER BY x.spend DESC, x.api_key COLLATE "C" LIMIT ${limit}) x)`
       : sql`top AS MATERIALIZED (SELECT ${top}::text[] AS ks)`;
-  const stmt = sql<ReadRow>`WITH dirty AS MATERIALIZED (SELECT EXISTS (
+  const r = await sql<ReadRow>`WITH dirty AS MATERIALIZED (SELECT EXISTS (
         SELECT 1 FROM spendlens.rollup_days rd WHERE rd.dirty_at IS NOT NULL AND ${inRange("rd")}) AS dirty),
       marks AS MATERIALIZED (SELECT g.day,
           coalesce((SELECT e.mark::text FROM spendlens.activity_day_marks e WHERE e.day = '-infinity'::date), '-')
@@ -260,12 +260,7 @@ async function readDays(
     SELECT 'U', NULL, u.user_id, u.user_email, ${nulls(5)}, ${zeros}, ${noArrays}
       FROM "LiteLLM_UserTable" u
       WHERE u.user_id = ANY(${users}::text[] || ARRAY(SELECT x.value::text FROM ${dimTable} x, changed ch
-        WHERE x.dim = 'n' AND x.day = ANY(ch.days) AND x.value IS NOT NULL))`;
-  if (process.env.AGG_EXPLAIN) {
-    const e = await sql<{ "QUERY PLAN": string }>`EXPLAIN (ANALYZE, COSTS OFF) ${stmt}`.execute(db);
-    console.error(e.rows.map((x) => x["QUERY PLAN"]).join("\n"));
-  }
-  const r = await stmt.execute(db);
+        WHERE x.dim = 'n' AND x.day = ANY(ch.days) AND x.value IS NOT NULL))`.execute(db);
   const out: DaysRead = {
     dirty: false,
     stamps: new Map(),
@@ -403,9 +398,7 @@ export async function aggregatedCached(
   q: DailyActivityQuery,
   limit: number,
 ): Promise<AggregatedJson | null> {
-  const tf = performance.now();
   await foldBeforeRead(db);
-  if (process.env.AGG_DEBUG) console.error("fold", (performance.now() - tf).toFixed(1));
   const days = eachDay(q.start_date, q.end_date);
   const prevTop = cache.lastTop.get(limit);
   if (prevTop) {
@@ -418,14 +411,10 @@ export async function aggregatedCached(
         for (const u of s.users) users.add(u);
       }
     }
-    const t0 = performance.now();
     const read = await readDays(db, q, limit, known, prevTop, [...users]);
-    const t1 = performance.now();
     if (read.dirty) return null;
     // From here to the answer nothing awaits: the states used are the ones this snapshot validated.
     const warm = assemble(cache, read, days, limit, known);
-    if (process.env.AGG_DEBUG)
-      console.error("warm read", (t1 - t0).toFixed(1), "assemble", (performance.now() - t1).toFixed(1));
     if (warm) return warm;
   }
   cache.stats.cold += 1;

@@ -26,7 +26,7 @@ const SHIPPED: Record<string, string> = {
   "0012_activity_route_rollups": "7574015ca34b2a4a552160076a3025fb7ec55e60bd42e2fb8d0a4e7a1a872e27",
   "0013_log_page_filter_indexes": "7b261c2739af29ead80eb405311b453e70fadbd91c6865cb6a9ac0ce4ba4f39d",
   "0014_provider_hourly": "8a1b8222bc9127531596abc0b2402ecdbf612670cd904077afe9b49080b0f0d6",
-  "0018_activity_day_marks": "6db3d0f8dd830eef0e9798f8e03e5442172d6aab24274ac6ca73145f4ed0cd55",
+  "0018_activity_day_marks": "e4896c6d6a5fb424664efa8829eec4c8d64cc0f1ff2509ab4c6a8a0bbd7e47fb",
 };
 
 const dir = new URL("../db/migrations/", import.meta.url);

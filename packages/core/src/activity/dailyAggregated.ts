@@ -153,10 +153,12 @@ export async function dailyActivityAggregatedJson(
   scope: Scope,
   q: DailyActivityQuery,
   limit = AGGREGATED_API_KEY_LIMIT,
+  /** `cache: false` reads every day (tests compare both). */
+  opts: { cache?: boolean } = {},
 ): Promise<AggregatedJson> {
   if (q.start_date > q.end_date) throw badRequest("end_date", "must not be before start_date");
   if (scopeUserId(scope) === null && !q.model && !q.api_key) {
-    const cache = aggregatedDayCache(db);
+    const cache = opts.cache === false ? null : aggregatedDayCache(db);
     if (cache && (await hasDayMarks(db))) {
       const cached = await aggregatedCached(db, cache, q, limit);
       if (cached) return cached;
@@ -174,8 +176,9 @@ export async function dailyActivityAggregated(
   scope: Scope,
   q: DailyActivityQuery,
   limit = AGGREGATED_API_KEY_LIMIT,
+  opts: { cache?: boolean } = {},
 ): Promise<SpendAnalyticsPaginatedResponse> {
-  return parseAggregatedJson(await dailyActivityAggregatedJson(db, scope, q, limit));
+  return parseAggregatedJson(await dailyActivityAggregatedJson(db, scope, q, limit, opts));
 }
 
 /** Filtered or scoped calls (and dirty days): LiteLLM's daily-table rows of the range, folded here. */

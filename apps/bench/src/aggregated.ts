@@ -35,6 +35,18 @@ async function get(s: ChildServer, key: string, q: Record<string, string>) {
   return { ms: performance.now() - t0, bytes: Buffer.byteLength(text), text };
 }
 
+/** Equal values and keys (object key order aside), floats within 1e-12 relative (sums in another order). */
+function same2(a: unknown, b: unknown): boolean {
+  if (typeof a === "number" && typeof b === "number")
+    return a === b || Math.abs(a - b) <= 1e-12 * Math.max(Math.abs(a), Math.abs(b));
+  if (a === null || b === null || typeof a !== "object" || typeof b !== "object") return a === b;
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  return ka.every(
+    (k) => k in b && same2((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]),
+  );
+}
+
 const h = await openDatabase({ databaseUrl: url, statementTimeoutMs: 0, maxConnections: 4, jit: true });
 const key = `sk-bench-${randomBytes(12).toString("hex")}`;
 const dir = mkdtempSync(join(tmpdir(), "spendlens-agg-"));
@@ -59,9 +71,7 @@ try {
   const again = await get(cached, key, q);
   const a = JSON.parse(same);
   const b = JSON.parse(again.text);
-  log(
-    `same answer (cached vs cache off): ${JSON.stringify(a.results) === JSON.stringify(b.results) ? "yes" : "results differ in order or value"}`,
-  );
+  log(`same answer (cached vs cache off, floats within 1e-12 relative): ${same2(a, b) ? "yes" : "NO"}`);
   const round = async (label: string) => {
     const lite: number[] = [];
     const off: number[] = [];

@@ -412,7 +412,7 @@ async function litellmPage(
 }
 
 /** Today's `_build_aggregated_sql_query` (the columns the shared schema has), its key lookup and dispatch. */
-async function litellmAggregated(h: DbHandle, start: string, end: string) {
+export async function litellmAggregated(h: DbHandle, start: string, end: string) {
   const where = "date >= $1 AND date <= $2";
   const metrics = `SUM(spend)::float AS spend, SUM(prompt_tokens)::bigint AS prompt_tokens,
       SUM(completion_tokens)::bigint AS completion_tokens, SUM(cache_read_input_tokens)::bigint AS cache_read_input_tokens,

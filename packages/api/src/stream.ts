@@ -37,6 +37,12 @@ export interface RestStream {
    * (toCsv), as for any other route.
    */
   csvColumns?: readonly string[] | undefined;
+  /**
+   * An answer that is a JSON object around a list (not a bare array): `open` is written before the
+   * first element and `close()` (called once every element was read) after the last, in place of `[`
+   * and `]`. CSV of such an answer is built from the whole value, as for an answer not streamed.
+   */
+  envelope?: { open: string; close: () => string } | undefined;
 }
 
 export function isRestStream(v: unknown): v is RestStream {
@@ -60,7 +66,12 @@ export function streamOr<T>(
   if (ctx.restStream) {
     const s = stream();
     if (!s) return whole();
-    const marker: RestStream = { [STREAMED]: true, items: () => s.items(), csvColumns: s.csvColumns };
+    const marker: RestStream = {
+      [STREAMED]: true,
+      items: () => s.items(),
+      csvColumns: s.csvColumns,
+      envelope: s.envelope,
+    };
     return Promise.resolve(marker as unknown as T);
   }
   if (ctx.trpcStream && trpc) {
@@ -122,6 +133,17 @@ export async function openRestStream(s: RestStream, format: "json" | "csv"): Pro
     }
   };
   const columns = s.csvColumns;
+  const env = s.envelope;
+  if (format === "csv" && env) {
+    const parts: string[] = [env.open];
+    let sep = "";
+    for await (const item of rest()) {
+      parts.push(sep, itemText(item));
+      sep = ",";
+    }
+    parts.push(env.close());
+    return { contentType: "text/csv; charset=utf-8", chunks: once(toCsv(JSON.parse(parts.join("")))) };
+  }
   if (format === "csv" && !columns) {
     // Columns depend on every element (toCsv): built whole.
     const all: unknown[] = [];
@@ -131,7 +153,7 @@ export async function openRestStream(s: RestStream, format: "json" | "csv"): Pro
   if (format === "csv" && first.done) {
     return { contentType: "text/csv; charset=utf-8", chunks: once(toCsv([])) };
   }
-  const pieces = format === "csv" ? csvPieces(rest(), columns ?? []) : jsonPieces(rest());
+  const pieces = format === "csv" ? csvPieces(rest(), columns ?? []) : jsonPieces(rest(), env);
   return {
     contentType: format === "csv" ? "text/csv; charset=utf-8" : "application/json",
     chunks: batch(pieces, it),
@@ -144,15 +166,18 @@ async function* once(text: string): AsyncGenerator<string, void, undefined> {
 
 async function* jsonPieces(
   items: AsyncIterable<RestItem>,
+  env?: RestStream["envelope"],
 ): AsyncGenerator<string | Uint8Array, void, undefined> {
-  let sep = "[";
+  const open = env?.open ?? "[";
+  let sep = open;
   for await (const item of items) {
     yield sep;
     if (typeof item === "string" || item instanceof Uint8Array) yield item;
     else yield* item;
     sep = ",";
   }
-  yield sep === "[" ? "[]" : "]";
+  const close = env ? env.close() : "]";
+  yield sep === open ? open + close : close;
 }
 
 async function* csvPieces(

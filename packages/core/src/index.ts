@@ -34,6 +34,7 @@ export {
   userDailyActivityAggregatedInput,
   userDailyActivityInput,
 } from "./activity/dailyActivity.ts";
+export { type AggregatedJson, userDailyActivityAggregatedJson } from "./activity/dailyAggregated.ts";
 export { activityFailures, activityFailuresInput } from "./activity/failures.ts";
 export {
   litellmActivityByModelGroup,

@@ -4,8 +4,10 @@
  * `@spendlens/core/demo` or `@spendlens/core/testing`.
  */
 export * from "./activity/activity.ts";
+export * from "./activity/aggregatedCache.ts";
 export * from "./activity/cacheHits.ts";
 export * from "./activity/dailyActivity.ts";
+export * from "./activity/dailyAggregated.ts";
 export * from "./activity/failures.ts";
 export * from "./activity/litellmShape.ts";
 export * from "./admin/refreshSpend.ts";

@@ -28,6 +28,7 @@ const SHIPPED: Record<string, string> = {
   "0014_provider_hourly": "8a1b8222bc9127531596abc0b2402ecdbf612670cd904077afe9b49080b0f0d6",
   "0015_fold_routes": "a4f1544609cb3e3388eff99d8933792c20c3e2b4155de621742bd7c1ba7a50ed",
   "0016_end_user_hourly": "3568099bec73838f0a65154ebde28ff7c9d3dd95406edeb7ca82d46ca8dafa6e",
+  "0017_activity_day_marks": "73345da3b7176d98f12114097faea3b49cd4ff76f2db06f70431617cf0c9d4c0",
 };
 
 const dir = new URL("../db/migrations/", import.meta.url);

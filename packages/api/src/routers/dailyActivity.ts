@@ -12,12 +12,15 @@ import {
   userDailyActivity,
   userDailyActivityAggregated,
   userDailyActivityAggregatedInput,
+  userDailyActivityAggregatedJson,
   userDailyActivityInput,
 } from "@spendlens/core";
 import type { TRPCRouterRecord } from "@trpc/server";
 import type { ZodType } from "zod";
 import { type CoreRead, get, scopedRead } from "../define.ts";
 import * as R from "../responses.ts";
+import { streamOr } from "../stream.ts";
+import { scopedReadProcedure } from "../trpc.ts";
 
 /**
  * One Usage-page route: `GET /<path>/daily/activity`, CLI command `daily-activity-<cli>` (the entity's
@@ -40,12 +43,35 @@ export const dailyActivityRouter = {
     userDailyActivityInput,
     userDailyActivity,
   ),
-  userAggregated: daily(
-    "user/aggregated",
-    "Daily activity per user, every row at once (no pagination)",
-    userDailyActivityAggregatedInput,
-    userDailyActivityAggregated,
-  ),
+  // REST writes the answer's per-day JSON (cached bytes, core dailyAggregated.ts) as it is; tRPC and
+  // in-process callers get the value.
+  userAggregated: scopedReadProcedure
+    .meta(
+      get(
+        "/user/daily/activity/aggregated",
+        R.dailyActivityResponse,
+        "Daily activity per user, every row at once (no pagination)",
+        { cli: { name: "daily-activity-user-aggregated" } },
+      ),
+    )
+    .input(userDailyActivityAggregatedInput)
+    .query(({ ctx, input }) =>
+      streamOr(
+        ctx,
+        () => userDailyActivityAggregated(ctx.db, ctx.scope, input),
+        () => {
+          let close = "";
+          return {
+            async *items() {
+              const j = await userDailyActivityAggregatedJson(ctx.db, ctx.scope, input);
+              close = j.close;
+              yield* j.days;
+            },
+            envelope: { open: '{"results":[', close: () => close },
+          };
+        },
+      ),
+    ),
   team: daily(
     "team",
     "Daily activity per team (team_ids, exclude_team_ids), paginated",

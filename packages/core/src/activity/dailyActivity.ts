@@ -13,7 +13,6 @@ import {
   activityExprs,
 } from "../rollups/activityRollup.ts";
 import {
-  ROUTE_DIM_TABLE,
   ROUTE_KIND,
   ROUTE_MEASURES,
   ROUTE_ORDER,
@@ -291,7 +290,7 @@ export const emptyMetrics = (): SpendMetrics => ({
 
 // ---------- query ----------
 
-interface ActivityRow extends Record<RouteMeasure, number> {
+export interface ActivityRow extends Record<RouteMeasure, number> {
   day: string;
   entity: string | null;
   api_key: string | null;
@@ -402,7 +401,7 @@ export async function activitySourceSql(
 
 const routeTableCache = new WeakMap<Db, Promise<boolean>>();
 /** Whether migration 0012's route rollups exist (a database migrated part of the way lacks them). */
-function hasRouteRollups(db: Db): Promise<boolean> {
+export function hasRouteRollups(db: Db): Promise<boolean> {
   let p = routeTableCache.get(db);
   if (!p) {
     p = sql<{ ok: boolean }>`SELECT to_regclass('spendlens.activity_route_rows') IS NOT NULL AS ok`
@@ -593,7 +592,7 @@ interface RowsWithMeta {
 }
 
 /** The grouped rows of one page (or every row), with the count of all rows. */
-async function activityRows(
+export async function activityRows(
   db: Db,
   scope: Scope,
   entity: ActivityEntity,
@@ -619,6 +618,19 @@ async function activityRows(
 
 // ---------- shape ----------
 
+/** A row of the aggregated route's per-(day, dimension) sums (dailyAggregated.ts). */
+export interface DimRow extends Record<RouteMeasure, number> {
+  t: string;
+  day: string;
+  v1: string | null;
+  v2: string | null;
+  v3: string | null;
+  v4: string | null;
+  v5: string | null;
+  v6: string | null;
+  v7: string | null;
+}
+
 function addTo(m: SpendMetrics, r: Record<RouteMeasure, number>): void {
   m.spend += r.spend;
   m.prompt_tokens += r.prompt_tokens;
@@ -634,7 +646,7 @@ function addTo(m: SpendMetrics, r: Record<RouteMeasure, number>): void {
   m.timed_requests += r.timed_requests;
 }
 
-async function keyMetadata(db: Db, keys: string[]): Promise<Map<string, KeyMetadata>> {
+export async function keyMetadata(db: Db, keys: string[]): Promise<Map<string, KeyMetadata>> {
   const out = new Map<string, KeyMetadata>();
   if (!keys.length) return out;
   const r = await sql<{
@@ -650,7 +662,7 @@ async function keyMetadata(db: Db, keys: string[]): Promise<Map<string, KeyMetad
   return out;
 }
 
-async function entityMetadata(
+export async function entityMetadata(
   db: Db,
   entity: ActivityEntity,
   ids: string[],
@@ -767,7 +779,7 @@ const emptyBreakdown = (): BreakdownMetrics => ({
   entities: {},
 });
 
-function responseOf(
+export function responseOf(
   results: DailySpendData[],
   totals: SpendMetrics,
   paging: { page: number; total_pages: number; has_more: boolean },
@@ -799,7 +811,7 @@ function responseOf(
   };
 }
 
-const definedKeys = (xs: (string | null)[]) => [...new Set(xs.filter((k): k is string => !!k))];
+export const definedKeys = (xs: (string | null)[]) => [...new Set(xs.filter((k): k is string => !!k))];
 
 /**
  * Daily activity of one entity kind, LiteLLM's response shape: one page of LiteLLM's daily-table rows
@@ -828,145 +840,10 @@ export async function dailyActivity(
   });
 }
 
-/** LiteLLM's USAGE_TOP_API_KEYS_LIMIT: the aggregated route lists the keys with the most spend only. */
-export const AGGREGATED_API_KEY_LIMIT = 100;
-
-/** Top keys by spend, then key (code-point order, as `COLLATE "C"` sorts). */
-const byTopSpend = (a: [string, number], b: [string, number]) =>
-  b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
-
-interface DimRow extends Record<RouteMeasure, number> {
-  t: string;
-  day: string;
-  v1: string | null;
-  v2: string | null;
-  v3: string | null;
-  v4: string | null;
-  v5: string | null;
-  v6: string | null;
-  v7: string | null;
-}
-
-/**
- * The aggregated route without filters, from migration 0012's narrow rollups: per (day, dimension) sums
- * for the days and every key-free breakdown (hundreds of rows for 30 days), the top keys from their
- * per-(day, key) sums, and the route rows of those keys only for the per-key breakdowns. One statement
- * (one snapshot); null when a day in the range is dirty or the tables are missing.
- */
-async function aggregatedFromDims(
-  db: Db,
-  q: DailyActivityQuery,
-  limit: number,
-): Promise<SpendAnalyticsPaginatedResponse | null> {
-  if (!(await hasRouteRollups(db))) return null;
-  await foldBeforeRead(db);
-  const inRange = (alias: string) =>
-    sql`${sql.ref(`${alias}.day`)} BETWEEN ${q.start_date}::date AND ${q.end_date}::date`;
-  const nulls = (n: number) => sql.join(Array.from({ length: n }, () => sql`NULL::text`));
-  const namedNulls = sql.join(["v3", "v4", "v5", "v6", "v7"].map((c) => sql`NULL::text AS ${sql.id(c)}`));
-  const measures = (alias: string) =>
-    sql.join(ROUTE_MEASURES.map((m) => sql`${sql.ref(`${alias}.${m}`)}::float8 AS ${sql.id(m)}`));
-  const zeros = sql.join(ROUTE_MEASURES.map((m) => sql`0::float8 AS ${sql.id(m)}`));
-  const dimTable = sql.table(`spendlens.${ROUTE_DIM_TABLE}`);
-  const routeTable = sql.table(`spendlens.${ROUTE_TABLE}`);
-  const r = await sql<DimRow>`WITH dirty AS MATERIALIZED (SELECT EXISTS (
-        SELECT 1 FROM spendlens.rollup_days rd WHERE rd.dirty_at IS NOT NULL AND ${inRange("rd")}) AS dirty),
-      keys AS MATERIALIZED (SELECT coalesce(k.value, '') AS api_key, sum(k.spend) AS spend
-        FROM ${dimTable} k, dirty d WHERE NOT d.dirty AND k.dim = 'k' AND ${inRange("k")} GROUP BY 1),
-      top AS MATERIALIZED (SELECT coalesce(array_agg(x.api_key), '{}') AS ks FROM (SELECT api_key FROM keys
-        ORDER BY spend DESC, api_key COLLATE "C" LIMIT ${limit}) x)
-    SELECT 'h' AS t, NULL::text AS day, d.dirty::text AS v1, (SELECT count(*) FROM keys)::text AS v2, ${namedNulls}, ${zeros}
-      FROM dirty d
-    UNION ALL
-    SELECT x.dim::text, x.day::text, x.value, ${nulls(6)}, ${measures("x")}
-      FROM ${dimTable} x, dirty d
-      WHERE NOT d.dirty AND x.dim = ANY('{d,m,g,p,x,e,n}'::"char"[]) AND ${inRange("x")}
-    UNION ALL
-    SELECT 'r', r.day::text, r.entity, r.api_key, r.model, r.model_group, r.custom_llm_provider,
-        r.mcp_namespaced_tool_name, r.call_type, ${measures("r")}
-      FROM ${routeTable} r, top, dirty d
-      WHERE NOT d.dirty AND r.kind = 'u' AND ${inRange("r")}
-        AND (r.api_key = ANY(top.ks) OR (r.api_key IS NULL AND '' = ANY(top.ks)))`.execute(db);
-  const head = r.rows[0];
-  if (!head || head.v1 === "true") return null;
-  const keyRows: ActivityRow[] = [];
-  const dimRows: DimRow[] = [];
-  const top = new Set<string>();
-  for (const x of r.rows) {
-    if (x.t === "r") {
-      const { t: _t, v1, v2, v3, v4, v5, v6, v7, ...m } = x;
-      keyRows.push({
-        ...m,
-        entity: v1,
-        api_key: v2,
-        model: v3,
-        model_group: v4,
-        custom_llm_provider: v5,
-        mcp_namespaced_tool_name: v6,
-        endpoint: v7,
-        total_rows: 0,
-      });
-      top.add(v2 ?? "");
-    } else if (x.t !== "h") dimRows.push(x);
-  }
-  const [keys, ents] = await Promise.all([
-    keyMetadata(db, definedKeys([...top])),
-    entityMetadata(db, "user", definedKeys(dimRows.filter((x) => x.t === "n").map((x) => x.v1))),
-  ]);
-  // Every metric of a day and of its key-free buckets from the dimension sums; the top keys' buckets
-  // from their rows (shapeDailyActivity adds those rows to api_key_breakdown and api_keys only).
-  const { results, totals } = shapeDailyActivity(keyRows, keys, ents, undefined, dimRows);
-  return responseOf(
-    results,
-    totals,
-    { page: 1, total_pages: 1, has_more: false },
-    { api_key_limit: limit, total_api_keys: Number(head.v2) },
-  );
-}
-
-/**
- * `/user/daily/activity/aggregated`: the whole range folded into per-date breakdowns, as LiteLLM's
- * GROUPING SETS query does: every day's and every bucket's totals, with api_keys and each bucket's
- * api_key_breakdown limited to the `limit` keys with the most spend in the range (LiteLLM's top 100);
- * metadata carries api_key_limit and total_api_keys as LiteLLM's does.
- */
-export async function dailyActivityAggregated(
-  db: Db,
-  scope: Scope,
-  q: DailyActivityQuery,
-  limit = AGGREGATED_API_KEY_LIMIT,
-): Promise<SpendAnalyticsPaginatedResponse> {
-  if (q.start_date > q.end_date) throw badRequest("end_date", "must not be before start_date");
-  if (scopeUserId(scope) === null && !q.model && !q.api_key) {
-    const fast = await aggregatedFromDims(db, q, limit);
-    if (fast) return fast;
-  }
-  const { rows } = await activityRows(db, scope, "user", { ...q, page: null });
-  const spend = new Map<string, number>();
-  for (const x of rows) spend.set(x.api_key ?? "", (spend.get(x.api_key ?? "") ?? 0) + x.spend);
-  const top = new Set(
-    [...spend]
-      .sort(byTopSpend)
-      .slice(0, limit)
-      .map(([k]) => k),
-  );
-  const [keys, ents] = await Promise.all([
-    keyMetadata(db, definedKeys([...top])),
-    entityMetadata(db, "user", definedKeys(rows.map((r) => r.entity))),
-  ]);
-  const { results, totals } = shapeDailyActivity(rows, keys, ents, (k) => top.has(k));
-  return responseOf(
-    results,
-    totals,
-    { page: 1, total_pages: 1, has_more: false },
-    { api_key_limit: limit, total_api_keys: spend.size },
-  );
-}
-
 // ---------- one function per route (inputs as the routes take them) ----------
 
-type In<T extends z.ZodType> = z.output<T>;
-const common = (i: {
+export type In<T extends z.ZodType> = z.output<T>;
+export const common = (i: {
   start_date: string;
   end_date: string;
   model?: string | undefined;
@@ -987,15 +864,8 @@ export const userDailyActivity = async (
     page_size: i.page_size,
   });
 
-export const userDailyActivityAggregated = async (
-  db: Db,
-  scope: Scope,
-  i: In<typeof userDailyActivityAggregatedInput>,
-  now: Date = new Date(),
-) =>
-  dailyActivityAggregated(db, narrowToUser(scope, i.user_id), {
-    ...common(i),
-    end_date: liveEndDate(i.end_date, i.timezone, i.include_current_utc_day, now),
-    page: null,
-    page_size: 1,
-  });
+export {
+  AGGREGATED_API_KEY_LIMIT,
+  dailyActivityAggregated,
+  userDailyActivityAggregated,
+} from "./dailyAggregated.ts";

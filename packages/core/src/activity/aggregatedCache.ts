@@ -1,0 +1,511 @@
+import { type RawBuilder, sql } from "kysely";
+import { eachDay } from "../days.ts";
+import type { Db } from "../db/connect.ts";
+import { cmpCodePoint } from "../reports/spendReport.ts";
+import {
+  ROUTE_DIM_TABLE,
+  ROUTE_MEASURES,
+  ROUTE_TABLE,
+  type RouteMeasure,
+} from "../rollups/activityRouteRollup.ts";
+import { foldBeforeRead } from "../rollups/fold.ts";
+import {
+  type ActivityRow,
+  type DailyActivityQuery,
+  type DimRow,
+  emptyMetrics,
+  type KeyMetadata,
+  responseOf,
+  shapeDailyActivity,
+} from "./dailyActivity.ts";
+import type { AggregatedJson } from "./dailyAggregated.ts";
+
+/**
+ * The per-day cache of `/user/daily/activity/aggregated` (the unfiltered call: an admin's Usage page).
+ *
+ * The answer is a list of per-day elements plus totals. A past day's element changes only when that
+ * day's rollup rows change, the top keys of the range change, or the key and user metadata it embeds
+ * change. So each day keeps, between calls:
+ * - its change marker: `epoch/mark` from spendlens.activity_day_marks (migration 0017), which every
+ *   statement writing that day's activity_daily rows (hence its activity_dim_daily and user
+ *   activity_route_daily rows) renews in its own transaction;
+ * - its per-key spend (dim 'k'), its day sums (dim 'd') and its users (dim 'n'): the inputs of the top
+ *   keys, the totals and the metadata check;
+ * - its element as UTF-8 JSON, with what it was built from: the top keys, their metadata, and its users'
+ *   metadata (as text).
+ *
+ * One statement per call (one snapshot) reads the markers of the range, every row of the days whose
+ * marker differs from the cached one (with a live gateway: today, and the days of late logs), the user
+ * rows of the previous call's top keys on those days, and the current metadata of the top keys and of
+ * every user the days name. The top keys are then summed from the per-day key spends (in day order, as
+ * the SQL of a full read sums them: `sum(spend ORDER BY day)`). When they are the previous call's and a
+ * day's element was built from the same marker and metadata, the element is reused as bytes; changed
+ * days are built from the rows just read. When the top keys changed, or an unchanged day has no valid
+ * element (evicted, metadata changed), the whole range is read again in one statement (a cold call).
+ * A dirty day in the range (rollups stale) answers from the raw logs, uncached, as before.
+ *
+ * Memory: SPENDLENS_REPORT_CACHE_MB (read at the edge, runtime.ts; default 32, 0 turns it off) bounds
+ * the bytes of the days' elements plus their key arrays; least recently used days go first.
+ */
+
+/** One day, as read in one snapshot (never changed once made: a newer read replaces it). */
+interface DayState {
+  stamp: string;
+  /** Interned key ids (AggregatedCache.keyIds) and their spend, in the order of the read. */
+  keys: Int32Array;
+  spends: Float64Array;
+  /** The day's sums (dim 'd'); null when the day has no activity. */
+  sums: Record<RouteMeasure, number> | null;
+  /** The day's users (dim 'n', non-null values). */
+  users: string[];
+  /** The day's element, and what it was built from. Empty text: a day without activity. */
+  element: { top: string; keyMeta: string; userMeta: string; text: Uint8Array } | null;
+  bytes: number;
+}
+
+export class AggregatedCache {
+  private readonly days = new Map<string, DayState>();
+  private bytes = 0;
+  /** Key (api_key, '' for none) → id, for the per-day spend arrays. */
+  readonly keyIds = new Map<string, number>();
+  readonly keyNames: string[] = [];
+  /** The top keys of the last answer per limit, in order. */
+  readonly lastTop = new Map<number, string[]>();
+  /** Days whose element was reused, built from rows read now, and cold (whole-range) reads. */
+  readonly stats = { hits: 0, built: 0, cold: 0 };
+  constructor(readonly maxBytes: number) {}
+
+  get(day: string): DayState | undefined {
+    const s = this.days.get(day);
+    if (s) {
+      this.days.delete(day);
+      this.days.set(day, s); // most recently used last
+    }
+    return s;
+  }
+
+  set(day: string, s: DayState): void {
+    const old = this.days.get(day);
+    if (old) {
+      this.bytes -= old.bytes;
+      this.days.delete(day);
+    }
+    if (s.bytes > this.maxBytes) return;
+    this.days.set(day, s);
+    this.bytes += s.bytes;
+    for (const [k, v] of this.days) {
+      if (this.bytes <= this.maxBytes) break;
+      this.days.delete(k);
+      this.bytes -= v.bytes;
+    }
+    if (this.days.size === 0 && this.keyNames.length > 1_000_000) this.clearKeys();
+  }
+
+  /** Bytes of the days' elements and arrays (the bound). */
+  get size(): number {
+    return this.bytes;
+  }
+
+  keyId(k: string): number {
+    let id = this.keyIds.get(k);
+    if (id === undefined) {
+      id = this.keyNames.length;
+      this.keyIds.set(k, id);
+      this.keyNames.push(k);
+    }
+    return id;
+  }
+
+  private clearKeys(): void {
+    this.keyIds.clear();
+    this.keyNames.length = 0;
+    this.lastTop.clear();
+  }
+}
+
+const caches = new WeakMap<Db, AggregatedCache | null>();
+/** The cache's size unless the edge sets one (the spend report's: SPENDLENS_REPORT_CACHE_MB). */
+const DEFAULT_CACHE_MB = 32;
+
+/** The cache of one database (null when turned off). */
+export function aggregatedDayCache(db: Db): AggregatedCache | null {
+  let c = caches.get(db);
+  if (c === undefined) {
+    c = new AggregatedCache(DEFAULT_CACHE_MB * 2 ** 20);
+    caches.set(db, c);
+  }
+  return c;
+}
+
+/** Turns the cache of `db` off (null or 0) or gives it a size in bytes (the edge, tests). */
+export function setAggregatedDayCache(db: Db, maxBytes: number | null): void {
+  caches.set(db, maxBytes && maxBytes > 0 ? new AggregatedCache(maxBytes) : null);
+}
+
+const marksCache = new WeakMap<Db, Promise<boolean>>();
+/** Whether migration 0017's day markers exist (a database migrated part of the way lacks them). */
+export function hasDayMarks(db: Db): Promise<boolean> {
+  let p = marksCache.get(db);
+  if (!p) {
+    p = sql<{ ok: boolean }>`SELECT to_regclass('spendlens.activity_day_marks') IS NOT NULL
+        AND to_regclass('spendlens.activity_route_rows') IS NOT NULL AS ok`
+      .execute(db)
+      .then((r) => r.rows[0]?.ok === true);
+    marksCache.set(db, p);
+    p.then(
+      (ok) => ok || marksCache.delete(db),
+      () => marksCache.delete(db),
+    );
+  }
+  return p;
+}
+
+/** A row of the read: `t` says which part (see readDays). */
+interface ReadRow extends DimRow {
+  ks: string[] | null;
+  sp: number[] | null;
+}
+
+interface DaysRead {
+  dirty: boolean;
+  stamps: Map<string, string>;
+  /** The days read now: their dimension rows, user rows (of the top keys) and key spends. */
+  dims: Map<string, DimRow[]>;
+  routes: Map<string, ActivityRow[]>;
+  keySpend: Map<string, { ks: string[]; sp: number[] }>;
+  /** The top keys the statement used (given, or summed in SQL on a cold read). */
+  top: string[];
+  keyMeta: Map<string, KeyMetadata>;
+  userMeta: Map<string, string | null>;
+}
+
+/**
+ * One statement: the range's dirty flag and markers; for each day whose marker is not `known`'s, its
+ * dimension sums (every dim, 'k' as two JSON arrays per day) and its user route rows of the `top` keys
+ * (null: the range's top `limit` keys, summed here); the metadata of the top keys and of `users` plus
+ * the users of the days read.
+ */
+async function readDays(
+  db: Db,
+  q: DailyActivityQuery,
+  limit: number,
+  known: Map<string, string>,
+  top: string[] | null,
+  users: string[],
+): Promise<DaysRead> {
+  const inRange = (alias: string) =>
+    sql`${sql.ref(`${alias}.day`)} BETWEEN ${q.start_date}::date AND ${q.end_date}::date`;
+  const nulls = (n: number) => sql.join(Array.from({ length: n }, () => sql`NULL::text`));
+  // The first part names the columns of the union.
+  const namedNulls = sql.join(
+    ["v2", "v3", "v4", "v5", "v6", "v7"].map((c) => sql`NULL::text AS ${sql.id(c)}`),
+  );
+  const measures = (alias: string) =>
+    sql.join(ROUTE_MEASURES.map((m) => sql`${sql.ref(`${alias}.${m}`)}::float8 AS ${sql.id(m)}`));
+  const zeros = sql.join(ROUTE_MEASURES.map((m) => sql`0::float8 AS ${sql.id(m)}`));
+  const noArrays = sql`NULL::json AS ks, NULL::json AS sp`;
+  const dimTable = sql.table(`spendlens.${ROUTE_DIM_TABLE}`);
+  const routeTable = sql.table(`spendlens.${ROUTE_TABLE}`);
+  const nDays = eachDay(q.start_date, q.end_date).length;
+  const knownDays = [...known.keys()];
+  const knownStamps = knownDays.map((d) => known.get(d)!);
+  const topCte: RawBuilder<unknown> =
+    top === null
+      ? sql`top AS MATERIALIZED (SELECT coalesce(array_agg(x.api_key ORDER BY x.n), '{}') AS ks FROM (
+          SELECT x.api_key, row_number() OVER (ORDER BY x.spend DESC, x.api_key COLLATE "C") AS n FROM (
+            SELECT coalesce(k.value, '') AS api_key, sum(k.spend ORDER BY k.day, k.value NULLS FIRST) AS spend
+            FROM ${dimTable} k, dirty d WHERE NOT d.dirty AND k.dim = 'k' AND ${inRange("k")} GROUP BY 1) x
+          ORDER BY x.spend DESC, x.api_key COLLATE "C" LIMIT ${limit}) x)`
+      : sql`top AS MATERIALIZED (SELECT ${top}::text[] AS ks)`;
+  const r = await sql<ReadRow>`WITH dirty AS MATERIALIZED (SELECT EXISTS (
+        SELECT 1 FROM spendlens.rollup_days rd WHERE rd.dirty_at IS NOT NULL AND ${inRange("rd")}) AS dirty),
+      marks AS MATERIALIZED (SELECT g.day,
+          coalesce((SELECT e.mark::text FROM spendlens.activity_day_marks e WHERE e.day = '-infinity'::date), '-')
+            || '/' || coalesce(m.mark::text, '-') AS stamp
+        FROM (SELECT ${q.start_date}::date + i AS day FROM generate_series(0, ${nDays - 1}) AS i) g
+        LEFT JOIN spendlens.activity_day_marks m ON m.day = g.day),
+      changed AS MATERIALIZED (SELECT coalesce(array_agg(c.day), '{}') AS days FROM marks c
+        LEFT JOIN unnest(${knownDays}::date[], ${knownStamps}::text[]) AS k(day, stamp) ON k.day = c.day
+        WHERE k.stamp IS DISTINCT FROM c.stamp),
+      ${topCte}
+    SELECT 'h' AS t, NULL::text AS day, d.dirty::text AS v1, ${namedNulls}, ${zeros}, ${noArrays} FROM dirty d
+    UNION ALL
+    SELECT 'M', c.day::text, c.stamp, ${nulls(6)}, ${zeros}, ${noArrays} FROM marks c
+    UNION ALL
+    SELECT 'T', NULL, NULL, ${nulls(6)}, ${zeros}, to_json(top.ks), NULL::json FROM top
+    UNION ALL
+    SELECT x.dim::text, x.day::text, x.value, ${nulls(6)}, ${measures("x")}, ${noArrays}
+      FROM ${dimTable} x, dirty d, changed ch
+      WHERE NOT d.dirty AND x.dim = ANY('{d,m,g,p,x,e,n}'::"char"[]) AND x.day = ANY(ch.days)
+    UNION ALL
+    SELECT 'k', x.day::text, NULL, ${nulls(6)}, ${zeros},
+        json_agg(coalesce(x.value, '') ORDER BY x.value NULLS FIRST), json_agg(x.spend ORDER BY x.value NULLS FIRST)
+      FROM ${dimTable} x, dirty d, changed ch
+      WHERE NOT d.dirty AND x.dim = 'k' AND x.day = ANY(ch.days) GROUP BY x.day
+    UNION ALL
+    SELECT 'r', r.day::text, r.entity, r.api_key, r.model, r.model_group, r.custom_llm_provider,
+        r.mcp_namespaced_tool_name, r.call_type, ${measures("r")}, ${noArrays}
+      FROM ${routeTable} r, top, dirty d, changed ch
+      WHERE NOT d.dirty AND r.kind = 'u' AND r.api_key = ANY(top.ks) AND r.day = ANY(ch.days)
+    UNION ALL
+    SELECT 'r', r.day::text, r.entity, r.api_key, r.model, r.model_group, r.custom_llm_provider,
+        r.mcp_namespaced_tool_name, r.call_type, ${measures("r")}, ${noArrays}
+      FROM ${routeTable} r, top, dirty d, changed ch
+      WHERE NOT d.dirty AND r.kind = 'u' AND r.api_key IS NULL AND '' = ANY(top.ks) AND r.day = ANY(ch.days)
+    UNION ALL
+    SELECT 'K', NULL, t.token, t.key_alias, t.team_id, t.user_id, u.user_email, NULL, NULL, ${zeros}, ${noArrays}
+      FROM top, "LiteLLM_VerificationToken" t LEFT JOIN "LiteLLM_UserTable" u ON u.user_id = t.user_id
+      WHERE t.token = ANY(top.ks) AND t.token <> ''
+    UNION ALL
+    SELECT 'U', NULL, u.user_id, u.user_email, ${nulls(5)}, ${zeros}, ${noArrays}
+      FROM "LiteLLM_UserTable" u
+      WHERE u.user_id = ANY(${users}::text[] || ARRAY(SELECT x.value::text FROM ${dimTable} x, changed ch
+        WHERE x.dim = 'n' AND x.day = ANY(ch.days) AND x.value IS NOT NULL))`.execute(db);
+  const out: DaysRead = {
+    dirty: false,
+    stamps: new Map(),
+    dims: new Map(),
+    routes: new Map(),
+    keySpend: new Map(),
+    top: [],
+    keyMeta: new Map(),
+    userMeta: new Map(),
+  };
+  const push = <T>(m: Map<string, T[]>, k: string, v: T) => {
+    const a = m.get(k);
+    if (a) a.push(v);
+    else m.set(k, [v]);
+  };
+  for (const x of r.rows) {
+    switch (x.t) {
+      case "h":
+        out.dirty = x.v1 === "true";
+        break;
+      case "M":
+        out.stamps.set(x.day, x.v1!);
+        break;
+      case "T":
+        out.top = x.ks ?? [];
+        break;
+      case "k":
+        out.keySpend.set(x.day, { ks: x.ks ?? [], sp: x.sp ?? [] });
+        break;
+      case "K":
+        out.keyMeta.set(x.v1!, {
+          key_alias: x.v2,
+          team_id: x.v3,
+          user_id: x.v4,
+          user_email: x.v5,
+          key_exists: true,
+        });
+        break;
+      case "U":
+        out.userMeta.set(x.v1!, x.v2);
+        break;
+      case "r": {
+        const { t: _t, ks: _k, sp: _s, v1, v2, v3, v4, v5, v6, v7, ...m } = x;
+        push(out.routes, x.day, {
+          ...m,
+          entity: v1,
+          api_key: v2,
+          model: v3,
+          model_group: v4,
+          custom_llm_provider: v5,
+          mcp_namespaced_tool_name: v6,
+          endpoint: v7,
+          total_rows: 0,
+        });
+        break;
+      }
+      default: {
+        const { ks: _k, sp: _s, ...d } = x;
+        push(out.dims, x.day, d);
+      }
+    }
+  }
+  return out;
+}
+
+const sumsOf = (r: Record<RouteMeasure, number>) =>
+  Object.fromEntries(ROUTE_MEASURES.map((m) => [m, r[m]])) as Record<RouteMeasure, number>;
+
+/** A day's state from the rows just read (its element not built yet). */
+function stateOf(cache: AggregatedCache, stamp: string, read: DaysRead, day: string): DayState {
+  const dims = read.dims.get(day) ?? [];
+  const ksp = read.keySpend.get(day) ?? { ks: [], sp: [] };
+  const keys = Int32Array.from(ksp.ks, (k) => cache.keyId(k));
+  const spends = Float64Array.from(ksp.sp);
+  const d = dims.find((x) => x.t === "d");
+  const users = dims.filter((x) => x.t === "n" && x.v1 !== null).map((x) => x.v1!);
+  let bytes = 256 + keys.byteLength + spends.byteLength;
+  for (const u of users) bytes += 16 + 2 * u.length;
+  return { stamp, keys, spends, sums: d ? sumsOf(d) : null, users, element: null, bytes };
+}
+
+/** The top `limit` keys of the range from the days' key spends (in day order), and how many keys. */
+function topKeys(cache: AggregatedCache, states: DayState[], limit: number) {
+  const total = new Float64Array(cache.keyNames.length);
+  const seen = new Uint8Array(cache.keyNames.length);
+  const ids: number[] = [];
+  for (const s of states) {
+    for (let i = 0; i < s.keys.length; i++) {
+      const id = s.keys[i]!;
+      total[id]! += s.spends[i]!;
+      if (!seen[id]) {
+        seen[id] = 1;
+        ids.push(id);
+      }
+    }
+  }
+  ids.sort((a, b) => total[b]! - total[a]! || cmpCodePoint(cache.keyNames[a]!, cache.keyNames[b]!));
+  return { top: ids.slice(0, limit).map((id) => cache.keyNames[id]!), count: ids.length };
+}
+
+const sameList = (a: readonly string[], b: readonly string[]) =>
+  a.length === b.length && a.every((x, i) => x === b[i]);
+
+/** The metadata of a day's users, as text (what its element embeds). */
+const userMetaText = (users: readonly string[], meta: Map<string, string | null>) =>
+  JSON.stringify(users.map((u) => meta.get(u) ?? 0));
+
+/** Builds a day's element from the rows read now. */
+function buildElement(
+  read: DaysRead,
+  day: string,
+  keyMeta: Map<string, KeyMetadata>,
+  userMeta: Map<string, string | null>,
+): Uint8Array {
+  const ents = new Map<string, Record<string, unknown>>();
+  for (const [u, email] of userMeta) ents.set(u, { user_email: email });
+  const { results } = shapeDailyActivity(
+    read.routes.get(day) ?? [],
+    keyMeta,
+    ents,
+    undefined,
+    read.dims.get(day) ?? [],
+  );
+  const el = results[0];
+  return el ? Buffer.from(JSON.stringify(el), "utf8") : new Uint8Array(0);
+}
+
+/**
+ * The unfiltered aggregated answer through the cache; null when a day of the range is dirty (the caller
+ * reads raw logs).
+ */
+export async function aggregatedCached(
+  db: Db,
+  cache: AggregatedCache,
+  q: DailyActivityQuery,
+  limit: number,
+): Promise<AggregatedJson | null> {
+  await foldBeforeRead(db);
+  const days = eachDay(q.start_date, q.end_date);
+  const prevTop = cache.lastTop.get(limit);
+  if (prevTop) {
+    const known = new Map<string, string>();
+    const users = new Set<string>();
+    for (const d of days) {
+      const s = cache.get(d);
+      if (s?.element) {
+        known.set(d, s.stamp);
+        for (const u of s.users) users.add(u);
+      }
+    }
+    const read = await readDays(db, q, limit, known, prevTop, [...users]);
+    if (read.dirty) return null;
+    // From here to the answer nothing awaits: the states used are the ones this snapshot validated.
+    const warm = assemble(cache, read, days, limit, known);
+    if (warm) return warm;
+  }
+  cache.stats.cold += 1;
+  const read = await readDays(db, q, limit, new Map(), null, []);
+  if (read.dirty) return null;
+  return assemble(cache, read, days, limit, new Map())!;
+}
+
+/**
+ * The answer from one read: the days it read become states (and elements); the others must be cached
+ * with a valid element. null when that fails or the top keys are not the ones the read used (a warm
+ * read); a cold read (`known` empty) always answers.
+ */
+function assemble(
+  cache: AggregatedCache,
+  read: DaysRead,
+  days: string[],
+  limit: number,
+  known: Map<string, string>,
+): AggregatedJson | null {
+  const cold = known.size === 0;
+  const states: DayState[] = [];
+  const fresh = new Set<string>();
+  for (const d of days) {
+    const stamp = read.stamps.get(d)!;
+    if (known.get(d) === stamp) {
+      const s = cache.get(d);
+      if (!s || s.stamp !== stamp || !s.element) return null;
+      states.push(s);
+    } else {
+      states.push(stateOf(cache, stamp, read, d));
+      fresh.add(d);
+    }
+  }
+  const { top, count } = topKeys(cache, states, limit);
+  // A cold read uses the SQL's top keys (the same sums); a warm one only the top keys it read rows of.
+  if (!cold && !sameList(top, read.top)) return null;
+  const used = cold ? read.top : top;
+  const topText = `${limit}\u0000${used.join("\u0000")}`;
+  const keyMeta = read.keyMeta;
+  const keyMetaText = JSON.stringify(used.map((k) => keyMeta.get(k) ?? 0));
+  const totals = emptyMetrics();
+  const elements: Uint8Array[] = [];
+  for (let i = 0; i < days.length; i++) {
+    const d = days[i]!;
+    const s = states[i]!;
+    const userMeta = userMetaText(s.users, read.userMeta);
+    const e = s.element;
+    if (!fresh.has(d) && !(e && e.top === topText && e.keyMeta === keyMetaText && e.userMeta === userMeta))
+      return null;
+    if (s.sums) {
+      const m = s.sums;
+      totals.spend += m.spend;
+      totals.prompt_tokens += m.prompt_tokens;
+      totals.completion_tokens += m.completion_tokens;
+      totals.total_tokens += m.prompt_tokens + m.completion_tokens;
+      totals.cache_read_input_tokens += m.cache_read_input_tokens;
+      totals.cache_creation_input_tokens += m.cache_creation_input_tokens;
+      totals.api_requests += m.requests;
+      totals.successful_requests += m.successful_requests;
+      totals.failed_requests += m.failed_requests;
+      totals.total_response_time_ms += m.total_response_time_ms;
+      totals.timed_requests += m.timed_requests;
+    }
+    elements.push(fresh.has(d) ? new Uint8Array(0) : e!.text);
+  }
+  // Every check passed: build the fresh days' elements and keep their states.
+  for (let i = 0; i < days.length; i++) {
+    const d = days[i]!;
+    if (!fresh.has(d)) {
+      cache.stats.hits += 1;
+      continue;
+    }
+    const s = states[i]!;
+    const text = buildElement(read, d, keyMeta, read.userMeta);
+    s.element = { top: topText, keyMeta: keyMetaText, userMeta: userMetaText(s.users, read.userMeta), text };
+    s.bytes += text.byteLength + topText.length + keyMetaText.length + s.element.userMeta.length;
+    elements[i] = text;
+    cache.set(d, s);
+    cache.stats.built += 1;
+  }
+  cache.lastTop.set(limit, used);
+  const meta = responseOf(
+    [],
+    totals,
+    { page: 1, total_pages: 1, has_more: false },
+    { api_key_limit: limit, total_api_keys: count },
+  ).metadata;
+  return {
+    open: '{"results":[',
+    days: elements.reverse().filter((e) => e.byteLength > 0),
+    close: `],"metadata":${JSON.stringify(meta)}}`,
+  };
+}

@@ -35,18 +35,20 @@ const mib = (x: number) => `${x.toFixed(0)} MiB`;
  */
 const perRoute = process.env.SPENDLENS_BENCH_PER_ROUTE === "1";
 const MEM_FILE = `${dir}.mem.json`;
-if (perRoute)
+if (perRoute) {
+  process.env.SPENDLENS_BENCH_MEM_FILE = MEM_FILE;
   process.env.SPENDLENS_BENCH_SERVER_NODE_ARGS = [
     process.env.SPENDLENS_BENCH_SERVER_NODE_ARGS ?? "",
     `--import=${fileURLToPath(new URL("./memProbe.mjs", import.meta.url))}`,
   ].join(" ");
+}
 
 /** The server's memory by kind (memProbe.mjs answers SIGUSR2), in MiB; "" when it did not answer. */
 async function memParts(pid: number): Promise<string> {
   try {
     rmSync(MEM_FILE, { force: true });
     process.kill(pid, "SIGUSR2");
-    for (let i = 0; i < 40; i++) {
+    for (let i = 0; i < 400; i++) {
       await new Promise((r) => setTimeout(r, 25));
       let m: { heapUsed: number; heapTotal: number; arrayBuffers: number; external: number; wasm: number[] };
       try {

@@ -29,8 +29,41 @@ const mode = process.argv[4] ?? "";
 const IDLE_MS = 5000;
 const mib = (x: number) => `${x.toFixed(0)} MiB`;
 
-/** SPENDLENS_BENCH_PER_ROUTE=1: the server's RSS after each route too. */
+/**
+ * SPENDLENS_BENCH_PER_ROUTE=1: the server's RSS after each route too, and where it is (memProbe.mjs,
+ * preloaded into the server: V8 heap, ArrayBuffers, PGlite's WebAssembly memory).
+ */
 const perRoute = process.env.SPENDLENS_BENCH_PER_ROUTE === "1";
+const MEM_FILE = `${dir}.mem.json`;
+if (perRoute) {
+  process.env.SPENDLENS_BENCH_MEM_FILE = MEM_FILE;
+  process.env.SPENDLENS_BENCH_SERVER_NODE_ARGS = [
+    process.env.SPENDLENS_BENCH_SERVER_NODE_ARGS ?? "",
+    `--import=${fileURLToPath(new URL("./memProbe.mjs", import.meta.url))}`,
+  ].join(" ");
+}
+
+/** The server's memory by kind (memProbe.mjs answers SIGUSR2), in MiB; "" when it did not answer. */
+async function memParts(pid: number): Promise<string> {
+  try {
+    rmSync(MEM_FILE, { force: true });
+    process.kill(pid, "SIGUSR2");
+    for (let i = 0; i < 400; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+      let m: { heapUsed: number; heapTotal: number; arrayBuffers: number; external: number; wasm: number[] };
+      try {
+        m = JSON.parse(readFileSync(MEM_FILE, "utf8"));
+      } catch {
+        continue;
+      }
+      const M = (b: number) => (b / 1048576).toFixed(0);
+      return ` (V8 heap ${M(m.heapUsed)}/${M(m.heapTotal)}, external ${M(m.external)} of which ArrayBuffers ${M(m.arrayBuffers)}, wasm ${m.wasm.map(M).join("+")} MiB)`;
+    }
+  } catch {
+    /* no probe */
+  }
+  return "";
+}
 
 /** The resident memory of a process's children (the tokenizer), from /proc; 0 when it has none. */
 function childrenRssMiB(pid: number): { pids: number[]; mib: number } {
@@ -56,7 +89,7 @@ function childrenRssMiB(pid: number): { pids: number[]; mib: number } {
   return { pids: kids, mib: kib / 1024 };
 }
 
-async function round(url: string, key: string, rss: () => number): Promise<number> {
+async function round(url: string, key: string, rss: () => number, pid = 0): Promise<number> {
   const today = new Date().toISOString().slice(0, 10);
   const start = new Date(Date.now() - 29 * 86_400_000).toISOString().slice(0, 10);
   const head = { authorization: `Bearer ${key}` };
@@ -81,7 +114,7 @@ async function round(url: string, key: string, rss: () => number): Promise<numbe
     });
     await res.arrayBuffer();
     if (res.status !== 200) failed++;
-    if (perRoute) console.log(`  ${r.name}: ${res.status}, RSS ${mib(rss())}`);
+    if (perRoute) console.log(`  ${r.name}: ${res.status}, RSS ${mib(rss())}${await memParts(pid)}`);
   }
   return failed;
 }
@@ -95,7 +128,8 @@ async function serveAndMeasure(label: string) {
   const startS = (performance.now() - t0) / 1000;
   const atStart = s.rssMiB();
   const key = readFileSync(`${dir}/master_key`, "utf8").trim();
-  const failed = await round(s.url, key, () => s.rssMiB());
+  if (perRoute) console.log(`  at start: RSS ${mib(atStart)}${await memParts(s.pid)}`);
+  const failed = await round(s.url, key, () => s.rssMiB(), s.pid);
   const afterRound = s.rssMiB();
   const pid = s.pid;
   const kids = childrenRssMiB(pid);

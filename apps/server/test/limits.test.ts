@@ -340,7 +340,9 @@ describe("pool size setting", () => {
 
   it("reads the ingest statements and the report cache size once, here, and refuses nonsense", () => {
     const d = settingsFromEnv({});
-    expect([d.ingestStatements, d.reportCacheMb]).toEqual([2, 32]);
+    // Embedded (no DATABASE_URL): a smaller cache, for the server's 300 MiB; on Postgres 32.
+    expect([d.ingestStatements, d.reportCacheMb]).toEqual([2, 8]);
+    expect(settingsFromEnv({ DATABASE_URL: "postgres://x@127.0.0.1/y" }).reportCacheMb).toBe(32);
     const s = settingsFromEnv({ SPENDLENS_INGEST_STATEMENTS: "3", SPENDLENS_REPORT_CACHE_MB: "0.5" });
     expect([s.ingestStatements, s.reportCacheMb]).toEqual([3, 0.5]);
     expect(settingsFromEnv({ SPENDLENS_REPORT_CACHE_MB: "0" }).reportCacheMb).toBe(0);

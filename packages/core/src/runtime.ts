@@ -27,7 +27,7 @@ export interface Settings {
   dbPoolMax: number;
   /** Ingest group statements run at once per table (group commit). Default 2. */
   ingestStatements: number;
-  /** Memory for the spend report's per-day answers, in MiB; 0 turns the cache off. Default 32. */
+  /** Memory for the spend report's per-day answers, in MiB; 0 turns the cache off. Default 32, 8 embedded. */
   reportCacheMb: number;
   /**
    * A hot standby of `databaseUrl` for report reads (`spendlens serve` reads DATABASE_READ_URL or
@@ -55,6 +55,13 @@ function numberSetting(
   return n;
 }
 
+/**
+ * The report cache's default on the embedded default (no DATABASE_URL): the server's whole memory is
+ * meant to stay under 300 MiB there, and at 1M logs a full cache (the 30-day customer and team
+ * answers, ~20 MB) was what pushed it over (BENCHMARKS.md, "Session 7, the lean embedded mode").
+ */
+export const EMBEDDED_REPORT_CACHE_MB = 8;
+
 const wholeIn = (lo: number, hi: number) => (n: number) => Number.isInteger(n) && n >= lo && n <= hi;
 
 export function settingsFromEnv(env: NodeJS.ProcessEnv, flags: Partial<Settings> = {}): Settings {
@@ -76,11 +83,12 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv, flags: Partial<Settings>
     wholeIn(1, 64),
     "a whole number from 1 to 64",
   );
+  const databaseUrl = flags.databaseUrl ?? (env.DATABASE_URL || undefined);
   const reportCacheMb = numberSetting(
     flags.reportCacheMb,
     env,
     "SPENDLENS_REPORT_CACHE_MB",
-    DEFAULT_REPORT_CACHE_MB,
+    databaseUrl ? DEFAULT_REPORT_CACHE_MB : EMBEDDED_REPORT_CACHE_MB,
     (n) => Number.isFinite(n) && n >= 0 && n <= 65536,
     "a number of MiB from 0 to 65536",
   );
@@ -94,7 +102,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv, flags: Partial<Settings>
   return {
     ingestStatements,
     reportCacheMb,
-    databaseUrl: flags.databaseUrl ?? (env.DATABASE_URL || undefined),
+    databaseUrl,
     dataDir: resolve(flags.dataDir ?? env.SPENDLENS_DATA_DIR ?? ".spendlens"),
     masterKey: flags.masterKey ?? (env.SPENDLENS_MASTER_KEY || undefined),
     port,

@@ -10,7 +10,7 @@ import {
   userScope,
 } from "../src/internal.ts";
 import { createTestDb, insertLogs, makeLog, type TestDb } from "../src/testing/index.ts";
-import { buildLogs, END_USERS, KEYS, NOW, TEAMS, USERS, writeWorld } from "./spendFixtures.ts";
+import { buildLogs, END_USERS, KEYS, NOW, TEAMS, USERS, writeWorld } from "../src/testing/spendWorld.ts";
 
 let t: TestDb;
 const logs = buildLogs(200);

@@ -3,7 +3,6 @@ import { type AnalyticsQueryInput, analyticsQuery } from "../src/analytics/analy
 import { bucketsFor } from "../src/analytics/zones.ts";
 import type { SpendlensError } from "../src/errors.ts";
 import { ALL, type Scope, userScope } from "../src/scope.ts";
-import { createTestDb, insertLogs, makeLog, type TestDb } from "../src/testing/index.ts";
 import {
   type BruteQuery,
   brute,
@@ -13,7 +12,8 @@ import {
   type Measures,
   makeAnalyticsLogs,
   writeAnalyticsLogs,
-} from "./analyticsFixtures.ts";
+} from "../src/testing/analytics.ts";
+import { createTestDb, insertLogs, makeLog, type TestDb } from "../src/testing/index.ts";
 
 let t: TestDb;
 const logs = makeAnalyticsLogs(700);

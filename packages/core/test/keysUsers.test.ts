@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ALL, spendKeys, spendUsers, spendUsersInput, userScope } from "../src/internal.ts";
 import { createTestDb, type TestDb } from "../src/testing/index.ts";
-import { buildLogs, cmp, KEYS, USERS, writeWorld } from "./spendFixtures.ts";
+import { buildLogs, cmp, KEYS, USERS, writeWorld } from "../src/testing/spendWorld.ts";
 
 let t: TestDb;
 

@@ -17,7 +17,7 @@ import {
   userScope,
 } from "../src/internal.ts";
 import { createTestDb, insertLogs, makeLog, type TestDb, testEngine } from "../src/testing/index.ts";
-import { bruteCustomers, bruteTeams } from "./spendReportBrute.ts";
+import { bruteCustomers, bruteTeams } from "../src/testing/spendReport.ts";
 
 /**
  * The spend report's per-day cache (reports/dayCache.ts) is used only when it is provably what a fresh

@@ -13,7 +13,7 @@ import {
   userScope,
 } from "../src/internal.ts";
 import { createTestDb, insertLogs, makeLog, type TestDb } from "../src/testing/index.ts";
-import { bruteCustomers, bruteKeys, bruteTeams as teamsOf } from "./spendReportBrute.ts";
+import { bruteCustomers, bruteKeys, bruteTeams as teamsOf } from "../src/testing/spendReport.ts";
 
 const START = "2026-01-30";
 const END = "2026-02-02";

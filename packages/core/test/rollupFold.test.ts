@@ -11,7 +11,7 @@ import {
   tagRequestTotals,
 } from "../src/internal.ts";
 import { createTestDb, type TestDb, testEngine } from "../src/testing/index.ts";
-import { insertLikeLiteLLM, logColumns, pick, randomTime } from "./writePaths.ts";
+import { insertLikeLiteLLM, logColumns, pick, randomTime } from "../src/testing/writePaths.ts";
 
 /**
  * The append-only insert path (migration 0010, rollups/fold.ts): an INSERT into "LiteLLM_SpendLogs" only

@@ -28,14 +28,14 @@ import {
   type TestDb,
   testEngine,
 } from "../src/testing/index.ts";
-import { expectSums, type Sums, zeroSums } from "./sums.ts";
 import {
   copyIn as copyDirect,
   insertLikeLiteLLM as insertDirect,
   logColumns,
   pick,
   randomTime,
-} from "./writePaths.ts";
+} from "../src/testing/writePaths.ts";
+import { expectSums, type Sums, zeroSums } from "./sums.ts";
 
 /**
  * Property test: random streams of spend and error logs, written every way a log reaches the table

@@ -18,7 +18,7 @@ import {
   userScope,
 } from "../src/internal.ts";
 import { createTestDb, insertLogs, makeLog, type TestDb, testEngine } from "../src/testing/index.ts";
-import { bruteCustomers, bruteKeys, bruteTeams, cmpCodePoints as cp } from "./spendReportBrute.ts";
+import { bruteCustomers, bruteKeys, bruteTeams, cmpCodePoints as cp } from "../src/testing/spendReport.ts";
 
 /**
  * The streamed spend report (GET /global/spend/report's REST answer, element by element from a

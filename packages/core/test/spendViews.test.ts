@@ -26,7 +26,7 @@ import {
   TEAMS,
   WINDOW_START,
   writeWorld,
-} from "./spendFixtures.ts";
+} from "../src/testing/spendWorld.ts";
 
 let t: TestDb;
 const logs = buildLogs();

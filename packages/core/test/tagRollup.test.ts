@@ -28,7 +28,7 @@ import {
   logColumns,
   pick,
   randomTime,
-} from "./writePaths.ts";
+} from "../src/testing/writePaths.ts";
 
 /**
  * Property test for the per-request tag rollups (migration 0004): random streams of logs written every

@@ -8,6 +8,7 @@ import { hashToken } from "../auth/hash.ts";
 import { type DbHandle, openDatabase } from "../db/connect.ts";
 import { migrate, migrationsHash } from "../db/migrations.ts";
 import type { Database } from "../db/schema.ts";
+import type { SpendlensError } from "../errors.ts";
 
 /**
  * One suite, two engines: SPENDLENS_TEST_ENGINE=pglite (default) or postgres. On postgres every test
@@ -272,6 +273,16 @@ export async function execSql(db: DbHandle["db"], text: string, params: unknown[
   return r.rows as unknown[];
 }
 
+/** The error a promise rejects with (a test of an error's code, field and message); throws if it resolves. */
+export async function errorOf(p: Promise<unknown>): Promise<SpendlensError> {
+  try {
+    await p;
+  } catch (e) {
+    return e as SpendlensError;
+  }
+  throw new Error("expected an error");
+}
+
 /** Core functions only tests call directly (the server runs them on its own schedule, or at start). */
 export { hashToken } from "../auth/hash.ts";
 export { detectBudgetAlerts } from "../budgets/alerts.ts";
@@ -279,6 +290,7 @@ export { setClock } from "../clock.ts";
 export { parseConfig } from "../config/config.ts";
 export { foldRollups } from "../rollups/fold.ts";
 export * as analyticsFixture from "./analytics.ts";
+export { createOlderSpendLogs } from "./litellmTables.ts";
 export {
   bruteCustomers,
   bruteKeys,

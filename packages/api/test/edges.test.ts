@@ -1,5 +1,5 @@
 import { fileURLToPath } from "node:url";
-import { emptyConfig, SpendlensError } from "@spendlens/core";
+import { SpendlensError } from "@spendlens/core";
 import { runTs, testRunId } from "@spendlens/core/testing";
 import { TRPCError } from "@trpc/server";
 import { describe, expect, it } from "vitest";

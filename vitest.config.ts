@@ -1,23 +1,33 @@
+import { writeFileSync } from "node:fs";
 import { relative } from "node:path";
 import { defineConfig } from "vitest/config";
-import { BaseSequencer, type TestSpecification } from "vitest/node";
-import { testWorkers } from "./vitest.shared.ts";
+import { BaseSequencer, type Reporter, type TestModule, type TestSpecification } from "vitest/node";
+import { type Engine, layeredProjects, testWorkers } from "./vitest.shared.ts";
 
 /**
- * The whole suite in one vitest process (scripts/test.mjs runs it once per engine): every package is a
- * project with its own config (vitest.shared.ts), and the projects' test files share one pool of
- * workers, so no package waits for the previous one's last file (turbo ran the packages one after
- * another, each ending on one busy worker).
+ * The whole suite in one vitest process: every package is a project with its own config
+ * (vitest.shared.ts), and the projects' test files share one pool of workers, so no package waits for the
+ * previous one's last file.
+ *
+ * Two ways to run it:
+ * - `pnpm test` (scripts/test.mjs) sets SPENDLENS_TEST_ENGINES (`pglite,postgres`, or `pglite` without a
+ *   Postgres): both engines in this one process, each package on the engines of its layer (`LAYERS` in
+ *   vitest.shared.ts), projects named `<package>:<engine>` (`core:pglite`, `core:postgres`, `api:postgres`
+ *   …). One pool of workers serves both engines, so the Postgres files' waits are filled by PGlite files.
+ * - `npx vitest run --project core` at the root, without SPENDLENS_TEST_ENGINES: the packages' own configs,
+ *   every file on the engine SPENDLENS_TEST_ENGINE names (the way to run one file while developing).
  */
 const dir = process.env.SPENDLENS_TEST_REPORT_DIR;
+const engines = (process.env.SPENDLENS_TEST_ENGINES ?? "")
+  .split(",")
+  .filter((e): e is Engine => e === "pglite" || e === "postgres");
 const engine = process.env.SPENDLENS_TEST_ENGINE === "postgres" ? "postgres" : "pglite";
+const report = engines.length ? "run" : engine;
 
 /**
- * Longest files first across all packages (vitest's own order runs the projects one after another), so
- * the run does not end on one long file with the other worker idle: the durations of the last run
- * (vitest's cache), else the file's size; failed files first, as vitest does.
+ * Files far longer than their size suggests (ms, measured 2026-12-06): a first run's order, before
+ * vitest's cache of the last durations exists.
  */
-/** Files far longer than their size suggests (ms on PGlite, measured 2026-12-06): a first run's order. */
 const KNOWN_LONG: Record<string, number> = {
   "apps/server/test/hostile.test.ts": 180_000,
   "packages/api/test/authMatrix.test.ts": 75_000,
@@ -28,6 +38,14 @@ const KNOWN_LONG: Record<string, number> = {
   "packages/api/test/edges.test.ts": 35_000,
 };
 
+/**
+ * Longest files first, one project after another. A worker process is kept for the next file only when
+ * that file is of the same project (vitest's shared runners, `isolate: false`), so interleaving the
+ * projects' files would start a fresh process (~1 s of CPU: Node, the imports, PGlite's WebAssembly) at
+ * almost every file. The projects go in the order of their longest file, each project's files longest
+ * first (the durations of the last run from vitest's cache, else KNOWN_LONG, else ~1 ms per byte of the
+ * file); within a project, failed files first, as vitest does.
+ */
 class LongestFirst extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
     const cache = this.ctx.cache;
@@ -35,12 +53,16 @@ class LongestFirst extends BaseSequencer {
       const key = `${s.project.name}:${relative(this.ctx.config.root, s.moduleId)}`;
       const r = cache.getFileTestResults(key);
       if (r) return { failed: r.failed, ms: r.duration };
-      // No duration yet (a first run): the known long files, then ~1 ms per byte of test file.
       const known = KNOWN_LONG[relative(this.ctx.config.root, s.moduleId)];
       return { failed: false, ms: known ?? cache.getFileStats(key)?.size ?? 0 };
     };
     const w = new Map(files.map((f) => [f, weight(f)]));
+    const longest = new Map<string, number>();
+    for (const [f, x] of w) longest.set(f.project.name, Math.max(longest.get(f.project.name) ?? 0, x.ms));
     return [...files].sort((a, b) => {
+      const pa = a.project.name;
+      const pb = b.project.name;
+      if (pa !== pb) return longest.get(pb)! - longest.get(pa)! || (pa < pb ? -1 : 1);
       const x = w.get(a)!;
       const y = w.get(b)!;
       if (x.failed !== y.failed) return x.failed ? -1 : 1;
@@ -49,11 +71,50 @@ class LongestFirst extends BaseSequencer {
   }
 }
 
+/**
+ * Per project (`core:pglite` …): tests passed, failed and skipped, and each file's duration, written to
+ * `<report dir>/projects.json` for scripts/test.mjs (vitest's JSON report does not name the project).
+ * A file that failed to load counts as one failed test, as vitest's JSON report counts it.
+ */
+class ProjectSummary implements Reporter {
+  onTestRunEnd(modules: ReadonlyArray<TestModule>) {
+    if (!dir) return;
+    const projects: Record<string, { passed: number; failed: number; skipped: number; files: number }> = {};
+    const files: { project: string; file: string; ms: number; state: string }[] = [];
+    for (const m of modules) {
+      const name = m.project.name;
+      projects[name] ??= { passed: 0, failed: 0, skipped: 0, files: 0 };
+      const s = projects[name];
+      s.files += 1;
+      let failed = 0;
+      for (const t of m.children.allTests()) {
+        const state = t.result().state;
+        if (state === "passed") s.passed += 1;
+        else if (state === "failed") failed += 1;
+        else s.skipped += 1;
+      }
+      if (failed === 0 && m.state() === "failed") failed = 1;
+      s.failed += failed;
+      files.push({
+        project: name,
+        file: relative(process.cwd(), m.moduleId),
+        ms: Math.round(m.diagnostic().duration),
+        state: m.state(),
+      });
+    }
+    writeFileSync(`${dir}/projects.json`, JSON.stringify({ projects, files }, null, 1));
+  }
+}
+
 export default defineConfig({
   test: {
-    projects: ["packages/*/vitest.config.ts", "apps/*/vitest.config.ts"],
+    projects: engines.length
+      ? layeredProjects(engines)
+      : ["packages/*/vitest.config.ts", "apps/*/vitest.config.ts"],
     maxWorkers: testWorkers(),
     sequence: { sequencer: LongestFirst },
-    reporters: dir ? ["default", ["json", { outputFile: `${dir}/${engine}.json` }]] : ["default"],
+    reporters: dir
+      ? ["default", ["json", { outputFile: `${dir}/${report}.json` }], new ProjectSummary()]
+      : ["default"],
   },
 });

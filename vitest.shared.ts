@@ -2,12 +2,12 @@ import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
 /**
- * Every package's vitest config. The engine (SPENDLENS_TEST_ENGINE=pglite|postgres) is chosen by
- * scripts/test.mjs, which runs the whole suite once per engine in one vitest process per engine (the root
- * vitest.config.ts lists every package as a project); `npx vitest run` inside a package runs that package
- * alone. With SPENDLENS_TEST_REPORT_DIR set, a package run writes vitest's JSON report there. The
- * globalSetup (packages/core/src/testing/globalSetup.ts) makes the run's migrated template before any
- * test file.
+ * Every package's vitest config. `npx vitest run` inside a package (or at the root with
+ * `--project <pkg>`) runs that package on the engine SPENDLENS_TEST_ENGINE names (pglite, the default, or
+ * postgres). `pnpm test` (scripts/test.mjs) runs the whole suite in one vitest process, each package on
+ * the engines its layer needs (LAYERS below, the root vitest.config.ts). With SPENDLENS_TEST_REPORT_DIR
+ * set, a package run writes vitest's JSON report there. The globalSetup
+ * (packages/core/src/testing/globalSetup.ts) makes the run's migrated templates before any test file.
  *
  * Test files share their worker process (`isolate: false`): a fresh process per file cost ~0.9 s of CPU
  * (Node start, importing kysely/PGlite/tRPC/fastify again, compiling PGlite's WebAssembly again), about a
@@ -15,15 +15,53 @@ import { defineConfig } from "vitest/config";
  * opens its own database (createTestDb) and undoes what it set (setClock(null) in afterAll).
  * SPENDLENS_TEST_ISOLATE=1 gives each file its own process again (to rule out a leak between files).
  */
-export function spendlensVitest(pkg: string) {
+export type Engine = "pglite" | "postgres";
+export type Pkg = "core" | "api" | "server" | "cli" | "web";
+
+/**
+ * Tests by layer (docs/architecture.md, "Tests"): which engines each package's tests run on in `pnpm test`.
+ * - core owns the numbers (every query against brute force) and the SQL both engines run: both engines.
+ * - api (roles, one matrix from meta), server (transport), cli (the binary), web (the dashboard) are the
+ *   same whatever the engine under core: the real Postgres only (the production engine; also the cheaper
+ *   one, no WebAssembly database in the test process or in each CLI run), plus their files about the
+ *   embedded mode on PGlite (`embedded`: a file named `*.embedded.test.ts`, or listed here).
+ * Without a reachable Postgres the run has one engine, PGlite, and every layer runs on it.
+ */
+export const LAYERS: Record<Pkg, { dir: string; engines: Engine[]; embedded: string[] }> = {
+  core: { dir: "packages/core", engines: ["pglite", "postgres"], embedded: [] },
+  api: { dir: "packages/api", engines: ["postgres"], embedded: [] },
+  server: { dir: "apps/server", engines: ["postgres"], embedded: [] },
+  cli: { dir: "apps/cli", engines: ["postgres"], embedded: ["test/embeddedServer.test.ts"] },
+  web: { dir: "apps/web", engines: ["postgres"], embedded: [] },
+};
+/** A transport layer's test file about the embedded mode (PGlite), by name. */
+export const EMBEDDED_GLOB = "test/**/*.embedded.test.ts";
+const ALL_FILES = "test/**/*.test.ts";
+
+export interface ProjectOptions {
+  /** The engine this project's workers get (SPENDLENS_TEST_ENGINE); default: the environment's. */
+  engine?: Engine;
+  /** Project name (default: the package's). */
+  name?: string;
+  include?: string[];
+  exclude?: string[];
+}
+
+export function spendlensVitest(pkg: string, opts: ProjectOptions = {}) {
   const dir = process.env.SPENDLENS_TEST_REPORT_DIR;
-  const engine = process.env.SPENDLENS_TEST_ENGINE === "postgres" ? "postgres" : "pglite";
+  const engine = opts.engine ?? (process.env.SPENDLENS_TEST_ENGINE === "postgres" ? "postgres" : "pglite");
   return defineConfig({
     test: {
-      name: pkg,
-      include: ["test/**/*.test.ts"],
-      // The run id and the migrated test-database template, made once before the test files start.
+      name: opts.name ?? pkg,
+      include: opts.include ?? [ALL_FILES],
+      ...(opts.exclude ? { exclude: [...opts.exclude, "**/node_modules/**"] } : {}),
+      ...(opts.engine ? { env: { SPENDLENS_TEST_ENGINE: opts.engine } } : {}),
+      // The run id and the migrated test-database templates, made once before the test files start.
       globalSetup: [fileURLToPath(new URL("./packages/core/src/testing/globalSetup.ts", import.meta.url))],
+      // SPENDLENS_TEST_CPU_LOG=<file>: one JSON line per test file with the CPU time it cost (scripts/testCpu.ts).
+      setupFiles: process.env.SPENDLENS_TEST_CPU_LOG
+        ? [fileURLToPath(new URL("./scripts/testCpu.ts", import.meta.url))]
+        : [],
       testTimeout: 120_000,
       hookTimeout: 180_000,
       pool: "forks",
@@ -32,6 +70,34 @@ export function spendlensVitest(pkg: string) {
       reporters: dir ? ["default", ["json", { outputFile: `${dir}/${engine}-${pkg}.json` }]] : ["default"],
     },
   });
+}
+
+/**
+ * The projects of one `pnpm test` run over `engines` (what scripts/test.mjs found: both, or PGlite alone),
+ * named `<package>:<engine>`: each package on the engines of its layer, a transport layer's embedded files
+ * on PGlite. With one engine, every package runs all its files on it.
+ */
+export function layeredProjects(engines: Engine[]) {
+  const projects = [];
+  for (const [pkg, layer] of Object.entries(LAYERS) as [Pkg, (typeof LAYERS)[Pkg]][]) {
+    const embedded = [EMBEDDED_GLOB, ...layer.embedded];
+    for (const engine of engines) {
+      const own = layer.engines.includes(engine);
+      // A transport layer's embedded files run on PGlite only; its other files on its own engines.
+      const files =
+        engines.length === 1 || (own && engine === "pglite")
+          ? { include: [ALL_FILES] }
+          : own
+            ? { include: [ALL_FILES], exclude: embedded }
+            : engine === "pglite"
+              ? { include: embedded }
+              : null;
+      if (!files) continue;
+      const cfg = spendlensVitest(pkg, { engine, name: `${pkg}:${engine}`, ...files });
+      projects.push({ ...cfg, root: fileURLToPath(new URL(`./${layer.dir}`, import.meta.url)) });
+    }
+  }
+  return projects;
 }
 
 /** Worker processes per vitest run: SPENDLENS_TEST_WORKERS, default 2 (the machine's two cores). */

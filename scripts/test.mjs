@@ -1,16 +1,16 @@
 #!/usr/bin/env node
 // The test command: the whole suite on PGlite and on the real Postgres (a fresh database per test file,
-// cloned from the run's migrated template, dropped after). Each engine's pass is one vitest process over
-// every package (the root vitest.config.ts); the passes run one after the other, or side by side with
-// SPENDLENS_TEST_PARALLEL=1 (it fills the Postgres pass's waits, but the timing tests — hostile input's
-// 1 s answers, restarts — then share the cores with twice the workers). Arguments go to both vitest runs
-// (e.g. `pnpm test -- --project core`). Ends with one line `N passed, N failed` from vitest's JSON reports.
+// cloned from the run's migrated template, dropped after), in one vitest process (the root
+// vitest.config.ts with SPENDLENS_TEST_ENGINES): each package runs on the engines of its layer
+// (vitest.shared.ts `LAYERS`: core on both, the transport layers on Postgres plus their embedded-mode
+// files on PGlite), and one pool of workers serves both engines. Without a Postgres, everything runs on
+// PGlite. Arguments go to vitest; `--project core` means the package on every engine it runs on
+// (`--project core:postgres` one of them). Ends with one line `N passed, N failed`.
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, relative } from "node:path";
-import { createInterface } from "node:readline";
+import { join } from "node:path";
 import pg from "./pg.cjs";
 
 const root = new URL("..", import.meta.url).pathname;
@@ -18,11 +18,18 @@ const reports = join(root, ".test-reports");
 rmSync(reports, { recursive: true, force: true });
 mkdirSync(reports, { recursive: true });
 const pgUrl = process.env.SPENDLENS_TEST_PG_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
-const extra = process.argv.slice(2).filter((a) => a !== "--");
+// `--project core` names the package: its projects are `core:pglite`, `core:postgres` (vitest.config.ts).
+const extra = process.argv
+  .slice(2)
+  .filter((a) => a !== "--")
+  .map((a, i, all) => {
+    const value = a.startsWith("--project=") ? a.slice(10) : all[i - 1] === "--project" ? a : null;
+    if (value === null || value.includes(":")) return a;
+    return a.startsWith("--project=") ? `--project=${value}:*` : `${value}:*`;
+  });
 // This run's id: every database and temp folder the run creates carries it, and the clean-up below
 // removes only those (never another run's, which may be a developer's and CI's on the same Postgres).
 const runId = process.env.SPENDLENS_TEST_RUN_ID ?? randomBytes(6).toString("hex");
-const parallel = process.env.SPENDLENS_TEST_PARALLEL === "1";
 const started = Date.now();
 
 async function postgresReachable() {
@@ -38,33 +45,34 @@ async function postgresReachable() {
   }
 }
 
-/** One engine's pass: `vitest run` at the root; its output lines prefixed with the engine when parallel. */
-function pass(engine, prefix) {
+/** CPU seconds of this process's waited-for children (the vitest run and everything it started), Linux. */
+function childCpu() {
+  if (!existsSync("/proc/self/stat")) return null;
+  const f = readFileSync("/proc/self/stat", "utf8").split(") ")[1].split(" ");
+  return (Number(f[13]) + Number(f[14])) / 100; // cutime + cstime, in clock ticks (USER_HZ 100)
+}
+
+/** The run: `vitest run` at the root over `engines`. */
+function run(engines) {
   const t0 = Date.now();
   const child = spawn(process.execPath, [join(root, "node_modules/vitest/vitest.mjs"), "run", ...extra], {
     cwd: root,
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: ["ignore", "inherit", "inherit"],
     env: {
       ...process.env,
-      SPENDLENS_TEST_ENGINE: engine,
+      SPENDLENS_TEST_ENGINES: engines.join(","),
       SPENDLENS_TEST_REPORT_DIR: reports,
       SPENDLENS_TEST_PG_URL: pgUrl,
       SPENDLENS_TEST_RUN_ID: runId,
       // One migrated template per run and engine, removed below with the run's other databases and folder.
       SPENDLENS_TEST_KEEP_TEMPLATE: "1",
-      // Its output is piped through the prefixer: colours when our own output is a terminal.
-      ...(process.stdout.isTTY ? { FORCE_COLOR: "1" } : {}),
     },
   });
-  for (const [from, to] of [
-    [child.stdout, process.stdout],
-    [child.stderr, process.stderr],
-  ]) {
-    createInterface({ input: from }).on("line", (l) => to.write(prefix ? `[${engine}] ${l}\n` : `${l}\n`));
-  }
   return new Promise((resolve) =>
     child.on("close", (code) => {
-      console.log(`\n=== ${engine} pass: exit ${code}, ${((Date.now() - t0) / 1000).toFixed(1)} s ===\n`);
+      console.log(
+        `\n=== ${engines.join(" + ")}: exit ${code}, ${((Date.now() - t0) / 1000).toFixed(1)} s ===\n`,
+      );
       resolve(code === 0);
     }),
   );
@@ -80,12 +88,9 @@ for (const pkg of ["@spendlens/cli", "@spendlens/web"]) {
 
 const withPostgres = await postgresReachable();
 const engines = withPostgres ? ["pglite", "postgres"] : ["pglite"];
-let ok = true;
-if (!parallel || engines.length === 1) {
-  for (const e of engines) ok = (await pass(e, null)) && ok;
-} else {
-  ok = (await Promise.all(engines.map((e) => pass(e, true)))).every(Boolean);
-}
+const cpu0 = childCpu();
+let ok = await run(engines);
+const cpu = cpu0 === null ? null : childCpu() - cpu0;
 
 if (withPostgres) {
   // This run's migrated template (spendlens_t_<id>_tpl_<hash>) and the leftovers of its crashed test
@@ -114,31 +119,31 @@ for (const f of readdirSync(tmpdir()))
 
 let passed = 0;
 let failed = 0;
-for (const engine of engines) {
-  const file = join(reports, `${engine}.json`);
-  if (!existsSync(file)) {
-    console.log(`${engine}: no report (the run did not finish)`);
-    failed += 1;
-    continue;
+const summary = join(reports, "projects.json");
+if (!existsSync(summary)) {
+  console.log("no report (the run did not finish)");
+  failed += 1;
+  ok = false;
+} else {
+  // Per project (`core:pglite`, `api:postgres` …), and per engine.
+  const { projects } = JSON.parse(readFileSync(summary, "utf8"));
+  const byEngine = new Map();
+  for (const [name, s] of Object.entries(projects).sort()) {
+    console.log(`${name}: ${s.passed} passed, ${s.failed} failed, ${s.skipped} skipped (${s.files} files)`);
+    const e = name.split(":")[1] ?? "";
+    const t = byEngine.get(e) ?? { passed: 0, failed: 0 };
+    t.passed += s.passed;
+    t.failed += s.failed;
+    byEngine.set(e, t);
+    passed += s.passed;
+    failed += s.failed;
   }
-  const j = JSON.parse(readFileSync(file, "utf8"));
-  passed += j.numPassedTests ?? 0;
-  failed += (j.numFailedTests ?? 0) + (j.numRuntimeErrorTestSuites ?? 0);
-  // Per package (apps/server, packages/core …), from each file's path.
-  const byPkg = new Map();
-  for (const f of j.testResults ?? []) {
-    const pkg = relative(root, f.name).split("/").slice(0, 2).join("/");
-    const s = byPkg.get(pkg) ?? { passed: 0, failed: 0 };
-    for (const a of f.assertionResults ?? []) {
-      if (a.status === "passed") s.passed += 1;
-      else if (a.status === "failed") s.failed += 1;
-    }
-    byPkg.set(pkg, s);
-  }
-  for (const [pkg, s] of [...byPkg].sort())
-    console.log(`${engine} ${pkg}: ${s.passed} passed, ${s.failed} failed`);
+  for (const [e, t] of byEngine) console.log(`${e}: ${t.passed} passed, ${t.failed} failed`);
 }
-console.log(`test time: ${((Date.now() - started) / 1000).toFixed(0)} s`);
+const wall = (Date.now() - started) / 1000;
+console.log(
+  `test time: ${wall.toFixed(0)} s${cpu === null ? "" : `, ${cpu.toFixed(0)} s of CPU (the test processes; the Postgres server's own not counted)`}`,
+);
 // The last line, exactly `N passed, N failed` (CI reads it).
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(ok && failed === 0 ? 0 : 1);

@@ -1,31 +1,19 @@
-import { emptyConfig } from "@spendlens/core";
-import { createTestDb, type TestDb, writeFixtures } from "@spendlens/core/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createCaller, createContext, type Services } from "../src/index.ts";
+import { describe, expect, it } from "vitest";
+import { apiHarness } from "./harness.ts";
 
 const MASTER = "sk-master-whoami";
-let t: TestDb;
-let services: Services;
-
-beforeAll(async () => {
-  t = await createTestDb();
-  await writeFixtures(t.db, {
-    users: [
-      { user_id: "alice", user_role: "internal_user" },
-      { user_id: "vera", user_role: "proxy_admin_viewer" },
-    ],
-    keys: [
-      { raw: "sk-alice", user_id: "alice" },
-      { raw: "sk-vera", user_id: "vera" },
-    ],
-  });
-  services = { db: t.db, config: emptyConfig(), masterKey: MASTER };
+const h = apiHarness({
+  master: MASTER,
+  users: [
+    { user_id: "alice", user_role: "internal_user" },
+    { user_id: "vera", user_role: "proxy_admin_viewer" },
+  ],
+  keys: [
+    { raw: "sk-alice", user_id: "alice" },
+    { raw: "sk-vera", user_id: "vera" },
+  ],
 });
-afterAll(async () => {
-  await t.drop();
-});
-
-const whoami = async (key: string | null) => createCaller(await createContext(services, key)).auth.whoami();
+const whoami = async (key: string | null) => (await h.as(key)).auth.whoami();
 
 describe("auth.whoami", () => {
   it("answers the master key as proxy_admin without a user", async () => {

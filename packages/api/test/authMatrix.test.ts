@@ -180,4 +180,34 @@ describe("scoped reads: an internal user's answer holds their own rows only", ()
   });
 });
 
+describe("mutations refused", () => {
+  it("every mutation, by every caller its access refuses, changes nothing (spend counters, logs)", async () => {
+    const snapshot = async () =>
+      JSON.stringify(
+        await Promise.all([
+          full.db
+            .selectFrom("LiteLLM_VerificationToken")
+            .select(["token", "spend"])
+            .orderBy("token")
+            .execute(),
+          full.db.selectFrom("LiteLLM_TeamTable").select(["team_id", "spend"]).orderBy("team_id").execute(),
+          full.db.selectFrom("LiteLLM_UserTable").select(["user_id", "spend"]).orderBy("user_id").execute(),
+          full.db.selectFrom("LiteLLM_SpendLogs").select("request_id").orderBy("request_id").execute(),
+        ]),
+      );
+    const before = await snapshot();
+    let refused = 0;
+    for (const p of writes) {
+      for (const c of MATRIX_CALLERS) {
+        if (expectedStatus(p.access!, c.kind) === 200) continue;
+        const a = await call(full, c.key, p, validInput(p));
+        expect(a.status, `${p.path} ${c.kind}`).not.toBe(200);
+        refused++;
+      }
+    }
+    expect(refused).toBeGreaterThan(writes.length);
+    expect(await snapshot()).toBe(before);
+  });
+});
+
 describe("mutations: status per caller from the declared access", () => matrix(writes));

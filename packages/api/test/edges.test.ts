@@ -1,8 +1,8 @@
 import { fileURLToPath } from "node:url";
-import { emptyConfig, SpendlensError } from "@spendlens/core";
-import { createTestDb, hashToken, runTs, type TestDb, testRunId } from "@spendlens/core/testing";
+import { SpendlensError } from "@spendlens/core";
+import { runTs, testRunId } from "@spendlens/core/testing";
 import { TRPCError } from "@trpc/server";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { errorField, toTRPCError } from "../src/errors.ts";
 import {
   appRouter,
@@ -12,24 +12,14 @@ import {
   restRoutes,
   type Services,
 } from "../src/index.ts";
+import { apiHarness } from "./harness.ts";
 
 const MASTER = "sk-master-edges-api";
-let t: TestDb;
-let services: Services;
-
-beforeAll(async () => {
-  t = await createTestDb();
-  services = { db: t.db, config: emptyConfig(), masterKey: MASTER };
-  await t.db
-    .insertInto("LiteLLM_UserTable")
-    .values([{ user_id: "alice", user_role: "internal_user" }])
-    .execute();
-  await t.db
-    .insertInto("LiteLLM_VerificationToken")
-    .values([{ token: hashToken("sk-alice"), user_id: "alice" }])
-    .execute();
+const h = apiHarness({
+  master: MASTER,
+  users: [{ user_id: "alice", user_role: "internal_user" }],
+  keys: [{ raw: "sk-alice", user_id: "alice" }],
 });
-afterAll(() => t?.drop());
 
 const RANGE = /within 1970-01-01 to 9998-12-31/;
 
@@ -61,7 +51,7 @@ const procedurePaths = () =>
 
 describe("text the database cannot hold, refused by the base procedure", () => {
   it("every procedure (but the ingest ones, which report bad rows) refuses a NUL or a lone surrogate, naming the field", async () => {
-    const api = createCaller(await createContext(services, MASTER)) as unknown as Record<
+    const api = createCaller(await createContext(h.services, MASTER)) as unknown as Record<
       string,
       Record<string, (i: unknown) => Promise<unknown>>
     >;
@@ -95,12 +85,12 @@ describe("text the database cannot hold, refused by the base procedure", () => {
   }, 120_000);
 
   it("a caller without a valid key hears 401 first", async () => {
-    const api = createCaller(await createContext(services, "sk-nobody"));
+    const api = createCaller(await createContext(h.services, "sk-nobody"));
     await expect(api.logs.page({ api_key: "\u0000" })).rejects.toMatchObject({ code: "UNAUTHORIZED" });
   });
 
   it("an ingest row with NUL or a lone surrogate is an invalid row naming the field; the others are stored", async () => {
-    const api = createCaller(await createContext(services, MASTER));
+    const api = createCaller(await createContext(h.services, MASTER));
     const r = await api.ingest.spendLogs({
       logs: [
         { request_id: "api-edge-1", startTime: "2026-01-01T00:00:00Z", end_user: "x\u0000" },
@@ -147,15 +137,15 @@ describe("one error boundary: nothing internal leaves", () => {
   it("a REST route whose database fails answers the generic body with the request id; the cause is kept apart", async () => {
     // The same database, every query failing as a full disk makes it fail (a kysely plugin throws).
     const failing: Services = {
-      ...services,
-      db: t.db.withPlugin({
+      ...h.services,
+      db: h.t.db.withPlugin({
         transformQuery: () => {
           throw pgError;
         },
         transformResult: async (a) => a.result,
       }),
     };
-    const ctx = await createContext(services, MASTER, { requestId: "req-123" });
+    const ctx = await createContext(h.services, MASTER, { requestId: "req-123" });
     const route = restRoutes().find((r) => r.path === "/global/spend/report")!;
     const r = await callRestRoute({ ...ctx, db: failing.db }, route, {
       query: { start_date: "2026-01-01", end_date: "2026-01-02" },

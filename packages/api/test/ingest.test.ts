@@ -1,52 +1,30 @@
-import { emptyConfig } from "@spendlens/core";
-import { createTestDb, hashToken, type TestDb } from "@spendlens/core/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { callRestRoute, createCaller, createContext, restRoutes, type Services } from "../src/index.ts";
+import { describe, expect, it } from "vitest";
+import { apiHarness } from "./harness.ts";
 
 const MASTER = "sk-master-ingest-api";
-let t: TestDb;
-let services: Services;
-
-beforeAll(async () => {
-  t = await createTestDb();
-  services = { db: t.db, config: emptyConfig(), masterKey: MASTER };
-  await t.db
-    .insertInto("LiteLLM_UserTable")
-    .values([
-      { user_id: "alice", user_role: "internal_user" },
-      { user_id: "vic", user_role: "proxy_admin_viewer" },
-      { user_id: "gw", user_role: "internal_user" },
-    ])
-    .execute();
-  const key = (raw: string, user_id: string, metadata: object) => ({
-    token: hashToken(raw),
-    user_id,
-    metadata: JSON.stringify(metadata),
-  });
-  await t.db
-    .insertInto("LiteLLM_VerificationToken")
-    .values([
-      key("sk-alice", "alice", {}),
-      key("sk-vic", "vic", {}),
-      key("sk-gateway", "gw", { spendlens_ingest: true }),
-      key("sk-gateway-nested", "gw", { spendlens: { ingest: true } }),
-      key("sk-not-quite", "gw", { spendlens_ingest: "yes" }),
-    ])
-    .execute();
+const h = apiHarness({
+  master: MASTER,
+  users: [
+    { user_id: "alice", user_role: "internal_user" },
+    { user_id: "vic", user_role: "proxy_admin_viewer" },
+    { user_id: "gw", user_role: "internal_user" },
+  ],
+  keys: [
+    { raw: "sk-alice", user_id: "alice", metadata: "{}" },
+    { raw: "sk-vic", user_id: "vic", metadata: "{}" },
+    { raw: "sk-gateway", user_id: "gw", metadata: JSON.stringify({ spendlens_ingest: true }) },
+    { raw: "sk-gateway-nested", user_id: "gw", metadata: JSON.stringify({ spendlens: { ingest: true } }) },
+    { raw: "sk-not-quite", user_id: "gw", metadata: JSON.stringify({ spendlens_ingest: "yes" }) },
+  ],
 });
-afterAll(() => t?.drop());
-
-const as = async (key: string | null) => createCaller(await createContext(services, key));
+const as = h.as;
 const row = (id: string, spend = 0.5) => ({
   request_id: id,
   spend,
   startTime: "2026-03-01T00:00:00Z",
   user: "alice",
 });
-async function rest(key: string, path: string, body: unknown) {
-  const route = restRoutes().find((r) => r.path === path && r.method === "POST")!;
-  return callRestRoute(await createContext(services, key), route, { query: {}, body });
-}
+const rest = (key: string, path: string, body: unknown) => h.rest(key, path, {}, { method: "POST", body });
 
 describe("ingest procedures: who may write", () => {
   it("lets the master key and keys whose metadata grants spendlens_ingest write", async () => {
@@ -65,7 +43,7 @@ describe("ingest procedures: who may write", () => {
     }
     const e = await (await as(null)).ingest.spendLogs({ logs: [row("api-x-none")] }).catch((x) => x);
     expect(e.code).toBe("UNAUTHORIZED");
-    const stored = await t.db
+    const stored = await h.t.db
       .selectFrom("LiteLLM_SpendLogs")
       .select("request_id")
       .where("request_id", "like", "api-x-%")

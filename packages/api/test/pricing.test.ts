@@ -1,39 +1,22 @@
-import { createTestDb, hashToken, parseConfig, type TestDb } from "@spendlens/core/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { callRestRoute, createContext, restRoutes, type Services } from "../src/index.ts";
+import { parseConfig } from "@spendlens/core/testing";
+import { describe, expect, it } from "vitest";
+import { apiHarness } from "./harness.ts";
 
 const MASTER = "sk-master-pricing-api";
-let t: TestDb;
-let services: Services;
 // Custom price of the deployment below (USD per token).
 const IN = 0.000001;
 const OUT = 0.000003;
 
-beforeAll(async () => {
-  t = await createTestDb();
-  services = {
-    db: t.db,
-    masterKey: MASTER,
-    config: parseConfig(
-      `model_list:\n  - model_name: cheap\n    litellm_params: { model: openai/cheap-ft, input_cost_per_token: ${IN}, output_cost_per_token: ${OUT} }\n`,
-      "t.yaml",
-    ),
-  };
-  await t.db
-    .insertInto("LiteLLM_UserTable")
-    .values({ user_id: "alice", user_role: "internal_user" })
-    .execute();
-  await t.db
-    .insertInto("LiteLLM_VerificationToken")
-    .values({ token: hashToken("sk-alice"), user_id: "alice" })
-    .execute();
+const h = apiHarness({
+  master: MASTER,
+  config: parseConfig(
+    `model_list:\n  - model_name: cheap\n    litellm_params: { model: openai/cheap-ft, input_cost_per_token: ${IN}, output_cost_per_token: ${OUT} }\n`,
+    "t.yaml",
+  ),
+  users: [{ user_id: "alice", user_role: "internal_user" }],
+  keys: [{ raw: "sk-alice", user_id: "alice" }],
 });
-afterAll(() => t?.drop());
-
-async function rest(key: string | null, body: unknown) {
-  const route = restRoutes().find((r) => r.path === "/spend/calculate")!;
-  return callRestRoute(await createContext(services, key), route, { query: {}, body });
-}
+const rest = (key: string | null, body: unknown) => h.rest(key, "/spend/calculate", {}, { body });
 
 describe("POST /spend/calculate", () => {
   it("answers any valid key with the original's cost and the breakdown", async () => {

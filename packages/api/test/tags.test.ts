@@ -1,11 +1,8 @@
-import { emptyConfig } from "@spendlens/core";
-import { createTestDb, hashToken, insertLogs, makeLog, type TestDb } from "@spendlens/core/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { callRestRoute, createCaller, createContext, restRoutes, type Services } from "../src/index.ts";
+import { makeLog } from "@spendlens/core/testing";
+import { describe, expect, it } from "vitest";
+import { apiHarness } from "./harness.ts";
 
 const MASTER = "sk-master-tags";
-let t: TestDb;
-let services: Services;
 
 // Window 2026-01-31 .. 2026-02-01. By hand, split: prod 3/3+1+4/2 = 4 (3 logs), team-a 3/3+4/2 = 3 (2),
 // batch 3/3 = 1 (1); full: prod 8, team-a 7, batch 3. All time adds late (100/2) and early (50).
@@ -29,30 +26,7 @@ const logs = [
 ];
 const range = { start_date: "2026-01-31", end_date: "2026-02-01" };
 
-async function as(key: string) {
-  return createCaller(await createContext(services, key));
-}
-async function rest(key: string, path: string, query: Record<string, string>) {
-  const route = restRoutes().find((r) => r.path === path)!;
-  return callRestRoute(await createContext(services, key), route, { query, body: undefined });
-}
-
-beforeAll(async () => {
-  t = await createTestDb();
-  await t.db
-    .insertInto("LiteLLM_UserTable")
-    .values([{ user_id: "alice", user_role: "internal_user" }])
-    .execute();
-  await t.db
-    .insertInto("LiteLLM_VerificationToken")
-    .values([{ token: hashToken("sk-alice"), user_id: "alice" }])
-    .execute();
-  await insertLogs(t.db, logs);
-  services = { db: t.db, handle: t, config: emptyConfig(), masterKey: MASTER };
-});
-afterAll(async () => {
-  await t?.drop();
-});
+const { as, rest } = apiHarness({ master: MASTER, logs });
 
 describe("tags", () => {
   it("spendTags: all time by default, a date range when given", async () => {
@@ -110,12 +84,5 @@ describe("tags", () => {
     expect((attr.body as { error: { param: string } }).error.param).toBe("attribution");
     const noDates = await rest(MASTER, "/global/spend/tags", {});
     expect((noDates.body as { error: { param: string } }).error.param).toBe("start_date");
-  });
-
-  it("is 403 for internal users on every tag report", async () => {
-    const alice = await as("sk-alice");
-    await expect(alice.tags.spendTags()).rejects.toMatchObject({ code: "FORBIDDEN" });
-    await expect(alice.tags.allTagNames()).rejects.toMatchObject({ code: "FORBIDDEN" });
-    await expect(alice.tags.globalSpendTags(range)).rejects.toMatchObject({ code: "FORBIDDEN" });
   });
 });

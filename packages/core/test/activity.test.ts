@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   ALL,
   activityExceptionsInput,
@@ -13,14 +13,8 @@ import {
   SpendlensError,
   userScope,
 } from "../src/internal.ts";
-import {
-  createTestDb,
-  insertErrorLogs,
-  insertLogs,
-  makeErrorLog,
-  makeLog,
-  type TestDb,
-} from "../src/testing/index.ts";
+import { useTestDb } from "../src/testing/hooks.ts";
+import { insertErrorLogs, insertLogs, makeErrorLog, makeLog } from "../src/testing/index.ts";
 
 // Window 2026-01-30 .. 2026-02-02 (crosses a month, so 'Feb 01' < 'Jan 30' as strings).
 const START = "2026-01-30";
@@ -105,14 +99,11 @@ for (let i = 0; i < 200; i++) {
   );
 }
 
-let t: TestDb;
-beforeAll(async () => {
-  t = await createTestDb();
-  await insertLogs(t.db, logs);
-  await insertErrorLogs(t.db, errorLogs);
-});
-afterAll(async () => {
-  await t?.drop();
+const t = useTestDb({
+  setup: async (t) => {
+    await insertLogs(t.db, logs);
+    await insertErrorLogs(t.db, errorLogs);
+  },
 });
 
 // ---------- brute force over the rows written above ----------

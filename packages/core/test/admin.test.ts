@@ -1,28 +1,24 @@
 import { sql } from "kysely";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   ALL,
   isMaterializedGlobalSpendView,
   refreshDerivedSpend,
   refreshSpend,
   resetSpend,
-  setClock,
   userScope,
 } from "../src/internal.ts";
-import { createTestDb, insertLogs, makeLog, type TestDb } from "../src/testing/index.ts";
-import { buildLogs, END_USERS, KEYS, NOW, TEAMS, USERS, writeWorld } from "./spendFixtures.ts";
+import { useTestDb } from "../src/testing/hooks.ts";
+import { insertLogs, makeLog } from "../src/testing/index.ts";
+import { buildLogs, END_USERS, KEYS, NOW, TEAMS, USERS, writeWorld } from "../src/testing/spendWorld.ts";
 
-let t: TestDb;
 const logs = buildLogs(200);
 
-beforeAll(async () => {
-  setClock(() => NOW);
-  t = await createTestDb();
-  await writeWorld(t.db, logs);
-});
-afterAll(async () => {
-  setClock(null);
-  await t?.drop();
+const t = useTestDb({
+  now: NOW,
+  setup: async (t) => {
+    await writeWorld(t.db, logs);
+  },
 });
 
 const snapshot = async () => {

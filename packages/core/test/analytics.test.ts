@@ -1,9 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { type AnalyticsQueryInput, analyticsQuery } from "../src/analytics/analytics.ts";
 import { bucketsFor } from "../src/analytics/zones.ts";
-import type { SpendlensError } from "../src/errors.ts";
 import { ALL, type Scope, userScope } from "../src/scope.ts";
-import { createTestDb, insertLogs, makeLog, type TestDb } from "../src/testing/index.ts";
 import {
   type BruteQuery,
   brute,
@@ -13,17 +11,16 @@ import {
   type Measures,
   makeAnalyticsLogs,
   writeAnalyticsLogs,
-} from "./analyticsFixtures.ts";
+} from "../src/testing/analytics.ts";
+import { useTestDb } from "../src/testing/hooks.ts";
+import { errorOf, insertLogs, makeLog } from "../src/testing/index.ts";
 
-let t: TestDb;
 const logs = makeAnalyticsLogs(700);
 
-beforeAll(async () => {
-  t = await createTestDb();
-  await writeAnalyticsLogs(t.db, logs);
-});
-afterAll(async () => {
-  await t?.drop();
+const t = useTestDb({
+  setup: async (t) => {
+    await writeAnalyticsLogs(t.db, logs);
+  },
 });
 
 const run = (input: AnalyticsQueryInput, scope: Scope = ALL) => analyticsQuery(t.db, scope, input);
@@ -58,15 +55,6 @@ async function check(input: AnalyticsQueryInput, q: Omit<BruteQuery, "dims">, sc
   }
   return out;
 }
-
-const errorOf = async (p: Promise<unknown>) => {
-  try {
-    await p;
-  } catch (e) {
-    return e as SpendlensError;
-  }
-  throw new Error("expected an error");
-};
 
 describe("analytics query: UTC, through the daily rollups", () => {
   it("day buckets by model_group over whole days equal the brute force", async () => {

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   authenticate,
   hashToken,
@@ -7,40 +7,39 @@ import {
   scopeOf,
   secretsEqual,
 } from "../src/internal.ts";
-import { createTestDb, type TestDb } from "../src/testing/index.ts";
+import { useTestDb } from "../src/testing/hooks.ts";
 
-let t: TestDb;
 const MASTER = "sk-master-test";
 
-beforeAll(async () => {
-  t = await createTestDb();
-  await t.db
-    .insertInto("LiteLLM_UserTable")
-    .values([
-      { user_id: "viewer", user_role: "proxy_admin_viewer" },
-      { user_id: "alice", user_role: "internal_user" },
-      { user_id: "norole", user_role: null },
-    ])
-    .execute();
-  const key = (raw: string, user_id: string | null, extra: object = {}) => ({
-    token: hashToken(raw),
-    user_id,
-    ...extra,
-  });
-  await t.db
-    .insertInto("LiteLLM_VerificationToken")
-    .values([
-      key("sk-viewer", "viewer"),
-      key("sk-alice", "alice", { metadata: JSON.stringify({ spendlens_ingest: true }) }),
-      key("sk-norole", "norole"),
-      key("sk-nouser", null),
-      key("sk-blocked", "alice", { blocked: true }),
-      key("sk-expired", "alice", { expires: "2020-01-01T00:00:00.000Z" }),
-      key("sk-future", "alice", { expires: "2999-01-01T00:00:00.000Z" }),
-    ])
-    .execute();
+const t = useTestDb({
+  setup: async (t) => {
+    await t.db
+      .insertInto("LiteLLM_UserTable")
+      .values([
+        { user_id: "viewer", user_role: "proxy_admin_viewer" },
+        { user_id: "alice", user_role: "internal_user" },
+        { user_id: "norole", user_role: null },
+      ])
+      .execute();
+    const key = (raw: string, user_id: string | null, extra: object = {}) => ({
+      token: hashToken(raw),
+      user_id,
+      ...extra,
+    });
+    await t.db
+      .insertInto("LiteLLM_VerificationToken")
+      .values([
+        key("sk-viewer", "viewer"),
+        key("sk-alice", "alice", { metadata: JSON.stringify({ spendlens_ingest: true }) }),
+        key("sk-norole", "norole"),
+        key("sk-nouser", null),
+        key("sk-blocked", "alice", { blocked: true }),
+        key("sk-expired", "alice", { expires: "2020-01-01T00:00:00.000Z" }),
+        key("sk-future", "alice", { expires: "2999-01-01T00:00:00.000Z" }),
+      ])
+      .execute();
+  },
 });
-afterAll(() => t?.drop());
 
 const unauthorized = async (bearer: string | null, message: string) => {
   const e = await authenticate(t.db, bearer, MASTER).catch((x) => x);

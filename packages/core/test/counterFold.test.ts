@@ -1,5 +1,5 @@
 import { sql } from "kysely";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   ALL,
   emptyConfig,
@@ -8,11 +8,11 @@ import {
   ingestSpendLogs,
   openDatabase,
   resetSpend,
-  setClock,
   spendKeys,
   spendUsers,
 } from "../src/internal.ts";
-import { createTestDb, type TestDb, testEngine } from "../src/testing/index.ts";
+import { useTestDb } from "../src/testing/hooks.ts";
+import { testEngine } from "../src/testing/index.ts";
 
 /**
  * Spend counters as pending increments (spend/counters.ts): an ingest statement appends them, a fold adds
@@ -21,24 +21,20 @@ import { createTestDb, type TestDb, testEngine } from "../src/testing/index.ts";
  * fold; a reset drops the pending key and team increments with the counters.
  */
 
-let t: TestDb;
 const NOW = new Date("2026-04-02T10:00:00.000Z");
 const KEY_A = "sk-fold-a";
 const KEY_B = "sk-fold-b";
 
-beforeAll(async () => {
-  setClock(() => NOW);
-  t = await createTestDb();
-  await sql`INSERT INTO "LiteLLM_TeamTable" (team_id) VALUES ('fold-team')`.execute(t.db);
-  await sql`INSERT INTO "LiteLLM_UserTable" (user_id) VALUES ('fold-user')`.execute(t.db);
-  await sql`INSERT INTO "LiteLLM_VerificationToken" (token, user_id, team_id)
-    VALUES (${hashToken(KEY_A)}, 'fold-user', 'fold-team'), (${hashToken(KEY_B)}, 'fold-user', 'fold-team')`.execute(
-    t.db,
-  );
-});
-afterAll(async () => {
-  setClock(null);
-  await t?.drop();
+const t = useTestDb({
+  now: NOW,
+  setup: async (t) => {
+    await sql`INSERT INTO "LiteLLM_TeamTable" (team_id) VALUES ('fold-team')`.execute(t.db);
+    await sql`INSERT INTO "LiteLLM_UserTable" (user_id) VALUES ('fold-user')`.execute(t.db);
+    await sql`INSERT INTO "LiteLLM_VerificationToken" (token, user_id, team_id)
+      VALUES (${hashToken(KEY_A)}, 'fold-user', 'fold-team'), (${hashToken(KEY_B)}, 'fold-user', 'fold-team')`.execute(
+      t.db,
+    );
+  },
 });
 
 const log = (id: string, key: string, spend: number, endUser: string) => ({

@@ -1,15 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { hashToken } from "../src/auth/hash.ts";
-import type { SpendlensError } from "../src/errors.ts";
 import { decodeLogsCursor, encodeLogsCursor, type LogsPageInput, logsPage } from "../src/logs/cursor.ts";
 import { ALL, type Scope, userScope } from "../src/scope.ts";
-import { createTestDb, insertLogs, makeLog, type TestDb } from "../src/testing/index.ts";
+import { useTestDb } from "../src/testing/hooks.ts";
+import { errorOf, insertLogs, makeLog } from "../src/testing/index.ts";
 
 /**
  * Keyset pages of spend logs. Request ids are `r0000`… (same order under every collation); many logs
  * share a "startTime", so pages break inside groups of equal times.
  */
-let t: TestDb;
 const KA = hashToken("sk-cursor-a");
 const KB = hashToken("sk-cursor-b");
 const users = ["alice", "bob", "carol"];
@@ -29,12 +28,10 @@ const logs = Array.from({ length: 240 }, (_, i) => {
   });
 });
 
-beforeAll(async () => {
-  t = await createTestDb();
-  await insertLogs(t.db, logs);
-});
-afterAll(async () => {
-  await t?.drop();
+const t = useTestDb({
+  setup: async (t) => {
+    await insertLogs(t.db, logs);
+  },
 });
 
 type L = (typeof logs)[number];
@@ -66,15 +63,6 @@ async function pageAll(input: LogsPageInput, scope: Scope = ALL) {
   }
   return { ids, pages, totals };
 }
-
-const errorOf = async (p: Promise<unknown>) => {
-  try {
-    await p;
-  } catch (e) {
-    return e as SpendlensError;
-  }
-  throw new Error("expected an error");
-};
 
 describe("logs.page: keyset pagination", () => {
   it("paging with cursors returns every log exactly once, newest first, equal times included", async () => {

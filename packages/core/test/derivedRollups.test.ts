@@ -28,8 +28,13 @@ import {
 } from "../src/internal.ts";
 import { foldRollups } from "../src/rollups/fold.ts";
 import { createTestDb, insertLogs, makeLog, type TestDb } from "../src/testing/index.ts";
+import {
+  insertLikeLiteLLM as insertDirect,
+  logColumns,
+  pick,
+  randomTime,
+} from "../src/testing/writePaths.ts";
 import { expectSums, type Sums, zeroSums } from "./sums.ts";
-import { insertLikeLiteLLM as insertDirect, logColumns, pick, randomTime } from "./writePaths.ts";
 
 /**
  * Migration 0005's derived rollups (end_user_daily from detail_daily, key_weekly from key_daily), the

@@ -1,19 +1,11 @@
 import { sql } from "kysely";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  ALL,
-  globalSpend,
-  pauseRollups,
-  rebuildRollups,
-  resumeRollups,
-  setClock,
-  userScope,
-} from "../src/internal.ts";
-import { createTestDb, insertLogs, makeLog, type TestDb } from "../src/testing/index.ts";
+import { describe, expect, it } from "vitest";
+import { ALL, globalSpend, pauseRollups, rebuildRollups, resumeRollups, userScope } from "../src/internal.ts";
+import { useTestDb } from "../src/testing/hooks.ts";
+import { insertLogs, makeLog } from "../src/testing/index.ts";
 
 // Pinned clock: "now" is 2026-03-15 10:00 UTC, so the window starts 2026-02-13 00:00:00.000 UTC.
 const NOW = new Date("2026-03-15T10:00:00.000Z");
-let t: TestDb;
 
 const logs = [
   makeLog({ startTime: "2026-02-13T00:00:00.000Z", spend: 1.25, user: "alice" }), // first instant in
@@ -23,14 +15,11 @@ const logs = [
   makeLog({ startTime: "2026-03-16T00:00:00.000Z", spend: 0.0625, user: "bob" }), // future rows count (no upper bound)
 ];
 
-beforeAll(async () => {
-  setClock(() => NOW);
-  t = await createTestDb();
-  await insertLogs(t.db, logs);
-});
-afterAll(async () => {
-  setClock(null);
-  await t?.drop();
+const t = useTestDb({
+  now: NOW,
+  setup: async (t) => {
+    await insertLogs(t.db, logs);
+  },
 });
 
 describe("globalSpend", () => {

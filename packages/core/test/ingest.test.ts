@@ -1,5 +1,5 @@
 import { sql } from "kysely";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   ALL,
   emptyConfig,
@@ -8,31 +8,27 @@ import {
   ingestSpendLogs,
   type SpendlensConfig,
   SpendlensError,
-  setClock,
   userScope,
 } from "../src/internal.ts";
-import { createTestDb, type TestDb, testEngine } from "../src/testing/index.ts";
+import { useTestDb } from "../src/testing/hooks.ts";
+import { testEngine } from "../src/testing/index.ts";
 
-let t: TestDb;
 const NOW = new Date("2026-03-15T10:00:00.000Z");
 const config: SpendlensConfig = emptyConfig();
 
 const RAW_KEY = "sk-ingest-alpha";
 const KEY = hashToken(RAW_KEY);
 
-beforeAll(async () => {
-  setClock(() => NOW);
-  t = await createTestDb();
-  await sql`INSERT INTO "LiteLLM_TeamTable" (team_id) VALUES ('team-a'), ('team-b')`.execute(t.db);
-  await sql`INSERT INTO "LiteLLM_UserTable" (user_id) VALUES ('alice'), ('bob')`.execute(t.db);
-  await sql`INSERT INTO "LiteLLM_VerificationToken" (token, user_id, team_id)
-    VALUES (${KEY}, 'alice', 'team-a'), ('hashed-b', 'bob', 'team-b'), ('hot-key', 'bob', 'team-b')`.execute(
-    t.db,
-  );
-});
-afterAll(async () => {
-  setClock(null);
-  await t?.drop();
+const t = useTestDb({
+  now: NOW,
+  setup: async (t) => {
+    await sql`INSERT INTO "LiteLLM_TeamTable" (team_id) VALUES ('team-a'), ('team-b')`.execute(t.db);
+    await sql`INSERT INTO "LiteLLM_UserTable" (user_id) VALUES ('alice'), ('bob')`.execute(t.db);
+    await sql`INSERT INTO "LiteLLM_VerificationToken" (token, user_id, team_id)
+      VALUES (${KEY}, 'alice', 'team-a'), ('hashed-b', 'bob', 'team-b'), ('hot-key', 'bob', 'team-b')`.execute(
+      t.db,
+    );
+  },
 });
 
 async function spendOf(table: string, idCol: string, id: string): Promise<number | null> {

@@ -1,5 +1,5 @@
 import { sql } from "kysely";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { providerWindowCtes } from "../src/budgets/providerBudgets.ts";
 import { errorLogRowSchema, spendLogRowSchema } from "../src/ingest/rows.ts";
 import {
@@ -19,10 +19,10 @@ import {
   parseConfig,
   type SpendIngestResult,
   type SpendlensConfig,
-  setClock,
   spendTotals,
 } from "../src/internal.ts";
-import { createTestDb, type TestDb, testEngine } from "../src/testing/index.ts";
+import { useTestDb } from "../src/testing/hooks.ts";
+import { testEngine } from "../src/testing/index.ts";
 
 /**
  * The one-statement ingest path: fast row checks agree with zod; concurrent overlapping
@@ -31,7 +31,6 @@ import { createTestDb, type TestDb, testEngine } from "../src/testing/index.ts";
  * (`addProviderSpend`) on random states; text Postgres cannot store is reported per row.
  */
 
-let t: TestDb;
 const NOW = new Date("2026-03-02T12:00:00.000Z");
 const NOW_MS = NOW.getTime();
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -67,25 +66,22 @@ const RAW_KEYS = ["sk-fast-0", "sk-fast-1", "sk-fast-2", "sk-fast-3"];
 const USERS = ["u0", "u1", "u2", "u3"];
 const TEAMS = ["t0", "t1", "t2"];
 
-beforeAll(async () => {
-  setClock(() => NOW);
-  t = await createTestDb();
-  await t.db
-    .insertInto("LiteLLM_TeamTable")
-    .values(TEAMS.map((team_id) => ({ team_id })))
-    .execute();
-  await t.db
-    .insertInto("LiteLLM_UserTable")
-    .values(USERS.map((user_id) => ({ user_id })))
-    .execute();
-  await t.db
-    .insertInto("LiteLLM_VerificationToken")
-    .values(RAW_KEYS.map((k, i) => ({ token: hashToken(k), user_id: USERS[i % USERS.length]! })))
-    .execute();
-});
-afterAll(async () => {
-  setClock(null);
-  await t?.drop();
+const t = useTestDb({
+  now: NOW,
+  setup: async (t) => {
+    await t.db
+      .insertInto("LiteLLM_TeamTable")
+      .values(TEAMS.map((team_id) => ({ team_id })))
+      .execute();
+    await t.db
+      .insertInto("LiteLLM_UserTable")
+      .values(USERS.map((user_id) => ({ user_id })))
+      .execute();
+    await t.db
+      .insertInto("LiteLLM_VerificationToken")
+      .values(RAW_KEYS.map((k, i) => ({ token: hashToken(k), user_id: USERS[i % USERS.length]! })))
+      .execute();
+  },
 });
 
 // ---------------------------------------------------------------------------------------------------

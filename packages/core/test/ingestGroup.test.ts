@@ -1,5 +1,5 @@
 import { sql } from "kysely";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   ALL,
   DEFAULT_LANE_STATEMENTS,
@@ -8,10 +8,10 @@ import {
   ingestSpendLogs,
   type SpendIngestResult,
   type SpendlensConfig,
-  setClock,
   spendTotals,
 } from "../src/internal.ts";
-import { createTestDb, type TestDb, testEngine } from "../src/testing/index.ts";
+import { useTestDb } from "../src/testing/hooks.ts";
+import { testEngine } from "../src/testing/index.ts";
 
 /**
  * Group commit: concurrent ingest calls on one handle are written by one statement per group. Every caller
@@ -19,21 +19,17 @@ import { createTestDb, type TestDb, testEngine } from "../src/testing/index.ts";
  * arrival order, and the stored rows, counters and rollups must equal brute-force sums over what was sent.
  */
 
-let t: TestDb;
 const NOW = new Date("2026-05-20T12:00:00.000Z");
 const config: SpendlensConfig = emptyConfig();
 const KEYS = ["hk-a", "hk-b", "hk-c"];
 
-beforeAll(async () => {
-  setClock(() => NOW);
-  t = await createTestDb();
-  await sql`INSERT INTO "LiteLLM_VerificationToken" (token) VALUES ('hk-a'), ('hk-b'), ('hk-c')`.execute(
-    t.db,
-  );
-});
-afterAll(async () => {
-  setClock(null);
-  await t?.drop();
+const t = useTestDb({
+  now: NOW,
+  setup: async (t) => {
+    await sql`INSERT INTO "LiteLLM_VerificationToken" (token) VALUES ('hk-a'), ('hk-b'), ('hk-c')`.execute(
+      t.db,
+    );
+  },
 });
 
 interface Log {

@@ -1,16 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ALL, spendKeys, spendUsers, spendUsersInput, userScope } from "../src/internal.ts";
-import { createTestDb, type TestDb } from "../src/testing/index.ts";
-import { buildLogs, cmp, KEYS, USERS, writeWorld } from "./spendFixtures.ts";
+import { useTestDb } from "../src/testing/hooks.ts";
+import { buildLogs, cmp, KEYS, USERS, writeWorld } from "../src/testing/spendWorld.ts";
 
-let t: TestDb;
-
-beforeAll(async () => {
-  t = await createTestDb();
-  await writeWorld(t.db, buildLogs(20));
-});
-afterAll(async () => {
-  await t?.drop();
+const t = useTestDb({
+  setup: async (t) => {
+    await writeWorld(t.db, buildLogs(20));
+  },
 });
 
 const bySpend = <T extends { spend: number }>(rows: T[], id: (r: T) => string) =>

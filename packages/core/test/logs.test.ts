@@ -12,7 +12,7 @@ import {
   userScope,
 } from "../src/internal.ts";
 import { createTestDb, insertLogs, makeLog, type TestDb } from "../src/testing/index.ts";
-import { buildLogs, dayOf, KEYS, ms, newestFirst, writeWorld } from "./spendFixtures.ts";
+import { buildLogs, dayOf, KEYS, ms, newestFirst, writeWorld } from "../src/testing/spendWorld.ts";
 
 let t: TestDb;
 

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getMeta, isMigrated, migrate, SpendlensError } from "../src/internal.ts";
-import { createTestDb, type TestDb } from "../src/testing/index.ts";
+import { createOlderSpendLogs, createTestDb, type TestDb } from "../src/testing/index.ts";
 
 describe("migrations, standalone", () => {
   let t: TestDb;
@@ -39,14 +39,7 @@ describe("migrations, attach to a LiteLLM database", () => {
 
   it("leaves LiteLLM's own tables exactly as they are and reports a half-made one clearly", async () => {
     // A LiteLLM-made SpendLogs with a column spendlens has never heard of, and without request_tags.
-    await sql`CREATE TABLE "LiteLLM_SpendLogs" (
-      request_id text PRIMARY KEY, call_type text NOT NULL DEFAULT '', api_key text NOT NULL DEFAULT '',
-      spend double precision NOT NULL DEFAULT 0, total_tokens int NOT NULL DEFAULT 0,
-      prompt_tokens int NOT NULL DEFAULT 0, completion_tokens int NOT NULL DEFAULT 0,
-      "startTime" timestamp(3) NOT NULL, "endTime" timestamp(3) NOT NULL, model text NOT NULL DEFAULT '',
-      model_id text DEFAULT '', model_group text DEFAULT '', custom_llm_provider text DEFAULT '',
-      api_base text DEFAULT '', "user" text DEFAULT '', metadata jsonb DEFAULT '{}', cache_hit text DEFAULT '',
-      team_id text, end_user text, some_future_column text DEFAULT 'kept')`.execute(t.db);
+    await createOlderSpendLogs(t.db, { requestTags: false, futureColumn: true });
     const err = await migrate(t.db).catch((e) => e);
     expect(err).toBeInstanceOf(SpendlensError);
     expect(err.code).toBe("SCHEMA");

@@ -20,7 +20,7 @@ import {
   spendReport,
 } from "../src/internal.ts";
 import { createTestDb, makeErrorLog, makeLog, type TestDb, testEngine } from "../src/testing/index.ts";
-import { insertLikeLiteLLM as insertDirect, logColumns } from "./writePaths.ts";
+import { insertLikeLiteLLM as insertDirect, logColumns } from "../src/testing/writePaths.ts";
 
 /**
  * Partitioned log tables in standalone mode (migration 0011, spendlens.ensure_partitions): partitions

@@ -1,6 +1,6 @@
 import { sql } from "kysely";
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   ALL,
   type DemoLog,
@@ -16,8 +16,9 @@ import {
   spendReportStream,
   userScope,
 } from "../src/internal.ts";
-import { createTestDb, insertLogs, makeLog, type TestDb, testEngine } from "../src/testing/index.ts";
-import { bruteCustomers, bruteTeams } from "./spendReportBrute.ts";
+import { useTestDb } from "../src/testing/hooks.ts";
+import { insertLogs, makeLog, testEngine } from "../src/testing/index.ts";
+import { bruteCustomers, bruteTeams } from "../src/testing/spendReport.ts";
 
 /**
  * The spend report's per-day cache (reports/dayCache.ts) is used only when it is provably what a fresh
@@ -47,7 +48,6 @@ const mk = (day: number, extra: Partial<DemoLog> = {}) =>
     ...extra,
   });
 
-let t: TestDb;
 /** The logs the rollups count (a keep-mode delete leaves its log here: the rollups keep it). */
 let held: DemoLog[] = [];
 /** Logs gone from the raw table but kept by the rollups: not to be updated or deleted again. */
@@ -97,17 +97,15 @@ async function check(): Promise<{ team: number; customer: number }> {
   return { team: s1.misses - s0.misses, customer: s2.misses - s1.misses };
 }
 
-beforeAll(async () => {
-  t = await createTestDb();
-  setReportDayCache(t.db, 4 * 2 ** 20);
-  for (const [id, alias] of Object.entries(TEAMS))
-    await sql`INSERT INTO "LiteLLM_TeamTable" (team_id, team_alias) VALUES (${id}, ${alias})`.execute(t.db);
-  const logs = Array.from({ length: 300 }, (_, i) => mk(i % 8));
-  await insertLogs(t.db, logs);
-  held = [...logs];
-});
-afterAll(async () => {
-  await t?.drop();
+const t = useTestDb({
+  setup: async (t) => {
+    setReportDayCache(t.db, 4 * 2 ** 20);
+    for (const [id, alias] of Object.entries(TEAMS))
+      await sql`INSERT INTO "LiteLLM_TeamTable" (team_id, team_alias) VALUES (${id}, ${alias})`.execute(t.db);
+    const logs = Array.from({ length: 300 }, (_, i) => mk(i % 8));
+    await insertLogs(t.db, logs);
+    held = [...logs];
+  },
 });
 
 describe("the spend report's per-day cache", () => {

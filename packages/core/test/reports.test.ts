@@ -1,5 +1,5 @@
 import { sql } from "kysely";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   ALL,
   type DemoLog,
@@ -12,8 +12,9 @@ import {
   spendReportInput,
   userScope,
 } from "../src/internal.ts";
-import { createTestDb, insertLogs, makeLog, type TestDb } from "../src/testing/index.ts";
-import { bruteCustomers, bruteKeys, bruteTeams as teamsOf } from "./spendReportBrute.ts";
+import { useTestDb } from "../src/testing/hooks.ts";
+import { insertLogs, makeLog } from "../src/testing/index.ts";
+import { bruteCustomers, bruteKeys, bruteTeams as teamsOf } from "../src/testing/spendReport.ts";
 
 const START = "2026-01-30";
 const END = "2026-02-02";
@@ -138,16 +139,13 @@ for (let i = 0; i < 400; i++) {
 }
 for (const l of logs) if (!provOf.has(l.request_id)) provOf.set(l.request_id, "Unknown"); // boundary rows: no model_id, provider, model
 
-let t: TestDb;
-beforeAll(async () => {
-  t = await createTestDb();
-  for (const [id, alias] of Object.entries(TEAMS)) {
-    await sql`INSERT INTO "LiteLLM_TeamTable" (team_id, team_alias) VALUES (${id}, ${alias})`.execute(t.db);
-  }
-  await insertLogs(t.db, logs);
-});
-afterAll(async () => {
-  await t?.drop();
+const t = useTestDb({
+  setup: async (t) => {
+    for (const [id, alias] of Object.entries(TEAMS)) {
+      await sql`INSERT INTO "LiteLLM_TeamTable" (team_id, team_alias) VALUES (${id}, ${alias})`.execute(t.db);
+    }
+    await insertLogs(t.db, logs);
+  },
 });
 
 type Log = (typeof logs)[number];

@@ -1,5 +1,5 @@
 import { type Kysely, sql } from "kysely";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   ALL,
   foldRollups,
@@ -10,8 +10,9 @@ import {
   spendTotals,
   tagRequestTotals,
 } from "../src/internal.ts";
-import { createTestDb, type TestDb, testEngine } from "../src/testing/index.ts";
-import { insertLikeLiteLLM, logColumns, pick, randomTime } from "./writePaths.ts";
+import { useTestDb } from "../src/testing/hooks.ts";
+import { testEngine } from "../src/testing/index.ts";
+import { insertLikeLiteLLM, logColumns, pick, randomTime } from "../src/testing/writePaths.ts";
 
 /**
  * The append-only insert path (migration 0010, rollups/fold.ts): an INSERT into "LiteLLM_SpendLogs" only
@@ -20,13 +21,7 @@ import { insertLikeLiteLLM, logColumns, pick, randomTime } from "./writePaths.ts
  * update or delete of logs not folded yet, and with writers and folds racing on two connections.
  */
 
-let t: TestDb;
-beforeAll(async () => {
-  t = await createTestDb();
-});
-afterAll(async () => {
-  await t?.drop();
-});
+const t = useTestDb();
 
 interface Log {
   request_id: string;

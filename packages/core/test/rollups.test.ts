@@ -20,6 +20,7 @@ import {
   userScope,
 } from "../src/internal.ts";
 import {
+  createOlderSpendLogs,
   createTestDb,
   insertErrorLogs,
   insertLogs,
@@ -28,14 +29,14 @@ import {
   type TestDb,
   testEngine,
 } from "../src/testing/index.ts";
-import { expectSums, type Sums, zeroSums } from "./sums.ts";
 import {
   copyIn as copyDirect,
   insertLikeLiteLLM as insertDirect,
   logColumns,
   pick,
   randomTime,
-} from "./writePaths.ts";
+} from "../src/testing/writePaths.ts";
+import { expectSums, type Sums, zeroSums } from "./sums.ts";
 
 /**
  * Property test: random streams of spend and error logs, written every way a log reaches the table
@@ -614,14 +615,7 @@ describe("attach mode: a LiteLLM database without organization_id", () => {
   it("adds triggers but no index to LiteLLM's table, and reads the missing column as NULL", async () => {
     db = await createTestDb({ migrate: false });
     // An older LiteLLM's SpendLogs: every column spendlens requires, but no organization_id.
-    await sql`CREATE TABLE "LiteLLM_SpendLogs" (
-      request_id text PRIMARY KEY, call_type text NOT NULL DEFAULT '', api_key text NOT NULL DEFAULT '',
-      spend double precision NOT NULL DEFAULT 0, total_tokens integer NOT NULL DEFAULT 0,
-      prompt_tokens integer NOT NULL DEFAULT 0, completion_tokens integer NOT NULL DEFAULT 0,
-      "startTime" timestamp(3) NOT NULL, "endTime" timestamp(3) NOT NULL, model text NOT NULL DEFAULT '',
-      model_id text DEFAULT '', model_group text DEFAULT '', custom_llm_provider text DEFAULT '',
-      api_base text DEFAULT '', "user" text DEFAULT '', metadata jsonb DEFAULT '{}', cache_hit text DEFAULT '',
-      request_tags jsonb DEFAULT '[]', team_id text, end_user text)`.execute(db.db);
+    await createOlderSpendLogs(db.db);
     await sql`INSERT INTO "LiteLLM_SpendLogs" (request_id, spend, "startTime", "endTime", "user", request_tags)
       VALUES ('old-1', 1.5, '2026-02-01 10:00:00', '2026-02-01 10:00:01', 'alice', '["a"]')`.execute(db.db);
     const m = await migrate(db.db);

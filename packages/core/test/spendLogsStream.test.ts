@@ -1,5 +1,5 @@
 import { sql } from "kysely";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   ALL,
   type DemoLog,
@@ -15,7 +15,8 @@ import {
   spendLogsSummaryStream,
   userScope,
 } from "../src/internal.ts";
-import { createTestDb, insertLogs, makeLog, type TestDb, testEngine } from "../src/testing/index.ts";
+import { useTestDb } from "../src/testing/hooks.ts";
+import { insertLogs, makeLog, testEngine } from "../src/testing/index.ts";
 
 /**
  * GET /spend/logs's per-day summary, streamed from the rollups, against a brute-force sum over the
@@ -49,7 +50,6 @@ for (let i = 0; i < 600; i++) {
 // After the range: must not count.
 logs.push(makeLog({ startTime: "2026-06-10T00:00:00.000Z", api_key: KEYS[0]!, user: "alice", spend: 512 }));
 
-let t: TestDb;
 let held: DemoLog[] = []; // the logs the table holds
 const postgres = testEngine() === "postgres";
 const LAYOUTS = postgres ? ([1, 2] as const) : ([1] as const);
@@ -84,13 +84,11 @@ async function collect(s: ReturnType<typeof spendLogsSummaryStream>) {
 const input = (extra: Record<string, string> = {}) =>
   spendLogsInput.parse({ start_date: START, end_date: END, ...extra });
 
-beforeAll(async () => {
-  t = await createTestDb();
-  await insertLogs(t.db, logs);
-  held = [...logs];
-});
-afterAll(async () => {
-  await t?.drop();
+const t = useTestDb({
+  setup: async (t) => {
+    await insertLogs(t.db, logs);
+    held = [...logs];
+  },
 });
 
 describe("spendLogsSummaryStream", () => {

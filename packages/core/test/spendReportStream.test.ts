@@ -1,5 +1,5 @@
 import { CompiledQuery, sql } from "kysely";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   ALL,
   cmpCodePoint,
@@ -17,8 +17,9 @@ import {
   spendReportStream,
   userScope,
 } from "../src/internal.ts";
-import { createTestDb, insertLogs, makeLog, type TestDb, testEngine } from "../src/testing/index.ts";
-import { bruteCustomers, bruteKeys, bruteTeams, cmpCodePoints as cp } from "./spendReportBrute.ts";
+import { useTestDb } from "../src/testing/hooks.ts";
+import { insertLogs, makeLog, testEngine } from "../src/testing/index.ts";
+import { bruteCustomers, bruteKeys, bruteTeams, cmpCodePoints as cp } from "../src/testing/spendReport.ts";
 
 /**
  * The streamed spend report (GET /global/spend/report's REST answer, element by element from a
@@ -83,23 +84,20 @@ async function collect(s: ReturnType<typeof spendReportStream>) {
   return out;
 }
 
-let t: TestDb;
 let inserted: Log[] = [];
 const range = { start_date: START, end_date: END };
 const win = () => inserted.filter((l) => inWindow(l.startTime));
 const postgres = testEngine() === "postgres";
 const LAYOUTS = postgres ? ([1, 2] as const) : ([1] as const);
 
-beforeAll(async () => {
-  t = await createTestDb();
-  for (const [id, alias] of Object.entries(TEAMS)) {
-    await sql`INSERT INTO "LiteLLM_TeamTable" (team_id, team_alias) VALUES (${id}, ${alias})`.execute(t.db);
-  }
-  await insertLogs(t.db, logs);
-  inserted = [...logs];
-});
-afterAll(async () => {
-  await t?.drop();
+const t = useTestDb({
+  setup: async (t) => {
+    for (const [id, alias] of Object.entries(TEAMS)) {
+      await sql`INSERT INTO "LiteLLM_TeamTable" (team_id, team_alias) VALUES (${id}, ${alias})`.execute(t.db);
+    }
+    await insertLogs(t.db, logs);
+    inserted = [...logs];
+  },
 });
 
 describe("spendReportStream", () => {

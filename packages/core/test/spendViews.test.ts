@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   ALL,
   globalAllEndUsers,
@@ -10,10 +10,9 @@ import {
   globalSpendModels,
   globalSpendModelsInput,
   globalSpendTeams,
-  setClock,
   userScope,
 } from "../src/internal.ts";
-import { createTestDb, type TestDb } from "../src/testing/index.ts";
+import { useTestDb } from "../src/testing/hooks.ts";
 import {
   buildLogs,
   cmp,
@@ -26,20 +25,16 @@ import {
   TEAMS,
   WINDOW_START,
   writeWorld,
-} from "./spendFixtures.ts";
+} from "../src/testing/spendWorld.ts";
 
-let t: TestDb;
 const logs = buildLogs();
 const inWin = logs.filter(inWindow);
 
-beforeAll(async () => {
-  setClock(() => NOW);
-  t = await createTestDb();
-  await writeWorld(t.db, logs);
-});
-afterAll(async () => {
-  setClock(null);
-  await t?.drop();
+const t = useTestDb({
+  now: NOW,
+  setup: async (t) => {
+    await writeWorld(t.db, logs);
+  },
 });
 
 describe("fixture", () => {

@@ -21,14 +21,21 @@ import {
   userScope,
 } from "../src/internal.ts";
 import { foldRollups } from "../src/rollups/fold.ts";
-import { createTestDb, insertLogs, makeLog, type TestDb, testEngine } from "../src/testing/index.ts";
+import {
+  createOlderSpendLogs,
+  createTestDb,
+  insertLogs,
+  makeLog,
+  type TestDb,
+  testEngine,
+} from "../src/testing/index.ts";
 import {
   copyIn as copyDirect,
   insertLikeLiteLLM as insertDirect,
   logColumns,
   pick,
   randomTime,
-} from "./writePaths.ts";
+} from "../src/testing/writePaths.ts";
 
 /**
  * Property test for the per-request tag rollups (migration 0004): random streams of logs written every
@@ -585,14 +592,7 @@ describe("attach mode: LiteLLM's table without organization_id, written to direc
 
   it("adds triggers but no index; backfill and direct inserts are counted", async () => {
     db = await createTestDb({ migrate: false });
-    await sql`CREATE TABLE "LiteLLM_SpendLogs" (
-      request_id text PRIMARY KEY, call_type text NOT NULL DEFAULT '', api_key text NOT NULL DEFAULT '',
-      spend double precision NOT NULL DEFAULT 0, total_tokens integer NOT NULL DEFAULT 0,
-      prompt_tokens integer NOT NULL DEFAULT 0, completion_tokens integer NOT NULL DEFAULT 0,
-      "startTime" timestamp(3) NOT NULL, "endTime" timestamp(3) NOT NULL, model text NOT NULL DEFAULT '',
-      model_id text DEFAULT '', model_group text DEFAULT '', custom_llm_provider text DEFAULT '',
-      api_base text DEFAULT '', "user" text DEFAULT '', metadata jsonb DEFAULT '{}', cache_hit text DEFAULT '',
-      request_tags jsonb DEFAULT '[]', team_id text, end_user text)`.execute(db.db);
+    await createOlderSpendLogs(db.db);
     const local = prng(5);
     const before = Array.from({ length: 120 }, () => randomLog(local));
     await insertLikeLiteLLM(db.db as Kysely<any>, before);

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   ALL,
   allTagNames,
@@ -9,7 +9,8 @@ import {
   spendTagsInput,
   userScope,
 } from "../src/internal.ts";
-import { createTestDb, insertLogs, makeLog, type TestDb } from "../src/testing/index.ts";
+import { useTestDb } from "../src/testing/hooks.ts";
+import { insertLogs, makeLog } from "../src/testing/index.ts";
 
 const START = "2026-01-30";
 const END = "2026-02-02";
@@ -68,13 +69,10 @@ for (let i = 0; i < 300; i++) {
   );
 }
 
-let t: TestDb;
-beforeAll(async () => {
-  t = await createTestDb();
-  await insertLogs(t.db, logs);
-});
-afterAll(async () => {
-  await t?.drop();
+const t = useTestDb({
+  setup: async (t) => {
+    await insertLogs(t.db, logs);
+  },
 });
 
 type Log = (typeof logs)[number];

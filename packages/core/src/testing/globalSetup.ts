@@ -18,13 +18,11 @@ import {
 export default async function setup(): Promise<() => Promise<void>> {
   testRunId(); // sets SPENDLENS_TEST_RUN_ID, which the workers inherit
   const keep = process.env.SPENDLENS_TEST_KEEP_TEMPLATE === "1";
-  if (testEngine() !== "postgres") {
-    await migratedPgliteTemplate();
-    return async () => {
-      if (!keep) removeTestRunDir();
-    };
-  }
-  const { created } = await ensurePostgresTemplate();
+  // `pnpm test` runs both engines in one vitest process (SPENDLENS_TEST_ENGINES): a template for each.
+  const engines = (process.env.SPENDLENS_TEST_ENGINES ?? testEngine()).split(",");
+  let created = false;
+  if (engines.includes("pglite")) await migratedPgliteTemplate();
+  if (engines.includes("postgres")) created = (await ensurePostgresTemplate()).created;
   return async () => {
     if (keep) return;
     if (created) await dropPostgresTemplate();

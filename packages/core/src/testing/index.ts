@@ -8,8 +8,7 @@ import { hashToken } from "../auth/hash.ts";
 import { type DbHandle, openDatabase } from "../db/connect.ts";
 import { migrate, migrationsHash } from "../db/migrations.ts";
 import type { Database } from "../db/schema.ts";
-import type { DemoErrorLog, DemoLog } from "../demo/generate.ts";
-import { insertErrorLogBatch, insertLogBatch } from "../demo/insert.ts";
+import type { SpendlensError } from "../errors.ts";
 
 /**
  * One suite, two engines: SPENDLENS_TEST_ENGINE=pglite (default) or postgres. On postgres every test
@@ -226,63 +225,7 @@ export async function dropPostgresTemplate(): Promise<void> {
   }
 }
 
-let seq = 0;
-/** A spend log with plain defaults; tests override what they assert on. */
-export function makeLog(p: Partial<DemoLog> & { startTime: string }): DemoLog {
-  seq += 1;
-  return {
-    request_id: p.request_id ?? `t-${process.pid}-${seq}`,
-    call_type: "acompletion",
-    api_key: "",
-    spend: 0,
-    total_tokens: (p.prompt_tokens ?? 0) + (p.completion_tokens ?? 0),
-    prompt_tokens: 0,
-    completion_tokens: 0,
-    endTime: p.startTime,
-    model: "",
-    model_id: "",
-    model_group: "",
-    custom_llm_provider: "",
-    api_base: "",
-    user: "",
-    metadata: "{}",
-    cache_hit: "False",
-    request_tags: "[]",
-    team_id: null,
-    end_user: null,
-    status: "success",
-    ...p,
-  };
-}
-
-export async function insertLogs(db: DbHandle["db"], logs: DemoLog[]): Promise<void> {
-  for (let i = 0; i < logs.length; i += 5000) await insertLogBatch(db, logs.slice(i, i + 5000));
-}
-
-export function makeErrorLog(p: Partial<DemoErrorLog> & { startTime: string }): DemoErrorLog {
-  seq += 1;
-  return {
-    request_id: `e-${process.pid}-${seq}`,
-    endTime: p.startTime,
-    api_base: "",
-    model_group: "",
-    litellm_model_name: "",
-    model_id: "",
-    exception_type: "RateLimitError",
-    status_code: "429",
-    ...p,
-  };
-}
-
-export async function insertErrorLogs(db: DbHandle["db"], logs: DemoErrorLog[]): Promise<void> {
-  for (let i = 0; i < logs.length; i += 5000) await insertErrorLogBatch(db, logs.slice(i, i + 5000));
-}
-
-/** UTC day `n` days before now, as YYYY-MM-DD. */
-export const daysAgo = (n: number, from = new Date()) =>
-  new Date(Date.UTC(from.getUTCFullYear(), from.getUTCMonth(), from.getUTCDate()) - n * 86_400_000)
-    .toISOString()
-    .slice(0, 10);
+export { daysAgo, insertErrorLogs, insertLogs, makeErrorLog, makeLog } from "./logs.ts";
 
 /** A row to insert into one of the LiteLLM tables (for test fixtures). */
 export type InsertRow<T extends keyof Database> = Insertable<Database[T]>;
@@ -330,9 +273,36 @@ export async function execSql(db: DbHandle["db"], text: string, params: unknown[
   return r.rows as unknown[];
 }
 
+/** The error a promise rejects with (a test of an error's code, field and message); throws if it resolves. */
+export async function errorOf(p: Promise<unknown>): Promise<SpendlensError> {
+  try {
+    await p;
+  } catch (e) {
+    return e as SpendlensError;
+  }
+  throw new Error("expected an error");
+}
+
 /** Core functions only tests call directly (the server runs them on its own schedule, or at start). */
 export { hashToken } from "../auth/hash.ts";
 export { detectBudgetAlerts } from "../budgets/alerts.ts";
 export { setClock } from "../clock.ts";
 export { parseConfig } from "../config/config.ts";
 export { foldRollups } from "../rollups/fold.ts";
+export * as analyticsFixture from "./analytics.ts";
+export { createOlderSpendLogs } from "./litellmTables.ts";
+export {
+  bruteCustomers,
+  bruteKeys,
+  bruteReportDays,
+  bruteTeams,
+  cmpCodePoints,
+  type ReportLog,
+} from "./spendReport.ts";
+/**
+ * The shared fixtures every layer's tests use (one set): the spend world (keys, users, teams, logs and
+ * their brute-force sums, clock pinned), the analytics rows with their brute-force aggregation, the spend
+ * report's oracle, and the ways rows reach the log table outside the API (LiteLLM's INSERTs, COPY).
+ */
+export * as spendWorld from "./spendWorld.ts";
+export * as writePaths from "./writePaths.ts";

@@ -4,7 +4,7 @@
  * update duplicates) and COPY. Each test names the columns it writes; the rest keep their defaults.
  */
 import { type Kysely, sql } from "kysely";
-import type { TestDb } from "../src/testing/index.ts";
+import type { TestDb } from "./index.ts";
 
 export function pick<T>(rnd: () => number, xs: readonly T[]): T {
   return xs[Math.floor(rnd() * xs.length)]!;

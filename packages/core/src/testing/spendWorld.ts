@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import { sql } from "kysely";
-import type { Db } from "../src/db/connect.ts";
-import type { DemoLog } from "../src/demo/generate.ts";
-import { insertLogs, makeLog } from "../src/testing/index.ts";
+import type { Db } from "../db/connect.ts";
+import type { DemoLog } from "../demo/generate.ts";
+import { insertLogs, makeLog } from "./logs.ts";
 
 /**
  * A small world written by the test itself, and the brute-force answers computed from the same rows

@@ -1,0 +1,27 @@
+/**
+ * LiteLLM's own tables as an older LiteLLM made them, for the attach-mode tests (migrations, rollups,
+ * tag rollups): one definition instead of one per test file.
+ */
+import { sql } from "kysely";
+import type { Db } from "../db/connect.ts";
+
+/**
+ * `"LiteLLM_SpendLogs"` as an older LiteLLM made it: every column spendlens requires but no
+ * organization_id (nor the later columns). `requestTags: false` leaves out request_tags too (a table
+ * spendlens must refuse); `futureColumn` adds a column spendlens has never heard of (kept as it is).
+ */
+export async function createOlderSpendLogs(
+  db: Db,
+  opts: { requestTags?: boolean; futureColumn?: boolean } = {},
+): Promise<void> {
+  const tags = opts.requestTags === false ? sql`` : sql`, request_tags jsonb DEFAULT '[]'`;
+  const future = opts.futureColumn ? sql`, some_future_column text DEFAULT 'kept'` : sql``;
+  await sql`CREATE TABLE "LiteLLM_SpendLogs" (
+    request_id text PRIMARY KEY, call_type text NOT NULL DEFAULT '', api_key text NOT NULL DEFAULT '',
+    spend double precision NOT NULL DEFAULT 0, total_tokens integer NOT NULL DEFAULT 0,
+    prompt_tokens integer NOT NULL DEFAULT 0, completion_tokens integer NOT NULL DEFAULT 0,
+    "startTime" timestamp(3) NOT NULL, "endTime" timestamp(3) NOT NULL, model text NOT NULL DEFAULT '',
+    model_id text DEFAULT '', model_group text DEFAULT '', custom_llm_provider text DEFAULT '',
+    api_base text DEFAULT '', "user" text DEFAULT '', metadata jsonb DEFAULT '{}', cache_hit text DEFAULT ''${tags},
+    team_id text, end_user text${future})`.execute(db);
+}

@@ -5,14 +5,14 @@ import {
   makeAnalyticsLogs,
   writeAnalyticsLogs,
 } from "../../../packages/core/test/analyticsFixtures.ts";
-import { runCli, useCliDb } from "./harness.ts";
+import { useCliDb, useCliServer } from "./harness.ts";
 
-/** `spendlens analytics` and `spendlens logs-page` through the real binary (two runs: they are slow). */
+/** `spendlens analytics` and `spendlens logs-page` through the real binary and a server. */
 const SLOW = 400_000;
 const logs = makeAnalyticsLogs(200, 23);
 
 const h = useCliDb({ setup: (t) => writeAnalyticsLogs(t.db, logs), timeout: SLOW });
-const cli = (args: string[]) => runCli([...h.t.cliArgs, ...args]);
+const { cli } = useCliServer(h, "sk-master-cli-analytics");
 const WINDOW = ["--start", "2026-03-27", "--end", "2026-03-31", "--timezone", "Europe/Paris"];
 
 describe("spendlens analytics / logs-page", () => {

@@ -1,6 +1,6 @@
 import { execSql, insertLogs, makeLog } from "@spendlens/core/testing";
 import { describe, expect, it } from "vitest";
-import { runCli, useCliDb } from "./harness.ts";
+import { useCliDb, useCliServer } from "./harness.ts";
 
 const DAY = 86_400_000;
 // The CLI runs with the real clock: the budgets here never reset, so their spend is every log of theirs.
@@ -27,7 +27,8 @@ const c = useCliDb({
     ]);
   },
 });
-const cli = (extra: string[]) => runCli([...c.t.cliArgs, ...extra], { timeout: 90_000 });
+/** The budgets' views (JSON as it is, bars and a chart, flat CSV), through a server. */
+const { cli } = useCliServer(c, "sk-master-cli-budgets");
 
 describe("spendlens budgets", () => {
   it("--json is the answer as it is: exact spend, limits and the burn rate", async () => {

@@ -1,6 +1,7 @@
 import { appRouter, inputFields, type Meta } from "@spendlens/api";
 import { describe, expect, it } from "vitest";
 import { commandSpecs, flagOf } from "../src/derive.ts";
+import { buildProgram } from "../src/main.ts";
 import { runCli } from "./harness.ts";
 
 /**
@@ -13,6 +14,27 @@ type Def = { _def: { type: string; meta?: Meta } };
 const procedures = Object.entries(appRouter._def.procedures as unknown as Record<string, Def>);
 const specs = commandSpecs();
 const byProcedure = new Map(specs.map((s) => [s.procedure, s]));
+
+/** Parses argv with the binary's own parser in this process; nothing runs past the parser's refusal. */
+async function parseOnly(args: string[]): Promise<{ code: string | null; stderr: string }> {
+  const program = buildProgram();
+  let stderr = "";
+  for (const c of [program, ...program.commands]) {
+    c.exitOverride().configureOutput({
+      writeOut: () => {},
+      writeErr: (x) => {
+        stderr += x;
+      },
+      outputError: (x, write) => write(x),
+    });
+  }
+  try {
+    await program.parseAsync(["node", "spendlens", ...args]);
+    return { code: null, stderr };
+  } catch (e) {
+    return { code: (e as { code?: string }).code ?? String(e), stderr };
+  }
+}
 
 /** The commands written by hand in main.ts (not procedures). */
 const FIXED = ["call", "seed", "serve", "migrate", "completion", "help"];
@@ -106,22 +128,39 @@ describe("the binary's parser asks for what the procedure requires", () => {
   it("each command with a required option or argument refuses to run without it, before connecting", async () => {
     const needy = specs.filter((s) => s.options.some((o) => o.required) || s.args.some((a) => !a.optional));
     expect(needy.length).toBeGreaterThan(20);
-    // No database options: the parser must stop first (else it would open ./.spendlens).
-    const results: Awaited<ReturnType<typeof runCli>>[] = [];
-    for (let i = 0; i < needy.length; i += 4)
-      results.push(...(await Promise.all(needy.slice(i, i + 4).map((s) => runCli([s.name])))));
-    needy.forEach((s, i) => {
-      const r = results[i]!;
-      expect(r.code, s.name).toBe(1);
+    // The parser of every command, in this process (the binary's own parser: buildProgram); the binary
+    // itself is run for one command of each kind below. No database options: the parser must stop
+    // first (else it would open ./.spendlens).
+    for (const s of needy) {
+      const r = await parseOnly([s.name]);
       const arg = s.args.find((a) => !a.optional);
       const first = s.options.find((o) => o.required)!;
-      expect(r.stderr, s.name).toMatch(
-        arg
-          ? `error: missing required argument '${arg.name}'`
-          : `error: required option '${first.flags}' not specified`,
-      );
-    });
-    const help = await runCli(["activity-failures", "--help"]);
+      expect([s.name, r.code, r.stderr]).toEqual([
+        s.name,
+        arg ? "commander.missingArgument" : "commander.missingMandatoryOptionValue",
+        expect.stringContaining(
+          arg
+            ? `error: missing required argument '${arg.name}'`
+            : `error: required option '${first.flags}' not specified`,
+        ),
+      ]);
+    }
+    const option = needy.find((s) => !s.args.some((a) => !a.optional))!;
+    const argument = needy.find((s) => s.args.some((a) => !a.optional))!;
+    const [byOption, byArgument, help] = await Promise.all([
+      runCli([option.name]),
+      runCli([argument.name]),
+      runCli(["activity-failures", "--help"]),
+    ]);
+    expect([byOption.code, byArgument.code]).toEqual([1, 1]);
+    expect(byOption.stderr).toMatch(
+      new RegExp(
+        `^error: required option '${option.options.find((o) => o.required)!.flags}' not specified\n`,
+      ),
+    );
+    expect(byArgument.stderr).toMatch(
+      new RegExp(`^error: missing required argument '${argument.args.find((a) => !a.optional)!.name}'\n`),
+    );
     expect(help.stdout).toMatch(/--start-date <day>\s+first day, YYYY-MM-DD \(UTC\) \(required\)/);
   }, 240_000);
 });

@@ -88,3 +88,33 @@ export async function serveCliDb(
     },
   };
 }
+
+/**
+ * The file's database (useCliDb) served over HTTP for the whole file: `cli` runs the binary with
+ * `--url` and the master key, so a run costs the binary's start and one request, not an embedded
+ * database's start in the child (the in-process path is run by skeleton, habits, streaming and
+ * ingestBudgetsPricing). Declared after useCliDb, so it starts after the data is written and closes first.
+ */
+export function useCliServer(
+  h: { readonly t: TestDb },
+  masterKey: string,
+): {
+  cli(args: string[], opts?: { env?: Record<string, string> }): Promise<CliResult>;
+  readonly url: string;
+} {
+  let srv: Awaited<ReturnType<typeof serveCliDb>> | undefined;
+  beforeAll(async () => {
+    srv = await serveCliDb(h.t, masterKey);
+  });
+  afterAll(() => srv?.close());
+  const url = () => {
+    if (!srv) throw new Error("the server starts in beforeAll");
+    return srv.url;
+  };
+  return {
+    cli: (args, opts) => runCli(["--url", url(), "--key", masterKey, ...args], opts),
+    get url() {
+      return url();
+    },
+  };
+}

@@ -8,6 +8,7 @@ import {
   matrixFixture,
   OTHER_USER_IDS,
   OTHER_USER_MARKERS,
+  type ProcedureInfo,
   procedureList,
   restRequest,
   SCOPED_CALLERS,
@@ -18,10 +19,12 @@ import { describe, expect, it } from "vitest";
 import { useTestServer } from "../src/testing.ts";
 
 /**
- * The authorization matrix over real HTTP (the roles themselves are proven in packages/api's matrix):
- * every REST route and every /trpc procedure × every kind of caller, with the status its declared access
- * implies; refusals in the transport's error shape; internal users naming the other user's ids over REST
- * get a 403 or none of that user's rows.
+ * The authorization matrix's transport (the roles themselves, every procedure × every caller, are
+ * packages/api/test/authMatrix.test.ts's): for one procedure of each access level and each way it is
+ * reached (REST GET, REST POST, tRPC query, tRPC mutation), every kind of caller gets the status the
+ * declared access implies, refusals in the transport's error shape; internal users naming the other
+ * user's ids get a 403 or none of that user's rows on each way REST maps its input (query, list
+ * values, a path segment, a JSON body).
  */
 const fx = matrixFixture();
 const h = useTestServer({
@@ -33,11 +36,31 @@ const h = useTestServer({
 });
 
 const procs = procedureList();
+/** The first procedure of each kind (`key` of it), in the router's order. */
+const firstOf = (list: ProcedureInfo[], key: (p: ProcedureInfo) => string) =>
+  list.filter((p, i) => list.findIndex((q) => key(q) === key(p)) === i);
 // Mutations last: reset zeroes counters the reads look at.
 const ordered = [...procs.filter((p) => p.type === "query"), ...procs.filter((p) => p.type !== "query")];
+const restReps = firstOf(
+  ordered.filter((p) => p.rest),
+  (p) => `${p.access} ${p.rest!.method}`,
+);
+const trpcReps = firstOf(ordered, (p) => `${p.access} ${p.type}`);
+/** REST's ways of mapping an input: query values, lists, a {name} path segment, a JSON body. */
+const SCOPED_REPS = [
+  "spend.spendUsers",
+  "logs.spendLogs",
+  "analytics.query",
+  "tagAnalytics.summary",
+  "logs.spendLogDetail",
+  "analytics.queryPost",
+];
 
 describe("REST routes: status per caller from the declared access", () => {
-  for (const p of ordered.filter((x) => x.rest)) {
+  it("one route per access level and method, every level", () => {
+    expect(new Set(restReps.map((p) => p.access))).toEqual(new Set(procs.map((p) => p.access)));
+  });
+  for (const p of restReps) {
     const rest = p.rest!;
     it(`${rest.method} ${rest.path} (${p.access})`, async () => {
       const req = restRequest(rest, validInput(p));
@@ -62,7 +85,7 @@ describe("REST routes: status per caller from the declared access", () => {
 });
 
 describe("tRPC over HTTP: status per caller from the declared access", () => {
-  for (const p of ordered) {
+  for (const p of trpcReps) {
     it(`/trpc/${p.path} (${p.access})`, async () => {
       const input = validInput(p);
       const got: Record<string, number> = {};
@@ -90,7 +113,11 @@ describe("tRPC over HTTP: status per caller from the declared access", () => {
 });
 
 describe("REST: internal users never get the other user's rows", () => {
-  const scoped = procs.filter((p) => p.rest && p.access === "scoped");
+  const scoped = SCOPED_REPS.map((path) => procs.find((p) => p.path === path)!);
+  it("the representatives are scoped REST routes", () => {
+    for (const [i, p] of scoped.entries())
+      expect([SCOPED_REPS[i], p?.access, !!p?.rest]).toEqual([SCOPED_REPS[i], "scoped", true]);
+  });
   for (const p of scoped) {
     const rest = p.rest!;
     it(`${rest.method} ${rest.path}`, async () => {

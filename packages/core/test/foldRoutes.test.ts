@@ -8,7 +8,7 @@ import {
   setRollupDeleteMode,
 } from "../src/internal.ts";
 import { createTestDb, type TestDb, testEngine } from "../src/testing/index.ts";
-import { type Column, insertLikeLiteLLM, pick } from "./writePaths.ts";
+import { type Column, insertLikeLiteLLM, pick } from "../src/testing/writePaths.ts";
 
 /**
  * Migration 0015: the route rollups (activity_route_daily, activity_route_rows, activity_dim_daily) are fed

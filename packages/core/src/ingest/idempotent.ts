@@ -1,5 +1,6 @@
 import { type RawBuilder, sql } from "kysely";
 import type { Db } from "../db/connect.ts";
+import type { PgType } from "../db/logColumns.ts";
 import type { WireRow } from "./validate.ts";
 
 /**
@@ -14,7 +15,7 @@ import type { WireRow } from "./validate.ts";
  * from a conflict.
  */
 
-export type PgType = "text" | "float8" | "int4" | "timestamp" | "jsonb";
+export type { PgType };
 
 /** A column: its name (from the allowlists in this folder, never from input) and how it is sent. */
 export interface Column {

@@ -116,13 +116,6 @@ export async function diffStored(
   return out;
 }
 
-/** The columns a table has (to leave out optional LiteLLM columns that an older attached database lacks). */
-export async function tableColumns(db: Db, table: string): Promise<Set<string>> {
-  const r = await sql<{ column_name: string }>`SELECT column_name FROM information_schema.columns
-    WHERE table_schema = 'public' AND table_name = ${table}`.execute(db);
-  return new Set(r.rows.map((x) => x.column_name));
-}
-
 /**
  * Deadlock and serialization failures, and a request_id that a concurrent writer registered first (a
  * partitioned log table): the whole statement rolled back, so it is safe to run again.

@@ -1,6 +1,7 @@
 import { type Selectable, type SelectQueryBuilder, sql } from "kysely";
 import type { Db } from "../db/connect.ts";
 import type { Database, SpendLogsTable } from "../db/schema.ts";
+import { schemaFacts } from "../db/schemaFacts.ts";
 import { type RollupFilters, spendTotals } from "../rollups/query.ts";
 import { type Scope, scopeUserId } from "../scope.ts";
 
@@ -122,22 +123,9 @@ export async function querySpendLogs(
   return rows as SpendLogRow[];
 }
 
-const precisionCache = new WeakMap<Db, Promise<boolean>>();
-/**
- * Whether "startTime" keeps at most milliseconds (LiteLLM's timestamp(3)), so that `<= t` is `< t + 1 ms`.
- * Cached per database.
- */
-function millisecondTimes(db: Db): Promise<boolean> {
-  let p = precisionCache.get(db);
-  if (!p) {
-    p = sql<{ p: number | null }>`SELECT datetime_precision AS p FROM information_schema.columns
-        WHERE table_schema = 'public' AND table_name = 'LiteLLM_SpendLogs' AND column_name = 'startTime'`
-      .execute(db)
-      .then((r) => r.rows[0]?.p != null && Number(r.rows[0].p) <= 3);
-    precisionCache.set(db, p);
-    p.catch(() => precisionCache.delete(db));
-  }
-  return p;
+/** Whether "startTime" keeps at most milliseconds, so that `<= t` is `< t + 1 ms` (schema facts). */
+async function millisecondTimes(db: Db): Promise<boolean> {
+  return (await schemaFacts(db)).startTimeMillis;
 }
 
 /**

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from "kysely";
 import { SpendlensError } from "../errors.ts";
 import type { Db } from "./connect.ts";
+import { getMeta } from "./meta.ts";
 import { MIGRATION_FILES } from "./migrationFiles.ts";
 import { probeSchemaFacts } from "./schemaFacts.ts";
 import { splitSqlStatements } from "./sqlText.ts";
@@ -128,10 +129,10 @@ export async function migrate(db: Db, opts: { upTo?: string } = {}): Promise<Mig
   await checkSchema(db);
   // The planner's schema facts, probed once now that the schema is what it will be (db/schemaFacts.ts).
   await probeSchemaFacts(db);
-  const mode = await sql<{ value: string }>`SELECT value FROM spendlens.meta WHERE key = 'mode'`.execute(db);
+  const mode = await getMeta(db, "mode");
   return {
     applied: (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName),
-    mode: mode.rows[0]?.value === "standalone" ? "standalone" : "attach",
+    mode: mode === "standalone" ? "standalone" : "attach",
   };
 }
 

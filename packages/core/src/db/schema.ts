@@ -9,7 +9,6 @@ import type { CatalogTable, ERROR_LOG_CATALOG, SPEND_LOG_CATALOG } from "./logCo
  * configured (see connect.ts) to return them as ISO strings ending in `Z`, and core passes them in as
  * ISO strings, so no JS Date ever meets the driver's local-time conversions.
  */
-type Timestamp = ColumnType<string, string | undefined, string>;
 type NullableTimestamp = ColumnType<string | null, string | null | undefined, string | null>;
 type Json = ColumnType<unknown, string | undefined, string>;
 type NullableJson = ColumnType<unknown | null, string | null | undefined, string | null>;
@@ -96,6 +95,34 @@ export interface MetaTable {
   value: string;
 }
 
+// spendlens's own tables (schema `spendlens`, made by the migrations), typed where code queries them with
+// the query builder. The rollup tables themselves are read through the planner's SQL (rollups/render.ts).
+
+/** Days whose rollups are not to be trusted (dirty) or whose raw logs are gone (migration 0003, 0011). */
+export interface RollupDaysTable {
+  day: string;
+  dirty_reason: string | null;
+  dirty_at: ColumnType<string | null, string | null | undefined, string | null>;
+  raw_deleted: ColumnType<boolean, boolean | undefined, boolean>;
+}
+
+/** The budget webhook outbox (migration 0008, budgets/alerts.ts). */
+export interface BudgetAlertsTable {
+  id: Generated<number>;
+  idempotency_key: string;
+  entity_type: string;
+  entity_id: string;
+  event: string;
+  window_start: string;
+  payload: Json;
+  created_at: string;
+  attempts: ColumnType<number, number | undefined, number>;
+  next_attempt_at: string;
+  lease_until: string | null;
+  delivered_at: string | null;
+  last_error: string | null;
+}
+
 export interface Database {
   LiteLLM_SpendLogs: SpendLogsTable;
   LiteLLM_ErrorLogs: ErrorLogsTable;
@@ -104,4 +131,6 @@ export interface Database {
   LiteLLM_TeamTable: TeamTable;
   LiteLLM_EndUserTable: EndUserTable;
   "spendlens.meta": MetaTable;
+  "spendlens.rollup_days": RollupDaysTable;
+  "spendlens.budget_alerts": BudgetAlertsTable;
 }

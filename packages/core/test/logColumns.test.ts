@@ -2,12 +2,14 @@ import { readFileSync } from "node:fs";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  ALL,
   buildWorld,
   CsvWriter,
   ERROR_COLUMNS,
   ERROR_LOG_CATALOG,
   ERROR_LOG_COLUMNS,
   generateLogs,
+  ingestSpendLogs,
   insertErrorLogBatch,
   insertLogBatch,
   LOG_COLUMNS,
@@ -15,6 +17,7 @@ import {
   MEASURE_SETS,
   migrate,
   OPTIONAL_SPEND_LOG_COLUMNS,
+  REQUIRED_COLUMNS,
   SPEND_LOG_CATALOG,
   SPEND_LOG_COLUMNS,
   schemaFacts,
@@ -166,6 +169,23 @@ describe("the catalog against LiteLLM's own schema (attach mode)", () => {
         expect((SPEND_LOG_CATALOG as readonly LogColumn[]).find((c) => c.name === name)?.optional).toBe(true);
       const f = await schemaFacts(t.db);
       expect([...f.spendLogColumns].sort()).toEqual([...have].sort());
+      // Ingest writes the optional columns the table has and leaves out the ones it lacks.
+      const row = {
+        request_id: "old-1",
+        api_key: "hashed-old",
+        spend: 0.5,
+        startTime: "2026-03-15T09:00:00Z",
+        model: "gpt-4o",
+        session_id: "s-1",
+        organization_id: "org-1",
+        status: "success",
+      };
+      expect(
+        (await ingestSpendLogs(t.db, ALL, { logs: [row] }, { modelList: [], providerBudgets: {} })).inserted,
+      ).toBe(1);
+      const back = await sql<{ session_id: string; spend: number }>`SELECT session_id, spend
+        FROM "LiteLLM_SpendLogs" WHERE request_id = 'old-1'`.execute(t.db);
+      expect(back.rows).toEqual([{ session_id: "s-1", spend: 0.5 }]);
     } finally {
       await t.drop();
     }
@@ -173,39 +193,12 @@ describe("the catalog against LiteLLM's own schema (attach mode)", () => {
 });
 
 describe("what derives from the catalog", () => {
-  it("ingest writes the catalog's ingest columns: the required ones always, the optional ones when present", () => {
-    expect(SPEND_LOG_COLUMNS.map((c) => c.name)).toEqual([
-      "request_id",
-      "call_type",
-      "api_key",
-      "spend",
-      "total_tokens",
-      "prompt_tokens",
-      "completion_tokens",
-      "startTime",
-      "endTime",
-      "model",
-      "model_id",
-      "model_group",
-      "custom_llm_provider",
-      "api_base",
-      "user",
-      "metadata",
-      "cache_hit",
-      "request_tags",
-      "team_id",
-      "end_user",
-    ]);
-    expect(OPTIONAL_SPEND_LOG_COLUMNS.map((c) => c.name)).toEqual([
-      "completionStartTime",
-      "cache_key",
-      "organization_id",
-      "requester_ip_address",
-      "messages",
-      "response",
-      "session_id",
-      "status",
-    ]);
+  it("ingest's lists: every ingest column once, the optional ones apart; migrate requires the rest", () => {
+    const ingest = (SPEND_LOG_CATALOG as readonly LogColumn[]).filter((c) => c.ingest);
+    expect([...SPEND_LOG_COLUMNS, ...OPTIONAL_SPEND_LOG_COLUMNS].map((c) => c.name).sort()).toEqual(
+      ingest.map((c) => c.name).sort(),
+    );
+    expect(SPEND_LOG_COLUMNS.map((c) => c.name)).toEqual(REQUIRED_COLUMNS.LiteLLM_SpendLogs);
     expect(ERROR_LOG_COLUMNS.map((c) => c.name)).toEqual(ERROR_LOG_CATALOG.map((c) => c.name));
   });
 

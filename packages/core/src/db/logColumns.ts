@@ -32,8 +32,10 @@ export interface LogColumn {
   /** NULL allowed (else NOT NULL; every NOT NULL column but the id and the times has a default). */
   readonly nullable: boolean;
   /**
-   * LiteLLM added it later: a table an older LiteLLM made (attach mode) may lack it. Ingest writes it only
-   * when the table has it (schema facts) and readers read it as NULL (`SchemaFacts.spendLogColumns`).
+   * Not required of a LiteLLM table: `migrate` (db/migrations.ts `checkSchema`) refuses a table that lacks
+   * a column without this flag. Spend logs: LiteLLM added it later, so a table an older LiteLLM made
+   * (attach mode) may lack it; ingest writes it only when the table has it (schema facts) and readers read
+   * it as NULL. Error logs: nothing reads it, but error ingest writes every column it lists.
    */
   readonly optional?: true;
   /** POST …/ingest writes it (from the row's field of the same name). */
@@ -102,13 +104,18 @@ export const ERROR_LOG_CATALOG = [
   { name: "endTime", type: "timestamp", nullable: false, ingest: true, demo: true },
   { name: "api_base", type: "text", nullable: false, ingest: true, demo: true },
   { name: "model_group", type: "text", nullable: false, ingest: true, demo: true },
-  { name: "litellm_model_name", type: "text", nullable: false, ingest: true, demo: true },
+  { name: "litellm_model_name", type: "text", nullable: false, optional: true, ingest: true, demo: true },
   { name: "model_id", type: "text", nullable: false, ingest: true, demo: true },
-  { name: "request_kwargs", type: "jsonb", nullable: false, ingest: true },
+  { name: "request_kwargs", type: "jsonb", nullable: false, optional: true, ingest: true },
   { name: "exception_type", type: "text", nullable: false, ingest: true, demo: true },
-  { name: "exception_string", type: "text", nullable: false, ingest: true },
+  { name: "exception_string", type: "text", nullable: false, optional: true, ingest: true },
   { name: "status_code", type: "text", nullable: false, ingest: true, demo: true },
 ] as const satisfies readonly LogColumn[];
+
+/** The columns each log table must have (`checkSchema`): the catalog's columns not marked optional. */
+export function requiredColumns(catalog: readonly LogColumn[]): string[] {
+  return catalog.filter((c) => !c.optional).map((c) => c.name);
+}
 
 export type SpendLogColumnName = (typeof SPEND_LOG_CATALOG)[number]["name"];
 export type ErrorLogColumnName = (typeof ERROR_LOG_CATALOG)[number]["name"];

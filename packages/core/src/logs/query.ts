@@ -1,4 +1,5 @@
 import { type Selectable, type SelectQueryBuilder, sql } from "kysely";
+import { normalizeKeyFilter } from "../auth/hash.ts";
 import type { Db } from "../db/connect.ts";
 import type { Database, SpendLogsTable } from "../db/schema.ts";
 import { schemaFacts } from "../db/schemaFacts.ts";
@@ -41,6 +42,47 @@ export interface SpendLogFilter {
    * analytics read them; a non-array is no tags).
    */
   tag?: string | undefined;
+}
+
+/** A log request's filter fields, as the inputs name them (the original's query names). */
+export interface LogFilterInput {
+  api_key?: string | undefined;
+  request_id?: string | undefined;
+  team_id?: string | undefined;
+  min_spend?: number | undefined;
+  max_spend?: number | undefined;
+  start_date?: string | undefined;
+  end_date?: string | undefined;
+  status_filter?: string | undefined;
+  model?: string | undefined;
+  model_id?: string | undefined;
+  key_alias?: string | undefined;
+  end_user?: string | undefined;
+  error_code?: string | undefined;
+  tag?: string | undefined;
+}
+
+/**
+ * The filter of a log page's input (/spend/logs/ui, /spend/logs/stream): a raw `sk-…` key hashed, the
+ * window's ends (ISO instants) both inclusive.
+ */
+export function logFilterOf(input: LogFilterInput): SpendLogFilter {
+  return {
+    api_key: input.api_key !== undefined ? normalizeKeyFilter(input.api_key) : undefined,
+    request_id: input.request_id,
+    team_id: input.team_id,
+    min_spend: input.min_spend,
+    max_spend: input.max_spend,
+    from: input.start_date,
+    toInclusive: input.end_date,
+    status: input.status_filter,
+    model: input.model,
+    model_id: input.model_id,
+    key_alias: input.key_alias,
+    end_user: input.end_user,
+    error_code: input.error_code,
+    tag: input.tag,
+  };
 }
 
 /** Columns /spend/logs/ui may sort by (LiteLLM's `sort_by`); anything else is a 400. */

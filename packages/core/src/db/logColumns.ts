@@ -3,9 +3,10 @@ import type { ColumnType } from "kysely";
 /**
  * The one catalog of the LiteLLM log tables' columns that spendlens knows: "LiteLLM_SpendLogs" and
  * "LiteLLM_ErrorLogs", in the order migration 0001 (and 0009) create them. What restated these lists
- * before derives from here: ingest's column lists (ingest/columns.ts), the demo loaders' (demo/insert.ts,
- * demo/copy.ts and so demo/pgliteBulk.ts), the rollups' token measures (rollups/measures.ts), the
- * analytics dimensions' columns (analytics/analytics.ts) and the kysely row types (db/schema.ts).
+ * before derives from here: ingest's column lists (ingest/columns.ts), the bulk loaders' (demo/copy.ts and
+ * so demo/pgliteBulk.ts), the required columns `migrate` checks (db/migrations.ts), the analytics
+ * dimensions' columns (analytics/analytics.ts) and the kysely row types (db/schema.ts). The rollups'
+ * measures (rollups/measures.ts) and demo/insert.ts keep their own text; the catalog test checks them.
  *
  * The migrations are frozen SQL and keep their own text; test/logColumns.test.ts checks this catalog
  * against the migrated tables' columns and types on both engines. Adding a column LiteLLM logs: a new

@@ -2,6 +2,7 @@ import { type RawBuilder, sql } from "kysely";
 import { z } from "zod";
 import { normalizeKeyFilter } from "../auth/hash.ts";
 import type { Db } from "../db/connect.ts";
+import { type LogColumn, SPEND_LOG_CATALOG } from "../db/logColumns.ts";
 import { badRequest, forbidden } from "../errors.ts";
 import type { SpendDim } from "../rollups/grains.ts";
 import {
@@ -73,20 +74,13 @@ export const ANALYTICS_MEASURES = [
 export type AnalyticsMeasure = (typeof ANALYTICS_MEASURES)[number];
 
 /**
- * The allowlist: a dimension's column in "LiteLLM_SpendLogs" (and in the rollups). The only way a
- * dimension name reaches SQL. `provider` is the log's own custom_llm_provider (docs/analytics.md).
+ * The allowlist: a dimension's column in "LiteLLM_SpendLogs" (and in the rollups), from the column
+ * catalog's `analytics` names (db/logColumns.ts). The only way a dimension name reaches SQL. `provider` is
+ * the log's own custom_llm_provider (docs/analytics.md).
  */
-const DIM_COLUMN: Record<Exclude<AnalyticsDimension, "tag">, SpendDim> = {
-  api_key: "api_key",
-  user: "user",
-  team: "team_id",
-  organization: "organization_id",
-  end_user: "end_user",
-  model: "model",
-  model_group: "model_group",
-  provider: "custom_llm_provider",
-  api_base: "api_base",
-};
+const DIM_COLUMN = Object.fromEntries(
+  (SPEND_LOG_CATALOG as readonly LogColumn[]).flatMap((c) => (c.analytics ? [[c.analytics, c.name]] : [])),
+) as Record<Exclude<AnalyticsDimension, "tag">, SpendDim>;
 
 /** At most this many rows in an answer; `limit` may ask for fewer. */
 export const ANALYTICS_MAX_ROWS = 10_000;

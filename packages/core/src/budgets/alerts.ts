@@ -341,14 +341,26 @@ export async function listBudgetAlerts(
   input: z.input<typeof budgetAlertsInput> = {},
 ): Promise<{ alerts: BudgetAlertRow[] }> {
   const q = budgetAlertsInput.parse(input);
-  const where =
-    q.status === "pending"
-      ? sql`WHERE delivered_at IS NULL`
-      : q.status === "delivered"
-        ? sql`WHERE delivered_at IS NOT NULL`
-        : sql``;
-  const r = await sql<BudgetAlertRow>`SELECT id::int AS id, idempotency_key, entity_type, entity_id, event,
-      window_start, payload, created_at, attempts, next_attempt_at, delivered_at, last_error
-    FROM spendlens.budget_alerts ${where} ORDER BY id DESC LIMIT ${q.limit}`.execute(db);
-  return { alerts: r.rows };
+  const rows = await db
+    .selectFrom("spendlens.budget_alerts")
+    .select([
+      sql<number>`id::int`.as("id"),
+      "idempotency_key",
+      "entity_type",
+      "entity_id",
+      "event",
+      "window_start",
+      "payload",
+      "created_at",
+      "attempts",
+      "next_attempt_at",
+      "delivered_at",
+      "last_error",
+    ])
+    .$if(q.status === "pending", (b) => b.where("delivered_at", "is", null))
+    .$if(q.status === "delivered", (b) => b.where("delivered_at", "is not", null))
+    .orderBy("spendlens.budget_alerts.id", "desc")
+    .limit(q.limit)
+    .execute();
+  return { alerts: rows as BudgetAlertRow[] };
 }

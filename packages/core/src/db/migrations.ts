@@ -2,6 +2,8 @@ import { createHash } from "node:crypto";
 import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from "kysely";
 import { SpendlensError } from "../errors.ts";
 import type { Db } from "./connect.ts";
+import { ERROR_LOG_CATALOG, requiredColumns, SPEND_LOG_CATALOG } from "./logColumns.ts";
+import { getMeta } from "./meta.ts";
 import { MIGRATION_FILES } from "./migrationFiles.ts";
 import { probeSchemaFacts } from "./schemaFacts.ts";
 import { splitSqlStatements } from "./sqlText.ts";
@@ -21,38 +23,8 @@ import { splitSqlStatements } from "./sqlText.ts";
 
 /** The columns spendlens reads; a LiteLLM table that lacks one cannot be served. */
 export const REQUIRED_COLUMNS: Record<string, string[]> = {
-  LiteLLM_SpendLogs: [
-    "request_id",
-    "call_type",
-    "api_key",
-    "spend",
-    "total_tokens",
-    "prompt_tokens",
-    "completion_tokens",
-    "startTime",
-    "endTime",
-    "model",
-    "model_id",
-    "model_group",
-    "custom_llm_provider",
-    "api_base",
-    "user",
-    "metadata",
-    "cache_hit",
-    "request_tags",
-    "team_id",
-    "end_user",
-  ],
-  LiteLLM_ErrorLogs: [
-    "request_id",
-    "startTime",
-    "endTime",
-    "api_base",
-    "model_group",
-    "model_id",
-    "exception_type",
-    "status_code",
-  ],
+  LiteLLM_SpendLogs: requiredColumns(SPEND_LOG_CATALOG),
+  LiteLLM_ErrorLogs: requiredColumns(ERROR_LOG_CATALOG),
   LiteLLM_VerificationToken: [
     "token",
     "key_name",
@@ -128,10 +100,10 @@ export async function migrate(db: Db, opts: { upTo?: string } = {}): Promise<Mig
   await checkSchema(db);
   // The planner's schema facts, probed once now that the schema is what it will be (db/schemaFacts.ts).
   await probeSchemaFacts(db);
-  const mode = await sql<{ value: string }>`SELECT value FROM spendlens.meta WHERE key = 'mode'`.execute(db);
+  const mode = await getMeta(db, "mode");
   return {
     applied: (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName),
-    mode: mode.rows[0]?.value === "standalone" ? "standalone" : "attach",
+    mode: mode === "standalone" ? "standalone" : "attach",
   };
 }
 

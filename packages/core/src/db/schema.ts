@@ -1,4 +1,5 @@
 import type { ColumnType, Generated } from "kysely";
+import type { CatalogTable, ERROR_LOG_CATALOG, SPEND_LOG_CATALOG } from "./logColumns.ts";
 
 /**
  * Kysely types for LiteLLM's own tables (names and columns as LiteLLM's Prisma schema creates them)
@@ -8,54 +9,21 @@ import type { ColumnType, Generated } from "kysely";
  * configured (see connect.ts) to return them as ISO strings ending in `Z`, and core passes them in as
  * ISO strings, so no JS Date ever meets the driver's local-time conversions.
  */
-type Timestamp = ColumnType<string, string | undefined, string>;
 type NullableTimestamp = ColumnType<string | null, string | null | undefined, string | null>;
 type Json = ColumnType<unknown, string | undefined, string>;
 type NullableJson = ColumnType<unknown | null, string | null | undefined, string | null>;
 type Float = ColumnType<number, number | undefined, number>;
 
-export interface SpendLogsTable {
+/**
+ * The log tables' row types come from the column catalog (db/logColumns.ts): one entry there is the
+ * column here. The id of a spend log must be given; an error log's has a default.
+ */
+export type SpendLogsTable = Omit<CatalogTable<typeof SPEND_LOG_CATALOG>, "request_id"> & {
   request_id: string;
-  call_type: ColumnType<string, string | undefined, string>;
-  api_key: ColumnType<string, string | undefined, string>;
-  spend: Float;
-  total_tokens: ColumnType<number, number | undefined, number>;
-  prompt_tokens: ColumnType<number, number | undefined, number>;
-  completion_tokens: ColumnType<number, number | undefined, number>;
-  startTime: Timestamp;
-  endTime: Timestamp;
-  completionStartTime: NullableTimestamp;
-  model: ColumnType<string, string | undefined, string>;
-  model_id: ColumnType<string | null, string | null | undefined, string | null>;
-  model_group: ColumnType<string | null, string | null | undefined, string | null>;
-  custom_llm_provider: ColumnType<string | null, string | null | undefined, string | null>;
-  api_base: ColumnType<string | null, string | null | undefined, string | null>;
-  user: ColumnType<string | null, string | null | undefined, string | null>;
-  metadata: NullableJson;
-  cache_hit: ColumnType<string | null, string | null | undefined, string | null>;
-  cache_key: ColumnType<string | null, string | null | undefined, string | null>;
-  request_tags: NullableJson;
-  team_id: string | null;
-  organization_id: string | null;
-  end_user: string | null;
-  requester_ip_address: string | null;
-  session_id: string | null;
-  status: string | null;
-}
-
-export interface ErrorLogsTable {
+};
+export type ErrorLogsTable = Omit<CatalogTable<typeof ERROR_LOG_CATALOG>, "request_id"> & {
   request_id: Generated<string>;
-  startTime: Timestamp;
-  endTime: Timestamp;
-  api_base: ColumnType<string, string | undefined, string>;
-  model_group: ColumnType<string, string | undefined, string>;
-  litellm_model_name: ColumnType<string, string | undefined, string>;
-  model_id: ColumnType<string, string | undefined, string>;
-  request_kwargs: Json;
-  exception_type: ColumnType<string, string | undefined, string>;
-  exception_string: ColumnType<string, string | undefined, string>;
-  status_code: ColumnType<string, string | undefined, string>;
-}
+};
 
 export interface VerificationTokenTable {
   token: string;
@@ -127,6 +95,34 @@ export interface MetaTable {
   value: string;
 }
 
+// spendlens's own tables (schema `spendlens`, made by the migrations), typed where code queries them with
+// the query builder. The rollup tables themselves are read through the planner's SQL (rollups/render.ts).
+
+/** Days whose rollups are not to be trusted (dirty) or whose raw logs are gone (migration 0003, 0011). */
+export interface RollupDaysTable {
+  day: string;
+  dirty_reason: string | null;
+  dirty_at: ColumnType<string | null, string | null | undefined, string | null>;
+  raw_deleted: ColumnType<boolean, boolean | undefined, boolean>;
+}
+
+/** The budget webhook outbox (migration 0008, budgets/alerts.ts). */
+export interface BudgetAlertsTable {
+  id: Generated<number>;
+  idempotency_key: string;
+  entity_type: string;
+  entity_id: string;
+  event: string;
+  window_start: string;
+  payload: Json;
+  created_at: string;
+  attempts: ColumnType<number, number | undefined, number>;
+  next_attempt_at: string;
+  lease_until: string | null;
+  delivered_at: string | null;
+  last_error: string | null;
+}
+
 export interface Database {
   LiteLLM_SpendLogs: SpendLogsTable;
   LiteLLM_ErrorLogs: ErrorLogsTable;
@@ -135,4 +131,6 @@ export interface Database {
   LiteLLM_TeamTable: TeamTable;
   LiteLLM_EndUserTable: EndUserTable;
   "spendlens.meta": MetaTable;
+  "spendlens.rollup_days": RollupDaysTable;
+  "spendlens.budget_alerts": BudgetAlertsTable;
 }

@@ -5,7 +5,9 @@ import type { Db } from "./connect.ts";
  * What the query planner needs to know about a database's schema, probed in one statement when the
  * database is migrated (`migrate` ends with `probeSchemaFacts`), or on first use for a handle that was
  * not (a standby, a test's clone of a migrated template), and then passed to the planner (rollups/plan.ts)
- * as plain data. One cache for the whole package instead of a WeakMap per fact per file.
+ * as plain data. One cache for the whole package instead of a WeakMap per fact per file: the log
+ * columns (analytics, ingest's optional columns, the planner), the time precision (logs/query.ts), the
+ * engine (db/stream.ts), the derived grains (rollups/plan.ts, rollups/distinct.ts).
  */
 export interface SchemaFacts {
   /** Columns of "LiteLLM_SpendLogs" (an older LiteLLM lacks organization_id: it reads as NULL). */
@@ -17,24 +19,40 @@ export interface SchemaFacts {
    * part of the way, as some tests make, lacks them, and the planner then reads their sources.
    */
   derivedGrains: boolean;
+  /**
+   * True when "LiteLLM_SpendLogs"."startTime" keeps at most milliseconds (LiteLLM's timestamp(3)), so
+   * that `<= t` is `< t + 1 ms` (logs/query.ts counts from the rollups only then).
+   */
+  startTimeMillis: boolean;
+  /** True on PGlite (Postgres compiled to WebAssembly), false on a Postgres server (db/stream.ts). */
+  embedded: boolean;
 }
 
 const facts = new WeakMap<Db, Promise<SchemaFacts>>();
 
 /** Probes the facts now (one statement) and keeps them for `schemaFacts(db)`. */
 export function probeSchemaFacts(db: Db): Promise<SchemaFacts> {
-  const p = sql<{ cols: { name: string; type: string }[] | null; derived: boolean }>`SELECT
-      (SELECT json_agg(json_build_object('name', column_name, 'type', data_type))
+  const p = sql<{
+    cols: { name: string; type: string; precision: number | null }[] | null;
+    derived: boolean;
+    version: string;
+  }>`SELECT
+      (SELECT json_agg(json_build_object('name', column_name, 'type', data_type,
+          'precision', datetime_precision))
         FROM information_schema.columns
         WHERE table_schema = 'public' AND table_name = 'LiteLLM_SpendLogs') AS cols,
-      to_regclass('spendlens.end_user_daily') IS NOT NULL AS derived`
+      to_regclass('spendlens.end_user_daily') IS NOT NULL AS derived,
+      version() AS version`
     .execute(db)
     .then((r): SchemaFacts => {
       const cols = r.rows[0]?.cols ?? [];
+      const startTime = cols.find((c) => c.name === "startTime");
       return {
         spendLogColumns: new Set(cols.map((c) => c.name)),
-        startTimeHasZone: cols.some((c) => c.name === "startTime" && c.type === "timestamp with time zone"),
+        startTimeHasZone: startTime?.type === "timestamp with time zone",
         derivedGrains: r.rows[0]?.derived === true,
+        startTimeMillis: startTime?.precision != null && Number(startTime.precision) <= 3,
+        embedded: /wasm|emscripten/i.test(r.rows[0]?.version ?? ""),
       };
     });
   facts.set(db, p);

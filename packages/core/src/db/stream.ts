@@ -2,6 +2,7 @@ import { type ControlledTransaction, type RawBuilder, sql } from "kysely";
 import { foldBeforeRead } from "../rollups/fold.ts";
 import type { Db } from "./connect.ts";
 import type { Database } from "./schema.ts";
+import { schemaFacts } from "./schemaFacts.ts";
 
 /**
  * Reading a big answer in chunks, so that memory is bounded by a chunk and not by the answer.
@@ -32,19 +33,9 @@ export interface StreamOptions {
 const STREAM_SETTINGS = ["jit", "extra_float_digits", "work_mem"] as const;
 export type StreamSetting = (typeof STREAM_SETTINGS)[number];
 
-const engineCache = new WeakMap<Db, Promise<boolean>>();
-
-/** True on PGlite (Postgres compiled to WebAssembly), false on a Postgres server. */
-export function isEmbeddedDb(db: Db): Promise<boolean> {
-  let p = engineCache.get(db);
-  if (!p) {
-    p = sql<{ v: string }>`SELECT version() AS v`
-      .execute(db)
-      .then((r) => /wasm|emscripten/i.test(r.rows[0]?.v ?? ""));
-    engineCache.set(db, p);
-    p.catch(() => engineCache.delete(db));
-  }
-  return p;
+/** True on PGlite (Postgres compiled to WebAssembly), false on a Postgres server (schema facts). */
+export async function isEmbeddedDb(db: Db): Promise<boolean> {
+  return (await schemaFacts(db)).embedded;
 }
 
 type Trx = ControlledTransaction<Database>;

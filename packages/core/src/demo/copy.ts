@@ -5,47 +5,24 @@ import { Kysely, PostgresDialect, sql } from "kysely";
 import type pg from "pg";
 import pgCopy from "pg-copy-streams";
 import type { Db } from "../db/connect.ts";
+import { ERROR_LOG_CATALOG, type LogColumn, SPEND_LOG_CATALOG, SQL_TYPE } from "../db/logColumns.ts";
 import type { Database } from "../db/schema.ts";
 import { addLogToDeltas, emptyDeltas, recordSpendDeltas } from "../spend/counters.ts";
 import type { DemoErrorLog, DemoLog } from "./generate.ts";
 import { moveStagedErrors, moveStagedLogs } from "./pgliteBulk.ts";
 import { aborted, type GeneratedRow, type SeedOptions, type WriteCounts } from "./seedTypes.ts";
 
-export const LOG_COLUMNS = [
-  ["request_id", "text"],
-  ["call_type", "text"],
-  ["api_key", "text"],
-  ["spend", "double precision"],
-  ["total_tokens", "integer"],
-  ["prompt_tokens", "integer"],
-  ["completion_tokens", "integer"],
-  ["startTime", "timestamp(3)"],
-  ["endTime", "timestamp(3)"],
-  ["model", "text"],
-  ["model_id", "text"],
-  ["model_group", "text"],
-  ["custom_llm_provider", "text"],
-  ["api_base", "text"],
-  ["user", "text"],
-  ["metadata", "jsonb"],
-  ["cache_hit", "text"],
-  ["request_tags", "jsonb"],
-  ["team_id", "text"],
-  ["end_user", "text"],
-  ["status", "text"],
-] as const satisfies ReadonlyArray<readonly [keyof DemoLog, string]>;
+/** A catalog's columns the demo generator fills, with their SQL types (staging tables, COPY lists). */
+function demoColumns<Row>(
+  catalog: readonly LogColumn[],
+): ReadonlyArray<readonly [keyof Row & string, string]> {
+  return catalog.filter((c) => c.demo).map((c) => [c.name as keyof Row & string, SQL_TYPE[c.type]] as const);
+}
 
-export const ERROR_COLUMNS = [
-  ["request_id", "text"],
-  ["startTime", "timestamp(3)"],
-  ["endTime", "timestamp(3)"],
-  ["api_base", "text"],
-  ["model_group", "text"],
-  ["litellm_model_name", "text"],
-  ["model_id", "text"],
-  ["exception_type", "text"],
-  ["status_code", "text"],
-] as const satisfies ReadonlyArray<readonly [keyof DemoErrorLog, string]>;
+/** The spend log columns the loaders write, in the order `writeLogRow` writes them (db/logColumns.ts). */
+export const LOG_COLUMNS = demoColumns<DemoLog>(SPEND_LOG_CATALOG);
+/** The error log columns the loaders write, in the order `writeErrorRow` writes them. */
+export const ERROR_COLUMNS = demoColumns<DemoErrorLog>(ERROR_LOG_CATALOG);
 
 export const colList = (cols: ReadonlyArray<readonly [string, string]>) =>
   cols.map(([c]) => `"${c}"`).join(", ");

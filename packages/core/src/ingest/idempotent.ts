@@ -1,5 +1,6 @@
 import { type RawBuilder, sql } from "kysely";
 import type { Db } from "../db/connect.ts";
+import type { PgType } from "../db/logColumns.ts";
 import type { WireRow } from "./validate.ts";
 
 /**
@@ -14,7 +15,7 @@ import type { WireRow } from "./validate.ts";
  * from a conflict.
  */
 
-export type PgType = "text" | "float8" | "int4" | "timestamp" | "jsonb";
+export type { PgType };
 
 /** A column: its name (from the allowlists in this folder, never from input) and how it is sent. */
 export interface Column {
@@ -113,13 +114,6 @@ export async function diffStored(
     JOIN ${sql.table(table)} AS s ON s.request_id = v.request_id`.execute(db);
   for (const x of r.rows) out.set(Number(x.i), JSON.parse(x.fields as string) as string[]);
   return out;
-}
-
-/** The columns a table has (to leave out optional LiteLLM columns that an older attached database lacks). */
-export async function tableColumns(db: Db, table: string): Promise<Set<string>> {
-  const r = await sql<{ column_name: string }>`SELECT column_name FROM information_schema.columns
-    WHERE table_schema = 'public' AND table_name = ${table}`.execute(db);
-  return new Set(r.rows.map((x) => x.column_name));
 }
 
 /**

@@ -2,13 +2,14 @@ import { providerWindowCtes } from "../budgets/providerBudgets.ts";
 import { now } from "../clock.ts";
 import type { SpendlensConfig } from "../config/config.ts";
 import type { Db } from "../db/connect.ts";
+import { type SchemaFacts, schemaFacts } from "../db/schemaFacts.ts";
 import { forbidden } from "../errors.ts";
 import { providerResolver } from "../providers/resolve.ts";
 import { foldRollupsSoon } from "../rollups/fold.ts";
 import { type Scope, scopeUserId } from "../scope.ts";
 import { foldSpendCountersSoon, spendCounterCtes } from "../spend/counters.ts";
 import { ERROR_LOG_COLUMNS, OPTIONAL_SPEND_LOG_COLUMNS, SPEND_LOG_COLUMNS } from "./columns.ts";
-import { type Column, tableColumns } from "./idempotent.ts";
+import type { Column } from "./idempotent.ts";
 import { laneOf } from "./lane.ts";
 import { checkBatch, parseRows } from "./prepare.ts";
 import { type Batch, ingestRows, type RowsResult, type WriteState } from "./statement.ts";
@@ -24,8 +25,6 @@ export {
 } from "./lane.ts";
 export type { IngestConflict, IngestInvalidRow, IngestResult, SpendIngestResult } from "./types.ts";
 export { MAX_INGEST_BATCH } from "./types.ts";
-
-const optionalColumnsCache = new WeakMap<object, Column[]>();
 
 /**
  * POST /spend/logs/ingest: writes spend logs the way the gateway would. Idempotent on request_id (the
@@ -56,12 +55,7 @@ export async function ingestSpendLogs(
             ? { field: "user", reason: `this key may only write logs of user ${only}` }
             : null,
   );
-  let cols = optionalColumnsCache.get(db);
-  if (!cols) {
-    const have = await tableColumns(db, "LiteLLM_SpendLogs");
-    cols = [...SPEND_LOG_COLUMNS, ...OPTIONAL_SPEND_LOG_COLUMNS.filter((c) => have.has(c.name))];
-    optionalColumnsCache.set(db, cols);
-  }
+  const cols = spendLogIngestColumns(await schemaFacts(db));
   const budgets = config.providerBudgets ?? {};
   const budgeted = Object.keys(budgets).length > 0;
   const resolve = budgeted ? providerResolver(config.modelList ?? []) : null;
@@ -96,6 +90,14 @@ export async function ingestSpendLogs(
   for (const [provider, added] of r.windows) if (added > 0) providerAdded[provider] = added;
   const { insertedRows: _rows, windows: _windows, ...result } = r;
   return { ...result, spend_added: spendAdded, provider_spend_added: providerAdded };
+}
+
+/** The spend-log columns ingest writes on this database: the catalog's, less optional ones it lacks. */
+function spendLogIngestColumns(facts: SchemaFacts): Column[] {
+  return [
+    ...SPEND_LOG_COLUMNS,
+    ...OPTIONAL_SPEND_LOG_COLUMNS.filter((c) => facts.spendLogColumns.has(c.name)),
+  ];
 }
 
 type SpendConfig = Pick<SpendlensConfig, "modelList" | "providerBudgets">;

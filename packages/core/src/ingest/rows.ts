@@ -71,12 +71,15 @@ const zJsonObject = z.record(z.string(), z.unknown(), { error: "must be a JSON o
 /** Stable JSON text for a jsonb column; undefined values dropped as JSON does. */
 const toJsonText = (v: unknown) => JSON.stringify(v ?? null);
 
+/** A log's request_id: required, 1..255 characters. */
+const zRequestId = z
+  .string({ error: (i) => (i.input === undefined ? "is required" : "must be a string") })
+  .min(1, "must not be empty")
+  .max(255, "must be at most 255 characters");
+
 export const spendLogRowSchema = z
   .object({
-    request_id: z
-      .string({ error: (i) => (i.input === undefined ? "is required" : "must be a string") })
-      .min(1, "must not be empty")
-      .max(255, "must be at most 255 characters"),
+    request_id: zRequestId,
     call_type: zText(255).default(""),
     /** A raw `sk-…` key is stored as its sha256 (LiteLLM's hash_token); anything else as given. */
     api_key: zText(255)
@@ -138,10 +141,7 @@ export type IngestSpendLogRow = z.output<typeof spendLogRowSchema>;
 
 export const errorLogRowSchema = z
   .object({
-    request_id: z
-      .string({ error: (i) => (i.input === undefined ? "is required" : "must be a string") })
-      .min(1, "must not be empty")
-      .max(255, "must be at most 255 characters"),
+    request_id: zRequestId,
     startTime: zInstant,
     endTime: zInstant.optional(),
     api_base: zText().default(""),

@@ -1,7 +1,6 @@
 import { type SelectQueryBuilder, sql } from "kysely";
 import { z } from "zod";
 import { spendLogColumns } from "../analytics/columns.ts";
-import { normalizeKeyFilter } from "../auth/hash.ts";
 import { isRealDate } from "../days.ts";
 import type { Db } from "../db/connect.ts";
 import type { Database } from "../db/schema.ts";
@@ -10,7 +9,7 @@ import { narrowToUser, type Scope } from "../scope.ts";
 import { isUnstorableText } from "../text.ts";
 import { zDateTime, zInt } from "../validation.ts";
 import { zFilter, zSpend } from "./inputs.ts";
-import { countSpendLogs, type SpendLogFilter, type SpendLogRow, whereSpendLogs } from "./query.ts";
+import { countSpendLogs, logFilterOf, type SpendLogRow, whereSpendLogs } from "./query.ts";
 
 /**
  * Keyset (cursor) pagination of spend logs (SPEC §5): newest first, ORDER BY "startTime" DESC,
@@ -118,20 +117,10 @@ export async function logsPage(db: Db, scope: Scope, input: LogsPageInput): Prom
   const a = parsed.data;
   const s = narrowToUser(scope, a.user_id);
   const after = a.cursor !== undefined ? decodeLogsCursor(a.cursor) : null;
-  const filter: SpendLogFilter = {
-    api_key: a.api_key !== undefined ? normalizeKeyFilter(a.api_key) : undefined,
-    request_id: a.request_id,
-    team_id: a.team_id,
-    min_spend: a.min_spend,
-    max_spend: a.max_spend,
-    from: a.start_date,
-    toInclusive: a.end_date,
-    tag: a.tag,
-  };
+  const filter = logFilterOf(a);
+  // end_user and model are in the filter too; countSpendLogs is asked only without them (below).
   const where = <O>(qb: SelectQueryBuilder<Database, "LiteLLM_SpendLogs", O>) =>
-    whereSpendLogs(qb, s, filter)
-      .$if(a.end_user !== undefined, (x) => x.where("end_user", "=", a.end_user!))
-      .$if(a.model !== undefined, (x) => x.where("model", "=", a.model!));
+    whereSpendLogs(qb, s, filter);
 
   // The cursor's time is the database's own text of "startTime" (every digit it stores); compared as
   // a row, so an index on ("startTime", request_id) in either direction can serve the page.

@@ -1,6 +1,8 @@
 import { type Selectable, type SelectQueryBuilder, sql } from "kysely";
+import { normalizeKeyFilter } from "../auth/hash.ts";
 import type { Db } from "../db/connect.ts";
 import type { Database, SpendLogsTable } from "../db/schema.ts";
+import { schemaFacts } from "../db/schemaFacts.ts";
 import { type RollupFilters, spendTotals } from "../rollups/query.ts";
 import { type Scope, scopeUserId } from "../scope.ts";
 
@@ -40,6 +42,47 @@ export interface SpendLogFilter {
    * analytics read them; a non-array is no tags).
    */
   tag?: string | undefined;
+}
+
+/** A log request's filter fields, as the inputs name them (the original's query names). */
+export interface LogFilterInput {
+  api_key?: string | undefined;
+  request_id?: string | undefined;
+  team_id?: string | undefined;
+  min_spend?: number | undefined;
+  max_spend?: number | undefined;
+  start_date?: string | undefined;
+  end_date?: string | undefined;
+  status_filter?: string | undefined;
+  model?: string | undefined;
+  model_id?: string | undefined;
+  key_alias?: string | undefined;
+  end_user?: string | undefined;
+  error_code?: string | undefined;
+  tag?: string | undefined;
+}
+
+/**
+ * The filter of a log page's input (/spend/logs/ui, /spend/logs/stream): a raw `sk-…` key hashed, the
+ * window's ends (ISO instants) both inclusive.
+ */
+export function logFilterOf(input: LogFilterInput): SpendLogFilter {
+  return {
+    api_key: input.api_key !== undefined ? normalizeKeyFilter(input.api_key) : undefined,
+    request_id: input.request_id,
+    team_id: input.team_id,
+    min_spend: input.min_spend,
+    max_spend: input.max_spend,
+    from: input.start_date,
+    toInclusive: input.end_date,
+    status: input.status_filter,
+    model: input.model,
+    model_id: input.model_id,
+    key_alias: input.key_alias,
+    end_user: input.end_user,
+    error_code: input.error_code,
+    tag: input.tag,
+  };
 }
 
 /** Columns /spend/logs/ui may sort by (LiteLLM's `sort_by`); anything else is a 400. */
@@ -122,22 +165,9 @@ export async function querySpendLogs(
   return rows as SpendLogRow[];
 }
 
-const precisionCache = new WeakMap<Db, Promise<boolean>>();
-/**
- * Whether "startTime" keeps at most milliseconds (LiteLLM's timestamp(3)), so that `<= t` is `< t + 1 ms`.
- * Cached per database.
- */
-function millisecondTimes(db: Db): Promise<boolean> {
-  let p = precisionCache.get(db);
-  if (!p) {
-    p = sql<{ p: number | null }>`SELECT datetime_precision AS p FROM information_schema.columns
-        WHERE table_schema = 'public' AND table_name = 'LiteLLM_SpendLogs' AND column_name = 'startTime'`
-      .execute(db)
-      .then((r) => r.rows[0]?.p != null && Number(r.rows[0].p) <= 3);
-    precisionCache.set(db, p);
-    p.catch(() => precisionCache.delete(db));
-  }
-  return p;
+/** Whether "startTime" keeps at most milliseconds, so that `<= t` is `< t + 1 ms` (schema facts). */
+async function millisecondTimes(db: Db): Promise<boolean> {
+  return (await schemaFacts(db)).startTimeMillis;
 }
 
 /**

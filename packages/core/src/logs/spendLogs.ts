@@ -1,11 +1,16 @@
 import { sql } from "kysely";
 import { z } from "zod";
-import { normalizeKeyFilter } from "../auth/hash.ts";
 import type { Db } from "../db/connect.ts";
 import { narrowToUser, type Scope } from "../scope.ts";
 import { checkDayRange, dayWindow, eachDay, zDay } from "../validation.ts";
 import { zFilter } from "./inputs.ts";
-import { querySpendLogs, type SpendLogFilter, type SpendLogRow, whereSpendLogs } from "./query.ts";
+import {
+  logFilterOf,
+  querySpendLogs,
+  type SpendLogFilter,
+  type SpendLogRow,
+  whereSpendLogs,
+} from "./query.ts";
 
 /** The most rows a list answer of /spend/logs carries (the original had no cap: a whole-table dump). */
 export const SPEND_LOGS_LIST_CAP = 1000;
@@ -67,10 +72,7 @@ export type SpendLogsResult =
  */
 export async function spendLogs(db: Db, scope: Scope, input: SpendLogsInput): Promise<SpendLogsResult> {
   const s = narrowToUser(scope, input.user_id);
-  const filter: SpendLogFilter = {
-    api_key: input.api_key !== undefined ? normalizeKeyFilter(input.api_key) : undefined,
-    request_id: input.request_id,
-  };
+  const filter = logFilterOf({ api_key: input.api_key, request_id: input.request_id });
   if (input.start_date !== undefined && input.end_date !== undefined) {
     if (input.summarize !== false)
       return {

@@ -1,14 +1,13 @@
 import { z } from "zod";
-import { normalizeKeyFilter } from "../auth/hash.ts";
 import type { Db } from "../db/connect.ts";
 import { narrowToUser, type Scope } from "../scope.ts";
 import { zDateTime, zInt } from "../validation.ts";
 import { zFilter, zSpend } from "./inputs.ts";
 import {
   countSpendLogs,
+  logFilterOf,
   querySpendLogs,
   SPEND_LOG_SORT_COLUMNS,
-  type SpendLogFilter,
   type SpendLogRow,
 } from "./query.ts";
 
@@ -63,22 +62,7 @@ export interface SpendLogsPage {
  */
 export async function spendLogsUi(db: Db, scope: Scope, input: SpendLogsUiInput): Promise<SpendLogsPage> {
   const s = narrowToUser(scope, input.user_id);
-  const filter: SpendLogFilter = {
-    api_key: input.api_key !== undefined ? normalizeKeyFilter(input.api_key) : undefined,
-    request_id: input.request_id,
-    team_id: input.team_id,
-    min_spend: input.min_spend,
-    max_spend: input.max_spend,
-    from: input.start_date,
-    toInclusive: input.end_date,
-    status: input.status_filter,
-    model: input.model,
-    model_id: input.model_id,
-    key_alias: input.key_alias,
-    end_user: input.end_user,
-    error_code: input.error_code,
-    tag: input.tag,
-  };
+  const filter = logFilterOf(input);
   const offset = (input.page - 1) * input.page_size;
   const data = await querySpendLogs(db, s, filter, {
     limit: input.page_size,

@@ -1,19 +1,14 @@
 import { sql } from "kysely";
 import type { Db } from "../db/connect.ts";
+import { schemaFacts } from "../db/schemaFacts.ts";
 import { type Scope, scopeUserId } from "../scope.ts";
 import { foldBeforeRead } from "./fold.ts";
 import { END_USER_GRAIN, ident } from "./grains.ts";
 import { spendTotals } from "./query.ts";
 
-const grainCache = new WeakSet<Db>();
-/** Whether migration 0005's table exists (only a positive answer is remembered). */
+/** Whether migration 0005's table exists (schema facts: an absent one is probed again next time). */
 async function haveGrain(db: Db): Promise<boolean> {
-  if (grainCache.has(db)) return true;
-  const t = await sql<{
-    ok: boolean;
-  }>`SELECT to_regclass(${`spendlens.${END_USER_GRAIN.table}`}) IS NOT NULL AS ok`.execute(db);
-  if (t.rows[0]?.ok) grainCache.add(db);
-  return t.rows[0]?.ok === true;
+  return (await schemaFacts(db)).derivedGrains;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { sql } from "kysely";
 import { dayNumber, eachDay } from "../days.ts";
 import type { Db } from "../db/connect.ts";
+import { getMetas, setMeta } from "../db/meta.ts";
 import { badRequest } from "../errors.ts";
 import { ACTIVITY_TABLE, TRIGGERS_V9 } from "./activityRollup.ts";
 import { foldBeforeRead } from "./fold.ts";
@@ -49,13 +50,12 @@ const FOLD_TRIGGERS = ["update", "delete", "truncate"].map((e) => `LiteLLM_Spend
 export async function rollupStatus(db: Db): Promise<RollupStatus> {
   // Pending inserts are folded first: a fold that fails marks its days dirty, which this reports.
   await foldBeforeRead(db);
-  const meta = await sql<{ key: string; value: string }>`SELECT key, value FROM spendlens.meta
-    WHERE key IN ('rollups.status', 'rollups.delete_mode')`.execute(db);
-  const m = new Map(meta.rows.map((r) => [r.key, r.value]));
-  const days = await sql<{ day: string; dirty_reason: string | null; dirty: boolean; raw_deleted: boolean }>`
-    SELECT day, dirty_reason, dirty_at IS NOT NULL AS dirty, raw_deleted FROM spendlens.rollup_days ORDER BY day`.execute(
-    db,
-  );
+  const m = await getMetas(db, ["rollups.status", "rollups.delete_mode"]);
+  const days = await db
+    .selectFrom("spendlens.rollup_days")
+    .select(["day", "dirty_reason", "raw_deleted", sql<boolean>`dirty_at IS NOT NULL`.as("dirty")])
+    .orderBy("day")
+    .execute();
   const trg = await sql<{ name: string }>`SELECT c.relname || '.' || t.tgname AS name
     FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE ((n.nspname = 'public' AND c.relname IN ('LiteLLM_SpendLogs', 'LiteLLM_ErrorLogs'))
@@ -87,15 +87,14 @@ export async function rollupStatus(db: Db): Promise<RollupStatus> {
   return {
     status: m.get("rollups.status") === "paused" ? "paused" : "ready",
     deleteMode: m.get("rollups.delete_mode") === "subtract" ? "subtract" : "keep",
-    dirtyDays: days.rows.filter((r) => r.dirty).map((r) => ({ day: r.day, reason: r.dirty_reason })),
-    rawDeletedDays: days.rows.filter((r) => r.raw_deleted).map((r) => r.day),
+    dirtyDays: days.filter((r) => r.dirty).map((r) => ({ day: r.day, reason: r.dirty_reason })),
+    rawDeletedDays: days.filter((r) => r.raw_deleted).map((r) => r.day),
     missingTriggers: expected.filter((x) => !present.has(x)),
   };
 }
 
 async function setStatus(db: Db, status: RollupStatusValue): Promise<void> {
-  await sql`INSERT INTO spendlens.meta (key, value) VALUES ('rollups.status', ${status})
-    ON CONFLICT (key) DO UPDATE SET value = excluded.value`.execute(db);
+  await setMeta(db, "rollups.status", status);
 }
 
 /**
@@ -112,8 +111,7 @@ export async function resumeRollups(db: Db): Promise<void> {
 
 export async function setRollupDeleteMode(db: Db, mode: RollupDeleteMode): Promise<void> {
   if (mode !== "keep" && mode !== "subtract") throw badRequest("delete_mode", "must be keep or subtract");
-  await sql`INSERT INTO spendlens.meta (key, value) VALUES ('rollups.delete_mode', ${mode})
-    ON CONFLICT (key) DO UPDATE SET value = excluded.value`.execute(db);
+  await setMeta(db, "rollups.delete_mode", mode);
 }
 
 export interface RebuildOptions {

@@ -411,6 +411,10 @@ describe("converting an existing standalone install (migrations 0001–0010, the
         "spendlens_rollup_v14_delete",
         "spendlens_rollup_v14_truncate",
         "spendlens_rollup_v14_update",
+        // Migration 0016 (end_user_hourly), likewise.
+        "spendlens_rollup_v16_delete",
+        "spendlens_rollup_v16_truncate",
+        "spendlens_rollup_v16_update",
       ].sort(),
     );
     const ids = await sql<{ n: number }>`SELECT count(*)::int AS n FROM spendlens.spend_log_ids`.execute(

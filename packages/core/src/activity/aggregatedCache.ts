@@ -11,11 +11,13 @@ import {
 import { foldBeforeRead } from "../rollups/fold.ts";
 import {
   type ActivityRow,
+  addTo,
   type DailyActivityQuery,
   type DimRow,
   emptyMetrics,
   type KeyMetadata,
   responseOf,
+  routeRowOf,
   shapeDailyActivity,
 } from "./dailyActivity.ts";
 import type { AggregatedJson } from "./dailyAggregated.ts";
@@ -303,18 +305,8 @@ async function readDays(
         out.userMeta.set(x.v1!, x.v2);
         break;
       case "r": {
-        const { t: _t, ks: _k, sp: _s, v1, v2, v3, v4, v5, v6, v7, ...m } = x;
-        push(out.routes, x.day, {
-          ...m,
-          entity: v1,
-          api_key: v2,
-          model: v3,
-          model_group: v4,
-          custom_llm_provider: v5,
-          mcp_namespaced_tool_name: v6,
-          endpoint: v7,
-          total_rows: 0,
-        });
+        const { ks: _k, sp: _s, ...row } = x;
+        push(out.routes, x.day, routeRowOf(row));
         break;
       }
       default: {
@@ -465,20 +457,7 @@ function assemble(
     const e = s.element;
     if (!fresh.has(d) && !(e && e.top === topText && e.keyMeta === keyMetaText && e.userMeta === userMeta))
       return null;
-    if (s.sums) {
-      const m = s.sums;
-      totals.spend += m.spend;
-      totals.prompt_tokens += m.prompt_tokens;
-      totals.completion_tokens += m.completion_tokens;
-      totals.total_tokens += m.prompt_tokens + m.completion_tokens;
-      totals.cache_read_input_tokens += m.cache_read_input_tokens;
-      totals.cache_creation_input_tokens += m.cache_creation_input_tokens;
-      totals.api_requests += m.requests;
-      totals.successful_requests += m.successful_requests;
-      totals.failed_requests += m.failed_requests;
-      totals.total_response_time_ms += m.total_response_time_ms;
-      totals.timed_requests += m.timed_requests;
-    }
+    if (s.sums) addTo(totals, s.sums);
     elements.push(fresh.has(d) ? new Uint8Array(0) : e!.text);
   }
   // Every check passed: build the fresh days' elements and keep their states.

@@ -631,7 +631,27 @@ export interface DimRow extends Record<RouteMeasure, number> {
   v7: string | null;
 }
 
-function addTo(m: SpendMetrics, r: Record<RouteMeasure, number>): void {
+/**
+ * A route row of the aggregated route's statements (dim 'r': v1–v7 are the entity, key, model, model
+ * group, provider, MCP tool and endpoint) as an ActivityRow.
+ */
+export function routeRowOf(x: DimRow): ActivityRow {
+  const { t: _t, day, v1, v2, v3, v4, v5, v6, v7, ...m } = x;
+  return {
+    ...m,
+    day,
+    entity: v1,
+    api_key: v2,
+    model: v3,
+    model_group: v4,
+    custom_llm_provider: v5,
+    mcp_namespaced_tool_name: v6,
+    endpoint: v7,
+    total_rows: 0,
+  };
+}
+
+export function addTo(m: SpendMetrics, r: Record<RouteMeasure, number>): void {
   m.spend += r.spend;
   m.prompt_tokens += r.prompt_tokens;
   m.completion_tokens += r.completion_tokens;

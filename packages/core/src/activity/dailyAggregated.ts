@@ -18,6 +18,7 @@ import {
   keyMetadata,
   liveEndDate,
   responseOf,
+  routeRowOf,
   type SpendAnalyticsPaginatedResponse,
   shapeDailyActivity,
   type userDailyActivityAggregatedInput,
@@ -83,19 +84,8 @@ async function aggregatedFromDims(
   const top = new Set<string>();
   for (const x of r.rows) {
     if (x.t === "r") {
-      const { t: _t, v1, v2, v3, v4, v5, v6, v7, ...m } = x;
-      keyRows.push({
-        ...m,
-        entity: v1,
-        api_key: v2,
-        model: v3,
-        model_group: v4,
-        custom_llm_provider: v5,
-        mcp_namespaced_tool_name: v6,
-        endpoint: v7,
-        total_rows: 0,
-      });
-      top.add(v2 ?? "");
+      keyRows.push(routeRowOf(x));
+      top.add(x.v2 ?? "");
     } else if (x.t !== "h") dimRows.push(x);
   }
   const [keys, ents] = await Promise.all([

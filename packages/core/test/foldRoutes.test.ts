@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   foldRollups,
   openDatabase,
+  prng,
   rebuildRollups,
   rollupStatus,
   setRollupDeleteMode,
@@ -52,16 +53,6 @@ const COLS: Column[] = [
   { name: "metadata", jsonb: true },
   { name: "request_tags", jsonb: true },
 ];
-
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(s ^ (s >>> 15), 1 | s);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 let seq = 0;
 function randomLog(rnd: () => number, prefix: string): Record<string, string | number | null> {

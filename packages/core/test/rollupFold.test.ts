@@ -4,6 +4,7 @@ import {
   ALL,
   foldRollups,
   openDatabase,
+  prng,
   rebuildRollups,
   rollupStatus,
   setRollupDeleteMode,
@@ -41,16 +42,6 @@ const DAYS = ["2026-05-01", "2026-05-02", "2026-05-03", "2026-05-04"];
 const COLS = logColumns(["api_key", "model", "user"], "jsonb");
 /** The logs in the table now, by id (the brute force's input). */
 const present = new Map<string, Log>();
-
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(s ^ (s >>> 15), 1 | s);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 let seq = 0;
 function randomLog(rnd: () => number, prefix: string): Log {

@@ -107,7 +107,7 @@ export function markStandby(db: Db): void {
  * begins (db/stream.ts does).
  */
 export async function foldBeforeRead(db: Db): Promise<void> {
-  if (db.isTransaction || standbys.has(db)) return;
+  if (!foldsBeforeRead(db)) return;
   await foldRollupsSoon(db);
 }
 

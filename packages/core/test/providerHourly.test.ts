@@ -10,6 +10,7 @@ import {
   providerBudgets,
   providerResolver,
   providerSpendRows,
+  providerSpendRowsMany,
   rebuildRollups,
   resumeRollups,
   type SpendlensConfig,
@@ -94,6 +95,14 @@ async function brute(db: Db, from: string, to: string | null): Promise<ByProvide
 }
 const hourly = async (db: Db, from: string, to: string | null) =>
   clean(byProvider(await providerSpendRows(db, ms(from), to === null ? null : ms(to))));
+/** Every window of WINDOWS in one statement (`providerSpendRowsMany`), each as `hourly` gives it. */
+async function batched(db: Db): Promise<ByProvider[]> {
+  const all = await providerSpendRowsMany(
+    db,
+    WINDOWS.map(([from, to]) => ({ from: ms(from), to: to === null ? null : ms(to) })),
+  );
+  return all.map((rows) => clean(byProvider(rows)));
+}
 /** What the route read before 0014: the day-grain planner (whole days rolled up, partial days raw). */
 const daily = async (db: Db, from: string, to: string | null) =>
   clean(
@@ -219,6 +228,9 @@ describe("provider budget windows through the hourly rollup (0014)", () => {
       expect(await hourly(t.db, from, to), `${from}..${to}`).toEqual(want);
       expect(await daily(t.db, from, to), `${from}..${to} (daily)`).toEqual(want);
     }
+    const all = await batched(t.db);
+    for (const [i, [from, to]] of WINDOWS.entries())
+      expect(all[i], `${from}..${to} (all windows in one statement)`).toEqual(await brute(t.db, from, to));
   });
 
   it("the hour table holds exactly the logs per UTC hour", async () => {
@@ -264,6 +276,9 @@ describe("provider budget windows through the hourly rollup (0014)", () => {
     for (const [from, to] of WINDOWS) {
       expect(await hourly(t.db, from, to), `${from}..${to}`).toEqual(await daily(t.db, from, to));
     }
+    const all = await batched(t.db);
+    for (const [i, [from, to]] of WINDOWS.entries())
+      expect(all[i], `${from}..${to} (one statement)`).toEqual(await daily(t.db, from, to));
     // A window made only of edge days reads 2026-03-14 (raw_deleted) from the logs: the deleted log is out;
     // a window holding that day whole keeps its total (the daily rollup's), 0.875 more than the logs.
     const w: [string, string] = ["2026-03-14T10:30:00.000Z", "2026-03-15T10:30:00.000Z"];
@@ -285,9 +300,11 @@ describe("provider budget windows through the hourly rollup (0014)", () => {
     ]);
     await sql`UPDATE "LiteLLM_SpendLogs" SET spend = 0.125 WHERE request_id = 'ph-30'`.execute(t.db);
     await resumeRollups(t.db);
-    for (const [from, to] of WINDOWS) {
+    const all = await batched(t.db);
+    for (const [i, [from, to]] of WINDOWS.entries()) {
       const want = await brute(t.db, from, to);
       expect(await hourly(t.db, from, to), `${from}..${to}`).toEqual(want);
+      expect(all[i], `${from}..${to} (one statement)`).toEqual(want);
     }
     await rebuildRollups(t.db);
     await expectHourTableExact(t.db);

@@ -6,7 +6,12 @@ import { SpendlensError } from "../errors.ts";
 import { type ProviderResolver, providerResolver } from "../providers/resolve.ts";
 import { foldBeforeRead } from "../rollups/fold.ts";
 import type { Scope } from "../scope.ts";
-import { firstSpendAt, type ProviderCombo, providerSpendRows } from "./providerSpend.ts";
+import {
+  firstSpendAt,
+  type ProviderColumnsSpend,
+  type ProviderCombo,
+  providerSpendRowsMany,
+} from "./providerSpend.ts";
 import {
   addDuration,
   calendarWindow,
@@ -78,15 +83,12 @@ export interface ProviderWindow {
   spend: number;
 }
 
-/** The spend of the logs whose provider (resolved through the config's deployments) is `provider`. */
-async function providerSpend(
-  db: Db,
+/** The spend of the rows whose provider (resolved through the config's deployments) is `provider`. */
+function providerSpendOf(
+  rows: readonly ProviderColumnsSpend[],
   resolve: ProviderResolver,
   provider: string,
-  from: number,
-  to: number | null,
-): Promise<{ spend: number; combos: ProviderCombo[] }> {
-  const rows = await providerSpendRows(db, from, to, { folded: true });
+): { spend: number; combos: ProviderCombo[] } {
   let spend = 0;
   const combos: ProviderCombo[] = [];
   for (const r of rows) {
@@ -133,57 +135,65 @@ export async function providerWindows(
     WHERE provider = ANY(${entries.map(([p]) => p)}::text[])`.execute(db);
   const rows = new Map(state.rows.map((x) => [x.provider, x]));
   const out: ProviderWindow[] = [];
+  // Reads for one statement: the windows known now (calendar, or a live rolling row), and for a rolling
+  // budget with none live, the spend since the earliest instant that could open one still running now.
+  const reads: { i: number; from: number; to: number | null; since: boolean }[] = [];
   for (const [provider, c] of entries) {
     const kind = kindOf(c);
     const d = parseDuration(c.time_period);
     const base = { provider, budget_limit: c.budget_limit, time_period: c.time_period, window: kind };
-    let start: number | null = null;
-    let end: number | null = null;
+    const i = out.push({ ...base, window_start: null, window_end: null, spend: 0 }) - 1;
+    const row = rows.get(provider);
+    const same = !!row && row.time_period === c.time_period && row.window_kind === kind;
     if (kind === "calendar") {
-      ({ start, end } = calendarWindow(at, d));
+      const { start, end } = calendarWindow(at, d);
+      reads.push({ i, from: start, to: end, since: false });
+    } else if (same && Date.parse(row!.window_start) <= at && Date.parse(row!.window_end) > at) {
+      reads.push({ i, from: Date.parse(row!.window_start), to: Date.parse(row!.window_end), since: false });
     } else {
-      const row = rows.get(provider);
-      const same = !!row && row.time_period === c.time_period && row.window_kind === kind;
-      if (same && Date.parse(row!.window_start) <= at && Date.parse(row!.window_end) > at) {
-        start = Date.parse(row!.window_start);
-        end = Date.parse(row!.window_end);
-      } else {
-        // The earliest spend that would open a window still running now, after the previous one ended.
-        const lo = Math.max(
-          same ? Date.parse(row!.window_end) : Number.NEGATIVE_INFINITY,
-          subtractDuration(at, d) + 1,
-        );
-        const { combos } = await providerSpend(db, resolve, provider, lo, null);
-        if (combos.length) {
-          const t = await firstSpendAt(db, combos, lo);
-          if (t) {
-            start = Date.parse(t);
-            end = addDuration(start, d);
-            if (opts.persist !== false) {
-              // Replicas that open the same window compute the same row; a live row is never replaced.
-              await sql`INSERT INTO spendlens.provider_budget_state AS s
-                  (provider, time_period, window_kind, window_start, window_end, updated_at)
-                VALUES (${provider}, ${c.time_period}, ${kind}, ${iso(start)}::timestamp(3), ${iso(end)}::timestamp(3),
-                  ${iso(at)}::timestamp(3))
-                ON CONFLICT (provider) DO UPDATE SET time_period = excluded.time_period,
-                  window_kind = excluded.window_kind, window_start = excluded.window_start,
-                  window_end = excluded.window_end, updated_at = excluded.updated_at
-                WHERE NOT (s.time_period = excluded.time_period AND s.window_kind = excluded.window_kind
-                  AND s.window_start <= ${iso(at)}::timestamp(3) AND s.window_end > ${iso(at)}::timestamp(3))`.execute(
-                db,
-              );
-            }
-          }
-        }
-      }
+      // The earliest spend that would open a window still running now, after the previous one ended.
+      const lo = Math.max(
+        same ? Date.parse(row!.window_end) : Number.NEGATIVE_INFINITY,
+        subtractDuration(at, d) + 1,
+      );
+      reads.push({ i, from: lo, to: null, since: true });
     }
-    const spend = start === null ? 0 : (await providerSpend(db, resolve, provider, start, end!)).spend;
-    out.push({
-      ...base,
-      window_start: start === null ? null : iso(start),
-      window_end: end === null ? null : iso(end),
-      spend,
-    });
+  }
+  const first = await providerSpendRowsMany(db, reads, { folded: true });
+  // Rolling windows that a spend opens now: found through the first spend, persisted, then read.
+  const opened: { i: number; from: number; to: number }[] = [];
+  for (const [k, r] of reads.entries()) {
+    const w = out[r.i]!;
+    if (!r.since) {
+      w.window_start = iso(r.from);
+      w.window_end = iso(r.to!);
+      w.spend = providerSpendOf(first[k]!, resolve, w.provider).spend;
+      continue;
+    }
+    const { combos } = providerSpendOf(first[k]!, resolve, w.provider);
+    const t = combos.length ? await firstSpendAt(db, combos, r.from) : null;
+    if (!t) continue;
+    const start = Date.parse(t);
+    const end = addDuration(start, parseDuration(w.time_period));
+    w.window_start = iso(start);
+    w.window_end = iso(end);
+    opened.push({ i: r.i, from: start, to: end });
+    if (opts.persist !== false) {
+      // Replicas that open the same window compute the same row; a live row is never replaced.
+      await sql`INSERT INTO spendlens.provider_budget_state AS s
+          (provider, time_period, window_kind, window_start, window_end, updated_at)
+        VALUES (${w.provider}, ${w.time_period}, ${w.window}, ${iso(start)}::timestamp(3), ${iso(end)}::timestamp(3),
+          ${iso(at)}::timestamp(3))
+        ON CONFLICT (provider) DO UPDATE SET time_period = excluded.time_period,
+          window_kind = excluded.window_kind, window_start = excluded.window_start,
+          window_end = excluded.window_end, updated_at = excluded.updated_at
+        WHERE NOT (s.time_period = excluded.time_period AND s.window_kind = excluded.window_kind
+          AND s.window_start <= ${iso(at)}::timestamp(3) AND s.window_end > ${iso(at)}::timestamp(3))`.execute(db);
+    }
+  }
+  const spent = await providerSpendRowsMany(db, opened, { folded: true });
+  for (const [k, o] of opened.entries()) {
+    out[o.i]!.spend = providerSpendOf(spent[k]!, resolve, out[o.i]!.provider).spend;
   }
   return out;
 }

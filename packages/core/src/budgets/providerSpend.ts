@@ -105,6 +105,9 @@ export function planProviderWindow(
 const iso = (ms: number) => new Date(ms).toISOString();
 const dayOf = (ms: number) => iso(floorTo(ms, DAY_MS)).slice(0, 10);
 
+/** A window [from, to) in UTC milliseconds; `to` null is unbounded. */
+export type SpendWindow = Range;
+
 /**
  * The spend per (model, model_id, custom_llm_provider) of the logs whose "startTime" lies in [from, to)
  * (UTC ms; `to` null = unbounded), rollups included up to the last committed insert (folded first,
@@ -116,52 +119,112 @@ export async function providerSpendRows(
   to: number | null,
   opts: { folded?: boolean } = {},
 ): Promise<ProviderColumnsSpend[]> {
-  const win = planProviderWindow(from, to);
-  if (!win.days && !win.hours.length && !win.raw.length) return [];
+  return (await providerSpendRowsMany(db, [{ from, to }], opts))[0]!;
+}
+
+/**
+ * `providerSpendRows` for several windows in one statement (one snapshot, one plan whose size does not
+ * grow with the number of windows): the whole days of every window are one read of the day-grain
+ * planner per UTC day over their span, joined with each window's day range; the edge hours of every
+ * window are one join of their ranges with the hour table; every raw sliver (and every edge hour of an
+ * unclean day) is one join of the ranges with the logs, an index range scan per range. The answer's
+ * i-th list is the i-th window's.
+ */
+export async function providerSpendRowsMany(
+  db: Db,
+  windows: readonly SpendWindow[],
+  opts: { folded?: boolean } = {},
+): Promise<ProviderColumnsSpend[][]> {
+  const plans = windows.map((w) => planProviderWindow(w.from, w.to));
+  const out: ProviderColumnsSpend[][] = windows.map(() => []);
+  if (plans.every((p) => !p.days && !p.hours.length && !p.raw.length)) return out;
   if (!opts.folded) await foldBeforeRead(db);
-  const cols = (await schemaFacts(db)).spendLogColumns;
+  const facts = await schemaFacts(db);
+  const cols = facts.spendLogColumns;
   const rawCol = (c: "model_id" | "custom_llm_provider") =>
     cols.has(c) ? sql.ref(`l.${c}`) : sql`NULL::text`;
-  const rawSelect = (r: Range & { sign?: -1 }, gate: RawBuilder<unknown> | null) =>
-    sql`SELECT l.model::text AS model, ${rawCol("model_id")}::text AS model_id,
-        ${rawCol("custom_llm_provider")}::text AS custom_llm_provider, ${r.sign === -1 ? sql`-` : sql``}coalesce(l.spend, 0)::float8 AS spend
-      FROM "LiteLLM_SpendLogs" l WHERE l."startTime" >= ${iso(r.from)}${r.to === null ? sql`` : sql` AND l."startTime" < ${iso(r.to)}`}${gate ? sql` AND ${gate}` : sql``}`;
+  // The logs' own time type, so the range bounds compare without a cast on the column (index ranges).
+  const tsArray = facts.startTimeHasZone ? sql`timestamptz[]` : sql`timestamp[]`;
   const parts: RawBuilder<unknown>[] = [];
-  if (win.days) {
-    // Whole days: day-aligned, so the planner reads model_daily (and dirty days raw), no partial day.
-    const days = render(
+  const hours = { a: [] as string[], b: [] as string[], w: [] as number[] };
+  const raw = { a: [] as string[], b: [] as (string | null)[], s: [] as number[], w: [] as number[] };
+  const days = { a: [] as string[], b: [] as (string | null)[], w: [] as number[] };
+  for (const [w, p] of plans.entries()) {
+    if (p.days) {
+      days.a.push(iso(p.days.from).slice(0, 10));
+      days.b.push(p.days.to === null ? null : iso(p.days.to).slice(0, 10));
+      days.w.push(w);
+    }
+    for (const h of p.hours) {
+      hours.a.push(iso(h.from));
+      hours.b.push(iso(h.to));
+      hours.w.push(w);
+    }
+    for (const r of p.raw) {
+      raw.a.push(iso(r.from));
+      raw.b.push(r.to === null ? null : iso(r.to));
+      raw.s.push(r.sign ?? 1);
+      raw.w.push(w);
+    }
+  }
+  if (days.a.length) {
+    // Whole days of every window: one read of the day-grain planner over their span, per UTC day
+    // (model_daily, dirty days raw), each day counted for the windows that cover it.
+    const from = days.a.reduce((x, y) => (y < x ? y : x));
+    const to = days.b.includes(null)
+      ? null
+      : (days.b as string[]).reduce((x, y) => (y > x ? y : x));
+    const byDay = render(
       plan(
         {
           kind: "spend",
           scope: ALL,
           query: {
-            window: { from: iso(win.days.from), to: win.days.to === null ? null : iso(win.days.to) },
-            dims: ["model", "model_id", "custom_llm_provider"],
+            window: { from: `${from}T00:00:00.000Z`, to: to === null ? null : `${to}T00:00:00.000Z` },
+            dims: ["day", "model", "model_id", "custom_llm_provider"],
           },
         },
-        await schemaFacts(db),
+        facts,
       ),
     );
-    parts.push(sql`SELECT d.model, d.model_id, d.custom_llm_provider, d.spend FROM (${days}) d`);
+    parts.push(sql`SELECT dr.w, d.model, d.model_id, d.custom_llm_provider, d.spend
+      FROM (${byDay}) d JOIN dr ON d.day::date >= dr.a AND d.day::date < dr.b`);
   }
-  const edgeDays = [...new Set(win.hours.map((h) => dayOf(h.from)))];
-  for (const h of win.hours) {
-    // One value for the statement (an InitPlan): the hour table when the day is clean, else the logs.
-    const unclean = sql`(SELECT ${dayOf(h.from)}::date = ANY(u.days) FROM unclean u)`;
-    parts.push(sql`SELECT h.model, h.model_id, h.custom_llm_provider, h.spend FROM spendlens.provider_hourly h
-      WHERE h.hour >= ${iso(h.from)}::timestamp AND h.hour < ${iso(h.to)}::timestamp AND NOT ${unclean}`);
-    parts.push(rawSelect(h, unclean));
+  const edgeDays = [...new Set(hours.a.map((a) => a.slice(0, 10)))];
+  // Edge hours of a clean day from the hour table; of an unclean day (dirty, or raw_deleted in delete
+  // mode keep) from the logs: `unclean` is one value for the statement.
+  const uncleanDay = sql`hr.a::date = ANY((SELECT u.days FROM unclean u)::date[])`;
+  if (hours.a.length) {
+    parts.push(sql`SELECT hr.w, h.model, h.model_id, h.custom_llm_provider, h.spend
+      FROM hr JOIN spendlens.provider_hourly h ON h.hour >= hr.a AND h.hour < hr.b WHERE NOT ${uncleanDay}`);
   }
-  for (const r of win.raw) parts.push(rawSelect(r, null));
-  const cte = edgeDays.length
-    ? sql`WITH unclean AS MATERIALIZED (SELECT coalesce(array_agg(rd.day), '{}') AS days
-        FROM spendlens.rollup_days rd WHERE rd.day = ANY(${edgeDays}::date[])
-          AND (rd.dirty_at IS NOT NULL OR rd.raw_deleted)) `
-    : sql``;
-  const r = await sql<ProviderColumnsSpend>`${cte}SELECT u.model, u.model_id, u.custom_llm_provider,
-      sum(u.spend)::float8 AS spend
-    FROM (${sql.join(parts, sql` UNION ALL `)}) u GROUP BY 1, 2, 3`.execute(db);
-  return r.rows;
+  if (raw.a.length || hours.a.length) {
+    parts.push(sql`SELECT rr.w, l.model::text AS model, ${rawCol("model_id")}::text AS model_id,
+        ${rawCol("custom_llm_provider")}::text AS custom_llm_provider, rr.s * coalesce(l.spend, 0)::float8 AS spend
+      FROM rr JOIN "LiteLLM_SpendLogs" l ON l."startTime" >= rr.a AND l."startTime" < rr.b`);
+  }
+  // The hour ranges are UTC wall times (the hour table's type); as the logs' type when that has a zone.
+  const utcBounds = facts.startTimeHasZone
+    ? sql`hr.a AT TIME ZONE 'UTC', hr.b AT TIME ZONE 'UTC'`
+    : sql`hr.a, hr.b`;
+  const r = await sql<ProviderColumnsSpend & { w: number }>`WITH
+    unclean AS MATERIALIZED (SELECT coalesce(array_agg(rd.day), '{}') AS days
+      FROM spendlens.rollup_days rd WHERE rd.day = ANY(${edgeDays}::date[])
+        AND (rd.dirty_at IS NOT NULL OR rd.raw_deleted)),
+    dr AS MATERIALIZED (SELECT t.a, coalesce(t.b, 'infinity') AS b, t.w
+      FROM unnest(${days.a}::date[], ${days.b}::date[], ${days.w}::int[]) AS t(a, b, w)),
+    hr AS MATERIALIZED (SELECT t.a::timestamp AS a, t.b::timestamp AS b, t.w
+      FROM unnest(${hours.a}::text[], ${hours.b}::text[], ${hours.w}::int[]) AS t(a, b, w)),
+    rr AS MATERIALIZED (SELECT t.a, coalesce(t.b, 'infinity') AS b, t.s, t.w
+      FROM unnest(${raw.a}::${tsArray}, ${raw.b}::${tsArray}, ${raw.s}::int[], ${raw.w}::int[]) AS t(a, b, s, w)
+      UNION ALL SELECT ${utcBounds}, 1, hr.w FROM hr WHERE ${uncleanDay})
+    SELECT u.w, u.model, u.model_id, u.custom_llm_provider, sum(u.spend)::float8 AS spend
+    FROM (${sql.join(parts, sql` UNION ALL `)}) u GROUP BY 1, 2, 3, 4`.execute(db);
+  for (const row of r.rows) {
+    const { w, ...rest } = row;
+    out[w]!.push(rest);
+  }
+  return out;
 }
 
 /** One (model, model_id, custom_llm_provider) that resolves to a provider. */

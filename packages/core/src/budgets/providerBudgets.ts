@@ -188,7 +188,9 @@ export async function providerWindows(
           window_kind = excluded.window_kind, window_start = excluded.window_start,
           window_end = excluded.window_end, updated_at = excluded.updated_at
         WHERE NOT (s.time_period = excluded.time_period AND s.window_kind = excluded.window_kind
-          AND s.window_start <= ${iso(at)}::timestamp(3) AND s.window_end > ${iso(at)}::timestamp(3))`.execute(db);
+          AND s.window_start <= ${iso(at)}::timestamp(3) AND s.window_end > ${iso(at)}::timestamp(3))`.execute(
+        db,
+      );
     }
   }
   const spent = await providerSpendRowsMany(db, opened, { folded: true });

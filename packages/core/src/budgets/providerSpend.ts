@@ -170,10 +170,8 @@ export async function providerSpendRowsMany(
   if (days.a.length) {
     // Whole days of every window: one read of the day-grain planner over their span, per UTC day
     // (model_daily, dirty days raw), each day counted for the windows that cover it.
-    const from = days.a.reduce((x, y) => (y < x ? y : x));
-    const to = days.b.includes(null)
-      ? null
-      : (days.b as string[]).reduce((x, y) => (y > x ? y : x));
+    const from = [...days.a].sort()[0]!;
+    const to = days.b.includes(null) ? null : ([...days.b] as string[]).sort().at(-1)!;
     const byDay = render(
       plan(
         {

@@ -1,6 +1,7 @@
 import { type RawBuilder, sql } from "kysely";
 import { eachDay } from "../days.ts";
 import type { Db } from "../db/connect.ts";
+import { schemaFacts } from "../db/schemaFacts.ts";
 import { cmpCodePoint } from "../reports/spendReport.ts";
 import {
   ROUTE_DIM_TABLE,
@@ -144,22 +145,9 @@ export function setAggregatedDayCache(db: Db, maxBytes: number | null): void {
   caches.set(db, maxBytes && maxBytes > 0 ? new AggregatedCache(maxBytes) : null);
 }
 
-const marksCache = new WeakMap<Db, Promise<boolean>>();
 /** Whether migration 0017's day markers exist (a database migrated part of the way lacks them). */
-export function hasDayMarks(db: Db): Promise<boolean> {
-  let p = marksCache.get(db);
-  if (!p) {
-    p = sql<{ ok: boolean }>`SELECT to_regclass('spendlens.activity_day_marks') IS NOT NULL
-        AND to_regclass('spendlens.activity_route_rows') IS NOT NULL AS ok`
-      .execute(db)
-      .then((r) => r.rows[0]?.ok === true);
-    marksCache.set(db, p);
-    p.then(
-      (ok) => ok || marksCache.delete(db),
-      () => marksCache.delete(db),
-    );
-  }
-  return p;
+export async function hasDayMarks(db: Db): Promise<boolean> {
+  return (await schemaFacts(db)).dayMarks;
 }
 
 /** A row of the read: `t` says which part (see readDays). */

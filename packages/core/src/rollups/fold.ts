@@ -1,5 +1,6 @@
 import { sql } from "kysely";
 import type { Db } from "../db/connect.ts";
+import { schemaFacts } from "../db/schemaFacts.ts";
 
 /**
  * Inserted spend logs reach the rollup tables through a fold (migration 0010): the insert trigger on
@@ -11,23 +12,6 @@ import type { Db } from "../db/connect.ts";
  * (`foldBeforeRead`), the server folds every second, maintenance (rebuilds) folds under its lock.
  */
 
-const fnCache = new WeakMap<Db, Promise<boolean>>();
-/** Whether migration 0010 has run (a database migrated part of the way, as some tests make, has no fold). */
-function hasFold(db: Db): Promise<boolean> {
-  let p = fnCache.get(db);
-  if (!p) {
-    p = sql<{ ok: boolean }>`SELECT to_regprocedure('spendlens.rollups_fold(integer)') IS NOT NULL AS ok`
-      .execute(db)
-      .then((r) => r.rows[0]?.ok === true);
-    fnCache.set(db, p);
-    p.then(
-      (ok) => ok || fnCache.delete(db),
-      () => fnCache.delete(db),
-    );
-  }
-  return p;
-}
-
 /**
  * Rows one fold statement takes at most. Each chunk is its own statement (and, outside a transaction, its
  * own transaction), so a backlog (the server was down while LiteLLM wrote) is folded in steps that each
@@ -37,7 +21,8 @@ export const FOLD_CHUNK_ROWS = 5000;
 
 /** Applies every pending inserted log to the rollups now, a chunk at a time; returns how many it applied. */
 export async function foldRollups(db: Db): Promise<number> {
-  if (!(await hasFold(db))) return 0;
+  // A database migrated part of the way (as some tests make) has no fold (migration 0010).
+  if (!(await schemaFacts(db)).fold) return 0;
   let total = 0;
   for (;;) {
     const r = await sql<{

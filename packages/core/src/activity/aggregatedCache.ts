@@ -1,6 +1,7 @@
 import { type RawBuilder, sql } from "kysely";
 import { eachDay } from "../days.ts";
 import type { Db } from "../db/connect.ts";
+import { perHandle } from "../db/perHandle.ts";
 import { schemaFacts } from "../db/schemaFacts.ts";
 import { cmpCodePoint } from "../reports/spendReport.ts";
 import {
@@ -126,18 +127,13 @@ export class AggregatedCache {
   }
 }
 
-const caches = new WeakMap<Db, AggregatedCache | null>();
 /** The cache's size unless the edge sets one (the spend report's: SPENDLENS_REPORT_CACHE_MB). */
 const DEFAULT_CACHE_MB = 32;
+const caches = perHandle<Db, AggregatedCache | null>(() => new AggregatedCache(DEFAULT_CACHE_MB * 2 ** 20));
 
 /** The cache of one database (null when turned off). */
 export function aggregatedDayCache(db: Db): AggregatedCache | null {
-  let c = caches.get(db);
-  if (c === undefined) {
-    c = new AggregatedCache(DEFAULT_CACHE_MB * 2 ** 20);
-    caches.set(db, c);
-  }
-  return c;
+  return caches.get(db);
 }
 
 /** Turns the cache of `db` off (null or 0) or gives it a size in bytes (the edge, tests). */

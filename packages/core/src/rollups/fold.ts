@@ -1,5 +1,6 @@
 import { sql } from "kysely";
 import type { Db } from "../db/connect.ts";
+import { type Coalesced, coalesced, perHandle, runAfterCurrent } from "../db/perHandle.ts";
 import { schemaFacts } from "../db/schemaFacts.ts";
 
 /**
@@ -34,44 +35,14 @@ export async function foldRollups(db: Db): Promise<number> {
   }
 }
 
-interface FoldState {
-  running: Promise<number> | null;
-  next: Promise<number> | null;
-}
-const states = new WeakMap<Db, FoldState>();
+const states = perHandle<Db, Coalesced<number>>(() => coalesced());
 
 /**
  * A fold that starts after this call, so it sees every insert committed before the call: the running
  * fold's successor, shared by every caller that arrives while one runs (concurrent readers cost one fold).
  */
 export function foldRollupsSoon(db: Db): Promise<number> {
-  let s = states.get(db);
-  if (!s) {
-    s = { running: null, next: null };
-    states.set(db, s);
-  }
-  const st = s;
-  const start = (): Promise<number> => {
-    const p = foldRollups(db);
-    st.running = p;
-    const done = () => {
-      if (st.running === p) st.running = null;
-    };
-    p.then(done, done);
-    return p;
-  };
-  if (!st.running) return start();
-  if (!st.next) {
-    const after = st.running.then(
-      () => {},
-      () => {},
-    );
-    st.next = after.then(() => {
-      st.next = null;
-      return start();
-    });
-  }
-  return st.next;
+  return runAfterCurrent(states.get(db), () => foldRollups(db));
 }
 
 const standbys = new WeakSet<object>();

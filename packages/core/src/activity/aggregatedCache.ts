@@ -1,6 +1,8 @@
 import { type RawBuilder, sql } from "kysely";
 import { eachDay } from "../days.ts";
 import type { Db } from "../db/connect.ts";
+import { perHandle } from "../db/perHandle.ts";
+import { schemaFacts } from "../db/schemaFacts.ts";
 import { cmpCodePoint } from "../reports/spendReport.ts";
 import {
   ROUTE_DIM_TABLE,
@@ -125,18 +127,13 @@ export class AggregatedCache {
   }
 }
 
-const caches = new WeakMap<Db, AggregatedCache | null>();
 /** The cache's size unless the edge sets one (the spend report's: SPENDLENS_REPORT_CACHE_MB). */
 const DEFAULT_CACHE_MB = 32;
+const caches = perHandle<Db, AggregatedCache | null>(() => new AggregatedCache(DEFAULT_CACHE_MB * 2 ** 20));
 
 /** The cache of one database (null when turned off). */
 export function aggregatedDayCache(db: Db): AggregatedCache | null {
-  let c = caches.get(db);
-  if (c === undefined) {
-    c = new AggregatedCache(DEFAULT_CACHE_MB * 2 ** 20);
-    caches.set(db, c);
-  }
-  return c;
+  return caches.get(db);
 }
 
 /** Turns the cache of `db` off (null or 0) or gives it a size in bytes (the edge, tests). */
@@ -144,22 +141,9 @@ export function setAggregatedDayCache(db: Db, maxBytes: number | null): void {
   caches.set(db, maxBytes && maxBytes > 0 ? new AggregatedCache(maxBytes) : null);
 }
 
-const marksCache = new WeakMap<Db, Promise<boolean>>();
 /** Whether migration 0017's day markers exist (a database migrated part of the way lacks them). */
-export function hasDayMarks(db: Db): Promise<boolean> {
-  let p = marksCache.get(db);
-  if (!p) {
-    p = sql<{ ok: boolean }>`SELECT to_regclass('spendlens.activity_day_marks') IS NOT NULL
-        AND to_regclass('spendlens.activity_route_rows') IS NOT NULL AS ok`
-      .execute(db)
-      .then((r) => r.rows[0]?.ok === true);
-    marksCache.set(db, p);
-    p.then(
-      (ok) => ok || marksCache.delete(db),
-      () => marksCache.delete(db),
-    );
-  }
-  return p;
+export async function hasDayMarks(db: Db): Promise<boolean> {
+  return (await schemaFacts(db)).dayMarks;
 }
 
 /** A row of the read: `t` says which part (see readDays). */

@@ -2,6 +2,7 @@ import { CompiledQuery, type RawBuilder, sql } from "kysely";
 import { z } from "zod";
 import { normalizeKeyFilter } from "../auth/hash.ts";
 import type { Db } from "../db/connect.ts";
+import { schemaFacts } from "../db/schemaFacts.ts";
 import { badRequest } from "../errors.ts";
 import {
   ACTIVITY_DIMS,
@@ -302,22 +303,10 @@ export interface ActivityRow extends Record<RouteMeasure, number> {
   total_rows: number;
 }
 
-const rawColumnCache = new WeakMap<Db, Promise<Set<string>>>();
 /** Columns the activity rollups read that this "LiteLLM_SpendLogs" lacks (they read as NULL). */
-function missingColumns(db: Db): Promise<Set<string>> {
-  let p = rawColumnCache.get(db);
-  if (!p) {
-    p = sql<{ column_name: string }>`SELECT column_name FROM information_schema.columns
-        WHERE table_schema = 'public' AND table_name = 'LiteLLM_SpendLogs'`
-      .execute(db)
-      .then((r) => {
-        const have = new Set(r.rows.map((x) => x.column_name));
-        return new Set<string>(ACTIVITY_SOURCE_COLUMNS.filter((c) => !have.has(c)));
-      });
-    rawColumnCache.set(db, p);
-    p.catch(() => rawColumnCache.delete(db));
-  }
-  return p;
+async function missingColumns(db: Db): Promise<Set<string>> {
+  const have = (await schemaFacts(db)).spendLogColumns;
+  return new Set<string>(ACTIVITY_SOURCE_COLUMNS.filter((c) => !have.has(c)));
 }
 
 /** The two parts of an activity source: the rollup rows (`r`) and the raw logs of dirty days (`x`). */
@@ -399,21 +388,9 @@ export async function activitySourceSql(
         ${rawWhere.length ? sql`WHERE ${sql.join(rawWhere, sql` AND `)}` : sql``})`;
 }
 
-const routeTableCache = new WeakMap<Db, Promise<boolean>>();
 /** Whether migration 0012's route rollups exist (a database migrated part of the way lacks them). */
-export function hasRouteRollups(db: Db): Promise<boolean> {
-  let p = routeTableCache.get(db);
-  if (!p) {
-    p = sql<{ ok: boolean }>`SELECT to_regclass('spendlens.activity_route_rows') IS NOT NULL AS ok`
-      .execute(db)
-      .then((r) => r.rows[0]?.ok === true);
-    routeTableCache.set(db, p);
-    p.then(
-      (ok) => ok || routeTableCache.delete(db),
-      () => routeTableCache.delete(db),
-    );
-  }
-  return p;
+export async function hasRouteRollups(db: Db): Promise<boolean> {
+  return (await schemaFacts(db)).routeRollups;
 }
 
 /** A quoted identifier from the route rollups' constants (checked: lower-case names only). */

@@ -11,17 +11,22 @@ import type {
  * sortable ISO day beside it in `date_iso` (series stay sorted by real date).
  */
 
-export function withLitellmLabel<T extends { date: string }>(
-  d: T,
-): Omit<T, "date"> & { date: string; date_iso: string } {
+/** A day's entry with the label in `date` and the ISO day in `date_iso`. */
+export type Labelled<T extends { date: string }> = Omit<T, "date"> & { date: string; date_iso: string };
+
+export function withLitellmLabel<T extends { date: string }>(d: T): Labelled<T> {
   const { date, ...rest } = d;
   return { date: litellmDayLabel(date), date_iso: date, ...rest };
 }
 
-export const litellmGlobalActivity = (o: GlobalActivity) => ({
-  ...o,
-  daily_data: o.daily_data.map(withLitellmLabel),
-});
+/** An answer with LiteLLM's labels in its `daily_data`. */
+function withLabelledDays<O extends { daily_data: { date: string }[] }>(
+  o: O,
+): Omit<O, "daily_data"> & { daily_data: Labelled<O["daily_data"][number]>[] } {
+  return { ...o, daily_data: o.daily_data.map(withLitellmLabel) };
+}
+
+export const litellmGlobalActivity = (o: GlobalActivity) => withLabelledDays(o);
 
 /** The original's rows carry their model_group inside each daily_data entry too. */
 export const litellmActivityByModelGroup = (o: ModelGroupActivity[]) =>
@@ -30,10 +35,7 @@ export const litellmActivityByModelGroup = (o: ModelGroupActivity[]) =>
     daily_data: g.daily_data.map((d) => ({ model_group: g.model, ...withLitellmLabel(d) })),
   }));
 
-export const litellmActivityExceptions = (o: ActivityExceptions) => ({
-  ...o,
-  daily_data: o.daily_data.map(withLitellmLabel),
-});
+export const litellmActivityExceptions = (o: ActivityExceptions) => withLabelledDays(o);
 
 /** The original's rows carry their api_base inside each daily_data entry too. */
 export const litellmExceptionsByDeployment = (o: DeploymentExceptions[]) =>

@@ -5,8 +5,9 @@ import type { ColumnType } from "kysely";
  * "LiteLLM_ErrorLogs", in the order migration 0001 (and 0009) create them. What restated these lists
  * before derives from here: ingest's column lists (ingest/columns.ts), the bulk loaders' (demo/copy.ts and
  * so demo/pgliteBulk.ts), the required columns `migrate` checks (db/migrations.ts), the analytics
- * dimensions' columns (analytics/analytics.ts) and the kysely row types (db/schema.ts). The rollups'
- * measures (rollups/measures.ts) and demo/insert.ts keep their own text; the catalog test checks them.
+ * dimensions' columns (analytics/analytics.ts), the rollups' measures that sum a log column
+ * (rollups/measures.ts) and the kysely row types (db/schema.ts). demo/insert.ts keeps its own text; the
+ * catalog test checks it.
  *
  * The migrations are frozen SQL and keep their own text; test/logColumns.test.ts checks this catalog
  * against the migrated tables' columns and types on both engines. Adding a column LiteLLM logs: a new
@@ -45,6 +46,12 @@ export interface LogColumn {
   readonly demo?: true;
   /** The rollup measure family it feeds (rollups/measures.ts): the spend, or a token count of its own name. */
   readonly rollup?: "spend" | "tokens";
+  /**
+   * With `rollup`: the measure's place among the rollup tables' measure columns, after `requests`, as the
+   * migrations declare them (spend, prompt_tokens, completion_tokens, total_tokens); the measures and the
+   * statements that read them list them in this order.
+   */
+  readonly rollupPlace?: number;
   /** The analytics dimension that groups and filters by it (analytics/analytics.ts). */
   readonly analytics?: string;
 }
@@ -53,10 +60,42 @@ export const SPEND_LOG_CATALOG = [
   { name: "request_id", type: "text", nullable: false, ingest: true, demo: true },
   { name: "call_type", type: "text", nullable: false, ingest: true, demo: true },
   { name: "api_key", type: "text", nullable: false, ingest: true, demo: true, analytics: "api_key" },
-  { name: "spend", type: "float8", nullable: false, ingest: true, demo: true, rollup: "spend" },
-  { name: "total_tokens", type: "int4", nullable: false, ingest: true, demo: true, rollup: "tokens" },
-  { name: "prompt_tokens", type: "int4", nullable: false, ingest: true, demo: true, rollup: "tokens" },
-  { name: "completion_tokens", type: "int4", nullable: false, ingest: true, demo: true, rollup: "tokens" },
+  {
+    name: "spend",
+    type: "float8",
+    nullable: false,
+    ingest: true,
+    demo: true,
+    rollup: "spend",
+    rollupPlace: 1,
+  },
+  {
+    name: "total_tokens",
+    type: "int4",
+    nullable: false,
+    ingest: true,
+    demo: true,
+    rollup: "tokens",
+    rollupPlace: 4,
+  },
+  {
+    name: "prompt_tokens",
+    type: "int4",
+    nullable: false,
+    ingest: true,
+    demo: true,
+    rollup: "tokens",
+    rollupPlace: 2,
+  },
+  {
+    name: "completion_tokens",
+    type: "int4",
+    nullable: false,
+    ingest: true,
+    demo: true,
+    rollup: "tokens",
+    rollupPlace: 3,
+  },
   { name: "startTime", type: "timestamp", nullable: false, ingest: true, demo: true },
   { name: "endTime", type: "timestamp", nullable: false, ingest: true, demo: true },
   { name: "completionStartTime", type: "timestamp", nullable: true, optional: true, ingest: true },

@@ -6,8 +6,10 @@ import type { Db } from "./connect.ts";
  * database is migrated (`migrate` ends with `probeSchemaFacts`), or on first use for a handle that was
  * not (a standby, a test's clone of a migrated template), and then passed to the planner (rollups/plan.ts)
  * as plain data. One cache for the whole package instead of a WeakMap per fact per file: the log
- * columns (analytics, ingest's optional columns, the planner), the time precision (logs/query.ts), the
- * engine (db/stream.ts), the derived grains (rollups/plan.ts, rollups/distinct.ts).
+ * columns (analytics, ingest's optional columns, the planner, the activity rollups' raw-log reads), the
+ * time precision (logs/query.ts), the engine (db/stream.ts), the derived grains (rollups/plan.ts,
+ * rollups/distinct.ts), and which later migrations' objects exist (the fold, the route rollups, the day
+ * markers).
  */
 export interface SchemaFacts {
   /** Columns of "LiteLLM_SpendLogs" (an older LiteLLM lacks organization_id: it reads as NULL). */
@@ -26,7 +28,19 @@ export interface SchemaFacts {
   startTimeMillis: boolean;
   /** True on PGlite (Postgres compiled to WebAssembly), false on a Postgres server (db/stream.ts). */
   embedded: boolean;
+  /** Whether migration 0010's `spendlens.rollups_fold(integer)` exists (rollups/fold.ts). */
+  fold: boolean;
+  /** Whether migration 0012's route rollups (`spendlens.activity_route_rows`) exist (activity/). */
+  routeRollups: boolean;
+  /** Whether migration 0017's day markers exist beside the route rollups (activity/aggregatedCache.ts). */
+  dayMarks: boolean;
 }
+
+/**
+ * The facts a later migration may still turn on: while one of them is false (a database migrated part
+ * of the way, as some tests make), every `schemaFacts` call probes again.
+ */
+const complete = (f: SchemaFacts): boolean => f.derivedGrains && f.fold && f.routeRollups && f.dayMarks;
 
 const facts = new WeakMap<Db, Promise<SchemaFacts>>();
 
@@ -35,6 +49,9 @@ export function probeSchemaFacts(db: Db): Promise<SchemaFacts> {
   const p = sql<{
     cols: { name: string; type: string; precision: number | null }[] | null;
     derived: boolean;
+    fold: boolean;
+    routes: boolean;
+    marks: boolean;
     version: string;
   }>`SELECT
       (SELECT json_agg(json_build_object('name', column_name, 'type', data_type,
@@ -42,17 +59,25 @@ export function probeSchemaFacts(db: Db): Promise<SchemaFacts> {
         FROM information_schema.columns
         WHERE table_schema = 'public' AND table_name = 'LiteLLM_SpendLogs') AS cols,
       to_regclass('spendlens.end_user_daily') IS NOT NULL AS derived,
+      to_regprocedure('spendlens.rollups_fold(integer)') IS NOT NULL AS fold,
+      to_regclass('spendlens.activity_route_rows') IS NOT NULL AS routes,
+      to_regclass('spendlens.activity_day_marks') IS NOT NULL AS marks,
       version() AS version`
     .execute(db)
     .then((r): SchemaFacts => {
-      const cols = r.rows[0]?.cols ?? [];
+      const row = r.rows[0];
+      const cols = row?.cols ?? [];
       const startTime = cols.find((c) => c.name === "startTime");
+      const routeRollups = row?.routes === true;
       return {
         spendLogColumns: new Set(cols.map((c) => c.name)),
         startTimeHasZone: startTime?.type === "timestamp with time zone",
-        derivedGrains: r.rows[0]?.derived === true,
+        derivedGrains: row?.derived === true,
         startTimeMillis: startTime?.precision != null && Number(startTime.precision) <= 3,
-        embedded: /wasm|emscripten/i.test(r.rows[0]?.version ?? ""),
+        embedded: /wasm|emscripten/i.test(row?.version ?? ""),
+        fold: row?.fold === true,
+        routeRollups,
+        dayMarks: routeRollups && row?.marks === true,
       };
     });
   facts.set(db, p);
@@ -61,13 +86,13 @@ export function probeSchemaFacts(db: Db): Promise<SchemaFacts> {
 }
 
 /**
- * The facts of a database handle: as probed when it was migrated, or probed now. A fact a later
- * migration may still turn on (derived grains absent) is probed again on the next call, so a database
- * migrated the rest of the way by another handle is seen at once.
+ * The facts of a database handle: as probed when it was migrated, or probed now. While a fact a later
+ * migration may still turn on is false (`complete`), the facts are probed again on the next call, so a
+ * database migrated the rest of the way by another handle is seen at once.
  */
 export async function schemaFacts(db: Db): Promise<SchemaFacts> {
   const known = facts.get(db);
   const f = await (known ?? probeSchemaFacts(db));
-  if (known && !f.derivedGrains) return probeSchemaFacts(db);
+  if (known && !complete(f)) return probeSchemaFacts(db);
   return f;
 }

@@ -1,6 +1,7 @@
 /** Plain batched INSERTs of demo data: the world (keys, users, teams) and log batches (tests use these). */
-import { sql } from "kysely";
+import { type RawBuilder, sql } from "kysely";
 import type { Db } from "../db/connect.ts";
+import { ERROR_LOG_CATALOG, type LogColumn, type PgType, SPEND_LOG_CATALOG } from "../db/logColumns.ts";
 import type { DemoErrorLog, DemoLog, DemoWorld } from "./generate.ts";
 
 export async function writeWorld(db: Db, world: DemoWorld): Promise<void> {
@@ -20,47 +21,64 @@ export async function writeWorld(db: Db, world: DemoWorld): Promise<void> {
     ON CONFLICT (token) DO NOTHING`.execute(db);
 }
 
+/**
+ * How a demo column travels in its unnest array: as its own type, jsonb as text (cast in the SELECT), a
+ * timestamp at full precision (the column's own timestamp(3) rounds it, as it rounds any value).
+ */
+const ARRAY_TYPE: Record<PgType, string> = {
+  text: "text",
+  float8: "float8",
+  int4: "int",
+  timestamp: "timestamp",
+  jsonb: "text",
+};
+
+/**
+ * `INSERT INTO table (the catalog's demo columns) SELECT … FROM unnest(one array per column)`, skipping
+ * request ids already stored (`ids`: the id table of migration 0011) and conflicts. Identifiers come
+ * from the catalog and the constants of the two callers, never input; every value is a bound array.
+ */
+function insertDemoRows<Row extends object>(
+  table: "LiteLLM_SpendLogs" | "LiteLLM_ErrorLogs",
+  ids: "spend_log_ids" | "error_log_ids",
+  catalog: readonly LogColumn[],
+  rows: readonly Row[],
+  returning: RawBuilder<unknown> = sql``,
+): RawBuilder<unknown> {
+  const cols = catalog.filter((c) => c.demo);
+  const arrays = cols.map(
+    (c) => sql`${rows.map((r) => r[c.name as keyof Row])}::${sql.raw(ARRAY_TYPE[c.type])}[]`,
+  );
+  const values = cols.map((c) =>
+    c.type === "jsonb" ? sql`v.${sql.id(c.name)}::jsonb` : sql`v.${sql.id(c.name)}`,
+  );
+  const names = sql.join(cols.map((c) => sql.id(c.name)));
+  return sql`INSERT INTO ${sql.table(table)} (${names})
+    SELECT ${sql.join(values)} FROM unnest(${sql.join(arrays)}) AS v(${names})
+    WHERE NOT EXISTS (SELECT 1 FROM ${sql.table(`spendlens.${ids}`)} k WHERE k.request_id = v.request_id)
+    ON CONFLICT DO NOTHING${returning}`;
+}
+
 /** Inserts spend logs in one statement; returns the rows actually inserted (duplicates skipped). */
 export async function insertLogBatch(db: Db, rows: DemoLog[]) {
-  const col = <K extends keyof DemoLog>(k: K) => rows.map((r) => r[k]);
-  const r = await sql<{
+  const r = await insertDemoRows(
+    "LiteLLM_SpendLogs",
+    "spend_log_ids",
+    SPEND_LOG_CATALOG,
+    rows,
+    sql` RETURNING api_key, spend, "user", team_id, end_user`,
+  ).execute(db);
+  return r.rows as {
     api_key: string;
     spend: number;
     user: string | null;
     team_id: string | null;
     end_user: string | null;
-  }>`
-    INSERT INTO "LiteLLM_SpendLogs" (request_id, call_type, api_key, spend, total_tokens, prompt_tokens,
-      completion_tokens, "startTime", "endTime", model, model_id, model_group, custom_llm_provider, api_base,
-      "user", metadata, cache_hit, request_tags, team_id, end_user, status)
-    SELECT request_id, call_type, api_key, spend, total_tokens, prompt_tokens, completion_tokens, st, et, model,
-      model_id, model_group, provider, api_base, usr, metadata::jsonb, cache_hit, tags::jsonb, team_id, end_user, status
-    FROM unnest(${col("request_id")}::text[], ${col("call_type")}::text[], ${col("api_key")}::text[],
-      ${col("spend")}::float8[], ${col("total_tokens")}::int[], ${col("prompt_tokens")}::int[],
-      ${col("completion_tokens")}::int[], ${col("startTime")}::timestamp[], ${col("endTime")}::timestamp[],
-      ${col("model")}::text[], ${col("model_id")}::text[], ${col("model_group")}::text[],
-      ${col("custom_llm_provider")}::text[], ${col("api_base")}::text[], ${col("user")}::text[],
-      ${col("metadata")}::text[], ${col("cache_hit")}::text[], ${col("request_tags")}::text[],
-      ${col("team_id")}::text[], ${col("end_user")}::text[], ${col("status")}::text[])
-      AS v(request_id, call_type, api_key, spend, total_tokens, prompt_tokens, completion_tokens, st, et, model,
-        model_id, model_group, provider, api_base, usr, metadata, cache_hit, tags, team_id, end_user, status)
-    WHERE NOT EXISTS (SELECT 1 FROM spendlens.spend_log_ids k WHERE k.request_id = v.request_id)
-    ON CONFLICT DO NOTHING
-    RETURNING api_key, spend, "user", team_id, end_user`.execute(db);
-  return r.rows;
+  }[];
 }
 
 export async function insertErrorLogBatch(db: Db, rows: DemoErrorLog[]): Promise<number> {
   if (!rows.length) return 0;
-  const col = <K extends keyof DemoErrorLog>(k: K) => rows.map((r) => r[k]);
-  const r =
-    await sql`INSERT INTO "LiteLLM_ErrorLogs" (request_id, "startTime", "endTime", api_base, model_group,
-      litellm_model_name, model_id, exception_type, status_code)
-    SELECT * FROM unnest(${col("request_id")}::text[], ${col("startTime")}::timestamp[], ${col("endTime")}::timestamp[],
-      ${col("api_base")}::text[], ${col("model_group")}::text[], ${col("litellm_model_name")}::text[],
-      ${col("model_id")}::text[], ${col("exception_type")}::text[], ${col("status_code")}::text[])
-      AS v(request_id, st, et, api_base, model_group, litellm_model_name, model_id, exception_type, status_code)
-    WHERE NOT EXISTS (SELECT 1 FROM spendlens.error_log_ids k WHERE k.request_id = v.request_id)
-    ON CONFLICT DO NOTHING`.execute(db);
+  const r = await insertDemoRows("LiteLLM_ErrorLogs", "error_log_ids", ERROR_LOG_CATALOG, rows).execute(db);
   return Number(r.numAffectedRows ?? 0);
 }

@@ -1,8 +1,8 @@
-import { type Selectable, sql } from "kysely";
+import type { Selectable } from "kysely";
 import type { Db } from "../db/connect.ts";
 import type { VerificationTokenTable } from "../db/schema.ts";
 import { type Scope, scopeUserId } from "../scope.ts";
-import { pendingSpendSql } from "../spend/counters.ts";
+import { rowsBySpend } from "../spend/counters.ts";
 
 /**
  * A LiteLLM_VerificationToken row as LiteLLM returns it (every column the table has). `token` is the
@@ -15,17 +15,7 @@ export type KeyRow = Selectable<VerificationTokenTable> & Record<string, unknown
  * their own keys (user_id = their id); the original listed every key to anyone.
  */
 export async function spendKeys(db: Db, scope: Scope): Promise<KeyRow[]> {
-  const user = scopeUserId(scope);
-  // spend: the counter plus its pending increments (spend/counters.ts), read in the same statement.
-  const exact = sql<number>`(k.spend + ${pendingSpendSql("key", sql`k.token`)})`;
-  const rows = await db
-    .selectFrom("LiteLLM_VerificationToken as k")
-    .selectAll("k")
-    .select(exact.as("spend_exact"))
-    .$if(user !== null, (q) => q.where("k.user_id", "=", user))
-    .orderBy(exact, "desc")
-    .orderBy("k.token")
-    .execute();
+  const rows = await rowsBySpend<KeyRow>(db, "key", scopeUserId(scope));
   return rows.map(({ spend_exact, ...r }) => {
     r.spend = spend_exact;
     return r as KeyRow;

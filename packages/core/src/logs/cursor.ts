@@ -8,7 +8,7 @@ import { badRequest } from "../errors.ts";
 import { narrowToUser, type Scope } from "../scope.ts";
 import { isUnstorableText } from "../text.ts";
 import { zDateTime, zInt } from "../validation.ts";
-import { zFilter, zSpend } from "./inputs.ts";
+import { LOG_ID_FILTERS, zFilter, zSpend } from "./inputs.ts";
 import { countSpendLogs, logFilterOf, type SpendLogRow, whereSpendLogs } from "./query.ts";
 
 /**
@@ -27,9 +27,7 @@ const zBool = z.preprocess(
 /** GET /spendlens/logs query (the filters of /spend/logs/ui, plus end_user, model and tag). */
 export const logsPageInput = z
   .object({
-    api_key: zFilter.optional(),
-    user_id: zFilter.optional(),
-    request_id: zFilter.optional(),
+    ...LOG_ID_FILTERS,
     team_id: zFilter.optional(),
     end_user: zFilter.optional(),
     model: zFilter.optional(),

@@ -10,3 +10,10 @@ export const zSpend = z.preprocess(
   (v) => (typeof v === "string" && v.trim() === "" ? Number.NaN : v),
   z.coerce.number({ error: "must be a number" }).refine(Number.isFinite, "must be a finite number"),
 );
+
+/** The filters every logs endpoint takes first: a key (a raw sk- key is hashed), a user, a request id. */
+export const LOG_ID_FILTERS = {
+  api_key: zFilter.optional(),
+  user_id: zFilter.optional(),
+  request_id: zFilter.optional(),
+};

@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { Db } from "../db/connect.ts";
 import { narrowToUser, type Scope } from "../scope.ts";
 import { checkDayRange, dayWindow, eachDay, zDay } from "../validation.ts";
-import { zFilter } from "./inputs.ts";
+import { LOG_ID_FILTERS } from "./inputs.ts";
 import {
   logFilterOf,
   querySpendLogs,
@@ -18,9 +18,7 @@ export const SPEND_LOGS_LIST_CAP = 1000;
 /** GET /spend/logs query. start_date and end_date (YYYY-MM-DD) go together. */
 export const spendLogsInput = z
   .object({
-    api_key: zFilter.optional(),
-    user_id: zFilter.optional(),
-    request_id: zFilter.optional(),
+    ...LOG_ID_FILTERS,
     start_date: zDay.optional(),
     end_date: zDay.optional(),
     /** With a date range: true (default) the per-day summary, false the logs themselves (LiteLLM's flag). */

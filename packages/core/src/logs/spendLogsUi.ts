@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { Db } from "../db/connect.ts";
 import { narrowToUser, type Scope } from "../scope.ts";
 import { zDateTime, zInt } from "../validation.ts";
-import { zFilter, zSpend } from "./inputs.ts";
+import { LOG_ID_FILTERS, zFilter, zSpend } from "./inputs.ts";
 import {
   countSpendLogs,
   logFilterOf,
@@ -16,9 +16,7 @@ export const MAX_LOGS_PAGE = 1_000_000;
 /** GET /spend/logs/ui query. start_date and end_date are required UTC datetimes. */
 export const spendLogsUiInput = z
   .object({
-    api_key: zFilter.optional(),
-    user_id: zFilter.optional(),
-    request_id: zFilter.optional(),
+    ...LOG_ID_FILTERS,
     team_id: zFilter.optional(),
     min_spend: zSpend.optional(),
     max_spend: zSpend.optional(),

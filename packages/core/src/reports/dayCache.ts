@@ -1,4 +1,5 @@
 import type { Db } from "../db/connect.ts";
+import { perHandle } from "../db/perHandle.ts";
 
 /**
  * Per-day answers of the spend report (a day's element of the team or customer answer), kept between
@@ -80,16 +81,11 @@ export class DayCache {
 
 /** The cache's size unless the server sets one (SPENDLENS_REPORT_CACHE_MB, read at the edge). */
 export const DEFAULT_REPORT_CACHE_MB = 32;
-const caches = new WeakMap<Db, DayCache | null>();
+const caches = perHandle<Db, DayCache | null>(() => new DayCache(DEFAULT_REPORT_CACHE_MB * 2 ** 20));
 
 /** The cache of one database (null when turned off). */
 export function reportDayCache(db: Db): DayCache | null {
-  let c = caches.get(db);
-  if (c === undefined) {
-    c = new DayCache(DEFAULT_REPORT_CACHE_MB * 2 ** 20);
-    caches.set(db, c);
-  }
-  return c;
+  return caches.get(db);
 }
 
 /** Turns the cache of `db` off (null) or gives it a size (tests, embedding). */

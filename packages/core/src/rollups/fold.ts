@@ -1,5 +1,7 @@
 import { sql } from "kysely";
 import type { Db } from "../db/connect.ts";
+import { type Coalesced, coalesced, perHandle, runAfterCurrent } from "../db/perHandle.ts";
+import { schemaFacts } from "../db/schemaFacts.ts";
 
 /**
  * Inserted spend logs reach the rollup tables through a fold (migration 0010): the insert trigger on
@@ -11,23 +13,6 @@ import type { Db } from "../db/connect.ts";
  * (`foldBeforeRead`), the server folds every second, maintenance (rebuilds) folds under its lock.
  */
 
-const fnCache = new WeakMap<Db, Promise<boolean>>();
-/** Whether migration 0010 has run (a database migrated part of the way, as some tests make, has no fold). */
-function hasFold(db: Db): Promise<boolean> {
-  let p = fnCache.get(db);
-  if (!p) {
-    p = sql<{ ok: boolean }>`SELECT to_regprocedure('spendlens.rollups_fold(integer)') IS NOT NULL AS ok`
-      .execute(db)
-      .then((r) => r.rows[0]?.ok === true);
-    fnCache.set(db, p);
-    p.then(
-      (ok) => ok || fnCache.delete(db),
-      () => fnCache.delete(db),
-    );
-  }
-  return p;
-}
-
 /**
  * Rows one fold statement takes at most. Each chunk is its own statement (and, outside a transaction, its
  * own transaction), so a backlog (the server was down while LiteLLM wrote) is folded in steps that each
@@ -37,7 +22,8 @@ export const FOLD_CHUNK_ROWS = 5000;
 
 /** Applies every pending inserted log to the rollups now, a chunk at a time; returns how many it applied. */
 export async function foldRollups(db: Db): Promise<number> {
-  if (!(await hasFold(db))) return 0;
+  // A database migrated part of the way (as some tests make) has no fold (migration 0010).
+  if (!(await schemaFacts(db)).fold) return 0;
   let total = 0;
   for (;;) {
     const r = await sql<{
@@ -49,44 +35,14 @@ export async function foldRollups(db: Db): Promise<number> {
   }
 }
 
-interface FoldState {
-  running: Promise<number> | null;
-  next: Promise<number> | null;
-}
-const states = new WeakMap<Db, FoldState>();
+const states = perHandle<Db, Coalesced<number>>(() => coalesced());
 
 /**
  * A fold that starts after this call, so it sees every insert committed before the call: the running
  * fold's successor, shared by every caller that arrives while one runs (concurrent readers cost one fold).
  */
 export function foldRollupsSoon(db: Db): Promise<number> {
-  let s = states.get(db);
-  if (!s) {
-    s = { running: null, next: null };
-    states.set(db, s);
-  }
-  const st = s;
-  const start = (): Promise<number> => {
-    const p = foldRollups(db);
-    st.running = p;
-    const done = () => {
-      if (st.running === p) st.running = null;
-    };
-    p.then(done, done);
-    return p;
-  };
-  if (!st.running) return start();
-  if (!st.next) {
-    const after = st.running.then(
-      () => {},
-      () => {},
-    );
-    st.next = after.then(() => {
-      st.next = null;
-      return start();
-    });
-  }
-  return st.next;
+  return runAfterCurrent(states.get(db), () => foldRollups(db));
 }
 
 const standbys = new WeakSet<object>();

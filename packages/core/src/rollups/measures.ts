@@ -1,3 +1,5 @@
+import { type LogColumn, SPEND_LOG_CATALOG } from "../db/logColumns.ts";
+
 /**
  * The measure sets the renderer (render.ts) reads, as data: for each measure, the rollup column that
  * holds it, its value for one raw log, the type both sides agree on, and the aggregate over the union of
@@ -6,6 +8,10 @@
  *
  * In a raw expression `l` is the log row and, with tags, `e` its tag element (`e.tag`, and `e.n` the
  * number of the log's tags).
+ *
+ * The measures that sum a log column come from the column catalog (db/logColumns.ts, the columns with a
+ * `rollup` flag, in their `rollupPlace` order): a rollup column is one catalog entry (and the migration
+ * that adds it to the rollup tables). The counts of requests and errors are not log columns.
  */
 export interface Measure {
   name: string;
@@ -42,29 +48,50 @@ const money = (name: string, column: string, raw: string): Measure => ({
   type: "float8",
   total: `coalesce(sum(u.${name}), 0)::float8`,
 });
-const tokens = (total?: (name: string) => string) =>
-  ["prompt_tokens", "completion_tokens", "total_tokens"].map((n) =>
-    count(n, `coalesce(l.${n}, 0)`, total?.(n)),
+
+/** The spend log columns the rollups sum, in the rollup tables' order. */
+const ROLLUP_COLUMNS = (SPEND_LOG_CATALOG as readonly LogColumn[])
+  .filter((c) => c.rollup !== undefined)
+  .sort((a, b) => (a.rollupPlace ?? 0) - (b.rollupPlace ?? 0));
+
+/** A column's value in one raw log (NULL counts 0). */
+const rawOf = (column: string) => `coalesce(l.${column}, 0)`;
+/** One tag element's share of a raw log's value: each of the request's n tags gets 1/n. */
+const split = (raw: string) => `(${raw} / e.n)`;
+
+/**
+ * The measures of the catalog's rollup columns, in order: a token column is a count of its own name
+ * (`tokenTotal` its aggregate when not the default); the spend column gives `spend(name, raw)`.
+ */
+const columnMeasures = (
+  spend: (name: string, raw: string) => Measure[],
+  tokenTotal?: (name: string) => string,
+): Measure[] =>
+  ROLLUP_COLUMNS.flatMap((c) =>
+    c.rollup === "spend"
+      ? spend(c.name, rawOf(c.name))
+      : [count(c.name, rawOf(c.name), tokenTotal?.(c.name))],
   );
 
 const REQUESTS = count("requests", "1", "coalesce(sum(u.requests::float8), 0)::int8");
-const SPEND = money("spend", "spend", "coalesce(l.spend, 0)");
-const SPLIT = "(coalesce(l.spend, 0) / e.n)";
 
 export const MEASURE_SETS = {
   /** Spend, requests and tokens of spend logs (rollups: the spend grains). */
-  spend: { measures: [REQUESTS, SPEND, ...tokens()] },
+  spend: { measures: [REQUESTS, ...columnMeasures((n, raw) => [money(n, n, raw)])] },
   /** The same per tag element, each of a request's n tags getting spend/n (tag_daily.spend_split). */
-  spendTagSplit: { measures: [REQUESTS, money("spend", "spend_split", SPLIT), ...tokens()] },
+  spendTagSplit: {
+    measures: [REQUESTS, ...columnMeasures((n, raw) => [money(n, `${n}_split`, split(raw))])],
+  },
   /** Error logs counted (error_daily). */
   errors: { measures: [count("errors", "1", "coalesce(sum(u.errors::float8), 0)::int8")] },
   /** Per distinct tag of a request: its whole spend and its split share (tag_request_daily). */
   tagRequests: {
     measures: [
       count("requests", "1", "coalesce(sum(u.requests), 0)::int8"),
-      SPEND,
-      money("spend_split", "spend_split", SPLIT),
-      ...tokens((n) => `coalesce(sum(u.${n}), 0)::float8`),
+      ...columnMeasures(
+        (n, raw) => [money(n, n, raw), money(`${n}_split`, `${n}_split`, split(raw))],
+        (n) => `coalesce(sum(u.${n}), 0)::float8`,
+      ),
     ],
   },
 } as const satisfies Record<string, MeasureSet>;

@@ -1,5 +1,6 @@
 import { type RawBuilder, sql } from "kysely";
 import type { Db } from "../db/connect.ts";
+import { type Coalesced, coalesced, perHandle, runAfterCurrent } from "../db/perHandle.ts";
 
 /** Spend to add, per entity. Built from logs that were actually inserted. */
 export interface SpendDeltas {
@@ -121,6 +122,25 @@ export function pendingSpendSql(kind: CounterKind, entity: RawBuilder<unknown>):
     WHERE d.kind = ${kind} AND d.entity = ${entity}), 0)::float8`;
 }
 
+/**
+ * Every row of the keys' or the users' table with its exact spend (`spend_exact`: the counter plus its
+ * pending increments, read in the same statement), highest first, ties by id; `userId` keeps the rows of
+ * that user (a key's owner, or the user).
+ */
+export async function rowsBySpend<Row>(
+  db: Db,
+  kind: "key" | "user",
+  userId: string | null,
+): Promise<(Row & { spend_exact: number })[]> {
+  const c = COUNTERS[kind];
+  const id = sql.ref(`t.${c.id}`);
+  const exact = sql<number>`(t.spend + ${pendingSpendSql(kind, id)})`;
+  const r = await sql<Row & { spend_exact: number }>`SELECT t.*, ${exact} AS spend_exact
+    FROM ${sql.table(c.table)} t ${userId !== null ? sql`WHERE t.user_id = ${userId}` : sql``}
+    ORDER BY ${exact} DESC, ${id}`.execute(db);
+  return r.rows;
+}
+
 export interface FoldResult {
   /** Counter rows incremented. */
   applied: number;
@@ -182,15 +202,17 @@ export async function foldSpendCounters(db: Db): Promise<FoldResult> {
   return r.rows[0]!;
 }
 
-/** Per database handle: the fold running now and the one that will start after it. */
-interface FoldState {
-  running: Promise<FoldResult> | null;
-  next: Promise<FoldResult> | null;
+/** Per database handle: the fold running now and the one that will start after it, and the retries. */
+interface FoldState extends Coalesced<FoldResult> {
   retry: ReturnType<typeof setTimeout> | null;
   /** Folds in a row that failed or deferred (the retries stop after FOLD_RETRIES; the next ingest folds). */
   misses: number;
 }
-const foldStates = new WeakMap<object, FoldState>();
+const foldStates = perHandle<object, FoldState>(() => ({
+  ...coalesced<FoldResult>(),
+  retry: null,
+  misses: 0,
+}));
 
 /** How long a fold that left increments pending (a locked row, an error) waits before it is tried again. */
 const FOLD_RETRY_MS = 1000;
@@ -204,17 +226,12 @@ const FOLD_RETRIES = 30;
  * the next server start folds); readers are exact meanwhile.
  */
 export function foldSpendCountersSoon(db: Db): Promise<FoldResult> {
-  let st = foldStates.get(db);
-  if (!st) {
-    st = { running: null, next: null, retry: null, misses: 0 };
-    foldStates.set(db, st);
-  }
-  const s = st;
-  const start = (): Promise<FoldResult> => {
-    const p = foldSpendCounters(db);
-    s.running = p;
-    const settle = (again: boolean) => {
-      if (s.running === p) s.running = null;
+  const s = foldStates.get(db);
+  return runAfterCurrent(
+    s,
+    () => foldSpendCounters(db),
+    (ok, r) => {
+      const again = !ok || (r?.deferred ?? 0) > 0;
       s.misses = again ? s.misses + 1 : 0;
       if (again && !s.retry && s.misses <= FOLD_RETRIES) {
         s.retry = setTimeout(() => {
@@ -223,23 +240,6 @@ export function foldSpendCountersSoon(db: Db): Promise<FoldResult> {
         }, FOLD_RETRY_MS);
         s.retry.unref?.();
       }
-    };
-    p.then(
-      (r) => settle(r.deferred > 0),
-      () => settle(true),
-    );
-    return p;
-  };
-  if (!s.running) return start();
-  if (!s.next) {
-    const after = s.running.then(
-      () => {},
-      () => {},
-    );
-    s.next = after.then(() => {
-      s.next = null;
-      return start();
-    });
-  }
-  return s.next;
+    },
+  );
 }

@@ -1,10 +1,10 @@
-import { type Selectable, sql } from "kysely";
+import type { Selectable } from "kysely";
 import { z } from "zod";
 import type { Db } from "../db/connect.ts";
 import type { UserTable } from "../db/schema.ts";
 import { zFilter } from "../logs/inputs.ts";
 import { narrowToUser, type Scope, scopeUserId } from "../scope.ts";
-import { pendingSpendSql } from "../spend/counters.ts";
+import { rowsBySpend } from "../spend/counters.ts";
 
 /** Columns of LiteLLM_UserTable that are never returned. */
 export const SECRET_USER_COLUMNS = ["password"] as const;
@@ -21,16 +21,7 @@ export type SpendUsersInput = z.output<typeof spendUsersInput>;
  */
 export async function spendUsers(db: Db, scope: Scope, input: SpendUsersInput): Promise<UserRow[]> {
   const user = scopeUserId(narrowToUser(scope, input?.user_id));
-  // spend: the counter plus its pending increments (spend/counters.ts), read in the same statement.
-  const exact = sql<number>`(u.spend + ${pendingSpendSql("user", sql`u.user_id`)})`;
-  const rows = await db
-    .selectFrom("LiteLLM_UserTable as u")
-    .selectAll("u")
-    .select(exact.as("spend_exact"))
-    .$if(user !== null, (q) => q.where("u.user_id", "=", user))
-    .orderBy(exact, "desc")
-    .orderBy("u.user_id")
-    .execute();
+  const rows = await rowsBySpend<UserRow>(db, "user", user);
   // Copied without the secret columns rather than `delete`d: a delete turns each object into a slow
   // dictionary-mode object (slower to build and to serialize).
   const secret = new Set<string>(SECRET_USER_COLUMNS);

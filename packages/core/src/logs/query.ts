@@ -5,6 +5,7 @@ import type { Database, SpendLogsTable } from "../db/schema.ts";
 import { schemaFacts } from "../db/schemaFacts.ts";
 import { type RollupFilters, spendTotals } from "../rollups/query.ts";
 import { type Scope, scopeUserId } from "../scope.ts";
+import { countEndUserLogs } from "./endUserCount.ts";
 
 /**
  * The one place spend-log rows are listed. /spend/logs/ui and the list modes of /spend/logs both go
@@ -165,6 +166,20 @@ export async function querySpendLogs(
   return rows as SpendLogRow[];
 }
 
+/**
+ * Whether a filter is one end user over a bounded window and nothing else (the caller's scope aside):
+ * the count the end-user rollups answer (`countEndUserLogs`).
+ */
+const onlyEndUser = (f: SpendLogFilter): f is SpendLogFilter & { end_user: string; from: string; toInclusive: string } =>
+  f.end_user !== undefined &&
+  f.from !== undefined &&
+  f.toInclusive !== undefined &&
+  onlyRollupFilters(f) &&
+  f.api_key === undefined &&
+  f.team_id === undefined &&
+  f.model === undefined &&
+  f.model_id === undefined;
+
 /** Whether "startTime" keeps at most milliseconds, so that `<= t` is `< t + 1 ms` (schema facts). */
 async function millisecondTimes(db: Db): Promise<boolean> {
   return (await schemaFacts(db)).startTimeMillis;
@@ -225,6 +240,10 @@ export async function countSpendLogs(
     }
     const to =
       filter.toInclusive === undefined ? null : new Date(Date.parse(filter.toInclusive) + 1).toISOString();
+    // One end user, an admin's count: end_user_daily / end_user_hourly and ≤ 30 minutes of raw logs per
+    // cut (the planner would read the edge days' logs of that end user, or their complement).
+    if (onlyEndUser(filter) && scopeUserId(scope) === null)
+      return countEndUserLogs(db, filter.end_user, filter.from, to!);
     const filters: RollupFilters = {};
     if (filter.api_key !== undefined) filters.api_key = filter.api_key;
     if (filter.team_id !== undefined) filters.team_id = filter.team_id;

@@ -26,10 +26,21 @@ export async function countEndUserLogs(
   to: string,
   nowMs: number = now().getTime(),
 ): Promise<number> {
+  if (!(Date.parse(from) < Date.parse(to))) return 0;
+  await foldBeforeRead(db);
+  const r = await endUserCountSql(endUser, from, to, nowMs).execute(db);
+  return Number(r.rows[0]?.n ?? 0);
+}
+
+/** The statement of `countEndUserLogs` (one row, `n`), for a non-empty window; it does not fold. */
+export function endUserCountSql(
+  endUser: string,
+  from: string,
+  to: string,
+  nowMs: number = now().getTime(),
+): RawBuilder<{ n: string | number | null }> {
   const a = Date.parse(from);
   const b = Date.parse(to);
-  if (!(a < b)) return 0;
-  await foldBeforeRead(db);
   const iso = (ms: number) => new Date(ms).toISOString();
   const day = (ms: number) => iso(ms).slice(0, 10);
   const parts: RawBuilder<unknown>[] = [];
@@ -65,10 +76,9 @@ export async function countEndUserLogs(
         AND (rd.dirty_at IS NOT NULL OR rd.raw_deleted))`);
     for (const e of edges) parts.push(...edgeParts(e, endUser));
   }
-  const r = await sql<{ n: string | number | null }>`
+  return sql<{ n: string | number | null }>`
     ${ctes.length ? sql`WITH ${sql.join(ctes, sql`, `)} ` : sql``}
-    SELECT coalesce(sum(u.n), 0)::int8 AS n FROM (${sql.join(parts, sql` UNION ALL `)}) u`.execute(db);
-  return Number(r.rows[0]?.n ?? 0);
+    SELECT coalesce(sum(u.n), 0)::int8 AS n FROM (${sql.join(parts, sql` UNION ALL `)}) u`;
 }
 
 const HOUR_MS = 3_600_000;

@@ -16,6 +16,7 @@ export {
   restErrorBody,
   restRoutes,
 } from "./rest.ts";
+export { VerifiedKeys } from "./keyCache.ts";
 export { type AppRouter, appRouter, createCaller } from "./root.ts";
 export { SPEND_REPORT_CSV_COLUMNS } from "./routers/reports.ts";
 export {

@@ -64,7 +64,9 @@ const srv = await startServer({ services, port: 0 });
 const cached = await startServer({ services, port: 0, keyCacheMs: 1000 });
 const virtualKey = `sk-bench-profile-${process.pid}`;
 const virtualUser = `bench-profile-admin-${process.pid}`;
-await sql`INSERT INTO "LiteLLM_UserTable" (user_id, user_role) VALUES (${virtualUser}, 'proxy_admin')`.execute(h.db);
+await sql`INSERT INTO "LiteLLM_UserTable" (user_id, user_role) VALUES (${virtualUser}, 'proxy_admin')`.execute(
+  h.db,
+);
 await sql`INSERT INTO "LiteLLM_VerificationToken" (token, user_id, spend) VALUES (${hashToken(virtualKey)}, ${virtualUser}, 0)`.execute(
   h.db,
 );

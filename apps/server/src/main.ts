@@ -116,8 +116,12 @@ export async function serve(settings: Settings, opts: ServeOptions = {}) {
   const maxLag = msSetting("maxLagMs", "SPENDLENS_MAX_READ_LAG_MS");
   // How long a verified virtual key is trusted before it is looked up again (0: every request).
   const keyCacheMs =
-    envWhole("SPENDLENS_KEY_CACHE_MS", 0, 60_000, "a whole number of milliseconds from 0 (no cache) to 60000") ??
-    1000;
+    envWhole(
+      "SPENDLENS_KEY_CACHE_MS",
+      0,
+      60_000,
+      "a whole number of milliseconds from 0 (no cache) to 60000",
+    ) ?? 1000;
   const metricsPublic = process.env.SPENDLENS_METRICS_PUBLIC ?? "";
   if (!["", "0", "1"].includes(metricsPublic))
     throw new SpendlensError("CONFIG", "SPENDLENS_METRICS_PUBLIC must be 1 (public) or 0 (master key only)");

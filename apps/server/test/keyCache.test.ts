@@ -25,7 +25,13 @@ describe.skipIf(!onPostgres)("verified-key cache on two replicas (Postgres only)
     return { status: res.status, message: body.error?.message ?? null };
   };
   /** Polls a replica until `ok(answer)`; returns ms from `since` until then (fails after `max` ms). */
-  const until = async (r: Replica, key: string, ok: (a: { status: number; message: string | null }) => boolean, since: number, max: number) => {
+  const until = async (
+    r: Replica,
+    key: string,
+    ok: (a: { status: number; message: string | null }) => boolean,
+    since: number,
+    max: number,
+  ) => {
     for (;;) {
       const a = await call(r, key);
       if (ok(a)) return performance.now() - since;
@@ -84,7 +90,10 @@ describe.skipIf(!onPostgres)("verified-key cache on two replicas (Postgres only)
   it("a blocked key is refused by every replica within the bound", async () => {
     await revoke(
       "sk-kc-block",
-      () => q(`UPDATE "LiteLLM_VerificationToken" SET blocked = true WHERE token = $1`, [hashToken("sk-kc-block")]),
+      () =>
+        q(`UPDATE "LiteLLM_VerificationToken" SET blocked = true WHERE token = $1`, [
+          hashToken("sk-kc-block"),
+        ]),
       { status: 401, message: /blocked/ },
     );
   });

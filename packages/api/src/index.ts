@@ -1,4 +1,5 @@
 export { errorDetail, internalMessage, standbyUnusable, toTRPCError } from "./errors.ts";
+export { VerifiedKeys } from "./keyCache.ts";
 export {
   type InputField,
   inputFields,
@@ -16,7 +17,6 @@ export {
   restErrorBody,
   restRoutes,
 } from "./rest.ts";
-export { VerifiedKeys } from "./keyCache.ts";
 export { type AppRouter, appRouter, createCaller } from "./root.ts";
 export { SPEND_REPORT_CSV_COLUMNS } from "./routers/reports.ts";
 export {

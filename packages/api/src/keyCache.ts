@@ -27,7 +27,11 @@ export class VerifiedKeys {
   ) {}
 
   /** The caller of a bearer key, as `authenticate` would answer it (the same 401s), from the cache when fresh. */
-  async authenticate(db: Db, bearer: string | null | undefined, masterKey: string | undefined): Promise<Caller> {
+  async authenticate(
+    db: Db,
+    bearer: string | null | undefined,
+    masterKey: string | undefined,
+  ): Promise<Caller> {
     if (this.ttlMs <= 0 || !bearer) return (await verifyKey(db, bearer, masterKey)).caller;
     const digest = createHash("sha256").update(bearer, "utf8").digest();
     // The master key (compared in constant time, as `authenticate` does) needs no lookup.

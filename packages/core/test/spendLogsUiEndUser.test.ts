@@ -114,7 +114,11 @@ describe("/spend/logs/ui end_user total from the end-user rollups", () => {
     const want = await brute(t.db, "busy", isoOf(s), isoOf(e));
     expect(want).toBeGreaterThan(COUNT_SCAN_LIMIT);
     const q = (extra: Record<string, string> = {}) =>
-      spendLogsUi(t.db, ALL, spendLogsUiInput.parse({ start_date: s, end_date: e, end_user: "busy", ...extra }));
+      spendLogsUi(
+        t.db,
+        ALL,
+        spendLogsUiInput.parse({ start_date: s, end_date: e, end_user: "busy", ...extra }),
+      );
     await sql`UPDATE spendlens.end_user_daily SET requests = requests + 1000 WHERE end_user = 'busy' AND day = '2026-03-20'`.execute(
       t.db,
     );
@@ -142,9 +146,9 @@ describe("/spend/logs/ui end_user total from the end-user rollups", () => {
       t.db,
     );
     try {
-      expect(
-        await countEndUserLogs(t.db, "bob", isoOf(hs), new Date(ms(isoOf(he)) + 1).toISOString()),
-      ).toBe(wantH + 100);
+      expect(await countEndUserLogs(t.db, "bob", isoOf(hs), new Date(ms(isoOf(he)) + 1).toISOString())).toBe(
+        wantH + 100,
+      );
     } finally {
       await sql`UPDATE spendlens.end_user_hourly SET requests = requests - 100 WHERE end_user = 'bob' AND hour = '2026-03-21 11:00'`.execute(
         t.db,
@@ -160,9 +164,9 @@ describe("/spend/logs/ui end_user total from the end-user rollups", () => {
       log("cy", "2026-03-26T09:29:59.999Z"),
       log("bob", "2026-03-24T00:00:00.000Z"),
     ]);
-    const pending = await sql<{ n: number }>`SELECT count(*)::int AS n FROM spendlens.spend_log_pending`.execute(
-      t.db,
-    );
+    const pending = await sql<{
+      n: number;
+    }>`SELECT count(*)::int AS n FROM spendlens.spend_log_pending`.execute(t.db);
     expect(pending.rows[0]!.n).toBe(4);
     await expectAll("inserted after the fold");
     await setRollupDeleteMode(t.db, "subtract");

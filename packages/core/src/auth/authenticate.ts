@@ -71,7 +71,10 @@ export async function verifyKey(
   if (expiresAt !== null && expiredAt(expiresAt)) throw keyExpired();
   const metadata =
     row.metadata && typeof row.metadata === "object" ? (row.metadata as Record<string, unknown>) : {};
-  return { caller: { role: asRole(row.user_role), userId: row.user_id, keyHash: token, metadata }, expiresAt };
+  return {
+    caller: { role: asRole(row.user_role), userId: row.user_id, keyHash: token, metadata },
+    expiresAt,
+  };
 }
 
 /** Whether a key expiring at `expiresAt` (ms) has expired now (the clock of clock.ts). */

@@ -1,7 +1,7 @@
 import { type RawBuilder, sql } from "kysely";
 import { now } from "../clock.ts";
-import type { Db } from "../db/connect.ts";
 import { DAY_MS } from "../days.ts";
+import type { Db } from "../db/connect.ts";
 import { foldBeforeRead } from "../rollups/fold.ts";
 import { type EdgeDay, planEdgeDay } from "../spend/endUserWeeks.ts";
 

@@ -170,7 +170,9 @@ export async function querySpendLogs(
  * Whether a filter is one end user over a bounded window and nothing else (the caller's scope aside):
  * the count the end-user rollups answer (`countEndUserLogs`).
  */
-const onlyEndUser = (f: SpendLogFilter): f is SpendLogFilter & { end_user: string; from: string; toInclusive: string } =>
+const onlyEndUser = (
+  f: SpendLogFilter,
+): f is SpendLogFilter & { end_user: string; from: string; toInclusive: string } =>
   f.end_user !== undefined &&
   f.from !== undefined &&
   f.toInclusive !== undefined &&

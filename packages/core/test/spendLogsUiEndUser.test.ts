@@ -51,7 +51,13 @@ describe("/spend/logs/ui end_user total from the end-user rollups", () => {
     const logs = [];
     // Nine days, a log every 7 minutes, end users in turn (and logs without one): ~1,800 logs.
     for (let i = 0, at = ms("2026-03-17T00:03:00.000Z"); at < ms(now); i++, at += 7 * 60_000)
-      logs.push(log(i % 5 === 4 ? null : users[i % 4]!, new Date(at).toISOString()));
+      logs.push(
+        log(
+          i % 5 === 4 ? null : users[i % 4]!,
+          new Date(at).toISOString(),
+          i % 9 === 0 ? { status: "failure" } : {},
+        ),
+      );
     // Logs on the cuts the windows use and a millisecond either side.
     for (const at of ["2026-03-20T08:15:00.000Z", "2026-03-22T23:59:59.000Z", "2026-03-24T00:00:00.000Z"]) {
       const c = ms(at);
@@ -103,6 +109,30 @@ describe("/spend/logs/ui end_user total from the end-user rollups", () => {
         expect(page.data.every((r) => r.end_user === u)).toBe(true);
       }
     expect(nonZero).toBeGreaterThan(windows.length * 3);
+    // With a status filter the total is counted otherwise (success: all of the end user's logs, from the
+    // rollups, minus the failures), still equal to the raw logs.
+    let failures = 0;
+    for (const [s, e] of windows.slice(0, 4))
+      for (const u of ["ann", "bob", "busy"]) {
+        const failed = await brute(t.db, u, isoOf(s), isoOf(e), sql`status = 'failure'`);
+        failures += failed;
+        for (const [status, want] of [
+          ["failure", failed],
+          ["success", await brute(t.db, u, isoOf(s), isoOf(e), sql`(status IS NULL OR status <> 'failure')`)],
+        ] as const) {
+          const input = spendLogsUiInput.parse({
+            start_date: s,
+            end_date: e,
+            end_user: u,
+            status_filter: status,
+          });
+          expect(
+            await countSpendLogs(t.db, ALL, logFilterOf(input), { scanLimit: 0 }),
+            `${label} ${u} ${status}`,
+          ).toBe(want);
+        }
+      }
+    expect(failures).toBeGreaterThan(0);
   };
 
   it("equals COUNT(*) over the raw logs for every window", async () => {

@@ -18,19 +18,23 @@ import {
   userDailyActivityInput,
 } from "@spendlens/core";
 import { foldRollupsSoon } from "@spendlens/core/runtime";
+import { hashToken } from "@spendlens/core/testing";
 import { startServer } from "@spendlens/server";
 import { sql } from "kysely";
 import { fmtMs, percentile, table } from "./stats.ts";
 
 /**
- * Where the time of one paginated daily-activity request goes (issue 14), in process on DATABASE_URL:
+ * Where the time of one paginated daily-activity request goes, in process on DATABASE_URL:
  *   DATABASE_URL=… npx tsx src/dailyProfile.ts [--rounds 15]
  * Per route (30-day window ending today, page 1 of the route's default size), interleaved round by round:
  * a bare round trip (`SELECT 1`), the read's fold call (nothing pending), a virtual key's lookup
  * (`authenticate`, a key that is not there: the same indexed query), the input's zod parse, the core
  * function on a handle that never folds (the statement(s) and the shaping) and on the primary (fold +
- * statements), JSON.stringify of the answer, and the whole request through an in-process server
- * (HTTP, master key; the client's fetch in the same process).
+ * statements), JSON.stringify of the answer, and the whole request through in-process servers (the
+ * client's fetch in the same process): with the master key, and with a virtual key (a proxy_admin's,
+ * written for the run and removed after) on a server that looks the key up on every request and on one
+ * that trusts a verified key for 1 s (SPENDLENS_KEY_CACHE_MS' default). The servers have no standby
+ * (the timing handle's read side is the primary itself, which a server would ask per request).
  */
 
 const url = process.env.DATABASE_URL;
@@ -54,10 +58,18 @@ const ROUTES: [string, { parse(x: unknown): unknown }, Run][] = [
 process.env.SPENDLENS_LOG_LEVEL ??= "silent";
 const h = await openDatabase({ databaseUrl: url, databaseReadUrl: url });
 const master = "sk-bench-profile-master";
-const srv = await startServer({
-  services: { db: h.db, handle: h, config: emptyConfig(), masterKey: master },
-  port: 0,
-});
+const serving = await openDatabase({ databaseUrl: url });
+const services = { db: serving.db, handle: serving, config: emptyConfig(), masterKey: master };
+const srv = await startServer({ services, port: 0 });
+const cached = await startServer({ services, port: 0, keyCacheMs: 1000 });
+const virtualKey = `sk-bench-profile-${process.pid}`;
+const virtualUser = `bench-profile-admin-${process.pid}`;
+await sql`INSERT INTO "LiteLLM_UserTable" (user_id, user_role) VALUES (${virtualUser}, 'proxy_admin')`.execute(
+  h.db,
+);
+await sql`INSERT INTO "LiteLLM_VerificationToken" (token, user_id, spend) VALUES (${hashToken(virtualKey)}, ${virtualUser}, 0)`.execute(
+  h.db,
+);
 const time = async (f: () => Promise<unknown> | unknown): Promise<number> => {
   const t0 = performance.now();
   await f();
@@ -98,19 +110,25 @@ try {
         text = JSON.stringify(out);
       });
       sizes.set(name, text.length);
-      const http = await time(async () => {
-        const res = await fetch(`${srv.url}/${name}/daily/activity?${new URLSearchParams(query)}`, {
-          headers: { authorization: `Bearer ${master}` },
+      const get = (base: string, key: string) =>
+        time(async () => {
+          const res = await fetch(`${base}/${name}/daily/activity?${new URLSearchParams(query)}`, {
+            headers: { authorization: `Bearer ${key}` },
+          });
+          if (res.status !== 200) throw new Error(`${name}: HTTP ${res.status}: ${await res.text()}`);
+          await res.text();
         });
-        if (res.status !== 200) throw new Error(`${name}: HTTP ${res.status}: ${await res.text()}`);
-        await res.text();
-      });
+      const http = await get(srv.url, master);
+      const uncachedKey = await get(srv.url, virtualKey);
+      const cachedKey = await get(cached.url, virtualKey);
       if (keep) {
         add(`${name}: zod parse`, parse);
         add(`${name}: core, no fold`, core);
         add(`${name}: core on the primary (fold + page)`, primary);
         add(`${name}: JSON.stringify`, str);
         add(`${name}: HTTP (in process)`, http);
+        add(`${name}: HTTP, virtual key looked up`, uncachedKey);
+        add(`${name}: HTTP, virtual key cached`, cachedKey);
       }
     }
   }
@@ -120,6 +138,10 @@ try {
     `answer sizes: ${[...sizes].map(([k, n]) => `${k} ${(n / 1024).toFixed(0)} kB`).join(", ")}\n`,
   );
 } finally {
+  await sql`DELETE FROM "LiteLLM_VerificationToken" WHERE token = ${hashToken(virtualKey)}`.execute(h.db);
+  await sql`DELETE FROM "LiteLLM_UserTable" WHERE user_id = ${virtualUser}`.execute(h.db);
   await srv.close();
+  await cached.close();
+  await serving.close();
   await h.close();
 }

@@ -120,28 +120,46 @@ export const deadlineError = () =>
 
 /**
  * The request's deadline: when it passes (or the client goes away) `signal` aborts; `onExpire` runs
- * when the deadline passed with the response still open. Cleared when the response closes.
+ * when the deadline passed with the response still open. Cleared when the response closes. The
+ * AbortController is made only when `signal` is read (a heavy request waiting for a slot): most
+ * requests never need one, and aborting it on every close cost an Error and an event per request.
  */
 export function startDeadline(
   res: ServerResponse,
   ms: number,
   onExpire: () => void,
-): { signal: AbortSignal; expired(): boolean } {
-  const ac = new AbortController();
+): { readonly signal: AbortSignal; expired(): boolean } {
+  let ac: AbortController | null = null;
+  // Why the signal is (or would be) aborted, once it is.
+  let reason: (() => Error) | null = null;
   let expired = false;
+  const abort = (why: () => Error) => {
+    if (reason) return;
+    reason = why;
+    ac?.abort(why());
+  };
   const timer =
     ms > 0
       ? setTimeout(() => {
           expired = true;
-          ac.abort(deadlineError());
+          abort(deadlineError);
           if (!res.writableEnded) onExpire();
         }, ms)
       : null;
   res.once("close", () => {
     if (timer) clearTimeout(timer);
-    if (!ac.signal.aborted) ac.abort(new Error("the response is closed"));
+    abort(() => new Error("the response is closed"));
   });
-  return { signal: ac.signal, expired: () => expired };
+  return {
+    get signal() {
+      if (!ac) {
+        ac = new AbortController();
+        if (reason) ac.abort(reason());
+      }
+      return ac.signal;
+    },
+    expired: () => expired,
+  };
 }
 
 /** The procedures a tRPC URL names (`/trpc/a.b,c.d`), and whether it is a batch. */

@@ -114,6 +114,14 @@ export async function serve(settings: Settings, opts: ServeOptions = {}) {
   // A hot standby for report reads: `--database-read-url`, else DATABASE_READ_URL (read here only).
   const databaseReadUrl = settings.databaseReadUrl ?? (process.env.DATABASE_READ_URL || undefined);
   const maxLag = msSetting("maxLagMs", "SPENDLENS_MAX_READ_LAG_MS");
+  // How long a verified virtual key is trusted before it is looked up again (0: every request).
+  const keyCacheMs =
+    envWhole(
+      "SPENDLENS_KEY_CACHE_MS",
+      0,
+      60_000,
+      "a whole number of milliseconds from 0 (no cache) to 60000",
+    ) ?? 1000;
   const metricsPublic = process.env.SPENDLENS_METRICS_PUBLIC ?? "";
   if (!["", "0", "1"].includes(metricsPublic))
     throw new SpendlensError("CONFIG", "SPENDLENS_METRICS_PUBLIC must be 1 (public) or 0 (master key only)");
@@ -175,6 +183,7 @@ export async function serve(settings: Settings, opts: ServeOptions = {}) {
       ...msSetting("backoffMs", "SPENDLENS_WEBHOOK_BACKOFF_MS"),
     },
     partitions,
+    keyCacheMs,
   });
   log.info(
     {

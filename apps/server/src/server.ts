@@ -22,6 +22,7 @@ import {
   standbyUnusable,
   toCsv,
   toTRPCError,
+  VerifiedKeys,
 } from "@spendlens/api";
 import { badRequest, classifyDbError, SpendlensError } from "@spendlens/core";
 import {
@@ -91,6 +92,13 @@ export interface ServerOptions {
    * then every `everyMs` (default one hour). Absent: no maintenance timer (tests).
    */
   partitions?: PartitionOptions & { everyMs?: number };
+  /**
+   * Trust a verified virtual key this long (ms) before looking it up again (packages/api keyCache.ts):
+   * a blocked or deleted key is refused by every replica at most this long after the change; expiry is
+   * checked on every request. Absent or 0: every request looks its key up (`spendlens serve` reads
+   * SPENDLENS_KEY_CACHE_MS, default 1000).
+   */
+  keyCacheMs?: number;
 }
 
 export interface RunningServer {
@@ -210,7 +218,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const log = opts.logger ?? pino({ level: process.env.SPENDLENS_LOG_LEVEL ?? "info" });
   // tRPC's jsonl answers go through TextEncoderStream: Node 20's is slow (textEncoderStream.ts).
   useWholeChunkTextEncoderStream();
-  const services = opts.services;
+  const services: Services =
+    opts.keyCacheMs && !opts.services.keys
+      ? { ...opts.services, keys: new VerifiedKeys(opts.keyCacheMs) }
+      : opts.services;
   const routes = restRoutes();
   const limits = opts.limits ?? UNRATED_LIMITS;
   const edge = new Edge(services, limits);

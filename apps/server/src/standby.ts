@@ -195,6 +195,9 @@ export class StandbyReads {
   async choose(strong: boolean): Promise<ReadChoice> {
     if (strong) return { standby: null, reason: "strong" };
     if (this.down) return { standby: null, reason: "down" };
+    // Last seen out of recovery (promoted, or DATABASE_READ_URL naming a primary): not a standby, so the
+    // request is not held up asking it again; the next sample (every pollMs) looks again.
+    if (this.last && !this.last.pos.recovery) return { standby: null, reason: "down" };
     let pos: ReplayPosition;
     try {
       pos = await withTimeout(replayPosition(this.read.db), this.probeTimeoutMs);

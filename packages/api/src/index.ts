@@ -1,4 +1,5 @@
 export { errorDetail, internalMessage, standbyUnusable, toTRPCError } from "./errors.ts";
+export { VerifiedKeys } from "./keyCache.ts";
 export {
   type InputField,
   inputFields,

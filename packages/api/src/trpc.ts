@@ -16,6 +16,7 @@ import {
 import { initTRPC, TRPCError } from "@trpc/server";
 import type { ZodType } from "zod";
 import { errorField, internalMessage, standbyUnusable, toTRPCError, validationMessage } from "./errors.ts";
+import type { VerifiedKeys } from "./keyCache.ts";
 
 /**
  * What every procedure may use. The inner context (services + caller) is built the same way for HTTP,
@@ -26,6 +27,11 @@ export interface Services {
   handle?: DbHandle;
   config: SpendlensConfig;
   masterKey?: string | undefined;
+  /**
+   * Virtual keys verified in the last moments (keyCache.ts), so a caller's requests do not each look
+   * their key up; absent: every request looks its key up.
+   */
+  keys?: VerifiedKeys | undefined;
 }
 
 export interface Context extends Services {
@@ -154,7 +160,9 @@ export async function createContext(
 ): Promise<Context> {
   const base = { ...services, ...(opts.requestId ? { requestId: opts.requestId } : {}) };
   try {
-    const caller = await authenticate(services.db, bearer, services.masterKey);
+    const caller = services.keys
+      ? await services.keys.authenticate(services.db, bearer, services.masterKey)
+      : await authenticate(services.db, bearer, services.masterKey);
     return { ...base, caller, authError: null };
   } catch (e) {
     if (e instanceof SpendlensError && e.code === "UNAUTHORIZED")

@@ -45,7 +45,17 @@ export {
 export { refreshSpend } from "./admin/refreshSpend.ts";
 export { resetSpend } from "./admin/resetSpend.ts";
 export { analyticsQuery, analyticsQueryInput } from "./analytics/analytics.ts";
-export { authenticate, type Caller, isAdminRole, type Role, scopeOf } from "./auth/authenticate.ts";
+export {
+  authenticate,
+  type Caller,
+  expiredAt,
+  isAdminRole,
+  keyExpired,
+  type Role,
+  scopeOf,
+  type VerifiedKey,
+  verifyKey,
+} from "./auth/authenticate.ts";
 export { budgetAlertsInput, listBudgetAlerts } from "./budgets/alerts.ts";
 export { type ProviderBudgetsResponse, providerBudgets } from "./budgets/providerBudgets.ts";
 export { type BudgetStatus, budgetStatus, budgetStatusInput } from "./budgets/status.ts";

@@ -44,6 +44,7 @@ export * from "./ingest/ingest.ts";
 export * from "./ingest/rows.ts";
 export * from "./keys/spendKeys.ts";
 export * from "./logs/cursor.ts";
+export * from "./logs/endUserCount.ts";
 export * from "./logs/inputs.ts";
 export * from "./logs/partitions.ts";
 export * from "./logs/query.ts";

@@ -39,9 +39,24 @@ export async function authenticate(
   bearer: string | null | undefined,
   masterKey: string | undefined,
 ): Promise<Caller> {
+  return (await verifyKey(db, bearer, masterKey)).caller;
+}
+
+/** A verified key: its caller, and when the key expires (ms since the epoch; null: never). */
+export interface VerifiedKey {
+  caller: Caller;
+  expiresAt: number | null;
+}
+
+/** `authenticate`, also telling when the key expires (for a cache of verified keys, which must re-check it). */
+export async function verifyKey(
+  db: Db,
+  bearer: string | null | undefined,
+  masterKey: string | undefined,
+): Promise<VerifiedKey> {
   if (!bearer) throw new SpendlensError("UNAUTHORIZED", "missing API key: send Authorization: Bearer <key>");
   if (masterKey && secretsEqual(bearer, masterKey)) {
-    return { role: "proxy_admin", userId: null, keyHash: null, metadata: {} };
+    return { caller: { role: "proxy_admin", userId: null, keyHash: null, metadata: {} }, expiresAt: null };
   }
   const token = hashToken(bearer);
   const row = await db
@@ -52,10 +67,18 @@ export async function authenticate(
     .executeTakeFirst();
   if (!row) throw new SpendlensError("UNAUTHORIZED", "invalid API key");
   if (row.blocked) throw new SpendlensError("UNAUTHORIZED", "this API key is blocked");
-  if (row.expires && new Date(row.expires).getTime() <= now().getTime()) {
-    throw new SpendlensError("UNAUTHORIZED", "this API key has expired");
-  }
+  const expiresAt = row.expires ? new Date(row.expires).getTime() : null;
+  if (expiresAt !== null && expiredAt(expiresAt)) throw keyExpired();
   const metadata =
     row.metadata && typeof row.metadata === "object" ? (row.metadata as Record<string, unknown>) : {};
-  return { role: asRole(row.user_role), userId: row.user_id, keyHash: token, metadata };
+  return {
+    caller: { role: asRole(row.user_role), userId: row.user_id, keyHash: token, metadata },
+    expiresAt,
+  };
 }
+
+/** Whether a key expiring at `expiresAt` (ms) has expired now (the clock of clock.ts). */
+export const expiredAt = (expiresAt: number): boolean => expiresAt <= now().getTime();
+
+/** The 401 of an expired key. */
+export const keyExpired = () => new SpendlensError("UNAUTHORIZED", "this API key has expired");

@@ -5,6 +5,7 @@ import type { Database, SpendLogsTable } from "../db/schema.ts";
 import { schemaFacts } from "../db/schemaFacts.ts";
 import { type RollupFilters, spendTotals } from "../rollups/query.ts";
 import { type Scope, scopeUserId } from "../scope.ts";
+import { countEndUserLogs } from "./endUserCount.ts";
 
 /**
  * The one place spend-log rows are listed. /spend/logs/ui and the list modes of /spend/logs both go
@@ -165,6 +166,25 @@ export async function querySpendLogs(
   return rows as SpendLogRow[];
 }
 
+/**
+ * Whether a filter is one end user over a bounded window and nothing else (the caller's scope aside):
+ * the count the end-user rollups answer (`countEndUserLogs`).
+ */
+const onlyEndUser = (
+  f: SpendLogFilter,
+): f is SpendLogFilter & { end_user: string; from: string; toInclusive: string } =>
+  f.end_user !== undefined &&
+  f.from !== undefined &&
+  f.toInclusive !== undefined &&
+  onlyRollupFilters(f) &&
+  f.api_key === undefined &&
+  f.team_id === undefined &&
+  f.model === undefined &&
+  f.model_id === undefined;
+
+/** The exclusive end of `"startTime" <= t` when times keep at most milliseconds: t + 1 ms. */
+const afterInclusive = (t: string) => new Date(Date.parse(t) + 1).toISOString();
+
 /** Whether "startTime" keeps at most milliseconds, so that `<= t` is `< t + 1 ms` (schema facts). */
 async function millisecondTimes(db: Db): Promise<boolean> {
   return (await schemaFacts(db)).startTimeMillis;
@@ -184,8 +204,9 @@ export const COUNT_SCAN_LIMIT = 1000;
  * a larger total comes from the rollups (rollups/query.ts): whole days from key_daily / model_daily, the
  * partial days at the ends raw or as their whole day minus the rest of it, and days that are dirty or
  * lost raw logs to retention (`matchRaw`) from the raw logs, all in one statement: the same number as a
- * COUNT(*) over the logs, without reading a month of them. With request_id or a spend bound no rollup
- * can tell, so the logs are counted.
+ * COUNT(*) over the logs, without reading a month of them. One end user alone (an admin's count) goes
+ * straight to the end-user rollups (`countEndUserLogs`), without the capped raw count. With request_id
+ * or a spend bound no rollup can tell, so the logs are counted.
  */
 export async function countSpendLogs(
   db: Db,
@@ -209,6 +230,12 @@ export async function countSpendLogs(
     return countMatching(db, scope, filter);
   }
   const rollupable = onlyRollupFilters(filter) && (await millisecondTimes(db));
+  // One end user, an admin's count: straight from end_user_daily / end_user_hourly and ≤ 30 minutes of
+  // raw logs per cut, with no capped count of the raw logs first: Postgres answers `end_user = X` in a
+  // window through the end_user index as a bitmap, built from every log of that end user (of all time)
+  // before the first row comes out, however small the cap.
+  if (rollupable && onlyEndUser(filter) && scopeUserId(scope) === null)
+    return countEndUserLogs(db, filter.end_user, filter.from, afterInclusive(filter.toInclusive));
   if (rollupable) {
     const limit = opts.scanLimit ?? COUNT_SCAN_LIMIT;
     if (limit > 0) {
@@ -223,8 +250,7 @@ export async function countSpendLogs(
         .executeTakeFirstOrThrow();
       if (r.n <= limit) return r.n;
     }
-    const to =
-      filter.toInclusive === undefined ? null : new Date(Date.parse(filter.toInclusive) + 1).toISOString();
+    const to = filter.toInclusive === undefined ? null : afterInclusive(filter.toInclusive);
     const filters: RollupFilters = {};
     if (filter.api_key !== undefined) filters.api_key = filter.api_key;
     if (filter.team_id !== undefined) filters.team_id = filter.team_id;

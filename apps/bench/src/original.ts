@@ -39,6 +39,19 @@ const DAILY_TAG_SPEND = `SELECT jsonb_array_elements_text(request_tags) AS indiv
     DATE(s."startTime") AS spend_date, COUNT(*) AS log_count, SUM(spend) AS total_spend
   FROM "LiteLLM_SpendLogs" s WHERE jsonb_typeof(request_tags) = 'array'
   GROUP BY individual_request_tag, DATE(s."startTime")`;
+/**
+ * LiteLLM's `/global/spend/report` per day for team and customer: the rows of `spendByModelApiKey` (per day,
+ * `name`, model and key) folded into one row a day holding a list (`list`) of `name`s, each with its
+ * total and its models and keys. `name` and `list` are this file's constants.
+ */
+const spendReportByDay = (spendByModelApiKey: string, name: string, list: string) =>
+  `WITH SpendByModelApiKey AS (
+        ${spendByModelApiKey})
+      SELECT group_by_day, jsonb_agg(jsonb_build_object('${name}', ${name}, 'total_spend', total_spend, 'metadata', metadata)) AS ${list}
+      FROM (SELECT group_by_day, ${name}, SUM(model_api_spend) AS total_spend,
+          jsonb_agg(jsonb_build_object('model', model, 'api_key', api_key, 'spend', model_api_spend, 'total_tokens', model_api_tokens)) AS metadata
+        FROM SpendByModelApiKey GROUP BY group_by_day, ${name}) AS aggregated
+      GROUP BY group_by_day ORDER BY group_by_day`;
 const TAGS_FIX = "non-array request_tags skipped (the original's query errors on them)";
 const END_DAY_FIX = "end date includes its whole day (the original's stops at its midnight)";
 
@@ -91,31 +104,27 @@ export const ORIGINAL: Record<string, (c: Ctx) => OriginalQuery | OriginalQuery[
     fix: END_DAY_FIX,
   }),
   "/global/spend/report?group_by=team": (c) => ({
-    text: `WITH SpendByModelApiKey AS (
-        SELECT date_trunc('day', sl."startTime") AS group_by_day, COALESCE(tt.team_alias, 'Unassigned Team') AS team_name,
+    text: spendReportByDay(
+      `SELECT date_trunc('day', sl."startTime") AS group_by_day, COALESCE(tt.team_alias, 'Unassigned Team') AS team_name,
           sl.model, sl.api_key, SUM(sl.spend) AS model_api_spend, SUM(sl.total_tokens) AS model_api_tokens
         FROM "LiteLLM_SpendLogs" sl LEFT JOIN "LiteLLM_TeamTable" tt ON sl.team_id = tt.team_id
         WHERE sl."startTime" BETWEEN $1::date AND $2::date
-        GROUP BY date_trunc('day', sl."startTime"), tt.team_alias, sl.model, sl.api_key)
-      SELECT group_by_day, jsonb_agg(jsonb_build_object('team_name', team_name, 'total_spend', total_spend, 'metadata', metadata)) AS teams
-      FROM (SELECT group_by_day, team_name, SUM(model_api_spend) AS total_spend,
-          jsonb_agg(jsonb_build_object('model', model, 'api_key', api_key, 'spend', model_api_spend, 'total_tokens', model_api_tokens)) AS metadata
-        FROM SpendByModelApiKey GROUP BY group_by_day, team_name) AS aggregated
-      GROUP BY group_by_day ORDER BY group_by_day`,
+        GROUP BY date_trunc('day', sl."startTime"), tt.team_alias, sl.model, sl.api_key`,
+      "team_name",
+      "teams",
+    ),
     values: [c.start, c.endNext],
     fix: END_DAY_FIX,
   }),
   "/global/spend/report?group_by=customer": (c) => ({
-    text: `WITH SpendByModelApiKey AS (
-        SELECT date_trunc('day', sl."startTime") AS group_by_day, sl.end_user AS customer, sl.model, sl.api_key,
+    text: spendReportByDay(
+      `SELECT date_trunc('day', sl."startTime") AS group_by_day, sl.end_user AS customer, sl.model, sl.api_key,
           SUM(sl.spend) AS model_api_spend, SUM(sl.total_tokens) AS model_api_tokens
         FROM "LiteLLM_SpendLogs" sl WHERE sl."startTime" BETWEEN $1::date AND $2::date
-        GROUP BY date_trunc('day', sl."startTime"), customer, sl.model, sl.api_key)
-      SELECT group_by_day, jsonb_agg(jsonb_build_object('customer', customer, 'total_spend', total_spend, 'metadata', metadata)) AS customers
-      FROM (SELECT group_by_day, customer, SUM(model_api_spend) AS total_spend,
-          jsonb_agg(jsonb_build_object('model', model, 'api_key', api_key, 'spend', model_api_spend, 'total_tokens', model_api_tokens)) AS metadata
-        FROM SpendByModelApiKey GROUP BY group_by_day, customer) AS aggregated
-      GROUP BY group_by_day ORDER BY group_by_day`,
+        GROUP BY date_trunc('day', sl."startTime"), customer, sl.model, sl.api_key`,
+      "customer",
+      "customers",
+    ),
     values: [c.start, c.endNext],
     fix: END_DAY_FIX,
   }),

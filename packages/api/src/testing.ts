@@ -76,20 +76,24 @@ export const MATRIX_CONFIG_YAML =
   "router_settings:\n  provider_budget_config:\n    openai: { budget_limit: 100, time_period: 1d }\n";
 export const matrixConfig = (): SpendlensConfig => parseConfig(MATRIX_CONFIG_YAML);
 
-/** One key per kind of caller. `expected` access rows below are keyed by `kind`. */
-export const MATRIX_CALLERS = [
-  { kind: "no key", key: null },
-  { kind: "wrong key", key: "sk-not-a-key" },
-  { kind: "blocked key", key: "sk-blocked" },
-  { kind: "expired key", key: "sk-expired" },
-  { kind: "internal_user_viewer", key: "sk-ivy" },
-  { kind: "internal_user", key: "sk-alice" },
-  { kind: "internal key without a user", key: "sk-nouser" },
-  { kind: "proxy_admin_viewer", key: "sk-vic" },
-  { kind: "proxy_admin", key: "sk-pat" },
-  { kind: "master key", key: MATRIX_MASTER },
-] as const;
-export type CallerKind = (typeof MATRIX_CALLERS)[number]["kind"];
+/** One key per kind of caller (null: no key sent). `expected` access rows below are keyed by the kind. */
+const CALLER_KEYS = {
+  "no key": null,
+  "wrong key": "sk-not-a-key",
+  "blocked key": "sk-blocked",
+  "expired key": "sk-expired",
+  internal_user_viewer: "sk-ivy",
+  internal_user: "sk-alice",
+  "internal key without a user": "sk-nouser",
+  proxy_admin_viewer: "sk-vic",
+  proxy_admin: "sk-pat",
+  "master key": MATRIX_MASTER,
+} as const;
+export type CallerKind = keyof typeof CALLER_KEYS;
+export const MATRIX_CALLERS = (Object.keys(CALLER_KEYS) as CallerKind[]).map((kind) => ({
+  kind,
+  key: CALLER_KEYS[kind],
+}));
 
 /** The internal users whose answers must hold their own rows only, and the other user who has rows. */
 export const SCOPED_CALLERS = [

@@ -52,6 +52,22 @@ const spendReportByDay = (spendByModelApiKey: string, name: string, list: string
           jsonb_agg(jsonb_build_object('model', model, 'api_key', api_key, 'spend', model_api_spend, 'total_tokens', model_api_tokens)) AS metadata
         FROM SpendByModelApiKey GROUP BY group_by_day, ${name}) AS aggregated
       GROUP BY group_by_day ORDER BY group_by_day`;
+/**
+ * LiteLLM's /spend/logs/ui page 1 (50 rows) for the window, of one key when `apiKey` is given. Prisma:
+ * count(where) then find_many(where, order startTime desc, skip, take).
+ */
+function logsUiPage(c: Ctx, apiKey?: string): OriginalQuery[] {
+  const where = `"startTime" >= $1 AND "startTime" <= $2${apiKey === undefined ? "" : " AND api_key = $3"}`;
+  const values = [`${c.start}T00:00:00Z`, `${c.end}T23:59:59Z`, ...(apiKey === undefined ? [] : [apiKey])];
+  return [
+    { text: `SELECT COUNT(*) AS total FROM "LiteLLM_SpendLogs" WHERE ${where}`, values },
+    {
+      text: `SELECT * FROM "LiteLLM_SpendLogs" WHERE ${where}
+        ORDER BY "startTime" DESC OFFSET 0 LIMIT 50`,
+      values,
+    },
+  ];
+}
 const TAGS_FIX = "non-array request_tags skipped (the original's query errors on them)";
 const END_DAY_FIX = "end date includes its whole day (the original's stops at its midnight)";
 
@@ -161,18 +177,7 @@ export const ORIGINAL: Record<string, (c: Ctx) => OriginalQuery | OriginalQuery[
     values: [],
     fix: TAGS_FIX,
   }),
-  // Prisma: count(where) then find_many(where, order startTime desc, skip, take).
-  "/spend/logs/ui": (c) => [
-    {
-      text: `SELECT COUNT(*) AS total FROM "LiteLLM_SpendLogs" WHERE "startTime" >= $1 AND "startTime" <= $2`,
-      values: [`${c.start}T00:00:00Z`, `${c.end}T23:59:59Z`],
-    },
-    {
-      text: `SELECT * FROM "LiteLLM_SpendLogs" WHERE "startTime" >= $1 AND "startTime" <= $2
-        ORDER BY "startTime" DESC OFFSET 0 LIMIT 50`,
-      values: [`${c.start}T00:00:00Z`, `${c.end}T23:59:59Z`],
-    },
-  ],
+  "/spend/logs/ui": (c) => logsUiPage(c),
   // Prisma group_by(by=[api_key, user, model, startTime], where startTime between, sum spend).
   "/spend/logs": (c) => ({
     text: `SELECT api_key, "user", model, "startTime", SUM(spend) AS spend FROM "LiteLLM_SpendLogs"
@@ -209,28 +214,8 @@ export const ORIGINAL: Record<string, (c: Ctx) => OriginalQuery | OriginalQuery[
     values: [c.monthAgoIso, c.nowIso, null],
   }),
   // The original's UI page for the same window, for the keyset page (the original has no keyset page).
-  "/spendlens/logs": (c) => [
-    {
-      text: `SELECT COUNT(*) AS total FROM "LiteLLM_SpendLogs" WHERE "startTime" >= $1 AND "startTime" <= $2`,
-      values: [`${c.start}T00:00:00Z`, `${c.end}T23:59:59Z`],
-    },
-    {
-      text: `SELECT * FROM "LiteLLM_SpendLogs" WHERE "startTime" >= $1 AND "startTime" <= $2
-        ORDER BY "startTime" DESC OFFSET 0 LIMIT 50`,
-      values: [`${c.start}T00:00:00Z`, `${c.end}T23:59:59Z`],
-    },
-  ],
-  "/spendlens/logs?api_key": (c) => [
-    {
-      text: `SELECT COUNT(*) AS total FROM "LiteLLM_SpendLogs" WHERE "startTime" >= $1 AND "startTime" <= $2 AND api_key = $3`,
-      values: [`${c.start}T00:00:00Z`, `${c.end}T23:59:59Z`, c.apiKey],
-    },
-    {
-      text: `SELECT * FROM "LiteLLM_SpendLogs" WHERE "startTime" >= $1 AND "startTime" <= $2 AND api_key = $3
-        ORDER BY "startTime" DESC OFFSET 0 LIMIT 50`,
-      values: [`${c.start}T00:00:00Z`, `${c.end}T23:59:59Z`, c.apiKey],
-    },
-  ],
+  "/spendlens/logs": (c) => logsUiPage(c),
+  "/spendlens/logs?api_key": (c) => logsUiPage(c, c.apiKey),
   // No route in the original: the same question as plain SQL over the raw logs.
   "/spendlens/analytics": (c) => ({
     text: `SELECT model_group, date_trunc('day', "startTime") AS day, COUNT(*) AS requests, SUM(spend) AS spend

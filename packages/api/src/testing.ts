@@ -327,3 +327,48 @@ export function restRequest(
   const qs = q.toString();
   return { path: qs ? `${rest.path}?${qs}` : rest.path };
 }
+
+// ---------- small fixtures the layers' tests share ----------
+
+/** Users of the given roles (by user id), each with one key `sk-<user id>`: fixtures for writeFixtures. */
+export function usersWithKeys(roles: Record<string, string>): Required<Pick<Fixtures, "users" | "keys">> {
+  const ids = Object.keys(roles);
+  return {
+    users: ids.map((user_id) => ({ user_id, user_role: roles[user_id]! })),
+    keys: ids.map((user_id) => ({ raw: `sk-${user_id}`, user_id })),
+  };
+}
+
+/** The hashes of alice's and bob's keys (`sk-alice`, `sk-bob`) as the spend logs hold them. */
+export const KEY_ALICE = hashToken("sk-alice");
+export const KEY_BOB = hashToken("sk-bob");
+
+/**
+ * The four spend logs of the spend and logs routes' tests (each layer pins its own days): request ids
+ * `<prefix>1`..`<prefix>4` at the 30-day window's first instant (`start` 00:00 UTC), 1 ms before it, and
+ * on day `mid` at the two `hours`: alice 1 on m1 for e1; alice 64 on m1 for e1 (outside); bob 2.5 on m2
+ * for e2; alice 0.25 on m2 with no end user. `extra[i]` adds fields to the i-th (a team, tokens).
+ */
+export function spendWindowLogs(
+  prefix: string,
+  window: { start: string; mid: string; hours: [number, number] },
+  extra: Partial<Parameters<typeof makeLog>[0]>[] = [],
+): ReturnType<typeof makeLog>[] {
+  const at = (h: number) => `${window.mid}T${String(h).padStart(2, "0")}:00:00.000Z`;
+  const first = `${window.start}T00:00:00.000Z`;
+  const times = [
+    first,
+    new Date(Date.parse(first) - 1).toISOString(),
+    at(window.hours[0]),
+    at(window.hours[1]),
+  ];
+  const rows = [
+    { user: "alice", api_key: KEY_ALICE, spend: 1, model: "m1", end_user: "e1" },
+    { user: "alice", api_key: KEY_ALICE, spend: 64, model: "m1", end_user: "e1" },
+    { user: "bob", api_key: KEY_BOB, spend: 2.5, model: "m2", end_user: "e2" },
+    { user: "alice", api_key: KEY_ALICE, spend: 0.25, model: "m2", end_user: null },
+  ];
+  return rows.map((r, i) =>
+    makeLog({ request_id: `${prefix}${i + 1}`, startTime: times[i]!, ...r, ...extra[i] }),
+  );
+}

@@ -5,6 +5,7 @@
  * another user has rows.
  */
 import type { SpendlensConfig } from "@spendlens/core";
+import { prng } from "@spendlens/core/demo";
 import type { Fixtures } from "@spendlens/core/testing";
 import { hashToken, makeLog, parseConfig } from "@spendlens/core/testing";
 import { z } from "zod";
@@ -371,4 +372,32 @@ export function spendWindowLogs(
   return rows.map((r, i) =>
     makeLog({ request_id: `${prefix}${i + 1}`, startTime: times[i]!, ...r, ...extra[i] }),
   );
+}
+
+/**
+ * Seeded random spend logs: `perDay` logs a day for `days` UTC days from `from` (a day). `make` draws each
+ * log's fields with `rnd` (the seeded generator) and `pick`; `at()` draws an instant of the log's day.
+ * The draws happen in the order `make` makes them, so a seed gives the same logs every run.
+ */
+export function seededLogs(
+  seed: number,
+  from: string,
+  days: number,
+  perDay: number,
+  make: (r: {
+    rnd: () => number;
+    pick: <T>(xs: readonly T[]) => T;
+    at: () => string;
+  }) => Parameters<typeof makeLog>[0],
+): ReturnType<typeof makeLog>[] {
+  const DAY = 86_400_000;
+  const rnd = prng(seed);
+  const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)]!;
+  const logs: ReturnType<typeof makeLog>[] = [];
+  for (let d = 0; d < days; d++) {
+    const at = () =>
+      new Date(Date.parse(`${from}T00:00:00.000Z`) + d * DAY + Math.floor(rnd() * DAY)).toISOString();
+    for (let i = 0; i < perDay; i++) logs.push(makeLog(make({ rnd, pick, at })));
+  }
+  return logs;
 }

@@ -6,13 +6,12 @@ import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { type DbHandle, emptyConfig, openDatabase } from "@spendlens/core";
+import type { DemoErrorLog, DemoLog } from "@spendlens/core/demo";
 import {
   createTestDb,
   type Fixtures,
   insertErrorLogs,
   insertLogs,
-  type makeErrorLog,
-  type makeLog,
   type TestDb,
   writeFixtures,
 } from "@spendlens/core/testing";
@@ -133,11 +132,7 @@ export function useCliServer(
  * (useCliServer) with `masterKey`. `json(args)` runs `spendlens --json <args>`, expects nothing on stderr,
  * and parses what it printed.
  */
-export function useCliLogs(
-  masterKey: string,
-  logs: ReturnType<typeof makeLog>[],
-  errorLogs: ReturnType<typeof makeErrorLog>[] = [],
-) {
+export function useCliLogs(masterKey: string, logs: DemoLog[], errorLogs: DemoErrorLog[] = []) {
   const h = useCliDb({
     setup: async (t) => {
       await insertLogs(t.db, logs);

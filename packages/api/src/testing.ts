@@ -2,7 +2,8 @@
  * What the authorization matrix and the hostile-input tests share (packages/api and apps/server): the
  * procedures as data (walked from the router, so a new procedure is covered without editing a test),
  * a valid input for each built from its zod input, the callers (one key per kind) and a fixture where
- * another user has rows.
+ * another user has rows; and the small fixtures the layers' tests share (users with keys, the spend
+ * window's four logs, seeded random logs).
  */
 import type { SpendlensConfig } from "@spendlens/core";
 import { prng } from "@spendlens/core/demo";

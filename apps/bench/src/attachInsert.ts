@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { migrate, openDatabase } from "@spendlens/core";
 import { rebuildRollups } from "@spendlens/core/demo";
 import { sql } from "kysely";
 import pg from "pg";
+import { litellmFixture } from "./litellmFixture.ts";
 
 /**
  * `pnpm --filter @spendlens/bench exec tsx src/attachInsert.ts [--rows 200000] [--rounds 2]
@@ -36,12 +36,6 @@ const STANDALONE = args.includes("--standalone");
 const BATCH = 1000;
 const admin = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const runId = randomBytes(4).toString("hex");
-
-const fixture = (f: string) =>
-  readFileSync(new URL(`../../../packages/core/test/fixtures/litellm/${f}`, import.meta.url), "utf8")
-    .split(/;\s*$/m)
-    .map((s) => s.trim())
-    .filter((s) => s.replace(/--.*$/gm, "").trim() !== "");
 
 const sha = (s: string) => createHash("sha256").update(s).digest("hex");
 const KEYS = Array.from({ length: 200 }, (_, i) => sha(`sk-${i}`));
@@ -158,7 +152,8 @@ async function main() {
       const h = await openDatabase({ databaseUrl: urlOf(db), maxConnections: 2, statementTimeoutMs: 0 });
       // LiteLLM's own DDL, statement by statement, from the committed fixture files (no input in it).
       if (!STANDALONE)
-        for (const s of [...fixture("schema.sql"), ...fixture("views.sql")]) await sql.raw(s).execute(h.db);
+        for (const s of [...litellmFixture("schema.sql"), ...litellmFixture("views.sql")])
+          await sql.raw(s).execute(h.db);
       if (STANDALONE) {
         await migrate(h.db);
         if (db === names.plain) await sql`ALTER TABLE "LiteLLM_SpendLogs" DISABLE TRIGGER USER`.execute(h.db);

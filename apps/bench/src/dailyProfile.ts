@@ -1,22 +1,5 @@
-import {
-  ALL,
-  agentDailyActivity,
-  agentDailyActivityInput,
-  authenticate,
-  customerDailyActivity,
-  customerDailyActivityInput,
-  type Db,
-  emptyConfig,
-  openDatabase,
-  organizationDailyActivity,
-  organizationDailyActivityInput,
-  tagDailyActivity,
-  tagDailyActivityInput,
-  teamDailyActivity,
-  teamDailyActivityInput,
-  userDailyActivity,
-  userDailyActivityInput,
-} from "@spendlens/core";
+import * as core from "@spendlens/core";
+import { ALL, authenticate, type Db, emptyConfig, openDatabase } from "@spendlens/core";
 import { foldRollupsSoon } from "@spendlens/core/runtime";
 import { hashToken } from "@spendlens/core/testing";
 import { startServer } from "@spendlens/server";
@@ -46,14 +29,15 @@ const end = day(new Date());
 const start = day(new Date(Date.now() - 29 * 86_400_000));
 
 type Run = (db: Db, input: any) => Promise<unknown>;
-const ROUTES: [string, { parse(x: unknown): unknown }, Run][] = [
-  ["user", userDailyActivityInput, (db, i) => userDailyActivity(db, ALL, i)],
-  ["team", teamDailyActivityInput, (db, i) => teamDailyActivity(db, ALL, i)],
-  ["organization", organizationDailyActivityInput, (db, i) => organizationDailyActivity(db, ALL, i)],
-  ["customer", customerDailyActivityInput, (db, i) => customerDailyActivity(db, ALL, i)],
-  ["agent", agentDailyActivityInput, (db, i) => agentDailyActivity(db, ALL, i)],
-  ["tag", tagDailyActivityInput, (db, i) => tagDailyActivity(db, ALL, i)],
-];
+const ENTITIES = ["user", "team", "organization", "customer", "agent", "tag"] as const;
+/** Each entity's core function and its zod input (`<entity>DailyActivity`, `<entity>DailyActivityInput`). */
+const ROUTES: [string, { parse(x: unknown): unknown }, Run][] = ENTITIES.map((e) => [
+  e,
+  // biome-ignore lint/performance/noDynamicNamespaceImportAccess: a script run by tsx, not a bundle
+  core[`${e}DailyActivityInput`],
+  // biome-ignore lint/performance/noDynamicNamespaceImportAccess: a script run by tsx, not a bundle
+  (db, i) => core[`${e}DailyActivity`](db, ALL, i),
+]);
 
 process.env.SPENDLENS_LOG_LEVEL ??= "silent";
 const h = await openDatabase({ databaseUrl: url, databaseReadUrl: url });

@@ -1,6 +1,7 @@
 import type { DbHandle } from "@spendlens/core";
 import { getMeta, setMeta } from "@spendlens/core/runtime";
 import { sql } from "kysely";
+import { litellmFixture } from "./litellmFixture.ts";
 import type { ChildServer } from "./server.ts";
 import { fmtMs, percentile, table } from "./stats.ts";
 
@@ -9,7 +10,7 @@ import { fmtMs, percentile, table } from "./stats.ts";
  * spendlens's, on the same 30-day window of the same logs.
  *
  * 1. Fills LiteLLM's own `LiteLLM_Daily{User,Team,Organization,EndUser,Agent,Tag}Spend` tables (DDL of
- *    ../shared/litellm/schema.sql) from "LiteLLM_SpendLogs" as LiteLLM's writer (`_update_daily_spend`)
+ *    packages/core/test/fixtures/litellm/schema.sql) from "LiteLLM_SpendLogs" as LiteLLM's writer (`_update_daily_spend`)
  *    would: one row per (entity, date, api_key, model, model_group, custom_llm_provider,
  *    mcp_namespaced_tool_name, endpoint) with the sums; a tag row per distinct tag of a request. Logs
  *    without the entity are kept as rows with a NULL entity, so both sides read the same logs.
@@ -63,7 +64,7 @@ const MEASURES = [
 /**
  * Every identifier this file writes into SQL text comes from the constants above (LiteLLM's daily
  * tables, their entity columns, the measures), never from input; `qi` quotes one and refuses anything
- * else, `qiSuffixed` a name made of an allowed one and a fixed suffix (index and key names).
+ * else.
  */
 const IDENTS: ReadonlySet<string> = new Set([
   ...[...ENTITY_TABLES, TAG_TABLE].flatMap((t) => [t.table, t.column, t.source]),
@@ -78,55 +79,17 @@ function qi(name: string): string {
 }
 /** An allowed table name as a kysely reference (quoted by kysely). */
 const tableRef = (name: string) => sql.table(allowed(name));
-function qiSuffixed(base: string, suffix: string): string {
-  if (!IDENTS.has(base) || !/^[a-z_]+$/.test(suffix))
-    throw new Error(`not an allowed identifier: ${base}_${suffix}`);
-  return `"${base}_${suffix}"`;
-}
 
-/** LiteLLM's DDL for one daily table (schema.sql), identifiers from the fixed list above. */
-function ddl(t: EntityTable): string[] {
-  return [
-    `CREATE TABLE ${qi(t.table)} (
-      "id" TEXT NOT NULL,
-      ${qi(t.column)} TEXT,${t === TAG_TABLE ? '\n      "request_id" TEXT,' : ""}
-      "date" TEXT NOT NULL,
-      "api_key" TEXT NOT NULL,
-      "model" TEXT,
-      "model_group" TEXT,
-      "custom_llm_provider" TEXT,
-      "mcp_namespaced_tool_name" TEXT,
-      "endpoint" TEXT,
-      "prompt_tokens" BIGINT NOT NULL DEFAULT 0,
-      "completion_tokens" BIGINT NOT NULL DEFAULT 0,
-      "cache_read_input_tokens" BIGINT NOT NULL DEFAULT 0,
-      "cache_creation_input_tokens" BIGINT NOT NULL DEFAULT 0,
-      "spend" DOUBLE PRECISION NOT NULL DEFAULT 0.0,
-      "api_requests" BIGINT NOT NULL DEFAULT 0,
-      "successful_requests" BIGINT NOT NULL DEFAULT 0,
-      "failed_requests" BIGINT NOT NULL DEFAULT 0,
-      "created_at" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
-      "updated_at" TIMESTAMP(3) NOT NULL,
-      CONSTRAINT ${qiSuffixed(t.table, "pkey")} PRIMARY KEY ("id"))`,
-  ];
-}
-
-function indexes(t: EntityTable): string[] {
-  const on = (name: string, cols: string, unique = false) =>
-    `CREATE ${unique ? "UNIQUE " : ""}INDEX ${qiSuffixed(t.table, name)} ON ${qi(t.table)}(${cols})`;
-  return [
-    on("date_idx", '"date"'),
-    on(`${t.column}_date_idx`, `${qi(t.column)}, "date"`),
-    on("api_key_idx", '"api_key"'),
-    on("model_idx", '"model"'),
-    on("mcp_namespaced_tool_name_idx", '"mcp_namespaced_tool_name"'),
-    on("endpoint_idx", '"endpoint"'),
-    on(
-      "unique_key",
-      `${qi(t.column)}, "date", "api_key", "model", "custom_llm_provider", "mcp_namespaced_tool_name", "endpoint"`,
-      true,
-    ),
-  ];
+/**
+ * LiteLLM's DDL for one daily table, its CREATE TABLE and CREATE INDEX statements as schema.sql has them
+ * (read from the fixture, not restated here; the table name is one of the fixed list above).
+ */
+function ddl(t: EntityTable): { table: string; indexes: string[] } {
+  const all = litellmFixture("schema.sql");
+  const table = all.find((s) => s.startsWith(`CREATE TABLE ${qi(t.table)} (`));
+  if (!table) throw new Error(`schema.sql has no table ${t.table}`);
+  const indexes = all.filter((s) => /^CREATE (UNIQUE )?INDEX /.test(s) && s.includes(` ON ${qi(t.table)}(`));
+  return { table, indexes };
 }
 
 const FILL_KEY = "bench_litellm_daily";
@@ -158,7 +121,7 @@ export async function fillLiteLLMDaily(
   const t0 = performance.now();
   for (const t of [...ENTITY_TABLES, TAG_TABLE]) {
     await sql`DROP TABLE IF EXISTS ${tableRef(t.table)}`.execute(db);
-    for (const s of ddl(t)) await sql.raw(s).execute(db);
+    await sql.raw(ddl(t).table).execute(db);
   }
   const have = new Set(
     (
@@ -220,7 +183,7 @@ export async function fillLiteLLMDaily(
     .execute(db);
   await sql`DROP TABLE bench_litellm_stage`.execute(db);
   for (const t of [...ENTITY_TABLES, TAG_TABLE]) {
-    for (const s of indexes(t)) {
+    for (const s of ddl(t).indexes) {
       try {
         await sql.raw(s).execute(db);
       } catch (e) {

@@ -39,6 +39,35 @@ const DAILY_TAG_SPEND = `SELECT jsonb_array_elements_text(request_tags) AS indiv
     DATE(s."startTime") AS spend_date, COUNT(*) AS log_count, SUM(spend) AS total_spend
   FROM "LiteLLM_SpendLogs" s WHERE jsonb_typeof(request_tags) = 'array'
   GROUP BY individual_request_tag, DATE(s."startTime")`;
+/**
+ * LiteLLM's `/global/spend/report` per day for team and customer: the rows of `spendByModelApiKey` (per day,
+ * `name`, model and key) folded into one row a day holding a list (`list`) of `name`s, each with its
+ * total and its models and keys. `name` and `list` are this file's constants.
+ */
+const spendReportByDay = (spendByModelApiKey: string, name: string, list: string) =>
+  `WITH SpendByModelApiKey AS (
+        ${spendByModelApiKey})
+      SELECT group_by_day, jsonb_agg(jsonb_build_object('${name}', ${name}, 'total_spend', total_spend, 'metadata', metadata)) AS ${list}
+      FROM (SELECT group_by_day, ${name}, SUM(model_api_spend) AS total_spend,
+          jsonb_agg(jsonb_build_object('model', model, 'api_key', api_key, 'spend', model_api_spend, 'total_tokens', model_api_tokens)) AS metadata
+        FROM SpendByModelApiKey GROUP BY group_by_day, ${name}) AS aggregated
+      GROUP BY group_by_day ORDER BY group_by_day`;
+/**
+ * LiteLLM's /spend/logs/ui page 1 (50 rows) for the window, of one key when `apiKey` is given. Prisma:
+ * count(where) then find_many(where, order startTime desc, skip, take).
+ */
+function logsUiPage(c: Ctx, apiKey?: string): OriginalQuery[] {
+  const where = `"startTime" >= $1 AND "startTime" <= $2${apiKey === undefined ? "" : " AND api_key = $3"}`;
+  const values = [`${c.start}T00:00:00Z`, `${c.end}T23:59:59Z`, ...(apiKey === undefined ? [] : [apiKey])];
+  return [
+    { text: `SELECT COUNT(*) AS total FROM "LiteLLM_SpendLogs" WHERE ${where}`, values },
+    {
+      text: `SELECT * FROM "LiteLLM_SpendLogs" WHERE ${where}
+        ORDER BY "startTime" DESC OFFSET 0 LIMIT 50`,
+      values,
+    },
+  ];
+}
 const TAGS_FIX = "non-array request_tags skipped (the original's query errors on them)";
 const END_DAY_FIX = "end date includes its whole day (the original's stops at its midnight)";
 
@@ -91,31 +120,27 @@ export const ORIGINAL: Record<string, (c: Ctx) => OriginalQuery | OriginalQuery[
     fix: END_DAY_FIX,
   }),
   "/global/spend/report?group_by=team": (c) => ({
-    text: `WITH SpendByModelApiKey AS (
-        SELECT date_trunc('day', sl."startTime") AS group_by_day, COALESCE(tt.team_alias, 'Unassigned Team') AS team_name,
+    text: spendReportByDay(
+      `SELECT date_trunc('day', sl."startTime") AS group_by_day, COALESCE(tt.team_alias, 'Unassigned Team') AS team_name,
           sl.model, sl.api_key, SUM(sl.spend) AS model_api_spend, SUM(sl.total_tokens) AS model_api_tokens
         FROM "LiteLLM_SpendLogs" sl LEFT JOIN "LiteLLM_TeamTable" tt ON sl.team_id = tt.team_id
         WHERE sl."startTime" BETWEEN $1::date AND $2::date
-        GROUP BY date_trunc('day', sl."startTime"), tt.team_alias, sl.model, sl.api_key)
-      SELECT group_by_day, jsonb_agg(jsonb_build_object('team_name', team_name, 'total_spend', total_spend, 'metadata', metadata)) AS teams
-      FROM (SELECT group_by_day, team_name, SUM(model_api_spend) AS total_spend,
-          jsonb_agg(jsonb_build_object('model', model, 'api_key', api_key, 'spend', model_api_spend, 'total_tokens', model_api_tokens)) AS metadata
-        FROM SpendByModelApiKey GROUP BY group_by_day, team_name) AS aggregated
-      GROUP BY group_by_day ORDER BY group_by_day`,
+        GROUP BY date_trunc('day', sl."startTime"), tt.team_alias, sl.model, sl.api_key`,
+      "team_name",
+      "teams",
+    ),
     values: [c.start, c.endNext],
     fix: END_DAY_FIX,
   }),
   "/global/spend/report?group_by=customer": (c) => ({
-    text: `WITH SpendByModelApiKey AS (
-        SELECT date_trunc('day', sl."startTime") AS group_by_day, sl.end_user AS customer, sl.model, sl.api_key,
+    text: spendReportByDay(
+      `SELECT date_trunc('day', sl."startTime") AS group_by_day, sl.end_user AS customer, sl.model, sl.api_key,
           SUM(sl.spend) AS model_api_spend, SUM(sl.total_tokens) AS model_api_tokens
         FROM "LiteLLM_SpendLogs" sl WHERE sl."startTime" BETWEEN $1::date AND $2::date
-        GROUP BY date_trunc('day', sl."startTime"), customer, sl.model, sl.api_key)
-      SELECT group_by_day, jsonb_agg(jsonb_build_object('customer', customer, 'total_spend', total_spend, 'metadata', metadata)) AS customers
-      FROM (SELECT group_by_day, customer, SUM(model_api_spend) AS total_spend,
-          jsonb_agg(jsonb_build_object('model', model, 'api_key', api_key, 'spend', model_api_spend, 'total_tokens', model_api_tokens)) AS metadata
-        FROM SpendByModelApiKey GROUP BY group_by_day, customer) AS aggregated
-      GROUP BY group_by_day ORDER BY group_by_day`,
+        GROUP BY date_trunc('day', sl."startTime"), customer, sl.model, sl.api_key`,
+      "customer",
+      "customers",
+    ),
     values: [c.start, c.endNext],
     fix: END_DAY_FIX,
   }),
@@ -152,18 +177,7 @@ export const ORIGINAL: Record<string, (c: Ctx) => OriginalQuery | OriginalQuery[
     values: [],
     fix: TAGS_FIX,
   }),
-  // Prisma: count(where) then find_many(where, order startTime desc, skip, take).
-  "/spend/logs/ui": (c) => [
-    {
-      text: `SELECT COUNT(*) AS total FROM "LiteLLM_SpendLogs" WHERE "startTime" >= $1 AND "startTime" <= $2`,
-      values: [`${c.start}T00:00:00Z`, `${c.end}T23:59:59Z`],
-    },
-    {
-      text: `SELECT * FROM "LiteLLM_SpendLogs" WHERE "startTime" >= $1 AND "startTime" <= $2
-        ORDER BY "startTime" DESC OFFSET 0 LIMIT 50`,
-      values: [`${c.start}T00:00:00Z`, `${c.end}T23:59:59Z`],
-    },
-  ],
+  "/spend/logs/ui": (c) => logsUiPage(c),
   // Prisma group_by(by=[api_key, user, model, startTime], where startTime between, sum spend).
   "/spend/logs": (c) => ({
     text: `SELECT api_key, "user", model, "startTime", SUM(spend) AS spend FROM "LiteLLM_SpendLogs"
@@ -200,28 +214,8 @@ export const ORIGINAL: Record<string, (c: Ctx) => OriginalQuery | OriginalQuery[
     values: [c.monthAgoIso, c.nowIso, null],
   }),
   // The original's UI page for the same window, for the keyset page (the original has no keyset page).
-  "/spendlens/logs": (c) => [
-    {
-      text: `SELECT COUNT(*) AS total FROM "LiteLLM_SpendLogs" WHERE "startTime" >= $1 AND "startTime" <= $2`,
-      values: [`${c.start}T00:00:00Z`, `${c.end}T23:59:59Z`],
-    },
-    {
-      text: `SELECT * FROM "LiteLLM_SpendLogs" WHERE "startTime" >= $1 AND "startTime" <= $2
-        ORDER BY "startTime" DESC OFFSET 0 LIMIT 50`,
-      values: [`${c.start}T00:00:00Z`, `${c.end}T23:59:59Z`],
-    },
-  ],
-  "/spendlens/logs?api_key": (c) => [
-    {
-      text: `SELECT COUNT(*) AS total FROM "LiteLLM_SpendLogs" WHERE "startTime" >= $1 AND "startTime" <= $2 AND api_key = $3`,
-      values: [`${c.start}T00:00:00Z`, `${c.end}T23:59:59Z`, c.apiKey],
-    },
-    {
-      text: `SELECT * FROM "LiteLLM_SpendLogs" WHERE "startTime" >= $1 AND "startTime" <= $2 AND api_key = $3
-        ORDER BY "startTime" DESC OFFSET 0 LIMIT 50`,
-      values: [`${c.start}T00:00:00Z`, `${c.end}T23:59:59Z`, c.apiKey],
-    },
-  ],
+  "/spendlens/logs": (c) => logsUiPage(c),
+  "/spendlens/logs?api_key": (c) => logsUiPage(c, c.apiKey),
   // No route in the original: the same question as plain SQL over the raw logs.
   "/spendlens/analytics": (c) => ({
     text: `SELECT model_group, date_trunc('day', "startTime") AS day, COUNT(*) AS requests, SUM(spend) AS spend

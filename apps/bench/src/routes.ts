@@ -41,30 +41,41 @@ function groupSum(rows: any[], by: string, field: string): Map<string, number> {
   return m;
 }
 
+/**
+ * An entry: `name` is the route (its path up to a `?`, GET unless `method` says otherwise) and the rest
+ * of the entry.
+ */
+const route = (name: string, size: RouteBench["size"], rest: Partial<RouteBench> = {}): RouteBench => ({
+  name,
+  method: "GET",
+  path: name.split("?")[0]!,
+  size,
+  ...rest,
+});
+/** The same numbers read the same way out of spendlens's rows (`arr`) and the original's first result. */
+const same = (f: (rows: any[]) => Numbers): Pick<RouteBench, "api" | "orig"> => ({
+  api: (b) => f(arr(b)),
+  orig: ([r]) => f(r!),
+});
+const spendOf = (field: string) => same((rows) => ({ spend: sum(rows, (x) => x[field]) }));
+/** Per day, the total spend of the day's list `list` (`teams`, `customers`). */
+const dayListSpend = (list: string) =>
+  same((rows) => ({ spend: sum(rows, (d) => sum(d[list] ?? [], (t: any) => t.total_spend)) }));
+const rowCount = (what: string) => same((rows) => ({ [what]: rows.length }));
+const logsWindow = (c: Ctx) => ({ start_date: `${c.start} 00:00:00`, end_date: `${c.end} 23:59:59` });
+
 export const ROUTE_BENCH: RouteBench[] = [
-  {
-    name: "/global/spend",
-    method: "GET",
-    path: "/global/spend",
-    size: "small",
+  route("/global/spend", "small", {
     api: (b) => ({ spend: num(b.spend) }),
     orig: ([r]) => ({ spend: num(r![0]?.total_spend) }),
-  },
-  {
-    name: "/global/activity",
-    method: "GET",
-    path: "/global/activity",
+  }),
+  route("/global/activity", "small", {
     query: window,
-    size: "small",
     api: (b) => ({ requests: num(b.sum_api_requests), tokens: num(b.sum_total_tokens) }),
     orig: ([r]) => ({ requests: sum(r!, (x) => x.api_requests), tokens: sum(r!, (x) => x.total_tokens) }),
-  },
-  {
-    name: "/global/activity/model",
-    method: "GET",
-    path: "/global/activity/model",
+  }),
+  route("/global/activity/model", "small", {
     query: window,
-    size: "small",
     api: (b) => ({
       requests: sum(arr(b), (x) => x.sum_api_requests),
       tokens: sum(arr(b), (x) => x.sum_total_tokens),
@@ -75,22 +86,14 @@ export const ROUTE_BENCH: RouteBench[] = [
       const top = topBy([...req.keys()], 10, (k) => req.get(k)!);
       return { requests: sum(top, (k) => req.get(k)), tokens: sum(top, (k) => tok.get(k)) };
     },
-  },
-  {
-    name: "/global/activity/exceptions",
-    method: "GET",
-    path: "/global/activity/exceptions",
+  }),
+  route("/global/activity/exceptions", "small", {
     query: (c) => ({ ...window(c), model_group: c.modelGroup }),
-    size: "small",
     api: (b) => ({ errors: num(b.sum_num_rate_limit_exceptions) }),
     orig: ([r]) => ({ errors: sum(r!, (x) => x.num_rate_limit_exceptions) }),
-  },
-  {
-    name: "/global/activity/exceptions/deployment",
-    method: "GET",
-    path: "/global/activity/exceptions/deployment",
+  }),
+  route("/global/activity/exceptions/deployment", "small", {
     query: (c) => ({ ...window(c), model_group: c.modelGroup }),
-    size: "small",
     api: (b) => ({ errors: sum(arr(b), (x) => x.sum_num_rate_limit_exceptions) }),
     orig: ([r]) => {
       const m = groupSum(r!, "api_base", "num_rate_limit_exceptions");
@@ -101,165 +104,78 @@ export const ROUTE_BENCH: RouteBench[] = [
         ),
       };
     },
-  },
-  {
-    name: "/global/spend/provider",
-    method: "GET",
-    path: "/global/spend/provider",
-    query: window,
-    size: "small",
-    api: (b) => ({ spend: sum(arr(b), (x) => x.spend) }),
-    orig: ([r]) => ({ spend: sum(r!, (x) => x.spend) }),
-  },
-  {
-    name: "/global/spend/report?group_by=team",
-    method: "GET",
-    path: "/global/spend/report",
+  }),
+  route("/global/spend/provider", "small", { query: window, ...spendOf("spend") }),
+  route("/global/spend/report?group_by=team", "big", {
     query: (c) => ({ ...window(c), group_by: "team" }),
-    size: "big",
-    api: (b) => ({ spend: sum(arr(b), (d) => sum(d.teams ?? [], (t: any) => t.total_spend)) }),
-    orig: ([r]) => ({ spend: sum(r!, (d) => sum(d.teams ?? [], (t: any) => t.total_spend)) }),
-  },
-  {
-    name: "/global/spend/report?group_by=customer",
-    method: "GET",
-    path: "/global/spend/report",
+    ...dayListSpend("teams"),
+  }),
+  route("/global/spend/report?group_by=customer", "big", {
     query: (c) => ({ ...window(c), group_by: "customer" }),
-    size: "big",
-    api: (b) => ({ spend: sum(arr(b), (d) => sum(d.customers ?? [], (t: any) => t.total_spend)) }),
-    orig: ([r]) => ({ spend: sum(r!, (d) => sum(d.customers ?? [], (t: any) => t.total_spend)) }),
-  },
-  {
-    name: "/global/spend/report?group_by=api_key",
-    method: "GET",
-    path: "/global/spend/report",
+    ...dayListSpend("customers"),
+  }),
+  route("/global/spend/report?group_by=api_key", "big", {
     query: (c) => ({ ...window(c), group_by: "api_key" }),
-    size: "big",
-    api: (b) => ({
-      spend: sum(arr(b), (x) => x.total_cost),
-      input_tokens: sum(arr(b), (x) => x.total_input_tokens),
-    }),
-    orig: ([r]) => ({
-      spend: sum(r!, (x) => x.total_cost),
-      input_tokens: sum(r!, (x) => x.total_input_tokens),
-    }),
-  },
-  {
-    name: "/global/spend/all_tag_names",
-    method: "GET",
-    path: "/global/spend/all_tag_names",
-    size: "small",
+    ...same((rows) => ({
+      spend: sum(rows, (x) => x.total_cost),
+      input_tokens: sum(rows, (x) => x.total_input_tokens),
+    })),
+  }),
+  route("/global/spend/all_tag_names", "small", {
     api: (b) => ({ tags: (b.tag_names ?? []).length }),
     orig: ([r]) => ({ tags: r!.length }),
-  },
-  {
-    name: "/global/spend/tags",
-    method: "GET",
-    path: "/global/spend/tags",
+  }),
+  route("/global/spend/tags", "small", {
     // attribution=full gives the original's figures (spendlens splits a request's spend over its tags by default).
     query: (c) => ({ ...window(c), attribution: "full" }),
-    size: "small",
     api: (b) => {
       const rows: any[] = b.spend_per_tag ?? arr(b);
       return { spend: sum(rows, (x) => x.spend), logs: sum(rows, (x) => x.log_count) };
     },
     orig: ([r]) => ({ spend: sum(r!, (x) => x.total_spend), logs: sum(r!, (x) => x.log_count) }),
-  },
-  {
-    name: "/spend/tags",
-    method: "GET",
-    path: "/spend/tags",
+  }),
+  route("/spend/tags", "small", {
     query: () => ({ attribution: "full" }),
-    size: "small",
-    api: (b) => ({ spend: sum(arr(b), (x) => x.total_spend), logs: sum(arr(b), (x) => x.log_count) }),
-    orig: ([r]) => ({ spend: sum(r!, (x) => x.total_spend), logs: sum(r!, (x) => x.log_count) }),
-  },
-  {
-    name: "/spend/logs/ui",
-    method: "GET",
-    path: "/spend/logs/ui",
-    query: (c) => ({
-      start_date: `${c.start} 00:00:00`,
-      end_date: `${c.end} 23:59:59`,
-      page: "1",
-      page_size: "50",
-    }),
-    size: "small",
+    ...same((rows) => ({ spend: sum(rows, (x) => x.total_spend), logs: sum(rows, (x) => x.log_count) })),
+  }),
+  route("/spend/logs/ui", "small", {
+    query: (c) => ({ ...logsWindow(c), page: "1", page_size: "50" }),
     api: (b) => ({ rows: (b.data ?? []).length, total: num(b.total) }),
     orig: ([count, page]) => ({ rows: page!.length, total: num(count![0]?.total) }),
-  },
-  {
-    name: "/spend/logs",
-    method: "GET",
-    path: "/spend/logs",
-    query: window,
-    size: "big",
-    api: (b) => ({ spend: sum(arr(b), (d) => d.spend) }),
-    orig: ([r]) => ({ spend: sum(r!, (x) => x.spend) }),
-  },
-  {
-    name: "/global/spend/logs",
-    method: "GET",
-    path: "/global/spend/logs",
-    size: "small",
-    api: (b) => ({
-      spend: sum(arr(b), (x) => x.spend),
-      days: arr(b).filter((x) => num(x.spend) !== 0).length,
-    }),
-    orig: ([r]) => ({ spend: sum(r!, (x) => x.spend), days: r!.filter((x) => num(x.spend) !== 0).length }),
-  },
-  {
-    name: "/global/spend/logs?api_key",
-    method: "GET",
-    path: "/global/spend/logs",
+  }),
+  route("/spend/logs", "big", { query: window, ...spendOf("spend") }),
+  route("/global/spend/logs", "small", {
+    ...same((rows) => ({
+      spend: sum(rows, (x) => x.spend),
+      days: rows.filter((x) => num(x.spend) !== 0).length,
+    })),
+  }),
+  route("/global/spend/logs?api_key", "small", {
     query: (c) => ({ api_key: c.apiKey }),
-    size: "small",
-    api: (b) => ({ spend: sum(arr(b), (x) => x.spend) }),
-    orig: ([r]) => ({ spend: sum(r!, (x) => x.spend) }),
-  },
-  {
-    name: "/global/spend/keys",
-    method: "GET",
-    path: "/global/spend/keys",
+    ...spendOf("spend"),
+  }),
+  route("/global/spend/keys", "small", {
     query: () => ({ limit: "10" }),
-    size: "small",
-    api: (b) => ({ spend: sum(arr(b), (x) => x.total_spend), keys: arr(b).length }),
-    orig: ([r]) => ({ spend: sum(r!, (x) => x.total_spend), keys: r!.length }),
-  },
-  {
-    name: "/global/spend/models",
-    method: "GET",
-    path: "/global/spend/models",
+    ...same((rows) => ({ spend: sum(rows, (x) => x.total_spend), keys: rows.length })),
+  }),
+  route("/global/spend/models", "small", {
     query: () => ({ limit: "10" }),
-    size: "small",
-    api: (b) => ({ spend: sum(arr(b), (x) => x.total_spend), models: arr(b).length }),
-    orig: ([r]) => ({ spend: sum(r!, (x) => x.total_spend), models: r!.length }),
-  },
-  {
-    name: "/global/spend/teams",
-    method: "GET",
-    path: "/global/spend/teams",
-    size: "small",
+    ...same((rows) => ({ spend: sum(rows, (x) => x.total_spend), models: rows.length })),
+  }),
+  route("/global/spend/teams", "small", {
     // The original rounds each day's team spend to cents: compare the unrounded totals per team instead.
     api: (b) => ({ teams: (b.teams ?? []).length }),
     orig: ([r]) => ({ teams: new Set(r!.map((x) => x.team_alias ?? "Unassigned")).size }),
-  },
-  {
-    name: "/global/all_end_users",
-    method: "GET",
-    path: "/global/all_end_users",
-    size: "small",
+  }),
+  route("/global/all_end_users", "small", {
     // spendlens lists no null or empty end user (docs/spend-logs.md): the original's list without them.
     api: (b) => ({ end_users: (b.end_users ?? []).length }),
     orig: ([r]) => ({ end_users: r!.filter((x) => x.end_user != null && x.end_user !== "").length }),
     note: "compared without the null/empty end user (a documented deviation)",
-  },
-  {
-    name: "/global/spend/end_users",
+  }),
+  route("/global/spend/end_users", "small", {
     method: "POST",
-    path: "/global/spend/end_users",
     body: (c) => ({ startTime: c.monthAgoIso, endTime: c.nowIso }),
-    size: "small",
     // spendlens ranks no null or empty end user (docs/spend-logs.md): compare the top 50 of both.
     api: (b) => {
       const top = arr(b).slice(0, 50);
@@ -270,77 +186,38 @@ export const ROUTE_BENCH: RouteBench[] = [
       return { spend: sum(top, (x) => x.total_spend), requests: sum(top, (x) => x.total_count) };
     },
     note: "compared on the top 50 without the null/empty end user (a documented deviation)",
-  },
-  {
-    name: "/spend/keys",
-    method: "GET",
-    path: "/spend/keys",
-    size: "big",
-    api: (b) => ({ keys: arr(b).length }),
-    orig: ([r]) => ({ keys: r!.length }),
-  },
-  {
-    name: "/spend/users",
-    method: "GET",
-    path: "/spend/users",
-    size: "small",
-    api: (b) => ({ users: arr(b).length }),
-    orig: ([r]) => ({ users: r!.length }),
-  },
-  {
-    name: "/spendlens/logs",
-    method: "GET",
-    path: "/spendlens/logs",
+  }),
+  route("/spend/keys", "big", rowCount("keys")),
+  route("/spend/users", "small", rowCount("users")),
+  route("/spendlens/logs", "small", {
     // The keyset page (newest first, 50 rows, no total unless asked) against the original's /spend/logs/ui
     // page for the same window (which always counts).
-    query: (c) => ({ start_date: `${c.start} 00:00:00`, end_date: `${c.end} 23:59:59`, limit: "50" }),
-    size: "small",
+    query: (c) => ({ ...logsWindow(c), limit: "50" }),
     api: (b) => ({ rows: (b.data ?? []).length }),
     orig: ([, page]) => ({ rows: page!.length }),
-  },
-  {
-    name: "/spendlens/logs?api_key",
-    method: "GET",
-    path: "/spendlens/logs",
-    query: (c) => ({
-      start_date: `${c.start} 00:00:00`,
-      end_date: `${c.end} 23:59:59`,
-      api_key: c.apiKey,
-      limit: "50",
-      include_total: "true",
-    }),
-    size: "small",
+  }),
+  route("/spendlens/logs?api_key", "small", {
+    query: (c) => ({ ...logsWindow(c), api_key: c.apiKey, limit: "50", include_total: "true" }),
     api: (b) => ({ rows: (b.data ?? []).length, total: num(b.total) }),
     orig: ([count, page]) => ({ rows: page!.length, total: num(count![0]?.total) }),
-  },
-  {
-    name: "/spendlens/analytics",
-    method: "GET",
-    path: "/spendlens/analytics",
+  }),
+  route("/spendlens/analytics", "small", {
     query: (c) => ({ dims: "model_group", bucket: "day", start: c.start, end: c.end }),
-    size: "small",
     api: (b) => ({
       spend: sum(b.rows ?? [], (x: any) => x.spend),
       requests: sum(b.rows ?? [], (x: any) => x.requests),
     }),
     orig: ([r]) => ({ spend: sum(r!, (x) => x.spend), requests: sum(r!, (x) => x.requests) }),
     note: "no route in the original: the original column is a plain GROUP BY over the raw logs",
-  },
-  {
-    name: "/provider/budgets",
-    method: "GET",
-    path: "/provider/budgets",
-    size: "small",
+  }),
+  route("/provider/budgets", "small", {
     note: "the original reads its router's in-memory budget state, not SQL",
-  },
-  {
-    name: "/spend/calculate",
+  }),
+  route("/spend/calculate", "small", {
     method: "POST",
-    path: "/spend/calculate",
     body: () => ({ model: "gpt-4o", messages: [{ role: "user", content: "Hey, how's it going?" }] }),
-    size: "small",
     note: "no SQL in the original (litellm.completion_cost)",
-  },
+  }),
 ];
 
 /** Routes the bench never calls: mutations, and ingest (measured separately). */

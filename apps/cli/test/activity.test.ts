@@ -1,6 +1,6 @@
-import { insertErrorLogs, insertLogs, makeErrorLog, makeLog } from "@spendlens/core/testing";
+import { makeErrorLog, makeLog } from "@spendlens/core/testing";
 import { describe, expect, it } from "vitest";
-import { useCliDb, useCliServer } from "./harness.ts";
+import { useCliLogs } from "./harness.ts";
 
 const RANGE = ["--start-date", "2026-01-31", "--end-date", "2026-02-01"];
 const logs = [
@@ -16,20 +16,12 @@ const errorLogs = [
   makeErrorLog({ startTime: "2026-02-02T00:00:00.000Z", model_group: "gpt-4o", api_base: "https://x" }),
 ];
 
-const h = useCliDb({
-  setup: async (t) => {
-    await insertLogs(t.db, logs);
-    await insertErrorLogs(t.db, errorLogs);
-  },
-});
 /** Each command's view of its answer (src/views.ts), through a server; the numbers are core's tests'. */
-const { cli } = useCliServer(h, "sk-master-cli-activity");
+const { cli, json } = useCliLogs("sk-master-cli-activity", logs, errorLogs);
 
 describe("spendlens activity commands", () => {
   it("activity --json prints the tRPC answer with ISO dates", async () => {
-    const r = await cli(["--json", "activity", ...RANGE]);
-    expect(r.stderr).toBe("");
-    expect(JSON.parse(r.stdout)).toEqual({
+    expect(await json(["activity", ...RANGE])).toEqual({
       daily_data: [
         { date: "2026-01-31", api_requests: 1, total_tokens: 7 },
         { date: "2026-02-01", api_requests: 2, total_tokens: 13 },

@@ -1,6 +1,6 @@
-import { insertLogs, makeLog } from "@spendlens/core/testing";
+import { makeLog } from "@spendlens/core/testing";
 import { describe, expect, it } from "vitest";
-import { useCliDb, useCliServer } from "./harness.ts";
+import { useCliLogs } from "./harness.ts";
 
 const logs = [
   makeLog({
@@ -15,24 +15,14 @@ const logs = [
   makeLog({ startTime: "2026-04-03T00:00:00.000Z", spend: 64, team_id: "t1" }),
 ];
 
-const h = useCliDb({ setup: (t) => insertLogs(t.db, logs) });
 /** Derived commands through a server: list flags, positional arguments, the logs page's view. */
-const { cli } = useCliServer(h, "sk-master-cli-daily");
+const { cli, json } = useCliLogs("sk-master-cli-daily", logs);
+const DAYS = ["--start-date", "2026-04-01", "--end-date", "2026-04-02"];
+const TIMES = ["--start-date", "2026-04-01 00:00:00", "--end-date", "2026-04-03 00:00:00"];
 
 describe("spendlens daily-activity commands", () => {
   it("daily-activity-team --json: one row per date, newest first; --exclude-team-ids", async () => {
-    const r = await cli([
-      "--json",
-      "daily-activity-team",
-      "--start-date",
-      "2026-04-01",
-      "--end-date",
-      "2026-04-02",
-      "--exclude-team-ids",
-      "t2",
-    ]);
-    expect(r.stderr).toBe("");
-    const rows = JSON.parse(r.stdout) as {
+    const rows = (await json(["daily-activity-team", ...DAYS, "--exclude-team-ids", "t2"])) as {
       date: string;
       spend: number;
       api_requests: number;
@@ -47,20 +37,10 @@ describe("spendlens daily-activity commands", () => {
 
 describe("spendlens logs commands for the current Logs page", () => {
   it("spend-logs-ui --sort-by spend --sort-order asc; spend-log <id>", async () => {
-    const r = await cli([
-      "--json",
-      "spend-logs-ui",
-      "--start-date",
-      "2026-04-01 00:00:00",
-      "--end-date",
-      "2026-04-03 00:00:00",
-      "--sort-by",
-      "spend",
-      "--sort-order",
-      "asc",
-    ]);
-    expect(r.stderr).toBe("");
-    const page = JSON.parse(r.stdout) as { data: { request_id: string; spend: number }[]; total: number };
+    const page = (await json(["spend-logs-ui", ...TIMES, "--sort-by", "spend", "--sort-order", "asc"])) as {
+      data: { request_id: string; spend: number }[];
+      total: number;
+    };
     expect([page.total, page.data.map((x) => x.spend)]).toEqual([4, [1, 2, 4, 64]]);
     const two = page.data.find((x) => x.spend === 2)!;
     const one = await cli(["--json", "spend-log", two.request_id]);
@@ -74,8 +54,7 @@ describe("spendlens logs commands for the current Logs page", () => {
 
 describe("spendlens cache-hit command", () => {
   it("activity-cache-hits --json", async () => {
-    const range = ["--start-date", "2026-04-01", "--end-date", "2026-04-02"];
-    const hits = await cli(["--json", "activity-cache-hits", ...range]);
+    const hits = await cli(["--json", "activity-cache-hits", ...DAYS]);
     expect(JSON.parse(hits.stdout)).toEqual([
       {
         api_key: "Unnamed Key",

@@ -6,10 +6,18 @@ import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { type DbHandle, emptyConfig, openDatabase } from "@spendlens/core";
-import { createTestDb, type Fixtures, type TestDb, writeFixtures } from "@spendlens/core/testing";
+import type { DemoErrorLog, DemoLog } from "@spendlens/core/demo";
+import {
+  createTestDb,
+  type Fixtures,
+  insertErrorLogs,
+  insertLogs,
+  type TestDb,
+  writeFixtures,
+} from "@spendlens/core/testing";
 import { startServer } from "@spendlens/server";
 import pino from "pino";
-import { afterAll, beforeAll } from "vitest";
+import { afterAll, beforeAll, expect } from "vitest";
 
 export const BIN = fileURLToPath(new URL("../bin/spendlens.mjs", import.meta.url));
 const run = promisify(execFile);
@@ -117,4 +125,25 @@ export function useCliServer(
       return url();
     },
   };
+}
+
+/**
+ * The usual file: these logs (and error logs) in the file's database (useCliDb), served for the file
+ * (useCliServer) with `masterKey`. `json(args)` runs `spendlens --json <args>`, expects nothing on stderr,
+ * and parses what it printed.
+ */
+export function useCliLogs(masterKey: string, logs: DemoLog[], errorLogs: DemoErrorLog[] = []) {
+  const h = useCliDb({
+    setup: async (t) => {
+      await insertLogs(t.db, logs);
+      if (errorLogs.length) await insertErrorLogs(t.db, errorLogs);
+    },
+  });
+  const { cli } = useCliServer(h, masterKey);
+  const json = async (args: string[]): Promise<any> => {
+    const r = await cli(["--json", ...args]);
+    expect(r.stderr).toBe("");
+    return JSON.parse(r.stdout);
+  };
+  return { h, cli, json };
 }

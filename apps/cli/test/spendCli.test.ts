@@ -1,4 +1,5 @@
-import { daysAgo, hashToken, insertLogs, makeLog } from "@spendlens/core/testing";
+import { KEY_ALICE as KA, KEY_BOB as KB, spendWindowLogs } from "@spendlens/api/testing";
+import { daysAgo, insertLogs } from "@spendlens/core/testing";
 import { describe, expect, it } from "vitest";
 import { useCliDb, useCliServer } from "./harness.ts";
 
@@ -8,52 +9,16 @@ import { useCliDb, useCliServer } from "./harness.ts";
  * clock, so the rows sit at days relative to today: the 30-day window starts at UTC midnight of daysAgo(30).
  */
 const MASTER = "sk-master-spend-cli";
-const KA = hashToken("sk-alice");
-const KB = hashToken("sk-bob");
 const D30 = daysAgo(30);
 const D5 = daysAgo(5);
 /** Each CLI run is a fresh process opening the database: allow several per test on a busy machine. */
 const SLOW = 400_000;
 
-const logs = [
-  makeLog({
-    request_id: "c1",
-    startTime: `${D30}T00:00:00.000Z`,
-    user: "alice",
-    api_key: KA,
-    spend: 1,
-    model: "m1",
-    end_user: "e1",
-    team_id: "ta",
-  }),
-  makeLog({
-    request_id: "c2",
-    startTime: `${daysAgo(31)}T23:59:59.999Z`,
-    user: "alice",
-    api_key: KA,
-    spend: 64,
-    model: "m1",
-    end_user: "e1",
-  }),
-  makeLog({
-    request_id: "c3",
-    startTime: `${D5}T10:00:00.000Z`,
-    user: "bob",
-    api_key: KB,
-    spend: 2.5,
-    model: "m2",
-    end_user: "e2",
-    team_id: "ta",
-  }),
-  makeLog({
-    request_id: "c4",
-    startTime: `${D5}T11:00:00.000Z`,
-    user: "alice",
-    api_key: KA,
-    spend: 0.25,
-    model: "m2",
-  }),
-];
+const logs = spendWindowLogs("c", { start: D30, mid: D5, hours: [10, 11] }, [
+  { team_id: "ta" },
+  {},
+  { team_id: "ta" },
+]);
 
 const h = useCliDb({
   users: [

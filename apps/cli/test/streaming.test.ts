@@ -2,15 +2,8 @@ import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { toCsv } from "@spendlens/api";
-import { type DemoLog, prng } from "@spendlens/core/demo";
-import {
-  createTestDb,
-  hashToken,
-  insertLogs,
-  makeLog,
-  parseConfig,
-  type TestDb,
-} from "@spendlens/core/testing";
+import { seededLogs } from "@spendlens/api/testing";
+import { createTestDb, hashToken, insertLogs, parseConfig, type TestDb } from "@spendlens/core/testing";
 import { type RunningServer, startServer } from "@spendlens/server";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -38,28 +31,19 @@ async function cli(args: string[]) {
 const MASTER = "sk-master-cli-stream";
 const RANGE = ["--start-date", "2026-07-01", "--end-date", "2026-07-20"];
 const KEYS = [hashToken("sk-c1"), hashToken("sk-c2"), "k3"];
-const rnd = prng(31);
-const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)]!;
-const logs: DemoLog[] = [];
-for (let d = 0; d < 22; d++) {
-  for (let i = 0; i < 60; i++) {
-    const p = Math.floor(rnd() * 100);
-    logs.push(
-      makeLog({
-        startTime: new Date(
-          Date.parse("2026-06-30T00:00:00.000Z") + d * 86_400_000 + Math.floor(rnd() * 86_400_000),
-        ).toISOString(),
-        api_key: pick(KEYS),
-        end_user: pick([...Array.from({ length: 35 }, (_, j) => `u${j}`), null]),
-        model: pick(["gpt-4o", "claude"]),
-        spend: Math.floor(rnd() * 256) / 128,
-        prompt_tokens: p,
-        completion_tokens: 3,
-        total_tokens: p + 3,
-      }),
-    );
-  }
-}
+const logs = seededLogs(31, "2026-06-30", 22, 60, ({ rnd, pick, at }) => {
+  const p = Math.floor(rnd() * 100);
+  return {
+    startTime: at(),
+    api_key: pick(KEYS),
+    end_user: pick([...Array.from({ length: 35 }, (_, j) => `u${j}`), null]),
+    model: pick(["gpt-4o", "claude"]),
+    spend: Math.floor(rnd() * 256) / 128,
+    prompt_tokens: p,
+    completion_tokens: 3,
+    total_tokens: p + 3,
+  };
+});
 const win = logs.filter((l) => l.startTime >= "2026-07-01T" && l.startTime < "2026-07-21T");
 const cmp = (a: string | null, b: string | null) =>
   a === b ? 0 : a === null ? 1 : b === null ? -1 : a < b ? -1 : 1;

@@ -1,6 +1,6 @@
-import { insertLogs, makeLog } from "@spendlens/core/testing";
+import { makeLog } from "@spendlens/core/testing";
 import { describe, expect, it } from "vitest";
-import { useCliDb, useCliServer } from "./harness.ts";
+import { useCliLogs } from "./harness.ts";
 
 const RANGE = ["--start-date", "2026-01-31", "--end-date", "2026-02-01"];
 // In range, split: a 3/2 + 1 = 2.5 (2 logs), b 3/2 = 1.5 (1).
@@ -11,15 +11,12 @@ const logs = [
   makeLog({ startTime: "2026-02-02T00:00:00.000Z", spend: 64, request_tags: '["a","z"]' }),
 ];
 
-const h = useCliDb({ setup: (t) => insertLogs(t.db, logs) });
 /** Through a server; split and full attribution's numbers are core's (test/tags.test.ts). */
-const { cli } = useCliServer(h, "sk-master-cli-tags");
+const { cli, json } = useCliLogs("sk-master-cli-tags", logs);
 
 describe("spendlens tag commands", () => {
   it("global-spend-tags --json: split by default", async () => {
-    const split = await cli(["--json", "global-spend-tags", ...RANGE]);
-    expect(split.stderr).toBe("");
-    expect(JSON.parse(split.stdout)).toEqual({
+    expect(await json(["global-spend-tags", ...RANGE])).toEqual({
       spend_per_tag: [
         { name: "a", spend: 2.5, log_count: 2 },
         { name: "b", spend: 1.5, log_count: 1 },

@@ -1,4 +1,4 @@
-import { insertErrorLogs, insertLogs, makeErrorLog, makeLog } from "@spendlens/core/testing";
+import { insertLogs, makeLog } from "@spendlens/core/testing";
 import { describe, expect, it } from "vitest";
 import { useTestServer } from "../src/testing.ts";
 
@@ -10,38 +10,25 @@ const FROM = "2026-01-31T00:00:00.000Z";
 const TO = "2026-02-02T00:00:00.000Z";
 const inWindow = (s: string) => s >= FROM && s < TO;
 
-const logs = [
-  makeLog({
-    startTime: "2026-01-30T23:59:59.999Z",
-    user: "alice",
-    model_group: "gpt-4o",
-    prompt_tokens: 1000,
-  }),
-  makeLog({ startTime: "2026-01-31T00:00:00.000Z", user: "alice", model_group: "gpt-4o", prompt_tokens: 7 }),
-  makeLog({ startTime: "2026-01-31T13:00:00.000Z", user: "bob", model_group: "claude", prompt_tokens: 5 }),
-  makeLog({ startTime: "2026-02-01T23:59:59.999Z", user: "alice", model_group: "", completion_tokens: 3 }),
-  makeLog({ startTime: "2026-02-01T08:00:00.000Z", user: "bob", model_group: "gpt-4o", prompt_tokens: 11 }),
-  makeLog({ startTime: "2026-02-02T00:00:00.000Z", user: "bob", model_group: "gpt-4o", prompt_tokens: 2000 }),
+/** Spend logs, one a row: startTime, user, model_group, its tokens. */
+const ROWS: [string, string, string, Record<string, number>][] = [
+  ["2026-01-30T23:59:59.999Z", "alice", "gpt-4o", { prompt_tokens: 1000 }],
+  ["2026-01-31T00:00:00.000Z", "alice", "gpt-4o", { prompt_tokens: 7 }],
+  ["2026-01-31T13:00:00.000Z", "bob", "claude", { prompt_tokens: 5 }],
+  ["2026-02-01T23:59:59.999Z", "alice", "", { completion_tokens: 3 }],
+  ["2026-02-01T08:00:00.000Z", "bob", "gpt-4o", { prompt_tokens: 11 }],
+  ["2026-02-02T00:00:00.000Z", "bob", "gpt-4o", { prompt_tokens: 2000 }],
 ];
-const errorLogs = [
-  makeErrorLog({ startTime: "2026-01-31T00:00:00.000Z", model_group: "gpt-4o", api_base: "https://east" }),
-  makeErrorLog({ startTime: "2026-02-01T23:59:59.999Z", model_group: "gpt-4o", api_base: "https://west" }),
-  makeErrorLog({ startTime: "2026-02-01T10:00:00.000Z", model_group: "gpt-4o", api_base: "https://west" }),
-  makeErrorLog({ startTime: "2026-02-02T00:00:00.000Z", model_group: "gpt-4o", api_base: "https://east" }),
-  makeErrorLog({ startTime: "2026-02-01T10:00:00.000Z", model_group: "gpt-4o", status_code: "503" }),
-];
+const logs = ROWS.map(([startTime, user, model_group, tokens]) =>
+  makeLog({ startTime, user, model_group, ...tokens }),
+);
 
 /**
- * One answer per route over HTTP, in the original's fields, equal to a brute force or counted by hand;
- * roles, 400s and internal users' rows are packages/api/test/activity.test.ts's, the counts core's.
+ * Over HTTP, the original's fields and labels, equal to a brute force; roles, 400s, internal users' rows
+ * and the 429 routes' answers (tRPC and their REST shape) are packages/api/test/activity.test.ts's, the
+ * counts core's, every route's answer over HTTP against the OpenAPI document openapi.test.ts's.
  */
-const h = useTestServer({
-  master: MASTER,
-  setup: async (t) => {
-    await insertLogs(t.db, logs);
-    await insertErrorLogs(t.db, errorLogs);
-  },
-});
+const h = useTestServer({ master: MASTER, setup: (t) => insertLogs(t.db, logs) });
 const get = h.get;
 
 const label = (iso: string) => `${["Jan", "Feb"][Number(iso.slice(5, 7)) - 1]} ${iso.slice(8, 10)}`; // enough for this window
@@ -94,39 +81,5 @@ describe("GET /global/activity/model", () => {
       .sort((a, b) => b.sum_api_requests - a.sum_api_requests || (a.model < b.model ? -1 : 1));
     expect(r.body).toEqual(expected);
     expect(r.body.map((g: { model: string }) => g.model)).toEqual(["gpt-4o", "", "claude"]);
-  });
-});
-
-describe("GET /global/activity/exceptions[/deployment]", () => {
-  it("counts 429s per day in the original's fields", async () => {
-    const r = await get(`/global/activity/exceptions?model_group=gpt-4o&${Q}`);
-    expect(r.status).toBe(200);
-    expect(r.body).toEqual({
-      daily_data: [
-        { date: "Jan 31", date_iso: "2026-01-31", num_rate_limit_exceptions: 1 },
-        { date: "Feb 01", date_iso: "2026-02-01", num_rate_limit_exceptions: 2 },
-      ],
-      sum_num_rate_limit_exceptions: 3,
-    });
-  });
-
-  it("per api_base: [{api_base, daily_data, sum_num_rate_limit_exceptions}]", async () => {
-    const r = await get(`/global/activity/exceptions/deployment?model_group=gpt-4o&${Q}`);
-    expect(r.body).toEqual([
-      {
-        api_base: "https://west",
-        daily_data: [
-          { api_base: "https://west", date: "Feb 01", date_iso: "2026-02-01", num_rate_limit_exceptions: 2 },
-        ],
-        sum_num_rate_limit_exceptions: 2,
-      },
-      {
-        api_base: "https://east",
-        daily_data: [
-          { api_base: "https://east", date: "Jan 31", date_iso: "2026-01-31", num_rate_limit_exceptions: 1 },
-        ],
-        sum_num_rate_limit_exceptions: 1,
-      },
-    ]);
   });
 });

@@ -1,19 +1,4 @@
-import {
-  expectedStatus,
-  inputFields,
-  MATRIX_CALLERS,
-  MATRIX_MASTER,
-  MATRIX_NOW,
-  matrixConfig,
-  matrixFixture,
-  OTHER_USER_IDS,
-  OTHER_USER_MARKERS,
-  type ProcedureInfo,
-  procedureList,
-  restRequest,
-  SCOPED_CALLERS,
-  validInput,
-} from "@spendlens/api/testing";
+import * as M from "@spendlens/api/testing";
 import { insertLogs } from "@spendlens/core/testing";
 import { describe, expect, it } from "vitest";
 import { useTestServer } from "../src/testing.ts";
@@ -26,18 +11,18 @@ import { useTestServer } from "../src/testing.ts";
  * user's ids get a 403 or none of that user's rows on each way REST maps its input (query, list
  * values, a path segment, a JSON body).
  */
-const fx = matrixFixture();
+const fx = M.matrixFixture();
 const h = useTestServer({
-  master: MATRIX_MASTER,
-  now: MATRIX_NOW,
-  config: matrixConfig(),
+  master: M.MATRIX_MASTER,
+  now: M.MATRIX_NOW,
+  config: M.matrixConfig(),
   ...fx,
   setup: (t) => insertLogs(t.db, fx.logs),
 });
 
-const procs = procedureList();
+const procs = M.procedureList();
 /** The first procedure of each kind (`key` of it), in the router's order. */
-const firstOf = (list: ProcedureInfo[], key: (p: ProcedureInfo) => string) =>
+const firstOf = (list: M.ProcedureInfo[], key: (p: M.ProcedureInfo) => string) =>
   list.filter((p, i) => list.findIndex((q) => key(q) === key(p)) === i);
 // Mutations last: reset zeroes counters the reads look at.
 const ordered = [...procs.filter((p) => p.type === "query"), ...procs.filter((p) => p.type !== "query")];
@@ -63,13 +48,13 @@ describe("REST routes: status per caller from the declared access", () => {
   for (const p of restReps) {
     const rest = p.rest!;
     it(`${rest.method} ${rest.path} (${p.access})`, async () => {
-      const req = restRequest(rest, validInput(p));
+      const req = M.restRequest(rest, M.validInput(p));
       const got: Record<string, number> = {};
       const want: Record<string, number> = {};
-      for (const c of MATRIX_CALLERS) {
+      for (const c of M.MATRIX_CALLERS) {
         const r = await h.request(rest.method, req.path, c.key, req.body);
         got[c.kind] = r.status;
-        want[c.kind] = expectedStatus(p.access!, c.kind);
+        want[c.kind] = M.expectedStatus(p.access!, c.kind);
         if (r.status === 401 || r.status === 403) {
           expect(r.body, `${c.kind}: ${r.text}`).toMatchObject({
             error: {
@@ -87,10 +72,10 @@ describe("REST routes: status per caller from the declared access", () => {
 describe("tRPC over HTTP: status per caller from the declared access", () => {
   for (const p of trpcReps) {
     it(`/trpc/${p.path} (${p.access})`, async () => {
-      const input = validInput(p);
+      const input = M.validInput(p);
       const got: Record<string, number> = {};
       const want: Record<string, number> = {};
-      for (const c of MATRIX_CALLERS) {
+      for (const c of M.MATRIX_CALLERS) {
         const r =
           p.type === "query"
             ? await h.request(
@@ -100,7 +85,7 @@ describe("tRPC over HTTP: status per caller from the declared access", () => {
               )
             : await h.request("POST", `/trpc/${p.path}`, c.key, input ?? {});
         got[c.kind] = r.status;
-        want[c.kind] = expectedStatus(p.access!, c.kind);
+        want[c.kind] = M.expectedStatus(p.access!, c.kind);
         if (r.status !== 200) {
           expect(r.body?.error?.data?.code, `${c.kind}: ${r.text}`).toBe(
             r.status === 401 ? "UNAUTHORIZED" : "FORBIDDEN",
@@ -121,30 +106,30 @@ describe("REST: internal users never get the other user's rows", () => {
   for (const p of scoped) {
     const rest = p.rest!;
     it(`${rest.method} ${rest.path}`, async () => {
-      const base = validInput(p) ?? {};
+      const base = M.validInput(p) ?? {};
       const inputs: Record<string, unknown>[] = [base];
-      for (const f of inputFields(p.input).filter((x) => x.name in OTHER_USER_IDS)) {
-        for (const v of OTHER_USER_IDS[f.name]!) inputs.push({ ...base, [f.name]: v });
+      for (const f of M.inputFields(p.input).filter((x) => x.name in M.OTHER_USER_IDS)) {
+        for (const v of M.OTHER_USER_IDS[f.name]!) inputs.push({ ...base, [f.name]: v });
       }
       let answered = 0;
-      for (const c of SCOPED_CALLERS) {
+      for (const c of M.SCOPED_CALLERS) {
         for (const input of inputs) {
-          const req = restRequest(rest, input);
+          const req = M.restRequest(rest, input);
           const r = await h.request(rest.method, req.path, c.key, req.body);
           expect([200, 403], `${c.kind} ${req.path}: ${r.text}`).toContain(r.status);
           if (r.status !== 200) continue;
           answered++;
-          for (const m of OTHER_USER_MARKERS) expect(r.text, `${c.kind} ${req.path}`).not.toContain(m);
+          for (const m of M.OTHER_USER_MARKERS) expect(r.text, `${c.kind} ${req.path}`).not.toContain(m);
         }
       }
       // The plain call (no ids) is answered for both internal users.
-      expect(answered).toBeGreaterThanOrEqual(SCOPED_CALLERS.length);
+      expect(answered).toBeGreaterThanOrEqual(M.SCOPED_CALLERS.length);
     });
   }
 
   it("the markers are there for an admin (the check above can fail)", async () => {
-    const r = await h.get("/spendlens/logs", MATRIX_MASTER);
+    const r = await h.get("/spendlens/logs", M.MATRIX_MASTER);
     expect(r.status).toBe(200);
-    for (const m of OTHER_USER_MARKERS) expect(r.text).toContain(m);
+    for (const m of M.OTHER_USER_MARKERS) expect(r.text).toContain(m);
   });
 });

@@ -108,6 +108,15 @@ async function until(what: string, ok: () => boolean): Promise<void> {
   if (!ok()) throw new Error(`timed out waiting for ${what}`);
 }
 
+/** The default limits without rate limits: one heavy request at a time, `queue` waiting, a deadline (0: none). */
+const oneHeavy = (queue: number, requestTimeoutMs: number) => ({
+  ...DEFAULT_LIMITS,
+  rate: {},
+  heavyConcurrency: 1,
+  heavyQueue: queue,
+  requestTimeoutMs,
+});
+
 describe("rate limit per key", () => {
   it("refuses the request after a key's burst with 429, Retry-After in seconds and LiteLLM's error shape", async () => {
     const statuses = [];
@@ -226,13 +235,7 @@ describe("heavy queries", () => {
   });
 
   it("runs at most heavyConcurrency, queues heavyQueue, and answers the next 503 with Retry-After", async () => {
-    const s = await serverWith({
-      ...DEFAULT_LIMITS,
-      rate: {},
-      heavyConcurrency: 1,
-      heavyQueue: 1,
-      requestTimeoutMs: 0,
-    });
+    const s = await serverWith(oneHeavy(1, 0));
     const unblock = await blockKeysTable();
     let first: Promise<Response> | undefined;
     let second: Promise<Response> | undefined;
@@ -275,13 +278,7 @@ describe("heavy queries", () => {
 
 describe("request deadline", () => {
   it("answers 504 past the deadline, whether running or still queued, on REST and tRPC", async () => {
-    const s = await serverWith({
-      ...DEFAULT_LIMITS,
-      rate: {},
-      heavyConcurrency: 1,
-      heavyQueue: 8,
-      requestTimeoutMs: 300,
-    });
+    const s = await serverWith(oneHeavy(8, 300));
     const unblock = await blockKeysTable();
     let answers: Response[];
     try {

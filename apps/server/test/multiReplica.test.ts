@@ -155,49 +155,24 @@ describe.skipIf(!onPostgres)(
       for (const r of replicas) {
         const g = await getJson(`${r.url}/global/spend`, MASTER);
         expect(g.body.spend).toBe(total);
-        const top = await getJson(`${r.url}/global/spend/keys`, MASTER);
-        expect(
-          new Map(
-            (top.body as { api_key: string; total_spend: number }[]).map((x) => [x.api_key, x.total_spend]),
-          ),
-        ).toEqual(
-          sumBy(
-            paid,
-            (l) => hashToken(l.api_key),
-            (l) => l.spend,
-          ),
+        /** The route's rows as a map of the field `id` to the field `spend`. */
+        const answer = async (path: string, id: string, spend: string) => {
+          const body = (await getJson(`${r.url}${path}`, MASTER)).body as Record<string, unknown>[];
+          return new Map(body.map((x) => [x[id], x[spend]]));
+        };
+        const bySpend = <T extends { spend: number }>(logs: T[], key: (l: T) => string) =>
+          sumBy(logs, key, (l) => l.spend);
+        expect(await answer("/global/spend/keys", "api_key", "total_spend")).toEqual(
+          bySpend(paid, (l) => hashToken(l.api_key)),
         );
-        const models = await getJson(`${r.url}/global/spend/models?limit=100`, MASTER);
-        expect(
-          new Map(
-            (models.body as { model: string; total_spend: number }[]).map((x) => [x.model, x.total_spend]),
-          ),
-        ).toEqual(
-          sumBy(
-            paid,
-            (l) => l.model,
-            (l) => l.spend,
-          ),
+        expect(await answer("/global/spend/models?limit=100", "model", "total_spend")).toEqual(
+          bySpend(paid, (l) => l.model),
         );
-        const keys = await getJson(`${r.url}/spend/keys`, MASTER);
-        expect(
-          new Map((keys.body as { token: string; spend: number }[]).map((x) => [x.token, x.spend])),
-        ).toEqual(
-          sumBy(
-            [...KEYS.map((k) => ({ api_key: k, spend: 0 })), ...paid],
-            (l) => hashToken(l.api_key),
-            (l) => l.spend,
-          ),
+        expect(await answer("/spend/keys", "token", "spend")).toEqual(
+          bySpend([...KEYS.map((k) => ({ api_key: k, spend: 0 })), ...paid], (l) => hashToken(l.api_key)),
         );
-        const users = await getJson(`${r.url}/spend/users`, MASTER);
-        expect(
-          new Map((users.body as { user_id: string; spend: number }[]).map((x) => [x.user_id, x.spend])),
-        ).toEqual(
-          sumBy(
-            [...USERS.map((user) => ({ user, spend: 0 })), ...paid],
-            (l) => l.user,
-            (l) => l.spend,
-          ),
+        expect(await answer("/spend/users", "user_id", "spend")).toEqual(
+          bySpend([...USERS.map((user) => ({ user, spend: 0 })), ...paid], (l) => l.user),
         );
       }
 

@@ -1,3 +1,4 @@
+import { usersWithKeys } from "@spendlens/api/testing";
 import { emptyConfig, openDatabase } from "@spendlens/core";
 import { insertLogs, makeLog } from "@spendlens/core/testing";
 import { describe, expect, it } from "vitest";
@@ -6,6 +7,11 @@ import { useTestServer } from "../src/testing.ts";
 
 const MASTER = "sk-master-server-test";
 const NOW = new Date("2026-05-20T12:00:00.000Z"); // window from 2026-04-20T00:00:00Z
+
+/** LiteLLM's error body. */
+const errorBody = (message: string, type: string, code: string) => ({
+  error: { message, type, param: null, code },
+});
 
 const logs = [
   makeLog({ startTime: "2026-04-20T00:00:00.000Z", spend: 10.5, user: "alice" }),
@@ -20,14 +26,7 @@ const h = useTestServer({
   master: MASTER,
   now: NOW,
   config: { ...emptyConfig(), maxBudget: 99 },
-  users: [
-    { user_id: "alice", user_role: "internal_user" },
-    { user_id: "vic", user_role: "proxy_admin_viewer" },
-  ],
-  keys: [
-    { raw: "sk-alice", user_id: "alice" },
-    { raw: "sk-vic", user_id: "vic" },
-  ],
+  ...usersWithKeys({ alice: "internal_user", vic: "proxy_admin_viewer" }),
   setup: (t) => insertLogs(t.db, logs),
 });
 /** A raw Response; no Authorization header unless a key is given. */
@@ -51,14 +50,9 @@ describe("GET /global/spend through HTTP", () => {
   it("is 401 without a key and with a wrong key, in LiteLLM's error shape", async () => {
     const none = await get("/global/spend");
     expect(none.status).toBe(401);
-    expect(await none.json()).toEqual({
-      error: {
-        message: "missing API key: send Authorization: Bearer <key>",
-        type: "auth_error",
-        param: null,
-        code: "401",
-      },
-    });
+    expect(await none.json()).toEqual(
+      errorBody("missing API key: send Authorization: Bearer <key>", "auth_error", "401"),
+    );
     const wrong = await get("/global/spend", "sk-not-a-key");
     expect(wrong.status).toBe(401);
     expect(((await wrong.json()) as { error: { message: string } }).error.message).toBe("invalid API key");
@@ -127,26 +121,16 @@ describe("a database that is down", () => {
       logger: (await import("pino")).default({ level: "silent" }),
     });
     try {
-      const viaMaster = await fetch(`${down.url}/global/spend`, {
-        headers: { authorization: `Bearer ${MASTER}` },
-      });
+      const as = (path: string, key: string) =>
+        fetch(`${down.url}${path}`, { headers: { authorization: `Bearer ${key}` } });
+      const viaMaster = await as("/global/spend", MASTER);
       expect(viaMaster.status).toBe(503);
-      expect(await viaMaster.json()).toEqual({
-        error: {
-          message: "the database is unavailable",
-          type: "service_unavailable",
-          param: null,
-          code: "503",
-        },
-      });
+      expect(await viaMaster.json()).toEqual(
+        errorBody("the database is unavailable", "service_unavailable", "503"),
+      );
       // A virtual key needs the database to be checked: also 503, not 401.
-      const viaKey = await fetch(`${down.url}/global/spend`, {
-        headers: { authorization: "Bearer sk-alice" },
-      });
-      expect(viaKey.status).toBe(503);
-      const trpc = await fetch(`${down.url}/trpc/spend.globalSpend`, {
-        headers: { authorization: `Bearer ${MASTER}` },
-      });
+      expect((await as("/global/spend", "sk-alice")).status).toBe(503);
+      const trpc = await as("/trpc/spend.globalSpend", MASTER);
       expect(trpc.status).toBe(503);
       const text = await trpc.text();
       expect(text).not.toMatch(/ECONNREFUSED|at .*\.ts/);

@@ -1,4 +1,5 @@
-import { hashToken, insertLogs, makeLog } from "@spendlens/core/testing";
+import { KEY_ALICE as KA, KEY_BOB as KB, spendWindowLogs } from "@spendlens/api/testing";
+import { insertLogs } from "@spendlens/core/testing";
 import { describe, expect, it } from "vitest";
 import { useTestServer } from "../src/testing.ts";
 
@@ -9,52 +10,12 @@ import { useTestServer } from "../src/testing.ts";
  */
 const MASTER = "sk-master-spend-server";
 const NOW = new Date("2026-03-15T10:00:00.000Z");
-const KA = hashToken("sk-alice");
-const KB = hashToken("sk-bob");
-
-const logs = [
-  // in the window (first instant) / out of it (1 ms before)
-  makeLog({
-    request_id: "r1",
-    startTime: "2026-02-13T00:00:00.000Z",
-    user: "alice",
-    api_key: KA,
-    spend: 1,
-    model: "m1",
-    end_user: "e1",
-    team_id: "ta",
-    prompt_tokens: 5,
-  }),
-  makeLog({
-    request_id: "r2",
-    startTime: "2026-02-12T23:59:59.999Z",
-    user: "alice",
-    api_key: KA,
-    spend: 64,
-    model: "m1",
-    end_user: "e1",
-    team_id: "ta",
-  }),
-  makeLog({
-    request_id: "r3",
-    startTime: "2026-03-01T12:00:00.000Z",
-    user: "bob",
-    api_key: KB,
-    spend: 2.5,
-    model: "m2",
-    end_user: "e2",
-    team_id: "tb",
-    completion_tokens: 7,
-  }),
-  makeLog({
-    request_id: "r4",
-    startTime: "2026-03-01T13:00:00.000Z",
-    user: "alice",
-    api_key: KA,
-    spend: 0.25,
-    model: "m2",
-  }),
-];
+// In the window (first instant) / out of it (1 ms before); teams and tokens on some.
+const logs = spendWindowLogs("r", { start: "2026-02-13", mid: "2026-03-01", hours: [12, 13] }, [
+  { team_id: "ta", prompt_tokens: 5 },
+  { team_id: "ta" },
+  { team_id: "tb", completion_tokens: 7 },
+]);
 
 const h = useTestServer({
   master: MASTER,

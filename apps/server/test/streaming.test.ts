@@ -1,15 +1,16 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { openRestStream, type RestStream, streamOr, toCsv } from "@spendlens/api";
-import { type DemoLog, prng } from "@spendlens/core/demo";
+import { seededLogs } from "@spendlens/api/testing";
+import type { DemoLog } from "@spendlens/core/demo";
 import {
   createTestDb,
   hashToken,
   insertLogs,
-  makeLog,
   parseConfig,
   type TestDb,
   testEngine,
+  writeFixtures,
 } from "@spendlens/core/testing";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -38,32 +39,23 @@ const TEAMS: Record<string, string | null> = { t1: "Search", t2: "Ads", t3: null
 const TEAM_IDS: (string | null)[] = ["t1", "t2", "t3", null];
 const MODELS = ["gpt-4o", "claude-3-5-sonnet", "gpt-4o-mini"];
 
-const rnd = prng(4242);
-const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)]!;
-const logs: DemoLog[] = [];
-// 26 days (the window and one day either side) x ~100 logs: ~1000 (day, customer) rows in the window.
-for (let d = 0; d < 26; d++) {
-  for (let i = 0; i < 100; i++) {
-    const p = Math.floor(rnd() * 1000);
-    const c = Math.floor(rnd() * 300);
-    logs.push(
-      makeLog({
-        startTime: new Date(
-          Date.parse("2026-04-30T00:00:00.000Z") + d * 86_400_000 + Math.floor(rnd() * 86_400_000),
-        ).toISOString(),
-        api_key: pick(KEYS),
-        end_user: pick(CUSTOMERS),
-        team_id: pick(TEAM_IDS),
-        user: pick(["alice", "bob"]),
-        model: pick(MODELS),
-        spend: Math.floor(rnd() * 1024) / 512, // dyadic: exact in any order of addition
-        prompt_tokens: p,
-        completion_tokens: c,
-        total_tokens: p + c,
-      }),
-    );
-  }
-}
+// 26 days (the window and one day either side) x 100 logs: ~1000 (day, customer) rows in the window.
+const logs = seededLogs(4242, "2026-04-30", 26, 100, ({ rnd, pick, at }) => {
+  const p = Math.floor(rnd() * 1000);
+  const c = Math.floor(rnd() * 300);
+  return {
+    startTime: at(),
+    api_key: pick(KEYS),
+    end_user: pick(CUSTOMERS),
+    team_id: pick(TEAM_IDS),
+    user: pick(["alice", "bob"]),
+    model: pick(MODELS),
+    spend: Math.floor(rnd() * 1024) / 512, // dyadic: exact in any order of addition
+    prompt_tokens: p,
+    completion_tokens: c,
+    total_tokens: p + c,
+  };
+});
 const inWindow = (l: DemoLog) => l.startTime >= `${START}T` && l.startTime < "2026-05-25T";
 const win = logs.filter(inWindow);
 
@@ -82,18 +74,11 @@ const get = (path: string, key = MASTER, init: RequestInit = {}) =>
 
 beforeAll(async () => {
   t = await createTestDb();
-  await t.db
-    .insertInto("LiteLLM_TeamTable")
-    .values(Object.entries(TEAMS).map(([team_id, team_alias]) => ({ team_id, team_alias })))
-    .execute();
-  await t.db
-    .insertInto("LiteLLM_UserTable")
-    .values({ user_id: "alice", user_role: "internal_user" })
-    .execute();
-  await t.db
-    .insertInto("LiteLLM_VerificationToken")
-    .values({ token: hashToken("sk-alice-stream"), user_id: "alice" })
-    .execute();
+  await writeFixtures(t.db, {
+    teams: Object.entries(TEAMS).map(([team_id, team_alias]) => ({ team_id, team_alias })),
+    users: [{ user_id: "alice", user_role: "internal_user" }],
+    keys: [{ raw: "sk-alice-stream", user_id: "alice" }],
+  });
   await insertLogs(t.db, logs);
   srv = await startServer({
     services: { db: t.db, handle: t, config: parseConfig(""), masterKey: MASTER },

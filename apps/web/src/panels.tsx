@@ -132,15 +132,7 @@ export function ProviderBudgetsPanel(props: { tz: string }) {
     }));
   const cols: Col<B>[] = [
     { id: "provider", header: "Provider", value: (r) => r.provider },
-    { id: "spend", header: "Used", value: (r) => r.spend, kind: "money" },
-    { id: "budget_limit", header: "Limit", value: (r) => r.budget_limit, kind: "money" },
-    {
-      id: "used",
-      header: "Used %",
-      value: (r) => r.used,
-      kind: "int",
-      render: (r) => <Meter frac={r.used} />,
-    },
+    ...usedCols<B>({ limit: "budget_limit", used: "used", frac: (r) => r.used }),
     { id: "time_period", header: "Window", value: (r) => r.time_period },
     {
       id: "budget_reset_at",
@@ -165,6 +157,31 @@ export function ProviderBudgetsPanel(props: { tz: string }) {
       {(d) => <DataTable cols={cols} rows={rowsOfQ(d)} initialSort={{ id: "used", desc: true }} />}
     </Panel>
   );
+}
+
+/**
+ * A budget's three columns: what it used (`spend`), its limit (the field `limit`) and the share used
+ * (the field `used`, drawn as a meter of `frac`; "—" without one).
+ */
+export function usedCols<R extends { spend: number }>(o: {
+  limit: keyof R & string;
+  used: keyof R & string;
+  frac: (r: R) => number | null;
+}): Col<R>[] {
+  return [
+    { id: "spend", header: "Used", value: (r) => r.spend, kind: "money" },
+    { id: o.limit, header: "Limit", value: (r) => r[o.limit] as number | null, kind: "money" },
+    {
+      id: o.used,
+      header: "Used %",
+      value: (r) => r[o.used] as number | null,
+      kind: "int",
+      render: (r) => {
+        const frac = o.frac(r);
+        return frac === null ? "—" : <Meter frac={frac} />;
+      },
+    },
+  ];
 }
 
 export function Meter(props: { frac: number }) {

@@ -46,7 +46,7 @@ export interface CsvSource {
  * A panel around one query: a loading line, an error line, an empty line, or its content. `csv` exports
  * the rows the procedure answered.
  */
-export function Panel<T>(props: {
+export interface PanelProps<T> {
   title: string;
   testId?: string;
   q: UseQueryResult<T>;
@@ -56,7 +56,9 @@ export function Panel<T>(props: {
   actions?: ReactNode;
   wide?: boolean;
   children: (d: T) => ReactNode;
-}) {
+}
+
+export function Panel<T>(props: PanelProps<T>) {
   const { q } = props;
   let body: ReactNode;
   let state: string;

@@ -84,6 +84,14 @@ afterAll(async () => {
   await h?.close();
 });
 
+/** A new tab signed in with `key` at `path`, its panels loaded. */
+async function signedIn(path: string, key = MASTER): Promise<Page> {
+  const page = await h.page();
+  await signIn(page, h.srv.url, key, path);
+  await settled(page);
+  return page;
+}
+
 type Row = Record<string, string | number | null> & { spend: number; requests: number; total_tokens: number };
 
 describe.skipIf(skipBrowserTests)("the dashboard in Chromium", () => {
@@ -109,9 +117,7 @@ describe.skipIf(skipBrowserTests)("the dashboard in Chromium", () => {
   });
 
   it("overview: totals and top tables equal the analytics procedure's, and the raw logs' sums", async () => {
-    const page = await h.page();
-    await signIn(page, h.srv.url, MASTER, `/?${VIEW}`);
-    await settled(page);
+    const page = await signedIn(`/?${VIEW}`);
     expect(await page.locator('[data-state="error"]').count()).toBe(0);
     const api = await h.api();
     const window = { start: FROM, end: TO, timezone: "UTC" };
@@ -168,9 +174,7 @@ describe.skipIf(skipBrowserTests)("the dashboard in Chromium", () => {
   });
 
   it("an entity page's numbers equal the analytics procedure's for that entity", async () => {
-    const page = await h.page();
-    await signIn(page, h.srv.url, MASTER, `/teams?${VIEW}`);
-    await settled(page);
+    const page = await signedIn(`/teams?${VIEW}`);
     const api = await h.api();
     const window = { start: FROM, end: TO, timezone: "UTC" };
     const list = (await api.analytics.query({ ...window, dims: ["team"], order_by: "spend" }))
@@ -225,9 +229,7 @@ describe.skipIf(skipBrowserTests)("the dashboard in Chromium", () => {
   });
 
   it("the logs explorer pages by cursor, filters, and opens a log's detail", async () => {
-    const page = await h.page();
-    await signIn(page, h.srv.url, MASTER, `/logs?${VIEW}`);
-    await settled(page);
+    const page = await signedIn(`/logs?${VIEW}`);
     const api = await h.api();
     const window = { start_date: "2026-11-01 00:00:00", end_date: "2026-11-30 23:59:59.999999" };
     const first = await api.logs.page({ ...window, limit: 50, include_total: true });
@@ -336,9 +338,7 @@ describe.skipIf(skipBrowserTests)("the dashboard in Chromium", () => {
   });
 
   it("a time zone change moves the day boundaries as the analytics procedure does", async () => {
-    const page = await h.page();
-    await signIn(page, h.srv.url, MASTER, `/activity?${VIEW}`);
-    await settled(page);
+    const page = await signedIn(`/activity?${VIEW}`);
     const api = await h.api();
     const perDay = async (timezone: string) =>
       (
@@ -364,10 +364,8 @@ describe.skipIf(skipBrowserTests)("the dashboard in Chromium", () => {
   });
 
   it("a key revoked while signed in goes back to the sign-in form with one message", async () => {
-    const page = await h.page();
     const raw = h.internal.key === "sk-demo-1999" ? "sk-demo-1998" : "sk-demo-1999";
-    await signIn(page, h.srv.url, raw, `/?${VIEW}`);
-    await settled(page);
+    const page = await signedIn(`/?${VIEW}`, raw);
     await h.t.db.deleteFrom("LiteLLM_VerificationToken").where("token", "=", hashToken(raw)).execute();
     await page.click("nav a:has-text('Activity')");
     const err = page.locator("[data-testid=signin-error]");
@@ -380,9 +378,7 @@ describe.skipIf(skipBrowserTests)("the dashboard in Chromium", () => {
   });
 
   it("a range without logs shows empty panels, not errors", async () => {
-    const page = await h.page();
-    await signIn(page, h.srv.url, MASTER, "/?from=2020-01-01&to=2020-01-31&tz=UTC");
-    await settled(page);
+    const page = await signedIn("/?from=2020-01-01&to=2020-01-31&tz=UTC");
     expect(await page.locator('[data-state="error"]').count()).toBe(0);
     expect(await page.getAttribute("[data-testid=spend-per-day]", "data-state")).toBe("empty");
     expect(await page.getAttribute("[data-testid=top-api_key]", "data-state")).toBe("empty");
@@ -493,9 +489,7 @@ describe.skipIf(skipBrowserTests)("the dashboard in Chromium", () => {
   });
 
   it("activity: failures per UTC day by model group and model equal activity.failures, dailyActivity and the raw logs; 429s equal the activity procedures'", async () => {
-    const page = await h.page();
-    await signIn(page, h.srv.url, MASTER, `/activity?${VIEW}`);
-    await settled(page);
+    const page = await signedIn(`/activity?${VIEW}`);
     expect(await page.locator('[data-state="error"]').count()).toBe(0);
     const api = await h.api();
     const f = (await api.activity.failures({ start_date: FROM, end_date: TO })).rows;

@@ -48,6 +48,65 @@ export async function startWebHarness(logs = 4000): Promise<WebHarness> {
   if (!existsSync(DIST_INDEX))
     throw new Error("apps/web/dist is missing: run `pnpm --filter @spendlens/web build`");
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium`);
+  // Chromium starts while the database is made and seeded (the two wait on different things).
+  const userDataDir = mkdtempSync(join(tmpdir(), `spendlens-web-${testRunId()}-`));
+  const launching = chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+    viewport: { width: 1360, height: 900 },
+    timezoneId: "UTC",
+    locale: "en-US",
+  });
+  const prepared = prepare(logs);
+  // Neither left running when the other failed.
+  const [ctx, p] = await Promise.all([launching, prepared]).catch(async (e: unknown) => {
+    await launching.then((c) => c.close()).catch(() => {});
+    await prepared.then((x) => x.srv.close().then(() => x.t.drop())).catch(() => {});
+    rmSync(userDataDir, { recursive: true, force: true });
+    throw e;
+  });
+  const { t, srv, services, key, userId } = p;
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  return {
+    t,
+    srv,
+    services,
+    ctx,
+    internal: { key, userId },
+    api: async (k = MASTER) => createCaller(await createContext(services, k)),
+    page: async () => {
+      const pg = await ctx.newPage();
+      pg.setDefaultTimeout(30_000);
+      return pg;
+    },
+    shot: async (page, name) => {
+      // Written whole, then renamed: the two engines' passes may run side by side (scripts/test.mjs).
+      const file = join(SCREENSHOTS, `${name}.png`);
+      const tmp = `${file}.${process.pid}.tmp`;
+      writeFileSync(tmp, await page.screenshot({ fullPage: true }));
+      renameSync(tmp, file);
+    },
+    close: async () => {
+      await ctx.close().catch(() => {});
+      await srv.close();
+      await t.drop();
+      rmSync(userDataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The seeded test database, the server on it, and an internal user with logs and one of their keys. */
+async function prepare(logs: number) {
   const t = await createTestDb();
   await seedDemoData(t, { logs, seed: 11, end: END, days: 30 });
   const config = parseConfig(demoConfigYaml());
@@ -70,52 +129,7 @@ export async function startWebHarness(logs = 4000): Promise<WebHarness> {
   let key: string | null = null;
   for (let i = 1; i <= 5000 && !key; i++) if (wanted.has(hashToken(`sk-demo-${i}`))) key = `sk-demo-${i}`;
   if (!key) throw new Error(`no demo key of ${userId}`);
-
-  const userDataDir = mkdtempSync(join(tmpdir(), `spendlens-web-${testRunId()}-`));
-  const ctx = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-    viewport: { width: 1360, height: 900 },
-    timezoneId: "UTC",
-    locale: "en-US",
-  });
-  mkdirSync(SCREENSHOTS, { recursive: true });
-  return {
-    t,
-    srv,
-    services,
-    ctx,
-    internal: { key, userId },
-    api: async (k = MASTER) => createCaller(await createContext(services, k)),
-    page: async () => {
-      const p = await ctx.newPage();
-      p.setDefaultTimeout(30_000);
-      return p;
-    },
-    shot: async (page, name) => {
-      // Written whole, then renamed: the two engines' passes may run side by side (scripts/test.mjs).
-      const file = join(SCREENSHOTS, `${name}.png`);
-      const tmp = `${file}.${process.pid}.tmp`;
-      writeFileSync(tmp, await page.screenshot({ fullPage: true }));
-      renameSync(tmp, file);
-    },
-    close: async () => {
-      await ctx.close().catch(() => {});
-      await srv.close();
-      await t.drop();
-      rmSync(userDataDir, { recursive: true, force: true });
-    },
-  };
+  return { t, srv, services, key, userId };
 }
 
 /** Signs in through the form (the key is kept in this tab's sessionStorage only). */

@@ -2,9 +2,11 @@
  * What the authorization matrix and the hostile-input tests share (packages/api and apps/server): the
  * procedures as data (walked from the router, so a new procedure is covered without editing a test),
  * a valid input for each built from its zod input, the callers (one key per kind) and a fixture where
- * another user has rows.
+ * another user has rows; and the small fixtures the layers' tests share (users with keys, the spend
+ * window's four logs, seeded random logs).
  */
 import type { SpendlensConfig } from "@spendlens/core";
+import { prng } from "@spendlens/core/demo";
 import type { Fixtures } from "@spendlens/core/testing";
 import { hashToken, makeLog, parseConfig } from "@spendlens/core/testing";
 import { z } from "zod";
@@ -76,20 +78,24 @@ export const MATRIX_CONFIG_YAML =
   "router_settings:\n  provider_budget_config:\n    openai: { budget_limit: 100, time_period: 1d }\n";
 export const matrixConfig = (): SpendlensConfig => parseConfig(MATRIX_CONFIG_YAML);
 
-/** One key per kind of caller. `expected` access rows below are keyed by `kind`. */
-export const MATRIX_CALLERS = [
-  { kind: "no key", key: null },
-  { kind: "wrong key", key: "sk-not-a-key" },
-  { kind: "blocked key", key: "sk-blocked" },
-  { kind: "expired key", key: "sk-expired" },
-  { kind: "internal_user_viewer", key: "sk-ivy" },
-  { kind: "internal_user", key: "sk-alice" },
-  { kind: "internal key without a user", key: "sk-nouser" },
-  { kind: "proxy_admin_viewer", key: "sk-vic" },
-  { kind: "proxy_admin", key: "sk-pat" },
-  { kind: "master key", key: MATRIX_MASTER },
-] as const;
-export type CallerKind = (typeof MATRIX_CALLERS)[number]["kind"];
+/** One key per kind of caller (null: no key sent). `expected` access rows below are keyed by the kind. */
+const CALLER_KEYS = {
+  "no key": null,
+  "wrong key": "sk-not-a-key",
+  "blocked key": "sk-blocked",
+  "expired key": "sk-expired",
+  internal_user_viewer: "sk-ivy",
+  internal_user: "sk-alice",
+  "internal key without a user": "sk-nouser",
+  proxy_admin_viewer: "sk-vic",
+  proxy_admin: "sk-pat",
+  "master key": MATRIX_MASTER,
+} as const;
+export type CallerKind = keyof typeof CALLER_KEYS;
+export const MATRIX_CALLERS = (Object.keys(CALLER_KEYS) as CallerKind[]).map((kind) => ({
+  kind,
+  key: CALLER_KEYS[kind],
+}));
 
 /** The internal users whose answers must hold their own rows only, and the other user who has rows. */
 export const SCOPED_CALLERS = [
@@ -322,4 +328,77 @@ export function restRequest(
   }
   const qs = q.toString();
   return { path: qs ? `${rest.path}?${qs}` : rest.path };
+}
+
+// ---------- small fixtures the layers' tests share ----------
+
+/** Users of the given roles (by user id), each with one key `sk-<user id>`: fixtures for writeFixtures. */
+export function usersWithKeys(roles: Record<string, string>): Required<Pick<Fixtures, "users" | "keys">> {
+  const ids = Object.keys(roles);
+  return {
+    users: ids.map((user_id) => ({ user_id, user_role: roles[user_id]! })),
+    keys: ids.map((user_id) => ({ raw: `sk-${user_id}`, user_id })),
+  };
+}
+
+/** The hashes of alice's and bob's keys (`sk-alice`, `sk-bob`) as the spend logs hold them. */
+export const KEY_ALICE = hashToken("sk-alice");
+export const KEY_BOB = hashToken("sk-bob");
+
+/**
+ * The four spend logs of the spend and logs routes' tests (each layer pins its own days): request ids
+ * `<prefix>1`..`<prefix>4` at the 30-day window's first instant (`start` 00:00 UTC), 1 ms before it, and
+ * on day `mid` at the two `hours`: alice 1 on m1 for e1; alice 64 on m1 for e1 (outside); bob 2.5 on m2
+ * for e2; alice 0.25 on m2 with no end user. `extra[i]` adds fields to the i-th (a team, tokens).
+ */
+export function spendWindowLogs(
+  prefix: string,
+  window: { start: string; mid: string; hours: [number, number] },
+  extra: Partial<Parameters<typeof makeLog>[0]>[] = [],
+): ReturnType<typeof makeLog>[] {
+  const at = (h: number) => `${window.mid}T${String(h).padStart(2, "0")}:00:00.000Z`;
+  const first = `${window.start}T00:00:00.000Z`;
+  const times = [
+    first,
+    new Date(Date.parse(first) - 1).toISOString(),
+    at(window.hours[0]),
+    at(window.hours[1]),
+  ];
+  const rows = [
+    { user: "alice", api_key: KEY_ALICE, spend: 1, model: "m1", end_user: "e1" },
+    { user: "alice", api_key: KEY_ALICE, spend: 64, model: "m1", end_user: "e1" },
+    { user: "bob", api_key: KEY_BOB, spend: 2.5, model: "m2", end_user: "e2" },
+    { user: "alice", api_key: KEY_ALICE, spend: 0.25, model: "m2", end_user: null },
+  ];
+  return rows.map((r, i) =>
+    makeLog({ request_id: `${prefix}${i + 1}`, startTime: times[i]!, ...r, ...extra[i] }),
+  );
+}
+
+/**
+ * Seeded random spend logs: `perDay` logs a day for `days` UTC days from `from` (a day). `make` draws each
+ * log's fields with `rnd` (the seeded generator) and `pick`; `at()` draws an instant of the log's day.
+ * The draws happen in the order `make` makes them, so a seed gives the same logs every run.
+ */
+export function seededLogs(
+  seed: number,
+  from: string,
+  days: number,
+  perDay: number,
+  make: (r: {
+    rnd: () => number;
+    pick: <T>(xs: readonly T[]) => T;
+    at: () => string;
+  }) => Parameters<typeof makeLog>[0],
+): ReturnType<typeof makeLog>[] {
+  const DAY = 86_400_000;
+  const rnd = prng(seed);
+  const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)]!;
+  const logs: ReturnType<typeof makeLog>[] = [];
+  for (let d = 0; d < days; d++) {
+    const at = () =>
+      new Date(Date.parse(`${from}T00:00:00.000Z`) + d * DAY + Math.floor(rnd() * DAY)).toISOString();
+    for (let i = 0; i < perDay; i++) logs.push(makeLog(make({ rnd, pick, at })));
+  }
+  return logs;
 }

@@ -5,29 +5,24 @@ import { apiHarness } from "./harness.ts";
 const MASTER = "sk-master-activity";
 
 // Window 2026-01-31 .. 2026-02-01; numbers below are worked out by hand from these rows.
+/** A spend log: [startTime, user, model_group, its tokens]; an error log of gpt-4o: [startTime, fields]. */
+const log = (startTime: string, user: string, model_group: string, tokens: Record<string, number>) =>
+  makeLog({ startTime, user, model_group, ...tokens });
+const error = (startTime: string, fields: Record<string, string>) =>
+  makeErrorLog({ startTime, model_group: "gpt-4o", ...fields });
 const logs = [
-  makeLog({
-    startTime: "2026-01-30T23:59:59.999Z",
-    user: "alice",
-    model_group: "gpt-4o",
-    prompt_tokens: 160,
-  }),
-  makeLog({ startTime: "2026-01-31T00:00:00.000Z", user: "alice", model_group: "gpt-4o", prompt_tokens: 10 }),
-  makeLog({ startTime: "2026-02-01T23:59:59.999Z", user: "alice", model_group: "", prompt_tokens: 20 }),
-  makeLog({
-    startTime: "2026-02-01T12:00:00.000Z",
-    user: "bob",
-    model_group: "gpt-4o",
-    completion_tokens: 40,
-  }),
-  makeLog({ startTime: "2026-02-02T00:00:00.000Z", user: "bob", model_group: "gpt-4o", prompt_tokens: 80 }),
+  log("2026-01-30T23:59:59.999Z", "alice", "gpt-4o", { prompt_tokens: 160 }),
+  log("2026-01-31T00:00:00.000Z", "alice", "gpt-4o", { prompt_tokens: 10 }),
+  log("2026-02-01T23:59:59.999Z", "alice", "", { prompt_tokens: 20 }),
+  log("2026-02-01T12:00:00.000Z", "bob", "gpt-4o", { completion_tokens: 40 }),
+  log("2026-02-02T00:00:00.000Z", "bob", "gpt-4o", { prompt_tokens: 80 }),
 ];
 const errorLogs = [
-  makeErrorLog({ startTime: "2026-01-31T00:00:00.000Z", model_group: "gpt-4o", api_base: "https://a" }),
-  makeErrorLog({ startTime: "2026-02-01T23:59:59.999Z", model_group: "gpt-4o", api_base: "https://b" }),
-  makeErrorLog({ startTime: "2026-02-01T01:00:00.000Z", model_group: "gpt-4o", api_base: "https://b" }),
-  makeErrorLog({ startTime: "2026-02-02T00:00:00.000Z", model_group: "gpt-4o", api_base: "https://a" }),
-  makeErrorLog({ startTime: "2026-02-01T01:00:00.000Z", model_group: "gpt-4o", status_code: "500" }),
+  error("2026-01-31T00:00:00.000Z", { api_base: "https://a" }),
+  error("2026-02-01T23:59:59.999Z", { api_base: "https://b" }),
+  error("2026-02-01T01:00:00.000Z", { api_base: "https://b" }),
+  error("2026-02-02T00:00:00.000Z", { api_base: "https://a" }),
+  error("2026-02-01T01:00:00.000Z", { status_code: "500" }),
 ];
 const range = { start_date: "2026-01-31", end_date: "2026-02-01" };
 

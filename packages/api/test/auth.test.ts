@@ -1,17 +1,11 @@
 import { describe, expect, it } from "vitest";
+import { usersWithKeys } from "../src/testing.ts";
 import { apiHarness } from "./harness.ts";
 
 const MASTER = "sk-master-whoami";
 const h = apiHarness({
   master: MASTER,
-  users: [
-    { user_id: "alice", user_role: "internal_user" },
-    { user_id: "vera", user_role: "proxy_admin_viewer" },
-  ],
-  keys: [
-    { raw: "sk-alice", user_id: "alice" },
-    { raw: "sk-vera", user_id: "vera" },
-  ],
+  ...usersWithKeys({ alice: "internal_user", vera: "proxy_admin_viewer" }),
 });
 const whoami = async (key: string | null) => (await h.as(key)).auth.whoami();
 

@@ -1,7 +1,8 @@
 import { emptyConfig } from "@spendlens/core";
-import { createTestDb, hashToken, parseConfig, setClock, type TestDb } from "@spendlens/core/testing";
+import { createTestDb, parseConfig, setClock, type TestDb, writeFixtures } from "@spendlens/core/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { callRestRoute, createCaller, createContext, restRoutes, type Services } from "../src/index.ts";
+import { usersWithKeys } from "../src/testing.ts";
 
 const MASTER = "sk-master-budgets-api";
 let t: TestDb;
@@ -13,14 +14,7 @@ const config = parseConfig(
 beforeAll(async () => {
   setClock(() => new Date("2026-03-15T10:00:00.000Z"));
   t = await createTestDb();
-  await t.db
-    .insertInto("LiteLLM_UserTable")
-    .values({ user_id: "alice", user_role: "internal_user_viewer" })
-    .execute();
-  await t.db
-    .insertInto("LiteLLM_VerificationToken")
-    .values({ token: hashToken("sk-alice"), user_id: "alice" })
-    .execute();
+  await writeFixtures(t.db, usersWithKeys({ alice: "internal_user_viewer" }));
 });
 afterAll(async () => {
   setClock(null);

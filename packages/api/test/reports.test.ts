@@ -1,5 +1,6 @@
 import { hashToken, makeLog, parseConfig } from "@spendlens/core/testing";
 import { describe, expect, it } from "vitest";
+import { usersWithKeys } from "../src/testing.ts";
 import { apiHarness } from "./harness.ts";
 
 const MASTER = "sk-master-reports";
@@ -55,14 +56,7 @@ const range = { start_date: "2026-01-31", end_date: "2026-02-01" };
 const { as, rest } = apiHarness({
   master: MASTER,
   teams: [{ team_id: "t1", team_alias: "Team One" }],
-  users: [
-    { user_id: "bob", user_role: "internal_user" },
-    { user_id: "vic", user_role: "proxy_admin_viewer" },
-  ],
-  keys: [
-    { raw: "sk-bob", user_id: "bob" },
-    { raw: "sk-vic", user_id: "vic" },
-  ],
+  ...usersWithKeys({ bob: "internal_user", vic: "proxy_admin_viewer" }),
   logs,
   config: parseConfig(
     "model_list:\n  - model_name: gpt-4o\n    litellm_params:\n      model: azure/gpt-4o\n    model_info:\n      id: dep-azure\n",

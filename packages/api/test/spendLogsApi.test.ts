@@ -1,5 +1,5 @@
-import { hashToken, makeLog } from "@spendlens/core/testing";
 import { describe, expect, it } from "vitest";
+import { KEY_ALICE as KA, KEY_BOB as KB, spendWindowLogs } from "../src/testing.ts";
 import { apiHarness } from "./harness.ts";
 
 /**
@@ -8,47 +8,12 @@ import { apiHarness } from "./harness.ts";
  */
 const MASTER = "sk-master-spend-api";
 const NOW = new Date("2026-03-15T10:00:00.000Z");
-const KA = hashToken("sk-alice");
-const KB = hashToken("sk-bob");
-
-const logs = [
-  makeLog({
-    request_id: "r1",
-    startTime: "2026-02-13T00:00:00.000Z",
-    user: "alice",
-    api_key: KA,
-    spend: 1,
-    model: "m1",
-    end_user: "e1",
-  }),
-  makeLog({
-    request_id: "r2",
-    startTime: "2026-02-12T23:59:59.999Z",
-    user: "alice",
-    api_key: KA,
-    spend: 64,
-    model: "m1",
-    end_user: "e1",
-  }),
-  makeLog({
-    request_id: "r3",
-    startTime: "2026-03-01T12:00:00.000Z",
-    user: "bob",
-    api_key: KB,
-    spend: 2.5,
-    model: "m2",
-    end_user: "e2",
-  }),
-  makeLog({
-    request_id: "r4",
-    startTime: "2026-03-01T13:00:00.000Z",
-    user: "alice",
-    api_key: KA,
-    spend: 0.25,
-    model: "m2",
-    team_id: "tm",
-  }),
-];
+const logs = spendWindowLogs("r", { start: "2026-02-13", mid: "2026-03-01", hours: [12, 13] }, [
+  {},
+  {},
+  {},
+  { team_id: "tm" },
+]);
 
 const h = apiHarness({
   master: MASTER,

@@ -23,35 +23,32 @@ export function ActivityPage() {
   const byDeployment = useQuery(analyticsOptions(client, { ...w, dims: ["day", "api_base"] }));
   const daily = useQuery(analyticsOptions(client, { ...w, dims: ["day"] }));
   const empty = (a: { rows: unknown[] }) => a.rows.length === 0;
+  /** A measure per day, stacked by model group or by deployment. */
+  const stacked = (
+    what: "Requests" | "Tokens",
+    testId: string,
+    q: typeof byGroup,
+    dim: "model_group" | "api_base",
+    measure: "requests" | "total_tokens",
+  ) => {
+    const by = dim === "model_group" ? "model group" : "deployment";
+    return (
+      <Panel
+        title={`${what} per day by ${by} (${view.tz})`}
+        testId={testId}
+        q={q}
+        isEmpty={empty}
+        csv={analyticsCsv(`${what.toLowerCase()}-per-day-by-${by.replace(" ", "-")}`, ["day", dim])}
+      >
+        {(a) => <StackedDaily a={a} view={view} dim={dim} measure={measure} />}
+      </Panel>
+    );
+  };
   return (
     <div className="grid">
-      <Panel
-        title={`Requests per day by model group (${view.tz})`}
-        testId="requests-by-group"
-        q={byGroup}
-        isEmpty={empty}
-        csv={analyticsCsv("requests-per-day-by-model-group", ["day", "model_group"])}
-      >
-        {(a) => <StackedDaily a={a} view={view} dim="model_group" measure="requests" />}
-      </Panel>
-      <Panel
-        title={`Tokens per day by model group (${view.tz})`}
-        testId="tokens-by-group"
-        q={byGroup}
-        isEmpty={empty}
-        csv={analyticsCsv("tokens-per-day-by-model-group", ["day", "model_group"])}
-      >
-        {(a) => <StackedDaily a={a} view={view} dim="model_group" measure="total_tokens" />}
-      </Panel>
-      <Panel
-        title={`Requests per day by deployment (${view.tz})`}
-        testId="requests-by-deployment"
-        q={byDeployment}
-        isEmpty={empty}
-        csv={analyticsCsv("requests-per-day-by-deployment", ["day", "api_base"])}
-      >
-        {(a) => <StackedDaily a={a} view={view} dim="api_base" measure="requests" />}
-      </Panel>
+      {stacked("Requests", "requests-by-group", byGroup, "model_group", "requests")}
+      {stacked("Tokens", "tokens-by-group", byGroup, "model_group", "total_tokens")}
+      {stacked("Requests", "requests-by-deployment", byDeployment, "api_base", "requests")}
       <Failures />
       {isAdmin(who) ? <RateLimits groups={byGroup.data ? rowsOf(byGroup.data) : []} /> : null}
       <Panel

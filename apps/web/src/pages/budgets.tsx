@@ -4,7 +4,7 @@ import { useAuth } from "../auth.ts";
 import { useKeyNames } from "../entities.ts";
 import { dateTimeIn } from "../format.ts";
 import { ViewLink } from "../link.tsx";
-import { Meter } from "../panels.tsx";
+import { usedCols } from "../panels.tsx";
 import { type Col, DataTable, Panel } from "../ui.tsx";
 import { useView } from "../view.ts";
 
@@ -61,15 +61,11 @@ function budgetCols(kind: (typeof KINDS)[number], tz: string, keyName: (h: strin
     ...(kind.type === "key"
       ? [{ id: "user_id", header: "User", value: (r: BudgetStatusRow) => r.user_id }]
       : []),
-    { id: "spend", header: "Used", value: (r) => r.spend, kind: "money" },
-    { id: "max_budget", header: "Limit", value: (r) => r.max_budget, kind: "money" },
-    {
-      id: "percent_used",
-      header: "Used %",
-      value: (r) => r.percent_used,
-      kind: "int",
-      render: (r) => (r.percent_used === null ? "—" : <Meter frac={r.percent_used / 100} />),
-    },
+    ...usedCols<BudgetStatusRow>({
+      limit: "max_budget",
+      used: "percent_used",
+      frac: (r) => (r.percent_used === null ? null : r.percent_used / 100),
+    }),
     { id: "budget_duration", header: "Period", value: (r) => r.budget_duration },
     {
       id: "budget_reset_at",

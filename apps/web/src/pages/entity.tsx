@@ -7,7 +7,7 @@ import { ViewLink } from "../link.tsx";
 import { analyticsCsv, dimCols, dimLabel, rowsOf } from "../panels.tsx";
 import { DataTable, daysOf, Panel, SeriesChart } from "../ui.tsx";
 import { analyticsWindow, logsWindow, useView, withView } from "../view.ts";
-import { LogsTable, logsCsv } from "./logs.tsx";
+import { LogsPanel, LogsTable } from "./logs.tsx";
 import { Totals } from "./overview.tsx";
 
 /** Every value of one dimension in the range, one analytics call, sorted in the browser. */
@@ -78,24 +78,18 @@ export function EntityPage(props: { kind: EntityKind; id: string }) {
         {name !== props.id && dim !== "api_key" ? <span className="muted"> ({props.id})</span> : null}
       </section>
       <Totals input={{ ...w, ...filter, dims: [] }} testId="entity-totals" />
-      <Panel
-        title={`Spend per day (${view.tz})`}
-        testId="entity-spend-per-day"
-        q={daily}
-        isEmpty={(a) => a.rows.length === 0}
-        csv={analyticsCsv(`${props.kind}-${props.id}-per-day`, ["day"])}
-      >
-        {(a) => <DailyChart rows={rowsOf(a)} from={view.from} to={view.to} measure="spend" />}
-      </Panel>
-      <Panel
-        title={`Requests per day (${view.tz})`}
-        testId="entity-requests-per-day"
-        q={daily}
-        isEmpty={(a) => a.rows.length === 0}
-        csv={analyticsCsv(`${props.kind}-${props.id}-per-day`, ["day"])}
-      >
-        {(a) => <DailyChart rows={rowsOf(a)} from={view.from} to={view.to} measure="requests" />}
-      </Panel>
+      {(["spend", "requests"] as const).map((measure) => (
+        <Panel
+          key={measure}
+          title={`${measure === "spend" ? "Spend" : "Requests"} per day (${view.tz})`}
+          testId={`entity-${measure}-per-day`}
+          q={daily}
+          isEmpty={(a) => a.rows.length === 0}
+          csv={analyticsCsv(`${props.kind}-${props.id}-per-day`, ["day"])}
+        >
+          {(a) => <DailyChart rows={rowsOf(a)} from={view.from} to={view.to} measure={measure} />}
+        </Panel>
+      ))}
       {breakdowns.map((d) => (
         <Breakdown
           key={d}
@@ -156,13 +150,12 @@ function EntityLogs(props: { filter: Record<string, string> }) {
   const { view } = useView();
   const q = useQuery(logsPageOptions(client, { ...logsWindow(view), ...props.filter, limit: 20 }));
   return (
-    <Panel
+    <LogsPanel
       title="Latest logs"
       testId="entity-logs"
       q={q}
       wide
-      isEmpty={(p) => p.data.length === 0}
-      csv={(p) => logsCsv("entity-logs", p.data)}
+      csvName="entity-logs"
       actions={
         <Link href={`/logs?${withView(view, props.filter)}`} className="link">
           All logs
@@ -170,6 +163,6 @@ function EntityLogs(props: { filter: Record<string, string> }) {
       }
     >
       {(p) => <LogsTable rows={p.data} tz={view.tz} />}
-    </Panel>
+    </LogsPanel>
   );
 }

@@ -4,48 +4,39 @@ import { type LogRow, type LogsPageInput, logsPageOptions } from "../api.ts";
 import { isAdmin, useAuth } from "../auth.ts";
 import { useKeyNames, useTeamNames } from "../entities.ts";
 import { dateTimeIn, int, money } from "../format.ts";
-import { type Col, type CsvSource, DataTable, Panel } from "../ui.tsx";
+import { type Col, type CsvSource, DataTable, Panel, type PanelProps } from "../ui.tsx";
 import { logsWindow, useParamSetter, useView } from "../view.ts";
 
-/** The filters of logs.page (and /spend/logs/ui), as URL parameters of the same names. */
-const FILTERS = [
-  { id: "api_key", label: "Key (sk-… or hash)" },
-  { id: "user_id", label: "User", adminOnly: true },
-  { id: "request_id", label: "Request id" },
-  { id: "team_id", label: "Team" },
-  { id: "end_user", label: "Customer (end user)" },
-  { id: "model", label: "Model" },
-  { id: "tag", label: "Tag" },
-  { id: "min_spend", label: "Min spend ($)" },
-  { id: "max_spend", label: "Max spend ($)" },
-] as const;
+/** The filters of logs.page (and /spend/logs/ui), as URL parameters of the same names (user_id: admins only). */
+const FILTERS = Object.entries({
+  api_key: "Key (sk-… or hash)",
+  user_id: "User",
+  request_id: "Request id",
+  team_id: "Team",
+  end_user: "Customer (end user)",
+  model: "Model",
+  tag: "Tag",
+  min_spend: "Min spend ($)",
+  max_spend: "Max spend ($)",
+}).map(([id, label]) => ({ id, label, adminOnly: id === "user_id" }));
 
 export const PAGE_SIZE = 50;
 
-const LOG_COLUMNS = [
-  "request_id",
-  "startTime",
-  "endTime",
-  "api_key",
-  "user",
-  "team_id",
-  "end_user",
-  "model",
-  "model_group",
-  "custom_llm_provider",
-  "api_base",
-  "prompt_tokens",
-  "completion_tokens",
-  "total_tokens",
-  "spend",
-  "status",
-  "call_type",
-  "request_tags",
-  "metadata",
-];
+const LOG_COLUMNS = (
+  "request_id startTime endTime api_key user team_id end_user model model_group custom_llm_provider " +
+  "api_base prompt_tokens completion_tokens total_tokens spend status call_type request_tags metadata"
+).split(" ");
 
 export function logsCsv(name: string, rows: LogRow[]): CsvSource {
   return { name, columns: LOG_COLUMNS, rows: rows as unknown as Record<string, unknown>[] };
+}
+
+/** A panel of a logs.page answer: empty when the page has no row, its rows' CSV named `csvName`. */
+export function LogsPanel<T extends { data: LogRow[] }>(
+  props: Omit<PanelProps<T>, "isEmpty" | "csv"> & { csvName: string },
+) {
+  const { csvName, ...rest } = props;
+  return <Panel {...rest} isEmpty={(p) => p.data.length === 0} csv={(p) => logsCsv(csvName, p.data)} />;
 }
 
 export function LogsTable(props: { rows: LogRow[]; tz: string; onOpen?: (r: LogRow) => void }) {
@@ -101,7 +92,7 @@ export function LogsPage() {
   const filters: Record<string, string> = {};
   for (const f of FILTERS) {
     const v = params.get(f.id);
-    if (v && (admin || !("adminOnly" in f))) filters[f.id] = v;
+    if (v && (admin || !f.adminOnly)) filters[f.id] = v;
   }
   const cursor = params.get("cursor") ?? undefined;
   const filterKey = JSON.stringify([filters, view]);
@@ -135,7 +126,7 @@ export function LogsPage() {
             setParams(patch);
           }}
         >
-          {FILTERS.filter((f) => admin || !("adminOnly" in f)).map((f) => (
+          {FILTERS.filter((f) => admin || !f.adminOnly).map((f) => (
             <label key={f.id}>
               {f.label}
               <input
@@ -159,14 +150,13 @@ export function LogsPage() {
           </div>
         </form>
       </section>
-      <Panel
+      <LogsPanel
         title="Logs, newest first"
         testId="logs"
         q={q}
         wide
-        isEmpty={(p) => p.data.length === 0}
         emptyText="No logs match these filters in this range."
-        csv={(p) => logsCsv("logs-page", p.data)}
+        csvName="logs-page"
         actions={
           q.data ? (
             <span className="muted small" data-testid="logs-total" data-value={q.data.total ?? ""}>
@@ -210,7 +200,7 @@ export function LogsPage() {
             </div>
           </>
         )}
-      </Panel>
+      </LogsPanel>
       {open ? <LogDetail requestId={open} onClose={() => setParams({ log: null })} /> : null}
     </div>
   );
@@ -222,12 +212,11 @@ function LogDetail(props: { requestId: string; onClose: () => void }) {
   const q = useQuery(logsPageOptions(client, { request_id: props.requestId, limit: 1 }));
   return (
     <aside className="drawer" data-testid="log-detail" aria-label="Log detail">
-      <Panel
+      <LogsPanel
         title="Log detail"
         q={q}
-        isEmpty={(p) => p.data.length === 0}
         emptyText="No such log (or not yours)."
-        csv={(p) => logsCsv(`log-${props.requestId}`, p.data)}
+        csvName={`log-${props.requestId}`}
         actions={
           <button type="button" className="link" onClick={props.onClose} data-testid="close-detail">
             Close
@@ -268,7 +257,7 @@ function LogDetail(props: { requestId: string; onClose: () => void }) {
             </>
           );
         }}
-      </Panel>
+      </LogsPanel>
     </aside>
   );
 }

@@ -14,14 +14,16 @@ import {
   userScope,
 } from "../src/internal.ts";
 import { useTestDb } from "../src/testing/hooks.ts";
-import { insertErrorLogs, insertLogs, makeErrorLog, makeLog } from "../src/testing/index.ts";
+import {
+  inReportWindow as inWindow,
+  insertErrorLogs,
+  insertLogs,
+  makeErrorLog,
+  makeLog,
+  REPORT_WINDOW,
+} from "../src/testing/index.ts";
 
-// Window 2026-01-30 .. 2026-02-02 (crosses a month, so 'Feb 01' < 'Jan 30' as strings).
-const START = "2026-01-30";
-const END = "2026-02-02";
-const FROM = Date.parse("2026-01-30T00:00:00.000Z");
-const TO = Date.parse("2026-02-03T00:00:00.000Z"); // exclusive: the end day is included whole
-const inWindow = (startTime: string) => Date.parse(startTime) >= FROM && Date.parse(startTime) < TO;
+const { START, END } = REPORT_WINDOW;
 
 const USERS = ["alice", "bob", "carol"];
 // 13 groups, so the top-10 cut matters; '' and null are the same "no group".

@@ -29,6 +29,7 @@ import {
 } from "../src/internal.ts";
 import { ROUTE_KIND } from "../src/rollups/activityRouteRollup.ts";
 import { createTestDb, type TestDb } from "../src/testing/index.ts";
+import { routeRowKey } from "../src/testing/routeRollups.ts";
 
 /**
  * The daily-activity routes against a brute-force fold of the raw logs the test wrote: every metric of
@@ -510,17 +511,7 @@ describe("daily activity routes equal a brute-force fold of the logs", () => {
 
 const KIND = ROUTE_KIND;
 /** LiteLLM's daily-table row of a log for one entity: (day, entity, key, model, group, provider, MCP, endpoint). */
-const rowKey = (l: Log, ent: string | null) =>
-  JSON.stringify([
-    l.startTime.slice(0, 10),
-    ent,
-    l.api_key,
-    l.model,
-    l.model_group,
-    l.custom_llm_provider,
-    l.mcp_namespaced_tool_name,
-    l.call_type,
-  ]);
+const rowKey = (l: Log, ent: string | null) => routeRowKey({ ...l, day: l.startTime.slice(0, 10), entity: ent });
 /** The daily-table rows of every log (brute force), per route, with requests / spend / failures / tokens. */
 function bruteRows(entity: ActivityEntity, keep: (l: Log, ent: string | null) => boolean = all) {
   const out = new Map<string, number[]>();
@@ -549,21 +540,7 @@ async function expectRouteTables(): Promise<void> {
         (prompt_tokens + completion_tokens)::int AS tokens
       FROM spendlens.activity_route_daily WHERE kind = ${KIND[entity]}::"char"`.execute(t.db);
     const want = bruteRows(entity);
-    const gotMap = new Map(
-      got.rows.map((r) => [
-        JSON.stringify([
-          r.day,
-          r.entity,
-          r.api_key,
-          r.model,
-          r.model_group,
-          r.custom_llm_provider,
-          r.mcp_namespaced_tool_name,
-          r.call_type,
-        ]),
-        r,
-      ]),
-    );
+    const gotMap = new Map(got.rows.map((r) => [routeRowKey(r), r]));
     expect([entity, [...gotMap.keys()].sort()]).toEqual([entity, [...want.keys()].sort()]);
     for (const [k, v] of want) {
       const g = gotMap.get(k)!;

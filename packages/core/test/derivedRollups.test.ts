@@ -1,5 +1,5 @@
 import { type Kysely, sql } from "kysely";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   ALL,
   countSpendLogs,
@@ -20,14 +20,14 @@ import {
   type Scope,
   type SpendQuery,
   schemaFacts,
-  setClock,
   setRollupDeleteMode,
   spendLogsUi,
   spendTotals,
   userScope,
 } from "../src/internal.ts";
 import { foldRollups } from "../src/rollups/fold.ts";
-import { createTestDb, insertLogs, makeLog, type TestDb } from "../src/testing/index.ts";
+import { useTestDb } from "../src/testing/hooks.ts";
+import { insertLogs, makeLog, type TestDb } from "../src/testing/index.ts";
 import {
   insertLikeLiteLLM as insertDirect,
   logColumns,
@@ -309,17 +309,8 @@ async function planOf(db: TestDb["db"], scope: Scope, query: SpendQuery) {
 
 // ---- the test ----
 
-let t: TestDb;
+const t = useTestDb({ now: NOW });
 const rnd = prng(20260308);
-
-beforeAll(async () => {
-  setClock(() => NOW);
-  t = await createTestDb();
-});
-afterAll(async () => {
-  setClock(null);
-  await t?.drop();
-});
 
 describe("derived rollups, edge days and log counts equal brute-force sums over the logs", () => {
   it("the planner reads whole weeks of a per-key query from key_weekly and edge days by whichever part is smaller", async () => {

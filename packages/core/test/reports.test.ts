@@ -13,14 +13,10 @@ import {
   userScope,
 } from "../src/internal.ts";
 import { useTestDb } from "../src/testing/hooks.ts";
-import { insertLogs, makeLog } from "../src/testing/index.ts";
+import { inReportWindow as inWindow, insertLogs, makeLog, REPORT_WINDOW } from "../src/testing/index.ts";
 import { bruteCustomers, bruteKeys, bruteTeams as teamsOf } from "../src/testing/spendReport.ts";
 
-const START = "2026-01-30";
-const END = "2026-02-02";
-const FROM = Date.parse("2026-01-30T00:00:00.000Z");
-const TO = Date.parse("2026-02-03T00:00:00.000Z");
-const inWindow = (s: string) => Date.parse(s) >= FROM && Date.parse(s) < TO;
+const { START, END } = REPORT_WINDOW;
 const dayOf = (s: string) => s.slice(0, 10);
 
 const KEY_A = hashToken("sk-alpha");

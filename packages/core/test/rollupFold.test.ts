@@ -3,7 +3,6 @@ import { describe, expect, it } from "vitest";
 import {
   ALL,
   foldRollups,
-  openDatabase,
   prng,
   rebuildRollups,
   rollupStatus,
@@ -12,7 +11,7 @@ import {
   tagRequestTotals,
 } from "../src/internal.ts";
 import { useTestDb } from "../src/testing/hooks.ts";
-import { testEngine } from "../src/testing/index.ts";
+import { deadlockCount, testEngine, withOwnConnections } from "../src/testing/index.ts";
 import { insertLikeLiteLLM, logColumns, pick, randomTime } from "../src/testing/writePaths.ts";
 
 /**
@@ -210,20 +209,8 @@ describe("append-only rollups: inserts wait in spend_log_pending until a fold", 
   it.skipIf(testEngine() !== "postgres")(
     "two connections inserting and folding at once: no deadlock, no double count, no lost row (Postgres)",
     async () => {
-      const a = await openDatabase({ databaseUrl: t.url! });
-      const b = await openDatabase({ databaseUrl: t.url! });
-      const deadlocks = async () => {
-        await sql`SELECT pg_stat_clear_snapshot()`.execute(t.db);
-        return Number(
-          (
-            await sql<{
-              n: string;
-            }>`SELECT deadlocks AS n FROM pg_stat_database WHERE datname = current_database()`.execute(t.db)
-          ).rows[0]!.n,
-        );
-      };
-      const before = await deadlocks();
-      try {
+      const before = await deadlockCount(t.db);
+      await withOwnConnections(t, 2, async ([a, b]) => {
         const lane = async (db: Kysely<any>, seed: number, prefix: string) => {
           const rnd = prng(seed);
           for (let i = 0; i < 25; i++) {
@@ -245,15 +232,12 @@ describe("append-only rollups: inserts wait in spend_log_pending until a fold", 
             await new Promise((r) => setTimeout(r, 20));
           }
         };
-        await Promise.all([lane(a.db as Kysely<any>, 10, "x"), lane(b.db as Kysely<any>, 11, "y"), reader()]);
-      } finally {
-        await a.close();
-        await b.close();
-      }
+        await Promise.all([lane(a as Kysely<any>, 10, "x"), lane(b as Kysely<any>, 11, "y"), reader()]);
+      });
       await expectExact(t.db as Kysely<any>, "after concurrent writers and folds");
       await expectTablesEqualRaw(t.db as Kysely<any>, "after concurrent writers and folds");
       expect((await rollupStatus(t.db)).dirtyDays).toEqual([]);
-      expect(await deadlocks()).toBe(before);
+      expect(await deadlockCount(t.db)).toBe(before);
     },
   );
 });

@@ -1,7 +1,8 @@
 import { sql } from "kysely";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ALL, logsPage, prng, spendLogsUi, spendLogsUiInput, userScope } from "../src/internal.ts";
-import { createTestDb, insertLogs, makeLog, type TestDb } from "../src/testing/index.ts";
+import { useTestDb } from "../src/testing/hooks.ts";
+import { insertLogs, makeLog } from "../src/testing/index.ts";
 
 /**
  * /spend/logs/ui with every filter the current LiteLLM UI sends: each page and total equal a
@@ -67,14 +68,7 @@ const logs = Array.from({ length: 1500 }, (_, i) => {
   });
 });
 
-let t: TestDb;
-beforeAll(async () => {
-  t = await createTestDb();
-  await insertLogs(t.db, logs);
-}, 120_000);
-afterAll(async () => {
-  await t?.drop();
-});
+const t = useTestDb({ setup: (t) => insertLogs(t.db, logs) });
 
 type L = (typeof logs)[number];
 /** A log's tags as text, brute force in JS: the elements of its array, anything else none. */

@@ -60,3 +60,12 @@ export const daysAgo = (n: number, from = new Date()) =>
   new Date(Date.UTC(from.getUTCFullYear(), from.getUTCMonth(), from.getUTCDate()) - n * 86_400_000)
     .toISOString()
     .slice(0, 10);
+
+/**
+ * The report tests' window: the dates a route is asked for, 2026-01-30 .. 2026-02-02 (it crosses a month,
+ * so 'Feb 01' < 'Jan 30' as strings), and whether a log's startTime falls in it (the end day whole).
+ */
+export const REPORT_WINDOW = { START: "2026-01-30", END: "2026-02-02" } as const;
+export const inReportWindow = (startTime: string): boolean =>
+  Date.parse(startTime) >= Date.parse("2026-01-30T00:00:00.000Z") &&
+  Date.parse(startTime) < Date.parse("2026-02-03T00:00:00.000Z");

@@ -2,6 +2,7 @@ import { type Kysely, sql } from "kysely";
 import { describe, expect, it } from "vitest";
 import {
   ALL,
+  type DemoLog,
   foldRollups,
   prng,
   rebuildRollups,
@@ -12,7 +13,13 @@ import {
 } from "../src/internal.ts";
 import { useTestDb } from "../src/testing/hooks.ts";
 import { deadlockCount, testEngine, withOwnConnections } from "../src/testing/index.ts";
-import { insertLikeLiteLLM, logColumns, pick, randomTime } from "../src/testing/writePaths.ts";
+import {
+  BASE_COLUMNS,
+  insertLikeLiteLLM,
+  logColumns,
+  pick,
+  randomTime,
+} from "../src/testing/writePaths.ts";
 
 /**
  * The append-only insert path (migration 0010, rollups/fold.ts): an INSERT into "LiteLLM_SpendLogs" only
@@ -23,19 +30,11 @@ import { insertLikeLiteLLM, logColumns, pick, randomTime } from "../src/testing/
 
 const t = useTestDb();
 
-interface Log {
-  request_id: string;
-  spend: number;
-  total_tokens: number;
-  prompt_tokens: number;
-  completion_tokens: number;
-  startTime: string;
-  endTime: string;
-  api_key: string;
-  model: string;
-  user: string;
-  request_tags: string;
-}
+/** The columns COLS writes, typed as the demo generator's logs. */
+type Log = Pick<
+  DemoLog,
+  (typeof BASE_COLUMNS)[number] | "api_key" | "model" | "user" | "request_tags"
+>;
 
 const DAYS = ["2026-05-01", "2026-05-02", "2026-05-03", "2026-05-04"];
 const COLS = logColumns(["api_key", "model", "user"], "jsonb");

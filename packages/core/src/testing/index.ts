@@ -2,11 +2,11 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CompiledQuery, type Insertable } from "kysely";
+import { CompiledQuery, type Insertable, type Kysely } from "kysely";
 import pg from "pg";
 import { hashToken } from "../auth/hash.ts";
 import { type DbHandle, openDatabase } from "../db/connect.ts";
-import { migrate, migrationsHash } from "../db/migrations.ts";
+import { migrate, migrations, migrationsHash } from "../db/migrations.ts";
 import type { Database } from "../db/schema.ts";
 import { parseConfig, type SpendlensConfig } from "../config/config.ts";
 import type { SpendlensError } from "../errors.ts";
@@ -310,6 +310,21 @@ export async function withOwnConnections<T>(
   } finally {
     for (const h of handles) await h.close();
   }
+}
+
+/**
+ * An older install on a database made with `migrate: false`: schema spendlens and every migration named
+ * before `name`, each applied as it was (a test then writes logs and applies `name` with applyMigration).
+ */
+export async function applyMigrationsBefore(db: DbHandle["db"], name: string): Promise<void> {
+  await db.executeQuery(CompiledQuery.raw("CREATE SCHEMA IF NOT EXISTS spendlens"));
+  for (const [k, m] of Object.entries(migrations).sort(([a], [b]) => (a < b ? -1 : 1)))
+    if (k < name) await m.up(db as Kysely<any>);
+}
+
+/** One migration by its name, in a transaction (as migrate() applies it). */
+export async function applyMigration(db: DbHandle["db"], name: string): Promise<void> {
+  await db.transaction().execute((trx) => migrations[name]!.up(trx as Kysely<any>));
 }
 
 /** The error a promise rejects with (a test of an error's code, field and message); throws if it resolves. */

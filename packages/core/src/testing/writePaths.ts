@@ -82,7 +82,7 @@ export async function copyIn<R extends object>(
 }
 
 /** The columns every direct write here sets: id, spend, tokens and times. */
-const BASE_COLUMNS = [
+export const BASE_COLUMNS = [
   "request_id",
   "spend",
   "total_tokens",

@@ -15,9 +15,9 @@ import {
 } from "../src/internal.ts";
 import { useTestDb } from "../src/testing/hooks.ts";
 import {
-  inReportWindow as inWindow,
   insertErrorLogs,
   insertLogs,
+  inReportWindow as inWindow,
   makeErrorLog,
   makeLog,
   REPORT_WINDOW,

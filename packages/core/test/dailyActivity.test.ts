@@ -511,7 +511,8 @@ describe("daily activity routes equal a brute-force fold of the logs", () => {
 
 const KIND = ROUTE_KIND;
 /** LiteLLM's daily-table row of a log for one entity: (day, entity, key, model, group, provider, MCP, endpoint). */
-const rowKey = (l: Log, ent: string | null) => routeRowKey({ ...l, day: l.startTime.slice(0, 10), entity: ent });
+const rowKey = (l: Log, ent: string | null) =>
+  routeRowKey({ ...l, day: l.startTime.slice(0, 10), entity: ent });
 /** The daily-table rows of every log (brute force), per route, with requests / spend / failures / tokens. */
 function bruteRows(entity: ActivityEntity, keep: (l: Log, ent: string | null) => boolean = all) {
   const out = new Map<string, number[]>();

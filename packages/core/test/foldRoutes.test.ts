@@ -1,15 +1,9 @@
 import { type Kysely, sql } from "kysely";
 import { describe, expect, it } from "vitest";
-import {
-  foldRollups,
-  prng,
-  rebuildRollups,
-  rollupStatus,
-  setRollupDeleteMode,
-} from "../src/internal.ts";
+import { foldRollups, prng, rebuildRollups, rollupStatus, setRollupDeleteMode } from "../src/internal.ts";
+import { ACTIVITY_DIMS } from "../src/rollups/activityRollup.ts";
 import { useTestDb } from "../src/testing/hooks.ts";
 import { testEngine, withOwnConnections } from "../src/testing/index.ts";
-import { ACTIVITY_DIMS } from "../src/rollups/activityRollup.ts";
 import { routeRowKey } from "../src/testing/routeRollups.ts";
 import { type Column, insertLikeLiteLLM, logColumns, pick } from "../src/testing/writePaths.ts";
 

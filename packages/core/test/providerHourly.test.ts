@@ -16,7 +16,13 @@ import {
   setRollupDeleteMode,
   spendTotals,
 } from "../src/internal.ts";
-import { createTestDb, insertLogs, makeLog, providerBudgetConfig, type TestDb } from "../src/testing/index.ts";
+import {
+  createTestDb,
+  insertLogs,
+  makeLog,
+  providerBudgetConfig,
+  type TestDb,
+} from "../src/testing/index.ts";
 
 /**
  * Provider budget windows read through migration 0014's hourly rollup (budgets/providerSpend.ts): the

@@ -13,7 +13,7 @@ import {
   userScope,
 } from "../src/internal.ts";
 import { useTestDb } from "../src/testing/hooks.ts";
-import { inReportWindow as inWindow, insertLogs, makeLog, REPORT_WINDOW } from "../src/testing/index.ts";
+import { insertLogs, inReportWindow as inWindow, makeLog, REPORT_WINDOW } from "../src/testing/index.ts";
 import { bruteCustomers, bruteKeys, bruteTeams as teamsOf } from "../src/testing/spendReport.ts";
 
 const { START, END } = REPORT_WINDOW;

@@ -14,7 +14,7 @@ import {
 import { useTestDb } from "../src/testing/hooks.ts";
 import { deadlockCount, testEngine, withOwnConnections } from "../src/testing/index.ts";
 import {
-  BASE_COLUMNS,
+  type BASE_COLUMNS,
   insertLikeLiteLLM,
   logColumns,
   pick,
@@ -31,10 +31,7 @@ import {
 const t = useTestDb();
 
 /** The columns COLS writes, typed as the demo generator's logs. */
-type Log = Pick<
-  DemoLog,
-  (typeof BASE_COLUMNS)[number] | "api_key" | "model" | "user" | "request_tags"
->;
+type Log = Pick<DemoLog, (typeof BASE_COLUMNS)[number] | "api_key" | "model" | "user" | "request_tags">;
 
 const DAYS = ["2026-05-01", "2026-05-02", "2026-05-03", "2026-05-04"];
 const COLS = logColumns(["api_key", "model", "user"], "jsonb");

@@ -6,7 +6,6 @@ import {
   type DemoLog,
   type ErrorQuery,
   errorTotals,
-  migrate,
   pauseRollups,
   prng,
   rebuildRollups,
@@ -19,6 +18,7 @@ import {
   userScope,
 } from "../src/internal.ts";
 import { SPEND_DIMS } from "../src/rollups/grains.ts";
+import { expectAttachedWithoutIndexes } from "../src/testing/expectations.ts";
 import { useTestDb } from "../src/testing/hooks.ts";
 import {
   applyMigration,
@@ -36,7 +36,9 @@ import {
   copyIn as copyDirect,
   insertLikeLiteLLM as insertDirect,
   logColumns,
+  NON_ARRAY_TAGS,
   pick,
+  randomIdAndUsage,
   randomTime,
 } from "../src/testing/writePaths.ts";
 import { expectSums, type Sums, zeroSums } from "./sums.ts";
@@ -59,22 +61,13 @@ const TAG_VALUES = [
   '["chat", "rag", "batch"]',
   '["prod", "prod"]', // a repeated tag counts once per element, as jsonb_array_elements_text does
   '["x", 7]', // a number element is the tag "7"
-  '{"legacy": ["prod"]}', // not an array: no tags
-  '"prod"',
-  "5",
-  "null",
-  null, // SQL NULL
+  ...NON_ARRAY_TAGS,
 ];
 
-let counter = 0;
 function randomLog(rnd: () => number, day = pick(rnd, DAYS)): Log {
-  counter++;
-  const prompt = Math.floor(rnd() * 2000);
-  const completion = Math.floor(rnd() * 800);
-  const startTime = randomTime(rnd, day, 0.12);
   return {
-    ...makeLog({ startTime }),
-    request_id: `p-${counter}-${Math.floor(rnd() * 1e9)}`,
+    ...makeLog({ startTime: randomTime(rnd, day, 0.12) }),
+    ...randomIdAndUsage(rnd, "p"),
     api_key: pick(rnd, ["k1", "k2", "k3", "k4", ""]),
     user: pick(rnd, ["alice", "bob", "carol", "", null]) as string,
     team_id: pick(rnd, ["t1", "t2", "", null]),
@@ -85,10 +78,6 @@ function randomLog(rnd: () => number, day = pick(rnd, DAYS)): Log {
     model_id: pick(rnd, ["m1", "m2", ""]),
     custom_llm_provider: pick(rnd, ["openai", "anthropic", "azure", null]) as string,
     api_base: pick(rnd, ["https://a", "https://b", null]) as string,
-    spend: rnd() < 0.1 ? 0 : Math.round(rnd() * 1e7) / 1e6,
-    prompt_tokens: prompt,
-    completion_tokens: completion,
-    total_tokens: prompt + completion + (rnd() < 0.2 ? 3 : 0),
     request_tags: pick(rnd, TAG_VALUES) as string,
   };
 }
@@ -198,11 +187,7 @@ const SPEND_QUERIES: [string, SpendQuery, Scope, boolean?][] = [
   ["per tag per day", { window: DAYS_WINDOW, dims: ["day", "tag"] }, ALL],
   ["one tag, no dims", { window: WHOLE, filters: { tag: "prod" }, attribution: "full" }, ALL],
   ["tag with another dim (raw)", { window: PARTIAL, dims: ["tag", "model"] }, ALL, true],
-  [
-    "every dim",
-    { window: PARTIAL, dims: ["day", ...SPEND_DIMS] },
-    ALL,
-  ],
+  ["every dim", { window: PARTIAL, dims: ["day", ...SPEND_DIMS] }, ALL],
   [
     "filters with NULL and lists",
     { window: WHOLE, dims: ["user"], filters: { team_id: [null, "t1"], end_user: null } },
@@ -287,10 +272,11 @@ async function insertErrorsDirect(db: Kysely<any>, errs: DemoErrorLog[]): Promis
   errorModel.inserted(errs);
 }
 
+let errorSeq = 0;
 function randomError(rnd: () => number, day = pick(rnd, DAYS)): DemoErrorLog {
-  counter++;
+  errorSeq++;
   return makeErrorLog({
-    request_id: `pe-${counter}-${Math.floor(rnd() * 1e9)}`,
+    request_id: `pe-${errorSeq}-${Math.floor(rnd() * 1e9)}`,
     startTime: randomTime(rnd, day, 0.12),
     model_group: pick(rnd, ["gpt-4o", "claude", ""]),
     api_base: pick(rnd, ["https://a", "https://b", ""]),
@@ -398,7 +384,12 @@ describe("rollups equal a brute-force sum over the logs", () => {
 
     // Subtract mode: a delete takes the rows out of the totals.
     await setRollupDeleteMode(t.db, "subtract");
-    await deleteLogs(t.db, model, [...present].filter(() => rnd() < 0.2), "subtracted");
+    await deleteLogs(
+      t.db,
+      model,
+      [...present].filter(() => rnd() < 0.2),
+      "subtracted",
+    );
     const evictims = [...presentErrors].slice(0, 5);
     await deleteLogs(t.db, errorModel, evictims, "subtracted", "LiteLLM_ErrorLogs");
     await checkAll(t.db, "subtract deletes");
@@ -482,22 +473,28 @@ describe("migration 0003 on a database that already holds logs", () => {
     await insertErrorsDirect(db.db as Kysely<any>, errs);
     await applyMigration(db.db, "0003_rollups");
     // The model above describes the other database: swap in this one's logs while checking.
-    await swappedAll([[model, logs], [errorModel, errs]], async () => {
-      await checkAll(db.db, "backfill");
-      const n = await sql<{ n: number }>`SELECT sum(requests)::int AS n FROM spendlens.detail_daily`.execute(
-        db.db,
-      );
-      expect(n.rows[0]!.n).toBe(300); // read from the rollup, not only from the raw fallback
-      expect((await rollupStatus(db.db)).dirtyDays).toEqual([]);
-      expect((await rollupStatus(db.db)).missingTriggers).toEqual([]);
-      // A table recreated or altered behind spendlens's back shows up in the status.
-      await sql`DROP TRIGGER spendlens_rollup_update ON "LiteLLM_SpendLogs"`.execute(db.db);
-      await sql`ALTER TABLE "LiteLLM_ErrorLogs" DISABLE TRIGGER spendlens_rollup_insert`.execute(db.db);
-      expect((await rollupStatus(db.db)).missingTriggers).toEqual([
-        "LiteLLM_SpendLogs.spendlens_rollup_update",
-        "LiteLLM_ErrorLogs.spendlens_rollup_insert",
-      ]);
-    });
+    await swappedAll(
+      [
+        [model, logs],
+        [errorModel, errs],
+      ],
+      async () => {
+        await checkAll(db.db, "backfill");
+        const n = await sql<{
+          n: number;
+        }>`SELECT sum(requests)::int AS n FROM spendlens.detail_daily`.execute(db.db);
+        expect(n.rows[0]!.n).toBe(300); // read from the rollup, not only from the raw fallback
+        expect((await rollupStatus(db.db)).dirtyDays).toEqual([]);
+        expect((await rollupStatus(db.db)).missingTriggers).toEqual([]);
+        // A table recreated or altered behind spendlens's back shows up in the status.
+        await sql`DROP TRIGGER spendlens_rollup_update ON "LiteLLM_SpendLogs"`.execute(db.db);
+        await sql`ALTER TABLE "LiteLLM_ErrorLogs" DISABLE TRIGGER spendlens_rollup_insert`.execute(db.db);
+        expect((await rollupStatus(db.db)).missingTriggers).toEqual([
+          "LiteLLM_SpendLogs.spendlens_rollup_update",
+          "LiteLLM_ErrorLogs.spendlens_rollup_insert",
+        ]);
+      },
+    );
   });
 });
 
@@ -509,12 +506,7 @@ describe("attach mode: a LiteLLM database without organization_id", () => {
     await createOlderSpendLogs(db.db);
     await sql`INSERT INTO "LiteLLM_SpendLogs" (request_id, spend, "startTime", "endTime", "user", request_tags)
       VALUES ('old-1', 1.5, '2026-02-01 10:00:00', '2026-02-01 10:00:01', 'alice', '["a"]')`.execute(db.db);
-    const m = await migrate(db.db);
-    expect(m.mode).toBe("attach");
-    const ix = await sql<{ indexname: string }>`SELECT indexname FROM pg_indexes
-      WHERE tablename = 'LiteLLM_SpendLogs' ORDER BY indexname`.execute(db.db);
-    expect(ix.rows.map((r) => r.indexname)).toEqual(["LiteLLM_SpendLogs_pkey"]); // nothing of spendlens's
-    expect((await rollupStatus(db.db)).missingTriggers).toEqual([]);
+    await expectAttachedWithoutIndexes(db.db);
     // A log written after the migration, straight into the table, joins the one backfilled.
     await sql`INSERT INTO "LiteLLM_SpendLogs" (request_id, spend, "startTime", "endTime", "user", request_tags)
       VALUES ('new-1', 2.25, '2026-02-01 23:00:00', '2026-02-01 23:00:01', 'alice', '["a", "b"]')`.execute(

@@ -10,7 +10,7 @@ import {
   userScope,
 } from "../src/internal.ts";
 import { useTestDb } from "../src/testing/hooks.ts";
-import { inReportWindow as inWindow, insertLogs, makeLog, REPORT_WINDOW } from "../src/testing/index.ts";
+import { insertLogs, inReportWindow as inWindow, makeLog, REPORT_WINDOW } from "../src/testing/index.ts";
 
 const { START, END } = REPORT_WINDOW;
 

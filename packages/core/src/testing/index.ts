@@ -5,10 +5,10 @@ import { join } from "node:path";
 import { CompiledQuery, type Insertable, type Kysely } from "kysely";
 import pg from "pg";
 import { hashToken } from "../auth/hash.ts";
+import { parseConfig, type SpendlensConfig } from "../config/config.ts";
 import { type DbHandle, openDatabase } from "../db/connect.ts";
 import { migrate, migrations, migrationsHash } from "../db/migrations.ts";
 import type { Database } from "../db/schema.ts";
-import { parseConfig, type SpendlensConfig } from "../config/config.ts";
 import type { SpendlensError } from "../errors.ts";
 
 /**

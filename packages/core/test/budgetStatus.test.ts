@@ -21,29 +21,22 @@ const iso = (t: number) => new Date(t).toISOString();
 
 describe("budget windows (pure)", () => {
   const at = ms("2026-05-20T12:00:00.000Z");
-  it("a window ends at budget_reset_at and lasts budget_duration", () => {
-    expect(entityWindow("1d", "2026-05-21T00:00:00.000Z", at)).toEqual({
-      start: ms("2026-05-20T00:00:00.000Z"),
-      end: ms("2026-05-21T00:00:00.000Z"),
-    });
-    expect(entityWindow("30d", "2026-05-25T06:00:00.000Z", at)).toEqual({
-      start: ms("2026-04-25T06:00:00.000Z"),
-      end: ms("2026-05-25T06:00:00.000Z"),
-    });
-    expect(entityWindow("1mo", "2026-06-01T00:00:00.000Z", at)).toEqual({
-      start: ms("2026-05-01T00:00:00.000Z"),
-      end: ms("2026-06-01T00:00:00.000Z"),
+  // [budget_duration, budget_reset_at, the window's start and end (UTC minutes)]: a window ends at
+  // budget_reset_at and lasts budget_duration; a reset time in the past (the reset job has not run)
+  // moves on by whole durations (the last two).
+  it.each([
+    ["1d", "2026-05-21T00:00:00.000Z", "2026-05-20T00:00", "2026-05-21T00:00"],
+    ["30d", "2026-05-25T06:00:00.000Z", "2026-04-25T06:00", "2026-05-25T06:00"],
+    ["1mo", "2026-06-01T00:00:00.000Z", "2026-05-01T00:00", "2026-06-01T00:00"],
+    ["1mo", "2026-02-01T00:00:00.000Z", "2026-05-01T00:00", "2026-06-01T00:00"],
+    ["1d", "2026-05-20T12:00:00.000Z", "2026-05-20T12:00", "2026-05-21T12:00"],
+  ])("a window of %s reset at %s is [%s, %s)", (duration, resetAt, start, end) => {
+    expect(entityWindow(duration, resetAt, at)).toEqual({
+      start: ms(`${start}:00.000Z`),
+      end: ms(`${end}:00.000Z`),
     });
   });
-  it("a reset time in the past moves on by whole durations (the reset job has not run)", () => {
-    expect(entityWindow("1mo", "2026-02-01T00:00:00.000Z", at)).toEqual({
-      start: ms("2026-05-01T00:00:00.000Z"),
-      end: ms("2026-06-01T00:00:00.000Z"),
-    });
-    expect(entityWindow("1d", "2026-05-20T12:00:00.000Z", at)).toEqual({
-      start: ms("2026-05-20T12:00:00.000Z"),
-      end: ms("2026-05-21T12:00:00.000Z"),
-    });
+  it("a reset time long past moves on to a window that holds now", () => {
     expect(entityWindow("7d", "2025-01-01T00:00:00.000Z", at).end! > at).toBe(true);
     expect(entityWindow("7d", "2025-01-01T00:00:00.000Z", at).end! - at <= 7 * DAY).toBe(true);
   });

@@ -6,6 +6,7 @@ import {
   agentDailyActivity,
   cacheHits,
   customerDailyActivity,
+  type Db,
   dailyActivity,
   dailyActivityAggregated,
   foldRollups,
@@ -756,40 +757,42 @@ describe("migration 0012's route rollups", () => {
     const pending = async () =>
       (await sql<{ n: number }>`SELECT count(*)::int AS n FROM spendlens.spend_log_pending`.execute(t.db))
         .rows[0]!.n;
-    const pages: [ActivityEntity, () => Promise<SpendAnalyticsPaginatedResponse>][] = [
+    const pages: [ActivityEntity, (db: Db) => Promise<SpendAnalyticsPaginatedResponse>][] = [
       [
         "user",
-        () => userDailyActivity(t.db, ALL, userDailyActivityInput.parse({ ...range, page_size: 1000 })),
+        (db) => userDailyActivity(db, ALL, userDailyActivityInput.parse({ ...range, page_size: 1000 })),
       ],
       [
         "team",
-        () => teamDailyActivity(t.db, ALL, teamDailyActivityInput.parse({ ...range, page_size: 1000 })),
+        (db) => teamDailyActivity(db, ALL, teamDailyActivityInput.parse({ ...range, page_size: 1000 })),
       ],
-      ["organization", () => organizationDailyActivity(t.db, ALL, { ...range, page: 1, page_size: 1000 })],
-      ["customer", () => customerDailyActivity(t.db, ALL, { ...range, page: 1, page_size: 1000 })],
-      ["agent", () => agentDailyActivity(t.db, ALL, { ...range, page: 1, page_size: 1000 })],
-      ["tag", () => tagDailyActivity(t.db, ALL, tagDailyActivityInput.parse({ ...range, page_size: 1000 }))],
+      ["organization", (db) => organizationDailyActivity(db, ALL, { ...range, page: 1, page_size: 1000 })],
+      ["customer", (db) => customerDailyActivity(db, ALL, { ...range, page: 1, page_size: 1000 })],
+      ["agent", (db) => agentDailyActivity(db, ALL, { ...range, page: 1, page_size: 1000 })],
+      ["tag", (db) => tagDailyActivity(db, ALL, tagDailyActivityInput.parse({ ...range, page_size: 1000 }))],
     ];
     // One after another: the first read of a round finds the logs pending in its statement and folds.
-    const expectAll = async () => {
+    const expectAll = async (db: Db) => {
       for (const [entity, read] of pages) {
-        const res = await read();
+        const res = await read(db);
         expectMatches(res, brute(logs.filter(inRange), entity, all));
         expect([entity, res.metadata.total_pages]).toEqual([entity, 1]);
       }
     };
-    // A read remembers for a second that it found logs pending (it then folds before reading): wait
-    // that out so that the first read below finds them in its own statement.
-    const quiet = () => new Promise((r) => setTimeout(r, 1100));
+    // A read remembers for a second, per database handle, that it found logs pending (it then folds
+    // before reading). A handle that has read nothing yet (the same connections, another Kysely object)
+    // remembers no sighting: its first read finds the pending logs in its own statement, as a read on
+    // this handle would once that second is over.
+    const unseen = () => t.db.withoutPlugins() as Db;
     await foldRollups(t.db);
     for (const day of [DAYS[1]!, DAYS[3]!]) {
-      await quiet();
+      const reader = unseen();
       const fresh = [makeActivityLog(day), makeActivityLog(day)];
       for (const l of fresh) if (l.endTime < l.startTime) l.endTime = l.startTime;
       logs.push(...fresh);
       await insert(t, fresh);
       expect(await pending()).toBe(2);
-      await expectAll(); // the first read finds them pending and folds; the others fold first
+      await expectAll(reader); // the first read finds them pending and folds; the others fold first
       expect(await pending()).toBe(0);
       // Inserted right after: the sighting is recent (under a second, unless the machine is slow), so the
       // first read folds before its statement; either way the answers are exact.
@@ -798,12 +801,11 @@ describe("migration 0012's route rollups", () => {
       logs.push(more);
       await insert(t, [more]);
       expect(await pending()).toBe(1);
-      await expectAll();
+      await expectAll(reader);
     }
     // Nothing pending and no recent sighting: each page is its one statement.
-    await quiet();
     expect(await pending()).toBe(0);
-    await expectAll();
+    await expectAll(unseen());
   });
 
   it("aggregated: top keys by spend in api_keys and every api_key_breakdown (rollups and filtered paths)", async () => {

@@ -30,7 +30,7 @@ import {
 } from "../src/internal.ts";
 import { ROUTE_KIND } from "../src/rollups/activityRouteRollup.ts";
 import { createTestDb, type TestDb } from "../src/testing/index.ts";
-import { routeRowKey } from "../src/testing/routeRollups.ts";
+import { dimValues, routeRowKey } from "../src/testing/routeRollups.ts";
 
 /**
  * The daily-activity routes against a brute-force fold of the raw logs the test wrote: every metric of
@@ -354,48 +354,25 @@ describe("daily activity routes equal a brute-force fold of the logs", () => {
   });
 
   it("filters: team_ids, exclude_team_ids, model, api_key (raw sk- keys hashed), tags", async () => {
-    const r1 = await teamDailyActivity(
-      t.db,
-      ALL,
-      teamDailyActivityInput.parse({
-        ...range,
-        team_ids: "team-a,team-b",
-        exclude_team_ids: "team-b",
-        page_size: 1000,
-      }),
-    );
-    expectMatches(
-      r1,
-      brute(logs.filter(inRange), "team", (_l, e) => e === "team-a"),
-    );
-    const r2 = await teamDailyActivity(
-      t.db,
-      ALL,
-      teamDailyActivityInput.parse({
-        ...range,
-        exclude_team_ids: "team-b",
-        model: "gpt-4o",
-        api_key: "k2",
-        page_size: 1000,
-      }),
-    );
-    expectMatches(
-      r2,
-      brute(
-        logs.filter(inRange),
+    // [the team route's or the tag route's filters (raw, as the query string has them), the logs and
+    // entities they keep]
+    const cases: [ActivityEntity, Record<string, string>, (l: Log, e: string | null) => boolean][] = [
+      ["team", { team_ids: "team-a,team-b", exclude_team_ids: "team-b" }, (_l, e) => e === "team-a"],
+      [
         "team",
+        { exclude_team_ids: "team-b", model: "gpt-4o", api_key: "k2" },
         (l, e) => e !== null && e !== "team-b" && l.model === "gpt-4o" && l.api_key === "k2",
-      ),
-    );
-    const r3 = await tagDailyActivity(
-      t.db,
-      ALL,
-      tagDailyActivityInput.parse({ ...range, tags: "batch", page_size: 1000 }),
-    );
-    expectMatches(
-      r3,
-      brute(logs.filter(inRange), "tag", (_l, e) => e === "batch"),
-    );
+      ],
+      ["tag", { tags: "batch" }, (_l, e) => e === "batch"],
+    ];
+    for (const [entity, filters, keep] of cases) {
+      const q = { ...range, ...filters, page_size: 1000 };
+      const res =
+        entity === "tag"
+          ? await tagDailyActivity(t.db, ALL, tagDailyActivityInput.parse(q))
+          : await teamDailyActivity(t.db, ALL, teamDailyActivityInput.parse(q));
+      expectMatches(res, brute(logs.filter(inRange), entity, keep));
+    }
     const none = await teamDailyActivity(
       t.db,
       ALL,
@@ -571,17 +548,7 @@ async function expectRouteTables(): Promise<void> {
   const dims = new Map<string, number[]>();
   for (const l of logs) {
     const day = l.startTime.slice(0, 10);
-    const values: [string, string | null][] = [
-      ["d", null],
-      ["m", l.model],
-      ["g", l.model_group || l.model],
-      ["p", l.custom_llm_provider],
-      ["x", l.mcp_namespaced_tool_name],
-      ["e", l.call_type],
-      ["n", l.user],
-      ["k", l.api_key],
-    ];
-    for (const [dim, value] of values) {
+    for (const [dim, value] of dimValues(l)) {
       const k = JSON.stringify([dim, day, value]);
       const v = dims.get(k) ?? [0, 0];
       v[0]! += 1;

@@ -2,9 +2,10 @@ import { type Kysely, sql } from "kysely";
 import { describe, expect, it } from "vitest";
 import { foldRollups, prng, rebuildRollups, rollupStatus, setRollupDeleteMode } from "../src/internal.ts";
 import { ACTIVITY_DIMS } from "../src/rollups/activityRollup.ts";
+import { ROUTE_MEASURES } from "../src/rollups/activityRouteRollup.ts";
 import { useTestDb } from "../src/testing/hooks.ts";
 import { testEngine, withOwnConnections } from "../src/testing/index.ts";
-import { routeRowKey } from "../src/testing/routeRollups.ts";
+import { dimValues, routeRowKey } from "../src/testing/routeRollups.ts";
 import { type Column, insertLikeLiteLLM, logColumns, pick } from "../src/testing/writePaths.ts";
 
 /**
@@ -84,18 +85,8 @@ interface Raw {
   request_tags: unknown;
 }
 
-const MEASURES = [
-  "requests",
-  "successful_requests",
-  "failed_requests",
-  "spend",
-  "prompt_tokens",
-  "completion_tokens",
-  "cache_read_input_tokens",
-  "cache_creation_input_tokens",
-  "total_response_time_ms",
-  "timed_requests",
-] as const;
+/** The sums a route row carries, in the order measuresOf lists them. */
+const MEASURES = ROUTE_MEASURES;
 
 const asObject = (v: unknown): Record<string, unknown> | null => {
   const o = typeof v === "string" ? JSON.parse(v) : v;
@@ -165,17 +156,7 @@ async function brute(): Promise<{
       ...tags.map((tag): [string, string] => ["g", tag]),
     ];
     for (const [kind, entity] of entities) add(rows, JSON.stringify([kind, day, entity, ...rest]), m);
-    const values: [string, string | null][] = [
-      ["d", null],
-      ["m", l.model],
-      ["g", l.model_group || l.model],
-      ["p", l.custom_llm_provider],
-      ["x", l.mcp_namespaced_tool_name],
-      ["e", l.call_type],
-      ["n", l.user],
-      ["k", l.api_key],
-    ];
-    for (const [dim, value] of values) add(dims, JSON.stringify([dim, day, value]), m);
+    for (const [dim, value] of dimValues(l)) add(dims, JSON.stringify([dim, day, value]), m);
   }
   const counts = new Map<string, number>();
   for (const k of rows.keys()) {

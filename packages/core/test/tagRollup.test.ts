@@ -478,6 +478,16 @@ describe("per-request tag rollups equal a brute-force computation over the logs"
   });
 });
 
+/** `n` more logs written straight into `db`, a fifth of its logs updated: reports and tables stay exact. */
+async function writeMoreAndCheck(db: TestDb["db"], rnd: () => number, n: number, label: string) {
+  const more = Array.from({ length: n }, () => randomLog(rnd));
+  await insertLikeLiteLLM(db as Kysely<any>, more);
+  model.inserted(more);
+  await updateSome(db as Kysely<any>, rnd, 0.2);
+  await checkAll(db, label);
+  await checkTables(db, `${label} tables`);
+}
+
 describe("migration 0004 on a database that already holds logs", () => {
   const db = useTestDb({ migrate: false });
 
@@ -493,12 +503,7 @@ describe("migration 0004 on a database that already holds logs", () => {
       const st = await rollupStatus(db.db);
       expect(st.dirtyDays).toEqual([]);
       expect(st.missingTriggers).toEqual([]);
-      const more = Array.from({ length: 40 }, () => randomLog(local));
-      await insertLikeLiteLLM(db.db as Kysely<any>, more);
-      model.inserted(more);
-      await updateSome(db.db as Kysely<any>, local, 0.2);
-      await checkAll(db.db, "after backfill");
-      await checkTables(db.db, "after backfill tables");
+      await writeMoreAndCheck(db.db, local, 40, "after backfill");
       // The rebuild function (replaced by 0004) rebuilds the new grain too.
       await sql`DELETE FROM spendlens.user_tag_request_daily`.execute(db.db);
       await sql`DELETE FROM spendlens.tag_request_daily`.execute(db.db);
@@ -525,12 +530,7 @@ describe("attach mode: LiteLLM's table without organization_id, written to direc
     await model.swapped(before, async () => {
       await checkAll(db.db, "attach backfill");
       await checkTables(db.db, "attach backfill tables");
-      const after = Array.from({ length: 60 }, () => randomLog(local));
-      await insertLikeLiteLLM(db.db as Kysely<any>, after);
-      model.inserted(after);
-      await updateSome(db.db as Kysely<any>, local, 0.2);
-      await checkAll(db.db, "attach direct writes");
-      await checkTables(db.db, "attach direct writes tables");
+      await writeMoreAndCheck(db.db, local, 60, "attach direct writes");
       expect((await rollupStatus(db.db)).dirtyDays).toEqual([]);
     });
   });

@@ -21,6 +21,7 @@ import {
   makeErrorLog,
   makeLog,
   REPORT_WINDOW,
+  randomReportTime,
 } from "../src/testing/index.ts";
 
 const { START, END } = REPORT_WINDOW;
@@ -87,10 +88,7 @@ const errorLogs = [
   makeErrorLog({ startTime: "2026-02-01T12:00:00.000Z", model_group: "claude", api_base: "https://a" }),
 ];
 for (let i = 0; i < 200; i++) {
-  const day = Math.floor(rnd() * 6); // 2026-01-29 .. 2026-02-03
-  const startTime = new Date(
-    Date.parse("2026-01-29T00:00:00.000Z") + day * 86_400_000 + Math.floor(rnd() * 86_400_000),
-  ).toISOString();
+  const startTime = randomReportTime(rnd, 6); // 2026-01-29 .. 2026-02-03
   errorLogs.push(
     makeErrorLog({
       startTime,

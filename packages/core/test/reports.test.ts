@@ -13,7 +13,13 @@ import {
   userScope,
 } from "../src/internal.ts";
 import { useTestDb } from "../src/testing/hooks.ts";
-import { insertLogs, inReportWindow as inWindow, makeLog, REPORT_WINDOW } from "../src/testing/index.ts";
+import {
+  insertLogs,
+  inReportWindow as inWindow,
+  makeLog,
+  REPORT_WINDOW,
+  randomReportTime,
+} from "../src/testing/index.ts";
 import { bruteCustomers, bruteKeys, bruteTeams as teamsOf } from "../src/testing/spendReport.ts";
 
 const { START, END } = REPORT_WINDOW;
@@ -122,10 +128,7 @@ const logs = [
   ),
 ];
 for (let i = 0; i < 400; i++) {
-  const day = Math.floor(rnd() * 7); // 2026-01-29 .. 2026-02-04
-  const startTime = new Date(
-    Date.parse("2026-01-29T00:00:00.000Z") + day * 86_400_000 + Math.floor(rnd() * 86_400_000),
-  ).toISOString();
+  const startTime = randomReportTime(rnd, 7); // 2026-01-29 .. 2026-02-04
   const pc = pick(PROVIDER_CASES);
   const l = makeLog(
     base({ startTime, model_id: pc.model_id, custom_llm_provider: pc.custom_llm_provider, model: pc.model }),

@@ -58,6 +58,14 @@ function randomLog(rnd: () => number, prefix: string): Log {
   };
 }
 
+/** `n` random logs written as LiteLLM writes them (pending until a fold), and in the model. */
+async function writeLogs(rnd: () => number, n: number, prefix: string): Promise<Log[]> {
+  const logs = Array.from({ length: n }, () => randomLog(rnd, prefix));
+  await insertLikeLiteLLM(t.db as Kysely<any>, COLS, logs);
+  for (const l of logs) present.set(l.request_id, l);
+  return logs;
+}
+
 /** Brute force: per (day, api_key, model) over the logs present. */
 function brute(): Map<string, { requests: number; spend: number; tokens: number }> {
   const out = new Map<string, { requests: number; spend: number; tokens: number }>();
@@ -135,9 +143,7 @@ const pendingCount = async () =>
 describe("append-only rollups: inserts wait in spend_log_pending until a fold", () => {
   it("an insert appends only; the rollup tables change at the fold; a read right after the insert is exact", async () => {
     const rnd = prng(1);
-    const logs = Array.from({ length: 120 }, () => randomLog(rnd, "a"));
-    await insertLikeLiteLLM(t.db as Kysely<any>, COLS, logs);
-    for (const l of logs) present.set(l.request_id, l);
+    const logs = await writeLogs(rnd, 120, "a");
     expect(await pendingCount()).toBe(120);
     const before = await sql<{ n: number }>`SELECT count(*)::int AS n FROM spendlens.detail_daily`.execute(
       t.db,
@@ -154,9 +160,7 @@ describe("append-only rollups: inserts wait in spend_log_pending until a fold", 
 
   it("updates and subtracting deletes of logs that are still pending fold them first", async () => {
     const rnd = prng(2);
-    const logs = Array.from({ length: 60 }, () => randomLog(rnd, "b"));
-    await insertLikeLiteLLM(t.db as Kysely<any>, COLS, logs);
-    for (const l of logs) present.set(l.request_id, l);
+    const logs = await writeLogs(rnd, 60, "b");
     // Move some of them (not folded yet) to another day and key: the old rows must not be left behind.
     const moved = logs.slice(0, 20).map((l) => l.request_id);
     await sql`UPDATE "LiteLLM_SpendLogs" SET api_key = 'k-moved', "startTime" = '2026-05-04T12:00:00'
@@ -165,9 +169,7 @@ describe("append-only rollups: inserts wait in spend_log_pending until a fold", 
       present.set(id, { ...present.get(id)!, api_key: "k-moved", startTime: "2026-05-04T12:00:00.000Z" });
     await expectExact(t.db as Kysely<any>, "after updating pending logs");
     // More pending logs, then a subtracting delete of some of them.
-    const more = Array.from({ length: 40 }, () => randomLog(rnd, "c"));
-    await insertLikeLiteLLM(t.db as Kysely<any>, COLS, more);
-    for (const l of more) present.set(l.request_id, l);
+    const more = await writeLogs(rnd, 40, "c");
     await setRollupDeleteMode(t.db, "subtract");
     const gone = more.slice(0, 15).map((l) => l.request_id);
     await sql`DELETE FROM "LiteLLM_SpendLogs" WHERE request_id = ANY(${gone}::text[])`.execute(t.db);
@@ -180,9 +182,7 @@ describe("append-only rollups: inserts wait in spend_log_pending until a fold", 
 
   it("a fold of at most N rows takes N, leaves the rest pending, and answers stay exact", async () => {
     const rnd = prng(4);
-    const logs = Array.from({ length: 30 }, () => randomLog(rnd, "e"));
-    await insertLikeLiteLLM(t.db as Kysely<any>, COLS, logs);
-    for (const l of logs) present.set(l.request_id, l);
+    const logs = await writeLogs(rnd, 30, "e");
     const r = await sql<{ n: number }>`SELECT spendlens.rollups_fold(12)::int AS n`.execute(t.db);
     expect(r.rows[0]!.n).toBe(12);
     expect(await pendingCount()).toBe(18);
@@ -192,9 +192,7 @@ describe("append-only rollups: inserts wait in spend_log_pending until a fold", 
 
   it("a rebuild folds first: pending logs of the rebuilt days are counted once", async () => {
     const rnd = prng(3);
-    const logs = Array.from({ length: 50 }, () => randomLog(rnd, "d"));
-    await insertLikeLiteLLM(t.db as Kysely<any>, COLS, logs);
-    for (const l of logs) present.set(l.request_id, l);
+    const logs = await writeLogs(rnd, 50, "d");
     expect(await pendingCount()).toBe(50);
     await rebuildRollups(t.db, { scope: "all" });
     expect(await pendingCount()).toBe(0);

@@ -71,6 +71,9 @@ const logs = Array.from({ length: 1500 }, (_, i) => {
 const t = useTestDb({ setup: (t) => insertLogs(t.db, logs) });
 
 type L = (typeof logs)[number];
+/** The page's order: newest first, ties by request_id descending. */
+const newestFirst = (a: L, b: L) =>
+  a.startTime === b.startTime ? (a.request_id < b.request_id ? 1 : -1) : a.startTime < b.startTime ? 1 : -1;
 /** A log's tags as text, brute force in JS: the elements of its array, anything else none. */
 const tagsOf = (l: L): string[] => {
   const v = JSON.parse(l.request_tags ?? "null") as unknown;
@@ -93,17 +96,7 @@ async function check(
   page = 2,
 ) {
   const want = logs.filter((l) => inWindow(l) && keep(l));
-  const cmp =
-    sort ??
-    ((a: L, b: L) =>
-      a.startTime === b.startTime
-        ? a.request_id < b.request_id
-          ? 1
-          : -1
-        : a.startTime < b.startTime
-          ? 1
-          : -1);
-  want.sort(cmp);
+  want.sort(sort ?? newestFirst);
   const res = await spendLogsUi(
     t.db,
     scope,
@@ -189,15 +182,7 @@ describe("/spend/logs/ui filters and sort", () => {
     ] as const) {
       const want = logs
         .filter((l) => inWindow(l) && tagsOf(l).includes("prod") && (who === null || l.user === who))
-        .sort((a, b) =>
-          a.startTime === b.startTime
-            ? a.request_id < b.request_id
-              ? 1
-              : -1
-            : a.startTime < b.startTime
-              ? 1
-              : -1,
-        )
+        .sort(newestFirst)
         .map((l) => l.request_id);
       const got: string[] = [];
       let cursor: string | undefined;

@@ -10,7 +10,13 @@ import {
   userScope,
 } from "../src/internal.ts";
 import { useTestDb } from "../src/testing/hooks.ts";
-import { insertLogs, inReportWindow as inWindow, makeLog, REPORT_WINDOW } from "../src/testing/index.ts";
+import {
+  insertLogs,
+  inReportWindow as inWindow,
+  makeLog,
+  REPORT_WINDOW,
+  randomReportTime,
+} from "../src/testing/index.ts";
 
 const { START, END } = REPORT_WINDOW;
 
@@ -51,10 +57,7 @@ const logs = [
   }),
 ];
 for (let i = 0; i < 300; i++) {
-  const day = Math.floor(rnd() * 7); // 2026-01-29 .. 2026-02-04
-  const startTime = new Date(
-    Date.parse("2026-01-29T00:00:00.000Z") + day * 86_400_000 + Math.floor(rnd() * 86_400_000),
-  ).toISOString();
+  const startTime = randomReportTime(rnd, 7); // 2026-01-29 .. 2026-02-04
   logs.push(
     makeLog({
       startTime,

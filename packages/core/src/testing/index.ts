@@ -234,6 +234,7 @@ export {
   makeErrorLog,
   makeLog,
   REPORT_WINDOW,
+  randomReportTime,
 } from "./logs.ts";
 
 /** A row to insert into one of the LiteLLM tables (for test fixtures). */

@@ -69,3 +69,11 @@ export const REPORT_WINDOW = { START: "2026-01-30", END: "2026-02-02" } as const
 export const inReportWindow = (startTime: string): boolean =>
   Date.parse(startTime) >= Date.parse("2026-01-30T00:00:00.000Z") &&
   Date.parse(startTime) < Date.parse("2026-02-03T00:00:00.000Z");
+
+/** A random time on one of `days` days from 2026-01-29 (the report window, a day before and after). */
+export function randomReportTime(rnd: () => number, days: number): string {
+  const day = Math.floor(rnd() * days);
+  return new Date(
+    Date.parse("2026-01-29T00:00:00.000Z") + day * 86_400_000 + Math.floor(rnd() * 86_400_000),
+  ).toISOString();
+}

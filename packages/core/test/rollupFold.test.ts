@@ -143,7 +143,7 @@ const pendingCount = async () =>
 describe("append-only rollups: inserts wait in spend_log_pending until a fold", () => {
   it("an insert appends only; the rollup tables change at the fold; a read right after the insert is exact", async () => {
     const rnd = prng(1);
-    const logs = await writeLogs(rnd, 120, "a");
+    await writeLogs(rnd, 120, "a");
     expect(await pendingCount()).toBe(120);
     const before = await sql<{ n: number }>`SELECT count(*)::int AS n FROM spendlens.detail_daily`.execute(
       t.db,
@@ -182,7 +182,7 @@ describe("append-only rollups: inserts wait in spend_log_pending until a fold", 
 
   it("a fold of at most N rows takes N, leaves the rest pending, and answers stay exact", async () => {
     const rnd = prng(4);
-    const logs = await writeLogs(rnd, 30, "e");
+    await writeLogs(rnd, 30, "e");
     const r = await sql<{ n: number }>`SELECT spendlens.rollups_fold(12)::int AS n`.execute(t.db);
     expect(r.rows[0]!.n).toBe(12);
     expect(await pendingCount()).toBe(18);
@@ -192,7 +192,7 @@ describe("append-only rollups: inserts wait in spend_log_pending until a fold", 
 
   it("a rebuild folds first: pending logs of the rebuilt days are counted once", async () => {
     const rnd = prng(3);
-    const logs = await writeLogs(rnd, 50, "d");
+    await writeLogs(rnd, 50, "d");
     expect(await pendingCount()).toBe(50);
     await rebuildRollups(t.db, { scope: "all" });
     expect(await pendingCount()).toBe(0);

@@ -14,17 +14,9 @@ import {
   userScope,
 } from "../src/internal.ts";
 import { useTestDb } from "../src/testing/hooks.ts";
-import {
-  insertErrorLogs,
-  insertLogs,
-  inReportWindow as inWindow,
-  makeErrorLog,
-  makeLog,
-  REPORT_WINDOW,
-  randomReportTime,
-} from "../src/testing/index.ts";
+import { insertErrorLogs, insertLogs, makeErrorLog, makeLog, reportWindow } from "../src/testing/index.ts";
 
-const { START, END } = REPORT_WINDOW;
+const { START, END, includes: inWindow } = reportWindow;
 
 const USERS = ["alice", "bob", "carol"];
 // 13 groups, so the top-10 cut matters; '' and null are the same "no group".
@@ -88,7 +80,7 @@ const errorLogs = [
   makeErrorLog({ startTime: "2026-02-01T12:00:00.000Z", model_group: "claude", api_base: "https://a" }),
 ];
 for (let i = 0; i < 200; i++) {
-  const startTime = randomReportTime(rnd, 6); // 2026-01-29 .. 2026-02-03
+  const startTime = reportWindow.randomTime(rnd, 6); // 2026-01-29 .. 2026-02-03
   errorLogs.push(
     makeErrorLog({
       startTime,

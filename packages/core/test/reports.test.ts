@@ -13,16 +13,10 @@ import {
   userScope,
 } from "../src/internal.ts";
 import { useTestDb } from "../src/testing/hooks.ts";
-import {
-  insertLogs,
-  inReportWindow as inWindow,
-  makeLog,
-  REPORT_WINDOW,
-  randomReportTime,
-} from "../src/testing/index.ts";
+import { insertLogs, makeLog, reportWindow } from "../src/testing/index.ts";
 import { bruteCustomers, bruteKeys, bruteTeams as teamsOf } from "../src/testing/spendReport.ts";
 
-const { START, END } = REPORT_WINDOW;
+const { START, END, includes: inWindow } = reportWindow;
 const dayOf = (s: string) => s.slice(0, 10);
 
 const KEY_A = hashToken("sk-alpha");
@@ -128,7 +122,7 @@ const logs = [
   ),
 ];
 for (let i = 0; i < 400; i++) {
-  const startTime = randomReportTime(rnd, 7); // 2026-01-29 .. 2026-02-04
+  const startTime = reportWindow.randomTime(rnd, 7); // 2026-01-29 .. 2026-02-04
   const pc = pick(PROVIDER_CASES);
   const l = makeLog(
     base({ startTime, model_id: pc.model_id, custom_llm_provider: pc.custom_llm_provider, model: pc.model }),

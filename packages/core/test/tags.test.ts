@@ -10,15 +10,9 @@ import {
   userScope,
 } from "../src/internal.ts";
 import { useTestDb } from "../src/testing/hooks.ts";
-import {
-  insertLogs,
-  inReportWindow as inWindow,
-  makeLog,
-  REPORT_WINDOW,
-  randomReportTime,
-} from "../src/testing/index.ts";
+import { insertLogs, makeLog, reportWindow } from "../src/testing/index.ts";
 
-const { START, END } = REPORT_WINDOW;
+const { START, END, includes: inWindow } = reportWindow;
 
 // request_tags as stored: arrays, duplicates, a null element, and old non-array values (string,
 // object, JSON null, SQL NULL) that must count as no tags.
@@ -57,7 +51,7 @@ const logs = [
   }),
 ];
 for (let i = 0; i < 300; i++) {
-  const startTime = randomReportTime(rnd, 7); // 2026-01-29 .. 2026-02-04
+  const startTime = reportWindow.randomTime(rnd, 7); // 2026-01-29 .. 2026-02-04
   logs.push(
     makeLog({
       startTime,

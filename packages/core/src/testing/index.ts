@@ -228,13 +228,11 @@ export async function dropPostgresTemplate(): Promise<void> {
 
 export {
   daysAgo,
-  inReportWindow,
   insertErrorLogs,
   insertLogs,
   makeErrorLog,
   makeLog,
-  REPORT_WINDOW,
-  randomReportTime,
+  reportWindow,
 } from "./logs.ts";
 
 /** A row to insert into one of the LiteLLM tables (for test fixtures). */

@@ -108,20 +108,19 @@ async function expectExact(db: Kysely<any>, label: string): Promise<void> {
 /** Every rollup table (after a fold) equals its GROUP BY over the raw logs. */
 async function expectTablesEqualRaw(db: Kysely<any>, label: string): Promise<void> {
   await foldRollups(db as never);
+  // The rows of a rollup per (day, key, model) that its GROUP BY over the raw logs lacks, and back.
+  const differ = (table: "detail_daily" | "activity_daily") => {
+    const rollup = sql`SELECT day, api_key, model, sum(requests)::int8, sum(total_tokens)::int8
+      FROM ${sql.table(`spendlens.${table}`)} GROUP BY 1, 2, 3`;
+    return sql`SELECT ${table}::text AS t, count(*)::int AS bad
+      FROM ((${rollup} EXCEPT SELECT * FROM raw) UNION ALL (SELECT * FROM raw EXCEPT ${rollup})) x`;
+  };
   const r = await sql<{ t: string; bad: number }>`
     WITH raw AS (SELECT ("startTime")::date AS day, api_key, model, count(*)::int8 AS requests,
         sum(total_tokens)::int8 AS tokens FROM "LiteLLM_SpendLogs" GROUP BY 1, 2, 3)
-    SELECT 'detail_daily' AS t, count(*)::int AS bad FROM (
-      (SELECT day, api_key, model, sum(requests)::int8, sum(total_tokens)::int8 FROM spendlens.detail_daily
-        GROUP BY 1, 2, 3 EXCEPT SELECT * FROM raw)
-      UNION ALL (SELECT * FROM raw EXCEPT SELECT day, api_key, model, sum(requests)::int8, sum(total_tokens)::int8
-        FROM spendlens.detail_daily GROUP BY 1, 2, 3)) x
+    ${differ("detail_daily")}
     UNION ALL
-    SELECT 'activity_daily', count(*)::int FROM (
-      (SELECT day, api_key, model, sum(requests)::int8, sum(total_tokens)::int8 FROM spendlens.activity_daily
-        GROUP BY 1, 2, 3 EXCEPT SELECT * FROM raw)
-      UNION ALL (SELECT * FROM raw EXCEPT SELECT day, api_key, model, sum(requests)::int8, sum(total_tokens)::int8
-        FROM spendlens.activity_daily GROUP BY 1, 2, 3)) x
+    ${differ("activity_daily")}
     UNION ALL
     SELECT 'key_weekly', count(*)::int FROM (
       SELECT 1 FROM (SELECT sum(requests) AS n FROM spendlens.key_weekly) a, (SELECT count(*) AS n FROM "LiteLLM_SpendLogs") b

@@ -242,10 +242,8 @@ describe("demo data", () => {
   it("seeds in many small chunks (on Postgres: two connections at once), rollups kept live, with counters and rollups exact", async () => {
     const u = await createTestDb();
     try {
-      // 16 chunks, as many as with 4000 logs in chunks of 250 (the case is the number of chunks and
-      // connections racing, not the logs in each).
-      const n = 2000;
-      const r = await seedDemoData(u, { logs: n, seed: 11, end: END, days: 20, batchSize: 125, bulk: false });
+      const n = 4000;
+      const r = await seedDemoData(u, { logs: n, seed: 11, end: END, days: 20, batchSize: 250, bulk: false });
       expect(r.logs).toBe(n);
       const rows = [...generateLogs(buildWorld({ seed: 11 }), n, { seed: 11, end: END, days: 20 })];
       const byKey = new Map<string, number>();

@@ -14,14 +14,9 @@ import {
   userScope,
 } from "../src/internal.ts";
 import { useTestDb } from "../src/testing/hooks.ts";
-import { insertErrorLogs, insertLogs, makeErrorLog, makeLog } from "../src/testing/index.ts";
+import { insertErrorLogs, insertLogs, makeErrorLog, makeLog, reportWindow } from "../src/testing/index.ts";
 
-// Window 2026-01-30 .. 2026-02-02 (crosses a month, so 'Feb 01' < 'Jan 30' as strings).
-const START = "2026-01-30";
-const END = "2026-02-02";
-const FROM = Date.parse("2026-01-30T00:00:00.000Z");
-const TO = Date.parse("2026-02-03T00:00:00.000Z"); // exclusive: the end day is included whole
-const inWindow = (startTime: string) => Date.parse(startTime) >= FROM && Date.parse(startTime) < TO;
+const { START, END, includes: inWindow } = reportWindow;
 
 const USERS = ["alice", "bob", "carol"];
 // 13 groups, so the top-10 cut matters; '' and null are the same "no group".
@@ -85,10 +80,7 @@ const errorLogs = [
   makeErrorLog({ startTime: "2026-02-01T12:00:00.000Z", model_group: "claude", api_base: "https://a" }),
 ];
 for (let i = 0; i < 200; i++) {
-  const day = Math.floor(rnd() * 6); // 2026-01-29 .. 2026-02-03
-  const startTime = new Date(
-    Date.parse("2026-01-29T00:00:00.000Z") + day * 86_400_000 + Math.floor(rnd() * 86_400_000),
-  ).toISOString();
+  const startTime = reportWindow.randomTime(rnd, 6); // 2026-01-29 .. 2026-02-03
   errorLogs.push(
     makeErrorLog({
       startTime,

@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ALL, activityFailures, activityFailuresInput, prng, userScope } from "../src/internal.ts";
-import { createTestDb, insertLogs, makeLog, type TestDb } from "../src/testing/index.ts";
+import { useTestDb } from "../src/testing/hooks.ts";
+import { insertLogs, makeLog } from "../src/testing/index.ts";
 
 /** GET /spendlens/activity/failures: every row equals a brute-force count over the logs written. */
 
@@ -19,14 +20,7 @@ const logs = Array.from({ length: 800 }, (_, i) =>
   }),
 );
 
-let t: TestDb;
-beforeAll(async () => {
-  t = await createTestDb();
-  await insertLogs(t.db, logs);
-}, 120_000);
-afterAll(async () => {
-  await t?.drop();
-});
+const t = useTestDb({ setup: (t) => insertLogs(t.db, logs) });
 
 function brute(user: string | null, from: string, to: string) {
   const m = new Map<

@@ -101,6 +101,9 @@ async function writeLikeLiteLLM(t: TestDb, batch: Row[]): Promise<void> {
     VALUES ${sql.join(values)} ON CONFLICT DO NOTHING`.execute(t.db);
 }
 
+/** The days the proxy wrote, as one page of the aggregated answer. */
+const AUGUST = { start_date: "2026-08-01", end_date: "2026-08-03", page: null, page_size: 1 };
+
 for (const partitioned of [false, true]) {
   describe(`attach to LiteLLM's own schema${partitioned ? ", LiteLLM_SpendLogs partitioned by startTime" : ""}`, () => {
     let t: TestDb;
@@ -146,12 +149,7 @@ for (const partitioned of [false, true]) {
     });
 
     it("daily activity per team equals the brute-force sum of what the proxy wrote", async () => {
-      const res = await dailyActivity(t.db, ALL, "team", {
-        start_date: "2026-08-01",
-        end_date: "2026-08-03",
-        page: null,
-        page_size: 1,
-      });
+      const res = await dailyActivity(t.db, ALL, "team", AUGUST);
       const want = new Map<string, { spend: number; req: number; failed: number; tok: number }>();
       for (const r of written) {
         const k = `${r.startTime.slice(0, 10)}|${r.team_id || "Unassigned"}`;
@@ -194,12 +192,7 @@ for (const partitioned of [false, true]) {
         writeLikeLiteLLM(t, batches[0]!),
       ]);
       for (const b of batches) written.push(...b);
-      const res = await dailyActivity(t.db, ALL, "organization", {
-        start_date: "2026-08-01",
-        end_date: "2026-08-03",
-        page: null,
-        page_size: 1,
-      });
+      const res = await dailyActivity(t.db, ALL, "organization", AUGUST);
       expect(res.metadata.total_api_requests).toBe(written.length);
       expect(res.metadata.total_spend).toBeCloseTo(
         written.reduce((a, r) => a + r.spend, 0),
@@ -209,12 +202,7 @@ for (const partitioned of [false, true]) {
     });
 
     it("tags count once per tag (a non-array request_tags counts none); cache hits; the Logs page filters", async () => {
-      const tags = await dailyActivity(t.db, ALL, "tag", {
-        start_date: "2026-08-01",
-        end_date: "2026-08-03",
-        page: null,
-        page_size: 1,
-      });
+      const tags = await dailyActivity(t.db, ALL, "tag", AUGUST);
       const tagged = written.filter((r) => r.request_tags.startsWith("[") && r.request_tags !== "[]").length;
       expect(tags.metadata.total_api_requests).toBe(tagged * 2);
       const hits = await cacheHits(t.db, ALL, { start_date: "2026-08-01", end_date: "2026-08-03" });

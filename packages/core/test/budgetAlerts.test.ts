@@ -88,32 +88,23 @@ describe("budget alerts: outbox and webhook delivery", () => {
       const got = rx.delivered().slice(before);
       expect(got.map((g) => g.body.event_message)).toEqual(expected);
     };
+    // Key hash-a's logs, written through ingest or straight into the table (LiteLLM writing its own).
+    const viaIngest = (startTime: string, spend: number) => () =>
+      ingestSpendLogs(t.db, ALL, { logs: [spendLog("hash-a", startTime, spend)] }, config);
+    const viaTable = (startTime: string, spend: number) => () =>
+      insertLogs(t.db, [makeLog({ api_key: "hash-a", startTime, spend })]);
     // 8.5 through ingest: 85 % of 10.
-    await step(
-      () =>
-        ingestSpendLogs(t.db, ALL, { logs: [spendLog("hash-a", "2026-05-20T10:00:00.000Z", 8.5)] }, config),
-      ["Key Budget: 15% Threshold Crossed"],
-    );
-    // + 0.5 straight into the table (LiteLLM writing its own logs): the soft budget of 9.
-    await step(
-      () =>
-        insertLogs(t.db, [makeLog({ api_key: "hash-a", startTime: "2026-05-20T11:00:00.000Z", spend: 0.5 })]),
-      ["Soft Budget Crossed: Total Soft Budget:`9.0`"],
-    );
+    await step(viaIngest("2026-05-20T10:00:00.000Z", 8.5), ["Key Budget: 15% Threshold Crossed"]);
+    // + 0.5 straight into the table: the soft budget of 9.
+    await step(viaTable("2026-05-20T11:00:00.000Z", 0.5), ["Soft Budget Crossed: Total Soft Budget:`9.0`"]);
     // Nothing new: nothing sent.
     await step(async () => {}, []);
     // + 0.5 through ingest: 95 %.
-    await step(
-      () =>
-        ingestSpendLogs(t.db, ALL, { logs: [spendLog("hash-a", "2026-05-20T12:00:00.000Z", 0.5)] }, config),
-      ["Key Budget: 5% Threshold Crossed "],
-    );
+    await step(viaIngest("2026-05-20T12:00:00.000Z", 0.5), ["Key Budget: 5% Threshold Crossed "]);
     // + 0.5 straight into the table: the hard budget.
-    await step(
-      () =>
-        insertLogs(t.db, [makeLog({ api_key: "hash-a", startTime: "2026-05-20T13:00:00.000Z", spend: 0.5 })]),
-      ["Key Budget: Budget Crossed\n Total Budget:`10.0`"],
-    );
+    await step(viaTable("2026-05-20T13:00:00.000Z", 0.5), [
+      "Key Budget: Budget Crossed\n Total Budget:`10.0`",
+    ]);
     const all = rx.delivered();
     expect(new Set(all.map((a) => a.key)).size).toBe(all.length);
     expect(all[0]!.body).toEqual({

@@ -21,29 +21,22 @@ const iso = (t: number) => new Date(t).toISOString();
 
 describe("budget windows (pure)", () => {
   const at = ms("2026-05-20T12:00:00.000Z");
-  it("a window ends at budget_reset_at and lasts budget_duration", () => {
-    expect(entityWindow("1d", "2026-05-21T00:00:00.000Z", at)).toEqual({
-      start: ms("2026-05-20T00:00:00.000Z"),
-      end: ms("2026-05-21T00:00:00.000Z"),
-    });
-    expect(entityWindow("30d", "2026-05-25T06:00:00.000Z", at)).toEqual({
-      start: ms("2026-04-25T06:00:00.000Z"),
-      end: ms("2026-05-25T06:00:00.000Z"),
-    });
-    expect(entityWindow("1mo", "2026-06-01T00:00:00.000Z", at)).toEqual({
-      start: ms("2026-05-01T00:00:00.000Z"),
-      end: ms("2026-06-01T00:00:00.000Z"),
+  // [budget_duration, budget_reset_at, the window's start and end (UTC minutes)]: a window ends at
+  // budget_reset_at and lasts budget_duration; a reset time in the past (the reset job has not run)
+  // moves on by whole durations (the last two).
+  it.each([
+    ["1d", "2026-05-21T00:00:00.000Z", "2026-05-20T00:00", "2026-05-21T00:00"],
+    ["30d", "2026-05-25T06:00:00.000Z", "2026-04-25T06:00", "2026-05-25T06:00"],
+    ["1mo", "2026-06-01T00:00:00.000Z", "2026-05-01T00:00", "2026-06-01T00:00"],
+    ["1mo", "2026-02-01T00:00:00.000Z", "2026-05-01T00:00", "2026-06-01T00:00"],
+    ["1d", "2026-05-20T12:00:00.000Z", "2026-05-20T12:00", "2026-05-21T12:00"],
+  ])("a window of %s reset at %s is [%s, %s)", (duration, resetAt, start, end) => {
+    expect(entityWindow(duration, resetAt, at)).toEqual({
+      start: ms(`${start}:00.000Z`),
+      end: ms(`${end}:00.000Z`),
     });
   });
-  it("a reset time in the past moves on by whole durations (the reset job has not run)", () => {
-    expect(entityWindow("1mo", "2026-02-01T00:00:00.000Z", at)).toEqual({
-      start: ms("2026-05-01T00:00:00.000Z"),
-      end: ms("2026-06-01T00:00:00.000Z"),
-    });
-    expect(entityWindow("1d", "2026-05-20T12:00:00.000Z", at)).toEqual({
-      start: ms("2026-05-20T12:00:00.000Z"),
-      end: ms("2026-05-21T12:00:00.000Z"),
-    });
+  it("a reset time long past moves on to a window that holds now", () => {
     expect(entityWindow("7d", "2025-01-01T00:00:00.000Z", at).end! > at).toBe(true);
     expect(entityWindow("7d", "2025-01-01T00:00:00.000Z", at).end! - at <= 7 * DAY).toBe(true);
   });
@@ -160,14 +153,18 @@ router_settings:
   it("each entity's spend, window, burn rate and projection equal a brute force over the logs", async () => {
     const { budgets } = await budgetStatus(t.db, ALL, config);
     const at = now.getTime();
+    // An entity's budget row against the brute force over its logs (by the log column of its type) in
+    // the window [start, end) (ISO; null: a budget that never resets).
+    const column = { key: "api_key", user: "user", team: "team_id", end_user: "end_user" } as const;
     const expectEntity = (
-      type: string,
+      type: keyof typeof column,
       id: string,
-      pred: (l: Log) => boolean,
-      win: { start: number | null; end: number | null },
+      window: [string, string] | null,
       max: number | null,
       soft: number | null,
     ) => {
+      const pred = (l: Log) => l[column[type]] === id;
+      const win = window ? { start: ms(window[0]), end: ms(window[1]) } : { start: null, end: null };
       const b = byId(budgets, type, id);
       expect(b, `${type} ${id}`).toBeDefined();
       const spend = sum(pred, win.start, win.end);
@@ -197,8 +194,7 @@ router_settings:
     const k1 = expectEntity(
       "key",
       "hash-k1",
-      (l) => l.api_key === "hash-k1",
-      { start: ms("2026-05-20T00:00:00.000Z"), end: ms("2026-05-21T00:00:00.000Z") },
+      ["2026-05-20T00:00:00.000Z", "2026-05-21T00:00:00.000Z"],
       10,
       6,
     );
@@ -209,49 +205,20 @@ router_settings:
     expect(k1.status).toBe("ok");
     expect(k1.alias).toBe("alpha");
     expect(k1.user_id).toBe("u1");
-    const k2 = expectEntity(
-      "key",
-      "hash-k2",
-      (l) => l.api_key === "hash-k2",
-      { start: null, end: null },
-      100,
-      null,
-    );
+    const k2 = expectEntity("key", "hash-k2", null, 100, null);
     expect(k2.spend).toBe(30.375);
-    expectEntity(
-      "user",
-      "u1",
-      (l) => l.user === "u1",
-      { start: ms("2026-05-02T00:00:00.000Z"), end: ms("2026-06-01T00:00:00.000Z") },
-      50,
-      null,
-    );
-    const u2 = expectEntity(
-      "user",
-      "u2",
-      (l) => l.user === "u2",
-      { start: ms("2026-05-01T00:00:00.000Z"), end: ms("2026-06-01T00:00:00.000Z") },
-      5,
-      null,
-    );
+    expectEntity("user", "u1", ["2026-05-02T00:00:00.000Z", "2026-06-01T00:00:00.000Z"], 50, null);
+    const u2 = expectEntity("user", "u2", ["2026-05-01T00:00:00.000Z", "2026-06-01T00:00:00.000Z"], 5, null);
     // 0.5 on each of 05-01 … 05-19: 9.5 ≥ 5.
     expect(u2.spend).toBe(9.5);
     expect(u2.status).toBe("exceeded");
     expect(u2.projected_exhausted_at).toBeNull();
-    const t1 = expectEntity(
-      "team",
-      "t1",
-      (l) => l.team_id === "t1",
-      { start: ms("2026-05-20T00:00:00.000Z"), end: ms("2026-05-21T00:00:00.000Z") },
-      20,
-      15,
-    );
+    const t1 = expectEntity("team", "t1", ["2026-05-20T00:00:00.000Z", "2026-05-21T00:00:00.000Z"], 20, 15);
     expect(t1.alias).toBe("team one");
     const c1 = expectEntity(
       "end_user",
       "c1",
-      (l) => l.end_user === "c1",
-      { start: ms("2026-04-25T06:00:00.000Z"), end: ms("2026-05-25T06:00:00.000Z") },
+      ["2026-04-25T06:00:00.000Z", "2026-05-25T06:00:00.000Z"],
       8,
       null,
     );

@@ -1,20 +1,19 @@
 import { sql } from "kysely";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   ALL,
   addDuration,
   calendarWindow,
   emptyConfig,
   ingestSpendLogs,
-  parseConfig,
   parseDuration,
   providerBudgets,
   type SpendlensConfig,
   SpendlensError,
-  setClock,
   userScope,
 } from "../src/internal.ts";
-import { createTestDb, type TestDb } from "../src/testing/index.ts";
+import { useTestDb } from "../src/testing/hooks.ts";
+import { providerBudgetConfig } from "../src/testing/index.ts";
 
 const ms = (iso: string) => Date.parse(iso);
 const iso = (t: number) => new Date(t).toISOString();
@@ -71,22 +70,13 @@ describe("budget windows (pure)", () => {
 });
 
 describe("provider budgets (database)", () => {
-  let t: TestDb;
   let now = new Date("2026-03-15T10:00:00.000Z");
-  const config: SpendlensConfig = parseConfig(
-    `
-model_list:
-  - model_name: my-claude
-    litellm_params: { model: anthropic/claude-3-5-sonnet-20241022 }
-    model_info: { id: dep-claude }
-router_settings:
-  provider_budget_config:
-    openai: { budget_limit: 100, time_period: 1d }
-    anthropic: { budget_limit: 50, time_period: 1w, window: calendar }
-    azure: { budget_limit: 10, time_period: 1mo, window: calendar }
-`,
-    "test.yaml",
-  );
+  const t = useTestDb({ now: () => now });
+  const config: SpendlensConfig = providerBudgetConfig({
+    openai: "budget_limit: 100, time_period: 1d",
+    anthropic: "budget_limit: 50, time_period: 1w, window: calendar",
+    azure: "budget_limit: 10, time_period: 1mo, window: calendar",
+  });
   let seq = 0;
   const log = (provider: "openai" | "anthropic" | "groq", endTime: string, spend: number) => {
     seq += 1;
@@ -107,15 +97,6 @@ router_settings:
       }>`SELECT spend, window_start, window_end
       FROM spendlens.provider_budget_windows WHERE provider = ${provider}`.execute(t.db)
     ).rows[0];
-
-  beforeAll(async () => {
-    setClock(() => now);
-    t = await createTestDb();
-  });
-  afterAll(async () => {
-    setClock(null);
-    await t?.drop();
-  });
 
   it("says clearly when no provider budget is configured", async () => {
     const e = await providerBudgets(t.db, ALL, emptyConfig()).catch((x) => x);

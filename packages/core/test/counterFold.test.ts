@@ -12,7 +12,7 @@ import {
   spendUsers,
 } from "../src/internal.ts";
 import { useTestDb } from "../src/testing/hooks.ts";
-import { testEngine } from "../src/testing/index.ts";
+import { deadlockCount, testEngine } from "../src/testing/index.ts";
 
 /**
  * Spend counters as pending increments (spend/counters.ts): an ingest statement appends them, a fold adds
@@ -140,21 +140,11 @@ describe("spend counters: pending increments and the fold", () => {
   ])(
     "LiteLLM's spend writer (one transaction, keys in its own order: %s) and an ingest call cannot deadlock (Postgres: two sessions)",
     async (_order, first, second, id) => {
-      const deadlocks = async () => {
-        await sql`SELECT pg_stat_clear_snapshot()`.execute(t.db);
-        return Number(
-          (
-            await sql<{
-              n: string;
-            }>`SELECT deadlocks AS n FROM pg_stat_database WHERE datname = current_database()`.execute(t.db)
-          ).rows[0]!.n,
-        );
-      };
       // Both writers on handles of their own, closed before the deadlock counter is read: a backend
       // reports its statistics at exit (a pooled, busy one only now and then).
       const other = await openDatabase({ databaseUrl: t.url! });
       const writer = await openDatabase({ databaseUrl: t.url! });
-      const before = await deadlocks();
+      const before = await deadlockCount(t.db);
       const spendOfKey = async (k: string) =>
         (await spendKeys(t.db, ALL)).find((x) => x.token === hashToken(k))!.spend as number;
       const a0 = await spendOfKey(KEY_A);
@@ -187,7 +177,7 @@ describe("spend counters: pending increments and the fold", () => {
         await other.close();
         await writer.close();
       }
-      expect(await deadlocks()).toBe(before);
+      expect(await deadlockCount(t.db)).toBe(before);
     },
   );
 

@@ -6,6 +6,7 @@ import {
   agentDailyActivity,
   cacheHits,
   customerDailyActivity,
+  type Db,
   dailyActivity,
   dailyActivityAggregated,
   foldRollups,
@@ -29,6 +30,7 @@ import {
 } from "../src/internal.ts";
 import { ROUTE_KIND } from "../src/rollups/activityRouteRollup.ts";
 import { createTestDb, type TestDb } from "../src/testing/index.ts";
+import { dimValues, routeRowKey } from "../src/testing/routeRollups.ts";
 
 /**
  * The daily-activity routes against a brute-force fold of the raw logs the test wrote: every metric of
@@ -352,48 +354,25 @@ describe("daily activity routes equal a brute-force fold of the logs", () => {
   });
 
   it("filters: team_ids, exclude_team_ids, model, api_key (raw sk- keys hashed), tags", async () => {
-    const r1 = await teamDailyActivity(
-      t.db,
-      ALL,
-      teamDailyActivityInput.parse({
-        ...range,
-        team_ids: "team-a,team-b",
-        exclude_team_ids: "team-b",
-        page_size: 1000,
-      }),
-    );
-    expectMatches(
-      r1,
-      brute(logs.filter(inRange), "team", (_l, e) => e === "team-a"),
-    );
-    const r2 = await teamDailyActivity(
-      t.db,
-      ALL,
-      teamDailyActivityInput.parse({
-        ...range,
-        exclude_team_ids: "team-b",
-        model: "gpt-4o",
-        api_key: "k2",
-        page_size: 1000,
-      }),
-    );
-    expectMatches(
-      r2,
-      brute(
-        logs.filter(inRange),
+    // [the team route's or the tag route's filters (raw, as the query string has them), the logs and
+    // entities they keep]
+    const cases: [ActivityEntity, Record<string, string>, (l: Log, e: string | null) => boolean][] = [
+      ["team", { team_ids: "team-a,team-b", exclude_team_ids: "team-b" }, (_l, e) => e === "team-a"],
+      [
         "team",
+        { exclude_team_ids: "team-b", model: "gpt-4o", api_key: "k2" },
         (l, e) => e !== null && e !== "team-b" && l.model === "gpt-4o" && l.api_key === "k2",
-      ),
-    );
-    const r3 = await tagDailyActivity(
-      t.db,
-      ALL,
-      tagDailyActivityInput.parse({ ...range, tags: "batch", page_size: 1000 }),
-    );
-    expectMatches(
-      r3,
-      brute(logs.filter(inRange), "tag", (_l, e) => e === "batch"),
-    );
+      ],
+      ["tag", { tags: "batch" }, (_l, e) => e === "batch"],
+    ];
+    for (const [entity, filters, keep] of cases) {
+      const q = { ...range, ...filters, page_size: 1000 };
+      const res =
+        entity === "tag"
+          ? await tagDailyActivity(t.db, ALL, tagDailyActivityInput.parse(q))
+          : await teamDailyActivity(t.db, ALL, teamDailyActivityInput.parse(q));
+      expectMatches(res, brute(logs.filter(inRange), entity, keep));
+    }
     const none = await teamDailyActivity(
       t.db,
       ALL,
@@ -511,16 +490,7 @@ describe("daily activity routes equal a brute-force fold of the logs", () => {
 const KIND = ROUTE_KIND;
 /** LiteLLM's daily-table row of a log for one entity: (day, entity, key, model, group, provider, MCP, endpoint). */
 const rowKey = (l: Log, ent: string | null) =>
-  JSON.stringify([
-    l.startTime.slice(0, 10),
-    ent,
-    l.api_key,
-    l.model,
-    l.model_group,
-    l.custom_llm_provider,
-    l.mcp_namespaced_tool_name,
-    l.call_type,
-  ]);
+  routeRowKey({ ...l, day: l.startTime.slice(0, 10), entity: ent });
 /** The daily-table rows of every log (brute force), per route, with requests / spend / failures / tokens. */
 function bruteRows(entity: ActivityEntity, keep: (l: Log, ent: string | null) => boolean = all) {
   const out = new Map<string, number[]>();
@@ -549,21 +519,7 @@ async function expectRouteTables(): Promise<void> {
         (prompt_tokens + completion_tokens)::int AS tokens
       FROM spendlens.activity_route_daily WHERE kind = ${KIND[entity]}::"char"`.execute(t.db);
     const want = bruteRows(entity);
-    const gotMap = new Map(
-      got.rows.map((r) => [
-        JSON.stringify([
-          r.day,
-          r.entity,
-          r.api_key,
-          r.model,
-          r.model_group,
-          r.custom_llm_provider,
-          r.mcp_namespaced_tool_name,
-          r.call_type,
-        ]),
-        r,
-      ]),
-    );
+    const gotMap = new Map(got.rows.map((r) => [routeRowKey(r), r]));
     expect([entity, [...gotMap.keys()].sort()]).toEqual([entity, [...want.keys()].sort()]);
     for (const [k, v] of want) {
       const g = gotMap.get(k)!;
@@ -592,17 +548,7 @@ async function expectRouteTables(): Promise<void> {
   const dims = new Map<string, number[]>();
   for (const l of logs) {
     const day = l.startTime.slice(0, 10);
-    const values: [string, string | null][] = [
-      ["d", null],
-      ["m", l.model],
-      ["g", l.model_group || l.model],
-      ["p", l.custom_llm_provider],
-      ["x", l.mcp_namespaced_tool_name],
-      ["e", l.call_type],
-      ["n", l.user],
-      ["k", l.api_key],
-    ];
-    for (const [dim, value] of values) {
+    for (const [dim, value] of dimValues(l)) {
       const k = JSON.stringify([dim, day, value]);
       const v = dims.get(k) ?? [0, 0];
       v[0]! += 1;
@@ -778,40 +724,42 @@ describe("migration 0012's route rollups", () => {
     const pending = async () =>
       (await sql<{ n: number }>`SELECT count(*)::int AS n FROM spendlens.spend_log_pending`.execute(t.db))
         .rows[0]!.n;
-    const pages: [ActivityEntity, () => Promise<SpendAnalyticsPaginatedResponse>][] = [
+    const pages: [ActivityEntity, (db: Db) => Promise<SpendAnalyticsPaginatedResponse>][] = [
       [
         "user",
-        () => userDailyActivity(t.db, ALL, userDailyActivityInput.parse({ ...range, page_size: 1000 })),
+        (db) => userDailyActivity(db, ALL, userDailyActivityInput.parse({ ...range, page_size: 1000 })),
       ],
       [
         "team",
-        () => teamDailyActivity(t.db, ALL, teamDailyActivityInput.parse({ ...range, page_size: 1000 })),
+        (db) => teamDailyActivity(db, ALL, teamDailyActivityInput.parse({ ...range, page_size: 1000 })),
       ],
-      ["organization", () => organizationDailyActivity(t.db, ALL, { ...range, page: 1, page_size: 1000 })],
-      ["customer", () => customerDailyActivity(t.db, ALL, { ...range, page: 1, page_size: 1000 })],
-      ["agent", () => agentDailyActivity(t.db, ALL, { ...range, page: 1, page_size: 1000 })],
-      ["tag", () => tagDailyActivity(t.db, ALL, tagDailyActivityInput.parse({ ...range, page_size: 1000 }))],
+      ["organization", (db) => organizationDailyActivity(db, ALL, { ...range, page: 1, page_size: 1000 })],
+      ["customer", (db) => customerDailyActivity(db, ALL, { ...range, page: 1, page_size: 1000 })],
+      ["agent", (db) => agentDailyActivity(db, ALL, { ...range, page: 1, page_size: 1000 })],
+      ["tag", (db) => tagDailyActivity(db, ALL, tagDailyActivityInput.parse({ ...range, page_size: 1000 }))],
     ];
     // One after another: the first read of a round finds the logs pending in its statement and folds.
-    const expectAll = async () => {
+    const expectAll = async (db: Db) => {
       for (const [entity, read] of pages) {
-        const res = await read();
+        const res = await read(db);
         expectMatches(res, brute(logs.filter(inRange), entity, all));
         expect([entity, res.metadata.total_pages]).toEqual([entity, 1]);
       }
     };
-    // A read remembers for a second that it found logs pending (it then folds before reading): wait
-    // that out so that the first read below finds them in its own statement.
-    const quiet = () => new Promise((r) => setTimeout(r, 1100));
+    // A read remembers for a second, per database handle, that it found logs pending (it then folds
+    // before reading). A handle that has read nothing yet (the same connections, another Kysely object)
+    // remembers no sighting: its first read finds the pending logs in its own statement, as a read on
+    // this handle would once that second is over.
+    const unseen = () => t.db.withoutPlugins() as Db;
     await foldRollups(t.db);
     for (const day of [DAYS[1]!, DAYS[3]!]) {
-      await quiet();
+      const reader = unseen();
       const fresh = [makeActivityLog(day), makeActivityLog(day)];
       for (const l of fresh) if (l.endTime < l.startTime) l.endTime = l.startTime;
       logs.push(...fresh);
       await insert(t, fresh);
       expect(await pending()).toBe(2);
-      await expectAll(); // the first read finds them pending and folds; the others fold first
+      await expectAll(reader); // the first read finds them pending and folds; the others fold first
       expect(await pending()).toBe(0);
       // Inserted right after: the sighting is recent (under a second, unless the machine is slow), so the
       // first read folds before its statement; either way the answers are exact.
@@ -820,12 +768,11 @@ describe("migration 0012's route rollups", () => {
       logs.push(more);
       await insert(t, [more]);
       expect(await pending()).toBe(1);
-      await expectAll();
+      await expectAll(reader);
     }
     // Nothing pending and no recent sighting: each page is its one statement.
-    await quiet();
     expect(await pending()).toBe(0);
-    await expectAll();
+    await expectAll(unseen());
   });
 
   it("aggregated: top keys by spend in api_keys and every api_key_breakdown (rollups and filtered paths)", async () => {

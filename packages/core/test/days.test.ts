@@ -80,22 +80,13 @@ describe("the day type: supported range 1970-01-01..9998-12-31", () => {
       field: "endTime",
       reason: "endTime: must be within 1970-01-01 to 9998-12-31 (UTC), got 9999-12-31T00:00:00.000Z",
     });
-    // An offset that moves the instant past the last day.
-    expect(checkSpendLogRow(row({ startTime: "9998-12-31T23:00:00-05:00" }))).toMatchObject({
-      ok: false,
-      field: "startTime",
-    });
-    expect(checkSpendLogRow(row({ startTime: "1969-12-31T23:59:59Z" }))).toMatchObject({
-      ok: false,
-      field: "startTime",
-    });
-    expect(checkSpendLogRow(row({ completionStartTime: "0001-01-01T00:00:00.000Z" }))).toMatchObject({
-      ok: false,
-      field: "completionStartTime",
-    });
-    expect(checkErrorLogRow(row({ startTime: "9999-06-01T00:00:00Z" }))).toMatchObject({
-      ok: false,
-      field: "startTime",
-    });
+    // [the check, the row's time, the field it names]; the first: an offset moves the instant past the last day.
+    const outside: [typeof checkSpendLogRow, Record<string, string>, string][] = [
+      [checkSpendLogRow, { startTime: "9998-12-31T23:00:00-05:00" }, "startTime"],
+      [checkSpendLogRow, { startTime: "1969-12-31T23:59:59Z" }, "startTime"],
+      [checkSpendLogRow, { completionStartTime: "0001-01-01T00:00:00.000Z" }, "completionStartTime"],
+      [checkErrorLogRow, { startTime: "9999-06-01T00:00:00Z" }, "startTime"],
+    ];
+    for (const [check, p, field] of outside) expect(check(row(p))).toMatchObject({ ok: false, field });
   });
 });

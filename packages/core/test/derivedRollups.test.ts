@@ -1,5 +1,5 @@
 import { type Kysely, sql } from "kysely";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   ALL,
   countSpendLogs,
@@ -20,14 +20,15 @@ import {
   type Scope,
   type SpendQuery,
   schemaFacts,
-  setClock,
   setRollupDeleteMode,
   spendLogsUi,
   spendTotals,
   userScope,
 } from "../src/internal.ts";
 import { foldRollups } from "../src/rollups/fold.ts";
-import { createTestDb, insertLogs, makeLog, type TestDb } from "../src/testing/index.ts";
+import { useTestDb } from "../src/testing/hooks.ts";
+import { insertLogs, makeLog, type TestDb } from "../src/testing/index.ts";
+import { deleteLogs, deleteLogsBefore, LogModel, updateLogs } from "../src/testing/logModel.ts";
 import {
   insertLikeLiteLLM as insertDirect,
   logColumns,
@@ -75,10 +76,9 @@ function randomLog(rnd: () => number, day = pick(rnd, DAYS)): Log {
 
 // ---- the model ----
 
-/** Logs the rollups count (inserted, and in delete mode `keep` also deleted ones), as last written. */
-const counted = new Map<string, Log>();
-/** Logs in the table now. */
-const present = new Set<string>();
+/** The logs the rollups count and the ids in the table now (see LogModel). */
+const model = new LogModel<Log>();
+const { counted, present } = model;
 
 const dayStartMs = (iso: string) => Date.parse(`${iso.slice(0, 10)}T00:00:00.000Z`);
 
@@ -279,17 +279,9 @@ async function checkAll(db: TestDb["db"], label: string): Promise<void> {
 
 // ---- the ways logs change ----
 
-function remember(logs: Log[]): void {
-  for (const l of logs) {
-    if (counted.has(l.request_id)) continue; // ON CONFLICT DO NOTHING
-    counted.set(l.request_id, l);
-    present.add(l.request_id);
-  }
-}
-
 async function insertBatch(db: TestDb["db"], logs: Log[]): Promise<void> {
   await insertLogs(db, logs);
-  remember(logs);
+  model.inserted(logs);
 }
 
 /** As LiteLLM writes: one multi-row INSERT … VALUES, ON CONFLICT DO NOTHING. */
@@ -299,7 +291,7 @@ async function insertLikeLiteLLM(db: Kysely<any>, logs: Log[]): Promise<void> {
     logColumns(["api_key", "model", "model_group", "user", "team_id", "organization_id", "end_user"]),
     logs,
   );
-  remember(logs);
+  model.inserted(logs);
 }
 
 /** The plan that runs for a spend query (the executor's own: schema facts of `db` included). */
@@ -309,17 +301,8 @@ async function planOf(db: TestDb["db"], scope: Scope, query: SpendQuery) {
 
 // ---- the test ----
 
-let t: TestDb;
+const t = useTestDb({ now: NOW });
 const rnd = prng(20260308);
-
-beforeAll(async () => {
-  setClock(() => NOW);
-  t = await createTestDb();
-});
-afterAll(async () => {
-  setClock(null);
-  await t?.drop();
-});
 
 describe("derived rollups, edge days and log counts equal brute-force sums over the logs", () => {
   it("the planner reads whole weeks of a per-key query from key_weekly and edge days by whichever part is smaller", async () => {
@@ -440,24 +423,17 @@ describe("derived rollups, edge days and log counts equal brute-force sums over 
   });
 
   it("after updates that move logs between end users, keys, days and weeks", async () => {
-    const chosen = [...present].filter(() => rnd() < 0.3);
-    for (const id of chosen) {
-      const l = counted.get(id)!;
-      counted.set(id, {
+    const upd = model
+      .presentLogs()
+      .filter(() => rnd() < 0.3)
+      .map((l) => ({
         ...l,
         spend: Math.round(rnd() * 1e6) / 1e5,
         end_user: rnd() < 0.4 ? pick(rnd, ["c1", "c6", "", null]) : l.end_user,
         api_key: rnd() < 0.3 ? pick(rnd, ["k1", "k6"]) : l.api_key,
         startTime: rnd() < 0.3 ? randomTime(rnd, pick(rnd, DAYS), 0.1) : l.startTime,
-      });
-    }
-    const upd = chosen.map((id) => counted.get(id)!);
-    await sql`UPDATE "LiteLLM_SpendLogs" AS s SET spend = v.spend, end_user = v.eu, api_key = v.k,
-        "startTime" = v.st::timestamp
-      FROM unnest(${upd.map((l) => l.request_id)}::text[], ${upd.map((l) => l.spend)}::float8[],
-        ${upd.map((l) => l.end_user)}::text[], ${upd.map((l) => l.api_key)}::text[], ${upd.map((l) => l.startTime)}::text[])
-        AS v(id, spend, eu, k, st)
-      WHERE s.request_id = v.id`.execute(t.db);
+      }));
+    await updateLogs(t.db, model, upd, ["spend", "end_user", "api_key", "startTime"]);
     await checkAll(t.db, "updates");
     await expectDerivedEqualSources(t.db, "updates");
   });
@@ -499,8 +475,7 @@ describe("derived rollups, edge days and log counts equal brute-force sums over 
   it("retention in keep mode: reports keep the totals, log counts follow the table, edge days stay raw", async () => {
     // Drop the raw logs of the first day and of the second day's morning.
     const cutoff = `${DAYS[1]}T10:00:00.000Z`;
-    await sql`DELETE FROM "LiteLLM_SpendLogs" WHERE "startTime" < ${cutoff}`.execute(t.db);
-    for (const id of [...present]) if (counted.get(id)!.startTime < cutoff) present.delete(id);
+    await deleteLogsBefore(t.db, model, cutoff);
     expect((await rollupStatus(t.db)).rawDeletedDays).toEqual([DAYS[0], DAYS[1]]);
     expect(present.size).toBeLessThan(counted.size);
     // FIRST_DAYS and PARTIAL have edges on those days: "complement" must fall back to raw there.
@@ -509,12 +484,12 @@ describe("derived rollups, edge days and log counts equal brute-force sums over 
 
   it("subtract-mode deletes", async () => {
     await setRollupDeleteMode(t.db, "subtract");
-    const victims = [...present].filter(() => rnd() < 0.15);
-    await sql`DELETE FROM "LiteLLM_SpendLogs" WHERE request_id = ANY(${victims}::text[])`.execute(t.db);
-    for (const id of victims) {
-      counted.delete(id);
-      present.delete(id);
-    }
+    await deleteLogs(
+      t.db,
+      model,
+      [...present].filter(() => rnd() < 0.15),
+      "subtracted",
+    );
     await checkAll(t.db, "subtract");
     await expectDerivedEqualSources(t.db, "subtract");
     await setRollupDeleteMode(t.db, "keep");
@@ -615,8 +590,7 @@ describe("derived rollups, edge days and log counts equal brute-force sums over 
   it("TRUNCATE in subtract mode empties the derived tables with their sources", async () => {
     await setRollupDeleteMode(t.db, "subtract");
     await sql`TRUNCATE "LiteLLM_SpendLogs"`.execute(t.db);
-    counted.clear();
-    present.clear();
+    model.clear();
     const n = await sql<{ n: number }>`SELECT (SELECT count(*) FROM spendlens.end_user_daily)
       + (SELECT count(*) FROM spendlens.key_weekly) AS n`.execute(t.db);
     expect(Number(n.rows[0]!.n)).toBe(0);

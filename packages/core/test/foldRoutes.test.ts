@@ -1,15 +1,12 @@
 import { type Kysely, sql } from "kysely";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  foldRollups,
-  openDatabase,
-  prng,
-  rebuildRollups,
-  rollupStatus,
-  setRollupDeleteMode,
-} from "../src/internal.ts";
-import { createTestDb, type TestDb, testEngine } from "../src/testing/index.ts";
-import { type Column, insertLikeLiteLLM, pick } from "../src/testing/writePaths.ts";
+import { describe, expect, it } from "vitest";
+import { foldRollups, prng, rebuildRollups, rollupStatus, setRollupDeleteMode } from "../src/internal.ts";
+import { ACTIVITY_DIMS } from "../src/rollups/activityRollup.ts";
+import { ROUTE_MEASURES } from "../src/rollups/activityRouteRollup.ts";
+import { useTestDb } from "../src/testing/hooks.ts";
+import { testEngine, withOwnConnections } from "../src/testing/index.ts";
+import { dimValues, routeRowKey } from "../src/testing/routeRollups.ts";
+import { type Column, insertLikeLiteLLM, logColumns, pick } from "../src/testing/writePaths.ts";
 
 /**
  * Migration 0015: the route rollups (activity_route_daily, activity_route_rows, activity_dim_daily) are fed
@@ -19,39 +16,13 @@ import { type Column, insertLikeLiteLLM, pick } from "../src/testing/writePaths.
  * folds), and after each step the three tables equal a brute-force computation over the raw logs.
  */
 
-let t: TestDb;
-beforeAll(async () => {
-  t = await createTestDb();
-  await setRollupDeleteMode(t.db, "subtract");
-});
-afterAll(async () => {
-  await t?.drop();
-});
+const t = useTestDb({ setup: (t) => setRollupDeleteMode(t.db, "subtract") });
 
 const DAYS = ["2026-07-01", "2026-07-02", "2026-07-03"];
+/** Every column the route rollups read: the activity dimensions, status, timing, usage and tags. */
 const COLS: Column[] = [
-  "request_id",
-  "spend",
-  "total_tokens",
-  "prompt_tokens",
-  "completion_tokens",
-  "startTime",
-  "endTime",
-  "api_key",
-  "user",
-  "team_id",
-  "organization_id",
-  "end_user",
-  "agent_id",
-  "model",
-  "model_group",
-  "custom_llm_provider",
-  "mcp_namespaced_tool_name",
-  "call_type",
-  "status",
-  "request_duration_ms",
+  ...logColumns([...ACTIVITY_DIMS, "status", "request_duration_ms"], "jsonb"),
   { name: "metadata", jsonb: true },
-  { name: "request_tags", jsonb: true },
 ];
 
 let seq = 0;
@@ -114,18 +85,8 @@ interface Raw {
   request_tags: unknown;
 }
 
-const MEASURES = [
-  "requests",
-  "successful_requests",
-  "failed_requests",
-  "spend",
-  "prompt_tokens",
-  "completion_tokens",
-  "cache_read_input_tokens",
-  "cache_creation_input_tokens",
-  "total_response_time_ms",
-  "timed_requests",
-] as const;
+/** The sums a route row carries, in the order measuresOf lists them. */
+const MEASURES = ROUTE_MEASURES;
 
 const asObject = (v: unknown): Record<string, unknown> | null => {
   const o = typeof v === "string" ? JSON.parse(v) : v;
@@ -195,17 +156,7 @@ async function brute(): Promise<{
       ...tags.map((tag): [string, string] => ["g", tag]),
     ];
     for (const [kind, entity] of entities) add(rows, JSON.stringify([kind, day, entity, ...rest]), m);
-    const values: [string, string | null][] = [
-      ["d", null],
-      ["m", l.model],
-      ["g", l.model_group || l.model],
-      ["p", l.custom_llm_provider],
-      ["x", l.mcp_namespaced_tool_name],
-      ["e", l.call_type],
-      ["n", l.user],
-      ["k", l.api_key],
-    ];
-    for (const [dim, value] of values) add(dims, JSON.stringify([dim, day, value]), m);
+    for (const [dim, value] of dimValues(l)) add(dims, JSON.stringify([dim, day, value]), m);
   }
   const counts = new Map<string, number>();
   for (const k of rows.keys()) {
@@ -220,6 +171,18 @@ const measureCols = sql.raw(
   MEASURES.map((m) => (m === "spend" ? "spend" : `${m}::float8 AS ${m}`)).join(", "),
 );
 
+/** The same keys, and every key's MEASURES equal (spend to 9 places). */
+function expectMeasures(label: string, got: Map<string, number[]>, want: Map<string, number[]>): void {
+  expect([...got.keys()].sort(), label).toEqual([...want.keys()].sort());
+  for (const [k, w] of want) {
+    const g = got.get(k)!;
+    for (const [i, m] of MEASURES.entries()) {
+      if (m === "spend") expect(g[i], `${label} ${k} ${m}`).toBeCloseTo(w[i]!, 9);
+      else expect(g[i], `${label} ${k} ${m}`).toBe(w[i]);
+    }
+  }
+}
+
 async function expectRoutesEqualRaw(label: string): Promise<void> {
   await foldRollups(t.db);
   expect((await rollupStatus(t.db)).dirtyDays, label).toEqual([]);
@@ -229,30 +192,8 @@ async function expectRoutesEqualRaw(label: string): Promise<void> {
   >`SELECT kind::text AS kind, day::text AS day, entity,
       api_key, model, model_group, custom_llm_provider, mcp_namespaced_tool_name, call_type, ${measureCols}
     FROM spendlens.activity_route_daily`.execute(t.db);
-  const gotRows = new Map(
-    got.rows.map((r) => [
-      JSON.stringify([
-        r.kind,
-        r.day,
-        r.entity,
-        r.api_key,
-        r.model,
-        r.model_group,
-        r.custom_llm_provider,
-        r.mcp_namespaced_tool_name,
-        r.call_type,
-      ]),
-      MEASURES.map((m) => Number(r[m])),
-    ]),
-  );
-  expect([...gotRows.keys()].sort(), `${label}: route rows`).toEqual([...want.rows.keys()].sort());
-  for (const [k, w] of want.rows) {
-    const g = gotRows.get(k)!;
-    for (const [i, m] of MEASURES.entries()) {
-      if (m === "spend") expect(g[i], `${label} ${k} ${m}`).toBeCloseTo(w[i]!, 9);
-      else expect(g[i], `${label} ${k} ${m}`).toBe(w[i]);
-    }
-  }
+  const gotRows = new Map(got.rows.map((r) => [routeRowKey(r, r.kind), MEASURES.map((m) => Number(r[m]))]));
+  expectMeasures(`${label}: route rows`, gotRows, want.rows);
   const c = await sql<{
     kind: string;
     day: string;
@@ -271,14 +212,7 @@ async function expectRoutesEqualRaw(label: string): Promise<void> {
   const gotDims = new Map(
     d.rows.map((r) => [JSON.stringify([r.dim, r.day, r.value]), MEASURES.map((m) => Number(r[m]))]),
   );
-  expect([...gotDims.keys()].sort(), `${label}: dimension rows`).toEqual([...want.dims.keys()].sort());
-  for (const [k, w] of want.dims) {
-    const g = gotDims.get(k)!;
-    for (const [i, m] of MEASURES.entries()) {
-      if (m === "spend") expect(g[i], `${label} ${k} ${m}`).toBeCloseTo(w[i]!, 9);
-      else expect(g[i], `${label} ${k} ${m}`).toBe(w[i]);
-    }
-  }
+  expectMeasures(`${label}: dimension rows`, gotDims, want.dims);
 }
 
 /** Changes some logs: another user/team/model/status/tags/spend, or another day of the same month. */
@@ -370,9 +304,7 @@ describe("route rollups fed by the fold (migration 0015)", () => {
   it.skipIf(testEngine() !== "postgres")(
     "two writers (inserts, updates, deletes) and a folding reader at once (Postgres)",
     async () => {
-      const a = await openDatabase({ databaseUrl: t.url! });
-      const b = await openDatabase({ databaseUrl: t.url! });
-      try {
+      await withOwnConnections(t, 2, async ([a, b]) => {
         const writer = async (db: Kysely<any>, seed: number, prefix: string) => {
           const rnd = prng(seed);
           for (let i = 0; i < 12; i++) {
@@ -392,15 +324,8 @@ describe("route rollups fed by the fold (migration 0015)", () => {
             await new Promise((r) => setTimeout(r, 15));
           }
         };
-        await Promise.all([
-          writer(a.db as Kysely<any>, 20, "x"),
-          writer(b.db as Kysely<any>, 21, "y"),
-          folder(),
-        ]);
-      } finally {
-        await a.close();
-        await b.close();
-      }
+        await Promise.all([writer(a as Kysely<any>, 20, "x"), writer(b as Kysely<any>, 21, "y"), folder()]);
+      });
       await expectRoutesEqualRaw("after concurrent writers and folds");
     },
   );

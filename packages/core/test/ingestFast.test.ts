@@ -296,6 +296,8 @@ function sumBy<T>(
   }
   return m;
 }
+const spendBy = <T extends { spend: number }>(rows: T[], key: (r: T) => string | null) =>
+  sumBy(rows, key, (r) => r.spend);
 
 describe(`concurrent overlapping batches are exact (${testEngine()})`, () => {
   const PREFIX = "fx-";
@@ -430,28 +432,19 @@ describe(`concurrent overlapping batches are exact (${testEngine()})`, () => {
 
   it("keys, users, teams and end users hold the brute-force sums of the stored logs", async () => {
     const all = [...openers, ...stored].filter((l) => l.spend > 0);
-    const expectKeys = sumBy(all, keyOf, (l) => l.spend);
+    const expectKeys = spendBy(all, keyOf);
     const keys = await t.db.selectFrom("LiteLLM_VerificationToken").select(["token", "spend"]).execute();
     expect(keys.length).toBe(RAW_KEYS.length);
     for (const k of keys) expect(k.spend).toBe(expectKeys.get(k.token) ?? 0);
-    const expectUsers = sumBy(
-      all,
-      (l) => l.user,
-      (l) => l.spend,
-    );
+    const expectUsers = spendBy(all, (l) => l.user);
     for (const u of await t.db.selectFrom("LiteLLM_UserTable").select(["user_id", "spend"]).execute())
       expect(u.spend).toBe(expectUsers.get(u.user_id) ?? 0);
-    const expectTeams = sumBy(
-      all,
-      (l) => l.team_id,
-      (l) => l.spend,
-    );
+    const expectTeams = spendBy(all, (l) => l.team_id);
     for (const x of await t.db.selectFrom("LiteLLM_TeamTable").select(["team_id", "spend"]).execute())
       expect(x.spend).toBe(expectTeams.get(x.team_id) ?? 0);
-    const expectEnd = sumBy(
+    const expectEnd = spendBy(
       all.filter((l) => l.end_user),
       (l) => l.end_user,
-      (l) => l.spend,
     );
     const ends = await t.db.selectFrom("LiteLLM_EndUserTable").select(["user_id", "spend"]).execute();
     expect(new Map(ends.map((e) => [e.user_id, e.spend]))).toEqual(expectEnd);
@@ -467,7 +460,7 @@ describe(`concurrent overlapping batches are exact (${testEngine()})`, () => {
       key: (l: SentLog) => string | null,
     ) => {
       const rows = await spendTotals(t.db, ALL, { window, dims: [dim] });
-      const spend = sumBy(all, key, (l) => l.spend);
+      const spend = spendBy(all, key);
       const requests = sumBy(all, key, () => 1);
       const tokens = sumBy(all, key, (l) => l.prompt_tokens + l.completion_tokens);
       expect(new Map(rows.map((x) => [x[dim] ?? null, x.spend]))).toEqual(spend);
@@ -481,11 +474,7 @@ describe(`concurrent overlapping batches are exact (${testEngine()})`, () => {
     await check("model", (l) => l.model);
     const byDay = await spendTotals(t.db, ALL, { window, dims: ["day"] });
     expect(new Map(byDay.map((x) => [x.day, x.spend]))).toEqual(
-      sumBy(
-        all,
-        (l) => l.startTime.slice(0, 10),
-        (l) => l.spend,
-      ),
+      spendBy(all, (l) => l.startTime.slice(0, 10)),
     );
     // Tags (each request's tags are distinct here): full spend per tag, and the split that adds up.
     const tagged = all.flatMap((l) => l.request_tags.map((tag) => ({ tag, l })));

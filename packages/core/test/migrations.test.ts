@@ -1,15 +1,12 @@
 import { readFileSync } from "node:fs";
 import { sql } from "kysely";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { getMeta, isMigrated, migrate, SpendlensError } from "../src/internal.ts";
+import { useTestDb } from "../src/testing/hooks.ts";
 import { createOlderSpendLogs, createTestDb, type TestDb } from "../src/testing/index.ts";
 
 describe("migrations, standalone", () => {
-  let t: TestDb;
-  beforeAll(async () => {
-    t = await createTestDb({ migrate: false });
-  });
-  afterAll(() => t?.drop());
+  const t = useTestDb({ migrate: false });
 
   it("creates LiteLLM's tables when absent, records standalone mode, and is idempotent", async () => {
     expect(await isMigrated(t.db)).toBe(false);
@@ -31,11 +28,7 @@ describe("migrations, standalone", () => {
 });
 
 describe("migrations, attach to a LiteLLM database", () => {
-  let t: TestDb;
-  beforeAll(async () => {
-    t = await createTestDb({ migrate: false });
-  });
-  afterAll(() => t?.drop());
+  const t = useTestDb({ migrate: false });
 
   it("leaves LiteLLM's own tables exactly as they are and reports a half-made one clearly", async () => {
     // A LiteLLM-made SpendLogs with a column spendlens has never heard of, and without request_tags.

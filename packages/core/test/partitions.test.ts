@@ -1,5 +1,5 @@
 import { type Kysely, Migrator, sql } from "kysely";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { migrations } from "../src/db/migrations.ts";
 import {
   ALL,
@@ -14,12 +14,12 @@ import {
   migrate,
   openDatabase,
   rebuildRollups,
-  setClock,
   setRollupDeleteMode,
   spendLogs,
   spendReport,
 } from "../src/internal.ts";
-import { createTestDb, makeErrorLog, makeLog, type TestDb, testEngine } from "../src/testing/index.ts";
+import { useTestDb } from "../src/testing/hooks.ts";
+import { makeErrorLog, makeLog, testEngine } from "../src/testing/index.ts";
 import { insertLikeLiteLLM as insertDirect, logColumns } from "../src/testing/writePaths.ts";
 
 /**
@@ -122,7 +122,7 @@ async function reports(db: Db) {
 }
 
 describe("partitioned logs, standalone", () => {
-  let t: TestDb;
+  const t = useTestDb({ now: NOW });
   const logs = wireLogs("pl", 30);
   const errs = logs
     .filter((_, i) => i % 5 === 0)
@@ -134,15 +134,6 @@ describe("partitioned logs, standalone", () => {
       exception_type: "RateLimitError",
       status_code: 429,
     }));
-
-  beforeAll(async () => {
-    setClock(() => NOW);
-    t = await createTestDb();
-  });
-  afterAll(async () => {
-    setClock(null);
-    await t?.drop();
-  });
 
   it("the migration made both log tables partitioned by startTime, with a DEFAULT partition", async () => {
     const kinds = await sql<{ relname: string; relkind: string }>`SELECT relname, relkind::text AS relkind
@@ -340,22 +331,13 @@ describe("partitioned logs, standalone", () => {
 });
 
 describe("converting an existing standalone install (migrations 0001–0010, then 0011)", () => {
-  let t: TestDb;
+  const t = useTestDb({ now: NOW, migrate: false });
   const logs = wireLogs("cv", 25).map((w) =>
     makeLog({ ...w, startTime: w.startTime.replace("Z", ".000Z"), api_key: `key-${w.user}` }),
   );
   const errs = logs
     .filter((_, i) => i % 4 === 0)
     .map((l) => makeErrorLog({ startTime: l.startTime, model_group: "gpt-4o", api_base: "b1" }));
-
-  beforeAll(async () => {
-    setClock(() => NOW);
-    t = await createTestDb({ migrate: false });
-  });
-  afterAll(async () => {
-    setClock(null);
-    await t?.drop();
-  });
 
   it("keeps every row and every report answer; the triggers and ids carry on on the parent", async () => {
     await sql`CREATE SCHEMA IF NOT EXISTS spendlens`.execute(t.db);

@@ -45,6 +45,9 @@ model_list:
 );
 
 const calc = (input: SpendCalculateInput) => calculateSpend(null, ALL, input, config);
+/** The price of a completion response of `model` with this `usage`. */
+const calcUsage = (model: string, usage: Record<string, unknown>) =>
+  calc({ completion_response: { model, usage } } as SpendCalculateInput);
 const DIGITS = 15; // costs are ~1e-3..1e-6 USD: agree to 1e-15
 
 async function badRequest(input: SpendCalculateInput, field: string, text: string) {
@@ -106,16 +109,11 @@ describe("calculateSpend from a completion_response", () => {
   });
 
   it("adds Anthropic's cache reads and writes to its uncached input_tokens (claude-3-5-sonnet)", async () => {
-    const r = await calc({
-      completion_response: {
-        model: "claude-3-5-sonnet-20241022",
-        usage: {
-          input_tokens: 100,
-          cache_read_input_tokens: 1000,
-          cache_creation_input_tokens: 500,
-          output_tokens: 200,
-        },
-      },
+    const r = await calcUsage("claude-3-5-sonnet-20241022", {
+      input_tokens: 100,
+      cache_read_input_tokens: 1000,
+      cache_creation_input_tokens: 500,
+      output_tokens: 200,
     });
     const b = {
       input: 100 * SONNET35.input,
@@ -133,30 +131,20 @@ describe("calculateSpend from a completion_response", () => {
   });
 
   it("takes LiteLLM's OpenAI-shaped usage for Claude too (prompt_tokens total, cache fields beside)", async () => {
-    const r = await calc({
-      completion_response: {
-        model: "anthropic/claude-3-5-sonnet-20241022",
-        usage: {
-          prompt_tokens: 1600,
-          completion_tokens: 200,
-          prompt_tokens_details: { cached_tokens: 1000 },
-          cache_creation_input_tokens: 500,
-        },
-      },
+    const r = await calcUsage("anthropic/claude-3-5-sonnet-20241022", {
+      prompt_tokens: 1600,
+      completion_tokens: 200,
+      prompt_tokens_details: { cached_tokens: 1000 },
+      cache_creation_input_tokens: 500,
     });
     expect(r.cost).toBeCloseTo(0.005475, DIGITS);
   });
 
   it("reports o1's reasoning tokens and bills them as output", async () => {
-    const r = await calc({
-      completion_response: {
-        model: "o1",
-        usage: {
-          prompt_tokens: 50,
-          completion_tokens: 1000,
-          completion_tokens_details: { reasoning_tokens: 800 },
-        },
-      },
+    const r = await calcUsage("o1", {
+      prompt_tokens: 50,
+      completion_tokens: 1000,
+      completion_tokens_details: { reasoning_tokens: 800 },
     });
     expect(r.cost).toBeCloseTo(50 * O1.input + 1000 * O1.output, DIGITS);
     expect(r.tokens.reasoning_tokens).toBe(800);

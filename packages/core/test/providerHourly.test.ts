@@ -4,7 +4,6 @@ import {
   ALL,
   type Db,
   firstSpendAt,
-  parseConfig,
   pauseRollups,
   planProviderWindow,
   providerBudgets,
@@ -18,7 +17,13 @@ import {
   setRollupDeleteMode,
   spendTotals,
 } from "../src/internal.ts";
-import { createTestDb, insertLogs, makeLog, type TestDb } from "../src/testing/index.ts";
+import {
+  createTestDb,
+  insertLogs,
+  makeLog,
+  providerBudgetConfig,
+  type TestDb,
+} from "../src/testing/index.ts";
 
 /**
  * Provider budget windows read through migration 0014's hourly rollup (budgets/providerSpend.ts): the
@@ -29,21 +34,12 @@ import { createTestDb, insertLogs, makeLog, type TestDb } from "../src/testing/i
  */
 
 const ms = (iso: string) => Date.parse(iso);
-const config: SpendlensConfig = parseConfig(
-  `
-model_list:
-  - model_name: my-claude
-    litellm_params: { model: anthropic/claude-3-5-sonnet-20241022 }
-    model_info: { id: dep-claude }
-router_settings:
-  provider_budget_config:
-    openai: { budget_limit: 100, time_period: 1d }
-    anthropic: { budget_limit: 50, time_period: 1w }
-    groq: { budget_limit: 10, time_period: 1h }
-    vertex_ai: { budget_limit: 10, time_period: 1mo }
-`,
-  "test.yaml",
-);
+const config: SpendlensConfig = providerBudgetConfig({
+  openai: "budget_limit: 100, time_period: 1d",
+  anthropic: "budget_limit: 50, time_period: 1w",
+  groq: "budget_limit: 10, time_period: 1h",
+  vertex_ai: "budget_limit: 10, time_period: 1mo",
+});
 const resolve = providerResolver(config.modelList ?? []);
 
 type Kind = "openai" | "anthropic" | "groq" | "other";

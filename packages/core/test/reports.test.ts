@@ -13,14 +13,10 @@ import {
   userScope,
 } from "../src/internal.ts";
 import { useTestDb } from "../src/testing/hooks.ts";
-import { insertLogs, makeLog } from "../src/testing/index.ts";
+import { insertLogs, makeLog, reportWindow } from "../src/testing/index.ts";
 import { bruteCustomers, bruteKeys, bruteTeams as teamsOf } from "../src/testing/spendReport.ts";
 
-const START = "2026-01-30";
-const END = "2026-02-02";
-const FROM = Date.parse("2026-01-30T00:00:00.000Z");
-const TO = Date.parse("2026-02-03T00:00:00.000Z");
-const inWindow = (s: string) => Date.parse(s) >= FROM && Date.parse(s) < TO;
+const { START, END, includes: inWindow } = reportWindow;
 const dayOf = (s: string) => s.slice(0, 10);
 
 const KEY_A = hashToken("sk-alpha");
@@ -126,10 +122,7 @@ const logs = [
   ),
 ];
 for (let i = 0; i < 400; i++) {
-  const day = Math.floor(rnd() * 7); // 2026-01-29 .. 2026-02-04
-  const startTime = new Date(
-    Date.parse("2026-01-29T00:00:00.000Z") + day * 86_400_000 + Math.floor(rnd() * 86_400_000),
-  ).toISOString();
+  const startTime = reportWindow.randomTime(rnd, 7); // 2026-01-29 .. 2026-02-04
   const pc = pick(PROVIDER_CASES);
   const l = makeLog(
     base({ startTime, model_id: pc.model_id, custom_llm_provider: pc.custom_llm_provider, model: pc.model }),

@@ -2,8 +2,8 @@ import { type Kysely, sql } from "kysely";
 import { describe, expect, it } from "vitest";
 import {
   ALL,
+  type DemoLog,
   foldRollups,
-  openDatabase,
   prng,
   rebuildRollups,
   rollupStatus,
@@ -12,8 +12,14 @@ import {
   tagRequestTotals,
 } from "../src/internal.ts";
 import { useTestDb } from "../src/testing/hooks.ts";
-import { testEngine } from "../src/testing/index.ts";
-import { insertLikeLiteLLM, logColumns, pick, randomTime } from "../src/testing/writePaths.ts";
+import { deadlockCount, testEngine, withOwnConnections } from "../src/testing/index.ts";
+import {
+  type BASE_COLUMNS,
+  insertLikeLiteLLM,
+  logColumns,
+  pick,
+  randomTime,
+} from "../src/testing/writePaths.ts";
 
 /**
  * The append-only insert path (migration 0010, rollups/fold.ts): an INSERT into "LiteLLM_SpendLogs" only
@@ -24,19 +30,8 @@ import { insertLikeLiteLLM, logColumns, pick, randomTime } from "../src/testing/
 
 const t = useTestDb();
 
-interface Log {
-  request_id: string;
-  spend: number;
-  total_tokens: number;
-  prompt_tokens: number;
-  completion_tokens: number;
-  startTime: string;
-  endTime: string;
-  api_key: string;
-  model: string;
-  user: string;
-  request_tags: string;
-}
+/** The columns COLS writes, typed as the demo generator's logs. */
+type Log = Pick<DemoLog, (typeof BASE_COLUMNS)[number] | "api_key" | "model" | "user" | "request_tags">;
 
 const DAYS = ["2026-05-01", "2026-05-02", "2026-05-03", "2026-05-04"];
 const COLS = logColumns(["api_key", "model", "user"], "jsonb");
@@ -61,6 +56,14 @@ function randomLog(rnd: () => number, prefix: string): Log {
     user: pick(rnd, ["u1", "u2"]),
     request_tags: JSON.stringify(pick(rnd, [[], ["a"], ["a", "b"], ["b", "b"]])),
   };
+}
+
+/** `n` random logs written as LiteLLM writes them (pending until a fold), and in the model. */
+async function writeLogs(rnd: () => number, n: number, prefix: string): Promise<Log[]> {
+  const logs = Array.from({ length: n }, () => randomLog(rnd, prefix));
+  await insertLikeLiteLLM(t.db as Kysely<any>, COLS, logs);
+  for (const l of logs) present.set(l.request_id, l);
+  return logs;
 }
 
 /** Brute force: per (day, api_key, model) over the logs present. */
@@ -105,20 +108,19 @@ async function expectExact(db: Kysely<any>, label: string): Promise<void> {
 /** Every rollup table (after a fold) equals its GROUP BY over the raw logs. */
 async function expectTablesEqualRaw(db: Kysely<any>, label: string): Promise<void> {
   await foldRollups(db as never);
+  // The rows of a rollup per (day, key, model) that its GROUP BY over the raw logs lacks, and back.
+  const differ = (table: "detail_daily" | "activity_daily") => {
+    const rollup = sql`SELECT day, api_key, model, sum(requests)::int8, sum(total_tokens)::int8
+      FROM ${sql.table(`spendlens.${table}`)} GROUP BY 1, 2, 3`;
+    return sql`SELECT ${table}::text AS t, count(*)::int AS bad
+      FROM ((${rollup} EXCEPT SELECT * FROM raw) UNION ALL (SELECT * FROM raw EXCEPT ${rollup})) x`;
+  };
   const r = await sql<{ t: string; bad: number }>`
     WITH raw AS (SELECT ("startTime")::date AS day, api_key, model, count(*)::int8 AS requests,
         sum(total_tokens)::int8 AS tokens FROM "LiteLLM_SpendLogs" GROUP BY 1, 2, 3)
-    SELECT 'detail_daily' AS t, count(*)::int AS bad FROM (
-      (SELECT day, api_key, model, sum(requests)::int8, sum(total_tokens)::int8 FROM spendlens.detail_daily
-        GROUP BY 1, 2, 3 EXCEPT SELECT * FROM raw)
-      UNION ALL (SELECT * FROM raw EXCEPT SELECT day, api_key, model, sum(requests)::int8, sum(total_tokens)::int8
-        FROM spendlens.detail_daily GROUP BY 1, 2, 3)) x
+    ${differ("detail_daily")}
     UNION ALL
-    SELECT 'activity_daily', count(*)::int FROM (
-      (SELECT day, api_key, model, sum(requests)::int8, sum(total_tokens)::int8 FROM spendlens.activity_daily
-        GROUP BY 1, 2, 3 EXCEPT SELECT * FROM raw)
-      UNION ALL (SELECT * FROM raw EXCEPT SELECT day, api_key, model, sum(requests)::int8, sum(total_tokens)::int8
-        FROM spendlens.activity_daily GROUP BY 1, 2, 3)) x
+    ${differ("activity_daily")}
     UNION ALL
     SELECT 'key_weekly', count(*)::int FROM (
       SELECT 1 FROM (SELECT sum(requests) AS n FROM spendlens.key_weekly) a, (SELECT count(*) AS n FROM "LiteLLM_SpendLogs") b
@@ -140,9 +142,7 @@ const pendingCount = async () =>
 describe("append-only rollups: inserts wait in spend_log_pending until a fold", () => {
   it("an insert appends only; the rollup tables change at the fold; a read right after the insert is exact", async () => {
     const rnd = prng(1);
-    const logs = Array.from({ length: 120 }, () => randomLog(rnd, "a"));
-    await insertLikeLiteLLM(t.db as Kysely<any>, COLS, logs);
-    for (const l of logs) present.set(l.request_id, l);
+    await writeLogs(rnd, 120, "a");
     expect(await pendingCount()).toBe(120);
     const before = await sql<{ n: number }>`SELECT count(*)::int AS n FROM spendlens.detail_daily`.execute(
       t.db,
@@ -159,9 +159,7 @@ describe("append-only rollups: inserts wait in spend_log_pending until a fold", 
 
   it("updates and subtracting deletes of logs that are still pending fold them first", async () => {
     const rnd = prng(2);
-    const logs = Array.from({ length: 60 }, () => randomLog(rnd, "b"));
-    await insertLikeLiteLLM(t.db as Kysely<any>, COLS, logs);
-    for (const l of logs) present.set(l.request_id, l);
+    const logs = await writeLogs(rnd, 60, "b");
     // Move some of them (not folded yet) to another day and key: the old rows must not be left behind.
     const moved = logs.slice(0, 20).map((l) => l.request_id);
     await sql`UPDATE "LiteLLM_SpendLogs" SET api_key = 'k-moved', "startTime" = '2026-05-04T12:00:00'
@@ -170,9 +168,7 @@ describe("append-only rollups: inserts wait in spend_log_pending until a fold", 
       present.set(id, { ...present.get(id)!, api_key: "k-moved", startTime: "2026-05-04T12:00:00.000Z" });
     await expectExact(t.db as Kysely<any>, "after updating pending logs");
     // More pending logs, then a subtracting delete of some of them.
-    const more = Array.from({ length: 40 }, () => randomLog(rnd, "c"));
-    await insertLikeLiteLLM(t.db as Kysely<any>, COLS, more);
-    for (const l of more) present.set(l.request_id, l);
+    const more = await writeLogs(rnd, 40, "c");
     await setRollupDeleteMode(t.db, "subtract");
     const gone = more.slice(0, 15).map((l) => l.request_id);
     await sql`DELETE FROM "LiteLLM_SpendLogs" WHERE request_id = ANY(${gone}::text[])`.execute(t.db);
@@ -185,9 +181,7 @@ describe("append-only rollups: inserts wait in spend_log_pending until a fold", 
 
   it("a fold of at most N rows takes N, leaves the rest pending, and answers stay exact", async () => {
     const rnd = prng(4);
-    const logs = Array.from({ length: 30 }, () => randomLog(rnd, "e"));
-    await insertLikeLiteLLM(t.db as Kysely<any>, COLS, logs);
-    for (const l of logs) present.set(l.request_id, l);
+    await writeLogs(rnd, 30, "e");
     const r = await sql<{ n: number }>`SELECT spendlens.rollups_fold(12)::int AS n`.execute(t.db);
     expect(r.rows[0]!.n).toBe(12);
     expect(await pendingCount()).toBe(18);
@@ -197,9 +191,7 @@ describe("append-only rollups: inserts wait in spend_log_pending until a fold", 
 
   it("a rebuild folds first: pending logs of the rebuilt days are counted once", async () => {
     const rnd = prng(3);
-    const logs = Array.from({ length: 50 }, () => randomLog(rnd, "d"));
-    await insertLikeLiteLLM(t.db as Kysely<any>, COLS, logs);
-    for (const l of logs) present.set(l.request_id, l);
+    await writeLogs(rnd, 50, "d");
     expect(await pendingCount()).toBe(50);
     await rebuildRollups(t.db, { scope: "all" });
     expect(await pendingCount()).toBe(0);
@@ -210,20 +202,8 @@ describe("append-only rollups: inserts wait in spend_log_pending until a fold", 
   it.skipIf(testEngine() !== "postgres")(
     "two connections inserting and folding at once: no deadlock, no double count, no lost row (Postgres)",
     async () => {
-      const a = await openDatabase({ databaseUrl: t.url! });
-      const b = await openDatabase({ databaseUrl: t.url! });
-      const deadlocks = async () => {
-        await sql`SELECT pg_stat_clear_snapshot()`.execute(t.db);
-        return Number(
-          (
-            await sql<{
-              n: string;
-            }>`SELECT deadlocks AS n FROM pg_stat_database WHERE datname = current_database()`.execute(t.db)
-          ).rows[0]!.n,
-        );
-      };
-      const before = await deadlocks();
-      try {
+      const before = await deadlockCount(t.db);
+      await withOwnConnections(t, 2, async ([a, b]) => {
         const lane = async (db: Kysely<any>, seed: number, prefix: string) => {
           const rnd = prng(seed);
           for (let i = 0; i < 25; i++) {
@@ -245,15 +225,12 @@ describe("append-only rollups: inserts wait in spend_log_pending until a fold", 
             await new Promise((r) => setTimeout(r, 20));
           }
         };
-        await Promise.all([lane(a.db as Kysely<any>, 10, "x"), lane(b.db as Kysely<any>, 11, "y"), reader()]);
-      } finally {
-        await a.close();
-        await b.close();
-      }
+        await Promise.all([lane(a as Kysely<any>, 10, "x"), lane(b as Kysely<any>, 11, "y"), reader()]);
+      });
       await expectExact(t.db as Kysely<any>, "after concurrent writers and folds");
       await expectTablesEqualRaw(t.db as Kysely<any>, "after concurrent writers and folds");
       expect((await rollupStatus(t.db)).dirtyDays).toEqual([]);
-      expect(await deadlocks()).toBe(before);
+      expect(await deadlockCount(t.db)).toBe(before);
     },
   );
 });

@@ -1,13 +1,11 @@
 import { type Kysely, sql } from "kysely";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   ALL,
   type DemoErrorLog,
   type DemoLog,
   type ErrorQuery,
   errorTotals,
-  migrate,
-  migrations,
   pauseRollups,
   prng,
   rebuildRollups,
@@ -19,9 +17,13 @@ import {
   spendTotals,
   userScope,
 } from "../src/internal.ts";
+import { SPEND_DIMS } from "../src/rollups/grains.ts";
+import { expectAttachedWithoutIndexes } from "../src/testing/expectations.ts";
+import { useTestDb } from "../src/testing/hooks.ts";
 import {
+  applyMigration,
+  applyMigrationsBefore,
   createOlderSpendLogs,
-  createTestDb,
   insertErrorLogs,
   insertLogs,
   makeErrorLog,
@@ -29,11 +31,14 @@ import {
   type TestDb,
   testEngine,
 } from "../src/testing/index.ts";
+import { deleteLogs, deleteLogsBefore, LogModel, swappedAll, updateLogs } from "../src/testing/logModel.ts";
 import {
   copyIn as copyDirect,
   insertLikeLiteLLM as insertDirect,
   logColumns,
+  NON_ARRAY_TAGS,
   pick,
+  randomIdAndUsage,
   randomTime,
 } from "../src/testing/writePaths.ts";
 import { expectSums, type Sums, zeroSums } from "./sums.ts";
@@ -56,22 +61,13 @@ const TAG_VALUES = [
   '["chat", "rag", "batch"]',
   '["prod", "prod"]', // a repeated tag counts once per element, as jsonb_array_elements_text does
   '["x", 7]', // a number element is the tag "7"
-  '{"legacy": ["prod"]}', // not an array: no tags
-  '"prod"',
-  "5",
-  "null",
-  null, // SQL NULL
+  ...NON_ARRAY_TAGS,
 ];
 
-let counter = 0;
 function randomLog(rnd: () => number, day = pick(rnd, DAYS)): Log {
-  counter++;
-  const prompt = Math.floor(rnd() * 2000);
-  const completion = Math.floor(rnd() * 800);
-  const startTime = randomTime(rnd, day, 0.12);
   return {
-    ...makeLog({ startTime }),
-    request_id: `p-${counter}-${Math.floor(rnd() * 1e9)}`,
+    ...makeLog({ startTime: randomTime(rnd, day, 0.12) }),
+    ...randomIdAndUsage(rnd, "p"),
     api_key: pick(rnd, ["k1", "k2", "k3", "k4", ""]),
     user: pick(rnd, ["alice", "bob", "carol", "", null]) as string,
     team_id: pick(rnd, ["t1", "t2", "", null]),
@@ -82,22 +78,16 @@ function randomLog(rnd: () => number, day = pick(rnd, DAYS)): Log {
     model_id: pick(rnd, ["m1", "m2", ""]),
     custom_llm_provider: pick(rnd, ["openai", "anthropic", "azure", null]) as string,
     api_base: pick(rnd, ["https://a", "https://b", null]) as string,
-    spend: rnd() < 0.1 ? 0 : Math.round(rnd() * 1e7) / 1e6,
-    prompt_tokens: prompt,
-    completion_tokens: completion,
-    total_tokens: prompt + completion + (rnd() < 0.2 ? 3 : 0),
     request_tags: pick(rnd, TAG_VALUES) as string,
   };
 }
 
 // ---- the model: what the rollups must reflect ----
 
-/** Logs the rollups count: inserted (and, in keep mode, deleted) ones, as last written. */
-const counted = new Map<string, Log>();
-/** Logs currently in the table (for choosing what to update or delete). */
-const present = new Set<string>();
-const countedErrors = new Map<string, DemoErrorLog>();
-const presentErrors = new Set<string>();
+const model = new LogModel<Log>();
+const errorModel = new LogModel<DemoErrorLog>();
+const { counted, present } = model;
+const { counted: countedErrors, present: presentErrors } = errorModel;
 
 function tagsOf(json: string | null): (string | null)[] {
   if (json === null) return [];
@@ -197,26 +187,7 @@ const SPEND_QUERIES: [string, SpendQuery, Scope, boolean?][] = [
   ["per tag per day", { window: DAYS_WINDOW, dims: ["day", "tag"] }, ALL],
   ["one tag, no dims", { window: WHOLE, filters: { tag: "prod" }, attribution: "full" }, ALL],
   ["tag with another dim (raw)", { window: PARTIAL, dims: ["tag", "model"] }, ALL, true],
-  [
-    "every dim",
-    {
-      window: PARTIAL,
-      dims: [
-        "day",
-        "api_key",
-        "user",
-        "team_id",
-        "end_user",
-        "model",
-        "model_group",
-        "model_id",
-        "custom_llm_provider",
-        "api_base",
-        "organization_id",
-      ],
-    },
-    ALL,
-  ],
+  ["every dim", { window: PARTIAL, dims: ["day", ...SPEND_DIMS] }, ALL],
   [
     "filters with NULL and lists",
     { window: WHOLE, dims: ["user"], filters: { team_id: [null, "t1"], end_user: null } },
@@ -256,32 +227,13 @@ async function checkAll(db: TestDb["db"], label: string): Promise<void> {
 // ---- the ways logs reach the table ----
 
 /** Every column the rollup grains group by, as the full-width write paths write them. */
-const DIMENSION_COLUMNS = [
-  "api_key",
-  "model",
-  "model_id",
-  "model_group",
-  "custom_llm_provider",
-  "api_base",
-  "user",
-  "team_id",
-  "organization_id",
-  "end_user",
-];
+const DIMENSION_COLUMNS = SPEND_DIMS;
 
 /** spendlens's batch insert (insertLogBatch) writes no organization_id. */
 async function insertBatch(db: TestDb["db"], logs: Log[]): Promise<void> {
   for (const l of logs) l.organization_id = null;
   await insertLogs(db, logs);
-  rememberInserted(logs);
-}
-
-function rememberInserted(logs: Log[]): void {
-  for (const l of logs) {
-    if (present.has(l.request_id) || counted.has(l.request_id)) continue; // ON CONFLICT DO NOTHING
-    counted.set(l.request_id, l);
-    present.add(l.request_id);
-  }
+  model.inserted(logs);
 }
 
 /** As LiteLLM writes: one multi-row INSERT ... VALUES with ON CONFLICT DO NOTHING (prisma skipDuplicates). */
@@ -296,26 +248,18 @@ async function upsertLikeLiteLLM(db: Kysely<any>, logs: Log[]): Promise<void> {
     logs,
     { update: ["spend", "request_tags"] },
   );
-  for (const l of logs) {
-    const old = counted.get(l.request_id);
-    if (old && present.has(l.request_id)) {
-      counted.set(l.request_id, { ...old, spend: l.spend, request_tags: l.request_tags });
-    } else if (!old) {
-      counted.set(l.request_id, {
-        ...l,
-        model_id: "",
-        custom_llm_provider: "",
-        api_base: "",
-        organization_id: null,
-      });
-      present.add(l.request_id);
-    }
-  }
+  model.upserted(logs, ["spend", "request_tags"], (l) => ({
+    ...l,
+    model_id: "",
+    custom_llm_provider: "",
+    api_base: "",
+    organization_id: null,
+  }));
 }
 
 async function copyIn(t: TestDb, logs: Log[]): Promise<void> {
   await copyDirect(t, logColumns(DIMENSION_COLUMNS, "text"), logs);
-  rememberInserted(logs);
+  model.inserted(logs);
 }
 
 async function insertErrorsDirect(db: Kysely<any>, errs: DemoErrorLog[]): Promise<void> {
@@ -325,16 +269,14 @@ async function insertErrorsDirect(db: Kysely<any>, errs: DemoErrorLog[]): Promis
   );
   await sql`INSERT INTO "LiteLLM_ErrorLogs" (request_id, "startTime", "endTime", api_base, model_group, model_id,
       exception_type, status_code) VALUES ${sql.join(rows)}`.execute(db);
-  for (const e of errs) {
-    countedErrors.set(e.request_id, e);
-    presentErrors.add(e.request_id);
-  }
+  errorModel.inserted(errs);
 }
 
+let errorSeq = 0;
 function randomError(rnd: () => number, day = pick(rnd, DAYS)): DemoErrorLog {
-  counter++;
+  errorSeq++;
   return makeErrorLog({
-    request_id: `pe-${counter}-${Math.floor(rnd() * 1e9)}`,
+    request_id: `pe-${errorSeq}-${Math.floor(rnd() * 1e9)}`,
     startTime: randomTime(rnd, day, 0.12),
     model_group: pick(rnd, ["gpt-4o", "claude", ""]),
     api_base: pick(rnd, ["https://a", "https://b", ""]),
@@ -346,15 +288,8 @@ function randomError(rnd: () => number, day = pick(rnd, DAYS)): DemoErrorLog {
 
 // ---- the test ----
 
-let t: TestDb;
+const t = useTestDb();
 const rnd = prng(20260301);
-
-beforeAll(async () => {
-  t = await createTestDb();
-});
-afterAll(async () => {
-  await t?.drop();
-});
 
 describe("rollups equal a brute-force sum over the logs", () => {
   it("after inserts by every path: batches, LiteLLM-style VALUES, single rows, COPY, duplicates, late logs", async () => {
@@ -367,11 +302,11 @@ describe("rollups equal a brute-force sum over the logs", () => {
     // LiteLLM writing straight into the table, and single-row statements
     const direct = Array.from({ length: 120 }, () => randomLog(rnd));
     await insertLikeLiteLLM(t.db, direct);
-    rememberInserted(direct);
+    model.inserted(direct);
     for (let i = 0; i < 8; i++) {
       const one = randomLog(rnd);
       await insertLikeLiteLLM(t.db, [one]);
-      rememberInserted([one]);
+      model.inserted([one]);
     }
     // duplicates: the same request ids again (some with other content) count once
     const dups = [...counted.values()].slice(0, 40).map((l) => ({ ...l, spend: l.spend + 1 }));
@@ -386,37 +321,25 @@ describe("rollups equal a brute-force sum over the logs", () => {
     }
     const errs = Array.from({ length: 80 }, () => randomError(rnd));
     await insertErrorLogs(t.db, errs.slice(0, 50));
-    for (const e of errs.slice(0, 50)) {
-      countedErrors.set(e.request_id, e);
-      presentErrors.add(e.request_id);
-    }
+    errorModel.inserted(errs.slice(0, 50));
     await insertErrorsDirect(t.db, errs.slice(50));
     await checkAll(t.db, "inserts");
     expect((await rollupStatus(t.db)).dirtyDays).toEqual([]);
   });
 
   it("after updates: spend, day, user and tags changed in place, upserts, and updates that change nothing relevant", async () => {
-    const ids = [...present];
-    const chosen = ids.filter(() => rnd() < 0.25);
-    for (const id of chosen) {
-      const l = counted.get(id)!;
-      const next: Log = {
+    const upd = model
+      .presentLogs()
+      .filter(() => rnd() < 0.25)
+      .map((l) => ({
         ...l,
         spend: Math.round(rnd() * 1e6) / 1e5,
         startTime: rnd() < 0.3 ? randomTime(rnd, pick(rnd, DAYS), 0.12) : l.startTime,
         user: rnd() < 0.3 ? (pick(rnd, ["alice", "bob", null]) as string) : l.user,
         request_tags: rnd() < 0.3 ? (pick(rnd, TAG_VALUES) as string) : l.request_tags,
-      };
-      counted.set(id, next);
-    }
+      }));
     // One UPDATE statement for all of them (old and new rows meet in the transition tables).
-    const upd = chosen.map((id) => counted.get(id)!);
-    await sql`UPDATE "LiteLLM_SpendLogs" AS s SET spend = v.spend, "startTime" = v.st::timestamp, "user" = v.usr,
-        request_tags = v.tags::jsonb
-      FROM unnest(${upd.map((l) => l.request_id)}::text[], ${upd.map((l) => l.spend)}::float8[],
-        ${upd.map((l) => l.startTime)}::text[], ${upd.map((l) => l.user)}::text[], ${upd.map((l) => l.request_tags)}::text[])
-        AS v(id, spend, st, usr, tags)
-      WHERE s.request_id = v.id`.execute(t.db);
+    await updateLogs(t.db, model, upd, ["spend", "startTime", "user", "request_tags"]);
     await checkAll(t.db, "update");
     // An update of columns rollups do not read changes nothing.
     await sql`UPDATE "LiteLLM_SpendLogs" SET metadata = '{"touched": true}'::jsonb, status = 'success'`.execute(
@@ -444,11 +367,8 @@ describe("rollups equal a brute-force sum over the logs", () => {
     expect(st0.deleteMode).toBe("keep");
     // Retention: drop the raw logs before noon of the third day; totals stay (the model keeps them counted).
     const cutoff = `${DAYS[2]}T12:00:00.000Z`;
-    await sql`DELETE FROM "LiteLLM_SpendLogs" WHERE "startTime" < ${cutoff}`.execute(t.db);
-    await sql`DELETE FROM "LiteLLM_ErrorLogs" WHERE "startTime" < ${cutoff}`.execute(t.db);
-    for (const id of [...present]) if (counted.get(id)!.startTime < cutoff) present.delete(id);
-    for (const id of [...presentErrors])
-      if (countedErrors.get(id)!.startTime < cutoff) presentErrors.delete(id);
+    await deleteLogsBefore(t.db, model, cutoff);
+    await deleteLogsBefore(t.db, errorModel, cutoff, "LiteLLM_ErrorLogs");
     await checkAll(t.db, "after retention");
     const raw = await sql<{ n: number }>`SELECT count(*)::int AS n FROM "LiteLLM_SpendLogs"`.execute(t.db);
     expect(raw.rows[0]!.n).toBe(present.size); // the raw table did shrink
@@ -464,18 +384,14 @@ describe("rollups equal a brute-force sum over the logs", () => {
 
     // Subtract mode: a delete takes the rows out of the totals.
     await setRollupDeleteMode(t.db, "subtract");
-    const victims = [...present].filter(() => rnd() < 0.2);
-    await sql`DELETE FROM "LiteLLM_SpendLogs" WHERE request_id = ANY(${victims}::text[])`.execute(t.db);
-    for (const id of victims) {
-      counted.delete(id);
-      present.delete(id);
-    }
+    await deleteLogs(
+      t.db,
+      model,
+      [...present].filter(() => rnd() < 0.2),
+      "subtracted",
+    );
     const evictims = [...presentErrors].slice(0, 5);
-    await sql`DELETE FROM "LiteLLM_ErrorLogs" WHERE request_id = ANY(${evictims}::text[])`.execute(t.db);
-    for (const id of evictims) {
-      countedErrors.delete(id);
-      presentErrors.delete(id);
-    }
+    await deleteLogs(t.db, errorModel, evictims, "subtracted", "LiteLLM_ErrorLogs");
     await checkAll(t.db, "subtract deletes");
     await setRollupDeleteMode(t.db, "keep");
   });
@@ -528,7 +444,7 @@ describe("rollups equal a brute-force sum over the logs", () => {
         i % 2 ? insertLogs(t.db, logs) : t.db.transaction().execute((trx) => insertLikeLiteLLM(trx, logs)),
       ),
     );
-    for (const b of batches) rememberInserted(b);
+    for (const b of batches) model.inserted(b);
     expect((await rollupStatus(t.db)).dirtyDays).toEqual([]);
     await checkAll(t.db, "concurrent");
   });
@@ -539,91 +455,58 @@ describe("rollups equal a brute-force sum over the logs", () => {
     await checkAll(t.db, "truncate kept");
     await setRollupDeleteMode(t.db, "subtract");
     await sql`TRUNCATE "LiteLLM_SpendLogs"`.execute(t.db);
-    counted.clear();
-    present.clear();
+    model.clear();
     await checkAll(t.db, "truncate subtracted");
     await setRollupDeleteMode(t.db, "keep");
   });
 });
 
 describe("migration 0003 on a database that already holds logs", () => {
-  let db: TestDb;
-  afterAll(async () => {
-    await db?.drop();
-  });
+  const db = useTestDb({ migrate: false });
 
   it("fills the rollups from the existing logs", async () => {
-    db = await createTestDb({ migrate: false });
-    await sql`CREATE SCHEMA IF NOT EXISTS spendlens`.execute(db.db);
-    await migrations["0001_base"]!.up(db.db as Kysely<any>);
-    await migrations["0002_budgets"]!.up(db.db as Kysely<any>);
+    await applyMigrationsBefore(db.db, "0003");
     const local = prng(7);
     const logs = Array.from({ length: 300 }, () => randomLog(local));
     await insertLikeLiteLLM(db.db as Kysely<any>, logs);
     const errs = Array.from({ length: 30 }, () => randomError(local));
     await insertErrorsDirect(db.db as Kysely<any>, errs);
-    await db.db.transaction().execute((trx) => migrations["0003_rollups"]!.up(trx as Kysely<any>));
+    await applyMigration(db.db, "0003_rollups");
     // The model above describes the other database: swap in this one's logs while checking.
-    const saved = [
-      new Map(counted),
-      new Set(present),
-      new Map(countedErrors),
-      new Set(presentErrors),
-    ] as const;
-    counted.clear();
-    present.clear();
-    countedErrors.clear();
-    presentErrors.clear();
-    for (const l of logs) counted.set(l.request_id, l);
-    for (const l of logs) present.add(l.request_id);
-    for (const e of errs) countedErrors.set(e.request_id, e);
-    for (const e of errs) presentErrors.add(e.request_id);
-    try {
-      await checkAll(db.db, "backfill");
-      const n = await sql<{ n: number }>`SELECT sum(requests)::int AS n FROM spendlens.detail_daily`.execute(
-        db.db,
-      );
-      expect(n.rows[0]!.n).toBe(300); // read from the rollup, not only from the raw fallback
-      expect((await rollupStatus(db.db)).dirtyDays).toEqual([]);
-      expect((await rollupStatus(db.db)).missingTriggers).toEqual([]);
-      // A table recreated or altered behind spendlens's back shows up in the status.
-      await sql`DROP TRIGGER spendlens_rollup_update ON "LiteLLM_SpendLogs"`.execute(db.db);
-      await sql`ALTER TABLE "LiteLLM_ErrorLogs" DISABLE TRIGGER spendlens_rollup_insert`.execute(db.db);
-      expect((await rollupStatus(db.db)).missingTriggers).toEqual([
-        "LiteLLM_SpendLogs.spendlens_rollup_update",
-        "LiteLLM_ErrorLogs.spendlens_rollup_insert",
-      ]);
-    } finally {
-      counted.clear();
-      present.clear();
-      countedErrors.clear();
-      presentErrors.clear();
-      for (const [k, v] of saved[0]) counted.set(k, v);
-      for (const k of saved[1]) present.add(k);
-      for (const [k, v] of saved[2]) countedErrors.set(k, v);
-      for (const k of saved[3]) presentErrors.add(k);
-    }
+    await swappedAll(
+      [
+        [model, logs],
+        [errorModel, errs],
+      ],
+      async () => {
+        await checkAll(db.db, "backfill");
+        const n = await sql<{
+          n: number;
+        }>`SELECT sum(requests)::int AS n FROM spendlens.detail_daily`.execute(db.db);
+        expect(n.rows[0]!.n).toBe(300); // read from the rollup, not only from the raw fallback
+        expect((await rollupStatus(db.db)).dirtyDays).toEqual([]);
+        expect((await rollupStatus(db.db)).missingTriggers).toEqual([]);
+        // A table recreated or altered behind spendlens's back shows up in the status.
+        await sql`DROP TRIGGER spendlens_rollup_update ON "LiteLLM_SpendLogs"`.execute(db.db);
+        await sql`ALTER TABLE "LiteLLM_ErrorLogs" DISABLE TRIGGER spendlens_rollup_insert`.execute(db.db);
+        expect((await rollupStatus(db.db)).missingTriggers).toEqual([
+          "LiteLLM_SpendLogs.spendlens_rollup_update",
+          "LiteLLM_ErrorLogs.spendlens_rollup_insert",
+        ]);
+      },
+    );
   });
 });
 
 describe("attach mode: a LiteLLM database without organization_id", () => {
-  let db: TestDb;
-  afterAll(async () => {
-    await db?.drop();
-  });
+  const db = useTestDb({ migrate: false });
 
   it("adds triggers but no index to LiteLLM's table, and reads the missing column as NULL", async () => {
-    db = await createTestDb({ migrate: false });
     // An older LiteLLM's SpendLogs: every column spendlens requires, but no organization_id.
     await createOlderSpendLogs(db.db);
     await sql`INSERT INTO "LiteLLM_SpendLogs" (request_id, spend, "startTime", "endTime", "user", request_tags)
       VALUES ('old-1', 1.5, '2026-02-01 10:00:00', '2026-02-01 10:00:01', 'alice', '["a"]')`.execute(db.db);
-    const m = await migrate(db.db);
-    expect(m.mode).toBe("attach");
-    const ix = await sql<{ indexname: string }>`SELECT indexname FROM pg_indexes
-      WHERE tablename = 'LiteLLM_SpendLogs' ORDER BY indexname`.execute(db.db);
-    expect(ix.rows.map((r) => r.indexname)).toEqual(["LiteLLM_SpendLogs_pkey"]); // nothing of spendlens's
-    expect((await rollupStatus(db.db)).missingTriggers).toEqual([]);
+    await expectAttachedWithoutIndexes(db.db);
     // A log written after the migration, straight into the table, joins the one backfilled.
     await sql`INSERT INTO "LiteLLM_SpendLogs" (request_id, spend, "startTime", "endTime", "user", request_tags)
       VALUES ('new-1', 2.25, '2026-02-01 23:00:00', '2026-02-01 23:00:01', 'alice', '["a", "b"]')`.execute(

@@ -1,7 +1,8 @@
 import { sql } from "kysely";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ALL, logsPage, prng, spendLogsUi, spendLogsUiInput, userScope } from "../src/internal.ts";
-import { createTestDb, insertLogs, makeLog, type TestDb } from "../src/testing/index.ts";
+import { useTestDb } from "../src/testing/hooks.ts";
+import { insertLogs, makeLog } from "../src/testing/index.ts";
 
 /**
  * /spend/logs/ui with every filter the current LiteLLM UI sends: each page and total equal a
@@ -67,16 +68,12 @@ const logs = Array.from({ length: 1500 }, (_, i) => {
   });
 });
 
-let t: TestDb;
-beforeAll(async () => {
-  t = await createTestDb();
-  await insertLogs(t.db, logs);
-}, 120_000);
-afterAll(async () => {
-  await t?.drop();
-});
+const t = useTestDb({ setup: (t) => insertLogs(t.db, logs) });
 
 type L = (typeof logs)[number];
+/** The page's order: newest first, ties by request_id descending. */
+const newestFirst = (a: L, b: L) =>
+  a.startTime === b.startTime ? (a.request_id < b.request_id ? 1 : -1) : a.startTime < b.startTime ? 1 : -1;
 /** A log's tags as text, brute force in JS: the elements of its array, anything else none. */
 const tagsOf = (l: L): string[] => {
   const v = JSON.parse(l.request_tags ?? "null") as unknown;
@@ -99,17 +96,7 @@ async function check(
   page = 2,
 ) {
   const want = logs.filter((l) => inWindow(l) && keep(l));
-  const cmp =
-    sort ??
-    ((a: L, b: L) =>
-      a.startTime === b.startTime
-        ? a.request_id < b.request_id
-          ? 1
-          : -1
-        : a.startTime < b.startTime
-          ? 1
-          : -1);
-  want.sort(cmp);
+  want.sort(sort ?? newestFirst);
   const res = await spendLogsUi(
     t.db,
     scope,
@@ -195,15 +182,7 @@ describe("/spend/logs/ui filters and sort", () => {
     ] as const) {
       const want = logs
         .filter((l) => inWindow(l) && tagsOf(l).includes("prod") && (who === null || l.user === who))
-        .sort((a, b) =>
-          a.startTime === b.startTime
-            ? a.request_id < b.request_id
-              ? 1
-              : -1
-            : a.startTime < b.startTime
-              ? 1
-              : -1,
-        )
+        .sort(newestFirst)
         .map((l) => l.request_id);
       const got: string[] = [];
       let cursor: string | undefined;

@@ -47,6 +47,20 @@ const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)]!;
 // Few distinct dyadic spends: many ties (tie-breaks are tested), every sum exact in any order.
 const spend = () => Math.floor(rnd() * 6) / 4;
 
+/** A log at `startTime` with these tokens, of a random key, team, customer, user and model and spend. */
+const randomLog = (startTime: string, prompt: number, completion: number) =>
+  makeLog({
+    startTime,
+    api_key: pick(KEYS),
+    team_id: pick(TEAM_IDS),
+    end_user: pick(CUSTOMERS),
+    user: pick(USERS),
+    model: pick(MODELS),
+    spend: spend(),
+    prompt_tokens: prompt,
+    completion_tokens: completion,
+    total_tokens: prompt + completion,
+  });
 const logs: DemoLog[] = [];
 for (let i = 0; i < 900; i++) {
   const day = Math.floor(rnd() * 12); // 2026-03-01 .. 2026-03-12: the days either side are outside
@@ -55,20 +69,7 @@ for (let i = 0; i < 900; i++) {
   ).toISOString();
   const p = Math.floor(rnd() * 500);
   const c = Math.floor(rnd() * 200);
-  logs.push(
-    makeLog({
-      startTime,
-      api_key: pick(KEYS),
-      team_id: pick(TEAM_IDS),
-      end_user: pick(CUSTOMERS),
-      user: pick(USERS),
-      model: pick(MODELS),
-      spend: spend(),
-      prompt_tokens: p,
-      completion_tokens: c,
-      total_tokens: p + c,
-    }),
-  );
+  logs.push(randomLog(startTime, p, c));
 }
 
 type Log = DemoLog;
@@ -246,18 +247,7 @@ describe("spendReportStream", () => {
     await pauseRollups(t.db);
     try {
       const extra = Array.from({ length: 40 }, (_, i) =>
-        makeLog({
-          startTime: `2026-03-0${3 + (i % 2)}T0${i % 10}:30:00.000Z`,
-          api_key: pick(KEYS),
-          team_id: pick(TEAM_IDS),
-          end_user: pick(CUSTOMERS),
-          user: pick(USERS),
-          model: pick(MODELS),
-          spend: spend(),
-          prompt_tokens: i,
-          completion_tokens: 2 * i,
-          total_tokens: 3 * i,
-        }),
+        randomLog(`2026-03-0${3 + (i % 2)}T0${i % 10}:30:00.000Z`, i, 2 * i),
       );
       await insertLogs(t.db, extra);
       inserted.push(...extra);

@@ -21,6 +21,7 @@ import {
   KEYS,
   ms,
   NOW,
+  spendBy,
   sumBy,
   TEAMS,
   WINDOW_START,
@@ -47,11 +48,7 @@ describe("fixture", () => {
 
 describe("globalSpendLogs (GET /global/spend/logs)", () => {
   it("admins: spend per day since UTC midnight 30 days ago, ordered by date", async () => {
-    const by = sumBy(
-      inWin,
-      (l) => dayOf(l.startTime),
-      (l) => l.spend,
-    );
+    const by = spendBy(inWin, (l) => dayOf(l.startTime));
     const expected = [...by.entries()]
       .sort((a, b) => cmp(a[0], b[0]))
       .map(([date, spend]) => ({ date, spend }));
@@ -68,11 +65,7 @@ describe("globalSpendLogs (GET /global/spend/logs)", () => {
   it("admins with a raw sk- key: that key's days, with api_key", async () => {
     const k = KEYS[1]!;
     const rows = inWin.filter((l) => l.api_key === k.token);
-    const by = sumBy(
-      rows,
-      (l) => dayOf(l.startTime),
-      (l) => l.spend,
-    );
+    const by = spendBy(rows, (l) => dayOf(l.startTime));
     const expected = [...by.entries()]
       .sort((a, b) => cmp(a[0], b[0]))
       .map(([date, spend]) => ({ date, spend, api_key: k.token }));
@@ -83,11 +76,7 @@ describe("globalSpendLogs (GET /global/spend/logs)", () => {
 
   it("internal users: their own rows per day and key (MonthlyGlobalSpendPerUserPerKey)", async () => {
     const rows = inWin.filter((l) => l.user === "alice");
-    const by = sumBy(
-      rows,
-      (l) => `${dayOf(l.startTime)}|${l.api_key}`,
-      (l) => l.spend,
-    );
+    const by = spendBy(rows, (l) => `${dayOf(l.startTime)}|${l.api_key}`);
     const expected = [...by.entries()]
       .map(([k, spend]) => {
         const [date, api_key] = k.split("|") as [string, string];
@@ -105,11 +94,7 @@ describe("globalSpendLogs (GET /global/spend/logs)", () => {
 
 describe("globalSpendKeys (GET /global/spend/keys)", () => {
   const expectedKeys = (rows: typeof logs) => {
-    const by = sumBy(
-      rows,
-      (l) => l.api_key,
-      (l) => l.spend,
-    );
+    const by = spendBy(rows, (l) => l.api_key);
     return [...by.entries()]
       .map(([api_key, total_spend]) => {
         const k = KEYS.find((x) => x.token === api_key);
@@ -145,11 +130,7 @@ describe("globalSpendKeys (GET /global/spend/keys)", () => {
 describe("globalSpendModels (GET /global/spend/models)", () => {
   const expectedModels = (rows: typeof logs) => {
     const r = rows.filter((l) => l.model !== "");
-    const spend = sumBy(
-      r,
-      (l) => l.model,
-      (l) => l.spend,
-    );
+    const spend = spendBy(r, (l) => l.model);
     const tokens = sumBy(
       r,
       (l) => l.model,
@@ -183,22 +164,14 @@ describe("globalSpendTeams (GET /global/spend/teams)", () => {
   it("daily spend per team alias sorted by date, Unassigned for no team/alias/unknown team, top 10 totals", async () => {
     const aliasOf = (id: string | null) => TEAMS.find((x) => x.team_id === id)?.team_alias ?? "Unassigned";
     const r2 = (x: number) => Math.round(x * 100) / 100;
-    const byDayTeam = sumBy(
-      inWin,
-      (l) => `${dayOf(l.startTime)}|${aliasOf(l.team_id)}`,
-      (l) => l.spend,
-    );
+    const byDayTeam = spendBy(inWin, (l) => `${dayOf(l.startTime)}|${aliasOf(l.team_id)}`);
     const days = new Map<string, Record<string, string | number>>();
     for (const [k, v] of byDayTeam) {
       const [date, team] = k.split("|") as [string, string];
       if (!days.has(date)) days.set(date, { date });
       days.get(date)![team] = r2(v);
     }
-    const totals = sumBy(
-      inWin,
-      (l) => aliasOf(l.team_id),
-      (l) => l.spend,
-    );
+    const totals = spendBy(inWin, (l) => aliasOf(l.team_id));
     const ranked = [...totals.entries()]
       .map(([team_id, v]) => ({ team_id, total_spend: r2(v) }))
       .sort((a, b) => b.total_spend - a.total_spend || cmp(a.team_id, b.team_id));
@@ -224,11 +197,7 @@ describe("end users", () => {
     const rows = logs.filter(
       (l) => !!l.end_user && ms(l.startTime) >= from && ms(l.startTime) < to && (!key || l.api_key === key),
     );
-    const spend = sumBy(
-      rows,
-      (l) => l.end_user!,
-      (l) => l.spend,
-    );
+    const spend = spendBy(rows, (l) => l.end_user!);
     const count = sumBy(
       rows,
       (l) => l.end_user!,

@@ -108,19 +108,23 @@ describe("tag analytics", () => {
     const end = day(1);
     const since = (l: L) =>
       Math.floor((Date.parse(`${end}T00:00:00Z`) - Date.parse(`${dayOf(l)}T00:00:00Z`)) / 86_400_000);
+    // A period's active users by tag and index (0: the period ending at `end`), from its end date.
+    const byPeriod = (
+      rows: { tag: string; period_end: string | null; active_users: number }[],
+      days: number,
+    ) =>
+      new Map(
+        rows.map((r) => [
+          `${r.tag}|${(Date.parse(`${end}T00:00:00Z`) - Date.parse(`${r.period_end}T00:00:00Z`)) / days / 86_400_000}`,
+          r.active_users,
+        ]),
+      );
     const wau = await tagWau(t.db, ALL, tagWauInput.parse({ custom_llm_provider: "openai" }));
     const wantW = activeUsers(
       (l) => l.custom_llm_provider === "openai",
       (l) => (since(l) >= 0 && since(l) < 49 ? String(Math.floor(since(l) / 7)) : null),
     );
-    expect(
-      new Map(
-        wau.results.map((r) => [
-          `${r.tag}|${(Date.parse(`${end}T00:00:00Z`) - Date.parse(`${r.period_end}T00:00:00Z`)) / 7 / 86_400_000}`,
-          r.active_users,
-        ]),
-      ),
-    ).toEqual(wantW);
+    expect(byPeriod(wau.results, 7)).toEqual(wantW);
     const w0 = wau.results.find((r) => r.period_end === end)!;
     expect([w0.date, w0.period_start]).toEqual([`Week 7 (Jul 15)`, day(-5)]);
     const mau = await tagMau(t.db, ALL, tagMauInput.parse({ months: "3", tag_filter: "user-agent" }));
@@ -128,14 +132,9 @@ describe("tag analytics", () => {
       (l) => tagsOf(l).some((x) => x.toLowerCase().includes("user-agent")),
       (l) => (since(l) >= 0 && since(l) < 90 ? String(Math.floor(since(l) / 30)) : null),
     );
-    expect(
-      new Map(
-        mau.results.map((r) => [
-          `${r.tag}|${(Date.parse(`${end}T00:00:00Z`) - Date.parse(`${r.period_end}T00:00:00Z`)) / 30 / 86_400_000}`,
-          r.active_users,
-        ]),
-      ),
-    ).toEqual(new Map([...wantM].filter(([k]) => k.toLowerCase().startsWith("user-agent"))));
+    expect(byPeriod(mau.results, 30)).toEqual(
+      new Map([...wantM].filter(([k]) => k.toLowerCase().startsWith("user-agent"))),
+    );
   });
 
   it("/tag/summary per tag; /tag/distinct", async () => {

@@ -1,12 +1,10 @@
 import { type Kysely, sql } from "kysely";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   ALL,
   allTagNames,
   type DemoLog,
   globalSpendTags,
-  migrate,
-  migrations,
   pauseRollups,
   prng,
   rebuildRollups,
@@ -21,19 +19,25 @@ import {
   userScope,
 } from "../src/internal.ts";
 import { foldRollups } from "../src/rollups/fold.ts";
+import { expectAttachedWithoutIndexes } from "../src/testing/expectations.ts";
+import { useTestDb } from "../src/testing/hooks.ts";
 import {
+  applyMigration,
+  applyMigrationsBefore,
   createOlderSpendLogs,
-  createTestDb,
   insertLogs,
   makeLog,
   type TestDb,
   testEngine,
 } from "../src/testing/index.ts";
+import { deleteLogs, deleteLogsBefore, LogModel, updateLogs } from "../src/testing/logModel.ts";
 import {
   copyIn as copyDirect,
   insertLikeLiteLLM as insertDirect,
   logColumns,
+  NON_ARRAY_TAGS,
   pick,
+  randomIdAndUsage,
   randomTime,
 } from "../src/testing/writePaths.ts";
 
@@ -63,39 +67,26 @@ const TAG_VALUES: (string | null)[] = [
   '["rag", null, "rag", "chat", "chat"]',
   '["x", 7, "7"]', // the number 7 is the tag "7": once
   '[true, "true", ""]', // "" is a tag (the reports list it)
-  '{"legacy": ["prod"]}', // not an array: no tags
-  '"prod"',
-  "5",
-  "null",
-  null, // SQL NULL
+  ...NON_ARRAY_TAGS,
 ];
 const USERS = ["alice", "bob", "carol", "", null];
 
-let counter = 0;
 function randomLog(rnd: () => number, day = pick(rnd, DAYS)): Log {
-  counter++;
-  const prompt = Math.floor(rnd() * 2000);
-  const completion = Math.floor(rnd() * 800);
   return {
     ...makeLog({ startTime: randomTime(rnd, day, 0.15) }),
-    request_id: `tr-${counter}-${Math.floor(rnd() * 1e9)}`,
+    ...randomIdAndUsage(rnd, "tr"),
     api_key: pick(rnd, ["k1", "k2", ""]),
     user: pick(rnd, USERS),
     model: pick(rnd, ["gpt-4o", "claude"]),
-    spend: rnd() < 0.1 ? 0 : Math.round(rnd() * 1e7) / 1e6,
-    prompt_tokens: prompt,
-    completion_tokens: completion,
-    total_tokens: prompt + completion + (rnd() < 0.2 ? 3 : 0),
     request_tags: pick(rnd, TAG_VALUES),
   };
 }
 
 // ---- the model ----
 
-/** Logs the rollups count: present ones, and logs deleted in keep mode (until their day is rebuilt). */
-const counted = new Map<string, Log>();
-/** Logs in the table now. */
-const present = new Set<string>();
+/** The logs the rollups count and the ids in the table now (see LogModel). */
+const model = new LogModel<Log>();
+const { counted, present } = model;
 
 /** The reports' rule, written independently: distinct non-null elements of an array, as text. */
 function tagsOf(json: string | null): string[] {
@@ -288,14 +279,6 @@ async function checkTables(db: TestDb["db"], label: string): Promise<void> {
 
 // ---- the ways logs reach the table ----
 
-function rememberInserted(logs: Log[]): void {
-  for (const l of logs) {
-    if (present.has(l.request_id) || counted.has(l.request_id)) continue; // ON CONFLICT DO NOTHING
-    counted.set(l.request_id, l);
-    present.add(l.request_id);
-  }
-}
-
 /** As LiteLLM writes: one multi-row INSERT ... VALUES ... ON CONFLICT DO NOTHING. */
 async function insertLikeLiteLLM(db: Kysely<any>, logs: Log[]): Promise<void> {
   await insertDirect(db, logColumns(["api_key", "model", "user"], "jsonb"), logs);
@@ -304,78 +287,49 @@ async function insertLikeLiteLLM(db: Kysely<any>, logs: Log[]): Promise<void> {
 /** LiteLLM-style upsert: existing rows get the new spend and tags, new ids are inserted. */
 async function upsertLikeLiteLLM(db: Kysely<any>, logs: Log[]): Promise<void> {
   await insertDirect(db, logColumns(["user"], "jsonb"), logs, { update: ["spend", "request_tags"] });
-  for (const l of logs) {
-    const old = counted.get(l.request_id);
-    if (old && present.has(l.request_id)) {
-      counted.set(l.request_id, { ...old, spend: l.spend, request_tags: l.request_tags });
-    } else if (!old) {
-      counted.set(l.request_id, l);
-      present.add(l.request_id);
-    }
-  }
+  model.upserted(logs, ["spend", "request_tags"]);
 }
 
 async function copyIn(t: TestDb, logs: Log[]): Promise<void> {
   await copyDirect(t, logColumns(["user"], "text"), logs);
-  rememberInserted(logs);
+  model.inserted(logs);
 }
 
 /** One UPDATE statement moving tags, spend, user and day of some logs (old and new rows meet). */
 async function updateSome(db: Kysely<any>, rnd: () => number, share: number): Promise<void> {
-  const chosen = [...present].filter(() => rnd() < share);
-  for (const id of chosen) {
-    const l = counted.get(id)!;
-    counted.set(id, {
+  const upd = model
+    .presentLogs()
+    .filter(() => rnd() < share)
+    .map((l) => ({
       ...l,
       spend: rnd() < 0.5 ? Math.round(rnd() * 1e6) / 1e5 : l.spend,
       startTime: rnd() < 0.3 ? randomTime(rnd, pick(rnd, DAYS), 0.15) : l.startTime,
       user: rnd() < 0.3 ? pick(rnd, USERS) : l.user,
       request_tags: rnd() < 0.6 ? pick(rnd, TAG_VALUES) : l.request_tags,
-    });
-  }
-  const upd = chosen.map((id) => counted.get(id)!);
-  await sql`UPDATE "LiteLLM_SpendLogs" AS s SET spend = v.spend, "startTime" = v.st::timestamp, "user" = v.usr,
-      request_tags = v.tags::jsonb
-    FROM unnest(${upd.map((l) => l.request_id)}::text[], ${upd.map((l) => l.spend)}::float8[],
-      ${upd.map((l) => l.startTime)}::text[], ${upd.map((l) => l.user)}::text[], ${upd.map((l) => l.request_tags)}::text[])
-      AS v(id, spend, st, usr, tags)
-    WHERE s.request_id = v.id`.execute(db);
-}
-
-/** A rebuild of `days` recomputes them from the raw logs: logs deleted in keep mode leave their totals. */
-function forgetDeletedOn(days: Iterable<string>): void {
-  const set = new Set(days);
-  for (const [id, l] of counted)
-    if (!present.has(id) && set.has(l.startTime.slice(0, 10))) counted.delete(id);
+    }));
+  await updateLogs(db, model, upd, ["spend", "startTime", "user", "request_tags"]);
 }
 
 // ---- the stream ----
 
-let t: TestDb;
+const t = useTestDb();
 const rnd = prng(20260406);
-
-beforeAll(async () => {
-  t = await createTestDb();
-});
-afterAll(async () => {
-  await t?.drop();
-});
 
 describe("per-request tag rollups equal a brute-force computation over the logs", () => {
   it("after inserts by every path: batches, LiteLLM VALUES, single rows, COPY, duplicates, late logs", async () => {
     for (let b = 0; b < 3; b++) {
       const logs = Array.from({ length: 120 }, () => randomLog(rnd, pick(rnd, DAYS.slice(3))));
       await insertBatch(t.db, logs);
-      rememberInserted(logs);
+      model.inserted(logs);
     }
     await checkAll(t.db, "batches");
     const direct = Array.from({ length: 100 }, () => randomLog(rnd));
     await insertLikeLiteLLM(t.db, direct);
-    rememberInserted(direct);
+    model.inserted(direct);
     for (let i = 0; i < 6; i++) {
       const one = randomLog(rnd);
       await insertLikeLiteLLM(t.db, [one]);
-      rememberInserted([one]);
+      model.inserted([one]);
     }
     // Duplicates with other content count once, as first written.
     const dups = [...counted.values()]
@@ -386,7 +340,7 @@ describe("per-request tag rollups equal a brute-force computation over the logs"
     // Late logs: the oldest day, after the newer ones.
     const late = Array.from({ length: 60 }, () => randomLog(rnd, DAYS[0]!));
     await insertBatch(t.db, late);
-    rememberInserted(late);
+    model.inserted(late);
     if (testEngine() === "postgres")
       await copyIn(
         t,
@@ -417,8 +371,7 @@ describe("per-request tag rollups equal a brute-force computation over the logs"
   it("DELETE keeps the totals by default (retention) and subtracts in subtract mode", async () => {
     expect((await rollupStatus(t.db)).deleteMode).toBe("keep");
     const cutoff = `${DAYS[1]}T12:00:00.000Z`;
-    await sql`DELETE FROM "LiteLLM_SpendLogs" WHERE "startTime" < ${cutoff}`.execute(t.db);
-    for (const id of [...present]) if (counted.get(id)!.startTime < cutoff) present.delete(id);
+    await deleteLogsBefore(t.db, model, cutoff);
     expect(present.size).toBeLessThan(counted.size);
     await checkAll(t.db, "retention");
     await checkTables(t.db, "retention tables"); // the kept totals are in the tables
@@ -428,12 +381,12 @@ describe("per-request tag rollups equal a brute-force computation over the logs"
     await checkAll(t.db, "rebuild after retention");
 
     await setRollupDeleteMode(t.db, "subtract");
-    const victims = [...present].filter(() => rnd() < 0.2);
-    await sql`DELETE FROM "LiteLLM_SpendLogs" WHERE request_id = ANY(${victims}::text[])`.execute(t.db);
-    for (const id of victims) {
-      counted.delete(id);
-      present.delete(id);
-    }
+    await deleteLogs(
+      t.db,
+      model,
+      [...present].filter(() => rnd() < 0.2),
+      "subtracted",
+    );
     await checkAll(t.db, "subtract deletes");
     await checkTables(t.db, "subtract tables");
     await setRollupDeleteMode(t.db, "keep");
@@ -443,7 +396,7 @@ describe("per-request tag rollups equal a brute-force computation over the logs"
     await pauseRollups(t.db);
     const logs = Array.from({ length: 80 }, () => randomLog(rnd, pick(rnd, DAYS.slice(1))));
     await insertBatch(t.db, logs);
-    rememberInserted(logs);
+    model.inserted(logs);
     await updateSome(t.db, rnd, 0.1);
     // A keep-mode delete while paused (a day that also lost logs to retention above).
     const gone = [...present].filter((id) => counted.get(id)!.startTime.startsWith(DAYS[1]!)).slice(0, 5);
@@ -455,7 +408,7 @@ describe("per-request tag rollups equal a brute-force computation over the logs"
     await checkAll(t.db, "paused");
     await resumeRollups(t.db);
     await rebuildRollups(t.db);
-    forgetDeletedOn(st.dirtyDays.map((d) => d.day));
+    model.forgetDeletedOn(st.dirtyDays.map((d) => d.day));
     expect((await rollupStatus(t.db)).dirtyDays).toEqual([]);
     await checkAll(t.db, "rebuilt");
     await checkTables(t.db, "rebuilt tables");
@@ -467,14 +420,14 @@ describe("per-request tag rollups equal a brute-force computation over the logs"
     );
     const big = { ...randomLog(rnd, DAYS[4]!), spend: 5000, request_tags: '["prod", "big", "big"]' };
     await insertBatch(t.db, [big]);
-    rememberInserted([big]);
+    model.inserted([big]);
     const st = await rollupStatus(t.db);
     expect(st.dirtyDays.map((d) => d.day)).toEqual([DAYS[4]]);
     expect(st.dirtyDays[0]!.reason).toMatch(/test_refuse/);
     await checkAll(t.db, "dirty day");
     await sql`ALTER TABLE spendlens.user_tag_request_daily DROP CONSTRAINT test_refuse`.execute(t.db);
     await rebuildRollups(t.db);
-    forgetDeletedOn([DAYS[4]!]);
+    model.forgetDeletedOn([DAYS[4]!]);
     expect((await rollupStatus(t.db)).dirtyDays).toEqual([]);
     await checkAll(t.db, "repaired");
     await checkTables(t.db, "repaired tables");
@@ -496,7 +449,7 @@ describe("per-request tag rollups equal a brute-force computation over the logs"
       sql`UPDATE "LiteLLM_SpendLogs" SET request_tags = '["conc", "prod", "conc"]'::jsonb
         WHERE request_id = ANY(${updIds}::text[])`.execute(t.db),
     ]);
-    for (const b of batches) rememberInserted(b);
+    for (const b of batches) model.inserted(b);
     expect((await rollupStatus(t.db)).dirtyDays).toEqual([]);
     await checkAll(t.db, "concurrent");
     await checkTables(t.db, "concurrent tables");
@@ -512,7 +465,7 @@ describe("per-request tag rollups equal a brute-force computation over the logs"
     await rebuildRollups(t.db, { scope: "all", includeRawDeleted: true, from: DAYS[0], to: DAYS[5] });
     const logs = Array.from({ length: 40 }, () => randomLog(rnd));
     await insertLikeLiteLLM(t.db, logs);
-    rememberInserted(logs);
+    model.inserted(logs);
     await checkAll(t.db, "refilled");
     await sql`TRUNCATE "LiteLLM_SpendLogs"`.execute(t.db);
     counted.clear();
@@ -525,51 +478,32 @@ describe("per-request tag rollups equal a brute-force computation over the logs"
   });
 });
 
-/** Runs `fn` with the model swapped for another database's logs. */
-async function withModel(logs: Log[], fn: () => Promise<void>): Promise<void> {
-  const saved = [new Map(counted), new Set(present)] as const;
-  counted.clear();
-  present.clear();
-  rememberInserted(logs);
-  try {
-    await fn();
-  } finally {
-    counted.clear();
-    present.clear();
-    for (const [k, v] of saved[0]) counted.set(k, v);
-    for (const k of saved[1]) present.add(k);
-  }
+/** `n` more logs written straight into `db`, a fifth of its logs updated: reports and tables stay exact. */
+async function writeMoreAndCheck(db: TestDb["db"], rnd: () => number, n: number, label: string) {
+  const more = Array.from({ length: n }, () => randomLog(rnd));
+  await insertLikeLiteLLM(db as Kysely<any>, more);
+  model.inserted(more);
+  await updateSome(db as Kysely<any>, rnd, 0.2);
+  await checkAll(db, label);
+  await checkTables(db, `${label} tables`);
 }
 
 describe("migration 0004 on a database that already holds logs", () => {
-  let db: TestDb;
-  afterAll(async () => {
-    await db?.drop();
-  });
+  const db = useTestDb({ migrate: false });
 
   it("fills the new grain from the existing logs; later writes are counted", async () => {
-    db = await createTestDb({ migrate: false });
-    await sql`CREATE SCHEMA IF NOT EXISTS spendlens`.execute(db.db);
-    for (const m of ["0001_base", "0002_budgets", "0003_rollups"])
-      await migrations[m]!.up(db.db as Kysely<any>);
+    await applyMigrationsBefore(db.db, "0004");
     const local = prng(11);
     const logs = Array.from({ length: 250 }, () => randomLog(local));
     await insertLikeLiteLLM(db.db as Kysely<any>, logs);
-    await db.db
-      .transaction()
-      .execute((trx) => migrations["0004_tag_request_rollups"]!.up(trx as Kysely<any>));
-    await withModel(logs, async () => {
+    await applyMigration(db.db, "0004_tag_request_rollups");
+    await model.swapped(logs, async () => {
       await checkAll(db.db, "backfill");
       await checkTables(db.db, "backfill tables");
       const st = await rollupStatus(db.db);
       expect(st.dirtyDays).toEqual([]);
       expect(st.missingTriggers).toEqual([]);
-      const more = Array.from({ length: 40 }, () => randomLog(local));
-      await insertLikeLiteLLM(db.db as Kysely<any>, more);
-      rememberInserted(more);
-      await updateSome(db.db as Kysely<any>, local, 0.2);
-      await checkAll(db.db, "after backfill");
-      await checkTables(db.db, "after backfill tables");
+      await writeMoreAndCheck(db.db, local, 40, "after backfill");
       // The rebuild function (replaced by 0004) rebuilds the new grain too.
       await sql`DELETE FROM spendlens.user_tag_request_daily`.execute(db.db);
       await sql`DELETE FROM spendlens.tag_request_daily`.execute(db.db);
@@ -585,32 +519,18 @@ describe("migration 0004 on a database that already holds logs", () => {
 });
 
 describe("attach mode: LiteLLM's table without organization_id, written to directly", () => {
-  let db: TestDb;
-  afterAll(async () => {
-    await db?.drop();
-  });
+  const db = useTestDb({ migrate: false });
 
   it("adds triggers but no index; backfill and direct inserts are counted", async () => {
-    db = await createTestDb({ migrate: false });
     await createOlderSpendLogs(db.db);
     const local = prng(5);
     const before = Array.from({ length: 120 }, () => randomLog(local));
     await insertLikeLiteLLM(db.db as Kysely<any>, before);
-    const m = await migrate(db.db);
-    expect(m.mode).toBe("attach");
-    const ix = await sql<{ indexname: string }>`SELECT indexname FROM pg_indexes
-      WHERE tablename = 'LiteLLM_SpendLogs' ORDER BY indexname`.execute(db.db);
-    expect(ix.rows.map((r) => r.indexname)).toEqual(["LiteLLM_SpendLogs_pkey"]);
-    expect((await rollupStatus(db.db)).missingTriggers).toEqual([]);
-    await withModel(before, async () => {
+    await expectAttachedWithoutIndexes(db.db);
+    await model.swapped(before, async () => {
       await checkAll(db.db, "attach backfill");
       await checkTables(db.db, "attach backfill tables");
-      const after = Array.from({ length: 60 }, () => randomLog(local));
-      await insertLikeLiteLLM(db.db as Kysely<any>, after);
-      rememberInserted(after);
-      await updateSome(db.db as Kysely<any>, local, 0.2);
-      await checkAll(db.db, "attach direct writes");
-      await checkTables(db.db, "attach direct writes tables");
+      await writeMoreAndCheck(db.db, local, 60, "attach direct writes");
       expect((await rollupStatus(db.db)).dirtyDays).toEqual([]);
     });
   });

@@ -9,12 +9,17 @@ import { setClock } from "../clock.ts";
 import { createTestDb, type TestDb } from "./index.ts";
 
 export function useTestDb(
-  opts: { now?: Date; migrate?: boolean; setup?: (t: TestDb) => Promise<void> } = {},
+  opts: {
+    /** The pinned clock: a fixed instant, or a function the test's own variable feeds. */
+    now?: Date | (() => Date);
+    migrate?: boolean;
+    setup?: (t: TestDb) => Promise<unknown>;
+  } = {},
 ): TestDb {
   const t = {} as TestDb;
   beforeAll(async () => {
     const now = opts.now;
-    if (now) setClock(() => now);
+    if (now) setClock(typeof now === "function" ? now : () => now);
     Object.assign(t, await createTestDb(opts.migrate === false ? { migrate: false } : {}));
     await opts.setup?.(t);
   });

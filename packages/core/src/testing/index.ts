@@ -2,11 +2,12 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CompiledQuery, type Insertable } from "kysely";
+import { CompiledQuery, type Insertable, type Kysely } from "kysely";
 import pg from "pg";
 import { hashToken } from "../auth/hash.ts";
+import { parseConfig, type SpendlensConfig } from "../config/config.ts";
 import { type DbHandle, openDatabase } from "../db/connect.ts";
-import { migrate, migrationsHash } from "../db/migrations.ts";
+import { migrate, migrations, migrationsHash } from "../db/migrations.ts";
 import type { Database } from "../db/schema.ts";
 import type { SpendlensError } from "../errors.ts";
 
@@ -225,7 +226,14 @@ export async function dropPostgresTemplate(): Promise<void> {
   }
 }
 
-export { daysAgo, insertErrorLogs, insertLogs, makeErrorLog, makeLog } from "./logs.ts";
+export {
+  daysAgo,
+  insertErrorLogs,
+  insertLogs,
+  makeErrorLog,
+  makeLog,
+  reportWindow,
+} from "./logs.ts";
 
 /** A row to insert into one of the LiteLLM tables (for test fixtures). */
 export type InsertRow<T extends keyof Database> = Insertable<Database[T]>;
@@ -273,6 +281,51 @@ export async function execSql(db: DbHandle["db"], text: string, params: unknown[
   return r.rows as unknown[];
 }
 
+/**
+ * Postgres's count of deadlocks in the test's database (pg_stat_database). A backend reports its
+ * statistics at exit (a pooled, busy one only now and then): close the handles that raced first.
+ */
+export async function deadlockCount(db: DbHandle["db"]): Promise<number> {
+  await db.executeQuery(CompiledQuery.raw("SELECT pg_stat_clear_snapshot()"));
+  const r = await db.executeQuery<{ n: string }>(
+    CompiledQuery.raw("SELECT deadlocks AS n FROM pg_stat_database WHERE datname = current_database()"),
+  );
+  return Number(r.rows[0]!.n);
+}
+
+/**
+ * Runs `fn` with `n` connections of their own to the test's Postgres database (each its own pool, as
+ * another replica or LiteLLM would write), all closed after, whatever `fn` does.
+ */
+export async function withOwnConnections<T>(
+  t: TestDb,
+  n: number,
+  fn: (dbs: DbHandle["db"][]) => Promise<T>,
+): Promise<T> {
+  const handles: DbHandle[] = [];
+  try {
+    for (let i = 0; i < n; i++) handles.push(await openDatabase({ databaseUrl: t.url! }));
+    return await fn(handles.map((h) => h.db));
+  } finally {
+    for (const h of handles) await h.close();
+  }
+}
+
+/**
+ * An older install on a database made with `migrate: false`: schema spendlens and every migration named
+ * before `name`, each applied as it was (a test then writes logs and applies `name` with applyMigration).
+ */
+export async function applyMigrationsBefore(db: DbHandle["db"], name: string): Promise<void> {
+  await db.executeQuery(CompiledQuery.raw("CREATE SCHEMA IF NOT EXISTS spendlens"));
+  for (const [k, m] of Object.entries(migrations).sort(([a], [b]) => (a < b ? -1 : 1)))
+    if (k < name) await m.up(db as Kysely<any>);
+}
+
+/** One migration by its name, in a transaction (as migrate() applies it). */
+export async function applyMigration(db: DbHandle["db"], name: string): Promise<void> {
+  await db.transaction().execute((trx) => migrations[name]!.up(trx as Kysely<any>));
+}
+
 /** The error a promise rejects with (a test of an error's code, field and message); throws if it resolves. */
 export async function errorOf(p: Promise<unknown>): Promise<SpendlensError> {
   try {
@@ -281,6 +334,26 @@ export async function errorOf(p: Promise<unknown>): Promise<SpendlensError> {
     return e as SpendlensError;
   }
   throw new Error("expected an error");
+}
+
+/**
+ * A config with one Claude deployment (`my-claude`, id `dep-claude`) and these provider budgets, each
+ * the inside of its `provider_budget_config` entry (`budget_limit: 100, time_period: 1d`).
+ */
+export function providerBudgetConfig(budgets: Record<string, string>): SpendlensConfig {
+  const lines = Object.entries(budgets).map(([provider, spec]) => `    ${provider}: { ${spec} }`);
+  return parseConfig(
+    `
+model_list:
+  - model_name: my-claude
+    litellm_params: { model: anthropic/claude-3-5-sonnet-20241022 }
+    model_info: { id: dep-claude }
+router_settings:
+  provider_budget_config:
+${lines.join("\n")}
+`,
+    "test.yaml",
+  );
 }
 
 /** Core functions only tests call directly (the server runs them on its own schedule, or at start). */

@@ -60,3 +60,22 @@ export const daysAgo = (n: number, from = new Date()) =>
   new Date(Date.UTC(from.getUTCFullYear(), from.getUTCMonth(), from.getUTCDate()) - n * 86_400_000)
     .toISOString()
     .slice(0, 10);
+
+/**
+ * The report tests' window: the dates a route is asked for, START .. END (2026-01-30 .. 2026-02-02: it
+ * crosses a month, so 'Feb 01' < 'Jan 30' as strings); whether a log's startTime falls in it (the end
+ * day whole); and a random time on one of `days` days from 2026-01-29 (the window, a day before and after).
+ */
+export const reportWindow = {
+  START: "2026-01-30",
+  END: "2026-02-02",
+  includes: (startTime: string): boolean =>
+    Date.parse(startTime) >= Date.parse("2026-01-30T00:00:00.000Z") &&
+    Date.parse(startTime) < Date.parse("2026-02-03T00:00:00.000Z"),
+  randomTime(rnd: () => number, days: number): string {
+    const day = Math.floor(rnd() * days);
+    return new Date(
+      Date.parse("2026-01-29T00:00:00.000Z") + day * 86_400_000 + Math.floor(rnd() * 86_400_000),
+    ).toISOString();
+  },
+} as const;

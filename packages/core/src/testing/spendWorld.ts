@@ -160,6 +160,10 @@ export function sumBy<T>(rows: T[], key: (r: T) => string, val: (r: T) => number
   return m;
 }
 
+/** The spend of `rows` summed per `key`. */
+export const spendBy = <T extends { spend: number }>(rows: T[], key: (r: T) => string): Map<string, number> =>
+  sumBy(rows, key, (r) => r.spend);
+
 /** Newest first, ties by request_id descending. */
 export const newestFirst = (a: DemoLog, b: DemoLog) =>
   ms(b.startTime) - ms(a.startTime) || cmp(b.request_id, a.request_id);

@@ -82,7 +82,7 @@ export async function copyIn<R extends object>(
 }
 
 /** The columns every direct write here sets: id, spend, tokens and times. */
-const BASE_COLUMNS = [
+export const BASE_COLUMNS = [
   "request_id",
   "spend",
   "total_tokens",
@@ -98,4 +98,31 @@ export function logColumns(extra: readonly string[], tags: "jsonb" | "text" | "n
   if (tags === "jsonb") cols.push({ name: "request_tags", jsonb: true });
   if (tags === "text") cols.push("request_tags");
   return cols;
+}
+
+/** request_tags values that are not arrays (an object, a string, a number, JSON null, SQL NULL): no tags. */
+export const NON_ARRAY_TAGS: readonly (string | null)[] = [
+  '{"legacy": ["prod"]}',
+  '"prod"',
+  "5",
+  "null",
+  null,
+];
+
+let idSeq = 0;
+/**
+ * A random log's id (`<prefix>-<n>-<random>`), spend (a tenth of them 0) and tokens (total_tokens three
+ * over prompt + completion a fifth of the time, as a provider's own count can be).
+ */
+export function randomIdAndUsage(rnd: () => number, prefix: string) {
+  idSeq++;
+  const prompt = Math.floor(rnd() * 2000);
+  const completion = Math.floor(rnd() * 800);
+  return {
+    request_id: `${prefix}-${idSeq}-${Math.floor(rnd() * 1e9)}`,
+    spend: rnd() < 0.1 ? 0 : Math.round(rnd() * 1e7) / 1e6,
+    prompt_tokens: prompt,
+    completion_tokens: completion,
+    total_tokens: prompt + completion + (rnd() < 0.2 ? 3 : 0),
+  };
 }

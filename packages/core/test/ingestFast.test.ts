@@ -1,6 +1,6 @@
 import { sql } from "kysely";
 import { beforeAll, describe, expect, it } from "vitest";
-import { providerWindowCtes } from "../src/budgets/providerBudgets.ts";
+import { providerWindowCtes, type WindowRow } from "../src/budgets/providerBudgets.ts";
 import { errorLogRowSchema, spendLogRowSchema } from "../src/ingest/rows.ts";
 import {
   checkErrorLogRow,
@@ -655,15 +655,9 @@ describe(`provider windows in SQL equal the JS reference (${testEngine()})`, () 
   }
   const windowsOf = async (db: typeof t.db, providers: string[]) =>
     (
-      await sql<{
-        provider: string;
-        time_period: string;
-        window_kind: string;
-        window_start: string | null;
-        window_end: string | null;
-        spend: number;
-        updated_at: string;
-      }>`SELECT provider, time_period, window_kind, window_start, window_end, spend, updated_at
+      await sql<
+        WindowRow & { updated_at: string }
+      >`SELECT provider, time_period, window_kind, window_start, window_end, spend, updated_at
       FROM spendlens.provider_budget_windows WHERE provider = ANY(${providers}::text[]) ORDER BY provider`.execute(
         db,
       )

@@ -45,7 +45,8 @@ export interface ProviderBudgetsResponse {
   providers: Record<string, ProviderBudget>;
 }
 
-interface WindowRow {
+/** A row of spendlens.provider_budget_windows (ingest's incremental counter per provider). */
+export interface WindowRow {
   provider: string;
   time_period: string;
   window_kind: string;

@@ -1,9 +1,9 @@
 import { type RawBuilder, sql } from "kysely";
 import { now } from "../clock.ts";
-import { DAY_MS } from "../days.ts";
+import { dayOfInstant } from "../days.ts";
 import type { Db } from "../db/connect.ts";
 import { foldBeforeRead } from "../rollups/fold.ts";
-import { type EdgeDay, planEdgeDay } from "../spend/endUserWeeks.ts";
+import { type EdgeDay, splitDays } from "../spend/endUserWeeks.ts";
 
 /**
  * How many logs of one end user have "startTime" in [from, to) (ISO instants), every user's logs (an
@@ -41,28 +41,17 @@ export function endUserCountSql(
 ): RawBuilder<{ n: string | number | null }> {
   const a = Date.parse(from);
   const b = Date.parse(to);
-  const iso = (ms: number) => new Date(ms).toISOString();
-  const day = (ms: number) => iso(ms).slice(0, 10);
   const parts: RawBuilder<unknown>[] = [];
   const ctes: RawBuilder<unknown>[] = [];
-  const dF = Math.ceil(a / DAY_MS) * DAY_MS;
-  const dT = Math.floor(b / DAY_MS) * DAY_MS;
-  const edges: EdgeDay[] = [];
-  if (dF >= dT) {
-    // No whole day: one partial day, or two around the midnight between them.
-    const mid = Math.floor(a / DAY_MS) * DAY_MS + DAY_MS;
-    if (mid < b) edges.push(planEdgeDay(a, mid, nowMs), planEdgeDay(mid, b, nowMs));
-    else edges.push(planEdgeDay(a, b, nowMs));
-  } else {
-    if (a < dF) edges.push(planEdgeDay(a, dF, nowMs));
-    if (dT < b) edges.push(planEdgeDay(dT, b, nowMs));
+  const { dF, dT, edges } = splitDays(a, b, nowMs);
+  if (dF < dT) {
     // The whole days: the clean ones from end_user_daily, the dirty or raw-deleted ones (one row) raw.
     ctes.push(sql`dirty AS MATERIALIZED (SELECT min(rd.day) AS lo, max(rd.day) AS hi,
         coalesce(array_agg(rd.day), '{}') AS days
       FROM spendlens.rollup_days rd WHERE (rd.dirty_at IS NOT NULL OR rd.raw_deleted)
-        AND rd.day >= ${day(dF)}::date AND rd.day < ${day(dT)}::date)`);
+        AND rd.day >= ${dayOfInstant(dF)}::date AND rd.day < ${dayOfInstant(dT)}::date)`);
     parts.push(sql`SELECT d.requests::int8 AS n FROM spendlens.end_user_daily d
-      WHERE d.end_user = ${endUser} AND d.day >= ${day(dF)}::date AND d.day < ${day(dT)}::date
+      WHERE d.end_user = ${endUser} AND d.day >= ${dayOfInstant(dF)}::date AND d.day < ${dayOfInstant(dT)}::date
         AND d.day <> ALL((SELECT dirty.days FROM dirty)::date[])`);
     // `dirty.lo IS NOT NULL` filters the one CTE row: with no such day the log table is not read.
     parts.push(sql`SELECT count(*)::int8 AS n

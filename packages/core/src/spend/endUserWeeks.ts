@@ -1,8 +1,8 @@
 import { type RawBuilder, sql } from "kysely";
 import { now } from "../clock.ts";
+import { DAY_MS, dayOfInstant } from "../days.ts";
 import type { Db } from "../db/connect.ts";
 import { foldBeforeRead } from "../rollups/fold.ts";
-import { DAY_MS } from "../validation.ts";
 
 /**
  * The top end users by spend in [from, to) for an admin with no key filter (POST /global/spend/end_users).
@@ -31,30 +31,17 @@ export async function topEndUsersByWeeks(
   const a = Date.parse(from);
   const b = Date.parse(to);
   await foldBeforeRead(db); // once for every part below
-  const iso = (ms: number) => new Date(ms).toISOString();
-  const day = (ms: number) => iso(ms).slice(0, 10);
   const parts: RawBuilder<unknown>[] = [];
   const ctes: RawBuilder<unknown>[] = [];
-  const dF = Math.ceil(a / DAY_MS) * DAY_MS;
-  const dT = Math.floor(b / DAY_MS) * DAY_MS;
-  const edges: EdgeDay[] = [];
-  if (dF >= dT) {
-    // No whole day: one partial day, or two around the midnight between them.
-    if (a < b) {
-      const mid = Math.floor(a / DAY_MS) * DAY_MS + DAY_MS;
-      if (mid < b) edges.push(planEdgeDay(a, mid, nowMs), planEdgeDay(mid, b, nowMs));
-      else edges.push(planEdgeDay(a, b, nowMs));
-    }
-  } else {
-    if (a < dF) edges.push(planEdgeDay(a, dF, nowMs));
-    if (dT < b) edges.push(planEdgeDay(dT, b, nowMs));
+  const { dF, dT, edges } = splitDays(a, b, nowMs);
+  if (dF < dT) {
     // The whole days [dF, dT): their dirty days (one row) are read raw; the whole weeks from the weekly
     // table unless one of their days is dirty; every other clean day from end_user_daily.
     const weeks = wholeWeeks(dF, dT);
-    const [w1, w2] = weeks ? [day(weeks.from), day(weeks.to)] : [null, null];
+    const [w1, w2] = weeks ? [dayOfInstant(weeks.from), dayOfInstant(weeks.to)] : [null, null];
     ctes.push(sql`dirty AS MATERIALIZED (SELECT min(rd.day) AS lo, max(rd.day) AS hi,
         coalesce(array_agg(rd.day), '{}') AS days, coalesce(bool_or(rd.day >= ${w1}::date AND rd.day < ${w2}::date), false) AS weeks
-      FROM spendlens.rollup_days rd WHERE rd.dirty_at IS NOT NULL AND rd.day >= ${day(dF)}::date AND rd.day < ${day(dT)}::date)`);
+      FROM spendlens.rollup_days rd WHERE rd.dirty_at IS NOT NULL AND rd.day >= ${dayOfInstant(dF)}::date AND rd.day < ${dayOfInstant(dT)}::date)`);
     const dirtyWeeks = sql`(SELECT dirty.weeks FROM dirty)`;
     if (weeks)
       parts.push(sql`SELECT w.end_user, w.requests, w.spend FROM spendlens.end_user_weekly w
@@ -63,7 +50,7 @@ export async function topEndUsersByWeeks(
       ? sql` AND (${dirtyWeeks} OR d.day < ${w1}::date OR d.day >= ${w2}::date)`
       : sql``;
     parts.push(sql`SELECT d.end_user, d.requests, d.spend FROM spendlens.end_user_daily d
-      WHERE d.day >= ${day(dF)}::date AND d.day < ${day(dT)}::date
+      WHERE d.day >= ${dayOfInstant(dF)}::date AND d.day < ${dayOfInstant(dT)}::date
         AND d.day <> ALL((SELECT dirty.days FROM dirty)::date[])${outsideWeeks}`);
     // `dirty.lo IS NOT NULL` filters the one CTE row: with no dirty day the log table is not read.
     parts.push(sql`SELECT l.end_user::text, 1::int8, coalesce(l.spend, 0)::float8
@@ -156,6 +143,27 @@ export function planEdgeDay(from: number, to: number, nowMs: number): EdgeDay {
   if (to < de) comp.push(...within(to, de, nowMs).map(neg));
   const day = new Date(ds).toISOString().slice(0, 10);
   return { day, from, to, terms: cost(comp, nowMs) < cost(part, nowMs) ? comp : part };
+}
+
+/**
+ * [a, b) (UTC ms) as its whole UTC days [dF, dT) (none when dF >= dT) and its partial days at either
+ * end, each planned by `planEdgeDay` (one partial day, or two around a midnight, when no day is whole).
+ */
+export function splitDays(a: number, b: number, nowMs: number): { dF: number; dT: number; edges: EdgeDay[] } {
+  const dF = Math.ceil(a / DAY_MS) * DAY_MS;
+  const dT = Math.floor(b / DAY_MS) * DAY_MS;
+  const edges: EdgeDay[] = [];
+  if (dF >= dT) {
+    if (a < b) {
+      const mid = Math.floor(a / DAY_MS) * DAY_MS + DAY_MS;
+      if (mid < b) edges.push(planEdgeDay(a, mid, nowMs), planEdgeDay(mid, b, nowMs));
+      else edges.push(planEdgeDay(a, b, nowMs));
+    }
+  } else {
+    if (a < dF) edges.push(planEdgeDay(a, dF, nowMs));
+    if (dT < b) edges.push(planEdgeDay(dT, b, nowMs));
+  }
+  return { dF, dT, edges };
 }
 
 /** An edge day's parts: its terms when the day is clean, its raw logs when it is dirty or raw_deleted. */

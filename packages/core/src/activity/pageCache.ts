@@ -127,9 +127,13 @@ export function dailyPageCache(db: Db): DailyPageCache | null {
   return c;
 }
 
-/** Turns the page cache of `db` off (null or 0) or gives it a size in bytes (the edge, tests). */
-export function setDailyPageCache(db: Db, maxBytes: number | null): void {
-  caches.set(db, maxBytes && maxBytes > 0 ? new DailyPageCache(maxBytes) : null);
+/**
+ * Turns the page cache of `db` off (null or 0), gives it a size in bytes (the edge, tests), or puts back
+ * a cache taken with dailyPageCache (tests).
+ */
+export function setDailyPageCache(db: Db, maxBytes: number | null | DailyPageCache): void {
+  if (maxBytes instanceof DailyPageCache) caches.set(db, maxBytes);
+  else caches.set(db, maxBytes && maxBytes > 0 ? new DailyPageCache(maxBytes) : null);
 }
 
 const marksCache = new WeakMap<Db, Promise<boolean>>();

@@ -132,7 +132,12 @@ function brutePage(e: Entity, q: DailyActivityQuery, uid: string | null) {
   return { rows: all.slice((page - 1) * q.page_size, page * q.page_size), total: all.length };
 }
 
-function expectBrute(res: SpendAnalyticsPaginatedResponse, e: Entity, q: DailyActivityQuery, uid: string | null) {
+function expectBrute(
+  res: SpendAnalyticsPaginatedResponse,
+  e: Entity,
+  q: DailyActivityQuery,
+  uid: string | null,
+) {
   const { rows, total } = brutePage(e, q, uid);
   expect(res.metadata.total_pages).toBe(Math.ceil(total / q.page_size));
   expect(res.metadata.has_more).toBe((q.page ?? 1) * q.page_size < total);
@@ -150,7 +155,9 @@ function expectBrute(res: SpendAnalyticsPaginatedResponse, e: Entity, q: DailyAc
     expect(Object.keys(d.breakdown.api_keys).sort()).toEqual(keys);
     for (const k of keys) {
       const m = d.breakdown.api_keys[k]!;
-      expect(m.metrics.api_requests).toBe(mine.filter((r) => r.api_key === k).reduce((a, r) => a + r.requests, 0));
+      expect(m.metrics.api_requests).toBe(
+        mine.filter((r) => r.api_key === k).reduce((a, r) => a + r.requests, 0),
+      );
       expect(m.metadata.key_alias).toBe(keyAlias.get(k) ?? null);
     }
     const ents = [...new Set(mine.map((r) => r.entity))].sort();
@@ -293,7 +300,9 @@ describe("paginated daily routes: page cache", () => {
     expect(s.misses).toBeLessThanOrEqual(N);
     expect((await checkAll()).misses).toBe(0);
     // A user's email: embedded by the user route's entities (and the keys' user, u1 here: unchanged).
-    await sql`UPDATE "LiteLLM_UserTable" SET user_email = 'u3-new@example.com' WHERE user_id = 'u3'`.execute(t.db);
+    await sql`UPDATE "LiteLLM_UserTable" SET user_email = 'u3-new@example.com' WHERE user_id = 'u3'`.execute(
+      t.db,
+    );
     userEmail.set("u3", "u3-new@example.com");
     expect((await checkAll()).misses).toBeGreaterThan(0);
   });

@@ -151,21 +151,28 @@ function entityRoute<const K extends string>(entity: ActivityEntity, ids: K) {
     const l = raw as unknown as Lists;
     return { ...common(i), page_size: i.page_size, entity_ids: l[ids], exclude_entity_ids: l[exclude] };
   };
-  const run = (db: Db, scope: Scope, raw: z.output<typeof input>) => dailyActivity(db, scope, entity, query(raw));
+  const run = (db: Db, scope: Scope, raw: z.output<typeof input>) =>
+    dailyActivity(db, scope, entity, query(raw));
   /** The same answer as its JSON bytes (the REST route: a cached page is sent as it is). */
   const json = (db: Db, scope: Scope, raw: z.output<typeof input>) =>
     dailyActivityJson(db, scope, entity, query(raw));
   return [input, run, json] as const;
 }
 
-export const [teamDailyActivityInput, teamDailyActivity, teamDailyActivityJson] = entityRoute("team", "team_ids");
+export const [teamDailyActivityInput, teamDailyActivity, teamDailyActivityJson] = entityRoute(
+  "team",
+  "team_ids",
+);
 export const [organizationDailyActivityInput, organizationDailyActivity, organizationDailyActivityJson] =
   entityRoute("organization", "organization_ids");
 export const [customerDailyActivityInput, customerDailyActivity, customerDailyActivityJson] = entityRoute(
   "customer",
   "end_user_ids",
 );
-export const [agentDailyActivityInput, agentDailyActivity, agentDailyActivityJson] = entityRoute("agent", "agent_ids");
+export const [agentDailyActivityInput, agentDailyActivity, agentDailyActivityJson] = entityRoute(
+  "agent",
+  "agent_ids",
+);
 export const [tagDailyActivityInput, tagDailyActivity, tagDailyActivityJson] = entityRoute("tag", "tags");
 
 export interface DailyActivityQuery {

@@ -231,7 +231,13 @@ function deepFreeze<T>(v: T): T {
   return v;
 }
 
-const NO_KEY: KeyMetadata = { key_alias: null, team_id: null, user_id: null, user_email: null, key_exists: false };
+const NO_KEY: KeyMetadata = {
+  key_alias: null,
+  team_id: null,
+  user_id: null,
+  user_email: null,
+  key_exists: false,
+};
 const sameKeyMeta = (a: KeyMetadata, b: KeyMetadata) =>
   a.key_alias === b.key_alias &&
   a.team_id === b.team_id &&
@@ -280,7 +286,8 @@ function metadataMatches(v: SpendAnalyticsPaginatedResponse, entity: ActivityEnt
       const names = Object.keys(m);
       if (!em || !entRows.has(name)) {
         if (names.length) return false;
-      } else if (!(names.length === 1 && names[0] === em.field && m[em.field] === entRows.get(name))) return false;
+      } else if (!(names.length === 1 && names[0] === em.field && m[em.field] === entRows.get(name)))
+        return false;
     }
   }
   return true;
@@ -295,7 +302,12 @@ export async function dailyPage(
   scope: Scope,
   entity: ActivityEntity,
   q: DailyActivityQuery,
-  build: (db: Db, scope: Scope, entity: ActivityEntity, q: DailyActivityQuery) => Promise<SpendAnalyticsPaginatedResponse>,
+  build: (
+    db: Db,
+    scope: Scope,
+    entity: ActivityEntity,
+    q: DailyActivityQuery,
+  ) => Promise<SpendAnalyticsPaginatedResponse>,
 ): Promise<PageAnswer> {
   const cache = dailyPageCache(db);
   const uid = scopeUserId(scope);
@@ -334,7 +346,9 @@ export async function dailyPage(
       bytes: () => e.bytes,
       value: () => {
         if (!e.value) {
-          e.value = deepFreeze(JSON.parse(Buffer.from(e.bytes).toString("utf8")) as SpendAnalyticsPaginatedResponse);
+          e.value = deepFreeze(
+            JSON.parse(Buffer.from(e.bytes).toString("utf8")) as SpendAnalyticsPaginatedResponse,
+          );
           cache.grew(key, e, 3 * e.bytes.byteLength);
         }
         return e.value;

@@ -87,3 +87,40 @@ CREATE TRIGGER spendlens_route_marks_delete AFTER DELETE ON spendlens.activity_r
 
 CREATE TRIGGER spendlens_route_marks_truncate AFTER TRUNCATE ON spendlens.activity_route_rows
   FOR EACH STATEMENT EXECUTE FUNCTION spendlens.activity_route_marks_truncate();
+
+-- The page cache's check, in one statement (STABLE: every query below reads the caller's snapshot), its
+-- plans kept per session: whether a day of [p_from, p_to] is dirty or a log pending, the window's marks of
+-- kind p_kind as text ('epoch/day:mark,…'), an md5 of the metadata rows of the keys p_keys (alias, team,
+-- user, the user's email) and of the entities p_ents (p_ent_kind 'team': team alias, 'user': email,
+-- anything else: none), and with p_rows those rows themselves.
+CREATE FUNCTION spendlens.activity_page_check(p_kind "char", p_from date, p_to date, p_keys text[], p_ents text[],
+    p_ent_kind text, p_rows boolean, OUT dirty boolean, OUT pending boolean, OUT stamp text, OUT key_digest text,
+    OUT ent_digest text, OUT key_rows json, OUT ent_rows json)
+    LANGUAGE plpgsql STABLE AS $fn$
+BEGIN
+  dirty := EXISTS (SELECT 1 FROM spendlens.rollup_days rd WHERE rd.dirty_at IS NOT NULL AND rd.day BETWEEN p_from AND p_to);
+  pending := EXISTS (SELECT 1 FROM spendlens.spend_log_pending);
+  stamp := coalesce((SELECT e.mark::text FROM spendlens.activity_route_marks e
+      WHERE e.kind = '*'::"char" AND e.day = '-infinity'::date), '-') || '/' ||
+    coalesce((SELECT string_agg(m.day::text || ':' || m.mark::text, ',' ORDER BY m.day)
+      FROM spendlens.activity_route_marks m WHERE m.kind = p_kind AND m.day BETWEEN p_from AND p_to), '');
+  SELECT md5(coalesce(string_agg(x.r::text, E'\n' ORDER BY x.token COLLATE "C"), '')),
+      CASE WHEN p_rows THEN json_agg(x.r) END
+    INTO key_digest, key_rows
+    FROM (SELECT vt.token, json_build_array(vt.token, vt.key_alias, vt.team_id, vt.user_id, u.user_email) AS r
+      FROM public."LiteLLM_VerificationToken" vt LEFT JOIN public."LiteLLM_UserTable" u ON u.user_id = vt.user_id
+      WHERE vt.token = ANY (p_keys)) x;
+  IF p_ent_kind = 'team' THEN
+    SELECT md5(coalesce(string_agg(x.r::text, E'\n' ORDER BY x.id COLLATE "C"), '')), CASE WHEN p_rows THEN json_agg(x.r) END
+      INTO ent_digest, ent_rows
+      FROM (SELECT t.team_id AS id, json_build_array(t.team_id, t.team_alias) AS r
+        FROM public."LiteLLM_TeamTable" t WHERE t.team_id = ANY (p_ents)) x;
+  ELSIF p_ent_kind = 'user' THEN
+    SELECT md5(coalesce(string_agg(x.r::text, E'\n' ORDER BY x.id COLLATE "C"), '')), CASE WHEN p_rows THEN json_agg(x.r) END
+      INTO ent_digest, ent_rows
+      FROM (SELECT u.user_id AS id, json_build_array(u.user_id, u.user_email) AS r
+        FROM public."LiteLLM_UserTable" u WHERE u.user_id = ANY (p_ents)) x;
+  ELSE
+    ent_digest := '';
+  END IF;
+END $fn$;

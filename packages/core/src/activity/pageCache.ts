@@ -155,10 +155,10 @@ function hasRouteMarks(db: Db): Promise<boolean> {
   return p;
 }
 
-/** The entity metadata a route's page embeds (dailyActivity.ts PAGE_TEXT.entityMeta), as digest rows. */
-const ENTITY_META: Partial<Record<ActivityEntity, { table: string; id: string; field: string }>> = {
-  team: { table: `"LiteLLM_TeamTable"`, id: "team_id", field: "team_alias" },
-  user: { table: `"LiteLLM_UserTable"`, id: "user_id", field: "user_email" },
+/** The entity metadata a route's page embeds (dailyActivity.ts PAGE_TEXT.entityMeta): its one field. */
+const ENTITY_META: Partial<Record<ActivityEntity, { field: string }>> = {
+  team: { field: "team_alias" },
+  user: { field: "user_email" },
 };
 
 interface Check {
@@ -173,9 +173,9 @@ interface Check {
 }
 
 /**
- * The check: in one statement, whether a day of the window is dirty or a log pending, the window's
- * marks as text (`epoch/day:mark,…`), and the digests of the metadata of `keys` and `ents` (with
- * `rows`, the rows too). The text is built here from constants; every value is a bound parameter.
+ * The check (migration 0019's spendlens.activity_page_check, one statement, one snapshot, its plans kept
+ * per connection): whether a day of the window is dirty or a log pending, the window's marks as text
+ * (`epoch/day:mark,…`), and the digests of the metadata of `keys` and `ents` (with `rows`, the rows too).
  */
 async function check(
   db: Db,
@@ -185,29 +185,11 @@ async function check(
   ents: string[],
   rows: boolean,
 ): Promise<Check> {
-  const em = ENTITY_META[entity];
-  const keyRow = `json_build_array(vt.token, vt.key_alias, vt.team_id, vt.user_id, u.user_email)`;
-  const keyFrom = `FROM "LiteLLM_VerificationToken" vt LEFT JOIN "LiteLLM_UserTable" u ON u.user_id = vt.user_id
-      WHERE vt.token = ANY($4::text[])`;
-  const entRow = em ? `json_build_array(e.${em.id}, e.${em.field})` : "";
-  const entFrom = em ? `FROM ${em.table} e WHERE e.${em.id} = ANY($5::text[])` : "";
-  const digest = (row: string, order: string, from: string) =>
-    `(SELECT md5(coalesce(string_agg(${row}::text, E'\\n' ORDER BY ${order} COLLATE "C"), '')) ${from})`;
-  const text = `SELECT
-      EXISTS (SELECT 1 FROM spendlens.rollup_days rd WHERE rd.dirty_at IS NOT NULL
-        AND rd.day BETWEEN $2::date AND $3::date) AS dirty,
-      EXISTS (SELECT 1 FROM spendlens.spend_log_pending) AS pending,
-      coalesce((SELECT e.mark::text FROM spendlens.activity_route_marks e
-          WHERE e.kind = '*'::"char" AND e.day = '-infinity'::date), '-') || '/' ||
-        coalesce((SELECT string_agg(m.day::text || ':' || m.mark::text, ',' ORDER BY m.day)
-          FROM spendlens.activity_route_marks m WHERE m.kind = $1::"char" AND m.day BETWEEN $2::date AND $3::date), '')
-        AS stamp,
-      ${digest(keyRow, "vt.token", keyFrom)} AS key_digest,
-      ${em ? digest(entRow, `e.${em.id}`, entFrom) : "CASE WHEN $5::text[] IS NULL THEN '' ELSE '' END"} AS ent_digest,
-      ${rows ? `(SELECT json_agg(${keyRow}) ${keyFrom})` : "NULL::json"} AS key_rows,
-      ${rows && em ? `(SELECT json_agg(${entRow}) ${entFrom})` : "NULL::json"} AS ent_rows`;
   const r = await db.executeQuery<Check>(
-    CompiledQuery.raw(text, [ROUTE_KIND[entity], q.start_date, q.end_date, keys, ents]),
+    CompiledQuery.raw(
+      `SELECT c.* FROM spendlens.activity_page_check($1::"char", $2::date, $3::date, $4::text[], $5::text[], $6::text, $7::boolean) c`,
+      [ROUTE_KIND[entity], q.start_date, q.end_date, keys, ents, ENTITY_META[entity] ? entity : "", rows],
+    ),
   );
   return r.rows[0]!;
 }

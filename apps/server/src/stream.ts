@@ -27,15 +27,34 @@ export async function sendRestStream(res: ServerResponse, s: OpenedStream): Prom
     await s.chunks.return(undefined).catch(() => {});
     throw e;
   }
-  res.writeHead(200, { "content-type": s.contentType });
   if (first.done) {
+    res.writeHead(200, { "content-type": s.contentType });
     res.end();
     return null;
   }
   const head = first.value;
+  // An answer that is one piece of ready-made bytes (a cached daily-activity page) is written at once,
+  // with its length; text answers keep the chunked stream.
+  let second: IteratorResult<string | Uint8Array, void> | null = null;
+  if (typeof head !== "string") {
+    try {
+      second = await s.chunks.next();
+    } catch (e) {
+      await s.chunks.return(undefined).catch(() => {});
+      throw e;
+    }
+    if (second.done) {
+      res.writeHead(200, { "content-type": s.contentType, "content-length": head.byteLength });
+      res.end(head);
+      return null;
+    }
+  }
+  res.writeHead(200, { "content-type": s.contentType });
+  const next = second?.value;
   const rest = s.chunks;
   async function* body(): AsyncGenerator<string | Uint8Array, void, undefined> {
     yield head;
+    if (next !== undefined) yield next;
     yield* rest;
   }
   try {

@@ -197,6 +197,7 @@ async function* batch(
   let size = 0;
   try {
     for await (const p of pieces) {
+      if (p.length === 0) continue; // an empty envelope's parts
       if (typeof p !== "string" || p.length >= BATCH_CHARS) {
         // Bytes (a cached day) and big pieces go out as they are, not copied into a batch.
         if (buf.length) yield buf.join("");

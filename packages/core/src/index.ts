@@ -20,19 +20,25 @@ export { cacheHits, cacheHitsInput } from "./activity/cacheHits.ts";
 export {
   agentDailyActivity,
   agentDailyActivityInput,
+  agentDailyActivityJson,
   customerDailyActivity,
   customerDailyActivityInput,
+  customerDailyActivityJson,
   organizationDailyActivity,
   organizationDailyActivityInput,
+  organizationDailyActivityJson,
   type SpendAnalyticsPaginatedResponse,
   tagDailyActivity,
   tagDailyActivityInput,
+  tagDailyActivityJson,
   teamDailyActivity,
   teamDailyActivityInput,
+  teamDailyActivityJson,
   userDailyActivity,
   userDailyActivityAggregated,
   userDailyActivityAggregatedInput,
   userDailyActivityInput,
+  userDailyActivityJson,
 } from "./activity/dailyActivity.ts";
 export { type AggregatedJson, userDailyActivityAggregatedJson } from "./activity/dailyAggregated.ts";
 export { activityFailures, activityFailuresInput } from "./activity/failures.ts";

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { setAggregatedDayCache } from "./activity/aggregatedCache.ts";
+import { setDailyPageCache } from "./activity/pageCache.ts";
 import { loadConfig, type SpendlensConfig } from "./config/config.ts";
 import { type DbHandle, openDatabase } from "./db/connect.ts";
 import { type MigrationReport, migrate } from "./db/migrations.ts";
@@ -185,6 +186,8 @@ export async function openRuntime(s: Settings): Promise<Runtime> {
     setReportDayCache(handle.db, Math.floor(s.reportCacheMb * 2 ** 20));
     // The aggregated daily route's per-day cache has a budget of the same size (activity/aggregatedCache.ts).
     setAggregatedDayCache(handle.db, Math.floor(s.reportCacheMb * 2 ** 20));
+    // So has the paginated daily routes' page cache (activity/pageCache.ts).
+    setDailyPageCache(handle.db, Math.floor(s.reportCacheMb * 2 ** 20));
     const h = handle;
     return {
       handle: h,

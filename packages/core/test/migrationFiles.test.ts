@@ -30,6 +30,7 @@ const SHIPPED: Record<string, string> = {
   "0016_end_user_hourly": "3568099bec73838f0a65154ebde28ff7c9d3dd95406edeb7ca82d46ca8dafa6e",
   "0017_activity_day_marks": "73345da3b7176d98f12114097faea3b49cd4ff76f2db06f70431617cf0c9d4c0",
   "0018_failure_sort_indexes": "7fb37346be50b0a67f12f018231825ebf37f36734d514d7ba507cff85ddb69da",
+  "0019_activity_route_marks": "97ecfb476e28d981e0b7c74e07728793ce26b058e36209b92a3dfe94a098194d",
 };
 
 const dir = new URL("../db/migrations/", import.meta.url);

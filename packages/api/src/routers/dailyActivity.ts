@@ -1,23 +1,29 @@
 import {
   agentDailyActivity,
   agentDailyActivityInput,
+  agentDailyActivityJson,
   customerDailyActivity,
   customerDailyActivityInput,
+  customerDailyActivityJson,
   organizationDailyActivity,
   organizationDailyActivityInput,
+  organizationDailyActivityJson,
   tagDailyActivity,
   tagDailyActivityInput,
+  tagDailyActivityJson,
   teamDailyActivity,
   teamDailyActivityInput,
+  teamDailyActivityJson,
   userDailyActivity,
   userDailyActivityAggregated,
   userDailyActivityAggregatedInput,
   userDailyActivityAggregatedJson,
   userDailyActivityInput,
+  userDailyActivityJson,
 } from "@spendlens/core";
 import type { TRPCRouterRecord } from "@trpc/server";
-import type { ZodType } from "zod";
-import { type CoreRead, get, scopedRead } from "../define.ts";
+import type { ZodType, z } from "zod";
+import { type CoreRead, get } from "../define.ts";
 import * as R from "../responses.ts";
 import { streamOr } from "../stream.ts";
 import { scopedReadProcedure } from "../trpc.ts";
@@ -26,10 +32,32 @@ import { scopedReadProcedure } from "../trpc.ts";
  * One Usage-page route: `GET /<path>/daily/activity`, CLI command `daily-activity-<cli>` (the entity's
  * path with `-` for `_`, and `/` after the entity's path for the aggregated route).
  */
-function daily<I extends ZodType, O>(path: string, summary: string, input: I, run: CoreRead<I, O>) {
+function daily<I extends ZodType, O>(
+  path: string,
+  summary: string,
+  input: I,
+  run: CoreRead<I, O>,
+  json: CoreRead<I, Uint8Array>,
+) {
   const name = `daily-activity-${path.replaceAll("_", "-").replaceAll("/", "-")}`;
   const rest = path.replace(/^([^/]+)/, "/$1/daily/activity");
-  return scopedRead(get(rest, R.dailyActivityResponse, summary, { cli: { name } }), input, run);
+  // REST writes the page's JSON bytes as they are (a cached page is never serialized again, core
+  // activity/pageCache.ts); tRPC and in-process callers get the value.
+  return scopedReadProcedure
+    .meta(get(rest, R.dailyActivityResponse, summary, { cli: { name } }))
+    .input(input)
+    .query(({ ctx, input }) =>
+      streamOr(
+        ctx,
+        async () => run(ctx.db, ctx.scope, input as z.output<I>),
+        () => ({
+          async *items() {
+            yield await json(ctx.db, ctx.scope, input as z.output<I>);
+          },
+          envelope: { open: "", close: () => "" },
+        }),
+      ),
+    );
 }
 
 /**
@@ -42,6 +70,7 @@ export const dailyActivityRouter = {
     "Daily activity per user: metrics and breakdowns per date, paginated (LiteLLM's shape)",
     userDailyActivityInput,
     userDailyActivity,
+    userDailyActivityJson,
   ),
   // REST writes the answer's per-day JSON (cached bytes, core dailyAggregated.ts) as it is; tRPC and
   // in-process callers get the value.
@@ -77,35 +106,41 @@ export const dailyActivityRouter = {
     "Daily activity per team (team_ids, exclude_team_ids), paginated",
     teamDailyActivityInput,
     teamDailyActivity,
+    teamDailyActivityJson,
   ),
   organization: daily(
     "organization",
     "Daily activity per organization (organization_ids, exclude_organization_ids), paginated",
     organizationDailyActivityInput,
     organizationDailyActivity,
+    organizationDailyActivityJson,
   ),
   customer: daily(
     "customer",
     "Daily activity per customer / end user (end_user_ids), paginated",
     customerDailyActivityInput,
     customerDailyActivity,
+    customerDailyActivityJson,
   ),
   endUser: daily(
     "end_user",
     "The same as /customer/daily/activity (LiteLLM's alias)",
     customerDailyActivityInput,
     customerDailyActivity,
+    customerDailyActivityJson,
   ),
   agent: daily(
     "agent",
     "Daily activity per agent (agent_ids), paginated",
     agentDailyActivityInput,
     agentDailyActivity,
+    agentDailyActivityJson,
   ),
   tag: daily(
     "tag",
     "Daily activity per tag (tags): a request counts once for each of its tags, paginated",
     tagDailyActivityInput,
     tagDailyActivity,
+    tagDailyActivityJson,
   ),
 } satisfies TRPCRouterRecord;

@@ -24,6 +24,7 @@ import {
 import { foldBeforeRead, foldsBeforeRead } from "../rollups/fold.ts";
 import { narrowToUser, type Scope, scopeUserId } from "../scope.ts";
 import { checkDayRange, zDay, zInt } from "../validation.ts";
+import { dailyPage } from "./pageCache.ts";
 
 /**
  * LiteLLM's daily-activity routes (`/{user,team,tag,organization,customer,agent}/daily/activity` and
@@ -146,27 +147,34 @@ function entityRoute<const K extends string>(entity: ActivityEntity, ids: K) {
     .object({ ...baseShape, ...lists, page_size: pageSize(10) })
     .superRefine(checkDayRange as (v: unknown, ctx: z.RefinementCtx) => void);
   type Lists = Record<K | typeof exclude, string[] | undefined>;
-  const run = (db: Db, scope: Scope, raw: z.output<typeof input>) => {
+  const query = (raw: z.output<typeof input>): DailyActivityQuery => {
     const i = raw as unknown as Parameters<typeof common>[0] & { page_size: number };
     const l = raw as unknown as Lists;
-    return dailyActivity(db, scope, entity, {
-      ...common(i),
-      page_size: i.page_size,
-      entity_ids: l[ids],
-      exclude_entity_ids: l[exclude],
-    });
+    return { ...common(i), page_size: i.page_size, entity_ids: l[ids], exclude_entity_ids: l[exclude] };
   };
-  return [input, run] as const;
+  const run = (db: Db, scope: Scope, raw: z.output<typeof input>) =>
+    dailyActivity(db, scope, entity, query(raw));
+  /** The same answer as its JSON bytes (the REST route: a cached page is sent as it is). */
+  const json = (db: Db, scope: Scope, raw: z.output<typeof input>) =>
+    dailyActivityJson(db, scope, entity, query(raw));
+  return [input, run, json] as const;
 }
 
-export const [teamDailyActivityInput, teamDailyActivity] = entityRoute("team", "team_ids");
-export const [organizationDailyActivityInput, organizationDailyActivity] = entityRoute(
-  "organization",
-  "organization_ids",
+export const [teamDailyActivityInput, teamDailyActivity, teamDailyActivityJson] = entityRoute(
+  "team",
+  "team_ids",
 );
-export const [customerDailyActivityInput, customerDailyActivity] = entityRoute("customer", "end_user_ids");
-export const [agentDailyActivityInput, agentDailyActivity] = entityRoute("agent", "agent_ids");
-export const [tagDailyActivityInput, tagDailyActivity] = entityRoute("tag", "tags");
+export const [organizationDailyActivityInput, organizationDailyActivity, organizationDailyActivityJson] =
+  entityRoute("organization", "organization_ids");
+export const [customerDailyActivityInput, customerDailyActivity, customerDailyActivityJson] = entityRoute(
+  "customer",
+  "end_user_ids",
+);
+export const [agentDailyActivityInput, agentDailyActivity, agentDailyActivityJson] = entityRoute(
+  "agent",
+  "agent_ids",
+);
+export const [tagDailyActivityInput, tagDailyActivity, tagDailyActivityJson] = entityRoute("tag", "tags");
 
 export interface DailyActivityQuery {
   start_date: string;
@@ -821,6 +829,28 @@ export async function dailyActivity(
   q: DailyActivityQuery,
 ): Promise<SpendAnalyticsPaginatedResponse> {
   if (q.start_date > q.end_date) throw badRequest("end_date", "must not be before start_date");
+  if (q.page === null) return dailyActivityUncached(db, scope, entity, q);
+  return (await dailyPage(db, scope, entity, q, dailyActivityUncached)).value();
+}
+
+/** dailyActivity's answer as JSON bytes: a page the cache holds (pageCache.ts) is sent as it is. */
+export async function dailyActivityJson(
+  db: Db,
+  scope: Scope,
+  entity: ActivityEntity,
+  q: DailyActivityQuery,
+): Promise<Uint8Array> {
+  if (q.start_date > q.end_date) throw badRequest("end_date", "must not be before start_date");
+  return (await dailyPage(db, scope, entity, q, dailyActivityUncached)).bytes();
+}
+
+/** dailyActivity without the page cache. */
+async function dailyActivityUncached(
+  db: Db,
+  scope: Scope,
+  entity: ActivityEntity,
+  q: DailyActivityQuery,
+): Promise<SpendAnalyticsPaginatedResponse> {
   const { rows, total, meta } = await activityRows(db, scope, entity, q);
   const [keys, ents] = meta
     ? [meta.keys, meta.ents]
@@ -854,12 +884,21 @@ export const userDailyActivity = async (
   scope: Scope,
   i: In<typeof userDailyActivityInput>,
   now: Date = new Date(),
-) =>
-  dailyActivity(db, narrowToUser(scope, i.user_id), "user", {
-    ...common(i),
-    end_date: liveEndDate(i.end_date, i.timezone, i.include_current_utc_day, now),
-    page_size: i.page_size,
-  });
+) => dailyActivity(db, narrowToUser(scope, i.user_id), "user", userQuery(i, now));
+
+const userQuery = (i: In<typeof userDailyActivityInput>, now: Date): DailyActivityQuery => ({
+  ...common(i),
+  end_date: liveEndDate(i.end_date, i.timezone, i.include_current_utc_day, now),
+  page_size: i.page_size,
+});
+
+/** userDailyActivity's answer as JSON bytes (the REST route). */
+export const userDailyActivityJson = async (
+  db: Db,
+  scope: Scope,
+  i: In<typeof userDailyActivityInput>,
+  now: Date = new Date(),
+) => dailyActivityJson(db, narrowToUser(scope, i.user_id), "user", userQuery(i, now));
 
 export {
   AGGREGATED_API_KEY_LIMIT,

@@ -3,6 +3,7 @@
  * from the environment, opening the runtime, the embedded server's record, background jobs (fold,
  * partitions, budget alerts) and the hot standby's position.
  */
+export { dailyPageCache, setDailyPageCache } from "../activity/pageCache.ts";
 export { type BudgetAlerter, budgetWebhooksEnabled, startBudgetAlerter } from "../budgets/alerts.ts";
 export type { ReadHandle } from "../db/connect.ts";
 export { getMeta, ping, setMeta } from "../db/meta.ts";

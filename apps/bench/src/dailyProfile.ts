@@ -4,7 +4,7 @@ import { foldRollupsSoon } from "@spendlens/core/runtime";
 import { hashToken } from "@spendlens/core/testing";
 import { startServer } from "@spendlens/server";
 import { sql } from "kysely";
-import { fmtMs, percentile, table } from "./stats.ts";
+import { fmtMs, percentile, profileArgs, table } from "./stats.ts";
 
 /**
  * Where the time of one paginated daily-activity request goes, in process on DATABASE_URL:
@@ -20,13 +20,7 @@ import { fmtMs, percentile, table } from "./stats.ts";
  * (the timing handle's read side is the primary itself, which a server would ask per request).
  */
 
-const url = process.env.DATABASE_URL;
-if (!url) throw new Error("DATABASE_URL is required");
-const argv = process.argv.slice(2);
-const rounds = Number(argv[argv.indexOf("--rounds") + 1] ?? 15) || 15;
-const day = (d: Date) => d.toISOString().slice(0, 10);
-const end = day(new Date());
-const start = day(new Date(Date.now() - 29 * 86_400_000));
+const { url, rounds, start, end } = profileArgs(15);
 
 type Run = (db: Db, input: any) => Promise<unknown>;
 const ENTITIES = ["user", "team", "organization", "customer", "agent", "tag"] as const;

@@ -11,7 +11,7 @@ import {
 } from "@spendlens/core";
 import { dailyPageCache, setDailyPageCache } from "@spendlens/core/runtime";
 import { startServer } from "@spendlens/server";
-import { fmtMs, percentile, table } from "./stats.ts";
+import { fmtMs, percentile, profileArgs, table } from "./stats.ts";
 
 /**
  * The page cache of the paginated daily-activity routes (core activity/pageCache.ts), cold vs warm,
@@ -23,13 +23,7 @@ import { fmtMs, percentile, table } from "./stats.ts";
  * call by call: cold HTTP, warm HTTP. The two answers are checked equal (bytes) every round.
  */
 
-const url = process.env.DATABASE_URL;
-if (!url) throw new Error("DATABASE_URL is required");
-const argv = process.argv.slice(2);
-const rounds = Number(argv[argv.indexOf("--rounds") + 1] ?? 30) || 30;
-const day = (d: Date) => d.toISOString().slice(0, 10);
-const end = day(new Date());
-const start = day(new Date(Date.now() - 29 * 86_400_000));
+const { url, rounds, start, end } = profileArgs(30);
 const ROUTES = ["user", "team", "organization", "customer", "agent", "tag"];
 type Json = (db: any, scope: typeof ALL, input: any) => Promise<Uint8Array>;
 const CORE: Record<string, Json> = {

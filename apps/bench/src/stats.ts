@@ -21,3 +21,21 @@ export function table(head: string[], rows: string[][]): string {
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(w[i]!)).join(" | ")} |`;
   return [line(head), `|${w.map((n) => "-".repeat(n + 2)).join("|")}|`, ...rows.map(line)].join("\n");
 }
+
+/**
+ * The common arguments of the in-process profiles (dailyProfile.ts, pageCacheProfile.ts): DATABASE_URL,
+ * `--rounds N`, and the 30-day window ending today (UTC days) that they time.
+ */
+export function profileArgs(defaultRounds: number): {
+  url: string;
+  rounds: number;
+  start: string;
+  end: string;
+} {
+  const url = process.env.DATABASE_URL;
+  if (!url) throw new Error("DATABASE_URL is required");
+  const argv = process.argv.slice(2);
+  const rounds = Number(argv[argv.indexOf("--rounds") + 1] ?? defaultRounds) || defaultRounds;
+  const day = (d: Date) => d.toISOString().slice(0, 10);
+  return { url, rounds, end: day(new Date()), start: day(new Date(Date.now() - 29 * 86_400_000)) };
+}

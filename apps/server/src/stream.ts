@@ -3,6 +3,16 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { OpenedStream } from "@spendlens/api";
 
+/** The stream's next chunk; on an error the stream is closed (its statement released) first. */
+async function nextOrClose(s: OpenedStream): Promise<IteratorResult<string | Uint8Array, void>> {
+  try {
+    return await s.chunks.next();
+  } catch (e) {
+    await s.chunks.return(undefined).catch(() => {});
+    throw e;
+  }
+}
+
 /**
  * Writes a streamed REST answer (packages/api/src/stream.ts): status 200 with `transfer-encoding:
  * chunked` (no content-length: the size is not known up front), the body as its pieces arrive.
@@ -20,13 +30,7 @@ import type { OpenedStream } from "@spendlens/api";
  * exit 18), never a complete-looking 200. Resolves with the error (or null) for the request log.
  */
 export async function sendRestStream(res: ServerResponse, s: OpenedStream): Promise<Error | null> {
-  let first: IteratorResult<string | Uint8Array, void>;
-  try {
-    first = await s.chunks.next();
-  } catch (e) {
-    await s.chunks.return(undefined).catch(() => {});
-    throw e;
-  }
+  const first = await nextOrClose(s);
   if (first.done) {
     res.writeHead(200, { "content-type": s.contentType });
     res.end();
@@ -37,12 +41,7 @@ export async function sendRestStream(res: ServerResponse, s: OpenedStream): Prom
   // with its length; text answers keep the chunked stream.
   let second: IteratorResult<string | Uint8Array, void> | null = null;
   if (typeof head !== "string") {
-    try {
-      second = await s.chunks.next();
-    } catch (e) {
-      await s.chunks.return(undefined).catch(() => {});
-      throw e;
-    }
+    second = await nextOrClose(s);
     if (second.done) {
       res.writeHead(200, { "content-type": s.contentType, "content-length": head.byteLength });
       res.end(head);

@@ -878,13 +878,16 @@ export const common = (i: {
   page: number;
 }) => ({ start_date: i.start_date, end_date: i.end_date, model: i.model, api_key: i.api_key, page: i.page });
 
-/** `now` is the clock `include_current_utc_day` reads (a parameter for tests). */
-export const userDailyActivity = async (
-  db: Db,
-  scope: Scope,
-  i: In<typeof userDailyActivityInput>,
-  now: Date = new Date(),
-) => dailyActivity(db, narrowToUser(scope, i.user_id), "user", userQuery(i, now));
+/**
+ * The user route through `read` (the object, or the REST bytes); `now` is the clock
+ * `include_current_utc_day` reads (a parameter for tests).
+ */
+const userRoute =
+  <R>(read: (db: Db, scope: Scope, kind: "user", q: DailyActivityQuery) => Promise<R>) =>
+  (db: Db, scope: Scope, i: In<typeof userDailyActivityInput>, now: Date = new Date()): Promise<R> =>
+    read(db, narrowToUser(scope, i.user_id), "user", userQuery(i, now));
+
+export const userDailyActivity = userRoute(dailyActivity);
 
 const userQuery = (i: In<typeof userDailyActivityInput>, now: Date): DailyActivityQuery => ({
   ...common(i),
@@ -893,12 +896,7 @@ const userQuery = (i: In<typeof userDailyActivityInput>, now: Date): DailyActivi
 });
 
 /** userDailyActivity's answer as JSON bytes (the REST route). */
-export const userDailyActivityJson = async (
-  db: Db,
-  scope: Scope,
-  i: In<typeof userDailyActivityInput>,
-  now: Date = new Date(),
-) => dailyActivityJson(db, narrowToUser(scope, i.user_id), "user", userQuery(i, now));
+export const userDailyActivityJson = userRoute(dailyActivityJson);
 
 export {
   AGGREGATED_API_KEY_LIMIT,

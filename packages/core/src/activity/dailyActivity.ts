@@ -884,7 +884,7 @@ export const common = (i: {
  */
 const userRoute =
   <R>(read: (db: Db, scope: Scope, kind: "user", q: DailyActivityQuery) => Promise<R>) =>
-  (db: Db, scope: Scope, i: In<typeof userDailyActivityInput>, now: Date = new Date()): Promise<R> =>
+  async (db: Db, scope: Scope, i: In<typeof userDailyActivityInput>, now: Date = new Date()): Promise<R> =>
     read(db, narrowToUser(scope, i.user_id), "user", userQuery(i, now));
 
 export const userDailyActivity = userRoute(dailyActivity);

@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from "node:crypto";
 import { migrate, openDatabase } from "@spendlens/core";
 import { rebuildRollups } from "@spendlens/core/demo";
+import { litellmFixtureStatements as litellmFixture } from "@spendlens/core/testing";
 import { sql } from "kysely";
 import pg from "pg";
-import { litellmFixture } from "./litellmFixture.ts";
 
 /**
  * `pnpm --filter @spendlens/bench exec tsx src/attachInsert.ts [--rows 200000] [--rounds 2]

@@ -1,7 +1,7 @@
 import * as core from "@spendlens/core";
 import { ALL, authenticate, type Db, emptyConfig, openDatabase } from "@spendlens/core";
 import { foldRollupsSoon } from "@spendlens/core/runtime";
-import { hashToken } from "@spendlens/core/testing";
+import { hashToken, writeFixtures } from "@spendlens/core/testing";
 import { startServer } from "@spendlens/server";
 import { sql } from "kysely";
 import { fmtMs, percentile, profileArgs, table } from "./stats.ts";
@@ -42,12 +42,10 @@ const srv = await startServer({ services, port: 0 });
 const cached = await startServer({ services, port: 0, keyCacheMs: 1000 });
 const virtualKey = `sk-bench-profile-${process.pid}`;
 const virtualUser = `bench-profile-admin-${process.pid}`;
-await sql`INSERT INTO "LiteLLM_UserTable" (user_id, user_role) VALUES (${virtualUser}, 'proxy_admin')`.execute(
-  h.db,
-);
-await sql`INSERT INTO "LiteLLM_VerificationToken" (token, user_id, spend) VALUES (${hashToken(virtualKey)}, ${virtualUser}, 0)`.execute(
-  h.db,
-);
+await writeFixtures(h.db, {
+  users: [{ user_id: virtualUser, user_role: "proxy_admin" }],
+  keys: [{ raw: virtualKey, user_id: virtualUser, spend: 0 }],
+});
 const time = async (f: () => Promise<unknown> | unknown): Promise<number> => {
   const t0 = performance.now();
   await f();
@@ -116,8 +114,8 @@ try {
     `answer sizes: ${[...sizes].map(([k, n]) => `${k} ${(n / 1024).toFixed(0)} kB`).join(", ")}\n`,
   );
 } finally {
-  await sql`DELETE FROM "LiteLLM_VerificationToken" WHERE token = ${hashToken(virtualKey)}`.execute(h.db);
-  await sql`DELETE FROM "LiteLLM_UserTable" WHERE user_id = ${virtualUser}`.execute(h.db);
+  await h.db.deleteFrom("LiteLLM_VerificationToken").where("token", "=", hashToken(virtualKey)).execute();
+  await h.db.deleteFrom("LiteLLM_UserTable").where("user_id", "=", virtualUser).execute();
   await srv.close();
   await cached.close();
   await serving.close();

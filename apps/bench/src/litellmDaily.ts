@@ -1,7 +1,7 @@
 import type { DbHandle } from "@spendlens/core";
 import { getMeta, setMeta } from "@spendlens/core/runtime";
+import { litellmFixtureStatements as litellmFixture } from "@spendlens/core/testing";
 import { sql } from "kysely";
-import { litellmFixture } from "./litellmFixture.ts";
 import type { ChildServer } from "./server.ts";
 import { fmtMs, percentile, table } from "./stats.ts";
 

@@ -1,5 +1,4 @@
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -11,7 +10,7 @@ import {
   spendLogsUi,
   spendLogsUiInput,
 } from "../src/internal.ts";
-import { createTestDb, type TestDb } from "../src/testing/index.ts";
+import { createTestDb, litellmFixtureStatements, type TestDb } from "../src/testing/index.ts";
 
 /**
  * Attach mode on a database built from LiteLLM's own generated DDL (test/fixtures/litellm), plain and
@@ -19,13 +18,6 @@ import { createTestDb, type TestDb } from "../src/testing/index.ts";
  * does it (triggers on the partitioned parent). Logs are written the way the proxy's writer sends them:
  * multi-row INSERT … ON CONFLICT DO NOTHING, sha256 keys, '' team ids, 'None' cache hits.
  */
-
-const FIXTURES = new URL("./fixtures/litellm/", import.meta.url);
-const statements = (file: string) =>
-  readFileSync(new URL(file, FIXTURES), "utf8")
-    .split(/;\s*$/m)
-    .map((s) => s.trim())
-    .filter((s) => s.replace(/--.*$/gm, "").trim() !== "");
 
 /** LiteLLM's partition script (db_scripts/partition_spend_logs.sql) without its transaction, plus day partitions. */
 const PARTITION = [
@@ -119,7 +111,7 @@ for (const partitioned of [false, true]) {
 
     beforeAll(async () => {
       t = await createTestDb({ migrate: false });
-      for (const s of [...statements("schema.sql"), ...statements("views.sql")])
+      for (const s of [...litellmFixtureStatements("schema.sql"), ...litellmFixtureStatements("views.sql")])
         await sql.raw(s).execute(t.db);
       if (partitioned) for (const s of PARTITION) await sql.raw(s).execute(t.db);
       // Logs that exist before spendlens attaches are backfilled by the migration.

@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -24,7 +23,7 @@ import {
   writeErrorRow,
   writeLogRow,
 } from "../src/internal.ts";
-import { createTestDb, type TestDb } from "../src/testing/index.ts";
+import { createTestDb, litellmFixtureStatements, type TestDb } from "../src/testing/index.ts";
 
 /**
  * The column catalog (db/logColumns.ts) against the tables the frozen migrations make, on this engine:
@@ -57,12 +56,6 @@ const INFO_TYPE: Record<string, string> = {
 const asInfo = (cat: readonly LogColumn[]) =>
   cat.map((c) => ({ name: c.name, type: INFO_TYPE[c.type], nullable: c.nullable }));
 const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
-
-const fixtureStatements = () =>
-  readFileSync(new URL("./fixtures/litellm/schema.sql", import.meta.url), "utf8")
-    .split(/;\s*$/m)
-    .map((s) => s.trim())
-    .filter((s) => s.replace(/--.*$/gm, "").trim() !== "");
 
 describe("the log column catalog against the migrated tables", () => {
   let t: TestDb;
@@ -132,7 +125,7 @@ describe("the catalog against LiteLLM's own schema (attach mode)", () => {
   it("LiteLLM's current table has exactly the catalog's columns and types", async () => {
     const t = await createTestDb({ migrate: false });
     try {
-      for (const s of fixtureStatements()) await sql.raw(s).execute(t.db); // the committed fixture, no input
+      for (const s of litellmFixtureStatements("schema.sql")) await sql.raw(s).execute(t.db); // the committed fixture, no input
       expect((await migrate(t.db)).mode).toBe("attach");
       const spend = await tableColumns(t, "LiteLLM_SpendLogs");
       expect(spend.map(({ name, type }) => ({ name, type })).sort(byName)).toEqual(
@@ -154,7 +147,7 @@ describe("the catalog against LiteLLM's own schema (attach mode)", () => {
   it("an older LiteLLM's table lacks only columns the catalog marks optional; the schema facts see the table as it is", async () => {
     const t = await createTestDb({ migrate: false });
     try {
-      for (const s of fixtureStatements()) await sql.raw(s).execute(t.db);
+      for (const s of litellmFixtureStatements("schema.sql")) await sql.raw(s).execute(t.db);
       await sql`ALTER TABLE "LiteLLM_SpendLogs" DROP COLUMN organization_id, DROP COLUMN agent_id,
         DROP COLUMN mcp_namespaced_tool_name, DROP COLUMN status, DROP COLUMN request_duration_ms`.execute(
         t.db,

@@ -1,9 +1,13 @@
-import { readFileSync } from "node:fs";
 import { sql } from "kysely";
 import { afterAll, describe, expect, it } from "vitest";
 import { getMeta, isMigrated, migrate, SpendlensError } from "../src/internal.ts";
 import { useTestDb } from "../src/testing/hooks.ts";
-import { createOlderSpendLogs, createTestDb, type TestDb } from "../src/testing/index.ts";
+import {
+  createOlderSpendLogs,
+  createTestDb,
+  litellmFixtureStatements,
+  type TestDb,
+} from "../src/testing/index.ts";
 
 describe("migrations, standalone", () => {
   const t = useTestDb({ migrate: false });
@@ -85,10 +89,7 @@ describe("migrations make what the TypeScript migrations made", () => {
 
   it("attached to an older LiteLLM (no organization_id, agent_id, status, … in SpendLogs)", async () => {
     t = await createTestDb({ migrate: false });
-    const ddl = readFileSync(new URL("./fixtures/litellm/schema.sql", import.meta.url), "utf8")
-      .split(/;\s*$/m)
-      .map((s) => s.trim())
-      .filter((s) => s.replace(/--.*$/gm, "").trim() !== "");
+    const ddl = litellmFixtureStatements("schema.sql");
     for (const s of ddl) await sql.raw(s).execute(t.db); // the committed fixture, no input
     await sql`ALTER TABLE "LiteLLM_SpendLogs" DROP COLUMN organization_id, DROP COLUMN agent_id,
       DROP COLUMN mcp_namespaced_tool_name, DROP COLUMN status, DROP COLUMN request_duration_ms`.execute(

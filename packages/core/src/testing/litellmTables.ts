@@ -2,6 +2,7 @@
  * LiteLLM's own tables as an older LiteLLM made them, for the attach-mode tests (migrations, rollups,
  * tag rollups): one definition instead of one per test file.
  */
+import { readFileSync } from "node:fs";
 import { sql } from "kysely";
 import type { Db } from "../db/connect.ts";
 
@@ -24,4 +25,16 @@ export async function createOlderSpendLogs(
     model_id text DEFAULT '', model_group text DEFAULT '', custom_llm_provider text DEFAULT '',
     api_base text DEFAULT '', "user" text DEFAULT '', metadata jsonb DEFAULT '{}', cache_hit text DEFAULT ''${tags},
     team_id text, end_user text${future})`.execute(db);
+}
+
+/**
+ * LiteLLM's own DDL as the repository keeps it (test/fixtures/litellm: `schema.sql`, the tables as
+ * LiteLLM's Prisma migrations make them; `views.sql`, its views), one statement a string, comment lines
+ * dropped. Committed files, no input: the attach-mode tests and the bench run them as they are.
+ */
+export function litellmFixtureStatements(file: "schema.sql" | "views.sql"): string[] {
+  return readFileSync(new URL(`../../test/fixtures/litellm/${file}`, import.meta.url), "utf8")
+    .split(/;\s*$/m)
+    .map((s) => s.replace(/^\s*--.*$/gm, "").trim())
+    .filter((s) => s !== "");
 }

@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { foldRollups, hasDayMarks, hasRouteRollups, migrate, schemaFacts } from "../src/internal.ts";
 import { createTestDb, insertLogs, makeLog, type TestDb } from "../src/testing/index.ts";
 
-describe("schema facts of later migrations (fold, route rollups, day markers)", () => {
+describe("schema facts of later migrations (fold, route rollups, day and route markers)", () => {
   let t: TestDb;
   afterAll(() => t?.drop());
 
@@ -11,8 +11,9 @@ describe("schema facts of later migrations (fold, route rollups, day markers)", 
     t = await createTestDb({ migrate: false });
     await migrate(t.db, { upTo: "0009_activity_rollups" });
     const part = await schemaFacts(t.db);
-    expect([part.derivedGrains, part.fold, part.routeRollups, part.dayMarks]).toEqual([
+    expect([part.derivedGrains, part.fold, part.routeRollups, part.dayMarks, part.routeMarks]).toEqual([
       true,
+      false,
       false,
       false,
       false,
@@ -25,7 +26,13 @@ describe("schema facts of later migrations (fold, route rollups, day markers)", 
     // The rest of the migrations: the facts are probed again (by `migrate`, and by any call while one is off).
     await migrate(t.db);
     const all = await schemaFacts(t.db);
-    expect([all.derivedGrains, all.fold, all.routeRollups, all.dayMarks]).toEqual([true, true, true, true]);
+    expect([all.derivedGrains, all.fold, all.routeRollups, all.dayMarks, all.routeMarks]).toEqual([
+      true,
+      true,
+      true,
+      true,
+      true,
+    ]);
     expect(await hasRouteRollups(t.db)).toBe(true);
     expect(await hasDayMarks(t.db)).toBe(true);
 

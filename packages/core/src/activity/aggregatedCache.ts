@@ -1,4 +1,5 @@
 import { type RawBuilder, sql } from "kysely";
+import { ByteLru } from "../byteLru.ts";
 import { eachDay } from "../days.ts";
 import type { Db } from "../db/connect.ts";
 import { perHandle } from "../db/perHandle.ts";
@@ -68,8 +69,7 @@ interface DayState {
 }
 
 export class AggregatedCache {
-  private readonly days = new Map<string, DayState>();
-  private bytes = 0;
+  private readonly days: ByteLru<DayState>;
   /** Key (api_key, '' for none) → id, for the per-day spend arrays. */
   readonly keyIds = new Map<string, number>();
   readonly keyNames: string[] = [];
@@ -77,37 +77,22 @@ export class AggregatedCache {
   readonly lastTop = new Map<number, string[]>();
   /** Days whose element was reused, built from rows read now, and cold (whole-range) reads. */
   readonly stats = { hits: 0, built: 0, cold: 0 };
-  constructor(readonly maxBytes: number) {}
+  constructor(readonly maxBytes: number) {
+    this.days = new ByteLru(maxBytes, (s) => s.bytes);
+  }
 
   get(day: string): DayState | undefined {
-    const s = this.days.get(day);
-    if (s) {
-      this.days.delete(day);
-      this.days.set(day, s); // most recently used last
-    }
-    return s;
+    return this.days.get(day);
   }
 
   set(day: string, s: DayState): void {
-    const old = this.days.get(day);
-    if (old) {
-      this.bytes -= old.bytes;
-      this.days.delete(day);
-    }
-    if (s.bytes > this.maxBytes) return;
     this.days.set(day, s);
-    this.bytes += s.bytes;
-    for (const [k, v] of this.days) {
-      if (this.bytes <= this.maxBytes) break;
-      this.days.delete(k);
-      this.bytes -= v.bytes;
-    }
-    if (this.days.size === 0 && this.keyNames.length > 1_000_000) this.clearKeys();
+    if (this.days.count === 0 && this.keyNames.length > 1_000_000) this.clearKeys();
   }
 
   /** Bytes of the days' elements and arrays (the bound). */
   get size(): number {
-    return this.bytes;
+    return this.days.bytes;
   }
 
   keyId(k: string): number {

@@ -1,5 +1,8 @@
 import { CompiledQuery } from "kysely";
+import { ByteLru } from "../byteLru.ts";
 import type { Db } from "../db/connect.ts";
+import { perHandle } from "../db/perHandle.ts";
+import { schemaFacts } from "../db/schemaFacts.ts";
 import { ROUTE_KIND } from "../rollups/activityRouteRollup.ts";
 import { foldsBeforeRead } from "../rollups/fold.ts";
 import { type Scope, scopeUserId } from "../scope.ts";
@@ -57,74 +60,48 @@ interface Entry {
 }
 
 export class DailyPageCache {
-  private readonly entries = new Map<string, Entry>();
-  private used = 0;
+  private readonly entries: ByteLru<Entry>;
   readonly stats = { hits: 0, misses: 0, stored: 0, uncached: 0 };
-  constructor(readonly maxBytes: number) {}
+  constructor(readonly maxBytes: number) {
+    this.entries = new ByteLru(maxBytes, (e) => e.size);
+  }
 
   get(key: string): Entry | undefined {
-    const e = this.entries.get(key);
-    if (e) {
-      this.entries.delete(key);
-      this.entries.set(key, e); // most recently used last
-    }
-    return e;
+    return this.entries.get(key);
   }
 
   set(key: string, e: Entry): void {
-    this.delete(key);
-    if (e.size > this.maxBytes) return;
     this.entries.set(key, e);
-    this.used += e.size;
-    this.evict();
   }
 
   /** Accounts for an entry that grew (its value parsed). */
   grew(key: string, e: Entry, by: number): void {
     if (this.entries.get(key) !== e) return;
     e.size += by;
-    this.used += by;
-    this.evict();
+    this.entries.grew(by);
   }
 
   delete(key: string): void {
-    const old = this.entries.get(key);
-    if (old) {
-      this.used -= old.size;
-      this.entries.delete(key);
-    }
-  }
-
-  private evict(): void {
-    for (const [k, v] of this.entries) {
-      if (this.used <= this.maxBytes) break;
-      this.entries.delete(k);
-      this.used -= v.size;
-    }
+    this.entries.delete(key);
   }
 
   /** Bytes held (the bound). */
   get size(): number {
-    return this.used;
+    return this.entries.bytes;
   }
 
   get count(): number {
-    return this.entries.size;
+    return this.entries.count;
   }
 }
 
-const caches = new WeakMap<Db, DailyPageCache | null>();
 /** The cache's size unless the edge sets one (the spend report's default: 32 MiB). */
 const DEFAULT_CACHE_MB = 32;
+const caches = perHandle<Db, DailyPageCache | null>(() => new DailyPageCache(DEFAULT_CACHE_MB * 2 ** 20));
 
 /** The page cache of one database (null when turned off). */
 export function dailyPageCache(db: Db): DailyPageCache | null {
-  let c = caches.get(db);
-  if (c === undefined) {
-    c = new DailyPageCache(DEFAULT_CACHE_MB * 2 ** 20);
-    caches.set(db, c);
-  }
-  return c;
+  return caches.get(db);
 }
 
 /**
@@ -134,25 +111,6 @@ export function dailyPageCache(db: Db): DailyPageCache | null {
 export function setDailyPageCache(db: Db, maxBytes: number | null | DailyPageCache): void {
   if (maxBytes instanceof DailyPageCache) caches.set(db, maxBytes);
   else caches.set(db, maxBytes && maxBytes > 0 ? new DailyPageCache(maxBytes) : null);
-}
-
-const marksCache = new WeakMap<Db, Promise<boolean>>();
-/** Whether migration 0019's route marks exist (a database migrated part of the way lacks them). */
-function hasRouteMarks(db: Db): Promise<boolean> {
-  let p = marksCache.get(db);
-  if (!p) {
-    p = db
-      .executeQuery<{ ok: boolean }>(
-        CompiledQuery.raw(`SELECT to_regclass('spendlens.activity_route_marks') IS NOT NULL AS ok`, []),
-      )
-      .then((r) => r.rows[0]?.ok === true);
-    marksCache.set(db, p);
-    p.then(
-      (ok) => ok || marksCache.delete(db),
-      () => marksCache.delete(db),
-    );
-  }
-  return p;
 }
 
 /** The entity metadata a route's page embeds (dailyActivity.ts PAGE_TEXT.entityMeta): its one field. */
@@ -299,7 +257,7 @@ export async function dailyPage(
     (uid !== null && entity !== "user") ||
     !foldsBeforeRead(db) ||
     !(await hasRouteRollups(db)) ||
-    !(await hasRouteMarks(db))
+    !(await schemaFacts(db)).routeMarks
   ) {
     if (cache) cache.stats.uncached += 1;
     return fresh(await build(db, scope, entity, q));

@@ -34,13 +34,16 @@ export interface SchemaFacts {
   routeRollups: boolean;
   /** Whether migration 0017's day markers exist beside the route rollups (activity/aggregatedCache.ts). */
   dayMarks: boolean;
+  /** Whether migration 0019's route marks exist beside the route rollups (activity/pageCache.ts). */
+  routeMarks: boolean;
 }
 
 /**
  * The facts a later migration may still turn on: while one of them is false (a database migrated part
  * of the way, as some tests make), every `schemaFacts` call probes again.
  */
-const complete = (f: SchemaFacts): boolean => f.derivedGrains && f.fold && f.routeRollups && f.dayMarks;
+const complete = (f: SchemaFacts): boolean =>
+  f.derivedGrains && f.fold && f.routeRollups && f.dayMarks && f.routeMarks;
 
 const facts = new WeakMap<Db, Promise<SchemaFacts>>();
 
@@ -52,6 +55,7 @@ export function probeSchemaFacts(db: Db): Promise<SchemaFacts> {
     fold: boolean;
     routes: boolean;
     marks: boolean;
+    route_marks: boolean;
     version: string;
   }>`SELECT
       (SELECT json_agg(json_build_object('name', column_name, 'type', data_type,
@@ -62,6 +66,7 @@ export function probeSchemaFacts(db: Db): Promise<SchemaFacts> {
       to_regprocedure('spendlens.rollups_fold(integer)') IS NOT NULL AS fold,
       to_regclass('spendlens.activity_route_rows') IS NOT NULL AS routes,
       to_regclass('spendlens.activity_day_marks') IS NOT NULL AS marks,
+      to_regclass('spendlens.activity_route_marks') IS NOT NULL AS route_marks,
       version() AS version`
     .execute(db)
     .then((r): SchemaFacts => {
@@ -78,6 +83,7 @@ export function probeSchemaFacts(db: Db): Promise<SchemaFacts> {
         fold: row?.fold === true,
         routeRollups,
         dayMarks: routeRollups && row?.marks === true,
+        routeMarks: routeRollups && row?.route_marks === true,
       };
     });
   facts.set(db, p);

@@ -1,3 +1,4 @@
+import { ByteLru } from "../byteLru.ts";
 import type { Db } from "../db/connect.ts";
 import { perHandle } from "../db/perHandle.ts";
 
@@ -40,42 +41,28 @@ export interface DayEntry {
 const TTL_MS = 15 * 60_000;
 
 export class DayCache {
-  private readonly map = new Map<string, DayEntry>();
-  private bytes = 0;
+  private readonly lru: ByteLru<DayEntry>;
   /** Days answered from the cache, and days computed (and stored) instead. */
   readonly stats = { hits: 0, misses: 0 };
-  constructor(readonly maxBytes: number) {}
+  constructor(readonly maxBytes: number) {
+    this.lru = new ByteLru(maxBytes, (e) => e.text.length);
+  }
 
   get(key: string, now = Date.now()): DayEntry | undefined {
-    const e = this.map.get(key);
-    if (!e) return undefined;
-    this.map.delete(key);
-    if (now - e.at > TTL_MS) {
-      this.bytes -= e.text.length;
+    const e = this.lru.get(key);
+    if (e && now - e.at > TTL_MS) {
+      this.lru.delete(key);
       return undefined;
     }
-    this.map.set(key, e); // most recently used last
     return e;
   }
 
   set(key: string, e: DayEntry): void {
-    if (e.text.length > this.maxBytes) return;
-    const old = this.map.get(key);
-    if (old) {
-      this.bytes -= old.text.length;
-      this.map.delete(key);
-    }
-    this.map.set(key, e);
-    this.bytes += e.text.length;
-    for (const [k, v] of this.map) {
-      if (this.bytes <= this.maxBytes) break;
-      this.map.delete(k);
-      this.bytes -= v.text.length;
-    }
+    this.lru.set(key, e);
   }
 
   get size(): number {
-    return this.bytes;
+    return this.lru.bytes;
   }
 }
 

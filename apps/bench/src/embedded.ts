@@ -1,5 +1,6 @@
 import { execFile } from "node:child_process";
 import { readFileSync, rmSync } from "node:fs";
+import { loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { ROUTE_BENCH } from "./routes.ts";
@@ -50,14 +51,23 @@ async function memParts(pid: number): Promise<string> {
     process.kill(pid, "SIGUSR2");
     for (let i = 0; i < 400; i++) {
       await new Promise((r) => setTimeout(r, 25));
-      let m: { heapUsed: number; heapTotal: number; arrayBuffers: number; external: number; wasm: number[] };
+      let m: {
+        heapUsed: number;
+        heapTotal: number;
+        arrayBuffers: number;
+        external: number;
+        wasm: number[];
+        resident?: { wasm: number; file: number; anon: number };
+      };
       try {
         m = JSON.parse(readFileSync(MEM_FILE, "utf8"));
       } catch {
         continue;
       }
       const M = (b: number) => (b / 1048576).toFixed(0);
-      return ` (V8 heap ${M(m.heapUsed)}/${M(m.heapTotal)}, external ${M(m.external)} of which ArrayBuffers ${M(m.arrayBuffers)}, wasm ${m.wasm.map(M).join("+")} MiB)`;
+      const r = m.resident;
+      const res = r ? `; resident: wasm ${M(r.wasm)}, files ${M(r.file)}, other anonymous ${M(r.anon)}` : "";
+      return ` (V8 heap ${M(m.heapUsed)}/${M(m.heapTotal)}, external ${M(m.external)} of which ArrayBuffers ${M(m.arrayBuffers)}, wasm ${m.wasm.map(M).join("+")} MiB${res})`;
     }
   } catch {
     /* no probe */
@@ -106,6 +116,7 @@ async function round(url: string, key: string, rss: () => number, pid = 0): Prom
   };
   let failed = 0;
   for (const r of ROUTE_BENCH) {
+    const t0 = performance.now();
     const q = r.query ? `?${new URLSearchParams(r.query(c))}` : "";
     const res = await fetch(`${url}${r.path}${q}`, {
       method: r.method,
@@ -114,7 +125,9 @@ async function round(url: string, key: string, rss: () => number, pid = 0): Prom
     });
     await res.arrayBuffer();
     if (res.status !== 200) failed++;
-    if (perRoute) console.log(`  ${r.name}: ${res.status}, RSS ${mib(rss())}${await memParts(pid)}`);
+    const ms = performance.now() - t0;
+    if (perRoute)
+      console.log(`  ${r.name}: ${res.status} in ${ms.toFixed(0)} ms, RSS ${mib(rss())}${await memParts(pid)}`);
   }
   return failed;
 }
@@ -128,13 +141,15 @@ async function serveAndMeasure(label: string) {
   const startS = (performance.now() - t0) / 1000;
   const atStart = s.rssMiB();
   const key = readFileSync(`${dir}/master_key`, "utf8").trim();
-  if (perRoute) console.log(`  at start: RSS ${mib(atStart)}${await memParts(s.pid)}`);
+  if (perRoute) console.log(`  at start (load ${loadavg()[0]!.toFixed(1)}): RSS ${mib(atStart)}${await memParts(s.pid)}`);
+  const r0 = performance.now();
   const failed = await round(s.url, key, () => s.rssMiB(), s.pid);
+  const roundS = (performance.now() - r0) / 1000;
   const afterRound = s.rssMiB();
   const pid = s.pid;
   const kids = childrenRssMiB(pid);
   console.log(
-    `${label}: listening after ${startS.toFixed(1)} s; RSS at start ${mib(atStart)}, after a round of ${ROUTE_BENCH.length} routes ${mib(afterRound)} (peak ${mib(s.peakRssMiB())}, ${failed} non-200); tokenizer child: ${kids.pids.length ? `${kids.pids.join(",")} ${mib(kids.mib)}` : "none"}`,
+    `${label}: listening after ${startS.toFixed(1)} s; RSS at start ${mib(atStart)}, after a round of ${ROUTE_BENCH.length} routes ${mib(afterRound)} in ${roundS.toFixed(1)} s (load ${loadavg()[0]!.toFixed(1)}; peak ${mib(s.peakRssMiB())}, ${failed} non-200); tokenizer child: ${kids.pids.length ? `${kids.pids.join(",")} ${mib(kids.mib)}` : "none"}`,
   );
   // The tokenizer's child exits after IDLE_MS without work: the server's RSS stays, the child's goes.
   await new Promise((r) => setTimeout(r, IDLE_MS + 3000));

@@ -5,10 +5,11 @@ import { SpendlensError } from "@spendlens/core";
 import { demoConfigYaml, seedDemoData } from "@spendlens/core/demo";
 import {
   configureTokenCounter,
+  DEMO_MARK,
+  embeddedDemoWanted,
   ensureEmbeddedMasterKey,
   foldRollupsSoon,
   foldSpendCountersSoon,
-  getMeta,
   openRuntime,
   recordEmbeddedServer,
   type Settings,
@@ -30,7 +31,8 @@ export interface ServeOptions {
    * (`spendlens serve` passes its own). With it, a fresh embedded folder is created, migrated and given
    * its demo data by that child, which exits before this process opens the folder: PGlite's memory grows
    * and never shrinks, and initdb plus a seed would leave the server holding ~850 MiB it no longer needs.
-   * Without it (tests calling serve() in process) that work is done here.
+   * Without it (tests calling serve() in process) that work is done here. A folder that already holds
+   * spend logs (`spendlens seed` before the first start) gets no demo data (`embeddedDemoWanted`).
    */
   prepareChild?: { module: string; args: string[] };
 }
@@ -126,20 +128,30 @@ export async function serve(settings: Settings, opts: ServeOptions = {}) {
   if (!["", "0", "1"].includes(metricsPublic))
     throw new SpendlensError("CONFIG", "SPENDLENS_METRICS_PUBLIC must be 1 (public) or 0 (master key only)");
   const prepareOnly = process.env[PREPARE_ONLY] === "1";
-  if (embedded && opts.prepareChild && !prepareOnly && !existsSync(join(settings.dataDir, "PG_VERSION"))) {
+  // The child that prepares the folder, when there is one and this is not it.
+  const child = embedded && !prepareOnly ? opts.prepareChild : undefined;
+  if (child && !existsSync(join(settings.dataDir, "PG_VERSION"))) {
     log.info("preparing the fresh embedded data folder in a child process");
-    await prepareInChild(opts.prepareChild);
+    await prepareInChild(child);
   }
-  const rt = await openRuntime({ ...settings, databaseReadUrl });
-  const db = rt.handle.db;
-  if (embedded) {
-    if ((await getMeta(db, "demo_seeded")) === null) {
+  let rt = await openRuntime({ ...settings, databaseReadUrl });
+  if (embedded && (await embeddedDemoWanted(rt.handle.db))) {
+    if (child) {
+      // A folder that exists but still wants its demo data (made by `spendlens migrate`, or a first
+      // start cut off mid-seed): written by the child too, then opened here again.
+      log.info("preparing the embedded data folder's demo data in a child process");
+      await rt.close();
+      await prepareInChild(child);
+      rt = await openRuntime({ ...settings, databaseReadUrl });
+    } else {
       const n = opts.demoLogs ?? Number(process.env.SPENDLENS_DEMO_LOGS ?? 50_000);
       log.info({ logs: n, pid: process.pid }, "writing demo data into the embedded database");
+      await setMeta(rt.handle.db, DEMO_MARK, "pending");
       const r = await seedDemoData(rt.handle, { logs: n });
-      await setMeta(db, "demo_seeded", String(r.logs));
+      await setMeta(rt.handle.db, DEMO_MARK, String(r.logs));
     }
   }
+  const db = rt.handle.db;
   if (prepareOnly) {
     await rt.close();
     process.exit(0);

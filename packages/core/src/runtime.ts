@@ -4,7 +4,9 @@ import { join, resolve } from "node:path";
 import { setAggregatedDayCache } from "./activity/aggregatedCache.ts";
 import { setDailyPageCache } from "./activity/pageCache.ts";
 import { loadConfig, type SpendlensConfig } from "./config/config.ts";
-import { type DbHandle, openDatabase } from "./db/connect.ts";
+import { sql } from "kysely";
+import { type Db, type DbHandle, openDatabase } from "./db/connect.ts";
+import { getMeta, setMeta } from "./db/meta.ts";
 import { type MigrationReport, migrate } from "./db/migrations.ts";
 import { SpendlensError } from "./errors.ts";
 import { DEFAULT_LANE_STATEMENTS, setIngestStatements } from "./ingest/ingest.ts";
@@ -217,4 +219,25 @@ export function ensureEmbeddedMasterKey(dataDir: string): { key: string; created
   mkdirSync(dataDir, { recursive: true });
   writeFileSync(p, `${key}\n`, { mode: 0o600 });
   return { key, created: true };
+}
+
+/** The embedded folder's mark of its demo data (`spendlens.meta`): the logs written, or "pending". */
+export const DEMO_MARK = "demo_seeded";
+
+/**
+ * Whether the embedded default should write its demo data into this database now. Yes for a database
+ * without spend logs and without the mark (a fresh folder; one made by `spendlens migrate`), and for a
+ * demo seed that did not finish (mark "pending": the seed skips the logs already there). No once the
+ * mark says it was done, and no for a folder that already holds spend logs without the mark (made by
+ * `spendlens seed`, or fed through ingest): those logs are the user's, served as they are, and the
+ * mark is set to "0" so the question is asked once.
+ */
+export async function embeddedDemoWanted(db: Db): Promise<boolean> {
+  const mark = await getMeta(db, DEMO_MARK);
+  if (mark === "pending") return true;
+  if (mark !== null) return false;
+  const held = await db.selectFrom("LiteLLM_SpendLogs").select(sql<number>`1`.as("one")).limit(1).execute();
+  if (held.length === 0) return true;
+  await setMeta(db, DEMO_MARK, "0");
+  return false;
 }

@@ -25,6 +25,8 @@ export { startPeriodic } from "../periodic.ts";
 export { configureTokenCounter } from "../pricing/tokenCounter.ts";
 export { foldRollupsSoon } from "../rollups/fold.ts";
 export {
+  DEMO_MARK,
+  embeddedDemoWanted,
   ensureEmbeddedMasterKey,
   openRuntime,
   type Runtime,

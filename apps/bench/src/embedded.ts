@@ -31,12 +31,13 @@ const IDLE_MS = 5000;
 const mib = (x: number) => `${x.toFixed(0)} MiB`;
 
 /**
- * SPENDLENS_BENCH_PER_ROUTE=1: the server's RSS after each route too, and where it is (memProbe.mjs,
- * preloaded into the server: V8 heap, ArrayBuffers, PGlite's WebAssembly memory).
+ * SPENDLENS_BENCH_PER_ROUTE=1: the server's RSS and time of each route too, and where the memory is
+ * (memProbe.mjs, preloaded into the server: V8 heap, ArrayBuffers, PGlite's WebAssembly memory, resident
+ * memory by kind); `times`: the RSS and time of each route without the probe.
  */
-const perRoute = process.env.SPENDLENS_BENCH_PER_ROUTE === "1";
+const perRoute = ["1", "times"].includes(process.env.SPENDLENS_BENCH_PER_ROUTE ?? "");
 const MEM_FILE = `${dir}.mem.json`;
-if (perRoute) {
+if (process.env.SPENDLENS_BENCH_PER_ROUTE === "1") {
   process.env.SPENDLENS_BENCH_MEM_FILE = MEM_FILE;
   process.env.SPENDLENS_BENCH_SERVER_NODE_ARGS = [
     process.env.SPENDLENS_BENCH_SERVER_NODE_ARGS ?? "",
@@ -46,6 +47,7 @@ if (perRoute) {
 
 /** The server's memory by kind (memProbe.mjs answers SIGUSR2), in MiB; "" when it did not answer. */
 async function memParts(pid: number): Promise<string> {
+  if (process.env.SPENDLENS_BENCH_PER_ROUTE !== "1") return "";
   try {
     rmSync(MEM_FILE, { force: true });
     process.kill(pid, "SIGUSR2");
@@ -127,7 +129,9 @@ async function round(url: string, key: string, rss: () => number, pid = 0): Prom
     if (res.status !== 200) failed++;
     const ms = performance.now() - t0;
     if (perRoute)
-      console.log(`  ${r.name}: ${res.status} in ${ms.toFixed(0)} ms, RSS ${mib(rss())}${await memParts(pid)}`);
+      console.log(
+        `  ${r.name}: ${res.status} in ${ms.toFixed(0)} ms, RSS ${mib(rss())}${await memParts(pid)}`,
+      );
   }
   return failed;
 }
@@ -141,7 +145,8 @@ async function serveAndMeasure(label: string) {
   const startS = (performance.now() - t0) / 1000;
   const atStart = s.rssMiB();
   const key = readFileSync(`${dir}/master_key`, "utf8").trim();
-  if (perRoute) console.log(`  at start (load ${loadavg()[0]!.toFixed(1)}): RSS ${mib(atStart)}${await memParts(s.pid)}`);
+  if (perRoute)
+    console.log(`  at start (load ${loadavg()[0]!.toFixed(1)}): RSS ${mib(atStart)}${await memParts(s.pid)}`);
   const r0 = performance.now();
   const failed = await round(s.url, key, () => s.rssMiB(), s.pid);
   const roundS = (performance.now() - r0) / 1000;

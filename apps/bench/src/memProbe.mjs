@@ -38,11 +38,12 @@ function smapsParts() {
   return out;
 }
 
+// Weak references: the probe must not keep a closed PGlite's memory alive.
 const mems = new Set();
 const Orig = WebAssembly.Memory;
 WebAssembly.Memory = function Memory(desc) {
   const m = new Orig(desc);
-  mems.add(m);
+  mems.add(new WeakRef(m));
   return m;
 };
 WebAssembly.Memory.prototype = Orig.prototype;
@@ -52,7 +53,7 @@ for (const k of ["instantiate", "instantiateStreaming"]) {
   WebAssembly[k] = async (...a) => {
     const r = await f.apply(WebAssembly, a);
     const inst = r.instance ?? r;
-    for (const v of Object.values(inst.exports ?? {})) if (v instanceof Orig) mems.add(v);
+    for (const v of Object.values(inst.exports ?? {})) if (v instanceof Orig) mems.add(new WeakRef(v));
     return r;
   };
 }
@@ -60,7 +61,12 @@ const file = process.env.SPENDLENS_BENCH_MEM_FILE;
 if (file)
   process.on("SIGUSR2", () => {
     const u = process.memoryUsage();
-    const wasm = [...mems].map((m) => m.buffer.byteLength);
+    const wasm = [];
+    for (const r of mems) {
+      const m = r.deref();
+      if (m) wasm.push(m.buffer.byteLength);
+      else mems.delete(r);
+    }
     writeFileSync(
       file,
       JSON.stringify({

@@ -1,11 +1,12 @@
 import { fork } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { SpendlensError } from "@spendlens/core";
+import { type DbHandle, SpendlensError } from "@spendlens/core";
 import { demoConfigYaml, seedDemoData } from "@spendlens/core/demo";
 import {
   configureTokenCounter,
   DEMO_MARK,
+  EMBEDDED_SERVER_SHARED_BUFFERS,
   embeddedDemoWanted,
   ensureEmbeddedMasterKey,
   foldRollupsSoon,
@@ -59,6 +60,14 @@ function prepareInChild(child: { module: string; args: string[] }): Promise<void
         );
     });
   });
+}
+
+/** The embedded database's memory settings as PGlite runs with them (the listening log line shows them). */
+async function pgliteShown(pg: NonNullable<DbHandle["pglite"]>): Promise<Record<string, string>> {
+  const r = await pg.query<{ name: string; setting: string }>(
+    "SELECT name, current_setting(name) AS setting FROM pg_settings WHERE name IN ('shared_buffers', 'work_mem') ORDER BY name",
+  );
+  return Object.fromEntries(r.rows.map((x) => [x.name, x.setting]));
 }
 
 /** A positive whole number of milliseconds from the environment; anything else is a clear error. */
@@ -134,7 +143,15 @@ export async function serve(settings: Settings, opts: ServeOptions = {}) {
     log.info("preparing the fresh embedded data folder in a child process");
     await prepareInChild(child);
   }
-  let rt = await openRuntime({ ...settings, databaseReadUrl });
+  // The server's own PGlite gets a smaller buffer pool than the preparing child (initdb, demo seed).
+  const open: Settings = {
+    ...settings,
+    databaseReadUrl,
+    ...(embedded && !prepareOnly && !settings.pgliteSharedBuffers
+      ? { pgliteSharedBuffers: EMBEDDED_SERVER_SHARED_BUFFERS }
+      : {}),
+  };
+  let rt = await openRuntime(open);
   if (embedded && (await embeddedDemoWanted(rt.handle.db))) {
     if (child) {
       // A folder that exists but still wants its demo data (made by `spendlens migrate`, or a first
@@ -142,7 +159,7 @@ export async function serve(settings: Settings, opts: ServeOptions = {}) {
       log.info("preparing the embedded data folder's demo data in a child process");
       await rt.close();
       await prepareInChild(child);
-      rt = await openRuntime({ ...settings, databaseReadUrl });
+      rt = await openRuntime(open);
     } else {
       const n = opts.demoLogs ?? Number(process.env.SPENDLENS_DEMO_LOGS ?? 50_000);
       log.info({ logs: n, pid: process.pid }, "writing demo data into the embedded database");
@@ -203,6 +220,7 @@ export async function serve(settings: Settings, opts: ServeOptions = {}) {
       database: rt.handle.location,
       ...(rt.handle.read ? { standby: rt.handle.read.location } : {}),
       engine: rt.handle.engine,
+      ...(rt.handle.pglite ? { pglite: await pgliteShown(rt.handle.pglite) } : {}),
       mode: rt.migration.mode,
       config: rt.config.path,
     },

@@ -1,10 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { sql } from "kysely";
 import { setAggregatedDayCache } from "./activity/aggregatedCache.ts";
 import { setDailyPageCache } from "./activity/pageCache.ts";
 import { loadConfig, type SpendlensConfig } from "./config/config.ts";
-import { sql } from "kysely";
 import { type Db, type DbHandle, openDatabase } from "./db/connect.ts";
 import { getMeta, setMeta } from "./db/meta.ts";
 import { type MigrationReport, migrate } from "./db/migrations.ts";
@@ -64,6 +64,15 @@ function numberSetting(
  * answers, ~20 MB) was what pushed it over (BENCHMARKS.md, "Session 7, the lean embedded mode").
  */
 export const EMBEDDED_REPORT_CACHE_MB = 8;
+
+/**
+ * The embedded server's PGlite shared_buffers when SPENDLENS_PGLITE_SHARED_BUFFERS is not set (the CLI in
+ * process, `spendlens seed` and the server's preparing child keep PGLITE_DEFAULT_SETTINGS' 32MB): the
+ * buffer pool is resident once used and PGlite's memory never shrinks, while the folder's files stay in
+ * the OS's page cache: ~17 MiB less RSS after a round of routes at 1M logs, route times within noise
+ * (BENCHMARKS.md, "Session 9, the embedded server's memory at 1M").
+ */
+export const EMBEDDED_SERVER_SHARED_BUFFERS = "16MB";
 
 const wholeIn = (lo: number, hi: number) => (n: number) => Number.isInteger(n) && n >= lo && n <= hi;
 

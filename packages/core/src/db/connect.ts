@@ -1,4 +1,5 @@
 import { mkdirSync } from "node:fs";
+import v8 from "node:v8";
 import { PGlite } from "@electric-sql/pglite";
 import { Kysely, PostgresDialect } from "kysely";
 import { PGliteDialect } from "kysely-pglite-dialect";
@@ -85,6 +86,18 @@ export type PgliteSetting = (typeof PGLITE_SETTINGS)[number];
 export const PGLITE_DEFAULT_SETTINGS: Partial<Record<PgliteSetting, string>> = {
   shared_buffers: "32MB",
 };
+
+/**
+ * V8 compiles PGlite's WebAssembly (Postgres, 9.9 MB) with up to 128 parallel background tasks, and what
+ * those threads allocate while compiling stays in their malloc arenas afterwards: 20–35 MiB of the
+ * process's RSS for nothing. One task: the same open time and route times within noise, ~19 MiB less
+ * RSS for the embedded server at 1M logs (BENCHMARKS.md, "Session 9"). A process-wide V8 flag, read when
+ * a module is compiled, so it is set before PGlite's module is; a later compile (another PGlite) keeps it.
+ */
+function limitWasmCompileTasks(): void {
+  v8.setFlagsFromString(`--wasm-num-compilation-tasks=${WASM_COMPILE_TASKS}`);
+}
+export const WASM_COMPILE_TASKS = 1;
 
 // PGlite's start parameters when none are given (PGlite 0.4's defaultStartParams): passing any replaces
 // them, so they are repeated here before ours.
@@ -224,6 +237,7 @@ export async function openDatabase(opts: OpenOptions = {}): Promise<DbHandle> {
     };
   }
   if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true });
+  limitWasmCompileTasks();
   const pglite = await PGlite.create({
     ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
     ...(opts.loadDataDir ? { loadDataDir: opts.loadDataDir } : {}),

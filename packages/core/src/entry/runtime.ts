@@ -26,6 +26,7 @@ export { configureTokenCounter } from "../pricing/tokenCounter.ts";
 export { foldRollupsSoon } from "../rollups/fold.ts";
 export {
   DEMO_MARK,
+  EMBEDDED_SERVER_SHARED_BUFFERS,
   embeddedDemoWanted,
   ensureEmbeddedMasterKey,
   openRuntime,

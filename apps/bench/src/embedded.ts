@@ -141,6 +141,8 @@ async function serveAndMeasure(label: string) {
   const s = await startChildServer(
     { SPENDLENS_DATA_DIR: dir, SPENDLENS_TOKENIZER_IDLE_MS: String(IDLE_MS) },
     1_800_000,
+    // Another checkout's server on the same folder (A/B against a baseline).
+    process.env.SPENDLENS_BENCH_CHECKOUT || undefined,
   );
   const startS = (performance.now() - t0) / 1000;
   const atStart = s.rssMiB();

@@ -11,6 +11,7 @@ import {
   ensureEmbeddedMasterKey,
   foldRollupsSoon,
   foldSpendCountersSoon,
+  getMeta,
   openRuntime,
   recordEmbeddedServer,
   type Settings,
@@ -40,6 +41,12 @@ export interface ServeOptions {
 
 /** Set in the child that prepares a fresh embedded folder: serve() stops after the demo data. */
 const PREPARE_ONLY = "SPENDLENS_SERVE_PREPARE_ONLY";
+
+/**
+ * In the embedded folder once its demo data is settled (written, or not wanted because the folder held
+ * spend logs): the demo mark's value. Without it the server has the preparing child look first.
+ */
+export const PREPARED_FILE = "demo_prepared";
 
 /** Runs the preparing child (same program, same arguments, PREPARE_ONLY set) and waits for it to exit. */
 function prepareInChild(child: { module: string; args: string[] }): Promise<void> {
@@ -137,36 +144,34 @@ export async function serve(settings: Settings, opts: ServeOptions = {}) {
   if (!["", "0", "1"].includes(metricsPublic))
     throw new SpendlensError("CONFIG", "SPENDLENS_METRICS_PUBLIC must be 1 (public) or 0 (master key only)");
   const prepareOnly = process.env[PREPARE_ONLY] === "1";
-  // The child that prepares the folder, when there is one and this is not it.
+  // The child that prepares the folder, when there is one and this is not it. It runs until the folder
+  // says it was prepared (PREPARED_FILE): a fresh folder (initdb, migrations, demo data), one made by
+  // `spendlens migrate` (demo data), one made by `spendlens seed` (no demo data: only the mark), and
+  // once for a folder prepared before the file existed. This process then opens the folder only once:
+  // a PGlite instance closed in the same process does not give its memory back.
   const child = embedded && !prepareOnly ? opts.prepareChild : undefined;
-  if (child && !existsSync(join(settings.dataDir, "PG_VERSION"))) {
-    log.info("preparing the fresh embedded data folder in a child process");
+  const prepared = join(settings.dataDir, PREPARED_FILE);
+  if (child && !existsSync(prepared)) {
+    log.info("preparing the embedded data folder in a child process");
     await prepareInChild(child);
   }
   // The server's own PGlite gets a smaller buffer pool than the preparing child (initdb, demo seed).
-  const open: Settings = {
+  const rt = await openRuntime({
     ...settings,
     databaseReadUrl,
     ...(embedded && !prepareOnly && !settings.pgliteSharedBuffers
       ? { pgliteSharedBuffers: EMBEDDED_SERVER_SHARED_BUFFERS }
       : {}),
-  };
-  let rt = await openRuntime(open);
-  if (embedded && (await embeddedDemoWanted(rt.handle.db))) {
-    if (child) {
-      // A folder that exists but still wants its demo data (made by `spendlens migrate`, or a first
-      // start cut off mid-seed): written by the child too, then opened here again.
-      log.info("preparing the embedded data folder's demo data in a child process");
-      await rt.close();
-      await prepareInChild(child);
-      rt = await openRuntime(open);
-    } else {
+  });
+  if (embedded && !existsSync(prepared)) {
+    if (await embeddedDemoWanted(rt.handle.db)) {
       const n = opts.demoLogs ?? Number(process.env.SPENDLENS_DEMO_LOGS ?? 50_000);
       log.info({ logs: n, pid: process.pid }, "writing demo data into the embedded database");
       await setMeta(rt.handle.db, DEMO_MARK, "pending");
       const r = await seedDemoData(rt.handle, { logs: n });
       await setMeta(rt.handle.db, DEMO_MARK, String(r.logs));
     }
+    writeFileSync(prepared, `${(await getMeta(rt.handle.db, DEMO_MARK)) ?? ""}\n`);
   }
   const db = rt.handle.db;
   if (prepareOnly) {

@@ -31,6 +31,7 @@ const SHIPPED: Record<string, string> = {
   "0017_activity_day_marks": "73345da3b7176d98f12114097faea3b49cd4ff76f2db06f70431617cf0c9d4c0",
   "0018_failure_sort_indexes": "7fb37346be50b0a67f12f018231825ebf37f36734d514d7ba507cff85ddb69da",
   "0019_activity_route_marks": "97ecfb476e28d981e0b7c74e07728793ce26b058e36209b92a3dfe94a098194d",
+  "0022_page_check_probes": "c7661200c8243d36dfb2a947a0b3a6c2df2d1e1d18e854caf247a4520f6a3a74",
 };
 
 const dir = new URL("../db/migrations/", import.meta.url);

@@ -8,12 +8,12 @@ import {
   dailyActivity,
   dailyActivityJson,
   pauseRollups,
+  pgPoolOf,
   prng,
   rebuildRollups,
   resumeRollups,
   type Scope,
   type SpendAnalyticsPaginatedResponse,
-  pgPoolOf,
   setRollupDeleteMode,
   userScope,
 } from "../src/internal.ts";
@@ -372,7 +372,9 @@ describe("paginated daily routes: page cache", () => {
     ];
     for (const [kind, keys, ents, entKind] of cases) {
       for (const rows of [false, true]) {
-        const got = await sql<Record<string, unknown>>`SELECT c.* FROM spendlens.activity_page_check(${kind}::"char",
+        const got = await sql<
+          Record<string, unknown>
+        >`SELECT c.* FROM spendlens.activity_page_check(${kind}::"char",
             ${DAYS[0]}::date, ${TODAY}::date, ${keys}::text[], ${ents}::text[], ${entKind}::text, ${rows}) c`.execute(
           t.db,
         );
@@ -401,7 +403,8 @@ describe("paginated daily routes: page cache", () => {
         const label = JSON.stringify([kind, keys.length, ents.length, entKind, rows]);
         expect(g.key_digest, label).toBe(w.key_digest);
         expect(g.ent_digest, label).toBe(w.ent_digest);
-        const sorted = (v: unknown) => (v === null ? null : (v as unknown[]).map((x) => JSON.stringify(x)).sort());
+        const sorted = (v: unknown) =>
+          v === null ? null : (v as unknown[]).map((x) => JSON.stringify(x)).sort();
         expect(sorted(g.key_rows), label).toEqual(rows ? sorted(w.key_rows) : null);
         expect(sorted(g.ent_rows), label).toEqual(rows ? sorted(w.ent_rows) : null);
         if (rows && keys.length) expect((g.key_rows as unknown[]).length, label).toBeGreaterThan(0);

@@ -149,7 +149,15 @@ async function check(
   ents: string[],
   rows: boolean,
 ): Promise<Check> {
-  const values = [ROUTE_KIND[entity], q.start_date, q.end_date, keys, ents, ENTITY_META[entity] ? entity : "", rows];
+  const values = [
+    ROUTE_KIND[entity],
+    q.start_date,
+    q.end_date,
+    keys,
+    ents,
+    ENTITY_META[entity] ? entity : "",
+    rows,
+  ];
   const pool = pgPoolOf(db);
   if (pool) return (await pool.query<Check>({ name: CHECK_NAME, text: CHECK_SQL, values })).rows[0]!;
   const r = await db.executeQuery<Check>(CompiledQuery.raw(CHECK_SQL, values));

@@ -49,7 +49,8 @@ export const DEFERRED_ROLLUP_DEF = new RegExp(
 );
 
 /** Whether a kept definition is one a seed may execute (DEFERRED_DEF or DEFERRED_ROLLUP_DEF). */
-export const deferrableDef = (def: string): boolean => DEFERRED_DEF.test(def) || DEFERRED_ROLLUP_DEF.test(def);
+export const deferrableDef = (def: string): boolean =>
+  DEFERRED_DEF.test(def) || DEFERRED_ROLLUP_DEF.test(def);
 
 export interface DeferredIndex {
   name: string;

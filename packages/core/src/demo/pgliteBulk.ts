@@ -15,21 +15,6 @@ import { pauseForBulk } from "./write.ts";
 
 export const DEFERRABLE_TABLES = ["LiteLLM_SpendLogs", "LiteLLM_ErrorLogs"] as const;
 
-/**
- * The rollup tables whose secondary (non-unique) indexes a big PGlite seed also drops and builds after
- * its rollup rebuild: the rebuild then writes only the heaps and the unique indexes its upserts need
- * (BENCHMARKS.md, session 9).
- */
-export const DEFERRABLE_ROLLUP_TABLES = [
-  "activity_daily",
-  "activity_tag_daily",
-  "activity_route_daily",
-  "detail_daily",
-  "end_user_daily",
-  "key_daily",
-  "user_tag_request_daily",
-] as const;
-
 /** spendlens.meta key holding the definitions of indexes a seed dropped and has not rebuilt yet. */
 export const DEFERRED_KEY = "seed.deferred_indexes";
 
@@ -40,69 +25,44 @@ export const DEFERRED_KEY = "seed.deferred_indexes";
 export const DEFERRED_DEF =
   /^CREATE INDEX ("[A-Za-z0-9_]+"|[a-z0-9_]+) ON (ONLY )?public\."LiteLLM_(SpendLogs|ErrorLogs)" USING btree \((("[A-Za-z0-9_]+"|[a-z0-9_]+)(, )?)+\)$/;
 
-/**
- * …and a plain (non-unique) btree index on one of DEFERRABLE_ROLLUP_TABLES over column names, or
- * migration 0012's partial index of the user route (`WHERE (kind = 'u'::"char")`).
- */
-export const DEFERRED_ROLLUP_DEF = new RegExp(
-  `^CREATE INDEX [a-z0-9_]+ ON spendlens\\.(${DEFERRABLE_ROLLUP_TABLES.join("|")}) USING btree \\((("[A-Za-z0-9_]+"|[a-z0-9_]+)(, )?)+\\)( WHERE \\(kind = 'u'::"char"\\))?$`,
-);
-
-/** Whether a kept definition is one a seed may execute (DEFERRED_DEF or DEFERRED_ROLLUP_DEF). */
-export const deferrableDef = (def: string): boolean =>
-  DEFERRED_DEF.test(def) || DEFERRED_ROLLUP_DEF.test(def);
-
 export interface DeferredIndex {
   name: string;
   def: string;
 }
 
-/** The schema an allowed definition names (`public` for the log tables, `spendlens` for the rollups). */
-const defSchema = (def: string): "public" | "spendlens" =>
-  DEFERRED_ROLLUP_DEF.test(def) ? "spendlens" : "public";
-
 /**
  * Drops the secondary (non-unique) indexes of the log tables before a bulk load, when the load is
  * big against what the tables hold (at least a tenth of their rows): PGlite's single backend maintains
- * them row by row, while one CREATE INDEX after the load sorts once (BENCHMARKS.md, session 6). With
- * `rollups`, those of DEFERRABLE_ROLLUP_TABLES too (built after the rollup rebuild). Their definitions
- * are kept in spendlens.meta first, in the same transaction, so a seed that dies midway leaves them to
- * the next seed (`restoreDeferredIndexes`) rather than losing them. The unique indexes (primary keys,
- * the request_id registries, the rollups' upsert keys) stay: the load's deduplication and the rebuild's
- * upserts need them.
+ * them row by row, while one CREATE INDEX after the load sorts once (BENCHMARKS.md, session 6). Their
+ * definitions are kept in spendlens.meta first, in the same transaction, so a seed that dies midway
+ * leaves them to the next seed (`restoreDeferredIndexes`) rather than losing them. The unique indexes
+ * (primary keys, the request_id registries) stay: the load's deduplication needs them.
  */
-export async function deferLogIndexes(
-  db: Db,
-  incoming: number,
-  opts: { rollups?: boolean } = {},
-): Promise<DeferredIndex[]> {
+export async function deferLogIndexes(db: Db, incoming: number): Promise<DeferredIndex[]> {
   const est = await sql<{
     n: number;
   }>`SELECT coalesce(sum(c.reltuples) FILTER (WHERE c.reltuples > 0), 0)::float8 AS n
     FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
     WHERE i.inhparent = '"LiteLLM_SpendLogs"'::regclass`.execute(db);
   if (incoming * 10 < (est.rows[0]?.n ?? 0)) return [];
-  const rollupTables: string[] = opts.rollups ? [...DEFERRABLE_ROLLUP_TABLES] : ["-"];
   return db.transaction().execute(async (trx) => {
     const r = await sql<DeferredIndex>`SELECT ic.relname AS name, pg_get_indexdef(x.indexrelid) AS def
       FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid
       JOIN pg_namespace n ON n.oid = t.relnamespace
-      WHERE ((n.nspname = 'public' AND t.relname IN (${sql.join([...DEFERRABLE_TABLES])}))
-          OR (n.nspname = 'spendlens' AND t.relname IN (${sql.join(rollupTables)})))
-        AND NOT x.indisunique AND NOT x.indisprimary ORDER BY n.nspname, ic.relname`.execute(trx);
-    const idx = r.rows.filter((i) => deferrableDef(i.def));
+      WHERE n.nspname = 'public' AND t.relname IN (${sql.join([...DEFERRABLE_TABLES])})
+        AND NOT x.indisunique AND NOT x.indisprimary ORDER BY ic.relname`.execute(trx);
+    const idx = r.rows.filter((i) => DEFERRED_DEF.test(i.def));
     if (!idx.length) return [];
     await sql`INSERT INTO spendlens.meta (key, value) VALUES (${DEFERRED_KEY}, ${JSON.stringify(idx)})
       ON CONFLICT (key) DO UPDATE SET value = excluded.value`.execute(trx);
-    for (const i of idx) await sql`DROP INDEX ${sql.id(defSchema(i.def), i.name)}`.execute(trx);
+    for (const i of idx) await sql`DROP INDEX public.${sql.id(i.name)}`.execute(trx);
     return idx;
   });
 }
 
 /**
- * Builds the indexes a bulk seed dropped (its own, or those of a seed that died before it could),
- * each from the definition it kept, checked against DEFERRED_DEF / DEFERRED_ROLLUP_DEF; an index that
- * exists is left alone.
+ * Builds the log indexes a bulk seed dropped (its own, or those of a seed that died before it could),
+ * each from the definition it kept, checked against DEFERRED_DEF; an index that exists is left alone.
  */
 export async function restoreDeferredIndexes(db: Db): Promise<number> {
   const m = await sql<{
@@ -115,13 +75,13 @@ export async function restoreDeferredIndexes(db: Db): Promise<number> {
   await db.transaction().execute(async (trx) => {
     await sql`SET LOCAL statement_timeout = 0`.execute(trx);
     for (const i of idx) {
-      if (!deferrableDef(i.def)) throw new Error(`refusing to run a kept index definition: ${i.def}`);
+      if (!DEFERRED_DEF.test(i.def)) throw new Error(`refusing to run a kept index definition: ${i.def}`);
       const there = await sql<{
         oid: string | null;
-      }>`SELECT to_regclass(${`${defSchema(i.def)}.${JSON.stringify(i.name)}`})::text AS oid`.execute(trx);
+      }>`SELECT to_regclass(${`public.${JSON.stringify(i.name)}`})::text AS oid`.execute(trx);
       if (there.rows[0]?.oid) continue;
-      // Matched an allowlist: a btree index of a log or rollup table. pg_get_indexdef prints a
-      // partitioned table's index as `ON ONLY` (the parent's alone); built here on every partition too.
+      // Matched DEFERRED_DEF: one of the log tables' btree indexes. pg_get_indexdef prints a partitioned
+      // table's index as `ON ONLY` (the parent's alone); built here on every partition too.
       await sql.raw(i.def.replace(" ON ONLY public.", " ON public.")).execute(trx);
       made++;
     }
@@ -131,13 +91,12 @@ export async function restoreDeferredIndexes(db: Db): Promise<number> {
 }
 
 /**
- * The PGlite seed: rollups paused (the triggers only mark days dirty), the log tables' and the big
- * rollup tables' secondary indexes dropped when the load is big (deferLogIndexes), the chunks COPYed and
- * moved, then the touched days' rollups rebuilt once, in one transaction per run of days (each rollup
- * table filled by one set-based statement per run), then the indexes built. maintenance_work_mem is
- * raised for the index builds and reset after. Every step after the load also runs when the load
- * failed: the committed chunks are in the raw logs, and neither the rollups nor the indexes may stay as
- * the load left them.
+ * The PGlite seed: rollups paused (the triggers only mark days dirty), the log tables' secondary
+ * indexes dropped when the load is big (deferLogIndexes), the chunks COPYed and moved, then the
+ * indexes built and the touched days' rollups rebuilt once, in one transaction per run of days (each
+ * rollup table filled by one set-based statement per run). maintenance_work_mem is raised for the index
+ * builds and reset after. Every step after the load also runs when the load failed: the committed
+ * chunks are in the raw logs, and neither the rollups nor the indexes may stay as the load left them.
  */
 export async function seedPglite(
   pglite: PGliteLike,
@@ -150,33 +109,28 @@ export async function seedPglite(
   const paused = (opts.bulk ?? true) && (await pauseForBulk(db));
   const deferred =
     paused && (opts.deferIndexes ?? true)
-      ? await timed(t, "drop_indexes", () =>
-          deferLogIndexes(db, opts.logs, { rollups: opts.deferRollupIndexes ?? true }),
-        )
+      ? await timed(t, "drop_indexes", () => deferLogIndexes(db, opts.logs))
       : [];
   try {
     return await copyLogRowsPglite(pglite, db, { [Symbol.iterator]: () => rows }, opts, t);
   } finally {
-    try {
-      if (paused) {
-        await resumeRollups(db);
-        await timed(t, "rebuild_rollups", () =>
-          rebuildRollups(db, {
-            scope: "dirty",
-            chunkDays: 3660,
-            ...(opts.onRebuild ? { onProgress: opts.onRebuild } : {}),
-          }),
-        );
+    if (deferred.length) {
+      await sql`SET maintenance_work_mem = '256MB'`.execute(db);
+      try {
+        await timed(t, "create_indexes", () => restoreDeferredIndexes(db));
+      } finally {
+        await sql`RESET maintenance_work_mem`.execute(db);
       }
-    } finally {
-      if (deferred.length) {
-        await sql`SET maintenance_work_mem = '256MB'`.execute(db);
-        try {
-          await timed(t, "create_indexes", () => restoreDeferredIndexes(db));
-        } finally {
-          await sql`RESET maintenance_work_mem`.execute(db);
-        }
-      }
+    }
+    if (paused) {
+      await resumeRollups(db);
+      await timed(t, "rebuild_rollups", () =>
+        rebuildRollups(db, {
+          scope: "dirty",
+          chunkDays: 3660,
+          ...(opts.onRebuild ? { onProgress: opts.onRebuild } : {}),
+        }),
+      );
     }
   }
 }

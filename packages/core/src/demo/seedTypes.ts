@@ -27,11 +27,6 @@ export interface SeedOptions extends WorldOptions {
    * (`deferLogIndexes`). Default true; false keeps them maintained row by row (for comparisons).
    */
   deferIndexes?: boolean;
-  /**
-   * With deferIndexes: also drop the secondary indexes of the big rollup tables
-   * (DEFERRABLE_ROLLUP_TABLES) and build them after the rollup rebuild. Default true.
-   */
-  deferRollupIndexes?: boolean;
 }
 
 /** Where a seed's time went, in milliseconds per phase (PGlite path; see SeedResult.timings). */

@@ -72,35 +72,15 @@ export const dailyActivityRouter = {
     userDailyActivity,
     userDailyActivityJson,
   ),
-  // REST writes the answer's per-day JSON (cached bytes, core dailyAggregated.ts) as it is; tRPC and
-  // in-process callers get the value.
-  userAggregated: scopedReadProcedure
-    .meta(
-      get(
-        "/user/daily/activity/aggregated",
-        R.dailyActivityResponse,
-        "Daily activity per user, every row at once (no pagination)",
-        { cli: { name: "daily-activity-user-aggregated" } },
-      ),
-    )
-    .input(userDailyActivityAggregatedInput)
-    .query(({ ctx, input }) =>
-      streamOr(
-        ctx,
-        () => userDailyActivityAggregated(ctx.db, ctx.scope, input),
-        () => {
-          let close = "";
-          return {
-            async *items() {
-              const j = await userDailyActivityAggregatedJson(ctx.db, ctx.scope, input);
-              close = j.close;
-              yield* j.days;
-            },
-            envelope: { open: '{"results":[', close: () => close },
-          };
-        },
-      ),
-    ),
+  // REST writes the answer's JSON bytes as they are (a cached answer is one buffer, core
+  // activity/aggregatedCache.ts); tRPC and in-process callers get the value.
+  userAggregated: daily(
+    "user/aggregated",
+    "Daily activity per user, every row at once (no pagination)",
+    userDailyActivityAggregatedInput,
+    userDailyActivityAggregated,
+    userDailyActivityAggregatedJson,
+  ),
   team: daily(
     "team",
     "Daily activity per team (team_ids, exclude_team_ids), paginated",

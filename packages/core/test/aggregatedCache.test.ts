@@ -168,6 +168,12 @@ describe("aggregated daily route: per-day cache", () => {
 
   it("new logs for today: only today is read again", async () => {
     await add([log(TODAY, hashToken("ka"), 0.125), log(TODAY, hashToken("kb"), 0.25)]);
+    // Not folded yet: the day marks are as before, only the pending logs tell (the whole answer's check
+    // reads them; a read folds them first).
+    const pending = await sql<{
+      n: number;
+    }>`SELECT count(*)::int AS n FROM spendlens.spend_log_pending`.execute(t.db);
+    expect(pending.rows[0]!.n).toBe(2);
     const r = await both();
     expect(r.stats).toEqual({ hits: DAYS.length - 1, built: 1, cold: 0, whole: 0 });
     expect((await both()).stats).toEqual(WHOLE);

@@ -446,9 +446,11 @@ export async function aggregatedCached(
   limit: number,
   opts: { whole?: boolean } = {},
 ): Promise<Buffer | null> {
-  await foldBeforeRead(db);
-  // Only where readers fold first (not in a transaction, not on a standby): the pending check then
-  // means "every committed log is in the rollups".
+  // Only where readers fold first (not in a transaction, not on a standby). The check reads
+  // spend_log_pending in its own snapshot, taken after this call began: empty, every log committed before
+  // the call is in the rollups it reads (a fold deletes its rows from the pending table in the transaction
+  // that writes the rollups and their marks), so the whole answer needs no fold first; otherwise the
+  // answer is built the usual way, after a fold.
   const wholes = opts.whole !== false && foldsBeforeRead(db);
   const wkey = `${limit}/${q.start_date}/${q.end_date}`;
   const w = wholes ? cache.wholes.get(wkey) : undefined;
@@ -467,6 +469,7 @@ export async function aggregatedCached(
       }
     }
   }
+  await foldBeforeRead(db);
   const a = await aggregatedDays(db, cache, q, limit);
   if (!a) return null;
   if (wholes) cache.wholes.set(wkey, a);

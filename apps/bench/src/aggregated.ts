@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { openDatabase } from "@spendlens/core";
-import { demoConfigYaml } from "@spendlens/core/demo";
+import { demoConfigYaml, setRollupDeleteMode } from "@spendlens/core/demo";
 import { litellmAggregated } from "./litellmDaily.ts";
 import { type ChildServer, startChildServer } from "./server.ts";
 import { percentile } from "./stats.ts";
@@ -21,7 +21,9 @@ import { percentile } from "./stats.ts";
  * total_api_keys are checked equal to LiteLLM's answer (its SQL over LiteLLM_DailyUserSpend).
  *
  * Ingest: every 250 ms an INSERT of `ingestRowsPerTick` logs stamped now (copies of the last day's logs
- * with new request ids), as a live gateway writes; the servers fold every second.
+ * with new request ids), as a live gateway writes; the servers fold every second. At the end those logs
+ * are deleted again in subtract mode (the delete mode is left at `keep`), so the data stays the seeded
+ * data that LiteLLM's daily tables were filled from.
  */
 
 const url = process.env.DATABASE_URL!;
@@ -173,6 +175,15 @@ try {
   stop = true;
   await ingest;
   log(`ingested ${written} logs during the run`);
+  // Back to the seeded data (LiteLLM's daily tables hold only those logs, so the next run's check
+  // against LiteLLM's answer stays meaningful): the ingested logs deleted, subtracted from the rollups.
+  await setRollupDeleteMode(h.db, "subtract");
+  try {
+    const d = await h.pool!.query(`DELETE FROM "LiteLLM_SpendLogs" WHERE request_id LIKE 'agg-%'`);
+    log(`deleted the ${d.rowCount ?? 0} ingested logs (rollups subtracted)`);
+  } finally {
+    await setRollupDeleteMode(h.db, "keep");
+  }
   const head = [
     "case (30 days)",
     "cached p50 ms",

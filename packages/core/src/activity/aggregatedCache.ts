@@ -48,8 +48,13 @@ import {
  * element (evicted, metadata changed), the whole range is read again in one statement (a cold call).
  * A dirty day in the range (rollups stale) answers from the raw logs, uncached, as before.
  *
+ * In front of that, the whole answer of a (limit, range) is kept as one buffer with what its snapshot read
+ * (the day stamps, top keys, users and their metadata as text): one small statement per call
+ * (checkWhole) proves it current, and REST sends it as it is (see aggregatedCached).
+ *
  * Memory: SPENDLENS_REPORT_CACHE_MB (read at the edge, runtime.ts; default 32, 0 turns it off) bounds
- * the bytes of the days' elements plus their key arrays; least recently used days go first.
+ * the bytes of the days' elements plus their key arrays; least recently used days go first. The whole
+ * answers have a budget of the same size of their own.
  */
 
 /** One day, as read in one snapshot (never changed once made: a newer read replaces it). */

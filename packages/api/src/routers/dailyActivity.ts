@@ -37,7 +37,8 @@ function daily<I extends ZodType, O>(
   summary: string,
   input: I,
   run: CoreRead<I, O>,
-  json: CoreRead<I, Uint8Array>,
+  /** The answer's JSON as bytes, or as pieces of bytes (written in order, nothing between them). */
+  json: CoreRead<I, Uint8Array | readonly Uint8Array[]>,
 ) {
   const name = `daily-activity-${path.replaceAll("_", "-").replaceAll("/", "-")}`;
   const rest = path.replace(/^([^/]+)/, "/$1/daily/activity");
@@ -72,8 +73,8 @@ export const dailyActivityRouter = {
     userDailyActivity,
     userDailyActivityJson,
   ),
-  // REST writes the answer's JSON bytes as they are (a cached answer is one buffer, core
-  // activity/aggregatedCache.ts); tRPC and in-process callers get the value.
+  // REST writes the answer's JSON bytes as they are (a kept answer is one buffer, one built now the
+  // pieces it was assembled from; core activity/aggregatedCache.ts); tRPC and in-process callers get the value.
   userAggregated: daily(
     "user/aggregated",
     "Daily activity per user, every row at once (no pagination)",

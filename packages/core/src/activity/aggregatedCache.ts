@@ -83,7 +83,13 @@ interface Whole {
   users: string[];
   keyMeta: string;
   userMeta: string;
-  body: Buffer;
+  /**
+   * The JSON, in pieces (written in order; their concatenation is the answer): as built, the days'
+   * elements themselves (no copy); from its first reuse on, one buffer (one write).
+   */
+  parts: readonly Uint8Array[];
+  /** Bytes of the answer. */
+  size: number;
 }
 
 export class AggregatedCache {
@@ -134,7 +140,7 @@ export class AggregatedCache {
 }
 
 const wholeBytes = (w: Whole) => {
-  let n = 512 + w.body.byteLength + 2 * (w.stamp.length + w.keyMeta.length + w.userMeta.length);
+  let n = 512 + w.size + 2 * (w.stamp.length + w.keyMeta.length + w.userMeta.length);
   for (const k of w.top) n += 16 + 2 * k.length;
   for (const u of w.users) n += 16 + 2 * u.length;
   return n;
@@ -450,7 +456,7 @@ export async function aggregatedCached(
   q: DailyActivityQuery,
   limit: number,
   opts: { whole?: boolean } = {},
-): Promise<Buffer | null> {
+): Promise<readonly Uint8Array[] | null> {
   // Only where readers fold first (not in a transaction, not on a standby). The check reads
   // spend_log_pending in its own snapshot, taken after this call began: empty, every log committed before
   // the call is in the rollups it reads (a fold deletes its rows from the pending table in the transaction
@@ -470,7 +476,9 @@ export async function aggregatedCached(
       const m = metaOfCheck(w, c);
       if (m.keyMeta === w.keyMeta && m.userMeta === w.userMeta) {
         cache.stats.whole += 1;
-        return w.body;
+        // Joined once, on its first reuse (an answer rebuilt on every call, under ingest, is never copied).
+        if (w.parts.length > 1) w.parts = [Buffer.concat(w.parts, w.size)];
+        return w.parts;
       }
     }
   }
@@ -478,7 +486,7 @@ export async function aggregatedCached(
   const a = await aggregatedDays(db, cache, q, limit);
   if (!a) return null;
   if (wholes) cache.wholes.set(wkey, a);
-  return a.body;
+  return a.parts;
 }
 
 /** The per-day path: the answer and what it was built from (one snapshot); null when a day is dirty. */
@@ -586,21 +594,28 @@ function assemble(
     users,
     keyMeta: keyMetaText,
     userMeta: userMetaText(users, read.userMeta),
-    body: jsonBody(
+    ...jsonParts(
       elements.reverse().filter((e) => e.byteLength > 0),
       `],"metadata":${JSON.stringify(meta)}}`,
     ),
   };
 }
 
-/** `{"results":[` + the elements, comma-joined + `close`, as one buffer. */
-export function jsonBody(elements: readonly Uint8Array[], close: string): Buffer {
-  const parts: Uint8Array[] = [Buffer.from('{"results":[', "utf8")];
-  const comma = Buffer.from(",", "utf8");
+const OPEN = Buffer.from('{"results":[', "utf8");
+const COMMA = Buffer.from(",", "utf8");
+
+/** `{"results":[` + the elements, comma-joined + `close`: the pieces (no copy of the elements) and their size. */
+export function jsonParts(
+  elements: readonly Uint8Array[],
+  close: string,
+): { parts: Uint8Array[]; size: number } {
+  const parts: Uint8Array[] = [OPEN];
   elements.forEach((e, i) => {
-    if (i) parts.push(comma);
+    if (i) parts.push(COMMA);
     parts.push(e);
   });
   parts.push(Buffer.from(close, "utf8"));
-  return Buffer.concat(parts);
+  let size = 0;
+  for (const p of parts) size += p.byteLength;
+  return { parts, size };
 }

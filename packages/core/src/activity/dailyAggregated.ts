@@ -4,7 +4,7 @@ import { badRequest } from "../errors.ts";
 import { ROUTE_DIM_TABLE, ROUTE_MEASURES, ROUTE_TABLE } from "../rollups/activityRouteRollup.ts";
 import { foldBeforeRead } from "../rollups/fold.ts";
 import { narrowToUser, type Scope, scopeUserId } from "../scope.ts";
-import { aggregatedCached, aggregatedDayCache, hasDayMarks, jsonBody } from "./aggregatedCache.ts";
+import { aggregatedCached, aggregatedDayCache, hasDayMarks, jsonParts } from "./aggregatedCache.ts";
 import {
   type ActivityRow,
   activityRows,
@@ -103,12 +103,12 @@ async function aggregatedFromDims(
   );
 }
 
-/** The answer's JSON bytes, as the cached path makes them (the days newest first, then metadata). */
-const wholeJson = (r: SpendAnalyticsPaginatedResponse): Buffer =>
-  jsonBody(
+/** The answer's JSON bytes in pieces, as the cached path makes them (the days newest first, then metadata). */
+const wholeJson = (r: SpendAnalyticsPaginatedResponse): readonly Uint8Array[] =>
+  jsonParts(
     r.results.map((d) => Buffer.from(JSON.stringify(d), "utf8")),
     `],"metadata":${JSON.stringify(r.metadata)}}`,
-  );
+  ).parts;
 
 /**
  * `/user/daily/activity/aggregated` as JSON text: the whole range folded into per-date breakdowns, as
@@ -124,7 +124,7 @@ export async function dailyActivityAggregatedJson(
   limit = AGGREGATED_API_KEY_LIMIT,
   /** `cache: false` reads every day; `whole: false` skips the whole-answer cache (tests compare all three). */
   opts: { cache?: boolean; whole?: boolean } = {},
-): Promise<Buffer> {
+): Promise<readonly Uint8Array[]> {
   if (q.start_date > q.end_date) throw badRequest("end_date", "must not be before start_date");
   if (scopeUserId(scope) === null && !q.model && !q.api_key) {
     const cache = opts.cache === false ? null : aggregatedDayCache(db);
@@ -147,8 +147,8 @@ export async function dailyActivityAggregated(
   limit = AGGREGATED_API_KEY_LIMIT,
   opts: { cache?: boolean; whole?: boolean } = {},
 ): Promise<SpendAnalyticsPaginatedResponse> {
-  const body = await dailyActivityAggregatedJson(db, scope, q, limit, opts);
-  return JSON.parse(body.toString("utf8")) as SpendAnalyticsPaginatedResponse;
+  const parts = await dailyActivityAggregatedJson(db, scope, q, limit, opts);
+  return JSON.parse(Buffer.concat(parts).toString("utf8")) as SpendAnalyticsPaginatedResponse;
 }
 
 /** Filtered or scoped calls (and dirty days): LiteLLM's daily-table rows of the range, folded here. */
@@ -195,7 +195,7 @@ export const userDailyActivityAggregated = async (
   now: Date = new Date(),
 ) => dailyActivityAggregated(db, narrowToUser(scope, i.user_id), aggregatedInput(i, now));
 
-/** The same route as JSON bytes (REST writes them as they are, a cached answer with no copy). */
+/** The same route as JSON bytes, in pieces (REST writes them as they are: a kept answer is one buffer). */
 export const userDailyActivityAggregatedJson = async (
   db: Db,
   scope: Scope,

@@ -1,4 +1,4 @@
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { relative } from "node:path";
 import { defineConfig } from "vitest/config";
 import { BaseSequencer, type Reporter, type TestModule, type TestSpecification } from "vitest/node";
@@ -25,25 +25,20 @@ const engine = process.env.SPENDLENS_TEST_ENGINE === "postgres" ? "postgres" : "
 const report = engines.length ? "run" : engine;
 
 /**
- * Files far longer than their size suggests (ms, measured 2026-12-06): a first run's order, before
- * vitest's cache of the last durations exists.
+ * The per-file durations of a full run (scripts/testDurations.json, written by scripts/testDurations.mjs
+ * from a run's .test-reports/projects.json): the order of a run without vitest's cache of the last
+ * durations (a clean checkout, CI). Keyed `<project>:<file from the root>`, as vitest's cache is.
  */
-const KNOWN_LONG: Record<string, number> = {
-  "apps/server/test/hostile.test.ts": 180_000,
-  "packages/api/test/authMatrix.test.ts": 75_000,
-  "apps/server/test/openapi.test.ts": 60_000,
-  "apps/server/test/authMatrix.test.ts": 55_000,
-  "packages/core/test/migrations.test.ts": 50_000,
-  "packages/core/test/demo.test.ts": 40_000,
-  "packages/api/test/edges.test.ts": 35_000,
-};
+const MEASURED: Record<string, number> = JSON.parse(
+  readFileSync(new URL("./scripts/testDurations.json", import.meta.url), "utf8"),
+);
 
 /**
  * Longest files first, one project after another. A worker process is kept for the next file only when
  * that file is of the same project (vitest's shared runners, `isolate: false`), so interleaving the
  * projects' files would start a fresh process (~1 s of CPU: Node, the imports, PGlite's WebAssembly) at
  * almost every file. The projects go in the order of their longest file, each project's files longest
- * first (the durations of the last run from vitest's cache, else KNOWN_LONG, else ~1 ms per byte of the
+ * first (the durations of the last run from vitest's cache, else MEASURED, else ~1 ms per byte of the
  * file); within a project, failed files first, as vitest does.
  */
 class LongestFirst extends BaseSequencer {
@@ -53,8 +48,7 @@ class LongestFirst extends BaseSequencer {
       const key = `${s.project.name}:${relative(this.ctx.config.root, s.moduleId)}`;
       const r = cache.getFileTestResults(key);
       if (r) return { failed: r.failed, ms: r.duration };
-      const known = KNOWN_LONG[relative(this.ctx.config.root, s.moduleId)];
-      return { failed: false, ms: known ?? cache.getFileStats(key)?.size ?? 0 };
+      return { failed: false, ms: MEASURED[key] ?? cache.getFileStats(key)?.size ?? 0 };
     };
     const w = new Map(files.map((f) => [f, weight(f)]));
     const longest = new Map<string, number>();

@@ -6,7 +6,7 @@
 // files on PGlite), and one pool of workers serves both engines. Without a Postgres, everything runs on
 // PGlite. Arguments go to vitest; `--project core` means the package on every engine it runs on
 // (`--project core:postgres` one of them). Ends with one line `N passed, N failed`.
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -81,12 +81,17 @@ function run(engines) {
 // The CLI tests run the real binary: bundle it first (bin/spendlens.mjs falls back to the TypeScript
 // sources when the bundle is missing or older than them, but then every run compiles at start-up). The
 // server and browser tests serve apps/web's bundle.
-for (const pkg of ["@spendlens/cli", "@spendlens/web"]) {
-  const built = spawnSync("pnpm", ["--filter", pkg, "build"], { cwd: root, stdio: "inherit" });
-  if (built.status !== 0) console.log(`${pkg} not built`);
-}
-
-const withPostgres = await postgresReachable();
+// The two builds side by side (each mostly one core), and the Postgres check meanwhile.
+const builds = ["@spendlens/cli", "@spendlens/web"].map(
+  (pkg) =>
+    new Promise((resolve) =>
+      spawn("pnpm", ["--filter", pkg, "build"], { cwd: root, stdio: "inherit" }).on("close", (code) => {
+        if (code !== 0) console.log(`${pkg} not built`);
+        resolve();
+      }),
+    ),
+);
+const [withPostgres] = await Promise.all([postgresReachable(), ...builds]);
 const engines = withPostgres ? ["pglite", "postgres"] : ["pglite"];
 const cpu0 = childCpu();
 let ok = await run(engines);

@@ -36,6 +36,7 @@ afterAll(() => {
     file,
     engine: process.env.SPENDLENS_TEST_ENGINE ?? "pglite",
     pid: process.pid,
+    end: Date.now(),
     wall: (Date.now() - t0) / 1000,
     self: +(end.self - start.self).toFixed(2),
     children: +(end.children - start.children).toFixed(2),

@@ -446,7 +446,8 @@ export async function litellmAggregated(h: DbHandle, start: string, end: string)
     r.rows.filter((x) => Number(x.group_level) === 31 && x.api_key).map((x) => x.api_key),
   );
   const distinctKeys = n(r.rows.find((x) => x.distinct_api_keys != null)?.distinct_api_keys);
-  return { totals, days: days.size, keys: keys.size, rows: r.rowCount ?? 0, topKeys, distinctKeys };
+  const perDay = new Map([...days].map(([d, x]) => [d, x.metrics]));
+  return { totals, days: days.size, perDay, keys: keys.size, rows: r.rowCount ?? 0, topKeys, distinctKeys };
 }
 
 // ---------- the comparison ----------

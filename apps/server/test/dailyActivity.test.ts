@@ -83,6 +83,35 @@ describe("LiteLLM's daily activity routes over HTTP", () => {
     expect(agg.metadata.total_spend).toBe(7);
   });
 
+  it("/user/daily/activity/aggregated: a kept answer is the same bytes with its Content-Length; a new log shows at once; an internal user gets their own rows", async () => {
+    const path = `/user/daily/activity/aggregated?${Q}`;
+    const first = await h.get(path);
+    const again = await h.get(path);
+    expect(again.status).toBe(200);
+    expect(again.headers.get("content-length")).toBe(String(Buffer.byteLength(again.text)));
+    expect(again.text).toBe(first.text);
+    expect((again.body as Res).metadata.total_spend).toBe(7);
+    // An internal user: their own rows (alice: 1 + 4), never the admin's kept answer.
+    const mine = (await h.get(path, "sk-alice")).body as Res;
+    expect(mine.metadata.total_spend).toBe(5);
+    expect((await h.get(path)).text).toBe(first.text);
+    // A range of its own: empty, kept, then a log for it shows on the next call (exact totals).
+    const other = "/user/daily/activity/aggregated?start_date=2026-03-10&end_date=2026-03-20";
+    expect(((await h.get(other)).body as Res).results).toEqual([]);
+    expect(((await h.get(other)).body as Res).results).toEqual([]);
+    await insertLogs(h.t.db, [
+      makeLog({ startTime: "2026-03-15T10:00:00.000Z", spend: 0.25, user: "carol" }),
+    ]);
+    // Built now: streamed in pieces (chunked); kept, then sent whole with its length.
+    const after = await h.get(other);
+    expect((after.body as Res).results.map((d) => [d.date, d.metrics.spend, d.metrics.api_requests])).toEqual(
+      [["2026-03-15", 0.25, 1]],
+    );
+    const kept = await h.get(other);
+    expect(kept.text).toBe(after.text);
+    expect(kept.headers.get("content-length")).toBe(String(Buffer.byteLength(kept.text)));
+  });
+
   it("an internal user sees their own rows; another user's id is 403; a bad date is 400 naming it", async () => {
     const mine = (await h.get(`/organization/daily/activity?${Q}`, "sk-alice")).body as Res;
     expect(mine.metadata.total_spend).toBe(5);

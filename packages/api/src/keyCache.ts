@@ -17,6 +17,8 @@ import { type Caller, type Db, expiredAt, keyExpired, type VerifiedKey, verifyKe
 export class VerifiedKeys {
   private readonly entries = new Map<string, { key: VerifiedKey; until: number }>();
   private readonly pending = new Map<string, Promise<VerifiedKey>>();
+  /** The sha256 of the last master key seen (the server's one key: hashed once, not per request). */
+  private master: { key: string; digest: Buffer } | null = null;
 
   constructor(
     /** How long a looked-up key is trusted (ms); 0 turns the cache off. */
@@ -35,7 +37,7 @@ export class VerifiedKeys {
     if (this.ttlMs <= 0 || !bearer) return (await verifyKey(db, bearer, masterKey)).caller;
     const digest = createHash("sha256").update(bearer, "utf8").digest();
     // The master key (compared in constant time, as `authenticate` does) needs no lookup.
-    if (masterKey && timingSafeEqual(digest, createHash("sha256").update(masterKey, "utf8").digest()))
+    if (masterKey && timingSafeEqual(digest, this.masterDigest(masterKey)))
       return (await verifyKey(db, bearer, masterKey)).caller;
     const id = digest.toString("base64");
     const hit = this.entries.get(id);
@@ -69,6 +71,12 @@ export class VerifiedKeys {
       );
     }
     return (await p).caller;
+  }
+
+  private masterDigest(masterKey: string): Buffer {
+    if (this.master?.key !== masterKey)
+      this.master = { key: masterKey, digest: createHash("sha256").update(masterKey, "utf8").digest() };
+    return this.master.digest;
   }
 
   /** Keys held now (tests, metrics). */

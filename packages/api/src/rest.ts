@@ -164,21 +164,44 @@ function matchTemplate(template: string, path: string): Record<string, string> |
   return params;
 }
 
+/** Per route list: its fixed paths' routes by path, and its templated routes in order (built once). */
+const routeIndex = new WeakMap<RestRoute[], { fixed: Map<string, RestRoute[]>; templated: RestRoute[] }>();
+
+function indexOf(routes: RestRoute[]) {
+  let ix = routeIndex.get(routes);
+  if (!ix) {
+    ix = { fixed: new Map(), templated: [] };
+    for (const r of routes) {
+      if (r.path.includes("{")) ix.templated.push(r);
+      else {
+        const same = ix.fixed.get(r.path);
+        if (same) same.push(r);
+        else ix.fixed.set(r.path, [r]);
+      }
+    }
+    routeIndex.set(routes, ix);
+  }
+  return ix;
+}
+
 /**
  * Finds the route for a method and path (a fixed path before a `{name}` template); `null` when none,
  * `"method"` when the path exists with another method. A templated route comes back with `params`.
+ * The fixed paths are looked up in an index made once per route list (the list is never changed after).
  */
 export function matchRoute(routes: RestRoute[], method: string, path: string): RestRoute | "method" | null {
+  const ix = indexOf(routes);
+  const fixed = ix.fixed.get(path);
+  if (fixed) {
+    for (const r of fixed) if (r.method === method) return r;
+    return "method";
+  }
   let other = false;
-  for (const fixed of [true, false]) {
-    for (const r of routes) {
-      if (r.path.includes("{") === fixed) continue;
-      const params = matchTemplate(r.path, path);
-      if (params === null) continue;
-      if (r.method === method) return fixed ? r : { ...r, params };
-      other = true;
-    }
-    if (other) break;
+  for (const r of ix.templated) {
+    const params = matchTemplate(r.path, path);
+    if (params === null) continue;
+    if (r.method === method) return { ...r, params };
+    other = true;
   }
   return other ? "method" : null;
 }

@@ -15,14 +15,15 @@ import { csvLines, toCsv } from "./tabular.ts";
 
 const STREAMED: unique symbol = Symbol("spendlens.restStream");
 
-/** One element of a streamed answer: its JSON text, whole, in pieces, or as UTF-8 bytes. */
-export type RestItem = string | readonly string[] | Uint8Array;
-const itemText = (i: RestItem) =>
+/** One element of a streamed answer: its JSON text, whole, in pieces (text or UTF-8 bytes), or as UTF-8 bytes. */
+export type RestItem = string | readonly (string | Uint8Array)[] | Uint8Array;
+const bytesText = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("utf8");
+const itemText = (i: RestItem): string =>
   typeof i === "string"
     ? i
     : i instanceof Uint8Array
-      ? Buffer.from(i.buffer, i.byteOffset, i.byteLength).toString("utf8")
-      : i.join("");
+      ? bytesText(i)
+      : i.map((p) => (typeof p === "string" ? p : bytesText(p))).join("");
 
 export interface RestStream {
   readonly [STREAMED]: true;

@@ -250,7 +250,7 @@ const requireKey = publicProcedure.use(({ ctx, next }) => {
   if (!ctx.caller) {
     throw new TRPCError({ code: "UNAUTHORIZED", message: ctx.authError?.message ?? "missing API key" });
   }
-  return next({ ctx: { ...ctx, caller: ctx.caller } });
+  return next({ ctx: { caller: ctx.caller } });
 });
 
 /**
@@ -267,7 +267,7 @@ export const authedProcedure = requireKey.meta({ access: "authed" });
  */
 export const scopedReadProcedure = requireKey.meta({ access: "scoped" }).use(({ ctx, next }) => {
   const scope: Scope = scopeOf(ctx.caller);
-  return next({ ctx: { ...ctx, scope } });
+  return next({ ctx: { scope } });
 });
 
 /** Reports for proxy_admin and proxy_admin_viewer only. */
@@ -275,7 +275,7 @@ export const adminReadProcedure = requireKey.meta({ access: "adminRead" }).use((
   if (!isAdminRole(ctx.caller.role)) {
     throw new TRPCError({ code: "FORBIDDEN", message: `role ${ctx.caller.role} may not use this report` });
   }
-  return next({ ctx: { ...ctx, scope: ALL as Scope } });
+  return next({ ctx: { scope: ALL as Scope } });
 });
 
 /** Mutations: proxy_admin only. */
@@ -283,5 +283,5 @@ export const adminWriteProcedure = requireKey.meta({ access: "adminWrite" }).use
   if (ctx.caller.role !== "proxy_admin") {
     throw new TRPCError({ code: "FORBIDDEN", message: "only proxy_admin may do this" });
   }
-  return next({ ctx: { ...ctx, scope: ALL as Scope } });
+  return next({ ctx: { scope: ALL as Scope } });
 });

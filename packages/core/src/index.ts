@@ -40,7 +40,7 @@ export {
   userDailyActivityInput,
   userDailyActivityJson,
 } from "./activity/dailyActivity.ts";
-export { type AggregatedJson, userDailyActivityAggregatedJson } from "./activity/dailyAggregated.ts";
+export { userDailyActivityAggregatedJson } from "./activity/dailyAggregated.ts";
 export { activityFailures, activityFailuresInput } from "./activity/failures.ts";
 export {
   litellmActivityByModelGroup,

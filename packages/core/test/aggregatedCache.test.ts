@@ -5,18 +5,22 @@ import {
   ALL,
   aggregatedDayCache,
   dailyActivityAggregated,
+  dailyActivityAggregatedJson,
   hashToken,
   type SpendAnalyticsPaginatedResponse,
   setAggregatedDayCache,
   setRollupDeleteMode,
+  userScope,
 } from "../src/internal.ts";
 import { createTestDb, insertLogs, makeLog, type TestDb, writeFixtures } from "../src/testing/index.ts";
 
 /**
- * The per-day cache of /user/daily/activity/aggregated (activity/aggregatedCache.ts, migration 0017):
- * after new logs for a past day, for today, a new top key, changed key and user metadata, and a direct
- * write to a rollup table, the cached answer equals a brute-force fold of the logs the test wrote and the
- * uncached answer; the unchanged days come from the cache.
+ * The caches of /user/daily/activity/aggregated (activity/aggregatedCache.ts, migration 0017): the whole
+ * answer (its bytes, checked by one statement) and the per-day elements behind it. After new logs for a
+ * past day, for today, a new top key, changed key and user metadata, a user row gone, and a direct write to
+ * a rollup table, the cached answer is byte-equal to the answer of the per-day path (the whole cache
+ * skipped), equals the uncached answer and a brute-force fold of the logs the test wrote; the unchanged
+ * days come from the cache, an unchanged range from the whole answer.
  */
 
 const DAYS = ["2026-05-01", "2026-05-02", "2026-05-03", "2026-05-04"];
@@ -109,21 +113,30 @@ function expectSame(a: unknown, b: unknown, path = "$"): void {
     expectSame((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], `${path}.${k}`);
 }
 
-/** The cached answer, the same call without the cache, and what the cache did. */
+/**
+ * The cached answer (bytes), the same call through the per-day path only (byte-equal), without any cache
+ * (equal values), and what the cache did.
+ */
 async function both() {
   const c = aggregatedDayCache(t.db)!;
   const before = { ...c.stats };
-  const cached = await dailyActivityAggregated(t.db, ALL, range, LIMIT);
+  const bytes = Buffer.concat(await dailyActivityAggregatedJson(t.db, ALL, range, LIMIT));
   const stats = {
     hits: c.stats.hits - before.hits,
     built: c.stats.built - before.built,
     cold: c.stats.cold - before.cold,
+    whole: c.stats.whole - before.whole,
   };
+  const days = Buffer.concat(await dailyActivityAggregatedJson(t.db, ALL, range, LIMIT, { whole: false }));
+  expect(Buffer.compare(bytes, days)).toBe(0);
+  const cached = JSON.parse(bytes.toString("utf8")) as SpendAnalyticsPaginatedResponse;
   const plain = await dailyActivityAggregated(t.db, ALL, range, LIMIT, { cache: false });
   expectSame(cached, plain);
   expectBrute(cached);
   return { cached, stats };
 }
+
+const WHOLE = { hits: 0, built: 0, cold: 0, whole: 1 };
 
 describe("aggregated daily route: per-day cache", () => {
   beforeAll(async () => {
@@ -143,29 +156,92 @@ describe("aggregated daily route: per-day cache", () => {
     await t?.drop();
   });
 
-  it("a first call fills the cache, a second reads every day from it; both exact", async () => {
-    expect((await both()).stats).toEqual({ hits: 0, built: DAYS.length, cold: 1 });
-    expect((await both()).stats).toEqual({ hits: DAYS.length, built: 0, cold: 0 });
+  it("a first call fills the cache, a second sends the whole answer kept; both exact", async () => {
+    expect((await both()).stats).toEqual({ hits: 0, built: DAYS.length, cold: 1, whole: 0 });
+    expect((await both()).stats).toEqual(WHOLE);
+    // The per-day path alone reads every day from the cache.
+    const c = aggregatedDayCache(t.db)!;
+    const hits = c.stats.hits;
+    await dailyActivityAggregatedJson(t.db, ALL, range, LIMIT, { whole: false });
+    expect(c.stats.hits - hits).toBe(DAYS.length);
   });
 
   it("new logs for today: only today is read again", async () => {
     await add([log(TODAY, hashToken("ka"), 0.125), log(TODAY, hashToken("kb"), 0.25)]);
+    // Not folded yet: the day marks are as before, only the pending logs tell (the whole answer's check
+    // reads them; a read folds them first).
+    const pending = await sql<{
+      n: number;
+    }>`SELECT count(*)::int AS n FROM spendlens.spend_log_pending`.execute(t.db);
+    expect(pending.rows[0]!.n).toBe(2);
     const r = await both();
-    expect(r.stats).toEqual({ hits: DAYS.length - 1, built: 1, cold: 0 });
-    expect((await both()).stats).toEqual({ hits: DAYS.length, built: 0, cold: 0 });
+    expect(r.stats).toEqual({ hits: DAYS.length - 1, built: 1, cold: 0, whole: 0 });
+    expect((await both()).stats).toEqual(WHOLE);
   });
 
-  it("new logs for a past day: only that day is read again", async () => {
+  it("new logs for a past day (late logs): only that day is read again", async () => {
     await add([log(DAYS[1]!, hashToken("kc"), 0.375)]);
-    expect((await both()).stats).toEqual({ hits: DAYS.length - 1, built: 1, cold: 0 });
+    expect((await both()).stats).toEqual({ hits: DAYS.length - 1, built: 1, cold: 0, whole: 0 });
+    expect((await both()).stats).toEqual(WHOLE);
   });
 
   it("a key entering the top keys: every day is built again (cold), exact", async () => {
     const before = brute().top;
     await add([log(DAYS[0]!, hashToken("new-key"), 1000)]);
     expect(brute().top).not.toEqual(before);
-    expect((await both()).stats.cold).toBe(1);
-    expect((await both()).stats).toEqual({ hits: DAYS.length, built: 0, cold: 0 });
+    const r = await both();
+    expect(r.stats.cold).toBe(1);
+    expect(r.stats.whole).toBe(0);
+    expect((await both()).stats).toEqual(WHOLE);
+  });
+
+  it("another range and another limit are other whole answers", async () => {
+    const short = { ...range, start_date: DAYS[1]! };
+    const c = aggregatedDayCache(t.db)!;
+    for (const [q, limit] of [
+      [short, LIMIT],
+      [range, LIMIT + 1],
+    ] as const) {
+      const w = c.stats.whole;
+      const first = Buffer.concat(await dailyActivityAggregatedJson(t.db, ALL, q, limit));
+      expect(c.stats.whole).toBe(w);
+      const again = await dailyActivityAggregatedJson(t.db, ALL, q, limit);
+      // Reused: one buffer (REST writes it at once, with its length).
+      expect(again.length).toBe(1);
+      expect(c.stats.whole).toBe(w + 1);
+      expect(Buffer.compare(first, again[0]!)).toBe(0);
+      expectSame(
+        JSON.parse(first.toString("utf8")),
+        await dailyActivityAggregated(t.db, ALL, q, limit, { cache: false }),
+      );
+    }
+    expect((await both()).stats).toEqual(WHOLE);
+  });
+
+  it("an internal user gets their own rows, never the kept whole answer", async () => {
+    expect((await both()).stats).toEqual(WHOLE);
+    const c = aggregatedDayCache(t.db)!;
+    const w = c.stats.whole;
+    const mine = await dailyActivityAggregated(t.db, userScope("u2"), range, LIMIT);
+    expect(c.stats.whole).toBe(w);
+    const own = logs.filter((l) => l.user === "u2" && l.startTime.slice(0, 10) >= DAYS[0]!);
+    expect(mine.metadata.total_api_requests).toBe(own.length);
+    expect(mine.metadata.total_spend).toBeCloseTo(
+      own.reduce((a, l) => a + l.spend, 0),
+      10,
+    );
+    for (const r of mine.results) expect(Object.keys(r.breakdown.entities)).toEqual(["u2"]);
+  });
+
+  it("inside a transaction the whole answer is neither used nor kept", async () => {
+    expect((await both()).stats).toEqual(WHOLE);
+    const c = aggregatedDayCache(t.db)!;
+    const w = c.stats.whole;
+    await t.db.transaction().execute(async (trx) => {
+      await dailyActivityAggregatedJson(trx, ALL, range, LIMIT);
+    });
+    expect(c.stats.whole).toBe(w);
+    expect((await both()).stats).toEqual(WHOLE);
   });
 
   it("changed key and user metadata show at once", async () => {
@@ -175,15 +251,32 @@ describe("aggregated daily route: per-day cache", () => {
     await sql`UPDATE "LiteLLM_UserTable" SET user_email = 'new@example.com' WHERE user_id = 'u2'`.execute(
       t.db,
     );
-    const { cached } = await both();
+    const { cached, stats } = await both();
+    expect(stats.whole).toBe(0);
     const day = cached.results[0]!;
     expect(day.breakdown.api_keys[hashToken("ke")]?.metadata.key_alias).toBe("renamed");
     expect(day.breakdown.entities.u2?.metadata).toEqual({ user_email: "new@example.com" });
+    expect((await both()).stats).toEqual(WHOLE);
+    // A user's e-mail gone, then the user's row gone: each shows at once (null, then no metadata).
+    await sql`UPDATE "LiteLLM_UserTable" SET user_email = NULL WHERE user_id = 'u3'`.execute(t.db);
+    const none = await both();
+    expect(none.stats.whole).toBe(0);
+    expect(none.cached.results[0]!.breakdown.entities.u3?.metadata).toEqual({ user_email: null });
+    expect((await both()).stats).toEqual(WHOLE);
+    await sql`DELETE FROM "LiteLLM_UserTable" WHERE user_id = 'u3'`.execute(t.db);
+    const gone = await both();
+    expect(gone.stats.whole).toBe(0);
+    expect(gone.cached.results[0]!.breakdown.entities.u3?.metadata).toEqual({});
+    await sql`INSERT INTO "LiteLLM_UserTable" (user_id, user_email) VALUES ('u3', 'u3@example.com')`.execute(
+      t.db,
+    );
+    expect((await both()).stats.whole).toBe(0);
   });
 
   it("a direct write to a rollup row of a past day, and logs deleted in subtract mode", async () => {
     const spendOf = async () => (await dailyActivityAggregated(t.db, ALL, range, LIMIT)).metadata.total_spend;
     const before = await spendOf();
+    expect((await both()).stats).toEqual(WHOLE);
     await sql`UPDATE spendlens.activity_dim_daily SET spend = spend + 1000 WHERE dim = 'd' AND day = ${DAYS[2]!}::date`.execute(
       t.db,
     );
@@ -202,7 +295,8 @@ describe("aggregated daily route: per-day cache", () => {
         t.db,
       );
       logs.splice(0, logs.length, ...logs.filter((l) => !gone.includes(l)));
-      expect((await both()).stats).toEqual({ hits: DAYS.length - 1, built: 1, cold: 0 });
+      expect((await both()).stats).toEqual({ hits: DAYS.length - 1, built: 1, cold: 0, whole: 0 });
+      expect((await both()).stats).toEqual(WHOLE);
     } finally {
       await setRollupDeleteMode(t.db, "keep");
     }

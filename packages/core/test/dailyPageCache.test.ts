@@ -8,6 +8,7 @@ import {
   dailyActivity,
   dailyActivityJson,
   pauseRollups,
+  pgPoolOf,
   prng,
   rebuildRollups,
   resumeRollups,
@@ -348,5 +349,66 @@ describe("paginated daily routes: page cache", () => {
     expect(c.size).toBeLessThanOrEqual(one.byteLength * 3);
     expect(c.count).toBeLessThan(N);
     setDailyPageCache(t.db, 64 * 2 ** 20);
+  });
+
+  it("the check (migration 0021) answers as 0019's filters did: duplicates, unknown ids, empty arrays", async () => {
+    // On Postgres the check is a named statement on the handle's pool; on PGlite it goes through kysely.
+    expect(pgPoolOf(t.db) !== undefined).toBe(t.engine === "postgres");
+    // A key without a user and a key whose user is unknown, beside the fixture's keys.
+    await writeFixtures(t.db, {
+      keys: [
+        { raw: "k-nouser", key_alias: "no-user" },
+        { raw: "k-ghost", key_alias: "ghost-user", user_id: "u-ghost" },
+      ],
+    });
+    const tokens = [...KEYS, "k-nouser", "k-ghost"].map(hashToken);
+    const cases: [string, string[], string[], string | null][] = [
+      ["u", [...tokens, tokens[0]!, "no-such-key"], [...USERS, "u1", "no-such-user"], "user"],
+      ["u", tokens.slice(0, 2), [], "user"],
+      ["t", tokens, [...TEAMS, "t2", "no-such-team"], "team"],
+      ["t", [], [], "team"],
+      ["o", tokens, ["x"], ""],
+      ["c", [], [], null],
+    ];
+    for (const [kind, keys, ents, entKind] of cases) {
+      for (const rows of [false, true]) {
+        const got = await sql<
+          Record<string, unknown>
+        >`SELECT c.* FROM spendlens.activity_page_check(${kind}::"char",
+            ${DAYS[0]}::date, ${TODAY}::date, ${keys}::text[], ${ents}::text[], ${entKind}::text, ${rows}) c`.execute(
+          t.db,
+        );
+        // 0019's statements, as they were: a filter on `= ANY (array)`, every array read.
+        const want = await sql<Record<string, unknown>>`SELECT
+            (SELECT md5(coalesce(string_agg(x.r::text, E'\n' ORDER BY x.token COLLATE "C"), '')) FROM (SELECT vt.token,
+              json_build_array(vt.token, vt.key_alias, vt.team_id, vt.user_id, u.user_email) AS r
+              FROM "LiteLLM_VerificationToken" vt LEFT JOIN "LiteLLM_UserTable" u ON u.user_id = vt.user_id
+              WHERE vt.token = ANY (${keys}::text[])) x) AS key_digest,
+            (SELECT json_agg(x.r) FROM (SELECT json_build_array(vt.token, vt.key_alias, vt.team_id, vt.user_id,
+              u.user_email) AS r FROM "LiteLLM_VerificationToken" vt LEFT JOIN "LiteLLM_UserTable" u
+              ON u.user_id = vt.user_id WHERE vt.token = ANY (${keys}::text[])) x) AS key_rows,
+            CASE ${entKind}::text
+              WHEN 'team' THEN (SELECT md5(coalesce(string_agg(json_build_array(t.team_id, t.team_alias)::text, E'\n'
+                ORDER BY t.team_id COLLATE "C"), '')) FROM "LiteLLM_TeamTable" t WHERE t.team_id = ANY (${ents}::text[]))
+              WHEN 'user' THEN (SELECT md5(coalesce(string_agg(json_build_array(u.user_id, u.user_email)::text, E'\n'
+                ORDER BY u.user_id COLLATE "C"), '')) FROM "LiteLLM_UserTable" u WHERE u.user_id = ANY (${ents}::text[]))
+              ELSE '' END AS ent_digest,
+            CASE ${entKind}::text
+              WHEN 'team' THEN (SELECT json_agg(json_build_array(t.team_id, t.team_alias)) FROM "LiteLLM_TeamTable" t
+                WHERE t.team_id = ANY (${ents}::text[]))
+              WHEN 'user' THEN (SELECT json_agg(json_build_array(u.user_id, u.user_email)) FROM "LiteLLM_UserTable" u
+                WHERE u.user_id = ANY (${ents}::text[])) END AS ent_rows`.execute(t.db);
+        const g = got.rows[0]!;
+        const w = want.rows[0]!;
+        const label = JSON.stringify([kind, keys.length, ents.length, entKind, rows]);
+        expect(g.key_digest, label).toBe(w.key_digest);
+        expect(g.ent_digest, label).toBe(w.ent_digest);
+        const sorted = (v: unknown) =>
+          v === null ? null : (v as unknown[]).map((x) => JSON.stringify(x)).sort();
+        expect(sorted(g.key_rows), label).toEqual(rows ? sorted(w.key_rows) : null);
+        expect(sorted(g.ent_rows), label).toEqual(rows ? sorted(w.ent_rows) : null);
+        if (rows && keys.length) expect((g.key_rows as unknown[]).length, label).toBeGreaterThan(0);
+      }
+    }
   });
 }, 180_000);

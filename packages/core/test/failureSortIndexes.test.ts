@@ -88,13 +88,14 @@ describe("/spend/logs/ui failures sorted (migration 0018)", () => {
       }
   });
 
-  it("standalone mode: the partial indexes hold only failed logs", async () => {
+  it("standalone mode: the partial indexes hold only failed logs (0018, and 0020's key alias)", async () => {
     const r = await sql<{ indexname: string; indexdef: string }>`SELECT indexname, indexdef FROM pg_indexes
         WHERE schemaname = 'public' AND tablename = 'LiteLLM_SpendLogs'
           AND indexname IN ('spendlens_logs_failure_spend_time_idx', 'spendlens_logs_failure_tokens_time_idx',
-            'spendlens_logs_failure_model_time_idx')
+            'spendlens_logs_failure_model_time_idx', 'spendlens_logs_failure_alias_time_idx')
         ORDER BY indexname`.execute(t.db);
     expect(r.rows.map((x) => x.indexname)).toEqual([
+      "spendlens_logs_failure_alias_time_idx",
       "spendlens_logs_failure_model_time_idx",
       "spendlens_logs_failure_spend_time_idx",
       "spendlens_logs_failure_tokens_time_idx",

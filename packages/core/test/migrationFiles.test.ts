@@ -31,6 +31,8 @@ const SHIPPED: Record<string, string> = {
   "0017_activity_day_marks": "73345da3b7176d98f12114097faea3b49cd4ff76f2db06f70431617cf0c9d4c0",
   "0018_failure_sort_indexes": "7fb37346be50b0a67f12f018231825ebf37f36734d514d7ba507cff85ddb69da",
   "0019_activity_route_marks": "97ecfb476e28d981e0b7c74e07728793ce26b058e36209b92a3dfe94a098194d",
+  "0020_failure_alias_index": "699337b1be4bfc740e636a044f3c60346f01b535f49f72e2c7fc6a6cbcd43cf7",
+  "0021_page_check_probes": "9cae06205ab91e18b240a36954ea0829fc8e9dc2b22043a41a79c83ae125c214",
 };
 
 const dir = new URL("../db/migrations/", import.meta.url);

@@ -37,7 +37,8 @@ function daily<I extends ZodType, O>(
   summary: string,
   input: I,
   run: CoreRead<I, O>,
-  json: CoreRead<I, Uint8Array>,
+  /** The answer's JSON as bytes, or as pieces of bytes (written in order, nothing between them). */
+  json: CoreRead<I, Uint8Array | readonly Uint8Array[]>,
 ) {
   const name = `daily-activity-${path.replaceAll("_", "-").replaceAll("/", "-")}`;
   const rest = path.replace(/^([^/]+)/, "/$1/daily/activity");
@@ -72,35 +73,15 @@ export const dailyActivityRouter = {
     userDailyActivity,
     userDailyActivityJson,
   ),
-  // REST writes the answer's per-day JSON (cached bytes, core dailyAggregated.ts) as it is; tRPC and
-  // in-process callers get the value.
-  userAggregated: scopedReadProcedure
-    .meta(
-      get(
-        "/user/daily/activity/aggregated",
-        R.dailyActivityResponse,
-        "Daily activity per user, every row at once (no pagination)",
-        { cli: { name: "daily-activity-user-aggregated" } },
-      ),
-    )
-    .input(userDailyActivityAggregatedInput)
-    .query(({ ctx, input }) =>
-      streamOr(
-        ctx,
-        () => userDailyActivityAggregated(ctx.db, ctx.scope, input),
-        () => {
-          let close = "";
-          return {
-            async *items() {
-              const j = await userDailyActivityAggregatedJson(ctx.db, ctx.scope, input);
-              close = j.close;
-              yield* j.days;
-            },
-            envelope: { open: '{"results":[', close: () => close },
-          };
-        },
-      ),
-    ),
+  // REST writes the answer's JSON bytes as they are (a kept answer is one buffer, one built now the
+  // pieces it was assembled from; core activity/aggregatedCache.ts); tRPC and in-process callers get the value.
+  userAggregated: daily(
+    "user/aggregated",
+    "Daily activity per user, every row at once (no pagination)",
+    userDailyActivityAggregatedInput,
+    userDailyActivityAggregated,
+    userDailyActivityAggregatedJson,
+  ),
   team: daily(
     "team",
     "Daily activity per team (team_ids, exclude_team_ids), paginated",

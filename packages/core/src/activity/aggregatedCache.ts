@@ -11,7 +11,7 @@ import {
   ROUTE_TABLE,
   type RouteMeasure,
 } from "../rollups/activityRouteRollup.ts";
-import { foldBeforeRead } from "../rollups/fold.ts";
+import { foldBeforeRead, foldsBeforeRead } from "../rollups/fold.ts";
 import {
   type ActivityRow,
   addTo,
@@ -23,7 +23,6 @@ import {
   routeRowOf,
   shapeDailyActivity,
 } from "./dailyActivity.ts";
-import type { AggregatedJson } from "./dailyAggregated.ts";
 
 /**
  * The per-day cache of `/user/daily/activity/aggregated` (the unfiltered call: an admin's Usage page).
@@ -49,8 +48,13 @@ import type { AggregatedJson } from "./dailyAggregated.ts";
  * element (evicted, metadata changed), the whole range is read again in one statement (a cold call).
  * A dirty day in the range (rollups stale) answers from the raw logs, uncached, as before.
  *
+ * In front of that, the whole answer of a (limit, range) is kept as one buffer with what its snapshot read
+ * (the day stamps, top keys, users and their metadata as text): one small statement per call
+ * (checkWhole) proves it current, and REST sends it as it is (see aggregatedCached).
+ *
  * Memory: SPENDLENS_REPORT_CACHE_MB (read at the edge, runtime.ts; default 32, 0 turns it off) bounds
- * the bytes of the days' elements plus their key arrays; least recently used days go first.
+ * the bytes of the days' elements plus their key arrays; least recently used days go first. The whole
+ * answers have a budget of the same size of their own.
  */
 
 /** One day, as read in one snapshot (never changed once made: a newer read replaces it). */
@@ -68,17 +72,40 @@ interface DayState {
   bytes: number;
 }
 
+/**
+ * A whole answer (one range and limit): its JSON bytes and what they were built from, all read in the one
+ * snapshot that built them: the range's day stamps, its top keys, the users its days name, and the
+ * metadata of both as text (as `assemble` embeds it).
+ */
+interface Whole {
+  stamp: string;
+  top: string[];
+  users: string[];
+  keyMeta: string;
+  userMeta: string;
+  /**
+   * The JSON, in pieces (written in order; their concatenation is the answer): as built, the days'
+   * elements themselves (no copy); from its first reuse on, one buffer (one write).
+   */
+  parts: readonly Uint8Array[];
+  /** Bytes of the answer. */
+  size: number;
+}
+
 export class AggregatedCache {
   private readonly days: ByteLru<DayState>;
+  /** Whole answers by limit and range (their own budget of maxBytes, as the page cache's). */
+  readonly wholes: ByteLru<Whole>;
   /** Key (api_key, '' for none) → id, for the per-day spend arrays. */
   readonly keyIds = new Map<string, number>();
   readonly keyNames: string[] = [];
   /** The top keys of the last answer per limit, in order. */
   readonly lastTop = new Map<number, string[]>();
   /** Days whose element was reused, built from rows read now, and cold (whole-range) reads. */
-  readonly stats = { hits: 0, built: 0, cold: 0 };
+  readonly stats = { hits: 0, built: 0, cold: 0, whole: 0 };
   constructor(readonly maxBytes: number) {
     this.days = new ByteLru(maxBytes, (s) => s.bytes);
+    this.wholes = new ByteLru(maxBytes, wholeBytes);
   }
 
   get(day: string): DayState | undefined {
@@ -111,6 +138,13 @@ export class AggregatedCache {
     this.lastTop.clear();
   }
 }
+
+const wholeBytes = (w: Whole) => {
+  let n = 512 + w.size + 2 * (w.stamp.length + w.keyMeta.length + w.userMeta.length);
+  for (const k of w.top) n += 16 + 2 * k.length;
+  for (const u of w.users) n += 16 + 2 * u.length;
+  return n;
+};
 
 /** The cache's size unless the edge sets one (the spend report's: SPENDLENS_REPORT_CACHE_MB). */
 const DEFAULT_CACHE_MB = 32;
@@ -325,9 +359,16 @@ function topKeys(cache: AggregatedCache, states: DayState[], limit: number) {
 const sameList = (a: readonly string[], b: readonly string[]) =>
   a.length === b.length && a.every((x, i) => x === b[i]);
 
-/** The metadata of a day's users, as text (what its element embeds). */
+/**
+ * The metadata of users, as text (what a day's element embeds): the e-mail, null when the user has none,
+ * 0 when the user has no row (its entity then carries no metadata at all).
+ */
 const userMetaText = (users: readonly string[], meta: Map<string, string | null>) =>
-  JSON.stringify(users.map((u) => meta.get(u) ?? 0));
+  JSON.stringify(users.map((u) => (meta.has(u) ? meta.get(u) : 0)));
+
+/** The metadata of the top keys, as text (what every element embeds); 0 for a key without a row. */
+const keyMetaTextOf = (top: readonly string[], meta: Map<string, KeyMetadata>) =>
+  JSON.stringify(top.map((k) => meta.get(k) ?? 0));
 
 /** Builds a day's element from the rows read now. */
 function buildElement(
@@ -349,17 +390,112 @@ function buildElement(
   return el ? Buffer.from(JSON.stringify(el), "utf8") : new Uint8Array(0);
 }
 
+/** What the whole-answer check reads (one statement, one snapshot). */
+interface WholeCheck {
+  dirty: boolean;
+  pending: boolean;
+  stamp: string;
+  /** [token, key_alias, team_id, user_id, user_email] of the given keys that have a row. */
+  keys: [string, string | null, string | null, string | null, string | null][] | null;
+  /** [user_id, user_email] of the given users that have a row. */
+  users: [string, string | null][] | null;
+}
+
 /**
- * The unfiltered aggregated answer through the cache; null when a day of the range is dirty (the caller
- * reads raw logs).
+ * The check of a whole answer, one small statement: whether a day of the range is dirty or a log is
+ * pending a fold, the range's day stamps (as readDays reads them, joined by ','), and the metadata rows
+ * of the answer's top keys and of its users.
+ */
+async function checkWhole(
+  db: Db,
+  q: DailyActivityQuery,
+  keys: string[],
+  users: string[],
+): Promise<WholeCheck> {
+  const nDays = eachDay(q.start_date, q.end_date).length;
+  const r = await sql<WholeCheck>`SELECT
+      EXISTS (SELECT 1 FROM spendlens.rollup_days rd
+        WHERE rd.dirty_at IS NOT NULL AND rd.day BETWEEN ${q.start_date}::date AND ${q.end_date}::date) AS dirty,
+      EXISTS (SELECT 1 FROM spendlens.spend_log_pending) AS pending,
+      (SELECT string_agg(
+          coalesce((SELECT e.mark::text FROM spendlens.activity_day_marks e WHERE e.day = '-infinity'::date), '-')
+            || '/' || coalesce(m.mark::text, '-'), ',' ORDER BY g.day)
+        FROM (SELECT ${q.start_date}::date + i AS day FROM generate_series(0, ${nDays - 1}) AS i) g
+        LEFT JOIN spendlens.activity_day_marks m ON m.day = g.day) AS stamp,
+      (SELECT json_agg(json_build_array(t.token, t.key_alias, t.team_id, t.user_id, u.user_email))
+        FROM "LiteLLM_VerificationToken" t LEFT JOIN "LiteLLM_UserTable" u ON u.user_id = t.user_id
+        WHERE t.token = ANY(${keys}::text[])) AS keys,
+      (SELECT json_agg(json_build_array(u.user_id, u.user_email)) FROM "LiteLLM_UserTable" u
+        WHERE u.user_id = ANY(${users}::text[])) AS users`.execute(db);
+  return r.rows[0]!;
+}
+
+/** The metadata texts of a whole answer from its check's rows (as `assemble` makes them). */
+function metaOfCheck(w: Whole, c: WholeCheck) {
+  const keys = new Map<string, KeyMetadata>();
+  for (const [token, key_alias, team_id, user_id, user_email] of c.keys ?? [])
+    keys.set(token, { key_alias, team_id, user_id, user_email, key_exists: true });
+  const users = new Map<string, string | null>();
+  for (const [id, email] of c.users ?? []) users.set(id, email);
+  return { keyMeta: keyMetaTextOf(w.top, keys), userMeta: userMetaText(w.users, users) };
+}
+
+/**
+ * The unfiltered aggregated answer (its JSON bytes) through the cache; null when a day of the range is
+ * dirty (the caller reads raw logs).
+ *
+ * First the whole answer of this range and limit, when one is kept: it is sent as it is when one small
+ * statement shows, in the request's snapshot, no dirty day in the range, no log pending a fold, every day
+ * stamp of the range as it was when the answer was built (so the same rollup rows: the same days, the
+ * same top keys) and the same metadata of its top keys and users. Otherwise the per-day path below, whose
+ * answer is then kept whole with what its own snapshot read.
  */
 export async function aggregatedCached(
   db: Db,
   cache: AggregatedCache,
   q: DailyActivityQuery,
   limit: number,
-): Promise<AggregatedJson | null> {
+  opts: { whole?: boolean } = {},
+): Promise<readonly Uint8Array[] | null> {
+  // Only where readers fold first (not in a transaction, not on a standby). The check reads
+  // spend_log_pending in its own snapshot, taken after this call began: empty, every log committed before
+  // the call is in the rollups it reads (a fold deletes its rows from the pending table in the transaction
+  // that writes the rollups and their marks), so the whole answer needs no fold first; otherwise the
+  // answer is built the usual way, after a fold.
+  const wholes = opts.whole !== false && foldsBeforeRead(db);
+  const wkey = `${limit}/${q.start_date}/${q.end_date}`;
+  const w = wholes ? cache.wholes.get(wkey) : undefined;
+  if (w) {
+    const c = await checkWhole(
+      db,
+      q,
+      w.top.filter((k) => k !== ""),
+      w.users,
+    );
+    if (!c.dirty && !c.pending && c.stamp === w.stamp) {
+      const m = metaOfCheck(w, c);
+      if (m.keyMeta === w.keyMeta && m.userMeta === w.userMeta) {
+        cache.stats.whole += 1;
+        // Joined once, on its first reuse (an answer rebuilt on every call, under ingest, is never copied).
+        if (w.parts.length > 1) w.parts = [Buffer.concat(w.parts, w.size)];
+        return w.parts;
+      }
+    }
+  }
   await foldBeforeRead(db);
+  const a = await aggregatedDays(db, cache, q, limit);
+  if (!a) return null;
+  if (wholes) cache.wholes.set(wkey, a);
+  return a.parts;
+}
+
+/** The per-day path: the answer and what it was built from (one snapshot); null when a day is dirty. */
+async function aggregatedDays(
+  db: Db,
+  cache: AggregatedCache,
+  q: DailyActivityQuery,
+  limit: number,
+): Promise<Whole | null> {
   const days = eachDay(q.start_date, q.end_date);
   const prevTop = cache.lastTop.get(limit);
   if (prevTop) {
@@ -395,7 +531,7 @@ function assemble(
   days: string[],
   limit: number,
   known: Map<string, string>,
-): AggregatedJson | null {
+): Whole | null {
   const cold = known.size === 0;
   const states: DayState[] = [];
   const fresh = new Set<string>();
@@ -416,7 +552,7 @@ function assemble(
   const used = cold ? read.top : top;
   const topText = `${limit}\u0000${used.join("\u0000")}`;
   const keyMeta = read.keyMeta;
-  const keyMetaText = JSON.stringify(used.map((k) => keyMeta.get(k) ?? 0));
+  const keyMetaText = keyMetaTextOf(used, keyMeta);
   const totals = emptyMetrics();
   const elements: Uint8Array[] = [];
   for (let i = 0; i < days.length; i++) {
@@ -451,9 +587,35 @@ function assemble(
     { page: 1, total_pages: 1, has_more: false },
     { api_key_limit: limit, total_api_keys: count },
   ).metadata;
+  const users = [...new Set(states.flatMap((s) => s.users))].sort(cmpCodePoint);
   return {
-    open: '{"results":[',
-    days: elements.reverse().filter((e) => e.byteLength > 0),
-    close: `],"metadata":${JSON.stringify(meta)}}`,
+    stamp: days.map((d) => read.stamps.get(d)!).join(","),
+    top: used,
+    users,
+    keyMeta: keyMetaText,
+    userMeta: userMetaText(users, read.userMeta),
+    ...jsonParts(
+      elements.reverse().filter((e) => e.byteLength > 0),
+      `],"metadata":${JSON.stringify(meta)}}`,
+    ),
   };
+}
+
+const OPEN = Buffer.from('{"results":[', "utf8");
+const COMMA = Buffer.from(",", "utf8");
+
+/** `{"results":[` + the elements, comma-joined + `close`: the pieces (no copy of the elements) and their size. */
+export function jsonParts(
+  elements: readonly Uint8Array[],
+  close: string,
+): { parts: Uint8Array[]; size: number } {
+  const parts: Uint8Array[] = [OPEN];
+  elements.forEach((e, i) => {
+    if (i) parts.push(COMMA);
+    parts.push(e);
+  });
+  parts.push(Buffer.from(close, "utf8"));
+  let size = 0;
+  for (const p of parts) size += p.byteLength;
+  return { parts, size };
 }

@@ -4,7 +4,7 @@ import { badRequest } from "../errors.ts";
 import { ROUTE_DIM_TABLE, ROUTE_MEASURES, ROUTE_TABLE } from "../rollups/activityRouteRollup.ts";
 import { foldBeforeRead } from "../rollups/fold.ts";
 import { narrowToUser, type Scope, scopeUserId } from "../scope.ts";
-import { aggregatedCached, aggregatedDayCache, hasDayMarks } from "./aggregatedCache.ts";
+import { aggregatedCached, aggregatedDayCache, hasDayMarks, jsonParts } from "./aggregatedCache.ts";
 import {
   type ActivityRow,
   activityRows,
@@ -103,33 +103,12 @@ async function aggregatedFromDims(
   );
 }
 
-/** The aggregated answer as JSON text: `open`, the days' elements (newest first, comma-joined), `close`. */
-export interface AggregatedJson {
-  open: string;
-  /** Each element of `results`, newest day first, UTF-8 JSON. */
-  days: Uint8Array[];
-  close: string;
-}
-
-const wholeJson = (r: SpendAnalyticsPaginatedResponse): AggregatedJson => {
-  const meta = JSON.stringify(r.metadata);
-  return {
-    open: '{"results":[',
-    days: r.results.map((d) => Buffer.from(JSON.stringify(d), "utf8")),
-    close: `],"metadata":${meta}}`,
-  };
-};
-
-/** The JSON text of an AggregatedJson, parsed (the whole value, for tRPC and in-process callers). */
-export function parseAggregatedJson(j: AggregatedJson): SpendAnalyticsPaginatedResponse {
-  const parts: Buffer[] = [Buffer.from(j.open, "utf8")];
-  j.days.forEach((d, i) => {
-    if (i) parts.push(Buffer.from(",", "utf8"));
-    parts.push(Buffer.from(d.buffer, d.byteOffset, d.byteLength));
-  });
-  parts.push(Buffer.from(j.close, "utf8"));
-  return JSON.parse(Buffer.concat(parts).toString("utf8")) as SpendAnalyticsPaginatedResponse;
-}
+/** The answer's JSON bytes in pieces, as the cached path makes them (the days newest first, then metadata). */
+const wholeJson = (r: SpendAnalyticsPaginatedResponse): readonly Uint8Array[] =>
+  jsonParts(
+    r.results.map((d) => Buffer.from(JSON.stringify(d), "utf8")),
+    `],"metadata":${JSON.stringify(r.metadata)}}`,
+  ).parts;
 
 /**
  * `/user/daily/activity/aggregated` as JSON text: the whole range folded into per-date breakdowns, as
@@ -143,14 +122,14 @@ export async function dailyActivityAggregatedJson(
   scope: Scope,
   q: DailyActivityQuery,
   limit = AGGREGATED_API_KEY_LIMIT,
-  /** `cache: false` reads every day (tests compare both). */
-  opts: { cache?: boolean } = {},
-): Promise<AggregatedJson> {
+  /** `cache: false` reads every day; `whole: false` skips the whole-answer cache (tests compare all three). */
+  opts: { cache?: boolean; whole?: boolean } = {},
+): Promise<readonly Uint8Array[]> {
   if (q.start_date > q.end_date) throw badRequest("end_date", "must not be before start_date");
   if (scopeUserId(scope) === null && !q.model && !q.api_key) {
     const cache = opts.cache === false ? null : aggregatedDayCache(db);
     if (cache && (await hasDayMarks(db))) {
-      const cached = await aggregatedCached(db, cache, q, limit);
+      const cached = await aggregatedCached(db, cache, q, limit, opts);
       if (cached) return cached;
     } else {
       const fast = await aggregatedFromDims(db, q, limit);
@@ -166,9 +145,10 @@ export async function dailyActivityAggregated(
   scope: Scope,
   q: DailyActivityQuery,
   limit = AGGREGATED_API_KEY_LIMIT,
-  opts: { cache?: boolean } = {},
+  opts: { cache?: boolean; whole?: boolean } = {},
 ): Promise<SpendAnalyticsPaginatedResponse> {
-  return parseAggregatedJson(await dailyActivityAggregatedJson(db, scope, q, limit, opts));
+  const parts = await dailyActivityAggregatedJson(db, scope, q, limit, opts);
+  return JSON.parse(Buffer.concat(parts).toString("utf8")) as SpendAnalyticsPaginatedResponse;
 }
 
 /** Filtered or scoped calls (and dirty days): LiteLLM's daily-table rows of the range, folded here. */
@@ -215,7 +195,7 @@ export const userDailyActivityAggregated = async (
   now: Date = new Date(),
 ) => dailyActivityAggregated(db, narrowToUser(scope, i.user_id), aggregatedInput(i, now));
 
-/** The same route as JSON text (REST writes the cached days' bytes as they are). */
+/** The same route as JSON bytes, in pieces (REST writes them as they are: a kept answer is one buffer). */
 export const userDailyActivityAggregatedJson = async (
   db: Db,
   scope: Scope,

@@ -204,6 +204,19 @@ function openPool(url: string, opts: OpenOptions, timeout: number, connectTimeou
   return pool;
 }
 
+/** The pg pool behind each Postgres handle's `db` (openDatabase), for statements kysely cannot name. */
+const pools = new WeakMap<Db, pg.Pool>();
+
+/**
+ * The pg pool a Postgres `db` made by openDatabase runs on; undefined for PGlite, a transaction, a
+ * standby's handle or any other Kysely instance. A caller may run a named (prepared per connection)
+ * statement on it (`pool.query({ name, text, values })`): the same connections, settings and type parsers
+ * as `db`'s own queries.
+ */
+export function pgPoolOf(db: Db): pg.Pool | undefined {
+  return pools.get(db);
+}
+
 export async function openDatabase(opts: OpenOptions = {}): Promise<DbHandle> {
   const timeout = opts.statementTimeoutMs ?? 15_000;
   if (opts.databaseReadUrl && !opts.databaseUrl)
@@ -214,6 +227,7 @@ export async function openDatabase(opts: OpenOptions = {}): Promise<DbHandle> {
   if (opts.databaseUrl) {
     const pool = openPool(opts.databaseUrl, opts, timeout, 5_000);
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    pools.set(db, pool);
     let read: ReadHandle | undefined;
     if (opts.databaseReadUrl) {
       const rpool = openPool(opts.databaseReadUrl, opts, timeout, 2_000);

@@ -36,6 +36,13 @@ export interface SchemaFacts {
   dayMarks: boolean;
   /** Whether migration 0019's route marks exist beside the route rollups (activity/pageCache.ts). */
   routeMarks: boolean;
+  /**
+   * Whether the log table has migration 0013's (model, "startTime") index (standalone mode), so that a
+   * page in model order can read each model's logs as one index range (logs/query.ts). A database
+   * LiteLLM made has no index on model: there the plain ORDER BY is the cheaper plan. Not in `complete`:
+   * attach mode never gets it, and without it pages are only slower, never different.
+   */
+  modelTimeIndex: boolean;
 }
 
 /**
@@ -56,6 +63,7 @@ export function probeSchemaFacts(db: Db): Promise<SchemaFacts> {
     routes: boolean;
     marks: boolean;
     route_marks: boolean;
+    model_index: boolean;
     version: string;
   }>`SELECT
       (SELECT json_agg(json_build_object('name', column_name, 'type', data_type,
@@ -67,6 +75,7 @@ export function probeSchemaFacts(db: Db): Promise<SchemaFacts> {
       to_regclass('spendlens.activity_route_rows') IS NOT NULL AS routes,
       to_regclass('spendlens.activity_day_marks') IS NOT NULL AS marks,
       to_regclass('spendlens.activity_route_marks') IS NOT NULL AS route_marks,
+      to_regclass('public.spendlens_logs_model_time_idx') IS NOT NULL AS model_index,
       version() AS version`
     .execute(db)
     .then((r): SchemaFacts => {
@@ -84,6 +93,7 @@ export function probeSchemaFacts(db: Db): Promise<SchemaFacts> {
         routeRollups,
         dayMarks: routeRollups && row?.marks === true,
         routeMarks: routeRollups && row?.route_marks === true,
+        modelTimeIndex: row?.model_index === true,
       };
     });
   facts.set(db, p);

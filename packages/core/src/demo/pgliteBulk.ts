@@ -157,8 +157,11 @@ export async function copyLogRowsPglite(
     const errors = new CsvWriter();
     const counter = { n: 0 };
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     const blocks = [...logCsv(rows, chunkSize, errors, counter)];
     t.generate = (t.generate ?? 0) + Math.round(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    t.cpu_generate = (t.cpu_generate ?? 0) + Math.round((c.user + c.system) / 1000);
     if (!counter.n) break;
     errors.flush();
     await db.transaction().execute(async (trx) => {

@@ -20,9 +20,12 @@ export default async function setup(): Promise<() => Promise<void>> {
   const keep = process.env.SPENDLENS_TEST_KEEP_TEMPLATE === "1";
   // `pnpm test` runs both engines in one vitest process (SPENDLENS_TEST_ENGINES): a template for each.
   const engines = (process.env.SPENDLENS_TEST_ENGINES ?? testEngine()).split(",");
-  let created = false;
-  if (engines.includes("pglite")) await migratedPgliteTemplate();
-  if (engines.includes("postgres")) created = (await ensurePostgresTemplate()).created;
+  // Side by side: PGlite's migration is this process's CPU, Postgres's the server's.
+  const [, pg] = await Promise.all([
+    engines.includes("pglite") ? migratedPgliteTemplate() : null,
+    engines.includes("postgres") ? ensurePostgresTemplate() : null,
+  ]);
+  const created = pg?.created ?? false;
   return async () => {
     if (keep) return;
     if (created) await dropPostgresTemplate();

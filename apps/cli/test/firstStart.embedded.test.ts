@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { testEngine, testRunId } from "@spendlens/core/testing";
 import { afterAll, describe, expect, it } from "vitest";
 import { BIN, runCli } from "./harness.ts";
@@ -35,9 +36,14 @@ interface Started {
   stop(): Promise<void>;
 }
 
-async function serveFolder(dir: string): Promise<Started> {
+const SERVER_DIR = fileURLToPath(new URL("../../server/", import.meta.url));
+
+/** `spendlens serve` on the folder; `startScript`: as `pnpm start` runs it (apps/server's start script). */
+async function serveFolder(dir: string, startScript = false): Promise<Started> {
   let log = "";
-  const server = spawn(process.execPath, [BIN, "serve"], {
+  const script = JSON.parse(readFileSync(join(SERVER_DIR, "package.json"), "utf8")).scripts.start as string;
+  const server = spawn(startScript ? "sh" : process.execPath, startScript ? ["-c", script] : [BIN, "serve"], {
+    cwd: SERVER_DIR,
     env: {
       ...env(),
       SPENDLENS_DATA_DIR: dir,
@@ -64,7 +70,7 @@ async function serveFolder(dir: string): Promise<Started> {
         .filter((l) => l.startsWith("{"))
         .map((l) => JSON.parse(l)),
     stop: async () => {
-      if (server.exitCode !== null) return;
+      if (server.exitCode !== null || server.signalCode !== null) return;
       server.kill("SIGTERM");
       await new Promise((r) => server.once("exit", r));
     },
@@ -118,6 +124,27 @@ describe.skipIf(testEngine() === "postgres")("serve's first start on an embedded
         );
         await s.stop();
       }
+    },
+    SLOW,
+  );
+
+  it(
+    "`pnpm start` runs the server with a small young generation (--max-semi-space-size=4)",
+    async () => {
+      // A smaller young generation is ~30 MiB less RSS for the embedded server at 1M logs (BENCHMARKS.md,
+      // "Session 9, the embedded server's memory at 1M"); only a start flag can set it.
+      const dir = folder("start");
+      expect((await runCli(["--data-dir", dir, "seed", "--logs", "20"], { env: env() })).code).toBe(0);
+      const s = await serveFolder(dir, true);
+      servers.push(s);
+      const pid = Number(readFileSync(join(dir, "spendlens.lock"), "utf8").trim());
+      const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+      expect(argv).toContain("--max-semi-space-size=4");
+      expect(argv.some((a) => a.endsWith("spendlens.mjs"))).toBe(true);
+      expect(await totalLogs(s)).toBeGreaterThan(0);
+      // The server itself (sh may have forked it rather than exec'd it), then the shell.
+      process.kill(pid, "SIGTERM");
+      await s.stop();
     },
     SLOW,
   );

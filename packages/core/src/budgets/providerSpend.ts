@@ -205,6 +205,10 @@ export async function providerSpendRowsMany(
   const utcBounds = facts.startTimeHasZone
     ? sql`hr.a AT TIME ZONE 'UTC', hr.b AT TIME ZONE 'UTC'`
     : sql`hr.a, hr.b`;
+  // The same window gives the same float to the last bit whatever else the statement reads: each
+  // group's terms are summed in value order (not the plan's), and the rows come out in one order, so
+  // the caller's per-provider sum adds them in one order too (two calls, one that opens the window and
+  // one that reads it with other providers' windows, differed in the 17th digit).
   const r = await sql<ProviderColumnsSpend & { w: number }>`WITH
     unclean AS MATERIALIZED (SELECT coalesce(array_agg(rd.day), '{}') AS days
       FROM spendlens.rollup_days rd WHERE rd.day = ANY(${edgeDays}::date[])
@@ -216,8 +220,9 @@ export async function providerSpendRowsMany(
     rr AS MATERIALIZED (SELECT t.a, coalesce(t.b, 'infinity') AS b, t.s, t.w
       FROM unnest(${raw.a}::${tsArray}, ${raw.b}::${tsArray}, ${raw.s}::int[], ${raw.w}::int[]) AS t(a, b, s, w)
       UNION ALL SELECT ${utcBounds}, 1, hr.w FROM hr WHERE ${uncleanDay})
-    SELECT u.w, u.model, u.model_id, u.custom_llm_provider, sum(u.spend)::float8 AS spend
-    FROM (${sql.join(parts, sql` UNION ALL `)}) u GROUP BY 1, 2, 3, 4`.execute(db);
+    SELECT u.w, u.model, u.model_id, u.custom_llm_provider, sum(u.spend ORDER BY u.spend)::float8 AS spend
+    FROM (${sql.join(parts, sql` UNION ALL `)}) u GROUP BY 1, 2, 3, 4
+    ORDER BY 1, u.model COLLATE "C", u.model_id COLLATE "C", u.custom_llm_provider COLLATE "C"`.execute(db);
   for (const row of r.rows) {
     const { w, ...rest } = row;
     out[w]!.push(rest);

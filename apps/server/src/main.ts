@@ -10,6 +10,7 @@ import {
   embeddedDemoWanted,
   ensureEmbeddedMasterKey,
   foldRollupsSoon,
+  vacuumPendingIfBloated,
   foldSpendCountersSoon,
   getMeta,
   openRuntime,
@@ -187,6 +188,8 @@ export async function serve(settings: Settings, opts: ServeOptions = {}) {
   const folder = startPeriodic(
     async () => {
       await foldRollupsSoon(db);
+      // The queue's dead rows, vacuumed here when autovacuum is off or behind (rollups/fold.ts).
+      await vacuumPendingIfBloated(db);
       foldFailed = false;
     },
     foldMs,

@@ -23,7 +23,7 @@ export {
 } from "../logs/partitions.ts";
 export { startPeriodic } from "../periodic.ts";
 export { configureTokenCounter } from "../pricing/tokenCounter.ts";
-export { foldRollupsSoon } from "../rollups/fold.ts";
+export { foldRollupsSoon, vacuumPendingIfBloated } from "../rollups/fold.ts";
 export {
   DEMO_MARK,
   EMBEDDED_SERVER_SHARED_BUFFERS,

@@ -35,6 +35,31 @@ export async function foldRollups(db: Db): Promise<number> {
   }
 }
 
+/**
+ * Dead rows in `spendlens.spend_log_pending` above which `vacuumPendingIfBloated` vacuums it: 0010 sets
+ * the same autovacuum threshold on the table, but autovacuum may be off (as on some CI and bench
+ * machines) or late, and every reader's "anything pending?" check scans the queue's dead pages until a
+ * vacuum: 224,000 dead rows (three bulk loads folded) made that check ~20 ms on every request.
+ */
+export const PENDING_VACUUM_DEAD_ROWS = 20_000;
+
+/**
+ * Vacuums the fold's queue when the statistics count at least `deadRows` dead rows in it
+ * (the server calls it after its timed fold). `SKIP_LOCKED`: a replica's vacuum already running is
+ * enough. Not in a transaction, not on a standby. Returns whether it vacuumed.
+ */
+export async function vacuumPendingIfBloated(
+  db: Db,
+  deadRows: number = PENDING_VACUUM_DEAD_ROWS,
+): Promise<boolean> {
+  if (db.isTransaction || standbys.has(db) || !(await schemaFacts(db)).fold) return false;
+  const r = await sql<{ dead: string | number | null }>`SELECT n_dead_tup AS dead FROM pg_stat_user_tables
+    WHERE relid = to_regclass('spendlens.spend_log_pending')`.execute(db);
+  if (Number(r.rows[0]?.dead ?? 0) < deadRows) return false;
+  await sql`VACUUM (SKIP_LOCKED) spendlens.spend_log_pending`.execute(db);
+  return true;
+}
+
 const states = perHandle<Db, Coalesced<number>>(() => coalesced());
 
 /**

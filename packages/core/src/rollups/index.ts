@@ -1,5 +1,11 @@
 export * from "./distinct.ts";
-export { foldBeforeRead, foldRollups, foldRollupsSoon, markStandby } from "./fold.ts";
+export {
+  foldBeforeRead,
+  foldRollups,
+  foldRollupsSoon,
+  markStandby,
+  vacuumPendingIfBloated,
+} from "./fold.ts";
 export {
   ERROR_DIMS,
   type ErrorDim,

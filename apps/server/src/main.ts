@@ -10,7 +10,6 @@ import {
   embeddedDemoWanted,
   ensureEmbeddedMasterKey,
   foldRollupsSoon,
-  vacuumPendingIfBloated,
   foldSpendCountersSoon,
   getMeta,
   openRuntime,
@@ -19,6 +18,7 @@ import {
   setMeta,
   settingsFromEnv,
   startPeriodic,
+  vacuumPendingIfBloated,
 } from "@spendlens/core/runtime";
 import pino from "pino";
 import { limitsFromEnv } from "./limits.ts";

@@ -1,11 +1,12 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import type { ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildWorld, generateLogs } from "@spendlens/core/demo";
 import { testEngine, testRunId } from "@spendlens/core/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BIN, runCli } from "./harness.ts";
+import { env, type Started, serveFolder } from "./embeddedServe.ts";
+import { runCli } from "./harness.ts";
 
 /**
  * `spendlens serve` on an embedded folder, and the CLI on the same folder: commands go through the
@@ -18,44 +19,18 @@ const SLOW = 400_000;
 
 describe.skipIf(testEngine() === "postgres")("the CLI while a server holds the embedded folder", () => {
   let dir: string;
+  let started: Started;
   let server: ChildProcess;
   let url: string;
   let key: string;
-  let serverLog = "";
-  const env = () => {
-    const e: Record<string, string> = {};
-    for (const [k, v] of Object.entries(process.env)) if (v !== undefined) e[k] = v;
-    delete e.DATABASE_URL;
-    delete e.SPENDLENS_MASTER_KEY;
-    delete e.SPENDLENS_API_KEY;
-    return e;
-  };
   const cli = (args: string[]) => runCli(["--data-dir", dir, ...args], { env: env() });
   const get = async (path: string): Promise<any> =>
     (await fetch(`${url}${path}`, { headers: { authorization: `Bearer ${key}` } })).json();
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), `spendlens-embedded-${testRunId()}-`));
-    server = spawn(process.execPath, [BIN, "serve"], {
-      env: {
-        ...env(),
-        SPENDLENS_DATA_DIR: dir,
-        SPENDLENS_PORT: "0",
-        SPENDLENS_DEMO_LOGS: String(DEMO_LOGS),
-        SPENDLENS_LOG_LEVEL: "info",
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    server.stdout!.on("data", (b) => (serverLog += b));
-    server.stderr!.on("data", (b) => (serverLog += b));
-    const deadline = Date.now() + 300_000;
-    while (!existsSync(join(dir, "server.json"))) {
-      if (server.exitCode !== null || Date.now() > deadline)
-        throw new Error(`server did not start:\n${serverLog}`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    url = JSON.parse(readFileSync(join(dir, "server.json"), "utf8")).url;
-    key = readFileSync(join(dir, "master_key"), "utf8").trim();
+    started = await serveFolder(dir, DEMO_LOGS);
+    ({ server, url, key } = started);
   }, 320_000);
 
   afterAll(async () => {
@@ -69,10 +44,7 @@ describe.skipIf(testEngine() === "postgres")("the CLI while a server holds the e
   it(
     "the fresh folder was prepared (demo data written) by a child process that exited before the server opened it",
     async () => {
-      const lines = serverLog
-        .split("\n")
-        .filter((l) => l.startsWith("{"))
-        .map((l) => JSON.parse(l) as { pid: number; msg: string; logs?: number });
+      const lines = started.lines();
       const seeded = lines.filter((l) => l.msg === "writing demo data into the embedded database");
       expect(seeded).toHaveLength(1);
       expect(seeded[0]!.logs).toBe(DEMO_LOGS);

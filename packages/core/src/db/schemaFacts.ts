@@ -37,10 +37,11 @@ export interface SchemaFacts {
   /** Whether migration 0019's route marks exist beside the route rollups (activity/pageCache.ts). */
   routeMarks: boolean;
   /**
-   * Whether the log table has migration 0013's (model, "startTime") index (standalone mode), so that a
-   * page in model order can read each model's logs as one index range (logs/query.ts). A database
-   * LiteLLM made has no index on model: there the plain ORDER BY is the cheaper plan. Not in `complete`:
-   * attach mode never gets it, and without it pages are only slower, never different.
+   * Whether the log table has migration 0013's (model, "startTime") index (standalone mode) and a NOT NULL
+   * model (LiteLLM's `model String @default("")`), so that a page in model order can read each model's
+   * logs as one index range (logs/query.ts). A database LiteLLM made has no index on model: there the
+   * plain ORDER BY is the cheaper plan. Not in `complete`: attach mode never gets it, and without it pages
+   * are only slower, never different.
    */
   modelTimeIndex: boolean;
 }
@@ -57,7 +58,7 @@ const facts = new WeakMap<Db, Promise<SchemaFacts>>();
 /** Probes the facts now (one statement) and keeps them for `schemaFacts(db)`. */
 export function probeSchemaFacts(db: Db): Promise<SchemaFacts> {
   const p = sql<{
-    cols: { name: string; type: string; precision: number | null }[] | null;
+    cols: { name: string; type: string; precision: number | null; nullable: string }[] | null;
     derived: boolean;
     fold: boolean;
     routes: boolean;
@@ -67,7 +68,7 @@ export function probeSchemaFacts(db: Db): Promise<SchemaFacts> {
     version: string;
   }>`SELECT
       (SELECT json_agg(json_build_object('name', column_name, 'type', data_type,
-          'precision', datetime_precision))
+          'precision', datetime_precision, 'nullable', is_nullable))
         FROM information_schema.columns
         WHERE table_schema = 'public' AND table_name = 'LiteLLM_SpendLogs') AS cols,
       to_regclass('spendlens.end_user_daily') IS NOT NULL AS derived,
@@ -93,7 +94,7 @@ export function probeSchemaFacts(db: Db): Promise<SchemaFacts> {
         routeRollups,
         dayMarks: routeRollups && row?.marks === true,
         routeMarks: routeRollups && row?.route_marks === true,
-        modelTimeIndex: row?.model_index === true,
+        modelTimeIndex: row?.model_index === true && cols.find((c) => c.name === "model")?.nullable === "NO",
       };
     });
   facts.set(db, p);

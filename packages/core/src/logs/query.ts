@@ -169,16 +169,17 @@ export async function querySpendLogs(
 }
 
 /**
- * A page in model order (`sort_by=model`): model, then "startTime", then request_id, all in `dir`, NULL
- * models last ascending and first descending (Postgres's order, as the plain ORDER BY gives).
+ * A page in model order (`sort_by=model`): model, then "startTime", then request_id, all in `dir`. Only
+ * where the schema facts say the log table has 0013's (model, "startTime") index and a NOT NULL model
+ * (standalone mode), so every log has a model to be listed under.
  *
- * The plain ORDER BY reads the (model, "startTime") index of migration 0013 from the first model on,
- * with the window's bounds checked on every entry: every log of the first models before the window is
- * read and dropped (at 10M logs over 90 days, ~470,000 index entries for a 30-day page). Here the
- * models are enumerated first, one index probe each (a loose index scan over every log's model, so
- * none is missed, folded or not), and each model's logs are read as their own range (model = m and the
- * window), at most offset + limit of them, lazily in model order: a page reads its own rows, not the
- * window's history. The rows and their order are exactly the plain query's.
+ * The plain ORDER BY reads that index from the first model on, with the window's bounds checked on every
+ * entry: every log of the first models before the window is read and dropped (at 10M logs over 90 days,
+ * ~470,000 index entries for a 30-day page). Here the models are enumerated first, one index probe each
+ * (a loose index scan over every log's model, so none is missed, folded or not), and each model's logs
+ * are read as their own range (model = m and the window), at most offset + limit of them, lazily in
+ * model order: a page reads its own rows, not the window's history. The rows and their order are exactly
+ * the plain query's.
  */
 async function queryByModel(
   db: Db,
@@ -188,34 +189,22 @@ async function queryByModel(
   dir: "asc" | "desc",
 ): Promise<SpendLogRow[]> {
   const order = sql.raw(dir === "asc" ? "ASC" : "DESC");
-  const take = page.limit + page.offset;
   const perModel = whereSpendLogs(db.selectFrom("LiteLLM_SpendLogs").selectAll(), scope, filter)
     .where("model", "=", sql<string>`models.sort_model`)
     .orderBy("startTime", dir)
     .orderBy("request_id", dir)
-    .limit(take);
-  const noModel = whereSpendLogs(db.selectFrom("LiteLLM_SpendLogs").selectAll(), scope, filter)
-    .where("model", "is", null)
-    .orderBy("startTime", dir)
-    .orderBy("request_id", dir)
-    .limit(take);
+    .limit(page.limit + page.offset);
   const r = await sql<SpendLogRow>`WITH RECURSIVE model_list(sort_model) AS (
-      (SELECT model FROM "LiteLLM_SpendLogs" WHERE model IS NOT NULL ORDER BY model LIMIT 1)
+      (SELECT model FROM "LiteLLM_SpendLogs" ORDER BY model LIMIT 1)
       UNION ALL
       SELECT (SELECT l.model FROM "LiteLLM_SpendLogs" AS l WHERE l.model > model_list.sort_model
               ORDER BY l.model LIMIT 1)
       FROM model_list WHERE model_list.sort_model IS NOT NULL
     )
-    SELECT u.* FROM (
-      (SELECT p.* FROM (SELECT sort_model FROM model_list WHERE sort_model IS NOT NULL
-                        ORDER BY sort_model ${order}) AS models
-       CROSS JOIN LATERAL (${perModel}) AS p
-       ORDER BY models.sort_model ${order}, p."startTime" ${order}, p.request_id ${order}
-       LIMIT ${take})
-      UNION ALL
-      (${noModel})
-    ) AS u
-    ORDER BY u.model ${order}, u."startTime" ${order}, u.request_id ${order}
+    SELECT p.* FROM (SELECT sort_model FROM model_list WHERE sort_model IS NOT NULL
+                     ORDER BY sort_model ${order}) AS models
+    CROSS JOIN LATERAL (${perModel}) AS p
+    ORDER BY models.sort_model ${order}, p."startTime" ${order}, p.request_id ${order}
     LIMIT ${page.limit} OFFSET ${page.offset}`.execute(db);
   return r.rows;
 }

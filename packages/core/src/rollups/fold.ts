@@ -44,7 +44,8 @@ export async function foldRollups(db: Db): Promise<number> {
 export const PENDING_VACUUM_DEAD_ROWS = 20_000;
 
 /**
- * Vacuums the fold's queue when the statistics count at least `deadRows` dead rows in it
+ * Vacuums the fold's queue when the statistics count at least `deadRows` dead rows in it (one stats
+ * function call, cheap enough for every timed fold)
  * (the server calls it after its timed fold). `SKIP_LOCKED`: a replica's vacuum already running is
  * enough. Not in a transaction, not on a standby. Returns whether it vacuumed.
  */
@@ -53,8 +54,9 @@ export async function vacuumPendingIfBloated(
   deadRows: number = PENDING_VACUUM_DEAD_ROWS,
 ): Promise<boolean> {
   if (db.isTransaction || standbys.has(db) || !(await schemaFacts(db)).fold) return false;
-  const r = await sql<{ dead: string | number | null }>`SELECT n_dead_tup AS dead FROM pg_stat_user_tables
-    WHERE relid = to_regclass('spendlens.spend_log_pending')`.execute(db);
+  const r = await sql<{
+    dead: string | number | null;
+  }>`SELECT pg_stat_get_dead_tuples(to_regclass('spendlens.spend_log_pending')) AS dead`.execute(db);
   if (Number(r.rows[0]?.dead ?? 0) < deadRows) return false;
   await sql`VACUUM (SKIP_LOCKED) spendlens.spend_log_pending`.execute(db);
   return true;

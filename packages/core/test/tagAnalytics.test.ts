@@ -1,22 +1,7 @@
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  ALL,
-  prng,
-  setClock,
-  tagDau,
-  tagDauInput,
-  tagDistinct,
-  tagMau,
-  tagMauInput,
-  tagPerUserAnalytics,
-  tagPerUserInput,
-  tagSummary,
-  tagSummaryInput,
-  tagWau,
-  tagWauInput,
-  userScope,
-} from "../src/internal.ts";
+import { ALL, prng, setClock, userScope } from "../src/internal.ts";
+import * as T from "../src/tags/tagAnalytics.ts";
 import { createTestDb, insertLogs, makeLog, type TestDb } from "../src/testing/index.ts";
 
 /** LiteLLM's tag analytics against a brute-force fold of the logs the test wrote (clock pinned). */
@@ -87,14 +72,14 @@ function activeUsers(keep: (l: L) => boolean, bucket: (l: L) => string | null) {
 
 describe("tag analytics", () => {
   it("/tag/dau: distinct key owners per tag and day; default window is the 7 days to today", async () => {
-    const got = await tagDau(t.db, ALL, tagDauInput.parse({ start_date: day(-20), end_date: day(-3) }));
+    const got = await T.tagDau(t.db, ALL, T.tagDauInput.parse({ start_date: day(-20), end_date: day(-3) }));
     const want = activeUsers(
       () => true,
       (l) => (dayOf(l) >= day(-20) && dayOf(l) <= day(-3) ? dayOf(l) : null),
     );
     expect(new Map(got.results.map((r) => [`${r.tag}|${r.date}`, r.active_users]))).toEqual(want);
     expect(got.results.map((r) => r.date)).toEqual([...got.results.map((r) => r.date)].sort().reverse());
-    const dflt = await tagDau(t.db, ALL, tagDauInput.parse({ tag_filters: ["prod"] }));
+    const dflt = await T.tagDau(t.db, ALL, T.tagDauInput.parse({ tag_filters: ["prod"] }));
     const wantDflt = activeUsers(
       (l) => tagsOf(l).includes("prod"),
       (l) => (dayOf(l) >= day(-6) && dayOf(l) <= TODAY ? dayOf(l) : null),
@@ -119,7 +104,7 @@ describe("tag analytics", () => {
           r.active_users,
         ]),
       );
-    const wau = await tagWau(t.db, ALL, tagWauInput.parse({ custom_llm_provider: "openai" }));
+    const wau = await T.tagWau(t.db, ALL, T.tagWauInput.parse({ custom_llm_provider: "openai" }));
     const wantW = activeUsers(
       (l) => l.custom_llm_provider === "openai",
       (l) => (since(l) >= 0 && since(l) < 49 ? String(Math.floor(since(l) / 7)) : null),
@@ -127,7 +112,7 @@ describe("tag analytics", () => {
     expect(byPeriod(wau.results, 7)).toEqual(wantW);
     const w0 = wau.results.find((r) => r.period_end === end)!;
     expect([w0.date, w0.period_start]).toEqual([`Week 7 (Jul 15)`, day(-5)]);
-    const mau = await tagMau(t.db, ALL, tagMauInput.parse({ months: "3", tag_filter: "user-agent" }));
+    const mau = await T.tagMau(t.db, ALL, T.tagMauInput.parse({ months: "3", tag_filter: "user-agent" }));
     const wantM = activeUsers(
       (l) => tagsOf(l).some((x) => x.toLowerCase().includes("user-agent")),
       (l) => (since(l) >= 0 && since(l) < 90 ? String(Math.floor(since(l) / 30)) : null),
@@ -138,7 +123,11 @@ describe("tag analytics", () => {
   });
 
   it("/tag/summary per tag; /tag/distinct", async () => {
-    const got = await tagSummary(t.db, ALL, tagSummaryInput.parse({ start_date: day(-60), end_date: TODAY }));
+    const got = await T.tagSummary(
+      t.db,
+      ALL,
+      T.tagSummaryInput.parse({ start_date: day(-60), end_date: TODAY }),
+    );
     const m = new Map<
       string,
       { users: Set<string>; r: number; ok: number; bad: number; tok: number; spend: number }
@@ -169,7 +158,7 @@ describe("tag analytics", () => {
       ]).toEqual([r.tag, e.users.size, e.r, e.ok, e.bad, e.tok]);
       expect(r.total_spend).toBeCloseTo(e.spend, 8);
     }
-    const distinct = await tagDistinct(t.db, ALL);
+    const distinct = await T.tagDistinct(t.db, ALL);
     expect(distinct.results.map((r) => r.tag).sort()).toEqual([
       "User-Agent: curl",
       "User-Agent: python",
@@ -178,7 +167,7 @@ describe("tag analytics", () => {
   });
 
   it("/tag/user-agent/per-user-analytics: per key owner, 31 days, paginated; scoped for internal users", async () => {
-    const p = await tagPerUserAnalytics(t.db, ALL, tagPerUserInput.parse({ page_size: "2" }));
+    const p = await T.tagPerUserAnalytics(t.db, ALL, T.tagPerUserInput.parse({ page_size: "2" }));
     const inWin = (l: L) => dayOf(l) >= day(-29) && dayOf(l) <= day(1);
     const m = new Map<string, number[]>();
     for (const l of logs.filter(inWin)) {
@@ -199,10 +188,10 @@ describe("tag analytics", () => {
     ).toEqual(order.slice(0, 2).map(([u, e]) => [u, e[0], e[1], e[2]]));
     const u1 = p.results.find((r) => r.user_id === "u1");
     if (u1) expect(u1.user_email).toBe("u1@example.com");
-    const mine = await tagSummary(
+    const mine = await T.tagSummary(
       t.db,
       userScope("alice"),
-      tagSummaryInput.parse({ start_date: day(-60), end_date: TODAY }),
+      T.tagSummaryInput.parse({ start_date: day(-60), end_date: TODAY }),
     );
     const aliceReqs = logs
       .filter((l) => l.user === "alice" && dayOf(l) >= day(-60) && dayOf(l) <= TODAY)

@@ -1,17 +1,4 @@
-import {
-  tagDau,
-  tagDauInput,
-  tagDistinct,
-  tagDistinctInput,
-  tagMau,
-  tagMauInput,
-  tagPerUserAnalytics,
-  tagPerUserInput,
-  tagSummary,
-  tagSummaryInput,
-  tagWau,
-  tagWauInput,
-} from "@spendlens/core";
+import * as core from "@spendlens/core";
 import type { TRPCRouterRecord } from "@trpc/server";
 import type { ZodType } from "zod";
 import { get, type RouteExtra, scopedRead } from "../define.ts";
@@ -31,18 +18,18 @@ export const tagAnalyticsRouter = {
       R.tagDistinctResponse,
       "User-Agent tags and tags without ':' (at most 250), most requested first",
     ),
-    tagDistinctInput.optional(),
-    (db, scope) => tagDistinct(db, scope),
+    core.tagDistinctInput.optional(),
+    (db, scope) => core.tagDistinct(db, scope),
   ),
   dau: scopedRead(
     tag("dau", R.tagDauResponse, "Daily active users (key owners) per tag"),
-    tagDauInput,
-    tagDau,
+    core.tagDauInput,
+    core.tagDau,
   ),
   wau: scopedRead(
     tag("wau", R.tagPeriodResponse, "Weekly active users per tag, the last 7 weeks"),
-    tagWauInput,
-    tagWau,
+    core.tagWauInput,
+    core.tagWau,
   ),
   mau: scopedRead(
     tag(
@@ -50,8 +37,8 @@ export const tagAnalyticsRouter = {
       R.tagPeriodResponse,
       "Monthly (30-day) active users per tag, the last `months` (1..12, default 7)",
     ),
-    tagMauInput,
-    tagMau,
+    core.tagMauInput,
+    core.tagMau,
   ),
   summary: scopedRead(
     tag(
@@ -59,8 +46,8 @@ export const tagAnalyticsRouter = {
       R.tagSummaryResponse,
       "Per tag: unique users, requests (successful, failed), tokens, spend",
     ),
-    tagSummaryInput,
-    tagSummary,
+    core.tagSummaryInput,
+    core.tagSummary,
   ),
   perUser: scopedRead(
     tag(
@@ -69,7 +56,7 @@ export const tagAnalyticsRouter = {
       "Per key owner over the last 30 days: requests, tokens, spend, paginated",
       { cli: { name: "tag-per-user" } },
     ),
-    tagPerUserInput,
-    tagPerUserAnalytics,
+    core.tagPerUserInput,
+    core.tagPerUserAnalytics,
   ),
 } satisfies TRPCRouterRecord;

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=4
 // Runs the bundled CLI (dist/main.mjs, made by `pnpm build`) when it is newer than every source it is
 // built from; otherwise the TypeScript sources directly through tsx (no build step needed, slower start).
 // SPENDLENS_CLI_FROM_SOURCE=1 always runs the sources.

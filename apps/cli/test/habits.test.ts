@@ -297,6 +297,12 @@ describe("shell completion", () => {
     async () => {
       const r = await cli(["completion", "bash"]);
       expect(r.code).toBe(0);
+      // Run as an executable (the way a shell or an npm bin shim starts it), its shebang gives node the
+      // server's small young generation (`spendlens serve` run directly: BENCHMARKS.md, session 9's memory).
+      expect(readFileSync(BIN, "utf8").split("\n", 1)[0]).toBe(
+        "#!/usr/bin/env -S node --max-semi-space-size=4",
+      );
+      expect((await run(BIN, ["completion", "bash"])).stdout).toBe(r.stdout);
       // In the router's order; activity-failures has no CLI file of its own (derived from its procedure).
       expect(await bashComplete(r.stdout, ["spendlens", "activity-"])).toEqual([
         "activity-model",

@@ -1,5 +1,6 @@
 import { sql } from "kysely";
 import type { Db } from "../db/connect.ts";
+import { executeNamed } from "../db/named.ts";
 import { type Coalesced, coalesced, perHandle, runAfterCurrent } from "../db/perHandle.ts";
 import { schemaFacts } from "../db/schemaFacts.ts";
 
@@ -26,9 +27,10 @@ export async function foldRollups(db: Db): Promise<number> {
   if (!(await schemaFacts(db)).fold) return 0;
   let total = 0;
   for (;;) {
-    const r = await sql<{
-      n: string | number;
-    }>`SELECT spendlens.rollups_fold(${FOLD_CHUNK_ROWS}::int) AS n`.execute(db);
+    const r = await executeNamed(
+      db,
+      sql<{ n: string | number }>`SELECT spendlens.rollups_fold(${FOLD_CHUNK_ROWS}::int) AS n`,
+    );
     const n = Number(r.rows[0]?.n ?? 0);
     total += n;
     if (n < FOLD_CHUNK_ROWS) return total;

@@ -1,6 +1,7 @@
 import type { RawBuilder } from "kysely";
 import { sql } from "kysely";
 import type { Db } from "../db/connect.ts";
+import { executeNamed } from "../db/named.ts";
 import { type SchemaFacts, schemaFacts } from "../db/schemaFacts.ts";
 import type { Scope } from "../scope.ts";
 import { foldBeforeRead } from "./fold.ts";
@@ -98,7 +99,7 @@ export async function spendTotalsSql(db: Db, scope: Scope, q: SpendQuery): Promi
  * Scope is applied: an internal user gets only rows whose "user" is theirs.
  */
 export async function spendTotals(db: Db, scope: Scope, q: SpendQuery): Promise<SpendRow[]> {
-  return (await (await spendTotalsSql(db, scope, q)).execute(db)).rows;
+  return (await executeNamed(db, await spendTotalsSql(db, scope, q))).rows;
 }
 
 /**
@@ -107,7 +108,7 @@ export async function spendTotals(db: Db, scope: Scope, q: SpendQuery): Promise<
  */
 export async function errorTotals(db: Db, scope: Scope, q: ErrorQuery): Promise<ErrorRow[]> {
   const { statement } = await planQuery<ErrorRow>(db, { kind: "errors", scope, query: q });
-  return (await statement.execute(db)).rows;
+  return (await executeNamed(db, statement)).rows;
 }
 
 /**
@@ -119,7 +120,7 @@ export async function errorTotals(db: Db, scope: Scope, q: ErrorQuery): Promise<
  */
 export async function tagRequestTotals(db: Db, scope: Scope, q: TagRequestQuery): Promise<TagRequestRow[]> {
   const { statement } = await planQuery<TagRequestRow>(db, { kind: "tagRequests", scope, query: q });
-  return (await statement.execute(db)).rows;
+  return (await executeNamed(db, statement)).rows;
 }
 
 // ---- per-day reads (streamed reports) ----

@@ -20,7 +20,7 @@ import { percentile } from "./stats.ts";
  */
 
 interface Args {
-  sides: { name: string; checkout: string }[];
+  sides: { name: string; checkout: string; env: Record<string, string> }[];
   calls: number;
   rounds: number;
   gapMs: number;
@@ -33,8 +33,14 @@ function parseArgs(argv: string[]): Args {
     const k = argv[i];
     const v = () => argv[++i]!;
     if (k === "--side") {
-      const [name, checkout] = v().split("=");
-      a.sides.push({ name: name!, checkout: checkout! });
+      // NAME=<checkout>[,KEY=VALUE…]: extra environment for that side's server.
+      const [first, ...env] = v().split(",");
+      const [name, checkout] = first!.split("=");
+      a.sides.push({
+        name: name!,
+        checkout: checkout!,
+        env: Object.fromEntries(env.map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)])),
+      });
     } else if (k === "--calls") a.calls = Number(v());
     else if (k === "--rounds") a.rounds = Number(v());
     else if (k === "--gap-ms") a.gapMs = Number(v());
@@ -100,7 +106,7 @@ async function main() {
   };
   const servers: ChildServer[] = [];
   try {
-    for (const s of a.sides) servers.push(await startChildServer(env, undefined, s.checkout));
+    for (const s of a.sides) servers.push(await startChildServer({ ...env, ...s.env }, undefined, s.checkout));
     const call = async (srv: ChildServer, r: (typeof routes)[number]) => {
       const q = Object.keys(r.query).length ? `?${new URLSearchParams(r.query)}` : "";
       const t0 = performance.now();

@@ -206,6 +206,16 @@ describe("partitioned logs, standalone", () => {
     expect(Object.keys(await rowsPerPartition(t.db, "LiteLLM_ErrorLogs", "err-")).sort()).toEqual(
       ["01", "02", "03", "04"].map((m) => `LiteLLM_ErrorLogs_p2026_${m}`),
     );
+    // The partitions that received rows are analyzed at once (the planner sees their rows), and the
+    // DEFAULT partition they left is vacuumed (no dead rows left for a scan to step over).
+    const stats = await sql<{ name: string; tuples: number; dead: number }>`SELECT c.relname AS name,
+        c.reltuples::int AS tuples, pg_stat_get_dead_tuples(c.oid)::int AS dead
+      FROM pg_class c WHERE c.relname IN ('LiteLLM_SpendLogs_p2026_01', 'LiteLLM_SpendLogs_default')
+      ORDER BY 1`.execute(t.db);
+    expect(stats.rows.map((x) => [x.name, x.tuples])).toEqual([
+      ["LiteLLM_SpendLogs_default", 0],
+      ["LiteLLM_SpendLogs_p2026_01", 30],
+    ]);
     // Moving rows is no write as far as the rollups and the id registry are concerned.
     expect(await reports(t.db)).toEqual(before);
     const ids = await sql<{ n: number }>`SELECT count(*)::int AS n FROM spendlens.spend_log_ids

@@ -47,7 +47,28 @@ export async function ensurePartitions(db: Db, opts: PartitionOptions = {}): Pro
     );
     return r.rows.map((x) => ({ action: x.action, partition: x.partition_name }));
   };
-  return db.isTransaction ? run(db) : db.transaction().execute(run);
+  if (db.isTransaction) return run(db);
+  const changes = await db.transaction().execute(run);
+  await analyzeCreated(db, changes);
+  return changes;
+}
+
+/**
+ * A partition made by `ensurePartitions` may hold a month of rows moved out of the DEFAULT partition,
+ * and the DEFAULT partition then holds them as dead rows: until both are analyzed (and the DEFAULT
+ * vacuumed) the planner sees an empty new partition and misplans every raw-log read of that month (a
+ * capped COUNT over a month's "startTime" index: 27 ms instead of 0.3 ms at 1M logs). Autovacuum would
+ * get there eventually, when it runs; this does it at once. Outside a transaction only (VACUUM).
+ */
+async function analyzeCreated(db: Db, changes: PartitionChange[]): Promise<void> {
+  const created = changes.filter((c) => c.action === "created").map((c) => c.partition);
+  if (!created.length) return;
+  for (const name of created) await sql`ANALYZE public.${sql.id(name)}`.execute(db);
+  const defaults = await sql<{ name: string }>`SELECT c.relname AS name FROM pg_inherits h
+      JOIN pg_class c ON c.oid = h.inhrelid
+    WHERE h.inhparent IN (to_regclass('public."LiteLLM_SpendLogs"'), to_regclass('public."LiteLLM_ErrorLogs"'))
+      AND (spendlens.partition_bounds(c.oid)).is_default`.execute(db);
+  for (const d of defaults.rows) await sql`VACUUM (ANALYZE) public.${sql.id(d.name)}`.execute(db);
 }
 
 /** Whether the spend log table is partitioned by spendlens (standalone mode after migration 0011). */

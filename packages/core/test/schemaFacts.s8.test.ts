@@ -11,7 +11,7 @@ import {
 import { createTestDb, insertLogs, makeLog, type TestDb } from "../src/testing/index.ts";
 
 /** Which of the facts later migrations turn on are on, by name. */
-const LATER = ["derivedGrains", "fold", "routeRollups", "dayMarks", "routeMarks"] as const;
+const LATER = ["derivedGrains", "fold", "routeRollups", "dayMarks", "routeMarks", "foldGuard"] as const;
 const later = (f: SchemaFacts) => LATER.filter((k) => f[k]).join(" ");
 
 describe("schema facts of later migrations (fold, route rollups, day and route markers)", () => {
@@ -31,7 +31,7 @@ describe("schema facts of later migrations (fold, route rollups, day and route m
     // The rest of the migrations: the facts are probed again (by `migrate`, and by any call while one is off).
     await migrate(t.db);
     const all = await schemaFacts(t.db);
-    expect(later(all)).toEqual("derivedGrains fold routeRollups dayMarks routeMarks");
+    expect(later(all)).toEqual("derivedGrains fold routeRollups dayMarks routeMarks foldGuard");
     expect(await hasRouteRollups(t.db)).toBe(true);
     expect(await hasDayMarks(t.db)).toBe(true);
 

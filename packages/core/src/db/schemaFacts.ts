@@ -44,6 +44,12 @@ export interface SchemaFacts {
    * are only slower, never different.
    */
   modelTimeIndex: boolean;
+  /**
+   * Whether migration 0022's `spendlens.logs_folded()` exists: a report's statement then carries the
+   * "nothing pending a fold" check itself instead of a fold call before it (rollups/fold.ts
+   * `executeFolded`).
+   */
+  foldGuard: boolean;
 }
 
 /**
@@ -51,7 +57,7 @@ export interface SchemaFacts {
  * of the way, as some tests make), every `schemaFacts` call probes again.
  */
 const complete = (f: SchemaFacts): boolean =>
-  f.derivedGrains && f.fold && f.routeRollups && f.dayMarks && f.routeMarks;
+  f.derivedGrains && f.fold && f.routeRollups && f.dayMarks && f.routeMarks && f.foldGuard;
 
 const facts = new WeakMap<Db, Promise<SchemaFacts>>();
 
@@ -65,6 +71,7 @@ export function probeSchemaFacts(db: Db): Promise<SchemaFacts> {
     marks: boolean;
     route_marks: boolean;
     model_index: boolean;
+    fold_guard: boolean;
     version: string;
   }>`SELECT
       (SELECT json_agg(json_build_object('name', column_name, 'type', data_type,
@@ -77,6 +84,7 @@ export function probeSchemaFacts(db: Db): Promise<SchemaFacts> {
       to_regclass('spendlens.activity_day_marks') IS NOT NULL AS marks,
       to_regclass('spendlens.activity_route_marks') IS NOT NULL AS route_marks,
       to_regclass('public.spendlens_logs_model_time_idx') IS NOT NULL AS model_index,
+      to_regprocedure('spendlens.logs_folded()') IS NOT NULL AS fold_guard,
       version() AS version`
     .execute(db)
     .then((r): SchemaFacts => {
@@ -95,6 +103,7 @@ export function probeSchemaFacts(db: Db): Promise<SchemaFacts> {
         dayMarks: routeRollups && row?.marks === true,
         routeMarks: routeRollups && row?.route_marks === true,
         modelTimeIndex: row?.model_index === true && cols.find((c) => c.name === "model")?.nullable === "NO",
+        foldGuard: row?.fold_guard === true,
       };
     });
   facts.set(db, p);

@@ -1,5 +1,5 @@
-import { sql } from "kysely";
-import type { Db } from "../db/connect.ts";
+import { type QueryResult, type RawBuilder, sql } from "kysely";
+import { type Db, pgPoolOf } from "../db/connect.ts";
 import { executeNamed } from "../db/named.ts";
 import { type Coalesced, coalesced, perHandle, runAfterCurrent } from "../db/perHandle.ts";
 import { schemaFacts } from "../db/schemaFacts.ts";
@@ -102,4 +102,44 @@ export async function foldBeforeRead(db: Db): Promise<void> {
  */
 export function foldsBeforeRead(db: Db): boolean {
   return !db.isTransaction && !standbys.has(db);
+}
+
+/** SQLSTATE of migration 0022's `spendlens.logs_folded()` when a log waits for a fold. */
+export const LOGS_PENDING = "SLF01";
+
+/**
+ * After a report found logs waiting for a fold, the reads of the next FOLD_FIRST_MS fold first (two
+ * round trips, as `foldBeforeRead`) rather than try the one-statement read, which would fail again while
+ * a writer keeps the queue busy.
+ */
+export const FOLD_FIRST_MS = 1000;
+
+const pendingSeenAt = perHandle<Db, { at: number }>(() => ({ at: Number.NEGATIVE_INFINITY }));
+
+/**
+ * Runs a read of the spend rollups as fresh as `foldBeforeRead` then the statement: every log committed
+ * before the read is in its answer. `statement(true)` is the statement carrying the check that nothing
+ * waits for a fold (render's `guard`, migration 0022): on a Postgres primary it runs alone, one round
+ * trip, and answers when the check holds in its own snapshot; when it fails (SQLSTATE 'SLF01'), or right
+ * after such a failure (FOLD_FIRST_MS), or where the check cannot run (PGlite, a transaction, a standby,
+ * a database before 0022), the handle folds first and runs `statement(false)`, as every reader did
+ * before. Both as named statements on Postgres (db/named.ts).
+ */
+export async function executeFolded<R>(
+  db: Db,
+  statement: (guard: boolean) => RawBuilder<R>,
+): Promise<QueryResult<R>> {
+  if (foldsBeforeRead(db) && pgPoolOf(db) && (await schemaFacts(db)).foldGuard) {
+    const seen = pendingSeenAt.get(db);
+    if (performance.now() - seen.at >= FOLD_FIRST_MS) {
+      try {
+        return await executeNamed(db, statement(true));
+      } catch (e) {
+        if ((e as { code?: unknown } | null)?.code !== LOGS_PENDING) throw e;
+        seen.at = performance.now();
+      }
+    }
+  }
+  await foldBeforeRead(db);
+  return executeNamed(db, statement(false));
 }

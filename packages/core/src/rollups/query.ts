@@ -4,7 +4,7 @@ import type { Db } from "../db/connect.ts";
 import { executeNamed } from "../db/named.ts";
 import { type SchemaFacts, schemaFacts } from "../db/schemaFacts.ts";
 import type { Scope } from "../scope.ts";
-import { foldBeforeRead } from "./fold.ts";
+import { executeFolded, foldBeforeRead } from "./fold.ts";
 import type { SpendDim } from "./grains.ts";
 import {
   type ErrorQuery,
@@ -99,7 +99,8 @@ export async function spendTotalsSql(db: Db, scope: Scope, q: SpendQuery): Promi
  * Scope is applied: an internal user gets only rows whose "user" is theirs.
  */
 export async function spendTotals(db: Db, scope: Scope, q: SpendQuery): Promise<SpendRow[]> {
-  return (await executeNamed(db, await spendTotalsSql(db, scope, q))).rows;
+  const p = plan({ kind: "spend", scope, query: q }, await schemaFacts(db));
+  return (await executeFolded(db, (guard) => render<SpendRow>(p, { guard }))).rows;
 }
 
 /**
@@ -119,8 +120,8 @@ export async function errorTotals(db: Db, scope: Scope, q: ErrorQuery): Promise<
  * index), partial days at the window's edges and dirty days from the raw logs, in one statement.
  */
 export async function tagRequestTotals(db: Db, scope: Scope, q: TagRequestQuery): Promise<TagRequestRow[]> {
-  const { statement } = await planQuery<TagRequestRow>(db, { kind: "tagRequests", scope, query: q });
-  return (await executeNamed(db, statement)).rows;
+  const p = plan({ kind: "tagRequests", scope, query: q }, await schemaFacts(db));
+  return (await executeFolded(db, (guard) => render<TagRequestRow>(p, { guard }))).rows;
 }
 
 // ---- per-day reads (streamed reports) ----

@@ -181,8 +181,14 @@ function emptyPart(p: Plan): Cond {
   return sql.raw(`SELECT ${[...cols, ...ms].join(", ")} WHERE false`);
 }
 
-/** The statement of a plan. Columns: the dims in order, then the plan's measures. */
-export function render<R = unknown>(p: Plan): RawBuilder<R> {
+/**
+ * The statement of a plan. Columns: the dims in order, then the plan's measures. With `guard`, the
+ * statement also checks that no inserted log waits for a fold (migration 0022's
+ * `spendlens.logs_folded()`, evaluated once, in the statement's snapshot, before any row) and fails with
+ * SQLSTATE 'SLF01' otherwise: the caller's fold before the read becomes part of the read
+ * (rollups/fold.ts `executeFolded`).
+ */
+export function render<R = unknown>(p: Plan, opts: { guard?: boolean } = {}): RawBuilder<R> {
   const parts: Cond[] = [];
   let cte = sql``;
   if (p.table && p.rollupDays) {
@@ -223,7 +229,8 @@ export function render<R = unknown>(p: Plan): RawBuilder<R> {
       )}`
     : sql``;
   const limit = p.limit === null ? sql`` : sql` LIMIT ${p.limit}`;
-  return sql<R>`${cte}SELECT ${select} FROM (${union}) u${groupBy}${order}${limit}`;
+  const where = opts.guard ? sql` WHERE spendlens.logs_folded()` : sql``;
+  return sql<R>`${cte}SELECT ${select} FROM (${union}) u${where}${groupBy}${order}${limit}`;
 }
 
 /**

@@ -18,10 +18,12 @@ import { type Db, pgPoolOf } from "./connect.ts";
  *
  * The name is a digest of the text, so one text is one statement on every connection; a connection keeps
  * at most NAMED_PER_CONNECTION of them prepared and runs any further text unnamed (no eviction: a text
- * used once too often is still answered, only parsed and planned as before). PGlite, a transaction's
+ * past the limit is still answered, only parsed and planned as before). A prepared report with its
+ * generic plan holds ~0.25 MB of the backend's memory (its plan over every log partition), so the limit
+ * bounds that to ~13 MB per connection; the small reports use a few dozen texts. PGlite, a transaction's
  * handle and a standby's handle run the statement through kysely as before.
  */
-export const NAMED_PER_CONNECTION = 200;
+export const NAMED_PER_CONNECTION = 50;
 
 interface Prepared {
   names: Set<string>;

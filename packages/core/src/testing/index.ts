@@ -123,15 +123,20 @@ const templates = new Map<string, Promise<Blob>>();
 /**
  * A PGlite dump made once per run (the first caller builds it; a parallel worker that finds no file
  * builds its own and the atomic rename keeps one), read once per process. Loading a dump takes a fraction
- * of a second where a fresh PGlite's initdb takes seconds and the migrations more.
+ * of a second where a fresh PGlite's initdb takes seconds and the migrations more. `from`: the dump to
+ * start from (none: a fresh PGlite, initdb).
  */
-function pgliteTemplate(name: string, build: (h: DbHandle) => Promise<void>): Promise<Blob> {
+function pgliteTemplate(
+  name: string,
+  build: (h: DbHandle) => Promise<void>,
+  from?: () => Promise<Blob>,
+): Promise<Blob> {
   const file = join(testRunDir(), name);
   let p = templates.get(file);
   if (!p) {
     p = (async () => {
       if (!existsSync(file)) {
-        const h = await openDatabase({});
+        const h = await openDatabase(from ? { loadDataDir: await from() } : {});
         await build(h);
         const dump = await h.pglite!.dumpDataDir("none");
         await h.close();
@@ -147,14 +152,30 @@ function pgliteTemplate(name: string, build: (h: DbHandle) => Promise<void>): Pr
   return p;
 }
 
-/** A migrated PGlite, keyed by the migration files' combined sha256 (`migrationsHash`). */
+/** A migrated PGlite, keyed by the migration files' combined sha256 (`migrationsHash`): the empty one, migrated. */
 export const migratedPgliteTemplate = (): Promise<Blob> =>
-  pgliteTemplate(`pglite-migrated-${migrationsHash.slice(0, 16)}.tar`, async (h) => {
-    await migrate(h.db);
-  });
+  pgliteTemplate(
+    `pglite-migrated-${migrationsHash.slice(0, 16)}.tar`,
+    async (h) => {
+      await migrate(h.db);
+    },
+    emptyPgliteTemplate,
+  );
 
-/** An empty PGlite (`createTestDb({ migrate: false })`): initdb's output, without its seconds. */
-export const emptyPgliteTemplate = (): Promise<Blob> => pgliteTemplate("pglite-empty.tar", async () => {});
+/**
+ * An empty PGlite (`createTestDb({ migrate: false })`): initdb's output, without its seconds, and without
+ * the databases template0 and template1, which a test database never uses (PGlite serves one database,
+ * `postgres`): half of the dump's ~1,250 files, so every test database loads ~30 % faster (BENCHMARKS.md,
+ * "Session 10, the test suite").
+ */
+export const emptyPgliteTemplate = (): Promise<Blob> =>
+  pgliteTemplate("pglite-empty.tar", async (h) => {
+    for (const d of ["template0", "template1"]) {
+      await h.pglite!.exec(`ALTER DATABASE ${d} IS_TEMPLATE false`);
+      await h.pglite!.exec(`DROP DATABASE ${d}`);
+    }
+    await h.pglite!.exec("CHECKPOINT");
+  });
 
 /**
  * This run's migrated Postgres template: `spendlens_t_<run id>_tpl_<first 8 hex of migrationsHash>`. It

@@ -1,15 +1,6 @@
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  ALL,
-  buildWorld,
-  generateLogs,
-  globalSpend,
-  restoreDeferredIndexes,
-  rollupStatus,
-  seedDemoData,
-  setClock,
-} from "../src/internal.ts";
+import { buildWorld, generateLogs, restoreDeferredIndexes, seedDemoData } from "../src/internal.ts";
 import { createTestDb, type TestDb } from "../src/testing/index.ts";
 
 let t: TestDb;

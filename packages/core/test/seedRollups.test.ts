@@ -65,7 +65,8 @@ describe("a bulk seed's rollups", () => {
     }
     // The log tables' secondary indexes (the ones a PGlite bulk seed drops and builds again) are there
     // again, valid, with the same definitions.
-    const logTable = (i: { def: string }) => / ON (ONLY )?public\."LiteLLM_(SpendLogs|ErrorLogs)"/.test(i.def);
+    const logTable = (i: { def: string }) =>
+      / ON (ONLY )?public\."LiteLLM_(SpendLogs|ErrorLogs)"/.test(i.def);
     expect(indexesBefore.filter((i) => logTable(i) && !i.unique).length).toBeGreaterThanOrEqual(5);
     expect(await indexes(bulk.db)).toEqual(indexesBefore);
     expect(await restoreDeferredIndexes(bulk.db)).toBe(0);

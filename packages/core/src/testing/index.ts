@@ -9,8 +9,8 @@ import { hashToken } from "../auth/hash.ts";
 import { parseConfig, type SpendlensConfig } from "../config/config.ts";
 import { type DbHandle, openDatabase } from "../db/connect.ts";
 import { migrate, migrations, migrationsHash } from "../db/migrations.ts";
-import { probeSchemaFacts } from "../db/schemaFacts.ts";
 import type { Database } from "../db/schema.ts";
+import { probeSchemaFacts } from "../db/schemaFacts.ts";
 import type { SpendlensError } from "../errors.ts";
 
 /**

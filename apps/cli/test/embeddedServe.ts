@@ -48,7 +48,9 @@ export async function serveFolder(dir: string, demoLogs: number, startScript = f
   server.stdout!.on("data", (b) => (log += b));
   server.stderr!.on("data", (b) => (log += b));
   const deadline = Date.now() + 300_000;
-  while (!existsSync(join(dir, "server.json"))) {
+  // The server logs that it listens, then writes server.json: wait for both, as the line may still be in
+  // the pipe when the file is seen.
+  while (!existsSync(join(dir, "server.json")) || !log.includes('"spendlens is listening"')) {
     if (server.exitCode !== null || Date.now() > deadline) throw new Error(`server did not start:\n${log}`);
     await new Promise((r) => setTimeout(r, 250));
   }

@@ -1,15 +1,6 @@
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  ALL,
-  buildWorld,
-  generateLogs,
-  globalSpend,
-  restoreDeferredIndexes,
-  rollupStatus,
-  seedDemoData,
-  setClock,
-} from "../src/internal.ts";
+import { buildWorld, generateLogs, restoreDeferredIndexes, seedDemoData } from "../src/internal.ts";
 import { createTestDb, type TestDb } from "../src/testing/index.ts";
 
 let t: TestDb;
@@ -34,6 +25,8 @@ beforeAll(async () => {
 });
 afterAll(() => t?.drop());
 
+// A bulk seed's indexes, rollups and counters, and a live seed in many small chunks (two connections at
+// once on Postgres): seedRollups.test.ts, on one pair of seeds.
 describe("demo data", () => {
   it("is deterministic from the seed", () => {
     const w = buildWorld({ seed: 7 });
@@ -124,86 +117,6 @@ describe("demo data", () => {
     }
   });
 
-  it("bulk mode pauses the rollups and rebuilds the touched days once: ready, nothing dirty, totals exact", async () => {
-    const u = await createTestDb();
-    try {
-      const n = 3000;
-      const indexesBefore = await logIndexes(u.db);
-      const r = await seedDemoData(u, { logs: n, seed: 5, end: END, days: 10, batchSize: 700, bulk: true });
-      expect(r.logs).toBe(n);
-      // On PGlite the log tables' secondary indexes were dropped for the load and built after it: the
-      // same definitions are there again (and valid), and nothing is left to restore.
-      if (u.engine === "pglite") expect(r.timings.create_indexes).toBeGreaterThanOrEqual(0);
-      expect(await logIndexes(u.db)).toEqual(indexesBefore);
-      expect(indexesBefore.filter((i) => !i.unique).length).toBeGreaterThanOrEqual(5);
-      expect(await restoreDeferredIndexes(u.db)).toBe(0);
-      const st = await rollupStatus(u.db);
-      expect(st.status).toBe("ready");
-      expect(st.dirtyDays).toEqual([]);
-      const rows = [...generateLogs(buildWorld({ seed: 5 }), n, { seed: 5, end: END, days: 10 })];
-      const byDay = new Map<string, number>();
-      for (const x of rows) {
-        const d = x.log.startTime.slice(0, 10);
-        byDay.set(d, (byDay.get(d) ?? 0) + x.log.spend);
-      }
-      // Straight from the rollup table (no raw fallback is left to hide a missing rebuild).
-      const got = await sql<{ day: string; spend: number }>`
-        SELECT day::text AS day, sum(spend)::float8 AS spend FROM spendlens.model_daily GROUP BY day ORDER BY day`.execute(
-        u.db,
-      );
-      expect(got.rows.map((x) => x.day)).toEqual([...byDay.keys()].sort());
-      for (const g of got.rows) expect(g.spend).toBeCloseTo(byDay.get(g.day)!, 9);
-      // Every rebuilt rollup family against a brute-force sum over the raw logs (per key and day,
-      // per end user and day (no end user included), per (day, key, model) of the activity rollups, per
-      // tag and day): the rows in one and not the other, both ways.
-      const L = sql`"LiteLLM_SpendLogs"`;
-      const families = [
-        [
-          "key_daily",
-          sql`SELECT day, api_key, round(sum(spend)::numeric, 9), sum(requests) FROM spendlens.key_daily GROUP BY 1, 2`,
-          sql`SELECT "startTime"::date, api_key, round(sum(spend)::numeric, 9), count(*) FROM ${L} GROUP BY 1, 2`,
-        ],
-        [
-          "end_user_daily",
-          sql`SELECT day, end_user, round(sum(spend)::numeric, 9), sum(requests) FROM spendlens.end_user_daily GROUP BY 1, 2`,
-          sql`SELECT "startTime"::date, end_user, round(sum(spend)::numeric, 9), count(*) FROM ${L} GROUP BY 1, 2`,
-        ],
-        [
-          "activity_daily",
-          sql`SELECT day, api_key, model, round(sum(spend)::numeric, 9), sum(requests), sum(prompt_tokens)
-            FROM spendlens.activity_daily GROUP BY 1, 2, 3`,
-          sql`SELECT "startTime"::date, api_key, model, round(sum(spend)::numeric, 9), count(*), sum(prompt_tokens)
-            FROM ${L} GROUP BY 1, 2, 3`,
-        ],
-        [
-          "tag_daily",
-          sql`SELECT day, tag, sum(requests) FROM spendlens.tag_daily GROUP BY 1, 2`,
-          sql`SELECT "startTime"::date, t, count(*) FROM ${L}, jsonb_array_elements_text(request_tags) t
-            WHERE jsonb_typeof(request_tags) = 'array' GROUP BY 1, 2`,
-        ],
-      ] as const;
-      const diff = await sql<{ what: string; n: number }>`${sql.join(
-        families.map(
-          ([what, rollup, raw]) =>
-            sql`SELECT ${what}::text AS what, count(*)::int AS n FROM ((${rollup} EXCEPT ${raw}) UNION ALL (${raw} EXCEPT ${rollup})) x`,
-        ),
-        sql` UNION ALL `,
-      )}`.execute(u.db);
-      expect(diff.rows).toEqual([
-        { what: "key_daily", n: 0 },
-        { what: "end_user_daily", n: 0 },
-        { what: "activity_daily", n: 0 },
-        { what: "tag_daily", n: 0 },
-      ]);
-      const keyDays = await sql<{ n: number }>`SELECT count(*)::int AS n FROM spendlens.key_daily`.execute(
-        u.db,
-      );
-      expect(keyDays.rows[0]!.n).toBeGreaterThan(100);
-    } finally {
-      await u.drop();
-    }
-  });
-
   it("an index a seed dropped and did not build (the original died) is built by the next seed from the kept definition; a tampered definition is refused", async () => {
     const u = await createTestDb();
     try {
@@ -235,33 +148,6 @@ describe("demo data", () => {
       }>`SELECT to_regclass('public."LiteLLM_TeamTable"')::text AS oid`.execute(u.db);
       expect(team.rows[0]!.oid).not.toBeNull();
     } finally {
-      await u.drop();
-    }
-  });
-
-  it("seeds in many small chunks (on Postgres: two connections at once), rollups kept live, with counters and rollups exact", async () => {
-    const u = await createTestDb();
-    try {
-      const n = 4000;
-      const r = await seedDemoData(u, { logs: n, seed: 11, end: END, days: 20, batchSize: 250, bulk: false });
-      expect(r.logs).toBe(n);
-      const rows = [...generateLogs(buildWorld({ seed: 11 }), n, { seed: 11, end: END, days: 20 })];
-      const byKey = new Map<string, number>();
-      for (const x of rows) byKey.set(x.log.api_key, (byKey.get(x.log.api_key) ?? 0) + x.log.spend);
-      const stored = await sql<{ token: string; spend: number }>`
-        SELECT token, spend::float8 AS spend FROM "LiteLLM_VerificationToken" WHERE spend > 0`.execute(u.db);
-      expect(stored.rows).toHaveLength([...byKey.values()].filter((v) => v > 0).length);
-      for (const s of stored.rows) expect(s.spend).toBeCloseTo(byKey.get(s.token)!, 9);
-      const errs = await sql<{ n: number }>`SELECT count(*)::int AS n FROM "LiteLLM_ErrorLogs"`.execute(u.db);
-      expect(errs.rows[0]!.n).toBe(rows.filter((x) => x.error).length);
-      // The rollups (kept by the triggers while both connections wrote) equal the raw sum: all 20 days
-      // fall in the 30-day window ending at END.
-      const total = rows.reduce((s, x) => s + x.log.spend, 0);
-      setClock(() => END);
-      const g = await globalSpend(u.db, ALL, { maxBudget: null });
-      expect(g.spend).toBeCloseTo(total, 6);
-    } finally {
-      setClock(null);
       await u.drop();
     }
   });

@@ -1,6 +1,16 @@
 import { type RawBuilder, sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { rebuildRollups, restoreDeferredIndexes, rollupStatus, seedDemoData } from "../src/internal.ts";
+import {
+  ALL,
+  buildWorld,
+  generateLogs,
+  globalSpend,
+  rebuildRollups,
+  restoreDeferredIndexes,
+  rollupStatus,
+  seedDemoData,
+  setClock,
+} from "../src/internal.ts";
 import { ROUTE_KIND } from "../src/rollups/activityRouteRollup.ts";
 import { createTestDb, type TestDb } from "../src/testing/index.ts";
 import { ROLLUP_TABLES, rollupSnapshot, unlistedTables } from "../src/testing/rollupTables.ts";
@@ -13,7 +23,9 @@ async function indexes(db: TestDb["db"]) {
   const r = await sql<{
     name: string;
     def: string;
-  }>`SELECT ic.relname AS name, pg_get_indexdef(x.indexrelid) AS def
+    unique: boolean;
+    valid: boolean;
+  }>`SELECT ic.relname AS name, pg_get_indexdef(x.indexrelid) AS def, x.indisunique AS unique, x.indisvalid AS valid
     FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid
     JOIN pg_namespace n ON n.oid = t.relnamespace
     WHERE n.nspname = 'spendlens' OR (n.nspname = 'public' AND t.relname IN ('LiteLLM_SpendLogs', 'LiteLLM_ErrorLogs'))
@@ -23,18 +35,18 @@ async function indexes(db: TestDb["db"]) {
 
 let bulk: TestDb;
 let live: TestDb;
-let indexesBefore: { name: string; def: string }[];
+let indexesBefore: { name: string; def: string; unique: boolean; valid: boolean }[];
 let timings: Record<string, number>;
 
 beforeAll(async () => {
   [bulk, live] = await Promise.all([createTestDb(), createTestDb()]);
   indexesBefore = await indexes(bulk.db);
   // The bulk path (PGlite: indexes of the log and big rollup tables dropped, rollups paused and rebuilt
-  // once; Postgres: COPY with the rollups paused and rebuilt), and the ordinary path: every chunk's logs
-  // through the triggers and the fold.
+  // once; Postgres: COPY with the rollups paused and rebuilt), and the ordinary path in many small chunks
+  // (on Postgres two connections at once): every chunk's logs through the triggers and the fold.
   const [b, l] = await Promise.all([
     seedDemoData(bulk, { ...OPTS, bulk: true }),
-    seedDemoData(live, { ...OPTS, bulk: false }),
+    seedDemoData(live, { ...OPTS, batchSize: 250, bulk: false }),
   ]);
   expect(b.logs).toBe(OPTS.logs);
   expect(l.logs).toBe(OPTS.logs);
@@ -51,12 +63,39 @@ describe("a bulk seed's rollups", () => {
       expect(timings.create_indexes).toBeGreaterThanOrEqual(0);
       expect(timings.cpu_rebuild_rollups).toBeGreaterThanOrEqual(0);
     }
+    // The log tables' secondary indexes (the ones a PGlite bulk seed drops and builds again) are there
+    // again, valid, with the same definitions.
+    const logTable = (i: { def: string }) =>
+      / ON (ONLY )?public\."LiteLLM_(SpendLogs|ErrorLogs)"/.test(i.def);
+    expect(indexesBefore.filter((i) => logTable(i) && !i.unique).length).toBeGreaterThanOrEqual(5);
     expect(await indexes(bulk.db)).toEqual(indexesBefore);
     expect(await restoreDeferredIndexes(bulk.db)).toBe(0);
     for (const t of [bulk, live]) {
       const st = await rollupStatus(t.db);
       expect(st.status).toBe("ready");
       expect(st.dirtyDays).toEqual([]);
+    }
+  });
+
+  it("counters equal the generator's rows on both paths: each key's spend, the error logs, the global spend", async () => {
+    const rows = [...generateLogs(buildWorld({ seed: OPTS.seed }), OPTS.logs, OPTS)];
+    const byKey = new Map<string, number>();
+    for (const x of rows) byKey.set(x.log.api_key, (byKey.get(x.log.api_key) ?? 0) + x.log.spend);
+    const total = rows.reduce((s, x) => s + x.log.spend, 0);
+    for (const t of [bulk, live]) {
+      const stored = await sql<{ token: string; spend: number }>`
+        SELECT token, spend::float8 AS spend FROM "LiteLLM_VerificationToken" WHERE spend > 0`.execute(t.db);
+      expect(stored.rows).toHaveLength([...byKey.values()].filter((v) => v > 0).length);
+      for (const s of stored.rows) expect(s.spend).toBeCloseTo(byKey.get(s.token)!, 9);
+      const errs = await sql<{ n: number }>`SELECT count(*)::int AS n FROM "LiteLLM_ErrorLogs"`.execute(t.db);
+      expect(errs.rows[0]!.n).toBe(rows.filter((x) => x.error).length);
+      // All 12 days fall in the 30-day window ending at END.
+      setClock(() => END);
+      try {
+        expect((await globalSpend(t.db, ALL, { maxBudget: null })).spend).toBeCloseTo(total, 6);
+      } finally {
+        setClock(null);
+      }
     }
   });
 

@@ -1,6 +1,6 @@
 import { mkdirSync } from "node:fs";
 import v8 from "node:v8";
-import { PGlite } from "@electric-sql/pglite";
+import { PGlite, type PGliteOptions } from "@electric-sql/pglite";
 import { Kysely, PostgresDialect } from "kysely";
 import { PGliteDialect } from "kysely-pglite-dialect";
 import pg from "pg";
@@ -51,6 +51,11 @@ export interface OpenOptions {
   maxConnections?: number;
   /** PGlite only: start from a dumped data folder (tests use a migrated template). */
   loadDataDir?: Blob;
+  /**
+   * PGlite only: the file system PGlite runs on, in place of the one `dataDir` names (tests: an in-memory
+   * one filled with a migrated template's files).
+   */
+  pgliteFs?: PGliteOptions["fs"];
   /**
    * Postgres only: leave the server's JIT setting as it is. By default spendlens turns JIT off for its own
    * connections: its statements read rollups and finish in milliseconds, but a plan with a raw-log branch
@@ -255,6 +260,7 @@ export async function openDatabase(opts: OpenOptions = {}): Promise<DbHandle> {
   const pglite = await PGlite.create({
     ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
     ...(opts.loadDataDir ? { loadDataDir: opts.loadDataDir } : {}),
+    ...(opts.pgliteFs ? { fs: opts.pgliteFs } : {}),
     parsers,
     startParams: pgliteStartParams(opts.pgliteSettings ?? {}),
   });

@@ -22,7 +22,7 @@ import { type HeavyBenchOptions, runHeavyBench } from "./heavy.ts";
 import { benchLiteLLMDaily, fillLiteLLMDaily } from "./litellmDaily.ts";
 import { benchLogsUiFilters } from "./logsUi.ts";
 import { describeMachine, type Machine } from "./machine.ts";
-import { type Ctx, ORIGINAL, type OriginalQuery } from "./original.ts";
+import { benchContext, CTX_SAMPLE_SQL, type Ctx, ORIGINAL, type OriginalQuery } from "./original.ts";
 import { benchReplicas } from "./replicas.ts";
 import { NOT_TIMED, type Numbers, ROUTE_BENCH, type RouteBench } from "./routes.ts";
 import { type ChildServer, startChildServer } from "./server.ts";
@@ -158,8 +158,6 @@ function emitReport(a: Args, lines: string[]): void {
 }
 const machineLine = (m: Machine) =>
   `Machine: ${m.cpus} CPUs (${m.cpuModel}), ${m.memoryGiB} GiB RAM, Node ${m.node}, PostgreSQL ${m.postgres} (${m.postgresSettings}); load average at the end ${m.loadAverage}.`;
-const day = (d: Date) => d.toISOString().slice(0, 10);
-const addDays = (d: string, n: number) => day(new Date(Date.parse(`${d}T00:00:00Z`) + n * 86_400_000));
 
 // ---- data ----
 
@@ -591,22 +589,11 @@ async function main(): Promise<void> {
     });
     log(`server ${server.url} (pid ${server.pid}), RSS at start ${server.rssMiB().toFixed(0)} MiB`);
 
-    const now = new Date();
-    const end = day(now);
-    const sample = await sql<{ model_group: string | null; api_key: string | null }>`SELECT
-        (SELECT model_group FROM spendlens.error_daily WHERE status_code = '429' GROUP BY model_group ORDER BY sum(errors) DESC LIMIT 1) AS model_group,
-        (SELECT api_key FROM spendlens.key_daily WHERE day >= CURRENT_DATE - 30 GROUP BY api_key ORDER BY sum(spend) DESC LIMIT 1) AS api_key`.execute(
-      h.db,
-    );
-    const ctx: Ctx = {
-      start: addDays(end, -29),
-      end,
-      endNext: addDays(end, 1),
-      nowIso: now.toISOString(),
-      monthAgoIso: new Date(now.getTime() - 30 * 86_400_000).toISOString(),
-      modelGroup: sample.rows[0]?.model_group ?? "gpt-4o",
-      apiKey: sample.rows[0]?.api_key ?? "",
-    };
+    const sample = await sql<{
+      model_group: string | null;
+      api_key: string | null;
+    }>`${sql.raw(CTX_SAMPLE_SQL)}`.execute(h.db);
+    const ctx = benchContext(new Date(), sample.rows[0]);
 
     const dailyOpts = {
       server,

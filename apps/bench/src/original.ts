@@ -82,6 +82,31 @@ export interface Ctx {
   apiKey: string;
 }
 
+/** The bench data's busiest 429 model group and its top key of the last 30 days (the routes' samples). */
+export const CTX_SAMPLE_SQL = `SELECT
+    (SELECT model_group FROM spendlens.error_daily WHERE status_code = '429' GROUP BY model_group ORDER BY sum(errors) DESC LIMIT 1) AS model_group,
+    (SELECT api_key FROM spendlens.key_daily WHERE day >= CURRENT_DATE - 30 GROUP BY api_key ORDER BY sum(spend) DESC LIMIT 1) AS api_key`;
+
+const isoDay = (d: Date) => d.toISOString().slice(0, 10);
+const plusDays = (d: string, n: number) => isoDay(new Date(Date.parse(`${d}T00:00:00Z`) + n * 86_400_000));
+
+/** The 30 days ending on `now`'s UTC day, and CTX_SAMPLE_SQL's row (defaults when the data has none). */
+export function benchContext(
+  now: Date,
+  sample: { model_group: string | null; api_key: string | null } | undefined,
+): Ctx {
+  const end = isoDay(now);
+  return {
+    start: plusDays(end, -29),
+    end,
+    endNext: plusDays(end, 1),
+    nowIso: now.toISOString(),
+    monthAgoIso: new Date(now.getTime() - 30 * 86_400_000).toISOString(),
+    modelGroup: sample?.model_group ?? "gpt-4o",
+    apiKey: sample?.api_key ?? "",
+  };
+}
+
 export const ORIGINAL: Record<string, (c: Ctx) => OriginalQuery | OriginalQuery[]> = {
   "/global/spend": () => ({
     text: `SELECT SUM(spend) AS total_spend FROM (${MONTHLY_GLOBAL_SPEND}) m`,

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { demoConfigYaml } from "@spendlens/core/demo";
 import pg from "pg";
-import type { Ctx } from "./original.ts";
+import { benchContext, CTX_SAMPLE_SQL } from "./original.ts";
 import { ROUTE_BENCH } from "./routes.ts";
 import { type ChildServer, startChildServer } from "./server.ts";
 import { percentile } from "./stats.ts";
@@ -50,31 +50,14 @@ function parseArgs(argv: string[]): Args {
   return a;
 }
 
-const day = (d: Date) => d.toISOString().slice(0, 10);
-const addDays = (s: string, n: number) => day(new Date(Date.parse(`${s}T00:00:00Z`) + n * 86_400_000));
-
 async function main() {
   const a = parseArgs(process.argv.slice(2));
   const url = process.env.DATABASE_URL;
   if (!url) throw new Error("DATABASE_URL");
   const pool = new pg.Pool({ connectionString: url, max: 1 });
-  const sample = await pool.query<{ model_group: string | null; api_key: string | null }>(
-    `SELECT
-      (SELECT model_group FROM spendlens.error_daily WHERE status_code = '429' GROUP BY model_group ORDER BY sum(errors) DESC LIMIT 1) AS model_group,
-      (SELECT api_key FROM spendlens.key_daily WHERE day >= CURRENT_DATE - 30 GROUP BY api_key ORDER BY sum(spend) DESC LIMIT 1) AS api_key`,
-  );
+  const sample = await pool.query<{ model_group: string | null; api_key: string | null }>(CTX_SAMPLE_SQL);
   await pool.end();
-  const now = new Date();
-  const end = day(now);
-  const c: Ctx = {
-    start: addDays(end, -29),
-    end,
-    endNext: addDays(end, 1),
-    nowIso: now.toISOString(),
-    monthAgoIso: new Date(now.getTime() - 30 * 86_400_000).toISOString(),
-    modelGroup: sample.rows[0]?.model_group ?? "gpt-4o",
-    apiKey: sample.rows[0]?.api_key ?? "",
-  };
+  const c = benchContext(new Date(), sample.rows[0]);
   const win = { start_date: c.start, end_date: c.end };
   const daily = (p: string) => ({ name: p, method: "GET" as const, path: p, query: { ...win, page: "1" } });
   const routes: {

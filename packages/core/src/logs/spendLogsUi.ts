@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { type Db, pgPoolOf } from "../db/connect.ts";
+import type { Db } from "../db/connect.ts";
 import { narrowToUser, type Scope } from "../scope.ts";
 import { zDateTime, zInt } from "../validation.ts";
 import { LOG_ID_FILTERS, zFilter, zSpend } from "./inputs.ts";
@@ -62,24 +62,13 @@ export async function spendLogsUi(db: Db, scope: Scope, input: SpendLogsUiInput)
   const s = narrowToUser(scope, input.user_id);
   const filter = logFilterOf(input);
   const offset = (input.page - 1) * input.page_size;
-  const page = querySpendLogs(db, s, filter, {
+  const data = await querySpendLogs(db, s, filter, {
     limit: input.page_size,
     offset,
     sortBy: input.sort_by ?? "startTime",
     sortOrder: input.sort_order ?? "desc",
   });
-  // On a Postgres pool the total is counted beside the page, on another connection (the page is
-  // usually full, and then the count is needed): one round trip less. Both are awaited whatever happens
-  // to the other, so no statement outlives the call; a short page does not use the count. PGlite (one
-  // connection) and a transaction count after the page, and only when needed.
-  const beside = pgPoolOf(db) !== null && !db.isTransaction;
-  const counted = beside ? countSpendLogs(db, s, filter) : null;
-  const [pageR, countR] = await Promise.allSettled([page, counted]);
-  if (pageR.status === "rejected") throw pageR.reason;
-  return pageOf(pageR.value, input, async () => {
-    if (countR.status === "rejected") throw countR.reason;
-    return countR.value ?? countSpendLogs(db, s, filter);
-  });
+  return pageOf(data, input, () => countSpendLogs(db, s, filter));
 }
 
 /**

@@ -48,9 +48,10 @@ export async function serveFolder(dir: string, demoLogs: number, startScript = f
   server.stdout!.on("data", (b) => (log += b));
   server.stderr!.on("data", (b) => (log += b));
   const deadline = Date.now() + 300_000;
-  // The server logs that it listens, then writes server.json: wait for both, as the line may still be in
-  // the pipe when the file is seen.
-  while (!existsSync(join(dir, "server.json")) || !log.includes('"spendlens is listening"')) {
+  // The server logs that it listens (JSON), writes server.json, then prints "spendlens is listening on
+  // <url>": wait for that last line (a server.json left by an earlier start of the folder, or one being
+  // written, is not yet this server's).
+  while (!existsSync(join(dir, "server.json")) || !/spendlens is listening on \S+/.test(log)) {
     if (server.exitCode !== null || Date.now() > deadline) throw new Error(`server did not start:\n${log}`);
     await new Promise((r) => setTimeout(r, 250));
   }

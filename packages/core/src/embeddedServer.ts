@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 /**
@@ -28,7 +28,11 @@ const alive = (pid: number): boolean => {
 export function recordEmbeddedServer(dataDir: string, url: string): () => void {
   const p = join(dataDir, FILE);
   const rec: ServerRecord = { pid: process.pid, url, started_at: new Date().toISOString() };
-  writeFileSync(p, `${JSON.stringify(rec)}\n`, { mode: 0o600 });
+  // Written whole, then renamed: a CLI reading the folder meanwhile sees the old record or the new one,
+  // never a file cut short (which it would take for "no server" and open the folder itself).
+  const tmp = `${p}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(rec)}\n`, { mode: 0o600 });
+  renameSync(tmp, p);
   return () => {
     try {
       if ((JSON.parse(readFileSync(p, "utf8")) as ServerRecord).pid === process.pid) unlinkSync(p);

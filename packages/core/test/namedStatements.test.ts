@@ -58,4 +58,43 @@ describe("executeNamed", () => {
       await h.close();
     }
   });
+
+  it("a connection that dies during or between named statements fails that call only (no crash); the next call prepares again", async () => {
+    if (!t.url) return expect(t.engine).toBe("pglite");
+    const h = await openDatabase({ databaseUrl: t.url, maxConnections: 1 });
+    const admin = await openDatabase({ databaseUrl: t.url, maxConnections: 1 });
+    const backend = async () =>
+      (await executeNamed(h.db, sql<{ pid: number }>`SELECT pg_backend_pid() AS pid`)).rows[0]!.pid;
+    const state = async (pid: number) =>
+      (
+        await sql<{ state: string | null }>`SELECT state FROM pg_stat_activity WHERE pid = ${pid}`.execute(
+          admin.db,
+        )
+      ).rows[0]?.state ?? null;
+    const until = async (ok: () => Promise<boolean>) => {
+      for (let i = 0; i < 200 && !(await ok()); i++) await new Promise((r) => setTimeout(r, 25));
+    };
+    try {
+      expect((await executeNamed(h.db, probe(5))).rows.map((r) => r.a)).toEqual([5]);
+      // During: the server ends the connection while a statement runs on it.
+      const first = await backend();
+      const inFlight = executeNamed(h.db, sql`SELECT pg_sleep(10)`);
+      await until(async () => (await state(first)) === "active");
+      await sql`SELECT pg_terminate_backend(${first})`.execute(admin.db);
+      await expect(inFlight).rejects.toThrow();
+      // The pool dropped that client: a new connection, where the statement is prepared again.
+      expect((await executeNamed(h.db, probe(4))).rows.map((r) => r.a)).toEqual([4, 5]);
+      const second = await backend();
+      expect(second).not.toBe(first);
+      // Between: the connection ends while the pool holds it idle.
+      await sql`SELECT pg_terminate_backend(${second})`.execute(admin.db);
+      await until(async () => (await state(second)) === null);
+      const again = await executeNamed(h.db, probe(5)).catch(() => executeNamed(h.db, probe(5)));
+      expect(again.rows.map((r) => r.a)).toEqual([5]);
+      expect(await backend()).not.toBe(second);
+    } finally {
+      await h.close();
+      await admin.close();
+    }
+  });
 });

@@ -57,6 +57,9 @@ export async function executeNamed<R>(
   if (!pool) return db.executeQuery<R>(compiled);
   const text = compiled.sql;
   const values = [...compiled.parameters];
+  // Every client of this pool has an 'error' listener for its whole life (openPool's 'connect' hook in
+  // connect.ts; pgPoolOf answers only pools openPool made), so a connection that dies while checked out
+  // here fails this call and never crashes the process; a lost one is dropped on release (below).
   const client = await pool.connect();
   let failed: unknown;
   try {

@@ -21,7 +21,7 @@ import {
   ROUTE_TABLE,
   type RouteMeasure,
 } from "../rollups/activityRouteRollup.ts";
-import { foldBeforeRead, foldsBeforeRead } from "../rollups/fold.ts";
+import { foldBeforeRead, LOGS_WAITING, readFolded } from "../rollups/fold.ts";
 import { narrowToUser, type Scope, scopeUserId } from "../scope.ts";
 import { checkDayRange, zDay, zInt } from "../validation.ts";
 import { dailyPage } from "./pageCache.ts";
@@ -453,30 +453,17 @@ async function routeRows(
     const page = await routePage(db, uid, entity, q, false);
     return page === "pending" ? null : page;
   };
-  // A standby or a transaction reads the rollups as they are (foldBeforeRead does nothing there).
-  if (!foldsBeforeRead(db)) return read();
-  // Logs pending a fold were seen a moment ago: fold first, as every rollup reader does.
-  const seen = pendingSeenAt.get(db);
-  if (seen !== undefined && performance.now() - seen < PENDING_MEMORY_MS) {
-    await foldBeforeRead(db);
-    return read();
-  }
-  // Otherwise the page's statement itself says whether any log is pending: none (the usual case, as the
+  // With it, the page's statement itself says whether any log is pending: none (the usual case, as the
   // server folds every second) and its rows are exact and fresh, with no fold call before it.
-  const page = await routePage(db, uid, entity, q, true);
-  if (page !== "pending") return page;
-  pendingSeenAt.set(db, performance.now());
-  await foldBeforeRead(db);
-  return read();
+  return readFolded(
+    db,
+    async () => {
+      const page = await routePage(db, uid, entity, q, true);
+      return page === "pending" ? LOGS_WAITING : page;
+    },
+    read,
+  );
 }
-
-/**
- * When a read on this handle last found logs pending (performance.now()): reads within
- * PENDING_MEMORY_MS of it fold before their statement instead of finding out again (under a steady
- * stream of inserts the check would mostly cost a statement).
- */
-const pendingSeenAt = new WeakMap<Db, number>();
-const PENDING_MEMORY_MS = 1000;
 
 /**
  * The page's one statement. With `checkPending`, it also reads whether `spendlens.spend_log_pending`

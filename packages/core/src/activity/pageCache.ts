@@ -1,6 +1,7 @@
 import { CompiledQuery } from "kysely";
 import { ByteLru } from "../byteLru.ts";
-import { type Db, pgPoolOf } from "../db/connect.ts";
+import type { Db } from "../db/connect.ts";
+import { executeNamed } from "../db/named.ts";
 import { perHandle } from "../db/perHandle.ts";
 import { schemaFacts } from "../db/schemaFacts.ts";
 import { ROUTE_KIND } from "../rollups/activityRouteRollup.ts";
@@ -132,14 +133,13 @@ interface Check {
 
 /** The check's text (its values bound); one named statement per pooled connection on Postgres. */
 const CHECK_SQL = `SELECT c.* FROM spendlens.activity_page_check($1::"char", $2::date, $3::date, $4::text[], $5::text[], $6::text, $7::boolean) c`;
-const CHECK_NAME = "spendlens_activity_page_check";
 
 /**
  * The check (spendlens.activity_page_check: migration 0019, its probes made cheaper by 0021; one
  * statement, one snapshot, its plans kept per connection): whether a day of the window is dirty or a log
  * pending, the window's marks as text (`epoch/day:mark,…`), and the digests of the metadata of `keys` and
- * `ents` (with `rows`, the rows too). On Postgres it runs as a named statement on the handle's pool
- * (parsed and planned once per connection, not on every call); elsewhere (PGlite) through kysely.
+ * `ents` (with `rows`, the rows too). On Postgres a named statement (db/named.ts: parsed and planned once
+ * per connection, not on every call); elsewhere (PGlite) through kysely.
  */
 async function check(
   db: Db,
@@ -158,10 +158,7 @@ async function check(
     ENTITY_META[entity] ? entity : "",
     rows,
   ];
-  const pool = pgPoolOf(db);
-  if (pool) return (await pool.query<Check>({ name: CHECK_NAME, text: CHECK_SQL, values })).rows[0]!;
-  const r = await db.executeQuery<Check>(CompiledQuery.raw(CHECK_SQL, values));
-  return r.rows[0]!;
+  return (await executeNamed(db, CompiledQuery.raw(CHECK_SQL, values) as CompiledQuery<Check>)).rows[0]!;
 }
 
 /** One page's answer: its value and its JSON bytes (either made on demand from the other). */

@@ -104,42 +104,68 @@ export function foldsBeforeRead(db: Db): boolean {
   return !db.isTransaction && !standbys.has(db);
 }
 
-/** SQLSTATE of migration 0022's `spendlens.logs_folded()` when a log waits for a fold. */
-export const LOGS_PENDING = "SLF01";
-
 /**
- * After a report found logs waiting for a fold, the reads of the next FOLD_FIRST_MS fold first (two
- * round trips, as `foldBeforeRead`) rather than try the one-statement read, which would fail again while
- * a writer keeps the queue busy.
+ * After a read found logs waiting for a fold, the reads of the next FOLD_FIRST_MS on that handle fold
+ * first (two round trips, as `foldBeforeRead`) rather than try the one-statement read, which would fail
+ * again while a writer keeps the queue busy.
  */
 export const FOLD_FIRST_MS = 1000;
 
 const pendingSeenAt = perHandle<Db, { at: number }>(() => ({ at: Number.NEGATIVE_INFINITY }));
 
+/** What a checked read answers when its statement found a log waiting for a fold (`readFolded`). */
+export const LOGS_WAITING: unique symbol = Symbol("logs waiting for a fold");
+
 /**
- * Runs a read of the spend rollups as fresh as `foldBeforeRead` then the statement: every log committed
- * before the read is in its answer. `statement(true)` is the statement carrying the check that nothing
- * waits for a fold (render's `guard`, migration 0022): on a Postgres primary it runs alone, one round
- * trip, and answers when the check holds in its own snapshot; when it fails (SQLSTATE 'SLF01'), or right
- * after such a failure (FOLD_FIRST_MS), or where the check cannot run (PGlite, a transaction, a standby,
- * a database before 0022), the handle folds first and runs `statement(false)`, as every reader did
- * before. Both as named statements on Postgres (db/named.ts).
+ * A read of the rollups as fresh as `foldBeforeRead` then the read: every log committed before it is in
+ * its answer. `checked` (null where it cannot run) is the read whose own statement also checks, in its
+ * snapshot, that no log waits for a fold, and answers LOGS_WAITING otherwise: alone it is one round
+ * trip. When it finds logs waiting, or within FOLD_FIRST_MS after a read on this handle did, the handle
+ * folds first and runs `plain`. A standby or a transaction (no fold there) runs `plain` as it is.
+ */
+export async function readFolded<T>(
+  db: Db,
+  checked: (() => Promise<T | typeof LOGS_WAITING>) | null,
+  plain: () => Promise<T>,
+): Promise<T> {
+  if (!foldsBeforeRead(db)) return plain();
+  const seen = pendingSeenAt.get(db);
+  if (checked && performance.now() - seen.at >= FOLD_FIRST_MS) {
+    const r = await checked();
+    if (r !== LOGS_WAITING) return r;
+    seen.at = performance.now();
+  }
+  await foldBeforeRead(db);
+  return plain();
+}
+
+/** SQLSTATE of migration 0022's `spendlens.logs_folded()` when a log waits for a fold. */
+export const LOGS_PENDING = "SLF01";
+
+/**
+ * `readFolded` for a statement over the spend rollups: `statement(true)` carries the check itself
+ * (render's `guard`, migration 0022's `spendlens.logs_folded()`, which fails with SQLSTATE 'SLF01' when a
+ * log waits) on a Postgres primary at 0022 or later; elsewhere (PGlite, before 0022) the handle folds
+ * first and runs `statement(false)`, as every reader did before. Both as named statements on Postgres
+ * (db/named.ts).
  */
 export async function executeFolded<R>(
   db: Db,
   statement: (guard: boolean) => RawBuilder<R>,
 ): Promise<QueryResult<R>> {
-  if (foldsBeforeRead(db) && pgPoolOf(db) && (await schemaFacts(db)).foldGuard) {
-    const seen = pendingSeenAt.get(db);
-    if (performance.now() - seen.at >= FOLD_FIRST_MS) {
-      try {
-        return await executeNamed(db, statement(true));
-      } catch (e) {
-        if ((e as { code?: unknown } | null)?.code !== LOGS_PENDING) throw e;
-        seen.at = performance.now();
-      }
-    }
-  }
-  await foldBeforeRead(db);
-  return executeNamed(db, statement(false));
+  const guarded = pgPoolOf(db) !== undefined && (await schemaFacts(db)).foldGuard;
+  return readFolded(
+    db,
+    guarded
+      ? async () => {
+          try {
+            return await executeNamed(db, statement(true));
+          } catch (e) {
+            if ((e as { code?: unknown } | null)?.code !== LOGS_PENDING) throw e;
+            return LOGS_WAITING;
+          }
+        }
+      : null,
+    () => executeNamed(db, statement(false)),
+  );
 }

@@ -173,11 +173,15 @@ type DayRowsArgs = [
   dirty: RawBuilder<unknown>,
 ];
 
-/** spendDayRowsSql with its plan (the plan's window is unbounded: the day is the enclosing query's). */
+/**
+ * spendDayRowsSql with its plan (the plan's window is unbounded: the day is the enclosing query's).
+ * Nothing is folded here: a per-day read runs through db/stream.ts (`streamPlanned`), which folds once
+ * before its snapshot (a fold per statement built cost a round trip each: four before a /spend/logs
+ * summary).
+ */
 export async function spendDayRowsPlanned(
   ...[db, scope, q, day, dirty]: DayRowsArgs
 ): Promise<Planned<unknown>> {
-  await foldBeforeRead(db);
   const query: SpendQuery = { window: { from: null, to: null }, dims: q.dims };
   if (q.filters) query.filters = q.filters;
   const p = plan({ kind: "spend", scope, query }, await schemaFacts(db));

@@ -1,10 +1,10 @@
 import { type Selectable, type SelectQueryBuilder, sql } from "kysely";
 import { normalizeKeyFilter } from "../auth/hash.ts";
-import { type Db, pgPoolOf } from "../db/connect.ts";
+import type { Db } from "../db/connect.ts";
 import { executeNamed } from "../db/named.ts";
 import type { Database, SpendLogsTable } from "../db/schema.ts";
 import { schemaFacts } from "../db/schemaFacts.ts";
-import { executeFolded } from "../rollups/fold.ts";
+import { executeCheckedOnly } from "../rollups/fold.ts";
 import {
   plan,
   type RollupFilters,
@@ -309,19 +309,18 @@ export async function countSpendLogs(
       // partition on every call. Any other filter's best plan depends on how common the value is.
       const facts = await schemaFacts(db);
       if (timeKeyTeamOnly(filter) && facts.modelTimeIndex) {
-        // On a Postgres primary at 0022: the rollups' count rides in the same statement, run only when
-        // the capped count is over the cap (an InitPlan in the CASE's other branch is evaluated when
-        // first needed, so a small count never reads the rollups nor checks the fold): one round trip.
-        if (pgPoolOf(db) !== undefined && facts.foldGuard) {
-          const p = plan({ kind: "spend", scope, query: rollupCountQuery(filter) }, facts);
-          const r = await executeFolded(
-            db,
-            (guard) => sql<{ n: number }>`SELECT CASE WHEN c.n <= ${limit} THEN c.n::int8
-                ELSE (SELECT t.requests FROM (${render<SpendRow>(p, { guard })}) t) END AS n
-              FROM (${counted}) c`,
-          );
-          return r.rows[0]?.n ?? 0;
-        }
+        // The rollups' count rides in the same statement, run only when the capped count is over the
+        // cap (an InitPlan in the CASE's other branch is evaluated when first needed, so a small count
+        // reads no rollup and checks no fold): one round trip. Where that statement cannot answer
+        // (executeCheckedOnly: PGlite, a standby, logs waiting for a fold), the two steps below.
+        const p = plan({ kind: "spend", scope, query: rollupCountQuery(filter) }, facts);
+        const one = await executeCheckedOnly(
+          db,
+          () => sql<{ n: number }>`SELECT CASE WHEN c.n <= ${limit} THEN c.n::int8
+              ELSE (SELECT t.requests FROM (${render<SpendRow>(p, { guard: true })}) t) END AS n
+            FROM (${counted}) c`,
+        );
+        if (one) return one.rows[0]?.n ?? 0;
         const r = (await executeNamed(db, counted.compile())).rows[0]!;
         if (r.n <= limit) return r.n;
       } else {

@@ -68,7 +68,8 @@ async function main() {
     body?: unknown;
   }[] = [
     { name: "/healthz", method: "GET" as const, path: "/healthz", query: {} },
-    ...ROUTE_BENCH.filter((r) => r.size === "small").map((r) => ({
+    // Small answers, and any route named in --only (big ones too: `/spend/logs`).
+    ...ROUTE_BENCH.filter((r) => r.size === "small" || a.only?.split(",").includes(r.name)).map((r) => ({
       name: r.name,
       method: r.method,
       path: r.path,

@@ -2,14 +2,17 @@ import { sql } from "kysely";
 import { describe, expect, it } from "vitest";
 import {
   ALL,
+  analyticsQuery,
+  countSpendLogs,
   foldRollups,
+  globalSpendTeams,
   plan,
   render,
   schemaFacts,
   spendTotals,
   tagRequestTotals,
 } from "../src/internal.ts";
-import { LOGS_PENDING } from "../src/rollups/fold.ts";
+import { FOLD_FIRST_MS, LOGS_PENDING } from "../src/rollups/fold.ts";
 import { useTestDb } from "../src/testing/hooks.ts";
 import { insertLogs, makeLog } from "../src/testing/index.ts";
 
@@ -27,6 +30,7 @@ const pending = async () =>
     .rows[0]!.n;
 
 const day = (i: number) => new Date(Date.parse("2026-06-01T00:00:00Z") + i * 3_600_000).toISOString();
+const july = (i: number) => new Date(Date.parse("2026-07-01T00:00:00Z") + i * 3_600_000).toISOString();
 const window = { from: "2026-06-01T00:00:00.000Z", to: "2026-06-03T00:00:00.000Z" };
 
 describe("the fold check inside a report's statement", () => {
@@ -77,5 +81,78 @@ describe("the fold check inside a report's statement", () => {
     await foldRollups(t.db);
     const after = (await render(p, { guard: true }).execute(t.db)).rows as { requests: number }[];
     expect(after[0]?.requests).toBe(31);
+  });
+
+  it("a log page's count: under the cap from the raw logs without folding, over it from the rollups with the check (one statement on Postgres)", async () => {
+    const logs = Array.from({ length: 24 }, (_, i) =>
+      makeLog({
+        request_id: `fc-${i}`,
+        startTime: july(i),
+        team_id: i % 2 ? "team-a" : "team-b",
+        spend: i / 4,
+      }),
+    );
+    // Past the fold-first second the reads above started on this handle, so the one-statement count runs.
+    await new Promise((r) => setTimeout(r, FOLD_FIRST_MS + 50));
+    await insertLogs(t.db, logs);
+    expect(await pending()).toBe(24);
+    // Its own days (the tests above wrote June's).
+    const filter = { from: "2026-07-01T00:00:00.000Z", toInclusive: "2026-07-02T23:59:59.999Z" };
+    const inWindow = logs.filter((l) => l.startTime <= filter.toInclusive);
+    // 24 logs, cap 30: the capped count answers; the rollups are neither read nor folded.
+    expect(await countSpendLogs(t.db, ALL, filter, { scanLimit: 30 })).toBe(inWindow.length);
+    expect(await pending()).toBe(24);
+    const teamA = { ...filter, team_id: "team-a" };
+    expect(await countSpendLogs(t.db, ALL, teamA, { scanLimit: 30 })).toBe(
+      inWindow.filter((l) => l.team_id === "team-a").length,
+    );
+    expect(await pending()).toBe(24);
+    // Cap 5: over it, so the rollups count, after the fold their check asks for.
+    expect(await countSpendLogs(t.db, ALL, filter, { scanLimit: 5 })).toBe(inWindow.length);
+    expect(await pending()).toBe(0);
+    // More logs: counted at once (the check fails, the reader folds, counts again).
+    const more = Array.from({ length: 6 }, (_, i) =>
+      makeLog({ request_id: `fc-more-${i}`, startTime: july(30 + i), team_id: "team-a", spend: 1 }),
+    );
+    await insertLogs(t.db, more);
+    expect(await countSpendLogs(t.db, ALL, teamA, { scanLimit: 5 })).toBe(
+      [...inWindow, ...more].filter((l) => l.team_id === "team-a" && l.startTime <= filter.toInclusive)
+        .length,
+    );
+    expect(await pending()).toBe(0);
+  });
+
+  it("analytics over the rollups and the teams report count a log inserted just before them", async () => {
+    const recent = (h: number) => new Date(Date.now() - h * 3_600_000).toISOString();
+    const logs = Array.from({ length: 12 }, (_, i) =>
+      makeLog({
+        request_id: `fa-${i}`,
+        startTime: recent(30 + i),
+        model_group: i % 3 ? "g1" : "g2",
+        team_id: i % 2 ? "team-x" : null,
+        spend: (i + 1) / 8,
+      }),
+    );
+    await insertLogs(t.db, logs);
+    expect(await pending()).toBe(12);
+    const end = new Date().toISOString().slice(0, 10);
+    const start = new Date(Date.now() - 5 * 86_400_000).toISOString().slice(0, 10);
+    const a = await analyticsQuery(t.db, ALL, { dims: ["model_group"], start, end });
+    expect(a.source).toBe("rollups");
+    expect(Object.fromEntries(a.rows.map((r) => [r.model_group, r.requests]))).toEqual({ g1: 8, g2: 4 });
+    expect(await pending()).toBe(0);
+    await insertLogs(t.db, [
+      makeLog({ request_id: "fa-late", startTime: recent(2), team_id: "team-x", spend: 2 }),
+    ]);
+    const teams = await globalSpendTeams(t.db, ALL);
+    const spendOf = (team: string | null) =>
+      [...logs, { team_id: "team-x", spend: 2 }]
+        .filter((l) => l.team_id === team)
+        .reduce((s, l) => s + l.spend, 0);
+    // No team table rows: every team is "Unassigned".
+    expect(teams.total_spend_per_team).toEqual([
+      { team_id: "Unassigned", total_spend: Math.round((spendOf("team-x") + spendOf(null)) * 100) / 100 },
+    ]);
+    expect(await pending()).toBe(0);
   });
 });

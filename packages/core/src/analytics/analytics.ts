@@ -4,6 +4,7 @@ import { normalizeKeyFilter } from "../auth/hash.ts";
 import type { Db } from "../db/connect.ts";
 import { type LogColumn, SPEND_LOG_CATALOG } from "../db/logColumns.ts";
 import { badRequest, forbidden } from "../errors.ts";
+import { executeFolded } from "../rollups/fold.ts";
 import type { SpendDim } from "../rollups/grains.ts";
 import {
   type FilterValue,
@@ -11,7 +12,7 @@ import {
   planFilter,
   type RollupDim,
   type RollupFilters,
-  spendTotalsSql,
+  spendTotalsStatement,
 } from "../rollups/query.ts";
 import { narrowToUser, type Scope, scopeUserId } from "../scope.ts";
 import {
@@ -308,18 +309,20 @@ export async function analyticsQuery(
   const limit = a.limit ?? ANALYTICS_MAX_ROWS;
   const split = a.attribution === "split";
 
-  const grouped = useRollups
-    ? await rollupGrouped(db, scope, { dims, buckets, filters, from, to, split })
-    : await rawGrouped(db, scope, { dims, buckets, filters, from, to, split });
-
   const order: RawBuilder<unknown>[] = [];
   if (a.order_by) order.push(sql`g.${q(a.order_by)} ${sql.raw(a.order === "asc" ? "ASC" : "DESC")}`);
   if (buckets) order.push(sql`g.b`);
   for (const d of dims) order.push(sql`g.${q(d)} COLLATE "C" ASC NULLS FIRST`);
   const orderSql = order.length ? sql` ORDER BY ${sql.join(order, sql`, `)}` : sql``;
-  const r = await sql<
-    Record<string, unknown>
-  >`SELECT * FROM (${grouped}) g${orderSql} LIMIT ${limit + 1}`.execute(db);
+  const statement = (inner: RawBuilder<unknown>) =>
+    sql<Record<string, unknown>>`SELECT * FROM (${inner}) g${orderSql} LIMIT ${limit + 1}`;
+  // Over the rollups: one named statement that checks the fold itself (executeFolded), as spendTotals
+  // reads; over the raw logs (hour buckets): unnamed, its best plan depends on the values.
+  const p: Plan = { dims, buckets, filters, from, to, split };
+  const grouped = useRollups ? await rollupGrouped(db, scope, p) : null;
+  const r = grouped
+    ? await executeFolded(db, (guard) => statement(grouped(guard)))
+    : await statement(await rawGrouped(db, scope, p)).execute(db);
 
   const truncated = r.rows.length > limit;
   const rows = r.rows.slice(0, limit).map((x) => {
@@ -368,11 +371,16 @@ function groupBy(n: number): RawBuilder<unknown> {
 
 /**
  * Whole UTC days through the rollup engine (grouped by UTC day when bucketed), then summed into the
- * buckets: every bucket starts on a UTC midnight, so a UTC day lies in exactly one bucket.
+ * buckets: every bucket starts on a UTC midnight, so a UTC day lies in exactly one bucket. `guard`:
+ * the rollup statement's fold check (spendTotalsStatement), for executeFolded.
  */
-async function rollupGrouped(db: Db, scope: Scope, p: Plan): Promise<RawBuilder<unknown>> {
+async function rollupGrouped(
+  db: Db,
+  scope: Scope,
+  p: Plan,
+): Promise<(guard: boolean) => RawBuilder<unknown>> {
   const colOf = (d: AnalyticsDimension): RollupDim => (d === "tag" ? "tag" : DIM_COLUMN[d]);
-  const inner = await spendTotalsSql(db, scope, {
+  const inner = await spendTotalsStatement(db, scope, {
     window: { from: iso(p.from), to: iso(p.to) },
     dims: [...p.dims.map(colOf), ...(p.buckets ? (["day"] as const) : [])],
     filters: p.filters as RollupFilters & Record<string, FilterValue>,
@@ -384,7 +392,8 @@ async function rollupGrouped(db: Db, scope: Scope, p: Plan): Promise<RawBuilder<
     cols.push(sql`width_bucket(s.day, ${days}::date[]) AS b`);
   }
   for (const d of p.dims) cols.push(sql`s.${q(colOf(d))} AS ${q(d)}`);
-  return sql`SELECT ${sql.join([...cols, MEASURES_SQL("s")], sql`, `)} FROM (${inner}) s${groupBy(cols.length)}`;
+  return (guard) =>
+    sql`SELECT ${sql.join([...cols, MEASURES_SQL("s")], sql`, `)} FROM (${inner(guard)}) s${groupBy(cols.length)}`;
 }
 
 /** The raw logs, bucketed by `width_bucket` over the bucket starts (one array parameter). */

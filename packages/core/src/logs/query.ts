@@ -4,7 +4,15 @@ import type { Db } from "../db/connect.ts";
 import { executeNamed } from "../db/named.ts";
 import type { Database, SpendLogsTable } from "../db/schema.ts";
 import { schemaFacts } from "../db/schemaFacts.ts";
-import { type RollupFilters, spendTotals } from "../rollups/query.ts";
+import { executeCheckedOnly } from "../rollups/fold.ts";
+import {
+  plan,
+  type RollupFilters,
+  render,
+  type SpendQuery,
+  type SpendRow,
+  spendTotals,
+} from "../rollups/query.ts";
 import { type Scope, scopeUserId } from "../scope.ts";
 import { countEndUserLogs } from "./endUserCount.ts";
 
@@ -299,27 +307,43 @@ export async function countSpendLogs(
       // the capped count reads one index range whatever the values, and a named statement (parsed and
       // planned once per connection, db/named.ts) gives the same plan without planning it over every
       // partition on every call. Any other filter's best plan depends on how common the value is.
-      const r =
-        timeKeyTeamOnly(filter) && (await schemaFacts(db)).modelTimeIndex
-          ? (await executeNamed(db, counted.compile())).rows[0]!
-          : await counted.executeTakeFirstOrThrow();
-      if (r.n <= limit) return r.n;
+      const facts = await schemaFacts(db);
+      if (timeKeyTeamOnly(filter) && facts.modelTimeIndex) {
+        // The rollups' count rides in the same statement, run only when the capped count is over the
+        // cap (an InitPlan in the CASE's other branch is evaluated when first needed, so a small count
+        // reads no rollup and checks no fold): one round trip. Where that statement cannot answer
+        // (executeCheckedOnly: PGlite, a standby, logs waiting for a fold), the two steps below.
+        const p = plan({ kind: "spend", scope, query: rollupCountQuery(filter) }, facts);
+        const one = await executeCheckedOnly(
+          db,
+          () => sql<{ n: number }>`SELECT CASE WHEN c.n <= ${limit} THEN c.n::int8
+              ELSE (SELECT t.requests FROM (${render<SpendRow>(p, { guard: true })}) t) END AS n
+            FROM (${counted}) c`,
+        );
+        if (one) return one.rows[0]?.n ?? 0;
+        const r = (await executeNamed(db, counted.compile())).rows[0]!;
+        if (r.n <= limit) return r.n;
+      } else {
+        const r = await counted.executeTakeFirstOrThrow();
+        if (r.n <= limit) return r.n;
+      }
     }
-    const to = filter.toInclusive === undefined ? null : afterInclusive(filter.toInclusive);
-    const filters: RollupFilters = {};
-    if (filter.api_key !== undefined) filters.api_key = filter.api_key;
-    if (filter.team_id !== undefined) filters.team_id = filter.team_id;
-    if (filter.model !== undefined) filters.model = filter.model;
-    if (filter.model_id !== undefined) filters.model_id = filter.model_id;
-    if (filter.end_user !== undefined) filters.end_user = filter.end_user;
-    const [row] = await spendTotals(db, scope, {
-      window: { from: filter.from ?? null, to },
-      filters,
-      matchRaw: true,
-    });
+    const [row] = await spendTotals(db, scope, rollupCountQuery(filter));
     return row?.requests ?? 0;
   }
   return countMatching(db, scope, filter);
+}
+
+/** The rollups' count of a filter's logs (countSpendLogs, past the capped count). */
+function rollupCountQuery(filter: SpendLogFilter): SpendQuery {
+  const to = filter.toInclusive === undefined ? null : afterInclusive(filter.toInclusive);
+  const filters: RollupFilters = {};
+  if (filter.api_key !== undefined) filters.api_key = filter.api_key;
+  if (filter.team_id !== undefined) filters.team_id = filter.team_id;
+  if (filter.model !== undefined) filters.model = filter.model;
+  if (filter.model_id !== undefined) filters.model_id = filter.model_id;
+  if (filter.end_user !== undefined) filters.end_user = filter.end_user;
+  return { window: { from: filter.from ?? null, to }, filters, matchRaw: true };
 }
 
 /**

@@ -37,7 +37,7 @@ import { dayRangeShape, windowOf, zOptionalText } from "./sqlParts.ts";
  *   alias or end_user, model, api_key), then per team/customer its total and its metadata as JSON text,
  *   ordered as the original's answer is shown (total_spend, then name; metadata by spend, model, key).
  *   One row per (day, team/customer); one element per day is assembled from them.
- * - per key: spendTotalsSql(api_key, model) grouped per key, ordered by total_cost, then key.
+ * - per key: the spend statement of (api_key, model) (planQuery) grouped per key, ordered by total_cost, then key.
  * Text ties are ordered by code point (COLLATE "C"), never by the database's locale.
  */
 

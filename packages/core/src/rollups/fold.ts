@@ -169,3 +169,27 @@ export async function executeFolded<R>(
     () => executeNamed(db, statement(false)),
   );
 }
+
+/**
+ * A statement carrying the fold check (render's `guard`) run alone, for a reader that has its own way
+ * to read otherwise: its rows, or null when it did not answer: the handle cannot check (PGlite, before
+ * 0022, a standby, a transaction), the handle folds first for now (a read found logs waiting less than
+ * FOLD_FIRST_MS ago), or the statement found a log waiting (from then on the handle folds first, as
+ * after `readFolded`). Nothing is folded here. For a statement whose check may never be evaluated (it
+ * sits in a branch that runs only when needed): a reader that reads no rollup need not fold.
+ */
+export async function executeCheckedOnly<R>(
+  db: Db,
+  statement: () => RawBuilder<R>,
+): Promise<QueryResult<R> | null> {
+  if (!foldsBeforeRead(db) || pgPoolOf(db) === undefined || !(await schemaFacts(db)).foldGuard) return null;
+  const seen = pendingSeenAt.get(db);
+  if (performance.now() - seen.at < FOLD_FIRST_MS) return null;
+  try {
+    return await executeNamed(db, statement());
+  } catch (e) {
+    if ((e as { code?: unknown } | null)?.code !== LOGS_PENDING) throw e;
+    seen.at = performance.now();
+    return null;
+  }
+}

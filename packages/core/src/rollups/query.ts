@@ -87,11 +87,18 @@ export function explainStatement(db: Db, p: Plan, statement: RawBuilder<unknown>
 }
 
 /**
- * The statement for a spend query (for callers that stream or wrap it). Columns: the dims in order,
- * then requests (int8), spend, prompt_tokens, completion_tokens, total_tokens (float8).
+ * The statement for a spend query, for a caller that wraps it in its own statement and runs that
+ * through `executeFolded` (rollups/fold.ts): `statement(guard)` is the query with render's fold check
+ * (`guard`, evaluated once wherever the statement sits) or without it, nothing folded here. Columns:
+ * the dims in order, then requests (int8), spend, prompt_tokens, completion_tokens, total_tokens (float8).
  */
-export async function spendTotalsSql(db: Db, scope: Scope, q: SpendQuery): Promise<RawBuilder<SpendRow>> {
-  return (await planQuery<SpendRow>(db, { kind: "spend", scope, query: q })).statement;
+export async function spendTotalsStatement(
+  db: Db,
+  scope: Scope,
+  q: SpendQuery,
+): Promise<(guard: boolean) => RawBuilder<SpendRow>> {
+  const p = plan({ kind: "spend", scope, query: q }, await schemaFacts(db));
+  return (guard) => render<SpendRow>(p, { guard });
 }
 
 /**
@@ -166,11 +173,15 @@ type DayRowsArgs = [
   dirty: RawBuilder<unknown>,
 ];
 
-/** spendDayRowsSql with its plan (the plan's window is unbounded: the day is the enclosing query's). */
+/**
+ * spendDayRowsSql with its plan (the plan's window is unbounded: the day is the enclosing query's).
+ * Nothing is folded here: a per-day read runs through db/stream.ts (`streamPlanned`), which folds once
+ * before its snapshot (a fold per statement built cost a round trip each: four before a /spend/logs
+ * summary).
+ */
 export async function spendDayRowsPlanned(
   ...[db, scope, q, day, dirty]: DayRowsArgs
 ): Promise<Planned<unknown>> {
-  await foldBeforeRead(db);
   const query: SpendQuery = { window: { from: null, to: null }, dims: q.dims };
   if (q.filters) query.filters = q.filters;
   const p = plan({ kind: "spend", scope, query }, await schemaFacts(db));

@@ -1,7 +1,8 @@
 import { sql } from "kysely";
 import { now } from "../clock.ts";
 import type { Db } from "../db/connect.ts";
-import { spendTotals } from "../rollups/query.ts";
+import { executeFolded } from "../rollups/fold.ts";
+import { spendTotalsStatement } from "../rollups/query.ts";
 import type { Scope } from "../scope.ts";
 import { last30DaysFrom } from "../validation.ts";
 
@@ -25,25 +26,25 @@ const round2 = (x: number) => Math.round(x * 100) / 100;
  * are rounded to cents as the original does; team totals are the rounded sum of the exact daily spend.
  */
 export async function globalSpendTeams(db: Db, scope: Scope): Promise<TeamSpendResult> {
-  // Spend per (team_id, day) from the rollups, then the team aliases joined after aggregation.
-  const totalsByTeam = await spendTotals(db, scope, {
+  // Spend per (team_id, day) from the rollups with each team's alias joined after aggregation: one
+  // statement, named and checking the fold itself (executeFolded), as spendTotals reads.
+  const byTeamDay = await spendTotalsStatement(db, scope, {
     window: { from: last30DaysFrom(now()), to: null },
     dims: ["team_id", "day"],
   });
-  const teamIds = [...new Set(totalsByTeam.map((r) => r.team_id).filter((t): t is string => t != null))];
-  const aliasOf = new Map<string, string | null>();
-  if (teamIds.length) {
-    const t = await db
-      .selectFrom("LiteLLM_TeamTable")
-      .select(["team_id", "team_alias"])
-      .where("team_id", "=", sql<string>`ANY(${teamIds}::text[])`)
-      .execute();
-    for (const r of t) aliasOf.set(r.team_id, r.team_alias ?? null);
-  }
-  const rows = totalsByTeam.map((r) => ({
-    team_alias: r.team_id != null ? (aliasOf.get(r.team_id) ?? null) : null,
-    spend_date: r.day as string,
-    total_spend: r.spend,
+  const r = await executeFolded(
+    db,
+    (guard) => sql<{
+      team_alias: string | null;
+      day: string;
+      spend: number;
+    }>`SELECT t.team_alias, s.day, s.spend
+      FROM (${byTeamDay(guard)}) s LEFT JOIN "LiteLLM_TeamTable" t ON t.team_id = s.team_id`,
+  );
+  const rows = r.rows.map((x) => ({
+    team_alias: x.team_alias ?? null,
+    spend_date: x.day,
+    total_spend: x.spend,
   }));
 
   // Exact sums per (day, alias) and per alias; "Unassigned" gathers every null alias.

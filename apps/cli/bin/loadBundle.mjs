@@ -17,7 +17,9 @@ import vm from "node:vm";
 
 function cacheFile(file) {
   const flags = [...process.execArgv, process.env.NODE_OPTIONS ?? ""].join(" ").trim();
-  return flags ? `${file}.${createHash("sha256").update(flags).digest("hex").slice(0, 12)}.cache` : `${file}.cache`;
+  return flags
+    ? `${file}.${createHash("sha256").update(flags).digest("hex").slice(0, 12)}.cache`
+    : `${file}.cache`;
 }
 
 function compile(file) {
@@ -33,9 +35,16 @@ function compile(file) {
     cachedData,
   });
   const module = { exports: {}, filename: file, id: file, loaded: false };
-  script.runInThisContext().call(module.exports, module.exports, createRequire(file), module, file, dirname(file));
+  script
+    .runInThisContext()
+    .call(module.exports, module.exports, createRequire(file), module, file, dirname(file));
   module.loaded = true;
-  return { exports: module.exports, script, hash, cached: cachedData !== undefined && !script.cachedDataRejected };
+  return {
+    exports: module.exports,
+    script,
+    hash,
+    cached: cachedData !== undefined && !script.cachedDataRejected,
+  };
 }
 
 function writeCache(file, script, hash) {

@@ -7,6 +7,7 @@
 // (vm.Script's cachedData), and in a CommonJS bundle an external package is required where its
 // importing module is first initialised (an ES module bundle hoists every external import to its top,
 // so pino and the rest loaded on every run).
+import { readdirSync, rmSync } from "node:fs";
 import { build } from "esbuild";
 import { writeBundleCache } from "./bin/loadBundle.mjs";
 
@@ -37,4 +38,7 @@ await build({
   banner: { js: "const __slImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
   logLevel: "warning",
 });
+// The caches of the previous bundle (one per set of node flags) are of no use to this one.
+const dist = new URL("dist/", import.meta.url).pathname;
+for (const f of readdirSync(dist)) if (/^main\.cjs\..*cache/.test(f)) rmSync(`${dist}${f}`, { force: true });
 writeBundleCache(outfile);

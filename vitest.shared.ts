@@ -37,6 +37,7 @@ export const LAYERS: Record<Pkg, { dir: string; engines: Engine[]; embedded: str
     noDb: [
       "test/config.test.ts",
       "test/days.test.ts",
+      "test/ingestRowChecks.test.ts",
       "test/migrationFiles.test.ts",
       "test/pricing.test.ts",
       "test/tokenCounter.test.ts",

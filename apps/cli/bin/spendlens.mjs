@@ -1,11 +1,12 @@
 #!/usr/bin/env -S node --max-semi-space-size=4
-// Runs the bundled CLI (dist/main.mjs, made by `pnpm build`) when it is newer than every source it is
-// built from; otherwise the TypeScript sources directly through tsx (no build step needed, slower start).
-// SPENDLENS_CLI_FROM_SOURCE=1 always runs the sources.
+// Runs the bundled CLI (dist/main.cjs, made by `pnpm build`, loaded with its V8 code cache by
+// loadBundle.mjs) when it is newer than every source it is built from; otherwise the TypeScript sources
+// directly through tsx (no build step needed, slower start). SPENDLENS_CLI_FROM_SOURCE=1 always runs the
+// sources.
 import { readdirSync, statSync } from "node:fs";
 
 const root = new URL("../../../", import.meta.url);
-const dist = new URL("../dist/main.mjs", import.meta.url);
+const dist = new URL("../dist/main.cjs", import.meta.url);
 
 /** Newest modification time (ms) of the files below a folder (skipping node_modules and dist). */
 function newest(dir) {
@@ -35,7 +36,8 @@ function bundleIsFresh() {
 
 let main;
 if (bundleIsFresh()) {
-  ({ main } = await import(dist.href));
+  const { loadBundle } = await import("./loadBundle.mjs");
+  ({ main } = loadBundle(dist.pathname));
 } else {
   const { register } = await import("tsx/esm/api");
   register();

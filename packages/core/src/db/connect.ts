@@ -1,9 +1,9 @@
 import { mkdirSync } from "node:fs";
 import v8 from "node:v8";
-import { PGlite, type PGliteOptions } from "@electric-sql/pglite";
+import type { PGlite, PGliteOptions } from "@electric-sql/pglite";
 import { Kysely, PostgresDialect } from "kysely";
 import { PGliteDialect } from "kysely-pglite-dialect";
-import pg from "pg";
+import type pg from "pg";
 import { SpendlensError } from "../errors.ts";
 import { markStandby } from "../rollups/fold.ts";
 import type { Database } from "./schema.ts";
@@ -184,7 +184,21 @@ export function redactUrl(url: string): string {
   }
 }
 
-function openPool(url: string, opts: OpenOptions, timeout: number, connectTimeoutMs: number): pg.Pool {
+/**
+ * The two drivers are imported when a database of theirs is first opened, not with this module: a
+ * process that opens neither (the CLI talking to a server with --url, `--help`) does not load them
+ * (~0.08 CPU-s of the CLI's start, BENCHMARKS.md "Session 11, the test suite").
+ */
+let pgDriver: Promise<typeof pg> | undefined;
+const loadPg = () => (pgDriver ??= import("pg").then((m) => m.default));
+
+function openPool(
+  pg: typeof import("pg").default,
+  url: string,
+  opts: OpenOptions,
+  timeout: number,
+  connectTimeoutMs: number,
+): pg.Pool {
   const pool = new pg.Pool({
     connectionString: url,
     max: opts.maxConnections ?? 10,
@@ -230,12 +244,13 @@ export async function openDatabase(opts: OpenOptions = {}): Promise<DbHandle> {
       "DATABASE_READ_URL needs DATABASE_URL (a standby of a Postgres primary)",
     );
   if (opts.databaseUrl) {
-    const pool = openPool(opts.databaseUrl, opts, timeout, 5_000);
+    const pg = await loadPg();
+    const pool = openPool(pg, opts.databaseUrl, opts, timeout, 5_000);
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     pools.set(db, pool);
     let read: ReadHandle | undefined;
     if (opts.databaseReadUrl) {
-      const rpool = openPool(opts.databaseReadUrl, opts, timeout, 2_000);
+      const rpool = openPool(pg, opts.databaseReadUrl, opts, timeout, 2_000);
       const rdb = new Kysely<Database>({ dialect: new PostgresDialect({ pool: rpool }) });
       markStandby(rdb);
       read = {
@@ -257,6 +272,7 @@ export async function openDatabase(opts: OpenOptions = {}): Promise<DbHandle> {
   }
   if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true });
   limitWasmCompileTasks();
+  const { PGlite } = await import("@electric-sql/pglite");
   const pglite = await PGlite.create({
     ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
     ...(opts.loadDataDir ? { loadDataDir: opts.loadDataDir } : {}),

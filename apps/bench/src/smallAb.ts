@@ -15,8 +15,8 @@ import { percentile } from "./stats.ts";
  * Each side is `spendlens serve` from that checkout's CLI bundle (started without migrating anything
  * new: both sides must know every migration the database holds). Per route and side: p50 / p90 of the
  * client's wall time (fetch + text), and the server process's CPU per call (/proc/<pid>/stat, 10 ms
- * ticks, read before and after each side's share of a round), and whether every answer's bytes equal
- * the first side's (volatile fields removed). The machine's load average is printed with each round.
+ * ticks, read before and after each side's share of a round), the size of its last answer (bytes),
+ * and whether every answer's bytes equal the first side's (volatile fields removed). The machine's load average is printed with each round.
  */
 
 interface Args {
@@ -119,6 +119,7 @@ async function main() {
       for (const r of routes) {
         const ms = servers.map(() => [] as number[]);
         const cpu = servers.map(() => 0);
+        const bytes = servers.map(() => 0);
         let same = true;
         // Warm-up: 20 calls each. A side that cannot answer the route (an older checkout without it) sits
         // the route out; a side whose env has SMALLAB_NOCOMPARE=1 (another data set) is timed, not compared.
@@ -138,6 +139,7 @@ async function main() {
             const { ms: t, text } = await call(servers[j]!, r);
             cpu[j]! += servers[j]!.cpuMs() - c0;
             ms[j]!.push(t);
+            bytes[j] = Buffer.byteLength(text);
             const st = strip(text);
             if (a.sides[j]!.env.SMALLAB_NOCOMPARE === "1") {
               // timed only
@@ -156,7 +158,7 @@ async function main() {
         const cells = servers.map((_, j) => {
           const xs = ms[j]!;
           if (skip.has(j)) return `${a.sides[j]!.name} n/a`;
-          return `${a.sides[j]!.name} ${percentile(xs, 50).toFixed(2)} / ${percentile(xs, 90).toFixed(2)} ms, cpu ${(cpu[j]! / a.calls).toFixed(2)} ms`;
+          return `${a.sides[j]!.name} ${percentile(xs, 50).toFixed(2)} / ${percentile(xs, 90).toFixed(2)} ms, cpu ${(cpu[j]! / a.calls).toFixed(2)} ms, ${bytes[j]} B`;
         });
         const line = `round ${round} | ${r.name} | ${cells.join(" | ")} | same ${same ? "yes" : "NO"}`;
         lines.push(line);

@@ -34,6 +34,7 @@ const SHIPPED: Record<string, string> = {
   "0020_failure_alias_index": "699337b1be4bfc740e636a044f3c60346f01b535f49f72e2c7fc6a6cbcd43cf7",
   "0021_page_check_probes": "9cae06205ab91e18b240a36954ea0829fc8e9dc2b22043a41a79c83ae125c214",
   "0022_logs_folded_guard": "b489a9c8fcd9c816e15c7be6e316e10c31f22c340b0eff9b7d15f46b62324b9e",
+  "0023_partition_moves_bounded": "20a6d2ecd0c3db9ce16847728b8634a68ec3033f0783141d6947047c6a1ec68b",
 };
 
 const dir = new URL("../db/migrations/", import.meta.url);

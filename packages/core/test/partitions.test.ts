@@ -340,6 +340,77 @@ describe("partitioned logs, standalone", () => {
   });
 });
 
+describe("a big month in the DEFAULT partition stays there (migration 0023)", () => {
+  const t = useTestDb({ now: NOW });
+  // 30 logs in January, March and April, 10 in February.
+  const logs = wireLogs("bm", 30).filter((l, i) => !l.startTime.startsWith("2026-02") || i % 3 === 0);
+
+  it("months over maxMoveRows are kept in DEFAULT and read as before; an unbounded call moves them", async () => {
+    expect((await ingestSpendLogs(t.db, ALL, { logs }, config)).inserted).toBe(logs.length);
+    expect(logs.filter((l) => l.startTime.startsWith("2026-02"))).toHaveLength(10);
+    const before = await reports(t.db);
+    expectSameDays(reportDays(before), spendPerDay(logs));
+
+    const bounded = await ensurePartitions(t.db, { today: "2026-05-10", ahead: 1, maxMoveRows: 10 });
+    expect(bounded.filter((c) => c.partition.startsWith("LiteLLM_SpendLogs"))).toEqual([
+      { action: "kept in default (more than max_move rows)", partition: "LiteLLM_SpendLogs_p2026_01" },
+      { action: "created", partition: "LiteLLM_SpendLogs_p2026_02" },
+      { action: "kept in default (more than max_move rows)", partition: "LiteLLM_SpendLogs_p2026_03" },
+      { action: "kept in default (more than max_move rows)", partition: "LiteLLM_SpendLogs_p2026_04" },
+      { action: "created", partition: "LiteLLM_SpendLogs_p2026_05" },
+      { action: "created", partition: "LiteLLM_SpendLogs_p2026_06" },
+    ]);
+    expect(await rowsPerPartition(t.db, "LiteLLM_SpendLogs", "bm-")).toEqual({
+      LiteLLM_SpendLogs_default: 90,
+      LiteLLM_SpendLogs_p2026_02: 10,
+    });
+    // The months left in the DEFAULT partition, as its index lists them (one probe per month) and as a
+    // scan of its rows does.
+    const listed = await sql<{ m: string }>`SELECT to_char(x.m, 'YYYY-MM') AS m
+      FROM spendlens.default_months('LiteLLM_SpendLogs', 'LiteLLM_SpendLogs_default') AS x(m)`.execute(t.db);
+    const scanned = await sql<{ m: string }>`SELECT DISTINCT to_char("startTime", 'YYYY-MM') AS m
+      FROM "LiteLLM_SpendLogs_default" ORDER BY 1`.execute(t.db);
+    expect(listed.rows.map((r) => r.m)).toEqual(scanned.rows.map((r) => r.m));
+    expect(scanned.rows.map((r) => r.m)).toEqual(["2026-01", "2026-03", "2026-04"]);
+    // Read through the DEFAULT partition as through a month's: the same answers, the brute-force sums,
+    // and every log on the raw route.
+    expect(await reports(t.db)).toEqual(before);
+    const raw = await spendLogs(t.db, ALL, {
+      start_date: "2026-01-01",
+      end_date: "2026-04-30",
+      summarize: false,
+    });
+    expect(raw.mode === "logs" ? raw.data.map((r) => r.request_id).sort() : null).toEqual(
+      logs.map((l) => l.request_id).sort(),
+    );
+
+    for (const bad of [-1, 1.5, Number.MAX_SAFE_INTEGER + 2]) {
+      const e = await ensurePartitions(t.db, { today: "2026-05-10", maxMoveRows: bad }).catch((x) => x);
+      expect(e.field).toBe("max_move_rows");
+    }
+    // The same bound again: nothing new.
+    expect(
+      (await ensurePartitions(t.db, { today: "2026-05-10", ahead: 1, maxMoveRows: 10 })).filter(
+        (c) => c.action === "created",
+      ),
+    ).toEqual([]);
+    const unbounded = await ensurePartitions(t.db, { today: "2026-05-10", ahead: 1, maxMoveRows: null });
+    expect(unbounded.filter((c) => c.partition.startsWith("LiteLLM_SpendLogs"))).toEqual(
+      ["2026_01", "2026_03", "2026_04"].map((m) => ({
+        action: "created",
+        partition: `LiteLLM_SpendLogs_p${m}`,
+      })),
+    );
+    expect(await rowsPerPartition(t.db, "LiteLLM_SpendLogs", "bm-")).toEqual({
+      LiteLLM_SpendLogs_p2026_01: 30,
+      LiteLLM_SpendLogs_p2026_02: 10,
+      LiteLLM_SpendLogs_p2026_03: 30,
+      LiteLLM_SpendLogs_p2026_04: 30,
+    });
+    expect(await reports(t.db)).toEqual(before);
+  });
+});
+
 describe("converting an existing standalone install (migrations 0001–0010, then 0011)", () => {
   const t = useTestDb({ now: NOW, migrate: false });
   const logs = wireLogs("cv", 25).map((w) =>

@@ -21,10 +21,23 @@ export interface PartitionOptions {
   retentionDays?: number | null;
   /** 'YYYY-MM-DD' (UTC) the partitions are made from; default today by `now()`. */
   today?: string;
+  /**
+   * A month with more rows than this in the DEFAULT partition is left there (migration 0023): moving
+   * it holds every writer back while it runs. Default DEFAULT_MAX_MOVE_ROWS; null: no bound (an
+   * operator's call in a quiet window, without a statement timeout).
+   */
+  maxMoveRows?: number | null;
 }
 
+/** How many rows of one month `ensurePartitions` moves out of the DEFAULT partition at most. */
+export const DEFAULT_MAX_MOVE_ROWS = 50_000;
+
 export interface PartitionChange {
-  /** 'created' | 'dropped' | 'kept (dirty days)' (past retention, but a day of it is dirty). */
+  /**
+   * 'created' | 'dropped' | 'kept (dirty days)' (past retention, but a day of it is dirty) |
+   * 'kept in default (more than max_move rows)' (not made: its month has more than maxMoveRows rows in
+   * the DEFAULT partition, which stay there).
+   */
   action: string;
   partition: string;
 }
@@ -40,9 +53,12 @@ export async function ensurePartitions(db: Db, opts: PartitionOptions = {}): Pro
     throw badRequest("retention_days", "must be a whole number of days, at least 1");
   const today = opts.today ?? now().toISOString().slice(0, 10);
   if (!/^\d{4}-\d{2}-\d{2}$/.test(today)) throw badRequest("today", "must be a date YYYY-MM-DD");
+  const maxMove = opts.maxMoveRows === undefined ? DEFAULT_MAX_MOVE_ROWS : opts.maxMoveRows;
+  if (maxMove !== null && (!Number.isSafeInteger(maxMove) || maxMove < 0))
+    throw badRequest("max_move_rows", "must be a whole number of rows, at least 0");
   const run = async (trx: Db) => {
     const r = await sql<{ action: string; partition_name: string }>`
-      SELECT action, partition_name FROM spendlens.ensure_partitions(${ahead}::int, ${retention}::int, ${today}::date)`.execute(
+      SELECT action, partition_name FROM spendlens.ensure_partitions(${ahead}::int, ${retention}::int, ${today}::date, ${maxMove}::bigint)`.execute(
       trx,
     );
     return r.rows.map((x) => ({ action: x.action, partition: x.partition_name }));

@@ -1,5 +1,6 @@
 import { sql } from "kysely";
 import { describe, expect, it } from "vitest";
+import { pgPoolOf } from "../src/db/connect.ts";
 import {
   ALL,
   analyticsQuery,
@@ -14,7 +15,6 @@ import {
   spendTotals,
   tagRequestTotals,
 } from "../src/internal.ts";
-import { pgPoolOf } from "../src/db/connect.ts";
 import { countEndUserLogs } from "../src/logs/endUserCount.ts";
 import { FOLD_FIRST_MS, LOGS_PENDING } from "../src/rollups/fold.ts";
 import { topEndUsersByWeeks } from "../src/spend/endUserWeeks.ts";
@@ -226,7 +226,7 @@ describe("the fold check inside a report's statement", () => {
     const top = await topEndUsersByWeeks(t.db, from, to, 10);
     const want = bruteTop(all40);
     expect(top.map((r) => [r.end_user, r.requests])).toEqual(want.map((r) => [r.end_user, r.requests]));
-    top.forEach((r, i) => expect(r.spend).toBeCloseTo(want[i]!.spend, 9));
+    for (const [i, r] of top.entries()) expect(r.spend).toBeCloseTo(want[i]!.spend, 9);
     expect(await pending()).toBe(0);
 
     await settle();

@@ -1,9 +1,12 @@
 import { sql } from "kysely";
 import { describe, expect, it } from "vitest";
+import { pgPoolOf } from "../src/db/connect.ts";
 import {
   ALL,
   analyticsQuery,
   countSpendLogs,
+  dailyActivityAggregated,
+  distinctEndUsers,
   foldRollups,
   globalSpendTeams,
   plan,
@@ -12,7 +15,9 @@ import {
   spendTotals,
   tagRequestTotals,
 } from "../src/internal.ts";
+import { countEndUserLogs } from "../src/logs/endUserCount.ts";
 import { FOLD_FIRST_MS, LOGS_PENDING } from "../src/rollups/fold.ts";
+import { topEndUsersByWeeks } from "../src/spend/endUserWeeks.ts";
 import { useTestDb } from "../src/testing/hooks.ts";
 import { insertLogs, makeLog } from "../src/testing/index.ts";
 
@@ -153,6 +158,93 @@ describe("the fold check inside a report's statement", () => {
     expect(teams.total_spend_per_team).toEqual([
       { team_id: "Unassigned", total_spend: Math.round((spendOf("team-x") + spendOf(null)) * 100) / 100 },
     ]);
+    expect(await pending()).toBe(0);
+  });
+
+  it("the end-user readers and the aggregated activity count a log inserted just before them", async () => {
+    // On Postgres each read below runs its one checked statement (past the fold-first second a failed
+    // check starts), finds the new log pending, folds and reads again: an answer without the log would
+    // mean the check in its statement was not evaluated. On PGlite the handle folds first.
+    const settle = async () => {
+      if (pgPoolOf(t.db) !== undefined) await new Promise((r) => setTimeout(r, FOLD_FIRST_MS + 50));
+    };
+    const aug = (h: number) => new Date(Date.parse("2026-08-01T00:00:00Z") + h * 3_600_000).toISOString();
+    const from = "2026-08-01T05:00:00.000Z";
+    const to = "2026-08-12T07:30:00.000Z"; // a whole ISO week (Aug 3-9), whole days and two edge days
+    const users = ["eu-a", "eu-b", "eu-c"];
+    const logs = Array.from({ length: 40 }, (_, i) =>
+      makeLog({
+        request_id: `fe-${i}`,
+        startTime: aug(i * 7 + 1),
+        end_user: users[i % 3]!,
+        spend: (i % 4) / 8 + 0.125,
+      }),
+    );
+    const inWindow = (l: { startTime: string }) => l.startTime >= from && l.startTime < to;
+    const bruteEndUsers = async () =>
+      (
+        await sql<{ end_user: string }>`SELECT DISTINCT end_user FROM "LiteLLM_SpendLogs"
+          WHERE end_user <> '' ORDER BY 1`.execute(t.db)
+      ).rows.map((r) => r.end_user);
+    const bruteTop = (all: typeof logs) => {
+      const m = new Map<string, { requests: number; spend: number }>();
+      for (const l of all.filter(inWindow)) {
+        const e = m.get(l.end_user!) ?? { requests: 0, spend: 0 };
+        e.requests += 1;
+        e.spend += l.spend;
+        m.set(l.end_user!, e);
+      }
+      return [...m.entries()]
+        .map(([end_user, e]) => ({ end_user, ...e }))
+        .sort((a, b) => b.spend - a.spend || (a.end_user < b.end_user ? -1 : 1));
+    };
+
+    await settle();
+    await insertLogs(t.db, logs.slice(0, 30));
+    expect(await distinctEndUsers(t.db, ALL)).toEqual(await bruteEndUsers());
+    expect(await distinctEndUsers(t.db, ALL)).toEqual(users);
+    expect(await pending()).toBe(0);
+
+    await settle();
+    const late = makeLog({ request_id: "fe-late", startTime: aug(50), end_user: "eu-late", spend: 3 });
+    await insertLogs(t.db, [late]);
+    expect(await pending()).toBe(1);
+    expect(await distinctEndUsers(t.db, ALL)).toEqual(["eu-a", "eu-b", "eu-c", "eu-late"]);
+    expect(await pending()).toBe(0);
+
+    await settle();
+    await insertLogs(t.db, logs.slice(30, 35));
+    const all35 = [...logs.slice(0, 35), late];
+    expect(await countEndUserLogs(t.db, "eu-a", from, to)).toBe(
+      all35.filter((l) => l.end_user === "eu-a" && inWindow(l)).length,
+    );
+    expect(await pending()).toBe(0);
+
+    await settle();
+    await insertLogs(t.db, logs.slice(35));
+    const all40 = [...logs, late];
+    const top = await topEndUsersByWeeks(t.db, from, to, 10);
+    const want = bruteTop(all40);
+    expect(top.map((r) => [r.end_user, r.requests])).toEqual(want.map((r) => [r.end_user, r.requests]));
+    for (const [i, r] of top.entries()) expect(r.spend).toBeCloseTo(want[i]!.spend, 9);
+    expect(await pending()).toBe(0);
+
+    await settle();
+    await insertLogs(t.db, [
+      makeLog({ request_id: "fe-agg", startTime: aug(60), end_user: "eu-b", spend: 0.5 }),
+    ]);
+    const range = { start_date: "2026-08-01", end_date: "2026-08-31" };
+    const agg = await dailyActivityAggregated(t.db, ALL, { ...range, page: null, page_size: 1 }, 5, {
+      cache: false,
+    });
+    const august = [...all40, { startTime: aug(60), spend: 0.5 }].filter(
+      (l) => l.startTime >= "2026-08-01" && l.startTime < "2026-09-01",
+    );
+    expect(agg.metadata.total_api_requests).toBe(august.length);
+    expect(agg.metadata.total_spend).toBeCloseTo(
+      august.reduce((s, l) => s + l.spend, 0),
+      9,
+    );
     expect(await pending()).toBe(0);
   });
 });

@@ -1,3 +1,4 @@
+import { sql } from "kysely";
 import { describe, expect, it } from "vitest";
 import { ALL, spendKeys, spendUsers, spendUsersInput, userScope } from "../src/internal.ts";
 import { useTestDb } from "../src/testing/hooks.ts";
@@ -47,6 +48,16 @@ describe("spendUsers (GET /spend/users)", () => {
     for (const u of got) expect(u).not.toHaveProperty("password");
     expect(JSON.stringify(got)).not.toContain("hash-a");
     expect(got[0]).toHaveProperty("user_email");
+    // Every other column of the table, in the table's order, on every row.
+    const cols = (
+      await sql<{ c: string }>`SELECT column_name AS c FROM information_schema.columns
+        WHERE table_name = 'LiteLLM_UserTable' AND table_schema = current_schema() ORDER BY ordinal_position`.execute(
+        t.db,
+      )
+    ).rows
+      .map((r) => r.c)
+      .filter((c) => c !== "password");
+    for (const u of got) expect(Object.keys(u)).toEqual(cols);
   });
 
   it("user_id gives that user's row, [] for an unknown user", async () => {

@@ -2,7 +2,7 @@ import { sql } from "kysely";
 import type { Db } from "../db/connect.ts";
 import { badRequest } from "../errors.ts";
 import { ROUTE_DIM_TABLE, ROUTE_MEASURES, ROUTE_TABLE } from "../rollups/activityRouteRollup.ts";
-import { foldBeforeRead } from "../rollups/fold.ts";
+import { executeFolded } from "../rollups/fold.ts";
 import { narrowToUser, type Scope, scopeUserId } from "../scope.ts";
 import { aggregatedCached, aggregatedDayCache, hasDayMarks, jsonParts } from "./aggregatedCache.ts";
 import {
@@ -41,7 +41,9 @@ const byTopSpend = (a: [string, number], b: [string, number]) =>
  * The aggregated route without filters, from migration 0012's narrow rollups: per (day, dimension) sums
  * for the days and every key-free breakdown (hundreds of rows for 30 days), the top keys from their
  * per-(day, key) sums, and the route rows of those keys only for the per-key breakdowns. One statement
- * (one snapshot); null when a day in the range is dirty or the tables are missing.
+ * (one snapshot); null when a day in the range is dirty or the tables are missing. Fresh as every rollup
+ * reader (`executeFolded`): on a Postgres primary the statement checks itself that no log waits for a
+ * fold (on the `dirty` CTE, which every branch reads; one round trip); elsewhere the handle folds first.
  */
 async function aggregatedFromDims(
   db: Db,
@@ -49,7 +51,6 @@ async function aggregatedFromDims(
   limit: number,
 ): Promise<SpendAnalyticsPaginatedResponse | null> {
   if (!(await hasRouteRollups(db))) return null;
-  await foldBeforeRead(db);
   const inRange = (alias: string) =>
     sql`${sql.ref(`${alias}.day`)} BETWEEN ${q.start_date}::date AND ${q.end_date}::date`;
   const nulls = (n: number) => sql.join(Array.from({ length: n }, () => sql`NULL::text`));
@@ -59,8 +60,12 @@ async function aggregatedFromDims(
   const zeros = sql.join(ROUTE_MEASURES.map((m) => sql`0::float8 AS ${sql.id(m)}`));
   const dimTable = sql.table(`spendlens.${ROUTE_DIM_TABLE}`);
   const routeTable = sql.table(`spendlens.${ROUTE_TABLE}`);
-  const r = await sql<DimRow>`WITH dirty AS MATERIALIZED (SELECT EXISTS (
-        SELECT 1 FROM spendlens.rollup_days rd WHERE rd.dirty_at IS NOT NULL AND ${inRange("rd")}) AS dirty),
+  const r = await executeFolded(
+    db,
+    (guard) => sql<DimRow>`WITH dirty AS MATERIALIZED (SELECT EXISTS (
+        SELECT 1 FROM spendlens.rollup_days rd WHERE rd.dirty_at IS NOT NULL AND ${inRange("rd")}) AS dirty${
+          guard ? sql` WHERE spendlens.logs_folded()` : sql``
+        }),
       keys AS MATERIALIZED (SELECT coalesce(k.value, '') AS api_key, sum(k.spend) AS spend
         FROM ${dimTable} k, dirty d WHERE NOT d.dirty AND k.dim = 'k' AND ${inRange("k")} GROUP BY 1),
       top AS MATERIALIZED (SELECT coalesce(array_agg(x.api_key), '{}') AS ks FROM (SELECT api_key FROM keys
@@ -76,7 +81,8 @@ async function aggregatedFromDims(
         r.mcp_namespaced_tool_name, r.call_type, ${measures("r")}
       FROM ${routeTable} r, top, dirty d
       WHERE NOT d.dirty AND r.kind = 'u' AND ${inRange("r")}
-        AND (r.api_key = ANY(top.ks) OR (r.api_key IS NULL AND '' = ANY(top.ks)))`.execute(db);
+        AND (r.api_key = ANY(top.ks) OR (r.api_key IS NULL AND '' = ANY(top.ks)))`,
+  );
   const head = r.rows[0];
   if (!head || head.v1 === "true") return null;
   const keyRows: ActivityRow[] = [];

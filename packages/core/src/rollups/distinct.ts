@@ -2,7 +2,7 @@ import { sql } from "kysely";
 import type { Db } from "../db/connect.ts";
 import { schemaFacts } from "../db/schemaFacts.ts";
 import { type Scope, scopeUserId } from "../scope.ts";
-import { foldBeforeRead } from "./fold.ts";
+import { executeFolded } from "./fold.ts";
 import { END_USER_GRAIN, ident } from "./grains.ts";
 import { spendTotals } from "./query.ts";
 
@@ -21,9 +21,12 @@ async function haveGrain(db: Db): Promise<boolean> {
  * takes the next end user above the last one that has a row on a day that is not dirty), so the cost
  * follows the number of end users, not of days or logs; plus the raw logs of dirty days, in the same
  * statement. An internal user (or a database without migration 0005): grouped from the rollups.
+ *
+ * Fresh as every rollup reader (`executeFolded`): on a Postgres primary the statement checks itself that
+ * no log waits for a fold (`spendlens.logs_folded()` on the `dirty` CTE, evaluated once, before any row:
+ * every branch reads that CTE), so a call is one round trip; elsewhere the handle folds first.
  */
 export async function distinctEndUsers(db: Db, scope: Scope): Promise<string[]> {
-  await foldBeforeRead(db);
   if (scopeUserId(scope) !== null || !(await haveGrain(db))) {
     const rows = await spendTotals(db, scope, {
       window: { from: null, to: null },
@@ -34,9 +37,11 @@ export async function distinctEndUsers(db: Db, scope: Scope): Promise<string[]> 
   }
   const table = sql.raw(`spendlens.${ident(END_USER_GRAIN.table)}`);
   const clean = sql`r.day <> ALL((SELECT dirty.days FROM dirty)::date[])`;
-  const r = await sql<{ end_user: string }>`WITH RECURSIVE dirty AS MATERIALIZED (
+  const r = await executeFolded(
+    db,
+    (guard) => sql<{ end_user: string }>`WITH RECURSIVE dirty AS MATERIALIZED (
       SELECT min(d.day) AS lo, max(d.day) AS hi, coalesce(array_agg(d.day), '{}') AS days
-      FROM spendlens.rollup_days d WHERE d.dirty_at IS NOT NULL),
+      FROM spendlens.rollup_days d WHERE d.dirty_at IS NOT NULL${guard ? sql` AND spendlens.logs_folded()` : sql``}),
     eu AS (
       SELECT (SELECT r.end_user FROM ${table} r WHERE r.end_user <> '' AND ${clean}
         ORDER BY r.end_user LIMIT 1) AS end_user
@@ -49,6 +54,7 @@ export async function distinctEndUsers(db: Db, scope: Scope): Promise<string[]> 
     SELECT l.end_user FROM dirty JOIN "LiteLLM_SpendLogs" l ON l."startTime" >= dirty.lo::timestamp
         AND l."startTime" < (dirty.hi + 1)::timestamp AND spendlens.utc_day(l."startTime") = ANY(dirty.days)
       WHERE l.end_user <> ''
-    ORDER BY 1`.execute(db);
+    ORDER BY 1`,
+  );
   return r.rows.map((x) => x.end_user);
 }

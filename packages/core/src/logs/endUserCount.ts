@@ -2,7 +2,7 @@ import { type RawBuilder, sql } from "kysely";
 import { now } from "../clock.ts";
 import { dayOfInstant } from "../days.ts";
 import type { Db } from "../db/connect.ts";
-import { executeFolded } from "../rollups/fold.ts";
+import { foldBeforeRead } from "../rollups/fold.ts";
 import { type EdgeDay, splitDays } from "../spend/endUserWeeks.ts";
 
 /**
@@ -17,8 +17,9 @@ import { type EdgeDay, splitDays } from "../spend/endUserWeeks.ts";
  *   - days flagged dirty (a failed or paused trigger) or raw_deleted (logs deleted while their totals
  *     were kept, or a dropped partition) from the raw logs, whole days and edge days alike, decided
  *     inside the statement: the number is what a COUNT(*) over the raw logs gives, in the same snapshot.
- * Fresh as every rollup reader (`executeFolded`): on a Postgres primary the statement checks itself that
- * no log waits for a fold (one round trip); elsewhere the handle folds first.
+ * Pending inserts are folded first (`foldBeforeRead`), as every rollup reader does. Not a named
+ * statement checking the fold itself (`executeFolded`): its raw edge parts' best plan depends on how
+ * common the end user is, and a named statement may settle on one generic plan for every end user.
  */
 export async function countEndUserLogs(
   db: Db,
@@ -28,21 +29,17 @@ export async function countEndUserLogs(
   nowMs: number = now().getTime(),
 ): Promise<number> {
   if (!(Date.parse(from) < Date.parse(to))) return 0;
-  const r = await executeFolded(db, (guard) => endUserCountSql(endUser, from, to, nowMs, guard));
+  await foldBeforeRead(db);
+  const r = await endUserCountSql(endUser, from, to, nowMs).execute(db);
   return Number(r.rows[0]?.n ?? 0);
 }
 
-/**
- * The statement of `countEndUserLogs` (one row, `n`), for a non-empty window; it does not fold. `guard`
- * adds the fold check (`spendlens.logs_folded()`, migration 0022) as a condition of the outer SELECT
- * (no column: evaluated once, before any row).
- */
+/** The statement of `countEndUserLogs` (one row, `n`), for a non-empty window; it does not fold. */
 export function endUserCountSql(
   endUser: string,
   from: string,
   to: string,
   nowMs: number = now().getTime(),
-  guard = false,
 ): RawBuilder<{ n: string | number | null }> {
   const a = Date.parse(from);
   const b = Date.parse(to);
@@ -72,7 +69,7 @@ export function endUserCountSql(
   }
   return sql<{ n: string | number | null }>`
     ${ctes.length ? sql`WITH ${sql.join(ctes, sql`, `)} ` : sql``}
-    SELECT coalesce(sum(u.n), 0)::int8 AS n FROM (${sql.join(parts, sql` UNION ALL `)}) u${guard ? sql` WHERE spendlens.logs_folded()` : sql``}`;
+    SELECT coalesce(sum(u.n), 0)::int8 AS n FROM (${sql.join(parts, sql` UNION ALL `)}) u`;
 }
 
 const HOUR_MS = 3_600_000;

@@ -117,6 +117,19 @@ const pendingSeenAt = perHandle<Db, { at: number }>(() => ({ at: Number.NEGATIVE
 export const LOGS_WAITING: unique symbol = Symbol("logs waiting for a fold");
 
 /**
+ * The checked read alone, unless this handle folds first for now (a read on it found logs waiting less
+ * than FOLD_FIRST_MS ago): its answer, or LOGS_WAITING when it did not run or found a log waiting (from
+ * then on the handle folds first for FOLD_FIRST_MS). Nothing is folded here.
+ */
+async function tryChecked<T>(db: Db, checked: () => Promise<T | typeof LOGS_WAITING>) {
+  const seen = pendingSeenAt.get(db);
+  if (performance.now() - seen.at < FOLD_FIRST_MS) return LOGS_WAITING;
+  const r = await checked();
+  if (r === LOGS_WAITING) seen.at = performance.now();
+  return r;
+}
+
+/**
  * A read of the rollups as fresh as `foldBeforeRead` then the read: every log committed before it is in
  * its answer. `checked` (null where it cannot run) is the read whose own statement also checks, in its
  * snapshot, that no log waits for a fold, and answers LOGS_WAITING otherwise: alone it is one round
@@ -129,11 +142,9 @@ export async function readFolded<T>(
   plain: () => Promise<T>,
 ): Promise<T> {
   if (!foldsBeforeRead(db)) return plain();
-  const seen = pendingSeenAt.get(db);
-  if (checked && performance.now() - seen.at >= FOLD_FIRST_MS) {
-    const r = await checked();
+  if (checked) {
+    const r = await tryChecked(db, checked);
     if (r !== LOGS_WAITING) return r;
-    seen.at = performance.now();
   }
   await foldBeforeRead(db);
   return plain();
@@ -141,6 +152,21 @@ export async function readFolded<T>(
 
 /** SQLSTATE of migration 0022's `spendlens.logs_folded()` when a log waits for a fold. */
 export const LOGS_PENDING = "SLF01";
+
+/** Whether a statement on this handle can carry the fold check: a Postgres pool at 0022 or later. */
+async function canGuard(db: Db): Promise<boolean> {
+  return pgPoolOf(db) !== undefined && (await schemaFacts(db)).foldGuard;
+}
+
+/** A statement carrying the fold check, named: its rows, or LOGS_WAITING when it raised SLF01. */
+async function runGuarded<R>(db: Db, statement: RawBuilder<R>) {
+  try {
+    return await executeNamed(db, statement);
+  } catch (e) {
+    if ((e as { code?: unknown } | null)?.code !== LOGS_PENDING) throw e;
+    return LOGS_WAITING;
+  }
+}
 
 /**
  * `readFolded` for a statement over the spend rollups: `statement(true)` carries the check itself
@@ -153,21 +179,8 @@ export async function executeFolded<R>(
   db: Db,
   statement: (guard: boolean) => RawBuilder<R>,
 ): Promise<QueryResult<R>> {
-  const guarded = pgPoolOf(db) !== undefined && (await schemaFacts(db)).foldGuard;
-  return readFolded(
-    db,
-    guarded
-      ? async () => {
-          try {
-            return await executeNamed(db, statement(true));
-          } catch (e) {
-            if ((e as { code?: unknown } | null)?.code !== LOGS_PENDING) throw e;
-            return LOGS_WAITING;
-          }
-        }
-      : null,
-    () => executeNamed(db, statement(false)),
-  );
+  const checked = (await canGuard(db)) ? () => runGuarded(db, statement(true)) : null;
+  return readFolded(db, checked, () => executeNamed(db, statement(false)));
 }
 
 /**
@@ -182,14 +195,7 @@ export async function executeCheckedOnly<R>(
   db: Db,
   statement: () => RawBuilder<R>,
 ): Promise<QueryResult<R> | null> {
-  if (!foldsBeforeRead(db) || pgPoolOf(db) === undefined || !(await schemaFacts(db)).foldGuard) return null;
-  const seen = pendingSeenAt.get(db);
-  if (performance.now() - seen.at < FOLD_FIRST_MS) return null;
-  try {
-    return await executeNamed(db, statement());
-  } catch (e) {
-    if ((e as { code?: unknown } | null)?.code !== LOGS_PENDING) throw e;
-    seen.at = performance.now();
-    return null;
-  }
+  if (!foldsBeforeRead(db) || !(await canGuard(db))) return null;
+  const r = await tryChecked(db, () => runGuarded(db, statement()));
+  return r === LOGS_WAITING ? null : r;
 }

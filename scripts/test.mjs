@@ -9,7 +9,7 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "./pg.cjs";
 
@@ -50,6 +50,34 @@ function childCpu() {
   if (!existsSync("/proc/self/stat")) return null;
   const f = readFileSync("/proc/self/stat", "utf8").split(") ")[1].split(" ");
   return (Number(f[13]) + Number(f[14])) / 100; // cutime + cstime, in clock ticks (USER_HZ 100)
+}
+
+/**
+ * The Postgres server's CPU seconds so far, when it runs on this machine: its postmaster's own and its
+ * reaped children's (every backend that exited; the postmaster waits for each), Linux. The tests' queries
+ * are the server's work, so a run's CPU is the test processes' plus this. Null when it can't be read.
+ */
+async function postgresCpu() {
+  if (!existsSync("/proc/self/stat")) return null;
+  const c = new pg.Client({ connectionString: pgUrl, connectionTimeoutMillis: 3000 });
+  try {
+    await c.connect();
+    const dir = (await c.query("SHOW data_directory")).rows[0].data_directory;
+    const pid = readFileSync(join(dir, "postmaster.pid"), "utf8").split("\n")[0].trim();
+    const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / 100;
+  } catch {
+    return null; // another machine's server, or its folder not readable
+  } finally {
+    await c.end().catch(() => {});
+  }
+}
+
+/** The machine's idle CPU seconds so far (all cores), from /proc/stat, Linux; null elsewhere. */
+function machineIdle() {
+  if (!existsSync("/proc/stat")) return null;
+  const f = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/);
+  return (Number(f[4]) + Number(f[5])) / 100; // idle + iowait, in clock ticks (USER_HZ 100)
 }
 
 /** The run: `vitest run` at the root over `engines`. */
@@ -94,8 +122,14 @@ const builds = ["@spendlens/cli", "@spendlens/web"].map(
 const [withPostgres] = await Promise.all([postgresReachable(), ...builds]);
 const engines = withPostgres ? ["pglite", "postgres"] : ["pglite"];
 const cpu0 = childCpu();
+const pg0 = withPostgres ? await postgresCpu() : null;
+const idle0 = machineIdle();
+const t0 = Date.now();
 let ok = await run(engines);
 const cpu = cpu0 === null ? null : childCpu() - cpu0;
+const pgEnd = pg0 === null ? null : await postgresCpu();
+const idle = idle0 === null ? null : machineIdle() - idle0;
+const vitestWall = (Date.now() - t0) / 1000;
 
 if (withPostgres) {
   // This run's migrated template (spendlens_t_<id>_tpl_<hash>) and the leftovers of its crashed test
@@ -149,6 +183,19 @@ const wall = (Date.now() - started) / 1000;
 console.log(
   `test time: ${wall.toFixed(0)} s${cpu === null ? "" : `, ${cpu.toFixed(0)} s of CPU (the test processes; the Postgres server's own not counted)`}`,
 );
+// The machine during the vitest run: the Postgres server's CPU (its backends' work for the tests, and
+// anything else it served meanwhile) and the idle CPU left on all cores.
+if (pgEnd !== null || idle !== null)
+  console.log(
+    [
+      pgEnd === null ? null : `Postgres server ${(pgEnd - pg0).toFixed(0)} s of CPU`,
+      idle === null
+        ? null
+        : `machine idle ${idle.toFixed(0)} s of ${vitestWall.toFixed(0)} s × ${availableParallelism()} cores`,
+    ]
+      .filter(Boolean)
+      .join(", "),
+  );
 // The last line, exactly `N passed, N failed` (CI reads it).
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(ok && failed === 0 ? 0 : 1);

@@ -321,7 +321,9 @@ describe("the OpenAPI document", () => {
         strict: true,
         noEmit: true,
         skipLibCheck: true,
-        lib: ["lib.es2022.d.ts"],
+        // ES5's lib (the types below need no later one): lib.es2022.d.ts and the eleven files it pulls in
+        // cost ~0.5 s of CPU more to parse.
+        lib: ["lib.es5.d.ts"],
         types: [],
       });
       const diags = ts

@@ -235,7 +235,9 @@ export function send(
         path: `${u.pathname}${u.search}`,
         headers: {
           authorization: `Bearer ${key}`,
-          ...(data === undefined ? {} : { "content-type": "application/json", "content-length": data.length }),
+          ...(data === undefined
+            ? {}
+            : { "content-type": "application/json", "content-length": data.length }),
         },
         agent: KEEP_ALIVE,
       },

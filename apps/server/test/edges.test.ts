@@ -7,19 +7,24 @@
  */
 import type { ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { dropTestDatabaseAt, spawnTs, testRunId } from "@spendlens/core/testing";
+import { dropTestDatabaseAt, testRunId } from "@spendlens/core/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Bundle, spawnBundled } from "../../../packages/api/test/bundleTs.ts";
 import { DISK_FULL_PREFIX, EDGE_ALICE, EDGE_MASTER } from "./isolated/edgeServer.ts";
 
 const REQUEST_MS = 10_000;
 let child: ChildProcess;
+let bundle: Bundle | undefined;
 let base = "";
 let database: string | null = null;
 const logLines: Record<string, unknown>[] = [];
 
 beforeAll(async () => {
   testRunId(); // the child's database carries this run's id (it inherits the environment)
-  child = spawnTs(fileURLToPath(new URL("./isolated/edgeServer.ts", import.meta.url)));
+  // Bundled, then run by plain node: its start under tsx cost ~2.5 s of CPU (packages/api/test/bundleTs.ts).
+  ({ child, bundle } = await spawnBundled(
+    fileURLToPath(new URL("./isolated/edgeServer.ts", import.meta.url)),
+  ));
   let buf = "";
   const ready = new Promise<void>((resolve, reject) => {
     child.stdout!.setEncoding("utf8").on("data", (d: string) => {
@@ -47,6 +52,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  bundle?.remove();
   if (!child || child.exitCode !== null) return;
   const exited = new Promise<boolean>((resolve) => {
     child.once("exit", () => resolve(true));

@@ -67,7 +67,7 @@ describe.skipIf(!enabled)(
 
     beforeAll(async () => {
       const port = await freePort();
-      // Trust auth for this cluster only (its own pg_hba.conf); fsync off: a throwaway cluster.
+      // Trust auth for this cluster only (its own pg_hba.conf); fsync off and small: a throwaway cluster.
       await run("pg_createcluster", [
         "15",
         cluster,
@@ -77,8 +77,12 @@ describe.skipIf(!enabled)(
         "fsync=off",
         "-o",
         "synchronous_commit=off",
+        "-o",
+        "shared_buffers=16MB",
         "--",
         "--auth=trust",
+        // initdb does not flush its files: a throwaway cluster (~1.5 s less wall time, a little CPU).
+        "--no-sync",
       ]);
       created = true;
       await pgctl("start");

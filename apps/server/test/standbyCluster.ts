@@ -96,6 +96,8 @@ export async function buildTopology(runId: string): Promise<Topology> {
       ...["-o", "hot_standby_feedback=on"],
       "--",
       "--auth=trust",
+      // initdb does not flush its files either (~1.5 s less wall time).
+      "--no-sync",
     ]);
     await run("pg_ctlcluster", [ver, primary, "start"]);
     await statement(`postgres://postgres@127.0.0.1:${pport}/postgres`, "CREATE DATABASE spendlens");

@@ -40,6 +40,7 @@ export interface WebHarness {
   /** An internal user's raw demo key with logs in the window, and its user id. */
   internal: { key: string; userId: string };
   page(): Promise<Page>;
+  /** Saves a screenshot to docs/screenshots/ when SPENDLENS_SCREENSHOTS=1; otherwise nothing. */
   shot(page: Page, name: string): Promise<void>;
   close(): Promise<void>;
 }
@@ -90,6 +91,9 @@ export async function startWebHarness(logs = 4000): Promise<WebHarness> {
       return pg;
     },
     shot: async (page, name) => {
+      // The README's and docs' pictures, not a check: taken only when asked for (SPENDLENS_SCREENSHOTS=1),
+      // as a full-page PNG each cost Chromium ~0.1 s of CPU (~1.5 s over the file).
+      if (process.env.SPENDLENS_SCREENSHOTS !== "1") return;
       // Written whole, then renamed: the two engines' passes may run side by side (scripts/test.mjs).
       const file = join(SCREENSHOTS, `${name}.png`);
       const tmp = `${file}.${process.pid}.tmp`;

@@ -1,6 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { SpendlensError } from "@spendlens/core";
-import { runTs, testRunId } from "@spendlens/core/testing";
+import { testRunId } from "@spendlens/core/testing";
 import { TRPCError } from "@trpc/server";
 import { describe, expect, it } from "vitest";
 import { errorField, toTRPCError } from "../src/errors.ts";
@@ -12,6 +12,7 @@ import {
   restRoutes,
   type Services,
 } from "../src/index.ts";
+import { runBundled } from "./bundleTs.ts";
 import { apiHarness } from "./harness.ts";
 
 const MASTER = "sk-master-edges-api";
@@ -26,7 +27,7 @@ const RANGE = /within 1970-01-01 to 9998-12-31/;
 describe("procedures at the end of the calendar (in a child process: a loop fails, never hangs)", () => {
   it("the last supported days answer; year 9999 is a 400 naming the field; end_users says what is wrong", async () => {
     testRunId();
-    const run = await runTs(fileURLToPath(new URL("./isolated/yearEdges.ts", import.meta.url)), {
+    const run = await runBundled(fileURLToPath(new URL("./isolated/yearEdges.ts", import.meta.url)), {
       timeoutMs: 60_000,
     });
     expect(run.timedOut, run.stderr).toBe(false);

@@ -1,6 +1,6 @@
 /**
- * The server the hostile-input test attacks, in its own process (started by hostileHarness.ts with
- * `node --import tsx`): a request that hangs or kills it cannot take the test runner with it, and the test
+ * The server the hostile-input test attacks, in its own process (started by harness.ts: bundled, then
+ * run by `node`): a request that hangs or kills it cannot take the test runner with it, and the test
  * can kill it and start another. It is the real startServer on the database the test made, with core's
  * clock pinned. Over the IPC channel it answers `{op: "checksum"}` with a digest of every table's contents.
  */

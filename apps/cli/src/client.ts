@@ -15,6 +15,8 @@ import {
   type TRPCClient,
   unstable_localLink,
 } from "@trpc/client";
+import { trpcFetch } from "./http.ts";
+import { baselineWasmOnly } from "./wasmTier.ts";
 
 export interface ConnectOptions {
   /** A spendlens server; when set, procedures run there over HTTP with `key`. */
@@ -79,6 +81,8 @@ export async function connect(o: ConnectOptions): Promise<Connection> {
     const http = {
       url: `${remote.url.replace(/\/+$/, "")}/trpc`,
       headers: () => (key ? { authorization: `Bearer ${key}` } : {}),
+      // node:http, not the global fetch (http.ts: undici's load is a third of a command's CPU).
+      fetch: trpcFetch,
     };
     // Procedures whose big answers stream (meta.streamed) go through the jsonl link, one call per
     // request; the rest through plain HTTP.
@@ -93,7 +97,10 @@ export async function connect(o: ConnectOptions): Promise<Connection> {
     });
     return { client, mode: "remote", runtime: null, context: null, remote, close: async () => {} };
   }
-  const runtime = await openRuntime(localSettings(o));
+  const settings = localSettings(o);
+  // One command on the embedded folder, then the process exits (wasmTier.ts).
+  if (!settings.databaseUrl) baselineWasmOnly();
+  const runtime = await openRuntime(settings);
   const ctx = createLocalContext({ db: runtime.handle.db, handle: runtime.handle, config: runtime.config });
   const client = createTRPCClient<AppRouter>({
     links: [unstable_localLink({ router: appRouter, createContext: async () => ctx })],

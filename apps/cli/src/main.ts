@@ -19,6 +19,7 @@ import { type Format, render } from "./output.ts";
 import { countLogs, seedThroughServer } from "./seed.ts";
 import { writeRows } from "./stream.ts";
 import type { StreamSource } from "./target.ts";
+import { BASELINE_SEED_MAX_LOGS, baselineWasmOnly } from "./wasmTier.ts";
 
 interface GlobalOpts extends ConnectOptions {
   json?: boolean;
@@ -198,7 +199,9 @@ export function buildProgram(): Command {
         return;
       }
       const { openRuntime } = await import("@spendlens/core/runtime");
-      const rt = await openRuntime(localSettings(g));
+      const settings = localSettings(g);
+      if (!settings.databaseUrl && o.logs <= BASELINE_SEED_MAX_LOGS) baselineWasmOnly();
+      const rt = await openRuntime(settings);
       try {
         const before = await countLogs(rt.handle.db);
         process.stderr.write(
@@ -276,7 +279,9 @@ export function buildProgram(): Command {
         return;
       }
       const { openRuntime } = await import("@spendlens/core/runtime");
-      const rt = await openRuntime(localSettings(g));
+      const settings = localSettings(g);
+      if (!settings.databaseUrl) baselineWasmOnly();
+      const rt = await openRuntime(settings);
       try {
         print(g, { mode: rt.migration.mode, applied: rt.migration.applied.join(",") || "(none)" });
       } finally {

@@ -36,6 +36,9 @@ await build({
   // import.meta.url (modules that resolve files next to themselves) is the bundle's own URL.
   define: { "import.meta.url": "__slImportMetaUrl" },
   banner: { js: "const __slImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+  // No comments or indentation: a third of the bundle's bytes, and the comments' non-ASCII characters
+  // would make it a two-byte string (loadBundle.mjs reads an ASCII bundle as Latin-1, without decoding).
+  minifyWhitespace: true,
   logLevel: "warning",
 });
 // The caches of the previous bundle (one per set of node flags) are of no use to this one.

@@ -9,6 +9,7 @@
 // writes a fresh cache when it exits (best effort, renamed into place whole). V8 also rejects a cache made
 // under other flags (`--max-semi-space-size=4` of the bin's shebang, NODE_OPTIONS), so each set of flags
 // has its own file: `main.cjs.cache` without flags (the one build.mjs writes), `main.cjs.<flags' hash>.cache`.
+import { isAscii } from "node:buffer";
 import { createHash } from "node:crypto";
 import { readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import Module, { createRequire } from "node:module";
@@ -23,8 +24,11 @@ function cacheFile(file) {
 }
 
 function compile(file) {
-  const source = readFileSync(file, "utf8");
-  const hash = createHash("sha256").update(source).digest();
+  // Read and hashed as bytes; an ASCII bundle (build.mjs) is decoded as Latin-1 (the same string, no
+  // UTF-8 decoding): ~20 ms less per run than reading the text as UTF-8 and hashing the string.
+  const bytes = readFileSync(file);
+  const source = isAscii(bytes) ? bytes.latin1Slice(0, bytes.length) : bytes.toString("utf8");
+  const hash = createHash("sha256").update(bytes).digest();
   let cachedData;
   try {
     const c = readFileSync(cacheFile(file));

@@ -82,8 +82,15 @@ function optionOf(f: InputField, override: Presentation["options"]): OptionSpec 
 
 type ProcedureDefs = Record<string, { _def: { type: string; meta?: Meta } }>;
 
-/** Every procedure's command, in the router's order. Names are unique (explicit names first). */
-export function commandSpecs(): CommandSpec[] {
+/** A command's name and summary, and its procedure: what the command list needs (no input fields). */
+export interface CommandHead {
+  name: string;
+  procedure: string;
+  summary: string;
+}
+
+/** Every procedure's command name, in the router's order. Names are unique (explicit names first). */
+export function commandHeads(): CommandHead[] {
   const procs = Object.entries(appRouter._def.procedures as unknown as ProcedureDefs).filter(
     ([, p]) => p._def.type === "query" || p._def.type === "mutation",
   );
@@ -96,28 +103,45 @@ export function commandSpecs(): CommandSpec[] {
       name = fromRest && !taken.has(fromRest) ? fromRest : kebab(procedure);
       taken.add(name);
     }
-    const show = PRESENTATION[procedure] ?? {};
-    const fields = inputFields(procedure);
-    const inPath = meta.rest ? [...meta.rest.path.matchAll(/\{([a-z_]+)\}/g)].map((m) => m[1]!) : [];
-    const positional = [...new Set([...inPath, ...(meta.cli?.args ?? [])])];
-    const args = positional.map((field) => {
-      const f = fields.find((x) => x.name === field);
-      return {
-        name: field,
-        field,
-        description: f ? describeField(f).description : field,
-        optional: !!f && !f.required && !inPath.includes(field),
-      };
-    });
-    const { options: overrides, ...presentation } = show;
     return {
       name,
       procedure,
-      type: p._def.type as "query" | "mutation",
       summary: `${meta.summary ?? procedure}${meta.rest ? ` (${meta.rest.method} ${meta.rest.path})` : ""}`,
-      args,
-      options: fields.filter((f) => !positional.includes(f.name)).map((f) => optionOf(f, overrides)),
-      ...presentation,
     };
   });
+}
+
+/** One command's whole spec: its arguments and options from the procedure's input fields. */
+export function commandSpec(head: CommandHead): CommandSpec {
+  const { name, procedure, summary } = head;
+  const p = (appRouter._def.procedures as unknown as ProcedureDefs)[procedure]!;
+  const meta = p._def.meta ?? {};
+  const show = PRESENTATION[procedure] ?? {};
+  const fields = inputFields(procedure);
+  const inPath = meta.rest ? [...meta.rest.path.matchAll(/\{([a-z_]+)\}/g)].map((m) => m[1]!) : [];
+  const positional = [...new Set([...inPath, ...(meta.cli?.args ?? [])])];
+  const args = positional.map((field) => {
+    const f = fields.find((x) => x.name === field);
+    return {
+      name: field,
+      field,
+      description: f ? describeField(f).description : field,
+      optional: !!f && !f.required && !inPath.includes(field),
+    };
+  });
+  const { options: overrides, ...presentation } = show;
+  return {
+    name,
+    procedure,
+    type: p._def.type as "query" | "mutation",
+    summary,
+    args,
+    options: fields.filter((f) => !positional.includes(f.name)).map((f) => optionOf(f, overrides)),
+    ...presentation,
+  };
+}
+
+/** Every procedure's command, in the router's order. Names are unique (explicit names first). */
+export function commandSpecs(): CommandSpec[] {
+  return commandHeads().map(commandSpec);
 }

@@ -14,11 +14,12 @@ import {
   remoteTarget,
 } from "./client.ts";
 import { completionScript } from "./completion.ts";
-import { type CommandSpec, commandSpecs, csvList } from "./derive.ts";
+import { type CommandSpec, commandHeads, commandSpec, csvList } from "./derive.ts";
 import { type Format, render } from "./output.ts";
 import { countLogs, seedThroughServer } from "./seed.ts";
 import { writeRows } from "./stream.ts";
 import type { StreamSource } from "./target.ts";
+import { BASELINE_SEED_MAX_LOGS, baselineWasmOnly } from "./wasmTier.ts";
 
 interface GlobalOpts extends ConnectOptions {
   json?: boolean;
@@ -128,7 +129,32 @@ function addCommand(program: Command, spec: CommandSpec): void {
   });
 }
 
-export function buildProgram(): Command {
+/**
+ * The command `args` (process.argv) names, when only known global options come before it; undefined for
+ * `--help`, `help`, an unknown option, or no command: then every command is built whole.
+ */
+function invokedCommand(program: Command, args: string[]): string | undefined {
+  const globals = new Map(program.options.map((o) => [o.long, o.required || o.optional]));
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (!a.startsWith("-")) return a;
+    const [flag, inline] = a.split("=", 2) as [string, string | undefined];
+    if (!globals.has(flag)) return undefined;
+    if (globals.get(flag) && inline === undefined) i += 1;
+  }
+  return undefined;
+}
+
+/** The commands defined here rather than from a procedure, but `completion` (which reads them all). */
+const OWN_COMMANDS = new Set(["call", "seed", "serve", "migrate"]);
+
+/**
+ * The program with every command; given `argv` (a run), the procedure commands other than the one it
+ * invokes get only their name and summary: each whole command reads its procedure's input fields
+ * (`inputFields`, a JSON-schema walk of its zod input), ~30 ms of a run's CPU for all of them, and a run
+ * parses only its own. `--help`, `help`, `completion` and anything unexpected build them all.
+ */
+export function buildProgram(argv?: string[]): Command {
   const program = new Command("spendlens")
     .description("Spend tracking and budget analytics for LLM API gateways (LiteLLM's database)")
     .option("--url <url>", "a spendlens server to call (else: in process on the database)")
@@ -159,7 +185,14 @@ export function buildProgram(): Command {
       await run(program, procedure, input);
     });
 
-  for (const spec of commandSpecs()) addCommand(program, spec);
+  const heads = commandHeads();
+  const invoked = argv ? invokedCommand(program, argv.slice(2)) : undefined;
+  const lightOthers =
+    invoked !== undefined && (OWN_COMMANDS.has(invoked) || heads.some((h) => h.name === invoked));
+  for (const head of heads) {
+    if (lightOthers && head.name !== invoked) program.command(head.name).description(head.summary);
+    else addCommand(program, commandSpec(head));
+  }
 
   program
     .command("seed")
@@ -198,7 +231,9 @@ export function buildProgram(): Command {
         return;
       }
       const { openRuntime } = await import("@spendlens/core/runtime");
-      const rt = await openRuntime(localSettings(g));
+      const settings = localSettings(g);
+      if (!settings.databaseUrl && o.logs <= BASELINE_SEED_MAX_LOGS) baselineWasmOnly();
+      const rt = await openRuntime(settings);
       try {
         const before = await countLogs(rt.handle.db);
         process.stderr.write(
@@ -276,7 +311,9 @@ export function buildProgram(): Command {
         return;
       }
       const { openRuntime } = await import("@spendlens/core/runtime");
-      const rt = await openRuntime(localSettings(g));
+      const settings = localSettings(g);
+      if (!settings.databaseUrl) baselineWasmOnly();
+      const rt = await openRuntime(settings);
       try {
         print(g, { mode: rt.migration.mode, applied: rt.migration.applied.join(",") || "(none)" });
       } finally {
@@ -316,7 +353,7 @@ function endQuietlyOnBrokenPipe(): void {
 
 export async function main(argv: string[]): Promise<void> {
   endQuietlyOnBrokenPipe();
-  const program = buildProgram();
+  const program = buildProgram(argv);
   try {
     await program.parseAsync(argv);
   } catch (e) {

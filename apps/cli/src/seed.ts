@@ -1,6 +1,7 @@
 import { type Db, MAX_INGEST_BATCH } from "@spendlens/core";
 import { buildWorld, type DemoErrorLog, type DemoLog, generateLogs } from "@spendlens/core/demo";
 import type { Remote } from "./client.ts";
+import { httpFetch } from "./http.ts";
 
 /** Spend logs in the database now. */
 export async function countLogs(db: Db): Promise<number> {
@@ -26,7 +27,7 @@ export interface RemoteSeedResult {
 const IN_FLIGHT = 4;
 
 async function call(remote: Remote, method: string, path: string, body?: unknown): Promise<any> {
-  const res = await fetch(`${remote.url.replace(/\/+$/, "")}${path}`, {
+  const res = await httpFetch(`${remote.url.replace(/\/+$/, "")}${path}`, {
     method,
     headers: {
       ...(remote.key ? { authorization: `Bearer ${remote.key}` } : {}),

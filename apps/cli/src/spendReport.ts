@@ -7,6 +7,7 @@ import {
   SPEND_REPORT_CSV_COLUMNS,
 } from "@spendlens/api";
 import { type SpendReport, spendReportInput, spendReportShape } from "@spendlens/core";
+import { httpFetch } from "./http.ts";
 import { jsonArrayElements, type RowStream } from "./stream.ts";
 import type { StreamSource } from "./target.ts";
 
@@ -53,14 +54,14 @@ export async function streamSpendReport(
   } else {
     const qs = new URLSearchParams();
     for (const [k, v] of Object.entries(query)) for (const x of [v].flat()) qs.append(k, x);
-    const res = await fetch(`${src.url.replace(/\/+$/, "")}${route.path}?${qs}`, {
+    const res = await httpFetch(`${src.url.replace(/\/+$/, "")}${route.path}?${qs}`, {
       headers: src.key ? { authorization: `Bearer ${src.key}` } : {},
     });
-    if (res.status !== 200 || !res.body) {
-      await res.body?.cancel();
+    if (res.status !== 200) {
+      res.body.destroy();
       return null;
     }
-    elements = jsonArrayElements(res.body as unknown as AsyncIterable<Uint8Array>);
+    elements = jsonArrayElements(res.body);
   }
   return {
     columns: SPEND_REPORT_CSV_COLUMNS[spendReportShape(parsed.data)],

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { testEngine, testRunId } from "@spendlens/core/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { env, type Started, serveFolder as serve } from "./embeddedServe.ts";
+import { env, type Started, serveFolder as serve, writeMigratedFolder } from "./embeddedServe.ts";
 import { runCli } from "./harness.ts";
 
 /**
@@ -35,8 +35,11 @@ describe.skipIf(testEngine() === "postgres")("serve's first start on an embedded
     dirs.push(d);
     return d;
   };
-  // One fresh folder made by `spendlens migrate` (initdb and the migrations in the CLI, ~5 CPU-s), and a
-  // copy of it, before any server opened it, that `spendlens seed` then fills: a folder made by `spendlens
+  // One migrated folder with no logs, as `spendlens migrate` leaves one: the run's migrated PGlite template
+  // written to disk (writeMigratedFolder), which `spendlens migrate` then finds up to date, rather than initdb
+  // and the migrations in a CLI process (~10 CPU-s; the serve of a fresh folder in embeddedServer.test.ts
+  // runs those, through the same openRuntime, and the migrations themselves are core's tests). A copy
+  // of it, before any server opened it, that `spendlens seed` then fills: a folder made by `spendlens
   // migrate` and then `spendlens seed`, as one made by `spendlens seed` alone holds (its own initdb and
   // migrations are the same code as migrate's, openRuntime).
   let migratedDir: string;
@@ -44,8 +47,11 @@ describe.skipIf(testEngine() === "postgres")("serve's first start on an embedded
   let held: number;
   beforeAll(async () => {
     migratedDir = folder("migrated");
-    const migrated = await runCli(["--data-dir", migratedDir, "migrate"], { env: env() });
-    expect(migrated.code, migrated.stderr).toBe(0);
+    await writeMigratedFolder(migratedDir);
+    // `spendlens migrate` in process on it: nothing left to apply.
+    const migrate = await runCli(["--data-dir", migratedDir, "--json", "migrate"], { env: env() });
+    expect(migrate.code, migrate.stderr).toBe(0);
+    expect(JSON.parse(migrate.stdout)).toEqual({ mode: "standalone", applied: "(none)" });
     seededDir = folder("seeded");
     cpSync(migratedDir, seededDir, { recursive: true });
     const seeded = await runCli(["--data-dir", seededDir, "--json", "seed", "--logs", String(SEEDED)], {

@@ -41,12 +41,16 @@ export const REQUIRED_COLUMNS: Record<string, string[]> = {
   LiteLLM_EndUserTable: ["user_id", "spend"],
 };
 
-/** A migration's up(): its file's statements, one query each, in the caller's transaction. */
+/**
+ * A migration's up(): its file's statements, one query each, in the caller's transaction. The text is split
+ * when the migration runs, not when this module loads: every process loads it (each CLI run, each server
+ * start) and nearly none migrates; splitting all the files cost ~15 ms of each CLI run's ~220 ms.
+ */
 function fromSql(text: string): Migration {
-  const statements = splitSqlStatements(text);
   return {
     async up(db: Kysely<any>) {
-      for (const s of statements) await sql.raw(s).execute(db); // committed migration text, no input
+      // committed migration text, no input
+      for (const s of splitSqlStatements(text)) await sql.raw(s).execute(db);
     },
   };
 }

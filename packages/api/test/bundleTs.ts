@@ -12,53 +12,19 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, realpathSync, rmSync } from "node:fs";
-import { builtinModules, createRequire } from "node:module";
+import { builtinModules } from "node:module";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { type IsolatedRun, testRunId } from "@spendlens/core/testing";
-
-/** The part of esbuild's API used here (esbuild is tsx's own dependency, not one of this package). */
-interface ResolveResult {
-  path: string;
-  external: boolean;
-  errors: { text: string }[];
-}
-interface PluginBuild {
-  onResolve(
-    o: { filter: RegExp },
-    cb: (args: {
-      path: string;
-      importer: string;
-      resolveDir: string;
-      kind: string;
-      pluginData: unknown;
-    }) => Promise<{ path?: string; external?: boolean; errors?: { text: string }[] } | undefined>,
-  ): void;
-  onLoad(
-    o: { filter: RegExp },
-    cb: (args: { path: string }) => { contents: string; loader: string } | undefined,
-  ): void;
-  resolve(
-    path: string,
-    o: { kind: string; resolveDir: string; importer: string; pluginData: unknown },
-  ): Promise<ResolveResult>;
-}
-interface Esbuild {
-  build(o: Record<string, unknown>): Promise<unknown>;
-  stop(): Promise<void> | void;
-}
-
-const esbuild = createRequire(createRequire(import.meta.url).resolve("tsx/package.json"))(
-  "esbuild",
-) as Esbuild;
+import * as esbuild from "esbuild";
 
 const BUILTIN = new Set(builtinModules);
 const INNER = Symbol("resolving for the plugin");
 
-const plugin = (entry: string) => ({
+const plugin = (entry: string): esbuild.Plugin => ({
   name: "spendlens-child-bundle",
-  setup(b: PluginBuild) {
+  setup(b) {
     b.onResolve({ filter: /^[^./]/ }, async (args) => {
       if (args.pluginData === INNER) return undefined;
       if (args.path.startsWith("node:") || BUILTIN.has(args.path.split("/")[0]!))

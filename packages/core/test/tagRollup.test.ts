@@ -189,20 +189,8 @@ function expectReport(
   }
 }
 
-/**
- * The days the rollups hold dirty now, after a fold (as rollupStatus reports them: a fold that fails
- * marks its days dirty), read from the table itself: rollupStatus also lists triggers and settings, which
- * the reports do not depend on, and cost most of a check's fixed work.
- */
-async function dirtyDays(db: TestDb["db"]): Promise<Set<string>> {
-  await foldRollups(db);
-  const r = await sql<{ day: string }>`SELECT day::text AS day FROM spendlens.rollup_days
-    WHERE dirty_at IS NOT NULL`.execute(db);
-  return new Set(r.rows.map((x) => x.day));
-}
-
 async function checkAll(db: TestDb["db"], label: string): Promise<void> {
-  const dirty = await dirtyDays(db);
+  const dirty = new Set((await rollupStatus(db)).dirtyDays.map((d) => d.day));
   for (const [who, scope] of SCOPES) {
     for (const a of ["split", "full"] as const) {
       const where = `${label} / ${who} / ${a}`;

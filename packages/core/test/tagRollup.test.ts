@@ -176,7 +176,8 @@ function reportMatches(
   want: Map<string, Sums>,
   a: "split" | "full",
 ): boolean {
-  if (!sameKeys(got.map((g) => g.name), want.keys())) return false;
+  const names = got.map((g) => g.name);
+  if (!sameKeys(names, want.keys())) return false;
   for (const g of got) {
     const w = want.get(g.name)!;
     if (!Object.is(g.log_count, w.requests)) return false;

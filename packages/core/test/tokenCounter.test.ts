@@ -127,9 +127,13 @@ const waitFor = async (cond: () => boolean, ms: number) => {
 
 describe("token counts equal js-tiktoken's", () => {
   const texts = corpus();
+  // One counter (one child, its encodings loaded once) for the counts: the child's own life is the
+  // next describe's.
+  let shared: TokenCounter | undefined;
+  const counter = () => (shared ??= make({}));
   for (const e of ["o200k_base", "cl100k_base"] as const) {
     it(`${e}: ${texts.length} texts (astral characters, lone surrogates, special-token markers, NUL, 200k-character texts)`, async () => {
-      const c = make({});
+      const c = counter();
       // One request per text: a difference is reported with its text's index.
       const got = await Promise.all(texts.map((t) => c.count(e, [t])));
       const want = texts.map((t) => ref(e, t));
@@ -142,7 +146,7 @@ describe("token counts equal js-tiktoken's", () => {
   }
 
   it("counts a chat's messages as before (3 per message, 1 per name, 3 to prime the reply)", async () => {
-    const c = make({});
+    const c = counter();
     const messages = [
       { role: "system", content: "You are terse. 😀" },
       {

@@ -1,8 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { migratedPgliteTemplate } from "@spendlens/core/testing";
 import { BIN } from "./harness.ts";
 
 /** `spendlens serve` on an embedded folder, as the embedded-mode CLI tests start it (real binary). */
@@ -78,36 +77,4 @@ export async function serveFolder(dir: string, demoLogs: number, startScript = f
       await new Promise((r) => server.once("exit", r));
     },
   };
-}
-
-/**
- * A migrated embedded folder without logs, as `spendlens migrate` leaves one, written from the run's
- * migrated PGlite template (`migratedPgliteTemplate`, the dump every PGlite test database loads): its
- * files (ustar, paths from the data folder) written into `dir`, where PGlite resumes them as it does a
- * loaded dump. No initdb and migrations in a CLI process (~10 CPU-s), and no PGlite in this process.
- */
-export async function writeMigratedFolder(dir: string): Promise<void> {
-  const buf = new Uint8Array(await (await migratedPgliteTemplate()).arrayBuffer());
-  const dec = new TextDecoder();
-  const text = (at: number, n: number) => {
-    const s = dec.decode(buf.subarray(at, at + n));
-    const end = s.indexOf("\0");
-    return end < 0 ? s : s.slice(0, end);
-  };
-  mkdirSync(dir, { recursive: true });
-  for (let at = 0; at + 512 <= buf.length; ) {
-    const name = text(at, 100);
-    if (!name) break;
-    const size = Number.parseInt(text(at + 124, 12).trim() || "0", 8);
-    const type = buf[at + 156];
-    const prefix = text(at + 257, 6).startsWith("ustar") ? text(at + 345, 155) : "";
-    const path = (prefix ? `${prefix}/${name}` : name).replace(/^\/+|\/+$/g, "");
-    // "5": a directory; "0" or NUL: a regular file (PGlite's dumps hold nothing else).
-    if (type === 0x35) mkdirSync(join(dir, path), { recursive: true });
-    else if (type === 0x30 || type === 0) {
-      mkdirSync(dirname(join(dir, path)), { recursive: true });
-      writeFileSync(join(dir, path), buf.subarray(at + 512, at + 512 + size));
-    } else throw new Error(`unexpected tar entry type ${type} for ${path}`);
-    at += 512 + Math.ceil(size / 512) * 512;
-  }
 }

@@ -1,9 +1,9 @@
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { testEngine, testRunId } from "@spendlens/core/testing";
+import { testEngine, testRunId, writeMigratedFolder } from "@spendlens/core/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { env, type Started, serveFolder as serve, writeMigratedFolder } from "./embeddedServe.ts";
+import { env, type Started, serveFolder as serve } from "./embeddedServe.ts";
 import { runCli } from "./harness.ts";
 
 /**

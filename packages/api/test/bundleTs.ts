@@ -16,7 +16,7 @@ import { builtinModules } from "node:module";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { type IsolatedRun, testRunId } from "@spendlens/core/testing";
+import { awaitChild, type IsolatedRun, testRunId } from "@spendlens/core/testing";
 import * as esbuild from "esbuild";
 
 const BUILTIN = new Set(builtinModules);
@@ -101,29 +101,7 @@ export async function spawnBundled(
 export async function runBundled(entry: string, opts: { timeoutMs: number }): Promise<IsolatedRun> {
   const { child, bundle } = await spawnBundled(entry);
   try {
-    return await new Promise((resolve, reject) => {
-      let stdout = "";
-      let stderr = "";
-      let timedOut = false;
-      child.stdout!.setEncoding("utf8").on("data", (d: string) => {
-        stdout += d;
-      });
-      child.stderr!.setEncoding("utf8").on("data", (d: string) => {
-        stderr += d;
-      });
-      const timer = setTimeout(() => {
-        timedOut = true;
-        child.kill("SIGKILL");
-      }, opts.timeoutMs);
-      child.on("error", (e) => {
-        clearTimeout(timer);
-        reject(e);
-      });
-      child.on("close", (code) => {
-        clearTimeout(timer);
-        resolve({ code, timedOut, stdout, stderr });
-      });
-    });
+    return await awaitChild(child, opts.timeoutMs);
   } finally {
     bundle.remove();
   }

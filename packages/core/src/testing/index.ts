@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { MemoryFS } from "@electric-sql/pglite";
 import { CompiledQuery, type Insertable, type Kysely } from "kysely";
 import pg from "pg";
@@ -188,6 +188,23 @@ function untar(buf: Uint8Array): TemplateFiles {
   return out;
 }
 
+/**
+ * A migrated embedded folder without logs, as `spendlens migrate` leaves one, written from the run's
+ * migrated PGlite template (`migratedPgliteTemplate`, the dump every PGlite test database loads): its
+ * files written into `dir`, where PGlite resumes them as it does a loaded dump. For a test of the CLI or
+ * server on a folder that is not about migrating it: no initdb and migrations in a CLI process (~10 CPU-s),
+ * and no PGlite in the test process.
+ */
+export async function writeMigratedFolder(dir: string): Promise<void> {
+  const t = await templateFiles(migratedPgliteTemplate);
+  mkdirSync(dir, { recursive: true });
+  for (const d of t.dirs) mkdirSync(join(dir, d), { recursive: true });
+  for (const [path, data] of t.files) {
+    mkdirSync(dirname(join(dir, path)), { recursive: true });
+    writeFileSync(join(dir, path), data);
+  }
+}
+
 const parsedTemplates = new Map<() => Promise<Blob>, Promise<TemplateFiles>>();
 
 /** A template's files, read from its dump once per process. */
@@ -358,7 +375,7 @@ export async function writeFixtures(db: DbHandle["db"], f: Fixtures): Promise<vo
     await db.insertInto("LiteLLM_VerificationToken").values(rows).execute();
   }
 }
-export { type IsolatedRun, runTs, spawnTs } from "./isolated.ts";
+export { awaitChild, type IsolatedRun, runTs, spawnTs } from "./isolated.ts";
 
 /**
  * Drops the Postgres test database at `url` (made by createTestDb in another process that could not

@@ -28,8 +28,12 @@ export function runTs(
   file: string,
   opts: { args?: string[]; env?: NodeJS.ProcessEnv; timeoutMs: number },
 ): Promise<IsolatedRun> {
+  return awaitChild(spawnTs(file, opts), opts.timeoutMs);
+}
+
+/** A started child (stdout and stderr piped) to its end, or killed (SIGKILL) after `timeoutMs`. */
+export function awaitChild(child: ChildProcess, timeoutMs: number): Promise<IsolatedRun> {
   return new Promise((resolve, reject) => {
-    const child = spawnTs(file, opts);
     let stdout = "";
     let stderr = "";
     let timedOut = false;
@@ -42,7 +46,7 @@ export function runTs(
     const timer = setTimeout(() => {
       timedOut = true;
       child.kill("SIGKILL");
-    }, opts.timeoutMs);
+    }, timeoutMs);
     child.on("error", (e) => {
       clearTimeout(timer);
       reject(e);

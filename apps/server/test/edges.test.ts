@@ -7,9 +7,8 @@
  */
 import type { ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { dropTestDatabaseAt, testRunId } from "@spendlens/core/testing";
+import { type Bundle, dropTestDatabaseAt, spawnBundled, testRunId } from "@spendlens/core/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Bundle, spawnBundled } from "../../../packages/api/test/bundleTs.ts";
 import { DISK_FULL_PREFIX, EDGE_ALICE, EDGE_MASTER } from "./isolated/edgeServer.ts";
 
 const REQUEST_MS = 10_000;
@@ -21,7 +20,7 @@ const logLines: Record<string, unknown>[] = [];
 
 beforeAll(async () => {
   testRunId(); // the child's database carries this run's id (it inherits the environment)
-  // Bundled, then run by plain node: its start under tsx cost ~2.5 s of CPU (packages/api/test/bundleTs.ts).
+  // Bundled, then run by plain node: its start under tsx cost ~2.5 s of CPU (packages/core/src/testing/bundleTs.ts).
   ({ child, bundle } = await spawnBundled(
     fileURLToPath(new URL("./isolated/edgeServer.ts", import.meta.url)),
   ));

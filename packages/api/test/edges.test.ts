@@ -1,6 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { SpendlensError } from "@spendlens/core";
-import { testRunId } from "@spendlens/core/testing";
+import { runBundled, testRunId } from "@spendlens/core/testing";
 import { TRPCError } from "@trpc/server";
 import { describe, expect, it } from "vitest";
 import { errorField, toTRPCError } from "../src/errors.ts";
@@ -12,7 +12,6 @@ import {
   restRoutes,
   type Services,
 } from "../src/index.ts";
-import { runBundled } from "./bundleTs.ts";
 import { apiHarness } from "./harness.ts";
 
 const MASTER = "sk-master-edges-api";

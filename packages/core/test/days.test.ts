@@ -1,7 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { checkErrorLogRow, checkSpendLogRow } from "../src/ingest/validate.ts";
-import { runTs } from "../src/testing/index.ts";
+import { runBundled } from "../src/testing/index.ts";
 import {
   addDays,
   daysBetween,
@@ -18,7 +18,7 @@ const issue = (r: { success: boolean; error?: { issues: { message: string; path:
 
 describe("the day type: supported range 1970-01-01..9998-12-31", () => {
   it("day arithmetic at the calendar's edges ends, keeps four-digit years, and refuses to leave 0001..9999", async () => {
-    const run = await runTs(fileURLToPath(new URL("./isolated/dayEdges.ts", import.meta.url)), {
+    const run = await runBundled(fileURLToPath(new URL("./isolated/dayEdges.ts", import.meta.url)), {
       timeoutMs: 30_000,
     });
     expect(run.timedOut).toBe(false);

@@ -7,7 +7,7 @@ import { cpSync, rmSync } from "node:fs";
 import { Agent, request as httpRequest } from "node:http";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type Bundle, bundleTs } from "../../../../packages/api/test/bundleTs.ts";
+import { type Bundle, bundleTs } from "@spendlens/core/testing";
 import type { ServerProcessOptions } from "./serverProcess.ts";
 
 const HERE = dirname(fileURLToPath(import.meta.url));

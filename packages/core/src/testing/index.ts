@@ -375,7 +375,8 @@ export async function writeFixtures(db: DbHandle["db"], f: Fixtures): Promise<vo
     await db.insertInto("LiteLLM_VerificationToken").values(rows).execute();
   }
 }
-export { awaitChild, type IsolatedRun, runTs, spawnTs } from "./isolated.ts";
+export { type Bundle, bundleTs, runBundled, spawnBundled } from "./bundleTs.ts";
+export { awaitChild, type IsolatedRun } from "./isolated.ts";
 
 /**
  * Drops the Postgres test database at `url` (made by createTestDb in another process that could not

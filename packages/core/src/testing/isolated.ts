@@ -1,34 +1,16 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { createRequire } from "node:module";
-import { pathToFileURL } from "node:url";
+import type { ChildProcess } from "node:child_process";
 
 /**
- * Runs a TypeScript file in its own Node process (through tsx). For tests whose failure mode is a
- * synchronous infinite loop: inside the test process such a loop would block vitest's own timers and
- * hang the run; in a child it is killed after `timeoutMs` and the test fails.
+ * A test whose failure mode is a synchronous infinite loop runs its code in a child process: inside the
+ * test process such a loop would block vitest's own timers and hang the run; in a child it is killed
+ * after `timeoutMs` and the test fails. The child is a bundle of a TypeScript entry (`runBundled`,
+ * bundleTs.ts), run by plain node.
  */
-const TSX = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
-
 export interface IsolatedRun {
   code: number | null;
   timedOut: boolean;
   stdout: string;
   stderr: string;
-}
-
-export function spawnTs(file: string, opts: { args?: string[]; env?: NodeJS.ProcessEnv } = {}): ChildProcess {
-  return spawn(process.execPath, ["--import", TSX, file, ...(opts.args ?? [])], {
-    env: { ...process.env, ...opts.env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-}
-
-/** Runs `file` to its end, or kills it (SIGKILL) after `timeoutMs`. */
-export function runTs(
-  file: string,
-  opts: { args?: string[]; env?: NodeJS.ProcessEnv; timeoutMs: number },
-): Promise<IsolatedRun> {
-  return awaitChild(spawnTs(file, opts), opts.timeoutMs);
 }
 
 /** A started child (stdout and stderr piped) to its end, or killed (SIGKILL) after `timeoutMs`. */

@@ -16,13 +16,17 @@ import { builtinModules } from "node:module";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { awaitChild, type IsolatedRun, testRunId } from "@spendlens/core/testing";
-import * as esbuild from "esbuild";
+import type * as Esbuild from "esbuild";
+import { testRunId } from "./index.ts";
+import { awaitChild, type IsolatedRun } from "./isolated.ts";
 
 const BUILTIN = new Set(builtinModules);
+// Spelled in parts: this file is itself bundled into a child that imports @spendlens/core/testing, and
+// the whole expression written here would be replaced in its own source.
+const META_URL = ["import", "meta", "url"].join(".");
 const INNER = Symbol("resolving for the plugin");
 
-const plugin = (entry: string): esbuild.Plugin => ({
+const plugin = (entry: string): Esbuild.Plugin => ({
   name: "spendlens-child-bundle",
   setup(b) {
     b.onResolve({ filter: /^[^./]/ }, async (args) => {
@@ -46,7 +50,7 @@ const plugin = (entry: string): esbuild.Plugin => ({
       if (args.path.includes("/node_modules/") || args.path === entry) return undefined;
       const text = readFileSync(args.path, "utf8");
       return {
-        contents: text.replaceAll("import.meta.url", JSON.stringify(pathToFileURL(args.path).href)),
+        contents: text.replaceAll(META_URL, JSON.stringify(pathToFileURL(args.path).href)),
         loader: args.path.endsWith("x") ? "tsx" : "ts",
       };
     });
@@ -63,6 +67,8 @@ export interface Bundle {
 export async function bundleTs(entry: string): Promise<Bundle> {
   const dir = mkdtempSync(join(tmpdir(), `spendlens-bundle-${testRunId()}-`));
   const file = join(dir, `${basename(entry).replace(/\.[cm]?tsx?$/, "")}.mjs`);
+  // Imported on first use: a test file that bundles nothing does not load esbuild.
+  const esbuild = await import("esbuild");
   try {
     await esbuild.build({
       entryPoints: [entry],
@@ -84,7 +90,7 @@ export async function bundleTs(entry: string): Promise<Bundle> {
   return { file, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** `spawnTs` of @spendlens/core/testing for a TypeScript entry, on its bundle: `node <bundle>`. */
+/** Starts a TypeScript entry as a child process (stdout and stderr piped), on its bundle: `node <bundle>`. */
 export async function spawnBundled(
   entry: string,
   opts: { env?: NodeJS.ProcessEnv } = {},
@@ -97,7 +103,7 @@ export async function spawnBundled(
   return { child, bundle };
 }
 
-/** `runTs` of @spendlens/core/testing on the entry's bundle: runs it to its end, or kills it (SIGKILL) after `timeoutMs`. */
+/** `awaitChild` on the entry's bundle: runs it to its end, or kills it (SIGKILL) after `timeoutMs`. */
 export async function runBundled(entry: string, opts: { timeoutMs: number }): Promise<IsolatedRun> {
   const { child, bundle } = await spawnBundled(entry);
   try {

@@ -1,3 +1,4 @@
+import { setFlagsFromString } from "node:v8";
 import {
   dropPostgresTemplate,
   ensurePostgresTemplate,
@@ -17,6 +18,10 @@ import {
  */
 export default async function setup(): Promise<() => Promise<void>> {
   testRunId(); // sets SPENDLENS_TEST_RUN_ID, which the workers inherit
+  // This process (vitest's main one) runs PGlite only here, once: initdb and the migrations, before any
+  // test file starts. V8's baseline tier alone (Liftoff) costs less than tiering hot functions up to
+  // TurboFan for that one short job (apps/cli/src/wasmTier.ts); read when PGlite's module is compiled.
+  setFlagsFromString("--liftoff-only");
   const keep = process.env.SPENDLENS_TEST_KEEP_TEMPLATE === "1";
   // `pnpm test` runs both engines in one vitest process (SPENDLENS_TEST_ENGINES): a template for each.
   const engines = (process.env.SPENDLENS_TEST_ENGINES ?? testEngine()).split(",");

@@ -1,12 +1,13 @@
 import { sql } from "kysely";
 import { describe, expect, it } from "vitest";
 import { openDatabase } from "../src/db/connect.ts";
-import { executeNamed, statementName } from "../src/db/named.ts";
+import { executeNamed, NAMED_PER_CONNECTION, statementName } from "../src/db/named.ts";
 import { useTestDb } from "../src/testing/hooks.ts";
 
 /**
  * Statements run by `executeNamed`: on a Postgres handle's pool a named statement, parsed once per
- * connection (the rollup reports and the fold call); elsewhere kysely's own path. Same rows either way.
+ * connection (the rollup reports and the fold call); on PGlite a named statement in its one session, run
+ * on its generic plan; elsewhere (a transaction) kysely's own path. Same rows either way.
  */
 
 const t = useTestDb({
@@ -101,5 +102,93 @@ describe("executeNamed", () => {
       await h.close();
       await admin.close();
     }
+  });
+
+  it("on PGlite, prepares one statement per text, runs it on its generic plan, and leaves others custom", async () => {
+    if (t.engine !== "pglite") return expect(t.url).toBeTruthy();
+    const name = statementName(probe(1).compile(t.db).sql);
+    const uses = async () =>
+      (
+        await sql<{ n: number; generic: number; custom: number }>`SELECT count(*)::int AS n,
+          coalesce(sum(generic_plans), 0)::int AS generic, coalesce(sum(custom_plans), 0)::int AS custom
+        FROM pg_prepared_statements WHERE name = ${name}`.execute(t.db)
+      ).rows[0]!;
+    const before = await uses();
+    for (let i = 1; i <= 7; i++)
+      expect((await executeNamed(t.db, probe(i))).rows.length).toBe(Math.max(0, 6 - i));
+    const after = await uses();
+    expect(after).toEqual({ n: 1, generic: before.generic + 7, custom: 0 });
+    // The setting is back to the session's own after each call: kysely's unnamed statements plan custom.
+    const mode = await sql<{ m: string }>`SELECT current_setting('plan_cache_mode') AS m`.execute(t.db);
+    expect(mode.rows[0]!.m).toBe("auto");
+  });
+
+  it("on PGlite, every parameter type comes back as kysely's path gives it, nulls included", async () => {
+    const q = (v: { d: string; ts: string; arr: string[]; n: number | null; big: string; txt: string }) =>
+      sql<
+        Record<string, unknown>
+      >`SELECT ${v.d}::date AS d, ${v.ts}::timestamp AS ts, ${v.arr}::text[] AS arr,
+        ${v.n}::int AS n, ${v.big}::int8 AS big, ${v.txt}::text AS txt, 0.1::float8 + 0.2 AS f, NULL::text AS z`;
+    for (const v of [
+      {
+        d: "0001-01-01",
+        ts: "9999-12-31 23:59:59.999",
+        arr: ["a", "😀", ""],
+        n: null,
+        big: "9223372036854775807",
+        txt: "x",
+      },
+      {
+        d: "2026-12-07",
+        ts: "1970-01-01 00:00:00",
+        arr: [],
+        n: -2147483648,
+        big: "-1",
+        txt: "é\u{1F600}".repeat(1000),
+      },
+    ])
+      expect((await executeNamed(t.db, q(v))).rows).toEqual((await q(v).execute(t.db)).rows);
+  });
+
+  it("on PGlite, an error leaves the session as it was, and a named read waits for a transaction in progress", async () => {
+    if (t.engine !== "pglite") return expect(t.url).toBeTruthy();
+    const div = (d: number) => sql<{ q: number }>`SELECT 10 / ${d}::int AS q`;
+    expect((await executeNamed(t.db, div(2))).rows).toEqual([{ q: 5 }]);
+    await expect(executeNamed(t.db, div(0))).rejects.toMatchObject({ code: "22012" });
+    await expect(executeNamed(t.db, sql`SELECT no_such_column FROM named_probe`)).rejects.toMatchObject({
+      code: "42703",
+    });
+    expect((await executeNamed(t.db, div(5))).rows).toEqual([{ q: 2 }]);
+    const mode = await sql<{ m: string }>`SELECT current_setting('plan_cache_mode') AS m`.execute(t.db);
+    expect(mode.rows[0]!.m).toBe("auto");
+    // A transaction holds the handle's one connection: the named read runs after it ends, never inside it.
+    let read: Promise<number[]> | undefined;
+    await t.db
+      .transaction()
+      .execute(async (trx) => {
+        await sql`INSERT INTO named_probe VALUES (100)`.execute(trx);
+        read = executeNamed(t.db, probe(100)).then((r) => r.rows.map((x) => x.a));
+        await new Promise((r) => setTimeout(r, 20));
+        throw new Error("roll back");
+      })
+      .catch((e: Error) => expect(e.message).toBe("roll back"));
+    expect(await read).toEqual([]);
+  });
+
+  it("on PGlite, a statement whose result changed shape is answered again, and texts past the limit run unnamed", async () => {
+    if (t.engine !== "pglite") return expect(t.url).toBeTruthy();
+    await sql`CREATE TABLE named_shape (a int)`.execute(t.db);
+    await sql`INSERT INTO named_shape VALUES (1)`.execute(t.db);
+    const shape = sql<Record<string, number>>`SELECT * FROM named_shape`;
+    expect((await executeNamed(t.db, shape)).rows).toEqual([{ a: 1 }]);
+    await sql`ALTER TABLE named_shape ADD COLUMN b int DEFAULT 7`.execute(t.db);
+    expect((await executeNamed(t.db, shape)).rows).toEqual([{ a: 1, b: 7 }]);
+    expect((await executeNamed(t.db, shape)).rows).toEqual([{ a: 1, b: 7 }]);
+    for (let i = 0; i < NAMED_PER_CONNECTION + 5; i++)
+      expect((await executeNamed(t.db, sql.raw<{ i: number }>(`SELECT ${i}::int AS i`))).rows).toEqual([
+        { i },
+      ]);
+    const n = await sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_prepared_statements`.execute(t.db);
+    expect(n.rows[0]!.n).toBe(NAMED_PER_CONNECTION);
   });
 });

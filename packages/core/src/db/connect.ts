@@ -236,6 +236,22 @@ export function pgPoolOf(db: Db): pg.Pool | undefined {
   return pools.get(db);
 }
 
+/**
+ * The PGlite behind a PGlite `db` made by openDatabase, with PGlite's own wire-protocol helpers (from the
+ * same module instance, loaded only when a PGlite is opened), for statements kysely cannot name
+ * (db/named.ts). Undefined for Postgres, a transaction or any other Kysely instance.
+ */
+export interface PgliteSession {
+  pglite: PGlite;
+  serialize: typeof import("@electric-sql/pglite").protocol.serialize;
+  parse: typeof import("@electric-sql/pglite").parse;
+}
+const pglites = new WeakMap<Db, PgliteSession>();
+
+export function pgliteOf(db: Db): PgliteSession | undefined {
+  return pglites.get(db);
+}
+
 export async function openDatabase(opts: OpenOptions = {}): Promise<DbHandle> {
   const timeout = opts.statementTimeoutMs ?? 15_000;
   if (opts.databaseReadUrl && !opts.databaseUrl)
@@ -272,7 +288,7 @@ export async function openDatabase(opts: OpenOptions = {}): Promise<DbHandle> {
   }
   if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true });
   limitWasmCompileTasks();
-  const { PGlite } = await import("@electric-sql/pglite");
+  const { PGlite, protocol, parse } = await import("@electric-sql/pglite");
   const pglite = await PGlite.create({
     ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
     ...(opts.loadDataDir ? { loadDataDir: opts.loadDataDir } : {}),
@@ -282,6 +298,7 @@ export async function openDatabase(opts: OpenOptions = {}): Promise<DbHandle> {
   });
   await pglite.exec(`SET TimeZone = 'UTC'; SET statement_timeout = ${Math.max(0, Math.floor(timeout))};`);
   const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
+  pglites.set(db, { pglite, serialize: protocol.serialize, parse });
   return {
     db,
     engine: "pglite",

@@ -1,5 +1,6 @@
 import { sql } from "kysely";
 import { afterAll, describe, expect, it } from "vitest";
+import { LOG_COLUMNS_SQL } from "../src/db/schemaFacts.ts";
 import {
   foldRollups,
   hasDayMarks,
@@ -46,5 +47,43 @@ describe("schema facts of later migrations (fold, route rollups, day and route m
     expect(await pending()).toBe(2);
     expect(await foldRollups(t.db)).toBe(2);
     expect(await pending()).toBe(0);
+  });
+});
+
+describe("the probe's column list", () => {
+  let t: TestDb;
+  afterAll(() => t?.drop());
+
+  it("is information_schema.columns' own, on the migrated table and on tables of every kind of column type", async () => {
+    t = await createTestDb({ migrate: false });
+    type Col = { name: string; type: string; precision: number | null; nullable: string };
+    const both = async () => {
+      const ours = await sql<{ cols: Col[] | null }>`SELECT (${LOG_COLUMNS_SQL}) AS cols`.execute(t.db);
+      const view = await sql<{ cols: Col[] | null }>`SELECT (SELECT json_agg(json_build_object('name',
+          column_name, 'type', data_type, 'precision', datetime_precision, 'nullable', is_nullable))
+        FROM information_schema.columns
+        WHERE table_schema = 'public' AND table_name = 'LiteLLM_SpendLogs') AS cols`.execute(t.db);
+      const sorted = (c: Col[] | null) => (c ?? []).sort((x, y) => (x.name < y.name ? -1 : 1));
+      return [sorted(ours.rows[0]!.cols), sorted(view.rows[0]!.cols)];
+    };
+    // No table yet: both are empty.
+    expect(await both()).toEqual([[], []]);
+    await migrate(t.db);
+    const [ours, view] = await both();
+    expect(ours!.length).toBeGreaterThan(20);
+    expect(ours).toEqual(view);
+    // A table of odd column types in its place (domains, arrays, enums, every datetime precision).
+    await sql`ALTER TABLE "LiteLLM_SpendLogs" RENAME TO spend_logs_migrated`.execute(t.db);
+    await sql`CREATE TYPE probe_mood AS ENUM ('ok')`.execute(t.db);
+    await sql`CREATE DOMAIN probe_ts3 AS timestamptz(3) NOT NULL`.execute(t.db);
+    await sql`CREATE DOMAIN probe_tags AS text[]`.execute(t.db);
+    await sql`CREATE TABLE "LiteLLM_SpendLogs" (request_id text PRIMARY KEY, "startTime" probe_ts3,
+        "endTime" timestamp(0), d date, t time(2), tz timetz, i interval, i2 interval second(3),
+        im interval minute, tags text[], tags2 probe_tags, mood probe_mood, n numeric(10, 2), j jsonb,
+        gone int, "😀 x" varchar(5) NOT NULL DEFAULT 'a')`.execute(t.db);
+    await sql`ALTER TABLE "LiteLLM_SpendLogs" DROP COLUMN gone`.execute(t.db);
+    const [ours2, view2] = await both();
+    expect(ours2!.map((c) => c.name)).toContain("😀 x");
+    expect(ours2).toEqual(view2);
   });
 });

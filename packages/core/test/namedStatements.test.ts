@@ -175,7 +175,7 @@ describe("executeNamed", () => {
     expect(await read).toEqual([]);
   });
 
-  it("on PGlite, a statement whose result changed shape is answered again, and texts past the limit run unnamed", async () => {
+  it("on PGlite, a statement whose result changed shape is answered again, and the most recently used texts stay prepared", async () => {
     if (t.engine !== "pglite") return expect(t.url).toBeTruthy();
     await sql`CREATE TABLE named_shape (a int)`.execute(t.db);
     await sql`INSERT INTO named_shape VALUES (1)`.execute(t.db);
@@ -184,11 +184,48 @@ describe("executeNamed", () => {
     await sql`ALTER TABLE named_shape ADD COLUMN b int DEFAULT 7`.execute(t.db);
     expect((await executeNamed(t.db, shape)).rows).toEqual([{ a: 1, b: 7 }]);
     expect((await executeNamed(t.db, shape)).rows).toEqual([{ a: 1, b: 7 }]);
-    for (let i = 0; i < NAMED_PER_CONNECTION + 5; i++)
-      expect((await executeNamed(t.db, sql.raw<{ i: number }>(`SELECT ${i}::int AS i`))).rows).toEqual([
-        { i },
-      ]);
+    const text = (i: number) => sql.raw<{ i: number }>(`SELECT ${i}::int AS i`);
+    const prepared = async (i: number) =>
+      (
+        await sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_prepared_statements
+          WHERE name = ${statementName(text(i).compile(t.db).sql)}`.execute(t.db)
+      ).rows[0]!.n === 1;
+    for (let i = 0; i < NAMED_PER_CONNECTION + 5; i++) {
+      expect((await executeNamed(t.db, text(i))).rows).toEqual([{ i }]);
+      // Text 0 is used again each time: the most recently used, never the one closed.
+      expect((await executeNamed(t.db, text(0))).rows).toEqual([{ i: 0 }]);
+    }
     const n = await sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_prepared_statements`.execute(t.db);
     expect(n.rows[0]!.n).toBe(NAMED_PER_CONNECTION);
+    expect(await prepared(0)).toBe(true);
+    expect(await prepared(NAMED_PER_CONNECTION + 4)).toBe(true);
+    expect(await prepared(1)).toBe(false);
+    // A closed text is prepared again when it comes back.
+    expect((await executeNamed(t.db, text(1))).rows).toEqual([{ i: 1 }]);
+    expect(await prepared(1)).toBe(true);
+  });
+
+  it("named on PGlite only: unnamed on Postgres, the same rows everywhere", async () => {
+    // On Postgres, one connection: the check below sees the session the statement ran in.
+    const h = t.url ? await openDatabase({ databaseUrl: t.url, maxConnections: 1 }) : null;
+    const db = h?.db ?? t.db;
+    try {
+      const q = sql<{ a: number }>`SELECT a FROM named_probe WHERE a <= ${2} ORDER BY a`;
+      expect((await executeNamed(db, q, "pglite")).rows).toEqual([{ a: 1 }, { a: 2 }]);
+      const name = statementName(q.compile(db).sql);
+      const ps = await sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_prepared_statements
+        WHERE name = ${name}`.execute(db);
+      expect(ps.rows[0]!.n).toBe(t.engine === "pglite" ? 1 : 0);
+      // The same text without the restriction is named on both.
+      await executeNamed(db, q);
+      expect(
+        (
+          await sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_prepared_statements
+        WHERE name = ${name}`.execute(db)
+        ).rows[0]!.n,
+      ).toBe(1);
+    } finally {
+      await h?.close();
+    }
   });
 });

@@ -2,6 +2,7 @@ import { CompiledQuery, type RawBuilder, sql } from "kysely";
 import { z } from "zod";
 import { normalizeKeyFilter } from "../auth/hash.ts";
 import type { Db } from "../db/connect.ts";
+import { executeNamed } from "../db/named.ts";
 import { schemaFacts } from "../db/schemaFacts.ts";
 import { badRequest } from "../errors.ts";
 import {
@@ -522,8 +523,12 @@ async function routePage(
     SELECT d.dirty, d.pending, c.n AS total_rows, g.*${meta} FROM dirty d CROSS JOIN LATERAL (${count}) c
       LEFT JOIN LATERAL (SELECT ${PAGE_TEXT.columns} FROM ${PAGE_TEXT.table} r WHERE d.go AND ${rowWhere}
         ORDER BY ${PAGE_TEXT.order}${limit}) g ON true${metaJoin}`;
-  const r = await db.executeQuery<ActivityRow & RowMeta & { dirty: boolean; pending: boolean }>(
-    CompiledQuery.raw(text, params),
+  const r = await executeNamed(
+    db,
+    CompiledQuery.raw(text, params) as CompiledQuery<
+      ActivityRow & RowMeta & { dirty: boolean; pending: boolean }
+    >,
+    "pglite",
   );
   if (r.rows[0]?.dirty) return null;
   if (r.rows[0]?.pending) return "pending";
@@ -578,12 +583,13 @@ export async function activityRows(
   // The route rollups' page order (their columns are COLLATE "C"): the same pages on either path.
   const order = sql`g.day DESC, g.entity COLLATE "C" NULLS FIRST, g.api_key COLLATE "C" NULLS FIRST, g.model COLLATE "C" NULLS FIRST, g.model_group COLLATE "C" NULLS FIRST, g.custom_llm_provider COLLATE "C" NULLS FIRST, g.mcp_namespaced_tool_name COLLATE "C" NULLS FIRST, g.endpoint COLLATE "C" NULLS FIRST`;
   const limit = q.page === null ? sql`` : sql` LIMIT ${q.page_size} OFFSET ${(q.page - 1) * q.page_size}`;
-  const r = await sql<ActivityRow>`${cte},
+  const statement = sql<ActivityRow>`${cte},
     grp AS MATERIALIZED (SELECT day::text AS day, ${sql.ref(ENTITY_COLUMN[entity])} AS entity, api_key, model,
         model_group, custom_llm_provider, mcp_namespaced_tool_name, call_type AS endpoint, ${sql.join(SUMS, sql`, `)}
       FROM src GROUP BY 1, 2, 3, 4, 5, 6, 7, 8)
     SELECT g.*, c.n AS total_rows FROM (SELECT count(*)::int AS n FROM grp) c
-      LEFT JOIN LATERAL (SELECT * FROM grp g ORDER BY ${order}${limit}) g ON true`.execute(db);
+      LEFT JOIN LATERAL (SELECT * FROM grp g ORDER BY ${order}${limit}) g ON true`;
+  const r = await executeNamed(db, statement, "pglite");
   const total = r.rows[0]?.total_rows ?? 0;
   return { rows: r.rows.filter((x) => x.day !== null), total };
 }

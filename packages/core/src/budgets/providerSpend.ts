@@ -1,6 +1,7 @@
 import { type RawBuilder, sql } from "kysely";
 import { now } from "../clock.ts";
 import type { Db } from "../db/connect.ts";
+import { executeNamed } from "../db/named.ts";
 import { schemaFacts } from "../db/schemaFacts.ts";
 import { foldBeforeRead } from "../rollups/fold.ts";
 import { plan } from "../rollups/plan.ts";
@@ -209,7 +210,7 @@ export async function providerSpendRowsMany(
   // group's terms are summed in value order (not the plan's), and the rows come out in one order, so
   // the caller's per-provider sum adds them in one order too (two calls, one that opens the window and
   // one that reads it with other providers' windows, differed in the 17th digit).
-  const r = await sql<ProviderColumnsSpend & { w: number }>`WITH
+  const statement = sql<ProviderColumnsSpend & { w: number }>`WITH
     unclean AS MATERIALIZED (SELECT coalesce(array_agg(rd.day), '{}') AS days
       FROM spendlens.rollup_days rd WHERE rd.day = ANY(${edgeDays}::date[])
         AND (rd.dirty_at IS NOT NULL OR rd.raw_deleted)),
@@ -222,7 +223,8 @@ export async function providerSpendRowsMany(
       UNION ALL SELECT ${utcBounds}, 1, hr.w FROM hr WHERE ${uncleanDay})
     SELECT u.w, u.model, u.model_id, u.custom_llm_provider, sum(u.spend ORDER BY u.spend)::float8 AS spend
     FROM (${sql.join(parts, sql` UNION ALL `)}) u GROUP BY 1, 2, 3, 4
-    ORDER BY 1, u.model COLLATE "C", u.model_id COLLATE "C", u.custom_llm_provider COLLATE "C"`.execute(db);
+    ORDER BY 1, u.model COLLATE "C", u.model_id COLLATE "C", u.custom_llm_provider COLLATE "C"`;
+  const r = await executeNamed(db, statement, "pglite");
   for (const row of r.rows) {
     const { w, ...rest } = row;
     out[w]!.push(rest);

@@ -2,6 +2,7 @@ import { type RawBuilder, sql } from "kysely";
 import { now } from "../clock.ts";
 import { dayOfInstant } from "../days.ts";
 import type { Db } from "../db/connect.ts";
+import { executeNamed } from "../db/named.ts";
 import { foldBeforeRead } from "../rollups/fold.ts";
 import { type EdgeDay, splitDays } from "../spend/endUserWeeks.ts";
 
@@ -19,7 +20,8 @@ import { type EdgeDay, splitDays } from "../spend/endUserWeeks.ts";
  *     inside the statement: the number is what a COUNT(*) over the raw logs gives, in the same snapshot.
  * Pending inserts are folded first (`foldBeforeRead`), as every rollup reader does. Not a named
  * statement checking the fold itself (`executeFolded`): its raw edge parts' best plan depends on how
- * common the end user is, and a named statement may settle on one generic plan for every end user.
+ * common the end user is, and a named statement may settle on one generic plan for every end user. Named
+ * on PGlite alone (`executeNamed(…, "pglite")`), where planning it costs several times running it.
  */
 export async function countEndUserLogs(
   db: Db,
@@ -30,7 +32,7 @@ export async function countEndUserLogs(
 ): Promise<number> {
   if (!(Date.parse(from) < Date.parse(to))) return 0;
   await foldBeforeRead(db);
-  const r = await endUserCountSql(endUser, from, to, nowMs).execute(db);
+  const r = await executeNamed(db, endUserCountSql(endUser, from, to, nowMs), "pglite");
   return Number(r.rows[0]?.n ?? 0);
 }
 

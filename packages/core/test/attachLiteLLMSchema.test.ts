@@ -10,7 +10,7 @@ import {
   spendLogsUi,
   spendLogsUiInput,
 } from "../src/internal.ts";
-import { createTestDb, litellmFixtureStatements, type TestDb } from "../src/testing/index.ts";
+import { createTestDb, type TestDb, writeLitellmFixture } from "../src/testing/index.ts";
 
 /**
  * Attach mode on a database built from LiteLLM's own generated DDL (test/fixtures/litellm), plain and
@@ -111,8 +111,7 @@ for (const partitioned of [false, true]) {
 
     beforeAll(async () => {
       t = await createTestDb({ migrate: false });
-      for (const s of [...litellmFixtureStatements("schema.sql"), ...litellmFixtureStatements("views.sql")])
-        await sql.raw(s).execute(t.db);
+      await writeLitellmFixture(t, "schema.sql", "views.sql");
       if (partitioned) for (const s of PARTITION) await sql.raw(s).execute(t.db);
       // Logs that exist before spendlens attaches are backfilled by the migration.
       const before = rows(250, 1);

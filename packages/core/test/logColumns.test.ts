@@ -23,7 +23,7 @@ import {
   writeErrorRow,
   writeLogRow,
 } from "../src/internal.ts";
-import { createTestDb, litellmFixtureStatements, type TestDb } from "../src/testing/index.ts";
+import { createTestDb, type TestDb, writeLitellmFixture } from "../src/testing/index.ts";
 
 /**
  * The column catalog (db/logColumns.ts) against the tables the frozen migrations make, on this engine:
@@ -125,7 +125,7 @@ describe("the catalog against LiteLLM's own schema (attach mode)", () => {
   it("LiteLLM's current table has exactly the catalog's columns and types", async () => {
     const t = await createTestDb({ migrate: false });
     try {
-      for (const s of litellmFixtureStatements("schema.sql")) await sql.raw(s).execute(t.db); // the committed fixture, no input
+      await writeLitellmFixture(t, "schema.sql"); // the committed fixture, no input
       expect((await migrate(t.db)).mode).toBe("attach");
       const spend = await tableColumns(t, "LiteLLM_SpendLogs");
       expect(spend.map(({ name, type }) => ({ name, type })).sort(byName)).toEqual(
@@ -147,7 +147,7 @@ describe("the catalog against LiteLLM's own schema (attach mode)", () => {
   it("an older LiteLLM's table lacks only columns the catalog marks optional; the schema facts see the table as it is", async () => {
     const t = await createTestDb({ migrate: false });
     try {
-      for (const s of litellmFixtureStatements("schema.sql")) await sql.raw(s).execute(t.db);
+      await writeLitellmFixture(t, "schema.sql");
       await sql`ALTER TABLE "LiteLLM_SpendLogs" DROP COLUMN organization_id, DROP COLUMN agent_id,
         DROP COLUMN mcp_namespaced_tool_name, DROP COLUMN status, DROP COLUMN request_duration_ms`.execute(
         t.db,

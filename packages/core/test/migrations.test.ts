@@ -5,8 +5,8 @@ import { useTestDb } from "../src/testing/hooks.ts";
 import {
   createOlderSpendLogs,
   createTestDb,
-  litellmFixtureStatements,
   type TestDb,
+  writeLitellmFixture,
 } from "../src/testing/index.ts";
 
 describe("migrations, standalone", () => {
@@ -89,8 +89,7 @@ describe("migrations make what the TypeScript migrations made", () => {
 
   it("attached to an older LiteLLM (no organization_id, agent_id, status, … in SpendLogs)", async () => {
     t = await createTestDb({ migrate: false });
-    const ddl = litellmFixtureStatements("schema.sql");
-    for (const s of ddl) await sql.raw(s).execute(t.db); // the committed fixture, no input
+    await writeLitellmFixture(t, "schema.sql"); // the committed fixture, no input
     await sql`ALTER TABLE "LiteLLM_SpendLogs" DROP COLUMN organization_id, DROP COLUMN agent_id,
       DROP COLUMN mcp_namespaced_tool_name, DROP COLUMN status, DROP COLUMN request_duration_ms`.execute(
       t.db,

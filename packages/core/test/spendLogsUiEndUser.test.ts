@@ -112,7 +112,13 @@ describe("/spend/logs/ui end_user total from the end-user rollups", () => {
   ];
   const endUsers = ["ann", "bob", "cy", "", "busy", "nobody"];
 
-  /** Every end user and window: the rollup count, the route's count path, and the page's total. */
+  /**
+   * Every end user and window: the rollup count, the route's count path, and the page's total. With
+   * end_user alone (an admin's count), countSpendLogs answers through countEndUserLogs whatever its
+   * scanLimit, and the page (page_size 1) counts with countSpendLogs(db, ALL, the same filter) whenever
+   * its page is not known to be the last (a full page: 1 log or more; pageOf): there the page's total is
+   * that same call, so countSpendLogs is asked on its own only where the page does not count (no log).
+   */
   const expectAll = async (label: string) => {
     const raw = await rawLogs(t.db);
     let nonZero = 0;
@@ -123,9 +129,10 @@ describe("/spend/logs/ui end_user total from the end-user rollups", () => {
         const to = new Date(ms(isoOf(e)) + 1).toISOString();
         expect(await countEndUserLogs(t.db, u, isoOf(s), to), `${label} ${u} ${s}..${e}`).toBe(want);
         const input = spendLogsUiInput.parse({ start_date: s, end_date: e, end_user: u, page_size: "1" });
-        expect(await countSpendLogs(t.db, ALL, logFilterOf(input), { scanLimit: 0 }), `${label} ${u}`).toBe(
-          want,
-        );
+        if (want === 0)
+          expect(await countSpendLogs(t.db, ALL, logFilterOf(input), { scanLimit: 0 }), `${label} ${u}`).toBe(
+            want,
+          );
         const page = await spendLogsUi(t.db, ALL, input);
         expect(page.total, `${label} page ${u} ${s}..${e}`).toBe(want);
         expect(page.data.length).toBe(Math.min(1, want));

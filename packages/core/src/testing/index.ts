@@ -483,7 +483,7 @@ export { setClock } from "../clock.ts";
 export { parseConfig } from "../config/config.ts";
 export { foldRollups } from "../rollups/fold.ts";
 export * as analyticsFixture from "./analytics.ts";
-export { createOlderSpendLogs, litellmFixtureStatements } from "./litellmTables.ts";
+export { createOlderSpendLogs, litellmFixtureStatements, writeLitellmFixture } from "./litellmTables.ts";
 export {
   bruteCustomers,
   bruteKeys,

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import { sql } from "kysely";
-import type { Db } from "../db/connect.ts";
+import type { Db, DbHandle } from "../db/connect.ts";
 
 /**
  * `"LiteLLM_SpendLogs"` as an older LiteLLM made it: every column spendlens requires but no
@@ -37,4 +37,21 @@ export function litellmFixtureStatements(file: "schema.sql" | "views.sql"): stri
     .split(/;\s*$/m)
     .map((s) => s.replace(/^\s*--.*$/gm, "").trim())
     .filter((s) => s !== "");
+}
+
+/**
+ * LiteLLM's own DDL files (litellmFixtureStatements) written into a test database as one script: one
+ * simple query (PGlite's exec, or the pool's query without parameters on Postgres), not a round trip per
+ * statement. The same statements in the same order, in one implicit transaction (none of them is one that
+ * refuses a transaction): the same tables, indexes and views; on PGlite about half the CPU time of ~170
+ * separate statements.
+ */
+export async function writeLitellmFixture(
+  h: Pick<DbHandle, "pglite" | "pool">,
+  ...files: ("schema.sql" | "views.sql")[]
+): Promise<void> {
+  const script = files.flatMap((f) => litellmFixtureStatements(f)).join(";\n");
+  if (h.pglite) await h.pglite.exec(script);
+  else if (h.pool) await h.pool.query(script);
+  else throw new Error("writeLitellmFixture: neither a PGlite nor a pg pool");
 }

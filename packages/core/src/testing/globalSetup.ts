@@ -1,6 +1,6 @@
 import { setFlagsFromString } from "node:v8";
 import {
-  dropPostgresTemplate,
+  dropRunDatabases,
   ensurePostgresTemplate,
   migratedPgliteTemplate,
   removeTestRunDir,
@@ -11,8 +11,9 @@ import {
 /**
  * vitest globalSetup of every package (vitest.shared.ts): fixes the run id for all worker processes and
  * makes the migrated template once, before any test file starts (createTestDb would also make it on
- * first use, under a lock). The teardown removes what the run made (the Postgres template, the run's temp
- * folder with the PGlite templates), unless the caller owns the clean-up (scripts/test.mjs sets
+ * first use, under a lock). The teardown removes what the run made (its Postgres databases, the template
+ * and the test files' ones, which they leave to it; the run's temp folder with the PGlite templates),
+ * unless the caller owns the clean-up (scripts/test.mjs sets
  * SPENDLENS_TEST_KEEP_TEMPLATE=1: one template serves every package of its run, and it removes every
  * database and the temp folder of the run at the end).
  */
@@ -31,9 +32,13 @@ export default async function setup(): Promise<() => Promise<void>> {
     engines.includes("postgres") ? ensurePostgresTemplate() : null,
   ]);
   const created = pg?.created ?? false;
+  // The run's owner (scripts/test.mjs, or this teardown when it made the template) drops every database
+  // of the run at its end, so the test files leave theirs (dropsAtRunEnd: why). Set before any worker
+  // starts; they inherit it.
+  if (keep || created) process.env.SPENDLENS_TEST_DROP_AT_END = "1";
   return async () => {
     if (keep) return;
-    if (created) await dropPostgresTemplate();
+    if (created) await dropRunDatabases();
     removeTestRunDir();
   };
 }

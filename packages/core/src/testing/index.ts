@@ -76,6 +76,7 @@ export async function createTestDb(opts: { migrate?: boolean; onDisk?: boolean }
     url = u.toString();
     handle = await openDatabase({ databaseUrl: url, maxConnections: 20 });
     dropDb = async () => {
+      if (dropsAtRunEnd()) return; // the run's owner drops it with the run's other databases
       const c = new pg.Client({ connectionString: adminPgUrl() });
       c.on("error", () => {});
       await c.connect();
@@ -106,6 +107,53 @@ export async function createTestDb(opts: { migrate?: boolean; onDisk?: boolean }
       await dropDb();
     },
   };
+}
+
+/**
+ * Whether this run's owner drops every database of the run when the run ends (`dropRunDatabases`;
+ * scripts/test.mjs, or the vitest globalSetup that made the run's template, sets
+ * SPENDLENS_TEST_DROP_AT_END=1): a test file's `drop()` then closes its connections and leaves the
+ * database. Why: a test database is ~580 files, and on ext4 without a journal (this machine's and CI's
+ * file system) the kernel skips, one by one, every inode freed in the last 60 s (360 s while its inode
+ * table block is dirty) when it allocates a new one (`recently_deleted()`, fs/ext4/ialloc.c). With a
+ * database dropped every few seconds, each CREATE DATABASE cost ~0.5 CPU-s of kernel time (0.05 with no
+ * drop in the last minute), a third of the Postgres server's CPU in `--project core:postgres`.
+ */
+export const dropsAtRunEnd = (): boolean => process.env.SPENDLENS_TEST_DROP_AT_END === "1";
+
+/**
+ * Drops every database of this run (`spendlens_t_<run id>_…`: the test files' databases and the
+ * template), newest first, a few at a time. Each DROP DATABASE waits for a checkpoint, which fsyncs every
+ * file written since the last one but those of the databases already dropped: the newest ones hold
+ * the files written last.
+ */
+export async function dropRunDatabases(): Promise<void> {
+  const prefix = `spendlens_t_${testRunId()}_`;
+  const clients = await Promise.all(
+    Array.from({ length: 4 }, async () => {
+      const c = new pg.Client({ connectionString: adminPgUrl() });
+      c.on("error", () => {});
+      await c.connect();
+      return c;
+    }),
+  );
+  try {
+    const names = (
+      await clients[0]!.query<{ datname: string }>(
+        "SELECT datname FROM pg_database WHERE left(datname, length($1)) = $1 ORDER BY oid DESC",
+        [prefix],
+      )
+    ).rows.map((r) => r.datname);
+    await Promise.all(
+      clients.map(async (c) => {
+        // Names read from pg_database, each with this run's prefix.
+        for (let n = names.shift(); n !== undefined; n = names.shift())
+          await c.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(n)} WITH (FORCE)`);
+      }),
+    );
+  } finally {
+    await Promise.all(clients.map((c) => c.end().catch(() => {})));
+  }
 }
 
 /**
@@ -328,18 +376,6 @@ export async function ensurePostgresTemplate(): Promise<{ name: string; created:
     } finally {
       await admin.query("SELECT pg_advisory_unlock(hashtext($1))", [name]).catch(() => {});
     }
-  } finally {
-    await admin.end().catch(() => {});
-  }
-}
-
-/** Drops this run's Postgres template (by its exact name). */
-export async function dropPostgresTemplate(): Promise<void> {
-  const admin = new pg.Client({ connectionString: adminPgUrl() });
-  admin.on("error", () => {});
-  await admin.connect();
-  try {
-    await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(postgresTemplateName())} WITH (FORCE)`);
   } finally {
     await admin.end().catch(() => {});
   }

@@ -12,12 +12,13 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:f
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "./pg.cjs";
+import { ownClusterUnavailable, startOwnCluster } from "./runCluster.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 const reports = join(root, ".test-reports");
 rmSync(reports, { recursive: true, force: true });
 mkdirSync(reports, { recursive: true });
-const pgUrl = process.env.SPENDLENS_TEST_PG_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+let pgUrl = process.env.SPENDLENS_TEST_PG_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 // `--project core` names the package: its projects are `core:pglite`, `core:postgres` (vitest.config.ts).
 const extra = process.argv
   .slice(2)
@@ -119,7 +120,31 @@ const builds = ["@spendlens/cli", "@spendlens/web"].map(
       }),
     ),
 );
-const [withPostgres] = await Promise.all([postgresReachable(), ...builds]);
+// The run's own Postgres cluster where the machine allows one (scripts/runCluster.mjs), made beside the
+// builds; else the shared server at pgUrl.
+let own = null;
+const unavailable = ownClusterUnavailable();
+const ownCluster = unavailable
+  ? Promise.resolve(null)
+  : startOwnCluster(runId).catch((e) => {
+      console.log(`no cluster of the run's own (${String(e.message ?? e).split("\n")[0]}): using ${pgUrl}`);
+      return null;
+    });
+const dropOwn = async () => {
+  const c = own;
+  own = null;
+  await c?.drop();
+};
+for (const signal of ["SIGINT", "SIGTERM"])
+  process.once(signal, () => {
+    dropOwn().finally(() => process.exit(130));
+  });
+[own] = await Promise.all([ownCluster, ...builds]);
+if (own) {
+  pgUrl = own.url;
+  console.log(`Postgres: the run's own cluster spendlens_t_${runId} at ${own.url}`);
+} else if (unavailable) console.log(`Postgres: ${pgUrl} (no cluster of the run's own: ${unavailable})`);
+const withPostgres = await postgresReachable();
 const engines = withPostgres ? ["pglite", "postgres"] : ["pglite"];
 const cpu0 = childCpu();
 const pg0 = withPostgres ? await postgresCpu() : null;
@@ -130,7 +155,9 @@ const t0 = Date.now();
 // wrote once, in the background while tests run, instead of all of them in the first checkpoint of the
 // clean-up (each DROP DATABASE waits for one), which took ~40 s at the end of a run.
 const checkpointEvery = Number(process.env.SPENDLENS_TEST_CHECKPOINT_S ?? 10);
-const checkpointer = withPostgres && checkpointEvery > 0 ? new pg.Client({ connectionString: pgUrl }) : null;
+// On the run's own cluster (fsync off, thrown away whole) neither checkpoints nor drops are needed.
+const checkpointer =
+  withPostgres && !own && checkpointEvery > 0 ? new pg.Client({ connectionString: pgUrl }) : null;
 let checkpointTimer = null;
 if (checkpointer) {
   checkpointer.on("error", () => {});
@@ -154,7 +181,7 @@ const cpu = cpu0 === null ? null : childCpu() - cpu0;
 const idle = idle0 === null ? null : machineIdle() - idle0;
 const vitestWall = (Date.now() - t0) / 1000;
 
-if (withPostgres) {
+if (withPostgres && !own) {
   // This run's databases: its migrated template (spendlens_t_<id>_tpl_<hash>) and every test file's
   // (only this run's: the prefix carries its id). The test files leave theirs to this (createTestDb,
   // `dropsAtRunEnd`: dropping them during the run made every later CREATE DATABASE ~10 times dearer in
@@ -191,6 +218,8 @@ if (withPostgres) {
 }
 // After the clean-up: the drops of the run's databases are the run's work too.
 const pgEnd = pg0 === null ? null : await postgresCpu();
+// The run's own cluster, with all of the run's databases in it.
+await dropOwn();
 if (!withPostgres && process.env.CI) {
   console.error(`\nPostgres pass FAILED: no Postgres at ${pgUrl} (CI requires both passes)`);
   ok = false;

@@ -139,6 +139,11 @@ for (const signal of ["SIGINT", "SIGTERM"])
   process.once(signal, () => {
     dropOwn().finally(() => process.exit(130));
   });
+// A runner that fails on its own (a report it cannot read) still removes the cluster.
+process.once("uncaughtException", (e) => {
+  console.error(e);
+  dropOwn().finally(() => process.exit(1));
+});
 [own] = await Promise.all([ownCluster, ...builds]);
 if (own) {
   pgUrl = own.url;

@@ -56,6 +56,9 @@ function freePort() {
  * user postgres, trust on 127.0.0.1) and `drop()`, which stops and removes it and never throws.
  */
 export async function startOwnCluster(runId) {
+  // The id names a cluster and a folder that the clean-up removes: letters, digits and _ only.
+  if (!/^[A-Za-z0-9_]{1,40}$/.test(runId))
+    throw new Error(`run id ${JSON.stringify(runId)}: not [A-Za-z0-9_]`);
   const ver = pgVersion();
   const name = `spendlens_t_${runId}`;
   const base = existsSync("/dev/shm") ? "/dev/shm" : tmpdir();

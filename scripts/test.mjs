@@ -82,7 +82,12 @@ function machineIdle() {
 }
 
 /** The run: `vitest run` at the root over `engines`. */
+// The vitest process while it runs, and whether a signal asked the runner to stop (then none starts).
+let vitest = null;
+let stopping = false;
+
 function run(engines) {
+  if (stopping) return Promise.resolve(false);
   const t0 = Date.now();
   const child = spawn(process.execPath, [join(root, "node_modules/vitest/vitest.mjs"), "run", ...extra], {
     cwd: root,
@@ -97,8 +102,10 @@ function run(engines) {
       SPENDLENS_TEST_KEEP_TEMPLATE: "1",
     },
   });
+  vitest = child;
   return new Promise((resolve) =>
     child.on("close", (code) => {
+      vitest = null;
       console.log(
         `\n=== ${engines.join(" + ")}: exit ${code}, ${((Date.now() - t0) / 1000).toFixed(1)} s ===\n`,
       );
@@ -130,14 +137,22 @@ const ownCluster = unavailable
       console.log(`no cluster of the run's own (${String(e.message ?? e).split("\n")[0]}): using ${pgUrl}`);
       return null;
     });
+// Once, whenever asked (a signal may come while the cluster is still being made: it is awaited).
+let ownDropped = false;
 const dropOwn = async () => {
-  const c = own;
-  own = null;
+  const c = await ownCluster;
+  if (ownDropped) return;
+  ownDropped = true;
   await c?.drop();
 };
 for (const signal of ["SIGINT", "SIGTERM"])
   process.once(signal, () => {
-    dropOwn().finally(() => process.exit(130));
+    stopping = true;
+    vitest?.kill(signal);
+    dropOwn().finally(() => {
+      rmSync(join(tmpdir(), `spendlens-t-${runId}`), { recursive: true, force: true });
+      process.exit(130);
+    });
   });
 // A runner that fails on its own (a report it cannot read) still removes the cluster.
 process.once("uncaughtException", (e) => {
@@ -215,7 +230,7 @@ if (withPostgres && !own) {
   await Promise.all(
     clients.map(async (c) => {
       for (let n = names.shift(); n !== undefined; n = names.shift())
-        await c.query(`DROP DATABASE IF EXISTS "${n}" WITH (FORCE)`);
+        await c.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(n)} WITH (FORCE)`);
       await c.end();
     }),
   );

@@ -128,16 +128,6 @@ const perPglite = new WeakMap<object, PglitePrepared>();
 const GENERIC_ON = "SET plan_cache_mode = force_generic_plan";
 const GENERIC_OFF = "RESET plan_cache_mode";
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 /**
  * The same on PGlite (one backend, one session): the statement is parsed once under its name (Parse,
  * Describe), and each call binds, describes its portal and executes it, as PGlite's own `query` does
@@ -162,7 +152,7 @@ async function executeNamedPglite<R>(
   const prepared = p;
   return db.connection().execute(async (conn) => {
     const send = (...messages: Uint8Array[]) =>
-      pglite.execProtocolStream(concat(messages), { syncToFs: false });
+      pglite.execProtocolStream(Buffer.concat(messages), { syncToFs: false });
     const rows = await pglite.runExclusive(async () => {
       let types = prepared.types.get(name);
       if (types) {
@@ -203,7 +193,10 @@ async function executeNamedPglite<R>(
         );
       } catch (e) {
         if (!resultTypeChanged(e)) throw e;
+        // Answered unnamed from now on (below): the statement is closed, its slot freed.
         prepared.refused.add(name);
+        prepared.types.delete(name);
+        await send(serialize.close({ type: "S", name }), serialize.sync());
         return null;
       }
       await pglite.syncToFs();

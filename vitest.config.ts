@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { relative } from "node:path";
 import { defineConfig } from "vitest/config";
 import { BaseSequencer, type Reporter, type TestModule, type TestSpecification } from "vitest/node";
-import { type Engine, layeredProjects, testWorkers } from "./vitest.shared.ts";
+import { type Engine, layeredProjects, testLane, testWorkers } from "./vitest.shared.ts";
 
 /**
  * The whole suite in one vitest process: every package is a project with its own config
@@ -23,6 +23,8 @@ const engines = (process.env.SPENDLENS_TEST_ENGINES ?? "")
   .filter((e): e is Engine => e === "pglite" || e === "postgres");
 const engine = process.env.SPENDLENS_TEST_ENGINE === "postgres" ? "postgres" : "pglite";
 const report = engines.length ? "run" : engine;
+// One lane of a run (scripts/test.mjs, SPENDLENS_TEST_LANE): only the projects on that engine.
+const lane = testLane();
 
 /**
  * The per-file durations of a full run (scripts/testDurations.json, written by scripts/testDurations.mjs
@@ -101,9 +103,12 @@ class ProjectSummary implements Reporter {
 }
 
 export default defineConfig({
+  // Each lane keeps its own record of the last durations (LongestFirst reads it): two vitest processes
+  // writing one file would each drop the other's.
+  ...(lane ? { cacheDir: `node_modules/.vite-${lane}` } : {}),
   test: {
     projects: engines.length
-      ? layeredProjects(engines)
+      ? layeredProjects(engines).filter((p) => !lane || p.test?.name?.endsWith(`:${lane}`))
       : ["packages/*/vitest.config.ts", "apps/*/vitest.config.ts"],
     maxWorkers: testWorkers(),
     sequence: { sequencer: LongestFirst },

@@ -123,3 +123,12 @@ export function testWorkers(): number {
   const n = Number(process.env.SPENDLENS_TEST_WORKERS);
   return Number.isInteger(n) && n > 0 ? n : 2;
 }
+
+/**
+ * The engine whose projects this vitest process runs, when scripts/test.mjs runs the suite as two lanes
+ * side by side (SPENDLENS_TEST_LANE: `pglite` or `postgres`); null: every project of the run.
+ */
+export function testLane(): Engine | null {
+  const l = process.env.SPENDLENS_TEST_LANE;
+  return l === "pglite" || l === "postgres" ? l : null;
+}

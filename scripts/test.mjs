@@ -8,7 +8,7 @@
 // (`--project core:postgres` one of them). Ends with one line `N passed, N failed`.
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "./pg.cjs";
@@ -81,37 +81,64 @@ function machineIdle() {
   return (Number(f[4]) + Number(f[5])) / 100; // idle + iowait, in clock ticks (USER_HZ 100)
 }
 
-/** The run: `vitest run` at the root over `engines`. */
-// The vitest process while it runs, and whether a signal asked the runner to stop (then none starts).
-let vitest = null;
+/**
+ * One vitest process at the root over `engines`; with `lane`, only the projects on that engine
+ * (vitest.config.ts), with `workers` worker processes, its reports in `<reports>/<lane>`.
+ */
+// The vitest processes while they run, and whether a signal asked the runner to stop (then none starts).
+const running = new Set();
 let stopping = false;
 
-function run(engines) {
+function run(engines, lane = null, workers = null) {
   if (stopping) return Promise.resolve(false);
   const t0 = Date.now();
-  const child = spawn(process.execPath, [join(root, "node_modules/vitest/vitest.mjs"), "run", ...extra], {
+  const dir = lane ? join(reports, lane) : reports;
+  mkdirSync(dir, { recursive: true });
+  // A lane whose filter matches none of its files passes empty (the other lane may hold them).
+  const args = lane ? [...extra, "--passWithNoTests"] : extra;
+  const child = spawn(process.execPath, [join(root, "node_modules/vitest/vitest.mjs"), "run", ...args], {
     cwd: root,
     stdio: ["ignore", "inherit", "inherit"],
     env: {
       ...process.env,
       SPENDLENS_TEST_ENGINES: engines.join(","),
-      SPENDLENS_TEST_REPORT_DIR: reports,
+      SPENDLENS_TEST_REPORT_DIR: dir,
       SPENDLENS_TEST_PG_URL: pgUrl,
       SPENDLENS_TEST_RUN_ID: runId,
       // One migrated template per run and engine, removed below with the run's other databases and folder.
       SPENDLENS_TEST_KEEP_TEMPLATE: "1",
+      ...(lane ? { SPENDLENS_TEST_LANE: lane } : {}),
+      ...(workers ? { SPENDLENS_TEST_WORKERS: String(workers) } : {}),
     },
   });
-  vitest = child;
+  running.add(child);
   return new Promise((resolve) =>
     child.on("close", (code) => {
-      vitest = null;
-      console.log(
-        `\n=== ${engines.join(" + ")}: exit ${code}, ${((Date.now() - t0) / 1000).toFixed(1)} s ===\n`,
-      );
+      running.delete(child);
+      const what = lane ? `${lane} lane` : engines.join(" + ");
+      console.log(`\n=== ${what}: exit ${code}, ${((Date.now() - t0) / 1000).toFixed(1)} s ===\n`);
       resolve(code === 0);
     }),
   );
+}
+
+/**
+ * Workers per lane. Both engines, the whole suite: two vitest processes side by side, the PGlite projects
+ * on one worker (its files keep a core busy: PGlite runs in the worker) and the Postgres projects on
+ * SPENDLENS_TEST_WORKERS (default 2; their files wait on the server, on child servers, on timers and on
+ * Chromium), so the Postgres files' waits are filled by PGlite's work. One vitest process serves the
+ * projects of one engine only: a worker process is kept for the next file only when it is of the same
+ * project (vitest.config.ts, LongestFirst), so one process for both interleaved them badly or not at all.
+ * SPENDLENS_TEST_LANES=0, or `--project`: one vitest process for all (SPENDLENS_TEST_WORKERS workers).
+ */
+function lanes(engines) {
+  const projectsNamed = extra.some((a) => a.startsWith("--project"));
+  if (engines.length < 2 || projectsNamed || process.env.SPENDLENS_TEST_LANES === "0") return [[null, null]];
+  const n = (v, d) => (Number.isInteger(Number(v)) && Number(v) > 0 ? Number(v) : d);
+  return [
+    ["pglite", n(process.env.SPENDLENS_TEST_PGLITE_WORKERS, 1)],
+    ["postgres", n(process.env.SPENDLENS_TEST_WORKERS, 2)],
+  ];
 }
 
 // The CLI tests run the real binary: bundle it first (bin/spendlens.mjs falls back to the TypeScript
@@ -148,7 +175,7 @@ const dropOwn = async () => {
 for (const signal of ["SIGINT", "SIGTERM"])
   process.once(signal, () => {
     stopping = true;
-    vitest?.kill(signal);
+    for (const child of running) child.kill(signal);
     dropOwn().finally(() => {
       rmSync(join(tmpdir(), `spendlens-t-${runId}`), { recursive: true, force: true });
       process.exit(130);
@@ -194,7 +221,8 @@ if (checkpointer) {
       });
   }, checkpointEvery * 1000);
 }
-let ok = await run(engines);
+const laneRuns = lanes(engines);
+let ok = (await Promise.all(laneRuns.map(([lane, workers]) => run(engines, lane, workers)))).every(Boolean);
 if (checkpointTimer) clearInterval(checkpointTimer);
 await checkpointer?.end().catch(() => {});
 const cpu = cpu0 === null ? null : childCpu() - cpu0;
@@ -256,14 +284,25 @@ for (const f of readdirSync(tmpdir()))
 
 let passed = 0;
 let failed = 0;
-const summary = join(reports, "projects.json");
-if (!existsSync(summary)) {
+// Each lane's report (or the one run's), merged into .test-reports/projects.json.
+const summaries = laneRuns.map(([lane]) => join(lane ? join(reports, lane) : reports, "projects.json"));
+if (!summaries.every((f) => existsSync(f))) {
   console.log("no report (the run did not finish)");
   failed += 1;
   ok = false;
 } else {
+  const parts = summaries.map((f) => JSON.parse(readFileSync(f, "utf8")));
+  const projects = Object.assign({}, ...parts.map((p) => p.projects));
+  if (laneRuns.length > 1) {
+    const files = parts.flatMap((p) => p.files);
+    writeFileSync(join(reports, "projects.json"), JSON.stringify({ projects, files }, null, 1));
+    if (files.length === 0) {
+      console.log("no test file matched");
+      failed += 1;
+      ok = false;
+    }
+  }
   // Per project (`core:pglite`, `api:postgres` …), and per engine.
-  const { projects } = JSON.parse(readFileSync(summary, "utf8"));
   const byEngine = new Map();
   for (const [name, s] of Object.entries(projects).sort()) {
     console.log(`${name}: ${s.passed} passed, ${s.failed} failed, ${s.skipped} skipped (${s.files} files)`);

@@ -24,8 +24,11 @@ export default async function setup(): Promise<() => Promise<void>> {
   // TurboFan for that one short job (apps/cli/src/wasmTier.ts); read when PGlite's module is compiled.
   setFlagsFromString("--liftoff-only");
   const keep = process.env.SPENDLENS_TEST_KEEP_TEMPLATE === "1";
-  // `pnpm test` runs both engines in one vitest process (SPENDLENS_TEST_ENGINES): a template for each.
-  const engines = (process.env.SPENDLENS_TEST_ENGINES ?? testEngine()).split(",");
+  // `pnpm test` runs both engines (SPENDLENS_TEST_ENGINES): a template for each, or, in one of its two
+  // lanes (SPENDLENS_TEST_LANE), the template of the lane's engine (another one a file needs is made on
+  // first use, under a lock).
+  const lane = process.env.SPENDLENS_TEST_LANE;
+  const engines = lane ? [lane] : (process.env.SPENDLENS_TEST_ENGINES ?? testEngine()).split(",");
   // Side by side: PGlite's migration is this process's CPU, Postgres's the server's.
   const [, pg] = await Promise.all([
     engines.includes("pglite") ? migratedPgliteTemplate() : null,

@@ -284,6 +284,7 @@ for (const f of readdirSync(tmpdir()))
 
 let passed = 0;
 let failed = 0;
+let mainCpu = null; // the vitest main processes' own CPU seconds (their reports)
 // Each lane's report (or the one run's), merged into .test-reports/projects.json.
 const summaries = laneRuns.map(([lane]) => join(lane ? join(reports, lane) : reports, "projects.json"));
 if (!summaries.every((f) => existsSync(f))) {
@@ -293,9 +294,10 @@ if (!summaries.every((f) => existsSync(f))) {
 } else {
   const parts = summaries.map((f) => JSON.parse(readFileSync(f, "utf8")));
   const projects = Object.assign({}, ...parts.map((p) => p.projects));
+  mainCpu = +parts.reduce((a, p) => a + (p.mainCpu ?? 0), 0).toFixed(2);
   if (laneRuns.length > 1) {
     const files = parts.flatMap((p) => p.files);
-    writeFileSync(join(reports, "projects.json"), JSON.stringify({ projects, files }, null, 1));
+    writeFileSync(join(reports, "projects.json"), JSON.stringify({ projects, mainCpu, files }, null, 1));
     if (files.length === 0) {
       console.log("no test file matched");
       failed += 1;
@@ -318,7 +320,7 @@ if (!summaries.every((f) => existsSync(f))) {
 }
 const wall = (Date.now() - started) / 1000;
 console.log(
-  `test time: ${wall.toFixed(0)} s${cpu === null ? "" : `, ${cpu.toFixed(0)} s of CPU (the test processes; the Postgres server's own not counted)`}`,
+  `test time: ${wall.toFixed(0)} s${cpu === null ? "" : `, ${cpu.toFixed(0)} s of CPU (the test processes; the Postgres server's own not counted)`}${mainCpu === null ? "" : `; vitest's main process${laneRuns.length > 1 ? "es" : ""} ${mainCpu.toFixed(0)} s of it`}`,
 );
 // The machine during the vitest run: the Postgres server's CPU (its backends' work for the tests, and
 // anything else it served meanwhile) and the idle CPU left on all cores.

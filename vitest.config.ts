@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { relative } from "node:path";
 import { defineConfig } from "vitest/config";
 import { BaseSequencer, type Reporter, type TestModule, type TestSpecification } from "vitest/node";
-import { type Engine, layeredProjects, testLane, testWorkers } from "./vitest.shared.ts";
+import { type Engine, laneOf, layeredProjects, testLane, testWorkers } from "./vitest.shared.ts";
 
 /**
  * The whole suite in one vitest process: every package is a project with its own config
@@ -23,7 +23,7 @@ const engines = (process.env.SPENDLENS_TEST_ENGINES ?? "")
   .filter((e): e is Engine => e === "pglite" || e === "postgres");
 const engine = process.env.SPENDLENS_TEST_ENGINE === "postgres" ? "postgres" : "pglite";
 const report = engines.length ? "run" : engine;
-// One lane of a run (scripts/test.mjs, SPENDLENS_TEST_LANE): only the projects on that engine.
+// One lane of a run (scripts/test.mjs, SPENDLENS_TEST_LANE): only that lane's projects (vitest.shared.ts).
 const lane = testLane();
 
 /**
@@ -111,7 +111,7 @@ export default defineConfig({
   ...(lane ? { cacheDir: `node_modules/.vite-${lane}` } : {}),
   test: {
     projects: engines.length
-      ? layeredProjects(engines).filter((p) => !lane || p.test?.name?.endsWith(`:${lane}`))
+      ? layeredProjects(engines).filter((p) => !lane || laneOf(p.test?.name ?? "") === lane)
       : ["packages/*/vitest.config.ts", "apps/*/vitest.config.ts"],
     maxWorkers: testWorkers(),
     sequence: { sequencer: LongestFirst },

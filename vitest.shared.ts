@@ -125,10 +125,18 @@ export function testWorkers(): number {
 }
 
 /**
- * The engine whose projects this vitest process runs, when scripts/test.mjs runs the suite as two lanes
- * side by side (SPENDLENS_TEST_LANE: `pglite` or `postgres`); null: every project of the run.
+ * The lanes of a `pnpm test` run with both engines: two vitest processes side by side (scripts/test.mjs).
+ * - `cpu`: core on PGlite. PGlite runs inside the worker, so these files keep a core busy.
+ * - `wait`: everything else, whose files mostly wait: on the Postgres server (core, api, server, cli and
+ *   web on Postgres), on child processes (the CLI's embedded-mode files on PGlite spawn the binary and
+ *   servers, whose PGlite work is theirs), on timers and on Chromium.
+ * The cpu lane's work fills the wait lane's waits.
  */
-export function testLane(): Engine | null {
+export type Lane = "cpu" | "wait";
+export const laneOf = (project: string): Lane => (project === "core:pglite" ? "cpu" : "wait");
+
+/** The lane this vitest process runs (SPENDLENS_TEST_LANE, set by scripts/test.mjs); null: every project. */
+export function testLane(): Lane | null {
   const l = process.env.SPENDLENS_TEST_LANE;
-  return l === "pglite" || l === "postgres" ? l : null;
+  return l === "cpu" || l === "wait" ? l : null;
 }

@@ -123,21 +123,23 @@ function run(engines, lane = null, workers = null) {
 }
 
 /**
- * Workers per lane. Both engines, the whole suite: two vitest processes side by side, the PGlite projects
- * on one worker (its files keep a core busy: PGlite runs in the worker) and the Postgres projects on
- * SPENDLENS_TEST_WORKERS (default 2; their files wait on the server, on child servers, on timers and on
- * Chromium), so the Postgres files' waits are filled by PGlite's work. One vitest process serves the
- * projects of one engine only: a worker process is kept for the next file only when it is of the same
- * project (vitest.config.ts, LongestFirst), so one process for both interleaved them badly or not at all.
- * SPENDLENS_TEST_LANES=0, or `--project`: one vitest process for all (SPENDLENS_TEST_WORKERS workers).
+ * Workers per lane. Both engines, the whole suite: two vitest processes side by side (vitest.shared.ts,
+ * `laneOf`): the cpu lane, core on PGlite (PGlite runs in the worker: its files keep a core busy), on
+ * SPENDLENS_TEST_CPU_WORKERS (default 2), and the wait lane, everything else, on SPENDLENS_TEST_WORKERS
+ * (default 2: its files wait on the Postgres server, on child servers and CLI processes, on timers and on
+ * Chromium). The cpu lane's work fills the wait lane's waits. One vitest process for all could not: its
+ * pool hands files out in one order, and a worker is kept for the next file only when that file is of
+ * the same project. Measured (BENCHMARKS.md, "Session 14"): 2 + 2 workers 137–139 s; 1 + 3 145–146 s;
+ * lanes by engine (the CLI's embedded files in the cpu lane) 148 s; one process 154–159 s.
+ * SPENDLENS_TEST_LANES=0, or `--project`: one vitest process for all (SPENDLENS_TEST_WORKERS, default 2).
  */
 function lanes(engines) {
   const projectsNamed = extra.some((a) => a.startsWith("--project"));
   if (engines.length < 2 || projectsNamed || process.env.SPENDLENS_TEST_LANES === "0") return [[null, null]];
   const n = (v, d) => (Number.isInteger(Number(v)) && Number(v) > 0 ? Number(v) : d);
   return [
-    ["pglite", n(process.env.SPENDLENS_TEST_PGLITE_WORKERS, 1)],
-    ["postgres", n(process.env.SPENDLENS_TEST_WORKERS, 2)],
+    ["cpu", n(process.env.SPENDLENS_TEST_CPU_WORKERS, 2)],
+    ["wait", n(process.env.SPENDLENS_TEST_WORKERS, 2)],
   ];
 }
 

@@ -24,11 +24,17 @@ export default async function setup(): Promise<() => Promise<void>> {
   // TurboFan for that one short job (apps/cli/src/wasmTier.ts); read when PGlite's module is compiled.
   setFlagsFromString("--liftoff-only");
   const keep = process.env.SPENDLENS_TEST_KEEP_TEMPLATE === "1";
-  // `pnpm test` runs both engines (SPENDLENS_TEST_ENGINES): a template for each, or, in one of its two
-  // lanes (SPENDLENS_TEST_LANE), the template of the lane's engine (another one a file needs is made on
-  // first use, under a lock).
+  // `pnpm test` runs both engines (SPENDLENS_TEST_ENGINES): a template for each; in its two lanes
+  // (SPENDLENS_TEST_LANE, vitest.shared.ts), the cpu lane (core on PGlite) makes PGlite's and the wait lane
+  // Postgres's. A file of the wait lane on PGlite (the CLI's embedded mode) waits for the PGlite template
+  // under its lock (pgliteTemplate) or makes it.
   const lane = process.env.SPENDLENS_TEST_LANE;
-  const engines = lane ? [lane] : (process.env.SPENDLENS_TEST_ENGINES ?? testEngine()).split(",");
+  const engines =
+    lane === "cpu"
+      ? ["pglite"]
+      : lane === "wait"
+        ? ["postgres"]
+        : (process.env.SPENDLENS_TEST_ENGINES ?? testEngine()).split(",");
   // Side by side: PGlite's migration is this process's CPU, Postgres's the server's.
   const [, pg] = await Promise.all([
     engines.includes("pglite") ? migratedPgliteTemplate() : null,

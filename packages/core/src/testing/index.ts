@@ -175,10 +175,12 @@ export const removeTestRunDir = (): void =>
 const templates = new Map<string, Promise<Blob>>();
 
 /**
- * A PGlite dump made once per run (the first caller builds it; a parallel worker that finds no file
- * builds its own and the atomic rename keeps one), read once per process. Loading a dump takes a fraction
- * of a second where a fresh PGlite's initdb takes seconds and the migrations more. `from`: the dump to
- * start from (none: a fresh PGlite, initdb).
+ * A PGlite dump made once per run, read once per process. The first caller makes it under a lock (a
+ * folder next to it, made atomically); a caller in another process that finds the lock waits for the
+ * file (the run's two lanes start side by side, scripts/test.mjs). A lock whose maker died, or one held
+ * longer than `TEMPLATE_WAIT_MS`, no longer holds a waiter back: it makes its own, and the atomic rename
+ * keeps one. Loading a dump takes a fraction of a second where a fresh PGlite's initdb takes seconds and
+ * the migrations more. `from`: the dump to start from (none: a fresh PGlite, initdb).
  */
 function pgliteTemplate(
   name: string,
@@ -189,14 +191,33 @@ function pgliteTemplate(
   let p = templates.get(file);
   if (!p) {
     p = (async () => {
+      const lock = `${file}.lock`;
+      const locked = () => {
+        try {
+          mkdirSync(lock);
+          writeFileSync(join(lock, "pid"), String(process.pid));
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      if (!existsSync(file) && !locked()) {
+        const until = Date.now() + TEMPLATE_WAIT_MS;
+        while (!existsSync(file) && existsSync(lock) && lockHolderAlive(lock) && Date.now() < until)
+          await new Promise((r) => setTimeout(r, 50));
+      }
       if (!existsSync(file)) {
-        const h = await openDatabase(from ? { loadDataDir: await from() } : {});
-        await build(h);
-        const dump = await h.pglite!.dumpDataDir("none");
-        await h.close();
-        const tmp = `${file}.${process.pid}.tmp`;
-        writeFileSync(tmp, Buffer.from(await dump.arrayBuffer()));
-        renameSync(tmp, file); // atomic: a parallel worker sees a whole file or none
+        try {
+          const h = await openDatabase(from ? { loadDataDir: await from() } : {});
+          await build(h);
+          const dump = await h.pglite!.dumpDataDir("none");
+          await h.close();
+          const tmp = `${file}.${process.pid}.tmp`;
+          writeFileSync(tmp, Buffer.from(await dump.arrayBuffer()));
+          renameSync(tmp, file); // atomic: a parallel maker's reader sees a whole file or none
+        } finally {
+          if (readLockPid(lock) === process.pid) rmSync(lock, { recursive: true, force: true });
+        }
       }
       return new Blob([readFileSync(file)]);
     })();
@@ -204,6 +225,29 @@ function pgliteTemplate(
     templates.set(file, p);
   }
   return p;
+}
+
+/** How long a caller waits for another process's PGlite template before making its own. */
+const TEMPLATE_WAIT_MS = 180_000;
+/** The process holding a template's lock (its folder's `pid`), or null while unwritten or gone. */
+function readLockPid(lock: string): number | null {
+  try {
+    const n = Number(readFileSync(join(lock, "pid"), "utf8"));
+    return Number.isInteger(n) && n > 0 ? n : null;
+  } catch {
+    return null;
+  }
+}
+/** Whether a lock's maker still runs (a lock without its pid yet counts as held: it is being made). */
+function lockHolderAlive(lock: string): boolean {
+  const pid = readLockPid(lock);
+  if (pid === null) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
 
 /** A dump's directories and files, as PGlite's dumpDataDir writes them (ustar), paths from the data folder. */

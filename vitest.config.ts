@@ -2,7 +2,14 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { relative } from "node:path";
 import { defineConfig } from "vitest/config";
 import { BaseSequencer, type Reporter, type TestModule, type TestSpecification } from "vitest/node";
-import { type Engine, laneOf, layeredProjects, testLane, testWorkers } from "./vitest.shared.ts";
+import {
+  type Engine,
+  laneProjects,
+  layeredProjects,
+  reportName,
+  testLane,
+  testWorkers,
+} from "./vitest.shared.ts";
 
 /**
  * The whole suite in one vitest process: every package is a project with its own config
@@ -47,10 +54,12 @@ class LongestFirst extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
     const cache = this.ctx.cache;
     const weight = (s: TestSpecification) => {
-      const key = `${s.project.name}:${relative(this.ctx.config.root, s.moduleId)}`;
+      const file = relative(this.ctx.config.root, s.moduleId);
+      const key = `${s.project.name}:${file}`;
       const r = cache.getFileTestResults(key);
       if (r) return { failed: r.failed, ms: r.duration };
-      return { failed: false, ms: MEASURED[key] ?? cache.getFileStats(key)?.size ?? 0 };
+      const measured = MEASURED[`${reportName(s.project.name, s.moduleId)}:${file}`];
+      return { failed: false, ms: measured ?? cache.getFileStats(key)?.size ?? 0 };
     };
     const w = new Map(files.map((f) => [f, weight(f)]));
     const longest = new Map<string, number>();
@@ -78,7 +87,7 @@ class ProjectSummary implements Reporter {
     const projects: Record<string, { passed: number; failed: number; skipped: number; files: number }> = {};
     const files: { project: string; file: string; ms: number; state: string }[] = [];
     for (const m of modules) {
-      const name = m.project.name;
+      const name = reportName(m.project.name, m.moduleId);
       projects[name] ??= { passed: 0, failed: 0, skipped: 0, files: 0 };
       const s = projects[name];
       s.files += 1;
@@ -111,7 +120,9 @@ export default defineConfig({
   ...(lane ? { cacheDir: `node_modules/.vite-${lane}` } : {}),
   test: {
     projects: engines.length
-      ? layeredProjects(engines).filter((p) => !lane || laneOf(p.test?.name ?? "") === lane)
+      ? lane
+        ? laneProjects(engines, lane)
+        : layeredProjects(engines)
       : ["packages/*/vitest.config.ts", "apps/*/vitest.config.ts"],
     maxWorkers: testWorkers(),
     sequence: { sequencer: LongestFirst },

@@ -1,3 +1,4 @@
+import { relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
@@ -139,4 +140,42 @@ export const laneOf = (project: string): Lane => (project === "core:pglite" ? "c
 export function testLane(): Lane | null {
   const l = process.env.SPENDLENS_TEST_LANE;
   return l === "cpu" || l === "wait" ? l : null;
+}
+
+/** The repository's root (this file's folder). */
+const ROOT = fileURLToPath(new URL(".", import.meta.url));
+/** The wait lane's one project of every Postgres file (`laneProjects`). */
+export const MERGED_POSTGRES = "postgres";
+
+/**
+ * The projects of one lane (`laneOf`). In the wait lane, the packages' Postgres projects (core, api, server,
+ * cli and web on Postgres) are one project, `postgres`, rooted at the repository: vitest keeps a worker
+ * process only for a file of the same project, so five projects in turn started each worker afresh
+ * five times (Node, the imports of core, kysely, pg, tRPC and the server again, 1–3 s of the lane's time
+ * at each turn), and each project transformed core's sources again. Its files still report as
+ * `<package>:postgres` (`reportName`).
+ */
+export function laneProjects(engines: Engine[], lane: Lane) {
+  const mine = layeredProjects(engines).filter((p) => laneOf(p.test?.name ?? "") === lane);
+  const pg = mine.filter((p) => p.test?.name?.endsWith(":postgres"));
+  if (lane !== "wait" || pg.length < 2) return mine;
+  const from = (p: (typeof pg)[number], globs: string[] | undefined) =>
+    (globs ?? []).filter((g) => g !== "**/node_modules/**").map((g) => `${relative(ROOT, p.root)}/${g}`);
+  const merged = spendlensVitest(MERGED_POSTGRES, {
+    engine: "postgres",
+    name: MERGED_POSTGRES,
+    include: pg.flatMap((p) => from(p, p.test?.include)),
+    exclude: pg.flatMap((p) => from(p, p.test?.exclude)),
+  });
+  return [...mine.filter((p) => !pg.includes(p)), { ...merged, root: ROOT }];
+}
+
+/** A test file's project as reports name it, `<package>:<engine>`, also for a file of the merged project. */
+export function reportName(project: string, file: string): string {
+  if (project !== MERGED_POSTGRES) return project;
+  const path = relative(ROOT, file);
+  const pkg = (Object.entries(LAYERS) as [Pkg, { dir: string }][]).find(([, l]) =>
+    path.startsWith(`${l.dir}/`),
+  );
+  return `${pkg?.[0] ?? "unknown"}:postgres`;
 }

@@ -60,7 +60,7 @@ export async function serveFolder(dir: string, demoLogs: number, startScript = f
   // written, is not yet this server's).
   while (!existsSync(join(dir, "server.json")) || !/spendlens is listening on \S+/.test(log)) {
     if (server.exitCode !== null || Date.now() > deadline) throw new Error(`server did not start:\n${log}`);
-    await new Promise((r) => setTimeout(r, 250));
+    await new Promise((r) => setTimeout(r, 25));
   }
   return {
     server,

@@ -16,7 +16,7 @@ import {
   tagRequestTotals,
 } from "../src/internal.ts";
 import { countEndUserLogs } from "../src/logs/endUserCount.ts";
-import { FOLD_FIRST_MS, LOGS_PENDING } from "../src/rollups/fold.ts";
+import { endFoldFirstWindow, FOLD_FIRST_MS, LOGS_PENDING } from "../src/rollups/fold.ts";
 import { topEndUsersByWeeks } from "../src/spend/endUserWeeks.ts";
 import { useTestDb } from "../src/testing/hooks.ts";
 import { insertLogs, makeLog } from "../src/testing/index.ts";
@@ -162,11 +162,12 @@ describe("the fold check inside a report's statement", () => {
   });
 
   it("the end-user readers and the aggregated activity count a log inserted just before them", async () => {
-    // On Postgres each read below runs its one checked statement (past the fold-first second a failed
-    // check starts), finds the new log pending, folds and reads again: an answer without the log would
-    // mean the check in its statement was not evaluated. On PGlite the handle folds first.
+    // On Postgres each read below runs its one checked statement (the fold-first window a failed check
+    // starts is ended first: the test above waits it out once), finds the new log pending, folds and
+    // reads again: an answer without the log would mean the check in its statement was not evaluated.
+    // On PGlite the handle folds first.
     const settle = async () => {
-      if (pgPoolOf(t.db) !== undefined) await new Promise((r) => setTimeout(r, FOLD_FIRST_MS + 50));
+      if (pgPoolOf(t.db) !== undefined) endFoldFirstWindow(t.db);
     };
     const aug = (h: number) => new Date(Date.parse("2026-08-01T00:00:00Z") + h * 3_600_000).toISOString();
     const from = "2026-08-01T05:00:00.000Z";

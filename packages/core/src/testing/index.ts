@@ -561,7 +561,7 @@ export { hashToken } from "../auth/hash.ts";
 export { detectBudgetAlerts } from "../budgets/alerts.ts";
 export { setClock } from "../clock.ts";
 export { parseConfig } from "../config/config.ts";
-export { foldRollups } from "../rollups/fold.ts";
+export { endFoldFirstWindow, foldRollups } from "../rollups/fold.ts";
 export * as analyticsFixture from "./analytics.ts";
 export { createOlderSpendLogs, litellmFixtureStatements, writeLitellmFixture } from "./litellmTables.ts";
 export {

@@ -30,7 +30,8 @@ export type Pkg = "core" | "api" | "server" | "cli" | "web";
  */
 export const LAYERS: Record<Pkg, { dir: string; engines: Engine[]; embedded: string[]; noDb?: string[] }> = {
   // noDb: files that open no database (pure functions, the tokenizer's child process, the migration
-  // files' hashes): the same test on both engines would prove nothing more, so they run on the last engine.
+  // files' hashes): the same test on both engines would prove nothing more, so they run on the first
+  // engine of the run (PGlite, with the other CPU-bound files).
   core: {
     dir: "packages/core",
     engines: ["pglite", "postgres"],
@@ -99,15 +100,16 @@ export function layeredProjects(engines: Engine[]) {
     for (const engine of engines) {
       const own = layer.engines.includes(engine);
       // A transport layer's embedded files run on PGlite only; its other files on its own engines.
-      // Files that open no database run once, on the last of the layer's engines in this run.
-      const runOnce = (layer.noDb ?? []).length > 0 && engines.length > 1 && engine !== engines.at(-1);
+      // Files that open no database run once, on the first of the run's engines (PGlite: in `pnpm test`
+      // they are pure CPU work, the cpu lane's kind).
+      const noDb = engines.length > 1 && engine !== engines[0] ? (layer.noDb ?? []) : [];
       const files =
         engines.length === 1 || (own && engine === "pglite")
-          ? runOnce
-            ? { include: [ALL_FILES], exclude: layer.noDb }
+          ? noDb.length
+            ? { include: [ALL_FILES], exclude: noDb }
             : { include: [ALL_FILES] }
           : own
-            ? { include: [ALL_FILES], exclude: embedded }
+            ? { include: [ALL_FILES], exclude: [...embedded, ...noDb] }
             : engine === "pglite"
               ? { include: embedded }
               : null;

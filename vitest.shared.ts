@@ -158,8 +158,9 @@ export const MERGED_POSTGRES = "postgres";
  * `<package>:postgres` (`reportName`).
  */
 export function laneProjects(engines: Engine[], lane: Lane) {
-  const mine = layeredProjects(engines).filter((p) => laneOf(p.test?.name ?? "") === lane);
-  const pg = mine.filter((p) => p.test?.name?.endsWith(":postgres"));
+  const nameOf = (p: { test?: { name?: unknown } }) => (typeof p.test?.name === "string" ? p.test.name : "");
+  const mine = layeredProjects(engines).filter((p) => laneOf(nameOf(p)) === lane);
+  const pg = mine.filter((p) => nameOf(p).endsWith(":postgres"));
   if (lane !== "wait" || pg.length < 2) return mine;
   const from = (p: (typeof pg)[number], globs: string[] | undefined) =>
     (globs ?? []).filter((g) => g !== "**/node_modules/**").map((g) => `${relative(ROOT, p.root)}/${g}`);

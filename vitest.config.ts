@@ -12,15 +12,16 @@ import {
 } from "./vitest.shared.ts";
 
 /**
- * The whole suite in one vitest process: every package is a project with its own config
- * (vitest.shared.ts), and the projects' test files share one pool of workers, so no package waits for the
- * previous one's last file.
+ * The suite at the root: every package is a project with its own config (vitest.shared.ts), and the
+ * projects' test files share one pool of workers, so no package waits for the previous one's last file.
  *
- * Two ways to run it:
- * - `pnpm test` (scripts/test.mjs) sets SPENDLENS_TEST_ENGINES (`pglite,postgres`, or `pglite` without a
- *   Postgres): both engines in this one process, each package on the engines of its layer (`LAYERS` in
- *   vitest.shared.ts), projects named `<package>:<engine>` (`core:pglite`, `core:postgres`, `api:postgres`
- *   …). One pool of workers serves both engines, so the Postgres files' waits are filled by PGlite files.
+ * Three ways to run it:
+ * - `pnpm test` (scripts/test.mjs) with a Postgres sets SPENDLENS_TEST_ENGINES=pglite,postgres and runs
+ *   two of these processes side by side, one per lane (SPENDLENS_TEST_LANE, vitest.shared.ts
+ *   `laneProjects`): core on PGlite in one, everything else in the other, each package on the engines of
+ *   its layer (`LAYERS`), files reported as `<package>:<engine>` (`core:pglite`, `api:postgres` …).
+ * - The same without lanes (SPENDLENS_TEST_LANES=0, `--project`, or PGlite alone): one process, projects
+ *   named `<package>:<engine>`.
  * - `npx vitest run --project core` at the root, without SPENDLENS_TEST_ENGINES: the packages' own configs,
  *   every file on the engine SPENDLENS_TEST_ENGINE names (the way to run one file while developing).
  */

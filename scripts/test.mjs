@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // The test command: the whole suite on PGlite and on the real Postgres (a fresh database per test file,
-// cloned from the run's migrated template, all dropped at the end), in one vitest process (the root
-// vitest.config.ts with SPENDLENS_TEST_ENGINES): each package runs on the engines of its layer
-// (vitest.shared.ts `LAYERS`: core on both, the transport layers on Postgres plus their embedded-mode
-// files on PGlite), and one pool of workers serves both engines. Without a Postgres, everything runs on
-// PGlite. Arguments go to vitest; `--project core` means the package on every engine it runs on
-// (`--project core:postgres` one of them). Ends with one line `N passed, N failed`.
+// cloned from the run's migrated template, all dropped at the end): each package runs on the engines of
+// its layer (vitest.shared.ts `LAYERS`: core on both, the transport layers on Postgres plus their
+// embedded-mode files on PGlite), in two vitest processes side by side (the root vitest.config.ts with
+// SPENDLENS_TEST_ENGINES and SPENDLENS_TEST_LANE: `lanes` below). Without a Postgres, everything runs on
+// PGlite in one vitest process. Arguments go to vitest; `--project core` means the package on every
+// engine it runs on (`--project core:postgres` one of them), in one vitest process. Ends with one line
+// `N passed, N failed`.
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -82,8 +83,8 @@ function machineIdle() {
 }
 
 /**
- * One vitest process at the root over `engines`; with `lane`, only the projects on that engine
- * (vitest.config.ts), with `workers` worker processes, its reports in `<reports>/<lane>`.
+ * One vitest process at the root over `engines`; with `lane`, only that lane's projects (vitest.shared.ts
+ * `laneProjects`), on `workers` worker processes, its reports in `<reports>/<lane>`.
  */
 // The vitest processes while they run, and whether a signal asked the runner to stop (then none starts).
 const running = new Set();

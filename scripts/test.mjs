@@ -125,13 +125,13 @@ function run(engines, lane = null, workers = null) {
 
 /**
  * Workers per lane. Both engines, the whole suite: two vitest processes side by side (vitest.shared.ts,
- * `laneOf`): the cpu lane, core on PGlite (PGlite runs in the worker: its files keep a core busy), on
- * SPENDLENS_TEST_CPU_WORKERS (default 2), and the wait lane, everything else, on SPENDLENS_TEST_WORKERS
- * (default 2: its files wait on the Postgres server, on child servers and CLI processes, on timers and on
- * Chromium). The cpu lane's work fills the wait lane's waits. One vitest process for all could not: its
- * pool hands files out in one order, and a worker is kept for the next file only when that file is of
- * the same project. Measured (BENCHMARKS.md, "Session 14"): 2 + 2 workers 137–139 s; 1 + 3 145–146 s;
- * lanes by engine (the CLI's embedded files in the cpu lane) 148 s; one process 154–159 s.
+ * `laneOf`): the cpu lane, the PGlite projects (PGlite runs in the worker or in the CLI processes a file
+ * starts: its files keep the cores busy), on SPENDLENS_TEST_CPU_WORKERS (default 2), and the wait lane, the
+ * Postgres projects, on SPENDLENS_TEST_WORKERS (default 2: its files wait on the Postgres server, on child
+ * servers, on timers and on Chromium). The cpu lane's work fills the wait lane's waits. One vitest process
+ * for all could not: its pool hands files out in one order, and a worker is kept for the next file only
+ * when that file is of the same project. Measured (BENCHMARKS.md, "Session 14"): 2 + 2 workers 134–146 s;
+ * 1 + 3 145–146 s; 2 + 3 154–171 s (contention); one process 154–163 s.
  * SPENDLENS_TEST_LANES=0, or `--project`: one vitest process for all (SPENDLENS_TEST_WORKERS, default 2).
  */
 function lanes(engines) {

@@ -25,9 +25,9 @@ export default async function setup(): Promise<() => Promise<void>> {
   setFlagsFromString("--liftoff-only");
   const keep = process.env.SPENDLENS_TEST_KEEP_TEMPLATE === "1";
   // `pnpm test` runs both engines (SPENDLENS_TEST_ENGINES): a template for each; in its two lanes
-  // (SPENDLENS_TEST_LANE, vitest.shared.ts), the cpu lane (core on PGlite) makes PGlite's and the wait lane
-  // Postgres's. A file of the wait lane on PGlite (the CLI's embedded mode) waits for the PGlite template
-  // under its lock (pgliteTemplate) or makes it.
+  // (SPENDLENS_TEST_LANE, vitest.shared.ts), the cpu lane (the PGlite projects) makes PGlite's and the wait
+  // lane (the Postgres projects) Postgres's. A template a lane's file needs besides is made on first use
+  // (PGlite's under a lock another process waits on, pgliteTemplate; Postgres's under an advisory lock).
   const lane = process.env.SPENDLENS_TEST_LANE;
   const engines =
     lane === "cpu"

@@ -43,6 +43,7 @@ export const LAYERS: Record<Pkg, { dir: string; engines: Engine[]; embedded: str
       "test/migrationFiles.test.ts",
       "test/pricing.test.ts",
       "test/tokenCounter.test.ts",
+      "test/writeOnce.test.ts",
     ],
   },
   api: { dir: "packages/api", engines: ["postgres"], embedded: [] },

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { processAlive } from "./processAlive.ts";
 
 /**
  * Where a server that holds the embedded data folder listens, written into the folder
@@ -13,16 +14,6 @@ export interface ServerRecord {
 }
 
 const FILE = "server.json";
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    // EPERM: the process exists but belongs to someone else.
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-};
 
 /** Writes the record; the returned function removes it (only if it is still this process's). */
 export function recordEmbeddedServer(dataDir: string, url: string): () => void {
@@ -49,7 +40,7 @@ export function embeddedServer(dataDir: string): ServerRecord | null {
   try {
     const rec = JSON.parse(readFileSync(p, "utf8")) as ServerRecord;
     if (!Number.isInteger(rec.pid) || typeof rec.url !== "string") return null;
-    return rec.pid !== process.pid && alive(rec.pid) ? rec : null;
+    return rec.pid !== process.pid && processAlive(rec.pid) ? rec : null;
   } catch {
     return null;
   }

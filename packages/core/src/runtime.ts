@@ -10,6 +10,7 @@ import { getMeta, setMeta } from "./db/meta.ts";
 import { type MigrationReport, migrate } from "./db/migrations.ts";
 import { SpendlensError } from "./errors.ts";
 import { DEFAULT_LANE_STATEMENTS, setIngestStatements } from "./ingest/ingest.ts";
+import { processAlive } from "./processAlive.ts";
 import { DEFAULT_REPORT_CACHE_MB, setReportDayCache } from "./reports/dayCache.ts";
 
 /**
@@ -142,16 +143,8 @@ function lockDataDir(dir: string): () => void {
   const lock = join(dir, "spendlens.lock");
   if (existsSync(lock)) {
     const pid = Number(readFileSync(lock, "utf8").trim());
-    let alive = false;
-    if (pid && pid !== process.pid) {
-      try {
-        process.kill(pid, 0);
-        alive = true;
-      } catch {
-        alive = false;
-      }
-    }
-    if (alive) {
+    // A process of another user (EPERM) holds it too.
+    if (pid && pid !== process.pid && processAlive(pid)) {
       throw new SpendlensError(
         "UNAVAILABLE",
         `the data folder ${dir} is in use by process ${pid} (a spendlens server? once it listens, the CLI goes through it)`,

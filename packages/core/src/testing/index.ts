@@ -12,6 +12,7 @@ import { migrate, migrations, migrationsHash } from "../db/migrations.ts";
 import type { Database } from "../db/schema.ts";
 import { probeSchemaFacts } from "../db/schemaFacts.ts";
 import type { SpendlensError } from "../errors.ts";
+import { processAlive } from "../processAlive.ts";
 
 /**
  * One suite, two engines: SPENDLENS_TEST_ENGINE=pglite (default) or postgres. On postgres every test
@@ -175,11 +176,8 @@ export const removeTestRunDir = (): void =>
 const templates = new Map<string, Promise<Blob>>();
 
 /**
- * A PGlite dump made once per run, read once per process. The first caller makes it under a lock (a
- * folder next to it, made atomically); a caller in another process that finds the lock waits for the
- * file (the run's two lanes start side by side, scripts/test.mjs). A lock whose maker died, or one held
- * longer than `TEMPLATE_WAIT_MS`, no longer holds a waiter back: it makes its own, and the atomic rename
- * keeps one. Loading a dump takes a fraction of a second where a fresh PGlite's initdb takes seconds and
+ * A PGlite dump made once per run (`writeOnce`: another process waits for the first one's), read once per
+ * process. Loading a dump takes a fraction of a second where a fresh PGlite's initdb takes seconds and
  * the migrations more. `from`: the dump to start from (none: a fresh PGlite, initdb).
  */
 function pgliteTemplate(
@@ -191,40 +189,56 @@ function pgliteTemplate(
   let p = templates.get(file);
   if (!p) {
     p = (async () => {
-      const lock = `${file}.lock`;
-      const locked = () => {
-        try {
-          mkdirSync(lock);
-          writeFileSync(join(lock, "pid"), String(process.pid));
-          return true;
-        } catch {
-          return false;
-        }
-      };
-      if (!existsSync(file) && !locked()) {
-        const until = Date.now() + TEMPLATE_WAIT_MS;
-        while (!existsSync(file) && existsSync(lock) && lockHolderAlive(lock) && Date.now() < until)
-          await new Promise((r) => setTimeout(r, 50));
-      }
-      if (!existsSync(file)) {
-        try {
-          const h = await openDatabase(from ? { loadDataDir: await from() } : {});
-          await build(h);
-          const dump = await h.pglite!.dumpDataDir("none");
-          await h.close();
-          const tmp = `${file}.${process.pid}.tmp`;
-          writeFileSync(tmp, Buffer.from(await dump.arrayBuffer()));
-          renameSync(tmp, file); // atomic: a parallel maker's reader sees a whole file or none
-        } finally {
-          if (readLockPid(lock) === process.pid) rmSync(lock, { recursive: true, force: true });
-        }
-      }
+      await writeOnce(file, async () => {
+        const h = await openDatabase(from ? { loadDataDir: await from() } : {});
+        await build(h);
+        const dump = await h.pglite!.dumpDataDir("none");
+        await h.close();
+        return new Uint8Array(await dump.arrayBuffer());
+      });
       return new Blob([readFileSync(file)]);
     })();
     p.catch(() => templates.delete(file));
     templates.set(file, p);
   }
   return p;
+}
+
+/**
+ * Makes `file` with `make` unless it exists, once among processes: the first caller takes a lock (a
+ * folder next to it, made atomically, holding its pid); a caller that finds the lock waits for the file.
+ * A lock whose holder died, or one held past `waitMs`, no longer holds a caller back: it makes its own,
+ * and the atomic rename keeps one whole file.
+ */
+export async function writeOnce(
+  file: string,
+  make: () => Promise<Uint8Array>,
+  waitMs = TEMPLATE_WAIT_MS,
+): Promise<void> {
+  const lock = `${file}.lock`;
+  const locked = () => {
+    try {
+      mkdirSync(lock);
+      writeFileSync(join(lock, "pid"), String(process.pid));
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (!existsSync(file) && !locked()) {
+    const until = Date.now() + waitMs;
+    while (!existsSync(file) && existsSync(lock) && lockHolderAlive(lock) && Date.now() < until)
+      await new Promise((r) => setTimeout(r, 50));
+  }
+  if (existsSync(file)) return;
+  try {
+    const data = await make();
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, data);
+    renameSync(tmp, file); // atomic: a reader sees a whole file or none
+  } finally {
+    if (readLockPid(lock) === process.pid) rmSync(lock, { recursive: true, force: true });
+  }
 }
 
 /** How long a caller waits for another process's PGlite template before making its own. */
@@ -241,13 +255,7 @@ function readLockPid(lock: string): number | null {
 /** Whether a lock's maker still runs (a lock without its pid yet counts as held: it is being made). */
 function lockHolderAlive(lock: string): boolean {
   const pid = readLockPid(lock);
-  if (pid === null) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
+  return pid === null || processAlive(pid);
 }
 
 /** A dump's directories and files, as PGlite's dumpDataDir writes them (ustar), paths from the data folder. */
